@@ -1,0 +1,1 @@
+"""The Curvehouse application: Panel pages, the CLI and the glue that wires the lower layers."""

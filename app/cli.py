@@ -1,0 +1,211 @@
+"""The ``curvehouse`` command: serve, demo, ingest, info, clean-demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+import pandas as pd
+from tqdm import tqdm
+
+from models.settings import SettingsError, get_settings
+from providers import ProviderError
+
+DEMO_PROJECT = "demo"
+
+
+def _store():
+    from app.runtime import open_store
+
+    return open_store(get_settings())
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipelines.store import DatasetSpec
+    from pipelines.synthetic import DemoSpec, generate_demo
+
+    store = _store()
+    existing = store.datasets(kind="demo", project=args.project)
+    if not existing.empty and args.if_missing:
+        curves = int(existing["curve_count"].sum())
+        print(f"Demo data present: {curves:,} curves in project {args.project!r}.")
+        return 0
+    spec = DemoSpec(
+        curves=args.curves,
+        seed=args.seed,
+        days=args.days,
+        project=args.project,
+        start=pd.Timestamp(args.start, tz="UTC"),
+    )
+    print(
+        f"Generating {spec.curves:,} demo curves (seed {spec.seed}, {spec.days:g} days from "
+        f"{spec.start:%Y-%m-%d}) into {store.database} ..."
+    )
+    started = time.perf_counter()
+    with tqdm(total=spec.curves, unit=" curves", dynamic_ncols=True, mininterval=0.3) as bar:
+
+        def progress(curves: int, points: int) -> None:
+            bar.update(curves - bar.n)
+            bar.set_postfix_str(f"{points:,} points")
+
+        result = store.write(
+            generate_demo(spec),
+            DatasetSpec(project=spec.project, kind="demo", name=f"demo seed={spec.seed}"),
+            progress=progress,
+        )
+    seconds = time.perf_counter() - started
+    print(
+        f"Stored {result.curves_added:,} curves, {result.points_added:,} points in {seconds:.1f} s "
+        f"({result.points_added / seconds / 1e6:.1f} M points/s)."
+    )
+    if result.curves_skipped:
+        print(f"{result.curves_skipped:,} curves were already stored and were skipped.")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pipelines.ingest import ingest_file
+
+    store = _store()
+    size = Path(args.path).stat().st_size if Path(args.path).is_file() else 0
+    with tqdm(
+        total=size, unit="B", unit_scale=True, desc=Path(args.path).name, disable=size < 8 << 20
+    ) as bar:
+        report = ingest_file(
+            store,
+            args.path,
+            project=args.project,
+            metadata=args.metadata,
+            encoding=args.encoding,
+            progress=lambda done, total: bar.update(done - bar.n),
+        )
+    print(report.summary())
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from pipelines.catalog import Catalog
+
+    settings = get_settings()
+    store = _store()
+    from app.runtime import provider_for
+
+    print("Engine:   ", ", ".join(f"{k}={v}" for k, v in provider_for(settings).describe().items()))
+    print("Database: ", settings.database)
+    print("Home:     ", settings.home)
+    catalog = Catalog(store.client, settings.database)
+    overview = catalog.overview()
+    print(
+        f"Curves:    {overview.curves:,} ({overview.points:,} points) in {overview.datasets} "
+        f"dataset(s), {overview.projects} project(s)"
+    )
+    sizes = catalog.storage()
+    if not sizes.empty:
+        print("\nTables:")
+        for row in sizes.itertuples():
+            print(
+                f"  {row.table:<18} {row.rows:>12,} rows {row.compressed_bytes / 1e6:>10.1f} MB "
+                f"(uncompressed {row.uncompressed_bytes / 1e6:.1f} MB)"
+            )
+        bpp = catalog.bytes_per_point()
+        if bpp:
+            print(f"  samples: {bpp:.2f} bytes per stored (x, y) point")
+    datasets = store.datasets()
+    if not datasets.empty:
+        print("\nDatasets:")
+        for row in datasets.itertuples():
+            print(
+                f"  {row.dataset_id}  {row.kind:<6} {row.project:<12} "
+                f"{row.curve_count:>9,} curves  "
+                f"{row.name}"
+            )
+    return 0
+
+
+def cmd_clean_demo(args: argparse.Namespace) -> int:
+    store = _store()
+    demo = store.datasets(kind="demo")
+    if demo.empty:
+        print("No demo data stored; nothing to remove.")
+        return 0
+    curves = int(demo["curve_count"].sum())
+    store.delete_datasets([str(d) for d in demo["dataset_id"]])
+    print(
+        f"Removed {len(demo)} demo dataset(s) with {curves:,} curves. Imported data is untouched."
+    )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from app.server import serve
+
+    settings = get_settings()
+    serve(
+        settings.with_overrides(
+            port=args.port if args.port is not None else settings.port,
+            address=args.address or settings.address,
+        ),
+        show=args.show,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="curvehouse",
+        description="Manufacturing curve analytics on ClickHouse. Settings come from "
+        "CURVEHOUSE_* environment variables (CURVEHOUSE_HOME, CURVEHOUSE_ENGINE, ...).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the web app (default http://localhost:5006)")
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--address", default=None)
+    serve.add_argument("--show", action="store_true", help="open a browser")
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="generate the synthetic demo plant's curves")
+    demo.add_argument("--curves", type=int, default=10_000)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--days", type=float, default=7.0)
+    demo.add_argument("--start", default="2026-11-16 06:00", help="first shift start (UTC)")
+    demo.add_argument("--project", default=DEMO_PROJECT)
+    demo.add_argument("--if-missing", action="store_true", help="do nothing if demo data exists")
+    demo.set_defaults(func=cmd_demo)
+
+    ingest = sub.add_parser("ingest", help="import a CSV or Parquet file of curves")
+    ingest.add_argument("path")
+    ingest.add_argument("--project", required=True)
+    ingest.add_argument("--metadata", help="per-curve metadata file keyed by curve_key")
+    ingest.add_argument("--encoding", default="utf-8", help="text encoding of CSV files")
+    ingest.set_defaults(func=cmd_ingest)
+
+    info = sub.add_parser("info", help="what is stored where, with sizes")
+    info.set_defaults(func=cmd_info)
+
+    clean = sub.add_parser("clean-demo", help="remove demo data, and only demo data")
+    clean.set_defaults(func=cmd_clean_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from pipelines.ingest import IngestError
+    from pipelines.store import ImportConflictError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (IngestError, ImportConflictError, ProviderError, SettingsError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; nothing partial was kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per page; each exposes a factory that builds a fresh page per session."""

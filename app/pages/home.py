@@ -1,0 +1,191 @@
+"""Landing page: what is stored, where it came from, and what the curves look like.
+
+Serve it alone with ``panel serve app/pages/home.py`` or through ``curvehouse serve``.
+"""
+
+from __future__ import annotations
+
+import datashader as ds
+import holoviews as hv
+import pandas as pd
+import panel as pn
+import param
+from bokeh.models.widgets.tables import NumberFormatter
+from holoviews.operation.datashader import rasterize
+
+from app.runtime import open_store
+from models.settings import get_settings
+from pipelines.catalog import Catalog, Overview
+from pipelines.samples import latest_curves
+from pipelines.synthetic.shapes import PROCESSES
+from providers import ProviderError
+
+hv.extension("bokeh", logo=False)
+pn.extension("tabulator", notifications=True)
+
+PREVIEW_CURVES = 1000
+ACCENT = "#1f5fa8"
+
+
+CSS = """
+.ch-kpi {min-width: 150px; padding: 10px 16px; border-radius: 8px; background: #f4f7fb;
+         border: 1px solid #dfe6ef;}
+.ch-kpi-label {font-size: 12px; color: #5a6b7f; text-transform: uppercase; letter-spacing: .04em;}
+.ch-kpi-value {font-size: 26px; font-weight: 600; color: #17324d;}
+.ch-kpi-note {font-size: 12px; color: #5a6b7f;}
+"""
+
+
+def _number(name: str, value: str, note: str = "") -> pn.viewable.Viewable:
+    return pn.pane.HTML(
+        f"<div class='ch-kpi'><div class='ch-kpi-label'>{name}</div>"
+        f"<div class='ch-kpi-value'>{value}</div><div class='ch-kpi-note'>{note}</div></div>",
+        margin=(5, 10),
+        stylesheets=[CSS],
+    )
+
+
+class HomePage(pn.viewable.Viewer):
+    """Summary of the stored curves for one session."""
+
+    preview_curves = param.Integer(
+        default=PREVIEW_CURVES, bounds=(10, 20_000), doc="Newest curves drawn per process."
+    )
+
+    def __init__(self, **params) -> None:
+        super().__init__(**params)
+        settings = get_settings()
+        self._database = settings.database
+        self._error: str | None = None
+        try:
+            self._client = open_store(settings).client
+        except ProviderError as exc:
+            self._client = None
+            self._error = str(exc)
+        if self._client is not None and pn.state.curdoc is not None:
+            client = self._client
+            pn.state.on_session_destroyed(lambda _ctx: client.close())
+
+    def _kpis(self, overview: Overview, bytes_per_point: float | None) -> pn.FlexBox:
+        nok_rate = overview.nok / overview.curves if overview.curves else 0.0
+        span = f"{overview.first:%Y-%m-%d} → {overview.last:%Y-%m-%d}"
+        return pn.FlexBox(
+            _number("Curves", f"{overview.curves:,}", "one per part and station"),
+            _number("Samples", f"{overview.points:,}", "stored points"),
+            _number("NOK", f"{nok_rate:.1%}", f"{overview.nok:,} rejected parts"),
+            _number("Datasets", f"{overview.datasets:,}", f"{overview.projects} project(s)"),
+            _number("Time span", span, "UTC"),
+            _number(
+                "Storage",
+                f"{bytes_per_point:.2f} B/pt" if bytes_per_point else "–",
+                "compressed, x and y",
+            ),
+        )
+
+    def _breakdown(self, catalog: Catalog) -> pn.widgets.Tabulator:
+        frame = catalog.breakdown()
+        frame = frame[
+            ["plant", "line", "station", "process", "curves", "ok", "nok", "nok_rate", "points"]
+        ]
+        return pn.widgets.Tabulator(
+            frame,
+            groupby=["plant"],
+            show_index=False,
+            disabled=True,
+            layout="fit_data_table",
+            formatters={
+                "nok_rate": NumberFormatter(format="0.0%"),
+                "points": NumberFormatter(format="0,0"),
+                "curves": NumberFormatter(format="0,0"),
+            },
+            titles={"ok": "OK", "nok": "NOK", "nok_rate": "NOK rate"},
+            sizing_mode="stretch_width",
+        )
+
+    def _newest(self, catalog: Catalog) -> pn.widgets.Tabulator:
+        frame = catalog.newest(25)
+        frame["started_at"] = pd.to_datetime(frame["started_at"]).dt.strftime("%Y-%m-%d %H:%M:%S")
+        return pn.widgets.Tabulator(
+            frame,
+            show_index=False,
+            disabled=True,
+            layout="fit_data_table",
+            sizing_mode="stretch_width",
+            height=420,
+        )
+
+    def _preview(self, process: str) -> pn.viewable.Viewable:
+        curves = latest_curves(
+            self._client, self._database, process=process, limit=self.preview_curves
+        )
+        if not len(curves):
+            return pn.pane.Markdown(f"No {process} curves stored.")
+        spec = PROCESSES[process]
+        xs, ys = curves.nan_separated()
+        path = hv.Path(
+            (xs, ys), kdims=[f"{spec.x.name} ({spec.x.unit})", f"{spec.y.name} ({spec.y.unit})"]
+        )
+        image = rasterize(path, aggregator=ds.count(), width=420, height=260, dynamic=True)
+        return image.opts(
+            cmap="Blues",
+            cnorm="eq_hist",
+            colorbar=False,
+            tools=["hover"],
+            responsive=True,
+            height=280,
+            title=f"{process}: newest {len(curves):,} curves",
+            bgcolor="white",
+        )
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        if self._error:
+            return pn.pane.Alert(
+                f"**The curve store is not available.** {self._error}", alert_type="danger"
+            )
+        catalog = Catalog(self._client, self._database)
+        overview = catalog.overview()
+        if overview.empty:
+            return pn.pane.Markdown(
+                "## No curves stored yet\n\n"
+                "Generate the 10,000-curve demo plant, or import your own curves:\n\n"
+                "```bash\ncurvehouse demo\ncurvehouse ingest curves.csv --project line-7\n```\n\n"
+                "Files are long format (`curve_key, x, y`, plus optional columns such as "
+                "`station`, `result`, `started_at`). See the README for the full list.",
+                name="empty",
+            )
+        previews = [
+            self._preview(process)
+            for process in sorted(
+                catalog.client.query(
+                    f"SELECT DISTINCT process FROM {catalog.db}.curves"
+                ).result_columns[0]
+            )
+            if process in PROCESSES
+        ]
+        return pn.Column(
+            self._kpis(overview, catalog.bytes_per_point()),
+            pn.pane.Markdown("### Curve shapes"),
+            pn.FlexBox(*[pn.Column(p, width=440) for p in previews]),
+            pn.pane.Markdown("### Curves per plant, line and station"),
+            self._breakdown(catalog),
+            pn.pane.Markdown("### Newest curves"),
+            self._newest(catalog),
+            sizing_mode="stretch_width",
+        )
+
+
+def page() -> pn.template.BaseTemplate:
+    """A fresh landing page for one session."""
+    # Bootstrap loads nothing from the internet (Fast pulls a Google font): plant networks
+    # are often offline.
+    template = pn.template.BootstrapTemplate(
+        title="Curvehouse",
+        header_background=ACCENT,
+        main=[HomePage()],
+        main_max_width="1400px",
+    )
+    return template
+
+
+if pn.state.served:
+    page().servable()

@@ -1,0 +1,46 @@
+"""Process-wide wiring: settings → provider → schema, done once per process.
+
+Sessions ask for their own client (:func:`session_client`), so no query state is shared
+between browser tabs.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from models.settings import Settings, get_settings
+from pipelines.store import CurveStore
+from providers import Provider, provider_from_settings
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+_ready: set[tuple[str, str]] = set()
+_ready_lock = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def provider_for(settings: Settings) -> Provider:
+    return provider_from_settings(settings)
+
+
+def open_store(settings: Settings | None = None) -> CurveStore:
+    """A store on a new client; migrations and the leftover sweep run once per process."""
+    settings = settings or get_settings()
+    client = provider_for(settings).client()
+    key = (str(settings.chdb_path), settings.database)
+    with _ready_lock:
+        if key in _ready:
+            return CurveStore(client, settings.database)
+        # Embedded: this process owns the data directory, so no import of another process can
+        # be in flight and every staging table is a leftover.
+        stale_after = 0 if settings.engine == "embedded" else 6 * 3600
+        store = CurveStore.open(client, settings.database, sweep_stale_after=stale_after)
+        _ready.add(key)
+        return store
+
+
+def session_client(settings: Settings | None = None) -> Client:
+    return open_store(settings).client

@@ -1,0 +1,95 @@
+"""Shared pytest setup for tests/ and benchmarks/.
+
+chDB runs one engine per process, so the whole session shares one embedded data directory
+(a temporary ``CURVEHOUSE_HOME``) and every test gets its own database inside it. The server
+variant of the engine suite runs when ``CURVEHOUSE_TEST_CLICKHOUSE_URL`` is set.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+
+import pytest
+
+# Must happen before any Curvehouse module reads settings.
+_HOME = tempfile.mkdtemp(prefix="curvehouse-test-")
+os.environ["CURVEHOUSE_HOME"] = _HOME
+os.environ.pop("CURVEHOUSE_ENGINE", None)
+os.environ.pop("CURVEHOUSE_DATABASE", None)
+
+OPT_IN = ("integration", "ui", "benchmark")
+SERVER_URL = os.environ.get("CURVEHOUSE_TEST_CLICKHOUSE_URL")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run",
+        default="",
+        help="comma-separated opt-in markers to run (integration, ui, benchmark) or 'all'",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = config.getoption("--run")
+    enabled = set(OPT_IN) if wanted == "all" else {w.strip() for w in wanted.split(",") if w}
+    for item in items:
+        if "benchmarks" in item.path.parts:
+            item.add_marker(pytest.mark.benchmark)
+        for marker in OPT_IN:
+            if marker in item.keywords and marker not in enabled:
+                item.add_marker(pytest.mark.skip(reason=f"opt-in: pass --run={marker}"))
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    if SERVER_URL:
+        return ["ClickHouse server tests: ON (CURVEHOUSE_TEST_CLICKHOUSE_URL is set)"]
+    return [
+        "ClickHouse server tests: SKIPPED, set CURVEHOUSE_TEST_CLICKHOUSE_URL="
+        "http://user:password@host:8123 to run the engine suite against a real server"
+    ]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def embedded_provider():
+    from models.settings import get_settings
+    from providers import get_provider
+
+    provider = get_provider("embedded", path=get_settings().chdb_path)
+    yield provider
+
+
+@pytest.fixture(scope="session", params=["embedded", "server"])
+def engine(request, embedded_provider):
+    """Each ClickHouse engine the suite can reach: embedded always, a server when configured."""
+    if request.param == "embedded":
+        return embedded_provider
+    if not SERVER_URL:
+        pytest.skip("no ClickHouse server: set CURVEHOUSE_TEST_CLICKHOUSE_URL to run this variant")
+    from providers import get_provider
+
+    return get_provider("server", url=SERVER_URL)
+
+
+@pytest.fixture
+def database(engine):
+    """A fresh database name on the engine, dropped after the test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    client = engine.client()
+    yield client, name
+    client.command(f"DROP DATABASE IF EXISTS `{name}`")
+    client.close()
+
+
+@pytest.fixture
+def store(database):
+    from pipelines.store import CurveStore
+
+    client, name = database
+    return CurveStore.open(client, name, sweep_stale_after=0)

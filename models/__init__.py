@@ -1,0 +1,1 @@
+"""Metadata and pure domain functions: the bottom layer, imported by everything else."""

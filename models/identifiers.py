@@ -1,0 +1,25 @@
+"""Whitelist checks for names that end up inside SQL as identifiers.
+
+Values always travel as bound parameters; identifiers (database and table names) cannot, so
+they must match this pattern before they are quoted into a statement.
+"""
+
+from __future__ import annotations
+
+import re
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
+class InvalidIdentifierError(ValueError):
+    """A database or table name that is not safe to place in SQL."""
+
+
+def identifier(name: str) -> str:
+    """Return ``name`` back-quoted for SQL, or raise if it is not a plain identifier."""
+    if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
+        raise InvalidIdentifierError(
+            f"{name!r} is not a valid name: use letters, digits and underscores, "
+            "starting with a letter or underscore, at most 63 characters."
+        )
+    return f"`{name}`"

@@ -1,0 +1,77 @@
+"""One settings object for the whole product, read from ``CURVEHOUSE_*`` environment variables.
+
+Every module asks :func:`get_settings` instead of reading the environment itself, so a test or a
+notebook can build a :class:`Settings` by hand and pass it down.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+PREFIX = "CURVEHOUSE_"
+ENGINES = ("embedded", "server")
+
+
+class SettingsError(ValueError):
+    """A ``CURVEHOUSE_*`` variable holds a value the product cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = Path("var")
+    engine: str = "embedded"
+    clickhouse_url: str | None = None
+    database: str = "curvehouse"
+    address: str = "localhost"
+    port: int = 5006
+
+    @property
+    def chdb_path(self) -> Path:
+        """Where the embedded engine keeps its data: always under ``home``."""
+        return self.home / "chdb"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str, default: str | None = None) -> str | None:
+            value = env.get(PREFIX + name)
+            return default if value is None or value == "" else value
+
+        engine = get("ENGINE", "embedded")
+        if engine not in ENGINES:
+            raise SettingsError(
+                f"{PREFIX}ENGINE={engine!r} is not an engine; use one of {', '.join(ENGINES)}."
+            )
+        url = get("CLICKHOUSE_URL")
+        if engine == "server" and not url:
+            raise SettingsError(
+                f"{PREFIX}ENGINE=server needs {PREFIX}CLICKHOUSE_URL, "
+                "e.g. http://default:password@localhost:8123/curvehouse"
+            )
+        port_text = get("PORT", "5006")
+        try:
+            port = int(port_text)
+        except ValueError:
+            raise SettingsError(f"{PREFIX}PORT={port_text!r} is not a port number.") from None
+        return cls(
+            home=Path(get("HOME", "var")).expanduser().absolute(),
+            engine=engine,
+            clickhouse_url=url,
+            database=get("DATABASE", "curvehouse"),
+            address=get("ADDRESS", "localhost"),
+            port=port,
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings.from_env()

@@ -1,0 +1,106 @@
+"""Read-side summaries of what is stored: counts, breakdowns, newest curves and storage sizes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from models.identifiers import identifier
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+
+@dataclass(frozen=True)
+class Overview:
+    curves: int
+    points: int
+    nok: int
+    projects: int
+    datasets: int
+    first: pd.Timestamp | None
+    last: pd.Timestamp | None
+
+    @property
+    def empty(self) -> bool:
+        return self.curves == 0
+
+
+class Catalog:
+    """Summary queries over one database's curve tables."""
+
+    def __init__(self, client: Client, database: str) -> None:
+        self.client = client
+        self.db = identifier(database)
+        self.database = database
+
+    def overview(self) -> Overview:
+        row = self.client.query(
+            f"SELECT count(), sum(point_count), countIf(result = 'NOK'), uniqExact(project), "
+            f"uniqExact(dataset_id), min(started_at), max(started_at) FROM {self.db}.curves"
+        ).result_rows[0]
+        curves = int(row[0])
+        return Overview(
+            curves=curves,
+            points=int(row[1] or 0),
+            nok=int(row[2] or 0),
+            projects=int(row[3]),
+            datasets=int(row[4]),
+            first=pd.Timestamp(row[5], tz="UTC") if curves else None,
+            last=pd.Timestamp(row[6], tz="UTC") if curves else None,
+        )
+
+    def breakdown(self) -> pd.DataFrame:
+        """Curves per plant, line and station, split by result."""
+        frame = self.client.query_df(
+            f"SELECT project, plant, line, station, process, count() AS curves, "
+            f"countIf(result = 'OK') AS ok, countIf(result = 'NOK') AS nok, "
+            f"sum(point_count) AS points FROM {self.db}.curves "
+            "GROUP BY project, plant, line, station, process "
+            "ORDER BY project, plant, line, station"
+        )
+        if frame.empty:
+            return pd.DataFrame(
+                columns=[
+                    "project",
+                    "plant",
+                    "line",
+                    "station",
+                    "process",
+                    "curves",
+                    "ok",
+                    "nok",
+                    "points",
+                    "nok_rate",
+                ]
+            )
+        frame["nok_rate"] = frame["nok"] / frame["curves"]
+        return frame
+
+    def newest(self, limit: int = 20) -> pd.DataFrame:
+        return self.client.query_df(
+            f"SELECT started_at, project, part_serial, line, station, program, result, defect, "
+            f"point_count FROM {self.db}.curves ORDER BY started_at DESC, curve_id "
+            "LIMIT {n:UInt32}",
+            parameters={"n": int(limit)},
+        )
+
+    def storage(self) -> pd.DataFrame:
+        """On-disk size of each table, and bytes per stored (x, y) point."""
+        frame = self.client.query_df(
+            "SELECT table, sum(rows) AS rows, sum(data_compressed_bytes) AS compressed_bytes, "
+            "sum(data_uncompressed_bytes) AS uncompressed_bytes FROM system.parts "
+            "WHERE database = {db:String} AND active GROUP BY table ORDER BY table",
+            parameters={"db": self.database},
+        )
+        return frame
+
+    def bytes_per_point(self) -> float | None:
+        points = self.overview().points
+        sizes = self.storage()
+        if not points or sizes.empty:
+            return None
+        samples = sizes.loc[sizes["table"] == "curve_samples", "compressed_bytes"].sum()
+        return float(samples) / points

@@ -1,0 +1,260 @@
+"""Turn streamed long-format rows (curve_key, x, y, metadata...) into validated curve batches.
+
+Rows of one curve must be contiguous; a key that comes back later is a duplicate. Per-curve
+metadata may sit on every row (it must then be the same on every row of the curve) or in a
+separate metadata table keyed by ``curve_key``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.batch import CurveBatch
+from pipelines.ingest.columns import METADATA, METADATA_TEXT, METADATA_TIME, RESULT_ALIASES
+from pipelines.ingest.errors import IngestError
+from pipelines.ingest.readers import Chunk
+from pipelines.quantize import choose_step, to_codes
+
+MIN_POINTS = 2
+
+
+class BadValue(ValueError):
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column, self.message = column, message
+
+
+def normalize(meta: dict[str, str]) -> dict:
+    """Canonical per-curve values: result as OK/NOK/UNKNOWN, times as UTC timestamps."""
+    out: dict = dict(meta)
+    if "result" in meta:
+        result = (meta["result"] or "").strip().upper()
+        if result not in RESULT_ALIASES:
+            raise BadValue(
+                "result",
+                f"{meta['result']!r} is not a result; use OK or NOK (or PASS/FAIL, IO/NIO)",
+            )
+        out["result"] = RESULT_ALIASES[result]
+    for column in METADATA_TIME:
+        text = (meta.get(column) or "").strip()
+        if column not in meta:
+            continue
+        if not text:
+            del out[column]
+            continue
+        try:
+            stamp = pd.Timestamp(text)
+        except (ValueError, TypeError):
+            stamp = None
+        if stamp is None or stamp is pd.NaT:
+            raise BadValue(
+                column, f"{text!r} is not a date and time (use ISO 8601, e.g. 2026-11-25T14:03:00Z)"
+            )
+        out[column] = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return out
+
+
+@dataclass
+class _Curve:
+    key: str
+    row: int  # first data row
+    xs: list[np.ndarray]
+    ys: list[np.ndarray]
+    meta: dict[str, str]
+
+    @property
+    def size(self) -> int:
+        return sum(len(a) for a in self.xs)
+
+
+@dataclass
+class Assembler:
+    """Consumes chunks of one file and yields :class:`CurveBatch` objects."""
+
+    path: Path
+    csv: bool
+    metadata: dict[str, tuple[int, dict[str, str]]] | None = None
+    metadata_path: Path | None = None
+    batch_points: int = 4_000_000
+    ingested_at: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now(tz="UTC"))
+    seen: dict[str, int] = field(default_factory=dict)
+
+    def error(self, message: str, row: int | None = None, column: str | None = None) -> IngestError:
+        return IngestError(self.path, message, row=row, column=column, csv=self.csv)
+
+    # -- row level -------------------------------------------------------------------------
+
+    def _check_values(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray]:
+        out = []
+        for column in ("x", "y"):
+            values = chunk.table.column(column).to_numpy(zero_copy_only=False).astype(np.float64)
+            bad = ~np.isfinite(values)
+            if bad.any():
+                i = int(np.argmax(bad))
+                what = "is infinite" if np.isinf(values[i]) else "is empty or NaN"
+                raise self.error(
+                    f"the value {what}; x and y must be finite numbers",
+                    chunk.first_row + i,
+                    column,
+                )
+            out.append(values)
+        return out[0], out[1]
+
+    def _runs(self, chunk: Chunk) -> tuple[np.ndarray, list[str]]:
+        keys = chunk.table.column("curve_key").combine_chunks()
+        if keys.null_count:
+            i = pc.index(pc.is_null(keys), True).as_py()
+            raise self.error("the curve key is empty", chunk.first_row + i, "curve_key")
+        if not pa.types.is_string(keys.type):
+            keys = pc.cast(keys, pa.string())
+        empty = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(keys)), 0)
+        if pc.any(empty).as_py():
+            i = pc.index(empty, True).as_py()
+            raise self.error("the curve key is empty", chunk.first_row + i, "curve_key")
+        encoded = pc.dictionary_encode(keys)
+        codes = encoded.indices.to_numpy()
+        starts = np.concatenate([[0], np.flatnonzero(np.diff(codes)) + 1]).astype(np.int64)
+        names = encoded.dictionary.take(pa.array(codes[starts])).to_pylist()
+        return starts, names
+
+    def _inline_meta(self, chunk: Chunk, starts: np.ndarray) -> list[dict[str, str]]:
+        table, n = chunk.table, chunk.table.num_rows
+        present = [c for c in METADATA if c in table.column_names]
+        metas: list[dict[str, str]] = [{} for _ in starts]
+        if not present:
+            return metas
+        lengths = np.diff(np.append(starts, n))
+        first_of_row = pa.array(np.repeat(starts, lengths))
+        for column in present:
+            values = pc.cast(table.column(column).combine_chunks(), pa.string())
+            same = pc.fill_null(pc.equal(values, values.take(first_of_row)), False)
+            if not pc.all(same).as_py():
+                i = pc.index(same, False).as_py()
+                raise self.error(
+                    "per-curve metadata changes within one curve; every row of a curve must "
+                    "carry the same value",
+                    chunk.first_row + i,
+                    column,
+                )
+            firsts = values.take(pa.array(starts)).to_pylist()
+            for meta, value in zip(metas, firsts, strict=True):
+                meta[column] = value or ""
+        return metas
+
+    # -- curve level -----------------------------------------------------------------------
+
+    def curves(self, chunks: Iterable[Chunk]) -> Iterator[_Curve]:
+        pending: _Curve | None = None
+        for chunk in chunks:
+            if chunk.table.num_rows == 0:
+                continue
+            x, y = self._check_values(chunk)
+            starts, names = self._runs(chunk)
+            metas = self._inline_meta(chunk, starts)
+            ends = np.append(starts[1:], len(x))
+            for run, (s, e, key, meta) in enumerate(zip(starts, ends, names, metas, strict=True)):
+                row = chunk.first_row + int(s)
+                if run == 0 and pending is not None and pending.key == key:
+                    if meta != pending.meta:
+                        raise self.error("per-curve metadata changes within one curve", row, None)
+                    pending.xs.append(x[s:e])
+                    pending.ys.append(y[s:e])
+                    continue
+                if pending is not None:
+                    yield self._finish(pending)
+                if key in self.seen:
+                    raise self.error(
+                        f"curve {key!r} appears again; its rows began at row {self.seen[key]}. "
+                        "Curve keys must be unique and the rows of a curve contiguous",
+                        row,
+                        "curve_key",
+                    )
+                self.seen[key] = row
+                pending = _Curve(key, row, [x[s:e]], [y[s:e]], meta)
+        if pending is not None:
+            yield self._finish(pending)
+        if not self.seen:
+            raise self.error("the file has no data rows")
+        if self.metadata is not None:
+            orphans = [k for k in self.metadata if k not in self.seen]
+            if orphans:
+                row = self.metadata[orphans[0]][0]
+                raise IngestError(
+                    self.metadata_path or self.path,
+                    f"curve {orphans[0]!r} has no samples (an empty curve)"
+                    + (f"; {len(orphans) - 1} more like it" if len(orphans) > 1 else ""),
+                    row=row,
+                    column="curve_key",
+                    csv=str(self.metadata_path).lower().endswith(".csv"),
+                )
+
+    def _finish(self, curve: _Curve) -> _Curve:
+        if curve.size < MIN_POINTS:
+            raise self.error(
+                f"curve {curve.key!r} has {curve.size} sample; a curve needs at least {MIN_POINTS}",
+                curve.row,
+                "curve_key",
+            )
+        try:
+            curve.meta = normalize(curve.meta)
+        except BadValue as exc:
+            raise self.error(exc.message, curve.row, exc.column) from None
+        if self.metadata is not None:
+            if curve.key not in self.metadata:
+                raise self.error(
+                    f"curve {curve.key!r} has no row in the metadata file", curve.row, "curve_key"
+                )
+            clash = set(curve.meta) & set(self.metadata[curve.key][1])
+            if clash:
+                raise self.error(
+                    f"column {sorted(clash)[0]!r} is given in both the samples and the "
+                    "metadata file",
+                    curve.row,
+                )
+            curve.meta.update(self.metadata[curve.key][1])
+        return curve
+
+    # -- batches ---------------------------------------------------------------------------
+
+    def batches(self, chunks: Iterable[Chunk]) -> Iterator[CurveBatch]:
+        group: list[_Curve] = []
+        points = 0
+        for curve in self.curves(chunks):
+            group.append(curve)
+            points += curve.size
+            if points >= self.batch_points:
+                yield self._batch(group)
+                group, points = [], 0
+        if group:
+            yield self._batch(group)
+
+    def _meta_row(self, curve: _Curve) -> dict:
+        meta = curve.meta
+        row: dict = {"curve_key": curve.key}
+        for column in METADATA_TEXT:
+            row[column] = meta.get(column, "")
+        row["result"] = meta.get("result", "UNKNOWN")
+        for column in METADATA_TIME:
+            row[column] = meta.get(column, self.ingested_at)
+        return row
+
+    def _batch(self, group: list[_Curve]) -> CurveBatch:
+        rows, xs, ys = [], [], []
+        for curve in group:
+            row = self._meta_row(curve)
+            x = np.concatenate(curve.xs) if len(curve.xs) > 1 else curve.xs[0]
+            y = np.concatenate(curve.ys) if len(curve.ys) > 1 else curve.ys[0]
+            row["x_step"], row["y_step"] = choose_step(x), choose_step(y)
+            xs.append(to_codes(x, row["x_step"]))
+            ys.append(to_codes(y, row["y_step"]))
+            rows.append(row)
+        offsets = np.zeros(len(group) + 1, dtype=np.int64)
+        np.cumsum([len(a) for a in xs], out=offsets[1:])
+        return CurveBatch(pd.DataFrame(rows), offsets, np.concatenate(xs), np.concatenate(ys))

@@ -1,0 +1,279 @@
+"""Writing curves into ClickHouse atomically and idempotently.
+
+ClickHouse has no multi-table transactions, so an import is made atomic the ClickHouse way:
+
+1. every batch goes into private staging tables (``_staging_<id>_curves``/``_samples``);
+2. validation and conflict checks run while staging, so bad input never reaches a shared table;
+3. ``ATTACH PARTITION tuple() FROM`` moves each staging table's parts into place in one step
+   (samples first, then curves, which is what makes curves visible);
+4. the ``datasets`` row is written last: it is the commit record.
+
+Any error before step 4 drops the staging tables and deletes whatever was attached. A process
+killed mid-import leaves staging tables or uncommitted rows; :meth:`CurveStore.sweep` (run when a
+store opens) removes both. Idempotency: a curve is identified by ``(project, curve_key)``; a
+curve already stored with the same content is skipped, with different content it is a conflict.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from models.identifiers import identifier
+from pipelines.batch import CurveBatch, curve_ids, fingerprints, to_tables
+from pipelines.schema import ensure_schema
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+Progress = Callable[[int, int], None]  # (curves written so far, points written so far)
+
+_STAGING_PREFIX = "_staging_"
+# Staging tables older than this belong to a dead import even on a shared server.
+_STALE_SECONDS = 6 * 3600
+_project_locks: dict[tuple[str, str], threading.Lock] = {}
+_locks_guard = threading.Lock()
+_active_imports: set[str] = set()
+
+
+class ImportConflictError(ValueError):
+    """A curve key is already stored in the project with different samples or steps."""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    project: str
+    kind: str  # "demo" or "import"
+    name: str
+    source: str = ""
+    content_sha256: str = ""
+
+
+@dataclass
+class WriteResult:
+    dataset_id: str | None
+    curves_added: int = 0
+    points_added: int = 0
+    curves_skipped: int = 0
+    skipped_keys: list[str] = field(default_factory=list)
+
+
+def _project_lock(database: str, project: str) -> threading.Lock:
+    with _locks_guard:
+        return _project_locks.setdefault((database, project), threading.Lock())
+
+
+class _ImportRun:
+    """State of one :meth:`CurveStore.write`: its id, staging tables and running totals."""
+
+    def __init__(self, store: CurveStore, spec: DatasetSpec) -> None:
+        self.store, self.spec, self.db = store, spec, store.db
+        self.dataset_id = str(uuid.uuid4())
+        self.tag = self.dataset_id.replace("-", "")
+        self.staged_curves = identifier(f"{_STAGING_PREFIX}{self.tag}_curves")
+        self.staged_samples = identifier(f"{_STAGING_PREFIX}{self.tag}_samples")
+        self.ingested_at = pd.Timestamp.now(tz="UTC").floor("ms")
+        self.seen: set[int] = set()
+        self.result = WriteResult(dataset_id=None)
+
+    def command(self, sql: str, **kwargs) -> None:
+        self.store.client.command(sql, **kwargs)
+
+    def create_staging(self) -> None:
+        self.command(f"CREATE TABLE {self.db}.{self.staged_curves} AS {self.db}.curves")
+        self.command(f"CREATE TABLE {self.db}.{self.staged_samples} AS {self.db}.curve_samples")
+
+    def drop_staging(self) -> None:
+        for table in (self.staged_curves, self.staged_samples):
+            self.command(f"DROP TABLE IF EXISTS {self.db}.{table}")
+
+    def stage(self, batch: CurveBatch) -> None:
+        """Check the batch against this import and the store, then write its new curves."""
+        project, keys = self.spec.project, batch.meta["curve_key"]
+        ids = curve_ids(project, keys)
+        for key, cid in zip(keys, ids.tolist(), strict=True):
+            if cid in self.seen:
+                raise ImportConflictError(f"curve key {key!r} appears twice in this import")
+            self.seen.add(cid)
+        prints = fingerprints(batch)
+        stored = dict(
+            self.store.client.query(
+                f"SELECT curve_id, fingerprint FROM {self.db}.curves "
+                "WHERE project = {p:String} AND curve_id IN {ids:Array(UInt64)}",
+                parameters={"p": project, "ids": ids.tolist()},
+            ).result_rows
+        )
+        keep = np.ones(len(batch), dtype=bool)
+        for i, cid in enumerate(ids.tolist()):
+            if cid not in stored:
+                continue
+            if stored[cid] != int(prints[i]):
+                raise ImportConflictError(
+                    f"curve key {keys.iloc[i]!r} is already stored in project {project!r} with "
+                    "different samples. Use a new curve key, or delete the stored dataset first."
+                )
+            keep[i] = False
+        result = self.result
+        if not keep.all():
+            skipped = keys[~keep].tolist()
+            result.curves_skipped += len(skipped)
+            result.skipped_keys.extend(skipped[: max(0, 100 - len(result.skipped_keys))])
+            batch, ids, prints = batch.take(keep), ids[keep], prints[keep]
+        if not len(batch):
+            return
+        curves, samples = to_tables(
+            batch,
+            project=project,
+            ids=ids,
+            prints=prints,
+            dataset_id=self.dataset_id,
+            ingested_at=self.ingested_at,
+        )
+        self.store.client.insert_arrow(f"{self.db}.{self.staged_samples}", samples)
+        self.store.client.insert_arrow(f"{self.db}.{self.staged_curves}", curves)
+        result.curves_added += len(batch)
+        result.points_added += batch.point_count
+
+    def publish(self) -> None:
+        """Move the staged parts into place, then commit with the dataset row."""
+        spec, result, db = self.spec, self.result, self.db
+        try:
+            for table, staged in (
+                ("curve_samples", self.staged_samples),
+                ("curves", self.staged_curves),
+            ):
+                self.command(
+                    f"ALTER TABLE {db}.{table} ATTACH PARTITION tuple() FROM {db}.{staged}"
+                )
+            self.command(
+                f"INSERT INTO {db}.datasets (dataset_id, project, kind, name, source, "
+                "content_sha256, curve_count, point_count, created_at) VALUES ({id:UUID}, "
+                "{project:String}, {kind:String}, {name:String}, {source:String}, {sha:String}, "
+                "{curves:UInt64}, {points:UInt64}, now64(3))",
+                parameters={
+                    "id": self.dataset_id,
+                    "project": spec.project,
+                    "kind": spec.kind,
+                    "name": spec.name,
+                    "source": spec.source,
+                    "sha": spec.content_sha256,
+                    "curves": result.curves_added,
+                    "points": result.points_added,
+                },
+            )
+        except BaseException:
+            self.store.delete_datasets([self.dataset_id])
+            raise
+        result.dataset_id = self.dataset_id
+
+
+class CurveStore:
+    """The curve tables of one ClickHouse database, behind one client."""
+
+    def __init__(self, client: Client, database: str) -> None:
+        self.client = client
+        self.database = database
+        self.db = identifier(database)
+
+    @classmethod
+    def open(cls, client: Client, database: str, *, sweep_stale_after: float = _STALE_SECONDS):
+        """Apply pending migrations and clear leftovers of interrupted imports."""
+        ensure_schema(client, database)
+        store = cls(client, database)
+        store.sweep(older_than_seconds=sweep_stale_after)
+        return store
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def write(
+        self,
+        batches: Iterable[CurveBatch],
+        spec: DatasetSpec,
+        *,
+        progress: Progress | None = None,
+    ) -> WriteResult:
+        """Store every batch as one dataset, all or nothing."""
+        run = _ImportRun(self, spec)
+        with _project_lock(self.database, spec.project):
+            _active_imports.add(run.tag)
+            try:
+                run.create_staging()
+                for batch in batches:
+                    run.stage(batch)
+                    if progress is not None:
+                        r = run.result
+                        progress(r.curves_added + r.curves_skipped, r.points_added)
+                if run.result.curves_added:
+                    run.publish()
+            finally:
+                run.drop_staging()
+                _active_imports.discard(run.tag)
+        return run.result
+
+    # -- removing --------------------------------------------------------------------------
+
+    def delete_datasets(self, dataset_ids: list[str]) -> None:
+        """Delete datasets: curves first (so they vanish from views), then samples, then the row."""
+        if not dataset_ids:
+            return
+        for table in ("curves", "curve_samples", "datasets"):
+            self.client.command(
+                f"ALTER TABLE {self.db}.{table} DELETE WHERE dataset_id IN {{ids:Array(UUID)}}",
+                parameters={"ids": list(dataset_ids)},
+                settings={"mutations_sync": 2},
+            )
+
+    def sweep(self, *, older_than_seconds: float = _STALE_SECONDS) -> list[str]:
+        """Drop dead staging tables and rows of datasets that never committed; return what went."""
+        removed = []
+        tables = self.client.query(
+            "SELECT name, dateDiff('second', metadata_modification_time, now()) FROM system.tables "
+            "WHERE database = {db:String} AND startsWith(name, {prefix:String})",
+            parameters={"db": self.database, "prefix": _STAGING_PREFIX},
+        ).result_rows
+        live_tags = set()
+        for name, age in tables:
+            tag = name[len(_STAGING_PREFIX) :].split("_")[0]
+            if tag in _active_imports or age < older_than_seconds:
+                live_tags.add(tag)
+                continue
+            self.client.command(f"DROP TABLE IF EXISTS {self.db}.{identifier(name)}")
+            removed.append(name)
+        orphans = [
+            str(r[0])
+            for r in self.client.query(
+                f"SELECT DISTINCT dataset_id FROM (SELECT dataset_id FROM {self.db}.curves "
+                "UNION ALL "
+                f"SELECT dataset_id FROM {self.db}.curve_samples) "
+                f"WHERE dataset_id NOT IN (SELECT dataset_id FROM {self.db}.datasets)"
+            ).result_rows
+        ]
+        orphans = [o for o in orphans if o.replace("-", "") not in live_tags | _active_imports]
+        self.delete_datasets(orphans)
+        return removed + orphans
+
+    # -- reading the registry --------------------------------------------------------------
+
+    def datasets(self, *, kind: str | None = None, project: str | None = None) -> pd.DataFrame:
+        return self.client.query_df(
+            f"SELECT dataset_id, project, kind, name, source, content_sha256, curve_count, "
+            f"point_count, created_at FROM {self.db}.datasets "
+            "WHERE ({kind:String} = '' OR kind = {kind:String}) "
+            "AND ({project:String} = '' OR project = {project:String}) ORDER BY created_at",
+            parameters={"kind": kind or "", "project": project or ""},
+        )
+
+    def find_import(self, project: str, content_sha256: str) -> str | None:
+        """The id of the dataset already made from a file with this content, if any."""
+        rows = self.client.query(
+            f"SELECT toString(dataset_id) FROM {self.db}.datasets WHERE project = {{p:String}} "
+            "AND content_sha256 = {sha:String} LIMIT 1",
+            parameters={"p": project, "sha": content_sha256},
+        ).result_rows
+        return rows[0][0] if rows else None

@@ -1,0 +1,117 @@
+"""The embedded engine: chDB in this process, reached through clickhouse-connect.
+
+chDB runs one ClickHouse engine per process, at one data path. ``_Engine`` makes that limit
+explicit: the first client binds the process to a path, later clients for the same path share
+the engine, and a client for a different path is refused with an error that says why, until
+every client of the first path has been closed. A data directory held by another process (for
+example a running ``curvehouse serve``) is detected up front and reported by PID.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import clickhouse_connect
+
+from providers.base import EngineBusyError, EngineLimitError, Provider
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+
+class _Engine:
+    """Process-wide state of the one chDB engine."""
+
+    lock: ClassVar[threading.RLock] = threading.RLock()
+    path: ClassVar[Path | None] = None
+    clients: ClassVar[weakref.WeakSet] = weakref.WeakSet()
+
+    @classmethod
+    def open_client(cls, path: Path, database: str | None) -> Client:
+        with cls.lock:
+            live = [c for c in cls.clients if _is_open(c)]
+            if cls.path is not None and cls.path != path and live:
+                raise EngineLimitError(
+                    f"This process already runs the embedded ClickHouse engine at {cls.path}. "
+                    f"chDB allows one engine, at one data path, per process, so {path} cannot "
+                    f"be opened here while {len(live)} client(s) of the first path are open. "
+                    "Close them (provider.close()), use a separate process, or point "
+                    "CURVEHOUSE_ENGINE=server at a ClickHouse server."
+                )
+            if cls.path != path or not live:
+                _check_not_held_elsewhere(path)
+            path.mkdir(parents=True, exist_ok=True)
+            client = clickhouse_connect.get_client(
+                interface="chdb", path=str(path), database=database
+            )
+            cls.path = path
+            cls.clients.add(client)
+            return client
+
+
+def _is_open(client: Client) -> bool:
+    # clickhouse-connect's chDB backend flags itself closed; unknown shapes count as open.
+    return not getattr(getattr(client, "_backend", None), "_closed", False)
+
+
+def _check_not_held_elsewhere(path: Path) -> None:
+    """Fail with the holder's PID if another process has the data directory open.
+
+    ClickHouse takes an exclusive ``flock`` on ``<path>/status``; chDB's own error for this case
+    is an opaque "Error initializing EmbeddedServer", so we look first.
+    """
+    status = path / "status"
+    if not status.exists():
+        return
+    with status.open("rb") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = status.read_text(errors="replace")
+            pid = next(
+                (
+                    line.split(":", 1)[1].strip()
+                    for line in text.splitlines()
+                    if line.startswith("PID:")
+                ),
+                "unknown",
+            )
+            raise EngineBusyError(
+                f"The embedded ClickHouse data at {path} is in use by another process "
+                f"(PID {pid}, often a running `curvehouse serve`). chDB lets one process open a "
+                "data directory at a time: stop that process, or use the running app instead."
+            ) from None
+        fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class EmbeddedProvider(Provider):
+    """chDB with its data under ``path`` (by default ``$CURVEHOUSE_HOME/chdb``)."""
+
+    provider_type: ClassVar[str] = "embedded"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).expanduser().resolve()
+        self._clients: list[weakref.ref] = []
+
+    def client(self, database: str | None = None) -> Client:
+        client = _Engine.open_client(self.path, database)
+        self._clients.append(weakref.ref(client))
+        return client
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider_type,
+            "engine": "chDB (in-process)",
+            "path": str(self.path),
+        }
+
+    def close(self) -> None:
+        for ref in self._clients:
+            client = ref()
+            if client is not None:
+                client.close()
+        self._clients.clear()

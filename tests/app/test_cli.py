@@ -1,0 +1,74 @@
+"""The real ``curvehouse`` command in subprocesses, each with its own CURVEHOUSE_HOME."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+CLI = str(Path(sys.executable).parent / "curvehouse")
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    return tmp_path_factory.mktemp("cli-home")
+
+
+def run(home, *args, ok=True):
+    env = {**os.environ, "CURVEHOUSE_HOME": str(home)}
+    result = subprocess.run([CLI, *args], capture_output=True, text=True, env=env, timeout=300)
+    if ok:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_cli_is_installed():
+    assert Path(CLI).exists(), "no curvehouse entry point beside python; run `make test`"
+
+
+def test_info_on_a_new_home_shows_an_empty_store(home):
+    out = run(home, "info").stdout
+    assert f"path={home / 'chdb'}" in out
+    assert "Curves:    0 (0 points)" in out
+
+
+def test_demo_generates_once(home):
+    out = run(home, "demo", "--curves", "60", "--seed", "3").stdout
+    assert "Stored 60 curves" in out
+    assert "Demo data present: 60 curves" in run(home, "demo", "--if-missing").stdout
+
+
+def test_ingest_reports_and_errors(home, tmp_path):
+    good = tmp_path / "line7.csv"
+    good.write_text("curve_key,x,y\nA,0,1\nA,1,2\nB,0,3\nB,1,4\n")
+    assert (
+        "Imported 2 curves (4 points) into 'line7'"
+        in run(home, "ingest", str(good), "--project", "line7").stdout
+    )
+    assert "already imported" in run(home, "ingest", str(good), "--project", "line7").stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("curve_key,x,y\nA,0,1\nA,one,2\n")
+    result = run(home, "ingest", str(bad), "--project", "line7", ok=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: bad.csv, line 3 (data row 2), column 'x': 'one' is not a number"
+    )
+
+
+def test_info_lists_sizes_and_datasets(home):
+    out = run(home, "info").stdout
+    assert "Curves:    62" in out
+    assert "curve_samples" in out and "bytes per stored (x, y) point" in out
+    assert "demo" in out and "line7.csv" in out
+
+
+def test_clean_demo_removes_only_demo_data(home):
+    out = run(home, "clean-demo").stdout
+    assert "Removed 1 demo dataset(s) with 60 curves" in out
+    info = run(home, "info").stdout
+    assert "Curves:    2 (4 points)" in info
+    assert " demo " not in info
+    assert "No demo data stored" in run(home, "clean-demo").stdout

@@ -1,0 +1,59 @@
+"""The landing page's states: data, empty store, engine unavailable."""
+
+import panel as pn
+import pytest
+
+import app.pages.home as home
+from app import runtime
+from models.settings import get_settings
+from pipelines.store import DatasetSpec
+from pipelines.synthetic import DemoSpec, generate_demo
+from providers import EngineBusyError
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def app_store():
+    store = runtime.open_store()
+    yield store
+    store.client.command(f"DROP DATABASE IF EXISTS {store.db}")
+    runtime._ready.clear()
+
+
+def tables(viewable):
+    """The page's tables, keyed by their first column."""
+    return {t.value.columns[0]: t for t in viewable.select(pn.widgets.Tabulator)}
+
+
+def test_empty_store_explains_how_to_get_data(app_store):
+    view = home.HomePage().__panel__()
+    assert isinstance(view, pn.pane.Markdown)
+    assert "curvehouse demo" in view.object
+    assert "curvehouse ingest" in view.object
+
+
+def test_summary_of_stored_curves(app_store):
+    app_store.write(
+        generate_demo(DemoSpec(curves=90, seed=2)),
+        DatasetSpec(project="demo", kind="demo", name="d"),
+    )
+    view = home.HomePage(preview_curves=20).__panel__()
+    found = tables(view)
+    breakdown, newest = found["plant"], found["started_at"]
+    assert breakdown.value["curves"].sum() == 90
+    assert set(breakdown.value.columns) >= {"plant", "line", "station", "ok", "nok", "nok_rate"}
+    assert len(newest.value) == 25
+    html = " ".join(o.object for o in view.select(pn.pane.HTML))
+    assert ">90<" in html and "B/pt" in html
+    assert get_settings().database == app_store.database
+
+
+def test_engine_trouble_is_a_message_not_a_traceback(monkeypatch):
+    def busy(settings=None):
+        raise EngineBusyError("The embedded ClickHouse data at /x is in use by another process")
+
+    monkeypatch.setattr(home, "open_store", busy)
+    view = home.HomePage().__panel__()
+    assert isinstance(view, pn.pane.Alert)
+    assert "in use by another process" in view.object

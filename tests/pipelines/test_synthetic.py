@@ -1,0 +1,93 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.synthetic import DemoSpec, generate_demo
+from pipelines.synthetic.shapes import DEFECTS, PROCESSES
+
+
+def collect(spec):
+    batches = list(generate_demo(spec))
+    meta = pd.concat([b.meta for b in batches], ignore_index=True)
+    return batches, meta
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return collect(DemoSpec(curves=900, seed=3, batch_points=400_000))
+
+
+def test_same_seed_same_data_whatever_the_batch_size():
+    small, meta_small = collect(DemoSpec(curves=60, seed=11, batch_points=20_000))
+    large, meta_large = collect(DemoSpec(curves=60, seed=11, batch_points=10**9))
+    assert len(small) > 1 and len(large) == 1
+    pd.testing.assert_frame_equal(meta_small, meta_large)
+    np.testing.assert_array_equal(np.concatenate([b.y for b in small]), large[0].y)
+    other = collect(DemoSpec(curves=60, seed=12, batch_points=10**9))[0][0]
+    assert not np.array_equal(other.y[:1000], large[0].y[:1000])
+
+
+def test_three_processes_with_their_own_axes(demo):
+    _, meta = demo
+    assert set(meta["process"]) == set(PROCESSES)
+    for process, spec in PROCESSES.items():
+        rows = meta[meta["process"] == process]
+        assert set(rows["x_unit"]) == {spec.x.unit}
+        assert set(rows["y_name"]) == {spec.y.name}
+
+
+def test_plant_hierarchy_and_serials(demo):
+    _, meta = demo
+    assert meta["plant"].nunique() == 3
+    assert meta.groupby("plant")["line"].nunique().min() >= 1
+    assert meta["station"].nunique() == 15
+    assert set(meta["shift"]) == {"A", "B", "C"}
+    # Each part passes every station of its line: one curve per station per serial.
+    per_serial = meta.groupby("part_serial")["station"].nunique()
+    assert per_serial.max() == 3
+    assert meta["curve_key"].is_unique
+    assert (meta["ended_at"] > meta["started_at"]).all()
+
+
+def test_mostly_ok_with_labelled_defects(demo):
+    _, meta = demo
+    nok = meta[meta["result"] == "NOK"]
+    assert 0.02 < len(nok) / len(meta) < 0.2
+    assert (nok["defect"] != "").all()
+    assert (meta.loc[meta["result"] == "OK", "defect"] == "").all()
+    for process, modes in DEFECTS.items():
+        seen = set(nok.loc[nok["process"] == process, "defect"])
+        assert seen <= {*modes, "drift"}
+    assert "drift" in set(nok["defect"])
+
+
+def test_point_counts_span_hundreds_to_tens_of_thousands(demo):
+    batches, _ = demo
+    counts = np.concatenate([b.counts() for b in batches])
+    assert counts.min() < 1000
+    assert counts.max() > 10_000
+
+
+def test_values_sit_on_the_sensor_grid(demo):
+    batches, _ = demo
+    batch = batches[0]
+    assert batch.x.dtype == np.int32 and batch.y.dtype == np.int32
+    steps = batch.meta.groupby("process")["y_step"].unique()
+    for process, values in steps.items():
+        assert values.tolist() == [PROCESSES[process].y.step]
+
+
+def test_batches_stay_bounded(demo):
+    batches, _ = demo
+    largest_curve = max(int(b.counts().max()) for b in batches)
+    assert max(b.point_count for b in batches) < 400_000 + largest_curve
+
+
+def test_defects_change_the_shape():
+    from pipelines.synthetic.shapes import PROGRAMS, press_fit
+
+    ok_x, ok_y, _ = press_fit(np.random.default_rng(1), PROGRAMS["PF-6204-bearing"], "", 0.0)
+    early_x, early_y, _ = press_fit(
+        np.random.default_rng(1), PROGRAMS["PF-6204-bearing"], "early_peak", 0.0
+    )
+    assert early_x[np.argmax(early_y)] < ok_x[np.argmax(ok_y)] - 0.8

@@ -1,0 +1,88 @@
+"""The one-engine-per-process limit of chDB, handled explicitly."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from providers import EngineLimitError, get_provider
+
+pytestmark = pytest.mark.integration
+
+
+def test_clients_on_the_same_path_share_one_engine(embedded_provider):
+    a, b = embedded_provider.client(), embedded_provider.client()
+    a.command("CREATE DATABASE IF NOT EXISTS shared_probe")
+    a.command("CREATE TABLE IF NOT EXISTS shared_probe.t (v UInt8) ENGINE = Memory")
+    a.command("INSERT INTO shared_probe.t VALUES (7)")
+    assert b.query("SELECT v FROM shared_probe.t").result_rows == [(7,)]
+    a.command("DROP DATABASE shared_probe")
+    a.close()
+    b.close()
+
+
+def test_a_second_path_in_the_same_process_is_refused(embedded_provider, tmp_path):
+    keep = embedded_provider.client()  # the session engine is open
+    other = get_provider("embedded", path=tmp_path / "other")
+    with pytest.raises(EngineLimitError, match="one engine, at one data path, per process"):
+        other.client()
+    keep.close()
+
+
+def _run(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_path_can_change_once_every_client_is_closed(tmp_path):
+    result = _run(
+        f"""
+        from providers import get_provider
+        first = get_provider("embedded", path=r"{tmp_path / "a"}")
+        first.client().query("SELECT 1")
+        first.close()
+        second = get_provider("embedded", path=r"{tmp_path / "b"}")
+        print(second.client().query("SELECT 2").result_rows)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert "[(2,)]" in result.stdout
+
+
+def test_a_data_directory_held_by_another_process_names_its_pid(tmp_path):
+    path = tmp_path / "held"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import sys, time
+                from providers import get_provider
+                client = get_provider("embedded", path=r"{path}").client()
+                client.query("SELECT 1")
+                print("ready", flush=True)
+                time.sleep(60)
+                """
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        result = _run(
+            f"""
+            from providers import get_provider, EngineBusyError
+            try:
+                get_provider("embedded", path=r"{path}").client()
+            except EngineBusyError as exc:
+                print(exc)
+            """
+        )
+        assert f"in use by another process (PID {holder.pid}" in result.stdout, result.stderr
+    finally:
+        holder.kill()
+        holder.communicate()

@@ -1,0 +1,53 @@
+"""The landing page in a real browser, served by `curvehouse serve` and by `panel serve`."""
+
+import pytest
+
+from tests.ui.conftest import BIN, Served, screenshot
+
+pytestmark = pytest.mark.ui
+
+
+@pytest.fixture
+def served(demo_home):
+    # One server at a time: chDB lets one process open a data directory.
+    server = Served(demo_home, [str(BIN / "curvehouse"), "serve"])
+    yield server
+    server.stop()
+
+
+def test_landing_page_shows_the_demo_plant(served, page):
+    page.goto(served.url, wait_until="networkidle")
+    page.get_by_text("Curves per plant, line and station").wait_for(timeout=30_000)
+    kpis = page.locator(".ch-kpi-value").all_inner_texts()
+    assert kpis[0] == "600"
+    assert kpis[5].endswith("B/pt")
+    for plant in ("Leipzig", "Győr", "Greenville"):
+        assert page.get_by_text(f"plant: {plant}").count() == 1
+    # One raster per process, drawn by bokeh on canvas.
+    page.wait_for_timeout(1500)
+    assert page.locator("canvas").count() >= 3
+    shot = screenshot(page, "home")
+    assert shot.stat().st_size > 50_000
+    assert page.js_errors == []
+
+
+def test_no_request_leaves_the_machine(served, browser):
+    context = browser.new_context()
+    page = context.new_page()
+    outside = []
+    page.on("request", lambda r: outside.append(r.url) if "localhost" not in r.url else None)
+    page.goto(served.url, wait_until="networkidle")
+    context.close()
+    assert outside == []
+
+
+def test_panel_serve_on_the_page_module(demo_home, page):
+    server = Served(
+        demo_home, [str(BIN / "panel"), "serve", "app/pages/home.py", "--index", "home"]
+    )
+    try:
+        page.goto(server.url, wait_until="networkidle")
+        page.get_by_text("Newest curves").wait_for(timeout=30_000)
+        assert page.locator(".ch-kpi-value").first.inner_text() == "600"
+    finally:
+        server.stop()
