@@ -23,6 +23,7 @@ def _store():
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from pipelines.prefetch import prefetch
     from pipelines.store import DatasetSpec
     from pipelines.synthetic import DemoSpec, generate_demo
 
@@ -51,7 +52,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             bar.set_postfix_str(f"{points:,} points")
 
         result = store.write(
-            generate_demo(spec),
+            prefetch(generate_demo(spec)),
             DatasetSpec(project=spec.project, kind="demo", name=f"demo seed={spec.seed}"),
             progress=progress,
         )

@@ -10,6 +10,7 @@ from pathlib import Path
 from pipelines.ingest.assemble import Assembler
 from pipelines.ingest.metadata import read_metadata
 from pipelines.ingest.readers import file_kind, read_table
+from pipelines.prefetch import prefetch
 from pipelines.store import CurveStore, DatasetSpec, WriteResult
 
 # (bytes of the samples file read so far, its size)
@@ -95,5 +96,5 @@ def ingest_file(
         source=str(path.resolve()),
         content_sha256=sha,
     )
-    written = store.write(assembler.batches(chunks()), spec)
+    written = store.write(prefetch(assembler.batches(chunks())), spec)
     return IngestReport(path, project, written)

@@ -1,0 +1,31 @@
+"""Benchmark sizes: toy under `make test` (so the suites never rot), full under `make bench`."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+FULL = os.environ.get("CURVEHOUSE_BENCH_SIZE", "toy") == "full"
+
+
+def size(toy: int, full: int) -> int:
+    return full if FULL else toy
+
+
+@pytest.fixture(scope="session")
+def bench_client(embedded_provider):
+    client = embedded_provider.client()
+    client.command("CREATE DATABASE IF NOT EXISTS bench")
+    yield client
+    client.command("DROP DATABASE IF EXISTS bench")
+    client.close()
+
+
+def report(title: str, rows: list[dict], columns: list[str]) -> None:
+    """Print a results table at the end of a suite (visible with -s, which `make bench` uses)."""
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
+    print(f"\n\n{title}")
+    print("  ".join(c.ljust(widths[c]) for c in columns))
+    for row in rows:
+        print("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns))
