@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -151,6 +152,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             address=args.address or settings.address,
         ),
         show=args.show,
+        origins=tuple(args.allow_websocket_origin),
     )
     return 0
 
@@ -167,6 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--address", default=None)
     serve.add_argument("--show", action="store_true", help="open a browser")
+    serve.add_argument(
+        "--allow-websocket-origin",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="also accept browsers that reach the app under this name (repeatable), "
+        "e.g. a plant-floor host name when serving with --address 0.0.0.0",
+    )
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="generate the synthetic demo plant's curves")
@@ -197,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pipelines.ingest import IngestError
     from pipelines.store import ImportConflictError
 
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `curvehouse info | head` ends quietly
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -12,7 +12,8 @@ from models.settings import Settings
 PAGES = {"": home.page}
 
 
-def serve(settings: Settings, *, show: bool = False) -> None:
+def serve(settings: Settings, *, show: bool = False, origins: tuple[str, ...] = ()) -> None:
+    """Serve every page; ``origins`` are extra host:port values browsers may connect from."""
     open_store(settings)  # migrate and sweep once, before the first session
     print(f"Curvehouse at http://{settings.address}:{settings.port}/ (Ctrl+C to stop)", flush=True)
     pn.serve(
@@ -21,6 +22,10 @@ def serve(settings: Settings, *, show: bool = False) -> None:
         address=settings.address,
         show=show,
         title="Curvehouse",
-        websocket_origin=[f"{settings.address}:{settings.port}", f"localhost:{settings.port}"],
+        websocket_origin=[
+            f"{settings.address}:{settings.port}",
+            f"localhost:{settings.port}",
+            *origins,
+        ],
         print_url=False,
     )

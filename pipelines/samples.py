@@ -37,21 +37,33 @@ class CurveSet:
 
 
 def latest_curves(client: Client, database: str, *, process: str, limit: int = 500) -> CurveSet:
-    """The newest ``limit`` curves of one process, samples scaled to engineering units."""
+    """The newest ``limit`` curves of one process, samples scaled to engineering units.
+
+    Metadata first (small), then only those curves' samples: ``curve_id IN`` runs as a
+    PREWHERE, so the engine decodes sample arrays only in granules that hold a wanted curve.
+    """
     db = identifier(database)
-    result = client.query_arrow(
-        f"SELECT c.curve_id AS curve_id, c.part_serial AS part_serial, c.result AS result, "
-        f"c.x_name AS x_name, c.x_unit AS x_unit, c.y_name AS y_name, c.y_unit AS y_unit, "
-        f"s.x_step AS x_step, s.y_step AS y_step, s.x AS x, s.y AS y "
-        f"FROM {db}.curve_samples AS s INNER JOIN (SELECT * FROM {db}.curves "
-        "WHERE process = {process:String} ORDER BY started_at DESC LIMIT {n:UInt32}) AS c "
-        "ON s.curve_id = c.curve_id AND s.project = c.project",
+    meta = client.query_df(
+        f"SELECT curve_id, project, part_serial, result, x_name, x_unit, y_name, y_unit "
+        f"FROM {db}.curves WHERE process = {{process:String}} "
+        "ORDER BY started_at DESC, curve_id LIMIT {n:UInt32}",
         parameters={"process": process, "n": int(limit)},
     )
-    meta = result.drop_columns(["x", "y"]).to_pandas()
-    xs, ys = result.column("x").combine_chunks(), result.column("y").combine_chunks()
+    if meta.empty:
+        return CurveSet(meta, np.zeros(1, dtype=np.int64), np.empty(0), np.empty(0))
+    result = client.query_arrow(
+        f"SELECT curve_id, x_step, y_step, x, y FROM {db}.curve_samples "
+        "WHERE curve_id IN {ids:Array(UInt64)}",
+        parameters={"ids": meta["curve_id"].tolist()},
+    )
+    samples = result.drop_columns(["x", "y"]).to_pandas()
+    order = pd.Index(samples["curve_id"]).get_indexer(meta["curve_id"])
+    xs = result.column("x").combine_chunks().take(order)
+    ys = result.column("y").combine_chunks().take(order)
     offsets = xs.offsets.to_numpy().astype(np.int64)
     counts = np.diff(offsets)
-    x = xs.flatten().to_numpy().astype(np.float64) * np.repeat(meta["x_step"].to_numpy(), counts)
-    y = ys.flatten().to_numpy().astype(np.float64) * np.repeat(meta["y_step"].to_numpy(), counts)
+    x_step = np.repeat(samples["x_step"].to_numpy()[order], counts)
+    y_step = np.repeat(samples["y_step"].to_numpy()[order], counts)
+    x = xs.flatten().to_numpy().astype(np.float64) * x_step
+    y = ys.flatten().to_numpy().astype(np.float64) * y_step
     return CurveSet(meta, offsets - offsets[0], x, y)

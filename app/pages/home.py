@@ -28,10 +28,10 @@ ACCENT = "#1f5fa8"
 
 
 CSS = """
-.ch-kpi {min-width: 150px; padding: 10px 16px; border-radius: 8px; background: #f4f7fb;
+.ch-kpi {min-width: 120px; padding: 8px 14px; border-radius: 8px; background: #f4f7fb;
          border: 1px solid #dfe6ef;}
 .ch-kpi-label {font-size: 12px; color: #5a6b7f; text-transform: uppercase; letter-spacing: .04em;}
-.ch-kpi-value {font-size: 26px; font-weight: 600; color: #17324d;}
+.ch-kpi-value {font-size: 22px; font-weight: 600; color: #17324d; white-space: nowrap;}
 .ch-kpi-note {font-size: 12px; color: #5a6b7f;}
 """
 
@@ -68,13 +68,14 @@ class HomePage(pn.viewable.Viewer):
 
     def _kpis(self, overview: Overview, bytes_per_point: float | None) -> pn.FlexBox:
         nok_rate = overview.nok / overview.curves if overview.curves else 0.0
-        span = f"{overview.first:%Y-%m-%d} → {overview.last:%Y-%m-%d}"
+        days = (overview.last - overview.first).total_seconds() / 86_400
+        span = f"{days:.1f} days" if days >= 1 else f"{days * 24:.1f} hours"
         return pn.FlexBox(
             _number("Curves", f"{overview.curves:,}", "one per part and station"),
             _number("Samples", f"{overview.points:,}", "stored points"),
             _number("NOK", f"{nok_rate:.1%}", f"{overview.nok:,} rejected parts"),
             _number("Datasets", f"{overview.datasets:,}", f"{overview.projects} project(s)"),
-            _number("Time span", span, "UTC"),
+            _number("Time span", span, f"{overview.first:%Y-%m-%d} → {overview.last:%Y-%m-%d} UTC"),
             _number(
                 "Storage",
                 f"{bytes_per_point:.2f} B/pt" if bytes_per_point else "–",
@@ -84,12 +85,24 @@ class HomePage(pn.viewable.Viewer):
 
     def _breakdown(self, catalog: Catalog) -> pn.widgets.Tabulator:
         frame = catalog.breakdown()
-        frame = frame[
-            ["plant", "line", "station", "process", "curves", "ok", "nok", "nok_rate", "points"]
+        columns = [
+            "plant",
+            "line",
+            "station",
+            "process",
+            "curves",
+            "ok",
+            "nok",
+            "nok_rate",
+            "points",
         ]
+        several = frame["project"].nunique() > 1
+        if several:
+            columns = ["project", *columns]
+        frame = frame[columns].replace({c: {"": "(none)"} for c in ("plant", "line", "station")})
         return pn.widgets.Tabulator(
             frame,
-            groupby=["plant"],
+            groupby=["project" if several else "plant"],
             show_index=False,
             disabled=True,
             layout="fit_data_table",
@@ -107,6 +120,11 @@ class HomePage(pn.viewable.Viewer):
         frame["started_at"] = pd.to_datetime(frame["started_at"]).dt.strftime("%Y-%m-%d %H:%M:%S")
         return pn.widgets.Tabulator(
             frame,
+            titles={
+                "started_at": "started (UTC)",
+                "part_serial": "serial",
+                "point_count": "points",
+            },
             show_index=False,
             disabled=True,
             layout="fit_data_table",

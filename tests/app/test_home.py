@@ -57,3 +57,19 @@ def test_engine_trouble_is_a_message_not_a_traceback(monkeypatch):
     view = home.HomePage().__panel__()
     assert isinstance(view, pn.pane.Alert)
     assert "in use by another process" in view.object
+
+
+def test_several_projects_are_grouped_by_project(app_store, tmp_path):
+    from pipelines.ingest import ingest_file
+
+    app_store.write(
+        generate_demo(DemoSpec(curves=30, seed=2)),
+        DatasetSpec(project="demo", kind="demo", name="d"),
+    )
+    path = tmp_path / "line7.csv"
+    path.write_text("curve_key,x,y\nA,0,1\nA,1,2\n")
+    ingest_file(app_store, path, project="line7")
+    breakdown = tables(home.HomePage(preview_curves=10).__panel__())["project"]
+    assert breakdown.groupby == ["project"]
+    imported = breakdown.value[breakdown.value["project"] == "line7"]
+    assert imported[["plant", "station", "curves"]].values.tolist() == [["(none)", "(none)", 1]]
