@@ -28,6 +28,20 @@ class Overview:
         return self.curves == 0
 
 
+BREAKDOWN_COLUMNS = (
+    "project",
+    "plant",
+    "line",
+    "station",
+    "process",
+    "curves",
+    "ok",
+    "nok",
+    "nok_rate",
+    "points",
+)
+
+
 class Catalog:
     """Summary queries over one database's curve tables."""
 
@@ -62,22 +76,9 @@ class Catalog:
             "ORDER BY project, plant, line, station"
         )
         if frame.empty:
-            return pd.DataFrame(
-                columns=[
-                    "project",
-                    "plant",
-                    "line",
-                    "station",
-                    "process",
-                    "curves",
-                    "ok",
-                    "nok",
-                    "points",
-                    "nok_rate",
-                ]
-            )
+            return pd.DataFrame(columns=list(BREAKDOWN_COLUMNS))
         frame["nok_rate"] = frame["nok"] / frame["curves"]
-        return frame
+        return frame[list(BREAKDOWN_COLUMNS)]
 
     def newest(self, limit: int = 20) -> pd.DataFrame:
         return self.client.query_df(

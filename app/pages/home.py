@@ -15,7 +15,7 @@ from holoviews.operation.datashader import rasterize
 
 from app.runtime import open_store
 from models.settings import get_settings
-from pipelines.catalog import Catalog, Overview
+from pipelines.catalog import BREAKDOWN_COLUMNS, Catalog, Overview
 from pipelines.samples import latest_curves
 from pipelines.synthetic.shapes import PROCESSES
 from providers import ProviderError
@@ -85,20 +85,8 @@ class HomePage(pn.viewable.Viewer):
 
     def _breakdown(self, catalog: Catalog) -> pn.widgets.Tabulator:
         frame = catalog.breakdown()
-        columns = [
-            "plant",
-            "line",
-            "station",
-            "process",
-            "curves",
-            "ok",
-            "nok",
-            "nok_rate",
-            "points",
-        ]
         several = frame["project"].nunique() > 1
-        if several:
-            columns = ["project", *columns]
+        columns = list(BREAKDOWN_COLUMNS if several else BREAKDOWN_COLUMNS[1:])
         frame = frame[columns].replace({c: {"": "(none)"} for c in ("plant", "line", "station")})
         return pn.widgets.Tabulator(
             frame,
