@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import pandas as pd
 from tqdm import tqdm
 
-from models.settings import SettingsError, get_settings
+from models.settings import get_settings
 from providers import ProviderError
 
 DEMO_PROJECT = "demo"
@@ -204,18 +204,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from pipelines.ingest import IngestError
-    from pipelines.store import ImportConflictError
+    from pipelines.schema import SchemaError
 
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `curvehouse info | head` ends quietly
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (IngestError, ImportConflictError, ProviderError, SettingsError, ValueError) as exc:
+    # IngestError, ImportConflictError and SettingsError are ValueErrors.
+    except (ValueError, ProviderError, SchemaError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; nothing partial was kept", file=sys.stderr)
+        print(
+            "interrupted: nothing was committed; leftovers are cleared when the store next opens",
+            file=sys.stderr,
+        )
         return 130
 
 

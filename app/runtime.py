@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from models.settings import Settings, get_settings
-from pipelines.store import CurveStore
+from pipelines.store import STALE_SECONDS, CurveStore
 from providers import Provider, provider_from_settings
 
 if TYPE_CHECKING:
@@ -30,13 +30,14 @@ def open_store(settings: Settings | None = None) -> CurveStore:
     """A store on a new client; migrations and the leftover sweep run once per process."""
     settings = settings or get_settings()
     client = provider_for(settings).client()
-    key = (str(settings.chdb_path), settings.database)
+    where = settings.clickhouse_url if settings.engine == "server" else str(settings.chdb_path)
+    key = (settings.engine, where, settings.database)
     with _ready_lock:
         if key in _ready:
             return CurveStore(client, settings.database)
         # Embedded: this process owns the data directory, so no import of another process can
         # be in flight and every staging table is a leftover.
-        stale_after = 0 if settings.engine == "embedded" else 6 * 3600
+        stale_after = 0 if settings.engine == "embedded" else STALE_SECONDS
         store = CurveStore.open(client, settings.database, sweep_stale_after=stale_after)
         _ready.add(key)
         return store

@@ -162,6 +162,8 @@ def test_chosen_layout_through_the_product_path(benchmark, bench_client, batches
     state = {}
 
     def setup():
+        if "db" in state:  # one database at a time: drop the previous round's
+            bench_client.command(f"DROP DATABASE IF EXISTS `{state['db']}`")
         state["db"] = f"bench_{uuid.uuid4().hex[:8]}"
         state["store"] = CurveStore.open(bench_client, state["db"])
         return (), {}

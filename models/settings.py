@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PREFIX = "CURVEHOUSE_"
 ENGINES = ("embedded", "server")
@@ -61,11 +62,13 @@ class Settings:
             port = int(port_text)
         except ValueError:
             raise SettingsError(f"{PREFIX}PORT={port_text!r} is not a port number.") from None
+        # A server URL's path names the database, unless CURVEHOUSE_DATABASE says otherwise.
+        url_database = urlsplit(url).path.strip("/") if url and engine == "server" else ""
         return cls(
             home=Path(get("HOME", "var")).expanduser().absolute(),
             engine=engine,
             clickhouse_url=url,
-            database=get("DATABASE", "curvehouse"),
+            database=get("DATABASE", url_database or "curvehouse"),
             address=get("ADDRESS", "localhost"),
             port=port,
         )

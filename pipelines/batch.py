@@ -50,6 +50,15 @@ class CurveBatch:
         if int(self.offsets[-1]) != len(self.x) or int(self.offsets[0]) != 0:
             raise ValueError("offsets must start at 0 and end at the number of samples")
 
+    @classmethod
+    def from_curves(
+        cls, rows: list[dict], xs: list[np.ndarray], ys: list[np.ndarray]
+    ) -> CurveBatch:
+        """A batch from per-curve metadata rows and code arrays."""
+        offsets = np.zeros(len(xs) + 1, dtype=np.int64)
+        np.cumsum([len(a) for a in xs], out=offsets[1:])
+        return cls(pd.DataFrame(rows), offsets, np.concatenate(xs), np.concatenate(ys))
+
     def __len__(self) -> int:
         return len(self.meta)
 

@@ -98,8 +98,18 @@ class Catalog:
         )
         return frame
 
-    def bytes_per_point(self) -> float | None:
-        points = self.overview().points
+    def processes(self, limit: int = 3) -> list[str]:
+        """The most common processes, most curves first."""
+        rows = self.client.query(
+            f"SELECT process FROM {self.db}.curves GROUP BY process "
+            "ORDER BY count() DESC, process LIMIT {n:UInt32}",
+            parameters={"n": int(limit)},
+        ).result_rows
+        return [r[0] for r in rows]
+
+    def bytes_per_point(self, points: int | None = None) -> float | None:
+        """Compressed sample bytes per stored (x, y) point; pass ``points`` if already known."""
+        points = self.overview().points if points is None else points
         sizes = self.storage()
         if not points or sizes.empty:
             return None

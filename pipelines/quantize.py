@@ -1,11 +1,10 @@
 """Sensor-resolution storage: floats become integer codes on a per-curve grid.
 
-``value = code * step``.
-
-Real measurement chains deliver ADC counts or fixed-decimal exports, and integer codes compress
-3-4x better than ``Float32`` in ClickHouse. :func:`choose_step` finds the coarsest grid that keeps
-every value: exact for data on a decimal grid (``12.345``), and otherwise within ``2**-24`` of the
-column's largest magnitude, the resolution ``float32`` itself would give.
+``value = code * step``. Real measurement chains deliver ADC counts or fixed-decimal exports,
+and integer codes compress about 2x better than ``Float32`` in ClickHouse (see the README's
+storage notes). :func:`choose_step` prefers the coarsest decimal grid that holds every value
+exactly (``12.345`` → 0.001, epoch seconds → 1); only data on no decimal grid that fits Int32
+is kept to within ``2**-24`` of the column's largest magnitude, the resolution ``float32`` gives.
 """
 
 from __future__ import annotations
@@ -17,33 +16,41 @@ import numpy as np
 INT32_LIMIT = 2**31 - 1
 # Relative tolerance for values that lie on no decimal grid: float32's resolution.
 RELATIVE_TOLERANCE = 2.0**-24
+# "Exact": equal to the decimal value up to float64 rounding of code * step.
+EXACT_TOLERANCE = 2.0**-50
 _SAMPLE = 65_536
 
 
-def _fits(values: np.ndarray, step: float, tolerance: float) -> bool:
+def _error(values: np.ndarray, step: float) -> float:
     codes = np.rint(values / step)
-    return bool(np.max(np.abs(codes * step - values)) <= tolerance)
+    return float(np.max(np.abs(codes * step - values)))
+
+
+def _decimal_steps(magnitude: float):
+    """Decimal steps from coarse to the finest whose codes still fit Int32."""
+    top = math.floor(math.log10(magnitude))
+    for exponent in range(top, top - 20, -1):
+        step = 10.0**exponent
+        if step == 0.0 or magnitude / step > INT32_LIMIT:
+            return
+        yield step
 
 
 def choose_step(values: np.ndarray) -> float:
-    """The coarsest decimal step (10**k) that represents ``values``, or a fine binary step."""
+    """The grid for ``values``: exact decimal if one fits, else float32-precise."""
     values = np.asarray(values, dtype=np.float64)
     if values.size == 0:
         return 1.0
     magnitude = float(np.max(np.abs(values)))
     if magnitude == 0.0:
         return 1.0
-    tolerance = max(magnitude * RELATIVE_TOLERANCE, 1e-300)
     probe = values[:: max(1, values.size // _SAMPLE)]
-    top = math.floor(math.log10(magnitude))
-    for exponent in range(top, top - 13, -1):
-        step = 10.0**exponent
-        if magnitude / step > INT32_LIMIT:
-            break
-        if _fits(probe, step, tolerance) and _fits(values, step, tolerance):
-            return step
+    for tolerance in (magnitude * EXACT_TOLERANCE, magnitude * RELATIVE_TOLERANCE):
+        for step in _decimal_steps(magnitude):
+            if _error(probe, step) <= tolerance and _error(values, step) <= tolerance:
+                return step
     # No decimal grid: the finest power of two that keeps codes inside Int32.
-    return 2.0 ** math.ceil(math.log2(magnitude / INT32_LIMIT))
+    return math.ldexp(1.0, max(-1074, math.ceil(math.log2(magnitude) - math.log2(INT32_LIMIT))))
 
 
 def to_codes(values: np.ndarray, step: float) -> np.ndarray:

@@ -16,6 +16,7 @@ curve already stored with the same content is skipped, with different content it
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -35,8 +36,9 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]  # (curves written so far, points written so far)
 
 _STAGING_PREFIX = "_staging_"
+_STAGING_NAME = re.compile(r"_staging_([0-9a-f]{32})_(curves|samples)")
 # Staging tables older than this belong to a dead import even on a shared server.
-_STALE_SECONDS = 6 * 3600
+STALE_SECONDS = 6 * 3600
 _project_locks: dict[tuple[str, str], threading.Lock] = {}
 _locks_guard = threading.Lock()
 _active_imports: set[str] = set()
@@ -72,13 +74,13 @@ def _project_lock(database: str, project: str) -> threading.Lock:
 class _ImportRun:
     """State of one :meth:`CurveStore.write`: its id, staging tables and running totals."""
 
-    def __init__(self, store: CurveStore, spec: DatasetSpec) -> None:
+    def __init__(self, store: CurveStore, spec: DatasetSpec, ingested_at: pd.Timestamp) -> None:
         self.store, self.spec, self.db = store, spec, store.db
         self.dataset_id = str(uuid.uuid4())
         self.tag = self.dataset_id.replace("-", "")
         self.staged_curves = identifier(f"{_STAGING_PREFIX}{self.tag}_curves")
         self.staged_samples = identifier(f"{_STAGING_PREFIX}{self.tag}_samples")
-        self.ingested_at = pd.Timestamp.now(tz="UTC").floor("ms")
+        self.ingested_at = ingested_at.floor("ms")
         self.seen: set[int] = set()
         self.result = WriteResult(dataset_id=None)
 
@@ -105,7 +107,8 @@ class _ImportRun:
         stored = dict(
             self.store.client.query(
                 f"SELECT curve_id, fingerprint FROM {self.db}.curves "
-                "WHERE project = {p:String} AND curve_id IN {ids:Array(UInt64)}",
+                "WHERE project = {p:String} AND curve_id IN {ids:Array(UInt64)} "
+                f"AND dataset_id IN (SELECT dataset_id FROM {self.db}.datasets)",
                 parameters={"p": project, "ids": ids.tolist()},
             ).result_rows
         )
@@ -182,7 +185,7 @@ class CurveStore:
         self.db = identifier(database)
 
     @classmethod
-    def open(cls, client: Client, database: str, *, sweep_stale_after: float = _STALE_SECONDS):
+    def open(cls, client: Client, database: str, *, sweep_stale_after: float = STALE_SECONDS):
         """Apply pending migrations and clear leftovers of interrupted imports."""
         ensure_schema(client, database)
         store = cls(client, database)
@@ -197,9 +200,10 @@ class CurveStore:
         spec: DatasetSpec,
         *,
         progress: Progress | None = None,
+        ingested_at: pd.Timestamp | None = None,
     ) -> WriteResult:
         """Store every batch as one dataset, all or nothing."""
-        run = _ImportRun(self, spec)
+        run = _ImportRun(self, spec, ingested_at or pd.Timestamp.now(tz="UTC"))
         with _project_lock(self.database, spec.project):
             _active_imports.add(run.tag)
             try:
@@ -219,42 +223,48 @@ class CurveStore:
     # -- removing --------------------------------------------------------------------------
 
     def delete_datasets(self, dataset_ids: list[str]) -> None:
-        """Delete datasets: curves first (so they vanish from views), then samples, then the row."""
+        """Delete datasets: the commit record first, then curves (so they leave views), then
+        samples. Interrupted half-way, what is left is uncommitted and the sweep removes it."""
         if not dataset_ids:
             return
-        for table in ("curves", "curve_samples", "datasets"):
+        for table in ("datasets", "curves", "curve_samples"):
             self.client.command(
                 f"ALTER TABLE {self.db}.{table} DELETE WHERE dataset_id IN {{ids:Array(UUID)}}",
                 parameters={"ids": list(dataset_ids)},
                 settings={"mutations_sync": 2},
             )
 
-    def sweep(self, *, older_than_seconds: float = _STALE_SECONDS) -> list[str]:
-        """Drop dead staging tables and rows of datasets that never committed; return what went."""
-        removed = []
+    def sweep(self, *, older_than_seconds: float = STALE_SECONDS) -> list[str]:
+        """Drop dead staging tables and rows of datasets that never committed; return what went.
+
+        Uncommitted datasets are listed before staging tables: an import that attaches in
+        between is then not on the list, while its staging tables still mark it as alive.
+        """
+        uncommitted = [
+            str(r[0])
+            for r in self.client.query(
+                f"SELECT DISTINCT dataset_id FROM (SELECT dataset_id FROM {self.db}.curves "
+                f"UNION ALL SELECT dataset_id FROM {self.db}.curve_samples) "
+                f"WHERE dataset_id NOT IN (SELECT dataset_id FROM {self.db}.datasets)"
+            ).result_rows
+        ]
         tables = self.client.query(
             "SELECT name, dateDiff('second', metadata_modification_time, now()) FROM system.tables "
             "WHERE database = {db:String} AND startsWith(name, {prefix:String})",
             parameters={"db": self.database, "prefix": _STAGING_PREFIX},
         ).result_rows
-        live_tags = set()
+        alive = set(_active_imports)
+        removed = []
         for name, age in tables:
-            tag = name[len(_STAGING_PREFIX) :].split("_")[0]
-            if tag in _active_imports or age < older_than_seconds:
-                live_tags.add(tag)
+            match = _STAGING_NAME.fullmatch(name)
+            if match is None:
+                continue  # not one of ours
+            if match.group(1) in _active_imports or age < older_than_seconds:
+                alive.add(match.group(1))
                 continue
             self.client.command(f"DROP TABLE IF EXISTS {self.db}.{identifier(name)}")
             removed.append(name)
-        orphans = [
-            str(r[0])
-            for r in self.client.query(
-                f"SELECT DISTINCT dataset_id FROM (SELECT dataset_id FROM {self.db}.curves "
-                "UNION ALL "
-                f"SELECT dataset_id FROM {self.db}.curve_samples) "
-                f"WHERE dataset_id NOT IN (SELECT dataset_id FROM {self.db}.datasets)"
-            ).result_rows
-        ]
-        orphans = [o for o in orphans if o.replace("-", "") not in live_tags | _active_imports]
+        orphans = [d for d in uncommitted if d.replace("-", "") not in alive]
         self.delete_datasets(orphans)
         return removed + orphans
 

@@ -10,6 +10,7 @@ example a running ``curvehouse serve``) is detected up front and reported by PID
 from __future__ import annotations
 
 import fcntl
+import os
 import threading
 import weakref
 from pathlib import Path
@@ -80,6 +81,13 @@ def _check_not_held_elsewhere(path: Path) -> None:
                 ),
                 "unknown",
             )
+            if pid == str(os.getpid()):
+                raise EngineBusyError(
+                    f"This process already has the embedded ClickHouse data at {path} open "
+                    "outside Curvehouse's provider (for example a direct chdb.connect or "
+                    "clickhouse_connect.get_client call). Close that connection, or get clients "
+                    "from the provider so they share the engine."
+                ) from None
             raise EngineBusyError(
                 f"The embedded ClickHouse data at {path} is in use by another process "
                 f"(PID {pid}, often a running `curvehouse serve`). chDB lets one process open a "

@@ -17,7 +17,6 @@ from app.runtime import open_store
 from models.settings import get_settings
 from pipelines.catalog import BREAKDOWN_COLUMNS, Catalog, Overview
 from pipelines.samples import latest_curves
-from pipelines.synthetic.shapes import PROCESSES
 from providers import ProviderError
 
 hv.extension("bokeh", logo=False)
@@ -34,6 +33,10 @@ CSS = """
 .ch-kpi-value {font-size: 22px; font-weight: 600; color: #17324d; white-space: nowrap;}
 .ch-kpi-note {font-size: 12px; color: #5a6b7f;}
 """
+
+
+def _label(name: str, unit: str, fallback: str) -> str:
+    return f"{name or fallback} ({unit})" if unit else name or fallback
 
 
 def _number(name: str, value: str, note: str = "") -> pn.viewable.Viewable:
@@ -125,11 +128,15 @@ class HomePage(pn.viewable.Viewer):
             self._client, self._database, process=process, limit=self.preview_curves
         )
         if not len(curves):
-            return pn.pane.Markdown(f"No {process} curves stored.")
-        spec = PROCESSES[process]
+            return pn.pane.Markdown(f"No {process or 'unlabelled'} curves stored.")
+        first = curves.meta.iloc[0]
         xs, ys = curves.nan_separated()
         path = hv.Path(
-            (xs, ys), kdims=[f"{spec.x.name} ({spec.x.unit})", f"{spec.y.name} ({spec.y.unit})"]
+            (xs, ys),
+            kdims=[
+                _label(first.x_name, first.x_unit, "x"),
+                _label(first.y_name, first.y_unit, "y"),
+            ],
         )
         image = rasterize(path, aggregator=ds.count(), width=420, height=260, dynamic=True)
         return image.opts(
@@ -139,7 +146,7 @@ class HomePage(pn.viewable.Viewer):
             tools=["hover"],
             responsive=True,
             height=280,
-            title=f"{process}: newest {len(curves):,} curves",
+            title=f"{process or '(no process)'}: newest {len(curves):,} curves",
             bgcolor="white",
         )
 
@@ -159,17 +166,9 @@ class HomePage(pn.viewable.Viewer):
                 "`station`, `result`, `started_at`). See the README for the full list.",
                 name="empty",
             )
-        previews = [
-            self._preview(process)
-            for process in sorted(
-                catalog.client.query(
-                    f"SELECT DISTINCT process FROM {catalog.db}.curves"
-                ).result_columns[0]
-            )
-            if process in PROCESSES
-        ]
+        previews = [self._preview(process) for process in sorted(catalog.processes(3))]
         return pn.Column(
-            self._kpis(overview, catalog.bytes_per_point()),
+            self._kpis(overview, catalog.bytes_per_point(overview.points)),
             pn.pane.Markdown("### Curve shapes"),
             pn.FlexBox(*[pn.Column(p, width=440) for p in previews]),
             pn.pane.Markdown("### Curves per plant, line and station"),

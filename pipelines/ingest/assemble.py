@@ -112,6 +112,14 @@ class Assembler:
         if keys.null_count:
             i = pc.index(pc.is_null(keys), True).as_py()
             raise self.error("the curve key is empty", chunk.first_row + i, "curve_key")
+        if self.csv:
+            blank = pc.and_(
+                pc.equal(keys, ""),
+                pc.and_(pc.is_null(chunk.table.column("x")), pc.is_null(chunk.table.column("y"))),
+            )
+            if pc.any(blank).as_py():
+                i = pc.index(blank, True).as_py()
+                raise self.error("the line is empty; remove blank lines", chunk.first_row + i)
         if not pa.types.is_string(keys.type):
             keys = pc.cast(keys, pa.string())
         empty = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(keys)), 0)
@@ -133,8 +141,9 @@ class Assembler:
         lengths = np.diff(np.append(starts, n))
         first_of_row = pa.array(np.repeat(starts, lengths))
         for column in present:
-            values = pc.cast(table.column(column).combine_chunks(), pa.string())
-            same = pc.fill_null(pc.equal(values, values.take(first_of_row)), False)
+            # A missing value (null) is the empty string, so null == null within a curve.
+            values = pc.fill_null(pc.cast(table.column(column).combine_chunks(), pa.string()), "")
+            same = pc.equal(values, values.take(first_of_row))
             if not pc.all(same).as_py():
                 i = pc.index(same, False).as_py()
                 raise self.error(
@@ -145,7 +154,7 @@ class Assembler:
                 )
             firsts = values.take(pa.array(starts)).to_pylist()
             for meta, value in zip(metas, firsts, strict=True):
-                meta[column] = value or ""
+                meta[column] = value
         return metas
 
     # -- curve level -----------------------------------------------------------------------
@@ -155,8 +164,8 @@ class Assembler:
         for chunk in chunks:
             if chunk.table.num_rows == 0:
                 continue
-            x, y = self._check_values(chunk)
             starts, names = self._runs(chunk)
+            x, y = self._check_values(chunk)
             metas = self._inline_meta(chunk, starts)
             ends = np.append(starts[1:], len(x))
             for run, (s, e, key, meta) in enumerate(zip(starts, ends, names, metas, strict=True)):
@@ -241,8 +250,8 @@ class Assembler:
         for column in METADATA_TEXT:
             row[column] = meta.get(column, "")
         row["result"] = meta.get("result", "UNKNOWN")
-        for column in METADATA_TIME:
-            row[column] = meta.get(column, self.ingested_at)
+        row["started_at"] = meta.get("started_at", self.ingested_at)
+        row["ended_at"] = meta.get("ended_at", row["started_at"])
         return row
 
     def _batch(self, group: list[_Curve]) -> CurveBatch:
@@ -255,6 +264,4 @@ class Assembler:
             xs.append(to_codes(x, row["x_step"]))
             ys.append(to_codes(y, row["y_step"]))
             rows.append(row)
-        offsets = np.zeros(len(group) + 1, dtype=np.int64)
-        np.cumsum([len(a) for a in xs], out=offsets[1:])
-        return CurveBatch(pd.DataFrame(rows), offsets, np.concatenate(xs), np.concatenate(ys))
+        return CurveBatch.from_curves(rows, xs, ys)

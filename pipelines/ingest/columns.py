@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
+from pipelines.batch import TEXT_COLUMNS
+
 REQUIRED = ("curve_key", "x", "y")
-METADATA_TEXT = (
-    "plant",
-    "line",
-    "station",
-    "process",
-    "program",
-    "shift",
-    "part_serial",
-    "defect",
-    "x_name",
-    "x_unit",
-    "y_name",
-    "y_unit",
-)
+METADATA_TEXT = TEXT_COLUMNS
 METADATA_TIME = ("started_at", "ended_at")
 METADATA = (*METADATA_TEXT, *METADATA_TIME, "result")
 KNOWN = frozenset((*REQUIRED, *METADATA))

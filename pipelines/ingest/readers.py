@@ -17,9 +17,11 @@ import pyarrow.parquet as pq
 from pipelines.ingest.columns import KNOWN, REQUIRED, describe_known
 from pipelines.ingest.errors import IngestError
 
-CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _BLOCK = 8 << 20  # CSV bytes per chunk
+# Blank lines stay rows, so reported line numbers match the file.
+_PARSE = pacsv.ParseOptions(ignore_empty_lines=False)
 _PARQUET_ROWS = 1 << 20  # Parquet rows per chunk
 _NUMBER = re.compile(
     r"\s*[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|nan|NaN|inf|Inf|-?infinity)\s*"
@@ -99,20 +101,30 @@ def _csv_header(path: Path, encoding: str) -> list[str]:
     return [name.strip() for name in header]
 
 
-def _locate_bad_number(path: Path, encoding: str, names: list[str]) -> IngestError:
-    """Re-read with every column as text to find the first value that is not a number."""
-    reader = pacsv.open_csv(
-        path,
+def _open_csv(source, encoding: str, names: list[str], types: dict):
+    return pacsv.open_csv(
+        source,
         read_options=pacsv.ReadOptions(
             encoding=encoding, block_size=_BLOCK, column_names=names, skip_rows=1
         ),
-        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}),
+        parse_options=_PARSE,
+        convert_options=pacsv.ConvertOptions(
+            column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False
+        ),
     )
+
+
+def _locate_bad_number(path: Path, encoding: str, names: list[str]) -> IngestError:
+    """Re-read with every column as text to find the first value that is not a number."""
+    reader = _open_csv(path, encoding, names, {n: pa.string() for n in names})
     row = 1
     for batch in reader:
         for column in ("x", "y"):
             values = batch.column(names.index(column))
-            ok = pc.fill_null(pc.match_substring_regex(values, f"^{_NUMBER.pattern}$"), True)
+            ok = pc.or_(
+                pc.match_substring_regex(values, f"^{_NUMBER.pattern}$"),
+                pc.equal(pc.utf8_trim_whitespace(values), ""),  # empty: reported later
+            )
             if not pc.all(ok).as_py():
                 i = pc.index(ok, False).as_py()
                 text = values[i].as_py()
@@ -132,15 +144,7 @@ def read_csv(path: Path, encoding: str) -> Iterator[Chunk]:
     with path.open("rb") as handle:
         try:
             # open_csv parses the first block eagerly, so conversion errors can surface here.
-            reader = pacsv.open_csv(
-                handle,
-                read_options=pacsv.ReadOptions(
-                    encoding=encoding, block_size=_BLOCK, column_names=names, skip_rows=1
-                ),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False
-                ),
-            )
+            reader = _open_csv(handle, encoding, names, types)
         except pa.ArrowInvalid as exc:
             raise _csv_error(path, encoding, names, exc) from None
         row = 1

@@ -7,7 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from pipelines.ingest.assemble import Assembler
+from pipelines.ingest.errors import IngestError
 from pipelines.ingest.metadata import read_metadata
 from pipelines.ingest.readers import file_kind, read_table
 from pipelines.prefetch import prefetch
@@ -69,17 +72,22 @@ def ingest_file(
     meta_path = Path(metadata) if metadata else None
     if not project or not project.strip():
         raise ValueError("a project name is required")
-    file_kind(path)
+    kind = file_kind(path)
+    for given in (path, meta_path):
+        if given is not None and not given.is_file():
+            raise IngestError(given, "no such file")
     sha = content_hash(path, meta_path)
     previous = store.find_import(project, sha)
     if previous is not None:
         return IngestReport(path, project, WriteResult(None), previous)
     sidecar = read_metadata(meta_path, encoding=encoding) if meta_path else None
+    ingested_at = pd.Timestamp.now(tz="UTC").floor("ms")
     assembler = Assembler(
         path=path,
-        csv=file_kind(path) == "csv",
+        csv=kind == "csv",
         metadata=sidecar,
         metadata_path=meta_path,
+        ingested_at=ingested_at,
     )
     size = path.stat().st_size
 
@@ -96,5 +104,5 @@ def ingest_file(
         source=str(path.resolve()),
         content_sha256=sha,
     )
-    written = store.write(prefetch(assembler.batches(chunks())), spec)
+    written = store.write(prefetch(assembler.batches(chunks())), spec, ingested_at=ingested_at)
     return IngestReport(path, project, written)

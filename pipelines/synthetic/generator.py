@@ -97,26 +97,20 @@ def _curve(spec: DemoSpec, index: int):
     return meta, x_codes, y_codes
 
 
-def _flush(rows: list[dict], xs: list[np.ndarray], ys: list[np.ndarray]) -> CurveBatch:
-    offsets = np.zeros(len(xs) + 1, dtype=np.int64)
-    np.cumsum([len(a) for a in xs], out=offsets[1:])
-    return CurveBatch(pd.DataFrame(rows), offsets, np.concatenate(xs), np.concatenate(ys))
-
-
-def generate_demo(spec: DemoSpec, *, start_index: int = 0) -> Iterator[CurveBatch]:
+def generate_demo(spec: DemoSpec) -> Iterator[CurveBatch]:
     """Yield the demo's curves in time order per line, ``spec.batch_points`` samples at a time."""
     rows: list[dict] = []
     xs: list[np.ndarray] = []
     ys: list[np.ndarray] = []
     points = 0
-    for index in range(start_index, spec.curves):
+    for index in range(spec.curves):
         meta, x, y = _curve(spec, index)
         rows.append(meta)
         xs.append(x)
         ys.append(y)
         points += len(x)
         if points >= spec.batch_points:
-            yield _flush(rows, xs, ys)
+            yield CurveBatch.from_curves(rows, xs, ys)
             rows, xs, ys, points = [], [], [], 0
     if rows:
-        yield _flush(rows, xs, ys)
+        yield CurveBatch.from_curves(rows, xs, ys)

@@ -38,3 +38,19 @@ def test_values_come_from_prefixed_environment(tmp_path):
 def test_bad_values_are_explained(env, message):
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)
+
+
+def test_server_url_names_the_database_unless_overridden():
+    url = "https://u:p@ch.example:8443/plant_b"
+    assert (
+        Settings.from_env(
+            {"CURVEHOUSE_ENGINE": "server", "CURVEHOUSE_CLICKHOUSE_URL": url}
+        ).database
+        == "plant_b"
+    )
+    env = {
+        "CURVEHOUSE_ENGINE": "server",
+        "CURVEHOUSE_CLICKHOUSE_URL": url,
+        "CURVEHOUSE_DATABASE": "x",
+    }
+    assert Settings.from_env(env).database == "x"

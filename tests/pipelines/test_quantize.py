@@ -14,6 +14,9 @@ from pipelines.quantize import INT32_LIMIT, RELATIVE_TOLERANCE, choose_step, to_
         ([12.345, -0.001, 7.5], 0.001),
         ([0.25, 0.5], 0.01),
         ([0.0, 0.0], 1.0),
+        ([100.0, 100.000001], 1e-6),
+        ([1_764_000_000.0, 1_764_000_123.0], 1.0),
+        ([0.1, 0.2, 0.30000000000000004], 0.1),
         ([], 1.0),
     ],
 )
@@ -42,7 +45,14 @@ def test_any_finite_data_keeps_float32_precision(values):
     codes = to_codes(values, step)
     assert np.max(np.abs(codes.astype(np.int64))) <= INT32_LIMIT
     tolerance = np.max(np.abs(values)) * RELATIVE_TOLERANCE
-    assert np.max(np.abs(codes * step - values)) <= max(tolerance, step / 2) + 1e-300
+    assert np.max(np.abs(codes * step - values)) <= tolerance
+
+
+def test_subnormal_values_still_get_a_grid():
+    values = np.array([5e-324, 1e-310, -3e-320])
+    step = choose_step(values)
+    assert step > 0
+    assert np.max(np.abs(to_codes(values, step) * step - values)) <= 1e-310 * RELATIVE_TOLERANCE
 
 
 def test_codes_that_do_not_fit_are_refused():

@@ -38,8 +38,8 @@ def test_three_processes_with_their_own_axes(demo):
 
 def test_plant_hierarchy_and_serials(demo):
     _, meta = demo
-    assert meta["plant"].nunique() == 3
-    assert meta.groupby("plant")["line"].nunique().min() >= 1
+    lines = meta.groupby("plant")["line"].nunique().to_dict()
+    assert lines == {"Leipzig": 2, "Győr": 2, "Greenville": 1}
     assert meta["station"].nunique() == 15
     assert set(meta["shift"]) == {"A", "B", "C"}
     # Each part passes every station of its line: one curve per station per serial.
@@ -52,7 +52,7 @@ def test_plant_hierarchy_and_serials(demo):
 def test_mostly_ok_with_labelled_defects(demo):
     _, meta = demo
     nok = meta[meta["result"] == "NOK"]
-    assert 0.02 < len(nok) / len(meta) < 0.2
+    assert 0.04 < len(nok) / len(meta) < 0.12
     assert (nok["defect"] != "").all()
     assert (meta.loc[meta["result"] == "OK", "defect"] == "").all()
     for process, modes in DEFECTS.items():

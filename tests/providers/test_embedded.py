@@ -86,3 +86,19 @@ def test_a_data_directory_held_by_another_process_names_its_pid(tmp_path):
     finally:
         holder.kill()
         holder.communicate()
+
+
+def test_a_connection_opened_around_the_provider_is_named_as_ours(tmp_path):
+    result = _run(
+        f"""
+        import chdb
+        from providers import get_provider, EngineBusyError
+        direct = chdb.connect(r"{tmp_path / "direct"}")
+        direct.query("SELECT 1")
+        try:
+            get_provider("embedded", path=r"{tmp_path / "direct"}").client()
+        except EngineBusyError as exc:
+            print(exc)
+        """
+    )
+    assert "This process already has the embedded ClickHouse data" in result.stdout, result.stderr

@@ -235,3 +235,62 @@ def test_a_large_file_streams_in_chunks(store, tmp_path, monkeypatch, kind):
         f"SELECT sum(arraySum(arrayMap(v -> v * y_step, y))) FROM {store.db}.curve_samples"
     ).result_rows[0][0]
     assert total == pytest.approx(frame["y"].sum(), rel=1e-12)
+
+
+def test_parquet_with_missing_metadata_values(store, tmp_path):
+    table = pa.table(
+        {
+            "curve_key": ["A", "A", "B", "B"],
+            "x": [0.0, 1.0, 0.0, 1.0],
+            "y": [1.0, 2.0, 3.0, 4.0],
+            "defect": pa.array([None, None, "overshoot", "overshoot"], pa.string()),
+            "result": ["OK", "OK", "NOK", "NOK"],
+        }
+    )
+    pq.write_table(table, tmp_path / "nulls.parquet")
+    assert ingest_file(store, tmp_path / "nulls.parquet", project="p").written.curves_added == 2
+    defects = store.client.query(
+        f"SELECT curve_key, defect FROM {store.db}.curves ORDER BY curve_key"
+    ).result_rows
+    assert defects == [("A", ""), ("B", "overshoot")]
+
+
+def test_per_row_metadata_across_chunk_boundaries(store, tmp_path, monkeypatch, snapshot):
+    import pipelines.ingest.readers as readers
+
+    monkeypatch.setattr(readers, "_BLOCK", 64 << 10)
+    rows = [f"K{i:03d},{j},{j % 7},ST{i % 3},OK\n" for i in range(60) for j in range(300)]
+    good = write(tmp_path, "meta_rows.csv", "curve_key,x,y,station,result\n" + "".join(rows))
+    assert ingest_file(store, good, project="p").written.curves_added == 60
+    stations = store.client.query(
+        f"SELECT curve_key, station FROM {store.db}.curves ORDER BY curve_key"
+    ).result_rows
+    assert stations == [(f"K{i:03d}", f"ST{i % 3}") for i in range(60)]
+    before = snapshot(store)
+    changed = rows.copy()
+    changed[-1] = changed[-1].replace(",ST2,", ",ST9,")  # last row of a curve, far past chunk 1
+    bad = write(tmp_path, "meta_rows2.csv", "curve_key,x,y,station,result\n" + "".join(changed))
+    with pytest.raises(IngestError, match=r"line 18001 \(data row 18000\), column 'station'"):
+        ingest_file(store, bad, project="q")
+    assert snapshot(store) == before
+
+
+def test_missing_files_are_named(store, tmp_path):
+    with pytest.raises(IngestError, match=r"nowhere\.csv: no such file"):
+        ingest_file(store, tmp_path / "nowhere.csv", project="p")
+    good = write(tmp_path, "good.csv", HEADER + GOOD_ROWS)
+    with pytest.raises(IngestError, match=r"meta\.csv: no such file"):
+        ingest_file(store, good, project="p", metadata=tmp_path / "meta.csv")
+
+
+def test_blank_lines_keep_line_numbers_true(store, tmp_path):
+    lines = GOOD_ROWS.splitlines(keepends=True)
+    text = HEADER + lines[0] + "\n" + "".join(lines[1:])
+    with pytest.raises(IngestError, match=r"line 3 \(data row 2\): the line is empty"):
+        ingest_file(store, write(tmp_path, "blank.csv", text), project="p")
+
+
+def test_ended_at_defaults_to_started_at(store, tmp_path):
+    ingest_file(store, write(tmp_path, "good.csv", HEADER + GOOD_ROWS), project="p")
+    rows = store.client.query(f"SELECT started_at = ended_at FROM {store.db}.curves").result_rows
+    assert rows == [(1,), (1,)]
