@@ -1,0 +1,238 @@
+"""``curve_density`` agrees exactly with Datashader per curve, on random and adversarial data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipelines.density import DensityInputError, curve_density, curve_density_by_category
+from tests.pipelines.density_reference import concatenate, reference_density
+
+VIEW = dict(x_range=(0.0, 10.0), y_range=(-5.0, 5.0), width=40, height=24)
+
+
+def check(curves, **view):
+    view = {**VIEW, **view}
+    x, y, offsets = concatenate(curves)
+    got = curve_density(x, y, offsets, **view)
+    expected = reference_density(curves, **view)
+    assert got.dtype == np.uint32 and got.shape == (view["height"], view["width"])
+    np.testing.assert_array_equal(got, expected)
+    return got
+
+
+def walk(rng, n, *, dtype=np.float64, spread=10.0):
+    x = np.sort(rng.uniform(-1, 11, n))
+    y = np.cumsum(rng.normal(0, spread / np.sqrt(n), n)).astype(dtype)
+    return x, y
+
+
+def test_random_walks():
+    rng = np.random.default_rng(1)
+    check([walk(rng, int(rng.integers(2, 300))) for _ in range(40)])
+
+
+def test_float32_samples_round_like_datashader():
+    rng = np.random.default_rng(2)
+    curves = [walk(rng, 200, dtype=np.float32) for _ in range(20)]
+    curves += [(x.astype(np.float32), y) for x, y in curves[:5]]
+    check(curves)
+
+
+def test_steps_and_spikes():
+    x = np.repeat(np.linspace(0, 10, 30), 2)  # every x twice: vertical steps
+    steps = np.repeat(np.arange(30) % 7 - 3.0, 2)[1:]
+    steps = np.append(steps, steps[-1])
+    spikes = np.zeros(60)
+    spikes[::9] = 40.0  # far above the view and back
+    spikes[4::11] = -1e6
+    check([(x, steps), (x, spikes), (x, steps * 0.3 + spikes * 0.01)])
+
+
+def test_nan_breaks_the_line():
+    x = np.linspace(0, 10, 50)
+    y = np.sin(x) * 4
+    y_gaps, x_gaps, both = y.copy(), x.copy(), y.copy()
+    y_gaps[[3, 4, 20, 49]] = np.nan
+    x_gaps[[0, 10, 11, 12, 30]] = np.nan
+    both[25] = np.nan
+    lone = np.full(50, np.nan)
+    lone[[7, 30, 31]] = [1.0, 2.0, 2.5]  # isolated points and one segment
+    check([(x, y_gaps), (x_gaps, y), (x_gaps, both), (x, lone)])
+
+
+def test_non_uniform_and_non_monotonic_x():
+    t = np.linspace(0, 6 * np.pi, 400)
+    loop = (5 + 4 * np.sin(t), 4 * np.cos(1.5 * t))  # hysteresis-like loops
+    back_and_forth = (np.abs(((np.arange(300) / 30) % 4) - 2) * 5, np.linspace(-4, 4, 300))
+    jitter = np.random.default_rng(3)
+    jittered = (np.linspace(0, 10, 500) + jitter.normal(0, 0.05, 500), np.linspace(-3, 3, 500))
+    log_x = (np.geomspace(0.01, 10, 200), np.linspace(-4, 4, 200))
+    check([loop, back_and_forth, jittered, log_x])
+
+
+def test_values_far_outside_the_view():
+    x = np.array([-1e9, 1e9, -1e9, 5.0, 5.0, 1e12, 3.0])
+    y = np.array([-1e9, 1e9, 1e9, -1e9, 1e9, 0.0, 1e300])
+    crossing = (np.array([-100.0, 100.0]), np.array([-100.0, 100.0]))
+    above = (np.array([0.0, 10.0]), np.array([6.0, 6.0]))
+    check([(x, y), crossing, above])
+
+
+def test_curves_on_pixel_edges():
+    # With this view every integer x and every y/2 is a pixel edge, and the bounds themselves.
+    view = dict(x_range=(0.0, 40.0), y_range=(-12.0, 12.0), width=40, height=48)
+    xs = np.arange(0.0, 41.0)
+    curves = [(xs, np.full(xs.size, level)) for level in (-12.0, -0.5, 0.0, 3.5, 12.0)]
+    curves += [(np.full(25, edge), np.linspace(-12, 12, 25)) for edge in (0.0, 17.0, 40.0)]
+    curves += [(xs, np.where(xs % 2 == 0, -12.0, 12.0))]  # zig-zag between the bounds
+    check(curves, **view)
+
+
+def test_two_point_and_degenerate_curves():
+    curves = [
+        (np.array([1.0, 9.0]), np.array([-4.0, 4.0])),
+        (np.array([2.0, 2.0]), np.array([1.0, 1.0])),  # zero length
+        (np.array([3.0]), np.array([0.0])),  # one sample: nothing
+        (np.array([-5.0, -4.0]), np.array([0.0, 0.0])),  # entirely left of the view
+        (np.array([10.0, 10.0]), np.array([-5.0, 5.0])),  # on the upper x bound
+    ]
+    check(curves)
+
+
+def test_a_curve_counts_once_however_often_it_passes():
+    x = np.tile([0.0, 10.0], 50)  # 99 segments over the same line
+    y = np.tile([-4.0, 4.0], 50)
+    got = check([(x, y)])
+    assert got.max() == 1
+
+
+def test_shared_x_matches_concatenated():
+    rng = np.random.default_rng(4)
+    x = np.linspace(-1, 11, 300)
+    y = np.cumsum(rng.normal(0, 0.5, (25, 300)), axis=1).astype(np.float32)
+    y[3, 40:60] = np.nan
+    shared = curve_density(x, y, **VIEW)
+    curves = [(x, row) for row in y]
+    np.testing.assert_array_equal(shared, reference_density(curves, **VIEW))
+    flat_x, flat_y, offsets = concatenate(curves)
+    np.testing.assert_array_equal(shared, curve_density(flat_x, flat_y, offsets, **VIEW))
+
+
+def test_categories_split_the_total():
+    rng = np.random.default_rng(5)
+    curves = [walk(rng, 150) for _ in range(30)]
+    cats = rng.integers(0, 3, 30)
+    x, y, offsets = concatenate(curves)
+    split = curve_density_by_category(x, y, offsets, categories=cats, n_categories=3, **VIEW)
+    assert split.shape == (VIEW["height"], VIEW["width"], 3)
+    np.testing.assert_array_equal(split.sum(axis=2), curve_density(x, y, offsets, **VIEW))
+    for k in range(3):
+        subset = [c for c, cat in zip(curves, cats, strict=True) if cat == k]
+        np.testing.assert_array_equal(split[:, :, k], reference_density(subset, **VIEW))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(
+                st.one_of(st.floats(-20, 30), st.just(np.nan), st.sampled_from([0.0, 5.0, 10.0])),
+                st.one_of(st.floats(-15, 15), st.just(np.nan), st.sampled_from([-5.0, 0.0, 5.0])),
+            ),
+            min_size=0,
+            max_size=25,
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sampled_from([np.float32, np.float64]),
+)
+def test_property_any_curves_match(curves, dtype):
+    arrays = [
+        (np.array([p[0] for p in c], dtype=np.float64), np.array([p[1] for p in c], dtype=dtype))
+        for c in curves
+    ]
+    check(arrays)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(x_range=(1.0, 1.0)), "x_range must be two finite numbers"),
+        (dict(y_range=(0.0, np.inf)), "y_range must be two finite numbers"),
+        (dict(width=0), "width and height must be positive"),
+    ],
+)
+def test_bad_views_are_refused(kwargs, message):
+    x, y, offsets = concatenate([(np.arange(3.0), np.arange(3.0))])
+    with pytest.raises(DensityInputError, match=message):
+        curve_density(x, y, offsets, **{**VIEW, **kwargs})
+
+
+def test_bad_arrays_are_refused():
+    x = np.arange(4.0)
+    with pytest.raises(DensityInputError, match="offsets must start at 0"):
+        curve_density(x, x, np.array([0, 2, 5]), **VIEW)
+    with pytest.raises(DensityInputError, match="float32 or float64"):
+        curve_density(x.astype(int), x, np.array([0, 4]), **VIEW)
+    with pytest.raises(DensityInputError, match="need offsets"):
+        curve_density(x, x, **VIEW)
+    with pytest.raises(DensityInputError, match=r"categories must lie in 0\.\.1"):
+        curve_density_by_category(
+            x, x, np.array([0, 4]), categories=np.array([2]), n_categories=2, **VIEW
+        )
+
+
+def test_plain_python_run_agrees(tmp_path):
+    """The same kernel with NUMBA_DISABLE_JIT=1: the logic is covered as plain Python."""
+    code = textwrap.dedent(
+        """
+        import numpy as np
+        from pipelines.density import curve_density
+        from tests.pipelines.density_reference import concatenate, reference_density
+        rng = np.random.default_rng(6)
+        curves = []
+        for _ in range(6):
+            x = np.sort(rng.uniform(-1, 11, 40))
+            y = np.cumsum(rng.normal(0, 1.5, 40))
+            y[rng.integers(0, 40)] = np.nan
+            curves.append((x, y))
+        curves.append((np.array([5.0, 5.0, 2.0]), np.array([-9.0, 9.0, 0.0])))
+        view = dict(x_range=(0.0, 10.0), y_range=(-5.0, 5.0), width=20, height=12)
+        x, y, offsets = concatenate(curves)
+        got = curve_density(x, y, offsets, **view)
+        assert (got == reference_density(curves, **view)).all()
+        print("agree", int(got.sum()))
+        """
+    )
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("agree ")
+
+
+def test_infinity_breaks_the_line_like_nan():
+    x = np.array([1.0, 2.0, np.inf, 5.0, 6.0, 7.0, 8.0])
+    y = np.array([0.0, 1.0, 2.0, -np.inf, 1.0, 2.0, 0.5])
+    as_nan = (np.where(np.isinf(x), np.nan, x), np.where(np.isinf(y), np.nan, y))
+    flat_x, flat_y, offsets = concatenate([(x, y)])
+    np.testing.assert_array_equal(
+        curve_density(flat_x, flat_y, offsets, **VIEW), reference_density([as_nan], **VIEW)
+    )
+
+
+def test_public_entry_point():
+    import pipelines
+
+    assert pipelines.curve_density is curve_density
+    assert pipelines.curve_density_by_category is curve_density_by_category
