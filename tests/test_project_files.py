@@ -36,22 +36,32 @@ def test_ci_runs_make_test():
     assert "make test" in ci and "chromium" in ci
 
 
-@pytest.mark.integration
-def test_getting_started_notebook_runs(tmp_path, monkeypatch):
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def notebook_home(tmp_path_factory):
+    """A home with 300 demo curves, made by the real CLI."""
     import subprocess
     import sys
 
-    home = tmp_path / "home"
+    home = tmp_path_factory.mktemp("notebook-home")
     subprocess.run(
-        [str(Path(sys.executable).parent / "curvehouse"), "demo", "--curves", "90"],
+        [str(Path(sys.executable).parent / "curvehouse"), "demo", "--curves", "300"],
         env={"CURVEHOUSE_HOME": str(home), "PATH": str(Path(sys.executable).parent)},
         check=True,
         capture_output=True,
         timeout=300,
     )
-    monkeypatch.setenv("CURVEHOUSE_HOME", str(home))
-    notebook = nbformat.read(ROOT / "notebooks" / "00_getting_started.ipynb", as_version=4)
+    return home
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebooks_run(path, notebook_home, monkeypatch):
+    monkeypatch.setenv("CURVEHOUSE_HOME", str(notebook_home))
+    notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=300, kernel_name="python3").execute(cwd=str(ROOT))
     outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    assert "curves=90" in str(outputs[0])
+    assert "300" in str(outputs[0])  # both notebooks start by counting the curves

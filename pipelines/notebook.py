@@ -1,0 +1,120 @@
+"""The engineers' entry point: open the store, filter curves, get arrays or a zoomable plot.
+
+>>> from pipelines.notebook import open_curves
+>>> curves = open_curves()                          # CURVEHOUSE_* settings, embedded by default
+>>> nok = curves.filter(process="press-fit", result="NOK")
+>>> nok.count(), nok.metadata().head()
+>>> x, y, offsets = nok.arrays()                    # engineering units, Arrow list layout
+>>> nok.density(width=800, height=400).counts       # distinct curves per pixel (NumPy)
+>>> nok.plot()                                      # HoloViews; re-aggregates on zoom
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from models.identifiers import identifier
+from models.settings import Settings, get_settings
+from pipelines.overlay import DensityImage, density_image, fetch, fit
+from pipelines.schema import ensure_schema
+from pipelines.views import CurveFilter, View
+from providers import provider_from_settings
+
+if TYPE_CHECKING:
+    import holoviews as hv
+    from clickhouse_connect.driver.client import Client
+
+
+def open_curves(settings: Settings | None = None, **filters: Any) -> Curves:
+    """All stored curves (optionally pre-filtered), on a client of the configured engine."""
+    settings = settings or get_settings()
+    client = provider_from_settings(settings).client()
+    ensure_schema(client, settings.database)
+    return Curves(client, settings.database, CurveFilter.of(**filters))
+
+
+@dataclass(frozen=True)
+class Curves:
+    """A selection of stored curves. Filtering returns a new selection; nothing is loaded
+    until you ask for metadata, arrays or pixels."""
+
+    client: Client
+    database: str
+    where: CurveFilter
+
+    def filter(self, **filters: Any) -> Curves:
+        """Narrow the selection: ``station="LEJ-L1-ST010"``, ``result="NOK"``,
+        ``serial="000123"``, ``start="2026-11-20"``, lists for any of several values."""
+        merged = {**{k: list(v) for k, v in self.where.equals.items()}, **filters}
+        merged.setdefault("serial", self.where.serial)
+        merged.setdefault("start", self.where.start)
+        merged.setdefault("end", self.where.end)
+        return replace(self, where=CurveFilter.of(**merged))
+
+    def count(self) -> int:
+        sql, params = self.where.where()
+        return int(
+            self.client.query(
+                f"SELECT count() FROM {identifier(self.database)}.curves WHERE {sql}",
+                parameters=params,
+            ).result_rows[0][0]
+        )
+
+    def metadata(self, limit: int | None = 10_000) -> pd.DataFrame:
+        """One row per curve, newest first."""
+        sql, params = self.where.where()
+        cap = "" if limit is None else " LIMIT {limit:UInt64}"
+        result = self.client.query(
+            f"SELECT * EXCEPT (fingerprint) FROM {identifier(self.database)}.curves WHERE {sql} "
+            f"ORDER BY started_at DESC, curve_id{cap}",
+            parameters={**params, "limit": limit or 0},
+        )
+        if result.row_count:
+            return pd.DataFrame(dict(zip(result.column_names, result.result_columns, strict=True)))
+        # An empty answer carries no column names (chDB sends no block): ask the schema.
+        names = self.client.query(
+            "SELECT name FROM system.columns WHERE database = {db:String} AND table = 'curves' "
+            "AND name != 'fingerprint' ORDER BY position",
+            parameters={"db": self.database},
+        ).result_columns[0]
+        return pd.DataFrame(columns=list(names))
+
+    def arrays(
+        self, x_range: tuple[float, float] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(x, y, offsets)`` of every selected curve, or only what ``x_range`` needs
+        (NaN where samples were cut). Feed them to ``pipelines.curve_density``."""
+        view = fit(self.client, self.database, self.where, View(x_range=x_range))
+        curves = fetch(self.client, self.database, self.where, view)
+        return curves.x, curves.y, curves.offsets
+
+    def density(self, **view: Any) -> DensityImage:
+        """Distinct curves per pixel; ``x_range``, ``y_range``, ``width``, ``height``,
+        ``color_by`` as in :class:`pipelines.views.View`."""
+        return density_image(self.client, self.database, self.where, View(**view))
+
+    def plot(
+        self, width: int = 800, height: int = 400, color_by: str | None = None
+    ) -> hv.DynamicMap:
+        """A zoomable HoloViews plot: every zoom re-aggregates exactly in a live notebook."""
+        from pipelines.render import dynamic
+
+        base = View(width=width, height=height, color_by=color_by)
+        home = fit(self.client, self.database, self.where, base)
+
+        def render(x_range, y_range):
+            return density_image(
+                self.client,
+                self.database,
+                self.where,
+                home if x_range is None else home.zoomed(x_range, y_range),
+            )
+
+        opts = dict(width=width, height=height, tools=["hover"])
+        if color_by is None:
+            opts.update(cmap="Blues", cnorm="eq_hist", colorbar=True)
+        return dynamic(render, **opts)

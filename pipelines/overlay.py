@@ -1,0 +1,255 @@
+"""From a filter and a view to distinct-curve counts: the engine selects and trims, numba draws.
+
+What leaves the engine: the curves whose extents overlap the view, and of each only the
+samples a segment inside the view's x range needs (a zoom reads a slice, not the curve). The
+trim is exact: a segment with both ends left of the view, or both right of it, is skipped by
+Liang-Barsky anyway, and a NaN marks every cut so no segment is invented across it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from models.identifiers import identifier
+from pipelines.prefetch import prefetch
+from pipelines.samples import CurveSet
+from pipelines.views import CurveFilter, View
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+# Share of the data range added around an automatic fit, so edge curves are not on the border.
+FIT_PADDING = 0.02
+# Samples fetched and drawn at a time: bounds memory, and lets fetching overlap drawing.
+CHUNK_SAMPLES = 4_000_000
+META_COLUMNS = ("curve_id", "curve_key", "part_serial", "station", "program", "result", "defect")
+
+
+@dataclass
+class DensityImage:
+    """Counts for one view, with what it took to make them."""
+
+    counts: np.ndarray  # uint32 (height, width), or (height, width, K) with categories
+    view: View  # with the ranges actually used
+    categories: list[str] = field(default_factory=list)
+    curves: int = 0  # curves drawn (matching the filter and overlapping the view)
+    samples: int = 0  # samples fetched from the engine
+    x_label: str = "x"
+    y_label: str = "y"
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.counts if self.counts.ndim == 2 else self.counts.sum(axis=2)
+
+
+def _label(name: str, unit: str, fallback: str) -> str:
+    if not name:
+        return fallback
+    return f"{name} ({unit})" if unit else name
+
+
+def fit(client: Client, database: str, where: CurveFilter, view: View) -> View:
+    """The view with missing ranges set to the selected curves' extents (plus padding)."""
+    if view.x_range is not None and view.y_range is not None:
+        return view
+    sql, params = where.where()
+    row = client.query(
+        f"SELECT min(x_min), max(x_max), min(y_min), max(y_max), count() "
+        f"FROM {identifier(database)}.curves WHERE {sql}",
+        parameters=params,
+    ).result_rows[0]
+    if not row[4]:
+        return view.zoomed(view.x_range or (0.0, 1.0), view.y_range or (0.0, 1.0))
+
+    def padded(lo: float, hi: float) -> tuple[float, float]:
+        pad = (hi - lo) * FIT_PADDING or max(abs(lo) * FIT_PADDING, 1.0)
+        return (lo - pad, hi + pad)
+
+    return view.zoomed(
+        view.x_range or padded(row[0], row[1]), view.y_range or padded(row[2], row[3])
+    )
+
+
+def select(client: Client, database: str, where: CurveFilter, view: View) -> pd.DataFrame:
+    """Metadata of the curves matching ``where`` whose extents overlap ``view`` (ranges set)."""
+    sql, params = where.where("c")
+    (xmin, xmax), (ymin, ymax) = view.x_range, view.y_range
+    params.update(xmin=xmin, xmax=xmax, ymin=ymin, ymax=ymax)
+    color = f", c.{view.color_by} AS category" if view.color_by else ""
+    return client.query_df(
+        f"SELECT {', '.join('c.' + m for m in META_COLUMNS)}, c.x_name, c.x_unit, c.y_name, "
+        f"c.y_unit, c.point_count, c.x_min, c.x_max{color} "
+        f"FROM {identifier(database)}.curves AS c WHERE {sql} "
+        "AND c.x_max >= {xmin:Float64} AND c.x_min <= {xmax:Float64} "
+        "AND c.y_max >= {ymin:Float64} AND c.y_min <= {ymax:Float64}",
+        parameters=params,
+    )
+
+
+_WHOLE = """
+SELECT curve_id, x_step, y_step, x AS xs, y AS ys
+FROM {db}.curve_samples WHERE curve_id IN {{ids:Array(UInt64)}}
+"""
+
+# side: -1 left of the view, 0 inside, 1 right. Keep a sample if a segment touching it has an
+# end inside or crosses the view; keep its index too, so the client can mark the cuts.
+_TRIMMED = """
+SELECT curve_id, x_step, y_step, arrayFilter((i, k) -> k, arrayEnumerate(x), keep) AS idx,
+       arrayFilter((v, k) -> k, x, keep) AS xs, arrayFilter((v, k) -> k, y, keep) AS ys
+FROM (
+    SELECT curve_id, x_step, y_step, x, y,
+           arrayMap(v -> (toFloat64(v) * x_step > {{xmax:Float64}})
+                         - (toFloat64(v) * x_step < {{xmin:Float64}}), x) AS side,
+           arrayMap((s, p) -> s = 0 OR s != p, side, arrayPushFront(arrayPopBack(side), 2))
+               AS before,
+           arrayMap((s, n) -> s = 0 OR s != n, side, arrayPushBack(arrayPopFront(side), 2))
+               AS after,
+           arrayMap((b, a, i) -> (b AND i > 1) OR (a AND i < length(side)),
+                    before, after, arrayEnumerate(side)) AS keep
+    FROM {db}.curve_samples
+    WHERE curve_id IN {{ids:Array(UInt64)}}
+)
+"""
+
+
+def fetch_samples(client: Client, database: str, meta: pd.DataFrame, view: View) -> CurveSet:
+    """Samples of the curves in ``meta`` (from :func:`select`), in its order. Curves reaching
+    beyond the view's x range come trimmed, with NaN at every cut; others come whole."""
+    if meta.empty:
+        return CurveSet(meta, np.zeros(1, dtype=np.int64), np.empty(0), np.empty(0))
+    db = identifier(database)
+    (xmin, xmax) = view.x_range
+    trim = ((meta["x_min"] < xmin) | (meta["x_max"] > xmax)).to_numpy()
+    parts = []
+    if (~trim).any():
+        ids = meta.loc[~trim, "curve_id"].tolist()
+        parts.append(client.query_arrow(_WHOLE.format(db=db), parameters={"ids": ids}))
+    if trim.any():
+        ids = meta.loc[trim, "curve_id"].tolist()
+        parts.append(
+            client.query_arrow(
+                _TRIMMED.format(db=db), parameters={"ids": ids, "xmin": xmin, "xmax": xmax}
+            )
+        )
+    return _assemble(meta, parts)
+
+
+def fetch(client: Client, database: str, where: CurveFilter, view: View) -> CurveSet:
+    """Samples of the curves inside ``view`` (ranges required), trimmed to its x range."""
+    return fetch_samples(client, database, select(client, database, where, view), view)
+
+
+def _floats(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Samples of one answer in engineering units, NaN where a trimmed curve was cut, and the
+    number of values per curve."""
+    xs = table.column("xs").combine_chunks()
+    counts = np.diff(xs.offsets.to_numpy()).astype(np.int64)
+    x = xs.flatten().to_numpy().astype(np.float64)
+    y = table.column("ys").combine_chunks().flatten().to_numpy().astype(np.float64)
+    x *= np.repeat(table.column("x_step").to_numpy(), counts)
+    y *= np.repeat(table.column("y_step").to_numpy(), counts)
+    if "idx" not in table.column_names:
+        return x, y, counts
+    # A cut: consecutive kept samples of one curve that were not neighbours.
+    index = table.column("idx").combine_chunks().flatten().to_numpy().astype(np.int64)
+    ends = np.cumsum(counts)
+    first = np.zeros(len(index), dtype=bool)
+    first[ends[:-1]] = True
+    cut = np.zeros(len(index), dtype=bool)
+    cut[1:] = (np.diff(index) != 1) & ~first[1:]
+    holes = np.flatnonzero(cut)
+    counts = counts + np.bincount(np.searchsorted(ends, holes, side="right"), minlength=len(counts))
+    return np.insert(x, holes, np.nan), np.insert(y, holes, np.nan), counts
+
+
+def _assemble(meta: pd.DataFrame, parts: list[pa.Table]) -> CurveSet:
+    """One curve set from the engine's answers; ``meta`` is reordered to match them."""
+    pieces = [_floats(table) for table in parts]
+    x = np.concatenate([p[0] for p in pieces])
+    y = np.concatenate([p[1] for p in pieces])
+    offsets = np.zeros(sum(len(p[2]) for p in pieces) + 1, dtype=np.int64)
+    np.cumsum(np.concatenate([p[2] for p in pieces]), out=offsets[1:])
+    fetched = pd.Index(np.concatenate([t.column("curve_id").to_numpy() for t in parts]))
+    meta = meta.iloc[pd.Index(meta["curve_id"]).get_indexer(fetched)].reset_index(drop=True)
+    return CurveSet(meta, offsets, x, y)
+
+
+def _chunks(meta: pd.DataFrame, budget: int) -> list[pd.DataFrame]:
+    """Consecutive groups of curves holding about ``budget`` samples each."""
+    if meta.empty:
+        return []
+    group = np.cumsum(meta["point_count"].to_numpy()) // max(1, budget)
+    return [part for _, part in meta.groupby(group, sort=True)]
+
+
+def density_image(
+    client: Client,
+    database: str,
+    where: CurveFilter,
+    view: View,
+    *,
+    chunk_samples: int = CHUNK_SAMPLES,
+) -> DensityImage:
+    """Distinct-curve counts for the curves matching ``where`` inside ``view``.
+
+    Counts of disjoint sets of curves add up, so curves are fetched and drawn in chunks of
+    about ``chunk_samples`` samples: memory stays bounded, and the engine fetches the next chunk
+    while the kernel draws this one.
+    """
+    from pipelines.density import curve_density, curve_density_by_category
+
+    started = time.perf_counter()
+    view = fit(client, database, where, view)
+    meta = select(client, database, where, view)
+    kwargs = dict(x_range=view.x_range, y_range=view.y_range, width=view.width, height=view.height)
+    categories: list[str] = []
+    if view.color_by:
+        codes, uniques = pd.factorize(meta["category"].astype(str), sort=True)
+        meta = meta.assign(category_code=codes.astype(np.int32))
+        categories = list(uniques)
+        counts = np.zeros((view.height, view.width, len(categories)), dtype=np.uint32)
+    else:
+        counts = np.zeros((view.height, view.width), dtype=np.uint32)
+
+    def fetched():
+        for part in _chunks(meta, chunk_samples):
+            began = time.perf_counter()
+            curves = fetch_samples(client, database, part, view)
+            yield curves, time.perf_counter() - began
+
+    engine = kernel = 0.0
+    samples = 0
+    for curves, seconds in prefetch(fetched(), depth=1):
+        engine += seconds
+        began = time.perf_counter()
+        if categories:
+            counts += curve_density_by_category(
+                curves.x,
+                curves.y,
+                curves.offsets,
+                categories=curves.meta["category_code"].to_numpy(),
+                n_categories=len(categories),
+                **kwargs,
+            )
+        else:
+            counts += curve_density(curves.x, curves.y, curves.offsets, **kwargs)
+        kernel += time.perf_counter() - began
+        samples += int(np.isfinite(curves.y).sum())
+    first = meta.iloc[0] if len(meta) else None
+    return DensityImage(
+        counts=counts,
+        view=view,
+        categories=categories,
+        curves=len(meta),
+        samples=samples,
+        x_label=_label(first.x_name, first.x_unit, "x") if first is not None else "x",
+        y_label=_label(first.y_name, first.y_unit, "y") if first is not None else "y",
+        seconds={"engine": engine, "kernel": kernel, "total": time.perf_counter() - started},
+    )

@@ -1,0 +1,124 @@
+"""What the user asked to see: a filter over curves and a view (ranges and canvas size).
+
+SQL is built here as text plus bound parameters: every value travels as a parameter, and the
+only names placed in the text come from fixed whitelists (:data:`FILTER_COLUMNS`,
+:data:`COLOR_COLUMNS`). Builders are pure functions, tested as strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pandas as pd
+
+# Filterable metadata columns: equality (one value or any of several).
+FILTER_COLUMNS = ("project", "plant", "line", "station", "process", "program", "shift", "result")
+# Columns a density can be split by (colour-by).
+COLOR_COLUMNS = ("result", "station", "program", "line", "plant", "shift", "defect", "process")
+
+
+class FilterError(ValueError):
+    """A filter or view the store cannot answer; the message names the field."""
+
+
+def _values(value: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+@dataclass(frozen=True)
+class CurveFilter:
+    """Which curves: equality on metadata, a serial search and a time window (UTC)."""
+
+    equals: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    serial: str = ""
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        serial: str = "",
+        start: Any = None,
+        end: Any = None,
+        **equals: str | list[str] | None,
+    ) -> CurveFilter:
+        unknown = sorted(set(equals) - set(FILTER_COLUMNS))
+        if unknown:
+            raise FilterError(
+                f"cannot filter on {', '.join(unknown)}; filters are {', '.join(FILTER_COLUMNS)}, "
+                "serial, start and end"
+            )
+        chosen = {k: _values(v) for k, v in equals.items() if _values(v)}
+        if "result" in chosen:
+            bad = [r for r in chosen["result"] if r not in ("OK", "NOK", "UNKNOWN")]
+            if bad:
+                raise FilterError(f"result must be OK, NOK or UNKNOWN, not {bad[0]!r}")
+        start = _timestamp("start", start)
+        end = _timestamp("end", end)
+        if start is not None and end is not None and start >= end:
+            raise FilterError(f"start ({start}) must be before end ({end})")
+        return cls(chosen, serial.strip(), start, end)
+
+    def where(self, alias: str = "") -> tuple[str, dict[str, Any]]:
+        """A ``WHERE`` body over the curves table and its parameters."""
+        prefix = f"{alias}." if alias else ""
+        clauses, params = [], {}
+        for i, (column, values) in enumerate(sorted(self.equals.items())):
+            if column not in FILTER_COLUMNS:  # constructed without .of(): check again
+                raise FilterError(f"cannot filter on {column}")
+            name = f"f{i}"
+            clauses.append(f"{prefix}{column} IN {{{name}:Array(String)}}")
+            params[name] = list(values)
+        if self.serial:
+            clauses.append(f"positionCaseInsensitive({prefix}part_serial, {{serial:String}}) > 0")
+            params["serial"] = self.serial
+        if self.start is not None:
+            clauses.append(f"{prefix}started_at >= {{start:DateTime64(3, 'UTC')}}")
+            params["start"] = self.start.to_pydatetime()
+        if self.end is not None:
+            clauses.append(f"{prefix}started_at < {{end:DateTime64(3, 'UTC')}}")
+            params["end"] = self.end.to_pydatetime()
+        return (" AND ".join(clauses) or "1"), params
+
+
+def _timestamp(name: str, value: Any) -> pd.Timestamp | None:
+    if value is None or value == "":
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise FilterError(f"{name}: {value!r} is not a date and time") from None
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+@dataclass(frozen=True)
+class View:
+    """A canvas over data coordinates. ``x_range``/``y_range`` None: fit the selected curves."""
+
+    x_range: tuple[float, float] | None = None
+    y_range: tuple[float, float] | None = None
+    width: int = 800
+    height: int = 400
+    color_by: str | None = None
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.width <= 8192 and 1 <= self.height <= 8192):
+            raise FilterError(
+                f"canvas must be 1..8192 pixels a side, not {self.width}x{self.height}"
+            )
+        for name, bounds in (("x_range", self.x_range), ("y_range", self.y_range)):
+            if bounds is not None and not bounds[0] < bounds[1]:
+                raise FilterError(f"{name} must be (low, high) with low < high, not {bounds}")
+        if self.color_by is not None and self.color_by not in COLOR_COLUMNS:
+            raise FilterError(
+                f"cannot colour by {self.color_by!r}; choose one of {', '.join(COLOR_COLUMNS)}"
+            )
+
+    def zoomed(self, x_range, y_range) -> View:
+        return replace(self, x_range=tuple(x_range), y_range=tuple(y_range))
