@@ -21,7 +21,8 @@ class DensityInputError(ValueError):
     """Arrays or view parameters that do not describe curves on a canvas."""
 
 
-def _view(x_range, y_range, width: int, height: int) -> tuple:
+def view_transform(x_range, y_range, width: int, height: int) -> tuple:
+    """Bounds, Datashader's scale and translate per axis, and the canvas size in pixels."""
     for name, (lo, hi) in (("x_range", x_range), ("y_range", y_range)):
         if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
             raise DensityInputError(
@@ -74,7 +75,10 @@ def _layout(x, y, offsets):
     return False, np.ascontiguousarray(x), np.ascontiguousarray(y), offsets, n, bounds
 
 
-def _run(x, y, offsets, categories, n_categories, x_range, y_range, width, height):
+NO_BOX = (0, -1, 0, -1)
+
+
+def _run(x, y, offsets, categories, n_categories, x_range, y_range, width, height, box=NO_BOX):
     shared, x, y, offsets, n, bounds = _layout(x, y, offsets)
     if categories is None:
         cats = np.zeros(n, dtype=np.int32)
@@ -85,10 +89,24 @@ def _run(x, y, offsets, categories, n_categories, x_range, y_range, width, heigh
         if n and (cats.min() < 0 or cats.max() >= n_categories):
             raise DensityInputError(f"categories must lie in 0..{n_categories - 1}")
         cats = cats.astype(np.int32, copy=False)
-    view = _view(x_range, y_range, width, height)
-    return density(
-        x, y, offsets, shared, cats, int(n_categories), bounds, view, int(width), int(height)
+    view = view_transform(x_range, y_range, width, height)
+    hits = np.zeros(n, dtype=np.bool_)
+    box = tuple(int(v) for v in box)
+    counts = density(
+        x,
+        y,
+        offsets,
+        shared,
+        cats,
+        int(n_categories),
+        bounds,
+        view,
+        int(width),
+        int(height),
+        box,
+        hits,
     )
+    return counts, hits
 
 
 def curve_density(
@@ -106,7 +124,7 @@ def curve_density(
     ``x``, ``y``: all curves' samples concatenated, with ``offsets`` (int, length C+1) as in
     Arrow's list layout; or a shared ``x`` of length N with ``y`` of shape (C, N).
     """
-    return _run(x, y, offsets, None, 1, x_range, y_range, width, height)[0]
+    return _run(x, y, offsets, None, 1, x_range, y_range, width, height)[0][0]
 
 
 def curve_density_by_category(
@@ -125,5 +143,25 @@ def curve_density_by_category(
 
     ``categories`` holds one integer in ``0..n_categories-1`` per curve (e.g. OK=0, NOK=1).
     """
-    counts = _run(x, y, offsets, categories, n_categories, x_range, y_range, width, height)
+    counts, _ = _run(x, y, offsets, categories, n_categories, x_range, y_range, width, height)
     return np.ascontiguousarray(np.moveaxis(counts, 0, -1))
+
+
+def curves_through(
+    x: np.ndarray,
+    y: np.ndarray,
+    offsets: np.ndarray | None = None,
+    *,
+    box: tuple[int, int, int, int],
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    width: int,
+    height: int,
+) -> np.ndarray:
+    """Which curves draw a pixel inside ``box`` = ``(col0, col1, row0, row1)`` (inclusive,
+    rows from the bottom as in :func:`curve_density`): one bool per curve. The pixels are
+    those of :func:`curve_density` on the same view, so a pick matches the picture."""
+    c0, c1, r0, r1 = box
+    if not (0 <= c0 <= c1 < width and 0 <= r0 <= r1 < height):
+        raise DensityInputError(f"box {box} is not inside the {width}x{height} canvas")
+    return _run(x, y, offsets, None, 1, x_range, y_range, width, height, box)[1]
