@@ -49,10 +49,26 @@ class DensityImage:
         return self.counts if self.counts.ndim == 2 else self.counts.sum(axis=2)
 
 
-def _label(name: str, unit: str, fallback: str) -> str:
-    if not name:
-        return fallback
-    return f"{name} ({unit})" if unit else name
+def _labels(meta: pd.DataFrame) -> dict[str, str]:
+    """Axis labels from the first curve's quantity names and units."""
+    if meta.empty:
+        return {"x_label": "x", "y_label": "y"}
+    first = meta.iloc[0]
+
+    def label(name: str, unit: str, fallback: str) -> str:
+        if not name:
+            return fallback
+        return f"{name} ({unit})" if unit else name
+
+    return {
+        "x_label": label(first.x_name, first.x_unit, "x"),
+        "y_label": label(first.y_name, first.y_unit, "y"),
+    }
+
+
+def _padded(lo: float, hi: float) -> tuple[float, float]:
+    pad = (hi - lo) * FIT_PADDING or max(abs(lo) * FIT_PADDING, 1.0)
+    return (float(lo - pad), float(hi + pad))
 
 
 def fit(client: Client, database: str, where: CurveFilter, view: View) -> View:
@@ -189,6 +205,38 @@ def _chunks(meta: pd.DataFrame, budget: int) -> list[pd.DataFrame]:
     return [part for _, part in meta.groupby(group, sort=True)]
 
 
+def draw(curves: CurveSet, view: View) -> DensityImage:
+    """Distinct-curve counts of curves already in memory (ranges of ``view`` required)."""
+    from pipelines.density import curve_density
+
+    began = time.perf_counter()
+    counts = curve_density(
+        curves.x,
+        curves.y,
+        curves.offsets,
+        x_range=view.x_range,
+        y_range=view.y_range,
+        width=view.width,
+        height=view.height,
+    )
+    return DensityImage(
+        counts=counts,
+        view=view,
+        curves=len(curves),
+        samples=int(np.isfinite(curves.y).sum()),
+        seconds={"kernel": time.perf_counter() - began},
+        **_labels(curves.meta),
+    )
+
+
+def extent_view(curves: CurveSet, view: View) -> View:
+    """``view`` fitted to the finite samples of ``curves``, padded as :func:`fit` pads."""
+    x, y = curves.x[np.isfinite(curves.x)], curves.y[np.isfinite(curves.y)]
+    if not len(x):
+        return view.zoomed((0.0, 1.0), (0.0, 1.0))
+    return view.zoomed(_padded(x.min(), x.max()), _padded(y.min(), y.max()))
+
+
 def density_image(
     client: Client,
     database: str,
@@ -242,14 +290,12 @@ def density_image(
             counts += curve_density(curves.x, curves.y, curves.offsets, **kwargs)
         kernel += time.perf_counter() - began
         samples += int(np.isfinite(curves.y).sum())
-    first = meta.iloc[0] if len(meta) else None
     return DensityImage(
         counts=counts,
         view=view,
         categories=categories,
         curves=len(meta),
         samples=samples,
-        x_label=_label(first.x_name, first.x_unit, "x") if first is not None else "x",
-        y_label=_label(first.y_name, first.y_unit, "y") if first is not None else "y",
         seconds={"engine": engine, "kernel": kernel, "total": time.perf_counter() - started},
+        **_labels(meta),
     )

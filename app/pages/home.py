@@ -5,18 +5,19 @@ Serve it alone with ``panel serve app/pages/home.py`` or through ``curvehouse se
 
 from __future__ import annotations
 
-import datashader as ds
 import holoviews as hv
 import pandas as pd
 import panel as pn
 import param
 from bokeh.models.widgets.tables import NumberFormatter
-from holoviews.operation.datashader import rasterize
 
 from app.runtime import open_store
 from models.settings import get_settings
 from pipelines.catalog import BREAKDOWN_COLUMNS, Catalog, Overview
+from pipelines.overlay import draw, extent_view
+from pipelines.render import dynamic
 from pipelines.samples import latest_curves
+from pipelines.views import View
 from providers import ProviderError
 
 hv.extension("bokeh", logo=False)
@@ -33,10 +34,6 @@ CSS = """
 .ch-kpi-value {font-size: 22px; font-weight: 600; color: #17324d; white-space: nowrap;}
 .ch-kpi-note {font-size: 12px; color: #5a6b7f;}
 """
-
-
-def _label(name: str, unit: str, fallback: str) -> str:
-    return f"{name or fallback} ({unit})" if unit else name or fallback
 
 
 def _number(name: str, value: str, note: str = "") -> pn.viewable.Viewable:
@@ -124,22 +121,19 @@ class HomePage(pn.viewable.Viewer):
         )
 
     def _preview(self, process: str) -> pn.viewable.Viewable:
+        """Distinct curves per pixel of the newest curves; zooming redraws from memory."""
         curves = latest_curves(
             self._client, self._database, process=process, limit=self.preview_curves
         )
         if not len(curves):
             return pn.pane.Markdown(f"No {process or 'unlabelled'} curves stored.")
-        first = curves.meta.iloc[0]
-        xs, ys = curves.nan_separated()
-        path = hv.Path(
-            (xs, ys),
-            kdims=[
-                _label(first.x_name, first.x_unit, "x"),
-                _label(first.y_name, first.y_unit, "y"),
-            ],
-        )
-        image = rasterize(path, aggregator=ds.count(), width=420, height=260, dynamic=True)
-        return image.opts(
+        home = extent_view(curves, View(width=420, height=260))
+
+        def render(x_range, y_range):
+            return draw(curves, home if x_range is None else home.zoomed(x_range, y_range))
+
+        return dynamic(
+            render,
             cmap="Blues",
             cnorm="eq_hist",
             colorbar=False,
