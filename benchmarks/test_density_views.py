@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.conftest import FULL, report
+from models.identifiers import identifier
 from pipelines.batch import TEXT_COLUMNS, CurveBatch
 from pipelines.overlay import density_image, fit
 from pipelines.store import CurveStore, DatasetSpec
@@ -61,7 +62,9 @@ def best_of(fn, rounds: int = 3) -> tuple[float, object]:
 
 def naive(client, database: str, view: View):
     """Every sample out of the engine, then Datashader."""
-    table = client.query_arrow(f"SELECT x_step, y_step, x, y FROM `{database}`.curve_samples")
+    table = client.query_arrow(
+        f"SELECT x_step, y_step, x, y FROM {identifier(database)}.curve_samples"
+    )
     xs, ys = table.column("x").combine_chunks(), table.column("y").combine_chunks()
     counts = np.diff(xs.offsets.to_numpy())
     x = xs.flatten().to_numpy() * np.repeat(table.column("x_step").to_numpy(), counts)
@@ -99,7 +102,7 @@ def stored(request, embedded_provider):
     store = CurveStore.open(client, database)
     store.write(stored_batches(curves, samples), DatasetSpec("bench", "demo", "bench"))
     yield client, database, curves, samples
-    client.command(f"DROP DATABASE `{database}`")
+    client.command(f"DROP DATABASE {identifier(database)}")
     client.close()
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from models.identifiers import identifier
+from pipelines.frames import query_frame
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -39,6 +40,19 @@ BREAKDOWN_COLUMNS = (
     "nok",
     "nok_rate",
     "points",
+)
+
+
+NEWEST_COLUMNS = (
+    "started_at",
+    "project",
+    "part_serial",
+    "line",
+    "station",
+    "program",
+    "result",
+    "defect",
+    "point_count",
 )
 
 
@@ -81,11 +95,12 @@ class Catalog:
         return frame[list(BREAKDOWN_COLUMNS)]
 
     def newest(self, limit: int = 20) -> pd.DataFrame:
-        return self.client.query_df(
-            f"SELECT started_at, project, part_serial, line, station, program, result, defect, "
-            f"point_count FROM {self.db}.curves ORDER BY started_at DESC, curve_id "
-            "LIMIT {n:UInt32}",
-            parameters={"n": int(limit)},
+        return query_frame(
+            self.client,
+            f"SELECT {', '.join(NEWEST_COLUMNS)} FROM {self.db}.curves "
+            "ORDER BY started_at DESC, curve_id LIMIT {n:UInt32}",
+            NEWEST_COLUMNS,
+            {"n": int(limit)},
         )
 
     def storage(self) -> pd.DataFrame:

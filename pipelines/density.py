@@ -21,7 +21,7 @@ class DensityInputError(ValueError):
     """Arrays or view parameters that do not describe curves on a canvas."""
 
 
-def view_transform(x_range, y_range, width: int, height: int) -> tuple:
+def view_transform(x_range, y_range, width: int, height: int) -> np.ndarray:
     """Bounds, Datashader's scale and translate per axis, and the canvas size in pixels."""
     for name, (lo, hi) in (("x_range", x_range), ("y_range", y_range)):
         if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
@@ -37,7 +37,11 @@ def view_transform(x_range, y_range, width: int, height: int) -> tuple:
     tx = -xmin * sx
     sy = height / (ymax - ymin)
     ty = -ymin * sy
-    return (xmin, xmax, ymin, ymax, sx, tx, sy, ty, round(xmax * sx + tx), round(ymax * sy + ty))
+    # One float64 array, as kernels take only arrays and scalars; the last two are pixel counts.
+    return np.array(
+        [xmin, xmax, ymin, ymax, sx, tx, sy, ty, round(xmax * sx + tx), round(ymax * sy + ty)],
+        dtype=np.float64,
+    )
 
 
 def _layout(x, y, offsets):
@@ -75,7 +79,7 @@ def _layout(x, y, offsets):
     return False, np.ascontiguousarray(x), np.ascontiguousarray(y), offsets, n, bounds
 
 
-NO_BOX = (0, -1, 0, -1)
+NO_BOX = (0, -1, 0, -1)  # an empty pixel box: no pick test
 
 
 def _run(x, y, offsets, categories, n_categories, x_range, y_range, width, height, box=NO_BOX):
@@ -84,6 +88,8 @@ def _run(x, y, offsets, categories, n_categories, x_range, y_range, width, heigh
         cats = np.zeros(n, dtype=np.int32)
     else:
         cats = np.asarray(categories)
+        if cats.dtype == np.bool_:
+            cats = cats.astype(np.int32)  # e.g. is_nok: False -> 0, True -> 1
         if cats.shape != (n,) or cats.dtype.kind not in "iu":
             raise DensityInputError(f"categories must be {n} integers, one per curve")
         if n and (cats.min() < 0 or cats.max() >= n_categories):
@@ -91,7 +97,7 @@ def _run(x, y, offsets, categories, n_categories, x_range, y_range, width, heigh
         cats = cats.astype(np.int32, copy=False)
     view = view_transform(x_range, y_range, width, height)
     hits = np.zeros(n, dtype=np.bool_)
-    box = tuple(int(v) for v in box)
+    box = np.asarray(box, dtype=np.int64)
     counts = density(
         x,
         y,

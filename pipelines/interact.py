@@ -16,6 +16,7 @@ import pandas as pd
 
 from models.identifiers import identifier
 from pipelines.density import curves_through, view_transform
+from pipelines.frames import query_frame
 from pipelines.kernels.m4 import m4_keep
 from pipelines.overlay import DensityImage, density_image, fetch_samples, fit, select
 from pipelines.views import CurveFilter, View
@@ -86,11 +87,13 @@ def pick(
     chosen = curves.meta.loc[hit, "curve_id"].tolist()
     if not chosen:
         return nothing
-    details = client.query_df(
+    details = query_frame(
+        client,
         f"SELECT {', '.join(PICK_COLUMNS)} FROM {identifier(database)}.curves "
         "WHERE curve_id IN {ids:Array(UInt64)} ORDER BY started_at DESC, curve_id "
         "LIMIT {limit:UInt32}",
-        parameters={"ids": chosen, "limit": int(limit)},
+        PICK_COLUMNS,
+        {"ids": chosen, "limit": int(limit)},
     )
     return Pick(len(chosen), details)
 
@@ -106,9 +109,7 @@ def highlight(client: Client, database: str, curve_ids: list[int], view: View) -
     """A few curves as vector lines, M4-reduced to the canvas: the same pixels, fewer points."""
     if not curve_ids:
         return []
-    where = CurveFilter()
-    meta = select(client, database, where, view)
-    meta = meta[meta["curve_id"].isin(curve_ids)]
+    meta = select(client, database, CurveFilter(), view, ids=list(curve_ids))
     curves = fetch_samples(client, database, meta, view)
     keep = m4_keep(
         curves.x,

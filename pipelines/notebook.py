@@ -4,7 +4,7 @@
 >>> curves = open_curves()                          # CURVEHOUSE_* settings, embedded by default
 >>> nok = curves.filter(process="press-fit", result="NOK")
 >>> nok.count(), nok.metadata().head()
->>> x, y, offsets = nok.arrays()                    # engineering units, Arrow list layout
+>>> s = nok.samples(); s.x, s.y, s.offsets, s.meta   # engineering units, Arrow list layout
 >>> nok.density(width=800, height=400).counts       # distinct curves per pixel (NumPy)
 >>> nok.plot()                                      # HoloViews; re-aggregates on zoom
 """
@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from models.identifiers import identifier
 from models.settings import Settings, get_settings
 from pipelines.overlay import DensityImage, density_image, fetch, fit
+from pipelines.samples import CurveSet
 from pipelines.schema import ensure_schema
 from pipelines.views import CurveFilter, View
 from providers import provider_from_settings
@@ -48,12 +48,22 @@ class Curves:
 
     def filter(self, **filters: Any) -> Curves:
         """Narrow the selection: ``station="LEJ-L1-ST010"``, ``result="NOK"``,
-        ``serial="000123"``, ``start="2026-11-20"``, lists for any of several values."""
-        merged = {**{k: list(v) for k, v in self.where.equals.items()}, **filters}
-        merged.setdefault("serial", self.where.serial)
-        merged.setdefault("start", self.where.start)
-        merged.setdefault("end", self.where.end)
-        return replace(self, where=CurveFilter.of(**merged))
+        ``serial="000123"``, ``start="2026-11-20"``; lists mean any of several values. A field
+        filtered twice keeps the values in both (``station=[A, B]`` then ``station=B`` is B)."""
+        equals = {k: list(v) for k, v in self.where.equals.items()}
+        for key, value in filters.items():
+            if key in ("serial", "start", "end"):
+                continue
+            wanted = [value] if isinstance(value, str) else list(value or [])
+            equals[key] = [v for v in equals[key] if v in wanted] if key in equals else wanted
+        narrowed = CurveFilter.of(
+            serial=filters.get("serial", self.where.serial),
+            start=filters.get("start", self.where.start),
+            end=filters.get("end", self.where.end),
+            **{k: v for k, v in equals.items() if v},
+        )
+        nothing = {k: () for k, v in equals.items() if not v}  # filters that exclude each other
+        return replace(self, where=replace(narrowed, equals={**narrowed.equals, **nothing}))
 
     def count(self) -> int:
         sql, params = self.where.where()
@@ -83,14 +93,12 @@ class Curves:
         ).result_columns[0]
         return pd.DataFrame(columns=list(names))
 
-    def arrays(
-        self, x_range: tuple[float, float] | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(x, y, offsets)`` of every selected curve, or only what ``x_range`` needs
-        (NaN where samples were cut). Feed them to ``pipelines.curve_density``."""
+    def samples(self, x_range: tuple[float, float] | None = None) -> CurveSet:
+        """Every selected curve's samples in engineering units, or only what ``x_range`` needs
+        (NaN where samples were cut): ``.x``, ``.y``, ``.offsets`` (Arrow's list layout, ready
+        for ``pipelines.curve_density``) and ``.meta``, one row per curve in the same order."""
         view = fit(self.client, self.database, self.where, View(x_range=x_range))
-        curves = fetch(self.client, self.database, self.where, view)
-        return curves.x, curves.y, curves.offsets
+        return fetch(self.client, self.database, self.where, view)
 
     def density(self, **view: Any) -> DensityImage:
         """Distinct curves per pixel; ``x_range``, ``y_range``, ``width``, ``height``,

@@ -17,9 +17,10 @@ import pandas as pd
 import pyarrow as pa
 
 from models.identifiers import identifier
+from pipelines.frames import query_frame
 from pipelines.prefetch import prefetch
 from pipelines.samples import CurveSet
-from pipelines.views import CurveFilter, View
+from pipelines.views import COLOR_COLUMNS, CurveFilter, FilterError, View
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -29,6 +30,8 @@ FIT_PADDING = 0.02
 # Samples fetched and drawn at a time: bounds memory, and lets fetching overlap drawing.
 CHUNK_SAMPLES = 4_000_000
 META_COLUMNS = ("curve_id", "curve_key", "part_serial", "station", "program", "result", "defect")
+AXIS_COLUMNS = ("x_name", "x_unit", "y_name", "y_unit")
+EXTENT_COLUMNS = ("point_count", "x_min", "x_max")
 
 
 @dataclass
@@ -43,10 +46,6 @@ class DensityImage:
     x_label: str = "x"
     y_label: str = "y"
     seconds: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def total(self) -> np.ndarray:
-        return self.counts if self.counts.ndim == 2 else self.counts.sum(axis=2)
 
 
 def _labels(meta: pd.DataFrame) -> dict[str, str]:
@@ -83,30 +82,44 @@ def fit(client: Client, database: str, where: CurveFilter, view: View) -> View:
     ).result_rows[0]
     if not row[4]:
         return view.zoomed(view.x_range or (0.0, 1.0), view.y_range or (0.0, 1.0))
-
-    def padded(lo: float, hi: float) -> tuple[float, float]:
-        pad = (hi - lo) * FIT_PADDING or max(abs(lo) * FIT_PADDING, 1.0)
-        return (lo - pad, hi + pad)
-
     return view.zoomed(
-        view.x_range or padded(row[0], row[1]), view.y_range or padded(row[2], row[3])
+        view.x_range or _padded(row[0], row[1]), view.y_range or _padded(row[2], row[3])
     )
 
 
-def select(client: Client, database: str, where: CurveFilter, view: View) -> pd.DataFrame:
-    """Metadata of the curves matching ``where`` whose extents overlap ``view`` (ranges set)."""
+def select(
+    client: Client,
+    database: str,
+    where: CurveFilter,
+    view: View,
+    *,
+    ids: list[int] | None = None,
+) -> pd.DataFrame:
+    """Metadata of the curves matching ``where`` (and ``ids``, if given) whose extents overlap
+    ``view`` (ranges set)."""
     sql, params = where.where("c")
     (xmin, xmax), (ymin, ymax) = view.x_range, view.y_range
     params.update(xmin=xmin, xmax=xmax, ymin=ymin, ymax=ymax)
-    color = f", c.{view.color_by} AS category" if view.color_by else ""
-    return client.query_df(
-        f"SELECT {', '.join('c.' + m for m in META_COLUMNS)}, c.x_name, c.x_unit, c.y_name, "
-        f"c.y_unit, c.point_count, c.x_min, c.x_max{color} "
+    columns = [*META_COLUMNS, *AXIS_COLUMNS, *EXTENT_COLUMNS]
+    expressions = [f"c.{c}" for c in columns]
+    if view.color_by:
+        if view.color_by not in COLOR_COLUMNS:  # View checks this; a hand-made one may not
+            raise FilterError(f"cannot colour by {view.color_by!r}")
+        expressions.append(f"c.{view.color_by} AS category")
+        columns.append("category")
+    if ids is not None:
+        sql += " AND c.curve_id IN {ids:Array(UInt64)}"
+        params["ids"] = list(ids)
+    frame = query_frame(
+        client,
+        f"SELECT {', '.join(expressions)} "
         f"FROM {identifier(database)}.curves AS c WHERE {sql} "
         "AND c.x_max >= {xmin:Float64} AND c.x_min <= {xmax:Float64} "
         "AND c.y_max >= {ymin:Float64} AND c.y_min <= {ymax:Float64}",
-        parameters=params,
+        columns,
+        params,
     )
+    return frame
 
 
 _WHOLE = """

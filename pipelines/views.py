@@ -72,6 +72,9 @@ class CurveFilter:
         for i, (column, values) in enumerate(sorted(self.equals.items())):
             if column not in FILTER_COLUMNS:  # constructed without .of(): check again
                 raise FilterError(f"cannot filter on {column}")
+            if not values:  # an empty set of allowed values matches no curve
+                clauses.append("0")
+                continue
             name = f"f{i}"
             clauses.append(f"{prefix}{column} IN {{{name}:Array(String)}}")
             params[name] = list(values)

@@ -56,7 +56,17 @@ def accumulate(x, y, offsets, shared_x, cats, c_start, c_end, view, diff, extra,
     unpredictable and mispredicted branches cost more than the work; and segments that stay in
     one column only grow a run held in registers.
     """
-    xmin, xmax, ymin, ymax, sx, tx, sy, ty, xtop, ytop = view
+    xmin, xmax, ymin, ymax, sx, tx, sy, ty = (
+        view[0],
+        view[1],
+        view[2],
+        view[3],
+        view[4],
+        view[5],
+        view[6],
+        view[7],
+    )
+    xtop, ytop = int(view[8]), int(view[9])
     width, height = extra.shape[1], extra.shape[2]
     owner = np.zeros(width, dtype=np.int64)  # cur: one interval lo..hi; -cur: gapped, stamped
     lo = np.zeros(width, dtype=np.int64)
@@ -67,6 +77,8 @@ def accumulate(x, y, offsets, shared_x, cats, c_start, c_end, view, diff, extra,
         cur = ci + 1
         k = cats[ci]
         s, e = offsets[ci], offsets[ci + 1]
+        if e - s < 2:
+            continue  # no segment: nothing drawn (and nothing to read)
         base = s if shared_x else 0
         nt = 0
         # The open run: rows ra..rb of column rc, the newest pixels, held in registers until a
@@ -94,12 +106,14 @@ def accumulate(x, y, offsets, shared_x, cats, c_start, c_end, view, diff, extra,
                 px0, py0, px1, py1 = px1, py1, qx, qy
                 clipped = False
                 segment_start = False
+                inside_both = True
             else:
                 # A new line starts after a gap: NaN, as in Datashader, or infinity (see below).
                 segment_start = j == s or not (
                     np.isfinite(x[j - 1 - base]) and np.isfinite(y[j - 1])
                 )
-                if not needs_clipping(xmin, xmax, ymin, ymax, x0, x1, y0, y1):
+                inside_both = not needs_clipping(xmin, xmax, ymin, ymax, x0, x1, y0, y1)
+                if inside_both:
                     clipped = False
                     px0 = to_pixel(x0, sx, tx, xtop)
                     py0 = to_pixel(y0, sy, ty, ytop)
@@ -123,7 +137,9 @@ def accumulate(x, y, offsets, shared_x, cats, c_start, c_end, view, diff, extra,
                     px1 = to_pixel(cx1, sx, tx, xtop)
                     py0 = to_pixel(cy0, sy, ty, ytop)
                     py1 = to_pixel(cy1, sy, ty, ytop)
-            cached = not clipped
+            # Only a segment known to lie inside may start a fold: Liang-Barsky can leave an end
+            # one ulp outside the view unclipped, and the next segment must then be clipped.
+            cached = inside_both
             # Datashader's _bresenham, as a sequence of pixel events (column c, rows a..b).
             ix = (px1 > px0) - (px1 < px0)
             iy = (py1 > py0) - (py1 < py0)
@@ -201,7 +217,7 @@ def accumulate(x, y, offsets, shared_x, cats, c_start, c_end, view, diff, extra,
 @ngjit_leaf
 def _hits_box(box, cur, nt, touched, owner, lo, hi, stamp):
     """Whether curve ``cur`` has a pixel in the inclusive pixel box (c0, c1, r0, r1)."""
-    c0, c1, r0, r1 = box
+    c0, c1, r0, r1 = box[0], box[1], box[2], box[3]
     for i in range(nt):
         c = touched[i]
         if c < c0 or c > c1:
@@ -219,7 +235,8 @@ def _hits_box(box, cur, nt, touched, owner, lo, hi, stamp):
 def _emit(c, a, b, cur, k, owner, lo, hi, touched, nt, stamp, extra):
     """Add rows a..b of column c to curve ``cur``; returns the number of touched columns.
 
-    The same bookkeeping as written out in :func:`accumulate`, for its rare call sites.
+    The same bookkeeping as written out in :func:`accumulate`, for the run left open at the end
+    of a curve.
     """
     width, height = stamp.shape
     if c < 0 or c >= width:

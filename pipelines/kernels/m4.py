@@ -17,7 +17,7 @@ from pipelines.kernels.lines import to_pixel
 @ngjit
 def m4_keep(x, y, offsets, view):
     """A mask over the samples: True for those an M4 reduction keeps."""
-    xmin, xmax, sx, tx, xtop = view[0], view[1], view[4], view[5], view[8]
+    xmin, xmax, sx, tx, xtop = view[0], view[1], view[4], view[5], int(view[8])
     keep = np.zeros(len(x), dtype=np.bool_)
     for ci in range(len(offsets) - 1):
         s, e = offsets[ci], offsets[ci + 1]

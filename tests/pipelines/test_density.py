@@ -12,7 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.density import DensityInputError, curve_density, curve_density_by_category
+from pipelines.density import (
+    DensityInputError,
+    curve_density,
+    curve_density_by_category,
+    curves_through,
+)
 from tests.pipelines.density_reference import concatenate, reference_density
 
 VIEW = dict(x_range=(0.0, 10.0), y_range=(-5.0, 5.0), width=40, height=24)
@@ -196,7 +201,7 @@ def test_plain_python_run_agrees(tmp_path):
     code = textwrap.dedent(
         """
         import numpy as np
-        from pipelines.density import curve_density
+        from pipelines.density import curve_density, curve_density_by_category, curves_through
         from tests.pipelines.density_reference import concatenate, reference_density
         rng = np.random.default_rng(6)
         curves = []
@@ -206,10 +211,20 @@ def test_plain_python_run_agrees(tmp_path):
             y[rng.integers(0, 40)] = np.nan
             curves.append((x, y))
         curves.append((np.array([5.0, 5.0, 2.0]), np.array([-9.0, 9.0, 0.0])))
+        curves.append((np.empty(0), np.empty(0)))  # empty and one-sample curves draw nothing
+        curves.append((np.array([3.0]), np.array([1.0])))
+        t = np.linspace(0, 6.3, 60)
+        curves.append((5 + 4 * np.cos(t), 4 * np.sin(2 * t)))  # loops: the stamping path
         view = dict(x_range=(0.0, 10.0), y_range=(-5.0, 5.0), width=20, height=12)
         x, y, offsets = concatenate(curves)
         got = curve_density(x, y, offsets, **view)
         assert (got == reference_density(curves, **view)).all()
+        cats = np.arange(len(curves)) % 2
+        split = curve_density_by_category(x, y, offsets, categories=cats, n_categories=2, **view)
+        assert (split[:, :, 1] == reference_density(curves[1::2], **view)).all()
+        hits = curves_through(x, y, offsets, box=(8, 11, 5, 6), **view)
+        ref = [bool(reference_density([c], **view)[5:7, 8:12].any()) for c in curves]
+        assert hits.tolist() == ref
         print("agree", int(got.sum()))
         """
     )
@@ -236,3 +251,78 @@ def test_public_entry_point():
 
     assert pipelines.curve_density is curve_density
     assert pipelines.curve_density_by_category is curve_density_by_category
+
+
+def test_an_end_one_ulp_outside_the_view_is_still_clipped():
+    # Liang-Barsky leaves the middle end unclipped through rounding; the next segment starts
+    # one ulp outside the view and must be clipped like Datashader clips it.
+    x = np.array([4.0468007100000003, np.nextafter(15.0, np.inf), 14.0])
+    y = np.array([0.5, 0.5, 0.05])
+    check([(x, y)], x_range=(0.0, 15.0), y_range=(0.0, 1.0), width=150, height=8)
+
+
+@st.composite
+def views_and_curves(draw):
+    """A random view, and curves whose samples favour its bounds, the values one ulp beyond
+    them and its pixel edges: where rounding decides."""
+    x0 = draw(st.floats(-100, 100))
+    y0 = draw(st.floats(-100, 100))
+    span_x = draw(st.floats(0.01, 500))
+    span_y = draw(st.floats(0.01, 500))
+    width, height = draw(st.integers(1, 50)), draw(st.integers(1, 40))
+    x_range, y_range = (x0, x0 + span_x), (y0, y0 + span_y)
+
+    def coordinate(lo, hi, pixels):
+        edges = [lo + (hi - lo) * k / pixels for k in range(pixels + 1)]
+        near = [np.nextafter(v, d) for v in (lo, hi) for d in (-np.inf, np.inf)]
+        return st.one_of(
+            st.floats(lo - (hi - lo), hi + (hi - lo)),
+            st.sampled_from([lo, hi, *near, *edges]),
+            st.just(np.nan),
+        )
+
+    point = st.tuples(coordinate(*x_range, width), coordinate(*y_range, height))
+    curves = draw(st.lists(st.lists(point, min_size=0, max_size=20), min_size=1, max_size=6))
+    dtypes = draw(
+        st.tuples(
+            st.sampled_from([np.float32, np.float64]), st.sampled_from([np.float32, np.float64])
+        )
+    )
+    return dict(x_range=x_range, y_range=y_range, width=width, height=height), curves, dtypes
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(views_and_curves())
+def test_property_random_views_and_edges(case):
+    view, curves, (x_dtype, y_dtype) = case
+    arrays = [
+        (np.array([p[0] for p in c], dtype=x_dtype), np.array([p[1] for p in c], dtype=y_dtype))
+        for c in curves
+    ]
+    check(arrays, **view)
+
+
+def test_curves_through_a_box_including_loops():
+    t = np.linspace(0, 4 * np.pi, 300)
+    loop = (5 + 3 * np.cos(t), 3 * np.sin(2 * t))  # crosses itself: gapped columns, stamping
+    line = (np.array([0.0, 10.0]), np.array([-4.0, -4.0]))
+    curves = [loop, line]
+    x, y, offsets = concatenate(curves)
+    for box in [(0, 39, 0, 23), (20, 20, 12, 12), (0, 39, 2, 2), (0, 2, 20, 23)]:
+        got = curves_through(x, y, offsets, box=box, **VIEW)
+        c0, c1, r0, r1 = box
+        expected = [
+            bool(reference_density([c], **VIEW)[r0 : r1 + 1, c0 : c1 + 1].any()) for c in curves
+        ]
+        assert got.tolist() == expected, box
+    with pytest.raises(DensityInputError, match="not inside the 40x24 canvas"):
+        curves_through(x, y, offsets, box=(0, 40, 0, 1), **VIEW)
+
+
+def test_boolean_categories_are_accepted():
+    curves = [(np.arange(3.0), np.arange(3.0)), (np.arange(3.0), -np.arange(3.0))]
+    x, y, offsets = concatenate(curves)
+    split = curve_density_by_category(
+        x, y, offsets, categories=np.array([False, True]), n_categories=2, **VIEW
+    )
+    np.testing.assert_array_equal(split[:, :, 1], reference_density(curves[1:], **VIEW))

@@ -45,7 +45,9 @@ def test_filtering_narrows_and_counts(curves):
 
 def test_arrays_feed_the_kernel(curves):
     press = curves.filter(process="press-fit")
-    x, y, offsets = press.arrays()
+    s = press.samples()
+    x, y, offsets = s.x, s.y, s.offsets
+    assert sorted(s.meta["curve_key"]) == sorted(press.metadata()["curve_key"])
     assert len(offsets) == press.count() + 1 and offsets[-1] == len(x) == len(y)
     image = press.density(width=160, height=90)
     counts = curve_density(
@@ -78,3 +80,10 @@ def test_colour_by_result_draws_rgb(curves):
     plot = curves.filter(process="spot-weld").plot(width=120, height=80, color_by="result")
     hv.renderer("bokeh").get_plot(plot)
     assert isinstance(plot.last, hv.RGB)
+
+
+def test_filtering_the_same_field_twice_keeps_values_in_both(curves):
+    two = curves.filter(process=["press-fit", "spot-weld"])
+    assert two.count() == 40
+    assert two.filter(process="spot-weld").count() == 20
+    assert two.filter(process="screwdriving").count() == 0

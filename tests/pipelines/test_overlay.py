@@ -109,3 +109,22 @@ def test_chunked_drawing_adds_up_to_the_same_image(demo_store):
     assert chunked.categories == whole.categories
     np.testing.assert_array_equal(chunked.counts, whole.counts)
     assert chunked.samples == whole.samples
+
+
+def test_colour_by_with_whole_and_trimmed_curves_in_one_view(demo_store):
+    store, batches = demo_store
+    # Wide enough to hold the short weld programme whole, narrow enough to trim the long one.
+    view = View(x_range=(0.0, 280.0), y_range=(0.0, 15.0), width=70, height=40, color_by="program")
+    where = CurveFilter.of(process="spot-weld")
+    image = density_image(store.client, store.database, where, view)
+    assert image.categories == ["SW-1.5mm-DP600", "SW-2.0mm-DP800"]
+    for k, program in enumerate(image.categories):
+        curves = full_curves(batches, lambda r, p=program: r.program == p)
+        np.testing.assert_array_equal(image.counts[:, :, k], expected(curves, view))
+
+
+def test_colour_by_an_empty_selection(demo_store):
+    store, _ = demo_store
+    view = View(x_range=(0.0, 1.0), y_range=(0.0, 1.0), width=10, height=10, color_by="result")
+    image = density_image(store.client, store.database, CurveFilter.of(station="none"), view)
+    assert image.categories == [] and image.counts.shape == (10, 10, 0)
