@@ -175,15 +175,25 @@ def fetch(client: Client, database: str, where: CurveFilter, view: View) -> Curv
     return fetch_samples(client, database, select(client, database, where, view), view)
 
 
+def _scaled(codes: pa.Array, steps: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``code * step`` in float64, as the store defines values (one multiply per sample)."""
+    values = codes.to_numpy().astype(np.float64)
+    if len(steps) and (steps == steps[0]).all():  # one sensor resolution: the common case
+        values *= steps[0]
+    else:
+        values *= np.repeat(steps, counts)
+    return values
+
+
 def _floats(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Samples of one answer in engineering units, NaN where a trimmed curve was cut, and the
     number of values per curve."""
     xs = table.column("xs").combine_chunks()
     counts = np.diff(xs.offsets.to_numpy()).astype(np.int64)
-    x = xs.flatten().to_numpy().astype(np.float64)
-    y = table.column("ys").combine_chunks().flatten().to_numpy().astype(np.float64)
-    x *= np.repeat(table.column("x_step").to_numpy(), counts)
-    y *= np.repeat(table.column("y_step").to_numpy(), counts)
+    x = _scaled(xs.flatten(), table.column("x_step").to_numpy(), counts)
+    y = _scaled(
+        table.column("ys").combine_chunks().flatten(), table.column("y_step").to_numpy(), counts
+    )
     if "idx" not in table.column_names:
         return x, y, counts
     # A cut: consecutive kept samples of one curve that were not neighbours.
@@ -201,10 +211,12 @@ def _floats(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _assemble(meta: pd.DataFrame, parts: list[pa.Table]) -> CurveSet:
     """One curve set from the engine's answers; ``meta`` is reordered to match them."""
     pieces = [_floats(table) for table in parts]
-    x = np.concatenate([p[0] for p in pieces])
-    y = np.concatenate([p[1] for p in pieces])
-    offsets = np.zeros(sum(len(p[2]) for p in pieces) + 1, dtype=np.int64)
-    np.cumsum(np.concatenate([p[2] for p in pieces]), out=offsets[1:])
+    if len(pieces) == 1:
+        x, y, counts = pieces[0]
+    else:
+        x, y, counts = (np.concatenate([p[i] for p in pieces]) for i in range(3))
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
     fetched = pd.Index(np.concatenate([t.column("curve_id").to_numpy() for t in parts]))
     meta = meta.iloc[pd.Index(meta["curve_id"]).get_indexer(fetched)].reset_index(drop=True)
     return CurveSet(meta, offsets, x, y)
