@@ -113,7 +113,7 @@ def cmd_info(args: argparse.Namespace) -> int:
                 f"  {row.table:<18} {row.rows:>12,} rows {row.compressed_bytes / 1e6:>10.1f} MB "
                 f"(uncompressed {row.uncompressed_bytes / 1e6:.1f} MB)"
             )
-        bpp = catalog.bytes_per_point()
+        bpp = catalog.bytes_per_point(overview.points)
         if bpp:
             print(f"  samples: {bpp:.2f} bytes per stored (x, y) point")
     datasets = store.datasets()

@@ -148,14 +148,18 @@ FROM (
 """
 
 
-def fetch_samples(client: Client, database: str, meta: pd.DataFrame, view: View) -> CurveSet:
-    """Samples of the curves in ``meta`` (from :func:`select`), in its order. Curves reaching
-    beyond the view's x range come trimmed, with NaN at every cut; others come whole."""
+def fetch_samples(client: Client, database: str, meta: pd.DataFrame, view: View | None) -> CurveSet:
+    """Samples of the curves in ``meta`` (from :func:`select`), with ``meta`` reordered to
+    match. Curves reaching beyond the view's x range come trimmed, with NaN at every cut;
+    others, and all of them when ``view`` is None, come whole."""
     if meta.empty:
         return CurveSet(meta, np.zeros(1, dtype=np.int64), np.empty(0), np.empty(0))
     db = identifier(database)
-    (xmin, xmax) = view.x_range
-    trim = ((meta["x_min"] < xmin) | (meta["x_max"] > xmax)).to_numpy()
+    if view is None:
+        trim = np.zeros(len(meta), dtype=bool)
+    else:
+        (xmin, xmax) = view.x_range
+        trim = ((meta["x_min"] < xmin) | (meta["x_max"] > xmax)).to_numpy()
     parts = []
     if (~trim).any():
         ids = meta.loc[~trim, "curve_id"].tolist()
@@ -220,6 +224,18 @@ def _assemble(meta: pd.DataFrame, parts: list[pa.Table]) -> CurveSet:
     fetched = pd.Index(np.concatenate([t.column("curve_id").to_numpy() for t in parts]))
     meta = meta.iloc[pd.Index(meta["curve_id"]).get_indexer(fetched)].reset_index(drop=True)
     return CurveSet(meta, offsets, x, y)
+
+
+def latest_curves(client: Client, database: str, *, process: str, limit: int = 500) -> CurveSet:
+    """The newest ``limit`` curves of one process, whole, in engineering units."""
+    meta = query_frame(
+        client,
+        f"SELECT {', '.join(META_COLUMNS + AXIS_COLUMNS)} FROM {identifier(database)}.curves "
+        "WHERE process = {process:String} ORDER BY started_at DESC, curve_id LIMIT {n:UInt32}",
+        META_COLUMNS + AXIS_COLUMNS,
+        {"process": process, "n": int(limit)},
+    )
+    return fetch_samples(client, database, meta, None)
 
 
 def _chunks(meta: pd.DataFrame, budget: int) -> list[pd.DataFrame]:

@@ -14,9 +14,8 @@ from bokeh.models.widgets.tables import NumberFormatter
 from app.runtime import open_store
 from models.settings import get_settings
 from pipelines.catalog import BREAKDOWN_COLUMNS, Catalog, Overview
-from pipelines.overlay import draw, extent_view
+from pipelines.overlay import draw, extent_view, latest_curves
 from pipelines.render import dynamic
-from pipelines.samples import latest_curves
 from pipelines.views import View
 from providers import ProviderError
 

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from pipelines.catalog import Catalog
-from pipelines.samples import latest_curves
+from pipelines.overlay import latest_curves
 from pipelines.store import DatasetSpec
 
 pytestmark = pytest.mark.integration
