@@ -8,6 +8,7 @@ high-water mark of resident memory while one render runs, above what the process
 
 from __future__ import annotations
 
+import ctypes
 import time
 import uuid
 
@@ -85,7 +86,9 @@ def _status_kb(field: str) -> int:
 
 def peak_mb(fn) -> float:
     """Peak resident memory while ``fn`` runs, above what the process held before (Linux:
-    writing 5 to /proc/self/clear_refs resets the high-water mark)."""
+    writing 5 to /proc/self/clear_refs resets the high-water mark). Freed heap is handed back
+    to the system first, or an earlier run's freed arenas would hide this run's peak."""
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
     with open("/proc/self/clear_refs", "w") as handle:
         handle.write("5")
     before = _status_kb("VmRSS")

@@ -18,7 +18,14 @@ from models.identifiers import identifier
 from pipelines.density import curves_through, view_transform
 from pipelines.frames import query_frame
 from pipelines.kernels.m4 import m4_keep
-from pipelines.overlay import DensityImage, density_image, fetch_samples, fit, select
+from pipelines.overlay import (
+    DensityImage,
+    density_image,
+    fetch_drawable,
+    fetch_samples,
+    fit,
+    select,
+)
 from pipelines.views import CurveFilter, View
 
 if TYPE_CHECKING:
@@ -73,7 +80,7 @@ def pick(
     nothing = Pick(0, pd.DataFrame(columns=list(PICK_COLUMNS)))
     if meta.empty:
         return nothing
-    curves = fetch_samples(client, database, meta, view.zoomed(x_near, view.y_range))
+    curves = fetch_drawable(client, database, meta, view, x_keep=x_near)
     hit = curves_through(
         curves.x,
         curves.y,

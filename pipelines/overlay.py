@@ -1,9 +1,19 @@
-"""From a filter and a view to distinct-curve counts: the engine selects and trims, numba draws.
+"""From a filter and a view to distinct-curve counts: the engine selects and reduces, numba draws.
 
-What leaves the engine: the curves whose extents overlap the view, and of each only the
-samples a segment inside the view's x range needs (a zoom reads a slice, not the curve). The
-trim is exact: a segment with both ends left of the view, or both right of it, is skipped by
-Liang-Barsky anyway, and a NaN marks every cut so no segment is invented across it.
+What leaves the engine for drawing scales with curves x pixel columns, not with samples. The
+engine splits each curve into runs: consecutive samples in one pixel column of the view, or
+outside the x range being drawn. A run outside becomes its first and last sample (every segment
+between two samples on one side of the view is skipped by Liang-Barsky anyway). A run of five or
+more samples in one column becomes its first sample, two samples at the first one's x holding
+the run's lowest and highest y, and its last sample (M4, Jugel et al., VLDB 2014). Inside one
+column a connected run draws exactly the rows between its lowest and highest value, clipped to
+the view, whatever its order, and the segments joining runs are kept as they were: the same
+pixels, which the tests check against the kernel on whole curves. The engine computes each
+sample's column with the kernel's own float64 expression (``x * sx + tx``, then the integer
+part), so a run never straddles a column edge.
+
+Curves with few samples per column come whole, or trimmed to the view's x range with NaN at
+every cut: reducing them would cost the engine more than sending them.
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ if TYPE_CHECKING:
 # Share of the data range added around an automatic fit, so edge curves are not on the border.
 FIT_PADDING = 0.02
 # Samples fetched and drawn at a time: bounds memory, and lets fetching overlap drawing.
-CHUNK_SAMPLES = 4_000_000
+CHUNK_SAMPLES = 10_000_000
 META_COLUMNS = ("curve_id", "curve_key", "part_serial", "station", "program", "result", "defect")
 AXIS_COLUMNS = ("x_name", "x_unit", "y_name", "y_unit")
 EXTENT_COLUMNS = ("point_count", "x_min", "x_max")
@@ -147,31 +157,116 @@ FROM (
 )
 """
 
+# col: the kernel's pixel column + 4 inside [xlo, xhi], 0 left of it, -1 right of it. A run
+# starts where col changes; a run's first sample tells whether it lies outside. The module
+# docstring says why the reduction keeps every pixel.
+_REDUCED = """
+SELECT curve_id, x_step, y_step,
+       arrayFlatten(arrayMap((r, o) -> multiIf(length(r) <= 2, r, o, [r[1], r[-1]],
+                                               length(r) <= 4, r, [r[1], r[1], r[1], r[-1]]),
+                             runs_x, outside)) AS xs,
+       arrayFlatten(arrayMap((r, o) -> multiIf(length(r) <= 2, r, o, [r[1], r[-1]],
+                                               length(r) <= 4, r,
+                                               [r[1], arrayMin(r), arrayMax(r), r[-1]]),
+                             runs_y, outside)) AS ys
+FROM (
+    SELECT curve_id, x_step, y_step, runs_x, runs_y,
+           arrayMap(r -> toFloat64(r[1]) * x_step < {{xlo:Float64}}
+                         OR toFloat64(r[1]) * x_step > {{xhi:Float64}}, runs_x) AS outside
+    FROM (
+        SELECT curve_id, x_step, y_step,
+               arrayMap(v -> toFloat64(v) * x_step, x) AS xf,
+               arrayMap(f -> (toInt64(floor(f * {{sx:Float64}} + {{tx:Float64}})) + 4)
+                             * (f >= {{xlo:Float64}} AND f <= {{xhi:Float64}})
+                             - (f > {{xhi:Float64}}), xf) AS col,
+               arrayMap((a, b) -> a != b, col, arrayPushFront(arrayPopBack(col), -2)) AS starts,
+               arraySplit((v, s) -> s, x, starts) AS runs_x,
+               arraySplit((v, s) -> s, y, starts) AS runs_y
+        FROM {db}.curve_samples
+        WHERE curve_id IN {{ids:Array(UInt64)}}
+    )
+)
+"""
+# From this many samples per pixel column (over a curve's whole x extent) a curve comes reduced;
+# below it, reducing costs the engine more than sending the samples.
+REDUCE_FROM_PER_COLUMN = 8
+
+
+def _answers(client: Client, database: str, meta: pd.DataFrame, kinds: dict, params: dict):
+    """One query per kind of answer (``_WHOLE``, ``_TRIMMED``, ``_REDUCED``) over the curves
+    its mask selects."""
+    db = identifier(database)
+    parts = []
+    for sql, mask in kinds.items():
+        if mask.any():
+            ids = meta.loc[mask, "curve_id"].tolist()
+            parts.append(client.query_arrow(sql.format(db=db), parameters={**params, "ids": ids}))
+    return _assemble(meta, parts)
+
+
+def _empty(meta: pd.DataFrame) -> CurveSet:
+    return CurveSet(meta, np.zeros(1, dtype=np.int64), np.empty(0), np.empty(0))
+
 
 def fetch_samples(client: Client, database: str, meta: pd.DataFrame, view: View | None) -> CurveSet:
     """Samples of the curves in ``meta`` (from :func:`select`), with ``meta`` reordered to
     match. Curves reaching beyond the view's x range come trimmed, with NaN at every cut;
     others, and all of them when ``view`` is None, come whole."""
     if meta.empty:
-        return CurveSet(meta, np.zeros(1, dtype=np.int64), np.empty(0), np.empty(0))
-    db = identifier(database)
+        return _empty(meta)
     if view is None:
-        trim = np.zeros(len(meta), dtype=bool)
-    else:
-        (xmin, xmax) = view.x_range
-        trim = ((meta["x_min"] < xmin) | (meta["x_max"] > xmax)).to_numpy()
-    parts = []
-    if (~trim).any():
-        ids = meta.loc[~trim, "curve_id"].tolist()
-        parts.append(client.query_arrow(_WHOLE.format(db=db), parameters={"ids": ids}))
-    if trim.any():
-        ids = meta.loc[trim, "curve_id"].tolist()
-        parts.append(
-            client.query_arrow(
-                _TRIMMED.format(db=db), parameters={"ids": ids, "xmin": xmin, "xmax": xmax}
-            )
-        )
-    return _assemble(meta, parts)
+        return _answers(client, database, meta, {_WHOLE: np.ones(len(meta), bool)}, {})
+    xmin, xmax = view.x_range
+    trim = ((meta["x_min"] < xmin) | (meta["x_max"] > xmax)).to_numpy()
+    return _answers(
+        client, database, meta, {_WHOLE: ~trim, _TRIMMED: trim}, {"xmin": xmin, "xmax": xmax}
+    )
+
+
+def drawing_plan(
+    meta: pd.DataFrame, view: View, x_keep: tuple[float, float] | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Which curves come ``whole``, ``trimmed`` or ``reduced`` (masks over ``meta``), and the
+    query parameters: see :func:`fetch_drawable`."""
+    from pipelines.density import view_transform
+
+    xlo, xhi = view.x_range
+    if x_keep is not None:  # inside the view, where every column index is >= 0
+        xlo, xhi = max(xlo, x_keep[0]), min(xhi, x_keep[1])
+    transform = view_transform(view.x_range, view.y_range, view.width, view.height)
+    columns = np.maximum((meta["x_max"] - meta["x_min"]).to_numpy() * transform[4], 1.0)
+    reduced = meta["point_count"].to_numpy() / columns >= REDUCE_FROM_PER_COLUMN
+    trimmed = ((meta["x_min"] < xlo) | (meta["x_max"] > xhi)).to_numpy() & ~reduced
+    masks = {"whole": ~(reduced | trimmed), "trimmed": trimmed, "reduced": reduced}
+    params = {
+        "xmin": xlo,
+        "xmax": xhi,
+        "xlo": xlo,
+        "xhi": xhi,
+        "sx": transform[4],
+        "tx": transform[5],
+    }
+    return masks, params
+
+
+def fetch_drawable(
+    client: Client,
+    database: str,
+    meta: pd.DataFrame,
+    view: View,
+    *,
+    x_keep: tuple[float, float] | None = None,
+) -> CurveSet:
+    """What the kernel needs to draw the curves in ``meta`` on ``view`` exactly, with ``meta``
+    reordered to match. Curves with many samples per pixel column come as M4 runs (module
+    docstring), others whole or trimmed as in :func:`fetch_samples`. Only segments reaching
+    ``x_keep`` (default: the view's x range) are drawn faithfully, which is all picking a small
+    box needs."""
+    if meta.empty:
+        return _empty(meta)
+    masks, params = drawing_plan(meta, view, x_keep)
+    queries = {_WHOLE: masks["whole"], _TRIMMED: masks["trimmed"], _REDUCED: masks["reduced"]}
+    return _answers(client, database, meta, queries, params)
 
 
 def fetch(client: Client, database: str, where: CurveFilter, view: View) -> CurveSet:
@@ -310,7 +405,7 @@ def density_image(
     def fetched():
         for part in _chunks(meta, chunk_samples):
             began = time.perf_counter()
-            curves = fetch_samples(client, database, part, view)
+            curves = fetch_drawable(client, database, part, view)
             yield curves, time.perf_counter() - began
 
     engine = kernel = 0.0

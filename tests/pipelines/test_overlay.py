@@ -1,10 +1,12 @@
-"""Density views from the engine equal the kernel on the full, untrimmed curves."""
+"""Density views from the engine equal the kernel on the full, unreduced curves."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from pipelines.batch import TEXT_COLUMNS, CurveBatch
 from pipelines.density import curve_density
-from pipelines.overlay import density_image, fetch, fit
+from pipelines.overlay import density_image, drawing_plan, fetch, fetch_drawable, fit, select
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
 from pipelines.views import CurveFilter, View
@@ -128,3 +130,103 @@ def test_colour_by_an_empty_selection(demo_store):
     view = View(x_range=(0.0, 1.0), y_range=(0.0, 1.0), width=10, height=10, color_by="result")
     image = density_image(store.client, store.database, CurveFilter.of(station="none"), view)
     assert image.categories == [] and image.counts.shape == (10, 10, 0)
+
+
+def adversarial_batch() -> CurveBatch:
+    """Integer codes at step 1, so views with integer bounds put samples exactly on pixel
+    edges: noisy curves with many samples per column, hysteresis loops, steps and spikes,
+    constants, two-point curves and curves far outside."""
+    rng = np.random.default_rng(3)
+    curves = []
+    for _ in range(12):  # noisy, dense: tens of samples per column
+        n = int(rng.integers(400, 3000))
+        x = np.sort(rng.integers(-50, 250, n))
+        curves.append((x, np.cumsum(rng.integers(-3, 4, n))))
+    for _ in range(6):  # hysteresis: x goes out and back
+        t = np.linspace(0, 4 * np.pi, int(rng.integers(300, 1500)))
+        curves.append((np.rint(100 + 120 * np.sin(t)), np.rint(40 * np.cos(1.3 * t))))
+    curves.append((np.arange(0, 200), np.where(np.arange(200) % 50 < 25, -30, 30)))  # steps
+    spike = np.zeros(400, dtype=np.int64)
+    spike[::37] = 500
+    curves.append((np.arange(-100, 300), spike))
+    curves.append((np.arange(0, 200), np.full(200, 10)))  # constant, on a pixel edge
+    curves.append((np.array([0, 200]), np.array([-40, 40])))  # two points
+    curves.append((np.arange(5000, 5100), np.arange(100)))  # far outside
+    offsets = np.concatenate([[0], np.cumsum([len(c[0]) for c in curves])])
+    meta = pd.DataFrame(
+        {
+            "curve_key": [f"a{i}" for i in range(len(curves))],
+            **{c: "" for c in TEXT_COLUMNS},
+            "started_at": pd.Timestamp("2026-11-20", tz="UTC"),
+            "ended_at": pd.Timestamp("2026-11-20", tz="UTC"),
+            "result": "OK",
+            "x_step": 1.0,
+            "y_step": 1.0,
+        }
+    )
+    x = np.concatenate([c[0] for c in curves]).astype(np.int32)
+    y = np.concatenate([c[1] for c in curves]).astype(np.int32)
+    return CurveBatch(meta, offsets, x, y)
+
+
+@pytest.fixture
+def adversarial_store(store):
+    batch = adversarial_batch()
+    store.write([batch], DatasetSpec(project="adv", kind="demo", name="a"))
+    return store, batch
+
+
+def test_engine_reduction_draws_the_same_pixels(adversarial_store):
+    """Many random views, some with integer bounds (samples on pixel edges), some narrow
+    (zooms), some off to one side: the reduced answer draws exactly what whole curves draw."""
+    store, batch = adversarial_store
+    where = CurveFilter.of(project="adv")
+    whole = full_curves([batch], lambda r: True)
+    meta = select(
+        store.client, store.database, where, View(x_range=(-1e9, 1e9), y_range=(-1e9, 1e9))
+    )
+    rng = np.random.default_rng(11)
+    kinds_used = set()
+    for trial in range(60):
+        if trial % 2:
+            x0 = int(rng.integers(-60, 240))
+            xr = (float(x0), float(x0 + rng.integers(1, 300)))
+            y0 = int(rng.integers(-60, 40))
+            yr = (float(y0), float(y0 + rng.integers(1, 120)))
+        else:
+            x0 = rng.uniform(-80, 260)
+            xr = (x0, x0 + rng.uniform(0.5, 320))
+            y0 = rng.uniform(-80, 60)
+            yr = (y0, y0 + rng.uniform(0.5, 150))
+        view = View(
+            x_range=xr,
+            y_range=yr,
+            width=int(rng.choice([7, 10, 32, 50, 100, 300])),
+            height=int(rng.integers(5, 60)),
+        )
+        drawable = fetch_drawable(store.client, store.database, meta, view)
+        masks, _ = drawing_plan(meta, view)
+        kinds_used |= {kind for kind, mask in masks.items() if mask.any()}
+        got = curve_density(
+            drawable.x,
+            drawable.y,
+            drawable.offsets,
+            x_range=xr,
+            y_range=yr,
+            width=view.width,
+            height=view.height,
+        )
+        np.testing.assert_array_equal(got, expected(whole, view), err_msg=str(view))
+    assert kinds_used == {"whole", "trimmed", "reduced"}
+
+
+def test_reduced_answers_scale_with_pixel_columns_not_samples(adversarial_store):
+    store, _ = adversarial_store
+    view = View(x_range=(-60.0, 260.0), y_range=(-100.0, 100.0), width=16, height=10)
+    meta = select(store.client, store.database, CurveFilter.of(project="adv"), view)
+    dense = meta[meta["curve_key"].isin([f"a{i}" for i in range(12)])]  # the noisy curves
+    drawable = fetch_drawable(store.client, store.database, dense, view)
+    assert drawing_plan(dense, view)[0]["reduced"].all()
+    # At most four samples per column and curve, plus first and last of each side outside.
+    assert len(drawable.x) <= len(dense) * (4 * view.width + 4)
+    assert dense["point_count"].sum() > 10 * len(drawable.x)
