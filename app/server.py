@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import panel as pn
 
-from app.pages import home
+from app.pages import clusters, curves, home, projects, team
 from app.runtime import open_store
 from models.settings import Settings
+from pipelines.density import warm_up
 
-# URL slug -> factory building a fresh page per session.
-PAGES = {"": home.page}
+# URL slug -> factory building a fresh page per session; slugs are the page modules' names, as
+# under ``panel serve app/pages/*.py --index curves``, and "/" opens the explorer.
+PAGES = {
+    "": curves.page,
+    "curves": curves.page,
+    "home": home.page,
+    "clusters": clusters.page,
+    "projects": projects.page,
+    "team": team.page,
+}
 
 
 def serve(settings: Settings, *, show: bool = False, origins: tuple[str, ...] = ()) -> None:
     """Serve every page; ``origins`` are extra host:port values browsers may connect from."""
     open_store(settings)  # migrate and sweep once, before the first session
+    warm_up()  # load the compiled kernels now, not in the first visitor's first render
     print(f"Curvehouse at http://{settings.address}:{settings.port}/ (Ctrl+C to stop)", flush=True)
     pn.serve(
         PAGES,

@@ -9,6 +9,7 @@ import pandas as pd
 
 from models.identifiers import identifier
 from pipelines.frames import query_frame
+from pipelines.views import FILTER_COLUMNS, CurveFilter
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -130,3 +131,26 @@ class Catalog:
             return None
         samples = sizes.loc[sizes["table"] == "curve_samples", "compressed_bytes"].sum()
         return float(samples) / points
+
+    def processes_by_project(self) -> pd.DataFrame:
+        """Curves per project and process, most curves first: what a page offers to open."""
+        return query_frame(
+            self.client,
+            f"SELECT project, process, count() AS curves FROM {self.db}.curves "
+            "GROUP BY project, process ORDER BY curves DESC, project, process",
+            ["project", "process", "curves"],
+            {},
+        )
+
+    def choices(self, where: CurveFilter) -> dict[str, list[str]]:
+        """Distinct values of each filter column among the curves ``where`` selects, sorted:
+        the options of a page's pickers."""
+        sql, params = where.where()
+        columns = [c for c in FILTER_COLUMNS if c not in ("project", "process")]
+        row = self.client.query(
+            f"SELECT {', '.join(f'groupUniqArray({c})' for c in columns)} "
+            f"FROM {self.db}.curves WHERE {sql}",
+            parameters=params,
+        ).result_rows
+        values = row[0] if row else [[] for _ in columns]
+        return {c: sorted(v for v in vs if v) for c, vs in zip(columns, values, strict=True)}

@@ -171,3 +171,15 @@ def curves_through(
     if not (0 <= c0 <= c1 < width and 0 <= r0 <= r1 < height):
         raise DensityInputError(f"box {box} is not inside the {width}x{height} canvas")
     return _run(x, y, offsets, None, 1, x_range, y_range, width, height, box)[1]
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) the kernels a first view needs, on two curves."""
+    x = np.array([0.0, 1.0, 0.0, 1.0])
+    offsets = np.array([0, 2, 4], dtype=np.int64)
+    ranges = dict(x_range=(0.0, 1.0), y_range=(0.0, 1.0), width=4, height=4)
+    curve_density(x, x, offsets, **ranges)
+    curve_density_by_category(
+        x, x, offsets, categories=np.array([0, 1], dtype=np.int32), n_categories=2, **ranges
+    )
+    curves_through(x, x, offsets, box=(0, 3, 0, 3), **ranges)

@@ -61,6 +61,19 @@ def _data_box(view: View, box: tuple[int, int, int, int]) -> tuple[tuple, tuple]
     return (x0 + (c0 - 1) * dx, x0 + (c1 + 2) * dx), (y0 + (r0 - 1) * dy, y0 + (r1 + 2) * dy)
 
 
+def pixel_box(view: View, x0: float, y0: float, x1: float, y1: float) -> tuple[int, int, int, int]:
+    """The pixels (col0, col1, row0, row1) of ``view`` covering a data rectangle, clipped to
+    the canvas: what a click or a box selection on the raster means."""
+    (vx0, vx1), (vy0, vy1) = view.x_range, view.y_range
+
+    def index(v: float, lo: float, hi: float, n: int) -> int:
+        return int(min(max(np.floor((v - lo) / (hi - lo) * n), 0), n - 1))
+
+    cols = sorted((index(x0, vx0, vx1, view.width), index(x1, vx0, vx1, view.width)))
+    rows = sorted((index(y0, vy0, vy1, view.height), index(y1, vy0, vy1, view.height)))
+    return (cols[0], cols[1], rows[0], rows[1])
+
+
 def pick(
     client: Client,
     database: str,

@@ -53,6 +53,8 @@ class DensityImage:
     categories: list[str] = field(default_factory=list)
     curves: int = 0  # curves drawn (matching the filter and overlapping the view)
     samples: int = 0  # samples fetched from the engine
+    results: dict[str, int] = field(default_factory=dict)  # curves drawn per result (OK, NOK)
+    category_curves: dict[str, int] = field(default_factory=dict)  # curves drawn per category
     x_label: str = "x"
     y_label: str = "y"
     seconds: dict[str, float] = field(default_factory=dict)
@@ -73,6 +75,10 @@ def _labels(meta: pd.DataFrame) -> dict[str, str]:
         "x_label": label(first.x_name, first.x_unit, "x"),
         "y_label": label(first.y_name, first.y_unit, "y"),
     }
+
+
+def _tally(meta: pd.DataFrame, column: str) -> dict[str, int]:
+    return {str(k): int(v) for k, v in meta[column].astype(str).value_counts().items()}
 
 
 def _padded(lo: float, hi: float) -> tuple[float, float]:
@@ -432,6 +438,8 @@ def density_image(
         categories=categories,
         curves=len(meta),
         samples=samples,
+        results=_tally(meta, "result"),
+        category_curves=_tally(meta, "category") if categories else {},
         seconds={"engine": engine, "kernel": kernel, "total": time.perf_counter() - started},
         **_labels(meta),
     )

@@ -7,12 +7,15 @@ aggregation in the engine and the kernel.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 import datashader.transfer_functions as tf
 import holoviews as hv
 import numpy as np
 import xarray as xr
+from holoviews.plotting.util import process_cmap
+from PIL import Image
 
 from pipelines.overlay import DensityImage
 
@@ -29,9 +32,40 @@ def _coords(image: DensityImage) -> tuple[np.ndarray, np.ndarray]:
     return xs, ys
 
 
-def to_hv(image: DensityImage) -> hv.Image | hv.RGB:
+def category_colors(categories: list[str]) -> dict[str, str]:
+    """One colour per category: results in their fixed colours, others from the palette."""
+    return {k: RESULT_COLORS.get(k, PALETTE[i % len(PALETTE)]) for i, k in enumerate(categories)}
+
+
+def _shaded_categories(image: DensityImage, how: str) -> np.ndarray:
+    """RGBA (height, width, 4) uint8, row 0 at the bottom, categories mixed by their counts."""
+    xs, ys = _coords(image)
+    keys = image.categories or ["none"]
+    counts = image.counts if image.categories else np.zeros((*image.counts.shape[:2], 1))
+    data = xr.DataArray(counts, coords=[ys, xs, keys], dims=["y", "x", "category"])
+    rgba = tf.shade(data, color_key=category_colors(keys), how=how, min_alpha=60)
+    return rgba.to_numpy().view(np.uint8).reshape(*rgba.shape, 4)
+
+
+def png(image: DensityImage, *, cmap: str = "Blues", how: str = "eq_hist") -> bytes:
+    """The image as PNG bytes, shaded as on screen (empty pixels transparent)."""
+    if image.counts.ndim == 3:
+        rgba = _shaded_categories(image, how)
+    else:
+        colors = process_cmap(cmap, ncolors=256)
+        xs, ys = _coords(image)
+        data = xr.DataArray(image.counts, coords=[ys, xs], dims=["y", "x"])
+        shaded = tf.shade(data, cmap=colors, how=how)
+        rgba = shaded.to_numpy().view(np.uint8).reshape(*shaded.shape, 4)
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgba[::-1]), mode="RGBA").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def to_hv(image: DensityImage, *, how: str = "eq_hist") -> hv.Image | hv.RGB:
     """Curves per pixel as an ``hv.Image`` (empty pixels transparent), or an ``hv.RGB`` of
-    categories mixed by their counts when the view is coloured by a column."""
+    categories mixed by their counts (normalised by ``how``) when the view is coloured by a
+    column."""
     xs, ys = _coords(image)
     bounds = (
         image.view.x_range[0],
@@ -41,13 +75,7 @@ def to_hv(image: DensityImage) -> hv.Image | hv.RGB:
     )
     kdims = [image.x_label, image.y_label]
     if image.counts.ndim == 3:
-        keys = image.categories or ["none"]
-        counts = image.counts if image.categories else np.zeros((*image.counts.shape[:2], 1))
-        data = xr.DataArray(counts, coords=[ys, xs, keys], dims=["y", "x", "category"])
-        colors = {k: RESULT_COLORS.get(k, PALETTE[i % len(PALETTE)]) for i, k in enumerate(keys)}
-        rgba = tf.shade(data, color_key=colors, how="eq_hist", min_alpha=60)
-        array = rgba.to_numpy().view(np.uint8).reshape(*rgba.shape, 4)
-        return hv.RGB(array[::-1], bounds=bounds, kdims=kdims)
+        return hv.RGB(_shaded_categories(image, how)[::-1], bounds=bounds, kdims=kdims)
     values = image.counts.astype(np.float64)
     values[values == 0] = np.nan
     return hv.Image((xs, ys, values), kdims=kdims, vdims=[hv.Dimension("curves", label="curves")])

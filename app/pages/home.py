@@ -12,6 +12,7 @@ import param
 from bokeh.models.widgets.tables import NumberFormatter
 
 from app.runtime import open_store
+from app.shell import shell
 from models.settings import get_settings
 from pipelines.catalog import BREAKDOWN_COLUMNS, Catalog, Overview
 from pipelines.overlay import draw, extent_view, latest_curves
@@ -23,7 +24,6 @@ hv.extension("bokeh", logo=False)
 pn.extension("tabulator", notifications=True)
 
 PREVIEW_CURVES = 1000
-ACCENT = "#1f5fa8"
 
 
 CSS = """
@@ -174,15 +174,7 @@ class HomePage(pn.viewable.Viewer):
 
 def page() -> pn.template.BaseTemplate:
     """A fresh landing page for one session."""
-    # Bootstrap loads nothing from the internet (Fast pulls a Google font): plant networks
-    # are often offline.
-    template = pn.template.BootstrapTemplate(
-        title="Curvehouse",
-        header_background=ACCENT,
-        main=[HomePage()],
-        main_max_width="1400px",
-    )
-    return template
+    return shell("home", [HomePage()])
 
 
 if pn.state.served:

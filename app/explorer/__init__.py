@@ -1,0 +1,1 @@
+"""The Curve Explorer: state, background rendering and the page component."""

@@ -1,0 +1,659 @@
+"""The Curve Explorer: every part a line made as distinct-curve density, and the parts behind
+any pixel.
+
+Flow: widgets edit :class:`ExplorerState`. A change submits a render to a latest-wins runner
+(:mod:`app.explorer.latest`), so rapid zooms never queue up; the finished image reaches the plot
+through a HoloViews ``Pipe`` on the session's next tick. Zoom and pan come back through a
+``RangeXY`` stream into the state, and the URL mirrors the state. Each runner has its own
+engine client: a render, a selection and the hover can be in flight together.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+from urllib.parse import urlencode
+
+import holoviews as hv
+import pandas as pd
+import panel as pn
+import param
+from panel.io.state import set_curdoc
+
+from app.explorer.latest import LatestOnly
+from app.explorer.state import CMAPS, COLOR_BY, NORMS, RESULTS, ExplorerState
+from app.runtime import open_store
+from models.settings import get_settings
+from pipelines.catalog import Catalog
+from pipelines.interact import Line, envelope, highlight, pick, pixel_box
+from pipelines.overlay import DensityImage, density_image, select
+from pipelines.render import category_colors, png, to_hv
+from pipelines.views import CurveFilter, FilterError, View
+from providers import ProviderError
+
+log = logging.getLogger(__name__)
+
+PLOT_WIDTH, PLOT_HEIGHT = 960, 480
+PICK_LIMIT = 5_000  # parts listed (and exported) for one selection
+HIGHLIGHT_LIMIT = 20  # of them, drawn as lines on top
+HOVER_LIMIT = 5
+REFERENCE_LIMIT = 3
+PART_COLUMNS = ["part_serial", "started_at", "result", "defect", "station", "program", "line"]
+
+CSS = """
+.ch-stat {padding: 6px 10px; border-radius: 6px; background: #f4f7fb; border: 1px solid #dfe6ef;
+          min-width: 130px;}
+.ch-stat-label {font-size: 11px; color: #5a6b7f; text-transform: uppercase; letter-spacing: .04em;}
+.ch-stat-value {font-size: 19px; font-weight: 600; color: #17324d; white-space: nowrap;}
+.ch-legend span.swatch {display: inline-block; width: 12px; height: 12px; border-radius: 2px;
+          margin-right: 6px; vertical-align: middle;}
+.ch-legend div {margin: 2px 0; font-size: 13px;}
+"""
+
+
+@dataclass
+class Rendered:
+    """One finished view: the density and what is drawn over it."""
+
+    image: DensityImage
+    envelope: pd.DataFrame | None = None
+    reference: list[Line] = field(default_factory=list)
+    reference_missing: bool = False
+
+
+@dataclass
+class Picked:
+    total: int
+    parts: pd.DataFrame
+    lines: list[Line]
+
+
+def friendly(error: Exception) -> str:
+    """What went wrong, in words a plant engineer can act on; never a stack trace."""
+    if isinstance(error, FilterError):
+        return f"**Invalid filter.** {error}"
+    if isinstance(error, ProviderError):
+        return f"**The curve store is not available.** {error}"
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return f"**The engine could not answer.** {first[:300]}"
+
+
+def _stat(label: str, value: str) -> str:
+    return (
+        f"<div class='ch-stat'><div class='ch-stat-label'>{label}</div>"
+        f"<div class='ch-stat-value'>{value}</div></div>"
+    )
+
+
+class CurveExplorer(pn.viewable.Viewer):
+    """One session's explorer: filters in the sidebar, the raster and the selected parts."""
+
+    status = param.String(default="", doc="What the page is doing, or the last render's timing.")
+
+    def __init__(
+        self,
+        *,
+        client_factory=None,
+        database: str | None = None,
+        query: dict[str, str] | None = None,
+        **params: Any,
+    ) -> None:
+        super().__init__(**params)
+        settings = get_settings()
+        self.state = ExplorerState()
+        self._database = database or settings.database
+        self._doc = pn.state.curdoc
+        self._image: DensityImage | None = None
+        self._picked: Picked | None = None
+        self._alert = pn.pane.Alert("", alert_type="danger", visible=False, name="explorer-error")
+        self._empty = pn.pane.Alert(
+            "**No curves match these filters.** Widen the filters or reset the view.",
+            alert_type="warning",
+            visible=False,
+            name="explorer-empty",
+        )
+        self._clients = []
+        try:
+            factory = client_factory or (lambda: open_store(settings).client)
+            render_client, pick_client, hover_client = factory(), factory(), factory()
+            self._clients = [render_client, pick_client, hover_client]
+        except ProviderError as exc:
+            self._show_error(exc)
+            self._options = pd.DataFrame(columns=["project", "process", "curves"])
+        else:
+            self._catalog = Catalog(render_client, self._database)
+            self._options = self._catalog.processes_by_project()
+        if self._doc is not None and self._clients:
+            clients = list(self._clients)
+            pn.state.on_session_destroyed(lambda _ctx: [c.close() for c in clients])
+        if self._clients:
+            self._renders = LatestOnly(
+                partial(self._later, self._show), partial(self._later, self._show_error), "render"
+            )
+            self._picks = LatestOnly(
+                partial(self._later, self._show_pick),
+                partial(self._later, self._show_error),
+                "pick",
+            )
+            self._hovers = LatestOnly(partial(self._later, self._show_hover), log.debug, "hover")
+            self._render_client, self._pick_client, self._hover_client = self._clients
+        self._build_widgets()
+        self._build_plot()
+        self._defaults()
+        if query:
+            try:
+                self.state.from_query(query)
+            except FilterError as exc:
+                self._show_error(exc)
+        self.state.param.watch(self._on_filter, [*ExplorerState.FILTERS, "color_by"])
+        self.state.param.watch(self._on_view, ["x_range", "y_range", "envelope", "reference"])
+        self.state.param.watch(self._on_style, ["cmap", "norm"])
+        self.state.param.watch(self._to_url, list(self.state.param)[1:])
+        self._refresh_choices()
+        self.render()
+
+    # --- wiring -------------------------------------------------------------------------------
+
+    def _later(self, fn, arg) -> None:
+        """Run ``fn(arg)`` in the session: on its next tick when served, at once otherwise."""
+        if self._doc is None:
+            fn(arg)
+            return
+
+        def run():
+            with set_curdoc(self._doc):
+                fn(arg)
+
+        self._doc.add_next_tick_callback(run)
+
+    def _defaults(self) -> None:
+        """Open on the project and process with the most curves: one x quantity per view."""
+        if not self._options.empty:
+            first = self._options.iloc[0]
+            self.state.param.update(project=first.project, process=first.process)
+
+    def _build_widgets(self) -> None:
+        state = self.state
+        projects = sorted(self._options["project"].unique()) or [""]
+        self.project = pn.widgets.Select.from_param(state.param.project, options=projects)
+        self.process = pn.widgets.Select.from_param(
+            state.param.process, options=self._processes(state.project)
+        )
+        self.filters = {
+            name: pn.widgets.MultiChoice.from_param(
+                state.param[name], options=[], placeholder="all", name=name.capitalize()
+            )
+            for name in ("plant", "line", "station", "program", "shift")
+        }
+        self.result = pn.widgets.CheckButtonGroup.from_param(
+            state.param.result, options=list(RESULTS), button_type="default", name="Result"
+        )
+        self.serial = pn.widgets.TextInput.from_param(
+            state.param.serial, placeholder="part serial contains…", name="Serial"
+        )
+        self.start = pn.widgets.TextInput.from_param(
+            state.param.start, placeholder="2026-11-20 06:00", name="From (UTC)"
+        )
+        self.end = pn.widgets.TextInput.from_param(
+            state.param.end, placeholder="2026-11-21", name="Until (UTC)"
+        )
+        self.color_by = pn.widgets.Select.from_param(
+            state.param.color_by,
+            options={"(density)": "", **{c: c for c in COLOR_BY if c}},
+            name="Colour by",
+        )
+        self.cmap = pn.widgets.Select.from_param(
+            state.param.cmap, options=list(CMAPS), name="Colour map"
+        )
+        self.norm = pn.widgets.RadioButtonGroup.from_param(
+            state.param.norm, options=list(NORMS), name="Normalisation"
+        )
+        self.envelope = pn.widgets.Checkbox.from_param(
+            state.param.envelope, name="Percentile envelope (5/25/50/75/95 %)"
+        )
+        self.reference = pn.widgets.TextInput.from_param(
+            state.param.reference, placeholder="serial of a golden part", name="Reference part"
+        )
+        self.reset_filters = pn.widgets.Button(name="Clear filters", button_type="light")
+        self.reset_filters.on_click(lambda _e: self._clear_filters())
+        self.reset_view = pn.widgets.Button(name="Reset view", button_type="light")
+        self.reset_view.on_click(lambda _e: self.state.reset_view())
+        self.stats = pn.pane.HTML("", stylesheets=[CSS], name="explorer-stats")
+        self.legend = pn.pane.HTML("", stylesheets=[CSS], visible=False, name="explorer-legend")
+        self.hover_info = pn.pane.Markdown("Point at the raster to see the parts under the cursor.")
+        self.parts_title = pn.pane.Markdown(
+            "Click the raster, or drag a box with the box-select tool, to list the parts "
+            "passing through."
+        )
+        self.parts = pn.widgets.Tabulator(
+            pd.DataFrame(columns=PART_COLUMNS),
+            show_index=False,
+            disabled=True,
+            pagination="local",
+            page_size=12,
+            layout="fit_data_table",
+            sizing_mode="stretch_width",
+            name="explorer-parts",
+        )
+        self.csv = pn.widgets.FileDownload(
+            callback=self._parts_csv,
+            filename="curvehouse-parts.csv",
+            label="Export parts (CSV)",
+            button_type="primary",
+            disabled=True,
+        )
+        self.snapshot = pn.widgets.FileDownload(
+            callback=self._view_png,
+            filename="curvehouse-view.png",
+            label="Export view (PNG)",
+            button_type="light",
+        )
+        self.status_text = pn.pane.Markdown("", name="explorer-status")
+        self.project.param.watch(self._on_project, "value")
+
+    def _build_plot(self) -> None:
+        self._lines_pipe = hv.streams.Pipe(data=[])
+        self._envelope_pipe = hv.streams.Pipe(data=None)
+        self._reference_pipe = hv.streams.Pipe(data=[])
+        self._plot_key: tuple | None = None
+        self.plot = pn.pane.HoloViews(name="explorer-plot", min_width=PLOT_WIDTH)
+        self._replot(None)
+
+    def _key(self, image: DensityImage | None) -> tuple:
+        """What fixes the plot's glyphs and axes; a change needs a new plot, not new data."""
+        labels = (image.x_label, image.y_label) if image is not None else ("x", "y")
+        return (*labels, bool(image is not None and image.categories), self.state.norm)
+
+    def _replot(self, image: DensityImage | None) -> None:
+        """A fresh overlay: Bokeh cannot swap a colour mapper's kind (linear, log, eq_hist) or
+        an image for an RGB in place. The streams move to the new raster."""
+        for stream in getattr(self, "_streams", []):
+            stream.clear()
+        self._plot_key = self._key(image)
+        self._raster_pipe = hv.streams.Pipe(data=image)
+        raster = hv.DynamicMap(self._raster, streams=[self._raster_pipe])
+        lines = hv.DynamicMap(
+            partial(self._lines, color="#ff7f0e", width=1.5), streams=[self._lines_pipe]
+        )
+        reference = hv.DynamicMap(
+            partial(self._lines, color="#111111", width=3.0), streams=[self._reference_pipe]
+        )
+        band = hv.DynamicMap(self._envelope, streams=[self._envelope_pipe])
+        self._streams = [
+            hv.streams.RangeXY(source=raster, subscribers=[self._on_range]),
+            hv.streams.Tap(source=raster, transient=True, subscribers=[self._on_tap]),
+            hv.streams.BoundsXY(source=raster, transient=True, subscribers=[self._on_bounds]),
+            hv.streams.PointerXY(source=raster, subscribers=[self._on_pointer]),
+        ]
+        self.plot.object = (raster * band * reference * lines).opts(
+            width=PLOT_WIDTH, height=PLOT_HEIGHT, framewise=True, toolbar="above"
+        )
+
+    # --- plot callbacks (HoloViews calls these) ------------------------------------------------
+
+    def _raster(self, data: DensityImage | None) -> hv.Element:
+        common = dict(
+            width=PLOT_WIDTH,
+            height=PLOT_HEIGHT,
+            tools=["tap", "box_select"],
+            active_tools=["wheel_zoom"],
+            framewise=True,
+            bgcolor="white",
+            show_grid=True,
+        )
+        if data is None:
+            return hv.Image([]).opts(cmap=self.state.cmap, cnorm=self.state.norm, **common)
+        element = to_hv(data, how=self.state.norm)
+        if isinstance(element, hv.RGB):
+            return element.opts(**common)
+        return element.opts(
+            cmap=self.state.cmap,
+            cnorm=self.state.norm,
+            colorbar=True,
+            clabel="curves per pixel",
+            tools=["hover", "tap", "box_select"],
+            **{k: v for k, v in common.items() if k != "tools"},
+        )
+
+    def _lines(self, data: list[Line], color: str, width: float) -> hv.Path:
+        paths = [{"x": line.x, "y": line.y} for line in data]
+        return hv.Path(paths).opts(color=color, line_width=width, apply_ranges=False)
+
+    def _envelope(self, data: pd.DataFrame | None) -> hv.Overlay:
+        if data is None or data.empty:
+            return hv.Overlay([hv.Area([]).opts(apply_ranges=False)])
+        band = hv.Area((data.x, data.p05, data.p95), vdims=["p05", "p95"]).opts(
+            color="#2ca02c", alpha=0.12, line_alpha=0, apply_ranges=False
+        )
+        inner = hv.Area((data.x, data.p25, data.p75), vdims=["p25", "p75"]).opts(
+            color="#2ca02c", alpha=0.2, line_alpha=0, apply_ranges=False
+        )
+        median = hv.Curve((data.x, data.p50)).opts(
+            color="#1b7a1b", line_width=2, line_dash="dashed", apply_ranges=False
+        )
+        return band * inner * median
+
+    def wait(self, timeout: float = 120.0) -> None:
+        """Block until renders, selections and hovers in flight are shown (tests, benchmarks)."""
+        for runner in (self._renders, self._picks, self._hovers):
+            if not runner.wait(timeout):
+                raise TimeoutError(f"explorer work still running after {timeout:.0f} s")
+
+    # --- state → work -------------------------------------------------------------------------
+
+    def _processes(self, project: str) -> list[str]:
+        chosen = self._options[self._options["project"] == project]
+        return list(chosen["process"]) or [""]
+
+    def _on_project(self, event) -> None:
+        processes = self._processes(event.new)
+        self.process.options = processes
+        if self.state.process not in processes:
+            self.state.process = processes[0]
+
+    def _clear_filters(self) -> None:
+        self.state.param.update(
+            **{name: [] for name in ExplorerState.LISTS}, serial="", start="", end=""
+        )
+
+    def _refresh_choices(self) -> None:
+        """Picker options from the curves of the chosen project and process."""
+        if not self._clients:
+            return
+        base = CurveFilter.of(
+            project=self.state.project or None, process=self.state.process or None
+        )
+        for name, values in self._catalog.choices(base).items():
+            if name in self.filters:
+                self.filters[name].options = sorted(set(values) | set(getattr(self.state, name)))
+
+    def _on_filter(self, *events) -> None:
+        if any(e.name in ("project", "process") for e in events):
+            self._refresh_choices()
+            self.state.reset_view()  # another quantity on the axes: fit it
+        self._clear_selection()
+        self.render()
+
+    def _on_view(self, *_events) -> None:
+        self.render()
+
+    def _on_style(self, *_events) -> None:
+        if self._key(self._image) != self._plot_key:
+            self._replot(self._image)
+        elif self._image is not None:
+            self._raster_pipe.send(self._image)
+        self.legend.object = self._legend_html(self._image)
+
+    def _to_url(self, *_events) -> None:
+        location = pn.state.location
+        if location is None or self._doc is None:
+            return
+        query = urlencode(self.state.to_query())
+        location.search = f"?{query}" if query else ""
+
+    def render(self) -> None:
+        """Submit the current state's view; a newer one replaces it if it has not started."""
+        if not self._clients:
+            return
+        try:
+            where = self.state.curve_filter()
+            view = self.state.view(PLOT_WIDTH, PLOT_HEIGHT)
+        except FilterError as exc:
+            self._show_error(exc)
+            return
+        self._alert.visible = False
+        self.plot.loading = True
+        self.status = "Drawing…"
+        self.status_text.object = "Drawing…"
+        client, database = self._render_client, self._database
+        with_envelope, reference = self.state.envelope, self.state.reference.strip()
+
+        def job() -> Rendered:
+            image = density_image(client, database, where, view)
+            done = Rendered(image)
+            if with_envelope and image.curves:
+                done.envelope = envelope(client, database, where, image.view)
+            if reference:
+                done.reference = _reference_lines(client, database, where, reference, image.view)
+                done.reference_missing = not done.reference
+            return done
+
+        self._renders.submit(job)
+
+    def _on_range(self, x_range=None, y_range=None) -> None:
+        if x_range is None or y_range is None or self._image is None:
+            return
+        shown = self._image.view
+        if _close(x_range, shown.x_range) and _close(y_range, shown.y_range):
+            return  # the plot reporting the ranges it was just given
+        self.state.param.update(
+            x_range=tuple(map(float, x_range)), y_range=tuple(map(float, y_range))
+        )
+
+    def _on_tap(self, x=None, y=None) -> None:
+        if x is None or y is None or self._image is None:
+            return
+        c0, c1, r0, r1 = pixel_box(self._image.view, x, y, x, y)
+        view = self._image.view
+        box = (
+            max(c0 - 1, 0),
+            min(c1 + 1, view.width - 1),
+            max(r0 - 1, 0),
+            min(r1 + 1, view.height - 1),
+        )
+        self._select(box)
+
+    def _on_bounds(self, bounds=None) -> None:
+        if bounds is None or self._image is None:
+            return
+        self._select(pixel_box(self._image.view, *bounds))
+
+    def select_box(self, box: tuple[int, int, int, int]) -> None:
+        """List the parts drawing a pixel in ``box`` (col0, col1, row0, row1) of the shown view."""
+        self._select(box)
+
+    def _select(self, box: tuple[int, int, int, int]) -> None:
+        try:
+            where = self.state.curve_filter()
+        except FilterError as exc:
+            self._show_error(exc)
+            return
+        view, client, database = self._image.view, self._pick_client, self._database
+        self.parts_title.object = "Finding the parts…"
+
+        def job() -> Picked:
+            found = pick(client, database, where, view, box, limit=PICK_LIMIT)
+            ids = found.curves["curve_id"].head(HIGHLIGHT_LIMIT).tolist()
+            return Picked(found.total, found.curves, highlight(client, database, ids, view))
+
+        self._picks.submit(job)
+
+    def _on_pointer(self, x=None, y=None) -> None:
+        if x is None or y is None or self._image is None or not self._image.curves:
+            return
+        view = self._image.view
+        (x0, x1), (y0, y1) = view.x_range, view.y_range
+        if not (x0 <= x <= x1 and y0 <= y <= y1):
+            return
+        try:
+            where = self.state.curve_filter()
+        except FilterError:
+            return
+        box = pixel_box(view, x, y, x, y)
+        client, database = self._hover_client, self._database
+        self._hovers.submit(
+            lambda: (x, y, pick(client, database, where, view, box, limit=HOVER_LIMIT))
+        )
+
+    # --- work → page --------------------------------------------------------------------------
+
+    def _show(self, done: Rendered) -> None:
+        image = self._image = done.image
+        if self._key(image) != self._plot_key:
+            self._replot(image)
+        else:
+            self._raster_pipe.send(image)
+        self._envelope_pipe.send(done.envelope)
+        self._reference_pipe.send(done.reference)
+        self.plot.loading = False
+        self._empty.visible = image.curves == 0
+        ok, nok = image.results.get("OK", 0), image.results.get("NOK", 0)
+        ms = image.seconds.get("total", 0.0) * 1e3
+        self.stats.object = "".join(
+            [
+                "<div style='display:flex; gap:8px; flex-wrap:wrap'>",
+                _stat("Curves shown", f"{image.curves:,}"),
+                _stat("OK / NOK", f"{ok:,} / {nok:,}"),
+                _stat("NOK rate", f"{nok / image.curves:.1%}" if image.curves else "–"),
+                _stat("Query time", f"{ms:.0f} ms"),
+                _stat("Samples read", f"{image.samples:,}"),
+                "</div>",
+            ]
+        )
+        self.legend.object = self._legend_html(image)
+        self.legend.visible = bool(image.categories)
+        note = ""
+        if done.reference_missing:
+            note = f" · no curve of part “{self.state.reference}” in this selection"
+        self.status = f"{image.curves:,} curves · {ms:.0f} ms"
+        self.status_text.object = f"{self.status}{note}"
+
+    def _legend_html(self, image: DensityImage | None) -> str:
+        if image is None or not image.categories:
+            return ""
+        colors = category_colors(image.categories)
+        rows = "".join(
+            f"<div><span class='swatch' style='background:{colors[k]}'></span>{k} "
+            f"<span style='color:#5a6b7f'>({image.category_curves.get(k, 0):,})</span></div>"
+            for k in image.categories
+        )
+        return f"<div class='ch-legend'><b>{self.state.color_by}</b>{rows}</div>"
+
+    def _show_pick(self, picked: Picked) -> None:
+        self._picked = picked
+        self._lines_pipe.send(picked.lines)
+        parts = picked.parts.copy()
+        if not parts.empty:
+            parts["started_at"] = pd.to_datetime(parts["started_at"]).dt.strftime(
+                "%Y-%m-%d %H:%M:%S"
+            )
+        self.parts.value = (
+            parts[PART_COLUMNS] if not parts.empty else pd.DataFrame(columns=PART_COLUMNS)
+        )
+        self.csv.disabled = parts.empty
+        listed = f" (listing {len(parts):,})" if picked.total > len(parts) else ""
+        drawn = min(len(parts), HIGHLIGHT_LIMIT)
+        self.parts_title.object = (
+            f"**{picked.total:,} parts** pass through the selection{listed}; "
+            f"the newest {drawn} are drawn in orange."
+            if picked.total
+            else "No part passes through the selection."
+        )
+
+    def _show_hover(self, found) -> None:
+        x, y, hit = found
+        if not hit.total:
+            self.hover_info.object = f"No curve at ({x:.4g}, {y:.4g})."
+            return
+        rows = ", ".join(
+            f"{r.part_serial or r.curve_key} ({r.result})" for r in hit.curves.itertuples()
+        )
+        more = f" and {hit.total - len(hit.curves):,} more" if hit.total > len(hit.curves) else ""
+        self.hover_info.object = f"**{hit.total:,} curves** at ({x:.4g}, {y:.4g}): {rows}{more}"
+
+    def _show_error(self, error: Exception) -> None:
+        if not isinstance(error, FilterError | ProviderError):
+            log.warning("explorer request failed", exc_info=error)
+        self._alert.object = friendly(error)
+        self._alert.visible = True
+        if hasattr(self, "plot"):
+            self.plot.loading = False
+        self.status = "Failed"
+        if hasattr(self, "status_text"):
+            self.status_text.object = "Failed: see the message above."
+
+    def _clear_selection(self) -> None:
+        self._picked = None
+        self._lines_pipe.send([])
+        self.parts.value = pd.DataFrame(columns=PART_COLUMNS)
+        self.csv.disabled = True
+
+    # --- exports ------------------------------------------------------------------------------
+
+    def parts_csv(self) -> str:
+        if self._picked is None:
+            return ""
+        return self._picked.parts.to_csv(index=False)
+
+    def _parts_csv(self):
+        from io import StringIO
+
+        return StringIO(self.parts_csv())
+
+    def view_png(self) -> bytes:
+        if self._image is None:
+            return b""
+        return png(self._image, cmap=self.state.cmap, how=self.state.norm)
+
+    def _view_png(self):
+        from io import BytesIO
+
+        return BytesIO(self.view_png())
+
+    # --- layout -------------------------------------------------------------------------------
+
+    def sidebar(self) -> list:
+        """The filter and drawing controls, for a template's sidebar."""
+        controls = [
+            pn.pane.Markdown("#### Curves"),
+            self.project,
+            self.process,
+            pn.pane.Markdown("#### Filters"),
+            *self.filters.values(),
+            self.result,
+            self.serial,
+            self.start,
+            self.end,
+            self.reset_filters,
+            pn.pane.Markdown("#### Drawing"),
+            self.color_by,
+            self.cmap,
+            self.norm,
+            self.envelope,
+            self.reference,
+        ]
+        for control in controls:
+            if isinstance(control, pn.widgets.Widget):
+                control.sizing_mode = "stretch_width"
+        return controls
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(
+            self._alert,
+            pn.Row(self.stats, pn.Spacer(), self.reset_view, self.snapshot, align="center"),
+            self.status_text,
+            self._empty,
+            pn.Row(self.plot, self.legend),
+            self.hover_info,
+            pn.pane.Markdown("### Selected parts"),
+            pn.Row(self.parts_title, pn.Spacer(), self.csv),
+            self.parts,
+            sizing_mode="stretch_width",
+        )
+
+
+def _close(a, b, tolerance: float = 1e-9) -> bool:
+    span = max(abs(b[1] - b[0]), 1e-300)
+    return abs(a[0] - b[0]) <= tolerance * span and abs(a[1] - b[1]) <= tolerance * span
+
+
+def _reference_lines(
+    client, database: str, where: CurveFilter, serial: str, view: View
+) -> list[Line]:
+    """Curves of the part with exactly this serial among the filter's curves."""
+    exact = CurveFilter(where.equals, serial, where.start, where.end)
+    meta = select(client, database, exact, view)
+    ids = meta.loc[meta["part_serial"] == serial, "curve_id"].head(REFERENCE_LIMIT).tolist()
+    return highlight(client, database, ids, view) if ids else []

@@ -1,0 +1,77 @@
+"""Latest-wins background work: rapid zooms never queue renders behind each other.
+
+One worker thread per runner. While a job runs, a newer submission replaces any job still
+waiting, so at most one job runs and one waits. When a job finishes after a newer one was
+submitted, its result is dropped: the page only ever shows the newest request's answer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+
+class LatestOnly:
+    """Runs submitted jobs one at a time, newest first, delivering only fresh results.
+
+    ``deliver(result)`` and ``fail(error)`` run on the worker thread; a served page hands them
+    to its document's next tick.
+    """
+
+    def __init__(
+        self, deliver: Callable[[Any], None], fail: Callable[[Exception], None], name: str = ""
+    ) -> None:
+        self._deliver = deliver
+        self._fail = fail
+        self._name = name or "latest-only"
+        self._lock = threading.Lock()
+        self._waiting: Callable[[], Any] | None = None
+        self._generation = 0
+        self._running = False
+        self._idle = threading.Event()
+        self._idle.set()
+        self.skipped = 0  # jobs replaced before they started, or finished stale
+        self.delivered = 0
+
+    def submit(self, job: Callable[[], Any]) -> None:
+        with self._lock:
+            self._generation += 1
+            if self._waiting is not None:
+                self.skipped += 1
+            self._waiting = job
+            if self._running:
+                return
+            self._running = True
+            self._idle.clear()
+        threading.Thread(target=self._work, name=self._name, daemon=True).start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until no job runs or waits (and the last result was handed over)."""
+        return self._idle.wait(timeout)
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                job, self._waiting = self._waiting, None
+                if job is None:
+                    self._running = False
+                    self._idle.set()
+                    return
+                generation = self._generation
+            try:
+                result, error = job(), None
+            except Exception as exc:  # handed to the page, which shows it
+                result, error = None, exc
+            with self._lock:
+                stale = generation != self._generation
+                if stale:
+                    self.skipped += 1
+                else:
+                    self.delivered += 1
+            if stale:
+                continue
+            if error is None:
+                self._deliver(result)
+            else:
+                self._fail(error)

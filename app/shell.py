@@ -1,0 +1,66 @@
+"""The frame every page shares: the header with navigation, and honest placeholders.
+
+Links are relative (``./curves``), so they work under ``curvehouse serve`` and under
+``panel serve app/pages/*.py --index curves`` alike: both serve each page at its module name.
+"""
+
+from __future__ import annotations
+
+import panel as pn
+
+ACCENT = "#1f5fa8"
+# (slug, label): the slug is the page module's name under app/pages.
+NAV = (
+    ("curves", "Curves"),
+    ("home", "Overview"),
+    ("clusters", "Clusters"),
+    ("projects", "Projects"),
+    ("team", "Team"),
+)
+NAV_CSS = """
+.ch-nav {display: flex; gap: 4px; align-items: center; height: 100%;}
+.ch-nav a {color: #dbe7f5; text-decoration: none; padding: 6px 12px; border-radius: 6px;
+           font-size: 15px;}
+.ch-nav a:hover {background: rgba(255, 255, 255, .12); color: white;}
+.ch-nav a.ch-active {background: rgba(255, 255, 255, .2); color: white; font-weight: 600;}
+"""
+
+
+def navigation(active: str) -> pn.pane.HTML:
+    links = "".join(
+        f'<a href="./{slug}" class="{"ch-active" if slug == active else ""}" '
+        f'data-page="{slug}">{label}</a>'
+        for slug, label in NAV
+    )
+    return pn.pane.HTML(f'<nav class="ch-nav">{links}</nav>', stylesheets=[NAV_CSS], margin=0)
+
+
+def shell(active: str, main: list, sidebar: list | None = None) -> pn.template.BaseTemplate:
+    """A page in the shared frame. Bootstrap loads nothing from the internet (Fast pulls a
+    Google font): plant networks are often offline."""
+    title = dict(NAV).get(active, "")
+    options = dict(
+        title=f"Curvehouse · {title}" if title else "Curvehouse",
+        header_background=ACCENT,
+        header=[navigation(active)],
+        main=main,
+        main_max_width="1600px",
+    )
+    if sidebar:
+        options.update(sidebar=sidebar, sidebar_width=300)
+    return pn.template.BootstrapTemplate(**options)
+
+
+def not_built(active: str, what: str, planned: list[str]) -> pn.template.BaseTemplate:
+    """A page that says plainly it is not built yet, and what it will hold."""
+    items = "\n".join(f"- {item}" for item in planned)
+    return shell(
+        active,
+        [
+            pn.pane.Alert(
+                f"### {dict(NAV)[active]} is not built yet\n\n{what}\n\nPlanned:\n\n{items}",
+                alert_type="secondary",
+                name="not-built",
+            )
+        ],
+    )
