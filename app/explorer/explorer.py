@@ -20,6 +20,7 @@ import holoviews as hv
 import pandas as pd
 import panel as pn
 import param
+from bokeh.models import NumeralTickFormatter
 from panel.io.state import set_curdoc
 
 from app.explorer.latest import LatestOnly
@@ -153,6 +154,8 @@ class CurveExplorer(pn.viewable.Viewer):
         self.state.param.watch(self._to_url, list(self.state.param)[1:])
         self._refresh_choices()
         self.render()
+        if self._doc is not None:
+            pn.state.onload(self._to_url)  # the opening state, as a link from the start
 
     # --- wiring -------------------------------------------------------------------------------
 
@@ -183,42 +186,42 @@ class CurveExplorer(pn.viewable.Viewer):
         )
         self.filters = {
             name: pn.widgets.MultiChoice.from_param(
-                state.param[name], options=[], placeholder="all", name=name.capitalize()
+                state.param[name], options=[], placeholder="all", label=name.capitalize()
             )
             for name in ("plant", "line", "station", "program", "shift")
         }
         self.result = pn.widgets.CheckButtonGroup.from_param(
-            state.param.result, options=list(RESULTS), button_type="default", name="Result"
+            state.param.result, options=list(RESULTS), color="default", label="Result"
         )
         self.serial = pn.widgets.TextInput.from_param(
-            state.param.serial, placeholder="part serial contains…", name="Serial"
+            state.param.serial, placeholder="part serial contains…", label="Serial"
         )
         self.start = pn.widgets.TextInput.from_param(
-            state.param.start, placeholder="2026-11-20 06:00", name="From (UTC)"
+            state.param.start, placeholder="2026-11-20 06:00", label="From (UTC)"
         )
         self.end = pn.widgets.TextInput.from_param(
-            state.param.end, placeholder="2026-11-21", name="Until (UTC)"
+            state.param.end, placeholder="2026-11-21", label="Until (UTC)"
         )
         self.color_by = pn.widgets.Select.from_param(
             state.param.color_by,
             options={"(density)": "", **{c: c for c in COLOR_BY if c}},
-            name="Colour by",
+            label="Colour by",
         )
         self.cmap = pn.widgets.Select.from_param(
-            state.param.cmap, options=list(CMAPS), name="Colour map"
+            state.param.cmap, options=list(CMAPS), label="Colour map"
         )
         self.norm = pn.widgets.RadioButtonGroup.from_param(
-            state.param.norm, options=list(NORMS), name="Normalisation"
+            state.param.norm, options=list(NORMS), label="Normalisation"
         )
         self.envelope = pn.widgets.Checkbox.from_param(
-            state.param.envelope, name="Percentile envelope (5/25/50/75/95 %)"
+            state.param.envelope, label="Percentile envelope (5/25/50/75/95 %)"
         )
         self.reference = pn.widgets.TextInput.from_param(
-            state.param.reference, placeholder="serial of a golden part", name="Reference part"
+            state.param.reference, placeholder="serial of a golden part", label="Reference part"
         )
-        self.reset_filters = pn.widgets.Button(name="Clear filters", button_type="light")
+        self.reset_filters = pn.widgets.Button(label="Clear filters", color="light")
         self.reset_filters.on_click(lambda _e: self._clear_filters())
-        self.reset_view = pn.widgets.Button(name="Reset view", button_type="light")
+        self.reset_view = pn.widgets.Button(label="Reset view", color="light")
         self.reset_view.on_click(lambda _e: self.state.reset_view())
         self.stats = pn.pane.HTML("", stylesheets=[CSS], name="explorer-stats")
         self.legend = pn.pane.HTML("", stylesheets=[CSS], visible=False, name="explorer-legend")
@@ -235,20 +238,19 @@ class CurveExplorer(pn.viewable.Viewer):
             page_size=12,
             layout="fit_data_table",
             sizing_mode="stretch_width",
-            name="explorer-parts",
         )
         self.csv = pn.widgets.FileDownload(
             callback=self._parts_csv,
             filename="curvehouse-parts.csv",
             label="Export parts (CSV)",
-            button_type="primary",
+            color="primary",
             disabled=True,
         )
         self.snapshot = pn.widgets.FileDownload(
             callback=self._view_png,
             filename="curvehouse-view.png",
             label="Export view (PNG)",
-            button_type="light",
+            color="light",
         )
         self.status_text = pn.pane.Markdown("", name="explorer-status")
         self.project.param.watch(self._on_project, "value")
@@ -275,7 +277,7 @@ class CurveExplorer(pn.viewable.Viewer):
         self._raster_pipe = hv.streams.Pipe(data=image)
         raster = hv.DynamicMap(self._raster, streams=[self._raster_pipe])
         lines = hv.DynamicMap(
-            partial(self._lines, color="#ff7f0e", width=1.5), streams=[self._lines_pipe]
+            partial(self._lines, color="#ff7f0e", width=1.2), streams=[self._lines_pipe]
         )
         reference = hv.DynamicMap(
             partial(self._lines, color="#111111", width=3.0), streams=[self._reference_pipe]
@@ -313,6 +315,7 @@ class CurveExplorer(pn.viewable.Viewer):
             cnorm=self.state.norm,
             colorbar=True,
             clabel="curves per pixel",
+            cformatter=NumeralTickFormatter(format="0,0"),
             tools=["hover", "tap", "box_select"],
             **{k: v for k, v in common.items() if k != "tools"},
         )
@@ -517,7 +520,8 @@ class CurveExplorer(pn.viewable.Viewer):
         note = ""
         if done.reference_missing:
             note = f" · no curve of part “{self.state.reference}” in this selection"
-        self.status = f"{image.curves:,} curves · {ms:.0f} ms"
+        (x0, x1) = image.view.x_range
+        self.status = f"{image.curves:,} curves · x {x0:.4g} to {x1:.4g} · {ms:.0f} ms"
         self.status_text.object = f"{self.status}{note}"
 
     def _legend_html(self, image: DensityImage | None) -> str:

@@ -1,4 +1,4 @@
-"""The landing page in a real browser, served by `curvehouse serve` and by `panel serve`."""
+"""The overview page in a real browser, served by `curvehouse serve` and by `panel serve`."""
 
 from urllib.parse import urlsplit
 
@@ -18,7 +18,7 @@ def served(demo_home):
 
 
 def test_landing_page_shows_the_demo_plant(served, page):
-    page.goto(served.url, wait_until="networkidle")
+    page.goto(served.url + "home", wait_until="networkidle")
     page.get_by_text("Curves per plant, line and station").wait_for(timeout=30_000)
     kpis = page.locator(".ch-kpi-value").all_inner_texts()
     assert kpis[0] == "600"
@@ -47,7 +47,8 @@ def test_no_request_leaves_the_machine(served, browser):
             outside.append(request.url)
 
     page.on("request", record)
-    page.goto(served.url, wait_until="networkidle")
+    for slug in ("", "home", "clusters"):
+        page.goto(served.url + slug, wait_until="networkidle")
     context.close()
     assert outside == []
 

@@ -1,0 +1,52 @@
+"""Latest-wins runner: outdated work never queues, stale results are never shown."""
+
+import threading
+
+from app.explorer.latest import LatestOnly
+
+
+def test_newer_requests_replace_waiting_ones_and_stale_results_are_dropped():
+    delivered, ran = [], []
+    first_started, release = threading.Event(), threading.Event()
+    runner = LatestOnly(delivered.append, lambda e: delivered.append(e))
+
+    def job(n, block=False):
+        def run():
+            ran.append(n)
+            if block:
+                first_started.set()
+                assert release.wait(10)
+            return n
+
+        return run
+
+    runner.submit(job(1, block=True))
+    assert first_started.wait(10)
+    for n in (2, 3, 4):  # arrive while 1 runs: each replaces the one waiting
+        runner.submit(job(n))
+    release.set()
+    assert runner.wait(10)
+    assert ran == [1, 4]  # 2 and 3 never started
+    assert delivered == [4]  # 1 finished after newer requests: dropped
+    assert runner.skipped == 3 and runner.delivered == 1
+
+
+def test_failures_reach_the_error_callback():
+    errors = []
+    runner = LatestOnly(lambda r: None, errors.append)
+
+    def broken():
+        raise ValueError("engine said no")
+
+    runner.submit(broken)
+    assert runner.wait(10)
+    assert [str(e) for e in errors] == ["engine said no"]
+
+
+def test_an_idle_runner_can_run_again():
+    results = []
+    runner = LatestOnly(results.append, results.append)
+    for n in range(3):
+        runner.submit(lambda n=n: n)
+        assert runner.wait(10)
+    assert results == [0, 1, 2]

@@ -1,0 +1,96 @@
+"""Explorer state: what the widgets edit, what the pipelines get, and the URL round trip."""
+
+import pytest
+
+from app.explorer.state import ExplorerState
+from pipelines.views import CurveFilter, FilterError, View
+
+
+def test_defaults_are_an_empty_query_and_an_open_filter():
+    state = ExplorerState()
+    assert state.to_query() == {}
+    assert state.curve_filter() == CurveFilter.of()
+    assert state.view(960, 480) == View(width=960, height=480)
+
+
+def test_state_becomes_the_pipelines_requests():
+    state = ExplorerState(
+        project="line-7",
+        process="press-fit",
+        station=["S1", "S2"],
+        result=["NOK"],
+        serial=" LEJ ",
+        start="2026-11-20 06:00",
+        x_range=(1.0, 5.0),
+        y_range=(0.0, 30.0),
+        color_by="station",
+    )
+    assert state.curve_filter() == CurveFilter.of(
+        project="line-7",
+        process="press-fit",
+        station=["S1", "S2"],
+        result="NOK",
+        serial="LEJ",
+        start="2026-11-20T06:00Z",
+    )
+    assert state.view(300, 200) == View(
+        x_range=(1.0, 5.0), y_range=(0.0, 30.0), width=300, height=200, color_by="station"
+    )
+
+
+def test_bad_filters_raise_naming_the_field():
+    with pytest.raises(FilterError, match="start"):
+        ExplorerState(start="yesterday-ish").curve_filter()
+    with pytest.raises(FilterError, match="result"):
+        ExplorerState(result=["MAYBE"]).curve_filter()
+
+
+def test_the_url_round_trips_everything_that_differs_from_the_defaults():
+    state = ExplorerState(
+        project="demo",
+        process="screwdriving",
+        plant=["Leipzig", "Győr"],
+        line=["LEJ-L1"],
+        program=["SD-M6"],
+        shift=["night"],
+        result=["OK", "NOK"],
+        serial="261123",
+        start="2026-11-21",
+        end="2026-11-22 12:00",
+        x_range=(0.125, 3500.5),
+        y_range=(-1.0, 30.0),
+        color_by="result",
+        cmap="fire",
+        norm="log",
+        envelope=True,
+        reference="LEJ-L1-261123-000039",
+    )
+    query = state.to_query()
+    assert query["x"] == "0.125,3500.5" and query["plant"] == "Leipzig,Győr"
+    again = ExplorerState()
+    again.from_query(query)
+    names = [p for p in state.param if p != "name"]
+    assert {n: getattr(again, n) for n in names} == {n: getattr(state, n) for n in names}
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"x": "1,a"}, "x must be two numbers"),
+        ({"y": "5,1"}, "y must have low < high"),
+        ({"cmap": "rainbow"}, "cmap must be one of"),
+        ({"norm": "sqrt"}, "norm must be one of"),
+    ],
+)
+def test_a_bad_url_is_refused_whole(query, message):
+    state = ExplorerState()
+    with pytest.raises(FilterError, match=message):
+        state.from_query({"station": "S9", **query})
+    assert state.station == []  # all or nothing
+
+
+def test_reset_view_fits_again():
+    state = ExplorerState(x_range=(0.0, 1.0), y_range=(0.0, 2.0))
+    state.reset_view()
+    assert state.x_range is None and state.y_range is None
+    assert "x" not in state.to_query()

@@ -1,0 +1,185 @@
+"""The Curve Explorer in a real browser against a real `curvehouse serve` on the demo data."""
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.ui.conftest import BIN, Served, screenshot
+
+pytestmark = pytest.mark.ui
+
+STATUS = re.compile(r"^([\d,]+) curves · x (\S+) to (\S+) · \d+ ms")
+
+
+@pytest.fixture(scope="module")
+def served(demo_home):
+    # One server at a time: chDB lets one process open a data directory.
+    server = Served(demo_home, [str(BIN / "curvehouse"), "serve"])
+    yield server
+    server.stop()
+
+
+def status(page) -> tuple[int, float, float]:
+    """Curves shown and x range of the last finished render, from the status line."""
+    text = page.get_by_text(STATUS).first.text_content(timeout=30_000)
+    match = STATUS.search(text)
+    assert match, f"status line {text!r}"
+    return int(match[1].replace(",", "")), float(match[2]), float(match[3])
+
+
+def wait_for_status_change(page, before: str) -> None:
+    expect(page.get_by_text(STATUS).first).not_to_have_text(before, timeout=30_000)
+
+
+# Panel renders into shadow roots, which document.body.innerText does not enter.
+WATCH_LOADING = """() => {
+    window.seen = new Set();
+    const visit = (root) => {
+        for (const el of root.querySelectorAll('*')) {
+            if (el.classList.contains('pn-loading')) window.seen.add('spinner');
+            if (el.childElementCount === 0 && (el.textContent || '').includes('Drawing…'))
+                window.seen.add('drawing');
+            if (el.shadowRoot) visit(el.shadowRoot);
+        }
+    };
+    window.watching = setInterval(() => visit(document), 5);
+}"""
+
+
+def open_page(page, url: str):
+    page.goto(url, wait_until="networkidle")
+    status(page)
+    return page
+
+
+def query(page) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(urlsplit(page.url).query).items()}
+
+
+def stat(page, label: str) -> str:
+    return page.locator(".ch-stat", has_text=label).locator(".ch-stat-value").inner_text()
+
+
+def plot_box(page) -> dict:
+    return page.locator("canvas").first.bounding_box()
+
+
+def test_opens_on_the_demo_with_a_raster(served, page):
+    open_page(page, served.url)
+    curves, _, _ = status(page)
+    assert 0 < curves < 600  # one process of the 600-curve demo
+    assert stat(page, "Curves shown") == f"{curves:,}"
+    page.wait_for_function("() => location.search.includes('process=')")
+    assert query(page)["project"] == "demo"
+    assert page.locator("canvas").count() >= 1
+    page.wait_for_timeout(500)
+    assert screenshot(page, "explorer").stat().st_size > 50_000
+    assert page.js_errors == []
+
+
+def test_a_filter_changes_the_count(served, page):
+    open_page(page, served.url)
+    before = page.get_by_text(STATUS).first.inner_text()
+    everything, _, _ = status(page)
+    page.get_by_role("button", name="NOK", exact=True).click()
+    wait_for_status_change(page, before)
+    nok, _, _ = status(page)
+    assert 0 < nok < everything
+    assert stat(page, "OK / NOK") == f"0 / {nok:,}"
+    assert query(page)["result"] == "NOK"
+
+
+def test_a_zoom_renders_a_new_raster_with_a_loading_state(served, page):
+    open_page(page, served.url)
+    before = page.get_by_text(STATUS).first.inner_text()
+    _, x0, x1 = status(page)
+    page.evaluate(WATCH_LOADING)
+    box = plot_box(page)
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.mouse.wheel(0, -500)
+    wait_for_status_change(page, before)
+    _, z0, z1 = status(page)
+    assert x0 < z0 < z1 < x1
+    assert "drawing" in page.evaluate("[...window.seen]")
+    assert float(query(page)["x"].split(",")[0]) == pytest.approx(z0, rel=1e-3)
+    screenshot(page, "explorer-zoomed")
+
+
+def test_a_box_selection_lists_the_parts(served, page):
+    open_page(page, served.url)
+    page.get_by_title("Box Select").click()
+    box = plot_box(page)
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.9, steps=8)
+    page.mouse.up()
+    title = page.get_by_text(re.compile(r"parts\*?\*? pass through the selection"))
+    title.wait_for(timeout=30_000)
+    assert re.search(r"[\d,]+ parts", title.inner_text())
+    rows = page.locator(".tabulator-row")
+    rows.first.wait_for(timeout=30_000)
+    assert rows.count() >= 1
+    assert re.match(r"[A-Z]{3}-L\d-\d{6}-\d{6}", rows.first.inner_text())
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export parts (CSV)").click()
+    path = download.value.path()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("curve_id,curve_key,part_serial") and len(lines) >= 2
+    screenshot(page, "explorer-selection")
+
+
+def test_the_view_exports_as_png(served, page):
+    open_page(page, served.url)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export view (PNG)").click()
+    with open(download.value.path(), "rb") as handle:
+        assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_url_reopens_the_same_view(served, page):
+    link = (
+        f"{served.url}?project=demo&process=press-fit&result=NOK&x=2,8&y=0,20"
+        "&color_by=result&norm=log"
+    )
+    open_page(page, link)
+    curves, x0, x1 = status(page)
+    assert (x0, x1) == (2.0, 8.0)
+    assert page.locator(".ch-legend").inner_text().startswith("result")
+    assert "NOK" in page.locator(".ch-legend").inner_text()
+    assert query(page) == {
+        "project": "demo",
+        "process": "press-fit",
+        "result": "NOK",
+        "x": "2,8",
+        "y": "0,20",
+        "color_by": "result",
+        "norm": "log",
+    }
+    # The same link in a fresh tab gives the same numbers.
+    again = page.context.new_page()
+    open_page(again, link)
+    assert status(again) == (curves, x0, x1)
+    screenshot(page, "explorer-shared-link")
+
+
+def test_errors_and_empty_results_are_messages(served, page):
+    page.goto(served.url + "?start=not-a-time", wait_until="networkidle")
+    alert = page.get_by_text(re.compile(r"start: 'not-a-time' is not a date and time"))
+    alert.wait_for(timeout=30_000)
+    assert page.get_by_text("Invalid filter.").is_visible()
+    assert "Traceback" not in page.content()
+    page.goto(served.url + "?serial=NO-SUCH-PART", wait_until="networkidle")
+    page.get_by_text("No curves match these filters.").wait_for(timeout=30_000)
+    assert stat(page, "Curves shown") == "0"
+
+
+def test_navigation_reaches_every_page(served, page):
+    open_page(page, served.url)
+    page.get_by_role("link", name="Clusters").click()
+    page.get_by_text("Clusters is not built yet").wait_for(timeout=30_000)
+    page.get_by_role("link", name="Overview").click()
+    page.get_by_text("Curves per plant, line and station").wait_for(timeout=30_000)
+    page.get_by_role("link", name="Curves").click()
+    status(page)
