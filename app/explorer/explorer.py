@@ -494,12 +494,11 @@ class CurveExplorer(pn.viewable.Viewer):
 
     def _show(self, done: Rendered) -> None:
         image = self._image = done.image
-        if self._key(image) != self._plot_key:
-            self._replot(image)
-        else:
-            self._raster_pipe.send(image)
-        self._envelope_pipe.send(done.envelope)
-        self._reference_pipe.send(done.reference)
+        self._send(
+            (self._envelope_pipe, done.envelope),
+            (self._reference_pipe, done.reference),
+            replot=self._key(image) != self._plot_key,
+        )
         self.plot.loading = False
         self._empty.visible = image.curves == 0
         ok, nok = image.results.get("OK", 0), image.results.get("NOK", 0)
@@ -523,6 +522,23 @@ class CurveExplorer(pn.viewable.Viewer):
         (x0, x1) = image.view.x_range
         self.status = f"{image.curves:,} curves · x {x0:.4g} to {x1:.4g} · {ms:.0f} ms"
         self.status_text.object = f"{self.status}{note}"
+
+    def _send(self, *updates: tuple[hv.streams.Pipe, Any], replot: bool = False) -> None:
+        """The new image plus any overlay whose data changed, redrawn in one refresh (each
+        separate ``send`` would redraw the whole overlay)."""
+        changed = [
+            pipe
+            for pipe, data in updates
+            if not (pipe.data is data or (_nothing(pipe.data) and _nothing(data)))
+        ]
+        for pipe, data in updates:
+            if pipe in changed:
+                pipe.update(data=data)
+        if replot:
+            self._replot(self._image)
+            return
+        self._raster_pipe.update(data=self._image)
+        hv.streams.Stream.trigger([self._raster_pipe, *changed])
 
     def _legend_html(self, image: DensityImage | None) -> str:
         if image is None or not image.categories:
@@ -646,6 +662,10 @@ class CurveExplorer(pn.viewable.Viewer):
             self.parts,
             sizing_mode="stretch_width",
         )
+
+
+def _nothing(data) -> bool:
+    return data is None or (hasattr(data, "__len__") and len(data) == 0)
 
 
 def _close(a, b, tolerance: float = 1e-9) -> bool:

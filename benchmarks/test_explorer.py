@@ -1,0 +1,138 @@
+"""The explorer page, server side: from a view change to the new image leaving for the browser.
+
+One explorer component is attached to a Bokeh document, as a served session's is. Each
+measured step changes the view the way the plot's RangeXY stream does, waits for the render
+to reach the Bokeh models, and serialises the resulting document patch into the PATCH-DOC
+message a server would write to the websocket. Steps: the overview, then zooms and pans.
+
+Baseline: what a plain HoloViews app does for the same view, ``rasterize`` of an ``hv.Path``
+of every curve already held in memory (``count()``, the same canvas), timed for the
+aggregation alone, so the baseline is flattered: no engine, no Bokeh update.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import holoviews as hv
+import numpy as np
+import pytest
+from bokeh.document import Document
+from bokeh.protocol import Protocol
+from holoviews.operation.datashader import rasterize
+
+from app.explorer.explorer import PLOT_HEIGHT, PLOT_WIDTH, CurveExplorer
+from benchmarks.conftest import FULL, report
+from models.identifiers import identifier
+from pipelines.overlay import fetch_samples, select
+from pipelines.store import CurveStore, DatasetSpec
+from pipelines.synthetic import DemoSpec, generate_demo
+from pipelines.views import View
+
+CURVES = 10_000 if FULL else 300
+TARGET_MS = 250
+RESULTS: list[dict] = []
+
+
+@pytest.fixture(scope="module")
+def demo(embedded_provider):
+    client = embedded_provider.client()
+    database = f"bench_{uuid.uuid4().hex[:8]}"
+    CurveStore.open(client, database).write(
+        generate_demo(DemoSpec(curves=CURVES)), DatasetSpec("demo", "demo", "bench")
+    )
+    yield embedded_provider.client, database
+    client.command(f"DROP DATABASE {identifier(database)}")
+    client.close()
+
+
+def view_steps(x_range, y_range) -> list[tuple[str, tuple, tuple]]:
+    """Overview, zooms by 2, 4 and 10 around the middle, and two pans of the deepest zoom."""
+    (x0, x1), (y0, y1) = x_range, y_range
+    middle, span = (x0 + x1) / 2, x1 - x0
+    steps = [("overview", x_range, y_range)]
+    for factor in (2, 4, 10):
+        half = span / factor / 2
+        steps.append((f"zoom {factor}x", (middle - half, middle + half), (y0, y1)))
+    half = span / 20
+    for shift in (0.25, 0.5):
+        centre = middle + shift * span / 2
+        steps.append((f"pan {shift:+.2f}", (centre - half, centre + half), (y0, y1)))
+    return steps
+
+
+def in_memory_path(client, database: str, explorer: CurveExplorer) -> hv.Path:
+    """Every sample of the explorer's curves, loaded once, as a HoloViews user would hold them."""
+    where = explorer.state.curve_filter()
+    meta = select(client, database, where, explorer._image.view)
+    curves = fetch_samples(client, database, meta, None)
+    return hv.Path(
+        [
+            {"x": curves.x[s:e], "y": curves.y[s:e]}
+            for s, e in zip(curves.offsets[:-1], curves.offsets[1:], strict=True)
+        ]
+    )
+
+
+@pytest.mark.benchmark(group="explorer")
+def test_view_change_to_image_sent(demo):
+    factory, database = demo
+    explorer = CurveExplorer(client_factory=factory, database=database)
+    document = Document()
+    document.add_root(explorer.plot.get_root(document))
+    explorer.wait()
+    events = []
+    document.on_change(events.append)
+    protocol = Protocol()
+    home = explorer._image.view
+    path = in_memory_path(factory(), database, explorer)
+    for label, x_range, y_range in view_steps(home.x_range, home.y_range):
+        timings = []
+        for attempt in range(4):
+            # Alternate with a neighbouring view, so every measured step is a real change.
+            nudge = 1e-6 * (x_range[1] - x_range[0]) * ((attempt + 1) % 2)
+            events.clear()
+            started = time.perf_counter()
+            explorer._on_range(x_range=(x_range[0] + nudge, x_range[1]), y_range=y_range)
+            explorer.wait()
+            message = protocol.create("PATCH-DOC", list(events))
+            timings.append(time.perf_counter() - started)
+            assert events and message.content["events"]
+        image = explorer._image
+        assert image.view.x_range[1] == x_range[1]
+        began = time.perf_counter()
+        baseline = rasterize(
+            path,
+            x_range=x_range,
+            y_range=y_range,
+            width=PLOT_WIDTH,
+            height=PLOT_HEIGHT,
+            dynamic=False,
+        )
+        baseline_s = time.perf_counter() - began
+        assert baseline is not None
+        median = float(np.median(timings[1:]))  # the first one may load kernels
+        RESULTS.append(
+            {
+                "view": label,
+                "curves": f"{image.curves:,}",
+                "samples read": f"{image.samples:,}",
+                "ms (median)": f"{median * 1e3:.0f}",
+                "ms (worst)": f"{max(timings[1:]) * 1e3:.0f}",
+                "within target": "yes" if median * 1e3 <= TARGET_MS else "no",
+                "hv rasterize ms": f"{baseline_s * 1e3:.0f}",
+                "×": f"{baseline_s / median:.1f}",
+            }
+        )
+
+
+def test_report_explorer_table():
+    if not RESULTS:
+        pytest.skip("explorer benchmark did not run")
+    report(
+        f"Explorer, view change to image sent ({CURVES:,}-curve demo, one process, "
+        f"{PLOT_WIDTH}x{PLOT_HEIGHT}; target {TARGET_MS} ms) vs HoloViews rasterize in memory",
+        RESULTS,
+        list(RESULTS[0]),
+    )
