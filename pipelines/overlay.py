@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 # Share of the data range added around an automatic fit, so edge curves are not on the border.
 FIT_PADDING = 0.02
 # Samples fetched and drawn at a time: bounds memory, and lets fetching overlap drawing.
-CHUNK_SAMPLES = 10_000_000
+CHUNK_SAMPLES = 16_000_000
 META_COLUMNS = ("curve_id", "curve_key", "part_serial", "station", "program", "result", "defect")
 AXIS_COLUMNS = ("x_name", "x_unit", "y_name", "y_unit")
 EXTENT_COLUMNS = ("point_count", "x_min", "x_max")
@@ -144,9 +144,12 @@ FROM {db}.curve_samples WHERE curve_id IN {{ids:Array(UInt64)}}
 """
 
 # side: -1 left of the view, 0 inside, 1 right. Keep a sample if a segment touching it has an
-# end inside or crosses the view; keep its index too, so the client can mark the cuts.
+# end inside or crosses the view. cuts: 1-based positions among the kept samples that follow
+# a gap (a few per curve), so the client can mark them without receiving every index.
 _TRIMMED = """
-SELECT curve_id, x_step, y_step, arrayFilter((i, k) -> k, arrayEnumerate(x), keep) AS idx,
+WITH arrayFilter((i, k) -> k, arrayEnumerate(x), keep) AS kept
+SELECT curve_id, x_step, y_step,
+       arrayFilter((i, d) -> d > 1, arrayEnumerate(kept), arrayDifference(kept)) AS cuts,
        arrayFilter((v, k) -> k, x, keep) AS xs, arrayFilter((v, k) -> k, y, keep) AS ys
 FROM (
     SELECT curve_id, x_step, y_step, x, y,
@@ -301,17 +304,14 @@ def _floats(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y = _scaled(
         table.column("ys").combine_chunks().flatten(), table.column("y_step").to_numpy(), counts
     )
-    if "idx" not in table.column_names:
+    if "cuts" not in table.column_names:
         return x, y, counts
-    # A cut: consecutive kept samples of one curve that were not neighbours.
-    index = table.column("idx").combine_chunks().flatten().to_numpy().astype(np.int64)
-    ends = np.cumsum(counts)
-    first = np.zeros(len(index), dtype=bool)
-    first[ends[:-1]] = True
-    cut = np.zeros(len(index), dtype=bool)
-    cut[1:] = (np.diff(index) != 1) & ~first[1:]
-    holes = np.flatnonzero(cut)
-    counts = counts + np.bincount(np.searchsorted(ends, holes, side="right"), minlength=len(counts))
+    # A NaN goes before each kept sample that followed a gap.
+    cuts = table.column("cuts").combine_chunks()
+    per_curve = np.diff(cuts.offsets.to_numpy())
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    holes = np.repeat(starts, per_curve) + cuts.flatten().to_numpy().astype(np.int64) - 1
+    counts = counts + per_curve
     return np.insert(x, holes, np.nan), np.insert(y, holes, np.nan), counts
 
 

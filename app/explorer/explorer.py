@@ -41,6 +41,7 @@ PICK_LIMIT = 5_000  # parts listed (and exported) for one selection
 HIGHLIGHT_LIMIT = 20  # of them, drawn as lines on top
 HOVER_LIMIT = 5
 REFERENCE_LIMIT = 3
+ENVELOPE_MIN_SHARE = 0.05  # envelope bins reached by fewer curves than this share are hidden
 PART_COLUMNS = ["part_serial", "started_at", "result", "defect", "station", "program", "line"]
 
 CSS = """
@@ -325,8 +326,12 @@ class CurveExplorer(pn.viewable.Viewer):
         return hv.Path(paths).opts(color=color, line_width=width, apply_ranges=False)
 
     def _envelope(self, data: pd.DataFrame | None) -> hv.Overlay:
+        """5-95 % and 25-75 % bands and the median, where at least 5 % of the curves reach:
+        percentiles of the last few long curves would draw a misleading tail."""
         if data is None or data.empty:
-            return hv.Overlay([hv.Area([]).opts(apply_ranges=False)])
+            data = pd.DataFrame(columns=["x", "curves", "p05", "p25", "p50", "p75", "p95"])
+        else:
+            data = data[data["curves"] >= ENVELOPE_MIN_SHARE * data["curves"].max()]
         band = hv.Area((data.x, data.p05, data.p95), vdims=["p05", "p95"]).opts(
             color="#2ca02c", alpha=0.12, line_alpha=0, apply_ranges=False
         )
