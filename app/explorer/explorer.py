@@ -290,7 +290,7 @@ class CurveExplorer(pn.viewable.Viewer):
             hv.streams.BoundsXY(source=raster, transient=True, subscribers=[self._on_bounds]),
             hv.streams.PointerXY(source=raster, subscribers=[self._on_pointer]),
         ]
-        self.plot.object = (raster * band * reference * lines).opts(
+        self.plot.object = (raster * band * lines * reference).opts(
             width=PLOT_WIDTH, height=PLOT_HEIGHT, framewise=True, toolbar="above"
         )
 

@@ -1,9 +1,13 @@
 """The Curve Explorer in a real browser against a real `curvehouse serve` on the demo data."""
 
+import io
 import re
+import time
 from urllib.parse import parse_qs, urlsplit
 
+import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from tests.ui.conftest import BIN, Served, screenshot
@@ -183,3 +187,120 @@ def test_navigation_reaches_every_page(served, page):
     page.get_by_text("Curves per plant, line and station").wait_for(timeout=30_000)
     page.get_by_role("link", name="Curves").click()
     status(page)
+
+
+def plot_pixels(page) -> np.ndarray:
+    """The plot as RGB pixels, from a screenshot of its canvas."""
+    png = page.locator("canvas").first.screenshot()
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def count_color(pixels: np.ndarray, rgb: tuple[int, int, int], tolerance: int = 40) -> int:
+    return int((np.abs(pixels - np.array(rgb)).sum(axis=2) < tolerance).sum())
+
+
+def poll(check, seconds: float = 20.0) -> bool:
+    """Whether ``check()`` becomes true within ``seconds`` (the page redraws asynchronously)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def test_hover_names_the_parts_under_the_cursor(served, page):
+    open_page(page, served.url)
+    box = plot_box(page)
+    found = page.get_by_text(re.compile(r"[\d,]+ curves\*?\*? at \("))
+    for fy in (0.5, 0.6, 0.7, 0.8, 0.4, 0.3, 0.9, 0.2):
+        for fx in (0.3, 0.5, 0.7):
+            page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+            page.wait_for_timeout(300)
+            if found.count():
+                break
+        if found.count():
+            break
+    found.first.wait_for(timeout=10_000)
+    assert re.search(r"[A-Z]{3}-L\d-\d{6}-\d{6} \((OK|NOK)\)", found.first.inner_text())
+
+
+def test_envelope_and_reference_part_are_drawn(served, page):
+    open_page(page, served.url)
+    green = count_color(plot_pixels(page), (27, 122, 27))
+    page.get_by_role("checkbox").click()  # the only one: "Percentile envelope"
+    page.wait_for_function("() => location.search.includes('envelope=1')")
+    assert poll(lambda: count_color(plot_pixels(page), (27, 122, 27)) > green + 200)  # median
+    # A reference part: the first serial of a selection, drawn thick and black.
+    page.get_by_title("Box Select").click()
+    box = plot_box(page)
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.9, steps=8)
+    page.mouse.up()
+    page.locator(".tabulator-row").first.wait_for(timeout=30_000)
+    row = page.locator(".tabulator-row").first
+    serial = row.locator('.tabulator-cell[tabulator-field="part_serial"]').inner_text()
+    black = count_color(plot_pixels(page), (17, 17, 17))
+    reference = page.get_by_placeholder("serial of a golden part")
+    reference.fill(serial)
+    reference.press("Enter")
+    assert poll(lambda: count_color(plot_pixels(page), (17, 17, 17)) > black + 100)
+    assert query(page)["reference"] == serial
+    screenshot(page, "explorer-envelope-reference")
+
+
+def test_colour_map_and_normalisation_change_the_picture(served, page):
+    open_page(page, served.url)
+    page.wait_for_timeout(500)
+    first = plot_pixels(page)
+    page.get_by_role("button", name="linear", exact=True).click()
+    page.wait_for_function("() => location.search.includes('norm=linear')")
+    page.wait_for_timeout(1000)
+    linear = plot_pixels(page)
+    assert np.abs(linear - first).sum(axis=2).astype(bool).sum() > 500
+    page.locator("select").filter(has_text="fire").select_option("fire")
+    page.wait_for_function("() => location.search.includes('cmap=fire')")
+    page.wait_for_timeout(1000)
+    fire = plot_pixels(page)
+    reds = (fire[:, :, 0] > fire[:, :, 2] + 60).sum()
+    assert reds > (linear[:, :, 0] > linear[:, :, 2] + 60).sum() + 500  # Blues → fire
+
+
+def test_serial_search_station_and_time_window_narrow_the_curves(served, page):
+    open_page(page, served.url)
+    everything, _, _ = status(page)
+    before = page.get_by_text(STATUS).first.inner_text()
+    page.get_by_placeholder("part serial contains…").fill("LEJ-L1")
+    page.get_by_placeholder("part serial contains…").press("Enter")
+    wait_for_status_change(page, before)
+    leipzig, _, _ = status(page)
+    assert 0 < leipzig < everything and query(page)["serial"] == "LEJ-L1"
+    # One station of that line, chosen in its picker.
+    before = page.get_by_text(STATUS).first.inner_text()
+    station = page.locator(".choices", has=page.get_by_placeholder("all")).nth(2)
+    station.click()
+    page.get_by_role("option", name=re.compile(r"LEJ-L1-ST\d+")).first.click()
+    page.keyboard.press("Escape")
+    wait_for_status_change(page, before)
+    assert query(page)["station"].startswith("LEJ-L1-ST")
+    # A time window with nothing in it: the empty state.
+    page.get_by_placeholder("2026-11-20 06:00").fill("2030-01-01")
+    page.get_by_placeholder("2026-11-20 06:00").press("Enter")
+    page.get_by_text("No curves match these filters.").wait_for(timeout=30_000)
+    assert query(page)["start"] == "2030-01-01"
+
+
+def test_rapid_zooms_end_on_the_last_view(served, page):
+    open_page(page, served.url)
+    box = plot_box(page)
+    page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.6)
+    for _ in range(6):
+        page.mouse.wheel(0, -150)
+        page.wait_for_timeout(30)
+    # Once the last render is shown, the page shows exactly the view in the URL.
+    page.wait_for_function("() => location.search.includes('x=')")
+    page.wait_for_timeout(2500)
+    _, x0, x1 = status(page)
+    low, high = (float(v) for v in query(page)["x"].split(","))
+    assert (x0, x1) == pytest.approx((low, high), rel=1e-3)
