@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 import panel as pn
 
 from app.pages import clusters, curves, home, projects, team
 from app.runtime import open_store
 from models.settings import Settings
 from pipelines.density import warm_up
+from providers import ProviderError
 
 # URL slug -> factory building a fresh page per session; slugs are the page modules' names, as
 # under ``panel serve app/pages/*.py --index curves``, and "/" opens the explorer.
@@ -22,8 +25,18 @@ PAGES = {
 
 
 def serve(settings: Settings, *, show: bool = False, origins: tuple[str, ...] = ()) -> None:
-    """Serve every page; ``origins`` are extra host:port values browsers may connect from."""
-    open_store(settings)  # migrate and sweep once, before the first session
+    """Serve every page; ``origins`` are extra host:port values browsers may connect from.
+
+    A ClickHouse server that cannot be reached at start is reported, and the app serves
+    anyway: pages say the store is unavailable and work again once it answers. The embedded
+    engine fails fast instead (a data directory held by another process will not free itself).
+    """
+    try:
+        open_store(settings)  # migrate and sweep once, before the first session
+    except ProviderError as exc:
+        if settings.engine != "server":
+            raise
+        print(f"warning: {exc}; serving anyway, pages will say so", file=sys.stderr, flush=True)
     warm_up()  # load the compiled kernels now, not in the first visitor's first render
     print(f"Curvehouse at http://{settings.address}:{settings.port}/ (Ctrl+C to stop)", flush=True)
     pn.serve(

@@ -655,6 +655,15 @@ class CurveExplorer(pn.viewable.Viewer):
         return controls
 
     def __panel__(self) -> pn.viewable.Viewable:
+        if not self._clients:  # nothing else on the page can work
+            return pn.Column(
+                self._alert,
+                pn.pane.Markdown(
+                    "Start the ClickHouse server, or check `CURVEHOUSE_ENGINE` and "
+                    "`CURVEHOUSE_CLICKHOUSE_URL`, then reload this page."
+                ),
+                sizing_mode="stretch_width",
+            )
         return pn.Column(
             self._alert,
             pn.Row(self.stats, pn.Spacer(), self.reset_view, self.snapshot, align="center"),

@@ -50,10 +50,15 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 90.0) -> None
 class Served:
     """A server subprocess on a free port with its own CURVEHOUSE_HOME."""
 
-    def __init__(self, home: Path, command: list[str]) -> None:
+    def __init__(self, home: Path, command: list[str], env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://localhost:{self.port}/"
-        env = {**os.environ, "CURVEHOUSE_HOME": str(home), "CURVEHOUSE_PORT": str(self.port)}
+        env = {
+            **os.environ,
+            "CURVEHOUSE_HOME": str(home),
+            "CURVEHOUSE_PORT": str(self.port),
+            **(env or {}),
+        }
         self.process = subprocess.Popen(
             [*command, "--port", str(self.port)],
             env=env,

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.ui.conftest import BIN, Served, screenshot
+from tests.ui.conftest import BIN, Served, free_port, screenshot
 
 pytestmark = pytest.mark.ui
 
@@ -124,6 +124,7 @@ def test_a_box_selection_lists_the_parts(served, page):
     assert re.search(r"[\d,]+ parts", title.inner_text())
     rows = page.locator(".tabulator-row")
     rows.first.wait_for(timeout=30_000)
+    assert poll(lambda: count_color(plot_pixels(page), (255, 127, 14)) > 300)  # drawn in orange
     assert rows.count() >= 1
     assert re.match(r"[A-Z]{3}-L\d-\d{6}-\d{6}", rows.first.inner_text())
     with page.expect_download() as download:
@@ -181,12 +182,55 @@ def test_errors_and_empty_results_are_messages(served, page):
 
 def test_navigation_reaches_every_page(served, page):
     open_page(page, served.url)
-    page.get_by_role("link", name="Clusters").click()
-    page.get_by_text("Clusters is not built yet").wait_for(timeout=30_000)
+    for name in ("Clusters", "Projects", "Team"):
+        page.get_by_role("link", name=name).click()
+        page.get_by_text(f"{name} is not built yet").wait_for(timeout=30_000)
     page.get_by_role("link", name="Overview").click()
     page.get_by_text("Curves per plant, line and station").wait_for(timeout=30_000)
     page.get_by_role("link", name="Curves").click()
     status(page)
+
+
+def test_choosing_a_process_refits_the_view(served, page):
+    open_page(page, served.url)
+    before = page.get_by_text(STATUS).first.inner_text()
+    page.locator("select").filter(has_text="screwdriving").select_option("screwdriving")
+    wait_for_status_change(page, before)
+    _, _, x1 = status(page)
+    assert x1 > 1000  # angle in degrees, not displacement in mm
+    assert query(page)["process"] == "screwdriving" and "x" not in query(page)
+    assert page.locator(".tabulator-row").count() == 0  # the selection was cleared
+
+
+def test_each_tab_has_its_own_state(served, page):
+    open_page(page, served.url)
+    everything, _, _ = status(page)
+    before = page.get_by_text(STATUS).first.inner_text()
+    page.get_by_role("button", name="NOK", exact=True).click()
+    wait_for_status_change(page, before)
+    other = page.context.new_page()
+    open_page(other, served.url)
+    assert status(other)[0] == everything and "result" not in query(other)
+    assert status(page)[0] < everything
+
+
+def test_an_unreachable_engine_is_a_message(demo_home, page):
+    server = Served(
+        demo_home,
+        [str(BIN / "curvehouse"), "serve"],
+        env={
+            "CURVEHOUSE_ENGINE": "server",
+            "CURVEHOUSE_CLICKHOUSE_URL": f"http://127.0.0.1:{free_port()}/curvehouse",
+        },
+    )
+    try:
+        page.goto(server.url, wait_until="networkidle")
+        page.get_by_text("The curve store is not available.").wait_for(timeout=30_000)
+        assert page.get_by_text(re.compile("Cannot reach ClickHouse at")).count() >= 1
+        assert "Traceback" not in page.content()
+        screenshot(page, "explorer-engine-unavailable")
+    finally:
+        server.stop()
 
 
 def plot_pixels(page) -> np.ndarray:

@@ -1,5 +1,7 @@
 """The overview page in a real browser, served by `curvehouse serve` and by `panel serve`."""
 
+import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -7,6 +9,7 @@ import pytest
 from tests.ui.conftest import BIN, Served, screenshot
 
 pytestmark = pytest.mark.ui
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -53,12 +56,13 @@ def test_no_request_leaves_the_machine(served, browser):
     assert outside == []
 
 
-def test_panel_serve_on_the_page_module(demo_home, page):
-    server = Served(
-        demo_home, [str(BIN / "panel"), "serve", "app/pages/home.py", "--index", "home"]
-    )
+def test_panel_serve_on_the_page_modules(demo_home, page):
+    modules = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "app" / "pages").glob("[a-z]*.py"))
+    server = Served(demo_home, [str(BIN / "panel"), "serve", *modules, "--index", "curves"])
     try:
-        page.goto(server.url, wait_until="networkidle")
+        page.goto(server.url, wait_until="networkidle")  # the index: the explorer
+        page.get_by_text(re.compile(r"curves · x .* ms")).first.wait_for(timeout=30_000)
+        page.get_by_role("link", name="Overview").click()
         page.get_by_text("Newest curves").wait_for(timeout=30_000)
         assert page.locator(".ch-kpi-value").first.inner_text() == "600"
     finally:
