@@ -19,6 +19,7 @@ every cut: reducing them would cost the engine more than sending them.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -201,17 +202,22 @@ FROM (
 REDUCE_FROM_PER_COLUMN = 8
 
 
-def _answers(client: Client, database: str, meta: pd.DataFrame, kinds: dict, params: dict):
+def _tables(
+    client: Client, database: str, meta: pd.DataFrame, kinds: dict, params: dict
+) -> Iterator[pa.Table]:
     """One query per kind of answer (``_WHOLE``, ``_TRIMMED``, ``_REDUCED``) over the curves
-    its mask selects."""
+    its mask selects; empty answers are skipped."""
     db = identifier(database)
-    parts = []
     for sql, mask in kinds.items():
         if mask.any():
             ids = meta.loc[mask, "curve_id"].tolist()
             table = query_table(client, sql.format(db=db), {**params, "ids": ids})
             if table is not None and table.num_rows:
-                parts.append(table)
+                yield table
+
+
+def _answers(client: Client, database: str, meta: pd.DataFrame, kinds: dict, params: dict):
+    parts = list(_tables(client, database, meta, kinds, params))
     return _assemble(meta, parts) if parts else _empty(meta.iloc[:0])
 
 
@@ -275,9 +281,24 @@ def fetch_drawable(
     box needs."""
     if meta.empty:
         return _empty(meta)
+    return _answers(client, database, meta, *_drawing_queries(meta, view, x_keep))
+
+
+def _drawing_queries(meta: pd.DataFrame, view: View, x_keep) -> tuple[dict, dict]:
     masks, params = drawing_plan(meta, view, x_keep)
-    queries = {_WHOLE: masks["whole"], _TRIMMED: masks["trimmed"], _REDUCED: masks["reduced"]}
-    return _answers(client, database, meta, queries, params)
+    return {_WHOLE: masks["whole"], _TRIMMED: masks["trimmed"], _REDUCED: masks["reduced"]}, params
+
+
+def drawable_sets(
+    client: Client, database: str, meta: pd.DataFrame, view: View
+) -> Iterator[CurveSet]:
+    """:func:`fetch_drawable`'s answer as one curve set per engine answer, for drawing: counts
+    of disjoint curve sets add up, so nothing needs concatenating (that copy cost 50 ms on
+    16 M samples)."""
+    if meta.empty:
+        return
+    for table in _tables(client, database, meta, *_drawing_queries(meta, view, None)):
+        yield _assemble(meta, [table])
 
 
 def fetch(client: Client, database: str, where: CurveFilter, view: View) -> CurveSet:
@@ -414,9 +435,13 @@ def density_image(
 
     def fetched():
         for part in _chunks(meta, chunk_samples):
-            began = time.perf_counter()
-            curves = fetch_drawable(client, database, part, view)
-            yield curves, time.perf_counter() - began
+            answers = drawable_sets(client, database, part, view)
+            while True:
+                began = time.perf_counter()
+                curves = next(answers, None)
+                if curves is None:
+                    break
+                yield curves, time.perf_counter() - began
 
     engine = kernel = 0.0
     samples = 0

@@ -3,7 +3,7 @@ any pixel.
 
 Flow: widgets edit :class:`ExplorerState`. A change submits a render to a latest-wins runner
 (:mod:`app.explorer.latest`), so rapid zooms never queue up; the finished image reaches the plot
-through a HoloViews ``Pipe`` on the session's next tick. Zoom and pan come back through a
+through a HoloViews stream on the session's next tick. Zoom and pan come back through a
 ``RangeXY`` stream into the state, and the URL mirrors the state. Each runner has its own
 engine client: a render, a selection and the hover can be in flight together.
 """
@@ -60,7 +60,9 @@ class Rendered:
     """One finished view: the density and what is drawn over it."""
 
     image: DensityImage
+    where: CurveFilter  # the filter it was drawn with: selections and hover use it
     envelope: pd.DataFrame | None = None
+    choices: dict[str, list[str]] | None = None  # new picker options, after a process change
     reference: list[Line] = field(default_factory=list)
     reference_missing: bool = False
 
@@ -108,6 +110,7 @@ class CurveExplorer(pn.viewable.Viewer):
         self._database = database or settings.database
         self._doc = pn.state.curdoc
         self._image: DensityImage | None = None
+        self._shown_where: CurveFilter | None = None
         self._picked: Picked | None = None
         self._alert = pn.pane.Alert("", alert_type="danger", visible=False, name="explorer-error")
         self._empty = pn.pane.Alert(
@@ -116,27 +119,19 @@ class CurveExplorer(pn.viewable.Viewer):
             visible=False,
             name="explorer-empty",
         )
-        self._clients = []
-        try:
-            factory = client_factory or (lambda: open_store(settings).client)
-            render_client, pick_client, hover_client = factory(), factory(), factory()
-            self._clients = [render_client, pick_client, hover_client]
-        except ProviderError as exc:
-            self._show_error(exc)
-            self._options = pd.DataFrame(columns=["project", "process", "curves"])
-        else:
-            self._catalog = Catalog(render_client, self._database)
-            self._options = self._catalog.processes_by_project()
-        if self._doc is not None and self._clients:
-            clients = list(self._clients)
-            pn.state.on_session_destroyed(lambda _ctx: [c.close() for c in clients])
+        self._clients: list = []
+        self._options = pd.DataFrame(columns=["project", "process", "curves"])
+        self._choices_stale = True  # picker options are fetched by the next render
+        self._open(client_factory or (lambda: open_store(settings).client))
+        if self._doc is not None:
+            pn.state.on_session_destroyed(lambda _ctx: self.close())
         if self._clients:
             self._renders = LatestOnly(
                 partial(self._later, self._show), partial(self._later, self._show_error), "render"
             )
             self._picks = LatestOnly(
                 partial(self._later, self._show_pick),
-                partial(self._later, self._show_error),
+                partial(self._later, self._show_pick_error),
                 "pick",
             )
             self._hovers = LatestOnly(partial(self._later, self._show_hover), log.debug, "hover")
@@ -153,10 +148,26 @@ class CurveExplorer(pn.viewable.Viewer):
         self.state.param.watch(self._on_view, ["x_range", "y_range", "envelope", "reference"])
         self.state.param.watch(self._on_style, ["cmap", "norm"])
         self.state.param.watch(self._to_url, list(self.state.param)[1:])
-        self._refresh_choices()
         self.render()
         if self._doc is not None:
             pn.state.onload(self._to_url)  # the opening state, as a link from the start
+
+    def _open(self, factory) -> None:
+        """One client per runner (render, selection, hover), so a render, a selection and the
+        hover can be in flight together without sharing a connection; all or none."""
+        try:
+            for _ in range(3):
+                self._clients.append(factory())
+            self._options = Catalog(self._clients[0], self._database).processes_by_project()
+        except Exception as exc:  # shown in the page; the engine may come back on reload
+            self.close()
+            self._show_error(exc)
+
+    def close(self) -> None:
+        """Close this session's engine clients (the server does it when a session ends)."""
+        for client in self._clients:
+            client.close()
+        self._clients = []
 
     # --- wiring -------------------------------------------------------------------------------
 
@@ -257,17 +268,20 @@ class CurveExplorer(pn.viewable.Viewer):
         self.project.param.watch(self._on_project, "value")
 
     def _build_plot(self) -> None:
-        self._lines_pipe = hv.streams.Pipe(data=[])
-        self._envelope_pipe = hv.streams.Pipe(data=None)
-        self._reference_pipe = hv.streams.Pipe(data=[])
+        self._lines_data = LinesData()
+        self._band_data = BandData()
+        self._reference_data = ReferenceData()
         self._plot_key: tuple | None = None
         self.plot = pn.pane.HoloViews(name="explorer-plot", min_width=PLOT_WIDTH)
         self._replot(None)
 
     def _key(self, image: DensityImage | None) -> tuple:
-        """What fixes the plot's glyphs and axes; a change needs a new plot, not new data."""
+        """What fixes the plot's glyphs, colours and axes; a change needs a new plot, not new
+        data (HoloViews reuses a frame whose stream data did not change, so a new colour map
+        alone would not show)."""
         labels = (image.x_label, image.y_label) if image is not None else ("x", "y")
-        return (*labels, bool(image is not None and image.categories), self.state.norm)
+        categorical = bool(image is not None and image.categories)
+        return (*labels, categorical, self.state.norm, self.state.cmap)
 
     def _replot(self, image: DensityImage | None) -> None:
         """A fresh overlay: Bokeh cannot swap a colour mapper's kind (linear, log, eq_hist) or
@@ -275,15 +289,15 @@ class CurveExplorer(pn.viewable.Viewer):
         for stream in getattr(self, "_streams", []):
             stream.clear()
         self._plot_key = self._key(image)
-        self._raster_pipe = hv.streams.Pipe(data=image)
-        raster = hv.DynamicMap(self._raster, streams=[self._raster_pipe])
+        self._raster_data = RasterData(image=image)
+        raster = hv.DynamicMap(self._raster, streams=[self._raster_data])
         lines = hv.DynamicMap(
-            partial(self._lines, color="#ff7f0e", width=1.2), streams=[self._lines_pipe]
+            lambda lines: _paths(lines, "#ff7f0e", 1.2), streams=[self._lines_data]
         )
         reference = hv.DynamicMap(
-            partial(self._lines, color="#111111", width=3.0), streams=[self._reference_pipe]
+            lambda reference: _paths(reference, "#111111", 3.0), streams=[self._reference_data]
         )
-        band = hv.DynamicMap(self._envelope, streams=[self._envelope_pipe])
+        band = hv.DynamicMap(self._envelope, streams=[self._band_data])
         self._streams = [
             hv.streams.RangeXY(source=raster, subscribers=[self._on_range]),
             hv.streams.Tap(source=raster, transient=True, subscribers=[self._on_tap]),
@@ -296,7 +310,7 @@ class CurveExplorer(pn.viewable.Viewer):
 
     # --- plot callbacks (HoloViews calls these) ------------------------------------------------
 
-    def _raster(self, data: DensityImage | None) -> hv.Element:
+    def _raster(self, image: DensityImage | None) -> hv.Element:
         common = dict(
             width=PLOT_WIDTH,
             height=PLOT_HEIGHT,
@@ -306,9 +320,9 @@ class CurveExplorer(pn.viewable.Viewer):
             bgcolor="white",
             show_grid=True,
         )
-        if data is None:
+        if image is None:
             return hv.Image([]).opts(cmap=self.state.cmap, cnorm=self.state.norm, **common)
-        element = to_hv(data, how=self.state.norm)
+        element = to_hv(image, how=self.state.norm)
         if isinstance(element, hv.RGB):
             return element.opts(**common)
         return element.opts(
@@ -321,17 +335,13 @@ class CurveExplorer(pn.viewable.Viewer):
             **{k: v for k, v in common.items() if k != "tools"},
         )
 
-    def _lines(self, data: list[Line], color: str, width: float) -> hv.Path:
-        paths = [{"x": line.x, "y": line.y} for line in data]
-        return hv.Path(paths).opts(color=color, line_width=width, apply_ranges=False)
-
-    def _envelope(self, data: pd.DataFrame | None) -> hv.Overlay:
+    def _envelope(self, band: pd.DataFrame | None) -> hv.Overlay:
         """5-95 % and 25-75 % bands and the median, where at least 5 % of the curves reach:
         percentiles of the last few long curves would draw a misleading tail."""
-        if data is None or data.empty:
+        if band is None or band.empty:
             data = pd.DataFrame(columns=["x", "curves", "p05", "p25", "p50", "p75", "p95"])
         else:
-            data = data[data["curves"] >= ENVELOPE_MIN_SHARE * data["curves"].max()]
+            data = band[band["curves"] >= ENVELOPE_MIN_SHARE * band["curves"].max()]
         band = hv.Area((data.x, data.p05, data.p95), vdims=["p05", "p95"]).opts(
             color="#2ca02c", alpha=0.12, line_alpha=0, apply_ranges=False
         )
@@ -366,20 +376,15 @@ class CurveExplorer(pn.viewable.Viewer):
             **{name: [] for name in ExplorerState.LISTS}, serial="", start="", end=""
         )
 
-    def _refresh_choices(self) -> None:
+    def _show_choices(self, choices: dict[str, list[str]]) -> None:
         """Picker options from the curves of the chosen project and process."""
-        if not self._clients:
-            return
-        base = CurveFilter.of(
-            project=self.state.project or None, process=self.state.process or None
-        )
-        for name, values in self._catalog.choices(base).items():
+        for name, values in choices.items():
             if name in self.filters:
                 self.filters[name].options = sorted(set(values) | set(getattr(self.state, name)))
 
     def _on_filter(self, *events) -> None:
         if any(e.name in ("project", "process") for e in events):
-            self._refresh_choices()
+            self._choices_stale = True
             self.state.reset_view()  # another quantity on the axes: fit it
         self._clear_selection()
         self.render()
@@ -390,8 +395,6 @@ class CurveExplorer(pn.viewable.Viewer):
     def _on_style(self, *_events) -> None:
         if self._key(self._image) != self._plot_key:
             self._replot(self._image)
-        elif self._image is not None:
-            self._raster_pipe.send(self._image)
         self.legend.object = self._legend_html(self._image)
 
     def _to_url(self, *_events) -> None:
@@ -417,10 +420,18 @@ class CurveExplorer(pn.viewable.Viewer):
         self.status_text.object = "Drawing…"
         client, database = self._render_client, self._database
         with_envelope, reference = self.state.envelope, self.state.reference.strip()
+        choices_of = None
+        if self._choices_stale:
+            choices_of = CurveFilter.of(
+                project=self.state.project or None, process=self.state.process or None
+            )
+            self._choices_stale = False
 
         def job() -> Rendered:
             image = density_image(client, database, where, view)
-            done = Rendered(image)
+            done = Rendered(image, where)
+            if choices_of is not None:
+                done.choices = Catalog(client, database).choices(choices_of)
             if with_envelope and image.curves:
                 done.envelope = envelope(client, database, where, image.view)
             if reference:
@@ -463,12 +474,9 @@ class CurveExplorer(pn.viewable.Viewer):
         self._select(box)
 
     def _select(self, box: tuple[int, int, int, int]) -> None:
-        try:
-            where = self.state.curve_filter()
-        except FilterError as exc:
-            self._show_error(exc)
-            return
-        view, client, database = self._image.view, self._pick_client, self._database
+        """The parts behind ``box`` of the picture on screen: its view and its filter."""
+        where, view = self._shown_where, self._image.view
+        client, database = self._pick_client, self._database
         self.parts_title.object = "Finding the parts…"
 
         def job() -> Picked:
@@ -485,11 +493,7 @@ class CurveExplorer(pn.viewable.Viewer):
         (x0, x1), (y0, y1) = view.x_range, view.y_range
         if not (x0 <= x <= x1 and y0 <= y <= y1):
             return
-        try:
-            where = self.state.curve_filter()
-        except FilterError:
-            return
-        box = pixel_box(view, x, y, x, y)
+        where, box = self._shown_where, pixel_box(view, x, y, x, y)
         client, database = self._hover_client, self._database
         self._hovers.submit(
             lambda: (x, y, pick(client, database, where, view, box, limit=HOVER_LIMIT))
@@ -499,9 +503,12 @@ class CurveExplorer(pn.viewable.Viewer):
 
     def _show(self, done: Rendered) -> None:
         image = self._image = done.image
+        self._shown_where = done.where
+        if done.choices is not None:
+            self._show_choices(done.choices)
         self._send(
-            (self._envelope_pipe, done.envelope),
-            (self._reference_pipe, done.reference),
+            (self._band_data, done.envelope),
+            (self._reference_data, done.reference),
             replot=self._key(image) != self._plot_key,
         )
         self.plot.loading = False
@@ -515,7 +522,7 @@ class CurveExplorer(pn.viewable.Viewer):
                 _stat("OK / NOK", f"{ok:,} / {nok:,}"),
                 _stat("NOK rate", f"{nok / image.curves:.1%}" if image.curves else "–"),
                 _stat("Query time", f"{ms:.0f} ms"),
-                _stat("Samples read", f"{image.samples:,}"),
+                _stat("Samples drawn", f"{image.samples:,}"),
                 "</div>",
             ]
         )
@@ -528,22 +535,21 @@ class CurveExplorer(pn.viewable.Viewer):
         self.status = f"{image.curves:,} curves · x {x0:.4g} to {x1:.4g} · {ms:.0f} ms"
         self.status_text.object = f"{self.status}{note}"
 
-    def _send(self, *updates: tuple[hv.streams.Pipe, Any], replot: bool = False) -> None:
+    def _send(self, *updates: tuple[hv.streams.Stream, Any], replot: bool = False) -> None:
         """The new image plus any overlay whose data changed, redrawn in one refresh (each
-        separate ``send`` would redraw the whole overlay)."""
-        changed = [
-            pipe
-            for pipe, data in updates
-            if not (pipe.data is data or (_nothing(pipe.data) and _nothing(data)))
-        ]
-        for pipe, data in updates:
-            if pipe in changed:
-                pipe.update(data=data)
+        separate event would redraw the whole overlay). Each stream has a parameter name of
+        its own, so triggering them together does not clash."""
+        changed = []
+        for stream, data in updates:
+            (name, old), *_ = stream.contents.items()
+            if not (old is data or (_nothing(old) and _nothing(data))):
+                stream.update(**{name: data})
+                changed.append(stream)
         if replot:
             self._replot(self._image)
             return
-        self._raster_pipe.update(data=self._image)
-        hv.streams.Stream.trigger([self._raster_pipe, *changed])
+        self._raster_data.update(image=self._image)
+        hv.streams.Stream.trigger([self._raster_data, *changed])
 
     def _legend_html(self, image: DensityImage | None) -> str:
         if image is None or not image.categories:
@@ -558,7 +564,7 @@ class CurveExplorer(pn.viewable.Viewer):
 
     def _show_pick(self, picked: Picked) -> None:
         self._picked = picked
-        self._lines_pipe.send(picked.lines)
+        self._lines_data.event(lines=picked.lines)
         parts = picked.parts.copy()
         if not parts.empty:
             parts["started_at"] = pd.to_datetime(parts["started_at"]).dt.strftime(
@@ -588,6 +594,13 @@ class CurveExplorer(pn.viewable.Viewer):
         more = f" and {hit.total - len(hit.curves):,} more" if hit.total > len(hit.curves) else ""
         self.hover_info.object = f"**{hit.total:,} curves** at ({x:.4g}, {y:.4g}): {rows}{more}"
 
+    def _show_pick_error(self, error: Exception) -> None:
+        """A failed selection: the message, without touching a render that may be running."""
+        log.warning("explorer selection failed", exc_info=error)
+        self._alert.object = friendly(error)
+        self._alert.visible = True
+        self.parts_title.object = "The selection failed: see the message above."
+
     def _show_error(self, error: Exception) -> None:
         if not isinstance(error, FilterError | ProviderError):
             log.warning("explorer request failed", exc_info=error)
@@ -600,8 +613,9 @@ class CurveExplorer(pn.viewable.Viewer):
             self.status_text.object = "Failed: see the message above."
 
     def _clear_selection(self) -> None:
+        self._picks.cancel()  # a selection of the old filter must not come back
         self._picked = None
-        self._lines_pipe.send([])
+        self._lines_data.event(lines=[])
         self.parts.value = pd.DataFrame(columns=PART_COLUMNS)
         self.csv.disabled = True
 
@@ -676,6 +690,18 @@ class CurveExplorer(pn.viewable.Viewer):
             self.parts,
             sizing_mode="stretch_width",
         )
+
+
+# One stream per overlay, each with a parameter name of its own.
+RasterData = hv.streams.Stream.define("RasterData", image=None)
+LinesData = hv.streams.Stream.define("LinesData", lines=[])
+BandData = hv.streams.Stream.define("BandData", band=None)
+ReferenceData = hv.streams.Stream.define("ReferenceData", reference=[])
+
+
+def _paths(lines: list[Line], color: str, width: float) -> hv.Path:
+    paths = [{"x": line.x, "y": line.y} for line in lines]
+    return hv.Path(paths).opts(color=color, line_width=width, apply_ranges=False)
 
 
 def _nothing(data) -> bool:

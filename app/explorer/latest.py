@@ -7,9 +7,12 @@ submitted, its result is dropped: the page only ever shows the newest request's 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class LatestOnly:
@@ -46,15 +49,32 @@ class LatestOnly:
             self._idle.clear()
         threading.Thread(target=self._work, name=self._name, daemon=True).start()
 
+    def cancel(self) -> None:
+        """Drop the waiting job, and the result of the running one."""
+        with self._lock:
+            self._generation += 1
+            if self._waiting is not None:
+                self.skipped += 1
+            self._waiting = None
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until no job runs or waits (and the last result was handed over)."""
         return self._idle.wait(timeout)
 
     def _work(self) -> None:
+        try:
+            self._loop()
+        except BaseException:  # never leave the runner marked as busy
+            with self._lock:
+                self._running = False
+                self._idle.set()
+            raise
+
+    def _loop(self) -> None:
         while True:
             with self._lock:
                 job, self._waiting = self._waiting, None
-                if job is None:
+                if job is None:  # decided under the lock, so a new submit starts a new worker
                     self._running = False
                     self._idle.set()
                     return
@@ -71,7 +91,10 @@ class LatestOnly:
                     self.delivered += 1
             if stale:
                 continue
-            if error is None:
-                self._deliver(result)
-            else:
-                self._fail(error)
+            try:
+                if error is None:
+                    self._deliver(result)
+                else:
+                    self._fail(error)
+            except Exception:  # a page that cannot show a result must not stop the runner
+                log.exception("showing a background result failed")

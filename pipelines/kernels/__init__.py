@@ -30,6 +30,8 @@ def _drop_stale_cache() -> None:
 _drop_stale_cache()
 
 # cache=True keeps compiled kernels in __pycache__, so only the first run pays for compiling.
+# Never fastmath: fused multiply-adds would change ``x * s + t`` by an ulp, and the engine-side
+# reduction (pipelines/overlay.py) computes pixel columns with that exact expression in SQL.
 ngjit = numba.njit(nogil=True, cache=True)
 ngjit_parallel = numba.njit(nogil=True, parallel=True, cache=True)
 # Per-pixel helpers that never allocate: without NRT, passing arrays skips the atomic reference

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from pipelines.batch import TEXT_COLUMNS, CurveBatch
-from pipelines.density import curve_density
+from pipelines.density import curve_density, curves_through
+from pipelines.interact import pick
 from pipelines.overlay import density_image, drawing_plan, fetch, fetch_drawable, fit, select
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
@@ -132,10 +133,11 @@ def test_colour_by_an_empty_selection(demo_store):
     assert image.categories == [] and image.counts.shape == (10, 10, 0)
 
 
-def adversarial_batch() -> CurveBatch:
-    """Integer codes at step 1, so views with integer bounds put samples exactly on pixel
-    edges: noisy curves with many samples per column, hysteresis loops, steps and spikes,
-    constants, two-point curves and curves far outside."""
+def adversarial_batch(x_step: float = 1.0, y_step: float = 1.0) -> CurveBatch:
+    """Integer codes; at step 1, views with integer bounds put samples exactly on pixel
+    edges, at other steps values carry float64 rounding. Noisy curves with many samples per
+    column, hysteresis loops, steps and spikes, constants, two-point curves and curves far
+    outside."""
     rng = np.random.default_rng(3)
     curves = []
     for _ in range(12):  # noisy, dense: tens of samples per column
@@ -160,8 +162,8 @@ def adversarial_batch() -> CurveBatch:
             "started_at": pd.Timestamp("2026-11-20", tz="UTC"),
             "ended_at": pd.Timestamp("2026-11-20", tz="UTC"),
             "result": "OK",
-            "x_step": 1.0,
-            "y_step": 1.0,
+            "x_step": x_step,
+            "y_step": y_step,
         }
     )
     x = np.concatenate([c[0] for c in curves]).astype(np.int32)
@@ -169,9 +171,9 @@ def adversarial_batch() -> CurveBatch:
     return CurveBatch(meta, offsets, x, y)
 
 
-@pytest.fixture
-def adversarial_store(store):
-    batch = adversarial_batch()
+@pytest.fixture(params=[(1.0, 1.0), (0.1, 0.25)], ids=["unit-steps", "decimal-steps"])
+def adversarial_store(store, request):
+    batch = adversarial_batch(*request.param)
     store.write([batch], DatasetSpec(project="adv", kind="demo", name="a"))
     return store, batch
 
@@ -188,22 +190,8 @@ def test_engine_reduction_draws_the_same_pixels(adversarial_store):
     rng = np.random.default_rng(11)
     kinds_used = set()
     for trial in range(60):
-        if trial % 2:
-            x0 = int(rng.integers(-60, 240))
-            xr = (float(x0), float(x0 + rng.integers(1, 300)))
-            y0 = int(rng.integers(-60, 40))
-            yr = (float(y0), float(y0 + rng.integers(1, 120)))
-        else:
-            x0 = rng.uniform(-80, 260)
-            xr = (x0, x0 + rng.uniform(0.5, 320))
-            y0 = rng.uniform(-80, 60)
-            yr = (y0, y0 + rng.uniform(0.5, 150))
-        view = View(
-            x_range=xr,
-            y_range=yr,
-            width=int(rng.choice([7, 10, 32, 50, 100, 300])),
-            height=int(rng.integers(5, 60)),
-        )
+        view = random_view(rng, batch, on_codes=bool(trial % 2))
+        xr, yr = view.x_range, view.y_range
         drawable = fetch_drawable(store.client, store.database, meta, view)
         masks, _ = drawing_plan(meta, view)
         kinds_used |= {kind for kind, mask in masks.items() if mask.any()}
@@ -220,9 +208,58 @@ def test_engine_reduction_draws_the_same_pixels(adversarial_store):
     assert kinds_used == {"whole", "trimmed", "reduced"}
 
 
+def random_view(rng, batch: CurveBatch, *, on_codes: bool) -> View:
+    """A view over the adversarial curves: with ``on_codes``, bounds are sample values (code
+    times step), so samples fall exactly on pixel edges; otherwise anywhere. Some are narrow
+    zooms, some off to one side."""
+    xs, ys = float(batch.meta["x_step"].iloc[0]), float(batch.meta["y_step"].iloc[0])
+    if on_codes:
+        x0, y0 = int(rng.integers(-60, 240)), int(rng.integers(-60, 40))
+        xr = (x0 * xs, (x0 + int(rng.integers(1, 300))) * xs)
+        yr = (y0 * ys, (y0 + int(rng.integers(1, 120))) * ys)
+    else:
+        x0, y0 = rng.uniform(-80, 260), rng.uniform(-80, 60)
+        xr = (x0 * xs, (x0 + rng.uniform(0.5, 320)) * xs)
+        yr = (y0 * ys, (y0 + rng.uniform(0.5, 150)) * ys)
+    return View(
+        x_range=xr,
+        y_range=yr,
+        width=int(rng.choice([7, 10, 32, 50, 100, 300])),
+        height=int(rng.integers(5, 60)),
+    )
+
+
+def test_picks_on_reduced_answers_match_whole_curves(adversarial_store):
+    """Picking fetches only a box's neighbourhood (``x_keep``), reduced: the curves it finds
+    are exactly those whose whole polyline draws a pixel in the box."""
+    store, batch = adversarial_store
+    where = CurveFilter.of(project="adv")
+    whole = full_curves([batch], lambda r: True)
+    keys = batch.meta["curve_key"].tolist()
+    rng = np.random.default_rng(5)
+    for trial in range(25):
+        view = random_view(rng, batch, on_codes=bool(trial % 2))
+        c0 = int(rng.integers(0, view.width))
+        r0 = int(rng.integers(0, view.height))
+        box = (c0, min(c0 + int(rng.integers(0, 4)), view.width - 1), r0, r0)
+        found = pick(store.client, store.database, where, view, box, limit=100)
+        ranges = dict(
+            x_range=view.x_range, y_range=view.y_range, width=view.width, height=view.height
+        )
+        expected_keys = sorted(
+            key
+            for key, (x, y) in zip(keys, whole, strict=True)
+            if curves_through(x, y, np.array([0, len(x)]), box=box, **ranges).any()
+        )
+        assert sorted(found.curves["curve_key"]) == expected_keys, (view, box)
+
+
 def test_reduced_answers_scale_with_pixel_columns_not_samples(adversarial_store):
-    store, _ = adversarial_store
-    view = View(x_range=(-60.0, 260.0), y_range=(-100.0, 100.0), width=16, height=10)
+    store, batch = adversarial_store
+    xs, ys = float(batch.meta["x_step"].iloc[0]), float(batch.meta["y_step"].iloc[0])
+    view = View(
+        x_range=(-60.0 * xs, 260.0 * xs), y_range=(-100.0 * ys, 100.0 * ys), width=16, height=10
+    )
     meta = select(store.client, store.database, CurveFilter.of(project="adv"), view)
     dense = meta[meta["curve_key"].isin([f"a{i}" for i in range(12)])]  # the noisy curves
     drawable = fetch_drawable(store.client, store.database, dense, view)

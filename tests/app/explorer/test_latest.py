@@ -50,3 +50,39 @@ def test_an_idle_runner_can_run_again():
         runner.submit(lambda n=n: n)
         assert runner.wait(10)
     assert results == [0, 1, 2]
+
+
+def test_cancel_drops_the_waiting_job_and_the_running_result():
+    delivered, ran = [], []
+    started, release = threading.Event(), threading.Event()
+    runner = LatestOnly(delivered.append, delivered.append)
+
+    def slow():
+        ran.append("slow")
+        started.set()
+        assert release.wait(10)
+        return "slow"
+
+    runner.submit(slow)
+    assert started.wait(10)
+    runner.submit(lambda: ran.append("waiting") or "waiting")
+    runner.cancel()
+    release.set()
+    assert runner.wait(10)
+    assert ran == ["slow"] and delivered == []
+
+
+def test_a_failing_callback_does_not_stop_the_runner():
+    shown = []
+
+    def deliver(result):
+        if result == "bad":
+            raise RuntimeError("the page could not show it")
+        shown.append(result)
+
+    runner = LatestOnly(deliver, shown.append)
+    runner.submit(lambda: "bad")
+    assert runner.wait(10)
+    runner.submit(lambda: "good")
+    assert runner.wait(10)
+    assert shown == ["good"]
