@@ -123,7 +123,7 @@ def measure_steps(explorer: CurveExplorer, process: str, events: list, path: hv.
                 "process": process,
                 "view": label,
                 "curves": f"{image.curves:,}",
-                "samples read": f"{image.samples:,}",
+                "samples drawn": f"{image.samples:,}",
                 "ms (median)": f"{median * 1e3:.0f}",
                 "ms (worst)": f"{max(timings[1:]) * 1e3:.0f}",
                 "within target": "yes" if median * 1e3 <= TARGET_MS else "no",
