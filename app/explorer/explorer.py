@@ -11,6 +11,7 @@ engine client: a render, a selection and the hover can be in flight together.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -40,6 +41,7 @@ PLOT_WIDTH, PLOT_HEIGHT = 960, 480
 PICK_LIMIT = 5_000  # parts listed (and exported) for one selection
 HIGHLIGHT_LIMIT = 20  # of them, drawn as lines on top
 HOVER_LIMIT = 5
+HOVER_REST_SECONDS = 0.25  # the pointer must rest this long before the parts under it are asked
 REFERENCE_LIMIT = 3
 ENVELOPE_MIN_SHARE = 0.05  # envelope bins reached by fewer curves than this share are hidden
 PART_COLUMNS = ["part_serial", "started_at", "result", "defect", "station", "program", "line"]
@@ -111,6 +113,7 @@ class CurveExplorer(pn.viewable.Viewer):
         self._doc = pn.state.curdoc
         self._image: DensityImage | None = None
         self._shown_where: CurveFilter | None = None
+        self._pointer_moves = 0
         self._picked: Picked | None = None
         self._alert = pn.pane.Alert("", alert_type="danger", visible=False, name="explorer-error")
         self._empty = pn.pane.Alert(
@@ -148,9 +151,16 @@ class CurveExplorer(pn.viewable.Viewer):
         self.state.param.watch(self._on_view, ["x_range", "y_range", "envelope", "reference"])
         self.state.param.watch(self._on_style, ["cmap", "norm"])
         self.state.param.watch(self._to_url, list(self.state.param)[1:])
+        if self._doc is None:
+            self.render()
+        else:
+            # Draw once the page is in the browser: building and sending the page holds the
+            # GIL, and a render started alongside it took 0.7 s instead of 0.25 s.
+            pn.state.onload(self._first_render)
+
+    def _first_render(self) -> None:
         self.render()
-        if self._doc is not None:
-            pn.state.onload(self._to_url)  # the opening state, as a link from the start
+        self._to_url()  # the opening state, as a link from the start
 
     def _open(self, factory) -> None:
         """One client per runner (render, selection, hover), so a render, a selection and the
@@ -494,10 +504,20 @@ class CurveExplorer(pn.viewable.Viewer):
         if not (x0 <= x <= x1 and y0 <= y <= y1):
             return
         where, box = self._shown_where, pixel_box(view, x, y, x, y)
-        client, database = self._hover_client, self._database
-        self._hovers.submit(
-            lambda: (x, y, pick(client, database, where, view, box, limit=HOVER_LIMIT))
-        )
+        client, database, renders = self._hover_client, self._database, self._renders
+        self._pointer_moves += 1
+        move = self._pointer_moves
+
+        def job():
+            # Only where the pointer rests, and never alongside a render: on two cores a
+            # hover pick running with a zoom's render made the render 1.5-2x slower.
+            time.sleep(HOVER_REST_SECONDS)
+            renders.wait(60)
+            if move != self._pointer_moves:
+                return None
+            return (x, y, pick(client, database, where, view, box, limit=HOVER_LIMIT))
+
+        self._hovers.submit(job)
 
     # --- work → page --------------------------------------------------------------------------
 
@@ -584,6 +604,8 @@ class CurveExplorer(pn.viewable.Viewer):
         )
 
     def _show_hover(self, found) -> None:
+        if found is None:  # the pointer moved on
+            return
         x, y, hit = found
         if not hit.total:
             self.hover_info.object = f"No curve at ({x:.4g}, {y:.4g})."

@@ -275,7 +275,7 @@ def test_hover_names_the_parts_under_the_cursor(served, page):
     for fy in (0.5, 0.6, 0.7, 0.8, 0.4, 0.3, 0.9, 0.2):
         for fx in (0.3, 0.5, 0.7):
             page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
-            page.wait_for_timeout(300)
+            page.wait_for_timeout(1500)  # the parts are asked once the pointer rests
             if found.count():
                 break
         if found.count():
