@@ -14,6 +14,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from functools import partial
+from io import BytesIO, StringIO
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,9 +22,10 @@ import holoviews as hv
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import NumeralTickFormatter
 from panel.io.state import set_curdoc
 
+from app.explorer import elements
+from app.explorer.elements import PLOT_HEIGHT, PLOT_WIDTH
 from app.explorer.latest import LatestOnly
 from app.explorer.state import CMAPS, COLOR_BY, NORMS, RESULTS, ExplorerState
 from app.runtime import open_store
@@ -31,30 +33,18 @@ from models.settings import get_settings
 from pipelines.catalog import Catalog
 from pipelines.interact import Line, envelope, highlight, pick, pixel_box
 from pipelines.overlay import DensityImage, density_image, select
-from pipelines.render import category_colors, png, to_hv
+from pipelines.render import png
 from pipelines.views import CurveFilter, FilterError, View
 from providers import ProviderError
 
 log = logging.getLogger(__name__)
 
-PLOT_WIDTH, PLOT_HEIGHT = 960, 480
 PICK_LIMIT = 5_000  # parts listed (and exported) for one selection
 HIGHLIGHT_LIMIT = 20  # of them, drawn as lines on top
 HOVER_LIMIT = 5
 HOVER_REST_SECONDS = 0.25  # the pointer must rest this long before the parts under it are asked
 REFERENCE_LIMIT = 3
-ENVELOPE_MIN_SHARE = 0.05  # envelope bins reached by fewer curves than this share are hidden
 PART_COLUMNS = ["part_serial", "started_at", "result", "defect", "station", "program", "line"]
-
-CSS = """
-.ch-stat {padding: 6px 10px; border-radius: 6px; background: #f4f7fb; border: 1px solid #dfe6ef;
-          min-width: 130px;}
-.ch-stat-label {font-size: 11px; color: #5a6b7f; text-transform: uppercase; letter-spacing: .04em;}
-.ch-stat-value {font-size: 19px; font-weight: 600; color: #17324d; white-space: nowrap;}
-.ch-legend span.swatch {display: inline-block; width: 12px; height: 12px; border-radius: 2px;
-          margin-right: 6px; vertical-align: middle;}
-.ch-legend div {margin: 2px 0; font-size: 13px;}
-"""
 
 
 @dataclass
@@ -74,23 +64,6 @@ class Picked:
     total: int
     parts: pd.DataFrame
     lines: list[Line]
-
-
-def friendly(error: Exception) -> str:
-    """What went wrong, in words a plant engineer can act on; never a stack trace."""
-    if isinstance(error, FilterError):
-        return f"**Invalid filter.** {error}"
-    if isinstance(error, ProviderError):
-        return f"**The curve store is not available.** {error}"
-    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return f"**The engine could not answer.** {first[:300]}"
-
-
-def _stat(label: str, value: str) -> str:
-    return (
-        f"<div class='ch-stat'><div class='ch-stat-label'>{label}</div>"
-        f"<div class='ch-stat-value'>{value}</div></div>"
-    )
 
 
 class CurveExplorer(pn.viewable.Viewer):
@@ -245,8 +218,10 @@ class CurveExplorer(pn.viewable.Viewer):
         self.reset_filters.on_click(lambda _e: self._clear_filters())
         self.reset_view = pn.widgets.Button(label="Reset view", color="light")
         self.reset_view.on_click(lambda _e: self.state.reset_view())
-        self.stats = pn.pane.HTML("", stylesheets=[CSS], name="explorer-stats")
-        self.legend = pn.pane.HTML("", stylesheets=[CSS], visible=False, name="explorer-legend")
+        self.stats = pn.pane.HTML("", stylesheets=[elements.CSS], name="explorer-stats")
+        self.legend = pn.pane.HTML(
+            "", stylesheets=[elements.CSS], visible=False, name="explorer-legend"
+        )
         self.hover_info = pn.pane.Markdown("Point at the raster to see the parts under the cursor.")
         self.parts_title = pn.pane.Markdown(
             "Click the raster, or drag a box with the box-select tool, to list the parts "
@@ -278,9 +253,9 @@ class CurveExplorer(pn.viewable.Viewer):
         self.project.param.watch(self._on_project, "value")
 
     def _build_plot(self) -> None:
-        self._lines_data = LinesData()
-        self._band_data = BandData()
-        self._reference_data = ReferenceData()
+        self._lines_data = elements.LinesData()
+        self._band_data = elements.BandData()
+        self._reference_data = elements.ReferenceData()
         self._plot_key: tuple | None = None
         self.plot = pn.pane.HoloViews(name="explorer-plot", min_width=PLOT_WIDTH)
         self._replot(None)
@@ -299,15 +274,19 @@ class CurveExplorer(pn.viewable.Viewer):
         for stream in getattr(self, "_streams", []):
             stream.clear()
         self._plot_key = self._key(image)
-        self._raster_data = RasterData(image=image)
-        raster = hv.DynamicMap(self._raster, streams=[self._raster_data])
+        self._raster_data = elements.RasterData(image=image)
+        raster = hv.DynamicMap(
+            lambda image: elements.raster(image, self.state.cmap, self.state.norm),
+            streams=[self._raster_data],
+        )
         lines = hv.DynamicMap(
-            lambda lines: _paths(lines, "#ff7f0e", 1.2), streams=[self._lines_data]
+            lambda lines: elements.paths(lines, "#ff7f0e", 1.2), streams=[self._lines_data]
         )
         reference = hv.DynamicMap(
-            lambda reference: _paths(reference, "#111111", 3.0), streams=[self._reference_data]
+            lambda reference: elements.paths(reference, "#111111", 3.0),
+            streams=[self._reference_data],
         )
-        band = hv.DynamicMap(self._envelope, streams=[self._band_data])
+        band = hv.DynamicMap(elements.envelope_bands, streams=[self._band_data])
         self._streams = [
             hv.streams.RangeXY(source=raster, subscribers=[self._on_range]),
             hv.streams.Tap(source=raster, transient=True, subscribers=[self._on_tap]),
@@ -317,51 +296,6 @@ class CurveExplorer(pn.viewable.Viewer):
         self.plot.object = (raster * band * lines * reference).opts(
             width=PLOT_WIDTH, height=PLOT_HEIGHT, framewise=True, toolbar="above"
         )
-
-    # --- plot callbacks (HoloViews calls these) ------------------------------------------------
-
-    def _raster(self, image: DensityImage | None) -> hv.Element:
-        common = dict(
-            width=PLOT_WIDTH,
-            height=PLOT_HEIGHT,
-            tools=["tap", "box_select"],
-            active_tools=["wheel_zoom"],
-            framewise=True,
-            bgcolor="white",
-            show_grid=True,
-        )
-        if image is None:
-            return hv.Image([]).opts(cmap=self.state.cmap, cnorm=self.state.norm, **common)
-        element = to_hv(image, how=self.state.norm)
-        if isinstance(element, hv.RGB):
-            return element.opts(**common)
-        return element.opts(
-            cmap=self.state.cmap,
-            cnorm=self.state.norm,
-            colorbar=True,
-            clabel="curves per pixel",
-            cformatter=NumeralTickFormatter(format="0,0"),
-            tools=["hover", "tap", "box_select"],
-            **{k: v for k, v in common.items() if k != "tools"},
-        )
-
-    def _envelope(self, band: pd.DataFrame | None) -> hv.Overlay:
-        """5-95 % and 25-75 % bands and the median, where at least 5 % of the curves reach:
-        percentiles of the last few long curves would draw a misleading tail."""
-        if band is None or band.empty:
-            data = pd.DataFrame(columns=["x", "curves", "p05", "p25", "p50", "p75", "p95"])
-        else:
-            data = band[band["curves"] >= ENVELOPE_MIN_SHARE * band["curves"].max()]
-        band = hv.Area((data.x, data.p05, data.p95), vdims=["p05", "p95"]).opts(
-            color="#2ca02c", alpha=0.12, line_alpha=0, apply_ranges=False
-        )
-        inner = hv.Area((data.x, data.p25, data.p75), vdims=["p25", "p75"]).opts(
-            color="#2ca02c", alpha=0.2, line_alpha=0, apply_ranges=False
-        )
-        median = hv.Curve((data.x, data.p50)).opts(
-            color="#1b7a1b", line_width=2, line_dash="dashed", apply_ranges=False
-        )
-        return band * inner * median
 
     def wait(self, timeout: float = 120.0) -> None:
         """Block until renders, selections and hovers in flight are shown (tests, benchmarks)."""
@@ -405,7 +339,7 @@ class CurveExplorer(pn.viewable.Viewer):
     def _on_style(self, *_events) -> None:
         if self._key(self._image) != self._plot_key:
             self._replot(self._image)
-        self.legend.object = self._legend_html(self._image)
+        self.legend.object = elements.legend_html(self._image, self.state.color_by)
 
     def _to_url(self, *_events) -> None:
         location = pn.state.location
@@ -472,19 +406,16 @@ class CurveExplorer(pn.viewable.Viewer):
             max(r0 - 1, 0),
             min(r1 + 1, view.height - 1),
         )
-        self._select(box)
+        self.select_box(box)
 
     def _on_bounds(self, bounds=None) -> None:
         if bounds is None or self._image is None:
             return
-        self._select(pixel_box(self._image.view, *bounds))
+        self.select_box(pixel_box(self._image.view, *bounds))
 
     def select_box(self, box: tuple[int, int, int, int]) -> None:
-        """List the parts drawing a pixel in ``box`` (col0, col1, row0, row1) of the shown view."""
-        self._select(box)
-
-    def _select(self, box: tuple[int, int, int, int]) -> None:
-        """The parts behind ``box`` of the picture on screen: its view and its filter."""
+        """List the parts drawing a pixel in ``box`` (col0, col1, row0, row1) of the picture on
+        screen: its view and its filter."""
         where, view = self._shown_where, self._image.view
         client, database = self._pick_client, self._database
         self.parts_title.object = "Finding the parts…"
@@ -538,15 +469,15 @@ class CurveExplorer(pn.viewable.Viewer):
         self.stats.object = "".join(
             [
                 "<div style='display:flex; gap:8px; flex-wrap:wrap'>",
-                _stat("Curves shown", f"{image.curves:,}"),
-                _stat("OK / NOK", f"{ok:,} / {nok:,}"),
-                _stat("NOK rate", f"{nok / image.curves:.1%}" if image.curves else "–"),
-                _stat("Query time", f"{ms:.0f} ms"),
-                _stat("Samples drawn", f"{image.samples:,}"),
+                elements.stat("Curves shown", f"{image.curves:,}"),
+                elements.stat("OK / NOK", f"{ok:,} / {nok:,}"),
+                elements.stat("NOK rate", f"{nok / image.curves:.1%}" if image.curves else "–"),
+                elements.stat("Query time", f"{ms:.0f} ms"),
+                elements.stat("Samples drawn", f"{image.samples:,}"),
                 "</div>",
             ]
         )
-        self.legend.object = self._legend_html(image)
+        self.legend.object = elements.legend_html(image, self.state.color_by)
         self.legend.visible = bool(image.categories)
         note = ""
         if done.reference_missing:
@@ -570,17 +501,6 @@ class CurveExplorer(pn.viewable.Viewer):
             return
         self._raster_data.update(image=self._image)
         hv.streams.Stream.trigger([self._raster_data, *changed])
-
-    def _legend_html(self, image: DensityImage | None) -> str:
-        if image is None or not image.categories:
-            return ""
-        colors = category_colors(image.categories)
-        rows = "".join(
-            f"<div><span class='swatch' style='background:{colors[k]}'></span>{k} "
-            f"<span style='color:#5a6b7f'>({image.category_curves.get(k, 0):,})</span></div>"
-            for k in image.categories
-        )
-        return f"<div class='ch-legend'><b>{self.state.color_by}</b>{rows}</div>"
 
     def _show_pick(self, picked: Picked) -> None:
         self._picked = picked
@@ -619,14 +539,14 @@ class CurveExplorer(pn.viewable.Viewer):
     def _show_pick_error(self, error: Exception) -> None:
         """A failed selection: the message, without touching a render that may be running."""
         log.warning("explorer selection failed", exc_info=error)
-        self._alert.object = friendly(error)
+        self._alert.object = elements.friendly(error)
         self._alert.visible = True
         self.parts_title.object = "The selection failed: see the message above."
 
     def _show_error(self, error: Exception) -> None:
         if not isinstance(error, FilterError | ProviderError):
             log.warning("explorer request failed", exc_info=error)
-        self._alert.object = friendly(error)
+        self._alert.object = elements.friendly(error)
         self._alert.visible = True
         if hasattr(self, "plot"):
             self.plot.loading = False
@@ -648,9 +568,7 @@ class CurveExplorer(pn.viewable.Viewer):
             return ""
         return self._picked.parts.to_csv(index=False)
 
-    def _parts_csv(self):
-        from io import StringIO
-
+    def _parts_csv(self) -> StringIO:
         return StringIO(self.parts_csv())
 
     def view_png(self) -> bytes:
@@ -658,9 +576,7 @@ class CurveExplorer(pn.viewable.Viewer):
             return b""
         return png(self._image, cmap=self.state.cmap, how=self.state.norm)
 
-    def _view_png(self):
-        from io import BytesIO
-
+    def _view_png(self) -> BytesIO:
         return BytesIO(self.view_png())
 
     # --- layout -------------------------------------------------------------------------------
@@ -712,18 +628,6 @@ class CurveExplorer(pn.viewable.Viewer):
             self.parts,
             sizing_mode="stretch_width",
         )
-
-
-# One stream per overlay, each with a parameter name of its own.
-RasterData = hv.streams.Stream.define("RasterData", image=None)
-LinesData = hv.streams.Stream.define("LinesData", lines=[])
-BandData = hv.streams.Stream.define("BandData", band=None)
-ReferenceData = hv.streams.Stream.define("ReferenceData", reference=[])
-
-
-def _paths(lines: list[Line], color: str, width: float) -> hv.Path:
-    paths = [{"x": line.x, "y": line.y} for line in lines]
-    return hv.Path(paths).opts(color=color, line_width=width, apply_ranges=False)
 
 
 def _nothing(data) -> bool:
