@@ -25,9 +25,10 @@ import param
 from panel.io.state import set_curdoc
 
 from app.explorer import elements
+from app.explorer.controls import ExplorerControls
 from app.explorer.elements import PLOT_HEIGHT, PLOT_WIDTH
 from app.explorer.latest import LatestOnly
-from app.explorer.state import CMAPS, COLOR_BY, NORMS, RESULTS, ExplorerState
+from app.explorer.state import ExplorerState
 from app.runtime import open_store
 from models.settings import get_settings
 from pipelines.catalog import Catalog
@@ -173,49 +174,8 @@ class CurveExplorer(pn.viewable.Viewer):
             self.state.param.update(project=first.project, process=first.process)
 
     def _build_widgets(self) -> None:
-        state = self.state
-        projects = sorted(self._options["project"].unique()) or [""]
-        self.project = pn.widgets.Select.from_param(state.param.project, options=projects)
-        self.process = pn.widgets.Select.from_param(
-            state.param.process, options=self._processes(state.project)
-        )
-        self.filters = {
-            name: pn.widgets.MultiChoice.from_param(
-                state.param[name], options=[], placeholder="all", label=name.capitalize()
-            )
-            for name in ("plant", "line", "station", "program", "shift")
-        }
-        self.result = pn.widgets.CheckButtonGroup.from_param(
-            state.param.result, options=list(RESULTS), color="default", label="Result"
-        )
-        self.serial = pn.widgets.TextInput.from_param(
-            state.param.serial, placeholder="part serial contains…", label="Serial"
-        )
-        self.start = pn.widgets.TextInput.from_param(
-            state.param.start, placeholder="2026-11-20 06:00", label="From (UTC)"
-        )
-        self.end = pn.widgets.TextInput.from_param(
-            state.param.end, placeholder="2026-11-21", label="Until (UTC)"
-        )
-        self.color_by = pn.widgets.Select.from_param(
-            state.param.color_by,
-            options={"(density)": "", **{c: c for c in COLOR_BY if c}},
-            label="Colour by",
-        )
-        self.cmap = pn.widgets.Select.from_param(
-            state.param.cmap, options=list(CMAPS), label="Colour map"
-        )
-        self.norm = pn.widgets.RadioButtonGroup.from_param(
-            state.param.norm, options=list(NORMS), label="Normalisation"
-        )
-        self.envelope = pn.widgets.Checkbox.from_param(
-            state.param.envelope, label="Percentile envelope (5/25/50/75/95 %)"
-        )
-        self.reference = pn.widgets.TextInput.from_param(
-            state.param.reference, placeholder="serial of a golden part", label="Reference part"
-        )
-        self.reset_filters = pn.widgets.Button(label="Clear filters", color="light")
-        self.reset_filters.on_click(lambda _e: self._clear_filters())
+        self.controls = ExplorerControls(self.state, self._options)
+        self.filters, self.process = self.controls.filters, self.controls.process
         self.reset_view = pn.widgets.Button(label="Reset view", color="light")
         self.reset_view.on_click(lambda _e: self.state.reset_view())
         self.stats = pn.pane.HTML("", stylesheets=[elements.CSS], name="explorer-stats")
@@ -250,7 +210,6 @@ class CurveExplorer(pn.viewable.Viewer):
             color="light",
         )
         self.status_text = pn.pane.Markdown("", name="explorer-status")
-        self.project.param.watch(self._on_project, "value")
 
     def _build_plot(self) -> None:
         self._lines_data = elements.LinesData()
@@ -304,27 +263,6 @@ class CurveExplorer(pn.viewable.Viewer):
                 raise TimeoutError(f"explorer work still running after {timeout:.0f} s")
 
     # --- state → work -------------------------------------------------------------------------
-
-    def _processes(self, project: str) -> list[str]:
-        chosen = self._options[self._options["project"] == project]
-        return list(chosen["process"]) or [""]
-
-    def _on_project(self, event) -> None:
-        processes = self._processes(event.new)
-        self.process.options = processes
-        if self.state.process not in processes:
-            self.state.process = processes[0]
-
-    def _clear_filters(self) -> None:
-        self.state.param.update(
-            **{name: [] for name in ExplorerState.LISTS}, serial="", start="", end=""
-        )
-
-    def _show_choices(self, choices: dict[str, list[str]]) -> None:
-        """Picker options from the curves of the chosen project and process."""
-        for name, values in choices.items():
-            if name in self.filters:
-                self.filters[name].options = sorted(set(values) | set(getattr(self.state, name)))
 
     def _on_filter(self, *events) -> None:
         if any(e.name in ("project", "process") for e in events):
@@ -456,7 +394,7 @@ class CurveExplorer(pn.viewable.Viewer):
         image = self._image = done.image
         self._shown_where = done.where
         if done.choices is not None:
-            self._show_choices(done.choices)
+            self.controls.show_choices(done.choices)
         self._send(
             (self._band_data, done.envelope),
             (self._reference_data, done.reference),
@@ -580,31 +518,6 @@ class CurveExplorer(pn.viewable.Viewer):
         return BytesIO(self.view_png())
 
     # --- layout -------------------------------------------------------------------------------
-
-    def sidebar(self) -> list:
-        """The filter and drawing controls, for a template's sidebar."""
-        controls = [
-            pn.pane.Markdown("#### Curves"),
-            self.project,
-            self.process,
-            pn.pane.Markdown("#### Filters"),
-            *self.filters.values(),
-            self.result,
-            self.serial,
-            self.start,
-            self.end,
-            self.reset_filters,
-            pn.pane.Markdown("#### Drawing"),
-            self.color_by,
-            self.cmap,
-            self.norm,
-            self.envelope,
-            self.reference,
-        ]
-        for control in controls:
-            if isinstance(control, pn.widgets.Widget):
-                control.sizing_mode = "stretch_width"
-        return controls
 
     def __panel__(self) -> pn.viewable.Viewable:
         if not self._clients:  # nothing else on the page can work

@@ -25,7 +25,7 @@ def session_query() -> dict[str, str]:
 def page() -> pn.template.BaseTemplate:
     """A fresh explorer for one session."""
     explorer = CurveExplorer(query=session_query())
-    return shell("curves", [explorer], sidebar=explorer.sidebar())
+    return shell("curves", [explorer], sidebar=explorer.controls.sidebar())
 
 
 if pn.state.served:
