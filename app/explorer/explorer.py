@@ -45,6 +45,12 @@ HIGHLIGHT_LIMIT = 20  # of them, drawn as lines on top
 HOVER_LIMIT = 5
 HOVER_REST_SECONDS = 0.25  # the pointer must rest this long before the parts under it are asked
 REFERENCE_LIMIT = 3
+NO_MATCH = "**No curves match these filters.** Widen the filters or reset the view."
+EMPTY_STORE = (
+    "**No curves stored yet.** Generate the 10,000-curve demo plant with `curvehouse demo`, "
+    "or import your own with `curvehouse ingest curves.csv --project line-7` (see the README), "
+    "then reload this page."
+)
 PART_COLUMNS = ["part_serial", "started_at", "result", "defect", "station", "program", "line"]
 
 
@@ -91,7 +97,7 @@ class CurveExplorer(pn.viewable.Viewer):
         self._picked: Picked | None = None
         self._alert = pn.pane.Alert("", alert_type="danger", visible=False, name="explorer-error")
         self._empty = pn.pane.Alert(
-            "**No curves match these filters.** Widen the filters or reset the view.",
+            NO_MATCH,
             alert_type="warning",
             visible=False,
             name="explorer-empty",
@@ -401,6 +407,7 @@ class CurveExplorer(pn.viewable.Viewer):
             replot=self._key(image) != self._plot_key,
         )
         self.plot.loading = False
+        self._empty.object = EMPTY_STORE if self._options.empty else NO_MATCH
         self._empty.visible = image.curves == 0
         ok, nok = image.results.get("OK", 0), image.results.get("NOK", 0)
         ms = image.seconds.get("total", 0.0) * 1e3

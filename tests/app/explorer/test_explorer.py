@@ -208,3 +208,11 @@ def test_an_unavailable_engine_is_a_message():
     explorer = CurveExplorer(client_factory=busy, database="nowhere")
     assert explorer._alert.visible and "in use by another process" in explorer._alert.object
     assert isinstance(explorer.__panel__(), pn.Column)
+
+
+def test_an_empty_store_says_how_to_get_curves(engine, store):
+    explorer = CurveExplorer(client_factory=engine.client, database=store.database)
+    explorer.wait()
+    assert explorer._empty.visible and not explorer._alert.visible
+    assert "No curves stored yet" in explorer._empty.object
+    assert "curvehouse demo" in explorer._empty.object
