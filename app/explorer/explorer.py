@@ -21,7 +21,6 @@ from urllib.parse import urlencode
 import holoviews as hv
 import pandas as pd
 import panel as pn
-import param
 from panel.io.state import set_curdoc
 
 from app.explorer import elements
@@ -75,8 +74,6 @@ class Picked:
 
 class CurveExplorer(pn.viewable.Viewer):
     """One session's explorer: filters in the sidebar, the raster and the selected parts."""
-
-    status = param.String(default="", doc="What the page is doing, or the last render's timing.")
 
     def __init__(
         self,
@@ -304,7 +301,6 @@ class CurveExplorer(pn.viewable.Viewer):
             return
         self._alert.visible = False
         self.plot.loading = True
-        self.status = "Drawing…"
         self.status_text.object = "Drawing…"
         client, database = self._render_client, self._database
         with_envelope, reference = self.state.envelope, self.state.reference.strip()
@@ -428,8 +424,8 @@ class CurveExplorer(pn.viewable.Viewer):
         if done.reference_missing:
             note = f" · no curve of part “{self.state.reference}” in this selection"
         (x0, x1) = image.view.x_range
-        self.status = f"{image.curves:,} curves · x {x0:.4g} to {x1:.4g} · {ms:.0f} ms"
-        self.status_text.object = f"{self.status}{note}"
+        status = f"{image.curves:,} curves · x {x0:.4g} to {x1:.4g} · {ms:.0f} ms"
+        self.status_text.object = f"{status}{note}"
 
     def _send(self, *updates: tuple[hv.streams.Stream, Any], replot: bool = False) -> None:
         """The new image plus any overlay whose data changed, redrawn in one refresh (each
@@ -495,7 +491,6 @@ class CurveExplorer(pn.viewable.Viewer):
         self._alert.visible = True
         if hasattr(self, "plot"):
             self.plot.loading = False
-        self.status = "Failed"
         if hasattr(self, "status_text"):
             self.status_text.object = "Failed: see the message above."
 
