@@ -15,11 +15,17 @@ class InvalidIdentifierError(ValueError):
     """A database or table name that is not safe to place in SQL."""
 
 
-def identifier(name: str) -> str:
-    """Return ``name`` back-quoted for SQL, or raise if it is not a plain identifier."""
+def plain_name(name: str) -> str:
+    """Return ``name`` unchanged, or raise if it is not a plain identifier (also safe as a
+    directory name)."""
     if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
         raise InvalidIdentifierError(
             f"{name!r} is not a valid name: use letters, digits and underscores, "
             "starting with a letter or underscore, at most 63 characters."
         )
-    return f"`{name}`"
+    return name
+
+
+def identifier(name: str) -> str:
+    """Return ``name`` back-quoted for SQL, or raise if it is not a plain identifier."""
+    return f"`{plain_name(name)}`"

@@ -1,0 +1,190 @@
+"""Cluster providers: make, observe, start, stop, resize and delete one ClickHouse deployment.
+
+A provider never reports progress it did not see. Actions (``create``, ``start``, ``stop``,
+``resize``, ``delete``) ask for a change and return at once; :meth:`ClusterProvider.observe`
+says what the deployment is doing now, from a health query or an API answer. The lifecycle
+service in ``app/`` records an observation as a state change; nothing moves a cluster forward
+because time passed.
+
+A provider's ``handle`` is the JSON-able facts it needs to find its deployment again (a data
+directory and port, a database name, a cloud service id). It lives in the metadata store, so
+polling resumes after a restart. Every action is idempotent for the same ``key``: retrying a
+``create`` that died halfway finishes it or starts over, never makes a second deployment.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
+
+from providers.base import ProviderError
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+# ClickHouse Cloud's service states, which every provider reports in.
+STATES = (
+    "provisioning",
+    "running",
+    "stopping",
+    "stopped",
+    "starting",
+    "degraded",
+    "failed",
+    "deleting",
+    "deleted",
+)
+
+
+class ClusterActionError(ProviderError):
+    """An action this deployment cannot take (e.g. stopping a server Curvehouse does not run)."""
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """What was asked for: sizes per node, as the wizard and the cost engine use them."""
+
+    name: str
+    cluster_type: str
+    region: str
+    nodes: int
+    vcpu: int  # per node
+    memory_gb: int  # per node
+    idle_scaling: bool = True
+    ip_access: tuple[str, ...] = ("127.0.0.1/32",)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the provider saw just now."""
+
+    state: str
+    detail: str = ""
+    facts: dict[str, Any] = field(default_factory=dict)  # e.g. version, replicas
+
+    def __post_init__(self) -> None:
+        if self.state not in STATES:
+            raise ValueError(f"{self.state!r} is not a cluster state; use one of {STATES}")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to reach a running cluster with clickhouse-connect, a notebook or curl."""
+
+    host: str
+    port: int
+    username: str
+    password: str
+    database: str
+    secure: bool = False
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.secure else "http"
+
+    def _password(self, reveal: bool) -> str:
+        return self.password if reveal else "********"
+
+    def url(self, *, reveal: bool = False) -> str:
+        """The HTTP URL; paste it into curl with ``?query=SELECT+1``."""
+        auth = f"{quote(self.username, safe='')}:{quote(self._password(reveal), safe='')}"
+        return f"{self.scheme}://{auth}@{self.host}:{self.port}/{quote(self.database)}"
+
+    def python(self, *, reveal: bool = False) -> str:
+        """A clickhouse-connect snippet that runs as pasted."""
+        return (
+            "import clickhouse_connect\n\n"
+            "client = clickhouse_connect.get_client(\n"
+            f"    host={self.host!r},\n"
+            f"    port={self.port},\n"
+            f"    username={self.username!r},\n"
+            f"    password={self._password(reveal)!r},\n"
+            f"    database={self.database!r},\n"
+            f"    secure={self.secure},\n"
+            ")\n"
+            "print(client.query('SELECT version()').result_rows)\n"
+        )
+
+    def notebook(self, *, reveal: bool = False) -> str:
+        """Curvehouse's notebook entry on this cluster: its curves, counted and drawn."""
+        return (
+            "from models.settings import Settings\n"
+            "from pipelines.notebook import open_curves\n\n"
+            "settings = Settings.from_env({\n"
+            "    'CURVEHOUSE_ENGINE': 'server',\n"
+            f"    'CURVEHOUSE_CLICKHOUSE_URL': {self.url(reveal=reveal)!r},\n"
+            "})\n"
+            "curves = open_curves(settings)\n"
+            "curves.count()\n"
+        )
+
+    def client(self, **options: Any) -> Client:
+        from providers.server import ServerProvider
+
+        return ServerProvider(self.url(reveal=True), **options).client()
+
+
+class ClusterProvider(ABC):
+    """One kind of deployment the wizard can create."""
+
+    provider_type: ClassVar[str]  # registry key
+    label: ClassVar[str]  # what the wizard calls it
+    regions: ClassVar[tuple[str, ...]]  # where it can run
+
+    @abstractmethod
+    def create(self, key: str, spec: ClusterSpec) -> dict[str, Any]:
+        """Ask for a new deployment named by ``key``; returns its handle."""
+
+    @abstractmethod
+    def observe(self, handle: dict[str, Any]) -> Observation:
+        """The deployment's state as seen now."""
+
+    @abstractmethod
+    def connection(self, handle: dict[str, Any]) -> Connection:
+        """Where clients connect, with the secret (callers mask it)."""
+
+    def start(self, handle: dict[str, Any]) -> dict[str, Any]:
+        raise ClusterActionError(f"{self.label} clusters cannot be started from Curvehouse.")
+
+    def stop(self, handle: dict[str, Any]) -> dict[str, Any]:
+        raise ClusterActionError(f"{self.label} clusters cannot be stopped from Curvehouse.")
+
+    def resize(self, handle: dict[str, Any], spec: ClusterSpec) -> dict[str, Any]:
+        raise ClusterActionError(f"{self.label} clusters cannot be resized from Curvehouse.")
+
+    @abstractmethod
+    def delete(self, handle: dict[str, Any]) -> None:
+        """Remove the deployment and its data; deleting what is gone already is not an error."""
+
+    def check_region(self, region: str) -> None:
+        if region not in self.regions:
+            raise ProviderError(
+                f"{self.label} clusters run in {', '.join(self.regions)}; not in {region!r}."
+            )
+
+
+# Lazily imported backends: type name -> "module:Class".
+_REGISTRY: dict[str, str] = {
+    "embedded": "providers.embedded_cluster:EmbeddedClusterProvider",
+    "server": "providers.server_cluster:ServerClusterProvider",
+    "cloud": "providers.cloud:CloudClusterProvider",
+}
+
+
+def cluster_provider_types() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def get_cluster_provider(provider_type: str, **options: Any) -> ClusterProvider:
+    """Build the cluster provider registered under ``provider_type``."""
+    try:
+        module_name, class_name = _REGISTRY[provider_type].split(":")
+    except KeyError:
+        known = ", ".join(_REGISTRY)
+        raise ProviderError(
+            f"Unknown cluster provider {provider_type!r}; known: {known}."
+        ) from None
+    return getattr(importlib.import_module(module_name), class_name)(**options)

@@ -1,0 +1,78 @@
+"""Server clusters: a database on a self-managed ClickHouse server that Curvehouse reaches by URL.
+
+Curvehouse does not run that server, so it cannot start, stop or resize it: those actions say so.
+Creating a cluster validates the connection and creates its database; observing it runs
+``SELECT 1`` and reads the version and, for a multi-node deployment, its replicas from
+``system.clusters``. Deleting drops the database (and only that database).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from urllib.parse import unquote, urlsplit
+
+from models.identifiers import identifier, plain_name
+from providers.base import ProviderError
+from providers.clusters import ClusterProvider, ClusterSpec, Connection, Observation
+from providers.server import ServerProvider, redact
+
+
+class ServerClusterProvider(ClusterProvider):
+    provider_type: ClassVar[str] = "server"
+    label: ClassVar[str] = "Self-managed ClickHouse server"
+    regions: ClassVar[tuple[str, ...]] = ("self-managed",)
+
+    def __init__(self, url: str, *, cluster: str | None = None) -> None:
+        """``url``: an account that may create databases, e.g.
+        ``http://admin:secret@clickhouse.plant.local:8123``; ``cluster``: the ClickHouse cluster
+        name for ``ON CLUSTER`` DDL, when the server is one node of several."""
+        self._server = ServerProvider(url)
+        self.url = url
+        self.cluster = plain_name(cluster) if cluster else None
+
+    def create(self, key: str, spec: ClusterSpec) -> dict[str, Any]:
+        self.check_region(spec.region)
+        database = plain_name(spec.name.replace("-", "_"))
+        on_cluster = f" ON CLUSTER {identifier(self.cluster)}" if self.cluster else ""
+        with self._server.client() as client:
+            client.command(f"CREATE DATABASE IF NOT EXISTS {identifier(database)}{on_cluster}")
+        return {"key": key, "database": database}
+
+    def observe(self, handle: dict[str, Any]) -> Observation:
+        try:
+            with self._server.client() as client:
+                version = client.query("SELECT version()").result_rows[0][0]
+                exists = client.query(
+                    "SELECT count() FROM system.databases WHERE name = {d:String}",
+                    parameters={"d": handle["database"]},
+                ).result_rows[0][0]
+                facts: dict[str, Any] = {"version": version}
+                if self.cluster:
+                    facts["replicas"] = client.query(
+                        "SELECT count() FROM system.clusters WHERE cluster = {c:String}",
+                        parameters={"c": self.cluster},
+                    ).result_rows[0][0]
+        except ProviderError as exc:
+            return Observation("degraded", str(exc))
+        except Exception as exc:  # the server answered with an error
+            return Observation("degraded", f"{redact(self.url)}: {exc}")
+        if not exists:
+            return Observation("deleted", f"database {handle['database']} is gone")
+        return Observation("running", f"ClickHouse {version} at {redact(self.url)}", facts)
+
+    def connection(self, handle: dict[str, Any]) -> Connection:
+        parts = urlsplit(self.url)
+        secure = parts.scheme == "https"
+        return Connection(
+            host=parts.hostname or "localhost",
+            port=parts.port or (8443 if secure else 8123),
+            username=unquote(parts.username) if parts.username else "default",
+            password=unquote(parts.password) if parts.password else "",
+            database=handle["database"],
+            secure=secure,
+        )
+
+    def delete(self, handle: dict[str, Any]) -> None:
+        on_cluster = f" ON CLUSTER {identifier(self.cluster)}" if self.cluster else ""
+        with self._server.client() as client:
+            client.command(f"DROP DATABASE IF EXISTS {identifier(handle['database'])}{on_cluster}")
