@@ -1,0 +1,551 @@
+"""Monthly cost estimates for ClickHouse Cloud clusters, and workload sizing in reverse.
+
+Pure functions over one data file, ``rates.json``, where every rate carries its source and an
+``as_of`` date; nothing here knows a price. ClickHouse Cloud bills four things, and so does
+:func:`estimate_monthly_cost`:
+
+- **compute** in unit-hours while the service is *active* (1 unit = 8 GiB RAM + 2 vCPU). An idle
+  service is not billed, so the active hours are an input, never assumed to be 24/7;
+- **storage** of compressed data, in TB-months (1 TB = 10¹² bytes);
+- **backups**, each retained backup counted as a full copy billed at the storage rate (an upper
+  bound when backups are incremental);
+- **data transfer**: public internet egress per GB (ingress and same-region traffic are free).
+
+Region prices come as multipliers on the us-east-1 list prices for compute and storage, and as a
+per-region egress rate. :func:`size_workload` goes the other way: from curves a day, samples per
+curve and retention to stored rows, compressed bytes and a suggested cluster type with reasons.
+Self-managed and embedded clusters run on hardware the product does not price.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from models.cluster_types import ClusterSpec, load_cluster_types, validate_cluster_spec
+
+DATA_FILE = "rates.json"
+GIB_PER_UNIT = 8  # ClickHouse Cloud compute unit: 8 GiB RAM ...
+VCPU_PER_UNIT = 2  # ... and 2 vCPU
+MAX_HOURS_IN_MONTH = 31 * 24
+BYTES_PER_TB = 10**12
+BYTES_PER_GB = 10**9
+
+
+class RateDataError(ValueError):
+    """``rates.json`` is malformed: a developer's mistake, caught when it is loaded."""
+
+
+class CostInputError(ValueError):
+    """An estimate was asked for with inputs no bill can have (negative storage, 800 h...)."""
+
+
+@dataclass(frozen=True)
+class Rate:
+    """One number from a price list or a measurement, with where it came from."""
+
+    value: float
+    unit: str
+    source: str
+    as_of: date
+    approximate: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RegionRates:
+    """How one cloud region differs from the us-east-1 list prices."""
+
+    provider: str
+    region: str
+    label: str
+    compute_multiplier: Rate
+    storage_multiplier: Rate
+    egress_per_gb: Rate
+
+
+@dataclass(frozen=True)
+class SizingFacts:
+    """The measured and decided numbers behind :func:`size_workload`."""
+
+    bytes_per_sample: Rate
+    scan_samples_per_vcpu_second: Rate
+    full_scan_target_seconds: Rate
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a month of one cluster consumes: the inputs of an estimate."""
+
+    nodes: int
+    vcpu_per_node: int
+    memory_gib_per_node: int
+    active_hours: float
+    storage_tb: float
+    backups_retained: int = 1
+    egress_gb: float = 0.0
+    tier: str = "scale"
+    provider: str = "aws"
+    region: str = "us-east-1"
+
+    @classmethod
+    def for_spec(cls, spec: ClusterSpec, **usage: Any) -> Usage:
+        """Usage of a wizard's :class:`ClusterSpec`; ``usage`` gives hours, storage and the rest."""
+        return cls(
+            nodes=spec.nodes,
+            vcpu_per_node=spec.vcpu_per_node,
+            memory_gib_per_node=spec.memory_gib_per_node,
+            **usage,
+        )
+
+
+@dataclass(frozen=True)
+class TypicalConfiguration:
+    """A stated, typical month of one cluster type, and the range the seed product quoted."""
+
+    key: str
+    cluster_type: str
+    usage: Usage
+    active_hours_per_day: float | None  # None: always on
+    active_days_per_month: float | None
+    seed_low_usd: float
+    seed_high_usd: float
+    seed_open_ended: bool  # "$500–2,000+": anything above the high end also matches
+    assumptions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RateCard:
+    """Everything in ``rates.json``, read-only."""
+
+    currency: str
+    hours_per_month: Rate
+    compute_per_unit_hour: Mapping[str, Rate]  # by tier
+    storage_per_tb_month: Rate
+    backup_per_tb_month: Rate
+    regions: Mapping[tuple[str, str], RegionRates]
+    sizing: SizingFacts
+    typical: Mapping[str, TypicalConfiguration]
+
+    def region_rates(self, provider: str, region: str) -> RegionRates:
+        """The rates of one region, or an error naming the regions that have rates."""
+        try:
+            return self.regions[(provider, region)]
+        except KeyError:
+            known = [r for p, r in self.regions if p == provider]
+            where = (
+                f"known {provider} regions: {', '.join(known)}"
+                if known
+                else f"known providers: {', '.join(sorted({p for p, _ in self.regions}))}"
+            )
+            raise CostInputError(f"No rates for {provider} region {region!r}; {where}.") from None
+
+    def all_rates(self) -> Iterator[tuple[str, Rate]]:
+        """Every rate with a dotted name, so a test can check each has a source and date."""
+        yield "hours_per_month", self.hours_per_month
+        for tier, rate in self.compute_per_unit_hour.items():
+            yield f"compute_per_unit_hour.{tier}", rate
+        yield "storage_per_tb_month", self.storage_per_tb_month
+        yield "backup_per_tb_month", self.backup_per_tb_month
+        for (provider, region), rates in self.regions.items():
+            for name in ("compute_multiplier", "storage_multiplier", "egress_per_gb"):
+                yield f"regions.{provider}.{region}.{name}", getattr(rates, name)
+        for name in (
+            "bytes_per_sample",
+            "scan_samples_per_vcpu_second",
+            "full_scan_target_seconds",
+        ):
+            yield f"sizing.{name}", getattr(self.sizing, name)
+
+
+@dataclass(frozen=True)
+class CostLine:
+    """One line of an estimate: quantity × effective rate = amount, and how it was reached."""
+
+    label: str
+    quantity: float
+    unit: str
+    rate: float  # effective, region included
+    amount: float
+    how: str
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """A monthly estimate as line items, for the wizard's review step and the dashboard."""
+
+    usage: Usage
+    currency: str
+    compute: CostLine
+    storage: CostLine
+    backup: CostLine
+    transfer: CostLine
+    total: float
+    assumptions: tuple[str, ...] = ()
+
+    @property
+    def lines(self) -> tuple[CostLine, ...]:
+        """The four line items in bill order."""
+        return (self.compute, self.storage, self.backup, self.transfer)
+
+
+@dataclass(frozen=True)
+class WorkloadSizing:
+    """What a curve workload needs: rows, compressed size, and a cluster type with reasons."""
+
+    curves_per_day: float
+    samples_per_curve: float
+    retention_days: float
+    bytes_per_sample: float
+    curves_stored: int  # rows in `curves`, and in the array layout's sample table
+    samples_stored: int  # raw rows a one-row-per-sample layout would hold
+    compressed_bytes: float
+    compressed_tb: float
+    full_scan_seconds: Mapping[str, float]  # by cluster type, at its default size
+    suggested_type: str
+    reasons: tuple[str, ...]
+
+
+@lru_cache(maxsize=4)
+def load_rates(path: Path | None = None) -> RateCard:
+    """Read and check ``rates.json``; ``path`` is for tests, the default is the packaged file."""
+    if path is None:
+        text = resources.files(__package__).joinpath(DATA_FILE).read_text(encoding="utf-8")
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+    raw = json.loads(text)
+    try:
+        regions = {}
+        for entry in raw["regions"]:
+            rates = RegionRates(
+                provider=entry["provider"],
+                region=entry["region"],
+                label=entry["label"],
+                compute_multiplier=_rate(entry["compute_multiplier"], entry["region"]),
+                storage_multiplier=_rate(entry["storage_multiplier"], entry["region"]),
+                egress_per_gb=_rate(entry["egress_per_gb"], entry["region"]),
+            )
+            regions[(rates.provider, rates.region)] = rates
+        sizing = SizingFacts(**{k: _rate(v, k) for k, v in raw["sizing"].items()})
+        card = RateCard(
+            currency=raw["currency"],
+            hours_per_month=_rate(raw["hours_per_month"], "hours_per_month"),
+            compute_per_unit_hour=MappingProxyType(
+                {tier: _rate(v, tier) for tier, v in raw["compute_per_unit_hour"].items()}
+            ),
+            storage_per_tb_month=_rate(raw["storage_per_tb_month"], "storage"),
+            backup_per_tb_month=_rate(raw["backup_per_tb_month"], "backup"),
+            regions=MappingProxyType(regions),
+            sizing=sizing,
+            typical=MappingProxyType({}),
+        )
+        typical = {t["key"]: _typical(t, card) for t in raw.get("typical_configurations", [])}
+    except (KeyError, TypeError) as exc:
+        raise RateDataError(f"{DATA_FILE} is missing or mistypes {exc}.") from None
+    return replace(card, typical=MappingProxyType(typical))
+
+
+def compute_units_per_node(vcpu: int, memory_gib: float) -> int:
+    """Compute units one node bills: whichever of memory and vCPU needs more, rounded up.
+
+    ClickHouse Cloud sells a fixed ratio (8 GiB + 2 vCPU per unit) in 8 GiB steps, so a node
+    that wants more vCPU per GiB than that ratio is billed by its vCPU.
+    """
+    return max(math.ceil(memory_gib / GIB_PER_UNIT), math.ceil(vcpu / VCPU_PER_UNIT))
+
+
+def estimate_monthly_cost(usage: Usage, rates: RateCard | None = None) -> CostEstimate:
+    """The monthly list-price estimate of ``usage``, line by line."""
+    rates = rates or load_rates()
+    _check_usage(usage, rates)
+    region = rates.region_rates(usage.provider, usage.region)
+    tier = rates.compute_per_unit_hour[usage.tier]
+    units = usage.nodes * compute_units_per_node(usage.vcpu_per_node, usage.memory_gib_per_node)
+    unit_hours = units * usage.active_hours
+    compute_rate = tier.value * region.compute_multiplier.value
+    storage_rate = rates.storage_per_tb_month.value * region.storage_multiplier.value
+    backup_rate = rates.backup_per_tb_month.value * region.storage_multiplier.value
+    backup_tb = usage.storage_tb * usage.backups_retained
+    egress_rate = region.egress_per_gb.value
+    where = f"({region.provider} {region.region})"
+    mult = f" × {region.compute_multiplier.value:g} {where}"
+    smult = f" × {region.storage_multiplier.value:g} {where}"
+    compute = CostLine(
+        "Compute",
+        unit_hours,
+        "unit-hours",
+        compute_rate,
+        unit_hours * compute_rate,
+        f"{units} units × {usage.active_hours:g} h × {_usd(tier.value)}{mult}",
+    )
+    storage = CostLine(
+        "Storage",
+        usage.storage_tb,
+        "TB-months",
+        storage_rate,
+        usage.storage_tb * storage_rate,
+        f"{usage.storage_tb:g} TB × {_usd(rates.storage_per_tb_month.value)}{smult}",
+    )
+    backup = CostLine(
+        "Backups",
+        backup_tb,
+        "TB-months",
+        backup_rate,
+        backup_tb * backup_rate,
+        f"{usage.backups_retained} × {usage.storage_tb:g} TB × "
+        f"{_usd(rates.backup_per_tb_month.value)}{smult}",
+    )
+    transfer = CostLine(
+        "Data transfer",
+        usage.egress_gb,
+        "GB egress",
+        egress_rate,
+        usage.egress_gb * egress_rate,
+        f"{usage.egress_gb:g} GB × {_usd(egress_rate)} {where}",
+    )
+    total = compute.amount + storage.amount + backup.amount + transfer.amount
+    return CostEstimate(
+        usage=usage,
+        currency=rates.currency,
+        compute=compute,
+        storage=storage,
+        backup=backup,
+        transfer=transfer,
+        total=total,
+        assumptions=_assumptions(usage, units, tier, region, rates),
+    )
+
+
+def active_hours_for_budget(usage: Usage, budget: float, rates: RateCard | None = None) -> float:
+    """How many active hours a month ``budget`` pays for, everything else in ``usage`` fixed.
+
+    The answer is 0 when storage, backups and transfer alone exceed the budget, and may exceed
+    the hours in a month, which means the budget also covers running always on.
+    """
+    rates = rates or load_rates()
+    fixed = estimate_monthly_cost(_with_hours(usage, 0.0), rates).total
+    hourly = estimate_monthly_cost(_with_hours(usage, 1.0), rates).total - fixed
+    return max(0.0, (budget - fixed) / hourly)
+
+
+def typical_estimates(rates: RateCard | None = None) -> dict[str, CostEstimate]:
+    """The estimate of every typical configuration in ``rates.json``, by key."""
+    rates = rates or load_rates()
+    return {key: estimate_monthly_cost(t.usage, rates) for key, t in rates.typical.items()}
+
+
+def size_workload(
+    *,
+    curves_per_day: float,
+    samples_per_curve: float,
+    retention_days: float,
+    bytes_per_sample: float | None = None,
+    critical: bool = False,
+    rates: RateCard | None = None,
+) -> WorkloadSizing:
+    """Turn a curve workload into stored rows, compressed size and a suggested cluster type.
+
+    ``bytes_per_sample`` defaults to the 1.26 compressed bytes per (x, y) sample Curvehouse
+    measured on its own store (demo plant, sensor-resolution codes); noisy float data needs up
+    to 4 B. The suggestion is the smallest type whose default size reads every retained sample
+    within the target time (``rates.json`` ``sizing``), assuming the query spreads over all
+    nodes. ``critical`` (lines or quality gates depend on the answers) always means Production,
+    the only type sized to run replicated around the clock.
+    """
+    rates = rates or load_rates()
+    facts = rates.sizing
+    bps = facts.bytes_per_sample.value if bytes_per_sample is None else bytes_per_sample
+    for name, value in (
+        ("Curves per day", curves_per_day),
+        ("Samples per curve", samples_per_curve),
+        ("Retention days", retention_days),
+        ("Bytes per sample", bps),
+    ):
+        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+            raise CostInputError(f"{name} must be a number above 0; got {value!r}.")
+    curves = round(curves_per_day * retention_days)
+    samples = round(curves_per_day * samples_per_curve * retention_days)
+    nbytes = samples * bps
+    target = facts.full_scan_target_seconds.value
+    per_vcpu = facts.scan_samples_per_vcpu_second.value
+    types = list(load_cluster_types().values())
+    scan = {t.key: samples / (per_vcpu * t.nodes.default * t.vcpu_per_node.default) for t in types}
+    storage_usd = nbytes / BYTES_PER_TB * rates.storage_per_tb_month.value
+    reasons = [
+        f"{curves_per_day:,g} curves/day × {samples_per_curve:,g} samples × "
+        f"{retention_days:,g} days = {samples:,} samples in {curves:,} curves.",
+        f"At {bps:g} B per sample"
+        + (" (measured on Curvehouse's own store)" if bytes_per_sample is None else "")
+        + f" that is {nbytes / BYTES_PER_GB:,.1f} GB compressed "
+        f"(${storage_usd:,.2f}/month of storage at list price).",
+        "Reading every retained sample once takes about "
+        + ", ".join(
+            f"{scan[t.key]:,.1f} s on {t.name} ({t.nodes.default * t.vcpu_per_node.default} vCPU)"
+            for t in types
+        )
+        + f", if the query spreads over every node; the target is {target:g} s.",
+    ]
+    fitting = [t for t in types if scan[t.key] <= target]
+    if fitting:
+        chosen = fitting[0]
+        reasons.append(f"{chosen.name} is the smallest type that meets the target.")
+    else:
+        chosen = types[-1]
+        reasons.append(
+            f"No type meets the target at its default size; {chosen.name} comes closest. Add "
+            "nodes, or answer history-wide questions from pre-aggregated levels."
+        )
+    if critical and chosen.key != types[-1].key:
+        chosen = types[-1]
+        reasons.append(
+            f"Lines depend on the answers, so {chosen.name}: replicated and always on, "
+            "whatever the data volume."
+        )
+    return WorkloadSizing(
+        curves_per_day=curves_per_day,
+        samples_per_curve=samples_per_curve,
+        retention_days=retention_days,
+        bytes_per_sample=bps,
+        curves_stored=curves,
+        samples_stored=samples,
+        compressed_bytes=nbytes,
+        compressed_tb=nbytes / BYTES_PER_TB,
+        full_scan_seconds=MappingProxyType(scan),
+        suggested_type=chosen.key,
+        reasons=tuple(reasons),
+    )
+
+
+def _assumptions(
+    usage: Usage, units: int, tier: Rate, region: RegionRates, rates: RateCard
+) -> tuple[str, ...]:
+    per_node = compute_units_per_node(usage.vcpu_per_node, usage.memory_gib_per_node)
+    out = [
+        f"A node of {usage.vcpu_per_node} vCPU and {usage.memory_gib_per_node} GiB bills "
+        f"{per_node} compute units (1 unit = {GIB_PER_UNIT} GiB + {VCPU_PER_UNIT} vCPU, "
+        f"whichever needs more, rounded up); "
+        + (f"{usage.nodes} nodes bill {units}." if usage.nodes != 1 else f"1 node bills {units}."),
+        f"Compute is billed only while the service is active: {usage.active_hours:g} h this "
+        f"month (always on is {rates.hours_per_month.value:g} h).",
+        f"{usage.tier.capitalize()} tier at {_usd(tier.value)} per unit-hour in AWS us-east-1"
+        + (" (approximate list price)" if tier.approximate else "")
+        + f"; {region.label} compute × {region.compute_multiplier.value:g}, storage × "
+        f"{region.storage_multiplier.value:g}"
+        + (" (approximate)" if region.compute_multiplier.approximate else "")
+        + ".",
+        "Each retained backup counts as a full copy of the compressed data at the storage "
+        "rate; incremental backups would cost less.",
+        "Data transfer is public internet egress only; ingress and same-region traffic are free.",
+        "List prices: no committed-spend discount, tax or ClickPipes.",
+    ]
+    return tuple(out)
+
+
+def _check_usage(usage: Usage, rates: RateCard) -> None:
+    whole = (("Nodes", usage.nodes, 1), ("vCPU per node", usage.vcpu_per_node, 1))
+    for name, value, low in (*whole, ("Backups retained", usage.backups_retained, 0)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise CostInputError(f"{name} must be a whole number of at least {low}; got {value!r}.")
+    for name, value, unit in (
+        ("Memory per node", usage.memory_gib_per_node, "GiB"),
+        ("Active hours", usage.active_hours, "h"),
+        ("Compressed storage", usage.storage_tb, "TB"),
+        ("Egress", usage.egress_gb, "GB"),
+    ):
+        if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+            raise CostInputError(f"{name} must be 0 {unit} or more; got {value!r}.")
+    if usage.memory_gib_per_node <= 0:
+        raise CostInputError(
+            f"Memory per node must be above 0 GiB; got {usage.memory_gib_per_node}."
+        )
+    if usage.active_hours > MAX_HOURS_IN_MONTH:
+        raise CostInputError(
+            f"Active hours cannot exceed {MAX_HOURS_IN_MONTH} in a month (31 days × 24 h); "
+            f"got {usage.active_hours:g}. Always on is {rates.hours_per_month.value:g} h."
+        )
+    if usage.tier not in rates.compute_per_unit_hour:
+        raise CostInputError(
+            f"Unknown tier {usage.tier!r}; choose one of: {', '.join(rates.compute_per_unit_hour)}."
+        )
+
+
+def _usd(amount: float) -> str:
+    """``$0.30``, ``$25.30``, ``$0.1152``: cents always, sub-cent digits only when they exist."""
+    text = f"{amount:,.4f}".rstrip("0")
+    whole, _, frac = text.partition(".")
+    return f"${whole}.{frac.ljust(2, '0')}"
+
+
+def _with_hours(usage: Usage, hours: float) -> Usage:
+    return replace(usage, active_hours=hours)
+
+
+def _rate(raw: dict[str, Any], where: str) -> Rate:
+    missing = [k for k in ("value", "unit", "source", "as_of", "approximate") if k not in raw]
+    if missing:
+        raise RateDataError(f"{DATA_FILE}: rate {where!r} has no {', '.join(missing)}.")
+    if not str(raw["source"]).strip():
+        raise RateDataError(f"{DATA_FILE}: rate {where!r} names no source.")
+    try:
+        as_of = date.fromisoformat(raw["as_of"])
+    except (TypeError, ValueError):
+        raise RateDataError(
+            f"{DATA_FILE}: rate {where!r} has as_of {raw['as_of']!r}; use YYYY-MM-DD."
+        ) from None
+    return Rate(
+        value=float(raw["value"]),
+        unit=str(raw["unit"]),
+        source=str(raw["source"]),
+        as_of=as_of,
+        approximate=bool(raw["approximate"]),
+        note=str(raw.get("note", "")),
+    )
+
+
+def _typical(raw: dict[str, Any], rates: RateCard) -> TypicalConfiguration:
+    active = raw["active"]
+    if active.get("always_on"):
+        hours, per_day, days = rates.hours_per_month.value, None, None
+    else:
+        per_day, days = float(active["hours_per_day"]), float(active["days_per_month"])
+        hours = per_day * days
+    usage = Usage(
+        nodes=raw["nodes"],
+        vcpu_per_node=raw["vcpu_per_node"],
+        memory_gib_per_node=raw["memory_gib_per_node"],
+        active_hours=hours,
+        storage_tb=float(raw["storage_tb"]),
+        backups_retained=raw["backups_retained"],
+        egress_gb=float(raw["egress_gb"]),
+        tier=raw["tier"],
+        provider=raw["provider"],
+        region=raw["region"],
+    )
+    spec = ClusterSpec(
+        raw["cluster_type"], usage.nodes, usage.vcpu_per_node, usage.memory_gib_per_node
+    )
+    errors = validate_cluster_spec(spec)
+    if errors:
+        raise RateDataError(
+            f"{DATA_FILE}: typical configuration {raw['key']!r}: {' '.join(errors)}"
+        )
+    seed = raw["seed_range_usd"]
+    return TypicalConfiguration(
+        key=raw["key"],
+        cluster_type=raw["cluster_type"],
+        usage=usage,
+        active_hours_per_day=per_day,
+        active_days_per_month=days,
+        seed_low_usd=float(seed["low"]),
+        seed_high_usd=float(seed["high"]),
+        seed_open_ended=bool(seed["open_ended"]),
+        assumptions=tuple(raw["assumptions"]),
+    )
