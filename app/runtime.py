@@ -10,7 +10,11 @@ import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
+
 from models.settings import Settings, get_settings
+from models.store import MetadataStore, open_metadata
+from models.tables import Organisation, Project
 from pipelines.store import STALE_SECONDS, CurveStore
 from providers import Provider, provider_from_settings
 
@@ -45,3 +49,27 @@ def open_store(settings: Settings | None = None) -> CurveStore:
 
 def session_client(settings: Settings | None = None) -> Client:
     return open_store(settings).client
+
+
+@lru_cache(maxsize=4)
+def metadata_for(settings: Settings) -> MetadataStore:
+    """The migrated metadata store, opened once per process (its engine pools connections)."""
+    return open_metadata(settings)
+
+
+LOCAL_ORGANISATION = "Local"
+DEFAULT_PROJECT = "Default project"
+
+
+def default_project(store: MetadataStore) -> int:
+    """The project clusters go into until projects and login exist: made on first use."""
+    with store.sessions() as session:
+        project = session.scalar(sa.select(Project).order_by(Project.id).limit(1))
+        if project is None:
+            organisation = session.scalar(
+                sa.select(Organisation).where(Organisation.name == LOCAL_ORGANISATION)
+            ) or Organisation(name=LOCAL_ORGANISATION)
+            project = Project(organisation=organisation, name=DEFAULT_PROJECT)
+            session.add(project)
+            session.commit()
+        return project.id

@@ -29,11 +29,23 @@ class Settings:
     database: str = "curvehouse"
     address: str = "localhost"
     port: int = 5006
+    # The metadata store (users, projects, clusters...), not ClickHouse; None means SQLite in home.
+    database_url: str | None = None
 
     @property
     def chdb_path(self) -> Path:
         """Where the embedded engine keeps its data: always under ``home``."""
         return self.home / "chdb"
+
+    @property
+    def metadata_url(self) -> str:
+        """The metadata store's SQLAlchemy URL: ``database_url``, else a SQLite file in ``home``.
+
+        The path is made absolute so the store does not move when the working directory does.
+        """
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home.absolute() / 'curvehouse.db'}"
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
@@ -62,6 +74,13 @@ class Settings:
             port = int(port_text)
         except ValueError:
             raise SettingsError(f"{PREFIX}PORT={port_text!r} is not a port number.") from None
+        database_url = get("DATABASE_URL")
+        if database_url and "://" not in database_url:
+            # Not echoed: the value may hold a password.
+            raise SettingsError(
+                f"{PREFIX}DATABASE_URL has no scheme://, so it is not a database URL; "
+                "e.g. postgresql+psycopg://user:password@localhost/curvehouse"
+            )
         # A server URL's path names the database, unless CURVEHOUSE_DATABASE says otherwise.
         url_database = urlsplit(url).path.strip("/") if url and engine == "server" else ""
         return cls(
@@ -71,6 +90,7 @@ class Settings:
             database=get("DATABASE", url_database or "curvehouse"),
             address=get("ADDRESS", "localhost"),
             port=port,
+            database_url=database_url,
         )
 
 

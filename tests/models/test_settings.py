@@ -54,3 +54,23 @@ def test_server_url_names_the_database_unless_overridden():
         "CURVEHOUSE_DATABASE": "x",
     }
     assert Settings.from_env(env).database == "x"
+
+
+def test_metadata_store_defaults_to_sqlite_under_home(tmp_path):
+    settings = Settings.from_env({"CURVEHOUSE_HOME": str(tmp_path)})
+    assert settings.database_url is None
+    assert settings.metadata_url == f"sqlite:///{tmp_path / 'curvehouse.db'}"
+    relative = Settings(home=Path("var"))
+    assert relative.metadata_url == f"sqlite:///{Path('var').absolute() / 'curvehouse.db'}"
+
+
+def test_metadata_store_url_comes_from_the_environment():
+    url = "postgresql+psycopg://curvehouse:pw@db.plant.example/curvehouse"
+    settings = Settings.from_env({"CURVEHOUSE_DATABASE_URL": url})
+    assert settings.database_url == settings.metadata_url == url
+
+
+def test_a_database_url_without_scheme_is_explained_without_echoing_it():
+    with pytest.raises(SettingsError, match="CURVEHOUSE_DATABASE_URL has no scheme") as bad:
+        Settings.from_env({"CURVEHOUSE_DATABASE_URL": "curvehouse:s3cret@db"})
+    assert "s3cret" not in str(bad.value)

@@ -1,0 +1,1 @@
+"""Database clusters: the lifecycle service and its pages."""

@@ -1,0 +1,354 @@
+"""Cluster lifecycle: actions ask a provider for a change; observations move the state.
+
+Every use case is a keyword-only function over the metadata store. An action (create, start,
+stop, resize, delete) records the transitional state it asked for (``provisioning``,
+``starting``, ``stopping``, ``deleting``) with an event; :func:`poll` then records what the
+provider observes. Nothing advances because time passed. The state lives in the metadata store,
+so a restarted server's poller picks up where the last one stopped.
+
+A provisioning cluster becomes ``running`` only once its provider sees it answer *and* the curve
+schema is in its database. A provisioning that fails is cleaned up through the provider before
+the cluster is marked ``failed``: no half-made database stays behind.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from models.cluster_types import ClusterSpec as Size
+from models.cluster_types import check_cluster_spec
+from models.tables import Cluster, ClusterEvent, ClusterStatus, ProviderKey
+from pipelines.schema import ensure_schema
+from providers.clusters import ClusterProvider, ClusterSpec, Observation, get_cluster_provider
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from models.settings import Settings
+    from models.store import MetadataStore
+
+NAME = re.compile(r"^[a-z][a-z0-9-]{2,39}$")
+POLLER = "poller"
+# While a cluster is in the first state, an observation of the second means "still on its way".
+ON_THE_WAY = {
+    ClusterStatus.PROVISIONING: {"provisioning", "starting"},
+    ClusterStatus.STARTING: {"starting", "provisioning", "stopped"},
+    ClusterStatus.STOPPING: {"stopping", "running"},
+    ClusterStatus.DELETING: {"deleting", "running", "stopping", "stopped"},
+}
+LIVE = [s for s in ClusterStatus if s is not ClusterStatus.DELETED]
+
+
+class ClusterRequestError(ValueError):
+    """A request the lifecycle refuses, with a message for the person who made it."""
+
+
+@dataclass(frozen=True)
+class NewCluster:
+    """What the wizard collected."""
+
+    project_id: int
+    name: str
+    provider: str
+    region: str
+    size: Size
+    provider_options: dict[str, Any] | None = None  # e.g. a server's URL
+
+
+def provider_for(settings: Settings, cluster: Cluster) -> ClusterProvider:
+    """The provider running ``cluster``, configured from settings and the cluster's row."""
+    options = cluster.provider_config.get("options", {})
+    if cluster.provider is ProviderKey.EMBEDDED:
+        return get_cluster_provider("embedded", home=settings.home)
+    return get_cluster_provider(str(cluster.provider), **options)
+
+
+def _spec(cluster: Cluster) -> ClusterSpec:
+    return ClusterSpec(
+        name=cluster.name,
+        cluster_type=cluster.type_key,
+        region=cluster.region or "",
+        nodes=cluster.nodes,
+        vcpu=cluster.vcpu_per_node,
+        memory_gb=cluster.memory_gb_per_node,
+    )
+
+
+def _record(
+    session: Session,
+    cluster: Cluster,
+    to: ClusterStatus,
+    action: str,
+    actor: str,
+    detail: str,
+    *,
+    new: bool = False,
+) -> None:
+    session.add(
+        ClusterEvent(
+            cluster=cluster,
+            from_state=None if new else cluster.status,
+            to_state=to,
+            action=action,
+            detail=detail[:2000],
+            actor=actor,
+        )
+    )
+    cluster.status = to
+
+
+def create_cluster(
+    *, store: MetadataStore, settings: Settings, request: NewCluster, actor: str
+) -> Cluster:
+    """Validate, record ``provisioning`` and ask the provider; a refused request leaves no row."""
+    if not NAME.match(request.name):
+        raise ClusterRequestError(
+            "A cluster name has 3-40 characters: lower-case letters, digits and hyphens, "
+            f"starting with a letter; got {request.name!r}."
+        )
+    try:
+        check_cluster_spec(request.size)
+    except ValueError as exc:
+        raise ClusterRequestError(str(exc)) from exc
+    with store.sessions() as session:
+        taken = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Cluster)
+            .where(
+                Cluster.project_id == request.project_id,
+                Cluster.name == request.name,
+                Cluster.status != ClusterStatus.DELETED,
+            )
+        )
+        if taken:
+            raise ClusterRequestError(f"This project already has a cluster named {request.name!r}.")
+        cluster = Cluster(
+            project_id=request.project_id,
+            name=request.name,
+            type_key=request.size.type_key,
+            provider=ProviderKey(request.provider),
+            region=request.region,
+            nodes=request.size.nodes,
+            vcpu_per_node=request.size.vcpu_per_node,
+            memory_gb_per_node=request.size.memory_gib_per_node,
+            status=ClusterStatus.PROVISIONING,
+            provider_config={"options": request.provider_options or {}},
+        )
+        session.add(cluster)
+        session.flush()  # the id names the deployment
+        _record(
+            session, cluster, ClusterStatus.PROVISIONING, "create", actor, "requested", new=True
+        )
+        session.commit()
+        provider = provider_for(settings, cluster)
+        key = f"c{cluster.id}"
+        try:
+            provider.check_region(request.region)
+            handle = provider.create(key, _spec(cluster))
+        except Exception as exc:
+            left = _clean_up(provider, {"key": key})
+            _record(session, cluster, ClusterStatus.FAILED, "create", actor, f"{exc}{left}")
+            session.commit()
+            return cluster
+        cluster.provider_config = {**cluster.provider_config, "handle": handle}
+        session.commit()
+        return cluster
+
+
+def _clean_up(provider: ClusterProvider, handle: dict[str, Any]) -> str:
+    """Remove what a failed provisioning made; returns what is left to say about it."""
+    try:
+        provider.delete(handle)
+    except Exception as exc:
+        return f"; removing what was made also failed, remove it by hand: {exc}"
+    return "; nothing of it was kept"
+
+
+def _act(
+    *,
+    store: MetadataStore,
+    settings: Settings,
+    cluster_id: int,
+    actor: str,
+    action: str,
+    allowed: set[ClusterStatus],
+    to: ClusterStatus | None,
+    call,
+) -> Cluster:
+    """Check the cluster may take ``action``, ask its provider, and record ``to`` (None: the
+    state stays as it is, e.g. resizing a stopped cluster)."""
+    with store.sessions() as session:
+        cluster = session.get(Cluster, cluster_id)
+        if cluster is None or cluster.status is ClusterStatus.DELETED:
+            raise ClusterRequestError(f"There is no cluster {cluster_id}.")
+        if cluster.status not in allowed:
+            raise ClusterRequestError(
+                f"Cluster {cluster.name} is {cluster.status}; it can be {action_past(action)} "
+                f"only when {' or '.join(sorted(allowed))}."
+            )
+        provider = provider_for(settings, cluster)
+        handle = cluster.provider_config.get("handle", {"key": f"c{cluster.id}"})
+        result = call(provider, handle, cluster)
+        if isinstance(result, dict):
+            cluster.provider_config = {**cluster.provider_config, "handle": result}
+        _record(session, cluster, to or cluster.status, action, actor, "requested")
+        session.commit()
+        return cluster
+
+
+def action_past(action: str) -> str:
+    return {"start": "started", "stop": "stopped", "resize": "resized", "delete": "deleted"}[action]
+
+
+def start_cluster(
+    *, store: MetadataStore, settings: Settings, cluster_id: int, actor: str
+) -> Cluster:
+    return _act(
+        store=store,
+        settings=settings,
+        cluster_id=cluster_id,
+        actor=actor,
+        action="start",
+        allowed={ClusterStatus.STOPPED},
+        to=ClusterStatus.STARTING,
+        call=lambda p, h, c: p.start(h),
+    )
+
+
+def stop_cluster(
+    *, store: MetadataStore, settings: Settings, cluster_id: int, actor: str
+) -> Cluster:
+    return _act(
+        store=store,
+        settings=settings,
+        cluster_id=cluster_id,
+        actor=actor,
+        action="stop",
+        allowed={ClusterStatus.RUNNING, ClusterStatus.DEGRADED},
+        to=ClusterStatus.STOPPING,
+        call=lambda p, h, c: p.stop(h),
+    )
+
+
+def resize_cluster(
+    *, store: MetadataStore, settings: Settings, cluster_id: int, size: Size, actor: str
+) -> Cluster:
+    """New sizes within the cluster's type; a running cluster restarts with them."""
+    try:
+        check_cluster_spec(size)
+    except ValueError as exc:
+        raise ClusterRequestError(str(exc)) from exc
+
+    def call(provider: ClusterProvider, handle: dict, cluster: Cluster):
+        if size.type_key != cluster.type_key:
+            raise ClusterRequestError("Resizing keeps the cluster's type.")
+        cluster.nodes = size.nodes
+        cluster.vcpu_per_node = size.vcpu_per_node
+        cluster.memory_gb_per_node = size.memory_gib_per_node
+        return provider.resize(handle, _spec(cluster))
+
+    return _act(
+        store=store,
+        settings=settings,
+        cluster_id=cluster_id,
+        actor=actor,
+        action="resize",
+        allowed={ClusterStatus.RUNNING, ClusterStatus.STOPPED, ClusterStatus.DEGRADED},
+        to=None if _status(store, cluster_id) is ClusterStatus.STOPPED else ClusterStatus.STARTING,
+        call=call,
+    )
+
+
+def _status(store: MetadataStore, cluster_id: int) -> ClusterStatus | None:
+    with store.sessions() as session:
+        cluster = session.get(Cluster, cluster_id)
+        return cluster.status if cluster else None
+
+
+def delete_cluster(
+    *, store: MetadataStore, settings: Settings, cluster_id: int, actor: str
+) -> Cluster:
+    def call(provider: ClusterProvider, handle: dict, cluster: Cluster) -> None:
+        provider.delete(handle)
+
+    return _act(
+        store=store,
+        settings=settings,
+        cluster_id=cluster_id,
+        actor=actor,
+        action="delete",
+        allowed=set(LIVE) - {ClusterStatus.DELETING},
+        to=ClusterStatus.DELETING,
+        call=call,
+    )
+
+
+def poll(*, store: MetadataStore, settings: Settings) -> list[tuple[int, str, str]]:
+    """Observe every live cluster once and record what changed: ``(id, from, to)`` each."""
+    changes = []
+    with store.sessions() as session:
+        clusters = session.scalars(sa.select(Cluster).where(Cluster.status.in_(LIVE))).all()
+        for cluster in clusters:
+            before = cluster.status
+            _observe(session, settings, cluster)
+            session.commit()
+            if cluster.status is not before:
+                changes.append((cluster.id, str(before), str(cluster.status)))
+    return changes
+
+
+def _observe(session: Session, settings: Settings, cluster: Cluster) -> None:
+    provider = provider_for(settings, cluster)
+    handle = cluster.provider_config.get("handle")
+    if handle is None:  # the provider never answered the create: nothing to observe
+        if cluster.status is ClusterStatus.DELETING:
+            _record(session, cluster, ClusterStatus.DELETED, "observe", POLLER, "nothing to remove")
+        return
+    try:
+        seen = provider.observe(handle)
+    except Exception as exc:  # an unreachable API is an observation too
+        seen = Observation("degraded", f"{exc}")
+    if seen.state == cluster.status or seen.state in ON_THE_WAY.get(cluster.status, ()):
+        return
+    if cluster.status is ClusterStatus.PROVISIONING:
+        if seen.state == "running":
+            try:
+                with provider.connection(handle).client() as client:
+                    ensure_schema(client, provider.connection(handle).database)
+            except Exception as exc:
+                _clean_up(provider, handle)
+                _record(
+                    session, cluster, ClusterStatus.FAILED, "provision", POLLER, f"schema: {exc}"
+                )
+                return
+            _record(session, cluster, ClusterStatus.RUNNING, "provision", POLLER, seen.detail)
+            return
+        if seen.state == "failed":
+            left = _clean_up(provider, handle)
+            _record(session, cluster, ClusterStatus.FAILED, "provision", POLLER, seen.detail + left)
+            return
+    _record(session, cluster, ClusterStatus(seen.state), "observe", POLLER, seen.detail)
+
+
+def wait_until(
+    *,
+    store: MetadataStore,
+    settings: Settings,
+    cluster_id: int,
+    states: set[str],
+    timeout: float = 60.0,
+) -> Cluster:
+    """Poll until the cluster reaches one of ``states`` (for the CLI and tests)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        poll(store=store, settings=settings)
+        with store.sessions() as session:
+            cluster = session.get(Cluster, cluster_id)
+            if str(cluster.status) in states or time.monotonic() > deadline:
+                return cluster
+        time.sleep(0.1)

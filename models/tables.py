@@ -1,0 +1,322 @@
+"""The metadata store's tables as SQLAlchemy 2 typed declarative models.
+
+Who may do what (organisations, users, teams, projects and their roles), which ClickHouse
+deployments exist (clusters and the history of their states), which curve datasets live where,
+and an audit trail. Curves themselves live in ClickHouse, never here.
+
+The schema is created and changed only by the Alembic revisions in ``models/migrations``;
+``tests/models/test_migrations.py`` checks that migrating gives exactly these models.
+
+Deleting follows ownership: an organisation takes its teams and projects with it, a project its
+memberships and datasets, a user or team its memberships, a cluster its events. A project that
+still has cluster rows cannot be deleted (``RESTRICT``): a cluster row is the only handle on a
+running, possibly billed deployment, so it must be torn down and purged first. Audit events
+reference nothing, so they outlive whatever they describe.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.mutable import MutableDict
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
+
+# Constraint names must be stable: Alembic refers to them by name when a later revision alters a
+# table, and SQLite's batch mode rebuilds tables from them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Role(StrEnum):
+    """What a user or team may do in a project or team, from most to least."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    ENGINEER = "engineer"
+    VIEWER = "viewer"
+
+
+class ProviderKey(StrEnum):
+    """Which provider in ``providers/`` runs a cluster."""
+
+    EMBEDDED = "embedded"
+    SERVER = "server"
+    CLOUD = "cloud"
+
+
+class ClusterStatus(StrEnum):
+    """ClickHouse Cloud's state vocabulary, used for every provider."""
+
+    PROVISIONING = "provisioning"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    STARTING = "starting"
+    DEGRADED = "degraded"
+    FAILED = "failed"
+    DELETING = "deleting"
+    DELETED = "deleted"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp that goes in and comes out timezone-aware, in UTC, on every backend.
+
+    PostgreSQL stores the zone (``timestamptz``); SQLite has no zones, so UTC is stored naive and
+    the zone is put back on reading. Naive datetimes are refused: their zone is a guess.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"timestamp {value.isoformat()} has no timezone; pass an aware one")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def vocabulary(kind: type[StrEnum], name: str) -> sa.Enum:
+    """A string column limited to ``kind``'s values by a CHECK constraint named ``name``.
+
+    Not a native PostgreSQL enum: a CHECK is dropped and recreated in a migration, while native
+    enum types cannot lose values and are awkward to change inside a transaction.
+    """
+    return sa.Enum(
+        kind,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda k: [member.value for member in k],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads it as a plain class attribute)
+        datetime: UTCDateTime(),
+        # Tracks item assignment, so `cluster.provider_config["url"] = ...` is saved.
+        dict[str, Any]: MutableDict.as_mutable(sa.JSON()),
+    }
+
+
+class Created:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def parent(table: str, *, on_delete: str = "CASCADE") -> sa.ForeignKey:
+    return sa.ForeignKey(f"{table}.id", ondelete=on_delete)
+
+
+# Children that cannot exist without this parent: deleted with it, or when taken out of the list.
+OWNED: dict[str, Any] = {"cascade": "all, delete-orphan", "passive_deletes": True}
+# Deleted with this parent, but not orphans without it: a project grant has one of two grantees.
+GRANTS: dict[str, Any] = {"cascade": "all", "passive_deletes": True}
+
+
+class Organisation(Created, Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+
+    teams: Mapped[list[Team]] = relationship(back_populates="organisation", **OWNED)
+    projects: Mapped[list[Project]] = relationship(back_populates="organisation", **OWNED)
+
+
+class User(Created, Base):
+    """A person. ``password_hash`` stays empty until login exists (issue 6)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(200))
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+
+    team_memberships: Mapped[list[TeamMember]] = relationship(back_populates="user", **OWNED)
+    project_memberships: Mapped[list[ProjectMember]] = relationship(back_populates="user", **GRANTS)
+
+    @validates("email")
+    def _normalise_email(self, key: str, value: str) -> str:
+        """Lower-cased so ``Ana@Plant.example`` and ``ana@plant.example`` are one account."""
+        return value.strip().lower()
+
+
+class Team(Created, Base):
+    __tablename__ = "teams"
+    __table_args__ = (sa.UniqueConstraint("organisation_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(parent("organisations"))
+    name: Mapped[str] = mapped_column(sa.String(100))
+
+    organisation: Mapped[Organisation] = relationship(back_populates="teams")
+    members: Mapped[list[TeamMember]] = relationship(back_populates="team", **OWNED)
+    project_memberships: Mapped[list[ProjectMember]] = relationship(back_populates="team", **GRANTS)
+
+
+class TeamMember(Created, Base):
+    __tablename__ = "team_members"
+
+    team_id: Mapped[int] = mapped_column(parent("teams"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(parent("users"), primary_key=True, index=True)
+    role: Mapped[Role] = mapped_column(vocabulary(Role, "role"))
+
+    team: Mapped[Team] = relationship(back_populates="members")
+    user: Mapped[User] = relationship(back_populates="team_memberships")
+
+
+class Project(Created, Base):
+    __tablename__ = "projects"
+    __table_args__ = (sa.UniqueConstraint("organisation_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(parent("organisations"))
+    name: Mapped[str] = mapped_column(sa.String(100))
+
+    organisation: Mapped[Organisation] = relationship(back_populates="projects")
+    members: Mapped[list[ProjectMember]] = relationship(back_populates="project", **OWNED)
+    # passive_deletes="all": the ORM leaves cluster rows alone and the database refuses.
+    clusters: Mapped[list[Cluster]] = relationship(back_populates="project", passive_deletes="all")
+    datasets: Mapped[list[Dataset]] = relationship(back_populates="project", **OWNED)
+
+
+class ProjectMember(Created, Base):
+    """A role in a project, granted to exactly one user or one team."""
+
+    __tablename__ = "project_members"
+    __table_args__ = (
+        sa.CheckConstraint("(user_id IS NULL) <> (team_id IS NULL)", name="one_grantee"),
+        sa.UniqueConstraint("project_id", "user_id"),
+        sa.UniqueConstraint("project_id", "team_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(parent("projects"))
+    user_id: Mapped[int | None] = mapped_column(parent("users"), index=True)
+    team_id: Mapped[int | None] = mapped_column(parent("teams"), index=True)
+    role: Mapped[Role] = mapped_column(vocabulary(Role, "role"))
+
+    project: Mapped[Project] = relationship(back_populates="members")
+    user: Mapped[User | None] = relationship(back_populates="project_memberships")
+    team: Mapped[Team | None] = relationship(back_populates="project_memberships")
+
+
+class Cluster(Base):
+    """A ClickHouse deployment. ``status`` is what its provider last observed, never a guess.
+
+    Sizes are per node. ``provider_config`` holds what only its provider reads (database name,
+    server URL, cloud service id). A deleted cluster keeps its row, status ``deleted``, so its
+    events stay readable; only live clusters need distinct names within a project.
+    """
+
+    __tablename__ = "clusters"
+    __table_args__ = (
+        sa.Index(
+            "uq_clusters_project_id_name_live",
+            "project_id",
+            "name",
+            unique=True,
+            sqlite_where=sa.text("status != 'deleted'"),
+            postgresql_where=sa.text("status != 'deleted'"),
+        ),
+        sa.CheckConstraint("nodes >= 1 AND vcpu_per_node >= 1", name="compute"),
+        sa.CheckConstraint("memory_gb_per_node >= 1 AND storage_gb >= 0", name="capacity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(parent("projects", on_delete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(63))
+    type_key: Mapped[str] = mapped_column(sa.String(40))
+    provider: Mapped[ProviderKey] = mapped_column(vocabulary(ProviderKey, "provider"))
+    region: Mapped[str | None] = mapped_column(sa.String(64))
+    nodes: Mapped[int]
+    vcpu_per_node: Mapped[int]
+    memory_gb_per_node: Mapped[int]
+    storage_gb: Mapped[int] = mapped_column(default=0)
+    status: Mapped[ClusterStatus] = mapped_column(
+        vocabulary(ClusterStatus, "status"), default=ClusterStatus.PROVISIONING
+    )
+    provider_config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    project: Mapped[Project] = relationship(back_populates="clusters")
+    events: Mapped[list[ClusterEvent]] = relationship(
+        back_populates="cluster", order_by="ClusterEvent.at", **OWNED
+    )
+
+
+class ClusterEvent(Base):
+    """One observed transition of a cluster, or an action on it.
+
+    ``from_state`` is None at creation. ``actor`` is a label (an e-mail, ``poller``), not a key,
+    so the history survives the user; rows written before revision 0002 say ``unrecorded``.
+    """
+
+    __tablename__ = "cluster_events"
+    __table_args__ = (sa.Index("ix_cluster_events_cluster_id_at", "cluster_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(parent("clusters"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    from_state: Mapped[ClusterStatus | None] = mapped_column(
+        vocabulary(ClusterStatus, "from_state")
+    )
+    to_state: Mapped[ClusterStatus] = mapped_column(vocabulary(ClusterStatus, "to_state"))
+    action: Mapped[str] = mapped_column(sa.String(32))
+    detail: Mapped[str] = mapped_column(sa.Text, default="")
+    actor: Mapped[str] = mapped_column(sa.String(320))
+
+    cluster: Mapped[Cluster] = relationship(back_populates="events")
+
+
+class Dataset(Created, Base):
+    """Curves imported into a project, stored in the ClickHouse database ``clickhouse_database``."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (sa.UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(parent("projects"))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    clickhouse_database: Mapped[str] = mapped_column(sa.String(63))
+
+    project: Mapped[Project] = relationship(back_populates="datasets")
+
+
+class AuditEvent(Base):
+    """Who did what to which object, kept even after the object and the user are gone."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (sa.Index("ix_audit_events_target", "target_type", "target_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(sa.String(320))
+    action: Mapped[str] = mapped_column(sa.String(64))
+    target_type: Mapped[str] = mapped_column(sa.String(32))
+    target_id: Mapped[str] = mapped_column(sa.String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    ip: Mapped[str | None] = mapped_column(sa.String(45))

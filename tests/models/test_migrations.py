@@ -1,0 +1,183 @@
+"""Alembic revisions on SQLite and PostgreSQL: fresh stores, older stores with rows, newer ones."""
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.orm import Session
+
+from models.store import (
+    MetadataVersionError,
+    alembic_config,
+    current_revision,
+    head_revision,
+    migrate,
+)
+from models.tables import AuditEvent, Base, Cluster, ClusterEvent, ClusterStatus
+
+MONDAY = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
+
+
+def insert(connection: sa.Connection, table: str, **values: object) -> int:
+    """Plain SQL, as an older Curvehouse would have left the row; returns the new id."""
+    types = {datetime: sa.DateTime(timezone=True), dict: sa.JSON()}
+    params = [sa.bindparam(k, v, type_=types.get(type(v))) for k, v in values.items()]
+    statement = sa.text(
+        f"INSERT INTO {table} ({', '.join(values)}) "
+        f"VALUES ({', '.join(':' + name for name in values)}) RETURNING id"
+    ).bindparams(*params)
+    return connection.execute(statement).scalar_one()
+
+
+def test_revisions_form_one_numbered_chain():
+    scripts = ScriptDirectory.from_config(alembic_config())
+    revisions = [s.revision for s in reversed(list(scripts.walk_revisions()))]
+    assert scripts.get_heads() == [head_revision()] == [revisions[-1]]
+    assert revisions == [f"{n:04d}" for n in range(1, len(revisions) + 1)]
+    for script in scripts.walk_revisions():
+        assert script.path.rsplit("/", 1)[-1].startswith(script.revision + "_")
+
+
+def test_fresh_database_migrates_to_exactly_the_models(engine):
+    assert current_revision(engine) is None
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    # Alembic does not compare CHECK constraints; they carry the vocabularies and limits.
+    inspector = sa.inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        expected = {c.name for c in table.constraints if isinstance(c, sa.CheckConstraint)}
+        found = {c["name"] for c in inspector.get_check_constraints(table.name)}
+        assert found == expected, table.name
+
+
+def test_older_database_keeps_its_rows(engine):
+    migrate(engine, "0001")
+    assert current_revision(engine) == "0001"
+    with engine.begin() as connection:
+        organisation = insert(connection, "organisations", name="Plant A", created_at=MONDAY)
+        project = insert(
+            connection,
+            "projects",
+            organisation_id=organisation,
+            name="Press line 3",
+            created_at=MONDAY,
+        )
+        cluster = insert(
+            connection,
+            "clusters",
+            project_id=project,
+            name="line3-dev",
+            type_key="development",
+            provider="embedded",
+            nodes=1,
+            vcpu_per_node=4,
+            memory_gb_per_node=16,
+            storage_gb=100,
+            status="running",
+            provider_config={"database": "line3_dev"},
+            created_at=MONDAY,
+            updated_at=MONDAY,
+        )
+        for from_state, to_state in ((None, "provisioning"), ("provisioning", "running")):
+            insert(
+                connection,
+                "cluster_events",
+                cluster_id=cluster,
+                at=MONDAY,
+                from_state=from_state,
+                to_state=to_state,
+                action="create",
+                detail="",
+            )
+        insert(
+            connection,
+            "audit_events",
+            at=MONDAY,
+            actor="ana@plant.example",
+            action="cluster.create",
+            target_type="cluster",
+            target_id=str(cluster),
+            detail={"type": "development"},
+            ip="10.0.0.7",
+        )
+
+    migrate(engine)
+
+    assert current_revision(engine) == head_revision()
+    with Session(engine) as session:
+        stored = session.get(Cluster, cluster)
+        assert (stored.name, stored.status, stored.provider_config) == (
+            "line3-dev",
+            ClusterStatus.RUNNING,
+            {"database": "line3_dev"},
+        )
+        assert stored.created_at == MONDAY
+        assert [(e.from_state, e.to_state, e.actor) for e in stored.events] == [
+            (None, ClusterStatus.PROVISIONING, "unrecorded"),
+            (ClusterStatus.PROVISIONING, ClusterStatus.RUNNING, "unrecorded"),
+        ]
+        stored.events.append(
+            ClusterEvent(
+                from_state=ClusterStatus.RUNNING,
+                to_state=ClusterStatus.STOPPING,
+                action="stop",
+                actor="ana@plant.example",
+            )
+        )
+        session.commit()
+        assert [e.actor for e in stored.events][-1] == "ana@plant.example"
+        assert session.scalars(sa.select(AuditEvent.ip)).one() == "10.0.0.7"
+    indexes = {i["name"] for i in sa.inspect(engine).get_indexes("cluster_events")}
+    assert indexes == {"ix_cluster_events_cluster_id_at"}
+
+
+def test_downgrade_and_upgrade_keep_rows(engine):
+    migrate(engine)
+    with engine.begin() as connection:
+        organisation = insert(connection, "organisations", name="Plant B", created_at=MONDAY)
+        command.downgrade(alembic_config(connection), "0001")
+    assert current_revision(engine) == "0001"
+    migrate(engine)
+    with engine.connect() as connection:
+        names = connection.execute(sa.text("SELECT id, name FROM organisations")).all()
+    assert names == [(organisation, "Plant B")]
+
+
+def test_newer_database_is_refused(engine):
+    migrate(engine)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = '0999_future'"))
+    with pytest.raises(MetadataVersionError, match="upgrade Curvehouse") as refused:
+        migrate(engine.url.render_as_string(hide_password=False))  # as at start, from a URL
+    assert "0999_future" in str(refused.value)
+    assert head_revision() in str(refused.value)
+    assert current_revision(engine) == "0999_future"
+
+
+def test_migrating_twice_changes_nothing(engine):
+    migrate(engine)
+    with engine.begin() as connection:
+        insert(connection, "organisations", name="Plant C", created_at=MONDAY)
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        migrate(engine)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    writes = [s for s in statements if re.match(r"\s*(CREATE|ALTER|DROP|INSERT|UPDATE|DELETE)", s)]
+    assert writes == []
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM organisations")).scalar() == 1
