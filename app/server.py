@@ -6,8 +6,9 @@ import sys
 
 import panel as pn
 
+from app.clusters.poller import ClusterPoller
 from app.pages import clusters, curves, home, projects, team
-from app.runtime import open_store
+from app.runtime import metadata_for, open_store
 from models.settings import Settings
 from pipelines.density import warm_up
 from providers import ProviderError
@@ -38,6 +39,7 @@ def serve(settings: Settings, *, show: bool = False, origins: tuple[str, ...] = 
             raise
         print(f"warning: {exc}; serving anyway, pages will say so", file=sys.stderr, flush=True)
     warm_up()  # load the compiled kernels now, not in the first visitor's first render
+    poller = ClusterPoller(metadata_for(settings), settings).start()
     print(f"Curvehouse at http://{settings.address}:{settings.port}/ (Ctrl+C to stop)", flush=True)
     pn.serve(
         PAGES,
@@ -52,3 +54,4 @@ def serve(settings: Settings, *, show: bool = False, origins: tuple[str, ...] = 
         ],
         print_url=False,
     )
+    poller.stop()

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
+from models.cluster_types import ClusterSpec
 from providers.base import ProviderError
 
 if TYPE_CHECKING:
@@ -44,17 +45,18 @@ class ClusterActionError(ProviderError):
 
 
 @dataclass(frozen=True)
-class ClusterSpec:
-    """What was asked for: sizes per node, as the wizard and the cost engine use them."""
+class Deployment:
+    """What a provider is asked to run: a named cluster of one size in one region."""
 
     name: str
-    cluster_type: str
     region: str
-    nodes: int
-    vcpu: int  # per node
-    memory_gb: int  # per node
+    size: ClusterSpec  # the type and the sizes per node, as the wizard and the cost engine use
     idle_scaling: bool = True
     ip_access: tuple[str, ...] = ("127.0.0.1/32",)
+
+    def resized(self, **sizes: int) -> Deployment:
+        """The same deployment with some sizes changed (``nodes=3``)."""
+        return replace(self, size=replace(self.size, **sizes))
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ class Connection:
 
     def url(self, *, reveal: bool = False) -> str:
         """The HTTP URL; paste it into curl with ``?query=SELECT+1``."""
-        auth = f"{quote(self.username, safe='')}:{quote(self._password(reveal), safe='')}"
+        secret = quote(self.password, safe="") if reveal else "********"
+        auth = f"{quote(self.username, safe='')}:{secret}"
         return f"{self.scheme}://{auth}@{self.host}:{self.port}/{quote(self.database)}"
 
     def python(self, *, reveal: bool = False) -> str:
@@ -135,7 +138,7 @@ class ClusterProvider(ABC):
     regions: ClassVar[tuple[str, ...]]  # where it can run
 
     @abstractmethod
-    def create(self, key: str, spec: ClusterSpec) -> dict[str, Any]:
+    def create(self, key: str, spec: Deployment) -> dict[str, Any]:
         """Ask for a new deployment named by ``key``; returns its handle."""
 
     @abstractmethod
@@ -152,7 +155,7 @@ class ClusterProvider(ABC):
     def stop(self, handle: dict[str, Any]) -> dict[str, Any]:
         raise ClusterActionError(f"{self.label} clusters cannot be stopped from Curvehouse.")
 
-    def resize(self, handle: dict[str, Any], spec: ClusterSpec) -> dict[str, Any]:
+    def resize(self, handle: dict[str, Any], spec: Deployment) -> dict[str, Any]:
         raise ClusterActionError(f"{self.label} clusters cannot be resized from Curvehouse.")
 
     @abstractmethod

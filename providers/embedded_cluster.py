@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 
 from models.identifiers import plain_name
 from providers.base import ProviderError
-from providers.clusters import ClusterProvider, ClusterSpec, Connection, Observation
+from providers.clusters import ClusterProvider, Connection, Deployment, Observation
 from providers.node import CONFIG, NodeConfig, password_digest
 
 PID_FILE = "node.pid"
@@ -52,7 +52,7 @@ class EmbeddedClusterProvider(ClusterProvider):
 
     # Actions -----------------------------------------------------------------------------
 
-    def create(self, key: str, spec: ClusterSpec) -> dict[str, Any]:
+    def create(self, key: str, spec: Deployment) -> dict[str, Any]:
         """Write the node's settings and start it. A retry after a crash reuses the directory:
         the password is set anew (only the handle returned here knows it)."""
         self.check_region(spec.region)
@@ -90,7 +90,7 @@ class EmbeddedClusterProvider(ClusterProvider):
             os.kill(pid, signal.SIGTERM)
         return handle
 
-    def resize(self, handle: dict[str, Any], spec: ClusterSpec) -> dict[str, Any]:
+    def resize(self, handle: dict[str, Any], spec: Deployment) -> dict[str, Any]:
         """New limits take effect on the node's next start; a running node is restarted."""
         data = self._existing(handle)
         config = NodeConfig.read(data)
@@ -218,8 +218,8 @@ def _free_port(host: str) -> int:
         return probe.getsockname()[1]
 
 
-def _limits(spec: ClusterSpec) -> dict[str, int]:
+def _limits(spec: Deployment) -> dict[str, int]:
     return {
-        "max_threads": min(spec.vcpu, os.cpu_count() or 1),
-        "max_memory_usage": spec.memory_gb * 1024**3,
+        "max_threads": min(spec.size.vcpu_per_node, os.cpu_count() or 1),
+        "max_memory_usage": spec.size.memory_gib_per_node * 1024**3,
     }

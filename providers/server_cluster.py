@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 from models.identifiers import identifier, plain_name
 from providers.base import ProviderError
-from providers.clusters import ClusterProvider, ClusterSpec, Connection, Observation
+from providers.clusters import ClusterProvider, Connection, Deployment, Observation
 from providers.server import ServerProvider, redact
 
 
@@ -30,7 +30,7 @@ class ServerClusterProvider(ClusterProvider):
         self.url = url
         self.cluster = plain_name(cluster) if cluster else None
 
-    def create(self, key: str, spec: ClusterSpec) -> dict[str, Any]:
+    def create(self, key: str, spec: Deployment) -> dict[str, Any]:
         self.check_region(spec.region)
         database = plain_name(spec.name.replace("-", "_"))
         on_cluster = f" ON CLUSTER {identifier(self.cluster)}" if self.cluster else ""

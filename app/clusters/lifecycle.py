@@ -24,7 +24,7 @@ from models.cluster_types import ClusterSpec as Size
 from models.cluster_types import check_cluster_spec
 from models.tables import Cluster, ClusterEvent, ClusterStatus, ProviderKey
 from pipelines.schema import ensure_schema
-from providers.clusters import ClusterProvider, ClusterSpec, Observation, get_cluster_provider
+from providers.clusters import ClusterProvider, Deployment, Observation, get_cluster_provider
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -68,14 +68,13 @@ def provider_for(settings: Settings, cluster: Cluster) -> ClusterProvider:
     return get_cluster_provider(str(cluster.provider), **options)
 
 
-def _spec(cluster: Cluster) -> ClusterSpec:
-    return ClusterSpec(
+def _spec(cluster: Cluster) -> Deployment:
+    return Deployment(
         name=cluster.name,
-        cluster_type=cluster.type_key,
         region=cluster.region or "",
-        nodes=cluster.nodes,
-        vcpu=cluster.vcpu_per_node,
-        memory_gb=cluster.memory_gb_per_node,
+        size=Size(
+            cluster.type_key, cluster.nodes, cluster.vcpu_per_node, cluster.memory_gb_per_node
+        ),
     )
 
 

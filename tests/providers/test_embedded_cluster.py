@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import time
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 import clickhouse_connect
@@ -12,14 +13,13 @@ import pandas as pd
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 
-from providers.clusters import ClusterSpec, get_cluster_provider
+from models.cluster_types import ClusterSpec
+from providers.clusters import Deployment, get_cluster_provider
 from providers.embedded_cluster import EmbeddedClusterProvider
 
 pytestmark = pytest.mark.integration
 
-SPEC = ClusterSpec(
-    name="line_4", cluster_type="development", region="local", nodes=1, vcpu=2, memory_gb=16
-)
+SPEC = Deployment(name="line_4", region="local", size=ClusterSpec("development", 1, 4, 16))
 
 
 def wait_for(provider, handle, state: str, timeout: float = 60.0):
@@ -122,7 +122,7 @@ def test_stop_start_keeps_the_data(cluster):
 def test_resize_changes_the_node_limits(cluster):
     provider, handle = cluster
     wait_for(provider, handle, "running")
-    provider.resize(handle, ClusterSpec(**{**SPEC.__dict__, "vcpu": 1, "memory_gb": 32}))
+    provider.resize(handle, SPEC.resized(vcpu_per_node=1, memory_gib_per_node=32))
     wait_for(provider, handle, "running")
     with provider.connection(handle).client() as client:
         threads, memory = client.query(
@@ -165,5 +165,5 @@ def test_delete_removes_process_and_data(tmp_path):
 def test_a_region_other_than_local_is_refused(tmp_path):
     provider = EmbeddedClusterProvider(tmp_path)
     with pytest.raises(Exception, match="run in local"):
-        provider.create("c_x", ClusterSpec(**{**SPEC.__dict__, "region": "aws/eu-central-1"}))
+        provider.create("c_x", replace(SPEC, region="aws/eu-central-1"))
     assert not (tmp_path / "clusters").exists()

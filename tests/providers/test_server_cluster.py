@@ -12,7 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from conftest import SERVER_URL
-from providers.clusters import ClusterActionError, ClusterSpec, get_cluster_provider
+from models.cluster_types import ClusterSpec
+from providers.clusters import ClusterActionError, Deployment, get_cluster_provider
 from providers.embedded_cluster import EmbeddedClusterProvider
 from tests.providers.test_embedded_cluster import wait_for
 
@@ -30,7 +31,7 @@ def server_url(request, tmp_path_factory):
     nodes = EmbeddedClusterProvider(tmp_path_factory.mktemp("server"))
     handle = nodes.create(
         "c_server",
-        ClusterSpec("plant", "development", "local", nodes=1, vcpu=2, memory_gb=16),
+        Deployment("plant", "local", ClusterSpec("development", 1, 4, 16)),
     )
     wait_for(nodes, handle, "running")
     connection = nodes.connection(handle)
@@ -38,8 +39,8 @@ def server_url(request, tmp_path_factory):
     nodes.delete(handle)
 
 
-def spec(name: str) -> ClusterSpec:
-    return ClusterSpec(name, "production", "self-managed", nodes=5, vcpu=16, memory_gb=128)
+def spec(name: str) -> Deployment:
+    return Deployment(name, "self-managed", ClusterSpec("production", 5, 16, 128))
 
 
 def test_create_observe_connect_delete(server_url):

@@ -1,0 +1,357 @@
+"""The management dashboard: every real cluster, its state, how to connect, and its actions.
+
+Only clusters in the metadata store appear, with the state their provider last observed.
+Secrets are masked until Reveal is pressed. Stop, resize and delete ask for confirmation.
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import panel as pn
+import param
+import sqlalchemy as sa
+
+from app.clusters import probes
+from app.clusters.lifecycle import (
+    ClusterRequestError,
+    delete_cluster,
+    provider_for,
+    resize_cluster,
+    start_cluster,
+    stop_cluster,
+)
+from models.cluster_types import ClusterSpec, load_cluster_types
+from models.settings import Settings
+from models.store import MetadataStore
+from models.tables import Cluster, ClusterEvent, ClusterStatus
+
+BADGE = {
+    "running": "#1a7f37",
+    "provisioning": "#9a6700",
+    "starting": "#9a6700",
+    "stopping": "#9a6700",
+    "deleting": "#9a6700",
+    "stopped": "#57606a",
+    "degraded": "#bc4c00",
+    "failed": "#cf222e",
+}
+COLUMNS = ["id", "name", "type", "provider", "region", "status", "size", "created"]
+
+
+def badge(status: str) -> str:
+    return (
+        f"<span class='ch-badge' style='background:{BADGE.get(status, '#57606a')}'>"
+        f"{html.escape(status)}</span>"
+    )
+
+
+CSS = """
+.ch-badge {color: white; border-radius: 10px; padding: 2px 10px; font-size: 12px;
+           font-weight: 600;}
+"""
+
+
+class ClusterDashboard(pn.viewable.Viewer):
+    selected = param.Integer(default=None, allow_None=True, doc="The cluster shown in detail.")
+    revealed = param.Boolean(default=False, doc="Whether the connection secret is shown.")
+
+    def __init__(self, *, store: MetadataStore, settings: Settings, actor: str) -> None:
+        super().__init__()
+        self.store, self.settings, self.actor = store, settings, actor
+        self._types = load_cluster_types()
+        self.status_filter = pn.widgets.Select(
+            label="Status",
+            options=["all", *[s.value for s in ClusterStatus if s.value != "deleted"]],
+        )
+        self.type_filter = pn.widgets.Select(
+            label="Type", options={"all": "all", **{t.name: k for k, t in self._types.items()}}
+        )
+        self.table = pn.widgets.Tabulator(
+            pd.DataFrame(columns=COLUMNS),
+            show_index=False,
+            disabled=True,
+            selectable=1,
+            formatters={"status": {"type": "html"}},
+            hidden_columns=["id"],
+            sizing_mode="stretch_width",
+            height=220,
+            name="cluster-list",
+        )
+        self.empty = pn.pane.Markdown(
+            "No clusters yet. Create one with the wizard: a Development cluster on this "
+            "machine is ready in seconds.",
+            visible=False,
+        )
+        self.detail = pn.Column(sizing_mode="stretch_width")
+        self.message = pn.pane.Alert(visible=False, margin=(5, 0))
+        self.confirming: str | None = None
+        self.metrics = pn.pane.Markdown(name="metrics")
+        self._shown: tuple | None = None
+        self.table.param.watch(self._on_select, "selection")
+        self.status_filter.param.watch(self.refresh, "value")
+        self.type_filter.param.watch(self.refresh, "value")
+        self.refresh()
+
+    # Reading -------------------------------------------------------------------------------
+
+    def clusters(self) -> pd.DataFrame:
+        with self.store.sessions() as session:
+            query = sa.select(Cluster).where(Cluster.status != ClusterStatus.DELETED)
+            if self.status_filter.value != "all":
+                query = query.where(Cluster.status == self.status_filter.value)
+            if self.type_filter.value != "all":
+                query = query.where(Cluster.type_key == self.type_filter.value)
+            rows = session.scalars(query.order_by(Cluster.id)).all()
+        return pd.DataFrame(
+            [
+                {
+                    "id": c.id,
+                    "name": c.name,
+                    "type": self._types[c.type_key].name
+                    if c.type_key in self._types
+                    else c.type_key,
+                    "provider": str(c.provider),
+                    "region": c.region,
+                    "status": badge(str(c.status)),
+                    "size": f"{c.nodes} × {c.vcpu_per_node} vCPU / {c.memory_gb_per_node} GiB",
+                    "created": c.created_at.strftime("%Y-%m-%d %H:%M"),
+                }
+                for c in rows
+            ],
+            columns=COLUMNS,
+        )
+
+    def refresh(self, *_events) -> None:
+        """Redraw what changed: the list, the detail when its state or events moved on, and
+        the measured figures every time (a periodic callback calls this)."""
+        frame = self.clusters()
+        if not frame.equals(self.table.value):
+            self.table.value = frame
+            if self.selected is not None and self.selected in set(frame["id"]):
+                self.table.selection = [int(frame.index[frame["id"] == self.selected][0])]
+        self.empty.visible = frame.empty
+        cluster, events = self._cluster()
+        shown = (
+            self.selected,
+            cluster.status if cluster else None,
+            events[0].id if events else None,
+            self.revealed,
+            self.confirming,
+        )
+        if shown != self._shown:
+            self._show_detail()
+        elif cluster is not None and cluster.status is ClusterStatus.RUNNING:
+            self.metrics.object = self._metrics_text(cluster)
+
+    def _on_select(self, event) -> None:
+        if not event.new:
+            return
+        frame = self.table.value
+        chosen = int(frame.iloc[event.new[0]]["id"])
+        if chosen != self.selected:
+            self.selected, self.revealed, self.confirming = chosen, False, None
+            self._show_detail()
+
+    def _cluster(self) -> tuple[Cluster | None, list[ClusterEvent]]:
+        if self.selected is None:
+            return None, []
+        with self.store.sessions() as session:
+            cluster = session.get(Cluster, self.selected)
+            events = session.scalars(
+                sa.select(ClusterEvent)
+                .where(ClusterEvent.cluster_id == self.selected)
+                .order_by(ClusterEvent.id.desc())
+                .limit(50)
+            ).all()
+        return cluster, list(events)
+
+    # Detail --------------------------------------------------------------------------------
+
+    def _show_detail(self) -> None:
+        cluster, events = self._cluster()
+        self._shown = (
+            self.selected,
+            cluster.status if cluster else None,
+            events[0].id if events else None,
+            self.revealed,
+            self.confirming,
+        )
+        if cluster is None or cluster.status is ClusterStatus.DELETED:
+            self.detail[:] = [pn.pane.Markdown("Select a cluster to see how to connect to it.")]
+            return
+        parts = [
+            pn.pane.HTML(
+                f"<h3 style='margin:4px 0'>{html.escape(cluster.name)} "
+                f"{badge(str(cluster.status))}</h3>",
+                stylesheets=[CSS],
+                name="cluster-title",
+            ),
+            self._actions(cluster),
+            self.message,
+        ]
+        if cluster.status is ClusterStatus.RUNNING:
+            self.metrics.object = self._metrics_text(cluster)
+            parts += [*self._connection(cluster), self.metrics]
+        parts.append(self._timeline(events))
+        self.detail[:] = parts
+
+    def _connection(self, cluster: Cluster) -> list:
+        handle = cluster.provider_config.get("handle")
+        if handle is None:
+            return []
+        connection = provider_for(self.settings, cluster).connection(handle)
+        reveal = pn.widgets.Button(
+            label="Hide secret" if self.revealed else "Reveal secret", name="reveal"
+        )
+        reveal.on_click(lambda _: self._toggle_reveal())
+        shown = self.revealed
+        return [
+            pn.pane.Markdown("#### Connect"),
+            reveal,
+            pn.pane.Markdown(
+                f"HTTP URL:\n\n```\n{connection.url(reveal=shown)}\n```", name="conn-url"
+            ),
+            pn.pane.Markdown(
+                f"Python (clickhouse-connect):\n\n```python\n{connection.python(reveal=shown)}```",
+                name="conn-python",
+            ),
+            pn.pane.Markdown(
+                f"Notebook (Curvehouse):\n\n```python\n{connection.notebook(reveal=shown)}```",
+                name="conn-notebook",
+            ),
+        ]
+
+    def _toggle_reveal(self) -> None:
+        self.revealed = not self.revealed
+        self._show_detail()
+
+    def _metrics_text(self, cluster: Cluster) -> str:
+        health = probes.health(cluster.id)
+        lines = []
+        if health.probes:
+            rate = (
+                "–" if health.queries_per_second is None else f"{health.queries_per_second:.2f}/s"
+            )
+            lines.append(
+                f"- Latency (`SELECT 1`, {health.probes} probes in the last "
+                f"{probes.WINDOW_SECONDS // 60} min): p50 {health.p50_ms:.1f} ms, "
+                f"p95 {health.p95_ms:.1f} ms"
+            )
+            lines.append(f"- Query rate: {rate}")
+        else:
+            lines.append("- Latency: no probe yet (the poller measures every few seconds)")
+        try:
+            handle = cluster.provider_config["handle"]
+            connection = provider_for(self.settings, cluster).connection(handle)
+            with connection.client() as client:
+                size, rows, tables = client.query(
+                    "SELECT sum(bytes_on_disk), sum(rows), uniqExact(table) FROM system.parts "
+                    "WHERE active AND database = {d:String}",
+                    parameters={"d": connection.database},
+                ).result_rows[0]
+            lines.append(f"- Storage: {size / 1e6:,.2f} MB in {rows:,} rows ({tables} tables)")
+        except Exception as exc:
+            lines.append(f"- Storage: could not be read ({exc})")
+        return "#### Measured\n\n" + "\n".join(lines)
+
+    def _timeline(self, events: list[ClusterEvent]) -> pn.viewable.Viewable:
+        rows = "\n".join(
+            f"| {e.at:%Y-%m-%d %H:%M:%S} | {e.action} | {e.from_state or '–'} → {e.to_state} "
+            f"| {e.actor} | {html.escape(e.detail[:160])} |"
+            for e in events
+        )
+        return pn.pane.Markdown(
+            "#### Events\n\n| When (UTC) | Action | State | By | Detail |\n|---|---|---|---|---|\n"
+            + rows,
+            name="events",
+        )
+
+    # Actions -------------------------------------------------------------------------------
+
+    def _actions(self, cluster: Cluster) -> pn.viewable.Viewable:
+        status = cluster.status
+        buttons = []
+        if self.confirming:
+            confirm = pn.widgets.Button(
+                label=f"Yes, {self.confirming} {cluster.name}", color="danger", name="confirm"
+            )
+            cancel = pn.widgets.Button(label="Cancel", name="cancel")
+            confirm.on_click(lambda _: self._run(self.confirming))
+            cancel.on_click(lambda _: self._ask(None))
+            question = {
+                "stop": "Stop it? Queries fail until it is started again; data is kept.",
+                "delete": "Delete it and all its data? This cannot be undone.",
+                "resize": "Resize it? A running cluster restarts with the new size.",
+            }[self.confirming]
+            return pn.Column(pn.pane.Markdown(f"**{question}**"), pn.Row(confirm, cancel))
+        if status is ClusterStatus.STOPPED:
+            buttons.append(("Start", "start", "primary"))
+        if status in (ClusterStatus.RUNNING, ClusterStatus.DEGRADED):
+            buttons.append(("Stop", "stop", "warning"))
+        if status in (ClusterStatus.RUNNING, ClusterStatus.STOPPED, ClusterStatus.DEGRADED):
+            buttons.append(("Resize", "resize", "default"))
+        if status is not ClusterStatus.DELETING:
+            buttons.append(("Delete", "delete", "danger"))
+        row = []
+        for label, action, color in buttons:
+            button = pn.widgets.Button(label=label, color=color, name=f"action-{action}")
+            button.on_click(lambda _, a=action: self._run(a) if a == "start" else self._ask(a))
+            row.append(button)
+        if any(a == "resize" for _, a, _ in buttons):
+            kind = self._types[cluster.type_key]
+            self._resize_inputs = (
+                pn.widgets.IntInput(
+                    label=f"Nodes ({kind.nodes.describe()})", value=cluster.nodes, width=150
+                ),
+                pn.widgets.IntInput(
+                    label=f"vCPU ({kind.vcpu_per_node.describe()})",
+                    value=cluster.vcpu_per_node,
+                    width=150,
+                ),
+                pn.widgets.IntInput(
+                    label=f"GiB ({kind.memory_gib_per_node.describe()})",
+                    value=cluster.memory_gb_per_node,
+                    width=150,
+                ),
+            )
+            return pn.Column(pn.Row(*row), pn.Row(*self._resize_inputs))
+        return pn.Row(*row)
+
+    def _ask(self, action: str | None) -> None:
+        self.confirming = action
+        self._show_detail()
+
+    def _run(self, action: str) -> None:
+        self.confirming = None
+        common = dict(
+            store=self.store, settings=self.settings, cluster_id=self.selected, actor=self.actor
+        )
+        try:
+            if action == "start":
+                start_cluster(**common)
+            elif action == "stop":
+                stop_cluster(**common)
+            elif action == "delete":
+                delete_cluster(**common)
+                probes.forget(self.selected)
+            elif action == "resize":
+                cluster, _ = self._cluster()
+                nodes, vcpu, memory = (w.value for w in self._resize_inputs)
+                resize_cluster(**common, size=ClusterSpec(cluster.type_key, nodes, vcpu, memory))
+            self.message.visible = False
+        except ClusterRequestError as exc:
+            self.message.object, self.message.alert_type = str(exc), "danger"
+            self.message.visible = True
+        self.refresh()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(
+            "## Clusters",
+            pn.Row(self.status_filter, self.type_filter),
+            self.table,
+            self.empty,
+            self.detail,
+            sizing_mode="stretch_width",
+        )

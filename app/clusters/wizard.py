@@ -1,0 +1,249 @@
+"""The four-step creation wizard: type, where it runs, size, then review with a cost estimate.
+
+Each step checks its own input and says what is wrong before Next moves on; Back and Next keep
+what was entered (the widgets live as long as the wizard). Create hands a :class:`NewCluster`
+to the lifecycle service, which refuses anything the steps missed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import panel as pn
+import param
+
+from app.clusters.lifecycle import NAME, ClusterRequestError, NewCluster
+from models.cluster_types import ClusterSpec, load_cluster_types, validate_cluster_spec
+from models.pricing import Usage, estimate_monthly_cost, load_rates
+
+STEPS = ("Type", "Where it runs", "Size", "Review")
+PROVIDERS = {
+    "embedded": "Embedded: a ClickHouse node process on this machine",
+    "server": "Self-managed server: a database on your ClickHouse server or cluster",
+}
+REGIONS = {"embedded": ["local"], "server": ["self-managed"]}
+# Where the estimate is priced when the cluster itself has no cloud bill.
+REFERENCE_REGION = ("aws", "us-east-1")
+
+
+class ClusterWizard(pn.viewable.Viewer):
+    """Collects a :class:`NewCluster`; ``on_create`` gets it and returns an error or None."""
+
+    step = param.Integer(default=0, bounds=(0, len(STEPS) - 1), doc="The step shown, from 0.")
+
+    def __init__(self, *, project_id: int, on_create: Callable[[NewCluster], str | None]) -> None:
+        super().__init__()
+        self._project_id, self._on_create = project_id, on_create
+        self._types = load_cluster_types()
+        recommended = next(k for k, t in self._types.items() if t.recommended)
+        self.cluster_name = pn.widgets.TextInput(
+            label="Cluster name", placeholder="e.g. press-shop-dev"
+        )
+        self.cluster_type = pn.widgets.RadioBoxGroup(
+            options={
+                t.name + (" (recommended)" if t.recommended else ""): k
+                for k, t in self._types.items()
+            },
+            value=recommended,
+        )
+        self.provider = pn.widgets.RadioBoxGroup(
+            options={label: key for key, label in PROVIDERS.items()}, value="embedded"
+        )
+        self.region = pn.widgets.Select(label="Region", options=REGIONS["embedded"])
+        self.server_url = pn.widgets.PasswordInput(
+            label="Server URL (an account that may create databases)",
+            placeholder="http://admin:password@clickhouse.plant.local:8123",
+            visible=False,
+        )
+        self.nodes = pn.widgets.IntInput(label="Nodes")
+        self.vcpu = pn.widgets.IntInput(label="vCPU per node")
+        self.memory = pn.widgets.IntInput(label="Memory per node (GiB)")
+        self.hours = pn.widgets.IntInput(
+            label="Active hours per month", value=176, start=0, end=744
+        )
+        self.storage = pn.widgets.FloatInput(
+            label="Compressed storage (TB)", value=0.1, start=0.0, step=0.1
+        )
+        self.review = pn.pane.Markdown(name="cost-review")
+        self.hours.param.watch(self._update_review, "value")
+        self.storage.param.watch(self._update_review, "value")
+        self.problem = pn.pane.Alert(alert_type="danger", visible=False, margin=(5, 0))
+        self.back = pn.widgets.Button(label="Back", disabled=True)
+        self.next = pn.widgets.Button(label="Next", color="primary")
+        self.create = pn.widgets.Button(label="Create cluster", color="success", visible=False)
+        self.back.on_click(lambda _: self._go(-1))
+        self.next.on_click(lambda _: self._go(+1))
+        self.create.on_click(self._submit)
+        self.cluster_type.param.watch(self._type_defaults, "value")
+        self.provider.param.watch(self._provider_changed, "value")
+        self._type_defaults()
+
+    # Steps ---------------------------------------------------------------------------------
+
+    def _type_defaults(self, *_events) -> None:
+        kind = self._types[self.cluster_type.value]
+        spec = kind.default_spec()
+        for widget, limit, value in (
+            (self.nodes, kind.nodes, spec.nodes),
+            (self.vcpu, kind.vcpu_per_node, spec.vcpu_per_node),
+            (self.memory, kind.memory_gib_per_node, spec.memory_gib_per_node),
+        ):
+            widget.value = value
+            widget.description = f"{kind.name}: {limit.describe()}"
+        typical = load_rates().typical.get(kind.key)
+        if typical is not None:
+            self.hours.value = int(typical.usage.active_hours)
+            self.storage.value = float(typical.usage.storage_tb)
+
+    def _provider_changed(self, *_events) -> None:
+        self.region.options = REGIONS[self.provider.value]
+        self.server_url.visible = self.provider.value == "server"
+
+    def size(self) -> ClusterSpec:
+        return ClusterSpec(
+            type_key=self.cluster_type.value,
+            nodes=self.nodes.value or 0,
+            vcpu_per_node=self.vcpu.value or 0,
+            memory_gib_per_node=self.memory.value or 0,
+        )
+
+    def problems(self, step: int) -> list[str]:
+        """What stops ``step`` from being done, in words for the person filling it in."""
+        if step == 0 and not NAME.match(self.cluster_name.value or ""):
+            return [
+                "Name the cluster with 3-40 lower-case letters, digits and hyphens, "
+                "starting with a letter."
+            ]
+        if step == 1:
+            if self.region.value not in REGIONS[self.provider.value]:
+                return [f"Choose a region for {PROVIDERS[self.provider.value].split(':')[0]}."]
+            url = (self.server_url.value or "").strip()
+            if self.provider.value == "server" and not url.startswith(("http://", "https://")):
+                return ["Give the server's URL, starting with http:// or https://."]
+        if step == 2:
+            return validate_cluster_spec(self.size())
+        return []
+
+    def _go(self, delta: int) -> None:
+        if delta > 0:
+            found = self.problems(self.step)
+            if found:
+                self._show_problem(found)
+                return
+        self.problem.visible = False
+        self.step = max(0, min(len(STEPS) - 1, self.step + delta))
+
+    def _show_problem(self, found: list[str]) -> None:
+        self.problem.object = "\n".join(f"- {p}" for p in found)
+        self.problem.visible = True
+
+    def estimate(self):
+        provider, region = REFERENCE_REGION
+        usage = Usage.for_spec(
+            self.size(),
+            active_hours=float(self.hours.value or 0),
+            storage_tb=float(self.storage.value or 0),
+            provider=provider,
+            region=region,
+        )
+        return estimate_monthly_cost(usage)
+
+    def request(self) -> NewCluster:
+        options = {}
+        if self.provider.value == "server":
+            options = {"url": self.server_url.value.strip()}
+        return NewCluster(
+            project_id=self._project_id,
+            name=self.cluster_name.value,
+            provider=self.provider.value,
+            region=self.region.value,
+            size=self.size(),
+            provider_options=options,
+        )
+
+    def _submit(self, _event) -> None:
+        found = [p for step in range(len(STEPS) - 1) for p in self.problems(step)]
+        if found:
+            self._show_problem(found)
+            return
+        self.create.disabled = True
+        try:
+            error = self._on_create(self.request())
+        except ClusterRequestError as exc:
+            error = str(exc)
+        finally:
+            self.create.disabled = False
+        if error:
+            self._show_problem([error])
+            return
+        self.problem.visible = False
+        self.cluster_name.value = ""
+        self.step = 0
+
+    # Layout --------------------------------------------------------------------------------
+
+    def _trail(self) -> str:
+        marks = []
+        for i, label in enumerate(STEPS):
+            style = "font-weight:700;color:#17324d" if i == self.step else "color:#7a8a9c"
+            marks.append(f"<span style='{style}'>{i + 1}. {label}</span>")
+        return " &nbsp;›&nbsp; ".join(marks)
+
+    def _body(self) -> pn.viewable.Viewable:
+        if self.step == 0:
+            purposes = "\n".join(
+                f"- **{t.name}**: {t.purpose} {t.nodes.describe()} nodes, "
+                f"{t.vcpu_per_node.describe()} vCPU and {t.memory_gib_per_node.describe()} GiB "
+                "per node."
+                for t in self._types.values()
+            )
+            return pn.Column(
+                self.cluster_name, "**Type**", self.cluster_type, pn.pane.Markdown(purposes)
+            )
+        if self.step == 1:
+            note = (
+                "Embedded clusters run as one node process here, so node counts above one "
+                "have no effect on them; server and cloud clusters use every node."
+            )
+            return pn.Column(self.provider, self.region, self.server_url, pn.pane.Markdown(note))
+        if self.step == 2:
+            return pn.Column(self.nodes, self.vcpu, self.memory)
+        self._update_review()
+        return pn.Column(self.review, self.hours, self.storage)
+
+    def _update_review(self, *_events) -> None:
+        if self.step == len(STEPS) - 1:
+            self.review.object = self._review()
+
+    def _review(self) -> str:
+        estimate = self.estimate()
+        kind = self._types[self.cluster_type.value]
+        rows = "\n".join(
+            f"| {line.label} | {line.how} | ${line.amount:,.2f} |" for line in estimate.lines
+        )
+        runs_on = PROVIDERS[self.provider.value].split(":")[0]
+        return (
+            f"**{self.cluster_name.value}**: {kind.name}, {runs_on} ({self.region.value}), "
+            f"{self.nodes.value} × {self.vcpu.value} vCPU / {self.memory.value} GiB\n\n"
+            f"### Estimated monthly cost: ${estimate.total:,.2f}\n\n"
+            "| Item | How | Amount |\n|---|---|---:|\n"
+            f"{rows}\n\n"
+            "Priced at ClickHouse Cloud list rates in aws us-east-1 (see `models/rates.json` for "
+            "sources and dates): what this size would cost there for the hours and storage "
+            "below. An embedded or self-managed cluster runs on hardware you already pay for."
+        )
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        def view(step):
+            self.back.disabled = step == 0
+            self.next.visible = step < len(STEPS) - 1
+            self.create.visible = step == len(STEPS) - 1
+            return pn.Column(pn.pane.HTML(self._trail()), self._body())
+
+        return pn.Column(
+            "## New cluster",
+            pn.bind(view, self.param.step),
+            self.problem,
+            pn.Row(self.back, self.next, self.create),
+            width=680,
+        )
