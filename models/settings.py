@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,6 +31,9 @@ class Settings:
     port: int = 5006
     # The metadata store (users, projects, clusters...), not ClickHouse; None means SQLite in home.
     database_url: str | None = None
+    # ClickHouse Cloud API access for cloud clusters: organisation id, key id, key secret.
+    cloud_api: tuple[str, str, str] | None = field(default=None, repr=False)
+    cloud_api_url: str = "https://api.clickhouse.cloud/v1"
 
     @property
     def chdb_path(self) -> Path:
@@ -81,6 +84,12 @@ class Settings:
                 f"{PREFIX}DATABASE_URL has no scheme://, so it is not a database URL; "
                 "e.g. postgresql+psycopg://user:password@localhost/curvehouse"
             )
+        cloud = tuple(get(f"CLOUD_{n}") for n in ("ORGANIZATION_ID", "KEY_ID", "KEY_SECRET"))
+        if any(cloud) and not all(cloud):
+            raise SettingsError(
+                f"ClickHouse Cloud needs all of {PREFIX}CLOUD_ORGANIZATION_ID, "
+                f"{PREFIX}CLOUD_KEY_ID and {PREFIX}CLOUD_KEY_SECRET; some are missing."
+            )
         # A server URL's path names the database, unless CURVEHOUSE_DATABASE says otherwise.
         url_database = urlsplit(url).path.strip("/") if url and engine == "server" else ""
         return cls(
@@ -91,6 +100,8 @@ class Settings:
             address=get("ADDRESS", "localhost"),
             port=port,
             database_url=database_url,
+            cloud_api=cloud if all(cloud) else None,
+            cloud_api_url=get("CLOUD_API_URL", cls.cloud_api_url),
         )
 
 

@@ -24,6 +24,7 @@ from models.cluster_types import ClusterSpec as Size
 from models.cluster_types import check_cluster_spec
 from models.tables import Cluster, ClusterEvent, ClusterStatus, ProviderKey
 from pipelines.schema import ensure_schema
+from providers.base import ProviderError
 from providers.clusters import ClusterProvider, Deployment, Observation, get_cluster_provider
 
 if TYPE_CHECKING:
@@ -58,14 +59,34 @@ class NewCluster:
     region: str
     size: Size
     provider_options: dict[str, Any] | None = None  # e.g. a server's URL
+    ip_access: tuple[str, ...] = ("127.0.0.1/32",)  # who may connect (cloud)
 
 
 def provider_for(settings: Settings, cluster: Cluster) -> ClusterProvider:
     """The provider running ``cluster``, configured from settings and the cluster's row."""
-    options = cluster.provider_config.get("options", {})
-    if cluster.provider is ProviderKey.EMBEDDED:
+    return provider_of(settings, str(cluster.provider), cluster.provider_config.get("options"))
+
+
+def provider_of(settings: Settings, key: str, options: dict | None = None) -> ClusterProvider:
+    """Embedded nodes live under ``home``; a server is given per cluster (``options``); cloud
+    clusters use the API key in settings."""
+    if key == ProviderKey.EMBEDDED:
         return get_cluster_provider("embedded", home=settings.home)
-    return get_cluster_provider(str(cluster.provider), **options)
+    if key == ProviderKey.CLOUD:
+        if settings.cloud_api is None:
+            raise ClusterRequestError(
+                "ClickHouse Cloud is not configured: set CURVEHOUSE_CLOUD_ORGANIZATION_ID, "
+                "CURVEHOUSE_CLOUD_KEY_ID and CURVEHOUSE_CLOUD_KEY_SECRET."
+            )
+        organization, key_id, secret = settings.cloud_api
+        return get_cluster_provider(
+            "cloud",
+            organization_id=organization,
+            key_id=key_id,
+            key_secret=secret,
+            base_url=settings.cloud_api_url,
+        )
+    return get_cluster_provider(key, **(options or {}))
 
 
 def _spec(cluster: Cluster) -> Deployment:
@@ -75,6 +96,7 @@ def _spec(cluster: Cluster) -> Deployment:
         size=Size(
             cluster.type_key, cluster.nodes, cluster.vcpu_per_node, cluster.memory_gb_per_node
         ),
+        ip_access=tuple(cluster.provider_config.get("ip_access", ("127.0.0.1/32",))),
     )
 
 
@@ -112,7 +134,9 @@ def create_cluster(
         )
     try:
         check_cluster_spec(request.size)
-    except ValueError as exc:
+        provider = provider_of(settings, request.provider, request.provider_options)
+        provider.check_region(request.region)
+    except (ValueError, ProviderError) as exc:
         raise ClusterRequestError(str(exc)) from exc
     with store.sessions() as session:
         taken = session.scalar(
@@ -136,7 +160,10 @@ def create_cluster(
             vcpu_per_node=request.size.vcpu_per_node,
             memory_gb_per_node=request.size.memory_gib_per_node,
             status=ClusterStatus.PROVISIONING,
-            provider_config={"options": request.provider_options or {}},
+            provider_config={
+                "options": request.provider_options or {},
+                "ip_access": list(request.ip_access),
+            },
         )
         session.add(cluster)
         session.flush()  # the id names the deployment
@@ -144,10 +171,8 @@ def create_cluster(
             session, cluster, ClusterStatus.PROVISIONING, "create", actor, "requested", new=True
         )
         session.commit()
-        provider = provider_for(settings, cluster)
         key = f"c{cluster.id}"
         try:
-            provider.check_region(request.region)
             handle = provider.create(key, _spec(cluster))
         except Exception as exc:
             left = _clean_up(provider, {"key": key})
@@ -190,9 +215,11 @@ def _act(
                 f"Cluster {cluster.name} is {cluster.status}; it can be {action_past(action)} "
                 f"only when {' or '.join(sorted(allowed))}."
             )
-        provider = provider_for(settings, cluster)
-        handle = cluster.provider_config.get("handle", {"key": f"c{cluster.id}"})
-        result = call(provider, handle, cluster)
+        handle = cluster.provider_config.get("handle")
+        try:
+            result = call(provider_for(settings, cluster), handle, cluster)
+        except ProviderError as exc:
+            raise ClusterRequestError(f"Could not {action} {cluster.name}: {exc}") from exc
         if isinstance(result, dict):
             cluster.provider_config = {**cluster.provider_config, "handle": result}
         _record(session, cluster, to or cluster.status, action, actor, "requested")
@@ -272,8 +299,9 @@ def _status(store: MetadataStore, cluster_id: int) -> ClusterStatus | None:
 def delete_cluster(
     *, store: MetadataStore, settings: Settings, cluster_id: int, actor: str
 ) -> Cluster:
-    def call(provider: ClusterProvider, handle: dict, cluster: Cluster) -> None:
-        provider.delete(handle)
+    def call(provider: ClusterProvider, handle: dict | None, cluster: Cluster) -> None:
+        if handle is not None:  # without one, the provider never made anything
+            provider.delete(handle)
 
     return _act(
         store=store,

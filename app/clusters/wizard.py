@@ -7,6 +7,7 @@ to the lifecycle service, which refuses anything the steps missed.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 
 import panel as pn
@@ -20,8 +21,13 @@ STEPS = ("Type", "Where it runs", "Size", "Review")
 PROVIDERS = {
     "embedded": "Embedded: a ClickHouse node process on this machine",
     "server": "Self-managed server: a database on your ClickHouse server or cluster",
+    "cloud": "ClickHouse Cloud: a service in your organisation",
 }
 REGIONS = {"embedded": ["local"], "server": ["self-managed"]}
+CLOUD_UNSET = (
+    "ClickHouse Cloud is available once CURVEHOUSE_CLOUD_ORGANIZATION_ID, CURVEHOUSE_CLOUD_KEY_ID "
+    "and CURVEHOUSE_CLOUD_KEY_SECRET are set."
+)
 # Where the estimate is priced when the cluster itself has no cloud bill.
 REFERENCE_REGION = ("aws", "us-east-1")
 
@@ -31,8 +37,16 @@ class ClusterWizard(pn.viewable.Viewer):
 
     step = param.Integer(default=0, bounds=(0, len(STEPS) - 1), doc="The step shown, from 0.")
 
-    def __init__(self, *, project_id: int, on_create: Callable[[NewCluster], str | None]) -> None:
+    def __init__(
+        self,
+        *,
+        project_id: int,
+        on_create: Callable[[NewCluster], str | None],
+        cloud_regions: tuple[str, ...] = (),
+    ) -> None:
+        """``cloud_regions``: where ClickHouse Cloud can run; empty when it is not configured."""
         super().__init__()
+        self._regions = {**REGIONS, **({"cloud": list(cloud_regions)} if cloud_regions else {})}
         self._project_id, self._on_create = project_id, on_create
         self._types = load_cluster_types()
         recommended = next(k for k, t in self._types.items() if t.recommended)
@@ -47,9 +61,15 @@ class ClusterWizard(pn.viewable.Viewer):
             value=recommended,
         )
         self.provider = pn.widgets.RadioBoxGroup(
-            options={label: key for key, label in PROVIDERS.items()}, value="embedded"
+            options={label: key for key, label in PROVIDERS.items() if key in self._regions},
+            value="embedded",
         )
-        self.region = pn.widgets.Select(label="Region", options=REGIONS["embedded"])
+        self.region = pn.widgets.Select(label="Region", options=self._regions["embedded"])
+        self.ip_access = pn.widgets.TextInput(
+            label="Who may connect (comma-separated IP ranges)",
+            placeholder="e.g. 203.0.113.0/24, 198.51.100.7/32",
+            visible=False,
+        )
         self.server_url = pn.widgets.PasswordInput(
             label="Server URL (an account that may create databases)",
             placeholder="http://admin:password@clickhouse.plant.local:8123",
@@ -96,8 +116,10 @@ class ClusterWizard(pn.viewable.Viewer):
             self.storage.value = float(typical.usage.storage_tb)
 
     def _provider_changed(self, *_events) -> None:
-        self.region.options = REGIONS[self.provider.value]
+        self.region.options = self._regions[self.provider.value]
+        self.region.value = self.region.options[0]
         self.server_url.visible = self.provider.value == "server"
+        self.ip_access.visible = self.provider.value == "cloud"
 
     def size(self) -> ClusterSpec:
         return ClusterSpec(
@@ -115,11 +137,13 @@ class ClusterWizard(pn.viewable.Viewer):
                 "starting with a letter."
             ]
         if step == 1:
-            if self.region.value not in REGIONS[self.provider.value]:
+            if self.region.value not in self._regions[self.provider.value]:
                 return [f"Choose a region for {PROVIDERS[self.provider.value].split(':')[0]}."]
             url = (self.server_url.value or "").strip()
             if self.provider.value == "server" and not url.startswith(("http://", "https://")):
                 return ["Give the server's URL, starting with http:// or https://."]
+            if self.provider.value == "cloud" and not self._ip_ranges():
+                return ["Say who may connect: at least one IP range such as 203.0.113.0/24."]
         if step == 2:
             return validate_cluster_spec(self.size())
         return []
@@ -137,8 +161,16 @@ class ClusterWizard(pn.viewable.Viewer):
         self.problem.object = "\n".join(f"- {p}" for p in found)
         self.problem.visible = True
 
+    def priced_in(self) -> tuple[str, str]:
+        """Where the estimate is priced: the cloud region chosen, if the rate card has it."""
+        if self.provider.value == "cloud" and "/" in (self.region.value or ""):
+            cloud, region = self.region.value.split("/", 1)
+            if (cloud, region) in load_rates().regions:
+                return cloud, region
+        return REFERENCE_REGION
+
     def estimate(self):
-        provider, region = REFERENCE_REGION
+        provider, region = self.priced_in()
         usage = Usage.for_spec(
             self.size(),
             active_hours=float(self.hours.value or 0),
@@ -153,6 +185,7 @@ class ClusterWizard(pn.viewable.Viewer):
         if self.provider.value == "server":
             options = {"url": self.server_url.value.strip()}
         return NewCluster(
+            ip_access=self._ip_ranges() or ("127.0.0.1/32",),
             project_id=self._project_id,
             name=self.cluster_name.value,
             provider=self.provider.value,
@@ -160,6 +193,14 @@ class ClusterWizard(pn.viewable.Viewer):
             size=self.size(),
             provider_options=options,
         )
+
+    def _ip_ranges(self) -> tuple[str, ...]:
+        """The ranges typed, each a valid network (an invalid one makes the list empty)."""
+        ranges = tuple(r.strip() for r in (self.ip_access.value or "").split(",") if r.strip())
+        try:
+            return tuple(str(ipaddress.ip_network(r, strict=False)) for r in ranges)
+        except ValueError:
+            return ()
 
     def _submit(self, _event) -> None:
         found = [p for step in range(len(STEPS) - 1) for p in self.problems(step)]
@@ -205,7 +246,11 @@ class ClusterWizard(pn.viewable.Viewer):
                 "Embedded clusters run as one node process here, so node counts above one "
                 "have no effect on them; server and cloud clusters use every node."
             )
-            return pn.Column(self.provider, self.region, self.server_url, pn.pane.Markdown(note))
+            if "cloud" not in self._regions:
+                note += "\n\n" + CLOUD_UNSET
+            return pn.Column(
+                self.provider, self.region, self.server_url, self.ip_access, pn.pane.Markdown(note)
+            )
         if self.step == 2:
             return pn.Column(self.nodes, self.vcpu, self.memory)
         self._update_review()
@@ -228,9 +273,10 @@ class ClusterWizard(pn.viewable.Viewer):
             f"### Estimated monthly cost: ${estimate.total:,.2f}\n\n"
             "| Item | How | Amount |\n|---|---|---:|\n"
             f"{rows}\n\n"
-            "Priced at ClickHouse Cloud list rates in aws us-east-1 (see `models/rates.json` for "
-            "sources and dates): what this size would cost there for the hours and storage "
-            "below. An embedded or self-managed cluster runs on hardware you already pay for."
+            f"Priced at ClickHouse Cloud list rates in {' '.join(self.priced_in())} (sources and "
+            "dates in `models/rates.json`) for the active hours and storage below. An embedded "
+            "or self-managed cluster runs on hardware you already pay for: this is what the "
+            "same size would cost as a cloud service."
         )
 
     def __panel__(self) -> pn.viewable.Viewable:

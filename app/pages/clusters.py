@@ -10,6 +10,7 @@ from app.clusters.wizard import ClusterWizard
 from app.runtime import default_project, metadata_for
 from app.shell import shell
 from models.settings import get_settings
+from providers.cloud import CloudClusterProvider
 
 pn.extension("tabulator")
 
@@ -29,7 +30,10 @@ def page() -> pn.template.BaseTemplate:
         dashboard.refresh()
         return None
 
-    wizard = ClusterWizard(project_id=default_project(store), on_create=create)
+    cloud_regions = CloudClusterProvider.regions if settings.cloud_api else ()
+    wizard = ClusterWizard(
+        project_id=default_project(store), on_create=create, cloud_regions=cloud_regions
+    )
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         # What the poller observed reaches the page within a second (per session, stopped
         # with it).

@@ -136,17 +136,38 @@ def test_bad_requests_are_refused_and_leave_nothing(world):
         assert session.scalar(sa.select(sa.func.count()).select_from(Cluster)) == 1
 
 
-def test_a_provider_refusal_fails_the_cluster_and_keeps_no_data(world):
+def test_a_region_the_provider_does_not_serve_is_refused_up_front(world):
     store, settings, project = world
-    cluster = create_cluster(
-        store=store,
-        settings=settings,
-        request=request(project, region="aws/us-east-1"),
-        actor=ACTOR,
+    with pytest.raises(ClusterRequestError, match="run in local"):
+        create_cluster(
+            store=store,
+            settings=settings,
+            request=request(project, region="aws/us-east-1"),
+            actor=ACTOR,
+        )
+    with pytest.raises(ClusterRequestError, match="Cloud is not configured"):
+        create_cluster(
+            store=store,
+            settings=settings,
+            request=request(project, provider="cloud", region="aws/us-east-1"),
+            actor=ACTOR,
+        )
+    with store.sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Cluster)) == 0
+
+
+def test_a_provider_failure_fails_the_cluster_and_says_why(world):
+    store, settings, project = world
+    unreachable = request(
+        project,
+        provider="server",
+        region="self-managed",
+        provider_options={"url": "http://default:pw@127.0.0.1:9"},
     )
+    cluster = create_cluster(store=store, settings=settings, request=unreachable, actor=ACTOR)
     assert cluster.status == "failed"
-    assert "run in local" in events_detail(store, cluster.id)
-    assert not (settings.home / "clusters" / f"c{cluster.id}").exists()
+    assert "Cannot reach ClickHouse" in events_detail(store, cluster.id)
+    assert "pw" not in events_detail(store, cluster.id)
 
 
 def test_a_node_that_dies_while_provisioning_is_cleaned_up(world, monkeypatch):

@@ -1,0 +1,117 @@
+"""The wizard's steps, without a browser: validation, Back/Next, the estimate and the request."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.clusters.wizard import ClusterWizard
+from models.pricing import Usage, estimate_monthly_cost
+
+CLOUD_REGIONS = ("aws/us-east-1", "aws/eu-central-1", "gcp/europe-west4")
+
+
+@pytest.fixture
+def created():
+    return []
+
+
+@pytest.fixture
+def wizard(created):
+    return ClusterWizard(project_id=7, on_create=lambda request: created.append(request))
+
+
+def test_each_step_says_what_is_missing(wizard):
+    assert wizard.problems(0) and "lower-case" in wizard.problems(0)[0]
+    wizard.cluster_name.value = "Press Line"
+    assert wizard.problems(0)
+    wizard.cluster_name.value = "press-line"
+    assert wizard.problems(0) == []
+    wizard.provider.value = "server"
+    assert wizard.problems(1) == ["Give the server's URL, starting with http:// or https://."]
+    wizard.server_url.value = "http://admin:pw@ch.plant.local:8123"
+    assert wizard.problems(1) == []
+    wizard.cluster_type.value = "development"
+    wizard.nodes.value = 3
+    (problem,) = wizard.problems(2)
+    assert problem.startswith("Development clusters have 1–2 nodes; got 3.")
+
+
+def test_next_stops_on_a_problem_and_back_keeps_the_entries(wizard):
+    wizard._go(+1)
+    assert wizard.step == 0 and wizard.problem.visible
+    wizard.cluster_name.value = "press-line"
+    wizard.cluster_type.value = "production"
+    wizard._go(+1)
+    wizard._go(+1)
+    wizard.nodes.value = 7
+    wizard._go(+1)
+    assert wizard.step == 3 and not wizard.problem.visible
+    wizard._go(-1)
+    wizard._go(-1)
+    wizard._go(-1)
+    assert (wizard.cluster_name.value, wizard.cluster_type.value, wizard.nodes.value) == (
+        "press-line",
+        "production",
+        7,
+    )
+
+
+def test_choosing_a_type_sets_its_defaults_and_typical_usage(wizard):
+    wizard.cluster_type.value = "production"
+    assert (wizard.nodes.value, wizard.vcpu.value, wizard.memory.value) == (5, 16, 128)
+    assert wizard.hours.value == 730
+    assert "5–10" in wizard.nodes.description
+
+
+def test_the_review_estimate_follows_hours_and_storage(wizard):
+    wizard.cluster_name.value = "press-line"
+    wizard.cluster_type.value = "development"
+    wizard.step = 3
+    wizard._update_review()
+    before = wizard.review.object
+    wizard.hours.value = 100
+    expected = estimate_monthly_cost(Usage(1, 4, 16, 100.0, wizard.storage.value))
+    assert wizard.review.object != before
+    assert f"${expected.total:,.2f}" in wizard.review.object
+
+
+def test_create_hands_over_the_request(wizard, created):
+    wizard.cluster_name.value = "press-line"
+    wizard.cluster_type.value = "development"
+    wizard._submit(None)
+    (request,) = created
+    assert (request.project_id, request.name, request.provider, request.region) == (
+        7,
+        "press-line",
+        "embedded",
+        "local",
+    )
+    assert (request.size.nodes, request.size.vcpu_per_node) == (1, 4)
+    assert wizard.step == 0 and wizard.cluster_name.value == ""
+
+
+def test_a_refused_create_keeps_the_entries_and_shows_why():
+    wizard = ClusterWizard(project_id=1, on_create=lambda request: "Name taken.")
+    wizard.cluster_name.value = "press-line"
+    wizard._submit(None)
+    assert wizard.problem.visible and "Name taken." in wizard.problem.object
+    assert wizard.cluster_name.value == "press-line"
+
+
+def test_cloud_is_offered_only_when_configured(created):
+    plain = ClusterWizard(project_id=1, on_create=created.append)
+    assert "cloud" not in plain.provider.options.values()
+    cloud = ClusterWizard(project_id=1, on_create=created.append, cloud_regions=CLOUD_REGIONS)
+    cloud.provider.value = "cloud"
+    assert cloud.region.options == list(CLOUD_REGIONS)
+    cloud.region.value = "aws/eu-central-1"
+    assert cloud.problems(1) == [
+        "Say who may connect: at least one IP range such as 203.0.113.0/24."
+    ]
+    cloud.ip_access.value = "203.0.113.0/24, 198.51.100.7"
+    assert cloud.problems(1) == []
+    assert cloud.priced_in() == ("aws", "eu-central-1")
+    cloud.cluster_name.value = "cloud-line"
+    cloud.cluster_type.value = "development"
+    cloud._submit(None)
+    assert created[-1].ip_access == ("203.0.113.0/24", "198.51.100.7/32")
