@@ -211,7 +211,9 @@ class ClusterDashboard(pn.viewable.Viewer):
             pn.pane.Markdown("#### Connect"),
             reveal,
             pn.pane.Markdown(
-                f"HTTP URL:\n\n```\n{connection.url(reveal=shown)}\n```", name="conn-url"
+                "HTTP URL (for curl, append `?query=SELECT+1`):\n\n"
+                f"```text\n{connection.url(reveal=shown)}\n```",
+                name="conn-url",
             ),
             pn.pane.Markdown(
                 f"Python (clickhouse-connect):\n\n```python\n{connection.python(reveal=shown)}```",
@@ -316,7 +318,9 @@ class ClusterDashboard(pn.viewable.Viewer):
                     width=150,
                 ),
             )
-            return pn.Column(pn.Row(*row), pn.Row(*self._resize_inputs))
+            return pn.Column(
+                pn.Row(*row), pn.pane.Markdown("New size for Resize:"), pn.Row(*self._resize_inputs)
+            )
         return pn.Row(*row)
 
     def _ask(self, action: str | None) -> None:
