@@ -10,10 +10,15 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
+import nbformat
 import pytest
+from nbclient import NotebookClient
 
 from tests.ui.conftest import BIN, Served, screenshot
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.ui
 WAIT = 60_000
@@ -39,6 +44,14 @@ def run_python(code: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
+
+
+def run_in_notebook(cell: str) -> str:
+    """Execute ``cell`` in a Jupyter kernel; returns the cell's displayed result."""
+    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
+    NotebookClient(book, timeout=120, kernel_name="python3").execute(cwd=str(ROOT))
+    (output,) = [o for o in book.cells[0].outputs if o.output_type == "execute_result"]
+    return output["data"]["text/plain"]
 
 
 def test_wizard_to_a_queryable_cluster_then_stop_and_delete(served, page, tmp_path):
@@ -89,6 +102,9 @@ def test_wizard_to_a_queryable_cluster_then_stop_and_delete(served, page, tmp_pa
     ran = run_python(python + "print(client.query('SELECT count() FROM curves').result_rows)\n")
     assert ran.returncode == 0, ran.stderr
     assert "[(0,)]" in ran.stdout
+    # The notebook snippet, run as a cell in a real Jupyter kernel.
+    notebook = next(t for t in page.locator("pre").all_inner_texts() if "open_curves" in t)
+    assert run_in_notebook(notebook) == "0"
     page.get_by_text(re.compile(r"p50 [\d.]+ ms")).wait_for(timeout=WAIT)
 
     # Stop asks first, then the node really stops: the snippet no longer connects.
