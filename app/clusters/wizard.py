@@ -8,6 +8,7 @@ to the lifecycle service, which refuses anything the steps missed.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 
 import panel as pn
@@ -65,6 +66,11 @@ class ClusterWizard(pn.viewable.Viewer):
             value="embedded",
         )
         self.region = pn.widgets.Select(label="Region", options=self._regions["embedded"])
+        self.on_cluster = pn.widgets.TextInput(
+            label="ClickHouse cluster name, if the server is one node of several (optional)",
+            placeholder="e.g. plant_cluster",
+            visible=False,
+        )
         self.ip_access = pn.widgets.TextInput(
             label="Who may connect (comma-separated IP ranges)",
             placeholder="e.g. 203.0.113.0/24, 198.51.100.7/32",
@@ -118,7 +124,7 @@ class ClusterWizard(pn.viewable.Viewer):
     def _provider_changed(self, *_events) -> None:
         self.region.options = self._regions[self.provider.value]
         self.region.value = self.region.options[0]
-        self.server_url.visible = self.provider.value == "server"
+        self.server_url.visible = self.on_cluster.visible = self.provider.value == "server"
         self.ip_access.visible = self.provider.value == "cloud"
 
     def size(self) -> ClusterSpec:
@@ -142,6 +148,10 @@ class ClusterWizard(pn.viewable.Viewer):
             url = (self.server_url.value or "").strip()
             if self.provider.value == "server" and not url.startswith(("http://", "https://")):
                 return ["Give the server's URL, starting with http:// or https://."]
+            if self.provider.value == "server" and not re.fullmatch(
+                r"[A-Za-z_][A-Za-z0-9_]{0,62}|", self.on_cluster.value.strip()
+            ):
+                return ["A ClickHouse cluster name has letters, digits and underscores."]
             if self.provider.value == "cloud" and not self._ip_ranges():
                 return ["Say who may connect: at least one IP range such as 203.0.113.0/24."]
         if step == 2:
@@ -184,6 +194,8 @@ class ClusterWizard(pn.viewable.Viewer):
         options = {}
         if self.provider.value == "server":
             options = {"url": self.server_url.value.strip()}
+            if self.on_cluster.value.strip():
+                options["cluster"] = self.on_cluster.value.strip()
         return NewCluster(
             ip_access=self._ip_ranges() or ("127.0.0.1/32",),
             project_id=self._project_id,
@@ -249,7 +261,12 @@ class ClusterWizard(pn.viewable.Viewer):
             if "cloud" not in self._regions:
                 note += "\n\n" + CLOUD_UNSET
             return pn.Column(
-                self.provider, self.region, self.server_url, self.ip_access, pn.pane.Markdown(note)
+                self.provider,
+                self.region,
+                self.server_url,
+                self.on_cluster,
+                self.ip_access,
+                pn.pane.Markdown(note),
             )
         if self.step == 2:
             return pn.Column(self.nodes, self.vcpu, self.memory)
