@@ -82,8 +82,10 @@ def test_wizard_to_a_queryable_cluster_then_stop_and_delete(served, page, tmp_pa
     page.get_by_role("button", name="Back").click()
     assert page.get_by_label("Nodes").input_value() == "1"
     next_button.click()
-    estimate = page.get_by_text("Estimated monthly cost: $").inner_text()
-    assert float(re.search(r"\$([\d,.]+)", estimate).group(1).replace(",", "")) > 0
+    priced = page.get_by_text(re.compile(r"Estimated monthly cost: \$[\d,]+\.\d\d"))
+    priced.wait_for()
+    amount = re.search(r"\$([\d,]+\.\d\d)", priced.inner_text()).group(1)
+    assert float(amount.replace(",", "")) > 0
     screenshot(page, "clusters-wizard-review")
     page.get_by_role("button", name="Create cluster").click()
 

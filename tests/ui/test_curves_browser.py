@@ -186,7 +186,9 @@ def test_errors_and_empty_results_are_messages(served, page):
 
 def test_navigation_reaches_every_page(served, page):
     open_page(page, served.url)
-    for name in ("Clusters", "Projects", "Team"):
+    page.get_by_role("link", name="Clusters").click()
+    page.get_by_text("New cluster").wait_for(timeout=30_000)
+    for name in ("Projects", "Team"):
         page.get_by_role("link", name=name).click()
         page.get_by_text(f"{name} is not built yet").wait_for(timeout=30_000)
     page.get_by_role("link", name="Overview").click()
