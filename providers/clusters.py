@@ -21,23 +21,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from models.cluster_types import ClusterSpec
+from models.tables import ClusterStatus
 from providers.base import ProviderError
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
 # ClickHouse Cloud's service states, which every provider reports in.
-STATES = (
-    "provisioning",
-    "running",
-    "stopping",
-    "stopped",
-    "starting",
-    "degraded",
-    "failed",
-    "deleting",
-    "deleted",
-)
+STATES = tuple(status.value for status in ClusterStatus)
 
 
 class ClusterActionError(ProviderError):

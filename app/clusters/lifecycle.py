@@ -231,33 +231,33 @@ def action_past(action: str) -> str:
     return {"start": "started", "stop": "stopped", "resize": "resized", "delete": "deleted"}[action]
 
 
+# Start and stop: which states allow them, and the state they ask for.
+_SWITCHES = {
+    "start": ({ClusterStatus.STOPPED}, ClusterStatus.STARTING),
+    "stop": ({ClusterStatus.RUNNING, ClusterStatus.DEGRADED}, ClusterStatus.STOPPING),
+}
+
+
 def start_cluster(
     *, store: MetadataStore, settings: Settings, cluster_id: int, actor: str
 ) -> Cluster:
-    return _act(
-        store=store,
-        settings=settings,
-        cluster_id=cluster_id,
-        actor=actor,
-        action="start",
-        allowed={ClusterStatus.STOPPED},
-        to=ClusterStatus.STARTING,
-        call=lambda p, h, c: p.start(h),
-    )
+    return _switch("start", store=store, settings=settings, cluster_id=cluster_id, actor=actor)
 
 
 def stop_cluster(
     *, store: MetadataStore, settings: Settings, cluster_id: int, actor: str
 ) -> Cluster:
+    return _switch("stop", store=store, settings=settings, cluster_id=cluster_id, actor=actor)
+
+
+def _switch(action: str, **common: Any) -> Cluster:
+    allowed, to = _SWITCHES[action]
     return _act(
-        store=store,
-        settings=settings,
-        cluster_id=cluster_id,
-        actor=actor,
-        action="stop",
-        allowed={ClusterStatus.RUNNING, ClusterStatus.DEGRADED},
-        to=ClusterStatus.STOPPING,
-        call=lambda p, h, c: p.stop(h),
+        **common,
+        action=action,
+        allowed=allowed,
+        to=to,
+        call=lambda provider, handle, _cluster: getattr(provider, action)(handle),
     )
 
 
