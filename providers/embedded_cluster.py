@@ -31,10 +31,8 @@ from typing import Any, ClassVar
 from models.identifiers import plain_name
 from providers.base import ProviderError
 from providers.clusters import ClusterProvider, Connection, Deployment, Observation
-from providers.node import CONFIG, NodeConfig, password_digest
+from providers.node import CONFIG, LOG_FILE, PID_FILE, NodeConfig, password_digest
 
-PID_FILE = "node.pid"
-LOG_FILE = "node.log"
 STOP_MARKER = "stopped"  # written by stop(): a missing process is then stopped, not failed
 USERNAME = "default"
 # How long stop/delete wait for a process to exit after SIGTERM before SIGKILL.
@@ -109,7 +107,6 @@ class EmbeddedClusterProvider(ClusterProvider):
     # Observation -------------------------------------------------------------------------
 
     def observe(self, handle: dict[str, Any]) -> Observation:
-        _reap()
         data = self._data(handle["key"])
         if not (data / CONFIG).exists():
             return Observation("deleted", "no data directory")
@@ -155,17 +152,16 @@ class EmbeddedClusterProvider(ClusterProvider):
         return data
 
     def _spawn(self, data: Path) -> None:
-        with (data / LOG_FILE).open("ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "providers.node", str(data)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # survives the app's restart
-                cwd=Path(__file__).resolve().parent.parent,
-            )
-        (data / PID_FILE).write_text(str(process.pid))
-        _children.append(process)
+        """Start the node as a daemon (it survives the app's restart) and wait only for the
+        launcher, which exits once the node has written its pid."""
+        (data / PID_FILE).unlink(missing_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "providers.node", "--detach", str(data)],
+            check=True,
+            stdin=subprocess.DEVNULL,
+            cwd=Path(__file__).resolve().parent.parent,
+            timeout=30,
+        )
 
     @staticmethod
     def _pid(data: Path) -> int | None:
@@ -187,11 +183,9 @@ class EmbeddedClusterProvider(ClusterProvider):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + EXIT_GRACE_SECONDS
         while self._pid(data) is not None and time.monotonic() < deadline:
-            _reap()
             time.sleep(0.05)
         if self._pid(data) is not None:
             os.kill(pid, signal.SIGKILL)
-        _reap()
 
     @staticmethod
     def _log_tail(data: Path, lines: int = 5) -> str:
@@ -200,16 +194,6 @@ class EmbeddedClusterProvider(ClusterProvider):
         except OSError:
             return "no log"
         return " | ".join(text[-lines:]) or "no output"
-
-
-# Nodes started by this process, reaped when they exit so they do not linger as zombies.
-_children: list[subprocess.Popen] = []
-
-
-def _reap() -> None:
-    for process in list(_children):
-        if process.poll() is not None:
-            _children.remove(process)
 
 
 def _free_port(host: str) -> int:

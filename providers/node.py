@@ -28,6 +28,7 @@ import gzip
 import hashlib
 import hmac
 import json
+import os
 import re
 import signal
 import sys
@@ -42,6 +43,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 CONFIG = "node.json"
+PID_FILE = "node.pid"
+LOG_FILE = "node.log"
 # URL parameters that steer HTTP, not the query; everything else not param_* is a setting.
 TRANSPORT = {
     "query",
@@ -366,11 +369,36 @@ def serve(data: Path) -> None:
         node.close()
 
 
+def detach(data: Path) -> None:
+    """Become a daemon: the launching process exits as soon as the node has written its pid
+    (so a caller waiting for the launcher then finds it), leaving nothing to reap; the node
+    runs in a session of its own with its output in the node's log."""
+    ready, written = os.pipe()
+    if os.fork():
+        os.close(written)
+        os.read(ready, 1)  # returns when the node has written its pid, or has died
+        os._exit(0)
+    os.close(ready)
+    os.setsid()
+    log = os.open(data / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    (data / PID_FILE).write_text(str(os.getpid()))
+    os.write(written, b"1")
+    os.close(written)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="the node's data directory (holds node.json)")
+    parser.add_argument("--detach", action="store_true", help="run in the background")
     args = parser.parse_args(argv)
-    serve(args.data.resolve())
+    data = args.data.resolve()
+    if args.detach:
+        detach(data)
+    serve(data)
     return 0
 
 

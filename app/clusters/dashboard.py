@@ -77,7 +77,6 @@ class ClusterDashboard(pn.viewable.Viewer):
             hidden_columns=["id"],
             sizing_mode="stretch_width",
             height=220,
-            name="cluster-list",
         )
         self.empty = pn.pane.Markdown(
             "No clusters yet. Create one with the wizard: a Development cluster on this "
@@ -202,9 +201,7 @@ class ClusterDashboard(pn.viewable.Viewer):
         if handle is None:
             return []
         connection = provider_for(self.settings, cluster).connection(handle)
-        reveal = pn.widgets.Button(
-            label="Hide secret" if self.revealed else "Reveal secret", name="reveal"
-        )
+        reveal = pn.widgets.Button(label="Hide secret" if self.revealed else "Reveal secret")
         reveal.on_click(lambda _: self._toggle_reveal())
         shown = self.revealed
         return [
@@ -277,9 +274,9 @@ class ClusterDashboard(pn.viewable.Viewer):
         buttons = []
         if self.confirming:
             confirm = pn.widgets.Button(
-                label=f"Yes, {self.confirming} {cluster.name}", color="danger", name="confirm"
+                label=f"Yes, {self.confirming} {cluster.name}", color="danger"
             )
-            cancel = pn.widgets.Button(label="Cancel", name="cancel")
+            cancel = pn.widgets.Button(label="Cancel")
             confirm.on_click(lambda _: self._run(self.confirming))
             cancel.on_click(lambda _: self._ask(None))
             question = {
@@ -298,7 +295,7 @@ class ClusterDashboard(pn.viewable.Viewer):
             buttons.append(("Delete", "delete", "danger"))
         row = []
         for label, action, color in buttons:
-            button = pn.widgets.Button(label=label, color=color, name=f"action-{action}")
+            button = pn.widgets.Button(label=label, color=color)
             button.on_click(lambda _, a=action: self._run(a) if a == "start" else self._ask(a))
             row.append(button)
         if any(a == "resize" for _, a, _ in buttons):

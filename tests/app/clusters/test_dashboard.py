@@ -1,0 +1,72 @@
+"""The dashboard over a real store and real node processes, without a browser."""
+
+from __future__ import annotations
+
+import panel as pn
+import pytest
+
+from app.clusters.dashboard import ClusterDashboard
+from app.clusters.lifecycle import create_cluster, wait_until
+from tests.app.clusters.test_lifecycle import ACTOR, request, world  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def dashboard(world):  # noqa: F811 - the imported fixture
+    store, settings, _ = world
+    return ClusterDashboard(store=store, settings=settings, actor=ACTOR), world
+
+
+def markdown(dashboard: ClusterDashboard) -> str:
+    """Every text pane of the detail view, nested ones too."""
+    return "\n".join(str(pane.object) for pane in dashboard.detail.select(pn.pane.Markdown))
+
+
+def test_an_empty_store_says_how_to_start(dashboard):
+    board, _ = dashboard
+    assert board.empty.visible and board.table.value.empty
+
+
+def test_a_running_cluster_shows_masked_connections_until_revealed(dashboard):
+    board, (store, settings, project) = dashboard
+    cluster = create_cluster(store=store, settings=settings, request=request(project), actor=ACTOR)
+    wait_until(store=store, settings=settings, cluster_id=cluster.id, states={"running"})
+    board.refresh()
+    assert list(board.table.value["name"]) == ["press-dev"]
+    assert "running" in board.table.value["status"].iloc[0]
+    board.table.selection = [0]
+    password = cluster.provider_config["handle"]["password"]
+    shown = markdown(board)
+    assert "get_client" in shown and "********" in shown and password not in shown
+    board._toggle_reveal()
+    assert password in markdown(board)
+    board.status_filter.value = "stopped"
+    assert board.table.value.empty
+
+
+def test_delete_asks_first_and_then_removes_the_cluster(dashboard):
+    board, (store, settings, project) = dashboard
+    cluster = create_cluster(store=store, settings=settings, request=request(project), actor=ACTOR)
+    wait_until(store=store, settings=settings, cluster_id=cluster.id, states={"running"})
+    board.refresh()
+    board.table.selection = [0]
+    board._ask("delete")
+    assert "cannot be undone" in markdown(board)
+    board._ask(None)  # Cancel
+    assert "cannot be undone" not in markdown(board)
+    board._ask("delete")
+    board._run("delete")
+    wait_until(store=store, settings=settings, cluster_id=cluster.id, states={"deleted"})
+    board.refresh()
+    assert board.table.value.empty and board.empty.visible
+
+
+def test_a_refused_action_is_shown_not_raised(dashboard):
+    board, (store, settings, project) = dashboard
+    cluster = create_cluster(store=store, settings=settings, request=request(project), actor=ACTOR)
+    wait_until(store=store, settings=settings, cluster_id=cluster.id, states={"running"})
+    board.refresh()
+    board.table.selection = [0]
+    board._run("start")  # it is running already
+    assert board.message.visible and "only when stopped" in board.message.object
