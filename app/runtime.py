@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from models.settings import Settings, get_settings
 from models.store import MetadataStore, open_metadata
 from models.tables import Organisation, Project
+from pipelines.hot import HotCache
 from pipelines.store import STALE_SECONDS, CurveStore
 from providers import Provider, provider_from_settings
 
@@ -73,3 +74,9 @@ def default_project(store: MetadataStore) -> int:
             session.add(project)
             session.commit()
         return project.id
+
+
+@lru_cache(maxsize=4)
+def hot_cache(settings: Settings) -> HotCache:
+    """The process's hot curves, shared by every session (entries are read-only)."""
+    return HotCache(settings.hot_cache_mb * 1024 * 1024)

@@ -34,6 +34,8 @@ class Settings:
     # ClickHouse Cloud API access for cloud clusters: organisation id, key id, key secret.
     cloud_api: tuple[str, str, str] | None = field(default=None, repr=False)
     cloud_api_url: str = "https://api.clickhouse.cloud/v1"
+    # Memory for filters' samples held by the explorer, so zooms draw without the engine.
+    hot_cache_mb: int = 512
 
     @property
     def chdb_path(self) -> Path:
@@ -77,6 +79,15 @@ class Settings:
             port = int(port_text)
         except ValueError:
             raise SettingsError(f"{PREFIX}PORT={port_text!r} is not a port number.") from None
+        cache_text = get("HOT_CACHE_MB", str(cls.hot_cache_mb))
+        try:
+            hot_cache_mb = int(cache_text)
+            if hot_cache_mb < 0:
+                raise ValueError
+        except ValueError:
+            raise SettingsError(
+                f"{PREFIX}HOT_CACHE_MB={cache_text!r} is not a size in MB (0 turns it off)."
+            ) from None
         database_url = get("DATABASE_URL")
         if database_url and "://" not in database_url:
             # Not echoed: the value may hold a password.
@@ -102,6 +113,7 @@ class Settings:
             database_url=database_url,
             cloud_api=cloud if all(cloud) else None,
             cloud_api_url=get("CLOUD_API_URL", cls.cloud_api_url),
+            hot_cache_mb=hot_cache_mb,
         )
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from pipelines.kernels.density import density
 
 _FLOATS = (np.float32, np.float64)
+_CODES = (np.int16, np.int32)
 
 
 class DensityInputError(ValueError):
@@ -44,11 +45,15 @@ def view_transform(x_range, y_range, width: int, height: int) -> np.ndarray:
     )
 
 
-def _layout(x, y, offsets):
+def _layout(x, y, offsets, coded: bool = False):
     x = np.asarray(x)
     y = np.asarray(y)
-    if x.dtype not in _FLOATS or y.dtype not in _FLOATS:
-        raise DensityInputError(f"x and y must be float32 or float64; got {x.dtype}, {y.dtype}")
+    kinds = _CODES if coded else _FLOATS
+    if x.dtype not in kinds or y.dtype not in kinds:
+        raise DensityInputError(
+            f"x and y must be {' or '.join(np.dtype(k).name for k in kinds)}; "
+            f"got {x.dtype}, {y.dtype}"
+        )
     if x.ndim != 1:
         raise DensityInputError("x must be 1-D")
     if y.ndim == 2:
@@ -57,10 +62,9 @@ def _layout(x, y, offsets):
         if y.shape[1] != x.shape[0]:
             raise DensityInputError(f"y has {y.shape[1]} samples per curve, x has {x.shape[0]}")
         n, samples = y.shape
-        bounds = np.linspace(0, n, max(1, min(n, numba.get_num_threads())) + 1).astype(np.int64)
         offsets = np.arange(n + 1, dtype=np.int64) * samples
         flat = np.ascontiguousarray(y).reshape(-1)
-        return True, np.ascontiguousarray(x), flat, offsets, n, bounds
+        return True, np.ascontiguousarray(x), flat, offsets, n
     if offsets is None:
         raise DensityInputError("concatenated samples need offsets (length curves + 1)")
     offsets = np.asarray(offsets)
@@ -72,18 +76,39 @@ def _layout(x, y, offsets):
             "offsets must start at 0, never decrease and end at len(x) == len(y)"
         )
     n = len(offsets) - 1
-    threads = max(1, min(n, numba.get_num_threads()))
-    # Balance threads by samples, not by curves.
-    bounds = np.searchsorted(offsets, np.linspace(0, offsets[-1], threads + 1)).astype(np.int64)
-    bounds[0], bounds[-1] = 0, n
-    return False, np.ascontiguousarray(x), np.ascontiguousarray(y), offsets, n, bounds
+    return False, np.ascontiguousarray(x), np.ascontiguousarray(y), offsets, n
+
+
+def _bounds(offsets: np.ndarray, picks: np.ndarray) -> np.ndarray:
+    """Where each thread's share of ``picks`` starts: balanced by samples, not by curves."""
+    threads = max(1, min(len(picks), numba.get_num_threads()))
+    sizes = np.cumsum(offsets[picks + 1] - offsets[picks])
+    total = sizes[-1] if len(sizes) else 0
+    bounds = np.searchsorted(sizes, np.linspace(0, total, threads + 1)[1:-1], side="right")
+    return np.concatenate([[0], bounds, [len(picks)]]).astype(np.int64)
 
 
 NO_BOX = (0, -1, 0, -1)  # an empty pixel box: no pick test
 
 
-def _run(x, y, offsets, categories, n_categories, x_range, y_range, width, height, box=NO_BOX):
-    shared, x, y, offsets, n, bounds = _layout(x, y, offsets)
+def _run(
+    x,
+    y,
+    offsets,
+    categories,
+    n_categories,
+    x_range,
+    y_range,
+    width,
+    height,
+    box=NO_BOX,
+    *,
+    steps=None,
+    picks=None,
+):
+    """``steps``: (2, C) float64 quantisation steps when x and y are integer codes; ``picks``:
+    the curves to draw (indices), all by default."""
+    shared, x, y, offsets, n = _layout(x, y, offsets, coded=steps is not None)
     if categories is None:
         cats = np.zeros(n, dtype=np.int32)
     else:
@@ -95,6 +120,16 @@ def _run(x, y, offsets, categories, n_categories, x_range, y_range, width, heigh
         if n and (cats.min() < 0 or cats.max() >= n_categories):
             raise DensityInputError(f"categories must lie in 0..{n_categories - 1}")
         cats = cats.astype(np.int32, copy=False)
+    if steps is None:  # floats times 1.0 of their own type: the values, in their precision
+        x_scale, y_scale = np.ones(n, dtype=x.dtype), np.ones(n, dtype=y.dtype)
+    else:
+        steps = np.asarray(steps, dtype=np.float64)
+        if steps.shape != (2, n):
+            raise DensityInputError(f"steps must have shape (2, {n}): x and y step per curve")
+        x_scale, y_scale = np.ascontiguousarray(steps[0]), np.ascontiguousarray(steps[1])
+    picks = np.arange(n, dtype=np.int64) if picks is None else np.asarray(picks, dtype=np.int64)
+    if len(picks) and (picks.min() < 0 or picks.max() >= n):
+        raise DensityInputError(f"picks must be curve indices in 0..{n - 1}")
     view = view_transform(x_range, y_range, width, height)
     hits = np.zeros(n, dtype=np.bool_)
     box = np.asarray(box, dtype=np.int64)
@@ -103,9 +138,12 @@ def _run(x, y, offsets, categories, n_categories, x_range, y_range, width, heigh
         y,
         offsets,
         shared,
+        x_scale,
+        y_scale,
+        picks,
         cats,
         int(n_categories),
-        bounds,
+        _bounds(offsets, picks),
         view,
         int(width),
         int(height),
@@ -153,6 +191,43 @@ def curve_density_by_category(
     return np.ascontiguousarray(np.moveaxis(counts, 0, -1))
 
 
+def coded_density(
+    x: np.ndarray,
+    y: np.ndarray,
+    offsets: np.ndarray,
+    *,
+    steps: np.ndarray,
+    picks: np.ndarray | None = None,
+    categories: np.ndarray | None = None,
+    n_categories: int = 1,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    width: int,
+    height: int,
+) -> np.ndarray:
+    """:func:`curve_density_by_category` of stored integer codes, ``uint32`` (height, width, K).
+
+    ``x``, ``y``: int16 or int32 codes in Arrow's list layout; ``steps``: (2, C) float64, each
+    curve's x and y step, so a value is ``code * step`` exactly as the engine computes it. This
+    draws what the store holds at half or a quarter of the memory of float64 values, without
+    converting them first. ``picks``: which curves to draw (indices), all by default.
+    """
+    counts, _ = _run(
+        x,
+        y,
+        offsets,
+        categories,
+        n_categories,
+        x_range,
+        y_range,
+        width,
+        height,
+        steps=steps,
+        picks=picks,
+    )
+    return np.ascontiguousarray(np.moveaxis(counts, 0, -1))
+
+
 def curves_through(
     x: np.ndarray,
     y: np.ndarray,
@@ -183,3 +258,7 @@ def warm_up() -> None:
         x, x, offsets, categories=np.array([0, 1], dtype=np.int32), n_categories=2, **ranges
     )
     curves_through(x, x, offsets, box=(0, 3, 0, 3), **ranges)
+    codes = np.array([0, 1, 0, 1], dtype=np.int32)
+    steps = np.ones((2, 2))
+    coded_density(codes, codes, offsets, steps=steps, **ranges)
+    coded_density(codes.astype(np.int16), codes.astype(np.int16), offsets, steps=steps, **ranges)

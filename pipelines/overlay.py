@@ -36,6 +36,8 @@ from pipelines.views import COLOR_COLUMNS, CurveFilter, FilterError, View
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
+    from pipelines.hot import HotCache, HotCurves
+
 # Share of the data range added around an automatic fit, so edge curves are not on the border.
 FIT_PADDING = 0.02
 # Samples fetched and drawn at a time: bounds memory, and lets fetching overlap drawing.
@@ -411,27 +413,26 @@ def density_image(
     view: View,
     *,
     chunk_samples: int = CHUNK_SAMPLES,
+    hot: HotCache | None = None,
 ) -> DensityImage:
     """Distinct-curve counts for the curves matching ``where`` inside ``view``.
 
-    Counts of disjoint sets of curves add up, so curves are fetched and drawn in chunks of
-    about ``chunk_samples`` samples: memory stays bounded, and the engine fetches the next chunk
-    while the kernel draws this one.
+    With a ``hot`` cache that holds (or can hold) the filter's samples, the view is drawn from
+    memory (:mod:`pipelines.hot`). Otherwise the engine selects and reduces: counts of disjoint
+    sets of curves add up, so curves are fetched and drawn in chunks of about ``chunk_samples``
+    samples, memory stays bounded, and the engine fetches the next chunk while the kernel draws
+    this one.
     """
     from pipelines.density import curve_density, curve_density_by_category
 
     started = time.perf_counter()
+    curves = hot.get(client, database, where) if hot is not None else None
+    if curves is not None:
+        return _hot_image(curves, view, started)
     view = fit(client, database, where, view)
     meta = select(client, database, where, view)
+    meta, categories, counts = _canvas(meta, view)
     kwargs = dict(x_range=view.x_range, y_range=view.y_range, width=view.width, height=view.height)
-    categories: list[str] = []
-    if view.color_by:
-        codes, uniques = pd.factorize(meta["category"].astype(str), sort=True)
-        meta = meta.assign(category_code=codes.astype(np.int32))
-        categories = list(uniques)
-        counts = np.zeros((view.height, view.width, len(categories)), dtype=np.uint32)
-    else:
-        counts = np.zeros((view.height, view.width), dtype=np.uint32)
 
     def fetched():
         for part in _chunks(meta, chunk_samples):
@@ -461,6 +462,20 @@ def density_image(
             counts += curve_density(curves.x, curves.y, curves.offsets, **kwargs)
         kernel += time.perf_counter() - began
         samples += int(np.isfinite(curves.y).sum())
+    return _image(meta, view, categories, counts, samples, engine, kernel, started)
+
+
+def _canvas(meta: pd.DataFrame, view: View) -> tuple[pd.DataFrame, list[str], np.ndarray]:
+    """``meta`` with category codes when the view is coloured, the categories, and zero
+    counts of the right shape."""
+    if view.color_by:
+        codes, uniques = pd.factorize(meta["category"].astype(str), sort=True)
+        meta = meta.assign(category_code=codes.astype(np.int32))
+        return meta, list(uniques), np.zeros((view.height, view.width, len(uniques)), np.uint32)
+    return meta, [], np.zeros((view.height, view.width), dtype=np.uint32)
+
+
+def _image(meta, view, categories, counts, samples, engine, kernel, started) -> DensityImage:
     return DensityImage(
         counts=counts,
         view=view,
@@ -472,3 +487,42 @@ def density_image(
         seconds={"engine": engine, "kernel": kernel, "total": time.perf_counter() - started},
         **_labels(meta),
     )
+
+
+def _hot_image(curves: HotCurves, view: View, started: float) -> DensityImage:
+    """The view drawn from samples in memory: the same counts the engine path gives."""
+    from pipelines.density import coded_density
+
+    if view.x_range is None or view.y_range is None:
+        m = curves.meta
+        view = view.zoomed(
+            view.x_range or _padded(m["x_min"].min(), m["x_max"].max()),
+            view.y_range or _padded(m["y_min"].min(), m["y_max"].max()),
+        )
+    picks = curves.overlapping(view.x_range, view.y_range)
+    meta = curves.meta.iloc[picks]
+    if view.color_by:
+        if view.color_by not in COLOR_COLUMNS:
+            raise FilterError(f"cannot colour by {view.color_by!r}")
+        meta = meta.assign(category=meta[view.color_by])
+    meta, categories, counts = _canvas(meta, view)
+    codes = np.zeros(len(curves.meta), dtype=np.int32)
+    if categories:
+        codes[picks] = meta["category_code"].to_numpy()
+    began = time.perf_counter()
+    counts += coded_density(
+        curves.x,
+        curves.y,
+        curves.offsets,
+        steps=curves.steps,
+        picks=picks,
+        categories=codes,
+        n_categories=max(1, len(categories)),
+        x_range=view.x_range,
+        y_range=view.y_range,
+        width=view.width,
+        height=view.height,
+    ).reshape(counts.shape)
+    kernel = time.perf_counter() - began
+    samples = int((curves.offsets[picks + 1] - curves.offsets[picks]).sum())
+    return _image(meta, view, categories, counts, samples, 0.0, kernel, started)

@@ -28,9 +28,10 @@ from app.explorer.controls import ExplorerControls
 from app.explorer.elements import PLOT_HEIGHT, PLOT_WIDTH
 from app.explorer.latest import LatestOnly
 from app.explorer.state import ExplorerState
-from app.runtime import open_store
+from app.runtime import hot_cache, open_store
 from models.settings import get_settings
 from pipelines.catalog import Catalog
+from pipelines.hot import HotCache
 from pipelines.interact import Line, envelope, highlight, pick, pixel_box
 from pipelines.overlay import DensityImage, density_image, select
 from pipelines.render import png
@@ -81,10 +82,14 @@ class CurveExplorer(pn.viewable.Viewer):
         client_factory=None,
         database: str | None = None,
         query: dict[str, str] | None = None,
+        hot: HotCache | None = None,
         **params: Any,
     ) -> None:
+        """``hot``: where filters' samples are held so zooms draw from memory (by default the
+        process's cache, sized by ``CURVEHOUSE_HOT_CACHE_MB``)."""
         super().__init__(**params)
         settings = get_settings()
+        self._hot = hot if hot is not None else hot_cache(settings)
         self.state = ExplorerState()
         self._database = database or settings.database
         self._doc = pn.state.curdoc
@@ -312,7 +317,7 @@ class CurveExplorer(pn.viewable.Viewer):
             self._choices_stale = False
 
         def job() -> Rendered:
-            image = density_image(client, database, where, view)
+            image = density_image(client, database, where, view, hot=self._hot)
             done = Rendered(image, where)
             if choices_of is not None:
                 done.choices = Catalog(client, database).choices(choices_of)

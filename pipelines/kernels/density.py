@@ -40,11 +40,30 @@ def _gap(c, a, b, cur, k, owner, lo, hi, stamp, extra):
 
 
 @ngjit
-def accumulate(x, y, offsets, shared_x, cats, c_start, c_end, view, diff, extra, box, hits):
-    """Add curves ``c_start..c_end`` to one thread's accumulators.
+def accumulate(
+    x,
+    y,
+    offsets,
+    shared_x,
+    x_scale,
+    y_scale,
+    picks,
+    cats,
+    c_start,
+    c_end,
+    view,
+    diff,
+    extra,
+    box,
+    hits,
+):
+    """Add curves ``picks[c_start:c_end]`` to one thread's accumulators.
 
     Samples of curve ``ci`` are ``y[offsets[ci]:offsets[ci + 1]]``; x is indexed the same way,
-    or, with ``shared_x``, from 0 for every curve (one x axis of length N for all).
+    or, with ``shared_x``, from 0 for every curve (one x axis of length N for all). A sample's
+    value is ``x[j] * x_scale[ci]`` and ``y[j] * y_scale[ci]``: integer codes times the
+    curve's quantisation step, computed exactly as the engine computes them (float64), or floats
+    times 1.0 of their own type (so float32 samples keep float32 arithmetic, as in Datashader).
 
     ``box`` is a pixel rectangle ``(c0, c1, r0, r1)``, inclusive: ``hits[ci]`` is set when curve
     ``ci`` draws a pixel inside it (an empty box, c0 > c1, skips the test). Picking thereby
@@ -73,13 +92,15 @@ def accumulate(x, y, offsets, shared_x, cats, c_start, c_end, view, diff, extra,
     hi = np.zeros(width, dtype=np.int64)
     touched = np.zeros(width + 1, dtype=np.int64)
     stamp = np.zeros((width, height), dtype=np.int64)
-    for ci in range(c_start, c_end):
+    for pick in range(c_start, c_end):
+        ci = picks[pick]
         cur = ci + 1
         k = cats[ci]
         s, e = offsets[ci], offsets[ci + 1]
         if e - s < 2:
             continue  # no segment: nothing drawn (and nothing to read)
         base = s if shared_x else 0
+        xk, yk = x_scale[ci], y_scale[ci]
         nt = 0
         # The open run: rows ra..rb of column rc, the newest pixels, held in registers until a
         # pixel lands elsewhere. cached: the previous segment lay inside the view and was
@@ -87,10 +108,10 @@ def accumulate(x, y, offsets, shared_x, cats, c_start, c_end, view, diff, extra,
         cached = False
         px1 = py1 = 0
         rc, ra, rb = -1, 0, 0
-        xe, ye = x[s - base], y[s]
+        xe, ye = x[s - base] * xk, y[s] * yk
         for j in range(s, e - 1):
             x0, y0 = xe, ye
-            x1, y1 = x[j + 1 - base], y[j + 1]
+            x1, y1 = x[j + 1 - base] * xk, y[j + 1] * yk
             xe, ye = x1, y1
             inside = (xmin <= x1) & (x1 <= xmax) & (ymin <= y1) & (y1 <= ymax)
             if cached and inside and not rounds_off_view(xmin, xmax, ymin, ymax, x0, x1, y0, y1):
@@ -110,7 +131,7 @@ def accumulate(x, y, offsets, shared_x, cats, c_start, c_end, view, diff, extra,
             else:
                 # A new line starts after a gap: NaN, as in Datashader, or infinity (see below).
                 segment_start = j == s or not (
-                    np.isfinite(x[j - 1 - base]) and np.isfinite(y[j - 1])
+                    np.isfinite(x[j - 1 - base] * xk) and np.isfinite(y[j - 1] * yk)
                 )
                 inside_both = not needs_clipping(xmin, xmax, ymin, ymax, x0, x1, y0, y1)
                 if inside_both:
@@ -259,8 +280,24 @@ def _emit(c, a, b, cur, k, owner, lo, hi, touched, nt, stamp, extra):
 
 
 @ngjit_parallel
-def density(x, y, offsets, shared_x, cats, n_cats, bounds, view, width, height, box, hits):
-    """One accumulator set per chunk of curves (one chunk per thread), summed at the end."""
+def density(
+    x,
+    y,
+    offsets,
+    shared_x,
+    x_scale,
+    y_scale,
+    picks,
+    cats,
+    n_cats,
+    bounds,
+    view,
+    width,
+    height,
+    box,
+    hits,
+):
+    """One accumulator set per chunk of ``picks`` (one chunk per thread), summed at the end."""
     chunks = len(bounds) - 1
     diffs = np.zeros((chunks, n_cats, width, height + 1), dtype=np.int32)
     extras = np.zeros((chunks, n_cats, width, height), dtype=np.int32)
@@ -270,6 +307,9 @@ def density(x, y, offsets, shared_x, cats, n_cats, bounds, view, width, height, 
             y,
             offsets,
             shared_x,
+            x_scale,
+            y_scale,
+            picks,
             cats,
             bounds[t],
             bounds[t + 1],

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from pipelines.density import (
     DensityInputError,
+    coded_density,
     curve_density,
     curve_density_by_category,
     curves_through,
@@ -222,6 +223,15 @@ def test_plain_python_run_agrees(tmp_path):
         cats = np.arange(len(curves)) % 2
         split = curve_density_by_category(x, y, offsets, categories=cats, n_categories=2, **view)
         assert (split[:, :, 1] == reference_density(curves[1::2], **view)).all()
+        from pipelines.density import coded_density
+        codes = [(np.round(cx * 100), np.round(cy * 50)) for cx, cy in curves[:6]]
+        cx, cy, co = concatenate([(a[np.isfinite(b)], b[np.isfinite(b)]) for a, b in codes])
+        steps = np.array([[0.01] * 6, [0.02] * 6])
+        coded = coded_density(
+            cx.astype(np.int32), cy.astype(np.int32), co, steps=steps, picks=[4, 0, 2], **view
+        )[:, :, 0]
+        scaled = [(cx[co[i]:co[i + 1]] * 0.01, cy[co[i]:co[i + 1]] * 0.02) for i in (0, 2, 4)]
+        assert (coded == reference_density(scaled, **view)).all()
         hits = curves_through(x, y, offsets, box=(8, 11, 5, 6), **view)
         ref = [bool(reference_density([c], **view)[5:7, 8:12].any()) for c in curves]
         assert hits.tolist() == ref
@@ -326,3 +336,47 @@ def test_boolean_categories_are_accepted():
         x, y, offsets, categories=np.array([False, True]), n_categories=2, **VIEW
     )
     np.testing.assert_array_equal(split[:, :, 1], reference_density(curves[1:], **VIEW))
+
+
+def coded_curves(rng, n_curves: int, dtype):
+    """Integer codes with per-curve steps, including samples exactly on pixel edges."""
+    xs, ys, steps = [], [], []
+    for i in range(n_curves):
+        n = int(rng.integers(2, 300))
+        step_x = [0.25, 0.1, 0.001][i % 3]  # 0.25: samples on pixel edges of the 40-px view
+        step_y = [0.5, 0.01, 0.003][i % 3]
+        x = np.sort(rng.integers(int(-1 / step_x), int(11 / step_x), n))
+        y = np.cumsum(rng.integers(-3, 4, n)) + int(rng.integers(-400, 400))
+        y = np.clip(y, -(5 / step_y) * 1.2, (5 / step_y) * 1.2).astype(int)
+        xs.append(x.astype(dtype))
+        ys.append(y.astype(dtype))
+        steps.append((step_x, step_y))
+    offsets = np.concatenate([[0], np.cumsum([len(x) for x in xs])]).astype(np.int64)
+    return np.concatenate(xs), np.concatenate(ys), offsets, np.array(steps).T
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.int32])
+def test_coded_samples_draw_exactly_like_their_float_values(dtype):
+    rng = np.random.default_rng(11)
+    x, y, offsets, steps = coded_curves(rng, 40, dtype)
+    per_sample = np.repeat(steps, np.diff(offsets), axis=1)
+    xf, yf = x.astype(np.float64) * per_sample[0], y.astype(np.float64) * per_sample[1]
+    cats = np.arange(40) % 3
+    expected = curve_density_by_category(xf, yf, offsets, categories=cats, n_categories=3, **VIEW)
+    got = coded_density(x, y, offsets, steps=steps, categories=cats, n_categories=3, **VIEW)
+    np.testing.assert_array_equal(got, expected)
+    picks = rng.permutation(40)[:15]
+    some = coded_density(x, y, offsets, steps=steps, picks=picks, **VIEW)[:, :, 0]
+    curves = [(xf[offsets[i] : offsets[i + 1]], yf[offsets[i] : offsets[i + 1]]) for i in picks]
+    np.testing.assert_array_equal(some, reference_density(curves, **VIEW))
+
+
+def test_coded_input_is_checked():
+    codes = np.array([0, 1], dtype=np.int32)
+    offsets = np.array([0, 2])
+    with pytest.raises(DensityInputError, match="int16 or int32"):
+        coded_density(codes * 1.0, codes * 1.0, offsets, steps=np.ones((2, 1)), **VIEW)
+    with pytest.raises(DensityInputError, match="shape"):
+        coded_density(codes, codes, offsets, steps=np.ones((2, 3)), **VIEW)
+    with pytest.raises(DensityInputError, match="curve indices"):
+        coded_density(codes, codes, offsets, steps=np.ones((2, 1)), picks=[1], **VIEW)

@@ -1,0 +1,176 @@
+"""Hot curves: a filter's stored samples held in memory, so zooming and panning it draw without
+the engine.
+
+Exploring is many views of one filter. The first view loads every matching curve's samples
+once, as the integer codes the store holds (int16 when they fit, else int32: 4-8 bytes a
+sample, against 16 as float64 values), and each later view of the same filter is one kernel
+pass over the curves it overlaps (:func:`pipelines.density.coded_density`, exact as before).
+A filter whose samples would not fit the budget is not held: its views go to the engine, which
+reduces them there (:mod:`pipelines.overlay`), as every view does when no cache is given.
+
+Entries are keyed by the filter and the store's version (the committed datasets), so an import
+or a deletion is seen at the next view. The least recently used entries leave first.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from models.identifiers import identifier
+from pipelines.frames import query_frame, query_table
+from pipelines.overlay import AXIS_COLUMNS, META_COLUMNS
+from pipelines.views import COLOR_COLUMNS, CurveFilter
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+# Extents decide which curves a view overlaps, without asking the engine.
+EXTENTS = ("point_count", "x_min", "x_max", "y_min", "y_max")
+HOT_COLUMNS = tuple(dict.fromkeys((*META_COLUMNS, *AXIS_COLUMNS, *COLOR_COLUMNS, *EXTENTS)))
+BYTES_PER_SAMPLE_BOUND = 8  # int32 x and y: what a filter may need before narrowing
+
+
+@dataclass(frozen=True)
+class HotCurves:
+    """One filter's curves: metadata, and codes in Arrow's list layout with per-curve steps."""
+
+    meta: pd.DataFrame  # one row per curve, in the order of ``offsets``
+    offsets: np.ndarray  # int64, length C+1
+    x: np.ndarray  # int16 or int32 codes
+    y: np.ndarray
+    steps: np.ndarray  # float64 (2, C): x and y step per curve; value = code * step
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.x.nbytes + self.y.nbytes + self.offsets.nbytes + self.steps.nbytes)
+
+    def overlapping(self, x_range, y_range) -> np.ndarray:
+        """Indices of the curves whose extents meet the view: the ones a view draws."""
+        (x0, x1), (y0, y1) = x_range, y_range
+        m = self.meta
+        inside = (
+            (m["x_max"].to_numpy() >= x0)
+            & (m["x_min"].to_numpy() <= x1)
+            & (m["y_max"].to_numpy() >= y0)
+            & (m["y_min"].to_numpy() <= y1)
+        )
+        return np.flatnonzero(inside)
+
+
+def _narrow(codes: np.ndarray) -> np.ndarray:
+    if len(codes) and codes.min() >= -(2**15) and codes.max() < 2**15:
+        return codes.astype(np.int16)
+    return codes
+
+
+def load(client: Client, database: str, where: CurveFilter) -> HotCurves | None:
+    """Every curve matching ``where``, with its samples as stored; None when nothing matches."""
+    db = identifier(database)
+    sql, params = where.where()
+    meta = query_frame(
+        client,
+        f"SELECT {', '.join(HOT_COLUMNS)} FROM {db}.curves WHERE {sql} ORDER BY curve_id",
+        list(HOT_COLUMNS),
+        params,
+    )
+    if meta.empty:
+        return None
+    table = query_table(
+        client,
+        f"SELECT curve_id, x_step, y_step, x AS xs, y AS ys FROM {db}.curve_samples "
+        "WHERE curve_id IN {ids:Array(UInt64)}",
+        {"ids": meta["curve_id"].tolist()},
+    )
+    if table is None:
+        return None
+    xs, ys = (table.column(c).combine_chunks() for c in ("xs", "ys"))
+    offsets = xs.offsets.to_numpy().astype(np.int64)
+    offsets -= offsets[0]
+    fetched = table.column("curve_id").to_numpy()
+    meta = meta.set_index("curve_id").loc[fetched].reset_index()
+    steps = np.vstack([table.column("x_step").to_numpy(), table.column("y_step").to_numpy()])
+    return HotCurves(
+        meta=meta,
+        offsets=offsets,
+        x=_narrow(_values(xs)),
+        y=_narrow(_values(ys)),
+        steps=np.ascontiguousarray(steps, dtype=np.float64),
+    )
+
+
+def _values(lists: pa.ListArray) -> np.ndarray:
+    return lists.flatten().to_numpy(zero_copy_only=False)
+
+
+def store_version(client: Client, database: str) -> tuple:
+    """Changes whenever an import, a demo run or a clean-up commits (see ``pipelines.store``)."""
+    row = client.query(
+        f"SELECT count(), sum(curve_count), max(created_at) FROM {identifier(database)}.datasets"
+    ).result_rows[0]
+    return tuple(row)
+
+
+class HotCache:
+    """Filters' samples in memory, up to ``budget_bytes`` in all, shared by the sessions of a
+    process (each entry is read-only)."""
+
+    def __init__(self, budget_bytes: int) -> None:
+        self.budget = int(budget_bytes)
+        self._entries: OrderedDict[tuple, HotCurves] = OrderedDict()
+        self._lock = threading.Lock()
+        self._loading: dict[tuple, threading.Lock] = {}
+        self._too_big: set[tuple] = set()  # filters known not to fit, not asked again
+
+    def get(self, client: Client, database: str, where: CurveFilter) -> HotCurves | None:
+        """The filter's curves, loaded on first use; None when they would not fit the budget
+        (or nothing matches), so the caller asks the engine instead."""
+        if self.budget <= 0:
+            return None
+        sql, params = where.where()
+        key = (database, sql, repr(sorted(params.items())), store_version(client, database))
+        with self._lock:
+            if key in self._too_big:
+                return None
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:  # one load per filter, however many sessions ask at once
+            try:
+                with self._lock:
+                    if key in self._entries:
+                        return self._entries[key]
+                if not self._fits(client, database, sql, params):
+                    with self._lock:
+                        self._too_big.add(key)
+                    return None
+                hot = load(client, database, where)
+                if hot is None or hot.nbytes > self.budget:
+                    return None
+                with self._lock:
+                    self._entries[key] = hot
+                    while sum(e.nbytes for e in self._entries.values()) > self.budget:
+                        self._entries.popitem(last=False)
+                return hot
+            finally:
+                with self._lock:
+                    self._loading.pop(key, None)
+
+    def _fits(self, client: Client, database: str, sql: str, params: dict) -> bool:
+        samples = client.query(
+            f"SELECT sum(point_count) FROM {identifier(database)}.curves WHERE {sql}",
+            parameters=params,
+        ).result_rows[0][0]
+        return int(samples or 0) * BYTES_PER_SAMPLE_BOUND <= self.budget
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._too_big.clear()

@@ -1,0 +1,117 @@
+"""Views drawn from hot curves in memory equal the engine's views, pixel for pixel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipelines.hot import HotCache, load
+from pipelines.overlay import density_image
+from pipelines.store import DatasetSpec
+from pipelines.synthetic import DemoSpec, generate_demo
+from pipelines.views import CurveFilter, View
+from tests.pipelines import test_overlay
+from tests.pipelines.test_overlay import expected, full_curves, random_view
+
+pytestmark = pytest.mark.integration
+BIG = 1 << 30
+# The stores of the engine-path tests, shared as fixtures.
+adversarial_store = test_overlay.adversarial_store
+demo_store = test_overlay.demo_store
+
+
+def both(store, where, view, cache):
+    engine = density_image(store.client, store.database, where, view)
+    hot = density_image(store.client, store.database, where, view, hot=cache)
+    return engine, hot
+
+
+def test_random_views_from_memory_equal_the_engine_and_whole_curves(adversarial_store):
+    store, batch = adversarial_store
+    where = CurveFilter.of(project="adv")
+    whole = full_curves([batch], lambda r: True)
+    cache = HotCache(BIG)
+    rng = np.random.default_rng(5)
+    for trial in range(40):
+        view = random_view(rng, batch, on_codes=bool(trial % 2))
+        engine, hot = both(store, where, view, cache)
+        np.testing.assert_array_equal(hot.counts, engine.counts, err_msg=str(view))
+        np.testing.assert_array_equal(hot.counts, expected(whole, view), err_msg=str(view))
+        assert (hot.curves, hot.results) == (engine.curves, engine.results)
+        assert hot.seconds["engine"] == 0.0
+
+
+@pytest.mark.parametrize("color_by", [None, "result", "station", "program"])
+def test_filters_and_colours_from_memory_equal_the_engine(demo_store, color_by):
+    store, _ = demo_store
+    cache = HotCache(BIG)
+    for where in (
+        CurveFilter.of(process="press-fit"),
+        CurveFilter.of(process="screwdriving", result="NOK"),
+        CurveFilter.of(process="spot-weld", station=["LEJ-L1-ST030", "GYR-L1-ST030"]),
+    ):
+        overview = View(width=120, height=60, color_by=color_by)
+        engine, hot = both(store, where, overview, cache)
+        assert hot.view == engine.view  # the same automatic fit
+        np.testing.assert_array_equal(hot.counts, engine.counts)
+        assert (hot.categories, hot.category_curves) == (engine.categories, engine.category_curves)
+        (x0, x1), (y0, y1) = engine.view.x_range, engine.view.y_range
+        zoom = overview.zoomed((x0 + (x1 - x0) / 3, x0 + (x1 - x0) / 2), (y0, (y0 + y1) / 2))
+        engine, hot = both(store, where, zoom, cache)
+        np.testing.assert_array_equal(hot.counts, engine.counts)
+        assert hot.samples <= engine.samples or hot.curves == engine.curves
+
+
+def test_codes_are_held_narrow_and_match_what_is_stored(demo_store):
+    store, batches = demo_store
+    hot = load(store.client, store.database, CurveFilter.of(process="press-fit"))
+    assert hot.x.dtype == np.int16 and hot.y.dtype in (np.int16, np.int32)
+    stored = {
+        row.curve_key: (b.x[b.offsets[i] : b.offsets[i + 1]], b.y[b.offsets[i] : b.offsets[i + 1]])
+        for b in batches
+        for i, row in b.meta.iterrows()
+    }
+    for i, key in enumerate(hot.meta["curve_key"]):
+        s, e = hot.offsets[i], hot.offsets[i + 1]
+        np.testing.assert_array_equal(hot.x[s:e], stored[key][0])
+        np.testing.assert_array_equal(hot.y[s:e], stored[key][1])
+
+
+def test_a_filter_beyond_the_budget_goes_to_the_engine(demo_store):
+    store, _ = demo_store
+    cache = HotCache(1000)  # bytes: nothing fits
+    where = CurveFilter.of(process="press-fit")
+    assert cache.get(store.client, store.database, where) is None
+    engine, hot = both(store, where, View(width=50, height=30), cache)
+    np.testing.assert_array_equal(hot.counts, engine.counts)
+    assert hot.seconds["engine"] > 0
+
+
+def test_a_new_import_is_seen_at_the_next_view(demo_store):
+    store, _ = demo_store
+    cache = HotCache(BIG)
+    where = CurveFilter.of(process="press-fit")
+    view = View(x_range=(-1.0, 20.0), y_range=(-1.0, 60.0), width=60, height=30)
+    before = density_image(store.client, store.database, where, view, hot=cache)
+    more = list(generate_demo(DemoSpec(curves=30, seed=10)))
+    for batch in more:  # other parts: new keys
+        batch.meta["curve_key"] = batch.meta["curve_key"] + "-late"
+    store.write(more, DatasetSpec(project="demo", kind="demo", name="more"))
+    engine, after = both(store, where, view, cache)
+    assert after.curves > before.curves
+    np.testing.assert_array_equal(after.counts, engine.counts)
+
+
+def test_least_recently_used_filters_leave_first(demo_store):
+    store, _ = demo_store
+    sizes = {
+        p: load(store.client, store.database, CurveFilter.of(process=p)).nbytes
+        for p in ("press-fit", "screwdriving")
+    }
+    cache = HotCache(sum(sizes.values()) + 8 * 10**6)  # both fit now, and a third would not
+    first = cache.get(store.client, store.database, CurveFilter.of(process="press-fit"))
+    cache.get(store.client, store.database, CurveFilter.of(process="screwdriving"))
+    assert cache.get(store.client, store.database, CurveFilter.of(process="press-fit")) is first
+    cache.get(store.client, store.database, CurveFilter.of(process="spot-weld"))
+    kept = {key[1] for key in cache._entries}
+    assert len(kept) >= 1 and sum(e.nbytes for e in cache._entries.values()) <= cache.budget
