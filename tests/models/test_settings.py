@@ -33,6 +33,9 @@ def test_values_come_from_prefixed_environment(tmp_path):
         ({"CURVEHOUSE_ENGINE": "cloud9"}, "not an engine"),
         ({"CURVEHOUSE_ENGINE": "server"}, "needs CURVEHOUSE_CLICKHOUSE_URL"),
         ({"CURVEHOUSE_PORT": "eighty"}, "not a port"),
+        ({"CURVEHOUSE_HOT_CACHE_MB": "-1"}, "not a size in MB"),
+        ({"CURVEHOUSE_HOT_CACHE_MB": "lots"}, "not a size in MB"),
+        ({"CURVEHOUSE_CLOUD_KEY_ID": "k"}, "some are missing"),
     ],
 )
 def test_bad_values_are_explained(env, message):
@@ -74,3 +77,18 @@ def test_a_database_url_without_scheme_is_explained_without_echoing_it():
     with pytest.raises(SettingsError, match="CURVEHOUSE_DATABASE_URL has no scheme") as bad:
         Settings.from_env({"CURVEHOUSE_DATABASE_URL": "curvehouse:s3cret@db"})
     assert "s3cret" not in str(bad.value)
+
+
+def test_hot_cache_and_cloud_api_come_from_the_environment():
+    settings = Settings.from_env(
+        {
+            "CURVEHOUSE_HOT_CACHE_MB": "0",
+            "CURVEHOUSE_CLOUD_ORGANIZATION_ID": "org",
+            "CURVEHOUSE_CLOUD_KEY_ID": "key",
+            "CURVEHOUSE_CLOUD_KEY_SECRET": "secret",
+        }
+    )
+    assert settings.hot_cache_mb == 0
+    assert settings.cloud_api == ("org", "key", "secret")
+    assert "secret" not in repr(settings)
+    assert Settings.from_env({}).hot_cache_mb == 512 and Settings.from_env({}).cloud_api is None
