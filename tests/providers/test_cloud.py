@@ -13,14 +13,12 @@ import pytest
 
 from models.cluster_types import ClusterSpec
 from providers import ProviderError
-from providers.cloud import (
-    REGIONS,
+from providers.cloud import REGIONS, CloudClusterProvider, service_name
+from providers.cloud_api import (
     CloudApi,
-    CloudClusterProvider,
     CloudCredentialsError,
     CloudRequestError,
     CloudUnreachableError,
-    service_name,
 )
 from providers.clusters import ClusterActionError, Deployment, get_cluster_provider
 from tests.providers.cloud_standin import BANNER, CloudStandIn
