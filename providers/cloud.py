@@ -2,9 +2,8 @@
 
 Once a service runs, its data path is the server provider (HTTPS on port 8443); this module
 only makes, watches, starts, stops, resizes and deletes the service. The client
-(:mod:`providers.cloud_api`) is the
-standard library (``urllib.request`` and ``json``), because five endpoints do not justify a
-dependency.
+(:mod:`providers.cloud_api`) is the standard library (``urllib.request`` and ``json``), because
+five endpoints do not justify a dependency.
 
 **Shapes.** Base URL ``https://api.clickhouse.cloud/v1``, HTTP Basic auth with the API key id and
 key secret. Every answer is an envelope ``{"status", "requestId", "result"}``; errors are
