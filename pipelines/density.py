@@ -191,12 +191,12 @@ def curve_density_by_category(
     return np.ascontiguousarray(np.moveaxis(counts, 0, -1))
 
 
-def coded_density(
+def density_and_drawn(
     x: np.ndarray,
     y: np.ndarray,
     offsets: np.ndarray,
     *,
-    steps: np.ndarray,
+    steps: np.ndarray | None = None,
     picks: np.ndarray | None = None,
     categories: np.ndarray | None = None,
     n_categories: int = 1,
@@ -204,15 +204,16 @@ def coded_density(
     y_range: tuple[float, float],
     width: int,
     height: int,
-) -> np.ndarray:
-    """:func:`curve_density_by_category` of stored integer codes, ``uint32`` (height, width, K).
+) -> tuple[np.ndarray, np.ndarray]:
+    """Counts ``uint32`` (height, width, K) and, per curve, whether it draws a pixel of the
+    view: the curves a picture shows, which extents overlapping the view do not tell.
 
-    ``x``, ``y``: int16 or int32 codes in Arrow's list layout; ``steps``: (2, C) float64, each
-    curve's x and y step, so a value is ``code * step`` exactly as the engine computes it. This
-    draws what the store holds at half or a quarter of the memory of float64 values, without
-    converting them first. ``picks``: which curves to draw (indices), all by default.
+    ``steps``: (2, C) float64 when ``x``, ``y`` are int16 or int32 codes, each curve's x and y
+    step, so a value is ``code * step`` exactly as the engine computes it (the store's samples
+    at a quarter or half the memory of float64 values, not converted first); None for floats.
+    ``picks``: which curves to draw (indices), all by default.
     """
-    counts, _ = _run(
+    counts, drawn = _run(
         x,
         y,
         offsets,
@@ -222,10 +223,18 @@ def coded_density(
         y_range,
         width,
         height,
+        (0, int(width) - 1, 0, int(height) - 1),
         steps=steps,
         picks=picks,
     )
-    return np.ascontiguousarray(np.moveaxis(counts, 0, -1))
+    return np.ascontiguousarray(np.moveaxis(counts, 0, -1)), drawn
+
+
+def coded_density(
+    x: np.ndarray, y: np.ndarray, offsets: np.ndarray, *, steps: np.ndarray, **view
+) -> np.ndarray:
+    """:func:`density_and_drawn`'s counts for integer codes and their ``steps``."""
+    return density_and_drawn(x, y, offsets, steps=steps, **view)[0]
 
 
 def curves_through(

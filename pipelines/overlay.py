@@ -54,7 +54,8 @@ class DensityImage:
     counts: np.ndarray  # uint32 (height, width), or (height, width, K) with categories
     view: View  # with the ranges actually used
     categories: list[str] = field(default_factory=list)
-    curves: int = 0  # curves drawn (matching the filter and overlapping the view)
+    curves: int = 0  # curves drawn: matching the filter, with a pixel in the view
+    near: int = 0  # curves matching the filter whose extents meet the view (drawn or not)
     samples: int = 0  # samples fetched from the engine
     results: dict[str, int] = field(default_factory=dict)  # curves drawn per result (OK, NOK)
     category_curves: dict[str, int] = field(default_factory=dict)  # curves drawn per category
@@ -423,7 +424,7 @@ def density_image(
     samples, memory stays bounded, and the engine fetches the next chunk while the kernel draws
     this one.
     """
-    from pipelines.density import curve_density, curve_density_by_category
+    from pipelines.density import density_and_drawn
 
     started = time.perf_counter()
     curves = hot.get(client, database, where) if hot is not None else None
@@ -446,23 +447,24 @@ def density_image(
 
     engine = kernel = 0.0
     samples = 0
+    drawn = []
     for curves, seconds in prefetch(fetched(), depth=1):
         engine += seconds
         began = time.perf_counter()
-        if categories:
-            counts += curve_density_by_category(
-                curves.x,
-                curves.y,
-                curves.offsets,
-                categories=curves.meta["category_code"].to_numpy(),
-                n_categories=len(categories),
-                **kwargs,
-            )
-        else:
-            counts += curve_density(curves.x, curves.y, curves.offsets, **kwargs)
+        part, shows = density_and_drawn(
+            curves.x,
+            curves.y,
+            curves.offsets,
+            categories=curves.meta["category_code"].to_numpy() if categories else None,
+            n_categories=max(1, len(categories)),
+            **kwargs,
+        )
+        counts += part.reshape(counts.shape)
         kernel += time.perf_counter() - began
+        drawn.append(curves.meta["curve_id"].to_numpy()[shows])
         samples += int(np.isfinite(curves.y).sum())
-    return _image(meta, view, categories, counts, samples, engine, kernel, started)
+    shown = meta[meta["curve_id"].isin(np.concatenate(drawn))] if drawn else meta.iloc[:0]
+    return _image(meta, shown, view, categories, counts, samples, engine, kernel, started)
 
 
 def _canvas(meta: pd.DataFrame, view: View) -> tuple[pd.DataFrame, list[str], np.ndarray]:
@@ -475,15 +477,17 @@ def _canvas(meta: pd.DataFrame, view: View) -> tuple[pd.DataFrame, list[str], np
     return meta, [], np.zeros((view.height, view.width), dtype=np.uint32)
 
 
-def _image(meta, view, categories, counts, samples, engine, kernel, started) -> DensityImage:
+def _image(meta, shown, view, categories, counts, samples, engine, kernel, started) -> DensityImage:
+    """``meta``: the curves whose extents meet the view; ``shown``: those drawing a pixel."""
     return DensityImage(
         counts=counts,
         view=view,
         categories=categories,
-        curves=len(meta),
+        curves=len(shown),
+        near=len(meta),
         samples=samples,
-        results=_tally(meta, "result"),
-        category_curves=_tally(meta, "category") if categories else {},
+        results=_tally(shown, "result"),
+        category_curves=_tally(shown, "category") if categories else {},
         seconds={"engine": engine, "kernel": kernel, "total": time.perf_counter() - started},
         **_labels(meta),
     )
@@ -491,7 +495,7 @@ def _image(meta, view, categories, counts, samples, engine, kernel, started) -> 
 
 def _hot_image(curves: HotCurves, view: View, started: float) -> DensityImage:
     """The view drawn from samples in memory: the same counts the engine path gives."""
-    from pipelines.density import coded_density
+    from pipelines.density import density_and_drawn
 
     if view.x_range is None or view.y_range is None:
         m = curves.meta
@@ -510,7 +514,7 @@ def _hot_image(curves: HotCurves, view: View, started: float) -> DensityImage:
     if categories:
         codes[picks] = meta["category_code"].to_numpy()
     began = time.perf_counter()
-    counts += coded_density(
+    part, shows = density_and_drawn(
         curves.x,
         curves.y,
         curves.offsets,
@@ -522,7 +526,9 @@ def _hot_image(curves: HotCurves, view: View, started: float) -> DensityImage:
         y_range=view.y_range,
         width=view.width,
         height=view.height,
-    ).reshape(counts.shape)
+    )
+    counts += part.reshape(counts.shape)
     kernel = time.perf_counter() - began
     samples = int((curves.offsets[picks + 1] - curves.offsets[picks]).sum())
-    return _image(meta, view, categories, counts, samples, 0.0, kernel, started)
+    shown = meta[shows[picks]]
+    return _image(meta, shown, view, categories, counts, samples, 0.0, kernel, started)

@@ -46,6 +46,7 @@ HOVER_LIMIT = 5
 HOVER_REST_SECONDS = 0.25  # the pointer must rest this long before the parts under it are asked
 REFERENCE_LIMIT = 3
 NO_MATCH = "**No curves match these filters.** Widen the filters or reset the view."
+NONE_IN_VIEW = "**No curve passes through this view.** Zoom out, pan, or reset the view."
 EMPTY_STORE = (
     "**No curves stored yet.** Generate the 10,000-curve demo plant with `curvehouse demo`, "
     "or import your own with `curvehouse ingest curves.csv --project line-7` (see the README), "
@@ -408,7 +409,10 @@ class CurveExplorer(pn.viewable.Viewer):
             replot=self._key(image) != self._plot_key,
         )
         self.plot.loading = False
-        self._empty.object = EMPTY_STORE if self._options.empty else NO_MATCH
+        if self._options.empty:
+            self._empty.object = EMPTY_STORE
+        else:
+            self._empty.object = NONE_IN_VIEW if image.near else NO_MATCH
         self._empty.visible = image.curves == 0
         ok, nok = image.results.get("OK", 0), image.results.get("NOK", 0)
         ms = image.seconds.get("total", 0.0) * 1e3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pipelines.batch import CurveBatch
 from pipelines.hot import HotCache, load
 from pipelines.overlay import density_image
 from pipelines.store import DatasetSpec
@@ -38,6 +39,7 @@ def test_random_views_from_memory_equal_the_engine_and_whole_curves(adversarial_
         np.testing.assert_array_equal(hot.counts, engine.counts, err_msg=str(view))
         np.testing.assert_array_equal(hot.counts, expected(whole, view), err_msg=str(view))
         assert (hot.curves, hot.results) == (engine.curves, engine.results)
+        assert hot.curves == sum(bool(expected([c], view).any()) for c in whole)
         assert hot.seconds["engine"] == 0.0
 
 
@@ -115,3 +117,25 @@ def test_least_recently_used_filters_leave_first(demo_store):
     cache.get(store.client, store.database, CurveFilter.of(process="spot-weld"))
     kept = {key[1] for key in cache._entries}
     assert len(kept) >= 1 and sum(e.nbytes for e in cache._entries.values()) <= cache.budget
+
+
+def test_curves_near_a_view_but_not_through_it_are_not_counted(store):
+    """Diagonals whose extents cover the view's corner, but whose lines never enter it."""
+    meta = test_overlay.adversarial_batch().meta.iloc[:2].copy()
+    meta["curve_key"] = ["up", "down"]
+    batch = CurveBatch(
+        meta.reset_index(drop=True),
+        np.array([0, 2, 4]),
+        np.array([0, 100, 0, 100], dtype=np.int32),
+        np.array([0, 100, 100, 0], dtype=np.int32),
+    )
+    store.write([batch], DatasetSpec(project="diag", kind="demo", name="d"))
+    where = CurveFilter.of(project="diag")
+    corner = View(x_range=(80.0, 100.0), y_range=(40.0, 60.0), width=20, height=20)
+    middle = View(x_range=(40.0, 60.0), y_range=(40.0, 60.0), width=20, height=20)
+    for cache in (None, HotCache(BIG)):
+        empty = density_image(store.client, store.database, where, corner, hot=cache)
+        assert (empty.curves, empty.near, int(empty.counts.sum())) == (0, 2, 0)
+        both_lines = density_image(store.client, store.database, where, middle, hot=cache)
+        assert (both_lines.curves, both_lines.near) == (2, 2)
+        assert both_lines.results == {"OK": 2}

@@ -201,6 +201,25 @@ def test_an_empty_result_shows_the_empty_state(demo):
     assert not explorer._alert.visible
 
 
+def test_a_view_no_curve_passes_through_says_so(demo):
+    """Zoom into a pixel the overview left empty, amid curves whose extents cover it."""
+    explorer = open_explorer(demo)
+    image = explorer._image
+    (x0, x1), (y0, y1) = image.view.x_range, image.view.y_range
+    dx, dy = (x1 - x0) / image.view.width, (y1 - y0) / image.view.height
+    rows, cols = np.nonzero(image.counts == 0)
+    middle = np.argsort(np.hypot(rows - len(image.counts) / 2, cols - image.counts.shape[1] / 2))
+    for i in middle[:40]:
+        left, bottom = x0 + (cols[i] + 0.1) * dx, y0 + (rows[i] + 0.1) * dy
+        explorer._on_range(x_range=(left, left + 0.8 * dx), y_range=(bottom, bottom + 0.8 * dy))
+        explorer.wait()
+        if explorer._image.near:
+            break
+    assert explorer._image.near > 0 and explorer._image.curves == 0
+    assert explorer._empty.visible and "No curve passes through this view" in explorer._empty.object
+    assert ">0<" in explorer.stats.object
+
+
 def test_an_unavailable_engine_is_a_message():
     def busy():
         raise EngineBusyError("The embedded ClickHouse data at /x is in use by another process")
