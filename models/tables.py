@@ -292,6 +292,20 @@ class ClusterEvent(Base):
     cluster: Mapped[Cluster] = relationship(back_populates="events")
 
 
+class ClusterProbe(Base):
+    """One measured ``SELECT 1`` round trip of a running cluster, with the engine's query
+    counter read right after it (two readings give a query rate)."""
+
+    __tablename__ = "cluster_probes"
+    __table_args__ = (sa.Index("ix_cluster_probes_cluster_id_at", "cluster_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(parent("clusters"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    latency_ms: Mapped[float] = mapped_column(sa.Float)
+    queries_total: Mapped[int] = mapped_column(sa.BigInteger)
+
+
 class Dataset(Created, Base):
     """Curves imported into a project, stored in the ClickHouse database ``clickhouse_database``."""
 

@@ -227,7 +227,7 @@ class ClusterDashboard(pn.viewable.Viewer):
         self._show_detail()
 
     def _metrics_text(self, cluster: Cluster) -> str:
-        health = probes.health(cluster.id)
+        health = probes.health(self.store, cluster.id)
         lines = []
         if health.probes:
             rate = (
@@ -336,7 +336,6 @@ class ClusterDashboard(pn.viewable.Viewer):
                 stop_cluster(**common)
             elif action == "delete":
                 delete_cluster(**common)
-                probes.forget(self.selected)
             elif action == "resize":
                 cluster, _ = self._cluster()
                 nodes, vcpu, memory = (w.value for w in self._resize_inputs)

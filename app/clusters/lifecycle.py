@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from models.cluster_types import ClusterSpec as Size
 from models.cluster_types import check_cluster_spec
-from models.tables import Cluster, ClusterEvent, ClusterStatus, ProviderKey
+from models.tables import AuditEvent, Cluster, ClusterEvent, ClusterStatus, ProviderKey
 from pipelines.schema import ensure_schema
 from providers.base import ProviderError
 from providers.clusters import ClusterProvider, Deployment, Observation, get_cluster_provider
@@ -123,6 +123,19 @@ def _record(
     cluster.status = to
 
 
+def _audit(session: Session, cluster: Cluster, action: str, actor: str, **detail: Any) -> None:
+    """Who asked for what: the audit trail, beside the cluster's own events."""
+    session.add(
+        AuditEvent(
+            actor=actor,
+            action=f"cluster.{action}",
+            target_type="cluster",
+            target_id=str(cluster.id),
+            detail={"name": cluster.name, **detail},
+        )
+    )
+
+
 def create_cluster(
     *, store: MetadataStore, settings: Settings, request: NewCluster, actor: str
 ) -> Cluster:
@@ -169,6 +182,15 @@ def create_cluster(
         session.flush()  # the id names the deployment
         _record(
             session, cluster, ClusterStatus.PROVISIONING, "create", actor, "requested", new=True
+        )
+        _audit(
+            session,
+            cluster,
+            "create",
+            actor,
+            provider=request.provider,
+            region=request.region,
+            type=request.size.type_key,
         )
         session.commit()
         key = f"c{cluster.id}"
@@ -223,6 +245,7 @@ def _act(
         if isinstance(result, dict):
             cluster.provider_config = {**cluster.provider_config, "handle": result}
         _record(session, cluster, to or cluster.status, action, actor, "requested")
+        _audit(session, cluster, action, actor)
         session.commit()
         return cluster
 

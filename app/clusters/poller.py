@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from models.store import MetadataStore
 
 PERIOD_SECONDS = 2.0
+PRUNE_EVERY = 300  # cycles: old probe readings leave about every ten minutes
 
 
 class ClusterPoller:
@@ -27,6 +28,7 @@ class ClusterPoller:
         self.store, self.settings, self.period = store, settings, period
         self._clients: dict[tuple[int, str], object] = {}
         self._stop = threading.Event()
+        self._cycles = 0
         self._thread = threading.Thread(target=self._run, name="cluster-poller", daemon=True)
 
     def start(self) -> ClusterPoller:
@@ -35,7 +37,8 @@ class ClusterPoller:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
         for client in self._clients.values():
             client.close()
         self._clients.clear()
@@ -50,6 +53,9 @@ class ClusterPoller:
         try:
             poll(store=self.store, settings=self.settings)
             self._probe_running()
+            self._cycles += 1
+            if self._cycles % PRUNE_EVERY == 0:
+                probes.prune(self.store)
         except Exception as exc:  # the next cycle tries again
             print(f"cluster poller: {exc}", flush=True)
 
@@ -70,7 +76,7 @@ class ClusterPoller:
                 if client is None:
                     connection = provider_for(self.settings, cluster).connection(handle)
                     client = self._clients[key] = connection.client()
-                probes.probe(cluster.id, client)
+                probes.probe(self.store, cluster.id, client)
             except Exception:
                 self._drop(key)
         for key in set(self._clients) - keep:

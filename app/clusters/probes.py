@@ -1,26 +1,29 @@
 """Measured health of running clusters: ``SELECT 1`` round trips and query counters.
 
-The poller probes every running cluster each cycle; the dashboard reads p50/p95 over the recent
-window and the query rate from two readings of ``system.events``. Readings are kept in this
-process's memory (a restart starts a new window).
+The poller probes every running cluster each cycle and keeps the readings in the metadata
+store (``cluster_probes``), so p50/p95 over the recent window survive a restart; the query
+rate comes from two readings of ``system.events``. Readings older than a day are pruned.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import defaultdict, deque
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
+import sqlalchemy as sa
+
+from models.tables import ClusterProbe, utcnow
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
+    from models.store import MetadataStore
+
 WINDOW_SECONDS = 15 * 60
-_lock = threading.Lock()
-_readings: dict[int, deque[tuple[float, float, int]]] = defaultdict(lambda: deque(maxlen=2000))
+KEEP = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class Health:
     queries_per_second: float | None
 
 
-def probe(cluster_id: int, client: Client) -> float:
+def probe(store: MetadataStore, cluster_id: int, client: Client) -> float:
     """One ``SELECT 1`` round trip (milliseconds), recorded with the engine's query counter."""
     began = time.perf_counter()
     client.query("SELECT 1")
@@ -41,23 +44,30 @@ def probe(cluster_id: int, client: Client) -> float:
     total = client.query(
         "SELECT toUInt64(sum(value)) FROM system.events WHERE event = 'Query'"
     ).result_rows[0][0]
-    with _lock:
-        _readings[cluster_id].append((time.time(), elapsed, int(total)))
+    with store.sessions() as session:
+        session.add(ClusterProbe(cluster_id=cluster_id, latency_ms=elapsed, queries_total=total))
+        session.commit()
     return elapsed
 
 
-def health(cluster_id: int, now: float | None = None) -> Health:
-    now = time.time() if now is None else now
-    with _lock:
-        recent = [r for r in _readings.get(cluster_id, ()) if now - r[0] <= WINDOW_SECONDS]
+def health(store: MetadataStore, cluster_id: int) -> Health:
+    since = utcnow() - timedelta(seconds=WINDOW_SECONDS)
+    with store.sessions() as session:
+        recent = session.execute(
+            sa.select(ClusterProbe.at, ClusterProbe.latency_ms, ClusterProbe.queries_total)
+            .where(ClusterProbe.cluster_id == cluster_id, ClusterProbe.at >= since)
+            .order_by(ClusterProbe.at)
+        ).all()
     if not recent:
         return Health(0, None, None, None)
-    latencies = np.array([r[1] for r in recent])
+    latencies = np.array([r.latency_ms for r in recent])
     rate = None
-    if len(recent) >= 2 and recent[-1][0] > recent[0][0]:
+    seconds = (recent[-1].at - recent[0].at).total_seconds()
+    restarted = recent[-1].queries_total < recent[0].queries_total  # the counter began anew
+    if len(recent) >= 2 and seconds > 0 and not restarted:
         # Each probe itself runs two queries; they are not the users' load.
-        counted = recent[-1][2] - recent[0][2] - 2 * (len(recent) - 1)
-        rate = max(0.0, counted / (recent[-1][0] - recent[0][0]))
+        counted = recent[-1].queries_total - recent[0].queries_total - 2 * (len(recent) - 1)
+        rate = max(0.0, counted / seconds)
     return Health(
         probes=len(recent),
         p50_ms=float(np.percentile(latencies, 50)),
@@ -66,6 +76,8 @@ def health(cluster_id: int, now: float | None = None) -> Health:
     )
 
 
-def forget(cluster_id: int) -> None:
-    with _lock:
-        _readings.pop(cluster_id, None)
+def prune(store: MetadataStore) -> None:
+    """Drop readings older than :data:`KEEP`."""
+    with store.sessions() as session:
+        session.execute(sa.delete(ClusterProbe).where(ClusterProbe.at < utcnow() - KEEP))
+        session.commit()

@@ -19,7 +19,7 @@ from app.clusters.lifecycle import (
 from models.cluster_types import cluster_type
 from models.settings import Settings
 from models.store import open_metadata
-from models.tables import Cluster, ClusterEvent, Organisation, Project
+from models.tables import AuditEvent, Cluster, ClusterEvent, Organisation, Project
 
 pytestmark = pytest.mark.integration
 ACTOR = "engineer@plant.example"
@@ -104,6 +104,15 @@ def test_stop_start_resize_delete_are_recorded_as_observed(world):
     gone = wait_until(store=store, settings=settings, cluster_id=cluster.id, states={"deleted"})
     assert gone.status == "deleted"
     assert not (settings.home / "clusters" / f"c{cluster.id}").exists()
+    with store.sessions() as session:
+        audited = session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert audited == [
+        "cluster.create",
+        "cluster.stop",
+        "cluster.start",
+        "cluster.resize",
+        "cluster.delete",
+    ]
     assert [e[1] for e in events(store, cluster.id)] == [
         "provisioning",
         "running",
