@@ -116,13 +116,17 @@ class Node:
         self.data, self.config = data, config
         self._engine = chdb.connect(str(data / "engine"))
         self._lock = threading.Lock()  # one query at a time: settings are per connection
-        defaults = {}
-        if config.max_threads:
-            defaults["max_threads"] = config.max_threads
-        if config.max_memory_usage:
-            defaults["max_memory_usage"] = config.max_memory_usage
-        for name, value in defaults.items():
-            self._engine.query(f"SET {name} = {int(value)}")
+        # The node's size: what a request's own settings fall back to afterwards.
+        self._limits = {
+            name: int(value)
+            for name, value in (
+                ("max_threads", config.max_threads),
+                ("max_memory_usage", config.max_memory_usage),
+            )
+            if value
+        }
+        for name, value in self._limits.items():
+            self._engine.query(f"SET {name} = {value}")
         self._engine.query(f"CREATE DATABASE IF NOT EXISTS `{config.database}`")
         self._default_database = config.database
 
@@ -146,9 +150,9 @@ class Node:
                     400,
                 )
         with self._lock:
-            self._engine.query(f"USE `{_identifier(database or self._default_database)}`")
             applied = []
             try:
+                self._engine.query(f"USE `{_identifier(database or self._default_database)}`")
                 for name, value in settings.items():
                     self._engine.query(f"SET {name} = {_literal(value)}")
                     applied.append(name)
@@ -164,10 +168,7 @@ class Node:
                 raise QueryFailed(int(code.group(1)) if code else 1002, message) from exc
             finally:
                 for name in applied:
-                    self._engine.query(f"SET {name} = DEFAULT")
-                for name in ("max_threads", "max_memory_usage"):
-                    if name in applied and getattr(self.config, name):
-                        self._engine.query(f"SET {name} = {int(getattr(self.config, name))}")
+                    self._engine.query(f"SET {name} = {self._limits.get(name, 'DEFAULT')}")
 
     def _insert(
         self, head: str, fmt: str, data: bytes, params: dict[str, str]

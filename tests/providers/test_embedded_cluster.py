@@ -176,3 +176,16 @@ def test_a_region_other_than_local_is_refused(tmp_path):
     with pytest.raises(Exception, match="run in local"):
         provider.create("c_x", replace(SPEC, region="aws/eu-central-1"))
     assert not (tmp_path / "clusters").exists()
+
+
+def test_a_request_settings_apply_to_it_alone(cluster):
+    provider, handle = cluster
+    wait_for(provider, handle, "running")
+    with provider.connection(handle).client() as client:
+        sized = client.query("SELECT getSetting('max_threads')").result_rows[0][0]
+        assert client.query(
+            "SELECT getSetting('max_threads')", settings={"max_threads": 1}
+        ).result_rows == [(1,)]
+        assert client.query("SELECT getSetting('max_threads')").result_rows == [(sized,)]
+        with pytest.raises(DatabaseError, match="code: 81"):
+            client.query("SELECT 1", settings={"database": "no_such_db"})
