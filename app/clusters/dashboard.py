@@ -285,7 +285,7 @@ class ClusterDashboard(pn.viewable.Viewer):
                 "resize": "Resize it? A running cluster restarts with the new size.",
             }[self.confirming]
             return pn.Column(pn.pane.Markdown(f"**{question}**"), pn.Row(confirm, cancel))
-        if status is ClusterStatus.STOPPED:
+        if status in (ClusterStatus.STOPPED, ClusterStatus.FAILED):
             buttons.append(("Start", "start", "primary"))
         if status in (ClusterStatus.RUNNING, ClusterStatus.DEGRADED):
             buttons.append(("Stop", "stop", "warning"))

@@ -256,7 +256,7 @@ def action_past(action: str) -> str:
 
 # Start and stop: which states allow them, and the state they ask for.
 _SWITCHES = {
-    "start": ({ClusterStatus.STOPPED}, ClusterStatus.STARTING),
+    "start": ({ClusterStatus.STOPPED, ClusterStatus.FAILED}, ClusterStatus.STARTING),
     "stop": ({ClusterStatus.RUNNING, ClusterStatus.DEGRADED}, ClusterStatus.STOPPING),
 }
 
@@ -365,6 +365,8 @@ def _observe(session: Session, settings: Settings, cluster: Cluster) -> None:
         seen = Observation("degraded", f"{exc}")
     if seen.state == cluster.status or seen.state in ON_THE_WAY.get(cluster.status, ()):
         return
+    if cluster.status is ClusterStatus.FAILED and seen.state == "deleted":
+        return  # a failed provisioning was cleaned up: it stays failed, with its reason
     if cluster.status is ClusterStatus.PROVISIONING:
         if seen.state == "running":
             try:

@@ -69,4 +69,4 @@ def test_a_refused_action_is_shown_not_raised(dashboard):
     board.refresh()
     board.table.selection = [0]
     board._run("start")  # it is running already
-    assert board.message.visible and "only when stopped" in board.message.object
+    assert board.message.visible and "it can be started only when" in board.message.object

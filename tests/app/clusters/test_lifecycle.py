@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 import sqlalchemy as sa
 
@@ -183,9 +186,6 @@ def test_a_node_that_dies_while_provisioning_is_cleaned_up(world, monkeypatch):
     store, settings, project = world
     cluster = create_cluster(store=store, settings=settings, request=request(project), actor=ACTOR)
     data = settings.home / "clusters" / f"c{cluster.id}"
-    import os
-    import signal
-
     os.kill(int((data / "node.pid").read_text()), signal.SIGKILL)
     failed = wait_until(
         store=store, settings=settings, cluster_id=cluster.id, states={"failed", "running"}
@@ -194,6 +194,26 @@ def test_a_node_that_dies_while_provisioning_is_cleaned_up(world, monkeypatch):
         pytest.skip("the node came up before the kill; the race this test needs did not happen")
     assert failed.status == "failed"
     assert not data.exists()
+    poll(store=store, settings=settings)  # nothing left to observe: it stays failed, with why
+    assert (
+        wait_until(
+            store=store, settings=settings, cluster_id=cluster.id, states=set(), timeout=0
+        ).status
+        == "failed"
+    )
+
+
+def test_a_node_that_crashes_is_failed_and_can_be_started_again(world):
+    store, settings, project = world
+    cluster = create_cluster(store=store, settings=settings, request=request(project), actor=ACTOR)
+    wait_until(store=store, settings=settings, cluster_id=cluster.id, states={"running"})
+    data = settings.home / "clusters" / f"c{cluster.id}"
+    os.kill(int((data / "node.pid").read_text()), signal.SIGKILL)
+    crashed = wait_until(store=store, settings=settings, cluster_id=cluster.id, states={"failed"})
+    assert crashed.status == "failed" and data.exists()  # a crash keeps the data
+    start_cluster(store=store, settings=settings, cluster_id=cluster.id, actor=ACTOR)
+    again = wait_until(store=store, settings=settings, cluster_id=cluster.id, states={"running"})
+    assert again.status == "running"
 
 
 def test_polling_resumes_from_the_store_after_a_restart(world):
