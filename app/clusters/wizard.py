@@ -16,7 +16,7 @@ import param
 
 from app.clusters.lifecycle import NAME, ClusterRequestError, NewCluster
 from models.cluster_types import ClusterSpec, load_cluster_types, validate_cluster_spec
-from models.pricing import Usage, estimate_monthly_cost, load_rates
+from models.pricing import Usage, estimate_monthly_cost, load_rates, size_workload
 
 STEPS = ("Type", "Where it runs", "Size", "Review")
 PROVIDERS = {
@@ -93,6 +93,16 @@ class ClusterWizard(pn.viewable.Viewer):
         self.review = pn.pane.Markdown(name="cost-review")
         self.hours.param.watch(self._update_review, "value")
         self.storage.param.watch(self._update_review, "value")
+        # Sizing from the workload: curves a day x samples x retention -> a suggested type.
+        self.per_day = pn.widgets.IntInput(label="Curves per day", value=10_000, start=1)
+        self.samples = pn.widgets.IntInput(label="Samples per curve", value=2_000, start=2)
+        self.retention = pn.widgets.IntInput(label="Days kept", value=365, start=1)
+        self.suggestion = pn.pane.Markdown()
+        self.use_suggestion = pn.widgets.Button(label="Use the suggested type")
+        self.use_suggestion.on_click(lambda _: self._use_suggestion())
+        for widget in (self.per_day, self.samples, self.retention):
+            widget.param.watch(self._update_suggestion, "value")
+        self._update_suggestion()
         self.problem = pn.pane.Alert(alert_type="danger", visible=False, margin=(5, 0))
         self.back = pn.widgets.Button(label="Back", disabled=True)
         self.next = pn.widgets.Button(label="Next", color="primary")
@@ -120,6 +130,24 @@ class ClusterWizard(pn.viewable.Viewer):
         if typical is not None:
             self.hours.value = int(typical.usage.active_hours)
             self.storage.value = float(typical.usage.storage_tb)
+
+    def sizing(self):
+        return size_workload(
+            curves_per_day=max(1, self.per_day.value or 1),
+            samples_per_curve=max(2, self.samples.value or 2),
+            retention_days=max(1, self.retention.value or 1),
+        )
+
+    def _update_suggestion(self, *_events) -> None:
+        sizing = self.sizing()
+        kind = self._types[sizing.suggested_type]
+        self.suggestion.object = f"Suggested: **{kind.name}**\n\n" + "\n".join(
+            f"- {reason}" for reason in sizing.reasons
+        )
+
+    def _use_suggestion(self) -> None:
+        self.cluster_type.value = self.sizing().suggested_type
+        self.storage.value = round(max(self.sizing().compressed_tb, 0.01), 3)
 
     def _provider_changed(self, *_events) -> None:
         self.region.options = self._regions[self.provider.value]
@@ -250,8 +278,19 @@ class ClusterWizard(pn.viewable.Viewer):
                 "per node."
                 for t in self._types.values()
             )
+            helper = pn.Card(
+                pn.Row(self.per_day, self.samples, self.retention),
+                self.suggestion,
+                self.use_suggestion,
+                title="Not sure? Size it from your workload",
+                collapsed=True,
+            )
             return pn.Column(
-                self.cluster_name, "**Type**", self.cluster_type, pn.pane.Markdown(purposes)
+                self.cluster_name,
+                "**Type**",
+                self.cluster_type,
+                pn.pane.Markdown(purposes),
+                helper,
             )
         if self.step == 1:
             note = (

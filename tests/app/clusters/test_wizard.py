@@ -115,3 +115,15 @@ def test_cloud_is_offered_only_when_configured(created):
     cloud.cluster_type.value = "development"
     cloud._submit(None)
     assert created[-1].ip_access == ("203.0.113.0/24", "198.51.100.7/32")
+
+
+def test_the_workload_suggests_a_type_and_its_storage(wizard):
+    wizard.cluster_type.value = "development"
+    wizard.per_day.value, wizard.samples.value, wizard.retention.value = 10_000, 2_000, 365
+    assert "Suggested: **Manufacturing Analytics**" in wizard.suggestion.object
+    assert "7,300,000,000 samples" in wizard.suggestion.object
+    wizard._use_suggestion()
+    assert wizard.cluster_type.value == "manufacturing_analytics"
+    assert wizard.storage.value == 0.01  # 9.2 GB, priced from at least 10 GB
+    wizard.per_day.value = 50
+    assert "Suggested: **Development**" in wizard.suggestion.object
