@@ -94,9 +94,11 @@ class ClusterWizard(pn.viewable.Viewer):
         self.hours.param.watch(self._update_review, "value")
         self.storage.param.watch(self._update_review, "value")
         # Sizing from the workload: curves a day x samples x retention -> a suggested type.
-        self.per_day = pn.widgets.IntInput(label="Curves per day", value=10_000, start=1)
-        self.samples = pn.widgets.IntInput(label="Samples per curve", value=2_000, start=2)
-        self.retention = pn.widgets.IntInput(label="Days kept", value=365, start=1)
+        self.per_day = pn.widgets.IntInput(label="Curves per day", value=10_000, start=1, width=180)
+        self.samples = pn.widgets.IntInput(
+            label="Samples per curve", value=2_000, start=2, width=180
+        )
+        self.retention = pn.widgets.IntInput(label="Days kept", value=365, start=1, width=180)
         self.suggestion = pn.pane.Markdown()
         self.use_suggestion = pn.widgets.Button(label="Use the suggested type")
         self.use_suggestion.on_click(lambda _: self._use_suggestion())
