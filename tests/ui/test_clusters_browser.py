@@ -91,7 +91,7 @@ def test_wizard_to_a_queryable_cluster_then_stop_and_delete(served, page, tmp_pa
 
     # It reaches running only when the node answers and has the curve schema.
     title_state(page, "running")
-    page.get_by_text("Measured").wait_for(timeout=WAIT)
+    page.get_by_text("Measured", exact=True).wait_for(timeout=WAIT)
     python = next(t for t in page.locator("pre").all_inner_texts() if "get_client" in t)
     assert "********" in python  # masked until revealed
     page.get_by_role("button", name="Reveal secret").click()
