@@ -37,7 +37,7 @@ BADGE = {
     "degraded": "#bc4c00",
     "failed": "#cf222e",
 }
-COLUMNS = ["id", "name", "type", "provider", "region", "status", "size", "created"]
+COLUMNS = ["id", "name", "type", "provider", "region", "status", "size"]
 
 
 def badge(status: str) -> str:
@@ -75,6 +75,7 @@ class ClusterDashboard(pn.viewable.Viewer):
             selectable=1,
             formatters={"status": {"type": "html"}},
             hidden_columns=["id"],
+            layout="fit_data_stretch",
             sizing_mode="stretch_width",
             height=220,
         )
@@ -114,8 +115,7 @@ class ClusterDashboard(pn.viewable.Viewer):
                     "provider": str(c.provider),
                     "region": c.region,
                     "status": badge(str(c.status)),
-                    "size": f"{c.nodes} × {c.vcpu_per_node} vCPU / {c.memory_gb_per_node} GiB",
-                    "created": c.created_at.strftime("%Y-%m-%d %H:%M"),
+                    "size": f"{c.nodes}×{c.vcpu_per_node} vCPU/{c.memory_gb_per_node} GiB",
                 }
                 for c in rows
             ],
@@ -208,8 +208,7 @@ class ClusterDashboard(pn.viewable.Viewer):
             pn.pane.Markdown("#### Connect"),
             reveal,
             pn.pane.Markdown(
-                "HTTP URL (for curl, append `?query=SELECT+1`):\n\n"
-                f"```text\n{connection.url(reveal=shown)}\n```",
+                f"HTTP URL: `{connection.url(reveal=shown)}` (for curl, append `?query=SELECT+1`)",
                 name="conn-url",
             ),
             pn.pane.Markdown(
