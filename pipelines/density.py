@@ -247,14 +247,19 @@ def curves_through(
     y_range: tuple[float, float],
     width: int,
     height: int,
+    steps: np.ndarray | None = None,
+    picks: np.ndarray | None = None,
 ) -> np.ndarray:
     """Which curves draw a pixel inside ``box`` = ``(col0, col1, row0, row1)`` (inclusive,
     rows from the bottom as in :func:`curve_density`): one bool per curve. The pixels are
-    those of :func:`curve_density` on the same view, so a pick matches the picture."""
+    those of :func:`curve_density` on the same view, so a pick matches the picture.
+    ``steps`` and ``picks`` as in :func:`density_and_drawn` (curves not picked are False)."""
     c0, c1, r0, r1 = box
     if not (0 <= c0 <= c1 < width and 0 <= r0 <= r1 < height):
         raise DensityInputError(f"box {box} is not inside the {width}x{height} canvas")
-    return _run(x, y, offsets, None, 1, x_range, y_range, width, height, box)[1]
+    return _run(
+        x, y, offsets, None, 1, x_range, y_range, width, height, box, steps=steps, picks=picks
+    )[1]
 
 
 def warm_up() -> None:

@@ -31,6 +31,8 @@ from pipelines.views import CurveFilter, View
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
+    from pipelines.hot import HotCache
+
 PICK_COLUMNS = (
     "curve_id",
     "curve_key",
@@ -82,31 +84,33 @@ def pick(
     box: tuple[int, int, int, int],
     *,
     limit: int = 20,
+    hot: HotCache | None = None,
 ) -> Pick:
     """Curves drawing a pixel in ``box`` = (col0, col1, row0, row1), rows from the bottom.
 
-    Candidates come from stored extents; their samples are trimmed to the box's neighbourhood
-    in the engine, and the kernel decides with the view's own pixel mapping.
+    Candidates come from stored extents, and the kernel decides with the view's own pixel
+    mapping: on the filter's samples in memory when ``hot`` holds them, otherwise on samples
+    the engine trimmed to the box's neighbourhood.
     """
     x_near, y_near = _data_box(view, box)
-    meta = select(client, database, where, view.zoomed(x_near, y_near))
-    nothing = Pick(0, pd.DataFrame(columns=list(PICK_COLUMNS)))
-    if meta.empty:
-        return nothing
-    curves = fetch_drawable(client, database, meta, view, x_keep=x_near)
-    hit = curves_through(
-        curves.x,
-        curves.y,
-        curves.offsets,
-        box=box,
-        x_range=view.x_range,
-        y_range=view.y_range,
-        width=view.width,
-        height=view.height,
+    pixels = dict(
+        box=box, x_range=view.x_range, y_range=view.y_range, width=view.width, height=view.height
     )
-    chosen = curves.meta.loc[hit, "curve_id"].tolist()
+    held = hot.get(client, database, where) if hot is not None else None
+    if held is not None:
+        near = held.overlapping(x_near, y_near)
+        hit = curves_through(held.x, held.y, held.offsets, steps=held.steps, picks=near, **pixels)
+        chosen = held.meta.loc[hit, "curve_id"].tolist()
+    else:
+        meta = select(client, database, where, view.zoomed(x_near, y_near))
+        if meta.empty:
+            chosen = []
+        else:
+            curves = fetch_drawable(client, database, meta, view, x_keep=x_near)
+            hit = curves_through(curves.x, curves.y, curves.offsets, **pixels)
+            chosen = curves.meta.loc[hit, "curve_id"].tolist()
     if not chosen:
-        return nothing
+        return Pick(0, pd.DataFrame(columns=list(PICK_COLUMNS)))
     details = query_frame(
         client,
         f"SELECT {', '.join(PICK_COLUMNS)} FROM {identifier(database)}.curves "

@@ -367,7 +367,7 @@ class CurveExplorer(pn.viewable.Viewer):
         self.parts_title.object = "Finding the parts…"
 
         def job() -> Picked:
-            found = pick(client, database, where, view, box, limit=PICK_LIMIT)
+            found = pick(client, database, where, view, box, limit=PICK_LIMIT, hot=self._hot)
             ids = found.curves["curve_id"].head(HIGHLIGHT_LIMIT).tolist()
             return Picked(found.total, found.curves, highlight(client, database, ids, view))
 
@@ -392,7 +392,11 @@ class CurveExplorer(pn.viewable.Viewer):
             renders.wait(60)
             if move != self._pointer_moves:
                 return None
-            return (x, y, pick(client, database, where, view, box, limit=HOVER_LIMIT))
+            return (
+                x,
+                y,
+                pick(client, database, where, view, box, limit=HOVER_LIMIT, hot=self._hot),
+            )
 
         self._hovers.submit(job)
 

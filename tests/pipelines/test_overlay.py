@@ -6,6 +6,7 @@ import pytest
 
 from pipelines.batch import TEXT_COLUMNS, CurveBatch
 from pipelines.density import curve_density, curves_through
+from pipelines.hot import HotCache
 from pipelines.interact import pick
 from pipelines.overlay import density_image, drawing_plan, fetch, fetch_drawable, fit, select
 from pipelines.store import DatasetSpec
@@ -229,10 +230,13 @@ def random_view(rng, batch: CurveBatch, *, on_codes: bool) -> View:
     )
 
 
-def test_picks_on_reduced_answers_match_whole_curves(adversarial_store):
-    """Picking fetches only a box's neighbourhood (``x_keep``), reduced: the curves it finds
-    are exactly those whose whole polyline draws a pixel in the box."""
+@pytest.mark.parametrize("held", [False, True], ids=["engine", "memory"])
+def test_picks_on_reduced_answers_match_whole_curves(adversarial_store, held):
+    """Picking fetches only a box's neighbourhood (``x_keep``), reduced, or reads the filter's
+    samples held in memory: the curves it finds are exactly those whose whole polyline draws a
+    pixel in the box."""
     store, batch = adversarial_store
+    hot = HotCache(1 << 30) if held else None
     where = CurveFilter.of(project="adv")
     whole = full_curves([batch], lambda r: True)
     keys = batch.meta["curve_key"].tolist()
@@ -242,7 +246,7 @@ def test_picks_on_reduced_answers_match_whole_curves(adversarial_store):
         c0 = int(rng.integers(0, view.width))
         r0 = int(rng.integers(0, view.height))
         box = (c0, min(c0 + int(rng.integers(0, 4)), view.width - 1), r0, r0)
-        found = pick(store.client, store.database, where, view, box, limit=100)
+        found = pick(store.client, store.database, where, view, box, limit=100, hot=hot)
         ranges = dict(
             x_range=view.x_range, y_range=view.y_range, width=view.width, height=view.height
         )
