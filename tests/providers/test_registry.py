@@ -39,3 +39,11 @@ def test_unreachable_server_is_a_provider_error():
     provider = get_provider("server", url="http://default:@127.0.0.1:1/x", connect_timeout=1)
     with pytest.raises(ProviderError, match="Cannot reach ClickHouse at http://default"):
         provider.client()
+
+
+def test_cluster_providers_are_registered_by_type():
+    from providers.clusters import cluster_provider_types, get_cluster_provider
+
+    assert cluster_provider_types() == ("embedded", "server", "cloud")
+    with pytest.raises(ProviderError, match="Unknown cluster provider 'ftp'; known: embedded"):
+        get_cluster_provider("ftp")
