@@ -7,6 +7,7 @@ Secrets are masked until Reveal is pressed. Stop, resize and delete ask for conf
 from __future__ import annotations
 
 import html
+import time
 
 import pandas as pd
 import panel as pn
@@ -37,6 +38,7 @@ BADGE = {
     "degraded": "#bc4c00",
     "failed": "#cf222e",
 }
+STORAGE_EVERY_SECONDS = 15.0
 COLUMNS = ["id", "name", "type", "provider", "region", "status", "size"]
 
 
@@ -89,6 +91,7 @@ class ClusterDashboard(pn.viewable.Viewer):
         self.confirming: str | None = None
         self.metrics = pn.pane.Markdown(name="metrics")
         self._shown: tuple | None = None
+        self._storage: dict[int, tuple[float, str]] = {}  # cluster id -> (read at, line)
         self.table.param.watch(self._on_select, "selection")
         self.status_filter.param.watch(self.refresh, "value")
         self.type_filter.param.watch(self.refresh, "value")
@@ -132,14 +135,7 @@ class ClusterDashboard(pn.viewable.Viewer):
                 self.table.selection = [int(frame.index[frame["id"] == self.selected][0])]
         self.empty.visible = frame.empty
         cluster, events = self._cluster()
-        shown = (
-            self.selected,
-            cluster.status if cluster else None,
-            events[0].id if events else None,
-            self.revealed,
-            self.confirming,
-        )
-        if shown != self._shown:
+        if self._signature(cluster, events) != self._shown:
             self._show_detail()
         elif cluster is not None and cluster.status is ClusterStatus.RUNNING:
             self.metrics.object = self._metrics_text(cluster)
@@ -168,15 +164,19 @@ class ClusterDashboard(pn.viewable.Viewer):
 
     # Detail --------------------------------------------------------------------------------
 
-    def _show_detail(self) -> None:
-        cluster, events = self._cluster()
-        self._shown = (
+    def _signature(self, cluster: Cluster | None, events: list[ClusterEvent]) -> tuple:
+        """What the detail view shows apart from the measured figures: redrawn when it moves."""
+        return (
             self.selected,
             cluster.status if cluster else None,
             events[0].id if events else None,
             self.revealed,
             self.confirming,
         )
+
+    def _show_detail(self) -> None:
+        cluster, events = self._cluster()
+        self._shown = self._signature(cluster, events)
         if cluster is None or cluster.status is ClusterStatus.DELETED:
             self.detail[:] = [pn.pane.Markdown("Select a cluster to see how to connect to it.")]
             return
@@ -240,19 +240,30 @@ class ClusterDashboard(pn.viewable.Viewer):
             lines.append(f"- Query rate: {rate}")
         else:
             lines.append("- Latency: no probe yet (the poller measures every few seconds)")
+        lines.append(self._storage_line(cluster))
+        return "#### Measured\n\n" + "\n".join(lines)
+
+    def _storage_line(self, cluster: Cluster) -> str:
+        """Storage from ``system.parts``, read at most every :data:`STORAGE_EVERY_SECONDS`: the
+        page refreshes every second, and each reading opens a client on the cluster."""
+        read_at, line = self._storage.get(cluster.id, (float("-inf"), ""))
+        if time.monotonic() - read_at < STORAGE_EVERY_SECONDS:
+            return line
         try:
-            handle = cluster.provider_config["handle"]
-            connection = provider_for(self.settings, cluster).connection(handle)
+            connection = provider_for(self.settings, cluster).connection(
+                cluster.provider_config["handle"]
+            )
             with connection.client() as client:
                 size, rows, tables = client.query(
                     "SELECT sum(bytes_on_disk), sum(rows), uniqExact(table) FROM system.parts "
                     "WHERE active AND database = {d:String}",
                     parameters={"d": connection.database},
                 ).result_rows[0]
-            lines.append(f"- Storage: {size / 1e6:,.2f} MB in {rows:,} rows ({tables} tables)")
+            line = f"- Storage: {size / 1e6:,.2f} MB in {rows:,} rows ({tables} tables)"
         except Exception as exc:
-            lines.append(f"- Storage: could not be read ({exc})")
-        return "#### Measured\n\n" + "\n".join(lines)
+            line = f"- Storage: could not be read ({exc})"
+        self._storage[cluster.id] = (time.monotonic(), line)
+        return line
 
     def _timeline(self, events: list[ClusterEvent]) -> pn.viewable.Viewable:
         rows = "\n".join(
