@@ -22,6 +22,8 @@ os.environ.pop("CURVEHOUSE_DATABASE", None)
 
 OPT_IN = ("integration", "ui", "benchmark")
 SERVER_URL = os.environ.get("CURVEHOUSE_TEST_CLICKHOUSE_URL")
+# The ClickHouse cluster (remote_servers) that server belongs to, for the multi-node tests.
+SERVER_CLUSTER = os.environ.get("CURVEHOUSE_TEST_CLICKHOUSE_CLUSTER")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,7 +47,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     if SERVER_URL:
-        return ["ClickHouse server tests: ON (CURVEHOUSE_TEST_CLICKHOUSE_URL is set)"]
+        spread = (
+            f"multi-node tests ON (cluster {SERVER_CLUSTER})"
+            if SERVER_CLUSTER
+            else "multi-node tests SKIPPED (set CURVEHOUSE_TEST_CLICKHOUSE_CLUSTER)"
+        )
+        return [f"ClickHouse server tests: ON (CURVEHOUSE_TEST_CLICKHOUSE_URL is set); {spread}"]
     return [
         "ClickHouse server tests: SKIPPED, set CURVEHOUSE_TEST_CLICKHOUSE_URL="
         "http://user:password@host:8123 to run the engine suite against a real server"

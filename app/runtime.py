@@ -43,7 +43,12 @@ def open_store(settings: Settings | None = None) -> CurveStore:
         # Embedded: this process owns the data directory, so no import of another process can
         # be in flight and every staging table is a leftover.
         stale_after = 0 if settings.engine == "embedded" else STALE_SECONDS
-        store = CurveStore.open(client, settings.database, sweep_stale_after=stale_after)
+        store = CurveStore.open(
+            client,
+            settings.database,
+            sweep_stale_after=stale_after,
+            cluster=settings.clickhouse_cluster,
+        )
         _ready.add(key)
         return store
 

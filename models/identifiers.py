@@ -29,3 +29,9 @@ def plain_name(name: str) -> str:
 def identifier(name: str) -> str:
     """Return ``name`` back-quoted for SQL, or raise if it is not a plain identifier."""
     return f"`{plain_name(name)}`"
+
+
+def on_cluster(cluster: str | None) -> str:
+    """`` ON CLUSTER `name` `` for DDL that must reach every node of a cluster; empty for one
+    server."""
+    return f" ON CLUSTER {identifier(cluster)}" if cluster else ""

@@ -13,6 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from models.identifiers import InvalidIdentifierError, plain_name
+
 PREFIX = "CURVEHOUSE_"
 ENGINES = ("embedded", "server")
 
@@ -26,6 +28,9 @@ class Settings:
     home: Path = Path("var")
     engine: str = "embedded"
     clickhouse_url: str | None = None
+    # The server's ClickHouse cluster (remote_servers) when it is one node of several: the curve
+    # schema is then created ON CLUSTER, replicated and sharded.
+    clickhouse_cluster: str | None = None
     database: str = "curvehouse"
     address: str = "localhost"
     port: int = 5006
@@ -74,6 +79,17 @@ class Settings:
                 f"{PREFIX}ENGINE=server needs {PREFIX}CLICKHOUSE_URL, "
                 "e.g. http://default:password@localhost:8123/curvehouse"
             )
+        cluster = get("CLICKHOUSE_CLUSTER")
+        if cluster and engine != "server":
+            raise SettingsError(
+                f"{PREFIX}CLICKHOUSE_CLUSTER names a cluster of ClickHouse servers; it needs "
+                f"{PREFIX}ENGINE=server (the embedded engine is one node)."
+            )
+        if cluster:
+            try:
+                plain_name(cluster)
+            except InvalidIdentifierError as exc:
+                raise SettingsError(f"{PREFIX}CLICKHOUSE_CLUSTER: {exc}") from None
         port_text = get("PORT", "5006")
         try:
             port = int(port_text)
@@ -107,6 +123,7 @@ class Settings:
             home=Path(get("HOME", "var")).expanduser().absolute(),
             engine=engine,
             clickhouse_url=url,
+            clickhouse_cluster=cluster,
             database=get("DATABASE", url_database or "curvehouse"),
             address=get("ADDRESS", "localhost"),
             port=port,

@@ -33,7 +33,7 @@ def open_curves(settings: Settings | None = None, **filters: Any) -> Curves:
     """All stored curves (optionally pre-filtered), on a client of the configured engine."""
     settings = settings or get_settings()
     client = provider_from_settings(settings).client()
-    ensure_schema(client, settings.database)
+    ensure_schema(client, settings.database, cluster=settings.clickhouse_cluster)
     return Curves(client, settings.database, CurveFilter.of(**filters))
 
 

@@ -22,22 +22,83 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from models.identifiers import identifier
+from models.identifiers import identifier, on_cluster
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
+
+
+# ZooKeeper paths of replicated tables. ``{shard}``, ``{replica}``, ``{database}`` and ``{table}``
+# are the server's macros, expanded by ClickHouse on each node (not by Python).
+SHARD_PATH = "/clickhouse/tables/{shard}/{database}/{table}"
+EVERYWHERE_PATH = "/clickhouse/tables/all/{database}/{table}"
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the curve schema, in the two layouts Curvehouse creates.
+
+    On one server it is a ``MergeTree``. On a ClickHouse cluster a *sharded* table becomes a
+    ``ReplicatedMergeTree`` named ``<name>_local`` on every node, behind a ``Distributed`` table
+    that keeps the plain name, so every query reads the same names in both layouts. Curves and
+    their samples are sharded by ``curve_id`` so a curve and its samples live on the same shard.
+    A small table every query joins against (``datasets``) is not sharded but replicated to every
+    node, so ``IN (SELECT dataset_id FROM datasets)`` stays a local read on each shard.
+    """
+
+    name: str
+    columns: str
+    order_by: str
+    settings: str = ""
+    sharded: bool = True
+
+    def statements(self, db: str, cluster: str | None) -> tuple[str, ...]:
+        name = identifier(self.name)
+        tail = f"ORDER BY {self.order_by}"
+        if self.settings:
+            tail += f"\nSETTINGS {self.settings}"
+        if cluster is None:
+            return (
+                f"CREATE TABLE IF NOT EXISTS {db}.{name} ({self.columns})\n"
+                f"ENGINE = MergeTree\n{tail}",
+            )
+        on = on_cluster(cluster)
+        if not self.sharded:
+            return (
+                f"CREATE TABLE IF NOT EXISTS {db}.{name}{on} ({self.columns})\n"
+                f"ENGINE = ReplicatedMergeTree('{EVERYWHERE_PATH}', '{{shard}}_{{replica}}')\n"
+                f"{tail}",
+            )
+        local = identifier(f"{self.name}_local")
+        return (
+            f"CREATE TABLE IF NOT EXISTS {db}.{local}{on} ({self.columns})\n"
+            f"ENGINE = ReplicatedMergeTree('{SHARD_PATH}', '{{replica}}')\n{tail}",
+            f"CREATE TABLE IF NOT EXISTS {db}.{name}{on} AS {db}.{local}\n"
+            f"ENGINE = Distributed({identifier(cluster)}, {db}, {local}, cityHash64(curve_id))",
+        )
 
 
 @dataclass(frozen=True)
 class Migration:
     version: int
     description: str
-    # DDL templates; ``{db}`` is replaced by the validated, quoted database name.
-    statements: tuple[str, ...]
+    # Tables to create, or DDL templates where ``{db}`` is the validated, quoted database name
+    # and ``{on_cluster}`` is `` ON CLUSTER `name` `` on a cluster and empty on one server.
+    statements: tuple[Table | str, ...]
+
+    def render(self, db: str, cluster: str | None) -> list[str]:
+        out: list[str] = []
+        for statement in self.statements:
+            if isinstance(statement, Table):
+                out.extend(statement.statements(db, cluster))
+            else:
+                out.append(statement.format(db=db, on_cluster=on_cluster(cluster)))
+        return out
 
 
-_V1_CURVES = """
-CREATE TABLE IF NOT EXISTS {db}.curves (
+_V1_CURVES = Table(
+    "curves",
+    """
     project      LowCardinality(String),
     curve_id     UInt64,
     curve_key    String,
@@ -66,13 +127,13 @@ CREATE TABLE IF NOT EXISTS {db}.curves (
     y_step       Float64,
     fingerprint  UInt64,
     ingested_at  DateTime64(3, 'UTC')
+""",
+    "(project, plant, line, station, started_at, curve_id)",
 )
-ENGINE = MergeTree
-ORDER BY (project, plant, line, station, started_at, curve_id)
-"""
 
-_V1_SAMPLES = """
-CREATE TABLE IF NOT EXISTS {db}.curve_samples (
+_V1_SAMPLES = Table(
+    "curve_samples",
+    """
     project      LowCardinality(String),
     plant        LowCardinality(String),
     line         LowCardinality(String),
@@ -84,14 +145,14 @@ CREATE TABLE IF NOT EXISTS {db}.curve_samples (
     y_step       Float64,
     x            Array(Int32) CODEC(T64, ZSTD(1)),
     y            Array(Int32) CODEC(T64, ZSTD(1))
+""",
+    "(project, plant, line, station, started_at, curve_id)",
+    settings="index_granularity = 256",
 )
-ENGINE = MergeTree
-ORDER BY (project, plant, line, station, started_at, curve_id)
-SETTINGS index_granularity = 256
-"""
 
-_V1_DATASETS = """
-CREATE TABLE IF NOT EXISTS {db}.datasets (
+_V1_DATASETS = Table(
+    "datasets",
+    """
     dataset_id     UUID,
     project        LowCardinality(String),
     kind           Enum8('demo' = 1, 'import' = 2),
@@ -101,10 +162,10 @@ CREATE TABLE IF NOT EXISTS {db}.datasets (
     curve_count    UInt64,
     point_count    UInt64,
     created_at     DateTime64(3, 'UTC')
+""",
+    "(project, created_at, dataset_id)",
+    sharded=False,
 )
-ENGINE = MergeTree
-ORDER BY (project, created_at, dataset_id)
-"""
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "curves, curve samples and datasets", (_V1_CURVES, _V1_SAMPLES, _V1_DATASETS)),
@@ -112,42 +173,76 @@ MIGRATIONS: tuple[Migration, ...] = (
 
 CURRENT_VERSION = MIGRATIONS[-1].version
 
-_LEDGER = """
-CREATE TABLE IF NOT EXISTS {db}.schema_migrations (
+_LEDGER = Table(
+    "schema_migrations",
+    """
     version     UInt32,
     description String,
     applied_at  DateTime64(3, 'UTC') DEFAULT now64(3)
+""",
+    "version",
+    sharded=False,
 )
-ENGINE = MergeTree
-ORDER BY version
-"""
 
 _lock = threading.Lock()
 
 
 class SchemaError(RuntimeError):
-    """The stored schema is newer than this code or a migration failed."""
+    """The stored schema is newer than this code, a migration failed, or the database was made
+    for the other layout (one server versus a cluster)."""
 
 
-def applied_versions(client: Client, database: str) -> list[int]:
+def is_distributed(client: Client, database: str) -> bool:
+    """Whether ``database`` holds the cluster layout (its ``curves`` is a ``Distributed`` table)."""
+    rows = client.query(
+        "SELECT engine FROM system.tables WHERE database = {d:String} AND name = 'curves'",
+        parameters={"d": database},
+    ).result_rows
+    return bool(rows) and rows[0][0] == "Distributed"
+
+
+def applied_versions(client: Client, database: str, cluster: str | None = None) -> list[int]:
     db = identifier(database)
-    client.command(_LEDGER.format(db=db))
+    for statement in _LEDGER.statements(db, cluster):
+        client.command(statement)
     rows = client.query(f"SELECT version FROM {db}.schema_migrations ORDER BY version").result_rows
     return [int(r[0]) for r in rows]
 
 
 def ensure_schema(
-    client: Client, database: str, migrations: Sequence[Migration] = MIGRATIONS
+    client: Client,
+    database: str,
+    migrations: Sequence[Migration] = MIGRATIONS,
+    *,
+    cluster: str | None = None,
 ) -> list[int]:
     """Create the database and apply missing migrations in order; return the versions applied.
 
-    Safe to call on every start: applied versions are skipped, and each statement is idempotent
-    so a migration interrupted half-way is simply run again.
+    ``cluster`` names the ClickHouse cluster (``remote_servers``) the client's server belongs
+    to: every statement then runs ``ON CLUSTER`` and the tables take the cluster layout (see
+    :class:`Table`). Safe to call on every start: applied versions are skipped, and each
+    statement is idempotent so a migration interrupted half-way is simply run again.
     """
     db = identifier(database)
     with _lock:
-        client.command(f"CREATE DATABASE IF NOT EXISTS {db}")
-        done = set(applied_versions(client, database))
+        spread = is_distributed(client, database)
+        if spread and cluster is None:
+            stored = _stored(client, database)
+            pending = [m for m in migrations if m.version not in stored]
+            if pending:
+                raise SchemaError(
+                    f"Database {database} spans a ClickHouse cluster and needs schema version "
+                    f"{pending[-1].version}; name the cluster (CURVEHOUSE_CLICKHOUSE_CLUSTER) so "
+                    "the change reaches every node."
+                )
+            return []
+        if cluster is not None and not spread and _stored(client, database):
+            raise SchemaError(
+                f"Database {database} was made for a single server, not for cluster {cluster}: "
+                "its tables are not replicated. Create a new database on the cluster."
+            )
+        client.command(f"CREATE DATABASE IF NOT EXISTS {db}{on_cluster(cluster)}")
+        done = set(applied_versions(client, database, cluster))
         newest = max(m.version for m in migrations)
         if done and max(done) > newest:
             raise SchemaError(
@@ -158,8 +253,8 @@ def ensure_schema(
         for migration in sorted(migrations, key=lambda m: m.version):
             if migration.version in done:
                 continue
-            for statement in migration.statements:
-                client.command(statement.format(db=db))
+            for statement in migration.render(db, cluster):
+                client.command(statement)
             client.command(
                 f"INSERT INTO {db}.schema_migrations (version, description) "
                 "VALUES ({v:UInt32}, {d:String})",
@@ -167,3 +262,16 @@ def ensure_schema(
             )
             applied.append(migration.version)
         return applied
+
+
+def _stored(client: Client, database: str) -> set[int]:
+    """Versions in the ledger, read without creating it (none when there is no ledger)."""
+    ledger = client.query(
+        "SELECT count() FROM system.tables WHERE database = {d:String} "
+        "AND name = 'schema_migrations'",
+        parameters={"d": database},
+    ).result_rows[0][0]
+    if not ledger:
+        return set()
+    rows = client.query(f"SELECT version FROM {identifier(database)}.schema_migrations").result_rows
+    return {int(r[0]) for r in rows}

@@ -12,6 +12,10 @@ Any error before step 4 drops the staging tables and deletes whatever was attach
 killed mid-import leaves staging tables or uncommitted rows; :meth:`CurveStore.sweep` (run when a
 store opens) removes both. Idempotency: a curve is identified by ``(project, curve_key)``; a
 curve already stored with the same content is skipped, with different content it is a conflict.
+
+A database in the cluster layout (``Distributed`` tables over replicated shards) is read-only
+here: attaching staged parts is one step per shard, not one step for the import, so this design
+would not be atomic there, and a cluster variant has not been run against a real cluster.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import pandas as pd
 
 from models.identifiers import identifier
 from pipelines.batch import CurveBatch, curve_ids, fingerprints, to_tables
-from pipelines.schema import ensure_schema
+from pipelines.schema import ensure_schema, is_distributed
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -46,6 +50,11 @@ _active_imports: set[str] = set()
 
 class ImportConflictError(ValueError):
     """A curve key is already stored in the project with different samples or steps."""
+
+
+class ClusterWriteError(ValueError):
+    """Writing into a database that spans a ClickHouse cluster, which Curvehouse cannot make
+    atomic yet."""
 
 
 @dataclass(frozen=True)
@@ -183,14 +192,39 @@ class CurveStore:
         self.client = client
         self.database = database
         self.db = identifier(database)
+        self._distributed: bool | None = None
 
     @classmethod
-    def open(cls, client: Client, database: str, *, sweep_stale_after: float = STALE_SECONDS):
+    def open(
+        cls,
+        client: Client,
+        database: str,
+        *,
+        sweep_stale_after: float = STALE_SECONDS,
+        cluster: str | None = None,
+    ):
         """Apply pending migrations and clear leftovers of interrupted imports."""
-        ensure_schema(client, database)
+        ensure_schema(client, database, cluster=cluster)
         store = cls(client, database)
-        store.sweep(older_than_seconds=sweep_stale_after)
+        if not store.distributed:  # nothing is ever staged there
+            store.sweep(older_than_seconds=sweep_stale_after)
         return store
+
+    @property
+    def distributed(self) -> bool:
+        """Whether the database spans a ClickHouse cluster (then it is read-only here)."""
+        if self._distributed is None:
+            self._distributed = is_distributed(self.client, self.database)
+        return self._distributed
+
+    def _check_writable(self) -> None:
+        if self.distributed:
+            raise ClusterWriteError(
+                f"Database {self.database} spans a ClickHouse cluster. Curvehouse reads it but "
+                "does not write to it yet: an import could not be made all-or-nothing across "
+                "shards. Load curves with your own pipeline into its curves and curve_samples "
+                "tables, or import into a single-server database."
+            )
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -203,6 +237,7 @@ class CurveStore:
         ingested_at: pd.Timestamp | None = None,
     ) -> WriteResult:
         """Store every batch as one dataset, all or nothing."""
+        self._check_writable()
         run = _ImportRun(self, spec, ingested_at or pd.Timestamp.now(tz="UTC"))
         with _project_lock(self.database, spec.project):
             _active_imports.add(run.tag)
@@ -227,6 +262,7 @@ class CurveStore:
         samples. Interrupted half-way, what is left is uncommitted and the sweep removes it."""
         if not dataset_ids:
             return
+        self._check_writable()
         for table in ("datasets", "curves", "curve_samples"):
             self.client.command(
                 f"ALTER TABLE {self.db}.{table} DELETE WHERE dataset_id IN {{ids:Array(UUID)}}",

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from models.cluster_types import ClusterSpec
+from models.identifiers import identifier, plain_name
 from models.tables import ClusterStatus
 from providers.base import ProviderError
 
@@ -73,6 +74,8 @@ class Connection:
     password: str
     database: str
     secure: bool = False
+    # The ClickHouse cluster the server belongs to, when the database spans several nodes.
+    cluster: str | None = None
 
     @property
     def scheme(self) -> str:
@@ -110,10 +113,18 @@ class Connection:
             "settings = Settings.from_env({\n"
             "    'CURVEHOUSE_ENGINE': 'server',\n"
             f"    'CURVEHOUSE_CLICKHOUSE_URL': {self.url(reveal=reveal)!r},\n"
-            "})\n"
+            + (f"    'CURVEHOUSE_CLICKHOUSE_CLUSTER': {self.cluster!r},\n" if self.cluster else "")
+            + "})\n"
             "curves = open_curves(settings)\n"
             "curves.count()\n"
         )
+
+    def system_table(self, name: str) -> str:
+        """``system.<name>`` of the node a client reaches, or of every node on a cluster."""
+        table = f"system.{plain_name(name)}"
+        if self.cluster is None:
+            return table
+        return f"clusterAllReplicas({identifier(self.cluster)}, {table})"
 
     def client(self, **options: Any) -> Client:
         from providers.server import ServerProvider

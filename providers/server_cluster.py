@@ -4,6 +4,9 @@ Curvehouse does not run that server, so it cannot start, stop or resize it: thos
 Creating a cluster validates the connection and creates its database; observing it runs
 ``SELECT 1`` and reads the version and, for a multi-node deployment, its replicas from
 ``system.clusters``. Deleting drops the database (and only that database).
+
+Given a ClickHouse cluster name, every DDL runs ``ON CLUSTER`` and the connection carries the
+name, so the curve schema is created replicated and sharded (``pipelines.schema.Table``).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
-from models.identifiers import identifier, plain_name
+from models.identifiers import identifier, on_cluster, plain_name
 from providers.base import ProviderError
 from providers.clusters import ClusterProvider, Connection, Deployment, Observation
 from providers.server import ServerProvider, redact
@@ -33,9 +36,21 @@ class ServerClusterProvider(ClusterProvider):
     def create(self, key: str, spec: Deployment) -> dict[str, Any]:
         self.check_region(spec.region)
         database = plain_name(spec.name.replace("-", "_"))
-        on_cluster = f" ON CLUSTER {identifier(self.cluster)}" if self.cluster else ""
         with self._server.client() as client:
-            client.command(f"CREATE DATABASE IF NOT EXISTS {identifier(database)}{on_cluster}")
+            if (
+                self.cluster
+                and not client.query(
+                    "SELECT count() FROM system.clusters WHERE cluster = {c:String}",
+                    parameters={"c": self.cluster},
+                ).result_rows[0][0]
+            ):
+                raise ProviderError(
+                    f"{redact(self.url)} knows no ClickHouse cluster named {self.cluster!r} "
+                    "(system.clusters); check the name in its remote_servers configuration."
+                )
+            client.command(
+                f"CREATE DATABASE IF NOT EXISTS {identifier(database)}{on_cluster(self.cluster)}"
+            )
         return {"key": key, "database": database}
 
     def observe(self, handle: dict[str, Any]) -> Observation:
@@ -70,9 +85,14 @@ class ServerClusterProvider(ClusterProvider):
             password=unquote(parts.password) if parts.password else "",
             database=handle["database"],
             secure=secure,
+            cluster=self.cluster,
         )
 
     def delete(self, handle: dict[str, Any]) -> None:
-        on_cluster = f" ON CLUSTER {identifier(self.cluster)}" if self.cluster else ""
+        # SYNC: replicated tables leave ZooKeeper now, so a database of the same name can be
+        # created again at once.
         with self._server.client() as client:
-            client.command(f"DROP DATABASE IF EXISTS {identifier(handle['database'])}{on_cluster}")
+            client.command(
+                f"DROP DATABASE IF EXISTS {identifier(handle['database'])}"
+                f"{on_cluster(self.cluster)} SYNC"
+            )

@@ -237,7 +237,10 @@ class ClusterDashboard(pn.viewable.Viewer):
                 f"{probes.WINDOW_SECONDS // 60} min): p50 {health.p50_ms:.1f} ms, "
                 f"p95 {health.p95_ms:.1f} ms"
             )
-            lines.append(f"- Query rate: {rate}")
+            # system.events counts one node's queries; the probes reach the entry node.
+            spread = cluster.provider_config.get("options", {}).get("cluster")
+            entry = " (entry node)" if spread else ""
+            lines.append(f"- Query rate{entry}: {rate}")
         else:
             lines.append("- Latency: no probe yet (the poller measures every few seconds)")
         lines.append(self._storage_line(cluster))
@@ -254,12 +257,15 @@ class ClusterDashboard(pn.viewable.Viewer):
                 cluster.provider_config["handle"]
             )
             with connection.client() as client:
-                size, rows, tables = client.query(
-                    "SELECT sum(bytes_on_disk), sum(rows), uniqExact(table) FROM system.parts "
+                size, rows, tables, nodes = client.query(
+                    "SELECT sum(bytes_on_disk), sum(rows), uniqExact(table), uniqExact(hostName()) "
+                    f"FROM {connection.system_table('parts')} "
                     "WHERE active AND database = {d:String}",
                     parameters={"d": connection.database},
                 ).result_rows[0]
             line = f"- Storage: {size / 1e6:,.2f} MB in {rows:,} rows ({tables} tables)"
+            if connection.cluster:
+                line += f", summed over {nodes} nodes (each replica counts its copy)"
         except Exception as exc:
             line = f"- Storage: could not be read ({exc})"
         self._storage[cluster.id] = (time.monotonic(), line)

@@ -370,8 +370,9 @@ def _observe(session: Session, settings: Settings, cluster: Cluster) -> None:
     if cluster.status is ClusterStatus.PROVISIONING:
         if seen.state == "running":
             try:
-                with provider.connection(handle).client() as client:
-                    ensure_schema(client, provider.connection(handle).database)
+                connection = provider.connection(handle)
+                with connection.client() as client:
+                    ensure_schema(client, connection.database, cluster=connection.cluster)
             except Exception as exc:
                 _clean_up(provider, handle)
                 _record(

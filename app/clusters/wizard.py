@@ -318,6 +318,16 @@ class ClusterWizard(pn.viewable.Viewer):
         if self.step == len(STEPS) - 1:
             self.review.object = self._review()
 
+    def _layout_note(self) -> str:
+        cluster = self.on_cluster.value.strip() if self.provider.value == "server" else ""
+        if not cluster:
+            return ""
+        return (
+            f"On ClickHouse cluster `{cluster}`: the curve tables are created `ON CLUSTER`, "
+            "replicated within each shard and sharded by curve behind `Distributed` tables. "
+            "Curvehouse reads them; imports go through your own pipeline for now.\n\n"
+        )
+
     def _review(self) -> str:
         estimate = self.estimate()
         kind = self._types[self.cluster_type.value]
@@ -328,6 +338,7 @@ class ClusterWizard(pn.viewable.Viewer):
         return (
             f"**{self.cluster_name.value}**: {kind.name}, {runs_on} ({self.region.value}), "
             f"{self.nodes.value} × {self.vcpu.value} vCPU / {self.memory.value} GiB\n\n"
+            f"{self._layout_note()}"
             f"### Estimated monthly cost: ${estimate.total:,.2f}\n\n"
             "| Item | How | Amount |\n|---|---|---:|\n"
             f"{rows}\n\n"

@@ -36,6 +36,15 @@ def test_values_come_from_prefixed_environment(tmp_path):
         ({"CURVEHOUSE_HOT_CACHE_MB": "-1"}, "not a size in MB"),
         ({"CURVEHOUSE_HOT_CACHE_MB": "lots"}, "not a size in MB"),
         ({"CURVEHOUSE_CLOUD_KEY_ID": "k"}, "some are missing"),
+        ({"CURVEHOUSE_CLICKHOUSE_CLUSTER": "plant"}, "needs CURVEHOUSE_ENGINE=server"),
+        (
+            {
+                "CURVEHOUSE_ENGINE": "server",
+                "CURVEHOUSE_CLICKHOUSE_URL": "http://h:8123",
+                "CURVEHOUSE_CLICKHOUSE_CLUSTER": "plant; DROP",
+            },
+            "CLICKHOUSE_CLUSTER: 'plant; DROP' is not a valid name",
+        ),
     ],
 )
 def test_bad_values_are_explained(env, message):
@@ -92,3 +101,15 @@ def test_hot_cache_and_cloud_api_come_from_the_environment():
     assert settings.cloud_api == ("org", "key", "secret")
     assert "secret" not in repr(settings)
     assert Settings.from_env({}).hot_cache_mb == 512 and Settings.from_env({}).cloud_api is None
+
+
+def test_a_server_names_its_cluster():
+    settings = Settings.from_env(
+        {
+            "CURVEHOUSE_ENGINE": "server",
+            "CURVEHOUSE_CLICKHOUSE_URL": "http://h:8123/plant_a",
+            "CURVEHOUSE_CLICKHOUSE_CLUSTER": "plant",
+        }
+    )
+    assert settings.clickhouse_cluster == "plant"
+    assert Settings.from_env({}).clickhouse_cluster is None

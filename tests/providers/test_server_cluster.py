@@ -11,8 +11,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from conftest import SERVER_URL
+from conftest import SERVER_CLUSTER, SERVER_URL
 from models.cluster_types import ClusterSpec
+from pipelines.schema import ensure_schema
+from pipelines.store import ClusterWriteError, CurveStore, DatasetSpec
+from pipelines.synthetic import DemoSpec, generate_demo
+from providers.base import ProviderError
 from providers.clusters import ClusterActionError, Deployment, get_cluster_provider
 from providers.embedded_cluster import EmbeddedClusterProvider
 from tests.providers.test_embedded_cluster import wait_for
@@ -70,3 +74,75 @@ def test_lifecycle_actions_it_cannot_take_say_so(server_url):
     for action in (provider.start, provider.stop):
         with pytest.raises(ClusterActionError, match="Self-managed"):
             action({"key": "c_x", "database": "x"})
+
+
+def test_a_cluster_the_server_does_not_know_is_refused_before_any_change(server_url):
+    provider = get_cluster_provider("server", url=server_url, cluster="no_such_cluster")
+    name = f"ch_{uuid.uuid4().hex[:8]}"
+    with pytest.raises(ProviderError, match="no ClickHouse cluster named 'no_such_cluster'"):
+        provider.create(f"c_{name}", spec(name))
+    with (
+        get_cluster_provider("server", url=server_url)
+        .connection({"key": "c_x", "database": "default"})
+        .client() as client
+    ):
+        assert not client.query(
+            "SELECT count() FROM system.databases WHERE name = {n:String}", parameters={"n": name}
+        ).result_rows[0][0]
+
+
+@pytest.mark.skipif(
+    not (SERVER_URL and SERVER_CLUSTER),
+    reason="set CURVEHOUSE_TEST_CLICKHOUSE_URL and CURVEHOUSE_TEST_CLICKHOUSE_CLUSTER to run "
+    "against a multi-node ClickHouse cluster",
+)
+def test_a_multi_node_cluster_gets_replicated_sharded_tables_on_every_node():
+    url = urlunsplit(urlsplit(SERVER_URL)._replace(path=""))
+    provider = get_cluster_provider("server", url=url, cluster=SERVER_CLUSTER)
+    name = f"ch_{uuid.uuid4().hex[:8]}"
+    handle = provider.create(f"c_{name}", spec(name))
+    connection = provider.connection(handle)
+    assert connection.cluster == SERVER_CLUSTER
+    assert f"'CURVEHOUSE_CLICKHOUSE_CLUSTER': {SERVER_CLUSTER!r}" in connection.notebook()
+    try:
+        with connection.client() as client:
+            assert ensure_schema(client, name, cluster=SERVER_CLUSTER) == [1]
+            engines = client.query(
+                "SELECT name, engine, uniqExact(hostName()) "
+                f"FROM {connection.system_table('tables')} WHERE database = {{d:String}} "
+                "GROUP BY name, engine ORDER BY name",
+                parameters={"d": name},
+            ).result_rows
+            nodes = client.query(
+                "SELECT count() FROM system.clusters WHERE cluster = {c:String}",
+                parameters={"c": SERVER_CLUSTER},
+            ).result_rows[0][0]
+            assert {(n, e) for n, e, _ in engines} == {
+                ("curves", "Distributed"),
+                ("curve_samples", "Distributed"),
+                ("curves_local", "ReplicatedMergeTree"),
+                ("curve_samples_local", "ReplicatedMergeTree"),
+                ("datasets", "ReplicatedMergeTree"),
+                ("schema_migrations", "ReplicatedMergeTree"),
+            }
+            assert all(on == nodes for *_, on in engines)
+            store = CurveStore.open(client, name, cluster=SERVER_CLUSTER)
+            with pytest.raises(ClusterWriteError):
+                store.write(
+                    generate_demo(DemoSpec(curves=2, seed=1)), DatasetSpec("p", "demo", "x")
+                )
+    finally:
+        provider.delete(handle)
+    assert provider.observe(handle).state == "deleted"
+
+
+def test_a_cluster_connection_names_the_cluster_for_notebooks_and_metrics():
+    provider = get_cluster_provider("server", url="http://admin:pw@ch1:8123", cluster="plant")
+    connection = provider.connection({"key": "c_x", "database": "line_a"})
+    assert connection.cluster == "plant"
+    assert "'CURVEHOUSE_CLICKHOUSE_CLUSTER': 'plant'" in connection.notebook()
+    assert connection.system_table("parts") == "clusterAllReplicas(`plant`, system.parts)"
+    single = get_cluster_provider("server", url="http://admin:pw@ch1:8123")
+    plain = single.connection({"key": "c_x", "database": "line_a"})
+    assert "CLUSTER" not in plain.notebook()
+    assert plain.system_table("parts") == "system.parts"

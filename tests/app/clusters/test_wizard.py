@@ -127,3 +127,21 @@ def test_the_workload_suggests_a_type_and_its_storage(wizard):
     assert wizard.storage.value == 0.01  # 9.2 GB, priced from at least 10 GB
     wizard.per_day.value = 50
     assert "Suggested: **Development**" in wizard.suggestion.object
+
+
+def test_a_server_cluster_review_says_how_its_tables_are_laid_out(wizard, created):
+    wizard.cluster_name.value = "press-line"
+    wizard.provider.value = "server"
+    wizard.server_url.value = "http://admin:pw@ch1.plant.local:8123"
+    wizard.step = 3
+    wizard._update_review()
+    assert "ON CLUSTER" not in wizard.review.object
+    wizard.on_cluster.value = "plant"
+    wizard._update_review()
+    assert "On ClickHouse cluster `plant`" in wizard.review.object
+    assert "imports go through your own pipeline" in wizard.review.object
+    wizard._submit(None)
+    assert created[0].provider_options == {
+        "url": "http://admin:pw@ch1.plant.local:8123",
+        "cluster": "plant",
+    }
