@@ -18,8 +18,10 @@ from app.clusters import probes
 from app.clusters.lifecycle import (
     ClusterRequestError,
     delete_cluster,
+    failed_provisioning,
     provider_for,
     resize_cluster,
+    retry_cluster,
     start_cluster,
     stop_cluster,
 )
@@ -301,7 +303,11 @@ class ClusterDashboard(pn.viewable.Viewer):
                 "resize": "Resize it? A running cluster restarts with the new size.",
             }[self.confirming]
             return pn.Column(pn.pane.Markdown(f"**{question}**"), pn.Row(confirm, cancel))
-        if status in (ClusterStatus.STOPPED, ClusterStatus.FAILED):
+        with self.store.sessions() as session:
+            never_ran = failed_provisioning(session, cluster)
+        if never_ran:
+            buttons.append(("Retry", "retry", "primary"))
+        elif status in (ClusterStatus.STOPPED, ClusterStatus.FAILED):
             buttons.append(("Start", "start", "primary"))
         if status in (ClusterStatus.RUNNING, ClusterStatus.DEGRADED):
             buttons.append(("Stop", "stop", "warning"))
@@ -312,7 +318,9 @@ class ClusterDashboard(pn.viewable.Viewer):
         row = []
         for label, action, color in buttons:
             button = pn.widgets.Button(label=label, color=color)
-            button.on_click(lambda _, a=action: self._run(a) if a == "start" else self._ask(a))
+            button.on_click(
+                lambda _, a=action: self._run(a) if a in ("start", "retry") else self._ask(a)
+            )
             row.append(button)
         if any(a == "resize" for _, a, _ in buttons):
             kind = self._types[cluster.type_key]
@@ -348,6 +356,8 @@ class ClusterDashboard(pn.viewable.Viewer):
         try:
             if action == "start":
                 start_cluster(**common)
+            elif action == "retry":
+                retry_cluster(**common)
             elif action == "stop":
                 stop_cluster(**common)
             elif action == "delete":

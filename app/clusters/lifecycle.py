@@ -1,6 +1,6 @@
 """Cluster lifecycle: actions ask a provider for a change; observations move the state.
 
-Every use case is a keyword-only function over the metadata store. An action (create, start,
+Every use case is a keyword-only function over the metadata store. An action (create, retry, start,
 stop, resize, delete) records the transitional state it asked for (``provisioning``,
 ``starting``, ``stopping``, ``deleting``) with an event; :func:`poll` then records what the
 provider observes. Nothing advances because time passed. The state lives in the metadata store,
@@ -193,16 +193,65 @@ def create_cluster(
             type=request.size.type_key,
         )
         session.commit()
-        key = f"c{cluster.id}"
-        try:
-            handle = provider.create(key, _spec(cluster))
-        except Exception as exc:
-            left = _clean_up(provider, {"key": key})
-            _record(session, cluster, ClusterStatus.FAILED, "create", actor, f"{exc}{left}")
-            session.commit()
-            return cluster
-        cluster.provider_config = {**cluster.provider_config, "handle": handle}
+        _provision(session, cluster, provider, "create", actor)
+        return cluster
+
+
+def _provision(
+    session: Session, cluster: Cluster, provider: ClusterProvider, action: str, actor: str
+) -> None:
+    """Ask the provider for the deployment; a refusal is cleaned up and recorded as failed."""
+    key = f"c{cluster.id}"
+    try:
+        handle = provider.create(key, _spec(cluster))
+    except Exception as exc:
+        left = _clean_up(provider, {"key": key})
+        _record(session, cluster, ClusterStatus.FAILED, action, actor, f"{exc}{left}")
         session.commit()
+        return
+    cluster.provider_config = {**cluster.provider_config, "handle": handle}
+    session.commit()
+
+
+def failed_provisioning(session: Session, cluster: Cluster) -> bool:
+    """Whether the cluster failed before it ever ran (then Retry, not Start, is its remedy)."""
+    if cluster.status is not ClusterStatus.FAILED:
+        return False
+    ran = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(ClusterEvent)
+        .where(
+            ClusterEvent.cluster_id == cluster.id, ClusterEvent.to_state == ClusterStatus.RUNNING
+        )
+    )
+    return not ran
+
+
+def retry_cluster(
+    *, store: MetadataStore, settings: Settings, cluster_id: int, actor: str
+) -> Cluster:
+    """Provision a cluster whose provisioning failed once more, under the same key.
+
+    What the failed attempt made was removed when it failed, and providers' create is
+    idempotent, so a retry never makes a second deployment.
+    """
+    with store.sessions() as session:
+        cluster = session.get(Cluster, cluster_id)
+        if cluster is None or cluster.status is ClusterStatus.DELETED:
+            raise ClusterRequestError(f"There is no cluster {cluster_id}.")
+        if not failed_provisioning(session, cluster):
+            raise ClusterRequestError(
+                f"Cluster {cluster.name} is {cluster.status}; only a cluster whose provisioning "
+                "failed can be retried."
+            )
+        try:
+            provider = provider_for(settings, cluster)
+        except (ValueError, ProviderError) as exc:
+            raise ClusterRequestError(f"Could not retry {cluster.name}: {exc}") from exc
+        _record(session, cluster, ClusterStatus.PROVISIONING, "retry", actor, "requested")
+        _audit(session, cluster, "retry", actor)
+        session.commit()
+        _provision(session, cluster, provider, "retry", actor)
         return cluster
 
 
@@ -236,6 +285,10 @@ def _act(
             raise ClusterRequestError(
                 f"Cluster {cluster.name} is {cluster.status}; it can be {action_past(action)} "
                 f"only when {' or '.join(sorted(allowed))}."
+            )
+        if action == "start" and failed_provisioning(session, cluster):
+            raise ClusterRequestError(
+                f"Cluster {cluster.name} never ran: its provisioning failed. Retry it instead."
             )
         handle = cluster.provider_config.get("handle")
         try:

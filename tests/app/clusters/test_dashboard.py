@@ -70,3 +70,26 @@ def test_a_refused_action_is_shown_not_raised(dashboard):
     board.table.selection = [0]
     board._run("start")  # it is running already
     assert board.message.visible and "it can be started only when" in board.message.object
+
+
+def buttons(board: ClusterDashboard) -> list[str]:
+    return [b.label for b in board.detail.select(pn.widgets.Button)]
+
+
+def test_a_cluster_that_never_ran_offers_retry_not_start(dashboard):
+    board, (store, settings, project) = dashboard
+    down = request(
+        project,
+        name="line-down",
+        provider="server",
+        region="self-managed",
+        provider_options={"url": "http://default:pw@127.0.0.1:9"},
+    )
+    create_cluster(store=store, settings=settings, request=down, actor=ACTOR)
+    board.refresh()
+    board.table.selection = [0]
+    assert "Retry" in buttons(board) and "Start" not in buttons(board)
+    board._run("retry")  # still unreachable: failed again, and it says why
+    assert not board.message.visible
+    assert "Cannot reach ClickHouse" in markdown(board)
+    assert "Retry" in buttons(board)

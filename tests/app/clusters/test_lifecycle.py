@@ -15,6 +15,7 @@ from app.clusters.lifecycle import (
     delete_cluster,
     poll,
     resize_cluster,
+    retry_cluster,
     start_cluster,
     stop_cluster,
     wait_until,
@@ -235,3 +236,53 @@ def events_detail(store, cluster_id: int) -> str:
                 sa.select(ClusterEvent).where(ClusterEvent.cluster_id == cluster_id)
             )
         )
+
+
+def test_a_failed_provisioning_is_retried_not_started(world, tmp_path):
+    """A server that was down when the cluster was created: Retry provisions it once it is up."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from models.cluster_types import ClusterSpec
+    from providers.clusters import Deployment
+    from providers.embedded_cluster import EmbeddedClusterProvider
+    from tests.providers.test_embedded_cluster import wait_for
+
+    store, settings, project = world
+    nodes = EmbeddedClusterProvider(tmp_path / "server")
+    server = nodes.create("c_srv", Deployment("srv", "local", ClusterSpec("development", 1, 4, 16)))
+    wait_for(nodes, server, "running")
+    url = urlunsplit(urlsplit(nodes.connection(server).url(reveal=True))._replace(path=""))
+    nodes.stop(server)
+    wait_for(nodes, server, "stopped")
+    try:
+        down = request(
+            project, provider="server", region="self-managed", provider_options={"url": url}
+        )
+        cluster = create_cluster(store=store, settings=settings, request=down, actor=ACTOR)
+        assert cluster.status == "failed"
+        with pytest.raises(ClusterRequestError, match="never ran: its provisioning failed"):
+            start_cluster(store=store, settings=settings, cluster_id=cluster.id, actor=ACTOR)
+
+        again = retry_cluster(store=store, settings=settings, cluster_id=cluster.id, actor=ACTOR)
+        assert again.status == "failed"  # still down: failed again, with why
+        assert events(store, cluster.id)[-2:] == [
+            ("failed", "provisioning", "retry", ACTOR),
+            ("provisioning", "failed", "retry", ACTOR),
+        ]
+
+        nodes.start(server)
+        wait_for(nodes, server, "running")
+        retry_cluster(store=store, settings=settings, cluster_id=cluster.id, actor=ACTOR)
+        up = wait_until(store=store, settings=settings, cluster_id=cluster.id, states={"running"})
+        assert up.status == "running"
+        with pytest.raises(ClusterRequestError, match="only a cluster whose provisioning failed"):
+            retry_cluster(store=store, settings=settings, cluster_id=cluster.id, actor=ACTOR)
+        with store.sessions() as session:
+            audited = session.scalars(
+                sa.select(AuditEvent.action).where(AuditEvent.target_id == str(cluster.id))
+            ).all()
+        assert audited.count("cluster.retry") == 2
+        delete_cluster(store=store, settings=settings, cluster_id=cluster.id, actor=ACTOR)
+    finally:  # the world fixture deletes what is left, while the server still answers
+        wait_until(store=store, settings=settings, cluster_id=cluster.id, states={"deleted"})
+        nodes.delete(server)
