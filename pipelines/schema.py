@@ -50,7 +50,8 @@ class Table:
     columns: str
     order_by: str
     settings: str = ""
-    sharded: bool = True
+    # How rows spread over shards; None: not sharded, a whole copy on every node.
+    shard_key: str | None = "cityHash64(curve_id)"
 
     def statements(self, db: str, cluster: str | None) -> tuple[str, ...]:
         name = identifier(self.name)
@@ -63,7 +64,7 @@ class Table:
                 f"ENGINE = MergeTree\n{tail}",
             )
         on = on_cluster(cluster)
-        if not self.sharded:
+        if self.shard_key is None:
             return (
                 f"CREATE TABLE IF NOT EXISTS {db}.{name}{on} ({self.columns})\n"
                 f"ENGINE = ReplicatedMergeTree('{EVERYWHERE_PATH}', '{{shard}}_{{replica}}')\n"
@@ -74,7 +75,7 @@ class Table:
             f"CREATE TABLE IF NOT EXISTS {db}.{local}{on} ({self.columns})\n"
             f"ENGINE = ReplicatedMergeTree('{SHARD_PATH}', '{{replica}}')\n{tail}",
             f"CREATE TABLE IF NOT EXISTS {db}.{name}{on} AS {db}.{local}\n"
-            f"ENGINE = Distributed({identifier(cluster)}, {db}, {local}, cityHash64(curve_id))",
+            f"ENGINE = Distributed({identifier(cluster)}, {db}, {local}, {self.shard_key})",
         )
 
 
@@ -164,7 +165,7 @@ _V1_DATASETS = Table(
     created_at     DateTime64(3, 'UTC')
 """,
     "(project, created_at, dataset_id)",
-    sharded=False,
+    shard_key=None,
 )
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -181,7 +182,7 @@ _LEDGER = Table(
     applied_at  DateTime64(3, 'UTC') DEFAULT now64(3)
 """,
     "version",
-    sharded=False,
+    shard_key=None,
 )
 
 _lock = threading.Lock()
@@ -205,8 +206,7 @@ def applied_versions(client: Client, database: str, cluster: str | None = None) 
     db = identifier(database)
     for statement in _LEDGER.statements(db, cluster):
         client.command(statement)
-    rows = client.query(f"SELECT version FROM {db}.schema_migrations ORDER BY version").result_rows
-    return [int(r[0]) for r in rows]
+    return sorted(_stored(client, database))
 
 
 def ensure_schema(
