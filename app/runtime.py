@@ -10,11 +10,10 @@ import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
+from models import accounts
+from models.access import Action, Principal, allows, visible_projects
 from models.settings import Settings, get_settings
 from models.store import MetadataStore, open_metadata
-from models.tables import Organisation, Project
 from pipelines.hot import HotCache
 from pipelines.store import STALE_SECONDS, CurveStore
 from providers import Provider, provider_from_settings
@@ -63,22 +62,36 @@ def metadata_for(settings: Settings) -> MetadataStore:
     return open_metadata(settings)
 
 
-LOCAL_ORGANISATION = "Local"
-DEFAULT_PROJECT = "Default project"
-
-
 def default_project(store: MetadataStore) -> int:
-    """The project clusters go into until projects and login exist: made on first use."""
+    """The project new clusters go into when none is chosen: made on first use."""
     with store.sessions() as session:
-        project = session.scalar(sa.select(Project).order_by(Project.id).limit(1))
-        if project is None:
-            organisation = session.scalar(
-                sa.select(Organisation).where(Organisation.name == LOCAL_ORGANISATION)
-            ) or Organisation(name=LOCAL_ORGANISATION)
-            project = Project(organisation=organisation, name=DEFAULT_PROJECT)
-            session.add(project)
-            session.commit()
+        project = accounts.default_project(session)
+        session.commit()
         return project.id
+
+
+def adopt_curve_projects(settings: Settings) -> list[str]:
+    """Give every curve ``project`` label in the engine a metadata project (see
+    :func:`models.accounts.adopt_projects`); returns the names made."""
+    from pipelines.catalog import Catalog
+
+    store = open_store(settings)
+    labels = Catalog(store.client, settings.database).processes_by_project()["project"]
+    with metadata_for(settings).sessions() as session:
+        made = accounts.adopt_projects(session, [str(label) for label in labels.unique()])
+        session.commit()
+        return [p.name for p in made]
+
+
+def readable_projects(store: MetadataStore, who: Principal) -> tuple[str, ...] | None:
+    """The curve project labels ``who`` may view (a metadata project's name is its curves'
+    ``project`` label); None for the operator, who sees every curve."""
+    if who.is_operator:
+        return None
+    with store.sessions() as session:
+        return tuple(
+            p.name for p, role in visible_projects(session, who) if allows(role, Action.VIEW)
+        )
 
 
 @lru_cache(maxsize=4)

@@ -6,9 +6,12 @@ import sys
 
 import panel as pn
 
+from app import api
+from app.auth.login import INVITE, LoginProvider
+from app.auth.setup import announce, cookie_secret, first_owner
 from app.clusters.poller import ClusterPoller
 from app.pages import clusters, curves, home, projects, team
-from app.runtime import metadata_for, open_store
+from app.runtime import adopt_curve_projects, metadata_for, open_store
 from models.settings import Settings
 from pipelines.density import warm_up
 from providers import ProviderError
@@ -34,13 +37,21 @@ def serve(settings: Settings, *, show: bool = False, origins: tuple[str, ...] = 
     """
     try:
         open_store(settings)  # migrate and sweep once, before the first session
+        adopt_curve_projects(settings)
     except ProviderError as exc:
         if settings.engine != "server":
             raise
         print(f"warning: {exc}; serving anyway, pages will say so", file=sys.stderr, flush=True)
     warm_up()  # load the compiled kernels now, not in the first visitor's first render
-    poller = ClusterPoller(metadata_for(settings), settings).start()
-    print(f"Curvehouse at http://{settings.address}:{settings.port}/ (Ctrl+C to stop)", flush=True)
+    secret = cookie_secret(settings)  # before anything starts: refused outside local mode
+    store = metadata_for(settings)
+    url = f"http://{settings.address}:{settings.port}/"
+    message = announce(first_owner(store, settings), url)
+    if message:
+        print(message, flush=True)
+    login = LoginProvider(store)
+    poller = ClusterPoller(store, settings).start()
+    print(f"Curvehouse at {url} (Ctrl+C to stop)", flush=True)
     pn.serve(
         PAGES,
         port=settings.port,
@@ -53,5 +64,8 @@ def serve(settings: Settings, *, show: bool = False, origins: tuple[str, ...] = 
             *origins,
         ],
         print_url=False,
+        auth_provider=login,
+        cookie_secret=secret,
+        extra_patterns=[(INVITE, login.invite_handler), *api.routes(store, settings)],
     )
     poller.stop()

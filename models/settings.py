@@ -17,6 +17,8 @@ from models.identifiers import InvalidIdentifierError, plain_name
 
 PREFIX = "CURVEHOUSE_"
 ENGINES = ("embedded", "server")
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+MIN_COOKIE_SECRET = 32
 
 
 class SettingsError(ValueError):
@@ -41,6 +43,22 @@ class Settings:
     cloud_api_url: str = "https://api.clickhouse.cloud/v1"
     # Memory for filters' samples held by the explorer, so zooms draw without the engine.
     hot_cache_mb: int = 512
+    # Signs login cookies. None: a random one kept in home, allowed only when serving locally.
+    cookie_secret: str | None = field(default=None, repr=False)
+    # The first owner account, made on the first start of an empty store. Without a password,
+    # one is generated and printed once.
+    owner_email: str = "owner@localhost"
+    owner_password: str | None = field(default=None, repr=False)
+    # Outgoing mail for invitations; None shows the link to the person who invited instead.
+    smtp_url: str | None = field(default=None, repr=False)
+    mail_from: str = "curvehouse@localhost"
+    # The address people reach the app at, for links in invitation mails.
+    public_url: str | None = None
+
+    @property
+    def local(self) -> bool:
+        """Served only to this machine: then a generated cookie secret is acceptable."""
+        return self.address in LOOPBACK
 
     @property
     def chdb_path(self) -> Path:
@@ -117,6 +135,13 @@ class Settings:
                 f"ClickHouse Cloud needs all of {PREFIX}CLOUD_ORGANIZATION_ID, "
                 f"{PREFIX}CLOUD_KEY_ID and {PREFIX}CLOUD_KEY_SECRET; some are missing."
             )
+        cookie_secret = get("COOKIE_SECRET")
+        if cookie_secret is not None and len(cookie_secret) < MIN_COOKIE_SECRET:
+            raise SettingsError(
+                f"{PREFIX}COOKIE_SECRET is too short to sign logins: use at least "
+                f"{MIN_COOKIE_SECRET} random characters, e.g. from "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
         # A server URL's path names the database, unless CURVEHOUSE_DATABASE says otherwise.
         url_database = urlsplit(url).path.strip("/") if url and engine == "server" else ""
         return cls(
@@ -131,6 +156,12 @@ class Settings:
             cloud_api=cloud if all(cloud) else None,
             cloud_api_url=get("CLOUD_API_URL", cls.cloud_api_url),
             hot_cache_mb=hot_cache_mb,
+            cookie_secret=cookie_secret,
+            owner_email=get("OWNER_EMAIL", cls.owner_email),
+            owner_password=get("OWNER_PASSWORD"),
+            smtp_url=get("SMTP_URL"),
+            mail_from=get("MAIL_FROM", cls.mail_from),
+            public_url=get("PUBLIC_URL"),
         )
 
 

@@ -145,7 +145,8 @@ class Organisation(Created, Base):
 
 
 class User(Created, Base):
-    """A person. ``password_hash`` stays empty until login exists (issue 6)."""
+    """A person. ``password_hash`` is an argon2 hash, empty for an account that signs in only
+    through the identity provider (OIDC). Repeated failed logins lock it until ``locked_until``."""
 
     __tablename__ = "users"
 
@@ -153,9 +154,13 @@ class User(Created, Base):
     email: Mapped[str] = mapped_column(sa.String(320), unique=True)
     display_name: Mapped[str] = mapped_column(sa.String(200))
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
 
     team_memberships: Mapped[list[TeamMember]] = relationship(back_populates="user", **OWNED)
     project_memberships: Mapped[list[ProjectMember]] = relationship(back_populates="user", **GRANTS)
+    api_tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", **OWNED)
 
     @validates("email")
     def _normalise_email(self, key: str, value: str) -> str:
@@ -334,3 +339,45 @@ class AuditEvent(Base):
     target_id: Mapped[str] = mapped_column(sa.String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     ip: Mapped[str | None] = mapped_column(sa.String(45))
+
+
+class ApiToken(Created, Base):
+    """A personal bearer token for the REST API. Only its SHA-256 is stored: the token is shown
+    once, when made. ``prefix`` (its first characters) lets a person tell their tokens apart."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(parent("users"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(back_populates="api_tokens")
+
+
+class Invitation(Created, Base):
+    """A one-time link that lets ``email`` set a password and join ``project`` as ``role``.
+
+    Only the link's SHA-256 is stored. ``accepted_at`` is set once, so a second use is refused.
+    """
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(parent("projects"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(320))
+    role: Mapped[Role] = mapped_column(vocabulary(Role, "role"))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    invited_by: Mapped[str] = mapped_column(sa.String(320))
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+
+    project: Mapped[Project] = relationship()
+
+    @validates("email")
+    def _normalise_email(self, key: str, value: str) -> str:
+        return value.strip().lower()

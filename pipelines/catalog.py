@@ -60,15 +60,28 @@ NEWEST_COLUMNS = (
 class Catalog:
     """Summary queries over one database's curve tables."""
 
-    def __init__(self, client: Client, database: str) -> None:
+    def __init__(
+        self, client: Client, database: str, projects: tuple[str, ...] | None = None
+    ) -> None:
+        """``projects``: count only these projects' curves (those a person may see)."""
         self.client = client
         self.db = identifier(database)
         self.database = database
+        self.projects = projects
+
+    def _curves(self) -> tuple[str, dict[str, object]]:
+        """The curves this catalog counts, as a ``FROM`` body, and its parameters."""
+        if self.projects is None:
+            return f"{self.db}.curves", {}
+        scope = f"{self.db}.curves WHERE project IN {{scope:Array(String)}}"
+        return scope, {"scope": list(self.projects)}
 
     def overview(self) -> Overview:
+        curves, params = self._curves()
         row = self.client.query(
             f"SELECT count(), sum(point_count), countIf(result = 'NOK'), uniqExact(project), "
-            f"uniqExact(dataset_id), min(started_at), max(started_at) FROM {self.db}.curves"
+            f"uniqExact(dataset_id), min(started_at), max(started_at) FROM {curves}",
+            parameters=params,
         ).result_rows[0]
         curves = int(row[0])
         return Overview(
@@ -83,12 +96,14 @@ class Catalog:
 
     def breakdown(self) -> pd.DataFrame:
         """Curves per plant, line and station, split by result."""
+        curves, params = self._curves()
         frame = self.client.query_df(
             f"SELECT project, plant, line, station, process, count() AS curves, "
             f"countIf(result = 'OK') AS ok, countIf(result = 'NOK') AS nok, "
-            f"sum(point_count) AS points FROM {self.db}.curves "
+            f"sum(point_count) AS points FROM {curves} "
             "GROUP BY project, plant, line, station, process "
-            "ORDER BY project, plant, line, station"
+            "ORDER BY project, plant, line, station",
+            parameters=params,
         )
         if frame.empty:
             return pd.DataFrame(columns=list(BREAKDOWN_COLUMNS))
@@ -96,12 +111,13 @@ class Catalog:
         return frame[list(BREAKDOWN_COLUMNS)]
 
     def newest(self, limit: int = 20) -> pd.DataFrame:
+        curves, params = self._curves()
         return query_frame(
             self.client,
-            f"SELECT {', '.join(NEWEST_COLUMNS)} FROM {self.db}.curves "
+            f"SELECT {', '.join(NEWEST_COLUMNS)} FROM {curves} "
             "ORDER BY started_at DESC, curve_id LIMIT {n:UInt32}",
             NEWEST_COLUMNS,
-            {"n": int(limit)},
+            {**params, "n": int(limit)},
         )
 
     def storage(self) -> pd.DataFrame:
@@ -116,10 +132,11 @@ class Catalog:
 
     def processes(self, limit: int = 3) -> list[str]:
         """The most common processes, most curves first."""
+        curves, params = self._curves()
         rows = self.client.query(
-            f"SELECT process FROM {self.db}.curves GROUP BY process "
+            f"SELECT process FROM {curves} GROUP BY process "
             "ORDER BY count() DESC, process LIMIT {n:UInt32}",
-            parameters={"n": int(limit)},
+            parameters={**params, "n": int(limit)},
         ).result_rows
         return [r[0] for r in rows]
 
@@ -134,18 +151,19 @@ class Catalog:
 
     def processes_by_project(self) -> pd.DataFrame:
         """Curves per project and process, most curves first: what a page offers to open."""
+        curves, params = self._curves()
         return query_frame(
             self.client,
-            f"SELECT project, process, count() AS curves FROM {self.db}.curves "
+            f"SELECT project, process, count() AS curves FROM {curves} "
             "GROUP BY project, process ORDER BY curves DESC, project, process",
             ["project", "process", "curves"],
-            {},
+            params,
         )
 
     def choices(self, where: CurveFilter) -> dict[str, list[str]]:
         """Distinct values of each filter column among the curves ``where`` selects, sorted:
         the options of a page's pickers."""
-        sql, params = where.where()
+        sql, params = where.within(self.projects).where()
         columns = [c for c in FILTER_COLUMNS if c not in ("project", "process")]
         row = self.client.query(
             f"SELECT {', '.join(f'groupUniqArray({c})' for c in columns)} "

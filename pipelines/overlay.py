@@ -353,14 +353,23 @@ def _assemble(meta: pd.DataFrame, parts: list[pa.Table]) -> CurveSet:
     return CurveSet(meta, offsets, x, y)
 
 
-def latest_curves(client: Client, database: str, *, process: str, limit: int = 500) -> CurveSet:
-    """The newest ``limit`` curves of one process, whole, in engineering units."""
+def latest_curves(
+    client: Client,
+    database: str,
+    *,
+    process: str,
+    limit: int = 500,
+    projects: tuple[str, ...] | None = None,
+) -> CurveSet:
+    """The newest ``limit`` curves of one process, whole, in engineering units; only those of
+    ``projects`` when given."""
+    where, params = CurveFilter.of(process=process).within(projects).where()
     meta = query_frame(
         client,
         f"SELECT {', '.join(META_COLUMNS + AXIS_COLUMNS)} FROM {identifier(database)}.curves "
-        "WHERE process = {process:String} ORDER BY started_at DESC, curve_id LIMIT {n:UInt32}",
+        f"WHERE {where} ORDER BY started_at DESC, curve_id LIMIT {{n:UInt32}}",
         META_COLUMNS + AXIS_COLUMNS,
-        {"process": process, "n": int(limit)},
+        {**params, "n": int(limit)},
     )
     return fetch_samples(client, database, meta, None)
 

@@ -65,6 +65,17 @@ class CurveFilter:
             raise FilterError(f"start ({start}) must be before end ({end})")
         return cls(chosen, serial.strip(), start, end)
 
+    def within(self, projects: tuple[str, ...] | None) -> CurveFilter:
+        """The same filter, kept inside ``projects`` (the ones a person may see; None: all).
+
+        A chosen project outside them, or no project allowed at all, matches no curve.
+        """
+        if projects is None:
+            return self
+        chosen = self.equals.get("project") or projects
+        allowed = tuple(p for p in chosen if p in projects)
+        return replace(self, equals={**self.equals, "project": allowed})
+
     def where(self, alias: str = "") -> tuple[str, dict[str, Any]]:
         """A ``WHERE`` body over the curves table and its parameters."""
         prefix = f"{alias}." if alias else ""

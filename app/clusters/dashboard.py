@@ -2,6 +2,8 @@
 
 Only clusters in the metadata store appear, with the state their provider last observed.
 Secrets are masked until Reveal is pressed. Stop, resize and delete ask for confirmation.
+A person sees the clusters of the projects they are a member of, and only the buttons their
+role allows; the lifecycle checks the role again on every action (``models/access.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from app.clusters.lifecycle import (
     start_cluster,
     stop_cluster,
 )
+from models.access import AccessError, Action, Principal, allows, require, visible_projects
 from models.cluster_types import ClusterSpec, load_cluster_types
 from models.settings import Settings
 from models.store import MetadataStore
@@ -41,7 +44,15 @@ BADGE = {
     "failed": "#cf222e",
 }
 STORAGE_EVERY_SECONDS = 15.0
-COLUMNS = ["id", "name", "type", "provider", "region", "status", "size"]
+COLUMNS = ["id", "name", "project", "type", "provider", "region", "status", "size"]
+# Which button needs which permission.
+BUTTON_NEEDS = {
+    "retry": Action.OPERATE_CLUSTER,
+    "start": Action.OPERATE_CLUSTER,
+    "stop": Action.OPERATE_CLUSTER,
+    "resize": Action.CREATE_CLUSTER,
+    "delete": Action.DELETE_CLUSTER,
+}
 
 
 def badge(status: str) -> str:
@@ -61,7 +72,7 @@ class ClusterDashboard(pn.viewable.Viewer):
     selected = param.Integer(default=None, allow_None=True, doc="The cluster shown in detail.")
     revealed = param.Boolean(default=False, doc="Whether the connection secret is shown.")
 
-    def __init__(self, *, store: MetadataStore, settings: Settings, actor: str) -> None:
+    def __init__(self, *, store: MetadataStore, settings: Settings, actor: Principal) -> None:
         super().__init__()
         self.store, self.settings, self.actor = store, settings, actor
         self._types = load_cluster_types()
@@ -101,9 +112,24 @@ class ClusterDashboard(pn.viewable.Viewer):
 
     # Reading -------------------------------------------------------------------------------
 
+    def _projects(self, session) -> dict[int, tuple[str, object]]:
+        """Project id -> (name, role) for every project this person may see."""
+        return {p.id: (p.name, role) for p, role in visible_projects(session, self.actor)}
+
+    def _may(self, cluster: Cluster, action: Action) -> bool:
+        with self.store.sessions() as session:
+            try:
+                require(session, self.actor, cluster.project_id, action)
+            except AccessError:
+                return False
+        return True
+
     def clusters(self) -> pd.DataFrame:
         with self.store.sessions() as session:
-            query = sa.select(Cluster).where(Cluster.status != ClusterStatus.DELETED)
+            projects = self._projects(session)
+            query = sa.select(Cluster).where(
+                Cluster.status != ClusterStatus.DELETED, Cluster.project_id.in_(projects)
+            )
             if self.status_filter.value != "all":
                 query = query.where(Cluster.status == self.status_filter.value)
             if self.type_filter.value != "all":
@@ -114,6 +140,7 @@ class ClusterDashboard(pn.viewable.Viewer):
                 {
                     "id": c.id,
                     "name": c.name,
+                    "project": projects[c.project_id][0],
                     "type": self._types[c.type_key].name
                     if c.type_key in self._types
                     else c.type_key,
@@ -156,6 +183,8 @@ class ClusterDashboard(pn.viewable.Viewer):
             return None, []
         with self.store.sessions() as session:
             cluster = session.get(Cluster, self.selected)
+            if cluster is None or cluster.project_id not in self._projects(session):
+                return None, []
             events = session.scalars(
                 sa.select(ClusterEvent)
                 .where(ClusterEvent.cluster_id == self.selected)
@@ -203,9 +232,13 @@ class ClusterDashboard(pn.viewable.Viewer):
         if handle is None:
             return []
         connection = provider_for(self.settings, cluster).connection(handle)
-        reveal = pn.widgets.Button(label="Hide secret" if self.revealed else "Reveal secret")
-        reveal.on_click(lambda _: self._toggle_reveal())
-        shown = self.revealed
+        may_reveal = self._may(cluster, Action.REVEAL_SECRETS)
+        shown = self.revealed and may_reveal
+        if may_reveal:
+            reveal = pn.widgets.Button(label="Hide secret" if shown else "Reveal secret")
+            reveal.on_click(lambda _: self._toggle_reveal())
+        else:
+            reveal = pn.pane.Markdown("*Your role cannot reveal secrets (engineer or higher).*")
         return [
             pn.pane.Markdown("#### Connect"),
             reveal,
@@ -315,6 +348,10 @@ class ClusterDashboard(pn.viewable.Viewer):
             buttons.append(("Resize", "resize", "default"))
         if status is not ClusterStatus.DELETING:
             buttons.append(("Delete", "delete", "danger"))
+        with self.store.sessions() as session:
+            role = self._projects(session).get(cluster.project_id, ("", None))[1]
+        if not self.actor.is_operator:
+            buttons = [b for b in buttons if allows(role, BUTTON_NEEDS[b[1]])]
         row = []
         for label, action, color in buttons:
             button = pn.widgets.Button(label=label, color=color)
@@ -367,7 +404,7 @@ class ClusterDashboard(pn.viewable.Viewer):
                 nodes, vcpu, memory = (w.value for w in self._resize_inputs)
                 resize_cluster(**common, size=ClusterSpec(cluster.type_key, nodes, vcpu, memory))
             self.message.visible = False
-        except ClusterRequestError as exc:
+        except (ClusterRequestError, AccessError) as exc:
             self.message.object, self.message.alert_type = str(exc), "danger"
             self.message.visible = True
         self.refresh()

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from models.access import Action, Principal, require
 from models.cluster_types import ClusterSpec as Size
 from models.cluster_types import check_cluster_spec
 from models.tables import AuditEvent, Cluster, ClusterEvent, ClusterStatus, ProviderKey
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from models.store import MetadataStore
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{2,39}$")
-POLLER = "poller"
+POLLER = Principal("poller")
 # While a cluster is in the first state, an observation of the second means "still on its way".
 ON_THE_WAY = {
     ClusterStatus.PROVISIONING: {"provisioning", "starting"},
@@ -105,7 +106,7 @@ def _record(
     cluster: Cluster,
     to: ClusterStatus,
     action: str,
-    actor: str,
+    actor: Principal,
     detail: str,
     *,
     new: bool = False,
@@ -117,17 +118,19 @@ def _record(
             to_state=to,
             action=action,
             detail=detail[:2000],
-            actor=actor,
+            actor=str(actor),
         )
     )
     cluster.status = to
 
 
-def _audit(session: Session, cluster: Cluster, action: str, actor: str, **detail: Any) -> None:
+def _audit(
+    session: Session, cluster: Cluster, action: str, actor: Principal, **detail: Any
+) -> None:
     """Who asked for what: the audit trail, beside the cluster's own events."""
     session.add(
         AuditEvent(
-            actor=actor,
+            actor=str(actor),
             action=f"cluster.{action}",
             target_type="cluster",
             target_id=str(cluster.id),
@@ -137,9 +140,11 @@ def _audit(session: Session, cluster: Cluster, action: str, actor: str, **detail
 
 
 def create_cluster(
-    *, store: MetadataStore, settings: Settings, request: NewCluster, actor: str
+    *, store: MetadataStore, settings: Settings, request: NewCluster, actor: Principal
 ) -> Cluster:
     """Validate, record ``provisioning`` and ask the provider; a refused request leaves no row."""
+    with store.sessions() as session:
+        require(session, actor, request.project_id, Action.CREATE_CLUSTER)
     if not NAME.match(request.name):
         raise ClusterRequestError(
             "A cluster name has 3-40 characters: lower-case letters, digits and hyphens, "
@@ -198,7 +203,7 @@ def create_cluster(
 
 
 def _provision(
-    session: Session, cluster: Cluster, provider: ClusterProvider, action: str, actor: str
+    session: Session, cluster: Cluster, provider: ClusterProvider, action: str, actor: Principal
 ) -> None:
     """Ask the provider for the deployment; a refusal is cleaned up and recorded as failed."""
     key = f"c{cluster.id}"
@@ -228,7 +233,7 @@ def failed_provisioning(session: Session, cluster: Cluster) -> bool:
 
 
 def retry_cluster(
-    *, store: MetadataStore, settings: Settings, cluster_id: int, actor: str
+    *, store: MetadataStore, settings: Settings, cluster_id: int, actor: Principal
 ) -> Cluster:
     """Provision a cluster whose provisioning failed once more, under the same key.
 
@@ -239,6 +244,7 @@ def retry_cluster(
         cluster = session.get(Cluster, cluster_id)
         if cluster is None or cluster.status is ClusterStatus.DELETED:
             raise ClusterRequestError(f"There is no cluster {cluster_id}.")
+        require(session, actor, cluster.project_id, Action.OPERATE_CLUSTER)
         if not failed_provisioning(session, cluster):
             raise ClusterRequestError(
                 f"Cluster {cluster.name} is {cluster.status}; only a cluster whose provisioning "
@@ -269,7 +275,7 @@ def _act(
     store: MetadataStore,
     settings: Settings,
     cluster_id: int,
-    actor: str,
+    actor: Principal,
     action: str,
     allowed: set[ClusterStatus],
     to: ClusterStatus | None,
@@ -281,6 +287,7 @@ def _act(
         cluster = session.get(Cluster, cluster_id)
         if cluster is None or cluster.status is ClusterStatus.DELETED:
             raise ClusterRequestError(f"There is no cluster {cluster_id}.")
+        require(session, actor, cluster.project_id, NEEDS[action])
         if cluster.status not in allowed:
             raise ClusterRequestError(
                 f"Cluster {cluster.name} is {cluster.status}; it can be {action_past(action)} "
@@ -303,6 +310,15 @@ def _act(
         return cluster
 
 
+# What each action on an existing cluster needs (models/access.py has the matrix).
+NEEDS = {
+    "start": Action.OPERATE_CLUSTER,
+    "stop": Action.OPERATE_CLUSTER,
+    "resize": Action.CREATE_CLUSTER,
+    "delete": Action.DELETE_CLUSTER,
+}
+
+
 def action_past(action: str) -> str:
     return {"start": "started", "stop": "stopped", "resize": "resized", "delete": "deleted"}[action]
 
@@ -315,13 +331,13 @@ _SWITCHES = {
 
 
 def start_cluster(
-    *, store: MetadataStore, settings: Settings, cluster_id: int, actor: str
+    *, store: MetadataStore, settings: Settings, cluster_id: int, actor: Principal
 ) -> Cluster:
     return _switch("start", store=store, settings=settings, cluster_id=cluster_id, actor=actor)
 
 
 def stop_cluster(
-    *, store: MetadataStore, settings: Settings, cluster_id: int, actor: str
+    *, store: MetadataStore, settings: Settings, cluster_id: int, actor: Principal
 ) -> Cluster:
     return _switch("stop", store=store, settings=settings, cluster_id=cluster_id, actor=actor)
 
@@ -338,7 +354,7 @@ def _switch(action: str, **common: Any) -> Cluster:
 
 
 def resize_cluster(
-    *, store: MetadataStore, settings: Settings, cluster_id: int, size: Size, actor: str
+    *, store: MetadataStore, settings: Settings, cluster_id: int, size: Size, actor: Principal
 ) -> Cluster:
     """New sizes within the cluster's type; a running cluster restarts with them."""
     try:
@@ -373,7 +389,7 @@ def _status(store: MetadataStore, cluster_id: int) -> ClusterStatus | None:
 
 
 def delete_cluster(
-    *, store: MetadataStore, settings: Settings, cluster_id: int, actor: str
+    *, store: MetadataStore, settings: Settings, cluster_id: int, actor: Principal
 ) -> Cluster:
     def call(provider: ClusterProvider, handle: dict | None, cluster: Cluster) -> None:
         if handle is not None:  # without one, the provider never made anything

@@ -41,14 +41,21 @@ class ClusterWizard(pn.viewable.Viewer):
     def __init__(
         self,
         *,
-        project_id: int,
+        project_id: int | None = None,
+        projects: dict[str, int] | None = None,
         on_create: Callable[[NewCluster], str | None],
         cloud_regions: tuple[str, ...] = (),
     ) -> None:
-        """``cloud_regions``: where ClickHouse Cloud can run; empty when it is not configured."""
+        """``projects``: name -> id of the projects the person may create clusters in (a
+        choice is offered when there are several), or one ``project_id``. ``cloud_regions``:
+        where ClickHouse Cloud can run; empty when it is not configured."""
         super().__init__()
         self._regions = {**REGIONS, **({"cloud": list(cloud_regions)} if cloud_regions else {})}
-        self._project_id, self._on_create = project_id, on_create
+        self._on_create = on_create
+        projects = projects or {"": project_id}
+        self.project = pn.widgets.Select(
+            label="Project", options=projects, visible=len(projects) > 1
+        )
         self._types = load_cluster_types()
         recommended = next(k for k, t in self._types.items() if t.recommended)
         self.cluster_name = pn.widgets.TextInput(
@@ -228,7 +235,7 @@ class ClusterWizard(pn.viewable.Viewer):
                 options["cluster"] = self.on_cluster.value.strip()
         return NewCluster(
             ip_access=self._ip_ranges() or ("127.0.0.1/32",),
-            project_id=self._project_id,
+            project_id=self.project.value,
             name=self.cluster_name.value,
             provider=self.provider.value,
             region=self.region.value,
@@ -288,6 +295,7 @@ class ClusterWizard(pn.viewable.Viewer):
                 collapsed=True,
             )
             return pn.Column(
+                self.project,
                 self.cluster_name,
                 "**Type**",
                 self.cluster_type,

@@ -84,11 +84,14 @@ class CurveExplorer(pn.viewable.Viewer):
         database: str | None = None,
         query: dict[str, str] | None = None,
         hot: HotCache | None = None,
+        projects: tuple[str, ...] | None = None,
         **params: Any,
     ) -> None:
         """``hot``: where filters' samples are held so zooms draw from memory (by default the
-        process's cache, sized by ``CURVEHOUSE_HOT_CACHE_MB``)."""
+        process's cache, sized by ``CURVEHOUSE_HOT_CACHE_MB``). ``projects``: the only
+        projects whose curves this person may see (None: every project)."""
         super().__init__(**params)
+        self._projects = projects
         settings = get_settings()
         self._hot = hot if hot is not None else hot_cache(settings)
         self.state = ExplorerState()
@@ -151,7 +154,10 @@ class CurveExplorer(pn.viewable.Viewer):
         try:
             for _ in range(3):
                 self._clients.append(factory())
-            self._options = Catalog(self._clients[0], self._database).processes_by_project()
+            options = Catalog(self._clients[0], self._database).processes_by_project()
+            if self._projects is not None:
+                options = options[options["project"].isin(self._projects)]
+            self._options = options.reset_index(drop=True)
         except Exception as exc:  # shown in the page; the engine may come back on reload
             self.close()
             self._show_error(exc)
@@ -300,7 +306,7 @@ class CurveExplorer(pn.viewable.Viewer):
         if not self._clients:
             return
         try:
-            where = self.state.curve_filter()
+            where = self.state.curve_filter().within(self._projects)
             view = self.state.view(PLOT_WIDTH, PLOT_HEIGHT)
         except FilterError as exc:
             self._show_error(exc)
@@ -314,7 +320,7 @@ class CurveExplorer(pn.viewable.Viewer):
         if self._choices_stale:
             choices_of = CurveFilter.of(
                 project=self.state.project or None, process=self.state.process or None
-            )
+            ).within(self._projects)
             self._choices_stale = False
 
         def job() -> Rendered:

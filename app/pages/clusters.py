@@ -4,36 +4,54 @@ from __future__ import annotations
 
 import panel as pn
 
+from app.auth.session import current_principal, sign_in_required
 from app.clusters.dashboard import ClusterDashboard
 from app.clusters.lifecycle import NewCluster, create_cluster
 from app.clusters.wizard import ClusterWizard
 from app.runtime import default_project, metadata_for
 from app.shell import shell
+from models.access import Action, allows, visible_projects
 from models.settings import get_settings
 from providers.cloud import CloudClusterProvider
 
 pn.extension("tabulator")
 
-# Until login exists (see the Teams issue) every action is by the local user.
-LOCAL_ACTOR = "local"
 REFRESH_MS = 1000
 
 
 def page() -> pn.template.BaseTemplate:
     settings = get_settings()
     store = metadata_for(settings)
-    dashboard = ClusterDashboard(store=store, settings=settings, actor=LOCAL_ACTOR)
+    actor = current_principal(store)
+    if actor is None:
+        return shell("clusters", [sign_in_required()])
+    dashboard = ClusterDashboard(store=store, settings=settings, actor=actor)
 
     def create(request: NewCluster) -> str | None:
-        cluster = create_cluster(store=store, settings=settings, request=request, actor=LOCAL_ACTOR)
+        cluster = create_cluster(store=store, settings=settings, request=request, actor=actor)
         dashboard.selected = cluster.id
         dashboard.refresh()
         return None
 
+    if actor.is_operator:
+        default_project(store)
+    with store.sessions() as session:
+        projects = {
+            p.name: p.id
+            for p, role in visible_projects(session, actor)
+            if actor.is_operator or allows(role, Action.CREATE_CLUSTER)
+        }
     cloud_regions = CloudClusterProvider.regions if settings.cloud_api else ()
-    wizard = ClusterWizard(
-        project_id=default_project(store), on_create=create, cloud_regions=cloud_regions
-    )
+    if projects:
+        wizard = ClusterWizard(projects=projects, on_create=create, cloud_regions=cloud_regions)
+    else:
+        wizard = pn.pane.Alert(
+            "Creating clusters needs the admin or owner role in a project. Ask a project "
+            "admin, or create your own project on the Projects page.",
+            alert_type="secondary",
+            width=420,
+            name="no-create",
+        )
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         # What the poller observed reaches the page within a second (per session, stopped
         # with it).

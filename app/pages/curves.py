@@ -9,8 +9,11 @@ from __future__ import annotations
 import holoviews as hv
 import panel as pn
 
+from app.auth.session import current_principal, sign_in_required
 from app.explorer.explorer import CurveExplorer
+from app.runtime import metadata_for, readable_projects
 from app.shell import shell
+from models.settings import get_settings
 
 hv.extension("bokeh", logo=False)
 pn.extension("tabulator")
@@ -23,8 +26,12 @@ def session_query() -> dict[str, str]:
 
 
 def page() -> pn.template.BaseTemplate:
-    """A fresh explorer for one session."""
-    explorer = CurveExplorer(query=session_query())
+    """A fresh explorer for one session, showing the curves of the viewer's projects."""
+    store = metadata_for(get_settings())
+    actor = current_principal(store)
+    if actor is None:
+        return shell("curves", [sign_in_required()])
+    explorer = CurveExplorer(query=session_query(), projects=readable_projects(store, actor))
     return shell("curves", [explorer], sidebar=explorer.controls.sidebar())
 
 

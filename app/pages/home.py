@@ -11,7 +11,8 @@ import panel as pn
 import param
 from bokeh.models.widgets.tables import NumberFormatter
 
-from app.runtime import open_store
+from app.auth.session import current_principal, sign_in_required
+from app.runtime import metadata_for, open_store, readable_projects
 from app.shell import shell
 from models.settings import get_settings
 from pipelines.catalog import BREAKDOWN_COLUMNS, Catalog, Overview
@@ -51,8 +52,10 @@ class HomePage(pn.viewable.Viewer):
         default=PREVIEW_CURVES, bounds=(10, 20_000), doc="Newest curves drawn per process."
     )
 
-    def __init__(self, **params) -> None:
+    def __init__(self, projects: tuple[str, ...] | None = None, **params) -> None:
+        """``projects``: the only projects whose curves this person may see (None: all)."""
         super().__init__(**params)
+        self._projects = projects
         settings = get_settings()
         self._database = settings.database
         self._error: str | None = None
@@ -122,7 +125,11 @@ class HomePage(pn.viewable.Viewer):
     def _preview(self, process: str) -> pn.viewable.Viewable:
         """Distinct curves per pixel of the newest curves; zooming redraws from memory."""
         curves = latest_curves(
-            self._client, self._database, process=process, limit=self.preview_curves
+            self._client,
+            self._database,
+            process=process,
+            limit=self.preview_curves,
+            projects=self._projects,
         )
         if not len(curves):
             return pn.pane.Markdown(f"No {process or 'unlabelled'} curves stored.")
@@ -148,7 +155,7 @@ class HomePage(pn.viewable.Viewer):
             return pn.pane.Alert(
                 f"**The curve store is not available.** {self._error}", alert_type="danger"
             )
-        catalog = Catalog(self._client, self._database)
+        catalog = Catalog(self._client, self._database, self._projects)
         overview = catalog.overview()
         if overview.empty:
             return pn.pane.Markdown(
@@ -173,8 +180,12 @@ class HomePage(pn.viewable.Viewer):
 
 
 def page() -> pn.template.BaseTemplate:
-    """A fresh landing page for one session."""
-    return shell("home", [HomePage()])
+    """A fresh landing page for one session, over the viewer's projects."""
+    store = metadata_for(get_settings())
+    actor = current_principal(store)
+    if actor is None:
+        return shell("home", [sign_in_required()])
+    return shell("home", [HomePage(projects=readable_projects(store, actor))])
 
 
 if pn.state.served:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -47,8 +48,14 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 90.0) -> None
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
 
 
+OWNER = "owner@plant.example"
+# The first owner's password for every test server of this run: random, never a fixed one.
+OWNER_PASSWORD = secrets.token_urlsafe(16)
+
+
 class Served:
-    """A server subprocess on a free port with its own CURVEHOUSE_HOME."""
+    """A server subprocess on a free port with its own CURVEHOUSE_HOME; its first owner is
+    ``OWNER`` with ``OWNER_PASSWORD``."""
 
     def __init__(self, home: Path, command: list[str], env: dict[str, str] | None = None) -> None:
         self.port = free_port()
@@ -57,6 +64,8 @@ class Served:
             **os.environ,
             "CURVEHOUSE_HOME": str(home),
             "CURVEHOUSE_PORT": str(self.port),
+            "CURVEHOUSE_OWNER_EMAIL": OWNER,
+            "CURVEHOUSE_OWNER_PASSWORD": OWNER_PASSWORD,
             **(env or {}),
         }
         self.process = subprocess.Popen(
@@ -72,6 +81,14 @@ class Served:
         except Exception:
             self.stop()
             raise
+
+    def sign_in(self, page, email: str = OWNER, password: str = OWNER_PASSWORD) -> None:
+        """Through the real login form, as a person would."""
+        page.goto(self.url + "login")
+        page.fill("#email", email)
+        page.fill("#password", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/login" not in url)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -111,12 +128,15 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, request):
+    """A fresh browser tab; signed in as the owner when the test uses a ``served`` app."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.js_errors = errors
+    if "served" in request.fixturenames:
+        request.getfixturevalue("served").sign_in(page)
     yield page
     context.close()
 

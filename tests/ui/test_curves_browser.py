@@ -232,6 +232,7 @@ def test_an_unreachable_engine_is_a_message(demo_home, page):
         },
     )
     try:
+        server.sign_in(page)
         page.goto(server.url, wait_until="networkidle")
         page.get_by_text("The curve store is not available.").wait_for(timeout=30_000)
         assert page.get_by_text(re.compile("Cannot reach ClickHouse at")).count() >= 1

@@ -1,6 +1,7 @@
 """The overview page in a real browser, served by `curvehouse serve` and by `panel serve`."""
 
 import re
+import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -50,6 +51,7 @@ def test_no_request_leaves_the_machine(served, browser):
             outside.append(request.url)
 
     page.on("request", record)
+    served.sign_in(page)
     for slug in ("", "home", "clusters"):
         page.goto(served.url + slug, wait_until="networkidle")
     context.close()
@@ -58,8 +60,12 @@ def test_no_request_leaves_the_machine(served, browser):
 
 def test_panel_serve_on_the_page_modules(demo_home, page):
     modules = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "app" / "pages").glob("[a-z]*.py"))
-    server = Served(demo_home, [str(BIN / "panel"), "serve", *modules, "--index", "curves"])
+    login = ["--auth-module", "app/auth/module.py", "--cookie-secret", secrets.token_urlsafe(48)]
+    server = Served(
+        demo_home, [str(BIN / "panel"), "serve", *modules, "--index", "curves", *login]
+    )
     try:
+        server.sign_in(page)
         page.goto(server.url, wait_until="networkidle")  # the index: the explorer
         page.get_by_text(re.compile(r"curves · x .* ms")).first.wait_for(timeout=30_000)
         page.get_by_role("link", name="Overview").click()

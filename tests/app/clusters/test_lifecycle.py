@@ -20,13 +20,15 @@ from app.clusters.lifecycle import (
     stop_cluster,
     wait_until,
 )
+from models.access import operator
 from models.cluster_types import cluster_type
 from models.settings import Settings
 from models.store import open_metadata
 from models.tables import AuditEvent, Cluster, ClusterEvent, Organisation, Project
 
 pytestmark = pytest.mark.integration
-ACTOR = "engineer@plant.example"
+# The machine's operator: no role needed (tests/app/test_access.py covers roles).
+ACTOR = operator("engineer@plant.example")
 
 
 @pytest.fixture
@@ -79,7 +81,7 @@ def test_create_provisions_a_queryable_cluster_with_the_curve_schema(world):
         tables = {r[0] for r in client.query("SHOW TABLES").result_rows}
     assert {"curves", "curve_samples", "datasets"} <= tables
     assert events(store, cluster.id) == [
-        (None, "provisioning", "create", ACTOR),
+        (None, "provisioning", "create", ACTOR.label),
         ("provisioning", "running", "provision", "poller"),
     ]
 
@@ -266,8 +268,8 @@ def test_a_failed_provisioning_is_retried_not_started(world, tmp_path):
         again = retry_cluster(store=store, settings=settings, cluster_id=cluster.id, actor=ACTOR)
         assert again.status == "failed"  # still down: failed again, with why
         assert events(store, cluster.id)[-2:] == [
-            ("failed", "provisioning", "retry", ACTOR),
-            ("provisioning", "failed", "retry", ACTOR),
+            ("failed", "provisioning", "retry", ACTOR.label),
+            ("provisioning", "failed", "retry", ACTOR.label),
         ]
 
         nodes.start(server)

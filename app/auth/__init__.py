@@ -1,0 +1,1 @@
+"""Who is using the app: browser sign-in, the first owner, the cookie secret."""

@@ -1,0 +1,133 @@
+"""Who may do what: the permission matrix as data, and the one check every caller makes.
+
+A person's role in a project is the highest of their own grant and the grants of the teams they
+belong to. The browser pages and the REST API both call :func:`require` inside the session that
+then changes the data, so a check and the change it guards see the same rows.
+
+A project a person has no role in does not exist for them: :func:`require` raises
+:class:`NotFound` there, not :class:`Forbidden`, so project ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from models.tables import Project, ProjectMember, Role, TeamMember
+
+# Most to least: a role may do everything a later one may.
+RANK = {Role.OWNER: 4, Role.ADMIN: 3, Role.ENGINEER: 2, Role.VIEWER: 1}
+
+
+class Action(StrEnum):
+    VIEW = "view"  # curves, datasets, clusters and their metrics, members
+    IMPORT_DATA = "import_data"
+    EXPORT_DATA = "export_data"
+    OPERATE_CLUSTER = "operate_cluster"  # start, stop, retry
+    CREATE_CLUSTER = "create_cluster"  # also resize: both change what the plant pays
+    DELETE_CLUSTER = "delete_cluster"
+    REVEAL_SECRETS = "reveal_secrets"  # connection passwords
+    MANAGE_MEMBERS = "manage_members"  # and invitations
+    VIEW_AUDIT = "view_audit"  # and export it
+    DELETE_PROJECT = "delete_project"
+
+
+LEAST_ROLE: dict[Action, Role] = {
+    Action.VIEW: Role.VIEWER,
+    Action.IMPORT_DATA: Role.ENGINEER,
+    Action.EXPORT_DATA: Role.ENGINEER,
+    Action.OPERATE_CLUSTER: Role.ENGINEER,
+    Action.REVEAL_SECRETS: Role.ENGINEER,
+    Action.CREATE_CLUSTER: Role.ADMIN,
+    Action.DELETE_CLUSTER: Role.ADMIN,
+    Action.MANAGE_MEMBERS: Role.ADMIN,
+    Action.VIEW_AUDIT: Role.ADMIN,
+    Action.DELETE_PROJECT: Role.OWNER,
+}
+
+
+def allows(role: Role | None, action: Action) -> bool:
+    return role is not None and RANK[role] >= RANK[LEAST_ROLE[action]]
+
+
+def may_grant(granter: Role | None, role: Role) -> bool:
+    """Admins manage engineers and viewers and other admins; only owners make or remove owners."""
+    if not allows(granter, Action.MANAGE_MEMBERS):
+        return False
+    return role != Role.OWNER or granter == Role.OWNER
+
+
+class AccessError(PermissionError):
+    """Refused; ``status`` is the HTTP status the REST API answers with."""
+
+    status = 403
+
+
+class Forbidden(AccessError):
+    pass
+
+
+class NotFound(AccessError):
+    status = 404
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who acts. ``user_id`` None is the machine's own operator (the CLI, the poller, tests run
+    in-process): whoever can run code beside the metadata store can change it anyway."""
+
+    label: str
+    user_id: int | None = None
+
+    @property
+    def is_operator(self) -> bool:
+        return self.user_id is None
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def operator(label: str = "operator") -> Principal:
+    return Principal(label)
+
+
+def role_in(session: Session, user_id: int, project_id: int) -> Role | None:
+    """The user's effective role in the project: own grant or a team's, the highest wins."""
+    direct = sa.select(ProjectMember.role).where(
+        ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
+    )
+    via_team = (
+        sa.select(ProjectMember.role)
+        .join(TeamMember, TeamMember.team_id == ProjectMember.team_id)
+        .where(ProjectMember.project_id == project_id, TeamMember.user_id == user_id)
+    )
+    roles = session.scalars(direct.union_all(via_team)).all()
+    return max((Role(r) for r in roles), key=RANK.__getitem__, default=None)
+
+
+def require(session: Session, who: Principal, project_id: int, action: Action) -> Role | None:
+    """Return the role that allows ``action``, or raise. The operator needs no role."""
+    if who.is_operator:
+        return None
+    role = role_in(session, who.user_id, project_id)
+    if role is None or session.get(Project, project_id) is None:
+        raise NotFound(f"No project {project_id}, or you are not a member of it.")
+    if not allows(role, action):
+        least = LEAST_ROLE[action]
+        raise Forbidden(
+            f"Your role in this project is {role}; {action.replace('_', ' ')} needs {least} "
+            "or higher. Ask a project admin."
+        )
+    return role
+
+
+def visible_projects(session: Session, who: Principal) -> list[tuple[Project, Role | None]]:
+    """The projects ``who`` may see, with their role (None for the operator), by name."""
+    projects = session.scalars(sa.select(Project).order_by(Project.name, Project.id)).all()
+    if who.is_operator:
+        return [(p, None) for p in projects]
+    roles = ((p, role_in(session, who.user_id, p.id)) for p in projects)
+    return [(p, r) for p, r in roles if r is not None]

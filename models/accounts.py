@@ -1,0 +1,291 @@
+"""Accounts: the first owner, password logins with lockout, API tokens and invitations.
+
+Functions take an open session and leave committing to the caller, so a login, its audit row
+and its lockout counter are written together or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from models.credentials import (
+    TOKEN_PREFIX,
+    check_password_strength,
+    digest,
+    generated_password,
+    hash_password,
+    needs_rehash,
+    new_secret,
+    verify_password,
+)
+from models.tables import (
+    ApiToken,
+    AuditEvent,
+    Invitation,
+    Organisation,
+    Project,
+    ProjectMember,
+    Role,
+    User,
+    utcnow,
+)
+
+LOCAL_ORGANISATION = "Local"
+DEFAULT_PROJECT = "Default project"
+# Failed logins allowed before the account locks; each further failure doubles the lock.
+FREE_ATTEMPTS = 5
+FIRST_LOCK = timedelta(seconds=30)
+LONGEST_LOCK = timedelta(minutes=15)
+TOKEN_DAYS = 90
+LONGEST_TOKEN_DAYS = 365
+INVITATION_DAYS = 7
+
+
+class AccountError(ValueError):
+    """A request about an account that cannot be granted; the message says why."""
+
+
+class LoginError(AccountError):
+    pass
+
+
+def audit(
+    session: Session,
+    actor: str,
+    action: str,
+    target_type: str,
+    target_id: object,
+    ip: str | None = None,
+    **detail: object,
+) -> None:
+    session.add(
+        AuditEvent(
+            actor=actor,
+            action=action,
+            target_type=target_type,
+            target_id=str(target_id),
+            detail=detail,
+            ip=ip,
+        )
+    )
+
+
+def default_project(session: Session) -> Project:
+    """The first project, made on first use in the local organisation."""
+    project = session.scalar(sa.select(Project).order_by(Project.id).limit(1))
+    if project is None:
+        organisation = session.scalar(
+            sa.select(Organisation).where(Organisation.name == LOCAL_ORGANISATION)
+        ) or Organisation(name=LOCAL_ORGANISATION)
+        project = Project(organisation=organisation, name=DEFAULT_PROJECT)
+        session.add(project)
+        session.flush()
+    return project
+
+
+def adopt_projects(session: Session, names: list[str]) -> list[Project]:
+    """Make a project for each curve ``project`` label that has none yet (curves imported from
+    the command line), owned by the owners of the first project. Returns the new ones."""
+    first = default_project(session)
+    known = set(session.scalars(sa.select(Project.name)))
+    owners = [m.user for m in first.members if m.user is not None and m.role == Role.OWNER]
+    made = []
+    for name in sorted(set(names) - known):
+        project = Project(organisation=first.organisation, name=name)
+        project.members = [ProjectMember(user=owner, role=Role.OWNER) for owner in owners]
+        session.add(project)
+        audit(session, "setup", "project.adopt", "project", name, owners=[o.email for o in owners])
+        made.append(project)
+    session.flush()
+    return made
+
+
+def find_user(session: Session, email: str) -> User | None:
+    return session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+
+
+def create_user(session: Session, email: str, password: str | None, display_name: str = "") -> User:
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320 or any(c.isspace() for c in email):
+        raise AccountError(f"{email!r} is not an e-mail address.")
+    if find_user(session, email) is not None:
+        raise AccountError(f"An account for {email} exists already.")
+    if password is not None:
+        check_password_strength(password, email)
+    user = User(
+        email=email,
+        display_name=display_name.strip() or email.split("@")[0],
+        password_hash=hash_password(password) if password is not None else None,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+@dataclass(frozen=True)
+class FirstOwner:
+    email: str
+    password: str | None  # set only when it was generated here, to be shown once
+
+
+def ensure_first_owner(session: Session, email: str, password: str | None) -> FirstOwner | None:
+    """On a store with no accounts: make ``email`` the owner of every existing project.
+
+    ``password`` None generates one, returned so the caller can show it once. Nothing happens
+    when any account exists, so restarting never resets a password.
+    """
+    if session.scalar(sa.select(sa.func.count()).select_from(User)):
+        return None
+    generated = generated_password() if password is None else None
+    user = create_user(session, email, password or generated, "Owner")
+    default_project(session)
+    for project in session.scalars(sa.select(Project)):
+        session.add(ProjectMember(project=project, user=user, role=Role.OWNER))
+    audit(session, "setup", "user.first_owner", "user", user.id, email=user.email)
+    return FirstOwner(user.email, generated)
+
+
+def authenticate(
+    session: Session, email: str, password: str, ip: str | None = None, now: datetime | None = None
+) -> User:
+    """The user whose password this is, or :class:`LoginError`; writes the audit row either way.
+
+    After ``FREE_ATTEMPTS`` failures in a row the account locks, first for 30 s, doubling with
+    every further failure up to 15 minutes. A locked account is refused even with the right
+    password, so guessing cannot go faster than the lock allows.
+    """
+    now = now or utcnow()
+    user = find_user(session, email)
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        wait = int((user.locked_until - now).total_seconds()) + 1
+        audit(session, user.email, "login.locked", "user", user.id, ip)
+        raise LoginError(f"Too many failed attempts: this account is locked for {wait} s more.")
+    if user is None or not verify_password(user.password_hash, password):
+        if user is not None:
+            user.failed_logins += 1
+            over = user.failed_logins - FREE_ATTEMPTS
+            if over >= 0:
+                user.locked_until = now + min(FIRST_LOCK * 2**over, LONGEST_LOCK)
+        audit(session, email.strip().lower()[:320], "login.failed", "user", "", ip)
+        raise LoginError("Wrong e-mail address or password.")
+    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    audit(session, user.email, "login", "user", user.id, ip)
+    return user
+
+
+def change_password(session: Session, user: User, old: str, new: str) -> None:
+    if not verify_password(user.password_hash, old):
+        raise AccountError("The current password is wrong.")
+    check_password_strength(new, user.email)
+    user.password_hash = hash_password(new)
+    audit(session, user.email, "user.password", "user", user.id)
+
+
+def issue_token(
+    session: Session, user: User, name: str, days: int = TOKEN_DAYS, now: datetime | None = None
+) -> tuple[str, ApiToken]:
+    """A new personal token: ``(shown once, stored row)``."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise AccountError("Name the token (1 to 100 characters), e.g. 'line-7 import job'.")
+    if not 1 <= days <= LONGEST_TOKEN_DAYS:
+        raise AccountError(f"A token lives 1 to {LONGEST_TOKEN_DAYS} days, not {days}.")
+    plain, hashed = new_secret(TOKEN_PREFIX)
+    token = ApiToken(
+        user=user,
+        name=name,
+        prefix=plain[: len(TOKEN_PREFIX) + 6],
+        token_hash=hashed,
+        expires_at=(now or utcnow()) + timedelta(days=days),
+    )
+    session.add(token)
+    session.flush()
+    audit(session, user.email, "token.create", "api_token", token.id, name=name, days=days)
+    return plain, token
+
+
+def token_user(session: Session, plain: str, now: datetime | None = None) -> User | None:
+    """The user a live token belongs to; None for an unknown, revoked or expired token."""
+    now = now or utcnow()
+    token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest(plain)))
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        return None
+    token.last_used_at = now
+    return token.user
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise AccountError(f"You have no token {token_id}.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit(session, user.email, "token.revoke", "api_token", token.id, name=token.name)
+    return token
+
+
+def _direct_member(user: User, project_id: int) -> bool:
+    return any(m.project_id == project_id for m in user.project_memberships)
+
+
+def invite(
+    session: Session, project: Project, email: str, role: Role, by: str
+) -> tuple[str, Invitation]:
+    """A one-time invitation: ``(link secret shown or mailed once, stored row)``."""
+    email = email.strip().lower()
+    if "@" not in email or any(c.isspace() for c in email):
+        raise AccountError(f"{email!r} is not an e-mail address.")
+    existing = find_user(session, email)
+    if existing is not None and _direct_member(existing, project.id):
+        raise AccountError(f"{email} is a member of {project.name} already.")
+    plain, hashed = new_secret()
+    invitation = Invitation(
+        project=project,
+        email=email,
+        role=role,
+        token_hash=hashed,
+        invited_by=by,
+        expires_at=utcnow() + timedelta(days=INVITATION_DAYS),
+    )
+    session.add(invitation)
+    session.flush()
+    audit(session, by, "member.invite", "project", project.id, email=email, role=str(role))
+    return plain, invitation
+
+
+def open_invitation(session: Session, plain: str, now: datetime | None = None) -> Invitation:
+    invitation = session.scalar(sa.select(Invitation).where(Invitation.token_hash == digest(plain)))
+    if invitation is None or invitation.accepted_at is not None:
+        raise AccountError("This invitation link is not valid, or it was used already.")
+    if invitation.expires_at <= (now or utcnow()):
+        raise AccountError("This invitation link has expired; ask for a new one.")
+    return invitation
+
+
+def accept_invitation(session: Session, plain: str, password: str, display_name: str = "") -> User:
+    """Join the invited project with the invited role; a new account sets its password here."""
+    invitation = open_invitation(session, plain)
+    user = find_user(session, invitation.email)
+    if user is None:
+        user = create_user(session, invitation.email, password, display_name)
+    elif not verify_password(user.password_hash, password):
+        raise AccountError("An account for this address exists: enter its current password.")
+    if not _direct_member(user, invitation.project_id):
+        session.add(ProjectMember(project=invitation.project, user=user, role=invitation.role))
+    invitation.accepted_at = utcnow()
+    audit(
+        session,
+        user.email,
+        "member.join",
+        "project",
+        invitation.project_id,
+        role=str(invitation.role),
+        invited_by=invitation.invited_by,
+    )
+    return user
