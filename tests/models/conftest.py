@@ -23,8 +23,9 @@ from typing import NoReturn
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
 
-from models.store import create_metadata_engine
+from models.store import create_metadata_engine, migrate
 
 HOW_TO = (
     "apt-get install postgresql (CI does this in .ci/run), "
@@ -157,3 +158,10 @@ def engine(metadata_url: str | sa.URL) -> Iterator[sa.Engine]:
     engine = create_metadata_engine(metadata_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: sa.Engine) -> sessionmaker[Session]:
+    """Sessions on a freshly migrated store (SQLite, and PostgreSQL when available)."""
+    migrate(engine)
+    return sessionmaker(engine)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, StatementError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 import models.store
 from models.settings import Settings
@@ -14,7 +14,6 @@ from models.store import (
     current_revision,
     head_revision,
     metadata_url,
-    migrate,
     open_metadata,
 )
 from models.tables import (
@@ -32,12 +31,6 @@ from models.tables import (
     TeamMember,
     User,
 )
-
-
-@pytest.fixture
-def sessions(engine) -> sessionmaker[Session]:
-    migrate(engine)
-    return sessionmaker(engine)
 
 
 def cluster(name: str = "line3-dev", **changes: object) -> Cluster:
