@@ -83,6 +83,18 @@ def adopt_curve_projects(settings: Settings) -> list[str]:
         return [p.name for p in made]
 
 
+def curve_label_in_use(settings: Settings, name: str) -> bool:
+    """Whether curves labelled ``name`` are stored already. A new project must not take such a
+    name: it would hand whoever makes it curves they were never given."""
+    store = open_store(settings)
+    return bool(
+        store.client.query(
+            f"SELECT count() FROM {store.db}.datasets WHERE project = {{p:String}}",
+            parameters={"p": name},
+        ).result_rows[0][0]
+    )
+
+
 def readable_projects(store: MetadataStore, who: Principal) -> tuple[str, ...] | None:
     """The curve project labels ``who`` may view (a metadata project's name is its curves'
     ``project`` label); None for the operator, who sees every curve."""

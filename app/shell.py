@@ -6,6 +6,8 @@ Links are relative (``./curves``), so they work under ``curvehouse serve`` and u
 
 from __future__ import annotations
 
+import html
+
 import panel as pn
 
 ACCENT = "#1f5fa8"
@@ -23,6 +25,7 @@ NAV_CSS = """
            font-size: 15px;}
 .ch-nav a:hover {background: rgba(255, 255, 255, .12); color: white;}
 .ch-nav a.ch-active {background: rgba(255, 255, 255, .2); color: white; font-weight: 600;}
+.ch-user {margin-left: 24px; color: #dbe7f5; font-size: 14px;}
 """
 
 
@@ -32,6 +35,12 @@ def navigation(active: str) -> pn.pane.HTML:
         f'data-page="{slug}">{label}</a>'
         for slug, label in NAV
     )
+    user = pn.state.user if pn.state.curdoc is not None else None
+    if user:
+        links += (
+            f'<span class="ch-user">{html.escape(user)}</span>'
+            '<a href="./logout" data-page="logout">Sign out</a>'
+        )
     return pn.pane.HTML(f'<nav class="ch-nav">{links}</nav>', stylesheets=[NAV_CSS], margin=0)
 
 

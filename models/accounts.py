@@ -6,6 +6,7 @@ and its lockout counter are written together or not at all.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -102,6 +103,27 @@ def adopt_projects(session: Session, names: list[str]) -> list[Project]:
         made.append(project)
     session.flush()
     return made
+
+
+PROJECT_NAME = re.compile(r"^[\w][\w .\-]{0,99}$")
+
+
+def create_project(session: Session, owner: User, name: str, ip: str | None = None) -> Project:
+    """A new project in the first organisation, owned by ``owner``."""
+    name = name.strip()
+    if not PROJECT_NAME.match(name):
+        raise AccountError(
+            "A project name has 1-100 letters, digits, spaces, dots, hyphens or underscores, "
+            f"starting with a letter or digit; got {name!r}."
+        )
+    if session.scalar(sa.select(Project.id).where(Project.name == name)) is not None:
+        raise AccountError(f"A project named {name!r} exists already; choose another name.")
+    project = Project(organisation=default_project(session).organisation, name=name)
+    project.members = [ProjectMember(user=owner, role=Role.OWNER)]
+    session.add(project)
+    session.flush()
+    audit(session, owner.email, "project.create", "project", project.id, ip, name=name)
+    return project
 
 
 def find_user(session: Session, email: str) -> User | None:

@@ -6,6 +6,7 @@ import panel as pn
 
 from app.auth.login import LOGIN, principal_for
 from models.access import Principal, operator
+from models.settings import Settings
 from models.store import MetadataStore
 
 LOCAL = "local"
@@ -35,3 +36,16 @@ def sign_in_required() -> pn.pane.Alert:
         alert_type="warning",
         name="sign-in-required",
     )
+
+
+def public_base(settings: Settings) -> str:
+    """Where people reach this server, for links: ``CURVEHOUSE_PUBLIC_URL``, else the host the
+    browser asked for, else the serving address."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    if served():
+        request = pn.state.curdoc.session_context.request
+        host = request.headers.get("Host") if request is not None else None
+        if host:
+            return f"{getattr(request, 'protocol', 'http')}://{host}"
+    return f"http://{settings.address}:{settings.port}"

@@ -1,22 +1,46 @@
-"""Team: not built yet; the page says so rather than showing made-up data."""
+"""Team: your account and API tokens, project members and invitations, the audit trail."""
 
 from __future__ import annotations
 
 import panel as pn
 
-from app.shell import not_built
+from app.auth.session import current_principal, sign_in_required
+from app.runtime import metadata_for
+from app.shell import shell
+from app.team.account import AccountPanel
+from app.team.audit import AuditPanel
+from app.team.members import MembersPanel
+from models.access import Action, allows, visible_projects
+from models.settings import get_settings
+
+pn.extension("tabulator")
 
 
 def page() -> pn.template.BaseTemplate:
-    return not_built(
-        "team",
-        "The team page will manage who may see and change what.",
-        [
-            "users, login and invitations",
-            "roles per project",
-            "an audit trail of who did what",
-        ],
-    )
+    settings = get_settings()
+    store = metadata_for(settings)
+    who = current_principal(store)
+    if who is None:
+        return shell("team", [sign_in_required()])
+    with store.sessions() as session:
+        projects = {p.name: (p.id, role) for p, role in visible_projects(session, who)}
+    parts: list = []
+    if not who.is_operator:
+        parts.append(AccountPanel(store=store, who=who))
+    if projects:
+        parts.append(MembersPanel(store=store, settings=settings, who=who, projects=projects))
+    else:
+        parts.append(
+            pn.pane.Markdown("You are not a member of any project yet.", name="no-projects")
+        )
+    auditable = {
+        name: pid
+        for name, (pid, role) in projects.items()
+        if who.is_operator or allows(role, Action.VIEW_AUDIT)
+    }
+    if auditable:
+        parts.append(AuditPanel(store=store, who=who, projects=auditable))
+    return shell("team", [pn.Column(*parts, sizing_mode="stretch_width", max_width=1100)])
 
 
 if pn.state.served:

@@ -1,0 +1,133 @@
+"""Your account: change the password, make and revoke personal API tokens."""
+
+from __future__ import annotations
+
+import pandas as pd
+import panel as pn
+import sqlalchemy as sa
+
+from models import accounts
+from models.access import Principal
+from models.credentials import WeakPasswordError
+from models.store import MetadataStore
+from models.tables import ApiToken, User, utcnow
+
+TOKEN_COLUMNS = ["id", "name", "prefix", "created", "expires", "last used", "status"]
+
+
+def _when(value) -> str:
+    return "" if value is None else f"{value:%Y-%m-%d %H:%M}"
+
+
+class AccountPanel(pn.viewable.Viewer):
+    def __init__(self, *, store: MetadataStore, who: Principal) -> None:
+        super().__init__()
+        self.store, self.who = store, who
+        self.message = pn.pane.Alert(visible=False, name="account-message")
+        self.current = pn.widgets.PasswordInput(label="Current password", width=220)
+        self.new = pn.widgets.PasswordInput(label="New password (12+ characters)", width=220)
+        change = pn.widgets.Button(label="Change password", color="primary", align="end")
+        change.on_click(lambda _: self._change_password())
+        self.token_name = pn.widgets.TextInput(
+            label="Token name", placeholder="e.g. line-7 import job", width=220
+        )
+        self.token_days = pn.widgets.IntInput(label="Days valid", value=90, start=1, end=365)
+        make = pn.widgets.Button(label="Create token", color="primary", align="end")
+        make.on_click(lambda _: self._make_token())
+        self.tokens = pn.widgets.Tabulator(
+            self._tokens(),
+            show_index=False,
+            disabled=True,
+            selectable=1,
+            hidden_columns=["id"],
+            layout="fit_data_stretch",
+            sizing_mode="stretch_width",
+            height=160,
+        )
+        revoke = pn.widgets.Button(label="Revoke selected token", color="danger")
+        revoke.on_click(lambda _: self._revoke())
+        self._layout = pn.Column(
+            f"### Your account: {who.label}",
+            self.message,
+            pn.Row(self.current, self.new, change),
+            "### Personal API tokens",
+            pn.pane.Markdown(
+                "For scripts and the REST API (`Authorization: Bearer <token>`). A token acts "
+                "with your roles, is shown once, and only its hash is kept."
+            ),
+            pn.Row(self.token_name, self.token_days, make),
+            self.tokens,
+            revoke,
+            sizing_mode="stretch_width",
+        )
+
+    def _say(self, text: str, kind: str = "success") -> None:
+        self.message.object, self.message.alert_type, self.message.visible = text, kind, True
+
+    def _tokens(self) -> pd.DataFrame:
+        now = utcnow()
+        with self.store.sessions() as session:
+            rows = session.scalars(
+                sa.select(ApiToken)
+                .where(ApiToken.user_id == self.who.user_id)
+                .order_by(ApiToken.id)
+            ).all()
+        return pd.DataFrame(
+            [
+                {
+                    "id": t.id,
+                    "name": t.name,
+                    "prefix": t.prefix + "…",
+                    "created": _when(t.created_at),
+                    "expires": _when(t.expires_at),
+                    "last used": _when(t.last_used_at) or "never",
+                    "status": "revoked"
+                    if t.revoked_at
+                    else ("expired" if t.expires_at <= now else "active"),
+                }
+                for t in rows
+            ],
+            columns=TOKEN_COLUMNS,
+        )
+
+    def _change_password(self) -> None:
+        with self.store.sessions() as session:
+            user = session.get(User, self.who.user_id)
+            try:
+                accounts.change_password(session, user, self.current.value, self.new.value)
+            except (accounts.AccountError, WeakPasswordError) as exc:
+                return self._say(str(exc), "danger")
+            session.commit()
+        self.current.value = self.new.value = ""
+        self._say("Password changed.")
+
+    def _make_token(self) -> None:
+        with self.store.sessions() as session:
+            user = session.get(User, self.who.user_id)
+            try:
+                plain, _ = accounts.issue_token(
+                    session, user, self.token_name.value, self.token_days.value
+                )
+            except accounts.AccountError as exc:
+                return self._say(str(exc), "danger")
+            session.commit()
+        self.token_name.value = ""
+        self.tokens.value = self._tokens()
+        self._say(f"New token (copy it now; it is not shown again): `{plain}`")
+
+    def _revoke(self) -> None:
+        if not self.tokens.selection:
+            return self._say("Select a token in the table first.", "warning")
+        token_id = int(self.tokens.value.iloc[self.tokens.selection[0]]["id"])
+        with self.store.sessions() as session:
+            user = session.get(User, self.who.user_id)
+            try:
+                token = accounts.revoke_token(session, user, token_id)
+            except accounts.AccountError as exc:
+                return self._say(str(exc), "danger")
+            session.commit()
+        self.tokens.value = self._tokens()
+        self._say(f"Token {token.name!r} revoked: it no longer works.")
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout

@@ -1,0 +1,162 @@
+"""A project's members and invitations; the buttons follow the viewer's role, and
+``models/members.py`` checks it again on every change."""
+
+from __future__ import annotations
+
+import pandas as pd
+import panel as pn
+
+from app.auth.session import public_base
+from models.access import AccessError, Action, Principal, allows
+from models.accounts import AccountError
+from models.members import change_role, invite_member, remove_member
+from models.settings import Settings
+from models.store import MetadataStore
+from models.tables import Project, Role
+from providers.base import ProviderError
+from providers.mail import send_mail
+
+MEMBER_COLUMNS = ["user_id", "member", "kind", "role"]
+ROLES = [r.value for r in Role]
+
+
+class MembersPanel(pn.viewable.Viewer):
+    def __init__(
+        self,
+        *,
+        store: MetadataStore,
+        settings: Settings,
+        who: Principal,
+        projects: dict[str, tuple[int, Role | None]],
+    ) -> None:
+        """``projects``: name -> (id, the viewer's role) of every project they see."""
+        super().__init__()
+        self.store, self.settings, self.who, self._projects = store, settings, who, projects
+        self.project = pn.widgets.Select(
+            label="Project", options={name: pid for name, (pid, _) in projects.items()}, width=260
+        )
+        self.message = pn.pane.Alert(visible=False, name="members-message")
+        self.table = pn.widgets.Tabulator(
+            pd.DataFrame(columns=MEMBER_COLUMNS),
+            show_index=False,
+            disabled=True,
+            selectable=1,
+            hidden_columns=["user_id"],
+            layout="fit_data_stretch",
+            sizing_mode="stretch_width",
+            height=200,
+        )
+        self.email = pn.widgets.TextInput(label="E-mail", placeholder="name@plant.example")
+        self.role = pn.widgets.Select(label="Role", options=ROLES, value="viewer", width=130)
+        invite = pn.widgets.Button(label="Invite", color="primary", align="end")
+        invite.on_click(lambda _: self._invite())
+        self.new_role = pn.widgets.Select(label="Role", options=ROLES, value="viewer", width=130)
+        set_role = pn.widgets.Button(label="Change role of selected", align="end")
+        set_role.on_click(lambda _: self._change())
+        remove = pn.widgets.Button(label="Remove selected", color="danger", align="end")
+        remove.on_click(lambda _: self._remove())
+        self.managing = pn.Column(
+            "#### Invite someone",
+            pn.Row(self.email, self.role, invite),
+            "#### Change a member",
+            pn.Row(self.new_role, set_role, remove),
+        )
+        self.project.param.watch(lambda _: self.refresh(), "value")
+        self.refresh()
+
+    def _role(self) -> Role | None:
+        return next((r for pid, r in self._projects.values() if pid == self.project.value), None)
+
+    def _say(self, text: str, kind: str = "success") -> None:
+        self.message.object, self.message.alert_type, self.message.visible = text, kind, True
+
+    def refresh(self) -> None:
+        self.managing.visible = self.who.is_operator or allows(self._role(), Action.MANAGE_MEMBERS)
+        with self.store.sessions() as session:
+            project = session.get(Project, self.project.value) if self.project.value else None
+            members = project.members if project else []
+            rows = [
+                {
+                    "user_id": m.user_id,
+                    "member": m.user.email if m.user else f"team {m.team.name}",
+                    "kind": "person" if m.user else "team",
+                    "role": str(m.role),
+                }
+                for m in members
+            ]
+        self.table.value = pd.DataFrame(rows, columns=MEMBER_COLUMNS)
+
+    def _selected(self) -> int | None:
+        if not self.table.selection:
+            self._say("Select a person in the table first.", "warning")
+            return None
+        user_id = self.table.value.iloc[self.table.selection[0]]["user_id"]
+        if pd.isna(user_id):
+            self._say("Team grants are changed by the team's admins.", "warning")
+            return None
+        return int(user_id)
+
+    def _apply(self, change, done: str) -> None:
+        with self.store.sessions() as session:
+            try:
+                result = change(session)
+                session.commit()
+            except (AccessError, AccountError) as exc:
+                session.rollback()
+                return self._say(str(exc), "danger")
+        self.refresh()
+        self._say(done if result is None else result)
+
+    def _invite(self) -> None:
+        email, role, project = self.email.value.strip(), Role(self.role.value), self.project.label
+
+        def change(session):
+            link, _ = invite_member(session, self.who, self.project.value, email, role)
+            url = f"{public_base(self.settings)}/invite?token={link}"
+            if self.settings.smtp_url:
+                try:
+                    send_mail(
+                        self.settings.smtp_url,
+                        self.settings.mail_from,
+                        email,
+                        f"Join {project} on Curvehouse",
+                        f"{self.who.label} invites you to {project} as {role}.\n\n"
+                        f"Open this link within 7 days to set your password and join:\n{url}\n",
+                    )
+                except ProviderError as exc:
+                    raise AccountError(f"{exc}. Nobody was invited.") from exc
+                return f"Invitation mailed to {email} (valid 7 days, once)."
+            return (
+                f"No mail server is configured (CURVEHOUSE_SMTP_URL), so send {email} this "
+                f"one-time link yourself; it is valid for 7 days and shown only now:\n\n`{url}`"
+            )
+
+        self._apply(change, "")
+        self.email.value = ""
+
+    def _change(self) -> None:
+        user_id = self._selected()
+        if user_id is not None:
+            role = Role(self.new_role.value)
+            self._apply(
+                lambda s: change_role(s, self.who, self.project.value, user_id, role) and None,
+                f"Role changed to {role}.",
+            )
+
+    def _remove(self) -> None:
+        user_id = self._selected()
+        if user_id is not None:
+            self._apply(
+                lambda s: remove_member(s, self.who, self.project.value, user_id),
+                "Member removed.",
+            )
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(
+            "### Project members",
+            self.project,
+            self.message,
+            self.table,
+            self.managing,
+            sizing_mode="stretch_width",
+        )

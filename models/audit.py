@@ -1,0 +1,28 @@
+"""Reading the audit trail: one query for a project's events, shared by the page and the API."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from models.tables import AuditEvent, Cluster
+
+COLUMNS = ("at", "actor", "action", "target_type", "target_id", "detail", "ip")
+
+
+def project_trail(project_id: int, action: str | None = None) -> sa.Select[tuple[AuditEvent]]:
+    """What was done to the project, its members and its clusters, newest first; ``action``
+    keeps the events whose action starts with it (``cluster.``, ``member.``)."""
+    clusters = sa.select(sa.cast(Cluster.id, sa.String)).where(Cluster.project_id == project_id)
+    events = sa.select(AuditEvent).where(
+        sa.or_(
+            sa.and_(AuditEvent.target_type == "project", AuditEvent.target_id == str(project_id)),
+            sa.and_(AuditEvent.target_type == "cluster", AuditEvent.target_id.in_(clusters)),
+        )
+    )
+    if action:
+        events = events.where(AuditEvent.action.startswith(action, autoescape=True))
+    return events.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+
+
+def as_row(event: AuditEvent) -> dict[str, object]:
+    return {column: getattr(event, column) for column in COLUMNS}

@@ -1,0 +1,143 @@
+"""Changing who is in a project: add, change a role, remove, invite. One set of rules for the
+Team page and the REST API.
+
+Admins manage members below owner; only owners make or remove owners (:func:`may_grant`). A
+project never loses its last owner. Every change writes an audit row in the same transaction.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from models import accounts
+from models.access import Action, Forbidden, Principal, may_grant, require
+from models.tables import Invitation, Project, ProjectMember, Role
+
+
+class MemberError(accounts.AccountError):
+    """A member change that cannot be made; ``status`` is the REST API's answer."""
+
+    status = 400
+
+
+class MemberConflict(MemberError):
+    status = 409
+
+
+class NoSuchMember(MemberError):
+    status = 404
+
+
+def _manage(session: Session, who: Principal, project_id: int) -> tuple[Project, Role | None]:
+    role = require(session, who, project_id, Action.MANAGE_MEMBERS)
+    # PostgreSQL: member changes of one project run one after another (SQLite locks anyway).
+    session.execute(sa.select(Project.id).where(Project.id == project_id).with_for_update())
+    return session.get(Project, project_id), role
+
+
+def _may(who: Principal, granter: Role | None, role: Role, verb: str) -> None:
+    if not who.is_operator and not may_grant(granter, role):
+        raise Forbidden(
+            f"Your role is {granter}; it may not {verb} {role}. Only owners manage owners, "
+            "and only owners and admins manage members."
+        )
+
+
+def _member(session: Session, project_id: int, user_id: int) -> ProjectMember:
+    member = session.scalar(
+        sa.select(ProjectMember).where(
+            ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
+        )
+    )
+    if member is None:
+        raise NoSuchMember(f"User {user_id} is not a member of this project.")
+    return member
+
+
+def _keep_an_owner(session: Session, project: Project) -> None:
+    session.flush()
+    owners = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(ProjectMember)
+        .where(
+            ProjectMember.project_id == project.id,
+            ProjectMember.user_id.is_not(None),
+            ProjectMember.role == Role.OWNER,
+        )
+    )
+    if not owners:
+        raise MemberConflict(
+            f"{project.name} would have no owner left; make someone else owner first."
+        )
+
+
+def add_member(
+    session: Session, who: Principal, project_id: int, email: str, role: Role, ip: str | None = None
+) -> ProjectMember:
+    project, granter = _manage(session, who, project_id)
+    _may(who, granter, role, "add a member as")
+    user = accounts.find_user(session, email)
+    if user is None:
+        raise MemberError(f"There is no account for {email}; invite them instead.")
+    if any(m.user_id == user.id for m in project.members):
+        raise MemberConflict(f"{user.email} is a member of {project.name} already.")
+    member = ProjectMember(project=project, user=user, role=role)
+    session.add(member)
+    session.flush()
+    accounts.audit(
+        session, who.label, "member.add", "project", project.id, ip, email=user.email, role=role
+    )
+    return member
+
+
+def change_role(
+    session: Session,
+    who: Principal,
+    project_id: int,
+    user_id: int,
+    role: Role,
+    ip: str | None = None,
+) -> ProjectMember:
+    project, granter = _manage(session, who, project_id)
+    member = _member(session, project.id, user_id)
+    before = member.role
+    _may(who, granter, before, "change the role of a member who is")
+    _may(who, granter, role, "make a member")
+    member.role = role
+    _keep_an_owner(session, project)
+    accounts.audit(
+        session,
+        who.label,
+        "member.role",
+        "project",
+        project.id,
+        ip,
+        email=member.user.email,
+        before=str(before),
+        role=str(role),
+    )
+    return member
+
+
+def remove_member(
+    session: Session, who: Principal, project_id: int, user_id: int, ip: str | None = None
+) -> None:
+    project, granter = _manage(session, who, project_id)
+    member = _member(session, project.id, user_id)
+    _may(who, granter, member.role, "remove a member who is")
+    email, role = member.user.email, member.role
+    session.delete(member)
+    _keep_an_owner(session, project)
+    accounts.audit(
+        session, who.label, "member.remove", "project", project.id, ip, email=email, role=role
+    )
+
+
+def invite_member(
+    session: Session, who: Principal, project_id: int, email: str, role: Role
+) -> tuple[str, Invitation]:
+    """A one-time link for ``email`` to join as ``role``: ``(secret, row)``."""
+    project, granter = _manage(session, who, project_id)
+    _may(who, granter, role, "invite a member as")
+    return accounts.invite(session, project, email, role, who.label)
