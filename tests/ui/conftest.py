@@ -60,6 +60,7 @@ class Served:
     def __init__(self, home: Path, command: list[str], env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://localhost:{self.port}/"
+        self.home, self.password = str(home), OWNER_PASSWORD
         env = {
             **os.environ,
             "CURVEHOUSE_HOME": str(home),

@@ -1,0 +1,175 @@
+"""Sign-in, sign-out, CSRF, invitations and role-limited pages, in a real browser and over
+real HTTP against ``curvehouse serve``."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.ui.conftest import BIN, OWNER, Served, screenshot
+
+pytestmark = pytest.mark.ui
+PASSWORD = "a long new password"
+
+
+@pytest.fixture(scope="module")
+def served(demo_home):
+    server = Served(demo_home, [str(BIN / "curvehouse"), "serve"])
+    yield server
+    server.stop()
+
+
+def invite(served, email: str, project: str, role: str) -> str:
+    """An invitation made the way the Team page makes it, in the server's metadata store."""
+    code = (
+        "from app.runtime import metadata_for\n"
+        "from models.access import operator\n"
+        "from models.members import invite_member\n"
+        "from models.settings import get_settings\n"
+        "from models.tables import Project\n"
+        "import sqlalchemy as sa\n"
+        "store = metadata_for(get_settings())\n"
+        "with store.sessions() as s:\n"
+        f"    pid = s.scalar(sa.select(Project.id).where(Project.name == {project!r}))\n"
+        f"    link, _ = invite_member(s, operator('test'), pid, {email!r}, {role!r})\n"
+        "    s.commit()\n"
+        "print(link)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "CURVEHOUSE_HOME": served.home},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_pages_need_a_sign_in_and_wrong_passwords_are_refused(served, browser):
+    context = browser.new_context()
+    page = context.new_page()
+    for slug in ("", "home", "clusters", "projects", "team"):
+        page.goto(served.url + slug)
+        assert "/login" in page.url, slug
+    page.fill("#email", OWNER)
+    page.fill("#password", "not the password")
+    page.click("button[type=submit]")
+    page.get_by_text("Wrong e-mail address or password.").wait_for()
+    screenshot(page, "login-refused")
+    page.fill("#email", OWNER)
+    page.fill("#password", served.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(served.url + "team")  # on to where it was going
+    page.get_by_text(OWNER).first.wait_for()
+    page.get_by_role("link", name="Sign out").click()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_text("You are signed out.").wait_for()
+    page.goto(served.url + "team")
+    assert "/login" in page.url
+    context.close()
+
+
+def test_a_login_form_without_its_xsrf_token_is_refused(served):
+    body = f"email={OWNER}&password={served.password}".encode()
+    request = urllib.request.Request(served.url + "login", data=body, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request)
+    refused.value.close()
+    assert refused.value.code == 403
+
+
+def test_the_websocket_refuses_other_origins(served, browser):
+    """The pages' actions travel over Bokeh's websocket: a page on another site that tries to
+    open it with the victim's cookie is turned away."""
+    context = browser.new_context()
+    page = context.new_page()
+    served.sign_in(page)
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in context.cookies())
+    context.close()
+    statuses = {}
+    for origin in ("http://evil.example", f"http://localhost:{served.port}"):
+        connection = http.client.HTTPConnection("localhost", served.port, timeout=10)
+        connection.request(
+            "GET",
+            "/clusters/ws",
+            headers={
+                "Cookie": cookie,
+                "Origin": origin,
+                "Connection": "Upgrade",
+                "Upgrade": "websocket",
+                "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+            },
+        )
+        statuses[origin] = connection.getresponse().status
+        connection.close()
+    assert statuses["http://evil.example"] == 403
+    assert statuses[f"http://localhost:{served.port}"] != 403
+
+
+def test_an_invited_viewer_sees_only_their_project(served, browser):
+    link = invite(served, "viewer@plant.example", "demo", "viewer")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{served.url}invite?token={link}")
+    page.get_by_text("is invited to demo as viewer").wait_for()
+    page.fill("#name", "Vera Viewer")
+    page.fill("#password", "short")
+    page.click("button[type=submit]")
+    page.get_by_text("at least 12 characters").wait_for()
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(served.url)
+    page.get_by_text(re.compile(r"curves · x .* ms")).first.wait_for(timeout=30_000)
+    screenshot(page, "viewer-curves")
+    # The link worked once.
+    page.goto(f"{served.url}invite?token={link}")
+    page.get_by_text("used already").wait_for()
+    # A viewer may not create clusters, and the Team page offers no member changes.
+    page.goto(served.url + "clusters", wait_until="networkidle")
+    page.get_by_text("Creating clusters needs the admin or owner role").wait_for()
+    page.goto(served.url + "team", wait_until="networkidle")
+    page.get_by_text("Personal API tokens").wait_for()
+    assert page.get_by_role("button", name="Invite").count() == 0
+    assert page.get_by_text("Audit trail").count() == 0
+    screenshot(page, "viewer-team")
+    context.close()
+
+
+def test_someone_in_no_project_sees_no_curves(served, browser):
+    link = invite(served, "outsider@plant.example", "Default project", "viewer")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{served.url}invite?token={link}")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(served.url)
+    page.goto(served.url + "home", wait_until="networkidle")
+    page.get_by_text("No curves stored yet").wait_for(timeout=30_000)
+    assert page.get_by_text("600").count() == 0
+    context.close()
+
+
+def test_the_owner_invites_from_the_team_page_and_reads_the_audit(served, page):
+    page.goto(served.url + "team", wait_until="networkidle")
+    page.get_by_label("Project").first.select_option(label="demo")
+    page.get_by_label("E-mail").fill("engineer@plant.example")
+    page.get_by_label("Role").first.select_option("engineer")
+    page.get_by_role("button", name="Invite").click()
+    link = page.get_by_text(re.compile(r"/invite\?token=")).first
+    link.wait_for()
+    assert f"localhost:{served.port}/invite?token=" in link.inner_text()
+    page.get_by_label("Token name").fill("nightly import")
+    page.get_by_role("button", name="Create token").click()
+    page.get_by_text(re.compile("New token .* chp_")).wait_for()
+    screenshot(page, "team")
+    page.reload(wait_until="networkidle")
+    page.get_by_label("Project").nth(1).select_option(label="demo")  # the audit's
+    page.get_by_text("member.invite").first.wait_for()
