@@ -1,4 +1,4 @@
-"""The ``curvehouse`` command: serve, demo, ingest, info, clean-demo."""
+"""The ``curvehouse`` command: serve, demo, ingest, info, clean-demo, token."""
 
 from __future__ import annotations
 
@@ -157,6 +157,50 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    """Personal API tokens, for whoever runs this machine (the operator): scripts, curl."""
+    from app.runtime import metadata_for
+    from models import accounts
+    from models.tables import utcnow
+
+    with metadata_for(get_settings()).sessions() as session:
+        user = accounts.find_user(session, args.email)
+        if user is None:
+            raise accounts.AccountError(f"There is no account for {args.email}.")
+        if args.token_command == "create":
+            secret, token = accounts.issue_token(session, user, args.name, args.days)
+            session.commit()
+            # The secret alone on stdout, so TOKEN=$(curvehouse token create ...) works.
+            print(
+                f"Token {token.id} ({token.name!r}) for {user.email}, valid until "
+                f"{token.expires_at:%Y-%m-%d %H:%M} UTC. It is shown only now:",
+                file=sys.stderr,
+            )
+            print(secret)
+        elif args.token_command == "revoke":
+            token = accounts.revoke_token(session, user, args.id)
+            session.commit()
+            print(f"Revoked token {token.id} ({token.name!r}) of {user.email}.")
+        else:
+            now = utcnow()
+            if not user.api_tokens:
+                print(f"{user.email} has no API tokens.")
+            for token in sorted(user.api_tokens, key=lambda t: t.id):
+                state = (
+                    "revoked"
+                    if token.revoked_at is not None
+                    else "expired"
+                    if token.expires_at <= now
+                    else "active"
+                )
+                used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+                print(
+                    f"  {token.id:>4}  {token.prefix}...  {state:<7}  expires "
+                    f"{token.expires_at:%Y-%m-%d}  last used {used:<16}  {token.name}"
+                )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="curvehouse",
@@ -200,6 +244,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     clean = sub.add_parser("clean-demo", help="remove demo data, and only demo data")
     clean.set_defaults(func=cmd_clean_demo)
+
+    token = sub.add_parser("token", help="personal API tokens for the REST API (/api)")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", help="make a token and print it, once")
+    create.add_argument("email", help="the account the token acts as")
+    create.add_argument("--name", required=True, help="what it is for, e.g. 'line-7 import job'")
+    create.add_argument("--days", type=int, default=90, help="lifetime in days (1-365)")
+    token_sub.add_parser("list", help="an account's tokens (never their secrets)").add_argument(
+        "email"
+    )
+    revoke = token_sub.add_parser("revoke", help="revoke a token at once")
+    revoke.add_argument("email")
+    revoke.add_argument("id", type=int)
+    token.set_defaults(func=cmd_token)
     return parser
 
 

@@ -28,6 +28,26 @@ PAGES = {
 }
 
 
+def oidc_options(settings: Settings) -> dict | None:
+    """``pn.serve`` options for sign-in through an identity provider: Panel's generic OAuth
+    provider (authorization code flow). None when OIDC is not configured."""
+    if settings.oidc is None:
+        return None
+    client_id, client_secret, authorize_url, token_url, user_url = settings.oidc
+    return {
+        "oauth_provider": "generic",
+        "oauth_key": client_id,
+        "oauth_secret": client_secret,
+        "oauth_redirect_uri": f"{settings.public_url.rstrip('/')}/login",
+        "oauth_extra_params": {
+            "AUTHORIZE_URL": authorize_url,
+            "TOKEN_URL": token_url,
+            "USER_URL": user_url,
+            "USER_KEY": "email",
+        },
+    }
+
+
 def serve(settings: Settings, *, show: bool = False, origins: tuple[str, ...] = ()) -> None:
     """Serve every page; ``origins`` are extra host:port values browsers may connect from.
 
@@ -50,6 +70,7 @@ def serve(settings: Settings, *, show: bool = False, origins: tuple[str, ...] = 
     if message:
         print(message, flush=True)
     login = LoginProvider(store)
+    sign_in = oidc_options(settings) or {"auth_provider": login}
     poller = ClusterPoller(store, settings).start()
     print(f"Curvehouse at {url} (Ctrl+C to stop)", flush=True)
     pn.serve(
@@ -64,8 +85,8 @@ def serve(settings: Settings, *, show: bool = False, origins: tuple[str, ...] = 
             *origins,
         ],
         print_url=False,
-        auth_provider=login,
         cookie_secret=secret,
+        **sign_in,
         extra_patterns=[(INVITE, login.invite_handler), *api.routes(store, settings)],
     )
     poller.stop()

@@ -52,8 +52,11 @@ class Settings:
     # Outgoing mail for invitations; None shows the link to the person who invited instead.
     smtp_url: str | None = field(default=None, repr=False)
     mail_from: str = "curvehouse@localhost"
-    # The address people reach the app at, for links in invitation mails.
+    # The address people reach the app at, for links in invitation mails and OIDC redirects.
     public_url: str | None = None
+    # Sign-in through the plant's identity provider (OIDC / OAuth2 authorization code) instead
+    # of passwords: client id and secret, then the authorize, token and userinfo URLs.
+    oidc: tuple[str, str, str, str, str] | None = field(default=None, repr=False)
 
     @property
     def local(self) -> bool:
@@ -135,6 +138,18 @@ class Settings:
                 f"ClickHouse Cloud needs all of {PREFIX}CLOUD_ORGANIZATION_ID, "
                 f"{PREFIX}CLOUD_KEY_ID and {PREFIX}CLOUD_KEY_SECRET; some are missing."
             )
+        oidc_names = ("CLIENT_ID", "CLIENT_SECRET", "AUTHORIZE_URL", "TOKEN_URL", "USER_URL")
+        oidc = tuple(get(f"OIDC_{n}") for n in oidc_names)
+        if any(oidc) and not all(oidc):
+            missing = ", ".join(
+                f"{PREFIX}OIDC_{n}" for n, v in zip(oidc_names, oidc, strict=True) if not v
+            )
+            raise SettingsError(f"OIDC sign-in needs all of its settings; missing: {missing}.")
+        if all(oidc) and not get("PUBLIC_URL"):
+            raise SettingsError(
+                f"OIDC sign-in needs {PREFIX}PUBLIC_URL (where browsers reach Curvehouse): the "
+                "identity provider sends people back to <PUBLIC_URL>/login."
+            )
         cookie_secret = get("COOKIE_SECRET")
         if cookie_secret is not None and len(cookie_secret) < MIN_COOKIE_SECRET:
             raise SettingsError(
@@ -162,6 +177,7 @@ class Settings:
             smtp_url=get("SMTP_URL"),
             mail_from=get("MAIL_FROM", cls.mail_from),
             public_url=get("PUBLIC_URL"),
+            oidc=oidc if all(oidc) else None,
         )
 
 

@@ -235,10 +235,20 @@ class LoginProvider(AuthProvider):
         return self._logout
 
 
-def principal_for(store: MetadataStore, email: str | None) -> Principal | None:
-    """The signed-in person behind ``email`` (from ``pn.state.user``), None if unknown."""
+def principal_for(
+    store: MetadataStore, email: str | None, *, provision: bool = False
+) -> Principal | None:
+    """The signed-in person behind ``email`` (from ``pn.state.user``), None if unknown.
+
+    ``provision``: the identity provider vouched for ``email`` (OIDC), so a first visit makes
+    an account without a password and without any role; a project admin adds it to projects.
+    """
     if not email:
         return None
     with store.sessions() as session:
         user = accounts.find_user(session, email)
+        if user is None and provision:
+            user = accounts.create_user(session, email, None)
+            accounts.audit(session, user.email, "user.provision", "user", user.id, via="oidc")
+            session.commit()
         return Principal(user.email, user.id) if user else None

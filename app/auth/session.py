@@ -6,7 +6,7 @@ import panel as pn
 
 from app.auth.login import LOGIN, principal_for
 from models.access import Principal, operator
-from models.settings import Settings
+from models.settings import Settings, get_settings
 from models.store import MetadataStore
 
 LOCAL = "local"
@@ -25,7 +25,7 @@ def current_principal(store: MetadataStore) -> Principal | None:
     """
     if not served():
         return operator(LOCAL)
-    return principal_for(store, pn.state.user)
+    return principal_for(store, pn.state.user, provision=get_settings().oidc is not None)
 
 
 def sign_in_required() -> pn.pane.Alert:

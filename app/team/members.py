@@ -8,8 +8,8 @@ import panel as pn
 
 from app.auth.session import public_base
 from models.access import AccessError, Action, Principal, allows
-from models.accounts import AccountError
-from models.members import change_role, invite_member, remove_member
+from models.accounts import AccountError, find_user
+from models.members import add_member, change_role, invite_member, remove_member
 from models.settings import Settings
 from models.store import MetadataStore
 from models.tables import Project, Role
@@ -111,6 +111,9 @@ class MembersPanel(pn.viewable.Viewer):
         email, role, project = self.email.value.strip(), Role(self.role.value), self.project.label
 
         def change(session):
+            if find_user(session, email) is not None:
+                add_member(session, self.who, self.project.value, email, role)
+                return f"{email} has an account already and is now a {role} of {project}."
             link, _ = invite_member(session, self.who, self.project.value, email, role)
             url = f"{public_base(self.settings)}/invite?token={link}"
             if self.settings.smtp_url:

@@ -1,0 +1,58 @@
+"""The REST API for automation, served by the same Tornado server as the pages, under /api.
+
+Authentication is a personal API token in ``Authorization: Bearer <token>``, and nothing else:
+no cookie is read on ``/api``, not even the browser session's. A forged cross-site request
+can make a browser send its cookies but cannot make it send a header the attacker does not
+know, so the API is immune to CSRF by design, and Tornado's XSRF check (meant for the cookie
+authenticated forms) is switched off for these handlers. Tokens are stored as SHA-256 hashes,
+expire (at most a year) and can be revoked; an unknown, revoked or expired one gets 401 with
+``WWW-Authenticate: Bearer``.
+
+Every endpoint checks ``models.access.require`` on the server for the project it touches; a
+project the caller is not a member of answers 404, like one that does not exist. The route
+table (:mod:`app.api.registry`) is the one source of the URL patterns and of
+``/api/openapi.json``.
+
+Limits: an upload arrives whole in memory (Tornado's ``max_body_size``, 100 MB by default)
+before it is written to a private temporary file; list endpoints page with ``limit`` at most
+500.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from models.settings import Settings
+from models.store import MetadataStore
+
+if TYPE_CHECKING:
+    from app.api.registry import Registry
+
+# Threads running endpoints (metadata queries, imports, rasters) beside the IO loop.
+WORKERS = 4
+
+
+def route_table() -> Registry:
+    """Every route of the API (importing the resource modules registers them)."""
+    from app.api import audit, clusters, curves, me, openapi, projects  # noqa: F401
+    from app.api.registry import API
+
+    return API
+
+
+def routes(store: MetadataStore, settings: Settings) -> list[tuple]:
+    """Tornado URL patterns for ``pn.serve(extra_patterns=...)``."""
+    from app.api.handler import ApiContext, ApiHandler
+
+    table = route_table()
+
+    executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="curvehouse-api")
+    ctx = ApiContext(store, settings, executor)
+    patterns: list[tuple] = [
+        (next(iter(methods.values())).pattern, ApiHandler, {"ctx": ctx, "routes": methods})
+        for methods in table.by_path().values()
+    ]
+    # Last: every other /api path is an unknown endpoint, answered in the API's JSON shape.
+    patterns.append((r"^/api(?:/.*)?$", ApiHandler, {"ctx": ctx, "routes": {}}))
+    return patterns

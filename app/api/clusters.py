@@ -1,0 +1,283 @@
+"""Clusters of a project: list, create, start, stop, resize, delete, connect; and cost estimates.
+
+The use cases in :mod:`app.clusters.lifecycle` do the work and check ``require`` themselves.
+This module checks first as well, with the same action, so a refusal (404 or 403) comes before
+any validation of sizes or regions, and never after a provider was asked for anything.
+
+A cluster's ``provider_config`` (a server URL with its password, a node's password) is never
+part of an answer; ``GET /api/clusters/{id}/connection?reveal=true`` is the one way to a
+password, and it needs ``reveal_secrets``.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.api.errors import conflict, invalid, not_found
+from app.api.handler import Call
+from app.api.registry import API
+from app.api.schemas import (
+    ClusterCreate,
+    ClusterOut,
+    ClusterQuery,
+    ConnectionOut,
+    ConnectionQuery,
+    CostLineOut,
+    CostOut,
+    CostRequest,
+    Page,
+    Size,
+)
+from app.api.scope import cluster_in, page_of, project_in
+from app.clusters import lifecycle
+from models.access import Action, require
+from models.accounts import audit
+from models.cluster_types import ClusterSpec, validate_cluster_spec
+from models.pricing import Usage, estimate_monthly_cost
+from models.tables import Cluster, ClusterStatus, ProviderKey
+from providers.base import ProviderError
+
+TAG = "clusters"
+MASK = "********"
+
+
+def cluster_out(cluster: Cluster) -> ClusterOut:
+    return ClusterOut(
+        id=cluster.id,
+        project_id=cluster.project_id,
+        name=cluster.name,
+        type=cluster.type_key,
+        provider=cluster.provider,
+        region=cluster.region,
+        nodes=cluster.nodes,
+        vcpu_per_node=cluster.vcpu_per_node,
+        memory_gib_per_node=cluster.memory_gb_per_node,
+        status=cluster.status,
+        created_at=cluster.created_at,
+        updated_at=cluster.updated_at,
+    )
+
+
+def _check_size(spec: ClusterSpec) -> None:
+    errors = validate_cluster_spec(spec)
+    if errors:
+        raise invalid(" ".join(errors))
+
+
+@API.route(
+    "GET",
+    "/api/projects/{project_id}/clusters",
+    "Clusters of a project",
+    query=ClusterQuery,
+    response=Page[ClusterOut],
+    permission=Action.VIEW,
+    tag=TAG,
+)
+def list_clusters(call: Call) -> Page[ClusterOut]:
+    with call.store.sessions() as session:
+        project, _ = project_in(session, call, call.path["project_id"], Action.VIEW)
+        query = sa.select(Cluster).where(Cluster.project_id == project.id)
+        if not call.query.include_deleted:
+            query = query.where(Cluster.status != ClusterStatus.DELETED)
+        query = query.order_by(Cluster.name, Cluster.id)
+        return page_of(session, query, call.query, cluster_out)
+
+
+@API.route(
+    "POST",
+    "/api/projects/{project_id}/clusters",
+    "Create a cluster; it is provisioning until its provider sees it run",
+    body=ClusterCreate,
+    response=ClusterOut,
+    status=201,
+    errors=(403, 409),
+    permission=Action.CREATE_CLUSTER,
+    tag=TAG,
+)
+def create_cluster(call: Call) -> ClusterOut:
+    body: ClusterCreate = call.body
+    project_id = call.path["project_id"]
+    with call.store.sessions() as session:
+        project_in(session, call, project_id, Action.CREATE_CLUSTER)
+    spec = ClusterSpec(body.type, body.nodes, body.vcpu_per_node, body.memory_gib_per_node)
+    _check_size(spec)
+    options = None
+    if body.provider == ProviderKey.SERVER:
+        if body.provider_options is None:
+            raise invalid("A server cluster needs provider_options.url, the server's address.")
+        options = body.provider_options.model_dump(exclude_none=True)
+    try:
+        lifecycle.provider_of(call.settings, body.provider, options).check_region(body.region)
+    except (ValueError, ProviderError) as exc:
+        raise invalid(str(exc)) from None
+    request = lifecycle.NewCluster(
+        project_id=project_id,
+        name=body.name,
+        provider=str(body.provider),
+        region=body.region,
+        size=spec,
+        provider_options=options,
+    )
+    cluster = lifecycle.create_cluster(
+        store=call.store, settings=call.settings, request=request, actor=call.who
+    )
+    return cluster_out(cluster)
+
+
+@API.route(
+    "GET",
+    "/api/clusters/{cluster_id}",
+    "One cluster",
+    response=ClusterOut,
+    permission=Action.VIEW,
+    tag=TAG,
+)
+def get_cluster(call: Call) -> ClusterOut:
+    with call.store.sessions() as session:
+        return cluster_out(cluster_in(session, call, call.path["cluster_id"], Action.VIEW))
+
+
+def _act(call: Call, action: str, **extra) -> ClusterOut:
+    """Check as the use case will, then run it: start, stop, resize or delete."""
+    cluster_id = call.path["cluster_id"]
+    with call.store.sessions() as session:
+        cluster = cluster_in(session, call, cluster_id, lifecycle.NEEDS[action])
+        if cluster.status is ClusterStatus.DELETED:
+            raise not_found(f"Cluster {cluster_id} was deleted.")
+        type_key = cluster.type_key
+    if action == "resize":
+        extra["size"] = ClusterSpec(type_key, **call.body.model_dump())
+        _check_size(extra["size"])
+    use_case = getattr(lifecycle, f"{action}_cluster")
+    cluster = use_case(
+        store=call.store, settings=call.settings, cluster_id=cluster_id, actor=call.who, **extra
+    )
+    return cluster_out(cluster)
+
+
+@API.route(
+    "POST",
+    "/api/clusters/{cluster_id}/start",
+    "Start a stopped cluster",
+    response=ClusterOut,
+    status=202,
+    errors=(403, 409),
+    permission=Action.OPERATE_CLUSTER,
+    tag=TAG,
+)
+def start_cluster(call: Call) -> ClusterOut:
+    return _act(call, "start")
+
+
+@API.route(
+    "POST",
+    "/api/clusters/{cluster_id}/stop",
+    "Stop a running cluster",
+    response=ClusterOut,
+    status=202,
+    errors=(403, 409),
+    permission=Action.OPERATE_CLUSTER,
+    tag=TAG,
+)
+def stop_cluster(call: Call) -> ClusterOut:
+    return _act(call, "stop")
+
+
+@API.route(
+    "POST",
+    "/api/clusters/{cluster_id}/resize",
+    "New sizes within the cluster's type; a running cluster restarts with them",
+    body=Size,
+    response=ClusterOut,
+    status=202,
+    errors=(403, 409),
+    permission=Action.CREATE_CLUSTER,
+    tag=TAG,
+)
+def resize_cluster(call: Call) -> ClusterOut:
+    return _act(call, "resize")
+
+
+@API.route(
+    "DELETE",
+    "/api/clusters/{cluster_id}",
+    "Delete a cluster and its data",
+    response=ClusterOut,
+    status=202,
+    errors=(403, 409),
+    permission=Action.DELETE_CLUSTER,
+    tag=TAG,
+)
+def delete_cluster(call: Call) -> ClusterOut:
+    return _act(call, "delete")
+
+
+@API.route(
+    "GET",
+    "/api/clusters/{cluster_id}/connection",
+    "How to connect; the password only with reveal=true (needs reveal_secrets)",
+    query=ConnectionQuery,
+    response=ConnectionOut,
+    errors=(403, 409),
+    permission=Action.VIEW,
+    tag=TAG,
+)
+def get_connection(call: Call) -> ConnectionOut:
+    reveal = call.query.reveal
+    with call.store.sessions() as session:
+        cluster = cluster_in(session, call, call.path["cluster_id"], Action.VIEW)
+        if reveal:
+            require(session, call.who, cluster.project_id, Action.REVEAL_SECRETS)
+        handle = cluster.provider_config.get("handle")
+        if handle is None or cluster.status is ClusterStatus.DELETED:
+            raise conflict(f"Cluster {cluster.name} is {cluster.status}: it has no connection.")
+        try:
+            connection = lifecycle.provider_for(call.settings, cluster).connection(handle)
+        except (ValueError, ProviderError, OSError) as exc:
+            raise conflict(f"Cannot read {cluster.name}'s connection: {exc}") from None
+        if reveal:
+            audit(
+                session,
+                call.who.label,
+                "cluster.reveal",
+                "cluster",
+                cluster.id,
+                call.ip,
+                name=cluster.name,
+            )
+            session.commit()
+    return ConnectionOut(
+        host=connection.host,
+        port=connection.port,
+        username=connection.username,
+        password=connection.password if reveal else MASK,
+        database=connection.database,
+        secure=connection.secure,
+        cluster=connection.cluster,
+        url=connection.url(reveal=reveal),
+        revealed=reveal,
+    )
+
+
+@API.route(
+    "POST",
+    "/api/cost-estimate",
+    "Monthly list-price estimate of a ClickHouse Cloud cluster (no project needed)",
+    body=CostRequest,
+    response=CostOut,
+    tag=TAG,
+)
+def cost_estimate(call: Call) -> CostOut:
+    body: CostRequest = call.body
+    if body.type is not None:
+        _check_size(
+            ClusterSpec(body.type, body.nodes, body.vcpu_per_node, body.memory_gib_per_node)
+        )
+    usage = Usage(**body.model_dump(exclude={"type"}))
+    estimate = estimate_monthly_cost(usage)
+    return CostOut(
+        currency=estimate.currency,
+        lines=[CostLineOut(**line.__dict__) for line in estimate.lines],
+        total=estimate.total,
+        assumptions=list(estimate.assumptions),
+    )

@@ -1,0 +1,253 @@
+"""Datasets and curves of a project: import files, query metadata, rasters and samples.
+
+A project's curves are those whose ``project`` label is the project's name; every query here
+is narrowed to that one label (:meth:`CurveFilter.within`), whatever the filters say. Filter
+values reach ClickHouse only as bound parameters, and column names only from the whitelists
+in :mod:`pipelines.views`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from app.api.errors import ApiError, invalid, not_found
+from app.api.handler import Call, Raw
+from app.api.registry import API
+from app.api.schemas import (
+    CurveFilters,
+    CurveOut,
+    CurveQuery,
+    DatasetOut,
+    ImportOut,
+    ImportQuery,
+    Page,
+    Paging,
+    RasterOut,
+    RasterQuery,
+    SamplesOut,
+)
+from app.api.scope import curve_store, page_list, project_in
+from app.api.uploads import staged
+from models.access import Action
+from models.accounts import audit
+from pipelines.ingest import ingest_file
+from pipelines.overlay import AXIS_COLUMNS, META_COLUMNS, density_image, fetch_samples
+from pipelines.store import ImportConflictError
+from pipelines.views import CurveFilter, View
+
+TAG = "curves"
+CURVE_COLUMNS = tuple(CurveOut.model_fields)
+
+
+def _project(call: Call, action: Action) -> tuple[int, str]:
+    with call.store.sessions() as session:
+        project, _ = project_in(session, call, call.path["project_id"], action)
+        return project.id, project.name
+
+
+def _record(call: Call, project_id: int, action: str, **detail) -> None:
+    with call.store.sessions() as session:
+        audit(session, call.who.label, action, "project", project_id, call.ip, **detail)
+        session.commit()
+
+
+@API.route(
+    "GET",
+    "/api/projects/{project_id}/datasets",
+    "Datasets imported into a project",
+    query=Paging,
+    response=Page[DatasetOut],
+    permission=Action.VIEW,
+    tag=TAG,
+)
+def list_datasets(call: Call) -> Page[DatasetOut]:
+    _, name = _project(call, Action.VIEW)
+    frame = curve_store(call.settings).datasets(project=name)
+    items = [
+        DatasetOut(
+            id=str(row.dataset_id),
+            name=row.name,
+            kind=row.kind,
+            curve_count=int(row.curve_count),
+            point_count=int(row.point_count),
+            created_at=row.created_at.to_pydatetime(),
+        )
+        for row in frame.itertuples()
+    ]
+    items.reverse()  # newest first
+    return page_list(items, call.query)
+
+
+@API.route(
+    "POST",
+    "/api/projects/{project_id}/datasets",
+    "Import a CSV or Parquet file of curves, all or nothing",
+    query=ImportQuery,
+    upload=True,
+    response=ImportOut,
+    status=201,
+    errors=(403, 409),
+    permission=Action.IMPORT_DATA,
+    tag=TAG,
+    description="The body is the file (Content-Type text/csv or "
+    "application/vnd.apache.parquet) or a multipart form with a 'file' part. The file "
+    "name (?name= or the part's filename) is only a label. Columns: curve_key, x, y, "
+    "and optional per-curve metadata (station, result, started_at, ...).",
+)
+def import_dataset(call: Call) -> ImportOut:
+    project_id, name = _project(call, Action.IMPORT_DATA)
+    upload = call.upload
+    try:
+        with staged(upload) as path:
+            report = ingest_file(curve_store(call.settings), path, project=name)
+    except (ApiError, ImportConflictError):
+        raise
+    except (ValueError, pa.ArrowException) as exc:  # IngestError, and what Arrow says of junk
+        raise invalid(f"{upload.label}: {exc}") from None
+    written = report.written
+    _record(
+        call,
+        project_id,
+        "dataset.import",
+        name=upload.label,
+        dataset=written.dataset_id or report.already_imported,
+        curves=written.curves_added,
+        skipped=written.curves_skipped,
+    )
+    return ImportOut(
+        dataset_id=written.dataset_id,
+        name=upload.label,
+        curves_added=written.curves_added,
+        points_added=written.points_added,
+        curves_skipped=written.curves_skipped,
+        already_imported=report.already_imported,
+        summary=report.summary(),
+    )
+
+
+def curve_filter(filters: CurveFilters, project: str) -> CurveFilter:
+    """The filters as a :class:`CurveFilter`, kept inside the project's curves."""
+    equals = {
+        column: getattr(filters, column)
+        for column in ("plant", "line", "station", "process", "program", "shift", "result")
+    }
+    return CurveFilter.of(
+        serial=filters.serial or "",
+        start=filters.started_after,
+        end=filters.started_before,
+        **equals,
+    ).within((project,))
+
+
+@API.route(
+    "GET",
+    "/api/projects/{project_id}/curves",
+    "Curve metadata, newest first",
+    query=CurveQuery,
+    response=Page[CurveOut],
+    permission=Action.VIEW,
+    tag=TAG,
+)
+def list_curves(call: Call) -> Page[CurveOut]:
+    _, name = _project(call, Action.VIEW)
+    query: CurveQuery = call.query
+    where, params = curve_filter(query, name).where()
+    store = curve_store(call.settings)
+    total = store.client.query(
+        f"SELECT count() FROM {store.db}.curves WHERE {where}", parameters=params
+    ).result_rows[0][0]
+    rows = store.client.query(
+        f"SELECT {', '.join(CURVE_COLUMNS)} FROM {store.db}.curves WHERE {where} "
+        "ORDER BY started_at DESC, curve_id LIMIT {limit:UInt32} OFFSET {offset:UInt64}",
+        parameters={**params, "limit": query.limit, "offset": query.offset},
+    ).result_rows
+    items = [CurveOut(**_curve_row(dict(zip(CURVE_COLUMNS, row, strict=True)))) for row in rows]
+    return Page(items=items, total=int(total), limit=query.limit, offset=query.offset)
+
+
+def _curve_row(row: dict) -> dict:
+    row["dataset_id"] = str(row["dataset_id"])
+    return row
+
+
+@API.route(
+    "GET",
+    "/api/projects/{project_id}/curves/raster",
+    "Distinct-curve density of the project's curves, as JSON counts or a PNG",
+    query=RasterQuery,
+    response=RasterOut,
+    media=("image/png",),
+    permission=Action.VIEW,
+    tag=TAG,
+)
+def curve_raster(call: Call) -> RasterOut | Raw:
+    project_id, name = _project(call, Action.VIEW)
+    query: RasterQuery = call.query
+    ranges = {}
+    for axis in ("x", "y"):
+        low, high = getattr(query, f"{axis}_min"), getattr(query, f"{axis}_max")
+        if (low is None) != (high is None):
+            raise invalid(f"Give both {axis}_min and {axis}_max, or neither (fit the curves).")
+        ranges[f"{axis}_range"] = None if low is None else (low, high)
+    view = View(width=query.width, height=query.height, color_by=query.color_by, **ranges)
+    store = curve_store(call.settings)
+    image = density_image(store.client, store.database, curve_filter(query, name), view)
+    _record(
+        call, project_id, "curves.export", kind="raster", format=query.format, curves=image.curves
+    )
+    if query.format == "png":
+        from pipelines.render import png
+
+        return Raw(png(image), "image/png")
+    return RasterOut(
+        width=image.view.width,
+        height=image.view.height,
+        x_range=image.view.x_range,
+        y_range=image.view.y_range,
+        x_label=image.x_label,
+        y_label=image.y_label,
+        curves=image.curves,
+        categories=image.categories,
+        counts=image.counts.tolist(),
+    )
+
+
+@API.route(
+    "GET",
+    "/api/projects/{project_id}/curves/{curve_id}/samples",
+    "One curve's samples in engineering units",
+    response=SamplesOut,
+    permission=Action.EXPORT_DATA,
+    tag=TAG,
+)
+def curve_samples(call: Call) -> SamplesOut:
+    project_id, name = _project(call, Action.EXPORT_DATA)
+    curve_id = call.path["curve_id"]
+    store = curve_store(call.settings)
+    columns = [*META_COLUMNS, *AXIS_COLUMNS]
+    meta = store.client.query_df(
+        f"SELECT {', '.join(columns)} FROM {store.db}.curves "
+        "WHERE project = {p:String} AND curve_id = {id:UInt64} LIMIT 1",
+        parameters={"p": name, "id": curve_id},
+    )
+    if meta.empty:
+        raise not_found(f"There is no curve {curve_id} in this project.")
+    curves = fetch_samples(store.client, store.database, meta, None)
+    first = curves.meta.iloc[0]
+    finite = np.isfinite(curves.x) & np.isfinite(curves.y)
+    _record(call, project_id, "curves.export", kind="samples", curve=str(curve_id))
+    return SamplesOut(
+        curve_id=curve_id,
+        curve_key=str(first.curve_key),
+        x_label=_axis(first.x_name, first.x_unit, "x"),
+        y_label=_axis(first.y_name, first.y_unit, "y"),
+        x=curves.x[finite].tolist(),
+        y=curves.y[finite].tolist(),
+    )
+
+
+def _axis(name: str, unit: str, fallback: str) -> str:
+    if not name:
+        return fallback
+    return f"{name} ({unit})" if unit else name

@@ -1,0 +1,111 @@
+"""Every refusal the API gives, as one JSON shape: ``{"error": {"status", "code", "message"}}``.
+
+Domain errors keep their own classes and messages (written for plant engineers); this module
+only decides which HTTP status and ``code`` each one becomes, in :func:`as_api_error`.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.clusters.lifecycle import ClusterRequestError
+from models.access import AccessError
+from models.accounts import AccountError
+from models.cluster_types import ClusterSpecError, UnknownClusterTypeError
+from models.pricing import CostInputError
+from pipelines.density import DensityInputError
+from pipelines.ingest import IngestError
+from pipelines.store import ImportConflictError
+from pipelines.views import FilterError
+
+# The ``code`` of each status: stable strings clients can switch on.
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    500: "internal",
+    502: "bad_gateway",
+}
+
+
+class ApiError(Exception):
+    """A refusal with its HTTP status; ``details`` lists field errors of a validation."""
+
+    def __init__(
+        self, status: int, message: str, *, code: str | None = None, details: list | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or CODES.get(status, HTTPStatus(status).phrase.lower().replace(" ", "_"))
+        self.message = message
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"status": self.status, "code": self.code, "message": self.message}
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}
+
+
+class Unauthorized(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(401, message)
+
+
+def invalid(message: str, details: list | None = None) -> ApiError:
+    return ApiError(422, message, details=details)
+
+
+def conflict(message: str) -> ApiError:
+    return ApiError(409, message)
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, message)
+
+
+def from_validation(exc: ValidationError, where: str) -> ApiError:
+    """A pydantic error as a 422; only each field's location and message are echoed, never its
+    input (it may be a secret)."""
+    details = [
+        {"field": ".".join(str(p) for p in e["loc"]) or where, "message": e["msg"]}
+        for e in exc.errors(include_input=False, include_url=False)
+    ]
+    first = details[0] if details else {"field": where, "message": "invalid"}
+    return invalid(f"{where}: {first['field']}: {first['message']}", details)
+
+
+# Domain errors whose message is safe to show, and the status each becomes. Order matters:
+# subclasses before their bases.
+_MAPPING: tuple[tuple[type[BaseException], int], ...] = (
+    (ImportConflictError, 409),
+    (ClusterRequestError, 409),
+    (AccountError, 422),
+    (ClusterSpecError, 422),
+    (UnknownClusterTypeError, 422),
+    (CostInputError, 422),
+    (FilterError, 422),
+    (DensityInputError, 422),
+    (IngestError, 422),
+)
+
+
+def as_api_error(exc: BaseException) -> ApiError | None:
+    """The API error ``exc`` stands for, or None for an unexpected failure (a 500)."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, AccessError):
+        return ApiError(exc.status, str(exc))
+    for kind, status in _MAPPING:
+        if isinstance(exc, kind):
+            return ApiError(status, str(exc))
+    return None

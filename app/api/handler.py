@@ -1,0 +1,307 @@
+"""The one Tornado handler behind every route: bearer auth, parsing, dispatch, JSON errors.
+
+Each request is checked in this order: method (405), path ids (404), token (401), query and
+body (400, 413, 415, 422), then the endpoint, whose ``require`` call gives 404 or 403. The token
+lookup and the endpoint run in a thread pool: they talk to SQLite or PostgreSQL and ClickHouse,
+which block, and the IO loop must keep serving pages and other API clients meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import types
+import typing
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from tornado.ioloop import IOLoop
+from tornado.log import app_log
+from tornado.web import HTTPError, RequestHandler
+
+from app.api.errors import ApiError, Unauthorized, as_api_error, from_validation
+from app.api.registry import MAX_CURVE_ID, MAX_ID, Route
+from app.api.uploads import Upload, read_upload
+from models.access import Principal, role_in
+from models.accounts import token_user
+from models.settings import Settings
+from models.store import MetadataStore
+from models.tables import Cluster
+
+# A JSON request body larger than this is refused (413); uploads have the server's own limit.
+MAX_JSON_BYTES = 1 << 20
+# What a bearer token may look like (ours are "chp_" + URL-safe base64); anything else is
+# refused before it reaches the store.
+_TOKEN = re.compile(r"[A-Za-z0-9_\-]{1,200}")
+JSON_TYPE = "application/json"
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    """What every request shares: the stores, the settings and the pool endpoints run in."""
+
+    store: MetadataStore
+    settings: Settings
+    executor: ThreadPoolExecutor
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: int
+    email: str
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(self.email, self.user_id)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as an endpoint sees it: who, which ids, the parsed query and body."""
+
+    ctx: ApiContext
+    caller: Caller | None
+    path: dict[str, int]
+    query: Any = None
+    body: Any = None
+    upload: Upload | None = None
+    ip: str | None = None
+
+    @property
+    def who(self) -> Principal:
+        assert self.caller is not None, "a public route has no caller"
+        return self.caller.principal
+
+    @property
+    def store(self) -> MetadataStore:
+        return self.ctx.store
+
+    @property
+    def settings(self) -> Settings:
+        return self.ctx.settings
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A response that is not JSON: PNG bytes, a CSV export."""
+
+    data: bytes
+    media_type: str
+    filename: str | None = None
+
+
+def authenticate(store: MetadataStore, token: str) -> Caller:
+    """The token's owner, recording its use; 401 for an unknown, revoked or expired token."""
+    with store.sessions() as session:
+        user = token_user(session, token)
+        if user is None:
+            raise Unauthorized("This token is not valid: it is unknown, revoked or expired.")
+        caller = Caller(user.id, user.email)
+        session.commit()
+        return caller
+
+
+def admit(store: MetadataStore, token: str, path: dict[str, int]) -> Caller:
+    """The token's owner, once the project or cluster in the path is one they are a member of.
+
+    Checked before the query and body are read, so a project the caller cannot see answers 404
+    whatever was sent; the endpoint then checks the action itself (403).
+    """
+    caller = authenticate(store, token)
+    if "project_id" in path or "cluster_id" in path:
+        with store.sessions() as session:
+            if "cluster_id" in path:
+                cluster = session.get(Cluster, path["cluster_id"])
+                project_id = cluster.project_id if cluster is not None else None
+                missing = (
+                    f"There is no cluster {path['cluster_id']}, or you are not a member of its "
+                    "project."
+                )
+            else:
+                project_id = path["project_id"]
+                missing = f"There is no project {project_id}, or you are not a member of it."
+            if project_id is None or role_in(session, caller.user_id, project_id) is None:
+                raise ApiError(404, missing)
+    return caller
+
+
+def bearer_token(header: str | None) -> str:
+    if not header:
+        raise Unauthorized(
+            "Send a personal API token: 'Authorization: Bearer <token>' "
+            "(make one with `curvehouse token create` or POST /api/tokens)."
+        )
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not _TOKEN.fullmatch(token):
+        raise Unauthorized("The Authorization header must be 'Bearer <token>'.")
+    return token
+
+
+def _is_list(annotation: Any) -> bool:
+    if typing.get_origin(annotation) in (list, tuple):
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_is_list(a) for a in typing.get_args(annotation))
+    return False
+
+
+class ApiHandler(RequestHandler):
+    """Serves the routes of one path template (``routes``: method → route); with no routes at
+    all it is the catch-all that answers 404 for unknown ``/api`` paths."""
+
+    def initialize(self, ctx: ApiContext, routes: dict[str, Route]) -> None:
+        self.ctx = ctx
+        self.routes = routes
+
+    def check_xsrf_cookie(self) -> None:
+        """No cookie authenticates an API request, so there is nothing to forge (see
+        ``app.api``); the browser pages' XSRF check must not refuse API clients."""
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", f"{JSON_TYPE}; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+
+    async def get(self, **ids: str) -> None:
+        await self._dispatch(ids)
+
+    async def post(self, **ids: str) -> None:
+        await self._dispatch(ids)
+
+    async def put(self, **ids: str) -> None:
+        await self._dispatch(ids)
+
+    async def patch(self, **ids: str) -> None:
+        await self._dispatch(ids)
+
+    async def delete(self, **ids: str) -> None:
+        await self._dispatch(ids)
+
+    async def options(self, **ids: str) -> None:
+        await self._dispatch(ids)
+
+    # -- the request ------------------------------------------------------------------------
+
+    async def _dispatch(self, ids: dict[str, str]) -> None:
+        try:
+            route = self._route()
+            path = self._ids(ids)
+            caller = None
+            if not route.public:
+                token = bearer_token(self.request.headers.get("Authorization"))
+                caller = await self._run(admit, self.ctx.store, token, path)
+            call = Call(
+                self.ctx,
+                caller,
+                path,
+                query=self._query(route),
+                body=self._body(route),
+                upload=read_upload(self.request) if route.upload else None,
+                ip=self.request.remote_ip,
+            )
+            result = await self._run(route.endpoint, call)
+        except Exception as exc:
+            self._fail(exc)
+            return
+        self._respond(route, result)
+
+    def _route(self) -> Route:
+        if not self.routes:
+            raise ApiError(
+                404, f"There is no API endpoint {self.request.path}; see /api/openapi.json."
+            )
+        route = self.routes.get(self.request.method or "")
+        if route is None:
+            allowed = ", ".join(sorted(self.routes))
+            self.set_header("Allow", allowed)
+            raise ApiError(405, f"{self.request.method} is not allowed here; use {allowed}.")
+        return route
+
+    def _ids(self, ids: dict[str, str]) -> dict[str, int]:
+        out = {}
+        for name, text in ids.items():
+            value = int(text)
+            if value > (MAX_CURVE_ID if name == "curve_id" else MAX_ID):
+                raise ApiError(404, f"There is no {name.removesuffix('_id')} {text}.")
+            out[name] = value
+        return out
+
+    def _query(self, route: Route) -> BaseModel | None:
+        if route.query is None:
+            return None
+        given: dict[str, Any] = {}
+        for name, info in route.query.model_fields.items():
+            values = self.get_query_arguments(name)
+            if not values:
+                continue
+            given[name] = values if _is_list(info.annotation) else values[-1]
+        try:
+            return route.query.model_validate(given)
+        except ValidationError as exc:
+            raise from_validation(exc, "query") from None
+
+    def _body(self, route: Route) -> BaseModel | None:
+        if route.body is None:
+            return None
+        kind = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if kind != JSON_TYPE:
+            raise ApiError(415, f"Send the body as {JSON_TYPE}, not {kind or 'no content type'}.")
+        if len(self.request.body) > MAX_JSON_BYTES:
+            raise ApiError(413, f"A JSON body is at most {MAX_JSON_BYTES:,} bytes.")
+        try:
+            data = json.loads(self.request.body or b"")
+        except (ValueError, RecursionError) as exc:
+            reason = str(exc) if isinstance(exc, json.JSONDecodeError) else "not UTF-8 JSON"
+            raise ApiError(400, f"The body is not valid JSON: {reason}.") from None
+        try:
+            return route.body.model_validate(data)
+        except ValidationError as exc:
+            raise from_validation(exc, "body") from None
+
+    async def _run(self, function, *args):
+        return await IOLoop.current().run_in_executor(self.ctx.executor, function, *args)
+
+    # -- the answer -------------------------------------------------------------------------
+
+    def _respond(self, route: Route, result: Any) -> None:
+        if result is None:
+            self.set_status(204)
+            self.clear_header("Content-Type")
+            self.finish()
+            return
+        self.set_status(route.status)
+        if isinstance(result, Raw):
+            self.set_header("Content-Type", result.media_type)
+            if result.filename:
+                self.set_header("Content-Disposition", f'attachment; filename="{result.filename}"')
+            self.finish(result.data)
+            return
+        self.finish(result.model_dump_json())
+
+    def _fail(self, exc: BaseException) -> None:
+        error = as_api_error(exc)
+        if error is None:
+            app_log.error("API %s %s failed", self.request.method, self.request.path, exc_info=exc)
+            error = ApiError(500, "Something went wrong on the server; it has been logged.")
+        self._send(error)
+
+    def _send(self, error: ApiError) -> None:
+        if error.status == 401:
+            self.set_header("WWW-Authenticate", 'Bearer realm="curvehouse"')
+        self.set_status(error.status)
+        self.set_header("Content-Type", f"{JSON_TYPE}; charset=UTF-8")
+        self.finish(json.dumps(error.body()))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Errors Tornado raises itself (a method it does not know, bad percent-encoding)."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = exc.log_message if isinstance(exc, HTTPError) and exc.log_message else None
+        self.clear_header("Content-Disposition")
+        error = ApiError(status_code, message or self._reason)
+        if status_code == 405 and self.routes:
+            self.set_header("Allow", ", ".join(sorted(self.routes)))
+        self.set_header("Content-Type", f"{JSON_TYPE}; charset=UTF-8")
+        self.finish(json.dumps(error.body()))

@@ -1,0 +1,374 @@
+"""Request and response models: the API's contract, and the source of ``/api/openapi.json``.
+
+Every text field a client sends has a length and a character whitelist, checked before any
+store sees it; values still travel to SQL as bound parameters only. Request bodies forbid
+unknown fields, so a misspelt option is an error instead of being ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from models.cluster_types import load_cluster_types
+from models.tables import ClusterStatus, ProviderKey, Role
+from pipelines.views import COLOR_COLUMNS
+
+T = TypeVar("T")
+
+# Names and filter values: letters and digits of any script, then also space and . : / # + ( )
+# & , @ - (station "S1/2", program "P-10 (hot)"). No quotes, semicolons or backslashes.
+LABEL_PATTERN = r"^[\w][\w .:/#+()&,@-]*$"
+Label = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=LABEL_PATTERN),
+]
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        min_length=3,
+        max_length=320,
+        pattern=r"^[^@\s'\";\\]+@[^@\s'\";\\]+$",
+    ),
+]
+ClusterName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{2,39}$")]
+ClusterTypeKey = Literal[tuple(load_cluster_types())]  # type: ignore[valid-type]
+Result = Literal["OK", "NOK", "UNKNOWN"]
+# Data coordinates a raster may ask for: finite, and small enough that ranges cannot overflow.
+Coordinate = Annotated[float, Field(ge=-1e15, le=1e15, allow_inf_nan=False)]
+
+
+def _engine_time(value: datetime | None) -> datetime | None:
+    """A time the engine's DateTime64 can hold (years 1900-2261), in UTC."""
+    if value is None:
+        return None
+    if not 1900 <= value.year <= 2261:
+        raise ValueError("must lie between the years 1900 and 2261")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Moment = Annotated[datetime, AfterValidator(_engine_time)]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Paging(BaseModel):
+    limit: int = Field(50, ge=1, le=500, description="items per page")
+    offset: int = Field(0, ge=0, le=1_000_000_000, description="items to skip")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+# -- me and tokens --------------------------------------------------------------------------
+
+
+class ProjectRole(BaseModel):
+    id: int
+    name: str
+    role: Role
+
+
+class MeOut(BaseModel):
+    id: int
+    email: str
+    display_name: str
+    projects: list[ProjectRole]
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    prefix: str = Field(description="the token's first characters, to tell tokens apart")
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class TokenCreate(Request):
+    name: Label
+    days: int = Field(90, ge=1, le=365)
+
+
+class TokenCreated(BaseModel):
+    token: TokenOut
+    secret: str = Field(description="the bearer token; shown this once, stored only as a hash")
+
+
+# -- projects and members -------------------------------------------------------------------
+
+
+class ProjectOut(BaseModel):
+    id: int
+    name: str
+    organisation: str
+    role: Role = Field(description="your role in it")
+    created_at: datetime
+
+
+class ProjectCreate(Request):
+    name: Label
+
+
+class MemberOut(BaseModel):
+    user_id: int | None
+    email: str | None
+    display_name: str | None
+    team_id: int | None = Field(description="set for a team's grant instead of a person's")
+    team: str | None
+    role: Role
+
+
+class MemberAdd(Request):
+    email: Email
+    role: Role
+
+
+class MemberChange(Request):
+    role: Role
+
+
+# -- clusters -------------------------------------------------------------------------------
+
+
+class ClusterOut(BaseModel):
+    id: int
+    project_id: int
+    name: str
+    type: str
+    provider: ProviderKey
+    region: str | None
+    nodes: int
+    vcpu_per_node: int
+    memory_gib_per_node: int
+    status: ClusterStatus
+    created_at: datetime
+    updated_at: datetime
+
+
+class ClusterQuery(Paging):
+    include_deleted: bool = False
+
+
+class ServerOptions(Request):
+    """Where a self-managed server is; its URL may carry a password (stored, never shown)."""
+
+    url: Annotated[str, StringConstraints(max_length=500, pattern=r"^https?://[^\s'\"\\]+$")]
+    cluster: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")] | None = (
+        None
+    )
+
+
+class Size(Request):
+    nodes: int = Field(ge=1, le=100)
+    vcpu_per_node: int = Field(ge=1, le=512)
+    memory_gib_per_node: int = Field(ge=1, le=8192)
+
+
+class ClusterCreate(Size):
+    name: ClusterName
+    type: ClusterTypeKey
+    provider: ProviderKey = ProviderKey.EMBEDDED
+    region: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,64}$")] = "local"
+    provider_options: ServerOptions | None = Field(
+        None, description="for provider 'server': its URL and optional ClickHouse cluster"
+    )
+
+
+class ConnectionQuery(BaseModel):
+    reveal: bool = Field(False, description="include the password (needs reveal_secrets)")
+
+
+class ConnectionOut(BaseModel):
+    host: str
+    port: int
+    username: str
+    password: str = Field(description="'********' unless revealed")
+    database: str
+    secure: bool
+    cluster: str | None
+    url: str
+    revealed: bool
+
+
+class CostRequest(Request):
+    type: ClusterTypeKey | None = Field(None, description="check the sizes against this type")
+    nodes: int = Field(ge=1, le=100)
+    vcpu_per_node: int = Field(ge=1, le=512)
+    memory_gib_per_node: int = Field(ge=1, le=8192)
+    active_hours: float = Field(730.0, ge=0, le=744)
+    storage_tb: float = Field(0.0, ge=0, le=1e6)
+    backups_retained: int = Field(1, ge=0, le=100)
+    egress_gb: float = Field(0.0, ge=0, le=1e9)
+    tier: Literal["basic", "scale"] = "scale"
+    provider: Literal["aws"] = "aws"
+    region: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,64}$")] = "us-east-1"
+
+
+class CostLineOut(BaseModel):
+    label: str
+    quantity: float
+    unit: str
+    rate: float
+    amount: float
+    how: str
+
+
+class CostOut(BaseModel):
+    currency: str
+    lines: list[CostLineOut]
+    total: float
+    assumptions: list[str]
+
+
+# -- datasets and curves --------------------------------------------------------------------
+
+
+class DatasetOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+    curve_count: int
+    point_count: int
+    created_at: datetime
+
+
+class ImportQuery(BaseModel):
+    name: str | None = Field(
+        None, max_length=300, description="a label for the dataset; not a path, sanitised"
+    )
+
+
+class ImportOut(BaseModel):
+    dataset_id: str | None
+    name: str
+    curves_added: int
+    points_added: int
+    curves_skipped: int
+    already_imported: str | None = Field(description="the dataset that had the same content")
+    summary: str
+
+
+class CurveFilters(BaseModel):
+    plant: list[Label] | None = None
+    line: list[Label] | None = None
+    station: list[Label] | None = None
+    process: list[Label] | None = None
+    program: list[Label] | None = None
+    shift: list[Label] | None = None
+    result: list[Result] | None = None
+    serial: Label | None = Field(None, description="part serial contains this (any case)")
+    started_after: Moment | None = None
+    started_before: Moment | None = None
+
+
+class CurveQuery(CurveFilters, Paging):
+    pass
+
+
+class CurveOut(BaseModel):
+    curve_id: int
+    curve_key: str
+    dataset_id: str
+    plant: str
+    line: str
+    station: str
+    process: str
+    program: str
+    shift: str
+    part_serial: str
+    result: Result
+    defect: str
+    started_at: datetime
+    ended_at: datetime
+    point_count: int
+    x_min: float
+    x_max: float
+    y_min: float
+    y_max: float
+
+
+class RasterQuery(CurveFilters):
+    format: Literal["json", "png"] = "json"
+    width: int = Field(800, ge=1, le=2048)
+    height: int = Field(400, ge=1, le=2048)
+    x_min: Coordinate | None = None
+    x_max: Coordinate | None = None
+    y_min: Coordinate | None = None
+    y_max: Coordinate | None = None
+    color_by: Literal[COLOR_COLUMNS] | None = None  # type: ignore[valid-type]
+
+
+class RasterOut(BaseModel):
+    width: int
+    height: int
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    x_label: str
+    y_label: str
+    curves: int = Field(description="curves drawn: matching the filters, with a pixel in view")
+    categories: list[str] = Field(description="with color_by: the last axis of counts")
+    counts: list[list[int]] | list[list[list[int]]] = Field(
+        description="distinct curves per pixel, [row][column] (row 0 is y_min), or "
+        "[row][column][category] with color_by"
+    )
+
+
+class SamplesOut(BaseModel):
+    curve_id: int
+    curve_key: str
+    x_label: str
+    y_label: str
+    x: list[float]
+    y: list[float]
+
+
+# -- audit ----------------------------------------------------------------------------------
+
+
+class AuditQuery(Paging):
+    format: Literal["json", "csv"] = "json"
+    action: Annotated[str, StringConstraints(pattern=r"^[a-z_.]{1,64}$")] | None = Field(
+        None, description="only events whose action starts with this, e.g. 'member.'"
+    )
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target_type: str
+    target_id: str
+    detail: dict[str, Any]
+    ip: str | None
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    status: int
+    code: str = Field(description="not_found, forbidden, unauthorized, invalid, conflict, ...")
+    message: str
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
