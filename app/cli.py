@@ -23,6 +23,14 @@ def _store():
     return open_store(get_settings())
 
 
+def _adopt() -> None:
+    """Give a new curve ``--project`` label its project, so its owners see it at once."""
+    from app.runtime import adopt_curve_projects
+
+    for name in adopt_curve_projects(get_settings()):
+        print(f"Project {name!r} created for these curves; the first project's owners own it.")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.prefetch import prefetch
     from pipelines.store import DatasetSpec
@@ -64,6 +72,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     if result.curves_skipped:
         print(f"{result.curves_skipped:,} curves were already stored and were skipped.")
+    _adopt()
     return 0
 
 
@@ -86,6 +95,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             progress=lambda done, total: bar.update(done - bar.n),
         )
     print(report.summary())
+    _adopt()
     return 0
 
 
@@ -159,11 +169,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_token(args: argparse.Namespace) -> int:
     """Personal API tokens, for whoever runs this machine (the operator): scripts, curl."""
-    from app.runtime import metadata_for
     from models import accounts
+    from models.store import open_metadata
     from models.tables import utcnow
 
-    with metadata_for(get_settings()).sessions() as session:
+    with open_metadata(get_settings()) as store, store.sessions() as session:
         user = accounts.find_user(session, args.email)
         if user is None:
             raise accounts.AccountError(f"There is no account for {args.email}.")
@@ -186,18 +196,40 @@ def cmd_token(args: argparse.Namespace) -> int:
             if not user.api_tokens:
                 print(f"{user.email} has no API tokens.")
             for token in sorted(user.api_tokens, key=lambda t: t.id):
-                state = (
-                    "revoked"
-                    if token.revoked_at is not None
-                    else "expired"
-                    if token.expires_at <= now
-                    else "active"
-                )
+                state = accounts.token_state(token, now)
                 used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
                 print(
                     f"  {token.id:>4}  {token.prefix}...  {state:<7}  expires "
                     f"{token.expires_at:%Y-%m-%d}  last used {used:<16}  {token.name}"
                 )
+    return 0
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    """Accounts, for the operator: a new password when one is lost, the list of accounts."""
+    import getpass
+
+    from models import accounts
+    from models.credentials import generated_password
+    from models.store import open_metadata
+    from models.tables import User
+
+    with open_metadata(get_settings()) as store, store.sessions() as session:
+        if args.user_command == "list":
+            for user in session.query(User).order_by(User.id):
+                roles = ", ".join(f"{m.project.name}: {m.role}" for m in user.project_memberships)
+                print(f"  {user.id:>4}  {user.email:<32} {roles or '(no project)'}")
+            return 0
+        user = accounts.find_user(session, args.email)
+        if user is None:
+            raise accounts.AccountError(f"There is no account for {args.email}.")
+        password = generated_password() if args.generate else getpass.getpass("New password: ")
+        accounts.set_password(session, user, password, "operator")
+        session.commit()
+    if args.generate:
+        print(f"New password for {user.email}, shown only now: {password}")
+    else:
+        print(f"Password of {user.email} changed.")
     return 0
 
 
@@ -258,6 +290,18 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("email")
     revoke.add_argument("id", type=int)
     token.set_defaults(func=cmd_token)
+
+    user = sub.add_parser("user", help="accounts: list them, set a lost password")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    user_sub.add_parser("list", help="every account with its projects and roles")
+    password = user_sub.add_parser(
+        "set-password", help="set an account's password (asked for) and lift a lockout"
+    )
+    password.add_argument("email")
+    password.add_argument(
+        "--generate", action="store_true", help="generate one and print it instead of asking"
+    )
+    user.set_defaults(func=cmd_user)
     return parser
 
 

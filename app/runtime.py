@@ -87,11 +87,22 @@ def curve_label_in_use(settings: Settings, name: str) -> bool:
     """Whether curves labelled ``name`` are stored already. A new project must not take such a
     name: it would hand whoever makes it curves they were never given."""
     store = open_store(settings)
-    return bool(
-        store.client.query(
-            f"SELECT count() FROM {store.db}.datasets WHERE project = {{p:String}}",
-            parameters={"p": name},
-        ).result_rows[0][0]
+    try:
+        return bool(
+            store.client.query(
+                f"SELECT count() FROM {store.db}.datasets WHERE project = {{p:String}}",
+                parameters={"p": name},
+            ).result_rows[0][0]
+        )
+    finally:
+        store.client.close()
+
+
+def unowned_label(name: str) -> str:
+    """Why a project cannot take a name that already labels stored curves."""
+    return (
+        f"Curves labelled {name!r} are stored already, outside any project; the operator gives "
+        "them a project (curvehouse serve does at start). Choose another name."
     )
 
 

@@ -54,6 +54,10 @@ class LoginError(AccountError):
     pass
 
 
+class NameTaken(AccountError):
+    """A name that must be unique is in use."""
+
+
 def audit(
     session: Session,
     actor: str,
@@ -117,7 +121,7 @@ def create_project(session: Session, owner: User, name: str, ip: str | None = No
             f"starting with a letter or digit; got {name!r}."
         )
     if session.scalar(sa.select(Project.id).where(Project.name == name)) is not None:
-        raise AccountError(f"A project named {name!r} exists already; choose another name.")
+        raise NameTaken(f"A project named {name!r} exists already; choose another name.")
     project = Project(organisation=default_project(session).organisation, name=name)
     project.members = [ProjectMember(user=owner, role=Role.OWNER)]
     session.add(project)
@@ -230,6 +234,21 @@ def issue_token(
     session.flush()
     audit(session, user.email, "token.create", "api_token", token.id, name=name, days=days)
     return plain, token
+
+
+def token_state(token: ApiToken, now: datetime | None = None) -> str:
+    """``active``, ``revoked`` or ``expired``."""
+    if token.revoked_at is not None:
+        return "revoked"
+    return "expired" if token.expires_at <= (now or utcnow()) else "active"
+
+
+def set_password(session: Session, user: User, password: str, by: str) -> None:
+    """A new password set by the operator (a lost first password); it also lifts a lock."""
+    check_password_strength(password, user.email)
+    user.password_hash = hash_password(password)
+    user.failed_logins, user.locked_until = 0, None
+    audit(session, by, "user.password_reset", "user", user.id, email=user.email)
 
 
 def token_user(session: Session, plain: str, now: datetime | None = None) -> User | None:

@@ -26,3 +26,11 @@ def project_trail(project_id: int, action: str | None = None) -> sa.Select[tuple
 
 def as_row(event: AuditEvent) -> dict[str, object]:
     return {column: getattr(event, column) for column in COLUMNS}
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell a spreadsheet will not run: cells starting with = + - @ are formulas there,
+    and an actor or detail can be typed by anyone (a failed login's e-mail field)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

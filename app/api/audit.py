@@ -10,14 +10,13 @@ import csv
 import io
 import json
 
-import sqlalchemy as sa
-
 from app.api.handler import Call, Raw
 from app.api.registry import API
 from app.api.schemas import AuditOut, AuditQuery, Page
 from app.api.scope import page_of, project_in
 from models.access import Action
-from models.tables import AuditEvent, Cluster
+from models.audit import project_trail, spreadsheet_safe
+from models.tables import AuditEvent
 
 CSV_COLUMNS = ("id", "at", "actor", "action", "target_type", "target_id", "ip", "detail")
 
@@ -42,15 +41,8 @@ def _csv(page: Page[AuditOut]) -> bytes:
     for event in page.items:
         row = event.model_dump(mode="json")
         row["detail"] = json.dumps(row["detail"], sort_keys=True)
-        # A spreadsheet runs cells starting with = + - @ as formulas: quote them as text.
-        writer.writerow(_inert(row[c]) for c in CSV_COLUMNS)
+        writer.writerow(spreadsheet_safe(row[c]) for c in CSV_COLUMNS)
     return out.getvalue().encode("utf-8")
-
-
-def _inert(value: object) -> object:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 @API.route(
@@ -67,19 +59,7 @@ def list_audit(call: Call) -> Page[AuditOut] | Raw:
     query: AuditQuery = call.query
     with call.store.sessions() as session:
         project, _ = project_in(session, call, call.path["project_id"], Action.VIEW_AUDIT)
-        clusters = sa.select(sa.cast(Cluster.id, sa.String)).where(Cluster.project_id == project.id)
-        events = sa.select(AuditEvent).where(
-            sa.or_(
-                sa.and_(
-                    AuditEvent.target_type == "project",
-                    AuditEvent.target_id == str(project.id),
-                ),
-                sa.and_(AuditEvent.target_type == "cluster", AuditEvent.target_id.in_(clusters)),
-            )
-        )
-        if query.action:
-            events = events.where(AuditEvent.action.startswith(query.action, autoescape=True))
-        events = events.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        events = project_trail(project.id, query.action)
         page = page_of(session, events, query, audit_out)
     if query.format == "csv":
         return Raw(_csv(page), "text/csv; charset=utf-8", f"audit-project-{project.id}.csv")

@@ -8,6 +8,8 @@ in :mod:`pipelines.views`.
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import numpy as np
 import pyarrow as pa
 
@@ -168,6 +170,9 @@ def list_curves(call: Call) -> Page[CurveOut]:
 
 def _curve_row(row: dict) -> dict:
     row["dataset_id"] = str(row["dataset_id"])
+    for key in ("started_at", "ended_at"):  # the engine's DateTime64(3, 'UTC'), as UTC
+        if row[key].tzinfo is None:
+            row[key] = row[key].replace(tzinfo=UTC)
     return row
 
 

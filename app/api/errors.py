@@ -13,13 +13,15 @@ from pydantic import ValidationError
 
 from app.clusters.lifecycle import ClusterRequestError
 from models.access import AccessError
-from models.accounts import AccountError
+from models.accounts import AccountError, NameTaken
 from models.cluster_types import ClusterSpecError, UnknownClusterTypeError
+from models.members import MemberConflict, NoSuchMember
 from models.pricing import CostInputError
 from pipelines.density import DensityInputError
 from pipelines.ingest import IngestError
 from pipelines.store import ImportConflictError
 from pipelines.views import FilterError
+from providers.base import ProviderError
 
 # The ``code`` of each status: stable strings clients can switch on.
 CODES = {
@@ -34,6 +36,7 @@ CODES = {
     422: "invalid",
     500: "internal",
     502: "bad_gateway",
+    503: "unavailable",
 }
 
 
@@ -89,6 +92,9 @@ def from_validation(exc: ValidationError, where: str) -> ApiError:
 _MAPPING: tuple[tuple[type[BaseException], int], ...] = (
     (ImportConflictError, 409),
     (ClusterRequestError, 409),
+    (NameTaken, 409),
+    (MemberConflict, 409),
+    (NoSuchMember, 404),
     (AccountError, 422),
     (ClusterSpecError, 422),
     (UnknownClusterTypeError, 422),
@@ -96,6 +102,8 @@ _MAPPING: tuple[tuple[type[BaseException], int], ...] = (
     (FilterError, 422),
     (DensityInputError, 422),
     (IngestError, 422),
+    # The curve engine cannot be reached (a ClickHouse server down, a data directory held).
+    (ProviderError, 503),
 )
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from app.api.errors import not_found
+from app.api.errors import Unauthorized, not_found
 from app.api.handler import Call
 from app.api.registry import API
 from app.api.schemas import MeOut, Page, Paging, ProjectRole, TokenCreate, TokenCreated, TokenOut
@@ -12,6 +13,13 @@ from app.api.scope import page_of
 from models import accounts
 from models.access import visible_projects
 from models.tables import ApiToken, User
+
+
+def _me(session: Session, call: Call) -> User:
+    user = session.get(User, call.who.user_id)
+    if user is None:  # deleted after the token was checked
+        raise Unauthorized("The account this token belongs to no longer exists.")
+    return user
 
 
 def token_out(token: ApiToken) -> TokenOut:
@@ -29,7 +37,7 @@ def token_out(token: ApiToken) -> TokenOut:
 @API.route("GET", "/api/me", "Who the token belongs to, and their projects", response=MeOut)
 def get_me(call: Call) -> MeOut:
     with call.store.sessions() as session:
-        user = session.get(User, call.who.user_id)
+        user = _me(session, call)
         projects = [
             ProjectRole(id=p.id, name=p.name, role=role)
             for p, role in visible_projects(session, call.who)
@@ -67,7 +75,7 @@ def list_tokens(call: Call) -> Page[TokenOut]:
 )
 def create_token(call: Call) -> TokenCreated:
     with call.store.sessions() as session:
-        user = session.get(User, call.who.user_id)
+        user = _me(session, call)
         secret, token = accounts.issue_token(session, user, call.body.name, call.body.days)
         session.commit()
         return TokenCreated(token=token_out(token), secret=secret)
@@ -76,7 +84,7 @@ def create_token(call: Call) -> TokenCreated:
 @API.route("DELETE", "/api/tokens/{token_id}", "Revoke one of my tokens", response=TokenOut)
 def revoke_token(call: Call) -> TokenOut:
     with call.store.sessions() as session:
-        user = session.get(User, call.who.user_id)
+        user = _me(session, call)
         token = session.get(ApiToken, call.path["token_id"])
         if token is None or token.user_id != user.id:
             raise not_found(f"You have no token {call.path['token_id']}.")

@@ -96,8 +96,9 @@ def _operation(route: Route, refs: dict, defs: dict) -> dict[str, Any]:
         "summary": route.summary,
         "description": " ".join(filter(None, [route.description, f"Who: {route.who}."])),
         "tags": [route.tag],
-        "x-permission": route.permission.value if route.permission else None,
     }
+    if route.permission is not None:
+        op["x-permission"] = route.permission.value
     if route.public:
         op["security"] = []
     parameters = [_path_parameter(name) for name in route.path_params]

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from models.access import Action
+from models.access import LEAST_ROLE, Action
 
 _PARAM = re.compile(r"\{([a-z_]+_id)\}")
 # The largest id in a path: SQLite's and PostgreSQL's 64-bit integers; curve ids are UInt64.
@@ -85,8 +85,6 @@ class Route:
             return "anyone (no token)"
         if self.permission is None:
             return "any signed-in user (valid token)"
-        from models.access import LEAST_ROLE
-
         return f"{self.permission.value} ({LEAST_ROLE[self.permission].value} or higher)"
 
 

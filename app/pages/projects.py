@@ -7,7 +7,7 @@ import panel as pn
 import sqlalchemy as sa
 
 from app.auth.session import current_principal, sign_in_required
-from app.runtime import curve_label_in_use, metadata_for
+from app.runtime import curve_label_in_use, metadata_for, unowned_label
 from app.shell import shell
 from models import accounts
 from models.access import Principal, visible_projects
@@ -64,12 +64,7 @@ class ProjectsPanel(pn.viewable.Viewer):
         if self.who.is_operator:
             return self._say("Sign in to create a project: it needs an owner.", "warning")
         if name and curve_label_in_use(self.settings, name):
-            return self._say(
-                f"Curves labelled {name!r} are stored already, outside any project; the "
-                "operator gives them a project (curvehouse serve does at start). Choose "
-                "another name.",
-                "danger",
-            )
+            return self._say(unowned_label(name), "danger")
         with self.store.sessions() as session:
             try:
                 accounts.create_project(session, session.get(User, self.who.user_id), name)

@@ -81,9 +81,7 @@ class AccountPanel(pn.viewable.Viewer):
                     "created": _when(t.created_at),
                     "expires": _when(t.expires_at),
                     "last used": _when(t.last_used_at) or "never",
-                    "status": "revoked"
-                    if t.revoked_at
-                    else ("expired" if t.expires_at <= now else "active"),
+                    "status": accounts.token_state(t, now),
                 }
                 for t in rows
             ],

@@ -8,7 +8,7 @@ import pandas as pd
 import panel as pn
 
 from models.access import AccessError, Action, Principal, require
-from models.audit import COLUMNS, as_row, project_trail
+from models.audit import COLUMNS, as_row, project_trail, spreadsheet_safe
 from models.store import MetadataStore
 
 SHOWN = 500
@@ -61,7 +61,7 @@ class AuditPanel(pn.viewable.Viewer):
         self.download.filename = f"audit-{self.project.label or 'project'}.csv"
 
     def _csv(self) -> io.StringIO:
-        return io.StringIO(self.events(limit=None).to_csv(index=False))
+        return io.StringIO(self.events(limit=None).map(spreadsheet_safe).to_csv(index=False))
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(

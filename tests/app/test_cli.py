@@ -38,6 +38,7 @@ def test_info_on_a_new_home_shows_an_empty_store(home):
 def test_demo_generates_once(home):
     out = run(home, "demo", "--curves", "60", "--seed", "3").stdout
     assert "Stored 60 curves" in out
+    assert "Project 'demo' created for these curves" in out
     assert "Demo data present: 60 curves" in run(home, "demo", "--if-missing").stdout
 
 
@@ -72,3 +73,41 @@ def test_clean_demo_removes_only_demo_data(home):
     assert "Curves:    2 (4 points)" in info
     assert " demo " not in info
     assert "No demo data stored" in run(home, "clean-demo").stdout
+
+
+def test_an_operator_sets_a_lost_password(home):
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from app.auth.setup import first_owner\n"
+            "from models.settings import get_settings\n"
+            "from models.store import open_metadata\n"
+            "with open_metadata(get_settings()) as store:\n"
+            "    print(first_owner(store, get_settings()).email)\n",
+        ],
+        env={**os.environ, "CURVEHOUSE_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    email = made.stdout.strip()
+    assert f"{email:<32} Default project: owner, demo: owner" in run(home, "user", "list").stdout
+    out = run(home, "user", "set-password", email, "--generate").stdout
+    password = out.rsplit(": ", 1)[1].strip()
+    check = (
+        "from models import accounts\n"
+        "from models.settings import get_settings\n"
+        "from models.store import open_metadata\n"
+        "with open_metadata(get_settings()) as store, store.sessions() as s:\n"
+        f"    print(accounts.authenticate(s, {email!r}, {password!r}).email)\n"
+    )
+    signed_in = subprocess.run(
+        [sys.executable, "-c", check],
+        env={**os.environ, "CURVEHOUSE_HOME": str(home)},
+        capture_output=True,
+        text=True,
+    )
+    assert signed_in.stdout.strip() == email, signed_in.stderr
+    refused = run(home, "user", "set-password", "nobody@plant.example", "--generate", ok=False)
+    assert refused.returncode == 2 and "no account for nobody@plant.example" in refused.stderr

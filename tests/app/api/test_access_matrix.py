@@ -1,0 +1,241 @@
+"""The permission matrix over real HTTP: every role × every API action.
+
+The expected answer comes from ``models.access.LEAST_ROLE`` and ``RANK``, not from a table
+here, so the matrix cannot drift from the rules: allowed → 2xx, a member below the least role →
+403, not a member → 404. Refusals happen before any provider is asked for anything.
+
+Cluster actions run on real embedded clusters: one made up front by the owner through the API
+(started and stopped as each allowed case needs), and cheap ones where a real node is not the
+point: a cluster whose provisioning failed (no node) to delete, and create requests for a server
+cluster on a closed port (the provider refuses at once and the cluster is recorded failed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+
+from app.clusters.lifecycle import start_cluster, stop_cluster
+from models.access import LEAST_ROLE, RANK, Action
+from models.tables import Cluster, ClusterEvent, ClusterStatus, Role
+from tests.app.api.conftest import OPERATOR, ROLES, curves_csv
+
+pytestmark = pytest.mark.integration
+
+SIZES = {"nodes": 1, "vcpu_per_node": 4, "memory_gib_per_node": 16}
+
+
+@dataclass(frozen=True)
+class Ask:
+    """How to ask for one action: ``{...}`` in the path and body are filled per case."""
+
+    action: Action
+    method: str
+    path: str
+    body: dict | None = None
+    upload: bool = False
+    needs: str | None = None  # what an allowed case prepares: a state or a row
+
+
+ASKS = {
+    "list clusters": Ask(Action.VIEW, "GET", "/api/projects/{project}/clusters"),
+    "get cluster": Ask(Action.VIEW, "GET", "/api/clusters/{cluster}"),
+    "create cluster": Ask(
+        Action.CREATE_CLUSTER,
+        "POST",
+        "/api/projects/{project}/clusters",
+        body={
+            "name": "matrix-{role}",
+            "type": "development",
+            "provider": "server",
+            "region": "self-managed",
+            "provider_options": {"url": "http://127.0.0.1:{closed}"},
+            **SIZES,
+        },
+    ),
+    "start cluster": Ask(
+        Action.OPERATE_CLUSTER, "POST", "/api/clusters/{cluster}/start", needs="stopped"
+    ),
+    "stop cluster": Ask(
+        Action.OPERATE_CLUSTER, "POST", "/api/clusters/{cluster}/stop", needs="running"
+    ),
+    "resize cluster": Ask(
+        Action.CREATE_CLUSTER,
+        "POST",
+        "/api/clusters/{cluster}/resize",
+        body={**SIZES, "nodes": 2},
+        needs="stopped",
+    ),
+    "delete cluster": Ask(Action.DELETE_CLUSTER, "DELETE", "/api/clusters/{victim}"),
+    "reveal connection": Ask(
+        Action.REVEAL_SECRETS, "GET", "/api/clusters/{cluster}/connection?reveal=true"
+    ),
+    "import data": Ask(
+        Action.IMPORT_DATA, "POST", "/api/projects/{project}/datasets?name=m.csv", upload=True
+    ),
+    "view curves": Ask(Action.VIEW, "GET", "/api/projects/{project}/curves"),
+    "view raster": Ask(
+        Action.VIEW, "GET", "/api/projects/{project}/curves/raster?width=40&height=20"
+    ),
+    "list datasets": Ask(Action.VIEW, "GET", "/api/projects/{project}/datasets"),
+    "export samples": Ask(
+        Action.EXPORT_DATA, "GET", "/api/projects/{project}/curves/{curve}/samples"
+    ),
+    "list members": Ask(Action.VIEW, "GET", "/api/projects/{project}/members"),
+    "add member": Ask(
+        Action.MANAGE_MEMBERS,
+        "POST",
+        "/api/projects/{project}/members",
+        body={"email": "new-{role}@plant.example", "role": "viewer"},
+    ),
+    "change member": Ask(
+        Action.MANAGE_MEMBERS,
+        "PATCH",
+        "/api/projects/{project}/members/{member}",
+        body={"role": "engineer"},
+    ),
+    "remove member": Ask(
+        Action.MANAGE_MEMBERS, "DELETE", "/api/projects/{project}/members/{member}"
+    ),
+    "view audit": Ask(Action.VIEW_AUDIT, "GET", "/api/projects/{project}/audit"),
+    "export audit": Ask(Action.VIEW_AUDIT, "GET", "/api/projects/{project}/audit?format=csv"),
+}
+# Not reachable through the API (no endpoint deletes a project).
+NO_ENDPOINT = {Action.DELETE_PROJECT}
+
+
+def expected(role: str, action: Action) -> int | str:
+    if role == "non-member":
+        return 404
+    return "2xx" if RANK[Role(role)] >= RANK[LEAST_ROLE[action]] else 403
+
+
+@pytest.fixture(scope="module")
+def lab(world):
+    """The matrix cluster: made by the owner through the API, running before the first case."""
+    answer = world.call(
+        "POST",
+        f"/api/projects/{world.project_a}/clusters",
+        json={"name": "matrix", "type": "development", "provider": "embedded", **SIZES},
+    )
+    assert answer.status_code == 201, answer.text
+    cluster = answer.json()
+    assert cluster["status"] == "provisioning"
+    assert world.settle(cluster["id"], {"running", "failed"}) == "running"
+    world.extra["cluster"] = cluster["id"]
+    yield world
+    world.clean_up()
+
+
+def bring(world, cluster_id: int, state: str) -> None:
+    """Move the cluster to ``running`` or ``stopped`` as the operator, waiting for the node."""
+    now = world.settle(cluster_id, {"running", "stopped", "failed", "degraded"})
+    if now == state:
+        return
+    switch = start_cluster if state == "running" else stop_cluster
+    switch(store=world.store, settings=world.settings, cluster_id=cluster_id, actor=OPERATOR)
+    assert world.settle(cluster_id, {state, "failed"}) == state
+
+
+def failed_cluster(world, name: str) -> int:
+    """A cluster whose provisioning failed: no node, no handle; deleting it asks no provider."""
+    with world.store.sessions() as session:
+        cluster = Cluster(
+            project_id=world.project_a,
+            name=name,
+            type_key="development",
+            provider="embedded",
+            region="local",
+            status=ClusterStatus.FAILED,
+            provider_config={},
+            **{"nodes": 1, "vcpu_per_node": 4, "memory_gb_per_node": 16},
+        )
+        session.add(cluster)
+        session.flush()
+        session.add(
+            ClusterEvent(
+                cluster=cluster,
+                to_state=ClusterStatus.FAILED,
+                action="create",
+                detail="test setup",
+                actor="test",
+            )
+        )
+        session.commit()
+        return cluster.id
+
+
+def fill(template, values: dict):
+    if isinstance(template, str):
+        return template.format(**values)
+    if isinstance(template, dict):
+        return {k: fill(v, values) for k, v in template.items()}
+    return template
+
+
+def clusters_named(world, name: str) -> int:
+    with world.store.sessions() as session:
+        return session.scalar(
+            sa.select(sa.func.count()).select_from(Cluster).where(Cluster.name == name)
+        )
+
+
+def test_the_matrix_covers_every_action_with_an_endpoint():
+    assert {ask.action for ask in ASKS.values()} == set(LEAST_ROLE) - NO_ENDPOINT
+
+
+@pytest.mark.parametrize("role", [*ROLES, "non-member"])
+@pytest.mark.parametrize("name", list(ASKS))
+def test_matrix(lab, name, role):
+    world, ask = lab, ASKS[name]
+    want = expected(role, ask.action)
+    who = "outsider" if role == "non-member" else role
+    tag = role.replace("-", "")
+    values = {
+        "project": world.project_a,
+        "cluster": world.extra["cluster"],
+        "curve": world.curve_a,
+        "role": tag,
+        "closed": _closed_port(),
+    }
+    if "{victim}" in ask.path:
+        values["victim"] = failed_cluster(world, f"victim-{tag}")
+    if "{member}" in ask.path:
+        email = f"{name.replace(' ', '-')}-{tag}@plant.example"
+        values["member"] = world.make_user(email, world.project_a, Role.VIEWER)
+    if name == "add member":
+        world.make_user(f"new-{tag}@plant.example")
+    if want == "2xx" and ask.needs:
+        bring(world, world.extra["cluster"], ask.needs)
+    kwargs = {}
+    if ask.body is not None:
+        kwargs["json"] = fill(ask.body, values)
+    if ask.upload:
+        kwargs["data"] = curves_csv(f"matrix-{tag}", count=2)
+        kwargs["headers"] = {"Content-Type": "text/csv"}
+    answer = world.call(ask.method, fill(ask.path, values), who, **kwargs)
+    if want == "2xx":
+        assert 200 <= answer.status_code < 300, answer.text
+    else:
+        assert answer.status_code == want, answer.text
+        assert answer.json()["error"]["code"] == {403: "forbidden", 404: "not_found"}[want]
+        if name == "create cluster":  # refused before anything was recorded or provisioned
+            assert clusters_named(world, f"matrix-{tag}") == 0
+
+
+def test_allowed_cluster_actions_really_happened(lab):
+    """After the matrix: the allowed resize changed the size, creates were recorded."""
+    world = lab
+    cluster = world.call("GET", f"/api/clusters/{world.extra['cluster']}").json()
+    assert cluster["nodes"] == 2
+    for role in ROLES:
+        made = clusters_named(world, f"matrix-{role}")
+        assert made == (1 if RANK[Role(role)] >= RANK[LEAST_ROLE[Action.CREATE_CLUSTER]] else 0)
+
+
+def _closed_port() -> int:
+    from tests.app.api.conftest import free_port
+
+    return free_port()  # bound and released: nothing listens there
