@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from models import accounts
-from models.access import Action, Principal, allows, visible_projects
+from models.access import Action, Principal, allows, require, visible_projects
 from models.settings import Settings, get_settings
 from models.store import MetadataStore, open_metadata
 from pipelines.hot import HotCache
@@ -104,6 +104,26 @@ def unowned_label(name: str) -> str:
         f"Curves labelled {name!r} are stored already, outside any project; the operator gives "
         "them a project (curvehouse serve does at start). Choose another name."
     )
+
+
+def record_export(
+    store: MetadataStore, who: Principal, kind: str, projects: tuple[str, ...] | None
+) -> None:
+    """Allow an export from the pages only with ``export_data`` in every project it covers,
+    and write it to the audit trail; raises :class:`~models.access.Forbidden` otherwise."""
+    if who.is_operator:
+        return
+    with store.sessions() as session:
+        roles = {p.name: (p, role) for p, role in visible_projects(session, who)}
+        names = projects if projects is not None else tuple(roles)
+        for name in names:
+            project, _ = roles[name]
+            require(session, who, project.id, Action.EXPORT_DATA)
+        for name in names:
+            accounts.audit(
+                session, who.label, "curves.export", "project", roles[name][0].id, kind=kind
+            )
+        session.commit()
 
 
 def readable_projects(store: MetadataStore, who: Principal) -> tuple[str, ...] | None:

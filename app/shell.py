@@ -1,4 +1,4 @@
-"""The frame every page shares: the header with navigation, and honest placeholders.
+"""The frame every page shares: the header with navigation and who is signed in.
 
 Links are relative (``./curves``), so they work under ``curvehouse serve`` and under
 ``panel serve app/pages/*.py --index curves`` alike: both serve each page at its module name.
@@ -58,18 +58,3 @@ def shell(active: str, main: list, sidebar: list | None = None) -> pn.template.B
     if sidebar:
         options.update(sidebar=sidebar, sidebar_width=300)
     return pn.template.BootstrapTemplate(**options)
-
-
-def not_built(active: str, what: str, planned: list[str]) -> pn.template.BaseTemplate:
-    """A page that says plainly it is not built yet, and what it will hold."""
-    items = "\n".join(f"- {item}" for item in planned)
-    return shell(
-        active,
-        [
-            pn.pane.Alert(
-                f"### {dict(NAV)[active]} is not built yet\n\n{what}\n\nPlanned:\n\n{items}",
-                alert_type="secondary",
-                name="not-built",
-            )
-        ],
-    )

@@ -18,9 +18,9 @@ from pipelines.views import COLOR_COLUMNS
 
 T = TypeVar("T")
 
-# Names and filter values: letters and digits of any script, then also space and . : / # + ( )
-# & , @ - (station "S1/2", program "P-10 (hot)"). No quotes, semicolons or backslashes.
-LABEL_PATTERN = r"^[\w][\w .:/#+()&,@-]*$"
+# Names and filter values: any printable text ("Ana's laptop", station "S1/2"), no control
+# characters. Values reach SQL only as bound parameters, so quotes are harmless there.
+LABEL_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 Label = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=LABEL_PATTERN),

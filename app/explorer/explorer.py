@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from io import BytesIO, StringIO
@@ -85,13 +86,16 @@ class CurveExplorer(pn.viewable.Viewer):
         query: dict[str, str] | None = None,
         hot: HotCache | None = None,
         projects: tuple[str, ...] | None = None,
+        on_export: Callable[[str, tuple[str, ...] | None], None] | None = None,
         **params: Any,
     ) -> None:
         """``hot``: where filters' samples are held so zooms draw from memory (by default the
         process's cache, sized by ``CURVEHOUSE_HOT_CACHE_MB``). ``projects``: the only
-        projects whose curves this person may see (None: every project)."""
+        projects whose curves this person may see (None: every project). ``on_export`` is
+        called with the export's kind and projects before a file is made; it raises
+        PermissionError to refuse (and records the export)."""
         super().__init__(**params)
-        self._projects = projects
+        self._projects, self._on_export = projects, on_export
         settings = get_settings()
         self._hot = hot if hot is not None else hot_cache(settings)
         self.state = ExplorerState()
@@ -522,8 +526,19 @@ class CurveExplorer(pn.viewable.Viewer):
 
     # --- exports ------------------------------------------------------------------------------
 
+    def _may_export(self, kind: str) -> bool:
+        if self._on_export is None:
+            return True
+        chosen = (self.state.project,) if self.state.project else self._projects
+        try:
+            self._on_export(kind, chosen)
+        except PermissionError as exc:
+            self._alert.object, self._alert.visible = str(exc), True
+            return False
+        return True
+
     def parts_csv(self) -> str:
-        if self._picked is None:
+        if self._picked is None or not self._may_export("parts"):
             return ""
         return self._picked.parts.to_csv(index=False)
 
@@ -531,7 +546,7 @@ class CurveExplorer(pn.viewable.Viewer):
         return StringIO(self.parts_csv())
 
     def view_png(self) -> bytes:
-        if self._image is None:
+        if self._image is None or not self._may_export("view"):
             return b""
         return png(self._image, cmap=self.state.cmap, how=self.state.norm)
 

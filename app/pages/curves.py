@@ -11,7 +11,7 @@ import panel as pn
 
 from app.auth.session import current_principal, sign_in_required
 from app.explorer.explorer import CurveExplorer
-from app.runtime import metadata_for, readable_projects
+from app.runtime import metadata_for, readable_projects, record_export
 from app.shell import shell
 from models.settings import get_settings
 
@@ -31,7 +31,11 @@ def page() -> pn.template.BaseTemplate:
     actor = current_principal(store)
     if actor is None:
         return shell("curves", [sign_in_required()])
-    explorer = CurveExplorer(query=session_query(), projects=readable_projects(store, actor))
+    explorer = CurveExplorer(
+        query=session_query(),
+        projects=readable_projects(store, actor),
+        on_export=lambda kind, projects: record_export(store, actor, kind, projects),
+    )
     return shell("curves", [explorer], sidebar=explorer.controls.sidebar())
 
 

@@ -129,6 +129,9 @@ def test_an_invited_viewer_sees_only_their_project(served, browser):
     page.wait_for_url(served.url)
     page.get_by_text(re.compile(r"curves · x .* ms")).first.wait_for(timeout=30_000)
     screenshot(page, "viewer-curves")
+    # Viewing is not exporting: the export needs engineer, and the page says so.
+    page.get_by_text("Export view (PNG)").click()
+    page.get_by_text(re.compile("export data needs engineer")).wait_for()
     # The link worked once.
     page.goto(f"{served.url}invite?token={link}")
     page.get_by_text("used already").wait_for()

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -203,11 +204,10 @@ def build_world(home: Path, tmpdir: Path) -> World:
     return world
 
 
-@pytest.fixture(scope="session")
-def world(tmp_path_factory):
-    home = tmp_path_factory.mktemp("api-home")
-    tmpdir = tmp_path_factory.mktemp("api-tmp")
-    world = build_world(home, tmpdir)
+@contextmanager
+def hosted(tmp_path_factory, name: str):
+    """A world with its own server, taken down (clusters, server, store) afterwards."""
+    world = build_world(tmp_path_factory.mktemp(f"{name}-home"), tmp_path_factory.mktemp(name))
     try:
         yield world
     finally:
@@ -216,3 +216,9 @@ def world(tmp_path_factory):
         finally:
             world.server.stop()
             world.store.close()
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory):
+    with hosted(tmp_path_factory, "api") as world:
+        yield world

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
 from app.api import route_table
-from tests.app.api.conftest import build_world
+from tests.app.api.conftest import hosted
 from tests.app.api.test_access_matrix import failed_cluster
 
 pytestmark = pytest.mark.integration
@@ -31,18 +31,11 @@ NEGATIVE_ONLY = {("POST", "/api/projects/{project_id}/clusters")}
 
 @pytest.fixture(scope="module")
 def fuzz_world(tmp_path_factory):
-    world = build_world(tmp_path_factory.mktemp("fuzz-home"), tmp_path_factory.mktemp("fuzz-tmp"))
-    world.extra["cluster"] = failed_cluster(world, "fuzz-target")
-    spare = world.call("POST", "/api/tokens", json={"name": "spare"}).json()
-    world.extra["spare_token"] = spare["token"]["id"]
-    try:
+    with hosted(tmp_path_factory, "fuzz") as world:
+        world.extra["cluster"] = failed_cluster(world, "fuzz-target")
+        spare = world.call("POST", "/api/tokens", json={"name": "spare"}).json()
+        world.extra["spare_token"] = spare["token"]["id"]
         yield world
-    finally:
-        try:
-            world.clean_up()
-        finally:
-            world.server.stop()
-            world.store.close()
 
 
 @pytest.fixture(scope="module")

@@ -79,3 +79,13 @@ def test_a_cookie_is_no_credential(world):
         cookies={"user": "owner@plant.example", "_xsrf": "x"},
     )
     unauthorized(answer)
+
+
+def test_names_are_plain_text_with_quotes_allowed(world):
+    """Values reach SQL as bound parameters only, so a name may hold an apostrophe."""
+    made = world.call("POST", "/api/tokens", json={"name": "Ana's laptop"})
+    assert made.status_code == 201, made.text
+    assert made.json()["token"]["name"] == "Ana's laptop"
+    world.call("DELETE", f"/api/tokens/{made.json()['token']['id']}")
+    refused = world.call("POST", "/api/tokens", json={"name": "line\x00feed"})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid"
