@@ -94,18 +94,32 @@ def operator(label: str = "operator") -> Principal:
     return Principal(label)
 
 
-def role_in(session: Session, user_id: int, project_id: int) -> Role | None:
-    """The user's effective role in the project: own grant or a team's, the highest wins."""
-    direct = sa.select(ProjectMember.role).where(
-        ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
+def _grants(user_id: int) -> sa.Select:
+    """(project id, role) of every grant that reaches the user: their own and their teams'."""
+    direct = sa.select(ProjectMember.project_id, ProjectMember.role).where(
+        ProjectMember.user_id == user_id
     )
     via_team = (
-        sa.select(ProjectMember.role)
+        sa.select(ProjectMember.project_id, ProjectMember.role)
         .join(TeamMember, TeamMember.team_id == ProjectMember.team_id)
-        .where(ProjectMember.project_id == project_id, TeamMember.user_id == user_id)
+        .where(TeamMember.user_id == user_id)
     )
-    roles = session.scalars(direct.union_all(via_team)).all()
-    return max((Role(r) for r in roles), key=RANK.__getitem__, default=None)
+    return direct.union_all(via_team)
+
+
+def roles_of(session: Session, user_id: int) -> dict[int, Role]:
+    """Project id -> the user's effective role there, the highest grant winning."""
+    best: dict[int, Role] = {}
+    for project_id, role in session.execute(_grants(user_id)):
+        role = Role(role)
+        if project_id not in best or RANK[role] > RANK[best[project_id]]:
+            best[project_id] = role
+    return best
+
+
+def role_in(session: Session, user_id: int, project_id: int) -> Role | None:
+    """The user's effective role in the project: own grant or a team's, the highest wins."""
+    return roles_of(session, user_id).get(project_id)
 
 
 def require(session: Session, who: Principal, project_id: int, action: Action) -> Role | None:
@@ -126,8 +140,8 @@ def require(session: Session, who: Principal, project_id: int, action: Action) -
 
 def visible_projects(session: Session, who: Principal) -> list[tuple[Project, Role | None]]:
     """The projects ``who`` may see, with their role (None for the operator), by name."""
-    projects = session.scalars(sa.select(Project).order_by(Project.name, Project.id)).all()
+    query = sa.select(Project).order_by(Project.name, Project.id)
     if who.is_operator:
-        return [(p, None) for p in projects]
-    roles = ((p, role_in(session, who.user_id, p.id)) for p in projects)
-    return [(p, r) for p, r in roles if r is not None]
+        return [(p, None) for p in session.scalars(query)]
+    roles = roles_of(session, who.user_id)
+    return [(p, roles[p.id]) for p in session.scalars(query.where(Project.id.in_(roles)))]

@@ -32,6 +32,7 @@ from models.tables import (
     ProjectMember,
     Role,
     User,
+    normal_email,
     utcnow,
 )
 
@@ -131,13 +132,19 @@ def create_project(session: Session, owner: User, name: str, ip: str | None = No
 
 
 def find_user(session: Session, email: str) -> User | None:
-    return session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    return session.scalar(sa.select(User).where(User.email == normal_email(email)))
+
+
+def checked_email(email: str) -> str:
+    """``email`` as accounts store it, or :class:`AccountError` when it is not an address."""
+    email = normal_email(email)
+    if "@" not in email or len(email) > 320 or any(c.isspace() for c in email):
+        raise AccountError(f"{email!r} is not an e-mail address.")
+    return email
 
 
 def create_user(session: Session, email: str, password: str | None, display_name: str = "") -> User:
-    email = email.strip().lower()
-    if "@" not in email or len(email) > 320 or any(c.isspace() for c in email):
-        raise AccountError(f"{email!r} is not an e-mail address.")
+    email = checked_email(email)
     if find_user(session, email) is not None:
         raise AccountError(f"An account for {email} exists already.")
     if password is not None:
@@ -196,7 +203,7 @@ def authenticate(
             over = user.failed_logins - FREE_ATTEMPTS
             if over >= 0:
                 user.locked_until = now + min(FIRST_LOCK * 2**over, LONGEST_LOCK)
-        audit(session, email.strip().lower()[:320], "login.failed", "user", "", ip)
+        audit(session, normal_email(email)[:320], "login.failed", "user", "", ip)
         raise LoginError("Wrong e-mail address or password.")
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
     if needs_rehash(user.password_hash):
@@ -279,9 +286,7 @@ def invite(
     session: Session, project: Project, email: str, role: Role, by: str
 ) -> tuple[str, Invitation]:
     """A one-time invitation: ``(link secret shown or mailed once, stored row)``."""
-    email = email.strip().lower()
-    if "@" not in email or any(c.isspace() for c in email):
-        raise AccountError(f"{email!r} is not an e-mail address.")
+    email = checked_email(email)
     existing = find_user(session, email)
     if existing is not None and _direct_member(existing, project.id):
         raise AccountError(f"{email} is a member of {project.name} already.")

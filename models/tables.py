@@ -66,6 +66,12 @@ class ClusterStatus(StrEnum):
     DELETED = "deleted"
 
 
+def normal_email(value: str) -> str:
+    """Lower-cased and trimmed, so ``Ana@Plant.example`` and ``ana@plant.example`` are one
+    account."""
+    return value.strip().lower()
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -164,8 +170,7 @@ class User(Created, Base):
 
     @validates("email")
     def _normalise_email(self, key: str, value: str) -> str:
-        """Lower-cased so ``Ana@Plant.example`` and ``ana@plant.example`` are one account."""
-        return value.strip().lower()
+        return normal_email(value)
 
 
 class Team(Created, Base):
@@ -380,4 +385,4 @@ class Invitation(Created, Base):
 
     @validates("email")
     def _normalise_email(self, key: str, value: str) -> str:
-        return value.strip().lower()
+        return normal_email(value)
