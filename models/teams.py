@@ -1,0 +1,197 @@
+"""Teams: groups of people that are granted a role in projects as one.
+
+A team's owners and admins manage its members (the same :func:`may_grant` rules as projects,
+with the team role in place of the project role); a project's admins grant a team a role there.
+A member of a team gets the team's project roles; a person's role in a project is the highest
+of their own grant and their teams' grants (``models/access.py``). A team never loses its last
+owner. A team you are not in does not exist for you, as with projects.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from models import accounts
+from models.access import (
+    RANK,
+    Action,
+    Forbidden,
+    NotFound,
+    Principal,
+    allows,
+    may_grant,
+    require,
+)
+from models.members import MemberConflict, MemberError, NoSuchMember
+from models.tables import Project, ProjectMember, Role, Team, TeamMember
+
+TEAM_NAME = accounts.PROJECT_NAME
+
+
+def team_role(session: Session, user_id: int, team_id: int) -> Role | None:
+    return session.scalar(
+        sa.select(TeamMember.role).where(
+            TeamMember.team_id == team_id, TeamMember.user_id == user_id
+        )
+    )
+
+
+def _team(session: Session, who: Principal, team_id: int, manage: bool) -> tuple[Team, Role | None]:
+    """The team with the caller's role in it; 404 for outsiders, 403 for a member who may
+    not manage it when ``manage``."""
+    team = session.get(Team, team_id)
+    role = None if who.is_operator else team_role(session, who.user_id, team_id)
+    if team is None or (role is None and not who.is_operator):
+        raise NotFound(f"No team {team_id}, or you are not a member of it.")
+    if manage and not who.is_operator and not allows(role, Action.MANAGE_MEMBERS):
+        raise Forbidden(f"Your role in team {team.name} is {role}; managing it needs admin.")
+    return team, role
+
+
+def _may(who: Principal, granter: Role | None, role: Role, verb: str) -> None:
+    if not who.is_operator and not may_grant(granter, role):
+        raise Forbidden(
+            f"Your role is {granter}; it may not {verb} {role}. Only owners manage owners."
+        )
+
+
+def teams_of(session: Session, who: Principal) -> list[tuple[Team, Role | None]]:
+    """The teams ``who`` is in, with their role there (every team, role None, for the
+    operator), by name."""
+    if who.is_operator:
+        teams = session.scalars(sa.select(Team).order_by(Team.name, Team.id))
+        return [(t, None) for t in teams]
+    rows = session.execute(
+        sa.select(Team, TeamMember.role)
+        .join(TeamMember, TeamMember.team_id == Team.id)
+        .where(TeamMember.user_id == who.user_id)
+        .order_by(Team.name, Team.id)
+    )
+    return [(team, Role(role)) for team, role in rows]
+
+
+def all_teams(session: Session) -> list[Team]:
+    """Every team of the organisation: what a project admin may grant a role to."""
+    return list(session.scalars(sa.select(Team).order_by(Team.name, Team.id)))
+
+
+def create_team(session: Session, who: Principal, name: str, ip: str | None = None) -> Team:
+    """A new team in the first organisation; whoever makes it is its owner."""
+    name = name.strip()
+    if not TEAM_NAME.match(name):
+        raise MemberError(
+            "A team name has 1-100 letters, digits, spaces, dots, hyphens or underscores, "
+            f"starting with a letter or digit; got {name!r}."
+        )
+    if session.scalar(sa.select(Team.id).where(Team.name == name)) is not None:
+        raise accounts.NameTaken(f"A team named {name!r} exists already; choose another name.")
+    team = Team(organisation=accounts.default_project(session).organisation, name=name)
+    if not who.is_operator:
+        team.members = [TeamMember(user_id=who.user_id, role=Role.OWNER)]
+    session.add(team)
+    session.flush()
+    accounts.audit(session, who.label, "team.create", "team", team.id, ip, name=name)
+    return team
+
+
+def add_to_team(
+    session: Session, who: Principal, team_id: int, email: str, role: Role, ip: str | None = None
+) -> TeamMember:
+    team, granter = _team(session, who, team_id, manage=True)
+    _may(who, granter, role, "add a team member as")
+    user = accounts.find_user(session, email)
+    if user is None:
+        raise MemberError(f"There is no account for {email}; invite them to a project first.")
+    if team_role(session, user.id, team.id) is not None:
+        raise MemberConflict(f"{user.email} is in team {team.name} already.")
+    member = TeamMember(team=team, user=user, role=role)
+    session.add(member)
+    session.flush()
+    accounts.audit(
+        session, who.label, "team.member.add", "team", team.id, ip, email=user.email, role=role
+    )
+    return member
+
+
+def remove_from_team(
+    session: Session, who: Principal, team_id: int, user_id: int, ip: str | None = None
+) -> None:
+    team, granter = _team(session, who, team_id, manage=True)
+    member = session.get(TeamMember, (team_id, user_id))
+    if member is None:
+        raise NoSuchMember(f"User {user_id} is not in team {team.name}.")
+    _may(who, granter, member.role, "remove a team member who is")
+    email, role = member.user.email, member.role
+    session.delete(member)
+    session.flush()
+    owners = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(TeamMember)
+        .where(TeamMember.team_id == team_id, TeamMember.role == Role.OWNER)
+    )
+    if not owners:
+        raise MemberConflict(f"Team {team.name} would have no owner left.")
+    accounts.audit(
+        session, who.label, "team.member.remove", "team", team.id, ip, email=email, role=role
+    )
+
+
+def grant_team(
+    session: Session,
+    who: Principal,
+    project_id: int,
+    team_id: int,
+    role: Role,
+    ip: str | None = None,
+) -> ProjectMember:
+    """Give a team a role in a project (or change the role it has there)."""
+    granter = require(session, who, project_id, Action.MANAGE_MEMBERS)
+    _may(who, granter, role, "grant a team")
+    team = session.get(Team, team_id)
+    if team is None:
+        raise NoSuchMember(f"There is no team {team_id}.")
+    grant = session.scalar(
+        sa.select(ProjectMember).where(
+            ProjectMember.project_id == project_id, ProjectMember.team_id == team_id
+        )
+    )
+    if grant is None:
+        grant = ProjectMember(project_id=project_id, team=team, role=role)
+        session.add(grant)
+    else:
+        _may(who, granter, grant.role, "change the role of a team that is")
+        grant.role = role
+    session.flush()
+    accounts.audit(
+        session, who.label, "member.team", "project", project_id, ip, team=team.name, role=role
+    )
+    return grant
+
+
+def revoke_team(
+    session: Session, who: Principal, project_id: int, team_id: int, ip: str | None = None
+) -> None:
+    granter = require(session, who, project_id, Action.MANAGE_MEMBERS)
+    grant = session.scalar(
+        sa.select(ProjectMember).where(
+            ProjectMember.project_id == project_id, ProjectMember.team_id == team_id
+        )
+    )
+    if grant is None:
+        raise NoSuchMember(f"Team {team_id} has no role in this project.")
+    _may(who, granter, grant.role, "remove a team that is")
+    name = grant.team.name
+    session.delete(grant)
+    session.flush()
+    accounts.audit(session, who.label, "member.team_remove", "project", project_id, ip, team=name)
+
+
+def project_names(session: Session, team: Team) -> list[tuple[str, Role]]:
+    """The projects the team has a role in, highest role first."""
+    rows = session.execute(
+        sa.select(Project.name, ProjectMember.role)
+        .join(ProjectMember, ProjectMember.project_id == Project.id)
+        .where(ProjectMember.team_id == team.id)
+    )
+    return sorted(((n, Role(r)) for n, r in rows), key=lambda x: (-RANK[x[1]], x[0]))

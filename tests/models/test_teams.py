@@ -1,0 +1,81 @@
+"""Teams: made by anyone, managed by their admins, granted project roles by project admins."""
+
+from __future__ import annotations
+
+import pytest
+
+from models import accounts
+from models.access import Forbidden, NotFound, Principal, role_in, visible_projects
+from models.members import MemberConflict
+from models.tables import ProjectMember, Role
+from models.teams import (
+    add_to_team,
+    create_team,
+    grant_team,
+    remove_from_team,
+    revoke_team,
+    teams_of,
+)
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def plant(sessions):
+    with sessions() as session:
+        project = accounts.default_project(session)
+        people = {}
+        for name in ("owner", "lead", "ana", "ben"):
+            user = accounts.create_user(session, f"{name}@plant.example", PASSWORD)
+            people[name] = Principal(user.email, user.id)
+        session.add(ProjectMember(project=project, user_id=people["owner"].user_id, role="owner"))
+        session.commit()
+        return sessions, project.id, people
+
+
+def test_a_team_grant_reaches_its_members_and_ends_with_them(plant):
+    sessions, pid, who = plant
+    with sessions() as session:
+        team = create_team(session, who["lead"], "Quality")
+        add_to_team(session, who["lead"], team.id, "ana@plant.example", Role.VIEWER)
+        grant_team(session, who["owner"], pid, team.id, Role.ENGINEER)
+        session.commit()
+        assert role_in(session, who["ana"].user_id, pid) == Role.ENGINEER
+        assert [p.name for p, _ in visible_projects(session, who["ana"])] == ["Default project"]
+        remove_from_team(session, who["lead"], team.id, who["ana"].user_id)
+        assert role_in(session, who["ana"].user_id, pid) is None
+        add_to_team(session, who["lead"], team.id, "ben@plant.example", Role.VIEWER)
+        revoke_team(session, who["owner"], pid, team.id)
+        assert role_in(session, who["ben"].user_id, pid) is None
+
+
+def test_teams_are_managed_by_their_admins_and_hidden_from_others(plant):
+    sessions, _, who = plant
+    with sessions() as session:
+        team = create_team(session, who["lead"], "Quality")
+        add_to_team(session, who["lead"], team.id, "ana@plant.example", Role.VIEWER)
+        session.commit()
+        with pytest.raises(Forbidden, match="managing it needs admin"):
+            add_to_team(session, who["ana"], team.id, "ben@plant.example", Role.VIEWER)
+        with pytest.raises(NotFound):
+            add_to_team(session, who["ben"], team.id, "ben@plant.example", Role.OWNER)
+        with pytest.raises(MemberConflict, match="no owner left"):
+            remove_from_team(session, who["lead"], team.id, who["lead"].user_id)
+        session.rollback()
+        assert [t.name for t, _ in teams_of(session, who["ana"])] == ["Quality"]
+        assert teams_of(session, who["ben"]) == []
+
+
+def test_only_project_admins_grant_teams_and_only_owners_grant_owner(plant):
+    sessions, pid, who = plant
+    with sessions() as session:
+        team = create_team(session, who["lead"], "Quality")
+        with pytest.raises(NotFound):
+            grant_team(session, who["lead"], pid, team.id, Role.VIEWER)
+        session.add(ProjectMember(project_id=pid, user_id=who["ben"].user_id, role=Role.ADMIN))
+        session.flush()
+        with pytest.raises(Forbidden, match="may not grant a team owner"):
+            grant_team(session, who["ben"], pid, team.id, Role.OWNER)
+        grant_team(session, who["ben"], pid, team.id, Role.ADMIN)
+        with pytest.raises(accounts.NameTaken):
+            create_team(session, who["ben"], "Quality")
