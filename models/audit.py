@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from models.tables import AuditEvent, Cluster
+from models.tables import AuditEvent, Cluster, ProjectMember, TeamMember, User
+
+SIGN_IN_ACTIONS = ("login", "login.failed", "login.locked", "logout")
 
 COLUMNS = ("at", "actor", "action", "target_type", "target_id", "detail", "ip")
 
@@ -22,6 +24,25 @@ def project_trail(project_id: int, action: str | None = None) -> sa.Select[tuple
     if action:
         events = events.where(AuditEvent.action.startswith(action, autoescape=True))
     return events.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+
+
+def member_sign_ins(project_id: int) -> sa.Select[tuple[AuditEvent]]:
+    """Sign-ins, failed ones and lockouts of the people in the project (themselves or through
+    a team), newest first: what a project's admins may review."""
+    direct = sa.select(ProjectMember.user_id).where(
+        ProjectMember.project_id == project_id, ProjectMember.user_id.is_not(None)
+    )
+    via_team = (
+        sa.select(TeamMember.user_id)
+        .join(ProjectMember, ProjectMember.team_id == TeamMember.team_id)
+        .where(ProjectMember.project_id == project_id)
+    )
+    emails = sa.select(User.email).where(User.id.in_(direct.union(via_team)))
+    return (
+        sa.select(AuditEvent)
+        .where(AuditEvent.action.in_(SIGN_IN_ACTIONS), AuditEvent.actor.in_(emails))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    )
 
 
 def as_row(event: AuditEvent) -> dict[str, object]:

@@ -1,4 +1,5 @@
-"""Team: your account and API tokens, project members and invitations, the audit trail."""
+"""Team: your account and API tokens, your teams, project members and invitations, the
+audit trail."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from app.shell import shell
 from app.team.account import AccountPanel
 from app.team.audit import AuditPanel
 from app.team.members import MembersPanel
+from app.team.teams import TeamsPanel
 from models.access import Action, allows, visible_projects
 from models.settings import get_settings
 
@@ -27,6 +29,7 @@ def page() -> pn.template.BaseTemplate:
     parts: list = []
     if not who.is_operator:
         parts.append(AccountPanel(store=store, who=who))
+    parts.append(TeamsPanel(store=store, who=who))
     if projects:
         parts.append(MembersPanel(store=store, settings=settings, who=who, projects=projects))
     else:

@@ -7,8 +7,9 @@ import io
 import pandas as pd
 import panel as pn
 
+from app.team import chosen_name
 from models.access import AccessError, Action, Principal, require
-from models.audit import COLUMNS, as_row, project_trail, spreadsheet_safe
+from models.audit import COLUMNS, as_row, member_sign_ins, project_trail, spreadsheet_safe
 from models.store import MetadataStore
 
 SHOWN = 500
@@ -20,6 +21,9 @@ class AuditPanel(pn.viewable.Viewer):
         super().__init__()
         self.store, self.who = store, who
         self.project = pn.widgets.Select(label="Project", options=projects, width=260)
+        self.kind = pn.widgets.RadioButtonGroup(
+            options=["Project", "Sign-ins"], value="Project", align="end"
+        )
         self.action = pn.widgets.TextInput(
             label="Action starts with", placeholder="e.g. cluster. or member.", width=200
         )
@@ -35,11 +39,11 @@ class AuditPanel(pn.viewable.Viewer):
             callback=self._csv,
             filename="audit.csv",
             label="Export CSV",
-            button_type="default",
+            color="default",
             align="end",
         )
-        self.project.param.watch(lambda _: self.refresh(), "value")
-        self.action.param.watch(lambda _: self.refresh(), "value")
+        for widget in (self.project, self.kind, self.action):
+            widget.param.watch(lambda _: self.refresh(), "value")
         self.refresh()
 
     def events(self, limit: int | None = SHOWN) -> pd.DataFrame:
@@ -48,7 +52,10 @@ class AuditPanel(pn.viewable.Viewer):
                 require(session, self.who, self.project.value, Action.VIEW_AUDIT)
             except AccessError:
                 return pd.DataFrame(columns=COLUMNS)
-            query = project_trail(self.project.value, self.action.value.strip() or None)
+            if self.kind.value == "Sign-ins":
+                query = member_sign_ins(self.project.value)
+            else:
+                query = project_trail(self.project.value, self.action.value.strip() or None)
             rows = session.scalars(query.limit(limit)).all()
             frame = pd.DataFrame([as_row(e) for e in rows], columns=COLUMNS)
         frame["detail"] = frame["detail"].map(lambda d: ", ".join(f"{k}={v}" for k, v in d.items()))
@@ -58,7 +65,7 @@ class AuditPanel(pn.viewable.Viewer):
         frame = self.events()
         frame["at"] = pd.to_datetime(frame["at"], utc=True).dt.strftime("%Y-%m-%d %H:%M:%S")
         self.table.value = frame
-        self.download.filename = f"audit-{self.project.label or 'project'}.csv"
+        self.download.filename = f"audit-{chosen_name(self.project) or 'project'}.csv"
 
     def _csv(self) -> io.StringIO:
         return io.StringIO(self.events(limit=None).map(spreadsheet_safe).to_csv(index=False))
@@ -66,8 +73,12 @@ class AuditPanel(pn.viewable.Viewer):
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(
             "### Audit trail",
-            pn.pane.Markdown(f"Newest first; the table shows up to {SHOWN}, the export all."),
-            pn.Row(self.project, self.action, self.download),
+            pn.pane.Markdown(
+                "What was done to the project, its members and clusters, or the sign-ins, "
+                f"failed attempts and lockouts of its members. Newest first; the table shows "
+                f"up to {SHOWN}, the export all."
+            ),
+            pn.Row(self.project, self.kind, self.action, self.download),
             self.table,
             sizing_mode="stretch_width",
         )

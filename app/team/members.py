@@ -7,16 +7,18 @@ import pandas as pd
 import panel as pn
 
 from app.auth.session import public_base
+from app.team import chosen_name
 from models.access import AccessError, Action, Principal, allows
 from models.accounts import AccountError, find_user
 from models.members import add_member, change_role, invite_member, remove_member
 from models.settings import Settings
 from models.store import MetadataStore
 from models.tables import Project, Role
+from models.teams import all_teams, grant_team, revoke_team
 from providers.base import ProviderError
 from providers.mail import send_mail
 
-MEMBER_COLUMNS = ["user_id", "member", "kind", "role"]
+MEMBER_COLUMNS = ["user_id", "team_id", "member", "kind", "role"]
 ROLES = [r.value for r in Role]
 
 
@@ -41,7 +43,7 @@ class MembersPanel(pn.viewable.Viewer):
             show_index=False,
             disabled=True,
             selectable=1,
-            hidden_columns=["user_id"],
+            hidden_columns=["user_id", "team_id"],
             layout="fit_data_stretch",
             sizing_mode="stretch_width",
             height=200,
@@ -55,10 +57,16 @@ class MembersPanel(pn.viewable.Viewer):
         set_role.on_click(lambda _: self._change())
         remove = pn.widgets.Button(label="Remove selected", color="danger", align="end")
         remove.on_click(lambda _: self._remove())
+        self.grant_to = pn.widgets.Select(label="Team", width=200)
+        self.grant_role = pn.widgets.Select(label="Role", options=ROLES, value="viewer", width=130)
+        grant = pn.widgets.Button(label="Grant team", align="end")
+        grant.on_click(lambda _: self._grant())
         self.managing = pn.Column(
             "#### Invite someone",
             pn.Row(self.email, self.role, invite),
-            "#### Change a member",
+            "#### Give a team a role",
+            pn.Row(self.grant_to, self.grant_role, grant),
+            "#### Change a member or team",
             pn.Row(self.new_role, set_role, remove),
         )
         self.project.param.watch(lambda _: self.refresh(), "value")
@@ -78,23 +86,30 @@ class MembersPanel(pn.viewable.Viewer):
             rows = [
                 {
                     "user_id": m.user_id,
+                    "team_id": m.team_id,
                     "member": m.user.email if m.user else f"team {m.team.name}",
                     "kind": "person" if m.user else "team",
                     "role": str(m.role),
                 }
                 for m in members
             ]
+            self.grant_to.options = {t.name: t.id for t in all_teams(session)}
         self.table.value = pd.DataFrame(rows, columns=MEMBER_COLUMNS)
 
-    def _selected(self) -> int | None:
+    def _selected(self) -> tuple[str, int] | None:
+        """("person", user id) or ("team", team id) of the selected row."""
         if not self.table.selection:
-            self._say("Select a person in the table first.", "warning")
+            self._say("Select a person or team in the table first.", "warning")
             return None
-        user_id = self.table.value.iloc[self.table.selection[0]]["user_id"]
-        if pd.isna(user_id):
-            self._say("Team grants are changed by the team's admins.", "warning")
-            return None
-        return int(user_id)
+        row = self.table.value.iloc[self.table.selection[0]]
+        return (
+            ("team", int(row["team_id"]))
+            if pd.isna(row["user_id"])
+            else (
+                "person",
+                int(row["user_id"]),
+            )
+        )
 
     def _apply(self, change, done: str) -> None:
         with self.store.sessions() as session:
@@ -108,7 +123,8 @@ class MembersPanel(pn.viewable.Viewer):
         self._say(done if result is None else result)
 
     def _invite(self) -> None:
-        email, role, project = self.email.value.strip(), Role(self.role.value), self.project.label
+        email, role = self.email.value.strip(), Role(self.role.value)
+        project = chosen_name(self.project)
 
         def change(session):
             if find_user(session, email) is not None:
@@ -138,21 +154,33 @@ class MembersPanel(pn.viewable.Viewer):
         self.email.value = ""
 
     def _change(self) -> None:
-        user_id = self._selected()
-        if user_id is not None:
+        chosen = self._selected()
+        if chosen is not None:
+            kind, key = chosen
             role = Role(self.new_role.value)
+            change = change_role if kind == "person" else grant_team
             self._apply(
-                lambda s: change_role(s, self.who, self.project.value, user_id, role) and None,
+                lambda s: change(s, self.who, self.project.value, key, role) and None,
                 f"Role changed to {role}.",
             )
 
     def _remove(self) -> None:
-        user_id = self._selected()
-        if user_id is not None:
-            self._apply(
-                lambda s: remove_member(s, self.who, self.project.value, user_id),
-                "Member removed.",
-            )
+        chosen = self._selected()
+        if chosen is not None:
+            kind, key = chosen
+            remove = remove_member if kind == "person" else revoke_team
+            self._apply(lambda s: remove(s, self.who, self.project.value, key), "Removed.")
+
+    def _grant(self) -> None:
+        if self.grant_to.value is None:
+            return self._say("There is no team yet: create one in the Teams panel.", "warning")
+        role = Role(self.grant_role.value)
+        self._apply(
+            lambda s: (
+                grant_team(s, self.who, self.project.value, self.grant_to.value, role) and None
+            ),
+            f"Team {chosen_name(self.grant_to)} is now {role} in {chosen_name(self.project)}.",
+        )
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(

@@ -1,0 +1,126 @@
+"""The Team page's panels over a real metadata store, without a browser: what each role is
+offered, and that every change goes through the shared rules."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.team.account import AccountPanel
+from app.team.audit import AuditPanel
+from app.team.members import MembersPanel
+from app.team.teams import TeamsPanel
+from models import accounts
+from models.access import Principal, role_in
+from models.settings import Settings
+from models.store import open_metadata
+from models.tables import ProjectMember, Role
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def plant(tmp_path):
+    settings = Settings(home=tmp_path, public_url="https://ch.plant.example")
+    with open_metadata(settings) as store:
+        with store.sessions() as session:
+            project = accounts.default_project(session)
+            people = {}
+            for name, role in (("owner", "owner"), ("vic", "viewer"), ("ana", None)):
+                user = accounts.create_user(session, f"{name}@plant.example", PASSWORD)
+                if role:
+                    session.add(ProjectMember(project=project, user=user, role=role))
+                people[name] = Principal(user.email, user.id)
+            session.commit()
+            projects = {project.name: project.id}
+        yield store, settings, projects, people
+
+
+def members_panel(plant, who: str) -> MembersPanel:
+    store, settings, projects, people = plant
+    with store.sessions() as session:
+        roles = {
+            n: (pid, role_in(session, people[who].user_id, pid)) for n, pid in projects.items()
+        }
+    return MembersPanel(store=store, settings=settings, who=people[who], projects=roles)
+
+
+def test_an_invitation_names_the_project_and_shows_its_link(plant):
+    panel = members_panel(plant, "owner")
+    assert panel.managing.visible
+    panel.email.value, panel.role.value = "new@plant.example", "engineer"
+    panel._invite()
+    text = panel.message.object
+    assert (
+        "https://ch.plant.example/invite?token=" in text and panel.message.alert_type == "success"
+    )
+    link = re.search(r"token=([\w-]+)", text).group(1)
+    store = plant[0]
+    with store.sessions() as session:
+        invitation = accounts.open_invitation(session, link)
+        assert (invitation.project.name, invitation.role) == ("Default project", Role.ENGINEER)
+
+
+def test_viewers_are_offered_no_changes_and_cannot_make_them(plant):
+    panel = members_panel(plant, "vic")
+    assert not panel.managing.visible
+    panel.email.value = "new@plant.example"
+    panel._invite()  # as if the hidden button were pressed anyway
+    assert "manage members needs admin" in panel.message.object
+
+
+def test_a_team_is_made_filled_and_granted_a_role(plant):
+    store, _, projects, people = plant
+    teams = TeamsPanel(store=store, who=people["owner"])
+    teams.new_team.value = "Quality"
+    teams._change(teams._create, "made")
+    assert teams.team.options == {"Quality": teams.team.value}
+    teams.email.value, teams.role.value = "ana@plant.example", "viewer"
+    teams._change(teams._add, "added")
+    assert list(teams.table.value["member"]) == ["ana@plant.example", "owner@plant.example"]
+    members = members_panel(plant, "owner")
+    members.grant_to.value, members.grant_role.value = teams.team.value, "engineer"
+    members._grant()
+    assert "Team Quality is now engineer in Default project" in members.message.object
+    with store.sessions() as session:
+        assert role_in(session, people["ana"].user_id, projects["Default project"]) == "engineer"
+    members.table.selection = [list(members.table.value["kind"]).index("team")]
+    members._remove()
+    with store.sessions() as session:
+        assert role_in(session, people["ana"].user_id, projects["Default project"]) is None
+
+
+def test_tokens_are_shown_once_and_revoked(plant):
+    store, _, _, people = plant
+    panel = AccountPanel(store=store, who=people["vic"])
+    panel.token_name.value = "Vic's laptop"
+    panel._make_token()
+    secret = re.search(r"chp_[\w-]+", panel.message.object).group(0)
+    assert list(panel.tokens.value["status"]) == ["active"]
+    assert secret not in panel.tokens.value.to_string()
+    panel.tokens.selection = [0]
+    panel._revoke()
+    assert list(panel.tokens.value["status"]) == ["revoked"]
+    with store.sessions() as session:
+        assert accounts.token_user(session, secret) is None
+
+
+def test_the_audit_shows_sign_ins_of_members_and_exports_safely(plant):
+    store, _, projects, people = plant
+    with store.sessions() as session:
+        accounts.authenticate(session, "vic@plant.example", PASSWORD)
+        with pytest.raises(accounts.LoginError):
+            accounts.authenticate(session, "ana@plant.example", "=HYPERLINK(evil)")
+        session.commit()
+    panel = AuditPanel(store=store, who=people["owner"], projects=projects)
+    panel.kind.value = "Sign-ins"
+    assert list(panel.table.value["actor"]) == ["vic@plant.example"]  # Ana is no member
+    panel.kind.value = "Project"
+    with store.sessions() as session:
+        accounts.audit(
+            session, "=cmd|' /C calc'!A0", "member.add", "project", projects["Default project"]
+        )
+        session.commit()
+    csv = panel._csv().getvalue()
+    assert "'=cmd" in csv and "\n=cmd" not in csv and ",=cmd" not in csv
