@@ -26,24 +26,24 @@ def page() -> pn.template.BaseTemplate:
         return shell("team", [sign_in_required()])
     with store.sessions() as session:
         projects = {p.name: (p.id, role) for p, role in visible_projects(session, who)}
-    parts: list = []
+    tabs: list[tuple[str, pn.viewable.Viewable]] = []
     if not who.is_operator:
-        parts.append(AccountPanel(store=store, who=who))
-    parts.append(TeamsPanel(store=store, who=who))
-    if projects:
-        parts.append(MembersPanel(store=store, settings=settings, who=who, projects=projects))
-    else:
-        parts.append(
-            pn.pane.Markdown("You are not a member of any project yet.", name="no-projects")
-        )
+        tabs.append(("Your account", AccountPanel(store=store, who=who)))
+    members = (
+        MembersPanel(store=store, settings=settings, who=who, projects=projects)
+        if projects
+        else pn.pane.Markdown("You are not a member of any project yet.", name="no-projects")
+    )
+    teams = TeamsPanel(store=store, who=who, on_change=members.refresh if projects else None)
+    tabs += [("Project members", members), ("Teams", teams)]
     auditable = {
         name: pid
         for name, (pid, role) in projects.items()
         if who.is_operator or allows(role, Action.VIEW_AUDIT)
     }
     if auditable:
-        parts.append(AuditPanel(store=store, who=who, projects=auditable))
-    return shell("team", [pn.Column(*parts, sizing_mode="stretch_width", max_width=1100)])
+        tabs.append(("Audit trail", AuditPanel(store=store, who=who, projects=auditable)))
+    return shell("team", [pn.Tabs(*tabs, sizing_mode="stretch_width", max_width=1100)])
 
 
 if pn.state.served:

@@ -3,6 +3,8 @@ means to add and remove people. ``models/teams.py`` checks every change."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import panel as pn
 
@@ -17,9 +19,12 @@ ROLES = [r.value for r in Role]
 
 
 class TeamsPanel(pn.viewable.Viewer):
-    def __init__(self, *, store: MetadataStore, who: Principal) -> None:
+    def __init__(
+        self, *, store: MetadataStore, who: Principal, on_change: Callable[[], None] | None = None
+    ) -> None:
+        """``on_change`` runs after a team is made or changed (others list the teams too)."""
         super().__init__()
-        self.store, self.who = store, who
+        self.store, self.who, self._on_change = store, who, on_change
         self.team = pn.widgets.Select(label="Team", width=260)
         self.message = pn.pane.Alert(visible=False, name="teams-message")
         self.projects = pn.pane.Markdown()
@@ -107,6 +112,8 @@ class TeamsPanel(pn.viewable.Viewer):
         self.message.object, self.message.alert_type, self.message.visible = done, "success", True
         self.new_team.value = self.email.value = ""
         self._load_teams(self._made or self.team.value)
+        if self._on_change is not None:
+            self._on_change()
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(

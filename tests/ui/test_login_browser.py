@@ -52,6 +52,10 @@ def invite(served, email: str, project: str, role: str) -> str:
     return done.stdout.strip()
 
 
+def open_tab(page, name: str) -> None:
+    page.locator(".bk-tab").filter(has_text=name).click()
+
+
 def test_pages_need_a_sign_in_and_wrong_passwords_are_refused(served, browser):
     context = browser.new_context()
     page = context.new_page()
@@ -162,17 +166,21 @@ def test_someone_in_no_project_sees_no_curves(served, browser):
 
 def test_the_owner_invites_from_the_team_page_and_reads_the_audit(served, page):
     page.goto(served.url + "team", wait_until="networkidle")
+    open_tab(page, "Project members")
     page.get_by_label("Project").first.select_option(label="demo")
-    page.get_by_label("E-mail").fill("engineer@plant.example")
+    page.get_by_label("E-mail", exact=True).fill("engineer@plant.example")
     page.get_by_label("Role").first.select_option("engineer")
     page.get_by_role("button", name="Invite").click()
     link = page.get_by_text(re.compile(r"/invite\?token=")).first
     link.wait_for()
     assert f"localhost:{served.port}/invite?token=" in link.inner_text()
+    page.get_by_text(re.compile("send engineer@plant.example this one-time link")).wait_for()
+    screenshot(page, "team-invite")
+    open_tab(page, "Your account")
     page.get_by_label("Token name").fill("nightly import")
     page.get_by_role("button", name="Create token").click()
     page.get_by_text(re.compile("New token .* chp_")).wait_for()
-    screenshot(page, "team")
-    page.reload(wait_until="networkidle")
+    open_tab(page, "Audit trail")
     page.get_by_label("Project").nth(1).select_option(label="demo")  # the audit's
     page.get_by_text("member.invite").first.wait_for()
+    screenshot(page, "team-audit")
