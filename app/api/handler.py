@@ -29,6 +29,7 @@ from models.accounts import token_user
 from models.settings import Settings
 from models.store import MetadataStore
 from models.tables import Cluster
+from models.teams import team_role
 
 # A JSON request body larger than this is refused (413); uploads have the server's own limit.
 MAX_JSON_BYTES = 1 << 20
@@ -104,10 +105,13 @@ def authenticate(store: MetadataStore, token: str) -> Caller:
 
 
 def admit(store: MetadataStore, token: str, path: dict[str, int]) -> Caller:
-    """The token's owner, once the project or cluster in the path is one they are a member of.
+    """The token's owner, once the project, cluster or team in the path is one they are a
+    member of.
 
-    Checked before the query and body are read, so a project the caller cannot see answers 404
-    whatever was sent; the endpoint then checks the action itself (403).
+    Checked before the query and body are read, so a project or team the caller cannot see
+    answers 404 whatever was sent; the endpoint then checks the action itself (403). A team in
+    a project's path (``/api/projects/{project_id}/teams/{team_id}``) is the grantee, which the
+    project's admins need not be in: there the project is checked, not the team.
     """
     caller = authenticate(store, token)
     if "project_id" in path or "cluster_id" in path:
@@ -124,6 +128,12 @@ def admit(store: MetadataStore, token: str, path: dict[str, int]) -> Caller:
                 missing = f"There is no project {project_id}, or you are not a member of it."
             if project_id is None or role_in(session, caller.user_id, project_id) is None:
                 raise ApiError(404, missing)
+    elif "team_id" in path:
+        with store.sessions() as session:
+            if team_role(session, caller.user_id, path["team_id"]) is None:
+                raise ApiError(
+                    404, f"There is no team {path['team_id']}, or you are not a member of it."
+                )
     return caller
 
 

@@ -22,7 +22,7 @@ REF = "#/components/schemas/{model}"
 TITLE = "Curvehouse API"
 VERSION = "1.0.0"
 DESCRIPTION = (
-    "Automation for Curvehouse: projects, members, clusters, datasets, curves and the audit "
+    "Automation for Curvehouse: projects, members, teams, clusters, datasets, curves and the audit "
     "trail. Authenticate with a personal API token: `Authorization: Bearer <token>` (make one "
     "with `curvehouse token create EMAIL --name NAME` or `POST /api/tokens`). Every error is "
     '`{"error": {"status", "code", "message"}}`. List endpoints take `limit` (1-500, default '

@@ -372,3 +372,44 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+# -- teams ----------------------------------------------------------------------------------
+
+
+class TeamOut(BaseModel):
+    id: int
+    name: str
+    role: Role = Field(description="your role in it")
+    created_at: datetime
+
+
+class TeamCreate(Request):
+    name: Label
+
+
+class TeamMemberOut(BaseModel):
+    user_id: int
+    email: str
+    display_name: str
+    role: Role
+
+
+class TeamMemberAdd(Request):
+    email: Email
+    role: Role
+
+
+class TeamProjectOut(BaseModel):
+    id: int
+    name: str
+    role: Role = Field(description="the team's role in it")
+
+
+class TeamDetailOut(TeamOut):
+    members: list[TeamMemberOut] = Field(description="by e-mail")
+    projects: list[TeamProjectOut] = Field(description="highest role first, then by name")
+
+
+class TeamGrant(Request):
+    role: Role

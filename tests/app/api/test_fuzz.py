@@ -35,6 +35,10 @@ def fuzz_world(tmp_path_factory):
         world.extra["cluster"] = failed_cluster(world, "fuzz-target")
         spare = world.call("POST", "/api/tokens", json={"name": "spare"}).json()
         world.extra["spare_token"] = spare["token"]["id"]
+        team = world.call("POST", "/api/teams", json={"name": "fuzz-team"}).json()
+        world.extra["team"] = team["id"]
+        viewer = {"email": world.emails["viewer"], "role": "viewer"}
+        world.call("POST", f"/api/teams/{team['id']}/members", json=viewer).raise_for_status()
         yield world
 
 
@@ -53,6 +57,7 @@ def test_no_server_errors(fuzz_world, api_schema, method, path):
         "curve_id": world.curve_a,
         "user_id": world.users["viewer"],
         "token_id": world.extra["spare_token"],  # never the token the fuzzer signs in with
+        "team_id": world.extra["team"],  # the owner's, with the viewer in it
     }
     params = {name: real[name] for name in re.findall(r"\{(\w+)\}", path)}
     modes = [schemathesis.GenerationMode.NEGATIVE]

@@ -24,6 +24,14 @@ def foreign_cluster(world):
     return failed_cluster(world, "isolation")
 
 
+@pytest.fixture(scope="module")
+def foreign_team(world):
+    """A team of project A's owner, which the outsider is not in."""
+    answer = world.call("POST", "/api/teams", json={"name": "isolation"})
+    assert answer.status_code == 201, answer.text
+    return answer.json()["id"]
+
+
 def test_every_scoped_route_is_covered():
     paths = {r.path for r in SCOPED}
     for needle in ("clusters", "datasets", "curves", "members", "audit", "raster", "samples"):
@@ -31,12 +39,13 @@ def test_every_scoped_route_is_covered():
 
 
 @pytest.mark.parametrize("route", SCOPED, ids=lambda r: f"{r.method} {r.path}")
-def test_a_non_member_gets_404(world, foreign_cluster, route):
+def test_a_non_member_gets_404(world, foreign_cluster, foreign_team, route):
     ids = {
         "project_id": world.project_a,
         "cluster_id": foreign_cluster,
         "curve_id": world.curve_a,
         "user_id": world.users["owner"],
+        "team_id": foreign_team,
     }
     path = re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), route.path)
     for kwargs in ({}, {"json": {"anything": "at all"}}, {"data": b"junk"}):
