@@ -23,12 +23,28 @@ def _store():
     return open_store(get_settings())
 
 
-def _adopt() -> None:
-    """Give a new curve ``--project`` label its project, so its owners see it at once."""
-    from app.runtime import adopt_curve_projects
+def _adopt(project: str, **imported: object) -> None:
+    """Give a new curve ``--project`` label its project, so its owners see it at once, and
+    put the import in that project's audit trail."""
+    from app.runtime import adopt_curve_projects, metadata_for
+    from models import accounts
+    from models.tables import Project
 
-    for name in adopt_curve_projects(get_settings()):
+    settings = get_settings()
+    for name in adopt_curve_projects(settings):
         print(f"Project {name!r} created for these curves; the first project's owners own it.")
+    with metadata_for(settings).sessions() as session:
+        found = session.query(Project).filter(Project.name == project).one_or_none()
+        if found is not None:
+            accounts.audit(
+                session,
+                "operator (command line)",
+                "dataset.import",
+                "project",
+                found.id,
+                **imported,
+            )
+            session.commit()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -72,7 +88,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     if result.curves_skipped:
         print(f"{result.curves_skipped:,} curves were already stored and were skipped.")
-    _adopt()
+    _adopt(
+        spec.project,
+        name=f"demo seed={spec.seed}",
+        dataset=result.dataset_id,
+        curves=result.curves_added,
+        skipped=result.curves_skipped,
+    )
     return 0
 
 
@@ -95,7 +117,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             progress=lambda done, total: bar.update(done - bar.n),
         )
     print(report.summary())
-    _adopt()
+    _adopt(
+        args.project,
+        name=Path(args.path).name,
+        dataset=report.written.dataset_id or report.already_imported,
+        curves=report.written.curves_added,
+        skipped=report.written.curves_skipped,
+    )
     return 0
 
 

@@ -111,3 +111,27 @@ def test_an_operator_sets_a_lost_password(home):
     assert signed_in.stdout.strip() == email, signed_in.stderr
     refused = run(home, "user", "set-password", "nobody@plant.example", "--generate", ok=False)
     assert refused.returncode == 2 and "no account for nobody@plant.example" in refused.stderr
+
+
+def test_command_line_imports_are_in_their_project_audit(home):
+    code = (
+        "import sqlalchemy as sa\n"
+        "from models.settings import get_settings\n"
+        "from models.store import open_metadata\n"
+        "from models.tables import AuditEvent, Project\n"
+        "with open_metadata(get_settings()) as store, store.sessions() as s:\n"
+        "    q = sa.select(Project.name, AuditEvent.actor, AuditEvent.detail).join(\n"
+        "        Project, sa.cast(Project.id, sa.String) == AuditEvent.target_id)\n"
+        "    for row in s.execute(q.where(AuditEvent.action == 'dataset.import')):\n"
+        "        print(row.name, row.actor, row.detail['curves'], sep='|')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "CURVEHOUSE_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = done.stdout.splitlines()
+    assert "demo|operator (command line)|60" in rows
+    assert "line7|operator (command line)|2" in rows

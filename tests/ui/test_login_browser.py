@@ -4,6 +4,7 @@ real HTTP against ``curvehouse serve``."""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import subprocess
@@ -184,3 +185,32 @@ def test_the_owner_invites_from_the_team_page_and_reads_the_audit(served, page):
     page.get_by_label("Project").nth(1).select_option(label="demo")  # the audit's
     page.get_by_text("member.invite").first.wait_for()
     screenshot(page, "team-audit")
+
+
+def test_the_readme_curl_example_works_against_curvehouse_serve(served):
+    """The API is served by the same server as the pages; a token from the CLI works at once."""
+    made = subprocess.run(
+        [str(BIN / "curvehouse"), "token", "create", OWNER, "--name", "curl"],
+        env={**os.environ, "CURVEHOUSE_HOME": served.home},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    token = made.stdout.strip()
+
+    def get(path: str) -> tuple[int, str]:
+        request = urllib.request.Request(
+            served.url + path.lstrip("/"), headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(request) as answer:
+            return answer.status, answer.read().decode()
+
+    status, body = get("/api/projects")
+    projects = {p["name"]: p["id"] for p in json.loads(body)["items"]}
+    assert status == 200 and projects["demo"] == 2  # the id the README's example uses
+    status, body = get("/api/projects/2/curves?result=NOK&limit=5")
+    assert status == 200 and len(json.loads(body)["items"]) == 5
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(served.url + "api/projects")
+    refused.value.close()
+    assert refused.value.code == 401
