@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import time
+from collections.abc import Callable
 
 import pandas as pd
 import panel as pn
@@ -27,11 +28,11 @@ from app.clusters.lifecycle import (
     start_cluster,
     stop_cluster,
 )
-from models.access import AccessError, Action, Principal, allows, require, visible_projects
+from models.access import AccessError, Action, Principal, allows, visible_projects
 from models.cluster_types import ClusterSpec, load_cluster_types
 from models.settings import Settings
 from models.store import MetadataStore
-from models.tables import Cluster, ClusterEvent, ClusterStatus
+from models.tables import Cluster, ClusterEvent, ClusterStatus, Role
 
 BADGE = {
     "running": "#1a7f37",
@@ -112,17 +113,17 @@ class ClusterDashboard(pn.viewable.Viewer):
 
     # Reading -------------------------------------------------------------------------------
 
-    def _projects(self, session) -> dict[int, tuple[str, object]]:
+    def _projects(self, session) -> dict[int, tuple[str, Role | None]]:
         """Project id -> (name, role) for every project this person may see."""
         return {p.id: (p.name, role) for p, role in visible_projects(session, self.actor)}
 
-    def _may(self, cluster: Cluster, action: Action) -> bool:
+    def _permits(self, cluster: Cluster) -> Callable[[Action], bool]:
+        """What this person may do to ``cluster``, asked once per drawing of the detail."""
+        if self.actor.is_operator:
+            return lambda _action: True
         with self.store.sessions() as session:
-            try:
-                require(session, self.actor, cluster.project_id, action)
-            except AccessError:
-                return False
-        return True
+            role = self._projects(session).get(cluster.project_id, ("", None))[1]
+        return lambda action: allows(role, action)
 
     def clusters(self) -> pd.DataFrame:
         with self.store.sessions() as session:
@@ -232,7 +233,7 @@ class ClusterDashboard(pn.viewable.Viewer):
         if handle is None:
             return []
         connection = provider_for(self.settings, cluster).connection(handle)
-        may_reveal = self._may(cluster, Action.REVEAL_SECRETS)
+        may_reveal = self._permits(cluster)(Action.REVEAL_SECRETS)
         shown = self.revealed and may_reveal
         if may_reveal:
             reveal = pn.widgets.Button(label="Hide secret" if shown else "Reveal secret")
@@ -348,10 +349,8 @@ class ClusterDashboard(pn.viewable.Viewer):
             buttons.append(("Resize", "resize", "default"))
         if status is not ClusterStatus.DELETING:
             buttons.append(("Delete", "delete", "danger"))
-        with self.store.sessions() as session:
-            role = self._projects(session).get(cluster.project_id, ("", None))[1]
-        if not self.actor.is_operator:
-            buttons = [b for b in buttons if allows(role, BUTTON_NEEDS[b[1]])]
+        may = self._permits(cluster)
+        buttons = [b for b in buttons if may(BUTTON_NEEDS[b[1]])]
         row = []
         for label, action, color in buttons:
             button = pn.widgets.Button(label=label, color=color)
