@@ -31,6 +31,7 @@ from models.tables import (
     Project,
     ProjectMember,
     Role,
+    Team,
     User,
     normal_email,
     utcnow,
@@ -110,19 +111,25 @@ def adopt_projects(session: Session, names: list[str]) -> list[Project]:
     return made
 
 
-PROJECT_NAME = re.compile(r"^[\w][\w .\-]{0,99}$")
+GROUP_NAME = re.compile(r"^[\w][\w .\-]{0,99}$")
+
+
+def new_group_name(session: Session, kind: type[Project] | type[Team], name: str) -> str:
+    """``name`` trimmed, once it is a valid and unused name for a project or team."""
+    name, noun = name.strip(), kind.__name__.lower()
+    if not GROUP_NAME.match(name):
+        raise AccountError(
+            f"A {noun} name has 1-100 letters, digits, spaces, dots, hyphens or underscores, "
+            f"starting with a letter or digit; got {name!r}."
+        )
+    if session.scalar(sa.select(kind.id).where(kind.name == name)) is not None:
+        raise NameTaken(f"A {noun} named {name!r} exists already; choose another name.")
+    return name
 
 
 def create_project(session: Session, owner: User, name: str, ip: str | None = None) -> Project:
     """A new project in the first organisation, owned by ``owner``."""
-    name = name.strip()
-    if not PROJECT_NAME.match(name):
-        raise AccountError(
-            "A project name has 1-100 letters, digits, spaces, dots, hyphens or underscores, "
-            f"starting with a letter or digit; got {name!r}."
-        )
-    if session.scalar(sa.select(Project.id).where(Project.name == name)) is not None:
-        raise NameTaken(f"A project named {name!r} exists already; choose another name.")
+    name = new_group_name(session, Project, name)
     project = Project(organisation=default_project(session).organisation, name=name)
     project.members = [ProjectMember(user=owner, role=Role.OWNER)]
     session.add(project)

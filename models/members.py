@@ -36,7 +36,8 @@ def _manage(session: Session, who: Principal, project_id: int) -> tuple[Project,
     return session.get(Project, project_id), role
 
 
-def _may(who: Principal, granter: Role | None, role: Role, verb: str) -> None:
+def check_grant(who: Principal, granter: Role | None, role: Role, verb: str) -> None:
+    """Refuse ``verb`` (``"make a member"``) ``role`` by someone whose role is ``granter``."""
     if not who.is_operator and not may_grant(granter, role):
         raise Forbidden(
             f"Your role is {granter}; it may not {verb} {role}. Only owners manage owners, "
@@ -76,7 +77,7 @@ def add_member(
     session: Session, who: Principal, project_id: int, email: str, role: Role, ip: str | None = None
 ) -> ProjectMember:
     project, granter = _manage(session, who, project_id)
-    _may(who, granter, role, "add a member as")
+    check_grant(who, granter, role, "add a member as")
     user = accounts.find_user(session, email)
     if user is None:
         raise MemberError(f"There is no account for {email}; invite them instead.")
@@ -102,8 +103,8 @@ def change_role(
     project, granter = _manage(session, who, project_id)
     member = _member(session, project.id, user_id)
     before = member.role
-    _may(who, granter, before, "change the role of a member who is")
-    _may(who, granter, role, "make a member")
+    check_grant(who, granter, before, "change the role of a member who is")
+    check_grant(who, granter, role, "make a member")
     member.role = role
     _keep_an_owner(session, project)
     accounts.audit(
@@ -125,7 +126,7 @@ def remove_member(
 ) -> None:
     project, granter = _manage(session, who, project_id)
     member = _member(session, project.id, user_id)
-    _may(who, granter, member.role, "remove a member who is")
+    check_grant(who, granter, member.role, "remove a member who is")
     email, role = member.user.email, member.role
     session.delete(member)
     _keep_an_owner(session, project)
@@ -139,5 +140,5 @@ def invite_member(
 ) -> tuple[str, Invitation]:
     """A one-time link for ``email`` to join as ``role``: ``(secret, row)``."""
     project, granter = _manage(session, who, project_id)
-    _may(who, granter, role, "invite a member as")
+    check_grant(who, granter, role, "invite a member as")
     return accounts.invite(session, project, email, role, who.label)

@@ -20,13 +20,10 @@ from models.access import (
     NotFound,
     Principal,
     allows,
-    may_grant,
     require,
 )
-from models.members import MemberConflict, MemberError, NoSuchMember
+from models.members import MemberConflict, MemberError, NoSuchMember, check_grant
 from models.tables import Project, ProjectMember, Role, Team, TeamMember
-
-TEAM_NAME = accounts.PROJECT_NAME
 
 
 def team_role(session: Session, user_id: int, team_id: int) -> Role | None:
@@ -47,13 +44,6 @@ def _team(session: Session, who: Principal, team_id: int, manage: bool) -> tuple
     if manage and not who.is_operator and not allows(role, Action.MANAGE_MEMBERS):
         raise Forbidden(f"Your role in team {team.name} is {role}; managing it needs admin.")
     return team, role
-
-
-def _may(who: Principal, granter: Role | None, role: Role, verb: str) -> None:
-    if not who.is_operator and not may_grant(granter, role):
-        raise Forbidden(
-            f"Your role is {granter}; it may not {verb} {role}. Only owners manage owners."
-        )
 
 
 def teams_of(session: Session, who: Principal) -> list[tuple[Team, Role | None]]:
@@ -78,14 +68,7 @@ def all_teams(session: Session) -> list[Team]:
 
 def create_team(session: Session, who: Principal, name: str, ip: str | None = None) -> Team:
     """A new team in the first organisation; whoever makes it is its owner."""
-    name = name.strip()
-    if not TEAM_NAME.match(name):
-        raise MemberError(
-            "A team name has 1-100 letters, digits, spaces, dots, hyphens or underscores, "
-            f"starting with a letter or digit; got {name!r}."
-        )
-    if session.scalar(sa.select(Team.id).where(Team.name == name)) is not None:
-        raise accounts.NameTaken(f"A team named {name!r} exists already; choose another name.")
+    name = accounts.new_group_name(session, Team, name)
     team = Team(organisation=accounts.default_project(session).organisation, name=name)
     if not who.is_operator:
         team.members = [TeamMember(user_id=who.user_id, role=Role.OWNER)]
@@ -99,7 +82,7 @@ def add_to_team(
     session: Session, who: Principal, team_id: int, email: str, role: Role, ip: str | None = None
 ) -> TeamMember:
     team, granter = _team(session, who, team_id, manage=True)
-    _may(who, granter, role, "add a team member as")
+    check_grant(who, granter, role, "add a team member as")
     user = accounts.find_user(session, email)
     if user is None:
         raise MemberError(f"There is no account for {email}; invite them to a project first.")
@@ -121,7 +104,7 @@ def remove_from_team(
     member = session.get(TeamMember, (team_id, user_id))
     if member is None:
         raise NoSuchMember(f"User {user_id} is not in team {team.name}.")
-    _may(who, granter, member.role, "remove a team member who is")
+    check_grant(who, granter, member.role, "remove a team member who is")
     email, role = member.user.email, member.role
     session.delete(member)
     session.flush()
@@ -147,7 +130,7 @@ def grant_team(
 ) -> ProjectMember:
     """Give a team a role in a project (or change the role it has there)."""
     granter = require(session, who, project_id, Action.MANAGE_MEMBERS)
-    _may(who, granter, role, "grant a team")
+    check_grant(who, granter, role, "grant a team")
     team = session.get(Team, team_id)
     if team is None:
         raise NoSuchMember(f"There is no team {team_id}.")
@@ -160,7 +143,7 @@ def grant_team(
         grant = ProjectMember(project_id=project_id, team=team, role=role)
         session.add(grant)
     else:
-        _may(who, granter, grant.role, "change the role of a team that is")
+        check_grant(who, granter, grant.role, "change the role of a team that is")
         grant.role = role
     session.flush()
     accounts.audit(
@@ -180,7 +163,7 @@ def revoke_team(
     )
     if grant is None:
         raise NoSuchMember(f"Team {team_id} has no role in this project.")
-    _may(who, granter, grant.role, "remove a team that is")
+    check_grant(who, granter, grant.role, "remove a team that is")
     name = grant.team.name
     session.delete(grant)
     session.flush()
