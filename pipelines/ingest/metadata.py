@@ -7,12 +7,18 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from pipelines.ingest.assemble import BadValue, normalize
 from pipelines.ingest.columns import METADATA
 from pipelines.ingest.errors import IngestError
-from pipelines.ingest.readers import check_columns, check_encoding, file_kind
+from pipelines.ingest.readers import (
+    check_columns,
+    check_text,
+    check_values,
+    csv_header,
+    file_kind,
+    read_parquet_table,
+)
 
 
 def read_metadata(path: Path, *, encoding: str = "utf-8") -> dict[str, tuple[int, dict]]:
@@ -20,9 +26,12 @@ def read_metadata(path: Path, *, encoding: str = "utf-8") -> dict[str, tuple[int
     if not path.is_file():
         raise IngestError(path, "no such file")
     csv = file_kind(path) == "csv"
+    if csv:
+        # The same limits as a samples file, checked before the whole file is parsed.
+        check_text(path, encoding)
+        check_columns(path, csv_header(path, encoding), required=("curve_key",), csv=True)
     try:
         if csv:
-            check_encoding(path, encoding)
             table = pacsv.read_csv(
                 path,
                 read_options=pacsv.ReadOptions(encoding=encoding),
@@ -31,7 +40,7 @@ def read_metadata(path: Path, *, encoding: str = "utf-8") -> dict[str, tuple[int
                 ),
             )
         else:
-            table = pq.read_table(path)
+            table = read_parquet_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise IngestError(
             path, f"cannot read the metadata file: {str(exc).splitlines()[0]}"
@@ -39,6 +48,8 @@ def read_metadata(path: Path, *, encoding: str = "utf-8") -> dict[str, tuple[int
     names = [n.strip() for n in table.column_names]
     table = table.rename_columns(names)
     check_columns(path, names, required=("curve_key",), csv=csv)
+    if csv:
+        table = check_values(path, table, 1, csv=True)
     if "x" in names or "y" in names:
         raise IngestError(path, "a metadata file holds one row per curve, without x or y columns")
     columns = [c for c in names if c in METADATA]

@@ -5,15 +5,19 @@ from __future__ import annotations
 import codecs
 import csv
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+import pipelines.ingest.limits as limits
+from models.names import CONTROL_PATTERN, control_character
 from pipelines.ingest.columns import KNOWN, REQUIRED, describe_known
 from pipelines.ingest.errors import IngestError
 
@@ -23,6 +27,9 @@ _BLOCK = 8 << 20  # CSV bytes per chunk
 # Blank lines stay rows, so reported line numbers match the file.
 _PARSE = pacsv.ParseOptions(ignore_empty_lines=False)
 _PARQUET_ROWS = 1 << 20  # Parquet rows per chunk
+_CONTROL = re.compile(CONTROL_PATTERN)
+# Every byte that is not a control character, for bytes.translate(None, ...).
+_NOT_CONTROL = bytes(b for b in range(256) if not _CONTROL.match(chr(b)))
 _NUMBER = re.compile(
     r"\s*[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|nan|NaN|inf|Inf|-?infinity)\s*"
 )
@@ -44,46 +51,91 @@ def file_kind(path: Path) -> str:
     raise IngestError(path, "unknown file type; use .csv or .parquet")
 
 
+def _shown(names: Sequence[str], most: int = 10) -> str:
+    """Names for a message: each cut to 40 characters, at most ``most`` of them."""
+    shown = [repr(n if len(n) <= 40 else n[:40] + "...") for n in names[:most]]
+    if len(names) > most:
+        shown.append(f"and {len(names) - most:,} more")
+    return ", ".join(shown)
+
+
 def check_columns(path: Path, names: list[str], *, required=REQUIRED, csv: bool = False) -> None:
-    missing = [c for c in required if c not in names]
+    """Refuse a header or schema with too many, missing, unknown or repeated columns.
+
+    Linear in the number of names, and the count is checked first, so a file with a million
+    columns costs no more than reading its header."""
+    where = {"row": 0 if csv else None, "csv": csv}
+    if len(names) > limits.MAX_COLUMNS:
+        raise IngestError(
+            path,
+            f"the {'header' if csv else 'file'} has {len(names):,} columns; an import takes at "
+            f"most {limits.MAX_COLUMNS}. Columns are {describe_known()}.",
+            **where,
+        )
+    present = set(names)
+    missing = [c for c in required if c not in present]
     unknown = [c for c in names if c not in KNOWN]
-    dupes = sorted({c for c in names if names.count(c) > 1})
+    dupes = sorted(c for c, n in Counter(names).items() if n > 1)
     problems = []
     if missing:
-        problems.append("missing column(s) " + ", ".join(repr(c) for c in missing))
+        problems.append("missing column(s) " + _shown(missing))
     if unknown:
-        problems.append("unknown column(s) " + ", ".join(repr(c) for c in unknown))
+        problems.append("unknown column(s) " + _shown(unknown))
     if dupes:
-        problems.append("repeated column(s) " + ", ".join(repr(c) for c in dupes))
+        problems.append("repeated column(s) " + _shown(dupes))
     if problems:
-        found = ", ".join(names) or "none"
+        found = _shown(names, most=limits.MAX_COLUMNS) if names else "none"
         raise IngestError(
             path,
             f"{'; '.join(problems)} (found: {found}). Columns are {describe_known()}.",
-            row=0 if csv else None,
-            csv=csv,
+            **where,
         )
 
 
-def check_encoding(path: Path, encoding: str) -> None:
-    """Decode the whole file once so a bad byte is reported with its line, not deep in Arrow."""
+def _long_line(path: Path, line: int) -> IngestError:
+    return IngestError(
+        path,
+        f"the line is longer than {limits.MAX_LINE_BYTES:,} bytes, the most one line may have "
+        "(a curve file has one sample per line)",
+        row=line - 1,
+        csv=True,
+    )
+
+
+def check_text(path: Path, encoding: str) -> None:
+    """Read the whole file once before any parser sees it: every byte must decode (a bad one is
+    reported with its line, not deep in Arrow), and no line may be longer than
+    :data:`~pipelines.ingest.limits.MAX_LINE_BYTES`, so neither Arrow nor Python's csv module
+    ever holds a giant header or value."""
     decoder = codecs.getincrementaldecoder(encoding)()
     offset = 0
-    lines = 1
+    lines = 1  # the line the block starts in
+    current = 0  # bytes of that line before the block
     with path.open("rb") as handle:
         while block := handle.read(_BLOCK):
+            ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 0x0A)
+            if ends.size:
+                lengths = np.diff(ends, prepend=-1) - 1
+                lengths[0] += current
+                over = np.flatnonzero(lengths > limits.MAX_LINE_BYTES)
+                if over.size:
+                    raise _long_line(path, lines + int(over[0]))
+                current = len(block) - int(ends[-1]) - 1
+            else:
+                current += len(block)
+            if current > limits.MAX_LINE_BYTES:
+                raise _long_line(path, lines + int(ends.size))
             try:
                 decoder.decode(block)
             except UnicodeDecodeError as exc:
-                bad = offset + exc.start
-                lines += block[: exc.start].count(b"\n")
+                line = lines + block[: exc.start].count(b"\n")
                 raise IngestError(
                     path,
                     f"the file is not valid {encoding} text (byte 0x{block[exc.start]:02x} at "
-                    f"offset {bad}, line {lines}). Save it as UTF-8, or pass its encoding "
-                    "(for example --encoding latin-1).",
+                    f"offset {offset + exc.start}, line {line}). Save it as UTF-8, or pass its "
+                    "encoding (for example --encoding latin-1).",
                 ) from None
-            lines += block.count(b"\n")
+            lines += int(ends.size)
             offset += len(block)
         try:
             decoder.decode(b"", final=True)
@@ -93,12 +145,104 @@ def check_encoding(path: Path, encoding: str) -> None:
             ) from None
 
 
-def _csv_header(path: Path, encoding: str) -> list[str]:
+def check_values(path: Path, table: pa.Table, first_row: int, *, csv: bool) -> pa.Table:
+    """Refuse text values longer than :data:`~pipelines.ingest.limits.MAX_FIELD_BYTES` or
+    holding control characters, and dictionary columns (Parquet) that would decode to more
+    than :data:`~pipelines.ingest.limits.MAX_CHUNK_TEXT_BYTES`; returns the table with those
+    columns decoded to plain text.
+
+    A dictionary column is checked on its dictionary, before anything is repeated per row: a
+    small Parquet file may hold one long value and a million rows pointing at it."""
+    columns = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+        if pa.types.is_dictionary(column.type) and _is_text(column.type.value_type):
+            values, indices = column.dictionary, column.indices
+        elif _is_text(column.type):
+            values, indices = column, None
+        else:
+            columns.append(column)
+            continue
+        lengths = pc.binary_length(values)
+        long = pc.greater(lengths, limits.MAX_FIELD_BYTES)
+        control = (
+            pc.match_substring_regex(values, CONTROL_PATTERN)
+            if _has_control_bytes(values)
+            else pa.nulls(len(values), pa.bool_()).fill_null(False)
+        )
+        if indices is not None:
+            long, control = long.take(indices), control.take(indices)
+            decoded = pc.sum(lengths.take(indices)).as_py() or 0
+            if decoded > limits.MAX_CHUNK_TEXT_BYTES:
+                raise IngestError(
+                    path,
+                    f"the values of this column's next {len(column):,} rows decode to "
+                    f"{decoded:,} bytes of text, more than the {limits.MAX_CHUNK_TEXT_BYTES:,} "
+                    "read at once; keep per-curve values short, or put them in a metadata "
+                    "file (one row per curve)",
+                    row=first_row,
+                    column=name,
+                    csv=csv,
+                )
+        for mask, problem in ((long, "long"), (control, "control")):
+            if not pc.any(mask).as_py():
+                continue
+            i = pc.index(mask, True).as_py()
+            value = column[i].as_py()
+            if problem == "long":
+                text = (
+                    f"the value is {len(value.encode()):,} bytes long; a value may have at most "
+                    f"{limits.MAX_FIELD_BYTES:,} bytes"
+                )
+            else:
+                text = (
+                    f"the value holds a control character ({control_character(value)}); text "
+                    "may not hold control characters other than tab"
+                )
+            raise IngestError(path, text, row=first_row + i, column=name, csv=csv)
+        columns.append(column if indices is None else column.dictionary_decode())
+    return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+def _has_control_bytes(values: pa.Array) -> bool:
+    """Whether any value holds a control character: one pass over the UTF-8 bytes, in which a
+    control character is always a byte of its own (several times faster than a regex)."""
+    if len(values) == 0:
+        return False
+    offsets = values.buffers()[1]
+    data = values.buffers()[2]
+    if data is None:
+        return False
+    width = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    bounds = np.frombuffer(offsets, width)[values.offset : values.offset + len(values) + 1]
+    raw = memoryview(data)[int(bounds[0]) : int(bounds[-1])]
+    return bool(bytes(raw).translate(None, _NOT_CONTROL))
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def csv_header(path: Path, encoding: str) -> list[str]:
     with path.open(encoding=encoding, newline="") as handle:
-        header = next(csv.reader(handle), [])
+        try:
+            header = next(csv.reader(handle), [])
+        except csv.Error as exc:
+            raise _csv_module_error(path, exc, 0) from None
     if header and header[0].startswith("\ufeff"):
         header[0] = header[0][1:]
     return [name.strip() for name in header]
+
+
+def _csv_module_error(path: Path, exc: csv.Error, row: int) -> IngestError:
+    """Python's csv module refuses fields over its own limit (128 KiB) with ``_csv.Error``."""
+    if "field larger than field limit" in str(exc):
+        message = (
+            f"a value is longer than {limits.MAX_FIELD_BYTES:,} bytes, the most a value may have"
+        )
+    else:
+        message = f"malformed CSV: {exc}"
+    return IngestError(path, message, row=row, csv=True)
 
 
 def _open_csv(source, encoding: str, names: list[str], types: dict):
@@ -136,8 +280,8 @@ def _locate_bad_number(path: Path, encoding: str, names: list[str]) -> IngestErr
 
 
 def read_csv(path: Path, encoding: str) -> Iterator[Chunk]:
-    check_encoding(path, encoding)
-    names = _csv_header(path, encoding)
+    check_text(path, encoding)
+    names = csv_header(path, encoding)
     check_columns(path, names, csv=True)
     types = {n: pa.string() for n in names}
     types.update(x=pa.float64(), y=pa.float64())
@@ -155,7 +299,8 @@ def read_csv(path: Path, encoding: str) -> Iterator[Chunk]:
                 return
             except pa.ArrowInvalid as exc:
                 raise _csv_error(path, encoding, names, exc) from None
-            yield Chunk(pa.Table.from_batches([batch]), row, handle.tell())
+            table = check_values(path, pa.Table.from_batches([batch]), row, csv=True)
+            yield Chunk(table, row, handle.tell())
             row += batch.num_rows
 
 
@@ -163,46 +308,129 @@ def _csv_error(path: Path, encoding: str, names: list[str], exc: pa.ArrowInvalid
     message = str(exc)
     if "conversion error to double" in message:
         return _locate_bad_number(path, encoding, names)
-    return _locate_bad_row(path, encoding, len(names)) or IngestError(
+    return _locate_bad_row(path, encoding, names) or IngestError(
         path, f"malformed CSV: {message.splitlines()[0]}", csv=True
     )
 
 
-def _locate_bad_row(path: Path, encoding: str, width: int) -> IngestError | None:
-    """Find the first row whose number of fields differs from the header's."""
+def _locate_bad_row(path: Path, encoding: str, names: list[str]) -> IngestError | None:
+    """Find the first row Arrow could not parse: a number of fields that differs from the
+    header's, or a value too long or holding a control character (a quoted value across lines
+    holds one, and puts Arrow's blocks out of step)."""
+    width = len(names)
     with path.open(encoding=encoding, newline="") as handle:
         rows = csv.reader(handle)
-        next(rows, None)
-        for number, fields in enumerate(rows, start=1):
-            if fields and len(fields) != width:
-                return IngestError(
-                    path, f"has {len(fields)} fields, the header has {width}", row=number, csv=True
-                )
+        number = 0
+        try:
+            next(rows, None)
+            for number, fields in enumerate(rows, start=1):
+                if fields and len(fields) != width:
+                    return IngestError(
+                        path,
+                        f"has {len(fields)} fields, the header has {width}",
+                        row=number,
+                        csv=True,
+                    )
+                # Cheap tests first (this can run over every row of a large file).
+                if max(map(len, fields), default=0) * 4 > limits.MAX_FIELD_BYTES or (
+                    _CONTROL.search("".join(fields))
+                ):
+                    table = pa.table({n: [v] for n, v in zip(names, fields, strict=True)})
+                    check_values(path, table, number, csv=True)
+        except csv.Error as exc:
+            return _csv_module_error(path, exc, number + 1)
     return None
 
 
-def read_parquet(path: Path) -> Iterator[Chunk]:
+def _open_parquet(path: Path) -> pq.ParquetFile:
+    """The file, once its footer, columns and row groups are within the limits; text columns
+    are read as dictionaries, so :func:`check_values` sees each distinct value once."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        if size >= 12:
+            handle.seek(size - 8)
+            tail = handle.read(8)
+            footer = int.from_bytes(tail[:4], "little")
+            if tail[4:] == b"PAR1" and footer > limits.MAX_PARQUET_FOOTER_BYTES:
+                raise IngestError(
+                    path,
+                    f"the file's schema and row-group index take {footer:,} bytes; at most "
+                    f"{limits.MAX_PARQUET_FOOTER_BYTES:,} are read",
+                )
     try:
         handle = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise IngestError(path, f"not a readable Parquet file ({exc})") from None
+    schema = handle.schema_arrow
+    check_columns(path, schema.names)
+    for field in schema:
+        if pa.types.is_nested(field.type):
+            raise IngestError(
+                path, f"has type {field.type}, expected text or numbers", column=field.name
+            )
+    meta = handle.metadata
+    for i in range(meta.num_row_groups):
+        group = meta.row_group(i)
+        if group.num_rows > limits.MAX_ROW_GROUP_ROWS:
+            raise IngestError(
+                path,
+                f"row group {i + 1} has {group.num_rows:,} rows; a row group may have at most "
+                f"{limits.MAX_ROW_GROUP_ROWS:,}. Write the file with smaller row groups "
+                "(pyarrow's row_group_size, for example 1,000,000)",
+            )
+        if group.total_byte_size > limits.MAX_ROW_GROUP_BYTES:
+            raise IngestError(
+                path,
+                f"row group {i + 1} holds {group.total_byte_size:,} bytes uncompressed; a row "
+                f"group may hold at most {limits.MAX_ROW_GROUP_BYTES:,}. Write the file with "
+                "smaller row groups",
+            )
+    text = [f.name for f in schema if _is_text(f.type)]
+    if not text:
+        return handle
+    return pq.ParquetFile(path, read_dictionary=text)
+
+
+def read_parquet(path: Path) -> Iterator[Chunk]:
+    handle = _open_parquet(path)
     names = handle.schema_arrow.names
-    check_columns(path, names)
     for column in ("x", "y"):
         kind = handle.schema_arrow.field(column).type
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
             raise IngestError(path, f"has type {kind}, expected numbers", column=column)
+    return _parquet_chunks(path, handle, names)
+
+
+def _parquet_chunks(path: Path, handle: pq.ParquetFile, names: list[str]) -> Iterator[Chunk]:
     total = max(1, handle.metadata.num_rows)
     size = path.stat().st_size
     row = 1
-    for batch in handle.iter_batches(batch_size=_PARQUET_ROWS):
-        table = pa.Table.from_batches([batch])
+    batches = handle.iter_batches(batch_size=_PARQUET_ROWS)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except (pa.ArrowException, OSError) as exc:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise IngestError(path, f"cannot read row {row:,} on: {message}") from None
+        table = check_values(path, pa.Table.from_batches([batch]), row, csv=False)
         table = table.set_column(
             names.index("x"), "x", pc.cast(table.column("x"), pa.float64())
         ).set_column(names.index("y"), "y", pc.cast(table.column("y"), pa.float64()))
         row_next = row + batch.num_rows
         yield Chunk(table, row, int(size * (row_next - 1) / total))
         row = row_next
+
+
+def read_parquet_table(path: Path) -> pa.Table:
+    """A whole (small) Parquet file, such as a metadata file, checked like the chunks."""
+    handle = _open_parquet(path)
+    try:
+        table = handle.read()
+    except (pa.ArrowException, OSError) as exc:
+        raise IngestError(path, f"cannot read the file: {str(exc).splitlines()[0]}") from None
+    return check_values(path, table, 1, csv=False)
 
 
 def read_table(path: Path, *, encoding: str = "utf-8") -> Iterator[Chunk]:
