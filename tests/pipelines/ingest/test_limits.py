@@ -8,8 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.ingest import IngestError, ingest_file
-from pipelines.ingest import limits
+from pipelines.ingest import IngestError, ingest_file, limits
 from pipelines.ingest.readers import check_columns
 from tests.pipelines.ingest.test_ingest import GOOD_ROWS, HEADER, write
 
