@@ -1,7 +1,8 @@
-"""Accounts: the first owner, password logins with lockout, API tokens and invitations.
+"""Accounts: the first owner, password logins with lockout, sessions, API tokens, invitations.
 
-Functions take an open session and leave committing to the caller, so a login, its audit row
-and its lockout counter are written together or not at all.
+Functions take an open session and leave committing to the caller, so a change and its audit
+row are written together or not at all. The one exception is :func:`authenticate`, which
+commits each attempt's count before it checks the password (see :mod:`models.signins`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from models import signins
 from models.credentials import (
     TOKEN_PREFIX,
     check_password_strength,
@@ -27,6 +29,7 @@ from models.tables import (
     ApiToken,
     AuditEvent,
     Invitation,
+    LoginSession,
     Organisation,
     Project,
     ProjectMember,
@@ -39,10 +42,12 @@ from models.tables import (
 
 LOCAL_ORGANISATION = "Local"
 DEFAULT_PROJECT = "Default project"
-# Failed logins allowed before the account locks; each further failure doubles the lock.
-FREE_ATTEMPTS = 5
-FIRST_LOCK = timedelta(seconds=30)
-LONGEST_LOCK = timedelta(minutes=15)
+FREE_ATTEMPTS, FIRST_LOCK, LONGEST_LOCK = (
+    signins.FREE_ATTEMPTS,
+    signins.FIRST_LOCK,
+    signins.LONGEST_LOCK,
+)
+WRONG_LOGIN = "Wrong e-mail address or password."
 TOKEN_DAYS = 90
 LONGEST_TOKEN_DAYS = 365
 INVITATION_DAYS = 7
@@ -194,37 +199,72 @@ def authenticate(
 ) -> User:
     """The user whose password this is, or :class:`LoginError`; writes the audit row either way.
 
-    After ``FREE_ATTEMPTS`` failures in a row the account locks, first for 30 s, doubling with
-    every further failure up to 15 minutes. A locked account is refused even with the right
-    password, so guessing cannot go faster than the lock allows.
+    The attempt is counted and committed first (:func:`models.signins.count_attempt`), and
+    the count decides whether the password is checked: after ``FREE_ATTEMPTS`` failures in a
+    row the address locks, first for 30 s, doubling with every lock up to 15 minutes, and a
+    locked address is refused even with the right password. Unknown addresses are counted,
+    locked and answered in the same words, and cost the same argon2 check (a dummy hash), so
+    neither the answer nor its time tells whether an account exists. The lock that starts on
+    a failure also ends the person's sessions. The rest is left for the caller to commit.
     """
     now = now or utcnow()
+    attempt = signins.count_attempt(session, email, now)
     user = find_user(session, email)
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        wait = int((user.locked_until - now).total_seconds()) + 1
-        audit(session, user.email, "login.locked", "user", user.id, ip)
-        raise LoginError(f"Too many failed attempts: this account is locked for {wait} s more.")
-    if user is None or not verify_password(user.password_hash, password):
-        if user is not None:
-            user.failed_logins += 1
-            over = user.failed_logins - FREE_ATTEMPTS
-            if over >= 0:
-                user.locked_until = now + min(FIRST_LOCK * 2**over, LONGEST_LOCK)
-        audit(session, normal_email(email)[:320], "login.failed", "user", "", ip)
-        raise LoginError("Wrong e-mail address or password.")
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    actor = user.email if user is not None else normal_email(email)[:320]
+    if not attempt.check:
+        audit(session, actor, "login.locked", "user", user.id if user else "", ip)
+        raise LoginError(
+            f"Too many failed attempts: this account is locked for {attempt.locked_for} s more."
+        )
+    # Always exactly one argon2 check: a missing account or password checks the dummy hash.
+    if not verify_password(user.password_hash if user is not None else None, password):
+        locked = {"locked_for": attempt.locked_for} if attempt.locked_for else {}
+        audit(session, actor, "login.failed", "user", "", ip, **locked)
+        if locked and user is not None:
+            end_sessions(session, user, "lockout", ip)
+        raise LoginError(WRONG_LOGIN)
+    signins.forget_failures(session, email)
+    user.last_login_at = now
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     audit(session, user.email, "login", "user", user.id, ip)
     return user
 
 
+def sign_out(session: Session, plain: str, ip: str | None = None) -> LoginSession | None:
+    """End this browser session only (the person's other devices stay signed in)."""
+    row = signins.end_session(session, plain)
+    if row is not None:
+        audit(session, row.user.email, "logout", "user", row.user_id, ip, session_id=row.id)
+    return row
+
+
+def end_sessions(session: Session, user: User, reason: str, ip: str | None = None) -> int:
+    """End every session of ``user`` at once (password change or reset, lockout, removal)."""
+    ended = signins.end_all_sessions(session, user.id)
+    if ended:
+        audit(
+            session,
+            user.email,
+            "session.revoke",
+            "user",
+            user.id,
+            ip,
+            reason=reason,
+            sessions=ended,
+        )
+    return ended
+
+
 def change_password(session: Session, user: User, old: str, new: str) -> None:
+    """A person's own change. Every session ends, the one it was made in too: a thief's copy
+    of that cookie must die with the old password, so the person signs in again."""
     if not verify_password(user.password_hash, old):
         raise AccountError("The current password is wrong.")
     check_password_strength(new, user.email)
     user.password_hash = hash_password(new)
     audit(session, user.email, "user.password", "user", user.id)
+    end_sessions(session, user, "password change")
 
 
 def issue_token(
@@ -258,11 +298,31 @@ def token_state(token: ApiToken, now: datetime | None = None) -> str:
 
 
 def set_password(session: Session, user: User, password: str, by: str) -> None:
-    """A new password set by the operator (a lost first password); it also lifts a lock."""
+    """A new password set by the operator (a lost or stolen one): it lifts a lock and ends
+    every session of the person."""
     check_password_strength(password, user.email)
     user.password_hash = hash_password(password)
-    user.failed_logins, user.locked_until = 0, None
+    signins.forget_failures(session, user.email)
     audit(session, by, "user.password_reset", "user", user.id, email=user.email)
+    end_sessions(session, user, "password reset")
+
+
+def remove_user(session: Session, user: User, by: str) -> None:
+    """Delete an account: its sessions end, its memberships and tokens go with it. Refused
+    while it is the last owner of a project or team, which would be left without one."""
+    for membership in [*user.project_memberships, *user.team_memberships]:
+        group = membership.project if isinstance(membership, ProjectMember) else membership.team
+        owners = [m for m in group.members if m.user_id is not None and m.role == Role.OWNER]
+        if membership.role == Role.OWNER and len(owners) == 1:
+            kind = "project" if isinstance(membership, ProjectMember) else "team"
+            raise AccountError(
+                f"{user.email} is the last owner of {kind} {group.name}: make someone else "
+                "owner first."
+            )
+    end_sessions(session, user, "removed")
+    audit(session, by, "user.remove", "user", user.id, email=user.email)
+    session.delete(user)
+    session.flush()
 
 
 def token_user(session: Session, plain: str, now: datetime | None = None) -> User | None:

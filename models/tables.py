@@ -152,7 +152,8 @@ class Organisation(Created, Base):
 
 class User(Created, Base):
     """A person. ``password_hash`` is an argon2 hash, empty for an account that signs in only
-    through the identity provider (OIDC). Repeated failed logins lock it until ``locked_until``."""
+    through the identity provider (OIDC). Failed sign-ins are counted per e-mail address in
+    :class:`LoginThrottle`, and browser sign-ins are :class:`LoginSession` rows."""
 
     __tablename__ = "users"
 
@@ -160,8 +161,6 @@ class User(Created, Base):
     email: Mapped[str] = mapped_column(sa.String(320), unique=True)
     display_name: Mapped[str] = mapped_column(sa.String(200))
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
-    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
-    locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
 
     team_memberships: Mapped[list[TeamMember]] = relationship(back_populates="user", **OWNED)
@@ -362,6 +361,41 @@ class ApiToken(Created, Base):
     last_used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(back_populates="api_tokens")
+
+
+class LoginSession(Created, Base):
+    """A browser sign-in. The cookie carries a random 256-bit token and only its SHA-256 is
+    kept, so a copy of the store signs nobody in. Sign-out, a password change or reset, a
+    lockout and removing the person set ``revoked_at``; every request and every open page's
+    check then refuses it. ``ip`` and ``user_agent`` are what the sign-in came from."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(parent("users"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    user_agent: Mapped[str] = mapped_column(sa.String(300), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins in a row for one e-mail address, whether an account has it or not (so a
+    lockout does not tell which accounts exist). ``key`` is the SHA-256 of the normalised
+    address: what people mistype into the e-mail field is not kept. ``locks`` counts the locks
+    so far, each twice as long as the one before."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    locks: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Invitation(Created, Base):

@@ -1,4 +1,5 @@
-"""Accounts on a real store: the first owner, lockout, tokens, invitations, adopted projects."""
+"""Accounts on a real store: the first owner, tokens, invitations, adopted projects (lockout and
+sessions: test_signins.py)."""
 
 from __future__ import annotations
 
@@ -47,49 +48,12 @@ def test_a_given_first_password_is_used_and_weak_ones_are_refused(sessions):
         assert accounts.authenticate(session, "BOSS@plant.example", PASSWORD).email == first.email
 
 
-def test_repeated_failures_lock_the_account_with_growing_waits(sessions):
-    now = utcnow()
-    with sessions() as session:
-        user = accounts.create_user(session, "ana@plant.example", PASSWORD)
-        for _ in range(accounts.FREE_ATTEMPTS - 1):
-            with pytest.raises(accounts.LoginError, match="Wrong e-mail address or password"):
-                accounts.authenticate(session, user.email, "guess", now=now)
-        assert user.locked_until is None
-        with pytest.raises(accounts.LoginError):
-            accounts.authenticate(session, user.email, "guess", now=now)
-        assert user.locked_until == now + accounts.FIRST_LOCK
-        # Locked: even the right password is refused, with the wait.
-        with pytest.raises(accounts.LoginError, match="locked for 31 s"):
-            accounts.authenticate(session, user.email, PASSWORD, now=now)
-        later = now + accounts.FIRST_LOCK + timedelta(seconds=1)
-        with pytest.raises(accounts.LoginError):
-            accounts.authenticate(session, user.email, "guess", now=later)
-        assert user.locked_until == later + 2 * accounts.FIRST_LOCK  # doubled
-        much_later = later + accounts.LONGEST_LOCK
-        assert accounts.authenticate(session, user.email, PASSWORD, now=much_later) is user
-        assert (user.failed_logins, user.locked_until) == (0, None)
-        session.commit()
-        actions = audit_actions(session)
-        assert actions.count("login.failed") == accounts.FREE_ATTEMPTS + 1
-        assert actions.count("login.locked") == 1 and actions[-1] == "login"
-
-
 def test_unknown_accounts_fail_like_wrong_passwords(sessions):
     with (
         sessions() as session,
         pytest.raises(accounts.LoginError, match="Wrong e-mail address or password"),
     ):
         accounts.authenticate(session, "nobody@plant.example", PASSWORD)
-
-
-def test_locks_stop_growing_at_the_longest(sessions):
-    now = utcnow()
-    with sessions() as session:
-        user = accounts.create_user(session, "ana@plant.example", PASSWORD)
-        user.failed_logins = 40
-        with pytest.raises(accounts.LoginError):
-            accounts.authenticate(session, user.email, "guess", now=now)
-        assert user.locked_until == now + accounts.LONGEST_LOCK
 
 
 def test_passwords_are_stored_as_argon2_hashes(sessions):
