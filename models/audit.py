@@ -47,11 +47,3 @@ def member_sign_ins(project_id: int) -> sa.Select[tuple[AuditEvent]]:
 
 def as_row(event: AuditEvent) -> dict[str, object]:
     return {column: getattr(event, column) for column in COLUMNS}
-
-
-def spreadsheet_safe(value: object) -> object:
-    """A CSV cell a spreadsheet will not run: cells starting with = + - @ are formulas there,
-    and an actor or detail can be typed by anyone (a failed login's e-mail field)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value

@@ -6,8 +6,6 @@ trail is its own events plus those of every cluster it ever had.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 from app.api.handler import Call, Raw
@@ -15,7 +13,8 @@ from app.api.registry import API
 from app.api.schemas import AuditOut, AuditQuery, Page
 from app.api.scope import page_of, project_in
 from models.access import Action
-from models.audit import project_trail, spreadsheet_safe
+from models.audit import project_trail
+from models.csv_safe import csv_text
 from models.tables import AuditEvent
 
 CSV_COLUMNS = ("id", "at", "actor", "action", "target_type", "target_id", "ip", "detail")
@@ -35,14 +34,12 @@ def audit_out(event: AuditEvent) -> AuditOut:
 
 
 def _csv(page: Page[AuditOut]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    rows = []
     for event in page.items:
         row = event.model_dump(mode="json")
         row["detail"] = json.dumps(row["detail"], sort_keys=True)
-        writer.writerow(spreadsheet_safe(row[c]) for c in CSV_COLUMNS)
-    return out.getvalue().encode("utf-8")
+        rows.append([row[c] for c in CSV_COLUMNS])
+    return csv_text(CSV_COLUMNS, rows).encode("utf-8")
 
 
 @API.route(

@@ -29,7 +29,9 @@ from app.explorer.controls import ExplorerControls
 from app.explorer.elements import PLOT_HEIGHT, PLOT_WIDTH
 from app.explorer.latest import LatestOnly
 from app.explorer.state import ExplorerState
+from app.markup import text
 from app.runtime import hot_cache, open_store
+from models.csv_safe import frame_csv
 from models.settings import get_settings
 from pipelines.catalog import Catalog
 from pipelines.hot import HotCache
@@ -445,7 +447,7 @@ class CurveExplorer(pn.viewable.Viewer):
         self.legend.visible = bool(image.categories)
         note = ""
         if done.reference_missing:
-            note = f" · no curve of part “{self.state.reference}” in this selection"
+            note = f" · no curve of part “{text(self.state.reference)}” in this selection"
         (x0, x1) = image.view.x_range
         status = f"{image.curves:,} curves · x {x0:.4g} to {x1:.4g} · {ms:.0f} ms"
         self.status_text.object = f"{status}{note}"
@@ -495,7 +497,8 @@ class CurveExplorer(pn.viewable.Viewer):
             self.hover_info.object = f"No curve at ({x:.4g}, {y:.4g})."
             return
         rows = ", ".join(
-            f"{r.part_serial or r.curve_key} ({r.result})" for r in hit.curves.itertuples()
+            f"{text(r.part_serial or r.curve_key)} ({text(r.result)})"
+            for r in hit.curves.itertuples()
         )
         more = f" and {hit.total - len(hit.curves):,} more" if hit.total > len(hit.curves) else ""
         self.hover_info.object = f"**{hit.total:,} curves** at ({x:.4g}, {y:.4g}): {rows}{more}"
@@ -533,14 +536,14 @@ class CurveExplorer(pn.viewable.Viewer):
         try:
             self._on_export(kind, chosen)
         except PermissionError as exc:
-            self._alert.object, self._alert.visible = str(exc), True
+            self._alert.object, self._alert.visible = text(exc), True
             return False
         return True
 
     def parts_csv(self) -> str:
         if self._picked is None or not self._may_export("parts"):
             return ""
-        return self._picked.parts.to_csv(index=False)
+        return frame_csv(self._picked.parts)
 
     def _parts_csv(self) -> StringIO:
         return StringIO(self.parts_csv())

@@ -9,7 +9,8 @@ import panel as pn
 
 from app.team import chosen_name
 from models.access import AccessError, Action, Principal, require
-from models.audit import COLUMNS, as_row, member_sign_ins, project_trail, spreadsheet_safe
+from models.audit import COLUMNS, as_row, member_sign_ins, project_trail
+from models.csv_safe import frame_csv
 from models.store import MetadataStore
 
 SHOWN = 500
@@ -68,7 +69,7 @@ class AuditPanel(pn.viewable.Viewer):
         self.download.filename = f"audit-{chosen_name(self.project) or 'project'}.csv"
 
     def _csv(self) -> io.StringIO:
-        return io.StringIO(self.events(limit=None).map(spreadsheet_safe).to_csv(index=False))
+        return io.StringIO(frame_csv(self.events(limit=None)))
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(
