@@ -6,9 +6,9 @@ Links are relative (``./curves``), so they work under ``curvehouse serve`` and u
 
 from __future__ import annotations
 
-import html
-
 import panel as pn
+
+from app.markup import text
 
 ACCENT = "#1f5fa8"
 # (slug, label): the slug is the page module's name under app/pages.
@@ -38,7 +38,7 @@ def navigation(active: str) -> pn.pane.HTML:
     user = pn.state.user if pn.state.curdoc is not None else None
     if user:
         links += (
-            f'<span class="ch-user">{html.escape(user)}</span>'
+            f'<span class="ch-user">{text(user)}</span>'
             '<a href="./logout" data-page="logout">Sign out</a>'
         )
     return pn.pane.HTML(f'<nav class="ch-nav">{links}</nav>', stylesheets=[NAV_CSS], margin=0)

@@ -8,7 +8,6 @@ role allows; the lifecycle checks the role again on every action (``models/acces
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Callable
 
@@ -28,6 +27,7 @@ from app.clusters.lifecycle import (
     start_cluster,
     stop_cluster,
 )
+from app.markup import code, text
 from models.access import AccessError, Action, Principal, allows, visible_projects
 from models.cluster_types import ClusterSpec, load_cluster_types
 from models.settings import Settings
@@ -59,7 +59,7 @@ BUTTON_NEEDS = {
 def badge(status: str) -> str:
     return (
         f"<span class='ch-badge' style='background:{BADGE.get(status, '#57606a')}'>"
-        f"{html.escape(status)}</span>"
+        f"{text(status)}</span>"
     )
 
 
@@ -214,8 +214,7 @@ class ClusterDashboard(pn.viewable.Viewer):
             return
         parts = [
             pn.pane.HTML(
-                f"<h3 style='margin:4px 0'>{html.escape(cluster.name)} "
-                f"{badge(str(cluster.status))}</h3>",
+                f"<h3 style='margin:4px 0'>{text(cluster.name)} {badge(str(cluster.status))}</h3>",
                 stylesheets=[CSS],
                 name="cluster-title",
             ),
@@ -244,15 +243,18 @@ class ClusterDashboard(pn.viewable.Viewer):
             pn.pane.Markdown("#### Connect"),
             reveal,
             pn.pane.Markdown(
-                f"HTTP URL: `{connection.url(reveal=shown)}` (for curl, append `?query=SELECT+1`)",
+                f"HTTP URL: {code(connection.url(reveal=shown))} (for curl, append "
+                "`?query=SELECT+1`)",
                 name="conn-url",
             ),
             pn.pane.Markdown(
-                f"Python (clickhouse-connect):\n\n```python\n{connection.python(reveal=shown)}```",
+                "Python (clickhouse-connect):\n\n"
+                + code(connection.python(reveal=shown).rstrip("\n"), block="python"),
                 name="conn-python",
             ),
             pn.pane.Markdown(
-                f"Notebook (Curvehouse):\n\n```python\n{connection.notebook(reveal=shown)}```",
+                "Notebook (Curvehouse):\n\n"
+                + code(connection.notebook(reveal=shown).rstrip("\n"), block="python"),
                 name="conn-notebook",
             ),
         ]
@@ -303,14 +305,14 @@ class ClusterDashboard(pn.viewable.Viewer):
             if connection.cluster:
                 line += f", summed over {nodes} nodes (each replica counts its copy)"
         except Exception as exc:
-            line = f"- Storage: could not be read ({exc})"
+            line = f"- Storage: could not be read ({text(exc)})"
         self._storage[cluster.id] = (time.monotonic(), line)
         return line
 
     def _timeline(self, events: list[ClusterEvent]) -> pn.viewable.Viewable:
         rows = "\n".join(
-            f"| {e.at:%Y-%m-%d %H:%M:%S} | {e.action} | {e.from_state or '–'} → {e.to_state} "
-            f"| {e.actor} | {html.escape(e.detail[:160])} |"
+            f"| {e.at:%Y-%m-%d %H:%M:%S} | {text(e.action)} | {text(e.from_state or '–')} → "
+            f"{text(e.to_state)} | {text(e.actor)} | {text(e.detail[:160])} |"
             for e in events
         )
         return pn.pane.Markdown(
@@ -404,7 +406,7 @@ class ClusterDashboard(pn.viewable.Viewer):
                 resize_cluster(**common, size=ClusterSpec(cluster.type_key, nodes, vcpu, memory))
             self.message.visible = False
         except (ClusterRequestError, AccessError) as exc:
-            self.message.object, self.message.alert_type = str(exc), "danger"
+            self.message.object, self.message.alert_type = text(exc), "danger"
             self.message.visible = True
         self.refresh()
 

@@ -15,6 +15,7 @@ import panel as pn
 import param
 
 from app.clusters.lifecycle import NAME, ClusterRequestError, NewCluster
+from app.markup import code, text
 from models.cluster_types import ClusterSpec, load_cluster_types, validate_cluster_spec
 from models.pricing import Usage, estimate_monthly_cost, load_rates, size_workload
 
@@ -205,7 +206,7 @@ class ClusterWizard(pn.viewable.Viewer):
         self.step = max(0, min(len(STEPS) - 1, self.step + delta))
 
     def _show_problem(self, found: list[str]) -> None:
-        self.problem.object = "\n".join(f"- {p}" for p in found)
+        self.problem.object = "\n".join(f"- {text(p)}" for p in found)
         self.problem.visible = True
 
     def priced_in(self) -> tuple[str, str]:
@@ -331,7 +332,7 @@ class ClusterWizard(pn.viewable.Viewer):
         if not cluster:
             return ""
         return (
-            f"On ClickHouse cluster `{cluster}`: the curve tables are created `ON CLUSTER`, "
+            f"On ClickHouse cluster {code(cluster)}: the curve tables are created `ON CLUSTER`, "
             "replicated within each shard and sharded by curve behind `Distributed` tables. "
             "Curvehouse reads them; imports go through your own pipeline for now.\n\n"
         )
@@ -344,7 +345,8 @@ class ClusterWizard(pn.viewable.Viewer):
         )
         runs_on = PROVIDERS[self.provider.value].split(":")[0]
         return (
-            f"**{self.cluster_name.value}**: {kind.name}, {runs_on} ({self.region.value}), "
+            f"**{text(self.cluster_name.value)}**: {text(kind.name)}, {text(runs_on)} "
+            f"({text(self.region.value)}), "
             f"{self.nodes.value} × {self.vcpu.value} vCPU / {self.memory.value} GiB\n\n"
             f"{self._layout_note()}"
             f"### Estimated monthly cost: ${estimate.total:,.2f}\n\n"

@@ -7,6 +7,7 @@ import pandas as pd
 import panel as pn
 
 from app.explorer.state import CMAPS, COLOR_BY, NORMS, RESULTS, ExplorerState
+from app.markup import text
 
 FILTER_PICKERS = ("plant", "line", "station", "program", "shift")
 
@@ -78,10 +79,12 @@ class ExplorerControls:
 
     def show_choices(self, choices: dict[str, list[str]]) -> None:
         """Picker options from the curves of the chosen project and process (values already
-        chosen stay available)."""
+        chosen stay available). MultiChoice shows its labels as HTML, so each label is the
+        value as text (:func:`~app.markup.text`); the values stay as stored."""
         for name, values in choices.items():
             if name in self.filters:
-                self.filters[name].options = sorted(set(values) | set(getattr(self.state, name)))
+                chosen = sorted(set(values) | set(getattr(self.state, name)))
+                self.filters[name].options = {text(value): value for value in chosen}
 
     def sidebar(self) -> list:
         """The controls in order, stretched to the sidebar's width."""

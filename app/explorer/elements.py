@@ -9,6 +9,7 @@ import holoviews as hv
 import pandas as pd
 from bokeh.models import NumeralTickFormatter
 
+from app.markup import text
 from pipelines.interact import Line
 from pipelines.overlay import DensityImage
 from pipelines.render import category_colors, to_hv
@@ -90,30 +91,32 @@ def envelope_bands(band: pd.DataFrame | None) -> hv.Overlay:
 
 
 def legend_html(image: DensityImage | None, color_by: str) -> str:
-    """A legend for a categorical raster: each category's colour and curve count."""
+    """A legend for a categorical raster: each category's colour and curve count (the
+    categories are stations or programs as imported: text)."""
     if image is None or not image.categories:
         return ""
     colors = category_colors(image.categories)
     rows = "".join(
-        f"<div><span class='swatch' style='background:{colors[k]}'></span>{k} "
+        f"<div><span class='swatch' style='background:{text(colors[k])}'></span>{text(k)} "
         f"<span style='color:#5a6b7f'>({image.category_curves.get(k, 0):,})</span></div>"
         for k in image.categories
     )
-    return f"<div class='ch-legend'><b>{color_by}</b>{rows}</div>"
+    return f"<div class='ch-legend'><b>{text(color_by)}</b>{rows}</div>"
 
 
 def friendly(error: Exception) -> str:
-    """What went wrong, in words a plant engineer can act on; never a stack trace."""
+    """What went wrong, in words a plant engineer can act on; never a stack trace. The
+    message may quote a value from the URL or the data: it is text."""
     if isinstance(error, FilterError):
-        return f"**Invalid filter.** {error}"
+        return f"**Invalid filter.** {text(error)}"
     if isinstance(error, ProviderError):
-        return f"**The curve store is not available.** {error}"
+        return f"**The curve store is not available.** {text(error)}"
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return f"**The engine could not answer.** {first[:300]}"
+    return f"**The engine could not answer.** {text(first[:300])}"
 
 
 def stat(label: str, value: str) -> str:
     return (
-        f"<div class='ch-stat'><div class='ch-stat-label'>{label}</div>"
-        f"<div class='ch-stat-value'>{value}</div></div>"
+        f"<div class='ch-stat'><div class='ch-stat-label'>{text(label)}</div>"
+        f"<div class='ch-stat-value'>{text(value)}</div></div>"
     )

@@ -12,6 +12,7 @@ import param
 from bokeh.models.widgets.tables import NumberFormatter
 
 from app.auth.session import current_principal, sign_in_required
+from app.markup import text
 from app.runtime import metadata_for, open_store, readable_projects
 from app.shell import shell
 from models.settings import get_settings
@@ -38,8 +39,9 @@ CSS = """
 
 def _number(name: str, value: str, note: str = "") -> pn.viewable.Viewable:
     return pn.pane.HTML(
-        f"<div class='ch-kpi'><div class='ch-kpi-label'>{name}</div>"
-        f"<div class='ch-kpi-value'>{value}</div><div class='ch-kpi-note'>{note}</div></div>",
+        f"<div class='ch-kpi'><div class='ch-kpi-label'>{text(name)}</div>"
+        f"<div class='ch-kpi-value'>{text(value)}</div>"
+        f"<div class='ch-kpi-note'>{text(note)}</div></div>",
         margin=(5, 10),
         stylesheets=[CSS],
     )
@@ -86,13 +88,19 @@ class HomePage(pn.viewable.Viewer):
         )
 
     def _breakdown(self, catalog: Catalog) -> pn.widgets.Tabulator:
+        """Curves per plant, line and station, in groups by plant (by project when there are
+        several). Tabulator writes a group's header as HTML, so the grouping column holds the
+        value as text (:func:`~app.markup.text`) and is hidden: the header names the group."""
         frame = catalog.breakdown()
         several = frame["project"].nunique() > 1
         columns = list(BREAKDOWN_COLUMNS if several else BREAKDOWN_COLUMNS[1:])
         frame = frame[columns].replace({c: {"": "(none)"} for c in ("plant", "line", "station")})
+        group = "project" if several else "plant"
+        frame[group] = frame[group].map(text)
         return pn.widgets.Tabulator(
             frame,
-            groupby=["project" if several else "plant"],
+            groupby=[group],
+            hidden_columns=[group],
             show_index=False,
             disabled=True,
             layout="fit_data_table",
@@ -132,7 +140,7 @@ class HomePage(pn.viewable.Viewer):
             projects=self._projects,
         )
         if not len(curves):
-            return pn.pane.Markdown(f"No {process or 'unlabelled'} curves stored.")
+            return pn.pane.Markdown(f"No {text(process or 'unlabelled')} curves stored.")
         home = extent_view(curves, View(width=420, height=260))
 
         def render(x_range, y_range):
@@ -153,7 +161,7 @@ class HomePage(pn.viewable.Viewer):
     def __panel__(self) -> pn.viewable.Viewable:
         if self._error:
             return pn.pane.Alert(
-                f"**The curve store is not available.** {self._error}", alert_type="danger"
+                f"**The curve store is not available.** {text(self._error)}", alert_type="danger"
             )
         catalog = Catalog(self._client, self._database, self._projects)
         overview = catalog.overview()

@@ -7,6 +7,7 @@ import panel as pn
 import sqlalchemy as sa
 
 from app.auth.session import current_principal, sign_in_required
+from app.markup import text
 from app.runtime import curve_label_in_use, metadata_for, unowned_label
 from app.shell import shell
 from models import accounts
@@ -64,19 +65,23 @@ class ProjectsPanel(pn.viewable.Viewer):
         if self.who.is_operator:
             return self._say("Sign in to create a project: it needs an owner.", "warning")
         if name and curve_label_in_use(self.settings, name):
-            return self._say(unowned_label(name), "danger")
+            return self._say(text(unowned_label(name)), "danger")
         with self.store.sessions() as session:
             try:
                 accounts.create_project(session, session.get(User, self.who.user_id), name)
             except accounts.AccountError as exc:
-                return self._say(str(exc), "danger")
+                return self._say(text(exc), "danger")
             session.commit()
         self.project_name.value = ""
         self.table.value = self.projects()
-        self._say(f"Project {name!r} created; you are its owner. Invite people on the Team page.")
+        self._say(
+            f"Project {text(repr(name))} created; you are its owner. Invite people on the "
+            "Team page."
+        )
 
-    def _say(self, text: str, kind: str = "success") -> None:
-        self.message.object, self.message.alert_type, self.message.visible = text, kind, True
+    def _say(self, message: str, kind: str = "success") -> None:
+        """Show ``message``, Markdown whose values went through :func:`~app.markup.text`."""
+        self.message.object, self.message.alert_type, self.message.visible = message, kind, True
 
     def __panel__(self) -> pn.viewable.Viewable:
         empty = self.table.value.empty

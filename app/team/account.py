@@ -6,6 +6,7 @@ import pandas as pd
 import panel as pn
 import sqlalchemy as sa
 
+from app.markup import code, text
 from models import accounts
 from models.access import Principal
 from models.credentials import WeakPasswordError
@@ -47,7 +48,7 @@ class AccountPanel(pn.viewable.Viewer):
         revoke = pn.widgets.Button(label="Revoke selected token", color="danger")
         revoke.on_click(lambda _: self._revoke())
         self._layout = pn.Column(
-            f"### Your account: {who.label}",
+            f"### Your account: {text(who.label)}",
             self.message,
             pn.Row(self.current, self.new, change),
             "### Personal API tokens",
@@ -61,8 +62,9 @@ class AccountPanel(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )
 
-    def _say(self, text: str, kind: str = "success") -> None:
-        self.message.object, self.message.alert_type, self.message.visible = text, kind, True
+    def _say(self, message: str, kind: str = "success") -> None:
+        """Show ``message``, Markdown whose values went through :func:`~app.markup.text`."""
+        self.message.object, self.message.alert_type, self.message.visible = message, kind, True
 
     def _tokens(self) -> pd.DataFrame:
         now = utcnow()
@@ -94,7 +96,7 @@ class AccountPanel(pn.viewable.Viewer):
             try:
                 accounts.change_password(session, user, self.current.value, self.new.value)
             except (accounts.AccountError, WeakPasswordError) as exc:
-                return self._say(str(exc), "danger")
+                return self._say(text(exc), "danger")
             session.commit()
         self.current.value = self.new.value = ""
         self._say("Password changed.")
@@ -107,11 +109,11 @@ class AccountPanel(pn.viewable.Viewer):
                     session, user, self.token_name.value, self.token_days.value
                 )
             except accounts.AccountError as exc:
-                return self._say(str(exc), "danger")
+                return self._say(text(exc), "danger")
             session.commit()
         self.token_name.value = ""
         self.tokens.value = self._tokens()
-        self._say(f"New token (copy it now; it is not shown again): `{plain}`")
+        self._say(f"New token (copy it now; it is not shown again): {code(plain)}")
 
     def _revoke(self) -> None:
         if not self.tokens.selection:
@@ -122,10 +124,10 @@ class AccountPanel(pn.viewable.Viewer):
             try:
                 token = accounts.revoke_token(session, user, token_id)
             except accounts.AccountError as exc:
-                return self._say(str(exc), "danger")
+                return self._say(text(exc), "danger")
             session.commit()
         self.tokens.value = self._tokens()
-        self._say(f"Token {token.name!r} revoked: it no longer works.")
+        self._say(f"Token {text(repr(token.name))} revoked: it no longer works.")
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._layout

@@ -7,6 +7,7 @@ import pandas as pd
 import panel as pn
 
 from app.auth.session import public_base
+from app.markup import code, text
 from app.team import chosen_name
 from models.access import AccessError, Action, Principal, allows
 from models.accounts import AccountError, find_user
@@ -14,7 +15,7 @@ from models.members import add_member, change_role, invite_member, remove_member
 from models.settings import Settings
 from models.store import MetadataStore
 from models.tables import Project, Role
-from models.teams import all_teams, grant_team, revoke_team
+from models.teams import grant_team, revoke_team, teams_of
 from providers.base import ProviderError
 from providers.mail import send_mail
 
@@ -75,8 +76,9 @@ class MembersPanel(pn.viewable.Viewer):
     def _role(self) -> Role | None:
         return next((r for pid, r in self._projects.values() if pid == self.project.value), None)
 
-    def _say(self, text: str, kind: str = "success") -> None:
-        self.message.object, self.message.alert_type, self.message.visible = text, kind, True
+    def _say(self, message: str, kind: str = "success") -> None:
+        """Show ``message``, Markdown whose values went through :func:`~app.markup.text`."""
+        self.message.object, self.message.alert_type, self.message.visible = message, kind, True
 
     def refresh(self) -> None:
         self.managing.visible = self.who.is_operator or allows(self._role(), Action.MANAGE_MEMBERS)
@@ -93,7 +95,8 @@ class MembersPanel(pn.viewable.Viewer):
                 }
                 for m in members
             ]
-            self.grant_to.options = {t.name: t.id for t in all_teams(session)}
+            # Only teams the viewer is in may be given a project (models.teams.grant_team).
+            self.grant_to.options = {t.name: t.id for t, _ in teams_of(session, self.who)}
         self.table.value = pd.DataFrame(rows, columns=MEMBER_COLUMNS)
 
     def _selected(self) -> tuple[str, int] | None:
@@ -118,7 +121,7 @@ class MembersPanel(pn.viewable.Viewer):
                 session.commit()
             except (AccessError, AccountError) as exc:
                 session.rollback()
-                return self._say(str(exc), "danger")
+                return self._say(text(exc), "danger")
         self.refresh()
         self._say(done if result is None else result)
 
@@ -129,7 +132,9 @@ class MembersPanel(pn.viewable.Viewer):
         def change(session):
             if find_user(session, email) is not None:
                 add_member(session, self.who, self.project.value, email, role)
-                return f"{email} has an account already and is now a {role} of {project}."
+                return (
+                    f"{text(email)} has an account already and is now a {role} of {text(project)}."
+                )
             link, _ = invite_member(session, self.who, self.project.value, email, role)
             url = f"{public_base(self.settings)}/invite?token={link}"
             if self.settings.smtp_url:
@@ -144,10 +149,11 @@ class MembersPanel(pn.viewable.Viewer):
                     )
                 except ProviderError as exc:
                     raise AccountError(f"{exc}. Nobody was invited.") from exc
-                return f"Invitation mailed to {email} (valid 7 days, once)."
+                return f"Invitation mailed to {text(email)} (valid 7 days, once)."
             return (
-                f"No mail server is configured (CURVEHOUSE_SMTP_URL), so send {email} this "
-                f"one-time link yourself; it is valid for 7 days and shown only now:\n\n`{url}`"
+                f"No mail server is configured (CURVEHOUSE_SMTP_URL), so send {text(email)} this "
+                f"one-time link yourself; it is valid for 7 days and shown only now:\n\n"
+                f"{code(url)}"
             )
 
         self._apply(change, "")
@@ -173,13 +179,18 @@ class MembersPanel(pn.viewable.Viewer):
 
     def _grant(self) -> None:
         if self.grant_to.value is None:
-            return self._say("There is no team yet: create one in the Teams panel.", "warning")
+            return self._say(
+                "You are in no team: create one in the Teams panel, or ask a team's admin to "
+                "add you (a project is given only to teams you are in).",
+                "warning",
+            )
         role = Role(self.grant_role.value)
         self._apply(
             lambda s: (
                 grant_team(s, self.who, self.project.value, self.grant_to.value, role) and None
             ),
-            f"Team {chosen_name(self.grant_to)} is now {role} in {chosen_name(self.project)}.",
+            f"Team {text(chosen_name(self.grant_to))} is now {role} in "
+            f"{text(chosen_name(self.project))}.",
         )
 
     def __panel__(self) -> pn.viewable.Viewable:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pandas as pd
 import panel as pn
 
+from app.markup import text
 from models.access import AccessError, Action, Principal, allows
 from models.accounts import AccountError
 from models.store import MetadataStore
@@ -77,7 +78,8 @@ class TeamsPanel(pn.viewable.Viewer):
                 granted = project_names(session, team)
         self.table.value = pd.DataFrame(rows, columns=COLUMNS)
         self.projects.object = (
-            "Roles in projects: " + ", ".join(f"**{name}** ({role})" for name, role in granted)
+            "Roles in projects: "
+            + ", ".join(f"**{text(name)}** ({text(role)})" for name, role in granted)
             if granted
             else "This team has no role in any project yet; a project admin grants one on the "
             "Project members panel."
@@ -106,7 +108,7 @@ class TeamsPanel(pn.viewable.Viewer):
                 session.commit()
             except (AccessError, AccountError) as exc:
                 session.rollback()
-                self.message.object, self.message.alert_type = str(exc), "danger"
+                self.message.object, self.message.alert_type = text(exc), "danger"
                 self.message.visible = True
                 return
         self.message.object, self.message.alert_type, self.message.visible = done, "success", True

@@ -94,7 +94,7 @@ def test_a_refused_create_keeps_the_entries_and_shows_why():
     wizard = ClusterWizard(project_id=1, on_create=lambda request: "Name taken.")
     wizard.cluster_name.value = "press-line"
     wizard._submit(None)
-    assert wizard.problem.visible and "Name taken." in wizard.problem.object
+    assert wizard.problem.visible and "Name taken" in wizard.problem.object
     assert wizard.cluster_name.value == "press-line"
 
 

@@ -181,7 +181,8 @@ def test_envelope_and_reference_part_are_drawn(demo):
 
 def test_the_url_reopens_the_same_view(demo):
     explorer = open_explorer(demo)
-    explorer.state.param.update(station=[explorer.filters["station"].options[0]], cmap="fire")
+    first = next(iter(explorer.filters["station"].options.values()))
+    explorer.state.param.update(station=[first], cmap="fire")
     explorer._on_range(x_range=(2.0, 8.0), y_range=(0.0, 20.0))
     explorer.wait()
     again = open_explorer(demo, **explorer.state.to_query())
