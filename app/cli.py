@@ -47,11 +47,26 @@ def _adopt(project: str, **imported: object) -> None:
             session.commit()
 
 
+def _project_label(label: str) -> str:
+    """The ``--project`` label, trimmed, once it names a project that exists or passes the
+    check the API and the pages apply to a new project's name (it becomes one)."""
+    from app.runtime import metadata_for
+    from models import accounts
+    from models.tables import Project
+
+    with metadata_for(get_settings()).sessions() as session:
+        try:
+            return accounts.new_group_name(session, Project, label)
+        except accounts.NameTaken:
+            return label.strip()
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.prefetch import prefetch
     from pipelines.store import DatasetSpec
     from pipelines.synthetic import DemoSpec, generate_demo
 
+    args.project = _project_label(args.project)
     store = _store()
     existing = store.datasets(kind="demo", project=args.project)
     if not existing.empty and args.if_missing:
@@ -103,10 +118,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     from pipelines.ingest import ingest_file
 
+    args.project = _project_label(args.project)
     store = _store()
     size = Path(args.path).stat().st_size if Path(args.path).is_file() else 0
+    # A bar for large files on a terminal (None: off when stderr is not one, as in scripts),
+    # so a refusal is the one line of stderr.
     with tqdm(
-        total=size, unit="B", unit_scale=True, desc=Path(args.path).name, disable=size < 8 << 20
+        total=size,
+        unit="B",
+        unit_scale=True,
+        desc=Path(args.path).name,
+        disable=True if size < 8 << 20 else None,
     ) as bar:
         report = ingest_file(
             store,
@@ -234,7 +256,8 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_user(args: argparse.Namespace) -> int:
-    """Accounts, for the operator: a new password when one is lost, the list of accounts."""
+    """Accounts, for the operator: the list, a new password when one is lost or stolen (it ends
+    the person's sessions), removing a person (signed out at once)."""
     import getpass
 
     from models import accounts
@@ -251,13 +274,20 @@ def cmd_user(args: argparse.Namespace) -> int:
         user = accounts.find_user(session, args.email)
         if user is None:
             raise accounts.AccountError(f"There is no account for {args.email}.")
+        email = user.email
+        if args.user_command == "remove":
+            accounts.remove_user(session, user, "operator (command line)")
+            session.commit()
+            print(f"Removed {email}; their sessions ended and their API tokens are gone.")
+            return 0
         password = generated_password() if args.generate else getpass.getpass("New password: ")
-        accounts.set_password(session, user, password, "operator")
+        accounts.set_password(session, user, password, "operator (command line)")
         session.commit()
+    print(f"Every session of {email} has ended; it signs in again with the new password.")
     if args.generate:
-        print(f"New password for {user.email}, shown only now: {password}")
+        print(f"New password for {email}, shown only now: {password}")
     else:
-        print(f"Password of {user.email} changed.")
+        print(f"Password of {email} changed.")
     return 0
 
 
@@ -319,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("id", type=int)
     token.set_defaults(func=cmd_token)
 
-    user = sub.add_parser("user", help="accounts: list them, set a lost password")
+    user = sub.add_parser("user", help="accounts: list them, set a lost password, remove one")
     user_sub = user.add_subparsers(dest="user_command", required=True)
     user_sub.add_parser("list", help="every account with its projects and roles")
     password = user_sub.add_parser(
@@ -329,6 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
     password.add_argument(
         "--generate", action="store_true", help="generate one and print it instead of asking"
     )
+    user_sub.add_parser(
+        "remove", help="delete an account and sign it out everywhere (not a project's last owner)"
+    ).add_argument("email")
     user.set_defaults(func=cmd_user)
     return parser
 

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,9 @@ def home(tmp_path_factory):
     return tmp_path_factory.mktemp("cli-home")
 
 
-def run(home, *args, ok=True):
+def run(home, *args, ok=True, timeout=300):
     env = {**os.environ, "CURVEHOUSE_HOME": str(home)}
-    result = subprocess.run([CLI, *args], capture_output=True, text=True, env=env, timeout=300)
+    result = subprocess.run([CLI, *args], capture_output=True, text=True, env=env, timeout=timeout)
     if ok:
         assert result.returncode == 0, result.stderr
     return result
@@ -135,3 +136,66 @@ def test_command_line_imports_are_in_their_project_audit(home):
     rows = done.stdout.splitlines()
     assert "demo|operator (command line)|60" in rows
     assert "line7|operator (command line)|2" in rows
+
+
+HOSTILE = [
+    # (file name, contents, the start of the one line of stderr)
+    (
+        "huge.csv",
+        "curve_key,x,y,station\nA,0,1," + "S" * (20 << 20) + "\nA,1,2,S\n",
+        "error: huge.csv, line 2 (data row 1): the line is longer than 1,048,576 bytes",
+    ),
+    (
+        "million.csv",
+        ",".join(f"c{i}" for i in range(1_000_000)) + "\nA,0,1\n",
+        "error: million.csv, line 1 (header): the line is longer than 1,048,576 bytes",
+    ),
+    (
+        "wide.csv",
+        ",".join(f"c{i}" for i in range(40_000)) + "\nA,0,1\n",
+        "error: wide.csv, line 1 (header): the header has 40,000 columns; an import takes at "
+        "most 64",
+    ),
+    (
+        "nul.csv",
+        "curve_key,x,y,station\nA,0,1,S\x001\nA,1,2,S\x001\n",
+        "error: nul.csv, line 2 (data row 1), column 'station': the value holds a control "
+        "character (0x00)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "message"), HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_ingest_refuses_hostile_files_quickly_in_one_line(home, tmp_path, name, content, message):
+    # Before: a traceback for the 20 MB value, and no answer within 10 minutes for the
+    # million columns. Starting the command takes a few seconds; refusing must add little.
+    path = tmp_path / name
+    path.write_text(content)
+    started = time.monotonic()
+    result = run(home, "ingest", str(path), "--project", "line7", ok=False, timeout=120)
+    assert time.monotonic() - started < 60
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr[:2000]
+    assert result.stderr.startswith(message), result.stderr[:2000]
+
+
+@pytest.mark.parametrize(
+    "label", ["<img src=x onerror=alert(1)>", "a" * 101, "line\x017", "press/shop", " "]
+)
+def test_ingest_labels_pass_the_check_the_api_applies_to_project_names(home, tmp_path, label):
+    good = tmp_path / "labelled.csv"
+    good.write_text("curve_key,x,y\nL1,0,1\nL1,1,2\n")
+    result = run(home, "ingest", str(good), "--project", label, ok=False)
+    assert result.returncode == 2, result.stdout
+    assert "error: A project name has 1-100 letters, digits" in result.stderr
+    assert "labelled.csv" not in run(home, "info").stdout  # nothing imported
+
+
+def test_ingest_into_an_existing_project_keeps_working(home, tmp_path):
+    # The check is the one for new project names: a label that names a project already made
+    # (here "Default project", made with the store) is that project.
+    good = tmp_path / "into_default.csv"
+    good.write_text("curve_key,x,y\nD1,0,1\nD1,1,2\n")
+    out = run(home, "ingest", str(good), "--project", "Default project").stdout
+    assert "Imported 1 curves (2 points) into 'Default project'" in out
