@@ -1,7 +1,9 @@
 """Teams: groups of people that are granted a role in projects as one.
 
 A team's owners and admins manage its members (the same :func:`may_grant` rules as projects,
-with the team role in place of the project role); a project's admins grant a team a role there.
+with the team role in place of the project role); a project's admins grant a team a role there,
+but only a team they are in: a team is never handed a project by a stranger (and then shows its
+members data someone else chose).
 A member of a team gets the team's project roles; a person's role in a project is the highest
 of their own grant and their teams' grants (``models/access.py``). A team never loses its last
 owner. A team you are not in does not exist for you, as with projects.
@@ -59,11 +61,6 @@ def teams_of(session: Session, who: Principal) -> list[tuple[Team, Role | None]]
         .order_by(Team.name, Team.id)
     )
     return [(team, Role(role)) for team, role in rows]
-
-
-def all_teams(session: Session) -> list[Team]:
-    """Every team of the organisation: what a project admin may grant a role to."""
-    return list(session.scalars(sa.select(Team).order_by(Team.name, Team.id)))
 
 
 def create_team(session: Session, who: Principal, name: str, ip: str | None = None) -> Team:
@@ -128,21 +125,26 @@ def grant_team(
     role: Role,
     ip: str | None = None,
 ) -> ProjectMember:
-    """Give a team a role in a project (or change the role it has there)."""
+    """Give a team a role in a project (or change the role it has there).
+
+    A new grant goes only to a team the granter is in; any other team answers as one that does
+    not exist (:func:`_team`), so team ids cannot be probed. A team that has a role in the
+    project already is listed among its members, so its role may be changed by the project's
+    admins (within :func:`check_grant`).
+    """
     granter = require(session, who, project_id, Action.MANAGE_MEMBERS)
     check_grant(who, granter, role, "grant a team")
-    team = session.get(Team, team_id)
-    if team is None:
-        raise NoSuchMember(f"There is no team {team_id}.")
     grant = session.scalar(
         sa.select(ProjectMember).where(
             ProjectMember.project_id == project_id, ProjectMember.team_id == team_id
         )
     )
     if grant is None:
+        team, _ = _team(session, who, team_id, manage=False)
         grant = ProjectMember(project_id=project_id, team=team, role=role)
         session.add(grant)
     else:
+        team = grant.team
         check_grant(who, granter, grant.role, "change the role of a team that is")
         grant.role = role
     session.flush()

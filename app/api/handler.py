@@ -110,8 +110,9 @@ def admit(store: MetadataStore, token: str, path: dict[str, int]) -> Caller:
 
     Checked before the query and body are read, so a project or team the caller cannot see
     answers 404 whatever was sent; the endpoint then checks the action itself (403). A team in
-    a project's path (``/api/projects/{project_id}/teams/{team_id}``) is the grantee, which the
-    project's admins need not be in: there the project is checked, not the team.
+    a project's path (``/api/projects/{project_id}/teams/{team_id}``) is the grantee: here the
+    project is checked, and :func:`models.teams.grant_team` answers 404 for a team the caller
+    is not in.
     """
     caller = authenticate(store, token)
     if "project_id" in path or "cluster_id" in path:

@@ -4,8 +4,8 @@ A team gives each of its members its project roles; a person's role in a project
 of their own grant and their teams' (``models/access.py``). Anyone with a valid token may make a
 team and becomes its owner. A team's owners and admins manage its members, with the same
 :func:`models.access.may_grant` rules as a project's (only owners make or remove owners), and a
-team never loses its last owner. A project's admins grant a team a role there; only its owners
-grant owner. A team you are not in answers 404, like one that does not exist.
+team never loses its last owner. A project's admins grant a role there to a team they are in;
+only its owners grant owner. A team you are not in answers 404, like one that does not exist.
 
 The rules are :mod:`models.teams`'s, shared with the Team page; this module only translates.
 """
@@ -167,7 +167,8 @@ def remove_team_member(call: Call) -> None:
     permission=Action.MANAGE_MEMBERS,
     tag=TAG,
     description="Every member of the team gets the role in the project (their own grant wins "
-    "when it is higher). You need not be in the team; only owners grant owner.",
+    "when it is higher). A new grant goes only to a team you are in: any other team answers "
+    "404, as one that does not exist. Only owners grant owner.",
 )
 def grant_team(call: Call) -> MemberOut:
     with call.store.sessions() as session:

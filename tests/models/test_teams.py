@@ -38,6 +38,7 @@ def test_a_team_grant_reaches_its_members_and_ends_with_them(plant):
     with sessions() as session:
         team = create_team(session, who["lead"], "Quality")
         add_to_team(session, who["lead"], team.id, "ana@plant.example", Role.VIEWER)
+        add_to_team(session, who["lead"], team.id, "owner@plant.example", Role.VIEWER)
         grant_team(session, who["owner"], pid, team.id, Role.ENGINEER)
         session.commit()
         assert role_in(session, who["ana"].user_id, pid) == Role.ENGINEER
@@ -73,9 +74,35 @@ def test_only_project_admins_grant_teams_and_only_owners_grant_owner(plant):
         with pytest.raises(NotFound):
             grant_team(session, who["lead"], pid, team.id, Role.VIEWER)
         session.add(ProjectMember(project_id=pid, user_id=who["ben"].user_id, role=Role.ADMIN))
+        add_to_team(session, who["lead"], team.id, "ben@plant.example", Role.VIEWER)
         session.flush()
         with pytest.raises(Forbidden, match="may not grant a team owner"):
             grant_team(session, who["ben"], pid, team.id, Role.OWNER)
         grant_team(session, who["ben"], pid, team.id, Role.ADMIN)
         with pytest.raises(accounts.NameTaken):
             create_team(session, who["ben"], "Quality")
+
+
+def test_a_project_admin_grants_only_teams_they_are_in_and_others_look_nonexistent(plant):
+    """Issue 13, item 12: no project handed to a team without its consent, no team ids to
+    probe. A team the granter is not in answers exactly like a team that does not exist."""
+    sessions, pid, who = plant
+    with sessions() as session:
+        theirs = create_team(session, who["lead"], "Theirs")
+        session.commit()
+        with pytest.raises(NotFound) as hidden:
+            grant_team(session, who["owner"], pid, theirs.id, Role.VIEWER)
+        with pytest.raises(NotFound) as missing:
+            grant_team(session, who["owner"], pid, 999_999, Role.VIEWER)
+        assert str(hidden.value).replace(str(theirs.id), "N") == str(missing.value).replace(
+            "999999", "N"
+        )
+        session.rollback()
+        assert role_in(session, who["lead"].user_id, pid) is None
+
+        ours = create_team(session, who["owner"], "Ours")
+        grant_team(session, who["owner"], pid, ours.id, Role.VIEWER)
+        add_to_team(session, who["lead"], theirs.id, "owner@plant.example", Role.VIEWER)
+        grant_team(session, who["owner"], pid, theirs.id, Role.VIEWER)  # now they are in it
+        session.commit()
+        assert role_in(session, who["lead"].user_id, pid) == Role.VIEWER

@@ -81,8 +81,8 @@ def test_a_team_grant_gives_its_members_the_role(world):
     assert (member["user_id"], member["email"], member["role"]) == (lone.id, lone.email, "viewer")
     assert lone.call("GET", curves).status_code == 404  # the team has no role in A yet
 
-    # A project admin grants it, without being in the team.
-    grant = ok(world.call("PUT", grant_path(world, team), "admin", json={"role": "engineer"}))
+    # A project admin who is in the team (its owner) grants it.
+    grant = ok(world.call("PUT", grant_path(world, team), "owner", json={"role": "engineer"}))
     assert grant["team_id"] == team and grant["team"] == "line-1"
     assert grant["role"] == "engineer" and grant["user_id"] is None
     try:
@@ -101,7 +101,7 @@ def test_a_team_grant_gives_its_members_the_role(world):
 
         trail = f"/api/projects/{world.project_a}/audit?action=member.team"
         event = ok(world.call("GET", trail, "admin"))["items"][0]
-        assert event["action"] == "member.team" and event["actor"] == world.emails["admin"]
+        assert event["action"] == "member.team" and event["actor"] == world.emails["owner"]
         assert event["detail"] == {"team": "line-1", "role": "engineer"}
 
         ok(world.call("DELETE", f"/api/teams/{team}/members/{lone.id}"), 204)
@@ -208,16 +208,19 @@ def test_team_viewers_may_not_manage_it_and_admins_not_its_owners(world):
 def test_only_project_admins_grant_teams_and_only_owners_grant_owner(world):
     team = new_team(world, "granted")
     path = grant_path(world, team)
+    # A project admin who is in the team: only teams one is in can be given a project.
+    lead = Person(world, "granted-lead", world.project_a, Role.ADMIN)
+    ok(add(world, team, lead.email, "viewer"), 201)
     for role in ("engineer", "viewer"):
         refused = world.call("PUT", path, role, json={"role": "viewer"})
         assert refused.status_code == 403, refused.text
     assert world.call("PUT", path, "outsider", json={"role": "viewer"}).status_code == 404
-    assert world.call("PUT", path, "admin", json={"role": "owner"}).status_code == 403
+    assert lead.call("PUT", path, json={"role": "owner"}).status_code == 403
     nowhere = grant_path(world, 999999)
-    assert world.call("PUT", nowhere, "admin", json={"role": "viewer"}).status_code == 404
+    assert lead.call("PUT", nowhere, json={"role": "viewer"}).status_code == 404
     try:
-        ok(world.call("PUT", path, "admin", json={"role": "viewer"}))
-        assert ok(world.call("PUT", path, "admin", json={"role": "admin"}))["role"] == "admin"
+        ok(lead.call("PUT", path, json={"role": "viewer"}))
+        assert ok(lead.call("PUT", path, json={"role": "admin"}))["role"] == "admin"
         assert ok(world.call("PUT", path, "owner", json={"role": "owner"}))["role"] == "owner"
         # An admin may neither change nor take away a team that is owner.
         assert world.call("PUT", path, "admin", json={"role": "viewer"}).status_code == 403
@@ -229,3 +232,32 @@ def test_only_project_admins_grant_teams_and_only_owners_grant_owner(world):
     trail = f"/api/projects/{world.project_a}/audit?action=member.team"
     actions = [e["detail"].get("team") for e in ok(world.call("GET", trail))["items"]]
     assert actions[:4] == ["granted"] * 4  # three grants and the removal
+
+
+def test_a_team_the_admin_is_not_in_cannot_be_granted_and_looks_nonexistent(world):
+    """Issue 13, item 12: ``PUT /api/projects/{p}/teams/{id}`` gave any team a project without
+    its consent, and told teams that exist from ids that do not. A team the caller is not in
+    now answers exactly as a missing one: same status, same body (but for the id sent)."""
+    stranger = Person(world, "stranger", world.project_b, Role.VIEWER)
+    theirs = ok(stranger.call("POST", "/api/teams", json={"name": "strangers"}), 201)["id"]
+    hidden = world.call("PUT", grant_path(world, theirs), "admin", json={"role": "viewer"})
+    nowhere = world.call("PUT", grant_path(world, 987654), "admin", json={"role": "viewer"})
+    assert hidden.status_code == nowhere.status_code == 404
+    assert hidden.text.replace(str(theirs), "N") == nowhere.text.replace("987654", "N")
+    projects = ok(stranger.call("GET", f"/api/teams/{theirs}"))["projects"]
+    assert projects == []
+    # Once an admin of A is in the team, they may give it a role there.
+    admin = Person(world, "strangers-admin", world.project_a, Role.ADMIN)
+    ok(
+        stranger.call(
+            "POST", f"/api/teams/{theirs}/members", json={"email": admin.email, "role": "viewer"}
+        ),
+        201,
+    )
+    try:
+        ok(admin.call("PUT", grant_path(world, theirs), json={"role": "viewer"}))
+        assert [p["id"] for p in ok(stranger.call("GET", f"/api/teams/{theirs}"))["projects"]] == [
+            world.project_a
+        ]
+    finally:
+        ok(admin.call("DELETE", grant_path(world, theirs)), 204)

@@ -16,6 +16,7 @@ from models.access import Principal, role_in
 from models.settings import Settings
 from models.store import open_metadata
 from models.tables import ProjectMember, Role
+from models.teams import create_team
 
 PASSWORD = "correct horse battery"
 
@@ -124,3 +125,14 @@ def test_the_audit_shows_sign_ins_of_members_and_exports_safely(plant):
         session.commit()
     csv = panel._csv().getvalue()
     assert "'=cmd" in csv and "\n=cmd" not in csv and ",=cmd" not in csv
+
+
+def test_the_grant_offers_only_teams_the_viewer_is_in(plant):
+    """Issue 13, item 12: the Team page offered every team of the installation."""
+    store, _, _, people = plant
+    with store.sessions() as session:
+        create_team(session, people["ana"], "Not mine")
+        create_team(session, people["owner"], "Mine")
+        session.commit()
+    members = members_panel(plant, "owner")
+    assert list(members.grant_to.options) == ["Mine"]
