@@ -6,6 +6,8 @@ notebook can build a :class:`Settings` by hand and pass it down.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -13,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from models.host_patterns import HostPatternError, parse_host_patterns
 from models.identifiers import InvalidIdentifierError, plain_name
 
 PREFIX = "CURVEHOUSE_"
@@ -57,11 +60,23 @@ class Settings:
     # Sign-in through the plant's identity provider (OIDC / OAuth2 authorization code) instead
     # of passwords: client id and secret, then the authorize, token and userinfo URLs.
     oidc: tuple[str, str, str, str, str] | None = field(default=None, repr=False)
+    # Seals cluster passwords in the metadata store (models/sealing.py): Fernet keys, the
+    # sealing one first, or None for the key file (default $CURVEHOUSE_HOME/secret.key).
+    secret_key: str | None = field(default=None, repr=False)
+    key_path: Path | None = None
+    # Where project owners may register "server" clusters: host[:port] patterns, *.domain or
+    # CIDR ranges (models/host_patterns.py). Empty: nowhere, server clusters are off.
+    server_cluster_hosts: tuple[str, ...] = ()
 
     @property
     def local(self) -> bool:
         """Served only to this machine: then a generated cookie secret is acceptable."""
         return self.address in LOOPBACK
+
+    @property
+    def key_file(self) -> Path:
+        """The file holding the key that seals cluster secrets, when no key is set itself."""
+        return self.key_path or self.home / "secret.key"
 
     @property
     def chdb_path(self) -> Path:
@@ -150,6 +165,20 @@ class Settings:
                 f"OIDC sign-in needs {PREFIX}PUBLIC_URL (where browsers reach Curvehouse): the "
                 "identity provider sends people back to <PUBLIC_URL>/login."
             )
+        secret_key = get("SECRET_KEY")
+        if secret_key is not None and not all(
+            _is_fernet_key(k.strip()) for k in secret_key.split(",")
+        ):
+            raise SettingsError(
+                f"{PREFIX}SECRET_KEY must be a Fernet key (or several, separated by commas), e.g. "
+                "from python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'"
+            )
+        key_file = get("SECRET_KEY_FILE")
+        try:
+            server_hosts = parse_host_patterns(get("SERVER_CLUSTER_HOSTS", ""))
+        except HostPatternError as exc:
+            raise SettingsError(f"{PREFIX}SERVER_CLUSTER_HOSTS: {exc}") from None
         cookie_secret = get("COOKIE_SECRET")
         if cookie_secret is not None and len(cookie_secret) < MIN_COOKIE_SECRET:
             raise SettingsError(
@@ -178,7 +207,18 @@ class Settings:
             mail_from=get("MAIL_FROM", cls.mail_from),
             public_url=get("PUBLIC_URL"),
             oidc=oidc if all(oidc) else None,
+            secret_key=secret_key,
+            key_path=Path(key_file).expanduser().absolute() if key_file else None,
+            server_cluster_hosts=server_hosts,
         )
+
+
+def _is_fernet_key(text: str) -> bool:
+    """32 bytes in URL-safe base64, as ``Fernet.generate_key()`` makes them."""
+    try:
+        return len(base64.urlsafe_b64decode(text.encode())) == 32 and len(text) == 44
+    except (ValueError, binascii.Error):
+        return False
 
 
 @lru_cache(maxsize=1)

@@ -20,9 +20,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from cryptography.fernet import MultiFernet
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.sealing import attach, has_sealed, load_keys, seal_existing
 from models.settings import Settings, get_settings
+from models.tables import Cluster
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # A bare backend name gets the one driver Curvehouse is tested with, and the package it needs.
@@ -63,6 +66,9 @@ def metadata_url(url: str | sa.URL) -> sa.URL:
 def _enforce_foreign_keys(dbapi_connection, connection_record) -> None:
     # SQLite ignores foreign keys unless asked, per connection: no cascades, no RESTRICT.
     dbapi_connection.execute("PRAGMA foreign_keys = ON")
+    # Deleted and overwritten rows are zeroed, not left in free pages of the file (a value
+    # stored in clear before it was sealed, a revoked token's row).
+    dbapi_connection.execute("PRAGMA secure_delete = ON")
 
 
 def create_metadata_engine(url: str | sa.URL) -> sa.Engine:
@@ -191,7 +197,18 @@ def open_metadata(settings: Settings | None = None) -> MetadataStore:
     engine = create_metadata_engine(url)
     try:
         migrate(engine)
+        _seal(engine, settings)
     except BaseException:
         engine.dispose()
         raise
     return MetadataStore(engine, sessionmaker(engine, expire_on_commit=False))
+
+
+def _seal(engine: sa.Engine, settings: Settings) -> None:
+    """Attach the key that seals cluster secrets, check it opens those already sealed, and seal
+    what an older Curvehouse stored in clear (``models/sealing.py``)."""
+    table = Cluster.__table__
+    with engine.begin() as connection:
+        keys = load_keys(settings, create=not has_sealed(connection, table, "provider_config"))
+        attach(engine, MultiFernet(keys))
+        seal_existing(connection, settings, table, "provider_config", rotate=len(keys) > 1)

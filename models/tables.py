@@ -24,6 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.mutable import MutableDict
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
+from models.sealing import SealedJSON
+
 # Constraint names must be stable: Alembic refers to them by name when a later revision alters a
 # table, and SQLite's batch mode rebuilds tables from them.
 NAMING_CONVENTION = {
@@ -236,8 +238,9 @@ class Cluster(Base):
     """A ClickHouse deployment. ``status`` is what its provider last observed, never a guess.
 
     Sizes are per node. ``provider_config`` holds what only its provider reads (database name,
-    server URL, cloud service id). A deleted cluster keeps its row, status ``deleted``, so its
-    events stay readable; only live clusters need distinct names within a project.
+    server URL, cloud service id, passwords); it is stored encrypted (``models/sealing.py``). A
+    deleted cluster keeps its row, status ``deleted``, so its events stay readable; only live
+    clusters need distinct names within a project.
     """
 
     __tablename__ = "clusters"
@@ -267,7 +270,9 @@ class Cluster(Base):
     status: Mapped[ClusterStatus] = mapped_column(
         vocabulary(ClusterStatus, "status"), default=ClusterStatus.PROVISIONING
     )
-    provider_config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    provider_config: Mapped[dict[str, Any]] = mapped_column(
+        MutableDict.as_mutable(SealedJSON()), default=dict
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

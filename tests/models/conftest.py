@@ -23,8 +23,10 @@ from typing import NoReturn
 
 import pytest
 import sqlalchemy as sa
+from cryptography.fernet import Fernet, MultiFernet
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.sealing import attach
 from models.store import create_metadata_engine, migrate
 
 HOW_TO = (
@@ -154,8 +156,10 @@ def metadata_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | sa.URL
 
 @pytest.fixture
 def engine(metadata_url: str | sa.URL) -> Iterator[sa.Engine]:
-    """An engine on the empty database; not migrated, so tests choose the revision."""
+    """An engine on the empty database; not migrated, so tests choose the revision. Cluster
+    secrets are sealed with a key made for the test, as :func:`open_metadata` would."""
     engine = create_metadata_engine(metadata_url)
+    attach(engine, MultiFernet([Fernet(Fernet.generate_key())]))
     yield engine
     engine.dispose()
 

@@ -41,6 +41,9 @@ def test_a_running_cluster_shows_masked_connections_until_revealed(dashboard):
     assert "get_client" in shown and "********" in shown and password not in shown
     board._toggle_reveal()
     assert password in markdown(board)
+    # Issue 13, item 13: the store keeps it sealed; Reveal still shows the right one.
+    stored = b"".join(p.read_bytes() for p in settings.home.glob("curvehouse.db*"))
+    assert b"press-dev" in stored and password.encode() not in stored
     board.status_filter.value = "stopped"
     assert board.table.value.empty
 
