@@ -367,8 +367,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from app import logs
+    from models.home import private_umask
     from pipelines.schema import SchemaError
 
+    private_umask()  # the home, its store, keys, engine data and node logs: this account's only
+    logs.install()  # query strings with secrets are never logged as they are
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `curvehouse info | head` ends quietly
     args = build_parser().parse_args(argv)
     try:

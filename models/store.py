@@ -11,6 +11,7 @@ newer Curvehouse is refused rather than used, because this code cannot know what
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
@@ -23,6 +24,7 @@ from alembic.script import ScriptDirectory
 from cryptography.fernet import MultiFernet
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.home import private_home
 from models.sealing import attach, has_sealed, load_keys, seal_existing
 from models.settings import Settings, get_settings
 from models.tables import Cluster
@@ -188,12 +190,16 @@ class MetadataStore:
 
 
 def open_metadata(settings: Settings | None = None) -> MetadataStore:
-    """Open the configured store: create ``home`` (and a SQLite file's directory), migrate."""
+    """Open the configured store: create ``home`` (private, see ``models/home.py``) and a
+    SQLite file's directory, migrate, attach the key that seals cluster secrets."""
     settings = settings or get_settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_home(settings.home)
     url = metadata_url(settings.metadata_url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        database = Path(url.database)
+        database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Made 0600 before SQLite opens it, whatever the process's umask (a notebook's).
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
     engine = create_metadata_engine(url)
     try:
         migrate(engine)

@@ -48,8 +48,10 @@ def route_table() -> Registry:
 
 def routes(store: MetadataStore, settings: Settings) -> list[tuple]:
     """Tornado URL patterns for ``pn.serve(extra_patterns=...)``."""
+    from app import logs
     from app.api.handler import ApiContext, ApiHandler
 
+    logs.install()  # query strings with secrets are never logged as they are
     table = route_table()
 
     executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="curvehouse-api")

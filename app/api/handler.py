@@ -12,6 +12,7 @@ import json
 import re
 import types
 import typing
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -138,6 +139,19 @@ def admit(store: MetadataStore, token: str, path: dict[str, int]) -> Caller:
     return caller
 
 
+# Query parameters that would carry a credential. They are refused, never read: a URL ends up
+# in logs, browser history and Referer headers.
+URL_CREDENTIALS = frozenset({"token", "access_token", "api_key", "apikey", "key", "password"})
+
+
+def refuse_credentials_in_url(names: Iterable[str]) -> None:
+    if URL_CREDENTIALS & {name.lower() for name in names}:
+        raise Unauthorized(
+            "Tokens are not accepted in the URL, where logs and browser histories keep them: "
+            "send 'Authorization: Bearer <token>', and revoke a token that was sent in a URL."
+        )
+
+
 def bearer_token(header: str | None) -> str:
     if not header:
         raise Unauthorized(
@@ -201,6 +215,7 @@ class ApiHandler(RequestHandler):
             route = self._route()
             path = self._ids(ids)
             caller = None
+            refuse_credentials_in_url(self.request.query_arguments)
             if not route.public:
                 token = bearer_token(self.request.headers.get("Authorization"))
                 caller = await self._run(admit, self.ctx.store, token, path)
