@@ -17,34 +17,45 @@ A ``session_id`` is accepted but holds no state (clickhouse-connect sends one by
 settings apply to one request and temporary tables do not outlive it. External data in
 multipart forms is refused with a message that says so.
 
+Whoever has the password reaches the node's databases and nothing else: the engine runs under
+ClickHouse grants and constraints (:mod:`providers.node_access`) and every statement passes
+the node's gate first (:mod:`providers.node_gate`). The HTTP side is Tornado's, with limits:
+the password is checked before a body is read, bodies are streamed to a file of the node's and
+decompressed with a ceiling (no zip bomb reaches memory), and connections are capped in number
+and dropped when idle or when a body stalls.
+
 Run: ``python -m providers.node DATA_DIR`` (settings in ``DATA_DIR/node.json``).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
-import gzip
 import hashlib
 import hmac
 import json
 import os
 import re
+import shutil
 import signal
 import sys
 import tempfile
 import threading
 import uuid
 import zlib
-from dataclasses import asdict, dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+
+from providers.node_access import engine_path, write_engine_config
+from providers.node_gate import VALUES_EXPRESSIONS, Refused, StatementGate
 
 CONFIG = "node.json"
 PID_FILE = "node.pid"
 LOG_FILE = "node.log"
+INCOMING = "incoming"  # request bodies and staged insert data, deleted after each request
 # URL parameters that steer HTTP, not the query; everything else not param_* is a setting.
 TRANSPORT = {
     "query",
@@ -69,9 +80,12 @@ TRANSPORT = {
 SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 INSERT_WITH_FORMAT = re.compile(r"(?is)^\s*(INSERT\s+INTO\s+.+?)\s+FORMAT\s+(\w+)\s*;?\s*$")
 # An insert sent whole in the body: the statement, then its data after one line break.
-INSERT_THEN_DATA = re.compile(rb"(?is)^\s*(INSERT\s+INTO\s+.+?\s+FORMAT\s+\w+)[ \t]*\r?\n")
+INSERT_THEN_DATA = re.compile(rb"(?is)^\s*(INSERT\s+INTO\s+[^\n]+?\s+FORMAT\s+\w+)[ \t]*\r?\n")
 ERROR_CODE = re.compile(r"Code: (\d+)\.")
 AUTHENTICATION_FAILED = 516
+ACCESS_DENIED = 497
+TOO_LARGE = 1002  # ClickHouse answers an oversized body with a generic code and HTTP 413
+DECODE_STEP = 1 << 20  # decompress at most this much at a time
 
 
 @dataclass(frozen=True)
@@ -86,10 +100,19 @@ class NodeConfig:
     host: str = "127.0.0.1"
     max_threads: int = 0  # 0: ClickHouse's default (all cores)
     max_memory_usage: int = 0  # bytes per query; 0: unlimited
+    # Limits of the HTTP side (older node.json files get these defaults).
+    max_body_bytes: int = 256 << 20  # one request body as sent (Curvehouse's batches: ~25 MB)
+    max_data_bytes: int = 256 << 20  # ... and once decompressed
+    max_query_bytes: int = 1 << 20  # SQL text (ClickHouse itself parses at most 256 KiB)
+    max_connections: int = 512  # below the usual 1,024 open files; idle ones cost no thread
+    idle_seconds: float = 10.0  # to send the headers, and between requests on one connection
+    body_seconds: float = 120.0  # to send a whole body
 
     @classmethod
     def read(cls, data: Path) -> NodeConfig:
-        return cls(**json.loads((data / CONFIG).read_text()))
+        known = {f.name for f in fields(cls)}
+        stored = json.loads((data / CONFIG).read_text())
+        return cls(**{k: v for k, v in stored.items() if k in known})
 
     def write(self, data: Path) -> None:
         path = data / CONFIG
@@ -107,28 +130,47 @@ class QueryFailed(Exception):
         self.code, self.status = code, status
 
 
+def refusal(message: str, status: int = 403, code: int = ACCESS_DENIED) -> QueryFailed:
+    name = {ACCESS_DENIED: "ACCESS_DENIED", 62: "SYNTAX_ERROR"}.get(code, "BAD_ARGUMENTS")
+    return QueryFailed(code, f"Code: {code}. DB::Exception: {message} ({name})", status)
+
+
 class Node:
-    """The engine side: runs one request's query on the node's chDB engine."""
+    """The engine side: runs one request's statement on the node's chDB engine, through the
+    gate, under the node's grants."""
 
     def __init__(self, data: Path, config: NodeConfig) -> None:
         import chdb
 
         self.data, self.config = data, config
-        self._engine = chdb.connect(str(data / "engine"))
+        self.incoming = data / INCOMING
+        shutil.rmtree(self.incoming, ignore_errors=True)  # what a killed node left behind
+        self.incoming.mkdir(mode=0o700)
+        write_engine_config(
+            data, max_threads=config.max_threads, max_memory_usage=config.max_memory_usage
+        )
+        self._engine = chdb.connect(engine_path(data))
         self._lock = threading.Lock()  # one query at a time: settings are per connection
-        # The node's size: what a request's own settings fall back to afterwards.
-        self._limits = {
-            name: int(value)
-            for name, value in (
-                ("max_threads", config.max_threads),
-                ("max_memory_usage", config.max_memory_usage),
-            )
-            if value
-        }
-        for name, value in self._limits.items():
-            self._engine.query(f"SET {name} = {value}")
-        self._engine.query(f"CREATE DATABASE IF NOT EXISTS `{config.database}`")
+        self._engine.query(f"CREATE DATABASE IF NOT EXISTS `{_identifier(config.database)}`")
         self._default_database = config.database
+        self._values_expressions(False)
+        table_functions = self._engine.query("SELECT name FROM system.table_functions", "TSVRaw")
+        self.gate = StatementGate(self._canonical, set(table_functions.bytes().decode().split()))
+
+    def _canonical(self, sql: str) -> str:
+        """The engine's own reading of one statement, as text (refuses ``a; b``)."""
+        escaped = (
+            sql.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
+        )
+        try:
+            result = self._engine.query(
+                "SELECT formatQuerySingleLine({q:String})", "TSVRaw", params={"q": escaped}
+            )
+        except Exception as exc:
+            message = str(exc).split(" In scope SELECT formatQuerySingleLine")[0].rstrip(" :.")
+            code = ERROR_CODE.search(message)
+            raise QueryFailed(int(code.group(1)) if code else 62, message, 400) from exc
+        return result.bytes().decode().rstrip("\n")
 
     def run(
         self,
@@ -137,29 +179,38 @@ class Node:
         database: str | None,
         params: dict[str, str],
         settings: dict[str, str],
-        data: bytes | None,
+        data: Path | None,
         fmt: str,
     ) -> tuple[bytes, dict[str, int]]:
-        if data is not None:
-            match = INSERT_WITH_FORMAT.match(sql)
-            if not match:
-                raise QueryFailed(
-                    62,
-                    "Code: 62. DB::Exception: This node takes a request body as data only for "
-                    "'INSERT INTO ... FORMAT <format>'. (SYNTAX_ERROR)",
-                    400,
-                )
         with self._lock:
-            applied = []
+            try:
+                statement = self.gate.check(sql, has_body=data is not None)
+            except Refused as exc:
+                raise refusal(str(exc)) from exc
+            saved: dict[str, str] = {}
             try:
                 self._engine.query(f"USE `{_identifier(database or self._default_database)}`")
                 for name, value in settings.items():
+                    if name.lower() in VALUES_EXPRESSIONS:
+                        raise refusal(f"The setting {name} is the node's to set.")
+                    saved[name] = self._setting(name)
                     self._engine.query(f"SET {name} = {_literal(value)}")
-                    applied.append(name)
-                if data is not None:
-                    return self._insert(match.group(1), match.group(2), data, params)
-                result = self._engine.query(sql, fmt, params=params)
-                return result.bytes() or b"", _summary(result)
+                if statement.insert_format is None:
+                    result = self._engine.query(statement.sql, fmt, params=params)
+                    return result.bytes() or b"", _summary(result)
+                with tempfile.NamedTemporaryFile(dir=self.incoming, suffix=".values") as inline:
+                    if data is None:
+                        inline.write(statement.inline_data or b"")
+                        inline.flush()
+                        data = Path(inline.name)
+                    self._values_expressions(statement.values_expressions)
+                    try:
+                        result = self._engine.query(
+                            statement.with_infile(str(data)), "TabSeparated", params=params
+                        )
+                    finally:
+                        self._values_expressions(False)
+                return b"", _summary(result)
             except QueryFailed:
                 raise
             except Exception as exc:
@@ -167,19 +218,16 @@ class Node:
                 code = ERROR_CODE.search(message)
                 raise QueryFailed(int(code.group(1)) if code else 1002, message) from exc
             finally:
-                for name in applied:
-                    self._engine.query(f"SET {name} = {self._limits.get(name, 'DEFAULT')}")
+                for name, value in saved.items():
+                    self._engine.query(f"SET {name} = {_literal(value)}")
 
-    def _insert(
-        self, head: str, fmt: str, data: bytes, params: dict[str, str]
-    ) -> tuple[bytes, dict[str, int]]:
-        with tempfile.NamedTemporaryFile(dir=self.data, suffix=".insert") as staged:
-            staged.write(data)
-            staged.flush()
-            result = self._engine.query(
-                f"{head} FROM INFILE '{staged.name}' FORMAT {fmt}", "TabSeparated", params=params
-            )
-        return b"", _summary(result)
+    def _values_expressions(self, on: bool) -> None:
+        for name in VALUES_EXPRESSIONS:
+            self._engine.query(f"SET {name} = {int(on)}")
+
+    def _setting(self, name: str) -> str:
+        result = self._engine.query("SELECT getSetting({n:String})", "TSVRaw", params={"n": name})
+        return result.bytes().decode().rstrip("\n")
 
     def close(self) -> None:
         self._engine.close()
@@ -207,166 +255,325 @@ def _summary(result: Any) -> dict[str, int]:
     return summary
 
 
-def _split(query: str, body: bytes) -> tuple[str, bytes | None]:
-    """The statement and the insert data, as ClickHouse reads them: with a ``query``
-    parameter the body is data (or the rest of the statement); without one, the body is the
-    statement, followed by data when it is an ``INSERT ... FORMAT``."""
-    if query:
-        if not body:
-            return query, None
-        if INSERT_WITH_FORMAT.match(query):
-            return query, body
-        return query + " " + body.decode(), None
-    head = INSERT_THEN_DATA.match(body)
-    if head:
-        return head.group(1).decode(), body[head.end() :]
-    return body.decode(), None
+class Decoder:
+    """A body's Content-Encoding undone piece by piece, never more than ``DECODE_STEP`` at a
+    time, so a small compressed body cannot expand in memory."""
+
+    def __init__(self, encoding: str) -> None:
+        encoding = encoding.strip().lower()
+        self._lz4 = None
+        self._zlib = None
+        if encoding == "gzip":
+            self._zlib = zlib.decompressobj(wbits=31)
+        elif encoding == "deflate":
+            self._zlib = zlib.decompressobj()
+        elif encoding == "lz4":
+            import lz4.frame
+
+            self._lz4 = lz4.frame.LZ4FrameDecompressor()
+        elif encoding not in ("", "identity"):
+            raise QueryFailed(
+                1002,
+                f"Code: 1002. DB::Exception: Content-Encoding {encoding!r} is not supported.",
+                415,
+            )
+
+    def feed(self, chunk: bytes):
+        try:
+            if self._zlib is not None:
+                pending = chunk
+                while pending:
+                    yield self._zlib.decompress(pending, DECODE_STEP)
+                    pending = self._zlib.unconsumed_tail
+            elif self._lz4 is not None:
+                yield self._lz4.decompress(chunk, max_length=DECODE_STEP)
+                while not self._lz4.needs_input and not self._lz4.eof:
+                    yield self._lz4.decompress(b"", max_length=DECODE_STEP)
+            else:
+                yield chunk
+        except (zlib.error, RuntimeError) as exc:
+            raise QueryFailed(
+                1002,
+                f"Code: 1002. DB::Exception: The body is not valid compressed data: {exc}",
+                400,
+            ) from exc
 
 
-def _decoded(body: bytes, encoding: str) -> bytes:
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return body
-    if encoding == "gzip":
-        return gzip.decompress(body)
-    if encoding == "deflate":
-        return zlib.decompress(body)
-    if encoding == "lz4":
-        import lz4.frame
+class Body:
+    """A request body, decoded into a file of the node's while it arrives, within a limit."""
 
-        return lz4.frame.decompress(body)
-    raise QueryFailed(
-        1002, f"Code: 1002. DB::Exception: Content-Encoding {encoding!r} is not supported.", 415
+    def __init__(self, folder: Path, encoding: str, limit: int) -> None:
+        self.decoder = Decoder(encoding)
+        self.limit, self.size, self.too_large = limit, 0, False
+        handle, name = tempfile.mkstemp(dir=folder, suffix=".body")
+        self.path = Path(name)
+        self._file = os.fdopen(handle, "wb")
+
+    def write(self, chunk: bytes) -> None:
+        if self.too_large:
+            return  # the rest is read and dropped; the answer says why
+        for piece in self.decoder.feed(chunk):
+            self.size += len(piece)
+            if self.size > self.limit:
+                self.too_large = True
+                self._file.truncate(0)
+                return
+            self._file.write(piece)
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+    def discard(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+
+def _split(query: str, body: Body | None, limit: int) -> tuple[str, Path | None, list[Path]]:
+    """The statement and the file holding insert data, as ClickHouse reads them: with a
+    ``query`` parameter the body is data (or the rest of the statement); without one, the body
+    is the statement, followed by data when it is an ``INSERT ... FORMAT``. Also returns files
+    made here, for the caller to delete."""
+    size = body.size if body else 0
+    if query and not size:
+        return query, None, []
+    if query and INSERT_WITH_FORMAT.match(query):
+        return query, body.path, []
+    with open(body.path, "rb") as file:
+        head = file.read(limit + 1)
+        insert = INSERT_THEN_DATA.match(head)
+        if insert:
+            file.seek(insert.end())
+            handle, name = tempfile.mkstemp(dir=body.path.parent, suffix=".data")
+            with os.fdopen(handle, "wb") as rest:
+                shutil.copyfileobj(file, rest)
+            return _text(insert.group(1)), Path(name), [Path(name)]
+    if len(head) > limit:
+        raise QueryFailed(
+            TOO_LARGE,
+            f"Code: {TOO_LARGE}. DB::Exception: The query is longer than this node's limit of "
+            f"{limit:,} bytes; send data as the body of 'INSERT INTO t FORMAT <format>'.",
+            413,
+        )
+    text = _text(head)
+    return (f"{query} {text}" if query else text), None, []
+
+
+def _text(raw: bytes) -> str:
+    try:
+        return raw.decode()
+    except UnicodeDecodeError as exc:
+        raise QueryFailed(
+            62, "Code: 62. DB::Exception: The query is not valid UTF-8.", 400
+        ) from exc
+
+
+def _credentials(headers: Any, params: dict[str, str]) -> tuple[str | None, str]:
+    user = headers.get("X-ClickHouse-User") or params.get("user")
+    password = headers.get("X-ClickHouse-Key") or params.get("password") or ""
+    header = headers.get("Authorization", "")
+    if header.startswith("Basic "):
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            user = None
+    return user, password
+
+
+def authenticate(config: NodeConfig, user: str | None, password: str) -> None:
+    good_user = hmac.compare_digest(user or "", config.username)
+    good_password = hmac.compare_digest(
+        password_digest(config.salt, password), config.password_sha256
+    )
+    if not (good_user and good_password):
+        raise QueryFailed(
+            AUTHENTICATION_FAILED,
+            f"Code: {AUTHENTICATION_FAILED}. DB::Exception: {user or 'default'}: "
+            "Authentication failed: password is incorrect, or there is no user with such "
+            "name. (AUTHENTICATION_FAILED)",
+            401,
+        )
+
+
+def build_app(node: Node, executor: ThreadPoolExecutor):
+    """The node's Tornado application: ``/ping`` and the query handler."""
+    import tornado.web
+
+    class PingHandler(tornado.web.RequestHandler):
+        def get(self) -> None:
+            self.set_header("Content-Type", "text/plain; charset=UTF-8")
+            self.write(b"Ok.\n")
+
+    @tornado.web.stream_request_body
+    class QueryHandler(tornado.web.RequestHandler):
+        def prepare(self) -> None:
+            self.body: Body | None = None
+            self.failure: QueryFailed | None = None
+            self.params = {
+                k: v[-1].decode("utf-8", "replace") for k, v in self.request.query_arguments.items()
+            }
+            config = node.config
+            try:
+                authenticate(config, *_credentials(self.request.headers, self.params))
+                if "multipart/form-data" in self.request.headers.get("Content-Type", ""):
+                    raise QueryFailed(
+                        1002,
+                        "Code: 1002. DB::Exception: Multipart forms (external data) are not "
+                        "supported by Curvehouse embedded nodes.",
+                        400,
+                    )
+                declared = int(self.request.headers.get("Content-Length") or 0)
+                if declared > config.max_body_bytes:
+                    raise _too_large("body", config.max_body_bytes)
+                self.request.connection.set_max_body_size(config.max_body_bytes)
+                self.body = Body(
+                    node.incoming,
+                    self.request.headers.get("Content-Encoding", ""),
+                    config.max_data_bytes,
+                )
+            except (QueryFailed, ValueError) as exc:
+                failed = exc if isinstance(exc, QueryFailed) else refusal(str(exc), 400, 1002)
+                self.reply_error(failed)
+                self.finish()  # Tornado closes the connection: the body is never read
+
+        def data_received(self, chunk: bytes) -> None:
+            if self.body is not None and self.failure is None:
+                try:
+                    self.body.write(chunk)
+                except QueryFailed as exc:
+                    self.failure = exc
+
+        async def get(self) -> None:
+            await self.answer()
+
+        async def post(self) -> None:
+            await self.answer()
+
+        async def answer(self) -> None:
+            made: list[Path] = []
+            try:
+                if self.failure is not None:
+                    raise self.failure
+                self.body.close()
+                if self.body.too_large:
+                    raise _too_large("decompressed body", node.config.max_data_bytes)
+                query, data, made = _split(
+                    self.params.get("query", ""), self.body, node.config.max_query_bytes
+                )
+                if not query.strip():
+                    raise QueryFailed(
+                        62, "Code: 62. DB::Exception: Empty query. (SYNTAX_ERROR)", 400
+                    )
+                out, summary = await asyncio.get_running_loop().run_in_executor(
+                    executor,
+                    lambda: node.run(
+                        query,
+                        database=self.params.get("database") or None,
+                        params={k[6:]: v for k, v in self.params.items() if k.startswith("param_")},
+                        settings={
+                            k: v
+                            for k, v in self.params.items()
+                            if k not in TRANSPORT
+                            and not k.startswith("param_")
+                            and SETTING_NAME.match(k)
+                        },
+                        data=data,
+                        fmt=self.params.get("default_format") or "TabSeparated",
+                    ),
+                )
+            except QueryFailed as exc:  # every failure answers, as ClickHouse does
+                self.reply_error(exc)
+                return
+            finally:  # before the answer is flushed: a client never sees leftovers
+                self.body.discard()
+                for path in made:
+                    path.unlink(missing_ok=True)
+            self.set_header("Content-Type", "application/octet-stream")
+            self.set_header(
+                "X-ClickHouse-Query-Id", self.params.get("query_id") or str(uuid.uuid4())
+            )
+            self.set_header("X-ClickHouse-Timezone", "UTC")
+            self.set_header(
+                "X-ClickHouse-Summary", json.dumps({k: str(v) for k, v in summary.items()})
+            )
+            self.write(out)
+
+        def reply_error(self, failed: QueryFailed) -> None:
+            self.clear()
+            self.set_status(failed.status)
+            self.set_header("Content-Type", "text/plain; charset=UTF-8")
+            self.set_header("X-ClickHouse-Exception-Code", str(failed.code))
+            self.write(str(failed).rstrip() + "\n")
+
+        def on_finish(self) -> None:
+            if self.body is not None:
+                self.body.discard()
+
+        def on_connection_close(self) -> None:
+            if self.body is not None:
+                self.body.discard()
+
+        def log_exception(self, *args: Any) -> None:
+            pass  # a node serves dashboards' polls; tracebacks go to answers, not the log
+
+    return tornado.web.Application(
+        [(r"/ping/?", PingHandler), (r"/.*", QueryHandler)], log_function=lambda handler: None
     )
 
 
-class NodeHandler(BaseHTTPRequestHandler):
-    server_version = "CurvehouseNode"
-    node: Node  # set on the class built by serve()
+def _too_large(what: str, limit: int) -> QueryFailed:
+    return QueryFailed(
+        TOO_LARGE,
+        f"Code: {TOO_LARGE}. DB::Exception: The request {what} is larger than this node's limit "
+        f"of {limit:,} bytes; split the insert into smaller ones.",
+        413,
+    )
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # a node serves dashboards' polls; access logs would only fill the disk
 
-    def do_GET(self) -> None:
-        self._handle()
+def limited_server(app: Any, config: NodeConfig):
+    """Tornado's HTTP server with a cap on open connections: beyond it a new connection is
+    answered 503 and closed at once, so idle clients cannot hold every slot."""
+    from tornado.httpserver import HTTPServer
 
-    def do_POST(self) -> None:
-        self._handle()
+    class LimitedServer(HTTPServer):
+        def handle_stream(self, stream, address) -> None:
+            if len(self._connections) >= config.max_connections:
+                stream.write(
+                    b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
+                    b"Content-Length: 0\r\n\r\n"
+                ).add_done_callback(lambda _: stream.close())
+                return
+            super().handle_stream(stream, address)
 
-    def _handle(self) -> None:
-        url = urlsplit(self.path)
-        if url.path.rstrip("/") == "/ping":
-            self._reply(200, b"Ok.\n", {"Content-Type": "text/plain; charset=UTF-8"})
-            return
-        params = dict(parse_qsl(url.query, keep_blank_values=True))
-        try:
-            self._authenticate(params)
-            if "multipart/form-data" in self.headers.get("Content-Type", ""):
-                raise QueryFailed(
-                    1002,
-                    "Code: 1002. DB::Exception: Multipart forms (external data) are not "
-                    "supported by Curvehouse embedded nodes.",
-                    400,
-                )
-            body = _decoded(self._body(), self.headers.get("Content-Encoding", ""))
-            query, data = _split(params.get("query", ""), body)
-            if not query.strip():
-                raise QueryFailed(62, "Code: 62. DB::Exception: Empty query. (SYNTAX_ERROR)", 400)
-            out, summary = self.node.run(
-                query,
-                database=params.get("database") or None,
-                params={k[6:]: v for k, v in params.items() if k.startswith("param_")},
-                settings={
-                    k: v
-                    for k, v in params.items()
-                    if k not in TRANSPORT and not k.startswith("param_") and SETTING_NAME.match(k)
-                },
-                data=data,
-                fmt=params.get("default_format") or "TabSeparated",
-            )
-        except Exception as exc:  # every failure answers, as ClickHouse does, never a hang-up
-            failed = exc if isinstance(exc, QueryFailed) else QueryFailed(1002, f"{exc}", 400)
-            message = str(failed).rstrip() + "\n"
-            self._reply(
-                failed.status,
-                message.encode(),
-                {
-                    "Content-Type": "text/plain; charset=UTF-8",
-                    "X-ClickHouse-Exception-Code": str(failed.code),
-                },
-            )
-            return
-        self._reply(
-            200,
-            out,
-            {
-                "Content-Type": "application/octet-stream",
-                "X-ClickHouse-Query-Id": params.get("query_id") or str(uuid.uuid4()),
-                "X-ClickHouse-Timezone": "UTC",
-                "X-ClickHouse-Summary": json.dumps({k: str(v) for k, v in summary.items()}),
-            },
-        )
-
-    def _body(self) -> bytes:
-        """The request body, sent whole or in chunks (clickhouse-connect streams inserts)."""
-        if "chunked" not in self.headers.get("Transfer-Encoding", "").lower():
-            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        parts = []
-        while True:
-            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return b"".join(parts)
-            parts.append(self.rfile.read(size))
-            self.rfile.readline()  # the CRLF after each chunk
-
-    def _authenticate(self, params: dict[str, str]) -> None:
-        user = self.headers.get("X-ClickHouse-User") or params.get("user")
-        password = self.headers.get("X-ClickHouse-Key") or params.get("password") or ""
-        header = self.headers.get("Authorization", "")
-        if header.startswith("Basic "):
-            try:
-                user, _, password = base64.b64decode(header[6:]).decode().partition(":")
-            except (ValueError, UnicodeDecodeError):
-                user = None
-        config = self.node.config
-        good_user = hmac.compare_digest(user or "", config.username)
-        good_password = hmac.compare_digest(
-            password_digest(config.salt, password), config.password_sha256
-        )
-        if not (good_user and good_password):
-            raise QueryFailed(
-                AUTHENTICATION_FAILED,
-                f"Code: {AUTHENTICATION_FAILED}. DB::Exception: {user or 'default'}: "
-                "Authentication failed: password is incorrect, or there is no user with such "
-                "name. (AUTHENTICATION_FAILED)",
-                401,
-            )
-
-    def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    return LimitedServer(
+        app,
+        idle_connection_timeout=config.idle_seconds,
+        body_timeout=config.body_seconds,
+        max_body_size=config.max_body_bytes,
+        max_header_size=64 * 1024,
+    )
 
 
 def serve(data: Path) -> None:
     """Run the node until terminated. The port comes from its config."""
     config = NodeConfig.read(data)
     node = Node(data, config)
-    handler = type("BoundNodeHandler", (NodeHandler,), {"node": node})
-    server = ThreadingHTTPServer((config.host, config.port), handler)
-    server.daemon_threads = True
-    # SIGTERM (a stop) unwinds serve_forever, so the engine closes cleanly.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print(f"curvehouse node listening on http://{config.host}:{config.port}", flush=True)
+    executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="query")
+
+    async def run() -> None:
+        server = limited_server(build_app(node, executor), config)
+        server.listen(config.port, config.host)
+        stop = asyncio.Event()
+        # SIGTERM (a stop) ends the loop, so the engine closes cleanly.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        print(f"curvehouse node listening on http://{config.host}:{config.port}", flush=True)
+        await stop.wait()
+        server.stop()
+
     try:
-        server.serve_forever()
+        asyncio.run(run())
     finally:
-        server.server_close()
+        executor.shutdown(wait=True)
         node.close()
 
 
