@@ -7,14 +7,13 @@ commits each attempt's count before it checks the password (see :mod:`models.sig
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from models import signins
+from models import names, signins
 from models.credentials import (
     TOKEN_PREFIX,
     check_password_strength,
@@ -116,17 +115,20 @@ def adopt_projects(session: Session, names: list[str]) -> list[Project]:
     return made
 
 
-GROUP_NAME = re.compile(r"^[\w][\w .\-]{0,99}$")
+def _checked(check, *args: str) -> str:
+    """A :mod:`models.names` check whose refusal is an :class:`AccountError`, as the pages,
+    the API and the command line expect of account functions."""
+    try:
+        return check(*args)
+    except names.BadName as exc:
+        raise AccountError(str(exc)) from None
 
 
 def new_group_name(session: Session, kind: type[Project] | type[Team], name: str) -> str:
-    """``name`` trimmed, once it is a valid and unused name for a project or team."""
-    name, noun = name.strip(), kind.__name__.lower()
-    if not GROUP_NAME.match(name):
-        raise AccountError(
-            f"A {noun} name has 1-100 letters, digits, spaces, dots, hyphens or underscores, "
-            f"starting with a letter or digit; got {name!r}."
-        )
+    """``name`` trimmed, once it is a valid (:func:`models.names.group_name`) and unused name
+    for a project or team."""
+    noun = kind.__name__.lower()
+    name = _checked(names.group_name, name, noun)
     if session.scalar(sa.select(kind.id).where(kind.name == name)) is not None:
         raise NameTaken(f"A {noun} named {name!r} exists already; choose another name.")
     return name
@@ -163,7 +165,8 @@ def create_user(session: Session, email: str, password: str | None, display_name
         check_password_strength(password, email)
     user = User(
         email=email,
-        display_name=display_name.strip() or email.split("@")[0],
+        display_name=_checked(names.printable, display_name.strip(), "A display name")
+        or email.split("@")[0],
         password_hash=hash_password(password) if password is not None else None,
     )
     session.add(user)
@@ -274,6 +277,7 @@ def issue_token(
     name = name.strip()
     if not name or len(name) > 100:
         raise AccountError("Name the token (1 to 100 characters), e.g. 'line-7 import job'.")
+    _checked(names.printable, name, "A token's name")
     if not 1 <= days <= LONGEST_TOKEN_DAYS:
         raise AccountError(f"A token lives 1 to {LONGEST_TOKEN_DAYS} days, not {days}.")
     plain, hashed = new_secret(TOKEN_PREFIX)

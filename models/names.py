@@ -31,13 +31,18 @@ def control_character(text: str) -> str | None:
     return None if found is None else f"0x{ord(found.group()):02x}"
 
 
-def label(text: str, what: str, *, longest: int = LONGEST_LABEL) -> str:
-    """``text`` trimmed, once it is 1 to ``longest`` characters without control characters
-    (a token's name, a display name)."""
-    text = text.strip()
+def printable(text: str, what: str) -> str:
+    """``text`` unchanged, once it holds no control characters (``what`` names it in the
+    message: "A token's name")."""
     bad = control_character(text)
     if bad is not None:
         raise BadName(f"{what} may not hold control characters; this one holds {bad}.")
+    return text
+
+
+def label(text: str, what: str, *, longest: int = LONGEST_LABEL) -> str:
+    """``text`` trimmed, once it is 1 to ``longest`` characters without control characters."""
+    text = printable(text.strip(), what)
     if not 1 <= len(text) <= longest:
         raise BadName(f"{what} has 1 to {longest} characters, not {len(text)}.")
     return text

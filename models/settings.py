@@ -67,6 +67,11 @@ class Settings:
     # Where project owners may register "server" clusters: host[:port] patterns, *.domain or
     # CIDR ranges (models/host_patterns.py). Empty: nowhere, server clusters are off.
     server_cluster_hosts: tuple[str, ...] = ()
+    # Imports through the API: the largest upload (MB, 10^6 bytes), the threads that run
+    # imports (apart from those answering requests), and imports one person may run at once.
+    upload_mb: int = 100
+    import_workers: int = 2
+    imports_per_person: int = 2
 
     @property
     def local(self) -> bool:
@@ -140,6 +145,21 @@ class Settings:
             raise SettingsError(
                 f"{PREFIX}HOT_CACHE_MB={cache_text!r} is not a size in MB (0 turns it off)."
             ) from None
+        counts = {}
+        for name, least, meaning in (
+            ("UPLOAD_MB", 1, "a size in MB"),
+            ("IMPORT_WORKERS", 1, "a number of threads"),
+            ("IMPORTS_PER_PERSON", 1, "a number of imports"),
+        ):
+            text = get(name, str(getattr(cls, name.lower())))
+            try:
+                counts[name.lower()] = int(text)
+                if counts[name.lower()] < least:
+                    raise ValueError
+            except ValueError:
+                raise SettingsError(
+                    f"{PREFIX}{name}={text!r} is not {meaning} (a whole number, at least {least})."
+                ) from None
         database_url = get("DATABASE_URL")
         if database_url and "://" not in database_url:
             # Not echoed: the value may hold a password.
@@ -210,6 +230,7 @@ class Settings:
             secret_key=secret_key,
             key_path=Path(key_file).expanduser().absolute() if key_file else None,
             server_cluster_hosts=server_hosts,
+            **counts,
         )
 
 

@@ -13,9 +13,11 @@ project the caller is not a member of answers 404, like one that does not exist.
 table (:mod:`app.api.registry`) is the one source of the URL patterns and of
 ``/api/openapi.json``.
 
-Limits: an upload arrives whole in memory (Tornado's ``max_body_size``, 100 MB by default)
-before it is written to a private temporary file; list endpoints page with ``limit`` at most
-500.
+Limits: an upload streams to a private file under ``$CURVEHOUSE_HOME/uploads`` as it arrives,
+up to ``CURVEHOUSE_UPLOAD_MB`` (100 by default; a larger one is refused with 413 before it is
+read), and is imported by threads of its own, at most ``CURVEHOUSE_IMPORTS_PER_PERSON`` per
+person at once (429 beyond); a JSON body is at most 1 MiB; list endpoints page with ``limit``
+at most 500.
 """
 
 from __future__ import annotations
@@ -50,12 +52,14 @@ def routes(store: MetadataStore, settings: Settings) -> list[tuple]:
     """Tornado URL patterns for ``pn.serve(extra_patterns=...)``."""
     from app import logs
     from app.api.handler import ApiContext, ApiHandler
+    from app.api.uploads import ImportGate, sweep
 
     logs.install()  # query strings with secrets are never logged as they are
     table = route_table()
 
+    sweep(settings)  # upload folders of a server that stopped midway
     executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="curvehouse-api")
-    ctx = ApiContext(store, settings, executor)
+    ctx = ApiContext(store, settings, executor, ImportGate.of(settings))
     patterns: list[tuple] = [
         (next(iter(methods.values())).pattern, ApiHandler, {"ctx": ctx, "routes": methods})
         for methods in table.by_path().values()

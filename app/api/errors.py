@@ -16,6 +16,7 @@ from models.access import AccessError
 from models.accounts import AccountError, NameTaken
 from models.cluster_types import ClusterSpecError, UnknownClusterTypeError
 from models.members import MemberConflict, NoSuchMember
+from models.names import BadName
 from models.pricing import CostInputError
 from pipelines.density import DensityInputError
 from pipelines.ingest import IngestError
@@ -34,6 +35,7 @@ CODES = {
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid",
+    429: "too_many_requests",
     500: "internal",
     502: "bad_gateway",
     503: "unavailable",
@@ -96,6 +98,7 @@ _MAPPING: tuple[tuple[type[BaseException], int], ...] = (
     (MemberConflict, 409),
     (NoSuchMember, 404),
     (AccountError, 422),
+    (BadName, 422),
     (ClusterSpecError, 422),
     (UnknownClusterTypeError, 422),
     (CostInputError, 422),

@@ -1,9 +1,17 @@
 """The one Tornado handler behind every route: bearer auth, parsing, dispatch, JSON errors.
 
-Each request is checked in this order: method (405), path ids (404), token (401), query and
-body (400, 413, 415, 422), then the endpoint, whose ``require`` call gives 404 or 403. The token
-lookup and the endpoint run in a thread pool: they talk to SQLite or PostgreSQL and ClickHouse,
-which block, and the IO loop must keep serving pages and other API clients meanwhile.
+Each request is checked in this order: method (405), path ids (404), token (401), the body's
+size (413) and, for an upload, its type (415) and the person's imports at once (429), all before
+a byte of the body is read; then query and body (400, 415, 422), then the endpoint, whose
+``require`` call gives 404 or 403. The token lookup and the endpoint run in a thread pool: they
+talk to SQLite or PostgreSQL and ClickHouse, which block, and the IO loop must keep serving
+pages and other API clients meanwhile. Imports run in a pool of their own
+(:class:`~app.api.uploads.ImportGate`), so they never hold the threads other requests need.
+
+Bodies are streamed (``stream_request_body``): a JSON body is kept in memory up to
+:data:`MAX_JSON_BYTES`, an upload goes to a file as it arrives, up to ``CURVEHOUSE_UPLOAD_MB``.
+Tornado's own limit on bodies (a bare 400 without a word) is raised for these handlers, so the
+API answers every refusal itself, in its JSON shape.
 """
 
 from __future__ import annotations
@@ -13,18 +21,18 @@ import re
 import types
 import typing
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from tornado.ioloop import IOLoop
 from tornado.log import app_log
-from tornado.web import HTTPError, RequestHandler
+from tornado.web import HTTPError, RequestHandler, stream_request_body
 
 from app.api.errors import ApiError, Unauthorized, as_api_error, from_validation
 from app.api.registry import MAX_CURVE_ID, MAX_ID, Route
-from app.api.uploads import Upload, read_upload
+from app.api.uploads import MB, ImportGate, Incoming, Upload, check_media, too_large, upload_root
 from models.access import Principal, role_in
 from models.accounts import token_user
 from models.settings import Settings
@@ -32,8 +40,13 @@ from models.store import MetadataStore
 from models.tables import Cluster
 from models.teams import team_role
 
-# A JSON request body larger than this is refused (413); uploads have the server's own limit.
+# A JSON request body larger than this is refused (413); uploads have CURVEHOUSE_UPLOAD_MB.
 MAX_JSON_BYTES = 1 << 20
+# A body that is refused is still read, and dropped, up to this size, and the answer sent when
+# it ends: most HTTP clients send the whole body before they read, and a connection closed
+# under them loses the answer. A client that sends "Expect: 100-continue" (curl) gets the answer
+# at once instead; past this size the connection is closed after it.
+DRAIN_BYTES = 1 << 30
 # What a bearer token may look like (ours are "chp_" + URL-safe base64); anything else is
 # refused before it reaches the store.
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{1,200}")
@@ -42,11 +55,13 @@ JSON_TYPE = "application/json"
 
 @dataclass(frozen=True)
 class ApiContext:
-    """What every request shares: the stores, the settings and the pool endpoints run in."""
+    """What every request shares: the stores, the settings, the pool endpoints run in, and
+    where imports run."""
 
     store: MetadataStore
     settings: Settings
     executor: ThreadPoolExecutor
+    imports: ImportGate
 
 
 @dataclass(frozen=True)
@@ -173,6 +188,7 @@ def _is_list(annotation: Any) -> bool:
     return False
 
 
+@stream_request_body
 class ApiHandler(RequestHandler):
     """Serves the routes of one path template (``routes``: method → route); with no routes at
     all it is the catch-all that answers 404 for unknown ``/api`` paths."""
@@ -180,6 +196,12 @@ class ApiHandler(RequestHandler):
     def initialize(self, ctx: ApiContext, routes: dict[str, Route]) -> None:
         self.ctx = ctx
         self.routes = routes
+        self._admitted: tuple[Route, dict[str, int], Caller | None] | None = None
+        self._json = bytearray()
+        self._incoming: Incoming | None = None
+        self._slot: int | None = None  # the user whose import this request counts as
+        self._refusal: BaseException | None = None  # answered once the body has been read
+        self._busy = False  # an import thread works on the upload
 
     def check_xsrf_cookie(self) -> None:
         """No cookie authenticates an API request, so there is nothing to forge (see
@@ -190,48 +212,143 @@ class ApiHandler(RequestHandler):
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Content-Type-Options", "nosniff")
 
-    async def get(self, **ids: str) -> None:
-        await self._dispatch(ids)
+    # -- before the body ----------------------------------------------------------------------
 
-    async def post(self, **ids: str) -> None:
-        await self._dispatch(ids)
-
-    async def put(self, **ids: str) -> None:
-        await self._dispatch(ids)
-
-    async def patch(self, **ids: str) -> None:
-        await self._dispatch(ids)
-
-    async def delete(self, **ids: str) -> None:
-        await self._dispatch(ids)
-
-    async def options(self, **ids: str) -> None:
-        await self._dispatch(ids)
-
-    # -- the request ------------------------------------------------------------------------
-
-    async def _dispatch(self, ids: dict[str, str]) -> None:
+    async def prepare(self) -> None:
+        """Everything that needs no body, before any of it is read: route, ids, token, the
+        body's size, and for an upload its type, the person's import slot and its file."""
+        self.request.connection.set_max_body_size(DRAIN_BYTES)  # our limits are below
         try:
             route = self._route()
-            path = self._ids(ids)
+            path = self._ids(self.path_kwargs)
             caller = None
             refuse_credentials_in_url(self.request.query_arguments)
             if not route.public:
                 token = bearer_token(self.request.headers.get("Authorization"))
                 caller = await self._run(admit, self.ctx.store, token, path)
+            self._admitted = route, path, caller
+            length = self._length()
+            if route.upload:
+                assert caller is not None, "uploads need a caller"
+                self._start_upload(caller, length)
+            elif length is not None and length > MAX_JSON_BYTES:
+                raise ApiError(413, f"A JSON body is at most {MAX_JSON_BYTES:,} bytes.")
+        except Exception as exc:
+            self._cleanup()
+            if self._answer_now():
+                self._fail(exc)
+            else:
+                self._refusal = exc
+
+    def _start_upload(self, caller: Caller, length: int | None) -> None:
+        limit = self.ctx.settings.upload_mb * MB
+        if length is not None and length > limit:
+            raise too_large(limit, length)
+        content_type = self.request.headers.get("Content-Type")
+        check_media(content_type)
+        self.ctx.imports.enter(caller.user_id)
+        self._slot = caller.user_id
+        name = self.request.query_arguments.get("name", [b""])[-1].decode("utf-8", "replace")
+        self._incoming = Incoming(upload_root(self.ctx.settings), limit, content_type, name)
+
+    def _length(self) -> int | None:
+        text = self.request.headers.get("Content-Length")
+        return int(text) if text is not None else None
+
+    def _answer_now(self) -> bool:
+        """Refuse before the body (instead of after reading and dropping it) when there is
+        none, when the client waits for a go-ahead, or when it is too large to read."""
+        length = self._length()
+        chunked = self.request.headers.get("Transfer-Encoding", "").lower() == "chunked"
+        return (
+            (not length and not chunked)
+            or self.request.headers.get("Expect", "").lower() == "100-continue"
+            or (length is not None and length > DRAIN_BYTES)
+        )
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._refusal is not None or self._finished:
+            return  # dropped
+        try:
+            if self._incoming is not None:
+                self._incoming.write(chunk)
+            else:
+                self._json += chunk
+                if len(self._json) > MAX_JSON_BYTES:
+                    raise ApiError(413, f"A JSON body is at most {MAX_JSON_BYTES:,} bytes.")
+        except ApiError as exc:
+            self._refusal = exc
+            self._json = bytearray()
+            self._cleanup()
+
+    def on_connection_close(self) -> None:
+        """The client went away: an upload that is not being imported is removed now (one that
+        is, when its import ends)."""
+        if not self._busy:
+            self._cleanup()
+
+    def on_finish(self) -> None:
+        if not self._busy:
+            self._cleanup()
+
+    def _cleanup(self) -> None:
+        """Remove the upload's folder and give back its import slot; safe to repeat."""
+        if self._incoming is not None:
+            self._incoming.remove()
+            self._incoming = None
+        if self._slot is not None:
+            self.ctx.imports.leave(self._slot)
+            self._slot = None
+
+    # -- the request ------------------------------------------------------------------------
+
+    async def get(self, **ids: str) -> None:
+        await self._dispatch()
+
+    async def post(self, **ids: str) -> None:
+        await self._dispatch()
+
+    async def put(self, **ids: str) -> None:
+        await self._dispatch()
+
+    async def patch(self, **ids: str) -> None:
+        await self._dispatch()
+
+    async def delete(self, **ids: str) -> None:
+        await self._dispatch()
+
+    async def options(self, **ids: str) -> None:
+        await self._dispatch()
+
+    async def _dispatch(self) -> None:
+        if self._refusal is not None:
+            self._fail(self._refusal)
+            return
+        if self._finished or self._admitted is None:
+            return
+        route, path, caller = self._admitted
+        try:
             call = Call(
                 self.ctx,
                 caller,
                 path,
                 query=self._query(route),
                 body=self._body(route),
-                upload=read_upload(self.request) if route.upload else None,
                 ip=self.request.remote_ip,
             )
-            result = await self._run(route.endpoint, call)
+            if route.upload and self._incoming is not None:
+                self._busy = True
+                imports = self.ctx.imports.executor
+                call = replace(call, upload=await self._run(self._incoming.finish, via=imports))
+                result = await self._run(route.endpoint, call, via=imports)
+            else:
+                result = await self._run(route.endpoint, call)
         except Exception as exc:
             self._fail(exc)
             return
+        finally:
+            self._busy = False
+            self._cleanup()
         self._respond(route, result)
 
     def _route(self) -> Route:
@@ -275,10 +392,8 @@ class ApiHandler(RequestHandler):
         kind = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if kind != JSON_TYPE:
             raise ApiError(415, f"Send the body as {JSON_TYPE}, not {kind or 'no content type'}.")
-        if len(self.request.body) > MAX_JSON_BYTES:
-            raise ApiError(413, f"A JSON body is at most {MAX_JSON_BYTES:,} bytes.")
         try:
-            data = json.loads(self.request.body or b"")
+            data = json.loads(bytes(self._json))
         except (ValueError, RecursionError) as exc:
             reason = str(exc) if isinstance(exc, json.JSONDecodeError) else "not UTF-8 JSON"
             raise ApiError(400, f"The body is not valid JSON: {reason}.") from None
@@ -287,8 +402,8 @@ class ApiHandler(RequestHandler):
         except ValidationError as exc:
             raise from_validation(exc, "body") from None
 
-    async def _run(self, function, *args):
-        return await IOLoop.current().run_in_executor(self.ctx.executor, function, *args)
+    async def _run(self, function, *args, via: Executor | None = None):
+        return await IOLoop.current().run_in_executor(via or self.ctx.executor, function, *args)
 
     # -- the answer -------------------------------------------------------------------------
 

@@ -74,6 +74,8 @@ class Route:
             extra.append(422)
         if self.body is not None or self.upload:
             extra += [400, 413, 415]
+        if self.upload:
+            extra.append(429)  # the person's imports at once (app.api.uploads.ImportGate)
         if self.path_params:
             extra.append(404)
         return tuple(sorted({*self.errors, *extra, *COMMON_ERRORS}))
