@@ -1,9 +1,12 @@
 """Browser sign-in: Bokeh's auth hook with our own login, logout and invitation pages.
 
 Bokeh asks :class:`LoginProvider` who is signed in before it serves a page or opens its
-websocket; nobody signed in is sent to ``/login``. The answer is the signed ``user`` cookie
-(Tornado's HMAC with the cookie secret), checked against the metadata store on every request,
-so a deleted account is out at once. Panel reads the same cookie as ``pn.state.user``.
+websocket; nobody signed in is sent to ``/login``. A sign-in sets two signed cookies (Tornado's
+HMAC with the cookie secret): ``user``, the e-mail, which Panel reads as ``pn.state.user``, and
+``curvehouse_session``, the token of a server-side session (:mod:`models.signins`). Both are
+needed, and the session is looked up in the metadata store on every request, so a sign-out, a
+password change or reset, a lockout or a removed account is out at once. Pages already open
+check their session every few seconds (:mod:`app.auth.session`).
 
 Forms carry Tornado's XSRF token (double-submit cookie), so another site cannot sign a browser
 in or out. The pages' own actions travel over Bokeh's websocket, which refuses other origins.
@@ -11,21 +14,27 @@ in or out. The pages' own actions travel over Bokeh's websocket, which refuses o
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import tornado.web
 from bokeh.server.auth_provider import AuthProvider
+from sqlalchemy.orm import Session
 from tornado.escape import xhtml_escape
 from tornado.ioloop import IOLoop
 
-from models import accounts
+from models import accounts, signins
 from models.access import Principal
 from models.credentials import WeakPasswordError
 from models.store import MetadataStore
-from models.tables import User
+from models.tables import User, normal_email
 
 COOKIE = "user"  # Panel's name: pn.state.user reads it
-COOKIE_DAYS = 1  # a shift and a bit; signing in again each day is the norm on shared screens
+SESSION_COOKIE = "curvehouse_session"
+COOKIE_DAYS = signins.SESSION_LENGTH.days  # the session row's own expiry is the one that counts
+# Session look-ups for every request, apart from the default executor where argon2 runs, so a
+# burst of sign-in attempts does not hold up the pages of people signed in already.
+_lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="curvehouse-session")
 LOGIN, LOGOUT, INVITE = "/login", "/logout", "/invite"
 
 PAGE = """<!doctype html>
@@ -58,22 +67,49 @@ def error_box(message: str) -> str:
 
 
 def safe_next(url: str | None) -> str:
-    """Only a path on this server: ``next=https://evil.example`` must not redirect away."""
-    if not url:
+    """Where to go after signing in: a path on this server with its query, else ``/``.
+
+    Browsers read ``/\\evil.example`` as ``//evil.example``, another site, and the same goes for
+    tabs or newlines inside it. So only printable ASCII without a backslash passes (Tornado has
+    decoded the argument once already), starting with one ``/``, and its path must still be
+    local after one more percent-decoding. The fragment is dropped.
+    """
+    if not url or len(url) > 2000 or "\\" in url or not all("!" <= c <= "~" for c in url):
         return "/"
     parts = urlsplit(url)
-    if parts.scheme or parts.netloc or not url.startswith("/") or url.startswith("//"):
+    path = unquote(parts.path)
+    if (
+        parts.scheme
+        or parts.netloc
+        or not url.startswith("/")
+        or url.startswith("//")
+        or path.startswith("//")
+        or "\\" in path
+        or not path.isprintable()
+    ):
         return "/"
-    return url
+    return urlunsplit(("", "", parts.path, parts.query, ""))
 
 
 class StoreHandler(tornado.web.RequestHandler):
     store: MetadataStore  # set by LoginProvider on a subclass per server
 
-    def sign_in(self, user: User) -> None:
-        self.set_signed_cookie(
-            COOKIE, user.email, expires_days=COOKIE_DAYS, httponly=True, samesite="Lax"
-        )
+    def start_session(self, session: Session, user: User) -> tuple[str, str]:
+        """A server-side session for ``user``: ``(e-mail, token)`` for :meth:`sign_in`."""
+        agent = self.request.headers.get("User-Agent", "")
+        token = signins.start_session(session, user, ip=self.request.remote_ip, user_agent=agent)
+        return user.email, token
+
+    def sign_in(self, signed_in: tuple[str, str]) -> None:
+        for name, value in zip((COOKIE, SESSION_COOKIE), signed_in, strict=True):
+            self.set_signed_cookie(
+                name,
+                value,
+                expires_days=COOKIE_DAYS,
+                httponly=True,
+                samesite="Lax",
+                secure=self.request.protocol == "https",
+            )
 
     def check_xsrf_cookie(self) -> None:
         # Checked in every POST whatever the application's settings say.
@@ -111,15 +147,16 @@ class LoginHandler(StoreHandler):
         password = self.get_argument("password", "")[:1024]
         ip = self.request.remote_ip
 
-        def check() -> User | str:
+        def check() -> tuple[str, str] | str:
             with self.store.sessions() as session:
                 try:
                     user = accounts.authenticate(session, email, password, ip=ip)
                 except accounts.LoginError as exc:
-                    session.commit()  # the failure counter and the audit row
+                    session.commit()  # the audit row (the attempt is counted already)
                     return str(exc)
+                signed_in = self.start_session(session, user)
                 session.commit()
-                return user
+                return signed_in
 
         # argon2 takes tens of milliseconds by design: not on the loop that serves every page.
         outcome = await IOLoop.current().run_in_executor(None, check)
@@ -140,14 +177,16 @@ class LogoutHandler(StoreHandler):
         )
 
     def post(self) -> None:
+        """Ends this browser's session in the store, not only its cookies: a copy of them,
+        saved before, is refused from now on."""
         self.check_xsrf_cookie()
-        email = self.get_signed_cookie(COOKIE, max_age_days=COOKIE_DAYS)
-        if email:
+        token = self.get_signed_cookie(SESSION_COOKIE, max_age_days=COOKIE_DAYS)
+        if token:
             with self.store.sessions() as session:
-                ip = self.request.remote_ip
-                accounts.audit(session, email.decode(), "logout", "user", "", ip)
+                accounts.sign_out(session, token.decode(), self.request.remote_ip)
                 session.commit()
         self.clear_cookie(COOKIE)
+        self.clear_cookie(SESSION_COOKIE)
         self.render_page(
             "Signed out", f'<p>You are signed out.</p><p><a href="{LOGIN}">Sign in again</a></p>'
         )
@@ -192,15 +231,16 @@ class InviteHandler(StoreHandler):
         password = self.get_argument("password", "")[:1024]
         name = self.get_argument("name", "")[:200]
 
-        def accept() -> User | str:
+        def accept() -> tuple[str, str] | str:
             with self.store.sessions() as session:
                 try:
                     user = accounts.accept_invitation(session, token, password, name)
                 except (accounts.AccountError, WeakPasswordError) as exc:
                     session.rollback()
                     return str(exc)
+                signed_in = self.start_session(session, user)
                 session.commit()
-                return user
+                return signed_in
 
         outcome = await IOLoop.current().run_in_executor(None, accept)
         if isinstance(outcome, str):
@@ -214,6 +254,9 @@ class LoginProvider(AuthProvider):
 
     def __init__(self, store: MetadataStore) -> None:
         self.store = store
+        with store.sessions() as session:  # once per server start: old counters and sessions
+            signins.sweep(session)
+            session.commit()
         bound = {"store": store}
         self._login = type("BoundLogin", (LoginHandler,), bound)
         self._logout = type("BoundLogout", (LogoutHandler,), bound)
@@ -221,16 +264,27 @@ class LoginProvider(AuthProvider):
         super().__init__()
 
     @property
-    def get_user(self):
-        def user(handler: tornado.web.RequestHandler) -> str | None:
+    def get_user_async(self):
+        """Bokeh and Panel await this for every page, static file and websocket."""
+
+        async def user(handler: tornado.web.RequestHandler) -> str | None:
             email = handler.get_signed_cookie(COOKIE, max_age_days=COOKIE_DAYS)
-            if not email:
+            token = handler.get_signed_cookie(SESSION_COOKIE, max_age_days=COOKIE_DAYS)
+            if not email or not token:
                 return None
-            with self.store.sessions() as session:
-                found = accounts.find_user(session, email.decode())
-            return found.email if found else None
+            return await IOLoop.current().run_in_executor(
+                _lookups, self.signed_in, email.decode(), token.decode()
+            )
 
         return user
+
+    def signed_in(self, email: str, token: str) -> str | None:
+        """``email`` when ``token`` is a live session of that person, else None."""
+        with self.store.sessions() as session:
+            user = signins.session_user(session, token)
+            found = user.email if user is not None and user.email == normal_email(email) else None
+            session.commit()  # last_seen_at
+        return found
 
     @property
     def login_url(self) -> str:

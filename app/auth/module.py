@@ -18,7 +18,7 @@ first_owner(_store, get_settings())
 _provider = LoginProvider(_store)
 
 # The names Bokeh's AuthModule looks for.
-get_user = _provider.get_user
+get_user_async = _provider.get_user_async
 login_url = LOGIN
 LoginHandler = _provider.login_handler
 logout_url = LOGOUT

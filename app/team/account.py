@@ -6,6 +6,7 @@ import pandas as pd
 import panel as pn
 import sqlalchemy as sa
 
+from app.auth.session import send_to_sign_in
 from app.markup import code, text
 from models import accounts
 from models.access import Principal
@@ -99,7 +100,8 @@ class AccountPanel(pn.viewable.Viewer):
                 return self._say(text(exc), "danger")
             session.commit()
         self.current.value = self.new.value = ""
-        self._say("Password changed.")
+        self._say("Password changed. Every session ended, this one too: sign in with it.")
+        send_to_sign_in()
 
     def _make_token(self) -> None:
         with self.store.sessions() as session:
