@@ -385,14 +385,26 @@ def open_invitation(session: Session, plain: str, now: datetime | None = None) -
     return invitation
 
 
-def accept_invitation(session: Session, plain: str, password: str, display_name: str = "") -> User:
-    """Join the invited project with the invited role; a new account sets its password here."""
+def accept_invitation(
+    session: Session, plain: str, password: str, display_name: str = "", ip: str | None = None
+) -> User:
+    """Join the invited project with the invited role; a new account sets its password here,
+    an existing one signs in (see :func:`authenticate`, which commits the attempt's count)."""
     invitation = open_invitation(session, plain)
     user = find_user(session, invitation.email)
     if user is None:
         user = create_user(session, invitation.email, password, display_name)
-    elif not verify_password(user.password_hash, password):
-        raise AccountError("An account for this address exists: enter its current password.")
+    else:
+        # A sign-in like any other, counted towards the lock: an admin may invite anyone's
+        # address and is shown the link, which must not become a way to guess passwords.
+        try:
+            user = authenticate(session, invitation.email, password, ip)
+        except LoginError as exc:
+            if str(exc) != WRONG_LOGIN:
+                raise
+            raise LoginError(
+                "An account for this address exists: enter its current password."
+            ) from None
     if not _direct_member(user, invitation.project_id):
         session.add(ProjectMember(project=invitation.project, user=user, role=invitation.role))
     invitation.accepted_at = utcnow()

@@ -230,11 +230,15 @@ class InviteHandler(StoreHandler):
         token = self.get_argument("token", "")
         password = self.get_argument("password", "")[:1024]
         name = self.get_argument("name", "")[:200]
+        ip = self.request.remote_ip
 
         def accept() -> tuple[str, str] | str:
             with self.store.sessions() as session:
                 try:
-                    user = accounts.accept_invitation(session, token, password, name)
+                    user = accounts.accept_invitation(session, token, password, name, ip)
+                except accounts.LoginError as exc:
+                    session.commit()  # an existing account's failed sign-in: its audit row
+                    return str(exc)
                 except (accounts.AccountError, WeakPasswordError) as exc:
                     session.rollback()
                     return str(exc)

@@ -251,3 +251,27 @@ def test_old_counters_and_sessions_are_swept(sessions, ana):
         session.commit()
         assert session.scalar(sa.select(sa.func.count()).select_from(LoginThrottle)) == 1
     assert alive(sessions, live, now=now) and not alive(sessions, token, now=now)
+
+
+def test_an_invitation_link_is_no_way_around_the_lock(sessions, ana):
+    """A project admin may invite anyone's address and is shown the link: the link's form
+    checks the invited account's password, so it counts towards the same lock."""
+    with sessions() as session:
+        project = accounts.default_project(session)
+        link, _ = accounts.invite(session, project, "ana@plant.example", Role.VIEWER, "boss")
+        session.commit()
+
+    def join(password: str) -> str:
+        with sessions() as session:
+            try:
+                accounts.accept_invitation(session, link, password)
+            except accounts.AccountError as exc:
+                session.commit()
+                return str(exc)
+            session.commit()
+            return "ok"
+
+    answers = [join(f"guess {i}") for i in range(accounts.FREE_ATTEMPTS + 1)]
+    assert answers[0] == "An account for this address exists: enter its current password."
+    assert "locked" in answers[-1] and "locked" in join(PASSWORD)
+    assert "locked" in attempt(sessions, "ana@plant.example", PASSWORD)
