@@ -76,6 +76,9 @@ class Connection:
     secure: bool = False
     # The ClickHouse cluster the server belongs to, when the database spans several nodes.
     cluster: str | None = None
+    # A server cluster's allowed hosts (providers/server_guard.py); None: a deployment
+    # Curvehouse runs or the cloud API named, reached without that guard.
+    allowed_hosts: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
 
     @property
     def scheme(self) -> str:
@@ -129,7 +132,9 @@ class Connection:
     def client(self, **options: Any) -> Client:
         from providers.server import ServerProvider
 
-        return ServerProvider(self.url(reveal=True), **options).client()
+        return ServerProvider(
+            self.url(reveal=True), allowed_hosts=self.allowed_hosts, **options
+        ).client()
 
 
 class ClusterProvider(ABC):
@@ -163,6 +168,11 @@ class ClusterProvider(ABC):
     @abstractmethod
     def delete(self, handle: dict[str, Any]) -> None:
         """Remove the deployment and its data; deleting what is gone already is not an error."""
+
+    def failure(self, exc: BaseException) -> str:
+        """``exc`` in words fit for the cluster's events and pages. A provider that talks to a
+        server someone else runs says it in its own words, never the far side's."""
+        return str(exc)
 
     def check_region(self, region: str) -> None:
         if region not in self.regions:

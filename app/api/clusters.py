@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.api.errors import conflict, invalid, not_found
+from app.api.errors import ApiError, conflict, invalid, not_found
 from app.api.handler import Call
 from app.api.registry import API
 from app.api.schemas import (
@@ -36,6 +36,7 @@ from models.cluster_types import ClusterSpec, validate_cluster_spec
 from models.pricing import Usage, estimate_monthly_cost
 from models.tables import Cluster, ClusterStatus, ProviderKey
 from providers.base import ProviderError
+from providers.server_guard import HostNotAllowed
 
 TAG = "clusters"
 MASK = "********"
@@ -108,6 +109,8 @@ def create_cluster(call: Call) -> ClusterOut:
         options = body.provider_options.model_dump(exclude_none=True)
     try:
         lifecycle.provider_of(call.settings, body.provider, options).check_region(body.region)
+    except HostNotAllowed as exc:  # the installation's decision, not a mistake in the request
+        raise ApiError(403, str(exc)) from None
     except (ValueError, ProviderError) as exc:
         raise invalid(str(exc)) from None
     request = lifecycle.NewCluster(

@@ -33,6 +33,7 @@ from models.cluster_types import ClusterSpec, load_cluster_types
 from models.settings import Settings
 from models.store import MetadataStore
 from models.tables import Cluster, ClusterEvent, ClusterStatus, Role
+from providers.base import ProviderError
 
 BADGE = {
     "running": "#1a7f37",
@@ -231,7 +232,10 @@ class ClusterDashboard(pn.viewable.Viewer):
         handle = cluster.provider_config.get("handle")
         if handle is None:
             return []
-        connection = provider_for(self.settings, cluster).connection(handle)
+        try:
+            connection = provider_for(self.settings, cluster).connection(handle)
+        except ProviderError as exc:  # e.g. a server cluster whose host is no longer allowed
+            return [pn.pane.Markdown(f"#### Connect\n\n{text(exc)}", name="conn-url")]
         may_reveal = self._permits(cluster)(Action.REVEAL_SECRETS)
         shown = self.revealed and may_reveal
         if may_reveal:
@@ -290,10 +294,10 @@ class ClusterDashboard(pn.viewable.Viewer):
         read_at, line = self._storage.get(cluster.id, (float("-inf"), ""))
         if time.monotonic() - read_at < STORAGE_EVERY_SECONDS:
             return line
+        provider = None
         try:
-            connection = provider_for(self.settings, cluster).connection(
-                cluster.provider_config["handle"]
-            )
+            provider = provider_for(self.settings, cluster)
+            connection = provider.connection(cluster.provider_config["handle"])
             with connection.client() as client:
                 size, rows, tables, nodes = client.query(
                     "SELECT sum(bytes_on_disk), sum(rows), uniqExact(table), uniqExact(hostName()) "
@@ -305,7 +309,8 @@ class ClusterDashboard(pn.viewable.Viewer):
             if connection.cluster:
                 line += f", summed over {nodes} nodes (each replica counts its copy)"
         except Exception as exc:
-            line = f"- Storage: could not be read ({text(exc)})"
+            said = str(exc) if provider is None else provider.failure(exc)  # never the far side's
+            line = f"- Storage: could not be read ({text(said)})"
         self._storage[cluster.id] = (time.monotonic(), line)
         return line
 

@@ -69,8 +69,18 @@ def provider_for(settings: Settings, cluster: Cluster) -> ClusterProvider:
 
 
 def provider_of(settings: Settings, key: str, options: dict | None = None) -> ClusterProvider:
-    """Embedded nodes live under ``home``; a server is given per cluster (``options``); cloud
-    clusters use the API key in settings."""
+    """Embedded nodes live under ``home``; a server is given per cluster (``options``) and must
+    be on a host the installation allows (``CURVEHOUSE_SERVER_CLUSTER_HOSTS``, checked by the
+    provider before any request: the one check the wizard, this service and the API share);
+    cloud clusters use the API key in settings."""
+    if key == ProviderKey.SERVER:
+        options = options or {}
+        return get_cluster_provider(
+            "server",
+            url=str(options.get("url", "")),
+            cluster=options.get("cluster"),
+            allowed_hosts=settings.server_cluster_hosts,
+        )
     if key == ProviderKey.EMBEDDED:
         return get_cluster_provider("embedded", home=settings.home)
     if key == ProviderKey.CLOUD:
@@ -145,7 +155,7 @@ def create_cluster(
     """Validate, record ``provisioning`` and ask the provider; a refused request leaves no row."""
     with store.sessions() as session:
         require(session, actor, request.project_id, Action.CREATE_CLUSTER)
-    if not NAME.fullmatch(request.name):  # "$" alone lets a final line break through
+    if not NAME.match(request.name):
         raise ClusterRequestError(
             "A cluster name has 3-40 characters: lower-case letters, digits and hyphens, "
             f"starting with a letter; got {request.name!r}."
@@ -211,7 +221,7 @@ def _provision(
         handle = provider.create(key, _spec(cluster))
     except Exception as exc:
         left = _clean_up(provider, {"key": key})
-        _record(session, cluster, ClusterStatus.FAILED, action, actor, f"{exc}{left}")
+        _record(session, cluster, ClusterStatus.FAILED, action, actor, provider.failure(exc) + left)
         session.commit()
         return
     cluster.provider_config = {**cluster.provider_config, "handle": handle}
@@ -266,7 +276,7 @@ def _clean_up(provider: ClusterProvider, handle: dict[str, Any]) -> str:
     try:
         provider.delete(handle)
     except Exception as exc:
-        return f"; removing what was made also failed, remove it by hand: {exc}"
+        return f"; removing what was made also failed, remove it by hand: {provider.failure(exc)}"
     return "; nothing of it was kept"
 
 
@@ -299,7 +309,8 @@ def _act(
             )
         handle = cluster.provider_config.get("handle")
         try:
-            result = call(provider_for(settings, cluster), handle, cluster)
+            provider = provider_for(settings, cluster)
+            result = call(provider, handle, cluster)
         except ProviderError as exc:
             raise ClusterRequestError(f"Could not {action} {cluster.name}: {exc}") from exc
         if isinstance(result, dict):
@@ -422,7 +433,12 @@ def poll(*, store: MetadataStore, settings: Settings) -> list[tuple[int, str, st
 
 
 def _observe(session: Session, settings: Settings, cluster: Cluster) -> None:
-    provider = provider_for(settings, cluster)
+    try:
+        provider = provider_for(settings, cluster)
+    except ProviderError as exc:  # e.g. its host is no longer allowed: nothing is asked of it
+        if cluster.status not in (ClusterStatus.DEGRADED, ClusterStatus.FAILED):
+            _record(session, cluster, ClusterStatus.DEGRADED, "observe", POLLER, str(exc))
+        return
     handle = cluster.provider_config.get("handle")
     if handle is None:  # the provider never answered the create: nothing to observe
         if cluster.status is ClusterStatus.DELETING:
@@ -431,7 +447,7 @@ def _observe(session: Session, settings: Settings, cluster: Cluster) -> None:
     try:
         seen = provider.observe(handle)
     except Exception as exc:  # an unreachable API is an observation too
-        seen = Observation("degraded", f"{exc}")
+        seen = Observation("degraded", provider.failure(exc))
     if seen.state == cluster.status or seen.state in ON_THE_WAY.get(cluster.status, ()):
         return
     if cluster.status is ClusterStatus.FAILED and seen.state == "deleted":
@@ -445,7 +461,12 @@ def _observe(session: Session, settings: Settings, cluster: Cluster) -> None:
             except Exception as exc:
                 _clean_up(provider, handle)
                 _record(
-                    session, cluster, ClusterStatus.FAILED, "provision", POLLER, f"schema: {exc}"
+                    session,
+                    cluster,
+                    ClusterStatus.FAILED,
+                    "provision",
+                    POLLER,
+                    f"schema: {provider.failure(exc)}",
                 )
                 return
             _record(session, cluster, ClusterStatus.RUNNING, "provision", POLLER, seen.detail)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import panel as pn
 import param
@@ -18,6 +19,8 @@ from app.clusters.lifecycle import NAME, ClusterRequestError, NewCluster
 from app.markup import code, text
 from models.cluster_types import ClusterSpec, load_cluster_types, validate_cluster_spec
 from models.pricing import Usage, estimate_monthly_cost, load_rates, size_workload
+from providers.base import ProviderError
+from providers.server_guard import ENABLE_HINT, check_host
 
 STEPS = ("Type", "Where it runs", "Size", "Review")
 PROVIDERS = {
@@ -29,6 +32,11 @@ REGIONS = {"embedded": ["local"], "server": ["self-managed"]}
 CLOUD_UNSET = (
     "ClickHouse Cloud is available once CURVEHOUSE_CLOUD_ORGANIZATION_ID, CURVEHOUSE_CLOUD_KEY_ID "
     "and CURVEHOUSE_CLOUD_KEY_SECRET are set."
+)
+SERVER_UNSET = (
+    "A database on your own ClickHouse server is available once "
+    + ENABLE_HINT.replace("an operator lists", "an operator of this installation lists")
+    + "."
 )
 # Where the estimate is priced when the cluster itself has no cloud bill.
 REFERENCE_REGION = ("aws", "us-east-1")
@@ -46,12 +54,20 @@ class ClusterWizard(pn.viewable.Viewer):
         projects: dict[str, int] | None = None,
         on_create: Callable[[NewCluster], str | None],
         cloud_regions: tuple[str, ...] = (),
+        server_hosts: tuple[str, ...] = (),
     ) -> None:
         """``projects``: name -> id of the projects the person may create clusters in (a
         choice is offered when there are several), or one ``project_id``. ``cloud_regions``:
-        where ClickHouse Cloud can run; empty when it is not configured."""
+        where ClickHouse Cloud can run; empty when it is not configured. ``server_hosts``: the
+        hosts server clusters may use (``CURVEHOUSE_SERVER_CLUSTER_HOSTS``); empty: none, and
+        server clusters are not offered."""
         super().__init__()
-        self._regions = {**REGIONS, **({"cloud": list(cloud_regions)} if cloud_regions else {})}
+        self._server_hosts = tuple(server_hosts)
+        self._regions = {
+            "embedded": REGIONS["embedded"],
+            **({"server": REGIONS["server"]} if server_hosts else {}),
+            **({"cloud": list(cloud_regions)} if cloud_regions else {}),
+        }
         self._on_create = on_create
         projects = projects or {"": project_id}
         self.project = pn.widgets.Select(
@@ -186,6 +202,11 @@ class ClusterWizard(pn.viewable.Viewer):
             url = (self.server_url.value or "").strip()
             if self.provider.value == "server" and not url.startswith(("http://", "https://")):
                 return ["Give the server's URL, starting with http:// or https://."]
+            if self.provider.value == "server":
+                try:  # the same check the lifecycle makes, before anything is sent there
+                    check_host(urlsplit(url), self._server_hosts)
+                except (ProviderError, ValueError) as exc:
+                    return [str(exc)]
             if self.provider.value == "server" and not re.fullmatch(
                 r"[A-Za-z_][A-Za-z0-9_]{0,62}|", self.on_cluster.value.strip()
             ):
@@ -308,6 +329,8 @@ class ClusterWizard(pn.viewable.Viewer):
                 "Embedded clusters run as one node process here, so node counts above one "
                 "have no effect on them; server and cloud clusters use every node."
             )
+            if "server" not in self._regions:
+                note += "\n\n" + SERVER_UNSET
             if "cloud" not in self._regions:
                 note += "\n\n" + CLOUD_UNSET
             return pn.Column(

@@ -43,7 +43,12 @@ def page() -> pn.template.BaseTemplate:
         }
     cloud_regions = CloudClusterProvider.regions if settings.cloud_api else ()
     if projects:
-        wizard = ClusterWizard(projects=projects, on_create=create, cloud_regions=cloud_regions)
+        wizard = ClusterWizard(
+            projects=projects,
+            on_create=create,
+            cloud_regions=cloud_regions,
+            server_hosts=settings.server_cluster_hosts,
+        )
     else:
         wizard = pn.pane.Alert(
             "Creating clusters needs the admin or owner role in a project. Ask a project "

@@ -43,12 +43,17 @@ def server_url(request, tmp_path_factory):
     nodes.delete(handle)
 
 
+def allow(url: str) -> tuple[str, ...]:
+    """The installation's allow-list for the test server: its host (any port)."""
+    return (urlsplit(url).hostname,)
+
+
 def spec(name: str) -> Deployment:
     return Deployment(name, "self-managed", ClusterSpec("production", 5, 16, 128))
 
 
 def test_create_observe_connect_delete(server_url):
-    provider = get_cluster_provider("server", url=server_url)
+    provider = get_cluster_provider("server", url=server_url, allowed_hosts=allow(server_url))
     name = f"ch_{uuid.uuid4().hex[:8]}"
     handle = provider.create(f"c_{name}", spec(name))
     seen = provider.observe(handle)
@@ -63,26 +68,30 @@ def test_create_observe_connect_delete(server_url):
 
 
 def test_an_unreachable_server_is_observed_degraded():
-    provider = get_cluster_provider("server", url="http://default:pw@127.0.0.1:9")
+    provider = get_cluster_provider(
+        "server", url="http://default:pw@127.0.0.1:9", allowed_hosts=("127.0.0.1",)
+    )
     seen = provider.observe({"key": "c_x", "database": "x"})
     assert seen.state == "degraded"
     assert "pw" not in seen.detail
 
 
 def test_lifecycle_actions_it_cannot_take_say_so(server_url):
-    provider = get_cluster_provider("server", url=server_url)
+    provider = get_cluster_provider("server", url=server_url, allowed_hosts=allow(server_url))
     for action in (provider.start, provider.stop):
         with pytest.raises(ClusterActionError, match="Self-managed"):
             action({"key": "c_x", "database": "x"})
 
 
 def test_a_cluster_the_server_does_not_know_is_refused_before_any_change(server_url):
-    provider = get_cluster_provider("server", url=server_url, cluster="no_such_cluster")
+    provider = get_cluster_provider(
+        "server", url=server_url, cluster="no_such_cluster", allowed_hosts=allow(server_url)
+    )
     name = f"ch_{uuid.uuid4().hex[:8]}"
     with pytest.raises(ProviderError, match="no ClickHouse cluster named 'no_such_cluster'"):
         provider.create(f"c_{name}", spec(name))
     with (
-        get_cluster_provider("server", url=server_url)
+        get_cluster_provider("server", url=server_url, allowed_hosts=allow(server_url))
         .connection({"key": "c_x", "database": "default"})
         .client() as client
     ):
@@ -98,7 +107,9 @@ def test_a_cluster_the_server_does_not_know_is_refused_before_any_change(server_
 )
 def test_a_multi_node_cluster_gets_replicated_sharded_tables_on_every_node():
     url = urlunsplit(urlsplit(SERVER_URL)._replace(path=""))
-    provider = get_cluster_provider("server", url=url, cluster=SERVER_CLUSTER)
+    provider = get_cluster_provider(
+        "server", url=url, cluster=SERVER_CLUSTER, allowed_hosts=allow(url)
+    )
     name = f"ch_{uuid.uuid4().hex[:8]}"
     handle = provider.create(f"c_{name}", spec(name))
     connection = provider.connection(handle)
@@ -137,12 +148,14 @@ def test_a_multi_node_cluster_gets_replicated_sharded_tables_on_every_node():
 
 
 def test_a_cluster_connection_names_the_cluster_for_notebooks_and_metrics():
-    provider = get_cluster_provider("server", url="http://admin:pw@ch1:8123", cluster="plant")
+    provider = get_cluster_provider(
+        "server", url="http://admin:pw@ch1:8123", cluster="plant", allowed_hosts=("ch1",)
+    )
     connection = provider.connection({"key": "c_x", "database": "line_a"})
     assert connection.cluster == "plant"
     assert "'CURVEHOUSE_CLICKHOUSE_CLUSTER': 'plant'" in connection.notebook()
     assert connection.system_table("parts") == "clusterAllReplicas(`plant`, system.parts)"
-    single = get_cluster_provider("server", url="http://admin:pw@ch1:8123")
+    single = get_cluster_provider("server", url="http://admin:pw@ch1:8123", allowed_hosts=("ch1",))
     plain = single.connection({"key": "c_x", "database": "line_a"})
     assert "CLUSTER" not in plain.notebook()
     assert plain.system_table("parts") == "system.parts"

@@ -35,6 +35,9 @@ OPERATOR = operator("test-operator")
 ROLES = ("owner", "admin", "engineer", "viewer")
 PROJECT_A = "press-shop"
 PROJECT_B = "weld-shop"
+# Where server clusters may be registered (CURVEHOUSE_SERVER_CLUSTER_HOSTS): this machine's
+# loopback address, and the name the seeded server cluster uses.
+SERVER_CLUSTER_HOSTS = "127.0.0.1,ch.plant.example"
 
 
 def free_port() -> int:
@@ -61,7 +64,12 @@ class ApiServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = home / "server.log"
-        env = {**os.environ, "CURVEHOUSE_HOME": str(home), "TMPDIR": str(tmpdir)}
+        env = {
+            **os.environ,
+            "CURVEHOUSE_HOME": str(home),
+            "TMPDIR": str(tmpdir),
+            "CURVEHOUSE_SERVER_CLUSTER_HOSTS": SERVER_CLUSTER_HOSTS,
+        }
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "tests.app.api.serve_api", "--port", str(self.port)],
@@ -170,7 +178,7 @@ class World:
 
 
 def build_world(home: Path, tmpdir: Path) -> World:
-    settings = Settings(home=home)
+    settings = Settings(home=home, server_cluster_hosts=tuple(SERVER_CLUSTER_HOSTS.split(",")))
     store = open_metadata(settings)
     emails = {role: f"{role}@plant.example" for role in (*ROLES, "outsider")}
     with store.sessions() as session:

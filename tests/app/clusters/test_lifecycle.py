@@ -33,7 +33,8 @@ ACTOR = operator("engineer@plant.example")
 
 @pytest.fixture
 def world(tmp_path):
-    settings = Settings(home=tmp_path)
+    # Server clusters on this machine only (CURVEHOUSE_SERVER_CLUSTER_HOSTS).
+    settings = Settings(home=tmp_path, server_cluster_hosts=("127.0.0.1",))
     store = open_metadata(settings)
     with store.sessions() as session:
         org = Organisation(name="Plant")
@@ -181,7 +182,7 @@ def test_a_provider_failure_fails_the_cluster_and_says_why(world):
     )
     cluster = create_cluster(store=store, settings=settings, request=unreachable, actor=ACTOR)
     assert cluster.status == "failed"
-    assert "Cannot reach ClickHouse" in events_detail(store, cluster.id)
+    assert "could not reach 127.0.0.1:9: connection refused" in events_detail(store, cluster.id)
     assert "pw" not in events_detail(store, cluster.id)
 
 

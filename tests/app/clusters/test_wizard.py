@@ -17,7 +17,11 @@ def created():
 
 @pytest.fixture
 def wizard(created):
-    return ClusterWizard(project_id=7, on_create=lambda request: created.append(request))
+    return ClusterWizard(
+        project_id=7,
+        on_create=lambda request: created.append(request),
+        server_hosts=("*.plant.local",),
+    )
 
 
 def test_each_step_says_what_is_missing(wizard):
@@ -145,3 +149,20 @@ def test_a_server_cluster_review_says_how_its_tables_are_laid_out(wizard, create
         "url": "http://admin:pw@ch1.plant.local:8123",
         "cluster": "plant",
     }
+
+
+def test_server_clusters_are_offered_only_where_the_operator_allows_them(created):
+    """Issue 13, item 8: the host allow-list, with the lifecycle's own check, in the wizard."""
+    closed = ClusterWizard(project_id=7, on_create=created.append)
+    assert "server" not in closed.provider.options.values()
+    closed.step = 1
+    note = closed._body().objects[-1].object
+    assert "CURVEHOUSE_SERVER_CLUSTER_HOSTS" in note
+    opened = ClusterWizard(project_id=7, on_create=created.append, server_hosts=("*.plant.local",))
+    opened.cluster_name.value, opened.provider.value = "press-line", "server"
+    opened.server_url.value = "http://admin:pw@10.1.2.3:8123"
+    (problem,) = opened.problems(1)
+    assert "10.1.2.3:8123 is not among the hosts" in problem
+    assert "CURVEHOUSE_SERVER_CLUSTER_HOSTS" in problem
+    opened.server_url.value = "http://admin:pw@ch1.plant.local:8123"
+    assert opened.problems(1) == []
