@@ -155,7 +155,7 @@ def create_cluster(
     """Validate, record ``provisioning`` and ask the provider; a refused request leaves no row."""
     with store.sessions() as session:
         require(session, actor, request.project_id, Action.CREATE_CLUSTER)
-    if not NAME.match(request.name):
+    if not NAME.fullmatch(request.name):  # "$" alone lets a final line break through
         raise ClusterRequestError(
             "A cluster name has 3-40 characters: lower-case letters, digits and hyphens, "
             f"starting with a letter; got {request.name!r}."
