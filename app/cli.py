@@ -257,7 +257,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def cmd_user(args: argparse.Namespace) -> int:
     """Accounts, for the operator: the list, a new password when one is lost or stolen (it ends
-    the person's sessions), removing a person (signed out at once)."""
+    the person's sessions), locking, unlocking or removing a person (signed out at once)."""
     import getpass
 
     from models import accounts
@@ -279,6 +279,17 @@ def cmd_user(args: argparse.Namespace) -> int:
             accounts.remove_user(session, user, "operator (command line)")
             session.commit()
             print(f"Removed {email}; their sessions ended and their API tokens are gone.")
+            return 0
+        if args.user_command in ("lock", "unlock"):
+            change = accounts.lock_user if args.user_command == "lock" else accounts.unlock_user
+            change(session, user, "operator (command line)")
+            session.commit()
+            print(
+                f"Locked {email}: signed out everywhere; sign-in and API tokens are refused "
+                "until `curvehouse user unlock`."
+                if args.user_command == "lock"
+                else f"Unlocked {email}: they can sign in again."
+            )
             return 0
         password = generated_password() if args.generate else getpass.getpass("New password: ")
         accounts.set_password(session, user, password, "operator (command line)")
@@ -349,7 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("id", type=int)
     token.set_defaults(func=cmd_token)
 
-    user = sub.add_parser("user", help="accounts: list them, set a lost password, remove one")
+    user = sub.add_parser(
+        "user", help="accounts: list them, set a lost password, lock, unlock or remove one"
+    )
     user_sub = user.add_subparsers(dest="user_command", required=True)
     user_sub.add_parser("list", help="every account with its projects and roles")
     password = user_sub.add_parser(
@@ -362,6 +375,10 @@ def build_parser() -> argparse.ArgumentParser:
     user_sub.add_parser(
         "remove", help="delete an account and sign it out everywhere (not a project's last owner)"
     ).add_argument("email")
+    user_sub.add_parser(
+        "lock", help="lock an account out: signed out everywhere, sign-in and tokens refused"
+    ).add_argument("email")
+    user_sub.add_parser("unlock", help="let a locked account sign in again").add_argument("email")
     user.set_defaults(func=cmd_user)
     return parser
 

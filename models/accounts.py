@@ -207,8 +207,10 @@ def authenticate(
     row the address locks, first for 30 s, doubling with every lock up to 15 minutes, and a
     locked address is refused even with the right password. Unknown addresses are counted,
     locked and answered in the same words, and cost the same argon2 check (a dummy hash), so
-    neither the answer nor its time tells whether an account exists. The lock that starts on
-    a failure also ends the person's sessions. The rest is left for the caller to commit.
+    neither the answer nor its time tells whether an account exists. This lock does not end
+    the person's open sessions: anyone can trip it with five wrong passwords, and would then
+    sign anyone out at will. An operator's lock (:func:`lock_user`) does; it is told only to
+    someone who gave the right password. The rest is left for the caller to commit.
     """
     now = now or utcnow()
     attempt = signins.count_attempt(session, email, now)
@@ -223,9 +225,10 @@ def authenticate(
     if not verify_password(user.password_hash if user is not None else None, password):
         locked = {"locked_for": attempt.locked_for} if attempt.locked_for else {}
         audit(session, actor, "login.failed", "user", "", ip, **locked)
-        if locked and user is not None:
-            end_sessions(session, user, "lockout", ip)
         raise LoginError(WRONG_LOGIN)
+    if user.locked_at is not None:
+        audit(session, user.email, "login.locked", "user", user.id, ip, by="operator")
+        raise LoginError("This account is locked by an administrator; ask them to unlock it.")
     signins.forget_failures(session, email)
     user.last_login_at = now
     if needs_rehash(user.password_hash):
@@ -243,7 +246,7 @@ def sign_out(session: Session, plain: str, ip: str | None = None) -> LoginSessio
 
 
 def end_sessions(session: Session, user: User, reason: str, ip: str | None = None) -> int:
-    """End every session of ``user`` at once (password change or reset, lockout, removal)."""
+    """End every session of ``user`` at once (password change or reset, lock, removal)."""
     ended = signins.end_all_sessions(session, user.id)
     if ended:
         audit(
@@ -311,6 +314,20 @@ def set_password(session: Session, user: User, password: str, by: str) -> None:
     end_sessions(session, user, "password reset")
 
 
+def lock_user(session: Session, user: User, by: str) -> None:
+    """Lock a person out (a stolen laptop, someone who left): sign-in and API tokens are
+    refused and every session ends, until :func:`unlock_user`."""
+    user.locked_at = utcnow()
+    audit(session, by, "user.lock", "user", user.id, email=user.email)
+    end_sessions(session, user, "locked")
+
+
+def unlock_user(session: Session, user: User, by: str) -> None:
+    user.locked_at = None
+    signins.forget_failures(session, user.email)
+    audit(session, by, "user.unlock", "user", user.id, email=user.email)
+
+
 def remove_user(session: Session, user: User, by: str) -> None:
     """Delete an account: its sessions end, its memberships and tokens go with it. Refused
     while it is the last owner of a project or team, which would be left without one."""
@@ -334,6 +351,8 @@ def token_user(session: Session, plain: str, now: datetime | None = None) -> Use
     now = now or utcnow()
     token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest(plain)))
     if token is None or token.revoked_at is not None or token.expires_at <= now:
+        return None
+    if token.user.locked_at is not None:
         return None
     token.last_used_at = now
     return token.user

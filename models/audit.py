@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from models.tables import AuditEvent, Cluster, ProjectMember, TeamMember, User
 
-SIGN_IN_ACTIONS = ("login", "login.failed", "login.locked", "logout")
+SIGN_IN_ACTIONS = ("login", "login.failed", "login.locked", "logout", "session.revoke")
 
 COLUMNS = ("at", "actor", "action", "target_type", "target_id", "detail", "ip")
 

@@ -9,7 +9,7 @@ so neither the words nor the lock tell which accounts exist.
 
 Sessions. A sign-in makes a :class:`~models.tables.LoginSession` row; the browser's cookie
 carries its random token, and only the token's SHA-256 is stored. Every request and every open
-page looks the row up, so ending it (sign-out, password change or reset, lockout, removal) takes
+page looks the row up, so ending it (sign-out, password change or reset, a lock, removal) takes
 effect at once, in every server process that shares the store.
 
 These are the mechanics; :mod:`models.accounts` builds the audited actions on them.
@@ -144,7 +144,7 @@ def session_user(session: Session, plain: str, now: datetime | None = None) -> U
     """The person signed in with ``plain``, None when the session is over; notes it was seen."""
     now = now or utcnow()
     row = live_session(session, plain, now)
-    if row is None:
+    if row is None or row.user.locked_at is not None:
         return None
     if now - row.last_seen_at >= SEEN_STEP:
         row.last_seen_at = now

@@ -155,7 +155,8 @@ class Organisation(Created, Base):
 class User(Created, Base):
     """A person. ``password_hash`` is an argon2 hash, empty for an account that signs in only
     through the identity provider (OIDC). Failed sign-ins are counted per e-mail address in
-    :class:`LoginThrottle`, and browser sign-ins are :class:`LoginSession` rows."""
+    :class:`LoginThrottle`, and browser sign-ins are :class:`LoginSession` rows. A person an
+    operator locked (``locked_at``) cannot sign in or use a token until unlocked."""
 
     __tablename__ = "users"
 
@@ -164,6 +165,7 @@ class User(Created, Base):
     display_name: Mapped[str] = mapped_column(sa.String(200))
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     last_login_at: Mapped[datetime | None]
+    locked_at: Mapped[datetime | None]  # locked out by an operator until unlocked
 
     team_memberships: Mapped[list[TeamMember]] = relationship(back_populates="user", **OWNED)
     project_memberships: Mapped[list[ProjectMember]] = relationship(back_populates="user", **GRANTS)

@@ -323,4 +323,4 @@ def principal_for(
             user = accounts.create_user(session, email, None)
             accounts.audit(session, user.email, "user.provision", "user", user.id, via="oidc")
             session.commit()
-        return Principal(user.email, user.id) if user else None
+        return Principal(user.email, user.id) if user and user.locked_at is None else None

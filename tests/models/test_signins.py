@@ -202,18 +202,37 @@ def test_an_operator_reset_ends_every_session_and_lifts_the_lock(sessions, ana):
     assert attempt(sessions, "ana@plant.example", "a brand new password") == "ok"
 
 
-def test_a_lockout_ends_every_session(sessions, ana):
+def test_a_lockout_from_guesses_does_not_sign_the_person_out(sessions, ana):
+    """Anyone can trip the lock with five wrong passwords; it must not sign people out."""
     token = start(sessions, ana)
-    for _ in range(accounts.FREE_ATTEMPTS - 1):
+    for _ in range(accounts.FREE_ATTEMPTS):
         attempt(sessions, "ana@plant.example", "guess")
+    assert attempt(sessions, "ana@plant.example", PASSWORD).startswith("Too many failed")
     assert alive(sessions, token)
-    attempt(sessions, "ana@plant.example", "guess")  # the fifth: locked now
-    assert not alive(sessions, token)
+
+
+def test_an_operator_lock_ends_every_session_and_refuses_sign_in_and_tokens(sessions, ana):
+    token = start(sessions, ana)
     with sessions() as session:
+        api_token, _ = accounts.issue_token(session, session.get(User, ana), "job")
+        accounts.lock_user(session, session.get(User, ana), "operator")
+        session.commit()
+    assert not alive(sessions, token)
+    assert attempt(sessions, "ana@plant.example", PASSWORD) == (
+        "This account is locked by an administrator; ask them to unlock it."
+    )
+    assert attempt(sessions, "ana@plant.example", "guess") == accounts.WRONG_LOGIN
+    with sessions() as session:
+        assert accounts.token_user(session, api_token) is None
         revoked = session.scalars(
             sa.select(AuditEvent).where(AuditEvent.action == "session.revoke")
         ).one()
-        assert revoked.detail == {"reason": "lockout", "sessions": 1}
+        assert revoked.detail == {"reason": "locked", "sessions": 1}
+        accounts.unlock_user(session, session.get(User, ana), "operator")
+        session.commit()
+    assert attempt(sessions, "ana@plant.example", PASSWORD) == "ok"
+    with sessions() as session:
+        assert accounts.token_user(session, api_token) is not None
 
 
 def test_removing_a_person_ends_their_sessions_but_keeps_every_project_owned(sessions, ana):

@@ -153,6 +153,17 @@ def test_a_removed_person_is_signed_out_at_once(served):
     assert not saved.can_open()
 
 
+def test_a_locked_person_is_signed_out_at_once_until_unlocked(served):
+    make_users(served, "locked@plant.example")
+    saved = Client(served, signed_in(served, "locked@plant.example").cookies)
+    cli(served, "user", "lock", "locked@plant.example")
+    assert not saved.can_open()
+    status, _, body = Client(served).sign_in("locked@plant.example")
+    assert status == 401 and "locked by an administrator" in body
+    cli(served, "user", "unlock", "locked@plant.example")
+    assert signed_in(served, "locked@plant.example").can_open()
+
+
 def test_sixty_parallel_guesses_check_at_most_five_passwords(served):
     make_users(served, "target@plant.example")
     xsrf = Client(served)

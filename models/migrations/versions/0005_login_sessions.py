@@ -2,7 +2,8 @@
 
 The lockout counters leave ``users``: they are kept per e-mail address in ``login_throttle``,
 known or not, so a lockout does not tell which accounts exist. Counters in flight are dropped
-(a lock lasts at most 15 minutes).
+(a lock lasts at most 15 minutes). ``users.locked_at`` marks a person an operator locked out
+(``curvehouse user lock``), which, unlike the counter's lock, lasts until unlocked.
 
 Revision ID: 0005
 Revises: 0004
@@ -48,10 +49,12 @@ def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
         batch.drop_column("locked_until")
         batch.drop_column("failed_logins")
+        batch.add_column(sa.Column("locked_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("users") as batch:
+        batch.drop_column("locked_at")
         batch.add_column(
             sa.Column("failed_logins", sa.Integer(), server_default="0", nullable=False)
         )
