@@ -19,12 +19,12 @@ import re
 
 import panel as pn
 
-# Characters HTML (& < > " ') or Markdown (emphasis, links, code, tables, headings, lists,
-# escapes, TeX delimiters; dots, which make domains and addresses into links) give a meaning,
-# and line breaks and tabs, which start new Markdown blocks. Each becomes a numeric character
-# reference: HTML shows it as the character, and Markdown treats a reference as text, never
-# as syntax.
-_SPECIAL = re.compile(r"[&<>\"'`*_\[\]()#+\-.!|~$\\\n\r\t]")
+# Characters HTML (& < > " ') or Markdown give a meaning (emphasis, links, code, tables,
+# headings, lists, escapes, TeX delimiters; dots, colons, slashes and @, of which its linkify
+# makes links), and line breaks and tabs, which start new Markdown blocks. Each becomes a
+# numeric character reference: HTML shows it as the character, and Markdown treats a
+# reference as text, never as syntax.
+_SPECIAL = re.compile(r"[&<>\"'`*_\[\]()#+\-.!|~$\\:/@\n\r\t]")
 
 pn.pane.Markdown.disable_math = True
 

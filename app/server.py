@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 import sys
 
 import panel as pn
+from tornado.httputil import HTTPHeaders, HTTPServerRequest
+from tornado.web import OutputTransform
 
 from app import api
 from app.auth.login import INVITE, LoginProvider
@@ -26,6 +30,77 @@ PAGES = {
     "projects": projects.page,
     "team": team.page,
 }
+
+
+# What a page may load and run, and who may frame it: the second line of defence behind
+# app/markup.py, for a value that would reach markup unescaped anyway. Only this server's
+# files; inline scripts only with the answer's nonce (the page scripts Bokeh and Panel write
+# get it, see SecurityHeaders), so an injected onerror=, javascript: link, <script> or
+# <iframe> does not run or load, and no page can be framed (the proof of concept of issue 13
+# drove the Team page in a hidden frame). The strictest policy under which every page works
+# in Chromium (tests/ui/test_xss_browser.py); what it still allows, and why:
+# - script-src 'unsafe-eval': the Panel template's own actions (ReactiveHTML scripts) are
+#   compiled with new Function; Bokeh's CustomJS works the same way. It runs only strings
+#   that already-trusted scripts hand it, never markup.
+# - style-src 'unsafe-inline': Bokeh and Panel style every element through style attributes
+#   and <style> tags. CSS cannot run script, and img-src/font-src keep it from reaching out.
+# - img-src data: Bokeh's and Panel's icons are data: URLs.
+_POLICY = (
+    "default-src 'self'",
+    "script-src 'self' 'nonce-{nonce}' 'unsafe-eval'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "worker-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+)
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers without CSP level 2
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+_SCRIPT_TAG = re.compile(rb"<script(?=[\s>])", re.IGNORECASE)
+
+
+def content_security_policy(nonce: str) -> str:
+    return "; ".join(_POLICY).format(nonce=nonce)
+
+
+class SecurityHeaders(OutputTransform):
+    """The Content-Security-Policy and :data:`SECURITY_HEADERS` on every answer of the
+    server: the pages, Bokeh's and Panel's files, the API. An answer that sets its own policy
+    (the sign-in pages) keeps it.
+
+    The ``<script>`` tags of a page in :data:`PAGES` get the answer's fresh nonce: Bokeh and
+    Panel write inline scripts there (one holds the session's token, so no hash fits), and
+    the page holds no value from data or from a person (the document follows over the
+    websocket), so every script tag in it is theirs. Other HTML answers get a nonce no script
+    carries: no inline script runs there at all.
+
+    Tornado applies an application's ``transforms`` to every handler's answer; ``pn.serve``
+    hands unknown keyword arguments through Bokeh's server to its Tornado application."""
+
+    def __init__(self, request: HTTPServerRequest) -> None:
+        super().__init__(request)
+        self._page = request.path.rstrip("/") in {f"/{slug}".rstrip("/") for slug in PAGES}
+
+    def transform_first_chunk(
+        self, status_code: int, headers: HTTPHeaders, chunk: bytes, finishing: bool
+    ) -> tuple[int, HTTPHeaders, bytes]:
+        if "Content-Security-Policy" not in headers:
+            nonce = secrets.token_urlsafe(18)
+            html = headers.get("Content-Type", "").startswith("text/html")
+            if self._page and html and finishing:
+                chunk = _SCRIPT_TAG.sub(b'<script nonce="' + nonce.encode() + b'"', chunk)
+                headers["Content-Length"] = str(len(chunk))
+            headers["Content-Security-Policy"] = content_security_policy(nonce)
+        for name, value in SECURITY_HEADERS.items():
+            headers.setdefault(name, value)
+        return status_code, headers, chunk
 
 
 def oidc_options(settings: Settings) -> dict | None:
@@ -88,5 +163,6 @@ def serve(settings: Settings, *, show: bool = False, origins: tuple[str, ...] = 
         cookie_secret=secret,
         **sign_in,
         extra_patterns=[(INVITE, login.invite_handler), *api.routes(store, settings)],
+        transforms=[SecurityHeaders],
     )
     poller.stop()

@@ -23,7 +23,7 @@ from pipelines.views import View
 from providers import ProviderError
 
 hv.extension("bokeh", logo=False)
-pn.extension("tabulator", notifications=True)
+pn.extension("tabulator")
 
 PREVIEW_CURVES = 1000
 
