@@ -5,6 +5,7 @@ import pytest
 
 import app.pages.home as home
 from app import runtime
+from app.markup import text
 from models.settings import get_settings
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
@@ -45,7 +46,7 @@ def test_summary_of_stored_curves(app_store):
     assert set(breakdown.value.columns) >= {"plant", "line", "station", "ok", "nok", "nok_rate"}
     assert len(newest.value) == 25
     html = " ".join(o.object for o in view.select(pn.pane.HTML))
-    assert ">90<" in html and "B/pt" in html
+    assert ">90<" in html and text("B/pt") in html
     assert get_settings().database == app_store.database
 
 
