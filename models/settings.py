@@ -70,6 +70,9 @@ class Settings:
     # Imports through the API: the largest upload (MB, 10^6 bytes), the threads that run
     # imports (apart from those answering requests), and imports one person may run at once.
     upload_mb: int = 100
+    # How long one upload's body may take to arrive: a stalled client holds an import slot
+    # no longer than this.
+    upload_seconds: int = 600
     import_workers: int = 2
     imports_per_person: int = 2
 
@@ -148,6 +151,7 @@ class Settings:
         counts = {}
         for name, least, meaning in (
             ("UPLOAD_MB", 1, "a size in MB"),
+            ("UPLOAD_SECONDS", 1, "a number of seconds"),
             ("IMPORT_WORKERS", 1, "a number of threads"),
             ("IMPORTS_PER_PERSON", 1, "a number of imports"),
         ):

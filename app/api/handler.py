@@ -218,6 +218,9 @@ class ApiHandler(RequestHandler):
         """Everything that needs no body, before any of it is read: route, ids, token, the
         body's size, and for an upload its type, the person's import slot and its file."""
         self.request.connection.set_max_body_size(DRAIN_BYTES)  # our limits are below
+        # A body that stalls is cut off (Tornado closes the connection), so it cannot hold a
+        # worker's attention or a person's import slot for good.
+        self.request.connection.set_body_timeout(self.ctx.settings.upload_seconds)
         try:
             route = self._route()
             path = self._ids(self.path_kwargs)

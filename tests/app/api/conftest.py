@@ -60,7 +60,7 @@ def curves_csv(prefix: str, stations=("S1", "S2"), count: int = 4) -> bytes:
 class ApiServer:
     """``serve_api`` in a subprocess; its output goes to ``home/server.log``."""
 
-    def __init__(self, home: Path, tmpdir: Path) -> None:
+    def __init__(self, home: Path, tmpdir: Path, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = home / "server.log"
@@ -69,6 +69,7 @@ class ApiServer:
             "CURVEHOUSE_HOME": str(home),
             "TMPDIR": str(tmpdir),
             "CURVEHOUSE_SERVER_CLUSTER_HOSTS": SERVER_CLUSTER_HOSTS,
+            **(env or {}),
         }
         with self.log.open("w") as log:
             self.process = subprocess.Popen(

@@ -278,3 +278,20 @@ def test_a_crashed_server_leaves_no_upload_folder_behind(tmp_path_factory):
         assert leftovers(world)
         world.server = ApiServer(world.home, world.tmpdir)  # stopped by hosted()
         assert leftovers(world) == []
+
+
+def test_a_stalled_upload_is_cut_off_and_frees_its_slot(tmp_path_factory):
+    """A client that sends part of a body and then nothing held one of that person's two
+    import slots until it went away; now the body has ``CURVEHOUSE_UPLOAD_SECONDS``."""
+    with hosted(tmp_path_factory, "stalled") as world:
+        world.server.stop()
+        world.server = ApiServer(world.home, world.tmpdir, {"CURVEHOUSE_UPLOAD_SECONDS": "2"})
+        with held_upload(world) as first, held_upload(world) as second:
+            assert wait_for(lambda: len(leftovers(world)) == 2)
+            for sock in (first, second):
+                sock.settimeout(15)
+                while sock.recv(65536):  # the server closes it
+                    pass
+        assert wait_for(lambda: leftovers(world) == [])
+        answer = upload(world, "owner", curves_csv("AFTER"), "after-stall.csv")
+        assert answer.status_code == 201, answer.text
