@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import hashlib
 import hmac
 import json
@@ -43,7 +42,6 @@ import sys
 import tempfile
 import threading
 import uuid
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -51,6 +49,16 @@ from typing import Any
 
 from providers.node_access import engine_path, write_engine_config
 from providers.node_gate import VALUES_EXPRESSIONS, Refused, StatementGate
+from providers.node_protocol import (
+    AUTHENTICATION_FAILED,
+    ERROR_CODE,
+    Body,
+    QueryFailed,
+    credentials,
+    refusal,
+    split_request,
+    too_large,
+)
 
 CONFIG = "node.json"
 PID_FILE = "node.pid"
@@ -78,14 +86,6 @@ TRANSPORT = {
     "session_check",
 }
 SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-INSERT_WITH_FORMAT = re.compile(r"(?is)^\s*(INSERT\s+INTO\s+.+?)\s+FORMAT\s+(\w+)\s*;?\s*$")
-# An insert sent whole in the body: the statement, then its data after one line break.
-INSERT_THEN_DATA = re.compile(rb"(?is)^\s*(INSERT\s+INTO\s+[^\n]+?\s+FORMAT\s+\w+)[ \t]*\r?\n")
-ERROR_CODE = re.compile(r"Code: (\d+)\.")
-AUTHENTICATION_FAILED = 516
-ACCESS_DENIED = 497
-TOO_LARGE = 1002  # ClickHouse answers an oversized body with a generic code and HTTP 413
-DECODE_STEP = 1 << 20  # decompress at most this much at a time
 
 
 @dataclass(frozen=True)
@@ -122,17 +122,6 @@ class NodeConfig:
 
 def password_digest(salt: str, password: str) -> str:
     return hashlib.sha256((salt + password).encode()).hexdigest()
-
-
-class QueryFailed(Exception):
-    def __init__(self, code: int, message: str, status: int = 500) -> None:
-        super().__init__(message)
-        self.code, self.status = code, status
-
-
-def refusal(message: str, status: int = 403, code: int = ACCESS_DENIED) -> QueryFailed:
-    name = {ACCESS_DENIED: "ACCESS_DENIED", 62: "SYNTAX_ERROR"}.get(code, "BAD_ARGUMENTS")
-    return QueryFailed(code, f"Code: {code}. DB::Exception: {message} ({name})", status)
 
 
 class Node:
@@ -255,131 +244,6 @@ def _summary(result: Any) -> dict[str, int]:
     return summary
 
 
-class Decoder:
-    """A body's Content-Encoding undone piece by piece, never more than ``DECODE_STEP`` at a
-    time, so a small compressed body cannot expand in memory."""
-
-    def __init__(self, encoding: str) -> None:
-        encoding = encoding.strip().lower()
-        self._lz4 = None
-        self._zlib = None
-        if encoding == "gzip":
-            self._zlib = zlib.decompressobj(wbits=31)
-        elif encoding == "deflate":
-            self._zlib = zlib.decompressobj()
-        elif encoding == "lz4":
-            import lz4.frame
-
-            self._lz4 = lz4.frame.LZ4FrameDecompressor()
-        elif encoding not in ("", "identity"):
-            raise QueryFailed(
-                1002,
-                f"Code: 1002. DB::Exception: Content-Encoding {encoding!r} is not supported.",
-                415,
-            )
-
-    def feed(self, chunk: bytes):
-        try:
-            if self._zlib is not None:
-                pending = chunk
-                while pending:
-                    yield self._zlib.decompress(pending, DECODE_STEP)
-                    pending = self._zlib.unconsumed_tail
-            elif self._lz4 is not None:
-                yield self._lz4.decompress(chunk, max_length=DECODE_STEP)
-                while not self._lz4.needs_input and not self._lz4.eof:
-                    yield self._lz4.decompress(b"", max_length=DECODE_STEP)
-            else:
-                yield chunk
-        except (zlib.error, RuntimeError) as exc:
-            raise QueryFailed(
-                1002,
-                f"Code: 1002. DB::Exception: The body is not valid compressed data: {exc}",
-                400,
-            ) from exc
-
-
-class Body:
-    """A request body, decoded into a file of the node's while it arrives, within a limit."""
-
-    def __init__(self, folder: Path, encoding: str, limit: int) -> None:
-        self.decoder = Decoder(encoding)
-        self.limit, self.size, self.too_large = limit, 0, False
-        handle, name = tempfile.mkstemp(dir=folder, suffix=".body")
-        self.path = Path(name)
-        self._file = os.fdopen(handle, "wb")
-
-    def write(self, chunk: bytes) -> None:
-        if self.too_large:
-            return  # the rest is read and dropped; the answer says why
-        for piece in self.decoder.feed(chunk):
-            self.size += len(piece)
-            if self.size > self.limit:
-                self.too_large = True
-                self._file.truncate(0)
-                return
-            self._file.write(piece)
-
-    def close(self) -> None:
-        if not self._file.closed:
-            self._file.close()
-
-    def discard(self) -> None:
-        self.close()
-        self.path.unlink(missing_ok=True)
-
-
-def _split(query: str, body: Body | None, limit: int) -> tuple[str, Path | None, list[Path]]:
-    """The statement and the file holding insert data, as ClickHouse reads them: with a
-    ``query`` parameter the body is data (or the rest of the statement); without one, the body
-    is the statement, followed by data when it is an ``INSERT ... FORMAT``. Also returns files
-    made here, for the caller to delete."""
-    size = body.size if body else 0
-    if query and not size:
-        return query, None, []
-    if query and INSERT_WITH_FORMAT.match(query):
-        return query, body.path, []
-    with open(body.path, "rb") as file:
-        head = file.read(limit + 1)
-        insert = INSERT_THEN_DATA.match(head)
-        if insert:
-            file.seek(insert.end())
-            handle, name = tempfile.mkstemp(dir=body.path.parent, suffix=".data")
-            with os.fdopen(handle, "wb") as rest:
-                shutil.copyfileobj(file, rest)
-            return _text(insert.group(1)), Path(name), [Path(name)]
-    if len(head) > limit:
-        raise QueryFailed(
-            TOO_LARGE,
-            f"Code: {TOO_LARGE}. DB::Exception: The query is longer than this node's limit of "
-            f"{limit:,} bytes; send data as the body of 'INSERT INTO t FORMAT <format>'.",
-            413,
-        )
-    text = _text(head)
-    return (f"{query} {text}" if query else text), None, []
-
-
-def _text(raw: bytes) -> str:
-    try:
-        return raw.decode()
-    except UnicodeDecodeError as exc:
-        raise QueryFailed(
-            62, "Code: 62. DB::Exception: The query is not valid UTF-8.", 400
-        ) from exc
-
-
-def _credentials(headers: Any, params: dict[str, str]) -> tuple[str | None, str]:
-    user = headers.get("X-ClickHouse-User") or params.get("user")
-    password = headers.get("X-ClickHouse-Key") or params.get("password") or ""
-    header = headers.get("Authorization", "")
-    if header.startswith("Basic "):
-        try:
-            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            user = None
-    return user, password
-
-
 def authenticate(config: NodeConfig, user: str | None, password: str) -> None:
     good_user = hmac.compare_digest(user or "", config.username)
     good_password = hmac.compare_digest(
@@ -414,7 +278,7 @@ def build_app(node: Node, executor: ThreadPoolExecutor):
             }
             config = node.config
             try:
-                authenticate(config, *_credentials(self.request.headers, self.params))
+                authenticate(config, *credentials(self.request.headers, self.params))
                 if "multipart/form-data" in self.request.headers.get("Content-Type", ""):
                     raise QueryFailed(
                         1002,
@@ -424,7 +288,7 @@ def build_app(node: Node, executor: ThreadPoolExecutor):
                     )
                 declared = int(self.request.headers.get("Content-Length") or 0)
                 if declared > config.max_body_bytes:
-                    raise _too_large("body", config.max_body_bytes)
+                    raise too_large("body", config.max_body_bytes)
                 self.request.connection.set_max_body_size(config.max_body_bytes)
                 self.body = Body(
                     node.incoming,
@@ -456,8 +320,8 @@ def build_app(node: Node, executor: ThreadPoolExecutor):
                     raise self.failure
                 self.body.close()
                 if self.body.too_large:
-                    raise _too_large("decompressed body", node.config.max_data_bytes)
-                query, data, made = _split(
+                    raise too_large("decompressed body", node.config.max_data_bytes)
+                query, data, made = split_request(
                     self.params.get("query", ""), self.body, node.config.max_query_bytes
                 )
                 if not query.strip():
@@ -518,15 +382,6 @@ def build_app(node: Node, executor: ThreadPoolExecutor):
 
     return tornado.web.Application(
         [(r"/ping/?", PingHandler), (r"/.*", QueryHandler)], log_function=lambda handler: None
-    )
-
-
-def _too_large(what: str, limit: int) -> QueryFailed:
-    return QueryFailed(
-        TOO_LARGE,
-        f"Code: {TOO_LARGE}. DB::Exception: The request {what} is larger than this node's limit "
-        f"of {limit:,} bytes; split the insert into smaller ones.",
-        413,
     )
 
 

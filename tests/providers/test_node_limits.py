@@ -48,6 +48,15 @@ def raw_request(port: int, head: str, body: bytes = b"") -> socket.socket:
     return peer
 
 
+def insert_head(node, length: int) -> str:
+    """The request line and headers of a signed-in insert into ``blobs`` of ``length`` bytes."""
+    return (
+        "POST /?query=INSERT%20INTO%20blobs%20FORMAT%20LineAsString HTTP/1.1\r\nHost: x\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in node.auth().items())
+        + f"Content-Length: {length}\r\n\r\n"
+    )
+
+
 def closed_within(peer: socket.socket, seconds: float) -> float | None:
     """Seconds until the node closed ``peer`` (reading whatever it answered), None if not."""
     start = time.monotonic()
@@ -98,12 +107,7 @@ def test_a_body_is_not_read_before_the_password_is_checked(node):
 
 
 def test_a_declared_body_over_the_limit_is_refused_at_once(node):
-    peer = raw_request(
-        node.config.port,
-        "POST /?query=INSERT%20INTO%20blobs%20FORMAT%20LineAsString HTTP/1.1\r\nHost: x\r\n"
-        + "".join(f"{k}: {v}\r\n" for k, v in node.auth().items())
-        + f"Content-Length: {2 * 1024**3}\r\n\r\n",
-    )
+    peer = raw_request(node.config.port, insert_head(node, 2 * 1024**3))
     answer = peer.recv(65536).decode(errors="replace")  # from the headers alone
     peer.close()
     assert answer.startswith("HTTP/1.1 413"), answer
@@ -153,13 +157,7 @@ def test_connections_beyond_the_cap_are_answered_503(tmp_path):
 
 
 def test_a_stalled_body_does_not_hold_the_connection(node):
-    peer = raw_request(
-        node.config.port,
-        "POST /?query=INSERT%20INTO%20blobs%20FORMAT%20LineAsString HTTP/1.1\r\nHost: x\r\n"
-        + "".join(f"{k}: {v}\r\n" for k, v in node.auth().items())
-        + "Content-Length: 1000\r\n\r\n",
-        b"only ten b",
-    )
+    peer = raw_request(node.config.port, insert_head(node, 1000), b"only ten b")
     seconds = closed_within(peer, BODY_SECONDS + 5)
     peer.close()
     assert seconds is not None, "the node still holds a connection whose body never came"
