@@ -292,7 +292,9 @@ def test_a_page_that_ignores_the_reload_is_cut_off(served):
         socket.close()  # closed by the server already; this only tidies the client
         return received
 
-    received = asyncio.run(hold_the_socket_open())  # returns once the server closed it
+    # In a thread of its own: Playwright's sync API may keep an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:  # returns once the server closed the socket
+        received = pool.submit(asyncio.run, hold_the_socket_open()).result()
     assert any('"attr":"reload","new":true' in m for m in received)
 
 
