@@ -10,11 +10,15 @@ A provider's ``handle`` is the JSON-able facts it needs to find its deployment a
 directory and port, a database name, a cloud service id). It lives in the metadata store, so
 polling resumes after a restart. Every action is idempotent for the same ``key``: retrying a
 ``create`` that died halfway finishes it or starts over, never makes a second deployment.
+
+What the dashboard and the poller measure on a running cluster is read here too, from its
+``system.*`` tables (:meth:`Connection.storage`, :func:`measure`): ``app/`` holds no SQL.
 """
 
 from __future__ import annotations
 
 import importlib
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -62,6 +66,35 @@ class Observation:
     def __post_init__(self) -> None:
         if self.state not in STATES:
             raise ValueError(f"{self.state!r} is not a cluster state; use one of {STATES}")
+
+
+@dataclass(frozen=True)
+class Storage:
+    """What a cluster's database holds on disk, from ``system.parts`` (active parts only)."""
+
+    bytes_on_disk: int
+    rows: int
+    tables: int
+    nodes: int  # hosts that answered: on a cluster each replica counts its own copy
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One health probe: a ``SELECT 1`` round trip and the engine's query counter after it."""
+
+    latency_ms: float
+    queries_total: int  # ``system.events`` 'Query' of the node reached: it restarts with it
+
+
+def measure(client: Client) -> Reading:
+    """Probe the node ``client`` reaches; the probe itself runs two queries."""
+    began = time.perf_counter()
+    client.query("SELECT 1")
+    elapsed = (time.perf_counter() - began) * 1e3
+    total = client.query(
+        "SELECT toUInt64(sum(value)) FROM system.events WHERE event = 'Query'"
+    ).result_rows[0][0]
+    return Reading(elapsed, int(total))
 
 
 @dataclass(frozen=True)
@@ -129,6 +162,17 @@ class Connection:
             return table
         return f"clusterAllReplicas({identifier(self.cluster)}, {table})"
 
+    def storage(self) -> Storage:
+        """Size and rows of the database, summed over every node of a cluster."""
+        with self.client() as client:
+            size, rows, tables, nodes = client.query(
+                "SELECT sum(bytes_on_disk), sum(rows), uniqExact(table), uniqExact(hostName()) "
+                f"FROM {self.system_table('parts')} "
+                "WHERE active AND database = {d:String}",
+                parameters={"d": self.database},
+            ).result_rows[0]
+        return Storage(int(size), int(rows), int(tables), int(nodes))
+
     def client(self, **options: Any) -> Client:
         from providers.server import ServerProvider
 
@@ -193,8 +237,9 @@ def cluster_provider_types() -> tuple[str, ...]:
     return tuple(_REGISTRY)
 
 
-def get_cluster_provider(provider_type: str, **options: Any) -> ClusterProvider:
-    """Build the cluster provider registered under ``provider_type``."""
+def cluster_provider_class(provider_type: str) -> type[ClusterProvider]:
+    """The class registered under ``provider_type``: its label and regions, without building
+    one (building may need a home, a URL or an API key)."""
     try:
         module_name, class_name = _REGISTRY[provider_type].split(":")
     except KeyError:
@@ -202,4 +247,9 @@ def get_cluster_provider(provider_type: str, **options: Any) -> ClusterProvider:
         raise ProviderError(
             f"Unknown cluster provider {provider_type!r}; known: {known}."
         ) from None
-    return getattr(importlib.import_module(module_name), class_name)(**options)
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def get_cluster_provider(provider_type: str, **options: Any) -> ClusterProvider:
+    """Build the cluster provider registered under ``provider_type``."""
+    return cluster_provider_class(provider_type)(**options)

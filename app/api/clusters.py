@@ -1,8 +1,10 @@
 """Clusters of a project: list, create, start, stop, resize, delete, connect; and cost estimates.
 
 The use cases in :mod:`app.clusters.lifecycle` do the work and check ``require`` themselves.
-This module checks first as well, with the same action, so a refusal (404 or 403) comes before
-any validation of sizes or regions, and never after a provider was asked for anything.
+This module checks first as well, with the permission the state machine's table names
+(``models/cluster_states.py``), so a refusal (404 or 403) comes before any validation of sizes or
+regions, and never after a provider was asked for anything. A state that does not allow the
+action is refused by the use case, through the same table (409).
 
 A cluster's ``provider_config`` (a server URL with its password, a node's password) is never
 part of an answer; ``GET /api/clusters/{id}/connection?reveal=true`` is the one way to a
@@ -32,6 +34,7 @@ from app.api.scope import cluster_in, page_of, project_in
 from app.clusters import lifecycle
 from models.access import Action, require
 from models.accounts import audit
+from models.cluster_states import TRANSITIONS, ClusterAction
 from models.cluster_types import ClusterSpec, validate_cluster_spec
 from models.pricing import Usage, estimate_monthly_cost
 from models.tables import Cluster, ClusterStatus, ProviderKey
@@ -40,6 +43,8 @@ from providers.server_guard import HostNotAllowed
 
 TAG = "clusters"
 MASK = "********"
+# The permission of each cluster action, from the state machine's table.
+NEEDS = {action: move.needs for action, move in TRANSITIONS.items()}
 
 
 def cluster_out(cluster: Cluster) -> ClusterOut:
@@ -92,14 +97,14 @@ def list_clusters(call: Call) -> Page[ClusterOut]:
     response=ClusterOut,
     status=201,
     errors=(403, 409),
-    permission=Action.CREATE_CLUSTER,
+    permission=NEEDS[ClusterAction.CREATE],
     tag=TAG,
 )
 def create_cluster(call: Call) -> ClusterOut:
     body: ClusterCreate = call.body
     project_id = call.path["project_id"]
     with call.store.sessions() as session:
-        project_in(session, call, project_id, Action.CREATE_CLUSTER)
+        project_in(session, call, project_id, NEEDS[ClusterAction.CREATE])
     spec = ClusterSpec(body.type, body.nodes, body.vcpu_per_node, body.memory_gib_per_node)
     _check_size(spec)
     options = None
@@ -140,19 +145,18 @@ def get_cluster(call: Call) -> ClusterOut:
         return cluster_out(cluster_in(session, call, call.path["cluster_id"], Action.VIEW))
 
 
-def _act(call: Call, action: str, **extra) -> ClusterOut:
+def _act(call: Call, action: ClusterAction, **extra) -> ClusterOut:
     """Check as the use case will, then run it: start, stop, resize or delete."""
     cluster_id = call.path["cluster_id"]
     with call.store.sessions() as session:
-        cluster = cluster_in(session, call, cluster_id, lifecycle.NEEDS[action])
+        cluster = cluster_in(session, call, cluster_id, NEEDS[action])
         if cluster.status is ClusterStatus.DELETED:
             raise not_found(f"Cluster {cluster_id} was deleted.")
         type_key = cluster.type_key
-    if action == "resize":
+    if action == ClusterAction.RESIZE:
         extra["size"] = ClusterSpec(type_key, **call.body.model_dump())
         _check_size(extra["size"])
-    use_case = getattr(lifecycle, f"{action}_cluster")
-    cluster = use_case(
+    cluster = lifecycle.USE_CASES[action](
         store=call.store, settings=call.settings, cluster_id=cluster_id, actor=call.who, **extra
     )
     return cluster_out(cluster)
@@ -165,11 +169,11 @@ def _act(call: Call, action: str, **extra) -> ClusterOut:
     response=ClusterOut,
     status=202,
     errors=(403, 409),
-    permission=Action.OPERATE_CLUSTER,
+    permission=NEEDS[ClusterAction.START],
     tag=TAG,
 )
 def start_cluster(call: Call) -> ClusterOut:
-    return _act(call, "start")
+    return _act(call, ClusterAction.START)
 
 
 @API.route(
@@ -179,11 +183,11 @@ def start_cluster(call: Call) -> ClusterOut:
     response=ClusterOut,
     status=202,
     errors=(403, 409),
-    permission=Action.OPERATE_CLUSTER,
+    permission=NEEDS[ClusterAction.STOP],
     tag=TAG,
 )
 def stop_cluster(call: Call) -> ClusterOut:
-    return _act(call, "stop")
+    return _act(call, ClusterAction.STOP)
 
 
 @API.route(
@@ -194,11 +198,11 @@ def stop_cluster(call: Call) -> ClusterOut:
     response=ClusterOut,
     status=202,
     errors=(403, 409),
-    permission=Action.CREATE_CLUSTER,
+    permission=NEEDS[ClusterAction.RESIZE],
     tag=TAG,
 )
 def resize_cluster(call: Call) -> ClusterOut:
-    return _act(call, "resize")
+    return _act(call, ClusterAction.RESIZE)
 
 
 @API.route(
@@ -208,11 +212,11 @@ def resize_cluster(call: Call) -> ClusterOut:
     response=ClusterOut,
     status=202,
     errors=(403, 409),
-    permission=Action.DELETE_CLUSTER,
+    permission=NEEDS[ClusterAction.DELETE],
     tag=TAG,
 )
 def delete_cluster(call: Call) -> ClusterOut:
-    return _act(call, "delete")
+    return _act(call, ClusterAction.DELETE)
 
 
 @API.route(

@@ -9,7 +9,6 @@ role allows; the lifecycle checks the role again on every action (``models/acces
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import pandas as pd
 import panel as pn
@@ -17,18 +16,10 @@ import param
 import sqlalchemy as sa
 
 from app.clusters import probes
-from app.clusters.lifecycle import (
-    ClusterRequestError,
-    delete_cluster,
-    failed_provisioning,
-    provider_for,
-    resize_cluster,
-    retry_cluster,
-    start_cluster,
-    stop_cluster,
-)
+from app.clusters.lifecycle import USE_CASES, ClusterRequestError, provider_for, standing
 from app.markup import code, text
 from models.access import AccessError, Action, Principal, allows, visible_projects
+from models.cluster_states import ClusterAction, available_actions
 from models.cluster_types import ClusterSpec, load_cluster_types
 from models.settings import Settings
 from models.store import MetadataStore
@@ -47,13 +38,19 @@ BADGE = {
 }
 STORAGE_EVERY_SECONDS = 15.0
 COLUMNS = ["id", "name", "project", "type", "provider", "region", "status", "size"]
-# Which button needs which permission.
-BUTTON_NEEDS = {
-    "retry": Action.OPERATE_CLUSTER,
-    "start": Action.OPERATE_CLUSTER,
-    "stop": Action.OPERATE_CLUSTER,
-    "resize": Action.CREATE_CLUSTER,
-    "delete": Action.DELETE_CLUSTER,
+# How each action's button looks; which ones show is models/cluster_states.py's to say.
+BUTTONS = {
+    ClusterAction.RETRY: ("Retry", "primary"),
+    ClusterAction.START: ("Start", "primary"),
+    ClusterAction.STOP: ("Stop", "warning"),
+    ClusterAction.RESIZE: ("Resize", "default"),
+    ClusterAction.DELETE: ("Delete", "danger"),
+}
+# The actions that ask for confirmation first, with their question.
+QUESTIONS = {
+    ClusterAction.STOP: "Stop it? Queries fail until it is started again; data is kept.",
+    ClusterAction.DELETE: "Delete it and all its data? This cannot be undone.",
+    ClusterAction.RESIZE: "Resize it? A running cluster restarts with the new size.",
 }
 
 
@@ -118,13 +115,9 @@ class ClusterDashboard(pn.viewable.Viewer):
         """Project id -> (name, role) for every project this person may see."""
         return {p.id: (p.name, role) for p, role in visible_projects(session, self.actor)}
 
-    def _permits(self, cluster: Cluster) -> Callable[[Action], bool]:
-        """What this person may do to ``cluster``, asked once per drawing of the detail."""
-        if self.actor.is_operator:
-            return lambda _action: True
-        with self.store.sessions() as session:
-            role = self._projects(session).get(cluster.project_id, ("", None))[1]
-        return lambda action: allows(role, action)
+    def _role(self, session, cluster: Cluster) -> Role | None:
+        """This person's role in the cluster's project (None: none, or the operator)."""
+        return self._projects(session).get(cluster.project_id, ("", None))[1]
 
     def clusters(self) -> pd.DataFrame:
         with self.store.sessions() as session:
@@ -236,7 +229,9 @@ class ClusterDashboard(pn.viewable.Viewer):
             connection = provider_for(self.settings, cluster).connection(handle)
         except ProviderError as exc:  # e.g. a server cluster whose host is no longer allowed
             return [pn.pane.Markdown(f"#### Connect\n\n{text(exc)}", name="conn-url")]
-        may_reveal = self._permits(cluster)(Action.REVEAL_SECRETS)
+        with self.store.sessions() as session:
+            role = self._role(session, cluster)
+        may_reveal = self.actor.is_operator or allows(role, Action.REVEAL_SECRETS)
         shown = self.revealed and may_reveal
         if may_reveal:
             reveal = pn.widgets.Button(label="Hide secret" if shown else "Reveal secret")
@@ -298,16 +293,13 @@ class ClusterDashboard(pn.viewable.Viewer):
         try:
             provider = provider_for(self.settings, cluster)
             connection = provider.connection(cluster.provider_config["handle"])
-            with connection.client() as client:
-                size, rows, tables, nodes = client.query(
-                    "SELECT sum(bytes_on_disk), sum(rows), uniqExact(table), uniqExact(hostName()) "
-                    f"FROM {connection.system_table('parts')} "
-                    "WHERE active AND database = {d:String}",
-                    parameters={"d": connection.database},
-                ).result_rows[0]
-            line = f"- Storage: {size / 1e6:,.2f} MB in {rows:,} rows ({tables} tables)"
+            held = connection.storage()
+            line = (
+                f"- Storage: {held.bytes_on_disk / 1e6:,.2f} MB in {held.rows:,} rows "
+                f"({held.tables} tables)"
+            )
             if connection.cluster:
-                line += f", summed over {nodes} nodes (each replica counts its copy)"
+                line += f", summed over {held.nodes} nodes (each replica counts its copy)"
         except Exception as exc:
             said = str(exc) if provider is None else provider.failure(exc)  # never the far side's
             line = f"- Storage: could not be read ({text(said)})"
@@ -329,8 +321,6 @@ class ClusterDashboard(pn.viewable.Viewer):
     # Actions -------------------------------------------------------------------------------
 
     def _actions(self, cluster: Cluster) -> pn.viewable.Viewable:
-        status = cluster.status
-        buttons = []
         if self.confirming:
             confirm = pn.widgets.Button(
                 label=f"Yes, {self.confirming} {cluster.name}", color="danger"
@@ -338,34 +328,19 @@ class ClusterDashboard(pn.viewable.Viewer):
             cancel = pn.widgets.Button(label="Cancel")
             confirm.on_click(lambda _: self._run(self.confirming))
             cancel.on_click(lambda _: self._ask(None))
-            question = {
-                "stop": "Stop it? Queries fail until it is started again; data is kept.",
-                "delete": "Delete it and all its data? This cannot be undone.",
-                "resize": "Resize it? A running cluster restarts with the new size.",
-            }[self.confirming]
+            question = QUESTIONS[self.confirming]
             return pn.Column(pn.pane.Markdown(f"**{question}**"), pn.Row(confirm, cancel))
         with self.store.sessions() as session:
-            never_ran = failed_provisioning(session, cluster)
-        if never_ran:
-            buttons.append(("Retry", "retry", "primary"))
-        elif status in (ClusterStatus.STOPPED, ClusterStatus.FAILED):
-            buttons.append(("Start", "start", "primary"))
-        if status in (ClusterStatus.RUNNING, ClusterStatus.DEGRADED):
-            buttons.append(("Stop", "stop", "warning"))
-        if status in (ClusterStatus.RUNNING, ClusterStatus.STOPPED, ClusterStatus.DEGRADED):
-            buttons.append(("Resize", "resize", "default"))
-        if status is not ClusterStatus.DELETING:
-            buttons.append(("Delete", "delete", "danger"))
-        may = self._permits(cluster)
-        buttons = [b for b in buttons if may(BUTTON_NEEDS[b[1]])]
-        row = []
-        for label, action, color in buttons:
-            button = pn.widgets.Button(label=label, color=color)
-            button.on_click(
-                lambda _, a=action: self._run(a) if a in ("start", "retry") else self._ask(a)
+            offered = available_actions(
+                standing(session, cluster), self.actor, self._role(session, cluster)
             )
+        row = []
+        for action in offered:
+            label, color = BUTTONS[action]
+            button = pn.widgets.Button(label=label, color=color)
+            button.on_click(lambda _, a=action: self._ask(a) if a in QUESTIONS else self._run(a))
             row.append(button)
-        if any(a == "resize" for _, a, _ in buttons):
+        if ClusterAction.RESIZE in offered:
             kind = self._types[cluster.type_key]
             self._resize_inputs = (
                 pn.widgets.IntInput(
@@ -387,28 +362,21 @@ class ClusterDashboard(pn.viewable.Viewer):
             )
         return pn.Row(*row)
 
-    def _ask(self, action: str | None) -> None:
+    def _ask(self, action: ClusterAction | None) -> None:
         self.confirming = action
         self._show_detail()
 
-    def _run(self, action: str) -> None:
+    def _run(self, action: ClusterAction) -> None:
         self.confirming = None
         common = dict(
             store=self.store, settings=self.settings, cluster_id=self.selected, actor=self.actor
         )
+        if action == ClusterAction.RESIZE:
+            cluster, _ = self._cluster()
+            nodes, vcpu, memory = (w.value for w in self._resize_inputs)
+            common["size"] = ClusterSpec(cluster.type_key, nodes, vcpu, memory)
         try:
-            if action == "start":
-                start_cluster(**common)
-            elif action == "retry":
-                retry_cluster(**common)
-            elif action == "stop":
-                stop_cluster(**common)
-            elif action == "delete":
-                delete_cluster(**common)
-            elif action == "resize":
-                cluster, _ = self._cluster()
-                nodes, vcpu, memory = (w.value for w in self._resize_inputs)
-                resize_cluster(**common, size=ClusterSpec(cluster.type_key, nodes, vcpu, memory))
+            USE_CASES[action](**common)
             self.message.visible = False
         except (ClusterRequestError, AccessError) as exc:
             self.message.object, self.message.alert_type = text(exc), "danger"

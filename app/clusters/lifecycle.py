@@ -4,7 +4,9 @@ Every use case is a keyword-only function over the metadata store. An action (cr
 stop, resize, delete) records the transitional state it asked for (``provisioning``,
 ``starting``, ``stopping``, ``deleting``) with an event; :func:`poll` then records what the
 provider observes. Nothing advances because time passed. The state lives in the metadata store,
-so a restarted server's poller picks up where the last one stopped.
+so a restarted server's poller picks up where the last one stopped. Which action may start from
+which state, the state it asks for and the permission it needs are one table,
+``models/cluster_states.py``, which the dashboard and the REST API read too.
 
 A provisioning cluster becomes ``running`` only once its provider sees it answer *and* the curve
 schema is in its database. A provisioning that fails is cleaned up through the provider before
@@ -20,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from models.access import Action, Principal, require
+from models.access import Principal, require
+from models.cluster_states import LIVE, ON_THE_WAY, TRANSITIONS, ClusterAction, Standing
 from models.cluster_types import ClusterSpec as Size
 from models.cluster_types import check_cluster_spec
 from models.tables import AuditEvent, Cluster, ClusterEvent, ClusterStatus, ProviderKey
@@ -36,14 +39,6 @@ if TYPE_CHECKING:
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{2,39}$")
 POLLER = Principal("poller")
-# While a cluster is in the first state, an observation of the second means "still on its way".
-ON_THE_WAY = {
-    ClusterStatus.PROVISIONING: {"provisioning", "starting"},
-    ClusterStatus.STARTING: {"starting", "provisioning", "stopped"},
-    ClusterStatus.STOPPING: {"stopping", "running"},
-    ClusterStatus.DELETING: {"deleting", "running", "stopping", "stopped"},
-}
-LIVE = [s for s in ClusterStatus if s is not ClusterStatus.DELETED]
 
 
 class ClusterRequestError(ValueError):
@@ -153,8 +148,9 @@ def create_cluster(
     *, store: MetadataStore, settings: Settings, request: NewCluster, actor: Principal
 ) -> Cluster:
     """Validate, record ``provisioning`` and ask the provider; a refused request leaves no row."""
+    create = TRANSITIONS[ClusterAction.CREATE]
     with store.sessions() as session:
-        require(session, actor, request.project_id, Action.CREATE_CLUSTER)
+        require(session, actor, request.project_id, create.needs)
     if not NAME.fullmatch(request.name):  # "$" alone lets a final line break through
         raise ClusterRequestError(
             "A cluster name has 3-40 characters: lower-case letters, digits and hyphens, "
@@ -187,7 +183,7 @@ def create_cluster(
             nodes=request.size.nodes,
             vcpu_per_node=request.size.vcpu_per_node,
             memory_gb_per_node=request.size.memory_gib_per_node,
-            status=ClusterStatus.PROVISIONING,
+            status=create.target(None),
             provider_config={
                 "options": request.provider_options or {},
                 "ip_access": list(request.ip_access),
@@ -195,9 +191,7 @@ def create_cluster(
         )
         session.add(cluster)
         session.flush()  # the id names the deployment
-        _record(
-            session, cluster, ClusterStatus.PROVISIONING, "create", actor, "requested", new=True
-        )
+        _record(session, cluster, cluster.status, create.action, actor, "requested", new=True)
         _audit(
             session,
             cluster,
@@ -228,10 +222,11 @@ def _provision(
     session.commit()
 
 
-def failed_provisioning(session: Session, cluster: Cluster) -> bool:
-    """Whether the cluster failed before it ever ran (then Retry, not Start, is its remedy)."""
+def standing(session: Session, cluster: Cluster) -> Standing:
+    """Where the cluster stands for the state machine (``models/cluster_states.py``): its
+    state, and whether it failed before it ever ran (then Retry, not Start, is its remedy)."""
     if cluster.status is not ClusterStatus.FAILED:
-        return False
+        return Standing(cluster.status)
     ran = session.scalar(
         sa.select(sa.func.count())
         .select_from(ClusterEvent)
@@ -239,7 +234,7 @@ def failed_provisioning(session: Session, cluster: Cluster) -> bool:
             ClusterEvent.cluster_id == cluster.id, ClusterEvent.to_state == ClusterStatus.RUNNING
         )
     )
-    return not ran
+    return Standing(cluster.status, provisioning_failed=not ran)
 
 
 def retry_cluster(
@@ -250,24 +245,17 @@ def retry_cluster(
     What the failed attempt made was removed when it failed, and providers' create is
     idempotent, so a retry never makes a second deployment.
     """
+    retry = TRANSITIONS[ClusterAction.RETRY]
     with store.sessions() as session:
-        cluster = session.get(Cluster, cluster_id)
-        if cluster is None or cluster.status is ClusterStatus.DELETED:
-            raise ClusterRequestError(f"There is no cluster {cluster_id}.")
-        require(session, actor, cluster.project_id, Action.OPERATE_CLUSTER)
-        if not failed_provisioning(session, cluster):
-            raise ClusterRequestError(
-                f"Cluster {cluster.name} is {cluster.status}; only a cluster whose provisioning "
-                "failed can be retried."
-            )
+        cluster = _allowed(session, cluster_id, actor, ClusterAction.RETRY)
         try:
             provider = provider_for(settings, cluster)
         except (ValueError, ProviderError) as exc:
             raise ClusterRequestError(f"Could not retry {cluster.name}: {exc}") from exc
-        _record(session, cluster, ClusterStatus.PROVISIONING, "retry", actor, "requested")
-        _audit(session, cluster, "retry", actor)
+        _record(session, cluster, retry.target(cluster.status), retry.action, actor, "requested")
+        _audit(session, cluster, retry.action, actor)
         session.commit()
-        _provision(session, cluster, provider, "retry", actor)
+        _provision(session, cluster, provider, retry.action, actor)
         return cluster
 
 
@@ -280,33 +268,34 @@ def _clean_up(provider: ClusterProvider, handle: dict[str, Any]) -> str:
     return "; nothing of it was kept"
 
 
+def _allowed(session: Session, cluster_id: int, actor: Principal, action: ClusterAction) -> Cluster:
+    """The cluster, once the actor's role and the cluster's state allow ``action``
+    (``models/cluster_states.py``); refused otherwise, the role checked first."""
+    cluster = session.get(Cluster, cluster_id)
+    if cluster is None or cluster.status is ClusterStatus.DELETED:
+        raise ClusterRequestError(f"There is no cluster {cluster_id}.")
+    move = TRANSITIONS[action]
+    require(session, actor, cluster.project_id, move.needs)
+    refused = move.refusal(cluster.name, standing(session, cluster))
+    if refused:
+        raise ClusterRequestError(refused)
+    return cluster
+
+
 def _act(
     *,
     store: MetadataStore,
     settings: Settings,
     cluster_id: int,
     actor: Principal,
-    action: str,
-    allowed: set[ClusterStatus],
-    to: ClusterStatus | None,
+    action: ClusterAction,
     call,
 ) -> Cluster:
-    """Check the cluster may take ``action``, ask its provider, and record ``to`` (None: the
-    state stays as it is, e.g. resizing a stopped cluster)."""
+    """Check the cluster may take ``action``, ask its provider, and record the state the
+    action asks for (resizing a stopped cluster keeps it stopped)."""
     with store.sessions() as session:
-        cluster = session.get(Cluster, cluster_id)
-        if cluster is None or cluster.status is ClusterStatus.DELETED:
-            raise ClusterRequestError(f"There is no cluster {cluster_id}.")
-        require(session, actor, cluster.project_id, NEEDS[action])
-        if cluster.status not in allowed:
-            raise ClusterRequestError(
-                f"Cluster {cluster.name} is {cluster.status}; it can be {action_past(action)} "
-                f"only when {' or '.join(sorted(allowed))}."
-            )
-        if action == "start" and failed_provisioning(session, cluster):
-            raise ClusterRequestError(
-                f"Cluster {cluster.name} never ran: its provisioning failed. Retry it instead."
-            )
+        cluster = _allowed(session, cluster_id, actor, action)
+        to = TRANSITIONS[action].target(cluster.status)
         handle = cluster.provider_config.get("handle")
         try:
             provider = provider_for(settings, cluster)
@@ -315,51 +304,32 @@ def _act(
             raise ClusterRequestError(f"Could not {action} {cluster.name}: {exc}") from exc
         if isinstance(result, dict):
             cluster.provider_config = {**cluster.provider_config, "handle": result}
-        _record(session, cluster, to or cluster.status, action, actor, "requested")
+        _record(session, cluster, to, action, actor, "requested")
         _audit(session, cluster, action, actor)
         session.commit()
         return cluster
 
 
-# What each action on an existing cluster needs (models/access.py has the matrix).
-NEEDS = {
-    "start": Action.OPERATE_CLUSTER,
-    "stop": Action.OPERATE_CLUSTER,
-    "resize": Action.CREATE_CLUSTER,
-    "delete": Action.DELETE_CLUSTER,
-}
-
-
-def action_past(action: str) -> str:
-    return {"start": "started", "stop": "stopped", "resize": "resized", "delete": "deleted"}[action]
-
-
-# Start and stop: which states allow them, and the state they ask for.
-_SWITCHES = {
-    "start": ({ClusterStatus.STOPPED, ClusterStatus.FAILED}, ClusterStatus.STARTING),
-    "stop": ({ClusterStatus.RUNNING, ClusterStatus.DEGRADED}, ClusterStatus.STOPPING),
-}
-
-
 def start_cluster(
     *, store: MetadataStore, settings: Settings, cluster_id: int, actor: Principal
 ) -> Cluster:
-    return _switch("start", store=store, settings=settings, cluster_id=cluster_id, actor=actor)
+    return _switch(
+        ClusterAction.START, store=store, settings=settings, cluster_id=cluster_id, actor=actor
+    )
 
 
 def stop_cluster(
     *, store: MetadataStore, settings: Settings, cluster_id: int, actor: Principal
 ) -> Cluster:
-    return _switch("stop", store=store, settings=settings, cluster_id=cluster_id, actor=actor)
+    return _switch(
+        ClusterAction.STOP, store=store, settings=settings, cluster_id=cluster_id, actor=actor
+    )
 
 
-def _switch(action: str, **common: Any) -> Cluster:
-    allowed, to = _SWITCHES[action]
+def _switch(action: ClusterAction, **common: Any) -> Cluster:
     return _act(
         **common,
         action=action,
-        allowed=allowed,
-        to=to,
         call=lambda provider, handle, _cluster: getattr(provider, action)(handle),
     )
 
@@ -386,17 +356,9 @@ def resize_cluster(
         settings=settings,
         cluster_id=cluster_id,
         actor=actor,
-        action="resize",
-        allowed={ClusterStatus.RUNNING, ClusterStatus.STOPPED, ClusterStatus.DEGRADED},
-        to=None if _status(store, cluster_id) is ClusterStatus.STOPPED else ClusterStatus.STARTING,
+        action=ClusterAction.RESIZE,
         call=call,
     )
-
-
-def _status(store: MetadataStore, cluster_id: int) -> ClusterStatus | None:
-    with store.sessions() as session:
-        cluster = session.get(Cluster, cluster_id)
-        return cluster.status if cluster else None
 
 
 def delete_cluster(
@@ -411,11 +373,19 @@ def delete_cluster(
         settings=settings,
         cluster_id=cluster_id,
         actor=actor,
-        action="delete",
-        allowed=set(LIVE) - {ClusterStatus.DELETING},
-        to=ClusterStatus.DELETING,
+        action=ClusterAction.DELETE,
         call=call,
     )
+
+
+# The use case of each action on an existing cluster (resize takes a ``size`` as well).
+USE_CASES = {
+    ClusterAction.RETRY: retry_cluster,
+    ClusterAction.START: start_cluster,
+    ClusterAction.STOP: stop_cluster,
+    ClusterAction.RESIZE: resize_cluster,
+    ClusterAction.DELETE: delete_cluster,
+}
 
 
 def poll(*, store: MetadataStore, settings: Settings) -> list[tuple[int, str, str]]:

@@ -7,7 +7,6 @@ rate comes from two readings of ``system.events``. Readings older than a day are
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -16,6 +15,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from models.tables import ClusterProbe, utcnow
+from providers.clusters import measure
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -38,16 +38,17 @@ class Health:
 
 def probe(store: MetadataStore, cluster_id: int, client: Client) -> float:
     """One ``SELECT 1`` round trip (milliseconds), recorded with the engine's query counter."""
-    began = time.perf_counter()
-    client.query("SELECT 1")
-    elapsed = (time.perf_counter() - began) * 1e3
-    total = client.query(
-        "SELECT toUInt64(sum(value)) FROM system.events WHERE event = 'Query'"
-    ).result_rows[0][0]
+    reading = measure(client)
     with store.sessions() as session:
-        session.add(ClusterProbe(cluster_id=cluster_id, latency_ms=elapsed, queries_total=total))
+        session.add(
+            ClusterProbe(
+                cluster_id=cluster_id,
+                latency_ms=reading.latency_ms,
+                queries_total=reading.queries_total,
+            )
+        )
         session.commit()
-    return elapsed
+    return reading.latency_ms
 
 
 def health(store: MetadataStore, cluster_id: int) -> Health:

@@ -20,15 +20,17 @@ from app.markup import code, text
 from models.cluster_types import ClusterSpec, load_cluster_types, validate_cluster_spec
 from models.pricing import Usage, estimate_monthly_cost, load_rates, size_workload
 from providers.base import ProviderError
+from providers.clusters import cluster_provider_class
 from providers.server_guard import ENABLE_HINT, check_host
 
 STEPS = ("Type", "Where it runs", "Size", "Review")
-PROVIDERS = {
-    "embedded": "Embedded: a ClickHouse node process on this machine",
-    "server": "Self-managed server: a database on your ClickHouse server or cluster",
-    "cloud": "ClickHouse Cloud: a service in your organisation",
+# What the wizard says of each kind of deployment, after the provider's own label; the labels
+# and regions come from the provider classes (providers/clusters.py).
+OFFERED = {
+    "embedded": "a ClickHouse node process",
+    "server": "a database on your server or cluster",
+    "cloud": "a service in your organisation",
 }
-REGIONS = {"embedded": ["local"], "server": ["self-managed"]}
 CLOUD_UNSET = (
     "ClickHouse Cloud is available once CURVEHOUSE_CLOUD_ORGANIZATION_ID, CURVEHOUSE_CLOUD_KEY_ID "
     "and CURVEHOUSE_CLOUD_KEY_SECRET are set."
@@ -63,9 +65,10 @@ class ClusterWizard(pn.viewable.Viewer):
         server clusters are not offered."""
         super().__init__()
         self._server_hosts = tuple(server_hosts)
+        self._labels = {key: cluster_provider_class(key).label for key in OFFERED}
         self._regions = {
-            "embedded": REGIONS["embedded"],
-            **({"server": REGIONS["server"]} if server_hosts else {}),
+            "embedded": list(cluster_provider_class("embedded").regions),
+            **({"server": list(cluster_provider_class("server").regions)} if server_hosts else {}),
             **({"cloud": list(cloud_regions)} if cloud_regions else {}),
         }
         self._on_create = on_create
@@ -86,7 +89,11 @@ class ClusterWizard(pn.viewable.Viewer):
             value=recommended,
         )
         self.provider = pn.widgets.RadioBoxGroup(
-            options={label: key for key, label in PROVIDERS.items() if key in self._regions},
+            options={
+                f"{self._labels[key]}: {what}": key
+                for key, what in OFFERED.items()
+                if key in self._regions
+            },
             value="embedded",
         )
         self.region = pn.widgets.Select(label="Region", options=self._regions["embedded"])
@@ -198,7 +205,7 @@ class ClusterWizard(pn.viewable.Viewer):
             ]
         if step == 1:
             if self.region.value not in self._regions[self.provider.value]:
-                return [f"Choose a region for {PROVIDERS[self.provider.value].split(':')[0]}."]
+                return [f"Choose a region for {self._labels[self.provider.value]}."]
             url = (self.server_url.value or "").strip()
             if self.provider.value == "server" and not url.startswith(("http://", "https://")):
                 return ["Give the server's URL, starting with http:// or https://."]
@@ -366,10 +373,10 @@ class ClusterWizard(pn.viewable.Viewer):
         rows = "\n".join(
             f"| {line.label} | {line.how} | ${line.amount:,.2f} |" for line in estimate.lines
         )
-        runs_on = PROVIDERS[self.provider.value].split(":")[0]
+        runs_on = self._labels[self.provider.value]
         return (
-            f"**{text(self.cluster_name.value)}**: {text(kind.name)}, {text(runs_on)} "
-            f"({text(self.region.value)}), "
+            f"**{text(self.cluster_name.value)}**: {text(kind.name)}, {text(runs_on)}, "
+            f"region {text(self.region.value)}, "
             f"{self.nodes.value} × {self.vcpu.value} vCPU / {self.memory.value} GiB\n\n"
             f"{self._layout_note()}"
             f"### Estimated monthly cost: ${estimate.total:,.2f}\n\n"

@@ -10,9 +10,10 @@ from app.clusters.lifecycle import NewCluster, create_cluster
 from app.clusters.wizard import ClusterWizard
 from app.runtime import default_project, metadata_for
 from app.shell import shell
-from models.access import Action, allows, visible_projects
+from models.access import allows, visible_projects
+from models.cluster_states import TRANSITIONS, ClusterAction
 from models.settings import get_settings
-from providers.cloud import CloudClusterProvider
+from providers.clusters import cluster_provider_class
 
 pn.extension("tabulator")
 
@@ -35,13 +36,14 @@ def page() -> pn.template.BaseTemplate:
 
     if actor.is_operator:
         default_project(store)
+    may_create = TRANSITIONS[ClusterAction.CREATE].needs
     with store.sessions() as session:
         projects = {
             p.name: p.id
             for p, role in visible_projects(session, actor)
-            if actor.is_operator or allows(role, Action.CREATE_CLUSTER)
+            if actor.is_operator or allows(role, may_create)
         }
-    cloud_regions = CloudClusterProvider.regions if settings.cloud_api else ()
+    cloud_regions = cluster_provider_class("cloud").regions if settings.cloud_api else ()
     if projects:
         wizard = ClusterWizard(
             projects=projects,
