@@ -1,9 +1,10 @@
 """Cluster types (Development, Manufacturing Analytics, Production) as data, with their limits.
 
 The types live in ``cluster_types.json`` next to this module, so a product decision about sizes
-is a data change, not a code change. The wizard, the lifecycle service and the cost engine all
-read them from here, and every size a user types is checked by :func:`validate_cluster_spec`,
-whose messages say which limit was broken and which type would allow the value.
+is a data change, not a code change; :class:`ClusterTypeFile` is that file's schema, checked when
+it is loaded. The wizard, the lifecycle service, the cost engine and the REST API all read them
+from here, and every size a user types is checked by :func:`validate_cluster_spec`, whose
+messages say which limit was broken and which type would allow the value.
 
 Memory is GiB per node: ClickHouse Cloud sizes memory in GiB (a compute unit is 8 GiB + 2 vCPU),
 and the seed's "GB" meant the same sizes.
@@ -11,12 +12,15 @@ and the seed's "GB" meant the same sizes.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic.dataclasses import dataclass as checked_dataclass
+
+from models.data_files import DATA, load_data_file
 
 DATA_FILE = "cluster_types.json"
 
@@ -37,13 +41,30 @@ class ClusterSpecError(ValueError):
         self.errors = tuple(errors)
 
 
-@dataclass(frozen=True)
+@checked_dataclass(frozen=True, config=DATA)
 class Limit:
     """An inclusive whole-number range with the value the wizard proposes first."""
 
-    minimum: int
-    maximum: int
+    minimum: Annotated[int, Field(alias="min")]
+    maximum: Annotated[int, Field(alias="max")]
     default: int
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole(cls, raw: Any) -> Any:
+        given = raw.items() if isinstance(raw, dict) else ()
+        if not all(_is_whole(v) for k, v in given if k in ("min", "max", "default")):
+            raise ValueError(f"limits must be whole numbers; got {raw}")
+        return raw
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Limit:
+        if not 1 <= self.minimum <= self.default <= self.maximum:
+            raise ValueError(
+                f"needs 1 ≤ min ≤ default ≤ max; got min {self.minimum}, "
+                f"default {self.default}, max {self.maximum}"
+            )
+        return self
 
     def __contains__(self, value: object) -> bool:
         return _is_whole(value) and self.minimum <= value <= self.maximum  # type: ignore[operator]
@@ -53,17 +74,24 @@ class Limit:
         return f"{self.minimum}–{self.maximum}"
 
 
-@dataclass(frozen=True)
+@checked_dataclass(frozen=True, config=DATA)
 class ClusterType:
     """One offered cluster type: what it is for, and its defaults and limits per node."""
 
     key: str
     name: str
     purpose: str
-    recommended: bool
+    recommended: StrictBool
     nodes: Limit
     vcpu_per_node: Limit
     memory_gib_per_node: Limit
+
+    @field_validator("purpose")
+    @classmethod
+    def _says_what_for(cls, purpose: str) -> str:
+        if not purpose.strip():
+            raise ValueError("does not say what it is for")
+        return purpose
 
     def default_spec(self) -> ClusterSpec:
         """The size the wizard starts from (the type's smallest and cheapest by default)."""
@@ -75,14 +103,59 @@ class ClusterType:
         )
 
 
+class ClusterTypeFile(BaseModel):
+    """``cluster_types.json``: the offered types in the order the wizard shows them."""
+
+    model_config = ConfigDict(**DATA, frozen=True)
+
+    schema_version: int
+    note: str = ""
+    cluster_types: tuple[ClusterType, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> ClusterTypeFile:
+        keys = [t.key for t in self.cluster_types]
+        if not keys:
+            raise ValueError("lists no cluster types")
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"repeats a cluster type key: {keys}")
+        if sum(t.recommended for t in self.cluster_types) != 1:
+            raise ValueError("must mark exactly one type as recommended")
+        return self
+
+
 @dataclass(frozen=True)
 class ClusterSpec:
-    """A requested size: a type plus nodes, vCPU and memory per node."""
+    """A requested size: a type plus nodes, vCPU and memory (GiB) per node.
+
+    Deliberately unchecked on construction: it carries what a person or a client asked for,
+    and :func:`validate_cluster_spec` answers with every broken limit in the type's words.
+    """
 
     type_key: str
     nodes: int
     vcpu_per_node: int
     memory_gib_per_node: int
+
+
+class NodeSize(BaseModel):
+    """A size as a request states it, per node: whole numbers any cluster could have.
+
+    The bounds only keep absurd numbers out; which sizes a type allows is
+    :func:`validate_cluster_spec`'s answer, from the type's own limits.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    nodes: int = Field(ge=1, le=100, description="nodes in the cluster")
+    vcpu_per_node: int = Field(ge=1, le=512, description="vCPU per node")
+    memory_gib_per_node: int = Field(
+        ge=1, le=8192, description="memory per node in GiB (2^30 bytes)"
+    )
+
+    def spec(self, type_key: str) -> ClusterSpec:
+        """This size as a spec of the type ``type_key``, to check against that type."""
+        return ClusterSpec(type_key, self.nodes, self.vcpu_per_node, self.memory_gib_per_node)
 
 
 # (attribute, what it counts in messages, unit after the number, noun for "X clusters have")
@@ -99,20 +172,8 @@ def load_cluster_types(path: Path | None = None) -> dict[str, ClusterType]:
 
     ``path`` is for tests; the default is the packaged ``cluster_types.json``.
     """
-    if path is None:
-        text = resources.files(__package__).joinpath(DATA_FILE).read_text(encoding="utf-8")
-    else:
-        text = Path(path).read_text(encoding="utf-8")
-    raw = json.loads(text)
-    types = [_parse_type(entry) for entry in raw.get("cluster_types", [])]
-    if not types:
-        raise ClusterTypeDataError(f"{DATA_FILE} lists no cluster types.")
-    keys = [t.key for t in types]
-    if len(set(keys)) != len(keys):
-        raise ClusterTypeDataError(f"{DATA_FILE} repeats a cluster type key: {keys}.")
-    if sum(t.recommended for t in types) != 1:
-        raise ClusterTypeDataError(f"{DATA_FILE} must mark exactly one type as recommended.")
-    return {t.key: t for t in types}
+    document = load_data_file(ClusterTypeFile, DATA_FILE, path, ClusterTypeDataError)
+    return {t.key: t for t in document.cluster_types}
 
 
 def cluster_type(key: str) -> ClusterType:
@@ -177,35 +238,3 @@ def _label(attr: str) -> str:
 def _is_whole(value: object) -> bool:
     # bool is an int subclass; "True nodes" is a bug upstream, not one node.
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _parse_type(entry: dict[str, Any]) -> ClusterType:
-    key = entry.get("key", "?")
-    try:
-        kind = ClusterType(
-            key=str(entry["key"]),
-            name=str(entry["name"]),
-            purpose=str(entry["purpose"]),
-            recommended=bool(entry["recommended"]),
-            nodes=_parse_limit(entry["nodes"]),
-            vcpu_per_node=_parse_limit(entry["vcpu_per_node"]),
-            memory_gib_per_node=_parse_limit(entry["memory_gib_per_node"]),
-        )
-    except KeyError as missing:
-        raise ClusterTypeDataError(f"Cluster type {key!r} has no {missing} field.") from None
-    for attr, *_ in _DIMENSIONS:
-        limit: Limit = getattr(kind, attr)
-        if not (1 <= limit.minimum <= limit.default <= limit.maximum):
-            raise ClusterTypeDataError(
-                f"Cluster type {key!r}: {attr} needs 1 ≤ min ≤ default ≤ max; got {limit}."
-            )
-    if not kind.purpose.strip():
-        raise ClusterTypeDataError(f"Cluster type {key!r} does not say what it is for.")
-    return kind
-
-
-def _parse_limit(raw: dict[str, Any]) -> Limit:
-    values = [raw["min"], raw["max"], raw["default"]]
-    if not all(_is_whole(v) for v in values):
-        raise ClusterTypeDataError(f"Limits must be whole numbers; got {raw}.")
-    return Limit(minimum=raw["min"], maximum=raw["max"], default=raw["default"])

@@ -1,8 +1,8 @@
 """Monthly cost estimates for ClickHouse Cloud clusters, and workload sizing in reverse.
 
 Pure functions over one data file, ``rates.json``, where every rate carries its source and an
-``as_of`` date; nothing here knows a price. ClickHouse Cloud bills four things, and so does
-:func:`estimate_monthly_cost`:
+``as_of`` date; :class:`RateCard` is that file's schema, checked when it is loaded, and nothing
+here knows a price. ClickHouse Cloud bills four things, and so does :func:`estimate_monthly_cost`:
 
 - **compute** in unit-hours while the service is *active* (1 unit = 8 GiB RAM + 2 vCPU). An idle
   service is not billed, so the active hours are an input, never assumed to be 24/7;
@@ -19,18 +19,29 @@ Self-managed and embedded clusters run on hardware the product does not price.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass as checked_dataclass
 
 from models.cluster_types import ClusterSpec, load_cluster_types, validate_cluster_spec
+from models.data_files import DATA, load_data_file
 
 DATA_FILE = "rates.json"
 GIB_PER_UNIT = 8  # ClickHouse Cloud compute unit: 8 GiB RAM ...
@@ -48,19 +59,26 @@ class CostInputError(ValueError):
     """An estimate was asked for with inputs no bill can have (negative storage, 800 h...)."""
 
 
-@dataclass(frozen=True)
+@checked_dataclass(frozen=True, config=DATA)
 class Rate:
     """One number from a price list or a measurement, with where it came from."""
 
-    value: float
+    value: Annotated[float, Field(allow_inf_nan=False)]
     unit: str
     source: str
     as_of: date
     approximate: bool
     note: str = ""
 
+    @field_validator("unit", "source")
+    @classmethod
+    def _stated(cls, text: str, info: ValidationInfo) -> str:
+        if not text.strip():
+            raise ValueError(f"names no {info.field_name}")
+        return text
 
-@dataclass(frozen=True)
+
+@checked_dataclass(frozen=True, config=DATA)
 class RegionRates:
     """How one cloud region differs from the us-east-1 list prices."""
 
@@ -72,7 +90,7 @@ class RegionRates:
     egress_per_gb: Rate
 
 
-@dataclass(frozen=True)
+@checked_dataclass(frozen=True, config=DATA)
 class SizingFacts:
     """The measured and decided numbers behind :func:`size_workload`."""
 
@@ -83,7 +101,11 @@ class SizingFacts:
 
 @dataclass(frozen=True)
 class Usage:
-    """What a month of one cluster consumes: the inputs of an estimate."""
+    """What a month of one cluster consumes: the inputs of an estimate.
+
+    Unchecked on construction, like :class:`ClusterSpec`: :func:`estimate_monthly_cost`
+    refuses what no bill can have with a reason (:class:`CostInputError`).
+    """
 
     nodes: int
     vcpu_per_node: int
@@ -91,7 +113,7 @@ class Usage:
     active_hours: float
     storage_tb: float
     backups_retained: int = 1
-    egress_gb: float = 0.0
+    egress_gb: float = 0.0  # GB (10^9 bytes), as egress is billed
     tier: str = "scale"
     provider: str = "aws"
     region: str = "us-east-1"
@@ -122,18 +144,148 @@ class TypicalConfiguration:
     assumptions: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class RateCard:
-    """Everything in ``rates.json``, read-only."""
+class ActiveTime(BaseModel):
+    """When a typical configuration is billed: always on, or some hours on some days."""
 
+    model_config = ConfigDict(**DATA, frozen=True)
+
+    always_on: bool = False
+    hours_per_day: Annotated[float, Field(ge=0, le=24)] | None = None
+    days_per_month: Annotated[float, Field(ge=0, le=31)] | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> ActiveTime:
+        shift = [v is not None for v in (self.hours_per_day, self.days_per_month)]
+        if not (not any(shift) if self.always_on else all(shift)):
+            raise ValueError("give either always_on: true or hours_per_day and days_per_month")
+        return self
+
+    def hours(self, hours_per_month: float) -> float:
+        if self.always_on:
+            return hours_per_month
+        return self.hours_per_day * self.days_per_month  # type: ignore[operator]
+
+
+class SeedRange(BaseModel):
+    """What the seed product quoted for a type, in USD a month."""
+
+    model_config = ConfigDict(**DATA, frozen=True)
+
+    low: float
+    high: float
+    open_ended: bool  # "$500–2,000+": anything above the high end also matches
+
+
+class TypicalEntry(BaseModel):
+    """One ``typical_configurations`` entry as the file states it; checked against its type."""
+
+    model_config = ConfigDict(**DATA, frozen=True)
+
+    key: str
+    cluster_type: str
+    nodes: int
+    vcpu_per_node: int
+    memory_gib_per_node: int
+    tier: str
+    active: ActiveTime
+    storage_tb: Annotated[float, Field(ge=0)]
+    backups_retained: Annotated[int, Field(ge=0)]
+    egress_gb: Annotated[float, Field(ge=0)]
+    provider: str
+    region: str
+    seed_range_usd: SeedRange
+    assumptions: tuple[str, ...]
+
+    @model_validator(mode="after")
+    def _fits_its_type(self) -> TypicalEntry:
+        spec = ClusterSpec(
+            self.cluster_type, self.nodes, self.vcpu_per_node, self.memory_gib_per_node
+        )
+        errors = validate_cluster_spec(spec)
+        if errors:
+            raise ValueError(" ".join(errors))
+        return self
+
+    def configuration(self, hours_per_month: float) -> TypicalConfiguration:
+        """This entry priced as a month: its usage with the active hours worked out."""
+        active = self.active
+        return TypicalConfiguration(
+            key=self.key,
+            cluster_type=self.cluster_type,
+            usage=Usage(
+                nodes=self.nodes,
+                vcpu_per_node=self.vcpu_per_node,
+                memory_gib_per_node=self.memory_gib_per_node,
+                active_hours=active.hours(hours_per_month),
+                storage_tb=self.storage_tb,
+                backups_retained=self.backups_retained,
+                egress_gb=self.egress_gb,
+                tier=self.tier,
+                provider=self.provider,
+                region=self.region,
+            ),
+            active_hours_per_day=active.hours_per_day,
+            active_days_per_month=active.days_per_month,
+            seed_low_usd=self.seed_range_usd.low,
+            seed_high_usd=self.seed_range_usd.high,
+            seed_open_ended=self.seed_range_usd.open_ended,
+            assumptions=self.assumptions,
+        )
+
+
+class RateCard(BaseModel):
+    """Everything in ``rates.json``: the file's schema, checked when loaded, read-only after."""
+
+    model_config = ConfigDict(**DATA, frozen=True)
+
+    schema_version: int
+    note: str = ""
     currency: str
     hours_per_month: Rate
-    compute_per_unit_hour: Mapping[str, Rate]  # by tier
+    compute_per_unit_hour: Annotated[Mapping[str, Rate], AfterValidator(MappingProxyType)]  # tier
     storage_per_tb_month: Rate
     backup_per_tb_month: Rate
-    regions: Mapping[tuple[str, str], RegionRates]
+    region_list: tuple[RegionRates, ...] = Field(alias="regions")
     sizing: SizingFacts
-    typical: Mapping[str, TypicalConfiguration]
+    typical_configurations: tuple[TypicalEntry, ...] = ()
+    _regions: Mapping[tuple[str, str], RegionRates] = PrivateAttr()
+    _typical: Mapping[str, TypicalConfiguration] = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _index(self) -> RateCard:
+        regions: dict[tuple[str, str], RegionRates] = {}
+        for rates in self.region_list:
+            if (rates.provider, rates.region) in regions:
+                raise ValueError(f"regions: {rates.provider} {rates.region} is listed twice")
+            regions[(rates.provider, rates.region)] = rates
+        self._regions = MappingProxyType(regions)
+        for entry in self.typical_configurations:
+            if entry.tier not in self.compute_per_unit_hour:
+                raise ValueError(f"typical configuration {entry.key!r}: no tier {entry.tier!r}")
+            if (entry.provider, entry.region) not in regions:
+                raise ValueError(
+                    f"typical configuration {entry.key!r}: no rates for {entry.provider} "
+                    f"{entry.region}"
+                )
+        hours = self.hours_per_month.value
+        self._typical = MappingProxyType(
+            {entry.key: entry.configuration(hours) for entry in self.typical_configurations}
+        )
+        return self
+
+    @property
+    def regions(self) -> Mapping[tuple[str, str], RegionRates]:
+        """Each region's rates by ``(provider, region)``."""
+        return self._regions
+
+    @property
+    def typical(self) -> Mapping[str, TypicalConfiguration]:
+        """The typical configurations by key, each with its month's usage."""
+        return self._typical
+
+    def providers(self) -> tuple[str, ...]:
+        """The cloud providers that have rates, in file order."""
+        return tuple(dict.fromkeys(provider for provider, _ in self._regions))
 
     def region_rates(self, provider: str, region: str) -> RegionRates:
         """The rates of one region, or an error naming the regions that have rates."""
@@ -217,40 +369,7 @@ class WorkloadSizing:
 @lru_cache(maxsize=4)
 def load_rates(path: Path | None = None) -> RateCard:
     """Read and check ``rates.json``; ``path`` is for tests, the default is the packaged file."""
-    if path is None:
-        text = resources.files(__package__).joinpath(DATA_FILE).read_text(encoding="utf-8")
-    else:
-        text = Path(path).read_text(encoding="utf-8")
-    raw = json.loads(text)
-    try:
-        regions = {}
-        for entry in raw["regions"]:
-            rates = RegionRates(
-                provider=entry["provider"],
-                region=entry["region"],
-                label=entry["label"],
-                compute_multiplier=_rate(entry["compute_multiplier"], entry["region"]),
-                storage_multiplier=_rate(entry["storage_multiplier"], entry["region"]),
-                egress_per_gb=_rate(entry["egress_per_gb"], entry["region"]),
-            )
-            regions[(rates.provider, rates.region)] = rates
-        sizing = SizingFacts(**{k: _rate(v, k) for k, v in raw["sizing"].items()})
-        card = RateCard(
-            currency=raw["currency"],
-            hours_per_month=_rate(raw["hours_per_month"], "hours_per_month"),
-            compute_per_unit_hour=MappingProxyType(
-                {tier: _rate(v, tier) for tier, v in raw["compute_per_unit_hour"].items()}
-            ),
-            storage_per_tb_month=_rate(raw["storage_per_tb_month"], "storage"),
-            backup_per_tb_month=_rate(raw["backup_per_tb_month"], "backup"),
-            regions=MappingProxyType(regions),
-            sizing=sizing,
-            typical=MappingProxyType({}),
-        )
-        typical = {t["key"]: _typical(t, card) for t in raw.get("typical_configurations", [])}
-    except (KeyError, TypeError) as exc:
-        raise RateDataError(f"{DATA_FILE} is missing or mistypes {exc}.") from None
-    return replace(card, typical=MappingProxyType(typical))
+    return load_data_file(RateCard, DATA_FILE, path, RateDataError)
 
 
 def compute_units_per_node(vcpu: int, memory_gib: float) -> int:
@@ -486,66 +605,3 @@ def _usd(amount: float) -> str:
 
 def _with_hours(usage: Usage, hours: float) -> Usage:
     return replace(usage, active_hours=hours)
-
-
-def _rate(raw: dict[str, Any], where: str) -> Rate:
-    missing = [k for k in ("value", "unit", "source", "as_of", "approximate") if k not in raw]
-    if missing:
-        raise RateDataError(f"{DATA_FILE}: rate {where!r} has no {', '.join(missing)}.")
-    if not str(raw["source"]).strip():
-        raise RateDataError(f"{DATA_FILE}: rate {where!r} names no source.")
-    try:
-        as_of = date.fromisoformat(raw["as_of"])
-    except (TypeError, ValueError):
-        raise RateDataError(
-            f"{DATA_FILE}: rate {where!r} has as_of {raw['as_of']!r}; use YYYY-MM-DD."
-        ) from None
-    return Rate(
-        value=float(raw["value"]),
-        unit=str(raw["unit"]),
-        source=str(raw["source"]),
-        as_of=as_of,
-        approximate=bool(raw["approximate"]),
-        note=str(raw.get("note", "")),
-    )
-
-
-def _typical(raw: dict[str, Any], rates: RateCard) -> TypicalConfiguration:
-    active = raw["active"]
-    if active.get("always_on"):
-        hours, per_day, days = rates.hours_per_month.value, None, None
-    else:
-        per_day, days = float(active["hours_per_day"]), float(active["days_per_month"])
-        hours = per_day * days
-    usage = Usage(
-        nodes=raw["nodes"],
-        vcpu_per_node=raw["vcpu_per_node"],
-        memory_gib_per_node=raw["memory_gib_per_node"],
-        active_hours=hours,
-        storage_tb=float(raw["storage_tb"]),
-        backups_retained=raw["backups_retained"],
-        egress_gb=float(raw["egress_gb"]),
-        tier=raw["tier"],
-        provider=raw["provider"],
-        region=raw["region"],
-    )
-    spec = ClusterSpec(
-        raw["cluster_type"], usage.nodes, usage.vcpu_per_node, usage.memory_gib_per_node
-    )
-    errors = validate_cluster_spec(spec)
-    if errors:
-        raise RateDataError(
-            f"{DATA_FILE}: typical configuration {raw['key']!r}: {' '.join(errors)}"
-        )
-    seed = raw["seed_range_usd"]
-    return TypicalConfiguration(
-        key=raw["key"],
-        cluster_type=raw["cluster_type"],
-        usage=usage,
-        active_hours_per_day=per_day,
-        active_days_per_month=days,
-        seed_low_usd=float(seed["low"]),
-        seed_high_usd=float(seed["high"]),
-        seed_open_ended=bool(seed["open_ended"]),
-        assumptions=tuple(raw["assumptions"]),
-    )

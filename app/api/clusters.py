@@ -24,7 +24,6 @@ from app.api.schemas import (
     ClusterQuery,
     ConnectionOut,
     ConnectionQuery,
-    CostLineOut,
     CostOut,
     CostRequest,
     Page,
@@ -105,7 +104,7 @@ def create_cluster(call: Call) -> ClusterOut:
     project_id = call.path["project_id"]
     with call.store.sessions() as session:
         project_in(session, call, project_id, NEEDS[ClusterAction.CREATE])
-    spec = ClusterSpec(body.type, body.nodes, body.vcpu_per_node, body.memory_gib_per_node)
+    spec = body.spec(body.type)
     _check_size(spec)
     options = None
     if body.provider == ProviderKey.SERVER:
@@ -154,7 +153,7 @@ def _act(call: Call, action: ClusterAction, **extra) -> ClusterOut:
             raise not_found(f"Cluster {cluster_id} was deleted.")
         type_key = cluster.type_key
     if action == ClusterAction.RESIZE:
-        extra["size"] = ClusterSpec(type_key, **call.body.model_dump())
+        extra["size"] = call.body.spec(type_key)
         _check_size(extra["size"])
     cluster = lifecycle.USE_CASES[action](
         store=call.store, settings=call.settings, cluster_id=cluster_id, actor=call.who, **extra
@@ -277,14 +276,12 @@ def get_connection(call: Call) -> ConnectionOut:
 def cost_estimate(call: Call) -> CostOut:
     body: CostRequest = call.body
     if body.type is not None:
-        _check_size(
-            ClusterSpec(body.type, body.nodes, body.vcpu_per_node, body.memory_gib_per_node)
-        )
+        _check_size(body.spec(body.type))
     usage = Usage(**body.model_dump(exclude={"type"}))
     estimate = estimate_monthly_cost(usage)
     return CostOut(
         currency=estimate.currency,
-        lines=[CostLineOut(**line.__dict__) for line in estimate.lines],
+        lines=list(estimate.lines),
         total=estimate.total,
         assumptions=list(estimate.assumptions),
     )

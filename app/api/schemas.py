@@ -12,7 +12,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from models.cluster_types import load_cluster_types
+from models.cluster_types import NodeSize, load_cluster_types
+from models.pricing import MAX_HOURS_IN_MONTH, CostLine, load_rates
 from models.tables import ClusterStatus, ProviderKey, Role
 from pipelines.views import COLOR_COLUMNS
 
@@ -36,7 +37,10 @@ Email = Annotated[
     ),
 ]
 ClusterName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{2,39}$")]
+# Choices that are data: the cluster types, and the rate card's tiers and cloud providers.
 ClusterTypeKey = Literal[tuple(load_cluster_types())]  # type: ignore[valid-type]
+Tier = Literal[tuple(load_rates().compute_per_unit_hour)]  # type: ignore[valid-type]
+CloudProvider = Literal[load_rates().providers()]  # type: ignore[valid-type]
 Result = Literal["OK", "NOK", "UNKNOWN"]
 # Data coordinates a raster may ask for: finite, and small enough that ranges cannot overflow.
 Coordinate = Annotated[float, Field(ge=-1e15, le=1e15, allow_inf_nan=False)]
@@ -170,10 +174,8 @@ class ServerOptions(Request):
     )
 
 
-class Size(Request):
-    nodes: int = Field(ge=1, le=100)
-    vcpu_per_node: int = Field(ge=1, le=512)
-    memory_gib_per_node: int = Field(ge=1, le=8192)
+class Size(NodeSize):
+    """New sizes per node; the cluster's type must allow them."""
 
 
 class ClusterCreate(Size):
@@ -202,32 +204,29 @@ class ConnectionOut(BaseModel):
     revealed: bool
 
 
-class CostRequest(Request):
+class CostRequest(NodeSize):
+    """A month of one cluster to price; its sizes are checked against `type` when given."""
+
     type: ClusterTypeKey | None = Field(None, description="check the sizes against this type")
-    nodes: int = Field(ge=1, le=100)
-    vcpu_per_node: int = Field(ge=1, le=512)
-    memory_gib_per_node: int = Field(ge=1, le=8192)
-    active_hours: float = Field(730.0, ge=0, le=744)
-    storage_tb: float = Field(0.0, ge=0, le=1e6)
+    active_hours: float = Field(
+        load_rates().hours_per_month.value,
+        ge=0,
+        le=MAX_HOURS_IN_MONTH,
+        description="hours the service is active this month; the default is always on",
+    )
+    storage_tb: float = Field(0.0, ge=0, le=1e6, description="compressed TB (10^12 bytes)")
     backups_retained: int = Field(1, ge=0, le=100)
-    egress_gb: float = Field(0.0, ge=0, le=1e9)
-    tier: Literal["basic", "scale"] = "scale"
-    provider: Literal["aws"] = "aws"
+    egress_gb: float = Field(
+        0.0, ge=0, le=1e9, description="GB (10^9 bytes) leaving to the internet this month"
+    )
+    tier: Tier = "scale"
+    provider: CloudProvider = "aws"
     region: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,64}$")] = "us-east-1"
-
-
-class CostLineOut(BaseModel):
-    label: str
-    quantity: float
-    unit: str
-    rate: float
-    amount: float
-    how: str
 
 
 class CostOut(BaseModel):
     currency: str
-    lines: list[CostLineOut]
+    lines: list[CostLine]
     total: float
     assumptions: list[str]
 
