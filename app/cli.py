@@ -62,13 +62,14 @@ def _project_label(label: str) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from pipelines.curves import Curves
     from pipelines.prefetch import prefetch
     from pipelines.store import DatasetSpec
     from pipelines.synthetic import DemoSpec, generate_demo
 
     args.project = _project_label(args.project)
     store = _store()
-    existing = store.datasets(kind="demo", project=args.project)
+    existing = Curves(store.client, store.database, projects=(args.project,)).datasets(kind="demo")
     if not existing.empty and args.if_missing:
         curves = int(existing["curve_count"].sum())
         print(f"Demo data present: {curves:,} curves in project {args.project!r}.")
@@ -150,7 +151,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from pipelines.catalog import Catalog
+    from pipelines.curves import Curves
 
     settings = get_settings()
     store = _store()
@@ -159,13 +160,13 @@ def cmd_info(args: argparse.Namespace) -> int:
     print("Engine:   ", ", ".join(f"{k}={v}" for k, v in provider_for(settings).describe().items()))
     print("Database: ", settings.database)
     print("Home:     ", settings.home)
-    catalog = Catalog(store.client, settings.database)
-    overview = catalog.overview()
+    stored = Curves(store.client, settings.database)
+    overview = stored.overview()
     print(
         f"Curves:    {overview.curves:,} ({overview.points:,} points) in {overview.datasets} "
         f"dataset(s), {overview.projects} project(s)"
     )
-    sizes = catalog.storage()
+    sizes = stored.storage()
     if not sizes.empty:
         print("\nTables:")
         for row in sizes.itertuples():
@@ -173,10 +174,10 @@ def cmd_info(args: argparse.Namespace) -> int:
                 f"  {row.table:<18} {row.rows:>12,} rows {row.compressed_bytes / 1e6:>10.1f} MB "
                 f"(uncompressed {row.uncompressed_bytes / 1e6:.1f} MB)"
             )
-        bpp = catalog.bytes_per_point(overview.points)
+        bpp = stored.bytes_per_point(overview.points)
         if bpp:
             print(f"  samples: {bpp:.2f} bytes per stored (x, y) point")
-    datasets = store.datasets()
+    datasets = stored.datasets()
     if not datasets.empty:
         print("\nDatasets:")
         for row in datasets.itertuples():
@@ -189,8 +190,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_clean_demo(args: argparse.Namespace) -> int:
+    from pipelines.curves import Curves
+
     store = _store()
-    demo = store.datasets(kind="demo")
+    demo = Curves(store.client, store.database).datasets(kind="demo")
     if demo.empty:
         print("No demo data stored; nothing to remove.")
         return 0

@@ -14,6 +14,7 @@ from models import accounts
 from models.access import Action, Principal, allows, require, visible_projects
 from models.settings import Settings, get_settings
 from models.store import MetadataStore, open_metadata
+from pipelines.curves import Curves
 from pipelines.hot import HotCache
 from pipelines.store import STALE_SECONDS, CurveStore
 from providers import Provider, provider_from_settings
@@ -73,10 +74,8 @@ def default_project(store: MetadataStore) -> int:
 def adopt_curve_projects(settings: Settings) -> list[str]:
     """Give every curve ``project`` label in the engine a metadata project (see
     :func:`models.accounts.adopt_projects`); returns the names made."""
-    from pipelines.catalog import Catalog
-
     store = open_store(settings)
-    labels = Catalog(store.client, settings.database).processes_by_project()["project"]
+    labels = Curves(store.client, settings.database).processes_by_project()["project"]
     with metadata_for(settings).sessions() as session:
         made = accounts.adopt_projects(session, [str(label) for label in labels.unique()])
         session.commit()
@@ -88,12 +87,7 @@ def curve_label_in_use(settings: Settings, name: str) -> bool:
     name: it would hand whoever makes it curves they were never given."""
     store = open_store(settings)
     try:
-        return bool(
-            store.client.query(
-                f"SELECT count() FROM {store.db}.datasets WHERE project = {{p:String}}",
-                parameters={"p": name},
-            ).result_rows[0][0]
-        )
+        return not Curves(store.client, store.database, projects=(name,)).datasets().empty
     finally:
         store.client.close()
 

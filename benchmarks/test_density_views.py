@@ -20,7 +20,7 @@ import pytest
 from benchmarks.conftest import FULL, report
 from models.identifiers import identifier
 from pipelines.batch import TEXT_COLUMNS, CurveBatch
-from pipelines.overlay import density_image, fit
+from pipelines.curves import Curves
 from pipelines.store import CurveStore, DatasetSpec
 from pipelines.views import CurveFilter, View
 
@@ -112,17 +112,16 @@ def stored(request, embedded_provider):
 @pytest.mark.benchmark(group="density-views")
 def test_overview_and_zoom_against_select_everything(benchmark, stored):
     client, database, curves, samples = stored
-    overview = fit(client, database, WHERE, View())
+    chosen = Curves(client, database, WHERE)
+    overview = chosen.fit(View())
     (x0, x1), (y0, y1) = overview.x_range, overview.y_range
     middle = (x0 + x1) / 2
     zoom = overview.zoomed((middle - (x1 - x0) / 20, middle + (x1 - x0) / 20), (y0, y1))
-    density_image(client, database, WHERE, View(width=8, height=8))  # compile
-    image = benchmark.pedantic(
-        lambda: density_image(client, database, WHERE, View()), rounds=3, iterations=1
-    )
+    chosen.density(View(width=8, height=8))  # compile
+    image = benchmark.pedantic(lambda: chosen.density(View()), rounds=3, iterations=1)
     assert image.curves == curves
-    overview_s, _ = best_of(lambda: density_image(client, database, WHERE, View()))
-    zoom_s, zoomed = best_of(lambda: density_image(client, database, WHERE, zoom))
+    overview_s, _ = best_of(lambda: chosen.density(View()))
+    zoom_s, zoomed = best_of(lambda: chosen.density(zoom))
     naive_s, _ = best_of(lambda: naive(client, database, overview), rounds=1)
     naive_zoom_s, _ = best_of(lambda: naive(client, database, zoom), rounds=1)
     row = {
@@ -144,9 +143,10 @@ def test_overview_and_zoom_against_select_everything(benchmark, stored):
 @pytest.mark.benchmark(group="density-views")
 def test_peak_memory_of_the_render_path(stored):
     client, database, curves, samples = stored
-    density_image(client, database, WHERE, View(width=8, height=8))  # compile first
-    ours = peak_mb(lambda: density_image(client, database, WHERE, View()))
-    overview = fit(client, database, WHERE, View())
+    chosen = Curves(client, database, WHERE)
+    chosen.density(View(width=8, height=8))  # compile first
+    ours = peak_mb(lambda: chosen.density(View()))
+    overview = chosen.fit(View())
     baseline = peak_mb(lambda: naive(client, database, overview))
     row = RESULTS.setdefault(f"{curves:,} x {samples:,}", {"stored": f"{curves:,} x {samples:,}"})
     row["peak MB"] = f"{ours:.0f}"

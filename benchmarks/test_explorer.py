@@ -29,8 +29,9 @@ from holoviews.operation.datashader import rasterize
 from app.explorer.explorer import PLOT_HEIGHT, PLOT_WIDTH, CurveExplorer
 from benchmarks.conftest import FULL, report
 from models.identifiers import identifier
+from pipelines.curves import Curves
 from pipelines.hot import HotCache
-from pipelines.overlay import fetch_samples, select
+from pipelines.sources import EngineSamples, MemorySamples
 from pipelines.store import CurveStore, DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
 
@@ -68,9 +69,7 @@ def view_steps(x_range, y_range) -> list[tuple[str, tuple, tuple]]:
 
 def in_memory_path(client, database: str, explorer: CurveExplorer) -> hv.Path:
     """Every sample of the explorer's curves, loaded once, as a HoloViews user would hold them."""
-    where = explorer.state.curve_filter()
-    meta = select(client, database, where, explorer._image.view)
-    curves = fetch_samples(client, database, meta, None)
+    curves = Curves(client, database, explorer.state.curve_filter()).samples()
     return hv.Path(
         [
             {"x": curves.x[s:e], "y": curves.y[s:e]}
@@ -80,15 +79,17 @@ def in_memory_path(client, database: str, explorer: CurveExplorer) -> hv.Path:
 
 
 # "memory": the app's setting, a filter's samples held after its first view (pipelines/hot.py);
-# "engine": no cache, every view selected and reduced by the engine (pipelines/overlay.py).
-MODES = {"memory": 512 * 1024 * 1024, "engine": 0}
+# "engine": every view selected and reduced by the engine (pipelines/fetch.py).
+MODES = ("memory", "engine")
 
 
 @pytest.mark.benchmark(group="explorer")
-@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("mode", MODES)
 def test_view_change_to_image_sent(demo, mode):
     factory, database = demo
-    explorer = CurveExplorer(client_factory=factory, database=database, hot=HotCache(MODES[mode]))
+    cache = HotCache(512 * 1024 * 1024)
+    samples = MemorySamples(cache) if mode == "memory" else EngineSamples()
+    explorer = CurveExplorer(client_factory=factory, database=database, samples=samples)
     document = Document()
     document.add_root(explorer.plot.get_root(document))
     explorer.wait()
@@ -101,7 +102,7 @@ def test_view_change_to_image_sent(demo, mode):
             explorer.state.process = next(p for p in processes if p != process)
             explorer.wait()
         # The first view of a filter: fits the view and, in memory mode, loads the samples.
-        explorer._hot.clear()
+        cache.clear()
         events.clear()
         started = time.perf_counter()
         explorer.state.process = process

@@ -1,7 +1,7 @@
 """Density images as HoloViews objects: a static image, or a DynamicMap that redraws on zoom.
 
 No Panel here: in a live notebook or a served page, HoloViews' RangeXY stream calls back into
-:func:`pipelines.overlay.density_image` with the new ranges, so each zoom is a fresh, exact
+:meth:`pipelines.curves.Curves.density` with the new ranges, so each zoom is a fresh, exact
 aggregation in the engine and the kernel.
 """
 
@@ -17,7 +17,7 @@ import xarray as xr
 from holoviews.plotting.util import process_cmap
 from PIL import Image
 
-from pipelines.overlay import DensityImage
+from pipelines.drawing import DensityImage
 
 # Categorical colours (result first: OK blue, NOK red), then a qualitative palette.
 PALETTE = ["#1f5fa8", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]

@@ -304,16 +304,7 @@ class CurveStore:
         self.delete_datasets(orphans)
         return removed + orphans
 
-    # -- reading the registry --------------------------------------------------------------
-
-    def datasets(self, *, kind: str | None = None, project: str | None = None) -> pd.DataFrame:
-        return self.client.query_df(
-            f"SELECT dataset_id, project, kind, name, source, content_sha256, curve_count, "
-            f"point_count, created_at FROM {self.db}.datasets "
-            "WHERE ({kind:String} = '' OR kind = {kind:String}) "
-            "AND ({project:String} = '' OR project = {project:String}) ORDER BY created_at",
-            parameters={"kind": kind or "", "project": project or ""},
-        )
+    # -- reading the registry (what pages list is read through ``pipelines.curves.Curves``) --
 
     def find_import(self, project: str, content_sha256: str) -> str | None:
         """The id of the dataset already made from a file with this content, if any."""

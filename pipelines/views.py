@@ -16,6 +16,49 @@ import pandas as pd
 FILTER_COLUMNS = ("project", "plant", "line", "station", "process", "program", "shift", "result")
 # Columns a density can be split by (colour-by).
 COLOR_COLUMNS = ("result", "station", "program", "line", "plant", "shift", "defect", "process")
+# What a drawing needs of each curve: who it is, how its axes are labelled, where it lies.
+META_COLUMNS = ("curve_id", "curve_key", "part_serial", "station", "program", "result", "defect")
+AXIS_COLUMNS = ("x_name", "x_unit", "y_name", "y_unit")
+EXTENT_COLUMNS = ("point_count", "x_min", "x_max")
+# The parts listed for a pick, and the newest curves on the Overview.
+PICK_COLUMNS = (
+    "curve_id",
+    "curve_key",
+    "part_serial",
+    "plant",
+    "line",
+    "station",
+    "program",
+    "result",
+    "defect",
+    "started_at",
+)
+NEWEST_COLUMNS = (
+    "started_at",
+    "project",
+    "part_serial",
+    "line",
+    "station",
+    "program",
+    "result",
+    "defect",
+    "point_count",
+)
+# A summary of curves per plant, line and station (the Overview's table).
+BREAKDOWN_COLUMNS = (
+    "project",
+    "plant",
+    "line",
+    "station",
+    "process",
+    "curves",
+    "ok",
+    "nok",
+    "nok_rate",
+    "points",
+)
+# Share of the data range added around an automatic fit, so edge curves are not on the border.
+FIT_PADDING = 0.02
 
 
 class FilterError(ValueError):
@@ -136,3 +179,13 @@ class View:
 
     def zoomed(self, x_range, y_range) -> View:
         return replace(self, x_range=tuple(x_range), y_range=tuple(y_range))
+
+    def fitted(self, x_extent: tuple[float, float], y_extent: tuple[float, float]) -> View:
+        """The view with missing ranges set to these data extents, padded."""
+        return self.zoomed(self.x_range or padded(*x_extent), self.y_range or padded(*y_extent))
+
+
+def padded(lo: float, hi: float) -> tuple[float, float]:
+    """``(lo, hi)`` widened by :data:`FIT_PADDING` of its span (by at least 1 if it has none)."""
+    pad = (hi - lo) * FIT_PADDING or max(abs(lo) * FIT_PADDING, 1.0)
+    return (float(lo - pad), float(hi + pad))

@@ -1,9 +1,9 @@
 """Datasets and curves of a project: import files, query metadata, rasters and samples.
 
-A project's curves are those whose ``project`` label is the project's name; every query here
-is narrowed to that one label (:meth:`CurveFilter.within`), whatever the filters say. Filter
-values reach ClickHouse only as bound parameters, and column names only from the whitelists
-in :mod:`pipelines.views`.
+A project's curves are those whose ``project`` label is the project's name; every request reads
+them through a :class:`~pipelines.curves.Curves` kept inside that one label, whatever the
+filters say. Filter values reach ClickHouse only as bound parameters, and column names only
+from the whitelists in :mod:`pipelines.views`.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ from app.api.scope import curve_store, page_list, project_in
 from app.api.uploads import staged
 from models.access import Action
 from models.accounts import audit
+from models.settings import Settings
+from pipelines.curves import Curves
 from pipelines.ingest import ingest_file
-from pipelines.overlay import AXIS_COLUMNS, META_COLUMNS, density_image, fetch_samples
 from pipelines.store import ImportConflictError
 from pipelines.views import CurveFilter, View
 
@@ -46,6 +47,12 @@ def _project(call: Call, action: Action) -> tuple[int, str]:
     with call.store.sessions() as session:
         project, _ = project_in(session, call, call.path["project_id"], action)
         return project.id, project.name
+
+
+def _curves(settings: Settings, project: str) -> Curves:
+    """The project's curves, on this worker thread's client."""
+    store = curve_store(settings)
+    return Curves(store.client, store.database, projects=(project,))
 
 
 def _record(call: Call, project_id: int, action: str, **detail) -> None:
@@ -65,7 +72,7 @@ def _record(call: Call, project_id: int, action: str, **detail) -> None:
 )
 def list_datasets(call: Call) -> Page[DatasetOut]:
     _, name = _project(call, Action.VIEW)
-    frame = curve_store(call.settings).datasets(project=name)
+    frame = _curves(call.settings, name).datasets()
     items = [
         DatasetOut(
             id=str(row.dataset_id),
@@ -128,8 +135,8 @@ def import_dataset(call: Call) -> ImportOut:
     )
 
 
-def curve_filter(filters: CurveFilters, project: str) -> CurveFilter:
-    """The filters as a :class:`CurveFilter`, kept inside the project's curves."""
+def curve_filter(filters: CurveFilters) -> CurveFilter:
+    """The filters as a :class:`CurveFilter`."""
     equals = {
         column: getattr(filters, column)
         for column in ("plant", "line", "station", "process", "program", "shift", "result")
@@ -139,7 +146,7 @@ def curve_filter(filters: CurveFilters, project: str) -> CurveFilter:
         start=filters.started_after,
         end=filters.started_before,
         **equals,
-    ).within((project,))
+    )
 
 
 @API.route(
@@ -154,18 +161,10 @@ def curve_filter(filters: CurveFilters, project: str) -> CurveFilter:
 def list_curves(call: Call) -> Page[CurveOut]:
     _, name = _project(call, Action.VIEW)
     query: CurveQuery = call.query
-    where, params = curve_filter(query, name).where()
-    store = curve_store(call.settings)
-    total = store.client.query(
-        f"SELECT count() FROM {store.db}.curves WHERE {where}", parameters=params
-    ).result_rows[0][0]
-    rows = store.client.query(
-        f"SELECT {', '.join(CURVE_COLUMNS)} FROM {store.db}.curves WHERE {where} "
-        "ORDER BY started_at DESC, curve_id LIMIT {limit:UInt32} OFFSET {offset:UInt64}",
-        parameters={**params, "limit": query.limit, "offset": query.offset},
-    ).result_rows
-    items = [CurveOut(**_curve_row(dict(zip(CURVE_COLUMNS, row, strict=True)))) for row in rows]
-    return Page(items=items, total=int(total), limit=query.limit, offset=query.offset)
+    curves = _curves(call.settings, name).matching(curve_filter(query))
+    page = curves.page(query.limit, query.offset, CURVE_COLUMNS)
+    items = [CurveOut(**_curve_row(row)) for row in page.rows]
+    return Page(items=items, total=page.total, limit=query.limit, offset=query.offset)
 
 
 def _curve_row(row: dict) -> dict:
@@ -196,8 +195,7 @@ def curve_raster(call: Call) -> RasterOut | Raw:
             raise invalid(f"Give both {axis}_min and {axis}_max, or neither (fit the curves).")
         ranges[f"{axis}_range"] = None if low is None else (low, high)
     view = View(width=query.width, height=query.height, color_by=query.color_by, **ranges)
-    store = curve_store(call.settings)
-    image = density_image(store.client, store.database, curve_filter(query, name), view)
+    image = _curves(call.settings, name).matching(curve_filter(query)).density(view)
     _record(
         call, project_id, "curves.export", kind="raster", format=query.format, curves=image.curves
     )
@@ -229,16 +227,9 @@ def curve_raster(call: Call) -> RasterOut | Raw:
 def curve_samples(call: Call) -> SamplesOut:
     project_id, name = _project(call, Action.EXPORT_DATA)
     curve_id = call.path["curve_id"]
-    store = curve_store(call.settings)
-    columns = [*META_COLUMNS, *AXIS_COLUMNS]
-    meta = store.client.query_df(
-        f"SELECT {', '.join(columns)} FROM {store.db}.curves "
-        "WHERE project = {p:String} AND curve_id = {id:UInt64} LIMIT 1",
-        parameters={"p": name, "id": curve_id},
-    )
-    if meta.empty:
+    curves = _curves(call.settings, name).curve(curve_id)
+    if not len(curves):
         raise not_found(f"There is no curve {curve_id} in this project.")
-    curves = fetch_samples(store.client, store.database, meta, None)
     first = curves.meta.iloc[0]
     finite = np.isfinite(curves.x) & np.isfinite(curves.y)
     _record(call, project_id, "curves.export", kind="samples", curve=str(curve_id))

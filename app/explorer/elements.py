@@ -10,8 +10,8 @@ import pandas as pd
 from bokeh.models import NumeralTickFormatter
 
 from app.markup import text
+from pipelines.drawing import DensityImage
 from pipelines.interact import Line
-from pipelines.overlay import DensityImage
 from pipelines.render import category_colors, to_hv
 from pipelines.views import FilterError
 from providers import ProviderError

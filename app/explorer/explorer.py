@@ -33,12 +33,12 @@ from app.markup import text
 from app.runtime import hot_cache, open_store
 from models.csv_safe import frame_csv
 from models.settings import get_settings
-from pipelines.catalog import Catalog
-from pipelines.hot import HotCache
-from pipelines.interact import Line, envelope, highlight, pick, pixel_box
-from pipelines.overlay import DensityImage, density_image, select
+from pipelines.curves import Curves
+from pipelines.drawing import DensityImage
+from pipelines.interact import Line, pixel_box
 from pipelines.render import png
-from pipelines.views import CurveFilter, FilterError, View
+from pipelines.sources import MemorySamples, SampleSource
+from pipelines.views import CurveFilter, FilterError
 from providers import ProviderError
 
 log = logging.getLogger(__name__)
@@ -86,22 +86,24 @@ class CurveExplorer(pn.viewable.Viewer):
         client_factory=None,
         database: str | None = None,
         query: dict[str, str] | None = None,
-        hot: HotCache | None = None,
+        samples: SampleSource | None = None,
         projects: tuple[str, ...] | None = None,
         on_export: Callable[[str, tuple[str, ...] | None], None] | None = None,
         **params: Any,
     ) -> None:
-        """``hot``: where filters' samples are held so zooms draw from memory (by default the
-        process's cache, sized by ``CURVEHOUSE_HOT_CACHE_MB``). ``projects``: the only
-        projects whose curves this person may see (None: every project). ``on_export`` is
-        called with the export's kind and projects before a file is made; it raises
-        PermissionError to refuse (and records the export)."""
+        """``samples``: where views' samples come from; by default memory, so zooms of a filter
+        draw from its samples held in the process's cache (sized by
+        ``CURVEHOUSE_HOT_CACHE_MB``; a filter that does not fit goes to the engine).
+        ``projects``: the only projects whose curves this person may see (None: every
+        project). ``on_export`` is called with the export's kind and projects before a file is
+        made; it raises PermissionError to refuse (and records the export)."""
         super().__init__(**params)
         self._projects, self._on_export = projects, on_export
         settings = get_settings()
-        self._hot = hot if hot is not None else hot_cache(settings)
+        self._samples = samples if samples is not None else MemorySamples(hot_cache(settings))
         self.state = ExplorerState()
         self._database = database or settings.database
+        self._curves: Curves | None = None  # the session's reader, on the first client
         self._doc = pn.state.curdoc
         self._image: DensityImage | None = None
         self._shown_where: CurveFilter | None = None
@@ -160,10 +162,10 @@ class CurveExplorer(pn.viewable.Viewer):
         try:
             for _ in range(3):
                 self._clients.append(factory())
-            options = Catalog(self._clients[0], self._database).processes_by_project()
-            if self._projects is not None:
-                options = options[options["project"].isin(self._projects)]
-            self._options = options.reset_index(drop=True)
+            self._curves = Curves(
+                self._clients[0], self._database, projects=self._projects, source=self._samples
+            )
+            self._options = self._curves.processes_by_project()
         except Exception as exc:  # shown in the page; the engine may come back on reload
             self.close()
             self._show_error(exc)
@@ -312,7 +314,7 @@ class CurveExplorer(pn.viewable.Viewer):
         if not self._clients:
             return
         try:
-            where = self.state.curve_filter().within(self._projects)
+            where = self.state.curve_filter()
             view = self.state.view(PLOT_WIDTH, PLOT_HEIGHT)
         except FilterError as exc:
             self._show_error(exc)
@@ -320,24 +322,25 @@ class CurveExplorer(pn.viewable.Viewer):
         self._alert.visible = False
         self.plot.loading = True
         self.status_text.object = "Drawing…"
-        client, database = self._render_client, self._database
+        curves = self._curves.on(self._render_client)
         with_envelope, reference = self.state.envelope, self.state.reference.strip()
         choices_of = None
         if self._choices_stale:
             choices_of = CurveFilter.of(
                 project=self.state.project or None, process=self.state.process or None
-            ).within(self._projects)
+            )
             self._choices_stale = False
 
         def job() -> Rendered:
-            image = density_image(client, database, where, view, hot=self._hot)
+            shown = curves.matching(where)
+            image = shown.density(view)
             done = Rendered(image, where)
             if choices_of is not None:
-                done.choices = Catalog(client, database).choices(choices_of)
+                done.choices = curves.matching(choices_of).choices()
             if with_envelope and image.curves:
-                done.envelope = envelope(client, database, where, image.view)
+                done.envelope = shown.envelope(image.view)
             if reference:
-                done.reference = _reference_lines(client, database, where, reference, image.view)
+                done.reference = shown.part_lines(reference, image.view, limit=REFERENCE_LIMIT)
                 done.reference_missing = not done.reference
             return done
 
@@ -374,14 +377,14 @@ class CurveExplorer(pn.viewable.Viewer):
     def select_box(self, box: tuple[int, int, int, int]) -> None:
         """List the parts drawing a pixel in ``box`` (col0, col1, row0, row1) of the picture on
         screen: its view and its filter."""
-        where, view = self._shown_where, self._image.view
-        client, database = self._pick_client, self._database
+        view = self._image.view
+        shown = self._curves.on(self._pick_client).matching(self._shown_where)
         self.parts_title.object = "Finding the parts…"
 
         def job() -> Picked:
-            found = pick(client, database, where, view, box, limit=PICK_LIMIT, hot=self._hot)
+            found = shown.pick(view, box, limit=PICK_LIMIT)
             ids = found.curves["curve_id"].head(HIGHLIGHT_LIMIT).tolist()
-            return Picked(found.total, found.curves, highlight(client, database, ids, view))
+            return Picked(found.total, found.curves, shown.highlight(ids, view))
 
         self._picks.submit(job)
 
@@ -392,8 +395,9 @@ class CurveExplorer(pn.viewable.Viewer):
         (x0, x1), (y0, y1) = view.x_range, view.y_range
         if not (x0 <= x <= x1 and y0 <= y <= y1):
             return
-        where, box = self._shown_where, pixel_box(view, x, y, x, y)
-        client, database, renders = self._hover_client, self._database, self._renders
+        box = pixel_box(view, x, y, x, y)
+        shown = self._curves.on(self._hover_client).matching(self._shown_where)
+        renders = self._renders
         self._pointer_moves += 1
         move = self._pointer_moves
 
@@ -404,11 +408,7 @@ class CurveExplorer(pn.viewable.Viewer):
             renders.wait(60)
             if move != self._pointer_moves:
                 return None
-            return (
-                x,
-                y,
-                pick(client, database, where, view, box, limit=HOVER_LIMIT, hot=self._hot),
-            )
+            return x, y, shown.pick(view, box, limit=HOVER_LIMIT)
 
         self._hovers.submit(job)
 
@@ -589,13 +589,3 @@ def _nothing(data) -> bool:
 def _close(a, b, tolerance: float = 1e-9) -> bool:
     span = max(abs(b[1] - b[0]), 1e-300)
     return abs(a[0] - b[0]) <= tolerance * span and abs(a[1] - b[1]) <= tolerance * span
-
-
-def _reference_lines(
-    client, database: str, where: CurveFilter, serial: str, view: View
-) -> list[Line]:
-    """Curves of the part with exactly this serial among the filter's curves."""
-    exact = CurveFilter(where.equals, serial, where.start, where.end)
-    meta = select(client, database, exact, view)
-    ids = meta.loc[meta["part_serial"] == serial, "curve_id"].head(REFERENCE_LIMIT).tolist()
-    return highlight(client, database, ids, view) if ids else []

@@ -16,10 +16,10 @@ from app.markup import text
 from app.runtime import metadata_for, open_store, readable_projects
 from app.shell import shell
 from models.settings import get_settings
-from pipelines.catalog import BREAKDOWN_COLUMNS, Catalog, Overview
-from pipelines.overlay import draw, extent_view, latest_curves
+from pipelines.curves import Curves, Overview
+from pipelines.drawing import draw, extent_view
 from pipelines.render import dynamic
-from pipelines.views import View
+from pipelines.views import BREAKDOWN_COLUMNS, NEWEST_COLUMNS, View
 from providers import ProviderError
 
 hv.extension("bokeh", logo=False)
@@ -87,11 +87,11 @@ class HomePage(pn.viewable.Viewer):
             ),
         )
 
-    def _breakdown(self, catalog: Catalog) -> pn.widgets.Tabulator:
+    def _breakdown(self, curves: Curves) -> pn.widgets.Tabulator:
         """Curves per plant, line and station, in groups by plant (by project when there are
         several). Tabulator writes a group's header as HTML, so the grouping column holds the
         value as text (:func:`~app.markup.text`) and is hidden: the header names the group."""
-        frame = catalog.breakdown()
+        frame = curves.breakdown()
         several = frame["project"].nunique() > 1
         columns = list(BREAKDOWN_COLUMNS if several else BREAKDOWN_COLUMNS[1:])
         frame = frame[columns].replace({c: {"": "(none)"} for c in ("plant", "line", "station")})
@@ -113,8 +113,8 @@ class HomePage(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )
 
-    def _newest(self, catalog: Catalog) -> pn.widgets.Tabulator:
-        frame = catalog.newest(25)
+    def _newest(self, curves: Curves) -> pn.widgets.Tabulator:
+        frame = curves.metadata(25, columns=NEWEST_COLUMNS)
         frame["started_at"] = pd.to_datetime(frame["started_at"]).dt.strftime("%Y-%m-%d %H:%M:%S")
         return pn.widgets.Tabulator(
             frame,
@@ -130,15 +130,9 @@ class HomePage(pn.viewable.Viewer):
             height=420,
         )
 
-    def _preview(self, process: str) -> pn.viewable.Viewable:
+    def _preview(self, stored: Curves, process: str) -> pn.viewable.Viewable:
         """Distinct curves per pixel of the newest curves; zooming redraws from memory."""
-        curves = latest_curves(
-            self._client,
-            self._database,
-            process=process,
-            limit=self.preview_curves,
-            projects=self._projects,
-        )
+        curves = stored.filter(process=process).newest_samples(self.preview_curves)
         if not len(curves):
             return pn.pane.Markdown(f"No {text(process or 'unlabelled')} curves stored.")
         home = extent_view(curves, View(width=420, height=260))
@@ -163,8 +157,8 @@ class HomePage(pn.viewable.Viewer):
             return pn.pane.Alert(
                 f"**The curve store is not available.** {text(self._error)}", alert_type="danger"
             )
-        catalog = Catalog(self._client, self._database, self._projects)
-        overview = catalog.overview()
+        curves = Curves(self._client, self._database, projects=self._projects)
+        overview = curves.overview()
         if overview.empty:
             return pn.pane.Markdown(
                 "## No curves stored yet\n\n"
@@ -174,15 +168,15 @@ class HomePage(pn.viewable.Viewer):
                 "`station`, `result`, `started_at`). See the README for the full list.",
                 name="empty",
             )
-        previews = [self._preview(process) for process in sorted(catalog.processes(3))]
+        previews = [self._preview(curves, process) for process in sorted(curves.processes(3))]
         return pn.Column(
-            self._kpis(overview, catalog.bytes_per_point(overview.points)),
+            self._kpis(overview, curves.bytes_per_point(overview.points)),
             pn.pane.Markdown("### Curve shapes"),
             pn.FlexBox(*[pn.Column(p, width=440) for p in previews]),
             pn.pane.Markdown("### Curves per plant, line and station"),
-            self._breakdown(catalog),
+            self._breakdown(curves),
             pn.pane.Markdown("### Newest curves"),
-            self._newest(catalog),
+            self._newest(curves),
             sizing_mode="stretch_width",
         )
 

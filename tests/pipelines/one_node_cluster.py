@@ -55,8 +55,8 @@ def main(directory: Path) -> dict:
     from models.identifiers import identifier
     from pipelines.hot import HotCache
     from pipelines.notebook import Curves
-    from pipelines.overlay import density_image
     from pipelines.schema import _LEDGER, MIGRATIONS, SchemaError, ensure_schema
+    from pipelines.sources import MemorySamples
     from pipelines.store import ClusterWriteError, CurveStore, DatasetSpec
     from pipelines.synthetic import DemoSpec, generate_demo
     from pipelines.views import CurveFilter, View
@@ -115,8 +115,8 @@ def main(directory: Path) -> dict:
     for name in ("single", "spread"):
         curves = Curves(client, name, CurveFilter())
         view = View(width=300, height=150, color_by="station")
-        image = density_image(client, name, CurveFilter(), view)
-        hot = density_image(client, name, nok, view, hot=HotCache(64 << 20))
+        image = curves.density(view)
+        hot = Curves(client, name, nok, source=MemorySamples(HotCache(64 << 20))).density(view)
         samples = curves.samples()
         answers[name] = {
             "count": curves.count(),

@@ -6,25 +6,31 @@ import numpy as np
 import pytest
 
 from pipelines.batch import CurveBatch
+from pipelines.curves import Curves
 from pipelines.hot import HotCache, load
-from pipelines.overlay import density_image
+from pipelines.sources import EngineSamples, MemorySamples
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
 from pipelines.views import CurveFilter, View
-from tests.pipelines import test_overlay
-from tests.pipelines.test_overlay import expected, full_curves, random_view
+from tests.pipelines import test_fetch
+from tests.pipelines.test_fetch import expected, full_curves, random_view
 
 pytestmark = pytest.mark.integration
 BIG = 1 << 30
 # The stores of the engine-path tests, shared as fixtures.
-adversarial_store = test_overlay.adversarial_store
-demo_store = test_overlay.demo_store
+adversarial_store = test_fetch.adversarial_store
+demo_store = test_fetch.demo_store
+
+
+def density_image(store, where, view, cache=None):
+    """The view from memory through ``cache`` (a filter that does not fit goes to the engine),
+    or from the engine alone without one."""
+    source = EngineSamples() if cache is None else MemorySamples(cache)
+    return Curves(store.client, store.database, where, source=source).density(view)
 
 
 def both(store, where, view, cache):
-    engine = density_image(store.client, store.database, where, view)
-    hot = density_image(store.client, store.database, where, view, hot=cache)
-    return engine, hot
+    return density_image(store, where, view), density_image(store, where, view, cache)
 
 
 def test_random_views_from_memory_equal_the_engine_and_whole_curves(adversarial_store):
@@ -94,7 +100,7 @@ def test_a_new_import_is_seen_at_the_next_view(demo_store):
     cache = HotCache(BIG)
     where = CurveFilter.of(process="press-fit")
     view = View(x_range=(-1.0, 20.0), y_range=(-1.0, 60.0), width=60, height=30)
-    before = density_image(store.client, store.database, where, view, hot=cache)
+    before = density_image(store, where, view, cache)
     more = list(generate_demo(DemoSpec(curves=30, seed=10)))
     for batch in more:  # other parts: new keys
         batch.meta["curve_key"] = batch.meta["curve_key"] + "-late"
@@ -121,7 +127,7 @@ def test_least_recently_used_filters_leave_first(demo_store):
 
 def test_curves_near_a_view_but_not_through_it_are_not_counted(store):
     """Diagonals whose extents cover the view's corner, but whose lines never enter it."""
-    meta = test_overlay.adversarial_batch().meta.iloc[:2].copy()
+    meta = test_fetch.adversarial_batch().meta.iloc[:2].copy()
     meta["curve_key"] = ["up", "down"]
     batch = CurveBatch(
         meta.reset_index(drop=True),
@@ -134,8 +140,8 @@ def test_curves_near_a_view_but_not_through_it_are_not_counted(store):
     corner = View(x_range=(80.0, 100.0), y_range=(40.0, 60.0), width=20, height=20)
     middle = View(x_range=(40.0, 60.0), y_range=(40.0, 60.0), width=20, height=20)
     for cache in (None, HotCache(BIG)):
-        empty = density_image(store.client, store.database, where, corner, hot=cache)
+        empty = density_image(store, where, corner, cache)
         assert (empty.curves, empty.near, int(empty.counts.sum())) == (0, 2, 0)
-        both_lines = density_image(store.client, store.database, where, middle, hot=cache)
+        both_lines = density_image(store, where, middle, cache)
         assert (both_lines.curves, both_lines.near) == (2, 2)
         assert both_lines.results == {"OK": 2}

@@ -6,14 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines.curves import Curves
 from pipelines.density import curve_density, view_transform
-from pipelines.interact import ENVELOPE_LEVELS, compare, envelope, highlight, pick
+from pipelines.fetch import ENVELOPE_LEVELS
 from pipelines.kernels.m4 import m4_keep
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
 from pipelines.views import CurveFilter, View
 from tests.pipelines.density_reference import concatenate
-from tests.pipelines.test_overlay import full_curves
+from tests.pipelines.test_fetch import full_curves
 
 VIEW = dict(x_range=(0.0, 10.0), y_range=(-5.0, 5.0), width=30, height=20)
 
@@ -92,7 +93,7 @@ def brute_force_pick(batches, box):
 )
 def test_pick_finds_exactly_the_curves_drawn_there(demo_store, box):
     store, batches = demo_store
-    picked = pick(store.client, store.database, PRESS, PRESS_VIEW, box, limit=1000)
+    picked = Curves(store.client, store.database, PRESS).pick(PRESS_VIEW, box, limit=1000)
     expected = brute_force_pick(batches, box)
     assert picked.total == len(expected)
     assert sorted(picked.curves["curve_key"]) == expected
@@ -104,16 +105,17 @@ def test_pick_finds_exactly_the_curves_drawn_there(demo_store, box):
 @pytest.mark.integration
 def test_pick_limit_keeps_the_total(demo_store):
     store, _ = demo_store
-    picked = pick(store.client, store.database, PRESS, PRESS_VIEW, (0, 159, 0, 99), limit=3)
+    picked = Curves(store.client, store.database, PRESS).pick(PRESS_VIEW, (0, 159, 0, 99), limit=3)
     assert len(picked.curves) == 3 and picked.total == 30
 
 
 @pytest.mark.integration
 def test_highlight_draws_the_same_pixels_with_fewer_points(demo_store):
     store, batches = demo_store
-    wanted = pick(store.client, store.database, PRESS, PRESS_VIEW, (0, 159, 0, 99), limit=5)
+    press = Curves(store.client, store.database, PRESS)
+    wanted = press.pick(PRESS_VIEW, (0, 159, 0, 99), limit=5)
     ids = wanted.curves["curve_id"].tolist()
-    lines = highlight(store.client, store.database, ids, PRESS_VIEW)
+    lines = press.highlight(ids, PRESS_VIEW)
     assert sorted(line.meta.curve_id for line in lines) == sorted(ids)
     keys = set(wanted.curves["curve_key"])
     originals = full_curves(batches, lambda r: r.curve_key in keys)
@@ -128,7 +130,7 @@ def test_highlight_draws_the_same_pixels_with_fewer_points(demo_store):
 def test_envelope_matches_numpy(demo_store):
     store, batches = demo_store
     view = View(x_range=(0.0, 16.0), y_range=(0.0, 40.0))
-    bands = envelope(store.client, store.database, PRESS, view, bins=40)
+    bands = Curves(store.client, store.database, PRESS).envelope(view, bins=40)
     per_curve = []
     for x, y in full_curves(batches, lambda r: r.process == "press-fit"):
         b = np.floor((x - 0.0) * (40 / 16.0)).astype(int)
@@ -150,7 +152,8 @@ def test_compare_two_selections_on_one_canvas(demo_store):
     store, _ = demo_store
     ok = CurveFilter.of(process="spot-weld", result="OK")
     nok = CurveFilter.of(process="spot-weld", result="NOK")
-    result = compare(store.client, store.database, ok, nok, View(width=80, height=40))
+    welds = Curves(store.client, store.database)
+    result = welds.matching(ok).compare(welds.matching(nok), View(width=80, height=40))
     assert result.a.view == result.b.view
     assert result.a.curves + result.b.curves == 30
     diff = result.difference

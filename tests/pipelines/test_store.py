@@ -1,11 +1,17 @@
 import numpy as np
 import pytest
 
+from pipelines.curves import Curves
 from pipelines.store import CurveStore, DatasetSpec, ImportConflictError
 
 pytestmark = pytest.mark.integration
 
 SPEC = DatasetSpec(project="line7", kind="import", name="batch")
+
+
+def datasets(store):
+    """The store's dataset registry, as pages read it."""
+    return Curves(store.client, store.database).datasets()
 
 
 def stored_samples(store):
@@ -38,7 +44,7 @@ def test_round_trip_keeps_every_code(store, demo_batches):
             assert (row.x_min, row.x_max) == (x.min(), x.max())
             assert (row.y_min, row.y_max) == (y.min(), y.max())
             assert row.point_count == e - s
-    assert store.datasets()["curve_count"].tolist() == [result.curves_added]
+    assert datasets(store)["curve_count"].tolist() == [result.curves_added]
 
 
 def test_writing_the_same_curves_twice_adds_nothing(store, demo_batches, snapshot):
@@ -171,4 +177,4 @@ def test_delete_datasets_removes_only_those(store, demo_batches):
         f"SELECT uniqExact(dataset_id), count() FROM {store.db}.curve_samples"
     ).result_rows[0]
     assert left == (1, first.curves_added)
-    assert store.datasets()["kind"].tolist() == ["import"]
+    assert datasets(store)["kind"].tolist() == ["import"]

@@ -12,8 +12,7 @@ import panel as pn
 import pytest
 
 from app.explorer.explorer import PICK_LIMIT, PLOT_HEIGHT, PLOT_WIDTH, CurveExplorer
-from pipelines.interact import pick
-from pipelines.overlay import density_image
+from pipelines.curves import Curves
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
 from pipelines.views import CurveFilter, View
@@ -44,7 +43,8 @@ def test_opens_on_the_largest_process_with_its_density(demo):
     assert (explorer.state.project, explorer.state.process) == ("demo", largest)
     image = explorer._image
     where = CurveFilter.of(project="demo", process=largest)
-    expected = density_image(factory(), database, where, View(width=PLOT_WIDTH, height=PLOT_HEIGHT))
+    shown = View(width=PLOT_WIDTH, height=PLOT_HEIGHT)
+    expected = Curves(factory(), database, where).density(shown)
     np.testing.assert_array_equal(image.counts, expected.counts)
     assert image.curves == (meta["process"] == largest).sum()
     assert f">{image.curves:,}<" in explorer.stats.object
@@ -89,7 +89,7 @@ def test_a_selection_lists_the_parts_drawn_there_and_exports_them(demo):
     explorer.select_box(box)
     explorer.wait()
     where, view = explorer.state.curve_filter(), explorer._image.view
-    expected = pick(factory(), database, where, view, box, limit=PICK_LIMIT)
+    expected = Curves(factory(), database, where).pick(view, box, limit=PICK_LIMIT)
     assert explorer._picked.total == expected.total > 0
     assert set(explorer.parts.value["part_serial"]) == set(expected.curves["part_serial"])
     assert f"{expected.total:,} parts" in explorer.parts_title.object

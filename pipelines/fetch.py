@@ -1,4 +1,8 @@
-"""From a filter and a view to distinct-curve counts: the engine selects and reduces, numba draws.
+"""What leaves the engine for a view: the curves a filter selects, and their samples, whole,
+trimmed to the view or reduced in the engine, decoded from Arrow into a :class:`CurveSet`.
+
+This is the engine's side of :class:`pipelines.curves.Curves` and of the engine-backed sample
+source (:mod:`pipelines.sources`); pages read curves through ``Curves``, never from here.
 
 What leaves the engine for drawing scales with curves x pixel columns, not with samples. The
 engine splits each curve into runs: consecutive samples in one pixel column of the view, or
@@ -18,9 +22,7 @@ every cut: reducing them would cost the engine more than sending them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,65 +31,19 @@ import pyarrow as pa
 
 from models.identifiers import identifier
 from pipelines.frames import query_frame, query_table
-from pipelines.prefetch import prefetch
 from pipelines.samples import CurveSet
-from pipelines.views import COLOR_COLUMNS, CurveFilter, FilterError, View
+from pipelines.views import (
+    AXIS_COLUMNS,
+    COLOR_COLUMNS,
+    EXTENT_COLUMNS,
+    META_COLUMNS,
+    CurveFilter,
+    FilterError,
+    View,
+)
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
-
-    from pipelines.hot import HotCache, HotCurves
-
-# Share of the data range added around an automatic fit, so edge curves are not on the border.
-FIT_PADDING = 0.02
-# Samples fetched and drawn at a time: bounds memory, and lets fetching overlap drawing.
-CHUNK_SAMPLES = 16_000_000
-META_COLUMNS = ("curve_id", "curve_key", "part_serial", "station", "program", "result", "defect")
-AXIS_COLUMNS = ("x_name", "x_unit", "y_name", "y_unit")
-EXTENT_COLUMNS = ("point_count", "x_min", "x_max")
-
-
-@dataclass
-class DensityImage:
-    """Counts for one view, with what it took to make them."""
-
-    counts: np.ndarray  # uint32 (height, width), or (height, width, K) with categories
-    view: View  # with the ranges actually used
-    categories: list[str] = field(default_factory=list)
-    curves: int = 0  # curves drawn: matching the filter, with a pixel in the view
-    near: int = 0  # curves matching the filter whose extents meet the view (drawn or not)
-    samples: int = 0  # samples fetched from the engine
-    results: dict[str, int] = field(default_factory=dict)  # curves drawn per result (OK, NOK)
-    category_curves: dict[str, int] = field(default_factory=dict)  # curves drawn per category
-    x_label: str = "x"
-    y_label: str = "y"
-    seconds: dict[str, float] = field(default_factory=dict)
-
-
-def _labels(meta: pd.DataFrame) -> dict[str, str]:
-    """Axis labels from the first curve's quantity names and units."""
-    if meta.empty:
-        return {"x_label": "x", "y_label": "y"}
-    first = meta.iloc[0]
-
-    def label(name: str, unit: str, fallback: str) -> str:
-        if not name:
-            return fallback
-        return f"{name} ({unit})" if unit else name
-
-    return {
-        "x_label": label(first.x_name, first.x_unit, "x"),
-        "y_label": label(first.y_name, first.y_unit, "y"),
-    }
-
-
-def _tally(meta: pd.DataFrame, column: str) -> dict[str, int]:
-    return {str(k): int(v) for k, v in meta[column].astype(str).value_counts().items()}
-
-
-def _padded(lo: float, hi: float) -> tuple[float, float]:
-    pad = (hi - lo) * FIT_PADDING or max(abs(lo) * FIT_PADDING, 1.0)
-    return (float(lo - pad), float(hi + pad))
 
 
 def fit(client: Client, database: str, where: CurveFilter, view: View) -> View:
@@ -102,44 +58,43 @@ def fit(client: Client, database: str, where: CurveFilter, view: View) -> View:
     ).result_rows[0]
     if not row[4]:
         return view.zoomed(view.x_range or (0.0, 1.0), view.y_range or (0.0, 1.0))
-    return view.zoomed(
-        view.x_range or _padded(row[0], row[1]), view.y_range or _padded(row[2], row[3])
-    )
+    return view.fitted((row[0], row[1]), (row[2], row[3]))
 
 
 def select(
     client: Client,
     database: str,
     where: CurveFilter,
-    view: View,
+    view: View | None,
     *,
     ids: list[int] | None = None,
 ) -> pd.DataFrame:
     """Metadata of the curves matching ``where`` (and ``ids``, if given) whose extents overlap
-    ``view`` (ranges set)."""
+    ``view`` (ranges set); every matching curve when ``view`` is None."""
     sql, params = where.where("c")
-    (xmin, xmax), (ymin, ymax) = view.x_range, view.y_range
-    params.update(xmin=xmin, xmax=xmax, ymin=ymin, ymax=ymax)
     columns = [*META_COLUMNS, *AXIS_COLUMNS, *EXTENT_COLUMNS]
     expressions = [f"c.{c}" for c in columns]
-    if view.color_by:
-        if view.color_by not in COLOR_COLUMNS:  # View checks this; a hand-made one may not
-            raise FilterError(f"cannot colour by {view.color_by!r}")
-        expressions.append(f"c.{view.color_by} AS category")
-        columns.append("category")
+    if view is not None:
+        (xmin, xmax), (ymin, ymax) = view.x_range, view.y_range
+        params.update(xmin=xmin, xmax=xmax, ymin=ymin, ymax=ymax)
+        sql += (
+            " AND c.x_max >= {xmin:Float64} AND c.x_min <= {xmax:Float64}"
+            " AND c.y_max >= {ymin:Float64} AND c.y_min <= {ymax:Float64}"
+        )
+        if view.color_by:
+            if view.color_by not in COLOR_COLUMNS:  # View checks this; a hand-made one may not
+                raise FilterError(f"cannot colour by {view.color_by!r}")
+            expressions.append(f"c.{view.color_by} AS category")
+            columns.append("category")
     if ids is not None:
         sql += " AND c.curve_id IN {ids:Array(UInt64)}"
         params["ids"] = list(ids)
-    frame = query_frame(
+    return query_frame(
         client,
-        f"SELECT {', '.join(expressions)} "
-        f"FROM {identifier(database)}.curves AS c WHERE {sql} "
-        "AND c.x_max >= {xmin:Float64} AND c.x_min <= {xmax:Float64} "
-        "AND c.y_max >= {ymin:Float64} AND c.y_min <= {ymax:Float64}",
+        f"SELECT {', '.join(expressions)} FROM {identifier(database)}.curves AS c WHERE {sql}",
         columns,
         params,
     )
-    return frame
 
 
 _WHOLE = """
@@ -353,191 +308,48 @@ def _assemble(meta: pd.DataFrame, parts: list[pa.Table]) -> CurveSet:
     return CurveSet(meta, offsets, x, y)
 
 
-def latest_curves(
-    client: Client,
-    database: str,
-    *,
-    process: str,
-    limit: int = 500,
-    projects: tuple[str, ...] | None = None,
-) -> CurveSet:
-    """The newest ``limit`` curves of one process, whole, in engineering units; only those of
-    ``projects`` when given."""
-    where, params = CurveFilter.of(process=process).within(projects).where()
-    meta = query_frame(
-        client,
-        f"SELECT {', '.join(META_COLUMNS + AXIS_COLUMNS)} FROM {identifier(database)}.curves "
-        f"WHERE {where} ORDER BY started_at DESC, curve_id LIMIT {{n:UInt32}}",
-        META_COLUMNS + AXIS_COLUMNS,
-        {**params, "n": int(limit)},
-    )
-    return fetch_samples(client, database, meta, None)
+# Envelope quantiles: fixed levels, written into the SQL as constants (never user input).
+ENVELOPE_LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
-def _chunks(meta: pd.DataFrame, budget: int) -> list[pd.DataFrame]:
-    """Consecutive groups of curves holding about ``budget`` samples each. Not smaller: on two
-    cores, fetching one group while drawing another slowed a 5 M-sample view from 255 to
-    276 ms, the engine and the kernel each wanting both cores."""
-    if meta.empty:
-        return []
-    group = np.cumsum(meta["point_count"].to_numpy()) // max(1, budget)
-    return [part for _, part in meta.groupby(group, sort=True)]
+def envelope(
+    client: Client, database: str, where: CurveFilter, view: View, *, bins: int = 200
+) -> pd.DataFrame:
+    """Per-x percentile bands across curves, computed in the engine.
 
-
-def draw(curves: CurveSet, view: View) -> DensityImage:
-    """Distinct-curve counts of curves already in memory (ranges of ``view`` required)."""
-    from pipelines.density import curve_density
-
-    began = time.perf_counter()
-    counts = curve_density(
-        curves.x,
-        curves.y,
-        curves.offsets,
-        x_range=view.x_range,
-        y_range=view.y_range,
-        width=view.width,
-        height=view.height,
-    )
-    return DensityImage(
-        counts=counts,
-        view=view,
-        curves=len(curves),
-        samples=int(np.isfinite(curves.y).sum()),
-        seconds={"kernel": time.perf_counter() - began},
-        **_labels(curves.meta),
-    )
-
-
-def extent_view(curves: CurveSet, view: View) -> View:
-    """``view`` fitted to the finite samples of ``curves``, padded as :func:`fit` pads."""
-    x, y = curves.x[np.isfinite(curves.x)], curves.y[np.isfinite(curves.y)]
-    if not len(x):
-        return view.zoomed((0.0, 1.0), (0.0, 1.0))
-    return view.zoomed(_padded(x.min(), x.max()), _padded(y.min(), y.max()))
-
-
-def density_image(
-    client: Client,
-    database: str,
-    where: CurveFilter,
-    view: View,
-    *,
-    chunk_samples: int = CHUNK_SAMPLES,
-    hot: HotCache | None = None,
-) -> DensityImage:
-    """Distinct-curve counts for the curves matching ``where`` inside ``view``.
-
-    With a ``hot`` cache that holds (or can hold) the filter's samples, the view is drawn from
-    memory (:mod:`pipelines.hot`). Otherwise the engine selects and reduces: counts of disjoint
-    sets of curves add up, so curves are fetched and drawn in chunks of about ``chunk_samples``
-    samples, memory stays bounded, and the engine fetches the next chunk while the kernel draws
-    this one.
+    Each curve contributes one value per x bin (the mean of its samples there), so a curve
+    sampled ten times as densely does not weigh ten times as much. Columns: ``x`` (bin centre),
+    ``curves``, and one column per level in :data:`ENVELOPE_LEVELS` (``p05`` ... ``p95``).
     """
-    from pipelines.density import density_and_drawn
-
-    started = time.perf_counter()
-    curves = hot.get(client, database, where) if hot is not None else None
-    if curves is not None:
-        return _hot_image(curves, view, started)
     view = fit(client, database, where, view)
-    meta = select(client, database, where, view)
-    meta, categories, counts = _canvas(meta, view)
-    kwargs = dict(x_range=view.x_range, y_range=view.y_range, width=view.width, height=view.height)
-
-    def fetched():
-        for part in _chunks(meta, chunk_samples):
-            answers = drawable_sets(client, database, part, view)
-            while True:
-                began = time.perf_counter()
-                curves = next(answers, None)
-                if curves is None:
-                    break
-                yield curves, time.perf_counter() - began
-
-    engine = kernel = 0.0
-    samples = 0
-    drawn = []
-    for curves, seconds in prefetch(fetched(), depth=1):
-        engine += seconds
-        began = time.perf_counter()
-        part, shows = density_and_drawn(
-            curves.x,
-            curves.y,
-            curves.offsets,
-            categories=curves.meta["category_code"].to_numpy() if categories else None,
-            n_categories=max(1, len(categories)),
-            **kwargs,
+    db = identifier(database)
+    sql, params = where.where()
+    (x0, x1) = view.x_range
+    params.update(x0=x0, scale=bins / (x1 - x0), bins=int(bins))
+    levels = ", ".join(repr(level) for level in ENVELOPE_LEVELS)
+    result = client.query(
+        f"""
+        SELECT b, count() AS curves, quantilesExactInclusive({levels})(v) AS q
+        FROM (
+            SELECT curve_id, b, avg(yv) AS v
+            FROM (
+                SELECT curve_id,
+                       toInt64(floor((toFloat64(xc) * x_step - {{x0:Float64}}) * {{scale:Float64}}))
+                           AS b,
+                       toFloat64(yc) * y_step AS yv
+                FROM {db}.curve_samples ARRAY JOIN x AS xc, y AS yc
+                WHERE curve_id IN (SELECT curve_id FROM {db}.curves WHERE {sql})
+            )
+            WHERE b >= 0 AND b < {{bins:Int64}}
+            GROUP BY curve_id, b
         )
-        counts += part.reshape(counts.shape)
-        kernel += time.perf_counter() - began
-        drawn.append(curves.meta["curve_id"].to_numpy()[shows])
-        samples += int(np.isfinite(curves.y).sum())
-    shown = meta[meta["curve_id"].isin(np.concatenate(drawn))] if drawn else meta.iloc[:0]
-    return _image(meta, shown, view, categories, counts, samples, engine, kernel, started)
-
-
-def _canvas(meta: pd.DataFrame, view: View) -> tuple[pd.DataFrame, list[str], np.ndarray]:
-    """``meta`` with category codes when the view is coloured, the categories, and zero
-    counts of the right shape."""
-    if view.color_by:
-        codes, uniques = pd.factorize(meta["category"].astype(str), sort=True)
-        meta = meta.assign(category_code=codes.astype(np.int32))
-        return meta, list(uniques), np.zeros((view.height, view.width, len(uniques)), np.uint32)
-    return meta, [], np.zeros((view.height, view.width), dtype=np.uint32)
-
-
-def _image(meta, shown, view, categories, counts, samples, engine, kernel, started) -> DensityImage:
-    """``meta``: the curves whose extents meet the view; ``shown``: those drawing a pixel."""
-    return DensityImage(
-        counts=counts,
-        view=view,
-        categories=categories,
-        curves=len(shown),
-        near=len(meta),
-        samples=samples,
-        results=_tally(shown, "result"),
-        category_curves=_tally(shown, "category") if categories else {},
-        seconds={"engine": engine, "kernel": kernel, "total": time.perf_counter() - started},
-        **_labels(meta),
+        GROUP BY b ORDER BY b
+        """,
+        parameters=params,
     )
-
-
-def _hot_image(curves: HotCurves, view: View, started: float) -> DensityImage:
-    """The view drawn from samples in memory: the same counts the engine path gives."""
-    from pipelines.density import density_and_drawn
-
-    if view.x_range is None or view.y_range is None:
-        m = curves.meta
-        view = view.zoomed(
-            view.x_range or _padded(m["x_min"].min(), m["x_max"].max()),
-            view.y_range or _padded(m["y_min"].min(), m["y_max"].max()),
-        )
-    picks = curves.overlapping(view.x_range, view.y_range)
-    meta = curves.meta.iloc[picks]
-    if view.color_by:
-        if view.color_by not in COLOR_COLUMNS:
-            raise FilterError(f"cannot colour by {view.color_by!r}")
-        meta = meta.assign(category=meta[view.color_by])
-    meta, categories, counts = _canvas(meta, view)
-    codes = np.zeros(len(curves.meta), dtype=np.int32)
-    if categories:
-        codes[picks] = meta["category_code"].to_numpy()
-    began = time.perf_counter()
-    part, shows = density_and_drawn(
-        curves.x,
-        curves.y,
-        curves.offsets,
-        steps=curves.steps,
-        picks=picks,
-        categories=codes,
-        n_categories=max(1, len(categories)),
-        x_range=view.x_range,
-        y_range=view.y_range,
-        width=view.width,
-        height=view.height,
+    names = [f"p{round(level * 100):02d}" for level in ENVELOPE_LEVELS]
+    frame = pd.DataFrame(
+        [[r[0], r[1], *r[2]] for r in result.result_rows], columns=["bin", "curves", *names]
     )
-    counts += part.reshape(counts.shape)
-    kernel = time.perf_counter() - began
-    samples = int((curves.offsets[picks + 1] - curves.offsets[picks]).sum())
-    shown = meta[shows[picks]]
-    return _image(meta, shown, view, categories, counts, samples, 0.0, kernel, started)
+    frame.insert(0, "x", x0 + (frame.pop("bin").astype(float) + 0.5) * (x1 - x0) / bins)
+    return frame

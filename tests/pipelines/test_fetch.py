@@ -5,16 +5,22 @@ import pandas as pd
 import pytest
 
 from pipelines.batch import TEXT_COLUMNS, CurveBatch
+from pipelines.curves import Curves
 from pipelines.density import curve_density, curves_through
+from pipelines.fetch import drawing_plan, fetch, fetch_drawable, fit, select
 from pipelines.hot import HotCache
-from pipelines.interact import pick
-from pipelines.overlay import density_image, drawing_plan, fetch, fetch_drawable, fit, select
+from pipelines.sources import EngineSamples, MemorySamples
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
 from pipelines.views import CurveFilter, View
 from tests.pipelines.density_reference import reference_density
 
 pytestmark = pytest.mark.integration
+
+
+def density_image(client, database, where, view, **engine):
+    """The view drawn from the engine's answers (``engine``: :class:`EngineSamples` knobs)."""
+    return Curves(client, database, where, source=EngineSamples(**engine)).density(view)
 
 
 @pytest.fixture
@@ -236,7 +242,8 @@ def test_picks_on_reduced_answers_match_whole_curves(adversarial_store, held):
     samples held in memory: the curves it finds are exactly those whose whole polyline draws a
     pixel in the box."""
     store, batch = adversarial_store
-    hot = HotCache(1 << 30) if held else None
+    source = MemorySamples(HotCache(1 << 30)) if held else EngineSamples()
+    curves = Curves(store.client, store.database, source=source)
     where = CurveFilter.of(project="adv")
     whole = full_curves([batch], lambda r: True)
     keys = batch.meta["curve_key"].tolist()
@@ -246,7 +253,7 @@ def test_picks_on_reduced_answers_match_whole_curves(adversarial_store, held):
         c0 = int(rng.integers(0, view.width))
         r0 = int(rng.integers(0, view.height))
         box = (c0, min(c0 + int(rng.integers(0, 4)), view.width - 1), r0, r0)
-        found = pick(store.client, store.database, where, view, box, limit=100, hot=hot)
+        found = curves.matching(where).pick(view, box, limit=100)
         ranges = dict(
             x_range=view.x_range, y_range=view.y_range, width=view.width, height=view.height
         )

@@ -1,0 +1,119 @@
+"""Where a view's samples come from: the engine, or a filter's samples held in memory.
+
+A reader of curves (:class:`pipelines.curves.Curves`) is built with one sample source, chosen
+once by whoever builds it: the API and notebooks ask the engine for every view
+(:class:`EngineSamples`); the explorer, which shows many views of one filter, holds a filter's
+samples in memory when they fit the process's budget (:class:`MemorySamples`, sized by
+``CURVEHOUSE_HOT_CACHE_MB``). Both draw the same pixels and pick the same curves: the tests
+compare them on random views.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from pipelines.drawing import CHUNK_SAMPLES, DensityImage, draw_fetched, draw_held
+from pipelines.fetch import drawable_sets, fetch_drawable, fit, select
+from pipelines.interact import data_box
+from pipelines.views import CurveFilter, View
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+    from pipelines.hot import HotCache
+
+Box = tuple[int, int, int, int]  # (col0, col1, row0, row1), rows from the bottom
+
+
+class SampleSource(Protocol):
+    """Draws a filter's curves on a view, and finds the curves drawing a pixel in a box."""
+
+    def density(
+        self, client: Client, database: str, where: CurveFilter, view: View
+    ) -> DensityImage: ...
+
+    def through(
+        self, client: Client, database: str, where: CurveFilter, view: View, box: Box
+    ) -> list[int]: ...
+
+
+def _pixels(view: View, box: Box) -> dict:
+    return dict(
+        box=box, x_range=view.x_range, y_range=view.y_range, width=view.width, height=view.height
+    )
+
+
+@dataclass(frozen=True)
+class EngineSamples:
+    """Every view selected and reduced by the engine (:mod:`pipelines.fetch`), then drawn in
+    chunks of about ``chunk_samples`` samples."""
+
+    chunk_samples: int = CHUNK_SAMPLES
+
+    def density(
+        self, client: Client, database: str, where: CurveFilter, view: View
+    ) -> DensityImage:
+        return self.draw(client, database, where, view, started=time.perf_counter())
+
+    def draw(
+        self, client: Client, database: str, where: CurveFilter, view: View, *, started: float
+    ) -> DensityImage:
+        """:meth:`density`, timed from ``started``."""
+        view = fit(client, database, where, view)
+        meta = select(client, database, where, view)
+        return draw_fetched(
+            meta,
+            view,
+            lambda part: drawable_sets(client, database, part, view),
+            chunk_samples=self.chunk_samples,
+            started=started,
+        )
+
+    def through(
+        self, client: Client, database: str, where: CurveFilter, view: View, box: Box
+    ) -> list[int]:
+        """Candidates from stored extents near the box; the kernel decides on samples the
+        engine trimmed or reduced to the box's neighbourhood."""
+        from pipelines.density import curves_through
+
+        x_near, y_near = data_box(view, box)
+        meta = select(client, database, where, view.zoomed(x_near, y_near))
+        if meta.empty:
+            return []
+        curves = fetch_drawable(client, database, meta, view, x_keep=x_near)
+        hit = curves_through(curves.x, curves.y, curves.offsets, **_pixels(view, box))
+        return curves.meta.loc[hit, "curve_id"].tolist()
+
+
+@dataclass(frozen=True)
+class MemorySamples:
+    """Views of a filter drawn from its samples held in ``cache`` (loaded by the first view);
+    a filter that does not fit the cache's budget goes to ``engine``."""
+
+    cache: HotCache
+    engine: EngineSamples = field(default_factory=EngineSamples)
+
+    def density(
+        self, client: Client, database: str, where: CurveFilter, view: View
+    ) -> DensityImage:
+        started = time.perf_counter()
+        held = self.cache.get(client, database, where)
+        if held is None:  # timed from the question to the cache, as a held view is
+            return self.engine.draw(client, database, where, view, started=started)
+        return draw_held(held, view, started=started)
+
+    def through(
+        self, client: Client, database: str, where: CurveFilter, view: View, box: Box
+    ) -> list[int]:
+        from pipelines.density import curves_through
+
+        held = self.cache.get(client, database, where)
+        if held is None:
+            return self.engine.through(client, database, where, view, box)
+        near = held.overlapping(*data_box(view, box))
+        hit = curves_through(
+            held.x, held.y, held.offsets, steps=held.steps, picks=near, **_pixels(view, box)
+        )
+        return held.meta.loc[hit, "curve_id"].tolist()
