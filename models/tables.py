@@ -1,17 +1,17 @@
 """The metadata store's tables as SQLAlchemy 2 typed declarative models.
 
 Who may do what (organisations, users, teams, projects and their roles), which ClickHouse
-deployments exist (clusters and the history of their states), which curve datasets live where,
-and an audit trail. Curves themselves live in ClickHouse, never here.
+deployments exist (clusters and the history of their states), and an audit trail. Curves and
+their datasets live in ClickHouse, never here.
 
 The schema is created and changed only by the Alembic revisions in ``models/migrations``;
 ``tests/models/test_migrations.py`` checks that migrating gives exactly these models.
 
 Deleting follows ownership: an organisation takes its teams and projects with it, a project its
-memberships and datasets, a user or team its memberships, a cluster its events. A project that
-still has cluster rows cannot be deleted (``RESTRICT``): a cluster row is the only handle on a
-running, possibly billed deployment, so it must be torn down and purged first. Audit events
-reference nothing, so they outlive whatever they describe.
+memberships, a user or team its memberships, a cluster its events. A project that still has
+cluster rows cannot be deleted (``RESTRICT``): a cluster row is the only handle on a running,
+possibly billed deployment, so it must be torn down and purged first. Audit events reference
+nothing, so they outlive whatever they describe.
 """
 
 from __future__ import annotations
@@ -212,7 +212,6 @@ class Project(Created, Base):
     members: Mapped[list[ProjectMember]] = relationship(back_populates="project", **OWNED)
     # passive_deletes="all": the ORM leaves cluster rows alone and the database refuses.
     clusters: Mapped[list[Cluster]] = relationship(back_populates="project", passive_deletes="all")
-    datasets: Mapped[list[Dataset]] = relationship(back_populates="project", **OWNED)
 
 
 class ProjectMember(Created, Base):
@@ -239,10 +238,11 @@ class ProjectMember(Created, Base):
 class Cluster(Base):
     """A ClickHouse deployment. ``status`` is what its provider last observed, never a guess.
 
-    Sizes are per node. ``provider_config`` holds what only its provider reads (database name,
-    server URL, cloud service id, passwords); it is stored encrypted (``models/sealing.py``). A
-    deleted cluster keeps its row, status ``deleted``, so its events stay readable; only live
-    clusters need distinct names within a project.
+    Sizes are per node, memory in GiB as the cluster types and ClickHouse Cloud count it.
+    ``provider_config`` holds what only its provider reads (database name, server URL, cloud
+    service id, passwords); it is stored encrypted (``models/sealing.py``). A deleted cluster
+    keeps its row, status ``deleted``, so its events stay readable; only live clusters need
+    distinct names within a project.
     """
 
     __tablename__ = "clusters"
@@ -256,7 +256,7 @@ class Cluster(Base):
             postgresql_where=sa.text("status != 'deleted'"),
         ),
         sa.CheckConstraint("nodes >= 1 AND vcpu_per_node >= 1", name="compute"),
-        sa.CheckConstraint("memory_gb_per_node >= 1 AND storage_gb >= 0", name="capacity"),
+        sa.CheckConstraint("memory_gib_per_node >= 1", name="capacity"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -267,8 +267,7 @@ class Cluster(Base):
     region: Mapped[str | None] = mapped_column(sa.String(64))
     nodes: Mapped[int]
     vcpu_per_node: Mapped[int]
-    memory_gb_per_node: Mapped[int]
-    storage_gb: Mapped[int] = mapped_column(default=0)
+    memory_gib_per_node: Mapped[int]
     status: Mapped[ClusterStatus] = mapped_column(
         vocabulary(ClusterStatus, "status"), default=ClusterStatus.PROVISIONING
     )
@@ -320,20 +319,6 @@ class ClusterProbe(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
     latency_ms: Mapped[float] = mapped_column(sa.Float)
     queries_total: Mapped[int] = mapped_column(sa.BigInteger)
-
-
-class Dataset(Created, Base):
-    """Curves imported into a project, stored in the ClickHouse database ``clickhouse_database``."""
-
-    __tablename__ = "datasets"
-    __table_args__ = (sa.UniqueConstraint("project_id", "name"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(parent("projects"))
-    name: Mapped[str] = mapped_column(sa.String(100))
-    clickhouse_database: Mapped[str] = mapped_column(sa.String(63))
-
-    project: Mapped[Project] = relationship(back_populates="datasets")
 
 
 class AuditEvent(Base):

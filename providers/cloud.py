@@ -390,7 +390,7 @@ def _facts(service: dict[str, Any]) -> dict[str, Any]:
         "region": service.get("region"),
         "clickhouse_version": service.get("clickhouseVersion"),
         "replicas": service.get("numReplicas"),
-        "memory_gb_per_replica": [
+        "memory_gib_per_replica": [
             service.get("minReplicaMemoryGb"),
             service.get("maxReplicaMemoryGb"),
         ],

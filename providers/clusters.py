@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
@@ -49,10 +49,6 @@ class Deployment:
     size: ClusterSpec  # the type and the sizes per node, as the wizard and the cost engine use
     idle_scaling: bool = True
     ip_access: tuple[str, ...] = ("127.0.0.1/32",)
-
-    def resized(self, **sizes: int) -> Deployment:
-        """The same deployment with some sizes changed (``nodes=3``)."""
-        return replace(self, size=replace(self.size, **sizes))
 
 
 @dataclass(frozen=True)
@@ -231,10 +227,6 @@ _REGISTRY: dict[str, str] = {
     "server": "providers.server_cluster:ServerClusterProvider",
     "cloud": "providers.cloud:CloudClusterProvider",
 }
-
-
-def cluster_provider_types() -> tuple[str, ...]:
-    return tuple(_REGISTRY)
 
 
 def cluster_provider_class(provider_type: str) -> type[ClusterProvider]:

@@ -56,7 +56,7 @@ def cluster_out(cluster: Cluster) -> ClusterOut:
         region=cluster.region,
         nodes=cluster.nodes,
         vcpu_per_node=cluster.vcpu_per_node,
-        memory_gib_per_node=cluster.memory_gb_per_node,
+        memory_gib_per_node=cluster.memory_gib_per_node,
         status=cluster.status,
         created_at=cluster.created_at,
         updated_at=cluster.updated_at,

@@ -142,7 +142,7 @@ class ClusterDashboard(pn.viewable.Viewer):
                     "provider": str(c.provider),
                     "region": c.region,
                     "status": badge(str(c.status)),
-                    "size": f"{c.nodes}×{c.vcpu_per_node} vCPU/{c.memory_gb_per_node} GiB",
+                    "size": f"{c.nodes}×{c.vcpu_per_node} vCPU/{c.memory_gib_per_node} GiB",
                 }
                 for c in rows
             ],
@@ -353,7 +353,7 @@ class ClusterDashboard(pn.viewable.Viewer):
                 ),
                 pn.widgets.IntInput(
                     label=f"GiB ({kind.memory_gib_per_node.describe()})",
-                    value=cluster.memory_gb_per_node,
+                    value=cluster.memory_gib_per_node,
                     width=150,
                 ),
             )

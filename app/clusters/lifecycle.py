@@ -16,7 +16,6 @@ the cluster is marked ``failed``: no half-made database stays behind.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -100,7 +99,7 @@ def _spec(cluster: Cluster) -> Deployment:
         name=cluster.name,
         region=cluster.region or "",
         size=Size(
-            cluster.type_key, cluster.nodes, cluster.vcpu_per_node, cluster.memory_gb_per_node
+            cluster.type_key, cluster.nodes, cluster.vcpu_per_node, cluster.memory_gib_per_node
         ),
         ip_access=tuple(cluster.provider_config.get("ip_access", ("127.0.0.1/32",))),
     )
@@ -182,7 +181,7 @@ def create_cluster(
             region=request.region,
             nodes=request.size.nodes,
             vcpu_per_node=request.size.vcpu_per_node,
-            memory_gb_per_node=request.size.memory_gib_per_node,
+            memory_gib_per_node=request.size.memory_gib_per_node,
             status=create.target(None),
             provider_config={
                 "options": request.provider_options or {},
@@ -348,7 +347,7 @@ def resize_cluster(
             raise ClusterRequestError("Resizing keeps the cluster's type.")
         cluster.nodes = size.nodes
         cluster.vcpu_per_node = size.vcpu_per_node
-        cluster.memory_gb_per_node = size.memory_gib_per_node
+        cluster.memory_gib_per_node = size.memory_gib_per_node
         return provider.resize(handle, _spec(cluster))
 
     return _act(
@@ -446,22 +445,3 @@ def _observe(session: Session, settings: Settings, cluster: Cluster) -> None:
             _record(session, cluster, ClusterStatus.FAILED, "provision", POLLER, seen.detail + left)
             return
     _record(session, cluster, ClusterStatus(seen.state), "observe", POLLER, seen.detail)
-
-
-def wait_until(
-    *,
-    store: MetadataStore,
-    settings: Settings,
-    cluster_id: int,
-    states: set[str],
-    timeout: float = 60.0,
-) -> Cluster:
-    """Poll until the cluster reaches one of ``states`` (for the CLI and tests)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        poll(store=store, settings=settings)
-        with store.sessions() as session:
-            cluster = session.get(Cluster, cluster_id)
-            if str(cluster.status) in states or time.monotonic() > deadline:
-                return cluster
-        time.sleep(0.1)

@@ -99,6 +99,14 @@ def test_older_database_keeps_its_rows(engine):
             )
         insert(
             connection,
+            "datasets",
+            project_id=project,
+            name="January",
+            clickhouse_database="line3",
+            created_at=MONDAY,
+        )
+        insert(
+            connection,
             "audit_events",
             at=MONDAY,
             actor="ana@plant.example",
@@ -120,6 +128,7 @@ def test_older_database_keeps_its_rows(engine):
             {"database": "line3_dev"},
         )
         assert stored.created_at == MONDAY
+        assert (stored.nodes, stored.vcpu_per_node, stored.memory_gib_per_node) == (1, 4, 16)
         assert [(e.from_state, e.to_state, e.actor) for e in stored.events] == [
             (None, ClusterStatus.PROVISIONING, "unrecorded"),
             (ClusterStatus.PROVISIONING, ClusterStatus.RUNNING, "unrecorded"),
@@ -137,6 +146,9 @@ def test_older_database_keeps_its_rows(engine):
         assert session.scalars(sa.select(AuditEvent.ip)).one() == "10.0.0.7"
     indexes = {i["name"] for i in sa.inspect(engine).get_indexes("cluster_events")}
     assert indexes == {"ix_cluster_events_cluster_id_at"}
+    inspector = sa.inspect(engine)
+    assert "datasets" not in inspector.get_table_names()  # never used: 0006 dropped it
+    assert "storage_gb" not in {c["name"] for c in inspector.get_columns("clusters")}
 
 
 def test_downgrade_and_upgrade_keep_rows(engine):
@@ -149,6 +161,87 @@ def test_downgrade_and_upgrade_keep_rows(engine):
     with engine.connect() as connection:
         names = connection.execute(sa.text("SELECT id, name FROM organisations")).all()
     assert names == [(organisation, "Plant B")]
+
+
+def downgrade(engine: sa.Engine, revision: str) -> None:
+    """Alembic's downgrade, with SQLite's foreign keys off as ``migrate`` has them: rebuilding a
+    parent table must not cascade into its children."""
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                command.downgrade(alembic_config(connection), revision)
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+                connection.commit()
+
+
+def test_memory_in_gib_keeps_its_values_down_and_up(engine):
+    """0006 renames memory_gb_per_node (which held GiB) to memory_gib_per_node; the values, the
+    events and the unique index on live names survive both ways."""
+    migrate(engine)
+    with engine.begin() as connection:
+        organisation = insert(connection, "organisations", name="Plant D", created_at=MONDAY)
+        project = insert(
+            connection, "projects", organisation_id=organisation, name="Line 7", created_at=MONDAY
+        )
+        clusters = {
+            status: insert(
+                connection,
+                "clusters",
+                project_id=project,
+                name="line7",  # a deleted cluster's name, reused by a live one
+                type_key="manufacturing_analytics",
+                provider="embedded",
+                nodes=3,
+                vcpu_per_node=8,
+                memory_gib_per_node=memory,
+                status=status,
+                provider_config={},
+                created_at=MONDAY,
+                updated_at=MONDAY,
+            )
+            for status, memory in (("deleted", 64), ("running", 128))
+        }
+        insert(
+            connection,
+            "cluster_events",
+            cluster_id=clusters["running"],
+            at=MONDAY,
+            to_state="provisioning",
+            action="create",
+            detail="",
+            actor="ana@plant.example",
+        )
+
+    downgrade(engine, "0005")
+    assert current_revision(engine) == "0005"
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT id, memory_gb_per_node, storage_gb FROM clusters ORDER BY id")
+        ).all()
+    assert rows == [(clusters["deleted"], 64, 0), (clusters["running"], 128, 0)]
+    assert "datasets" in sa.inspect(engine).get_table_names()
+
+    migrate(engine)
+    with Session(engine) as session:
+        stored = {c.status: c for c in session.scalars(sa.select(Cluster))}
+        assert {s: c.memory_gib_per_node for s, c in stored.items()} == {
+            ClusterStatus.DELETED: 64,
+            ClusterStatus.RUNNING: 128,
+        }
+        assert [e.actor for e in stored[ClusterStatus.RUNNING].events] == ["ana@plant.example"]
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE clusters SET status = 'running' WHERE id = :id"),
+            {"id": clusters["deleted"]},
+        )
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
+        connection.execute(sa.text("UPDATE clusters SET memory_gib_per_node = 0"))
 
 
 def test_newer_database_is_refused(engine):

@@ -40,7 +40,7 @@ def add_cluster(store, config=CONFIG) -> int:
             region="local",
             nodes=1,
             vcpu_per_node=4,
-            memory_gb_per_node=16,
+            memory_gib_per_node=16,
             status=ClusterStatus.RUNNING,
             provider_config=config,
         )

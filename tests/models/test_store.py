@@ -21,7 +21,6 @@ from models.tables import (
     Cluster,
     ClusterEvent,
     ClusterStatus,
-    Dataset,
     Organisation,
     Project,
     ProjectMember,
@@ -40,7 +39,7 @@ def cluster(name: str = "line3-dev", **changes: object) -> Cluster:
         "provider": ProviderKey.EMBEDDED,
         "nodes": 1,
         "vcpu_per_node": 4,
-        "memory_gb_per_node": 16,
+        "memory_gib_per_node": 16,
     }
     return Cluster(**{**values, **changes})
 
@@ -61,7 +60,6 @@ def plant(session: Session) -> Organisation:
         ProjectMember(user=ana, role=Role.OWNER),
         ProjectMember(team=team, role=Role.ENGINEER),
     ]
-    project.datasets.append(Dataset(name="January", clickhouse_database="line3"))
     session.add(organisation)
     session.commit()
     return organisation
@@ -72,7 +70,7 @@ def test_every_model_round_trips(sessions):
     with sessions() as session:
         organisation = plant(session)
         project = organisation.projects[0]
-        line = cluster(region="eu-central-1", storage_gb=250, provider_config={"database": "l3"})
+        line = cluster(region="eu-central-1", provider_config={"database": "l3"})
         line.events.append(created(at=at))
         project.clusters.append(line)
         session.add(
@@ -103,14 +101,13 @@ def test_every_model_round_trips(sessions):
             ("ana@plant.example", None, Role.OWNER),
             (None, "Quality", Role.ENGINEER),
         }
-        assert [(d.name, d.clickhouse_database) for d in project.datasets] == [("January", "line3")]
         [line] = project.clusters
         assert (line.provider, line.region, line.status) == (
             ProviderKey.EMBEDDED,
             "eu-central-1",
             ClusterStatus.PROVISIONING,
         )
-        assert (line.storage_gb, line.provider_config) == (250, {"database": "l3"})
+        assert (line.memory_gib_per_node, line.provider_config) == (16, {"database": "l3"})
         [event] = line.events
         assert (event.from_state, event.to_state, event.detail) == (
             None,
@@ -197,6 +194,7 @@ def test_live_cluster_names_are_unique_per_project(sessions):
         ("clusters", "status", "booting"),
         ("clusters", "provider", "aws"),
         ("clusters", "nodes", 0),
+        ("clusters", "memory_gib_per_node", 0),
         ("cluster_events", "to_state", "ready"),
     ],
 )
@@ -233,7 +231,7 @@ def test_deleting_an_organisation_takes_what_it_owns(sessions, how):
         else:
             session.execute(sa.delete(Organisation))
         session.commit()
-        gone = (Organisation, Team, TeamMember, Project, ProjectMember, Dataset)
+        gone = (Organisation, Team, TeamMember, Project, ProjectMember)
         assert [count(session, model) for model in gone] == [0] * len(gone)
         assert count(session, User) == 1 and count(session, AuditEvent) == 1
 

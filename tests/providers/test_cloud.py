@@ -22,6 +22,7 @@ from providers.cloud_api import (
 )
 from providers.clusters import ClusterActionError, Deployment, get_cluster_provider
 from tests.providers.cloud_standin import BANNER, CloudStandIn
+from tests.providers.deployments import resized
 
 SPEC = Deployment(
     name="press-fit",
@@ -99,7 +100,7 @@ def test_full_lifecycle(standin, provider):
     assert seen.state == "running"
     https = {"protocol": "https", "host": seen.facts["endpoints"][0]["host"], "port": 8443}
     assert https in seen.facts["endpoints"]
-    assert seen.facts["replicas"] == 2 and seen.facts["memory_gb_per_replica"] == [16, 16]
+    assert seen.facts["replicas"] == 2 and seen.facts["memory_gib_per_replica"] == [16, 16]
 
     connection = provider.connection(handle)
     assert connection.secure and connection.port == 8443
@@ -121,7 +122,7 @@ def test_full_lifecycle(standin, provider):
     standin.advance(service_id)
     assert provider.observe(handle).state == "running"
 
-    bigger = replace(SPEC.resized(nodes=3, memory_gib_per_node=32), idle_scaling=False)
+    bigger = replace(resized(SPEC, nodes=3, memory_gib_per_node=32), idle_scaling=False)
     assert provider.resize(handle, bigger) == handle
     (scaling,) = standin.requests_to("PATCH", "/replicaScaling")
     assert scaling.body == {
@@ -130,7 +131,7 @@ def test_full_lifecycle(standin, provider):
         "numReplicas": 3,
         "idleScaling": False,
     }
-    assert provider.observe(handle).facts["memory_gb_per_replica"] == [32, 32]
+    assert provider.observe(handle).facts["memory_gib_per_replica"] == [32, 32]
 
     provider.stop(handle)
     standin.advance(service_id)
@@ -146,7 +147,7 @@ def test_full_lifecycle(standin, provider):
 def test_resize_leaves_the_replica_count_alone_when_unchanged(standin, provider):
     handle = provider.create("same", SPEC)
     standin.advance(handle["service_id"])
-    provider.resize(handle, SPEC.resized(memory_gib_per_node=24))
+    provider.resize(handle, resized(SPEC, memory_gib_per_node=24))
     (scaling,) = standin.requests_to("PATCH", "/replicaScaling")
     assert "numReplicas" not in scaling.body
 
@@ -316,7 +317,7 @@ def test_an_unreachable_api_names_its_url():
 
 
 def test_the_api_message_of_a_400_reaches_the_user(standin, provider):
-    odd = SPEC.resized(memory_gib_per_node=10)
+    odd = resized(SPEC, memory_gib_per_node=10)
     with pytest.raises(CloudRequestError, match="minReplicaMemoryGb must be between 8 and 356"):
         provider.create("odd-memory", odd)
     assert standin.services == {}
@@ -344,7 +345,7 @@ def test_secrets_stay_out_of_repr_describe_and_errors(standin, provider):
         lambda: CloudClusterProvider(
             standin.organization_id, standin.key_id, secret + "x", base_url=standin.base_url
         ).observe(handle),
-        lambda: provider.create("bad", SPEC.resized(memory_gib_per_node=10)),
+        lambda: provider.create("bad", resized(SPEC, memory_gib_per_node=10)),
         lambda: provider.connection(handle),
         lambda: provider.resize(handle, replace(SPEC, region="azure/eastus")),
     ):

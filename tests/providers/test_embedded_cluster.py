@@ -16,6 +16,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 from models.cluster_types import ClusterSpec
 from providers.clusters import Deployment, get_cluster_provider
 from providers.embedded_cluster import EmbeddedClusterProvider
+from tests.providers.deployments import resized
 
 pytestmark = pytest.mark.integration
 
@@ -131,7 +132,7 @@ def test_stop_start_keeps_the_data(cluster):
 def test_resize_changes_the_node_limits(cluster):
     provider, handle = cluster
     wait_for(provider, handle, "running")
-    provider.resize(handle, SPEC.resized(vcpu_per_node=1, memory_gib_per_node=32))
+    provider.resize(handle, resized(SPEC, vcpu_per_node=1, memory_gib_per_node=32))
     wait_for(provider, handle, "running")
     with provider.connection(handle).client() as client:
         threads, memory = client.query(

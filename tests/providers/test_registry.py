@@ -42,8 +42,10 @@ def test_unreachable_server_is_a_provider_error():
 
 
 def test_cluster_providers_are_registered_by_type():
-    from providers.clusters import cluster_provider_types, get_cluster_provider
+    from providers.clusters import cluster_provider_class, get_cluster_provider
 
-    assert cluster_provider_types() == ("embedded", "server", "cloud")
-    with pytest.raises(ProviderError, match="Unknown cluster provider 'ftp'; known: embedded"):
+    for key in ("embedded", "server", "cloud"):
+        assert cluster_provider_class(key).provider_type == key
+    every = r"known: embedded, server, cloud\.$"
+    with pytest.raises(ProviderError, match=f"Unknown cluster provider 'ftp'; {every}"):
         get_cluster_provider("ftp")

@@ -161,7 +161,7 @@ def seed_people(home: Path) -> None:
             region=NAMES["region"],
             nodes=1,
             vcpu_per_node=2,
-            memory_gb_per_node=4,
+            memory_gib_per_node=4,
             status=ClusterStatus.STOPPED,
             provider_config={},
         )

@@ -23,12 +23,13 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from app.clusters.lifecycle import delete_cluster, wait_until
+from app.clusters.lifecycle import delete_cluster
 from models import accounts
 from models.access import operator
 from models.settings import Settings
 from models.store import MetadataStore, open_metadata
 from models.tables import Cluster, ClusterStatus, Organisation, Project, ProjectMember, Role
+from tests.app.clusters.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 OPERATOR = operator("test-operator")

@@ -150,7 +150,7 @@ def failed_cluster(world, name: str) -> int:
             region="local",
             status=ClusterStatus.FAILED,
             provider_config={},
-            **{"nodes": 1, "vcpu_per_node": 4, "memory_gb_per_node": 16},
+            **{"nodes": 1, "vcpu_per_node": 4, "memory_gib_per_node": 16},
         )
         session.add(cluster)
         session.flush()

@@ -176,7 +176,7 @@ def server_cluster(world):
             region="self-managed",
             nodes=1,
             vcpu_per_node=4,
-            memory_gb_per_node=16,
+            memory_gib_per_node=16,
             status=ClusterStatus.RUNNING,
             provider_config={
                 "options": {"url": "http://ingest:s3cret-pw@ch.plant.example:8123"},

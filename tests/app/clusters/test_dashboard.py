@@ -6,9 +6,10 @@ import panel as pn
 import pytest
 
 from app.clusters.dashboard import ClusterDashboard
-from app.clusters.lifecycle import create_cluster, wait_until
+from app.clusters.lifecycle import create_cluster
 from app.markup import text
 from tests.app.clusters.test_lifecycle import ACTOR, request, world  # noqa: F401 - fixture
+from tests.app.clusters.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 

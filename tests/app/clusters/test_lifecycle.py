@@ -18,13 +18,13 @@ from app.clusters.lifecycle import (
     retry_cluster,
     start_cluster,
     stop_cluster,
-    wait_until,
 )
 from models.access import operator
 from models.cluster_types import cluster_type
 from models.settings import Settings
 from models.store import open_metadata
 from models.tables import AuditEvent, Cluster, ClusterEvent, Organisation, Project
+from tests.app.clusters.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 # The machine's operator: no role needed (tests/app/test_access.py covers roles).
@@ -106,7 +106,7 @@ def test_stop_start_resize_delete_are_recorded_as_observed(world):
     bigger = cluster_type("development").default_spec().__class__("development", 2, 8, 32)
     resize_cluster(store=store, settings=settings, cluster_id=cluster.id, size=bigger, actor=ACTOR)
     resized = wait_until(store=store, settings=settings, cluster_id=cluster.id, states={"running"})
-    assert (resized.nodes, resized.vcpu_per_node, resized.memory_gb_per_node) == (2, 8, 32)
+    assert (resized.nodes, resized.vcpu_per_node, resized.memory_gib_per_node) == (2, 8, 32)
     delete_cluster(store=store, settings=settings, cluster_id=cluster.id, actor=ACTOR)
     gone = wait_until(store=store, settings=settings, cluster_id=cluster.id, states={"deleted"})
     assert gone.status == "deleted"

@@ -12,11 +12,11 @@ from app.clusters.lifecycle import (
     delete_cluster,
     start_cluster,
     stop_cluster,
-    wait_until,
 )
 from models.access import Forbidden, NotFound, Principal
 from models.tables import Project, ProjectMember, Role, User
 from tests.app.clusters.test_lifecycle import ACTOR, request, world  # noqa: F401 - fixture
+from tests.app.clusters.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
