@@ -6,8 +6,8 @@ once, as the integer codes the store holds (int16 when they fit, else int32: 4-8
 sample, against 16 as float64 values), and each later view of the same filter is one kernel
 pass over the curves it overlaps (:func:`pipelines.density.coded_density`, exact as before).
 A filter whose samples would not fit the budget is not held: its views go to the engine, which
-reduces them there (:mod:`pipelines.fetch`). Which of the two a reader uses is its sample
-source (:mod:`pipelines.sources`), chosen once by whoever builds the reader.
+reduces them there (:mod:`pipelines.fetch`). Only a reader built with the memory-backed sample
+source (:class:`pipelines.sources.MemorySamples`, the explorer's) asks this cache at all.
 
 Entries are keyed by the filter and the store's version (the committed datasets), so an import
 or a deletion is seen at the next view. The least recently used entries leave first.
