@@ -15,6 +15,7 @@ from models.settings import get_settings
 from providers import ProviderError
 
 DEMO_PROJECT = "demo"
+COMMAND_LINE = "operator (command line)"  # who the audit trail says acted
 
 
 def _store():
@@ -27,7 +28,7 @@ def _adopt(project: str, **imported: object) -> None:
     """Give a new curve ``--project`` label its project, so its owners see it at once, and
     put the import in that project's audit trail."""
     from app.runtime import adopt_curve_projects, metadata_for
-    from models import accounts
+    from models.audit import audit
     from models.tables import Project
 
     settings = get_settings()
@@ -36,9 +37,9 @@ def _adopt(project: str, **imported: object) -> None:
     with metadata_for(settings).sessions() as session:
         found = session.query(Project).filter(Project.name == project).one_or_none()
         if found is not None:
-            accounts.audit(
+            audit(
                 session,
-                "operator (command line)",
+                COMMAND_LINE,
                 "dataset.import",
                 "project",
                 found.id,
@@ -231,7 +232,9 @@ def cmd_token(args: argparse.Namespace) -> int:
         if user is None:
             raise accounts.AccountError(f"There is no account for {args.email}.")
         if args.token_command == "create":
-            secret, token = accounts.issue_token(session, user, args.name, args.days)
+            secret, token = accounts.issue_token(
+                session=session, user=user, name=args.name, days=args.days
+            )
             session.commit()
             # The secret alone on stdout, so TOKEN=$(curvehouse token create ...) works.
             print(
@@ -241,7 +244,7 @@ def cmd_token(args: argparse.Namespace) -> int:
             )
             print(secret)
         elif args.token_command == "revoke":
-            token = accounts.revoke_token(session, user, args.id)
+            token = accounts.revoke_token(session=session, user=user, token_id=args.id)
             session.commit()
             print(f"Revoked token {token.id} ({token.name!r}) of {user.email}.")
         else:
@@ -264,10 +267,12 @@ def cmd_user(args: argparse.Namespace) -> int:
     import getpass
 
     from models import accounts
+    from models.access import operator
     from models.credentials import generated_password
     from models.store import open_metadata
     from models.tables import User
 
+    actor = operator(COMMAND_LINE)
     with open_metadata(get_settings()) as store, store.sessions() as session:
         if args.user_command == "list":
             for user in session.query(User).order_by(User.id):
@@ -279,13 +284,13 @@ def cmd_user(args: argparse.Namespace) -> int:
             raise accounts.AccountError(f"There is no account for {args.email}.")
         email = user.email
         if args.user_command == "remove":
-            accounts.remove_user(session, user, "operator (command line)")
+            accounts.remove_user(session=session, actor=actor, user=user)
             session.commit()
             print(f"Removed {email}; their sessions ended and their API tokens are gone.")
             return 0
         if args.user_command in ("lock", "unlock"):
             change = accounts.lock_user if args.user_command == "lock" else accounts.unlock_user
-            change(session, user, "operator (command line)")
+            change(session=session, actor=actor, user=user)
             session.commit()
             print(
                 f"Locked {email}: signed out everywhere; sign-in and API tokens are refused "
@@ -295,7 +300,7 @@ def cmd_user(args: argparse.Namespace) -> int:
             )
             return 0
         password = generated_password() if args.generate else getpass.getpass("New password: ")
-        accounts.set_password(session, user, password, "operator (command line)")
+        accounts.set_password(session=session, actor=actor, user=user, password=password)
         session.commit()
     print(f"Every session of {email} has ended; it signs in again with the new password.")
     if args.generate:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from models import accounts
 from models.access import Action, Principal, allows, require, visible_projects
+from models.audit import audit
 from models.settings import Settings, get_settings
 from models.store import MetadataStore, open_metadata
 from pipelines.curves import Curves
@@ -77,7 +78,9 @@ def adopt_curve_projects(settings: Settings) -> list[str]:
     store = open_store(settings)
     labels = Curves(store.client, settings.database).processes_by_project()["project"]
     with metadata_for(settings).sessions() as session:
-        made = accounts.adopt_projects(session, [str(label) for label in labels.unique()])
+        made = accounts.adopt_projects(
+            session=session, names=[str(label) for label in labels.unique()]
+        )
         session.commit()
         return [p.name for p in made]
 
@@ -114,9 +117,7 @@ def record_export(
             project, _ = roles[name]
             require(session, who, project.id, Action.EXPORT_DATA)
         for name in names:
-            accounts.audit(
-                session, who.label, "curves.export", "project", roles[name][0].id, kind=kind
-            )
+            audit(session, who.label, "curves.export", "project", roles[name][0].id, kind=kind)
         session.commit()
 
 

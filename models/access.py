@@ -61,17 +61,15 @@ def may_grant(granter: Role | None, role: Role) -> bool:
 
 
 class AccessError(PermissionError):
-    """Refused; ``status`` is the HTTP status the REST API answers with."""
-
-    status = 403
+    """Refused: the person may not do this (the message says which role would)."""
 
 
 class Forbidden(AccessError):
-    pass
+    """The person sees the project or team, but their role there does not allow this."""
 
 
 class NotFound(AccessError):
-    status = 404
+    """What the person asked about does not exist for them: missing, or not theirs to see."""
 
 
 @dataclass(frozen=True)

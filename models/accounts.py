@@ -1,8 +1,11 @@
 """Accounts: the first owner, password logins with lockout, sessions, API tokens, invitations.
 
-Functions take an open session and leave committing to the caller, so a change and its audit
-row are written together or not at all. The one exception is :func:`authenticate`, which
-commits each attempt's count before it checks the password (see :mod:`models.signins`).
+Use cases (every function that writes an audit row, and :func:`create_user`) take keyword-only
+arguments, ``session`` first, then ``actor`` where someone acts on another person; lookups such
+as :func:`find_user` take the session positionally. All of them leave committing to the caller,
+so a change and its audit row are written together or not at all. The one exception is
+:func:`authenticate`, which commits each attempt's count before it checks the password (see
+:mod:`models.signins`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from models import names, signins
+from models.access import Principal
+from models.audit import audit
 from models.credentials import (
     TOKEN_PREFIX,
     check_password_strength,
@@ -26,7 +31,6 @@ from models.credentials import (
 )
 from models.tables import (
     ApiToken,
-    AuditEvent,
     Invitation,
     LoginSession,
     Organisation,
@@ -64,27 +68,6 @@ class NameTaken(AccountError):
     """A name that must be unique is in use."""
 
 
-def audit(
-    session: Session,
-    actor: str,
-    action: str,
-    target_type: str,
-    target_id: object,
-    ip: str | None = None,
-    **detail: object,
-) -> None:
-    session.add(
-        AuditEvent(
-            actor=actor,
-            action=action,
-            target_type=target_type,
-            target_id=str(target_id),
-            detail=detail,
-            ip=ip,
-        )
-    )
-
-
 def default_project(session: Session) -> Project:
     """The first project, made on first use in the local organisation."""
     project = session.scalar(sa.select(Project).order_by(Project.id).limit(1))
@@ -98,7 +81,7 @@ def default_project(session: Session) -> Project:
     return project
 
 
-def adopt_projects(session: Session, names: list[str]) -> list[Project]:
+def adopt_projects(*, session: Session, names: list[str]) -> list[Project]:
     """Make a project for each curve ``project`` label that has none yet (curves imported from
     the command line), owned by the owners of the first project. Returns the new ones."""
     first = default_project(session)
@@ -134,14 +117,14 @@ def new_group_name(session: Session, kind: type[Project] | type[Team], name: str
     return name
 
 
-def create_project(session: Session, owner: User, name: str, ip: str | None = None) -> Project:
+def create_project(*, session: Session, owner: User, name: str, ip: str | None = None) -> Project:
     """A new project in the first organisation, owned by ``owner``."""
     name = new_group_name(session, Project, name)
     project = Project(organisation=default_project(session).organisation, name=name)
     project.members = [ProjectMember(user=owner, role=Role.OWNER)]
     session.add(project)
     session.flush()
-    audit(session, owner.email, "project.create", "project", project.id, ip, name=name)
+    audit(session, owner.email, "project.create", "project", project.id, ip=ip, name=name)
     return project
 
 
@@ -157,7 +140,9 @@ def checked_email(email: str) -> str:
     return email
 
 
-def create_user(session: Session, email: str, password: str | None, display_name: str = "") -> User:
+def create_user(
+    *, session: Session, email: str, password: str | None, display_name: str = ""
+) -> User:
     email = checked_email(email)
     if find_user(session, email) is not None:
         raise AccountError(f"An account for {email} exists already.")
@@ -180,7 +165,7 @@ class FirstOwner:
     password: str | None  # set only when it was generated here, to be shown once
 
 
-def ensure_first_owner(session: Session, email: str, password: str | None) -> FirstOwner | None:
+def ensure_first_owner(*, session: Session, email: str, password: str | None) -> FirstOwner | None:
     """On a store with no accounts: make ``email`` the owner of every existing project.
 
     ``password`` None generates one, returned so the caller can show it once. Nothing happens
@@ -189,7 +174,9 @@ def ensure_first_owner(session: Session, email: str, password: str | None) -> Fi
     if session.scalar(sa.select(sa.func.count()).select_from(User)):
         return None
     generated = generated_password() if password is None else None
-    user = create_user(session, email, password or generated, "Owner")
+    user = create_user(
+        session=session, email=email, password=password or generated, display_name="Owner"
+    )
     default_project(session)
     for project in session.scalars(sa.select(Project)):
         session.add(ProjectMember(project=project, user=user, role=Role.OWNER))
@@ -198,7 +185,12 @@ def ensure_first_owner(session: Session, email: str, password: str | None) -> Fi
 
 
 def authenticate(
-    session: Session, email: str, password: str, ip: str | None = None, now: datetime | None = None
+    *,
+    session: Session,
+    email: str,
+    password: str,
+    ip: str | None = None,
+    now: datetime | None = None,
 ) -> User:
     """The user whose password this is, or :class:`LoginError`; writes the audit row either way.
 
@@ -217,35 +209,35 @@ def authenticate(
     user = find_user(session, email)
     actor = user.email if user is not None else normal_email(email)[:320]
     if not attempt.check:
-        audit(session, actor, "login.locked", "user", user.id if user else "", ip)
+        audit(session, actor, "login.locked", "user", user.id if user else "", ip=ip)
         raise LoginError(
             f"Too many failed attempts: this account is locked for {attempt.locked_for} s more."
         )
     # Always exactly one argon2 check: a missing account or password checks the dummy hash.
     if not verify_password(user.password_hash if user is not None else None, password):
         locked = {"locked_for": attempt.locked_for} if attempt.locked_for else {}
-        audit(session, actor, "login.failed", "user", "", ip, **locked)
+        audit(session, actor, "login.failed", "user", "", ip=ip, **locked)
         raise LoginError(WRONG_LOGIN)
     if user.locked_at is not None:
-        audit(session, user.email, "login.locked", "user", user.id, ip, by="operator")
+        audit(session, user.email, "login.locked", "user", user.id, ip=ip, by="operator")
         raise LoginError("This account is locked by an administrator; ask them to unlock it.")
     signins.forget_failures(session, email)
     user.last_login_at = now
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    audit(session, user.email, "login", "user", user.id, ip)
+    audit(session, user.email, "login", "user", user.id, ip=ip)
     return user
 
 
-def sign_out(session: Session, plain: str, ip: str | None = None) -> LoginSession | None:
+def sign_out(*, session: Session, plain: str, ip: str | None = None) -> LoginSession | None:
     """End this browser session only (the person's other devices stay signed in)."""
     row = signins.end_session(session, plain)
     if row is not None:
-        audit(session, row.user.email, "logout", "user", row.user_id, ip, session_id=row.id)
+        audit(session, row.user.email, "logout", "user", row.user_id, ip=ip, session_id=row.id)
     return row
 
 
-def end_sessions(session: Session, user: User, reason: str, ip: str | None = None) -> int:
+def end_sessions(*, session: Session, user: User, reason: str, ip: str | None = None) -> int:
     """End every session of ``user`` at once (password change or reset, lock, removal)."""
     ended = signins.end_all_sessions(session, user.id)
     if ended:
@@ -255,14 +247,14 @@ def end_sessions(session: Session, user: User, reason: str, ip: str | None = Non
             "session.revoke",
             "user",
             user.id,
-            ip,
+            ip=ip,
             reason=reason,
             sessions=ended,
         )
     return ended
 
 
-def change_password(session: Session, user: User, old: str, new: str) -> None:
+def change_password(*, session: Session, user: User, old: str, new: str) -> None:
     """A person's own change. Every session ends, the one it was made in too: a thief's copy
     of that cookie must die with the old password, so the person signs in again."""
     if not verify_password(user.password_hash, old):
@@ -270,11 +262,16 @@ def change_password(session: Session, user: User, old: str, new: str) -> None:
     check_password_strength(new, user.email)
     user.password_hash = hash_password(new)
     audit(session, user.email, "user.password", "user", user.id)
-    end_sessions(session, user, "password change")
+    end_sessions(session=session, user=user, reason="password change")
 
 
 def issue_token(
-    session: Session, user: User, name: str, days: int = TOKEN_DAYS, now: datetime | None = None
+    *,
+    session: Session,
+    user: User,
+    name: str,
+    days: int = TOKEN_DAYS,
+    now: datetime | None = None,
 ) -> tuple[str, ApiToken]:
     """A new personal token: ``(shown once, stored row)``."""
     name = name.strip()
@@ -304,31 +301,31 @@ def token_state(token: ApiToken, now: datetime | None = None) -> str:
     return "expired" if token.expires_at <= (now or utcnow()) else "active"
 
 
-def set_password(session: Session, user: User, password: str, by: str) -> None:
+def set_password(*, session: Session, actor: Principal, user: User, password: str) -> None:
     """A new password set by the operator (a lost or stolen one): it lifts a lock and ends
     every session of the person."""
     check_password_strength(password, user.email)
     user.password_hash = hash_password(password)
     signins.forget_failures(session, user.email)
-    audit(session, by, "user.password_reset", "user", user.id, email=user.email)
-    end_sessions(session, user, "password reset")
+    audit(session, actor.label, "user.password_reset", "user", user.id, email=user.email)
+    end_sessions(session=session, user=user, reason="password reset")
 
 
-def lock_user(session: Session, user: User, by: str) -> None:
+def lock_user(*, session: Session, actor: Principal, user: User) -> None:
     """Lock a person out (a stolen laptop, someone who left): sign-in and API tokens are
     refused and every session ends, until :func:`unlock_user`."""
     user.locked_at = utcnow()
-    audit(session, by, "user.lock", "user", user.id, email=user.email)
-    end_sessions(session, user, "locked")
+    audit(session, actor.label, "user.lock", "user", user.id, email=user.email)
+    end_sessions(session=session, user=user, reason="locked")
 
 
-def unlock_user(session: Session, user: User, by: str) -> None:
+def unlock_user(*, session: Session, actor: Principal, user: User) -> None:
     user.locked_at = None
     signins.forget_failures(session, user.email)
-    audit(session, by, "user.unlock", "user", user.id, email=user.email)
+    audit(session, actor.label, "user.unlock", "user", user.id, email=user.email)
 
 
-def remove_user(session: Session, user: User, by: str) -> None:
+def remove_user(*, session: Session, actor: Principal, user: User) -> None:
     """Delete an account: its sessions end, its memberships and tokens go with it. Refused
     while it is the last owner of a project or team, which would be left without one."""
     for membership in [*user.project_memberships, *user.team_memberships]:
@@ -340,8 +337,8 @@ def remove_user(session: Session, user: User, by: str) -> None:
                 f"{user.email} is the last owner of {kind} {group.name}: make someone else "
                 "owner first."
             )
-    end_sessions(session, user, "removed")
-    audit(session, by, "user.remove", "user", user.id, email=user.email)
+    end_sessions(session=session, user=user, reason="removed")
+    audit(session, actor.label, "user.remove", "user", user.id, email=user.email)
     session.delete(user)
     session.flush()
 
@@ -358,7 +355,7 @@ def token_user(session: Session, plain: str, now: datetime | None = None) -> Use
     return token.user
 
 
-def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
+def revoke_token(*, session: Session, user: User, token_id: int) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
         raise AccountError(f"You have no token {token_id}.")
@@ -373,7 +370,7 @@ def _direct_member(user: User, project_id: int) -> bool:
 
 
 def invite(
-    session: Session, project: Project, email: str, role: Role, by: str
+    *, session: Session, actor: Principal, project: Project, email: str, role: Role
 ) -> tuple[str, Invitation]:
     """A one-time invitation: ``(link secret shown or mailed once, stored row)``."""
     email = checked_email(email)
@@ -386,12 +383,12 @@ def invite(
         email=email,
         role=role,
         token_hash=hashed,
-        invited_by=by,
+        invited_by=actor.label,
         expires_at=utcnow() + timedelta(days=INVITATION_DAYS),
     )
     session.add(invitation)
     session.flush()
-    audit(session, by, "member.invite", "project", project.id, email=email, role=str(role))
+    audit(session, actor.label, "member.invite", "project", project.id, email=email, role=str(role))
     return plain, invitation
 
 
@@ -405,19 +402,26 @@ def open_invitation(session: Session, plain: str, now: datetime | None = None) -
 
 
 def accept_invitation(
-    session: Session, plain: str, password: str, display_name: str = "", ip: str | None = None
+    *,
+    session: Session,
+    plain: str,
+    password: str,
+    display_name: str = "",
+    ip: str | None = None,
 ) -> User:
     """Join the invited project with the invited role; a new account sets its password here,
     an existing one signs in (see :func:`authenticate`, which commits the attempt's count)."""
     invitation = open_invitation(session, plain)
     user = find_user(session, invitation.email)
     if user is None:
-        user = create_user(session, invitation.email, password, display_name)
+        user = create_user(
+            session=session, email=invitation.email, password=password, display_name=display_name
+        )
     else:
         # A sign-in like any other, counted towards the lock: an admin may invite anyone's
         # address and is shown the link, which must not become a way to guess passwords.
         try:
-            user = authenticate(session, invitation.email, password, ip)
+            user = authenticate(session=session, email=invitation.email, password=password, ip=ip)
         except LoginError as exc:
             if str(exc) != WRONG_LOGIN:
                 raise

@@ -1,14 +1,45 @@
-"""Reading the audit trail: one query for a project's events, shared by the page and the API."""
+"""The audit trail: :func:`audit` writes every row of it, and one query reads a project's
+events for the Team page and the API.
+
+Every writer calls :func:`audit` inside the session that makes the change, so a change and its
+row are committed together or not at all.
+"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from models.tables import AuditEvent, Cluster, ProjectMember, TeamMember, User
 
 SIGN_IN_ACTIONS = ("login", "login.failed", "login.locked", "logout", "session.revoke")
 
 COLUMNS = ("at", "actor", "action", "target_type", "target_id", "detail", "ip")
+
+
+def audit(
+    session: Session,
+    actor: str,
+    action: str,
+    target_type: str,
+    target_id: object,
+    *,
+    ip: str | None = None,
+    **detail: object,
+) -> None:
+    """Add one row: ``actor`` (an e-mail address or a label such as ``setup``) did ``action``
+    (``member.add``) to ``target_type`` ``target_id``; ``detail`` is stored as JSON. Nothing
+    is committed here."""
+    session.add(
+        AuditEvent(
+            actor=actor,
+            action=action,
+            target_type=target_type,
+            target_id=str(target_id),
+            detail=detail,
+            ip=ip,
+        )
+    )
 
 
 def project_trail(project_id: int, action: str | None = None) -> sa.Select[tuple[AuditEvent]]:

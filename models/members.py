@@ -3,6 +3,7 @@ Team page and the REST API.
 
 Admins manage members below owner; only owners make or remove owners (:func:`may_grant`). A
 project never loses its last owner. Every change writes an audit row in the same transaction.
+Each change is a use case: keyword-only arguments, ``session`` first, then ``actor``, who asks.
 """
 
 from __future__ import annotations
@@ -12,33 +13,32 @@ from sqlalchemy.orm import Session
 
 from models import accounts
 from models.access import Action, Forbidden, Principal, may_grant, require
+from models.audit import audit
 from models.tables import Invitation, Project, ProjectMember, Role
 
 
 class MemberError(accounts.AccountError):
-    """A member change that cannot be made; ``status`` is the REST API's answer."""
-
-    status = 400
+    """A member change that cannot be made; the message says why."""
 
 
 class MemberConflict(MemberError):
-    status = 409
+    """The change clashes with what is there: a member already, the last owner."""
 
 
 class NoSuchMember(MemberError):
-    status = 404
+    """The person or team named is not a member."""
 
 
-def _manage(session: Session, who: Principal, project_id: int) -> tuple[Project, Role | None]:
-    role = require(session, who, project_id, Action.MANAGE_MEMBERS)
+def _manage(session: Session, actor: Principal, project_id: int) -> tuple[Project, Role | None]:
+    role = require(session, actor, project_id, Action.MANAGE_MEMBERS)
     # PostgreSQL: member changes of one project run one after another (SQLite locks anyway).
     session.execute(sa.select(Project.id).where(Project.id == project_id).with_for_update())
     return session.get(Project, project_id), role
 
 
-def check_grant(who: Principal, granter: Role | None, role: Role, verb: str) -> None:
+def check_grant(actor: Principal, granter: Role | None, role: Role, verb: str) -> None:
     """Refuse ``verb`` (``"make a member"``) ``role`` by someone whose role is ``granter``."""
-    if not who.is_operator and not may_grant(granter, role):
+    if not actor.is_operator and not may_grant(granter, role):
         raise Forbidden(
             f"Your role is {granter}; it may not {verb} {role}. Only owners manage owners, "
             "and only owners and admins manage members."
@@ -74,10 +74,16 @@ def _keep_an_owner(session: Session, project: Project) -> None:
 
 
 def add_member(
-    session: Session, who: Principal, project_id: int, email: str, role: Role, ip: str | None = None
+    *,
+    session: Session,
+    actor: Principal,
+    project_id: int,
+    email: str,
+    role: Role,
+    ip: str | None = None,
 ) -> ProjectMember:
-    project, granter = _manage(session, who, project_id)
-    check_grant(who, granter, role, "add a member as")
+    project, granter = _manage(session, actor, project_id)
+    check_grant(actor, granter, role, "add a member as")
     user = accounts.find_user(session, email)
     if user is None:
         raise MemberError(f"There is no account for {email}; invite them instead.")
@@ -86,34 +92,42 @@ def add_member(
     member = ProjectMember(project=project, user=user, role=role)
     session.add(member)
     session.flush()
-    accounts.audit(
-        session, who.label, "member.add", "project", project.id, ip, email=user.email, role=role
+    audit(
+        session,
+        actor.label,
+        "member.add",
+        "project",
+        project.id,
+        ip=ip,
+        email=user.email,
+        role=role,
     )
     return member
 
 
 def change_role(
+    *,
     session: Session,
-    who: Principal,
+    actor: Principal,
     project_id: int,
     user_id: int,
     role: Role,
     ip: str | None = None,
 ) -> ProjectMember:
-    project, granter = _manage(session, who, project_id)
+    project, granter = _manage(session, actor, project_id)
     member = _member(session, project.id, user_id)
     before = member.role
-    check_grant(who, granter, before, "change the role of a member who is")
-    check_grant(who, granter, role, "make a member")
+    check_grant(actor, granter, before, "change the role of a member who is")
+    check_grant(actor, granter, role, "make a member")
     member.role = role
     _keep_an_owner(session, project)
-    accounts.audit(
+    audit(
         session,
-        who.label,
+        actor.label,
         "member.role",
         "project",
         project.id,
-        ip,
+        ip=ip,
         email=member.user.email,
         before=str(before),
         role=str(role),
@@ -122,23 +136,23 @@ def change_role(
 
 
 def remove_member(
-    session: Session, who: Principal, project_id: int, user_id: int, ip: str | None = None
+    *, session: Session, actor: Principal, project_id: int, user_id: int, ip: str | None = None
 ) -> None:
-    project, granter = _manage(session, who, project_id)
+    project, granter = _manage(session, actor, project_id)
     member = _member(session, project.id, user_id)
-    check_grant(who, granter, member.role, "remove a member who is")
+    check_grant(actor, granter, member.role, "remove a member who is")
     email, role = member.user.email, member.role
     session.delete(member)
     _keep_an_owner(session, project)
-    accounts.audit(
-        session, who.label, "member.remove", "project", project.id, ip, email=email, role=role
+    audit(
+        session, actor.label, "member.remove", "project", project.id, ip=ip, email=email, role=role
     )
 
 
 def invite_member(
-    session: Session, who: Principal, project_id: int, email: str, role: Role
+    *, session: Session, actor: Principal, project_id: int, email: str, role: Role
 ) -> tuple[str, Invitation]:
     """A one-time link for ``email`` to join as ``role``: ``(secret, row)``."""
-    project, granter = _manage(session, who, project_id)
-    check_grant(who, granter, role, "invite a member as")
-    return accounts.invite(session, project, email, role, who.label)
+    project, granter = _manage(session, actor, project_id)
+    check_grant(actor, granter, role, "invite a member as")
+    return accounts.invite(session=session, actor=actor, project=project, email=email, role=role)

@@ -12,7 +12,9 @@ carries its random token, and only the token's SHA-256 is stored. Every request 
 page looks the row up, so ending it (sign-out, password change or reset, a lock, removal) takes
 effect at once, in every server process that shares the store.
 
-These are the mechanics; :mod:`models.accounts` builds the audited actions on them.
+These are the mechanics; :mod:`models.accounts` builds the audited actions on them. The two the
+app calls itself, :func:`start_session` and :func:`sweep`, are use cases and take keyword-only
+arguments like those of :mod:`models.accounts`; the rest take the session positionally.
 """
 
 from __future__ import annotations
@@ -107,9 +109,9 @@ def forget_failures(session: Session, email: str) -> None:
 
 
 def start_session(
+    *,
     session: Session,
     user: User,
-    *,
     ip: str | None = None,
     user_agent: str = "",
     now: datetime | None = None,
@@ -174,7 +176,7 @@ def end_all_sessions(session: Session, user_id: int) -> int:
     ).rowcount
 
 
-def sweep(session: Session, now: datetime | None = None) -> tuple[int, int]:
+def sweep(*, session: Session, now: datetime | None = None) -> tuple[int, int]:
     """Delete counters nobody touched for :data:`FORGET_AFTER` and sessions over for
     :data:`KEEP_ENDED`; returns ``(counters, sessions)``. Run at every server start."""
     now = now or utcnow()

@@ -7,6 +7,9 @@ members data someone else chose).
 A member of a team gets the team's project roles; a person's role in a project is the highest
 of their own grant and their teams' grants (``models/access.py``). A team never loses its last
 owner. A team you are not in does not exist for you, as with projects.
+
+Each change is a use case, called as in :mod:`models.members`: keyword-only arguments,
+``session`` first, then ``actor``, who asks.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from models.access import (
     allows,
     require,
 )
+from models.audit import audit
 from models.members import MemberConflict, MemberError, NoSuchMember, check_grant
 from models.tables import Project, ProjectMember, Role, Team, TeamMember
 
@@ -36,14 +40,16 @@ def team_role(session: Session, user_id: int, team_id: int) -> Role | None:
     )
 
 
-def _team(session: Session, who: Principal, team_id: int, manage: bool) -> tuple[Team, Role | None]:
-    """The team with the caller's role in it; 404 for outsiders, 403 for a member who may
-    not manage it when ``manage``."""
+def _team(
+    session: Session, actor: Principal, team_id: int, manage: bool
+) -> tuple[Team, Role | None]:
+    """The team with the caller's role in it; :class:`NotFound` for outsiders,
+    :class:`Forbidden` for a member who may not manage it when ``manage``."""
     team = session.get(Team, team_id)
-    role = None if who.is_operator else team_role(session, who.user_id, team_id)
-    if team is None or (role is None and not who.is_operator):
+    role = None if actor.is_operator else team_role(session, actor.user_id, team_id)
+    if team is None or (role is None and not actor.is_operator):
         raise NotFound(f"No team {team_id}, or you are not a member of it.")
-    if manage and not who.is_operator and not allows(role, Action.MANAGE_MEMBERS):
+    if manage and not actor.is_operator and not allows(role, Action.MANAGE_MEMBERS):
         raise Forbidden(f"Your role in team {team.name} is {role}; managing it needs admin.")
     return team, role
 
@@ -63,23 +69,29 @@ def teams_of(session: Session, who: Principal) -> list[tuple[Team, Role | None]]
     return [(team, Role(role)) for team, role in rows]
 
 
-def create_team(session: Session, who: Principal, name: str, ip: str | None = None) -> Team:
+def create_team(*, session: Session, actor: Principal, name: str, ip: str | None = None) -> Team:
     """A new team in the first organisation; whoever makes it is its owner."""
     name = accounts.new_group_name(session, Team, name)
     team = Team(organisation=accounts.default_project(session).organisation, name=name)
-    if not who.is_operator:
-        team.members = [TeamMember(user_id=who.user_id, role=Role.OWNER)]
+    if not actor.is_operator:
+        team.members = [TeamMember(user_id=actor.user_id, role=Role.OWNER)]
     session.add(team)
     session.flush()
-    accounts.audit(session, who.label, "team.create", "team", team.id, ip, name=name)
+    audit(session, actor.label, "team.create", "team", team.id, ip=ip, name=name)
     return team
 
 
 def add_to_team(
-    session: Session, who: Principal, team_id: int, email: str, role: Role, ip: str | None = None
+    *,
+    session: Session,
+    actor: Principal,
+    team_id: int,
+    email: str,
+    role: Role,
+    ip: str | None = None,
 ) -> TeamMember:
-    team, granter = _team(session, who, team_id, manage=True)
-    check_grant(who, granter, role, "add a team member as")
+    team, granter = _team(session, actor, team_id, manage=True)
+    check_grant(actor, granter, role, "add a team member as")
     user = accounts.find_user(session, email)
     if user is None:
         raise MemberError(f"There is no account for {email}; invite them to a project first.")
@@ -88,20 +100,20 @@ def add_to_team(
     member = TeamMember(team=team, user=user, role=role)
     session.add(member)
     session.flush()
-    accounts.audit(
-        session, who.label, "team.member.add", "team", team.id, ip, email=user.email, role=role
+    audit(
+        session, actor.label, "team.member.add", "team", team.id, ip=ip, email=user.email, role=role
     )
     return member
 
 
 def remove_from_team(
-    session: Session, who: Principal, team_id: int, user_id: int, ip: str | None = None
+    *, session: Session, actor: Principal, team_id: int, user_id: int, ip: str | None = None
 ) -> None:
-    team, granter = _team(session, who, team_id, manage=True)
+    team, granter = _team(session, actor, team_id, manage=True)
     member = session.get(TeamMember, (team_id, user_id))
     if member is None:
         raise NoSuchMember(f"User {user_id} is not in team {team.name}.")
-    check_grant(who, granter, member.role, "remove a team member who is")
+    check_grant(actor, granter, member.role, "remove a team member who is")
     email, role = member.user.email, member.role
     session.delete(member)
     session.flush()
@@ -112,14 +124,15 @@ def remove_from_team(
     )
     if not owners:
         raise MemberConflict(f"Team {team.name} would have no owner left.")
-    accounts.audit(
-        session, who.label, "team.member.remove", "team", team.id, ip, email=email, role=role
+    audit(
+        session, actor.label, "team.member.remove", "team", team.id, ip=ip, email=email, role=role
     )
 
 
 def grant_team(
+    *,
     session: Session,
-    who: Principal,
+    actor: Principal,
     project_id: int,
     team_id: int,
     role: Role,
@@ -132,32 +145,32 @@ def grant_team(
     project already is listed among its members, so its role may be changed by the project's
     admins (within :func:`check_grant`).
     """
-    granter = require(session, who, project_id, Action.MANAGE_MEMBERS)
-    check_grant(who, granter, role, "grant a team")
+    granter = require(session, actor, project_id, Action.MANAGE_MEMBERS)
+    check_grant(actor, granter, role, "grant a team")
     grant = session.scalar(
         sa.select(ProjectMember).where(
             ProjectMember.project_id == project_id, ProjectMember.team_id == team_id
         )
     )
     if grant is None:
-        team, _ = _team(session, who, team_id, manage=False)
+        team, _ = _team(session, actor, team_id, manage=False)
         grant = ProjectMember(project_id=project_id, team=team, role=role)
         session.add(grant)
     else:
         team = grant.team
-        check_grant(who, granter, grant.role, "change the role of a team that is")
+        check_grant(actor, granter, grant.role, "change the role of a team that is")
         grant.role = role
     session.flush()
-    accounts.audit(
-        session, who.label, "member.team", "project", project_id, ip, team=team.name, role=role
+    audit(
+        session, actor.label, "member.team", "project", project_id, ip=ip, team=team.name, role=role
     )
     return grant
 
 
 def revoke_team(
-    session: Session, who: Principal, project_id: int, team_id: int, ip: str | None = None
+    *, session: Session, actor: Principal, project_id: int, team_id: int, ip: str | None = None
 ) -> None:
-    granter = require(session, who, project_id, Action.MANAGE_MEMBERS)
+    granter = require(session, actor, project_id, Action.MANAGE_MEMBERS)
     grant = session.scalar(
         sa.select(ProjectMember).where(
             ProjectMember.project_id == project_id, ProjectMember.team_id == team_id
@@ -165,11 +178,11 @@ def revoke_team(
     )
     if grant is None:
         raise NoSuchMember(f"Team {team_id} has no role in this project.")
-    check_grant(who, granter, grant.role, "remove a team that is")
+    check_grant(actor, granter, grant.role, "remove a team that is")
     name = grant.team.name
     session.delete(grant)
     session.flush()
-    accounts.audit(session, who.label, "member.team_remove", "project", project_id, ip, team=name)
+    audit(session, actor.label, "member.team_remove", "project", project_id, ip=ip, team=name)
 
 
 def project_names(session: Session, team: Team) -> list[tuple[str, Role]]:

@@ -32,7 +32,7 @@ from app.api.schemas import (
 from app.api.scope import cluster_in, page_of, project_in
 from app.clusters import lifecycle
 from models.access import Action, require
-from models.accounts import audit
+from models.audit import audit
 from models.cluster_states import TRANSITIONS, ClusterAction
 from models.cluster_types import ClusterSpec, validate_cluster_spec
 from models.pricing import Usage, estimate_monthly_cost
@@ -248,7 +248,7 @@ def get_connection(call: Call) -> ConnectionOut:
                 "cluster.reveal",
                 "cluster",
                 cluster.id,
-                call.ip,
+                ip=call.ip,
                 name=cluster.name,
             )
             session.commit()

@@ -32,7 +32,7 @@ from app.api.schemas import (
 from app.api.scope import curve_store, page_list, project_in
 from app.api.uploads import staged
 from models.access import Action
-from models.accounts import audit
+from models.audit import audit
 from models.settings import Settings
 from pipelines.curves import Curves
 from pipelines.ingest import ingest_file
@@ -57,7 +57,7 @@ def _curves(settings: Settings, project: str) -> Curves:
 
 def _record(call: Call, project_id: int, action: str, **detail) -> None:
     with call.store.sessions() as session:
-        audit(session, call.who.label, action, "project", project_id, call.ip, **detail)
+        audit(session, call.who.label, action, "project", project_id, ip=call.ip, **detail)
         session.commit()
 
 

@@ -1,7 +1,8 @@
 """Every refusal the API gives, as one JSON shape: ``{"error": {"status", "code", "message"}}``.
 
-Domain errors keep their own classes and messages (written for plant engineers); this module
-only decides which HTTP status and ``code`` each one becomes, in :func:`as_api_error`.
+Domain errors keep their own classes and messages (written for plant engineers) and know nothing
+of HTTP; this module alone decides which status each class becomes (:data:`STATUS_OF`) and which
+``code`` each status has (:data:`CODES`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.clusters.lifecycle import ClusterRequestError
-from models.access import AccessError
+from models.access import AccessError, NotFound
 from models.accounts import AccountError, NameTaken
 from models.cluster_types import ClusterSpecError, UnknownClusterTypeError
 from models.members import MemberConflict, NoSuchMember
@@ -91,7 +92,10 @@ def from_validation(exc: ValidationError, where: str) -> ApiError:
 
 # Domain errors whose message is safe to show, and the status each becomes. Order matters:
 # subclasses before their bases.
-_MAPPING: tuple[tuple[type[BaseException], int], ...] = (
+STATUS_OF: tuple[tuple[type[BaseException], int], ...] = (
+    # Missing, or not the caller's to see: the same answer, so ids cannot be probed.
+    (NotFound, 404),
+    (AccessError, 403),
     (ImportConflictError, 409),
     (ClusterRequestError, 409),
     (NameTaken, 409),
@@ -114,9 +118,7 @@ def as_api_error(exc: BaseException) -> ApiError | None:
     """The API error ``exc`` stands for, or None for an unexpected failure (a 500)."""
     if isinstance(exc, ApiError):
         return exc
-    if isinstance(exc, AccessError):
-        return ApiError(exc.status, str(exc))
-    for kind, status in _MAPPING:
+    for kind, status in STATUS_OF:
         if isinstance(exc, kind):
             return ApiError(status, str(exc))
     return None

@@ -76,7 +76,9 @@ def list_tokens(call: Call) -> Page[TokenOut]:
 def create_token(call: Call) -> TokenCreated:
     with call.store.sessions() as session:
         user = _me(session, call)
-        secret, token = accounts.issue_token(session, user, call.body.name, call.body.days)
+        secret, token = accounts.issue_token(
+            session=session, user=user, name=call.body.name, days=call.body.days
+        )
         session.commit()
         return TokenCreated(token=token_out(token), secret=secret)
 
@@ -88,6 +90,6 @@ def revoke_token(call: Call) -> TokenOut:
         token = session.get(ApiToken, call.path["token_id"])
         if token is None or token.user_id != user.id:
             raise not_found(f"You have no token {call.path['token_id']}.")
-        accounts.revoke_token(session, user, token.id)
+        accounts.revoke_token(session=session, user=user, token_id=token.id)
         session.commit()
         return token_out(token)

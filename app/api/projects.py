@@ -87,7 +87,7 @@ def create_project(call: Call) -> ProjectOut:
     with call.store.sessions() as session:
         owner = session.get(User, call.who.user_id)
         try:
-            project = accounts.create_project(session, owner, name, call.ip)
+            project = accounts.create_project(session=session, owner=owner, name=name, ip=call.ip)
             session.commit()
         except IntegrityError:  # made by someone else since the check
             raise conflict(f"A project named {name!r} exists already.") from None
@@ -142,7 +142,12 @@ def add_member(call: Call) -> MemberOut:
     body = call.body
     with call.store.sessions() as session:
         member = members.add_member(
-            session, call.who, call.path["project_id"], body.email, body.role, call.ip
+            session=session,
+            actor=call.who,
+            project_id=call.path["project_id"],
+            email=body.email,
+            role=body.role,
+            ip=call.ip,
         )
         session.commit()
         return member_out(member)
@@ -161,12 +166,12 @@ def add_member(call: Call) -> MemberOut:
 def change_member(call: Call) -> MemberOut:
     with call.store.sessions() as session:
         member = members.change_role(
-            session,
-            call.who,
-            call.path["project_id"],
-            call.path["user_id"],
-            call.body.role,
-            call.ip,
+            session=session,
+            actor=call.who,
+            project_id=call.path["project_id"],
+            user_id=call.path["user_id"],
+            role=call.body.role,
+            ip=call.ip,
         )
         session.commit()
         return member_out(member)
@@ -184,6 +189,10 @@ def change_member(call: Call) -> MemberOut:
 def remove_member(call: Call) -> None:
     with call.store.sessions() as session:
         members.remove_member(
-            session, call.who, call.path["project_id"], call.path["user_id"], call.ip
+            session=session,
+            actor=call.who,
+            project_id=call.path["project_id"],
+            user_id=call.path["user_id"],
+            ip=call.ip,
         )
         session.commit()

@@ -80,7 +80,7 @@ def create_team(call: Call) -> TeamOut:
     name = call.body.name
     with call.store.sessions() as session:
         try:
-            team = teams.create_team(session, call.who, name, call.ip)
+            team = teams.create_team(session=session, actor=call.who, name=name, ip=call.ip)
             session.commit()
         except IntegrityError:  # made by someone else since the check
             raise conflict(f"A team named {name!r} exists already.") from None
@@ -131,7 +131,12 @@ def add_team_member(call: Call) -> TeamMemberOut:
     with call.store.sessions() as session:
         try:
             member = teams.add_to_team(
-                session, call.who, call.path["team_id"], body.email, body.role, call.ip
+                session=session,
+                actor=call.who,
+                team_id=call.path["team_id"],
+                email=body.email,
+                role=body.role,
+                ip=call.ip,
             )
             session.commit()
         except IntegrityError:  # added by someone else since the check
@@ -152,7 +157,11 @@ def add_team_member(call: Call) -> TeamMemberOut:
 def remove_team_member(call: Call) -> None:
     with call.store.sessions() as session:
         teams.remove_from_team(
-            session, call.who, call.path["team_id"], call.path["user_id"], call.ip
+            session=session,
+            actor=call.who,
+            team_id=call.path["team_id"],
+            user_id=call.path["user_id"],
+            ip=call.ip,
         )
         session.commit()
 
@@ -174,12 +183,12 @@ def grant_team(call: Call) -> MemberOut:
     with call.store.sessions() as session:
         try:
             grant = teams.grant_team(
-                session,
-                call.who,
-                call.path["project_id"],
-                call.path["team_id"],
-                call.body.role,
-                call.ip,
+                session=session,
+                actor=call.who,
+                project_id=call.path["project_id"],
+                team_id=call.path["team_id"],
+                role=call.body.role,
+                ip=call.ip,
             )
             session.commit()
         except IntegrityError:  # granted by someone else at the same moment
@@ -199,5 +208,11 @@ def grant_team(call: Call) -> MemberOut:
 )
 def revoke_team(call: Call) -> None:
     with call.store.sessions() as session:
-        teams.revoke_team(session, call.who, call.path["project_id"], call.path["team_id"], call.ip)
+        teams.revoke_team(
+            session=session,
+            actor=call.who,
+            project_id=call.path["project_id"],
+            team_id=call.path["team_id"],
+            ip=call.ip,
+        )
         session.commit()

@@ -25,6 +25,7 @@ from tornado.ioloop import IOLoop
 
 from models import accounts, signins
 from models.access import Principal
+from models.audit import audit
 from models.credentials import WeakPasswordError
 from models.store import MetadataStore
 from models.tables import User, normal_email
@@ -97,7 +98,9 @@ class StoreHandler(tornado.web.RequestHandler):
     def start_session(self, session: Session, user: User) -> tuple[str, str]:
         """A server-side session for ``user``: ``(e-mail, token)`` for :meth:`sign_in`."""
         agent = self.request.headers.get("User-Agent", "")
-        token = signins.start_session(session, user, ip=self.request.remote_ip, user_agent=agent)
+        token = signins.start_session(
+            session=session, user=user, ip=self.request.remote_ip, user_agent=agent
+        )
         return user.email, token
 
     def sign_in(self, signed_in: tuple[str, str]) -> None:
@@ -150,7 +153,9 @@ class LoginHandler(StoreHandler):
         def check() -> tuple[str, str] | str:
             with self.store.sessions() as session:
                 try:
-                    user = accounts.authenticate(session, email, password, ip=ip)
+                    user = accounts.authenticate(
+                        session=session, email=email, password=password, ip=ip
+                    )
                 except accounts.LoginError as exc:
                     session.commit()  # the audit row (the attempt is counted already)
                     return str(exc)
@@ -183,7 +188,7 @@ class LogoutHandler(StoreHandler):
         token = self.get_signed_cookie(SESSION_COOKIE, max_age_days=COOKIE_DAYS)
         if token:
             with self.store.sessions() as session:
-                accounts.sign_out(session, token.decode(), self.request.remote_ip)
+                accounts.sign_out(session=session, plain=token.decode(), ip=self.request.remote_ip)
                 session.commit()
         self.clear_cookie(COOKIE)
         self.clear_cookie(SESSION_COOKIE)
@@ -235,7 +240,9 @@ class InviteHandler(StoreHandler):
         def accept() -> tuple[str, str] | str:
             with self.store.sessions() as session:
                 try:
-                    user = accounts.accept_invitation(session, token, password, name, ip)
+                    user = accounts.accept_invitation(
+                        session=session, plain=token, password=password, display_name=name, ip=ip
+                    )
                 except accounts.LoginError as exc:
                     session.commit()  # an existing account's failed sign-in: its audit row
                     return str(exc)
@@ -259,7 +266,7 @@ class LoginProvider(AuthProvider):
     def __init__(self, store: MetadataStore) -> None:
         self.store = store
         with store.sessions() as session:  # once per server start: old counters and sessions
-            signins.sweep(session)
+            signins.sweep(session=session)
             session.commit()
         bound = {"store": store}
         self._login = type("BoundLogin", (LoginHandler,), bound)
@@ -320,7 +327,7 @@ def principal_for(
     with store.sessions() as session:
         user = accounts.find_user(session, email)
         if user is None and provision:
-            user = accounts.create_user(session, email, None)
-            accounts.audit(session, user.email, "user.provision", "user", user.id, via="oidc")
+            user = accounts.create_user(session=session, email=email, password=None)
+            audit(session, user.email, "user.provision", "user", user.id, via="oidc")
             session.commit()
         return Principal(user.email, user.id) if user and user.locked_at is None else None

@@ -39,7 +39,9 @@ def cookie_secret(settings: Settings) -> str:
 def first_owner(store: MetadataStore, settings: Settings) -> FirstOwner | None:
     """Make the first owner on an empty store (from settings, or with a generated password)."""
     with store.sessions() as session:
-        owner = ensure_first_owner(session, settings.owner_email, settings.owner_password)
+        owner = ensure_first_owner(
+            session=session, email=settings.owner_email, password=settings.owner_password
+        )
         session.commit()
     return owner
 

@@ -1,12 +1,17 @@
 """Cluster lifecycle: actions ask a provider for a change; observations move the state.
 
-Every use case is a keyword-only function over the metadata store. An action (create, retry, start,
-stop, resize, delete) records the transitional state it asked for (``provisioning``,
+Every use case is a keyword-only function over the metadata store. An action (create, retry,
+start, stop, resize, delete) records the transitional state it asked for (``provisioning``,
 ``starting``, ``stopping``, ``deleting``) with an event; :func:`poll` then records what the
 provider observes. Nothing advances because time passed. The state lives in the metadata store,
 so a restarted server's poller picks up where the last one stopped. Which action may start from
 which state, the state it asks for and the permission it needs are one table,
 ``models/cluster_states.py``, which the dashboard and the REST API read too.
+
+Unlike the use cases in ``models/`` (``grant_team(*, session, actor, ...)``, committed by their
+caller), these take the ``store`` and own their transactions: create and retry commit the request
+before they ask the provider, so it is on record whatever the provider does, and record its
+answer in a second commit; :func:`poll` commits each cluster's observation on its own.
 
 A provisioning cluster becomes ``running`` only once its provider sees it answer *and* the curve
 schema is in its database. A provisioning that fails is cleaned up through the provider before
@@ -22,10 +27,11 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from models.access import Principal, require
+from models.audit import audit
 from models.cluster_states import LIVE, ON_THE_WAY, TRANSITIONS, ClusterAction, Standing
 from models.cluster_types import ClusterSpec as Size
 from models.cluster_types import check_cluster_spec
-from models.tables import AuditEvent, Cluster, ClusterEvent, ClusterStatus, ProviderKey
+from models.tables import Cluster, ClusterEvent, ClusterStatus, ProviderKey
 from pipelines.schema import ensure_schema
 from providers.base import ProviderError
 from providers.clusters import ClusterProvider, Deployment, Observation, get_cluster_provider
@@ -128,21 +134,6 @@ def _record(
     cluster.status = to
 
 
-def _audit(
-    session: Session, cluster: Cluster, action: str, actor: Principal, **detail: Any
-) -> None:
-    """Who asked for what: the audit trail, beside the cluster's own events."""
-    session.add(
-        AuditEvent(
-            actor=str(actor),
-            action=f"cluster.{action}",
-            target_type="cluster",
-            target_id=str(cluster.id),
-            detail={"name": cluster.name, **detail},
-        )
-    )
-
-
 def create_cluster(
     *, store: MetadataStore, settings: Settings, request: NewCluster, actor: Principal
 ) -> Cluster:
@@ -191,11 +182,13 @@ def create_cluster(
         session.add(cluster)
         session.flush()  # the id names the deployment
         _record(session, cluster, cluster.status, create.action, actor, "requested", new=True)
-        _audit(
+        audit(
             session,
-            cluster,
-            "create",
-            actor,
+            actor.label,
+            "cluster.create",
+            "cluster",
+            cluster.id,
+            name=cluster.name,
             provider=request.provider,
             region=request.region,
             type=request.size.type_key,
@@ -252,7 +245,14 @@ def retry_cluster(
         except (ValueError, ProviderError) as exc:
             raise ClusterRequestError(f"Could not retry {cluster.name}: {exc}") from exc
         _record(session, cluster, retry.target(cluster.status), retry.action, actor, "requested")
-        _audit(session, cluster, retry.action, actor)
+        audit(
+            session,
+            actor.label,
+            f"cluster.{retry.action}",
+            "cluster",
+            cluster.id,
+            name=cluster.name,
+        )
         session.commit()
         _provision(session, cluster, provider, retry.action, actor)
         return cluster
@@ -304,7 +304,7 @@ def _act(
         if isinstance(result, dict):
             cluster.provider_config = {**cluster.provider_config, "handle": result}
         _record(session, cluster, to, action, actor, "requested")
-        _audit(session, cluster, action, actor)
+        audit(session, actor.label, f"cluster.{action}", "cluster", cluster.id, name=cluster.name)
         session.commit()
         return cluster
 

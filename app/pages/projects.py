@@ -68,7 +68,9 @@ class ProjectsPanel(pn.viewable.Viewer):
             return self._say(text(unowned_label(name)), "danger")
         with self.store.sessions() as session:
             try:
-                accounts.create_project(session, session.get(User, self.who.user_id), name)
+                accounts.create_project(
+                    session=session, owner=session.get(User, self.who.user_id), name=name
+                )
             except accounts.AccountError as exc:
                 return self._say(text(exc), "danger")
             session.commit()

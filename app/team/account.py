@@ -95,7 +95,9 @@ class AccountPanel(pn.viewable.Viewer):
         with self.store.sessions() as session:
             user = session.get(User, self.who.user_id)
             try:
-                accounts.change_password(session, user, self.current.value, self.new.value)
+                accounts.change_password(
+                    session=session, user=user, old=self.current.value, new=self.new.value
+                )
             except (accounts.AccountError, WeakPasswordError) as exc:
                 return self._say(text(exc), "danger")
             session.commit()
@@ -108,7 +110,10 @@ class AccountPanel(pn.viewable.Viewer):
             user = session.get(User, self.who.user_id)
             try:
                 plain, _ = accounts.issue_token(
-                    session, user, self.token_name.value, self.token_days.value
+                    session=session,
+                    user=user,
+                    name=self.token_name.value,
+                    days=self.token_days.value,
                 )
             except accounts.AccountError as exc:
                 return self._say(text(exc), "danger")
@@ -124,7 +129,7 @@ class AccountPanel(pn.viewable.Viewer):
         with self.store.sessions() as session:
             user = session.get(User, self.who.user_id)
             try:
-                token = accounts.revoke_token(session, user, token_id)
+                token = accounts.revoke_token(session=session, user=user, token_id=token_id)
             except accounts.AccountError as exc:
                 return self._say(text(exc), "danger")
             session.commit()

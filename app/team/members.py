@@ -131,11 +131,23 @@ class MembersPanel(pn.viewable.Viewer):
 
         def change(session):
             if find_user(session, email) is not None:
-                add_member(session, self.who, self.project.value, email, role)
+                add_member(
+                    session=session,
+                    actor=self.who,
+                    project_id=self.project.value,
+                    email=email,
+                    role=role,
+                )
                 return (
                     f"{text(email)} has an account already and is now a {role} of {text(project)}."
                 )
-            link, _ = invite_member(session, self.who, self.project.value, email, role)
+            link, _ = invite_member(
+                session=session,
+                actor=self.who,
+                project_id=self.project.value,
+                email=email,
+                role=role,
+            )
             url = f"{public_base(self.settings)}/invite?token={link}"
             if self.settings.smtp_url:
                 try:
@@ -164,18 +176,43 @@ class MembersPanel(pn.viewable.Viewer):
         if chosen is not None:
             kind, key = chosen
             role = Role(self.new_role.value)
-            change = change_role if kind == "person" else grant_team
-            self._apply(
-                lambda s: change(s, self.who, self.project.value, key, role) and None,
-                f"Role changed to {role}.",
-            )
+            project_id = self.project.value
+
+            def change(session) -> None:
+                if kind == "person":
+                    change_role(
+                        session=session,
+                        actor=self.who,
+                        project_id=project_id,
+                        user_id=key,
+                        role=role,
+                    )
+                else:
+                    grant_team(
+                        session=session,
+                        actor=self.who,
+                        project_id=project_id,
+                        team_id=key,
+                        role=role,
+                    )
+
+            self._apply(change, f"Role changed to {role}.")
 
     def _remove(self) -> None:
         chosen = self._selected()
         if chosen is not None:
             kind, key = chosen
-            remove = remove_member if kind == "person" else revoke_team
-            self._apply(lambda s: remove(s, self.who, self.project.value, key), "Removed.")
+            project_id = self.project.value
+
+            def remove(session) -> None:
+                if kind == "person":
+                    remove_member(
+                        session=session, actor=self.who, project_id=project_id, user_id=key
+                    )
+                else:
+                    revoke_team(session=session, actor=self.who, project_id=project_id, team_id=key)
+
+            self._apply(remove, "Removed.")
 
     def _grant(self) -> None:
         if self.grant_to.value is None:
@@ -187,7 +224,14 @@ class MembersPanel(pn.viewable.Viewer):
         role = Role(self.grant_role.value)
         self._apply(
             lambda s: (
-                grant_team(s, self.who, self.project.value, self.grant_to.value, role) and None
+                grant_team(
+                    session=s,
+                    actor=self.who,
+                    project_id=self.project.value,
+                    team_id=self.grant_to.value,
+                    role=role,
+                )
+                and None
             ),
             f"Team {text(chosen_name(self.grant_to))} is now {role} in "
             f"{text(chosen_name(self.project))}.",

@@ -88,17 +88,23 @@ class TeamsPanel(pn.viewable.Viewer):
         )
 
     def _create(self, session) -> None:
-        team = create_team(session, self.who, self.new_team.value)
+        team = create_team(session=session, actor=self.who, name=self.new_team.value)
         self._made = team.id
 
     def _add(self, session) -> None:
-        add_to_team(session, self.who, self.team.value, self.email.value, Role(self.role.value))
+        add_to_team(
+            session=session,
+            actor=self.who,
+            team_id=self.team.value,
+            email=self.email.value,
+            role=Role(self.role.value),
+        )
 
     def _remove(self, session) -> None:
         if not self.table.selection:
             raise AccountError("Select a member in the table first.")
         user_id = int(self.table.value.iloc[self.table.selection[0]]["user_id"])
-        remove_from_team(session, self.who, self.team.value, user_id)
+        remove_from_team(session=session, actor=self.who, team_id=self.team.value, user_id=user_id)
 
     def _change(self, change, done: str) -> None:
         self._made = None

@@ -101,7 +101,8 @@ def test_an_operator_sets_a_lost_password(home):
         "from models.settings import get_settings\n"
         "from models.store import open_metadata\n"
         "with open_metadata(get_settings()) as store, store.sessions() as s:\n"
-        f"    print(accounts.authenticate(s, {email!r}, {password!r}).email)\n"
+        f"    user = accounts.authenticate(session=s, email={email!r}, password={password!r})\n"
+        "    print(user.email)\n"
     )
     signed_in = subprocess.run(
         [sys.executable, "-c", check],

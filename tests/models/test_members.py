@@ -29,7 +29,9 @@ def project(sessions):
         people = {}
         roles = (("owner", Role.OWNER), ("admin", Role.ADMIN), ("vic", Role.VIEWER), ("cy", None))
         for name, role in roles:
-            user = accounts.create_user(session, f"{name}@plant.example", PASSWORD)
+            user = accounts.create_user(
+                session=session, email=f"{name}@plant.example", password=PASSWORD
+            )
             if role:
                 session.add(ProjectMember(project=project, user=user, role=role))
             people[name] = Principal(user.email, user.id)
@@ -40,12 +42,32 @@ def project(sessions):
 def test_admins_manage_below_owner_and_only_owners_manage_owners(project):
     sessions, pid, who = project
     with sessions() as session:
-        add_member(session, who["admin"], pid, "cy@plant.example", Role.ENGINEER)
+        add_member(
+            session=session,
+            actor=who["admin"],
+            project_id=pid,
+            email="cy@plant.example",
+            role=Role.ENGINEER,
+        )
         with pytest.raises(Forbidden, match="may not make a member owner"):
-            change_role(session, who["admin"], pid, who["cy"].user_id, Role.OWNER)
+            change_role(
+                session=session,
+                actor=who["admin"],
+                project_id=pid,
+                user_id=who["cy"].user_id,
+                role=Role.OWNER,
+            )
         with pytest.raises(Forbidden, match="may not remove a member who is owner"):
-            remove_member(session, who["admin"], pid, who["owner"].user_id)
-        change_role(session, who["owner"], pid, who["cy"].user_id, Role.OWNER)
+            remove_member(
+                session=session, actor=who["admin"], project_id=pid, user_id=who["owner"].user_id
+            )
+        change_role(
+            session=session,
+            actor=who["owner"],
+            project_id=pid,
+            user_id=who["cy"].user_id,
+            role=Role.OWNER,
+        )
         session.commit()
         assert role_in(session, who["cy"].user_id, pid) == Role.OWNER
 
@@ -54,19 +76,39 @@ def test_viewers_and_strangers_change_nothing(project):
     sessions, pid, who = project
     with sessions() as session:
         with pytest.raises(Forbidden, match="manage members needs admin"):
-            invite_member(session, who["vic"], pid, "x@plant.example", Role.VIEWER)
+            invite_member(
+                session=session,
+                actor=who["vic"],
+                project_id=pid,
+                email="x@plant.example",
+                role=Role.VIEWER,
+            )
         with pytest.raises(NotFound):
-            add_member(session, who["cy"], pid, "vic@plant.example", Role.ADMIN)
+            add_member(
+                session=session,
+                actor=who["cy"],
+                project_id=pid,
+                email="vic@plant.example",
+                role=Role.ADMIN,
+            )
 
 
 def test_the_last_owner_stays(project):
     sessions, pid, who = project
     with sessions() as session:
         with pytest.raises(MemberConflict, match="no owner left"):
-            change_role(session, who["owner"], pid, who["owner"].user_id, Role.ADMIN)
+            change_role(
+                session=session,
+                actor=who["owner"],
+                project_id=pid,
+                user_id=who["owner"].user_id,
+                role=Role.ADMIN,
+            )
         session.rollback()
         with pytest.raises(MemberConflict, match="no owner left"):
-            remove_member(session, who["owner"], pid, who["owner"].user_id)
+            remove_member(
+                session=session, actor=who["owner"], project_id=pid, user_id=who["owner"].user_id
+            )
         session.rollback()
         assert role_in(session, who["owner"].user_id, pid) == Role.OWNER
 
@@ -75,20 +117,55 @@ def test_adding_needs_an_account_once(project):
     sessions, pid, who = project
     with sessions() as session:
         with pytest.raises(MemberError, match=r"no account for new@plant\.example; invite"):
-            add_member(session, who["owner"], pid, "new@plant.example", Role.VIEWER)
+            add_member(
+                session=session,
+                actor=who["owner"],
+                project_id=pid,
+                email="new@plant.example",
+                role=Role.VIEWER,
+            )
         with pytest.raises(MemberConflict, match="member of Default project already"):
-            add_member(session, who["owner"], pid, "VIC@plant.example", Role.VIEWER)
+            add_member(
+                session=session,
+                actor=who["owner"],
+                project_id=pid,
+                email="VIC@plant.example",
+                role=Role.VIEWER,
+            )
         with pytest.raises(NoSuchMember):
-            remove_member(session, who["owner"], pid, who["cy"].user_id)
+            remove_member(
+                session=session, actor=who["owner"], project_id=pid, user_id=who["cy"].user_id
+            )
 
 
 def test_every_change_is_audited(project):
     sessions, pid, who = project
     with sessions() as session:
-        add_member(session, who["admin"], pid, "cy@plant.example", Role.VIEWER, ip="10.0.0.7")
-        change_role(session, who["admin"], pid, who["cy"].user_id, Role.ENGINEER)
-        remove_member(session, who["admin"], pid, who["cy"].user_id)
-        invite_member(session, who["admin"], pid, "new@plant.example", Role.VIEWER)
+        add_member(
+            session=session,
+            actor=who["admin"],
+            project_id=pid,
+            email="cy@plant.example",
+            role=Role.VIEWER,
+            ip="10.0.0.7",
+        )
+        change_role(
+            session=session,
+            actor=who["admin"],
+            project_id=pid,
+            user_id=who["cy"].user_id,
+            role=Role.ENGINEER,
+        )
+        remove_member(
+            session=session, actor=who["admin"], project_id=pid, user_id=who["cy"].user_id
+        )
+        invite_member(
+            session=session,
+            actor=who["admin"],
+            project_id=pid,
+            email="new@plant.example",
+            role=Role.VIEWER,
+        )
         session.commit()
         rows = session.execute(
             sa.select(AuditEvent.actor, AuditEvent.action, AuditEvent.target_id)

@@ -16,9 +16,9 @@ CONTROL = ["\x00", "\x1b[2J", "\n", "\r", "\x7f", "\x08"]
 @pytest.mark.parametrize("bad", CONTROL)
 def test_token_names_refuse_control_characters(sessions, bad):
     with sessions() as session:
-        user = accounts.create_user(session, "ana@plant.example", None)
+        user = accounts.create_user(session=session, email="ana@plant.example", password=None)
         with pytest.raises(accounts.AccountError, match="may not hold control characters"):
-            accounts.issue_token(session, user, f"laptop{bad}1")
+            accounts.issue_token(session=session, user=user, name=f"laptop{bad}1")
         assert user.api_tokens == []
 
 
@@ -28,7 +28,9 @@ def test_display_names_refuse_control_characters(sessions, bad):
         sessions() as session,
         pytest.raises(accounts.AccountError, match="may not hold control characters"),
     ):
-        accounts.create_user(session, "bo@plant.example", None, display_name=f"Bo{bad}b")
+        accounts.create_user(
+            session=session, email="bo@plant.example", password=None, display_name=f"Bo{bad}b"
+        )
 
 
 @pytest.mark.parametrize("bad", CONTROL)
@@ -37,7 +39,7 @@ def test_project_and_team_names_refuse_control_characters(sessions, bad):
         with pytest.raises(accounts.AccountError, match="A project name has 1-100 letters"):
             accounts.new_group_name(session, Project, f"press{bad}shop")
         with pytest.raises(accounts.AccountError, match="A team name has 1-100 letters"):
-            teams.create_team(session, operator("test"), f"line{bad}7")
+            teams.create_team(session=session, actor=operator("test"), name=f"line{bad}7")
 
 
 def test_the_checks_themselves():

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import accounts, signins
+from models.access import operator
 from models.tables import (
     AuditEvent,
     LoginSession,
@@ -31,7 +32,7 @@ def attempt(sessions, email: str, password: str, now=None) -> str:
     """One sign-in in its own session, as the login page makes it: ``ok`` or the message."""
     with sessions() as session:
         try:
-            accounts.authenticate(session, email, password, now=now)
+            accounts.authenticate(session=session, email=email, password=password, now=now)
         except accounts.LoginError as exc:
             session.commit()
             return str(exc)
@@ -48,7 +49,7 @@ def audit_count(sessions, action: str) -> int:
 
 def test_sixty_parallel_guesses_check_at_most_five_passwords_then_lock(sessions):
     with sessions() as session:
-        accounts.create_user(session, "ana@plant.example", PASSWORD)
+        accounts.create_user(session=session, email="ana@plant.example", password=PASSWORD)
         session.commit()
     with ThreadPoolExecutor(max_workers=20) as pool:
         answers = list(
@@ -68,7 +69,7 @@ def test_sixty_parallel_guesses_check_at_most_five_passwords_then_lock(sessions)
 def test_the_lock_doubles_after_each_lock_and_a_right_password_clears_it(sessions):
     now = utcnow()
     with sessions() as session:
-        accounts.create_user(session, "ana@plant.example", PASSWORD)
+        accounts.create_user(session=session, email="ana@plant.example", password=PASSWORD)
         session.commit()
     for _ in range(accounts.FREE_ATTEMPTS):
         assert attempt(sessions, "Ana@Plant.example ", "guess", now=now) == WRONG
@@ -102,7 +103,7 @@ def test_locks_stop_growing_at_the_longest(sessions):
 def test_unknown_and_known_addresses_get_the_same_words_in_every_state(sessions):
     now = utcnow()
     with sessions() as session:
-        accounts.create_user(session, "ana@plant.example", PASSWORD)
+        accounts.create_user(session=session, email="ana@plant.example", password=PASSWORD)
         session.commit()
     known = [attempt(sessions, "ana@plant.example", "guess", now=now) for _ in range(7)]
     unknown = [attempt(sessions, "nobody@plant.example", "guess", now=now) for _ in range(7)]
@@ -121,7 +122,9 @@ def test_unknown_addresses_take_as_long_as_known_ones(sessions):
     taken in turns so that the machine's load weighs on both alike."""
     with sessions() as session:
         for i in range(10):
-            accounts.create_user(session, f"person{i}@plant.example", PASSWORD)
+            accounts.create_user(
+                session=session, email=f"person{i}@plant.example", password=PASSWORD
+            )
         session.commit()
     _timed(sessions, "warm@plant.example")
     known, unknown = [], []
@@ -138,7 +141,7 @@ def test_unknown_addresses_take_as_long_as_known_ones(sessions):
 @pytest.fixture
 def ana(sessions):
     with sessions() as session:
-        user = accounts.create_user(session, "ana@plant.example", PASSWORD)
+        user = accounts.create_user(session=session, email="ana@plant.example", password=PASSWORD)
         session.commit()
         return user.id
 
@@ -146,7 +149,11 @@ def ana(sessions):
 def start(sessions, user_id: int, now=None) -> str:
     with sessions() as session:
         token = signins.start_session(
-            session, session.get(User, user_id), ip="10.0.0.7", user_agent="pytest", now=now
+            session=session,
+            user=session.get(User, user_id),
+            ip="10.0.0.7",
+            user_agent="pytest",
+            now=now,
         )
         session.commit()
         return token
@@ -176,7 +183,7 @@ def test_a_session_token_is_stored_only_as_a_hash_and_expires(sessions, ana):
 def test_sign_out_ends_that_session_only(sessions, ana):
     first, second = start(sessions, ana), start(sessions, ana)
     with sessions() as session:
-        assert accounts.sign_out(session, first, ip="10.0.0.7") is not None
+        assert accounts.sign_out(session=session, plain=first, ip="10.0.0.7") is not None
         session.commit()
     assert not alive(sessions, first) and alive(sessions, second)
     assert audit_count(sessions, "logout") == 1
@@ -185,7 +192,9 @@ def test_sign_out_ends_that_session_only(sessions, ana):
 def test_a_password_change_ends_every_session(sessions, ana):
     tokens = [start(sessions, ana) for _ in range(3)]
     with sessions() as session:
-        accounts.change_password(session, session.get(User, ana), PASSWORD, "a brand new password")
+        accounts.change_password(
+            session=session, user=session.get(User, ana), old=PASSWORD, new="a brand new password"
+        )
         session.commit()
     assert not any(alive(sessions, t) for t in tokens)
     assert audit_count(sessions, "session.revoke") == 1
@@ -196,7 +205,12 @@ def test_an_operator_reset_ends_every_session_and_lifts_the_lock(sessions, ana):
     for _ in range(accounts.FREE_ATTEMPTS + 1):
         attempt(sessions, "ana@plant.example", "guess")
     with sessions() as session:
-        accounts.set_password(session, session.get(User, ana), "a brand new password", "operator")
+        accounts.set_password(
+            session=session,
+            actor=operator(),
+            user=session.get(User, ana),
+            password="a brand new password",
+        )
         session.commit()
     assert not alive(sessions, token)
     assert attempt(sessions, "ana@plant.example", "a brand new password") == "ok"
@@ -214,8 +228,10 @@ def test_a_lockout_from_guesses_does_not_sign_the_person_out(sessions, ana):
 def test_an_operator_lock_ends_every_session_and_refuses_sign_in_and_tokens(sessions, ana):
     token = start(sessions, ana)
     with sessions() as session:
-        api_token, _ = accounts.issue_token(session, session.get(User, ana), "job")
-        accounts.lock_user(session, session.get(User, ana), "operator")
+        api_token, _ = accounts.issue_token(
+            session=session, user=session.get(User, ana), name="job"
+        )
+        accounts.lock_user(session=session, actor=operator(), user=session.get(User, ana))
         session.commit()
     assert not alive(sessions, token)
     assert attempt(sessions, "ana@plant.example", PASSWORD) == (
@@ -228,7 +244,7 @@ def test_an_operator_lock_ends_every_session_and_refuses_sign_in_and_tokens(sess
             sa.select(AuditEvent).where(AuditEvent.action == "session.revoke")
         ).one()
         assert revoked.detail == {"reason": "locked", "sessions": 1}
-        accounts.unlock_user(session, session.get(User, ana), "operator")
+        accounts.unlock_user(session=session, actor=operator(), user=session.get(User, ana))
         session.commit()
     assert attempt(sessions, "ana@plant.example", PASSWORD) == "ok"
     with sessions() as session:
@@ -242,14 +258,14 @@ def test_removing_a_person_ends_their_sessions_but_keeps_every_project_owned(ses
         session.add(ProjectMember(project=project, user_id=ana, role=Role.OWNER))
         session.commit()
         with pytest.raises(accounts.AccountError, match="last owner of project Default project"):
-            accounts.remove_user(session, session.get(User, ana), "operator")
+            accounts.remove_user(session=session, actor=operator(), user=session.get(User, ana))
         session.rollback()
-        other = accounts.create_user(session, "ben@plant.example", PASSWORD)
+        other = accounts.create_user(session=session, email="ben@plant.example", password=PASSWORD)
         session.add(
             ProjectMember(project=session.get(Project, project.id), user=other, role="owner")
         )
         session.commit()
-        accounts.remove_user(session, session.get(User, ana), "operator")
+        accounts.remove_user(session=session, actor=operator(), user=session.get(User, ana))
         session.commit()
     assert not alive(sessions, token)
     with sessions() as session:
@@ -266,7 +282,7 @@ def test_old_counters_and_sessions_are_swept(sessions, ana):
     attempt(sessions, "nobody@plant.example", "guess", now=old)
     attempt(sessions, "ana@plant.example", "guess", now=now)
     with sessions() as session:
-        assert signins.sweep(session, now=now) == (1, 1)
+        assert signins.sweep(session=session, now=now) == (1, 1)
         session.commit()
         assert session.scalar(sa.select(sa.func.count()).select_from(LoginThrottle)) == 1
     assert alive(sessions, live, now=now) and not alive(sessions, token, now=now)
@@ -277,13 +293,19 @@ def test_an_invitation_link_is_no_way_around_the_lock(sessions, ana):
     checks the invited account's password, so it counts towards the same lock."""
     with sessions() as session:
         project = accounts.default_project(session)
-        link, _ = accounts.invite(session, project, "ana@plant.example", Role.VIEWER, "boss")
+        link, _ = accounts.invite(
+            session=session,
+            actor=operator("boss"),
+            project=project,
+            email="ana@plant.example",
+            role=Role.VIEWER,
+        )
         session.commit()
 
     def join(password: str) -> str:
         with sessions() as session:
             try:
-                accounts.accept_invitation(session, link, password)
+                accounts.accept_invitation(session=session, plain=link, password=password)
             except accounts.AccountError as exc:
                 session.commit()
                 return str(exc)

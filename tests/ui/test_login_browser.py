@@ -39,7 +39,10 @@ def invite(served, email: str, project: str, role: str) -> str:
         "store = metadata_for(get_settings())\n"
         "with store.sessions() as s:\n"
         f"    pid = s.scalar(sa.select(Project.id).where(Project.name == {project!r}))\n"
-        f"    link, _ = invite_member(s, operator('test'), pid, {email!r}, {role!r})\n"
+        "    link, _ = invite_member(\n"
+        "        session=s, actor=operator('test'), project_id=pid,\n"
+        f"        email={email!r}, role={role!r},\n"
+        "    )\n"
         "    s.commit()\n"
         "print(link)\n"
     )

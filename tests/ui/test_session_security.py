@@ -58,7 +58,7 @@ def make_users(served, *emails: str) -> None:
         served,
         "with store.sessions() as s:\n"
         f"    for email in {emails!r}:\n"
-        f"        accounts.create_user(s, email, {PASSWORD!r})\n"
+        f"        accounts.create_user(session=s, email=email, password={PASSWORD!r})\n"
         "    s.commit()\n",
     )
 

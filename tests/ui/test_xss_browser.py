@@ -28,6 +28,8 @@ import sqlalchemy as sa
 from PIL import Image
 
 from models import accounts
+from models.access import operator
+from models.audit import audit
 from models.settings import Settings
 from models.store import open_metadata
 from models.tables import (
@@ -133,11 +135,25 @@ def seed_people(home: Path) -> None:
         project = Project(organisation=line7.organisation, name=NAMES["project"])
         session.add(project)
         session.flush()
-        accounts.ensure_first_owner(session, OWNER, OWNER_PASSWORD)  # owner of both projects
+        accounts.ensure_first_owner(
+            session=session, email=OWNER, password=OWNER_PASSWORD
+        )  # owner of both projects
         owner = accounts.find_user(session, OWNER)
-        engineer = accounts.create_user(session, ACCOUNTS["engineer"][0], PASSWORD, NAMES["event"])
-        viewer = accounts.create_user(session, ACCOUNTS["viewer"][0], PASSWORD, NAMES["event"])
-        member = accounts.create_user(session, NAMES["member"], None, NAMES["member"])
+        engineer = accounts.create_user(
+            session=session,
+            email=ACCOUNTS["engineer"][0],
+            password=PASSWORD,
+            display_name=NAMES["event"],
+        )
+        viewer = accounts.create_user(
+            session=session,
+            email=ACCOUNTS["viewer"][0],
+            password=PASSWORD,
+            display_name=NAMES["event"],
+        )
+        member = accounts.create_user(
+            session=session, email=NAMES["member"], password=None, display_name=NAMES["member"]
+        )
         for p in (line7, project):
             session.add(ProjectMember(project=p, user=engineer, role=Role.ENGINEER))
             session.add(ProjectMember(project=p, user=viewer, role=Role.VIEWER))
@@ -152,7 +168,7 @@ def seed_people(home: Path) -> None:
         session.add(team)
         session.add(ProjectMember(project=project, team=team, role=Role.VIEWER))
         for user in (owner, engineer, viewer):
-            accounts.issue_token(session, user, NAMES["token"])
+            accounts.issue_token(session=session, user=user, name=NAMES["token"])
         cluster = Cluster(
             project=project,
             name=NAMES["cluster"],
@@ -176,8 +192,14 @@ def seed_people(home: Path) -> None:
             )
         )
         session.flush()
-        accounts.invite(session, project, NAMES["invitee"], Role.VIEWER, by=OWNER)
-        accounts.audit(
+        accounts.invite(
+            session=session,
+            actor=operator(OWNER),
+            project=project,
+            email=NAMES["invitee"],
+            role=Role.VIEWER,
+        )
+        audit(
             session,
             NAMES["member"],
             "member.note",
@@ -186,7 +208,7 @@ def seed_people(home: Path) -> None:
             note=NAMES["audit"],
             **{NAMES["audit_key"]: NAMES["audit"]},
         )
-        accounts.audit(session, NAMES["member"], "login.failed", "user", member.id)
+        audit(session, NAMES["member"], "login.failed", "user", member.id)
         session.commit()
     store.close()
 

@@ -138,7 +138,9 @@ class World:
     def make_user(self, email: str, project_id: int | None = None, role: Role | None = None):
         """An account (made once), optionally with a role in a project; returns its id."""
         with self.store.sessions() as session:
-            user = accounts.find_user(session, email) or accounts.create_user(session, email, None)
+            user = accounts.find_user(session, email) or accounts.create_user(
+                session=session, email=email, password=None
+            )
             if project_id is not None:
                 session.add(ProjectMember(project_id=project_id, user_id=user.id, role=role))
             session.commit()
@@ -147,7 +149,7 @@ class World:
     def token_for(self, email: str, **kwargs) -> str:
         with self.store.sessions() as session:
             user = accounts.find_user(session, email)
-            plain, _ = accounts.issue_token(session, user, "test", **kwargs)
+            plain, _ = accounts.issue_token(session=session, user=user, name="test", **kwargs)
             session.commit()
             return plain
 
@@ -187,12 +189,15 @@ def build_world(home: Path, tmpdir: Path) -> World:
         org = Organisation(name="Plant")
         a, b = Project(organisation=org, name=PROJECT_A), Project(organisation=org, name=PROJECT_B)
         session.add_all([org, a, b])
-        users = {role: accounts.create_user(session, email, None) for role, email in emails.items()}
+        users = {
+            role: accounts.create_user(session=session, email=email, password=None)
+            for role, email in emails.items()
+        }
         for role in ROLES:
             session.add(ProjectMember(project=a, user=users[role], role=Role(role)))
         session.add(ProjectMember(project=b, user=users["outsider"], role=Role.OWNER))
         tokens = {
-            role: accounts.issue_token(session, user, f"{role} tests")[0]
+            role: accounts.issue_token(session=session, user=user, name=f"{role} tests")[0]
             for role, user in users.items()
         }
         session.commit()

@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from models import accounts
+from models.audit import audit
 
 pytestmark = pytest.mark.integration
 
@@ -15,9 +15,7 @@ HOSTILE = ('=HYPERLINK("http://evil.example")', "+cmd|' /C calc'!A0", "@SUM(1+1)
 def test_the_audit_csv_keeps_formulas_as_text(world):
     with world.store.sessions() as session:
         for value in HOSTILE:
-            accounts.audit(
-                session, value, "member.add", "project", world.project_a, note=value, n=-1.5
-            )
+            audit(session, value, "member.add", "project", world.project_a, note=value, n=-1.5)
         session.commit()
     answer = world.call("GET", f"/api/projects/{world.project_a}/audit?format=csv&limit=500")
     assert answer.status_code == 200

@@ -13,6 +13,7 @@ from app.team.members import MembersPanel
 from app.team.teams import TeamsPanel
 from models import accounts
 from models.access import Principal, role_in
+from models.audit import audit
 from models.settings import Settings
 from models.store import open_metadata
 from models.tables import ProjectMember, Role
@@ -29,7 +30,9 @@ def plant(tmp_path):
             project = accounts.default_project(session)
             people = {}
             for name, role in (("owner", "owner"), ("vic", "viewer"), ("ana", None)):
-                user = accounts.create_user(session, f"{name}@plant.example", PASSWORD)
+                user = accounts.create_user(
+                    session=session, email=f"{name}@plant.example", password=PASSWORD
+                )
                 if role:
                     session.add(ProjectMember(project=project, user=user, role=role))
                 people[name] = Principal(user.email, user.id)
@@ -110,18 +113,18 @@ def test_tokens_are_shown_once_and_revoked(plant):
 def test_the_audit_shows_sign_ins_of_members_and_exports_safely(plant):
     store, _, projects, people = plant
     with store.sessions() as session:
-        accounts.authenticate(session, "vic@plant.example", PASSWORD)
+        accounts.authenticate(session=session, email="vic@plant.example", password=PASSWORD)
         with pytest.raises(accounts.LoginError):
-            accounts.authenticate(session, "ana@plant.example", "=HYPERLINK(evil)")
+            accounts.authenticate(
+                session=session, email="ana@plant.example", password="=HYPERLINK(evil)"
+            )
         session.commit()
     panel = AuditPanel(store=store, who=people["owner"], projects=projects)
     panel.kind.value = "Sign-ins"
     assert list(panel.table.value["actor"]) == ["vic@plant.example"]  # Ana is no member
     panel.kind.value = "Project"
     with store.sessions() as session:
-        accounts.audit(
-            session, "=cmd|' /C calc'!A0", "member.add", "project", projects["Default project"]
-        )
+        audit(session, "=cmd|' /C calc'!A0", "member.add", "project", projects["Default project"])
         session.commit()
     csv = panel._csv().getvalue()
     assert "'=cmd" in csv and "\n=cmd" not in csv and ",=cmd" not in csv
@@ -131,8 +134,8 @@ def test_the_grant_offers_only_teams_the_viewer_is_in(plant):
     """Issue 13, item 12: the Team page offered every team of the installation."""
     store, _, _, people = plant
     with store.sessions() as session:
-        create_team(session, people["ana"], "Not mine")
-        create_team(session, people["owner"], "Mine")
+        create_team(session=session, actor=people["ana"], name="Not mine")
+        create_team(session=session, actor=people["owner"], name="Mine")
         session.commit()
     members = members_panel(plant, "owner")
     assert list(members.grant_to.options) == ["Mine"]
