@@ -26,7 +26,8 @@ from bokeh.document import Document
 from bokeh.protocol import Protocol
 from holoviews.operation.datashader import rasterize
 
-from app.explorer.explorer import PLOT_HEIGHT, PLOT_WIDTH, CurveExplorer
+from app.explorer.elements import PLOT_HEIGHT, PLOT_WIDTH
+from app.explorer.explorer import CurveExplorer
 from benchmarks.conftest import FULL, report
 from models.identifiers import identifier
 from pipelines.curves import Curves
@@ -91,12 +92,12 @@ def test_view_change_to_image_sent(demo, mode):
     samples = MemorySamples(cache) if mode == "memory" else EngineSamples()
     explorer = CurveExplorer(client_factory=factory, database=database, samples=samples)
     document = Document()
-    document.add_root(explorer.plot.get_root(document))
+    document.add_root(explorer.plot.canvas.get_root(document))
     explorer.wait()
     events = []
     document.on_change(events.append)
     protocol = Protocol()
-    processes = sorted(set(explorer.process.options))
+    processes = sorted(set(explorer.controls.process.options))
     for process in processes:
         if explorer.state.process == process:  # opened on it: go elsewhere first, unmeasured
             explorer.state.process = next(p for p in processes if p != process)
@@ -109,7 +110,7 @@ def test_view_change_to_image_sent(demo, mode):
         explorer.wait()
         protocol.create("PATCH-DOC", list(events))
         first = time.perf_counter() - started
-        row(mode, process, "first view of the filter", explorer._image, [first], None)
+        row(mode, process, "first view of the filter", explorer.plot.image, [first], None)
         path = in_memory_path(factory(), database, explorer)
         measure_steps(explorer, mode, process, events, path)
 
@@ -134,7 +135,7 @@ def row(mode, process, label, image, timings, baseline_s) -> None:
 
 def measure_steps(explorer: CurveExplorer, mode: str, process: str, events: list, path) -> None:
     protocol = Protocol()
-    home = explorer._image.view
+    home = explorer.plot.image.view
     for label, x_range, y_range in view_steps(home.x_range, home.y_range):
         timings = []
         for attempt in range(4):
@@ -142,12 +143,12 @@ def measure_steps(explorer: CurveExplorer, mode: str, process: str, events: list
             nudge = 1e-6 * (x_range[1] - x_range[0]) * ((attempt + 1) % 2)
             events.clear()
             started = time.perf_counter()
-            explorer._on_range(x_range=(x_range[0] + nudge, x_range[1]), y_range=y_range)
+            explorer.plot.on_range(x_range=(x_range[0] + nudge, x_range[1]), y_range=y_range)
             explorer.wait()
             message = protocol.create("PATCH-DOC", list(events))
             timings.append(time.perf_counter() - started)
             assert events and message.content["events"]
-        image = explorer._image
+        image = explorer.plot.image
         assert image.view.x_range[1] == x_range[1]
         began = time.perf_counter()
         baseline = rasterize(

@@ -1,6 +1,7 @@
 """What the explorer draws and shows, as HoloViews elements and HTML: no state, no engine.
 
-The explorer component (:mod:`app.explorer.explorer`) decides when; this module decides how.
+The explorer's components (:mod:`app.explorer.plot`, :mod:`app.explorer.parts`) decide when;
+this module decides how.
 """
 
 from __future__ import annotations
@@ -20,10 +21,6 @@ PLOT_WIDTH, PLOT_HEIGHT = 960, 480
 ENVELOPE_MIN_SHARE = 0.05  # envelope bins reached by fewer curves than this share are hidden
 
 CSS = """
-.ch-stat {padding: 6px 10px; border-radius: 6px; background: #f4f7fb; border: 1px solid #dfe6ef;
-          min-width: 130px;}
-.ch-stat-label {font-size: 11px; color: #5a6b7f; text-transform: uppercase; letter-spacing: .04em;}
-.ch-stat-value {font-size: 19px; font-weight: 600; color: #17324d; white-space: nowrap;}
 .ch-legend span.swatch {display: inline-block; width: 12px; height: 12px; border-radius: 2px;
           margin-right: 6px; vertical-align: middle;}
 .ch-legend div {margin: 2px 0; font-size: 13px;}
@@ -113,10 +110,3 @@ def friendly(error: Exception) -> str:
         return f"**The curve store is not available.** {text(error)}"
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return f"**The engine could not answer.** {text(first[:300])}"
-
-
-def stat(label: str, value: str) -> str:
-    return (
-        f"<div class='ch-stat'><div class='ch-stat-label'>{text(label)}</div>"
-        f"<div class='ch-stat-value'>{text(value)}</div></div>"
-    )

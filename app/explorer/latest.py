@@ -12,7 +12,26 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from panel.io.state import set_curdoc
+
 log = logging.getLogger(__name__)
+
+
+def in_session(fn: Callable[[Any], None], doc: Any) -> Callable[[Any], None]:
+    """``fn`` as a runner's ``deliver`` or ``fail``: run in ``doc``'s session on its next tick
+    (Bokeh models change only there), or at once when there is no document (tests,
+    benchmarks)."""
+    if doc is None:
+        return fn
+
+    def later(arg: Any) -> None:
+        def run() -> None:
+            with set_curdoc(doc):
+                fn(arg)
+
+        doc.add_next_tick_callback(run)
+
+    return later
 
 
 class LatestOnly:

@@ -12,6 +12,7 @@ import param
 from bokeh.models.widgets.tables import NumberFormatter
 
 from app.auth.session import current_principal, sign_in_required
+from app.figures import noted_figure
 from app.markup import text
 from app.runtime import metadata_for, open_store, readable_projects
 from app.shell import shell
@@ -26,25 +27,6 @@ hv.extension("bokeh", logo=False)
 pn.extension("tabulator")
 
 PREVIEW_CURVES = 1000
-
-
-CSS = """
-.ch-kpi {min-width: 120px; padding: 8px 14px; border-radius: 8px; background: #f4f7fb;
-         border: 1px solid #dfe6ef;}
-.ch-kpi-label {font-size: 12px; color: #5a6b7f; text-transform: uppercase; letter-spacing: .04em;}
-.ch-kpi-value {font-size: 22px; font-weight: 600; color: #17324d; white-space: nowrap;}
-.ch-kpi-note {font-size: 12px; color: #5a6b7f;}
-"""
-
-
-def _number(name: str, value: str, note: str = "") -> pn.viewable.Viewable:
-    return pn.pane.HTML(
-        f"<div class='ch-kpi'><div class='ch-kpi-label'>{text(name)}</div>"
-        f"<div class='ch-kpi-value'>{text(value)}</div>"
-        f"<div class='ch-kpi-note'>{text(note)}</div></div>",
-        margin=(5, 10),
-        stylesheets=[CSS],
-    )
 
 
 class HomePage(pn.viewable.Viewer):
@@ -73,18 +55,17 @@ class HomePage(pn.viewable.Viewer):
     def _kpis(self, overview: Overview, bytes_per_point: float | None) -> pn.FlexBox:
         nok_rate = overview.nok / overview.curves if overview.curves else 0.0
         days = (overview.last - overview.first).total_seconds() / 86_400
-        span = f"{days:.1f} days" if days >= 1 else f"{days * 24:.1f} hours"
+        span = (days, "{value:.1f} days") if days >= 1 else (days * 24, "{value:.1f} hours")
+        dates = f"{overview.first:%Y-%m-%d} → {overview.last:%Y-%m-%d} UTC"
+        projects = f"{overview.projects} project(s)"
+        storage = bytes_per_point or None
         return pn.FlexBox(
-            _number("Curves", f"{overview.curves:,}", "one per part and station"),
-            _number("Samples", f"{overview.points:,}", "stored points"),
-            _number("NOK", f"{nok_rate:.1%}", f"{overview.nok:,} rejected parts"),
-            _number("Datasets", f"{overview.datasets:,}", f"{overview.projects} project(s)"),
-            _number("Time span", span, f"{overview.first:%Y-%m-%d} → {overview.last:%Y-%m-%d} UTC"),
-            _number(
-                "Storage",
-                f"{bytes_per_point:.2f} B/pt" if bytes_per_point else "–",
-                "compressed, x and y",
-            ),
+            noted_figure("Curves", overview.curves, "{value:,}", "one per part and station"),
+            noted_figure("Samples", overview.points, "{value:,}", "stored points"),
+            noted_figure("NOK", nok_rate, "{value:.1%}", f"{overview.nok:,} rejected parts"),
+            noted_figure("Datasets", overview.datasets, "{value:,}", projects),
+            noted_figure("Time span", *span, dates),
+            noted_figure("Storage", storage, "{value:.2f} B/pt", "compressed, x and y"),
         )
 
     def _breakdown(self, curves: Curves) -> pn.widgets.Tabulator:

@@ -45,8 +45,9 @@ def test_summary_of_stored_curves(app_store):
     assert breakdown.value["curves"].sum() == 90
     assert set(breakdown.value.columns) >= {"plant", "line", "station", "ok", "nok", "nok_rate"}
     assert len(newest.value) == 25
-    html = " ".join(o.object for o in view.select(pn.pane.HTML))
-    assert ">90<" in html and text("B/pt") in html
+    figures = {f.label: f for f in view.select(pn.indicators.Number)}
+    written = {name: f.format.format(value=f.value) for name, f in figures.items()}
+    assert written["Curves"] == "90" and written["Storage"].endswith(text(" B/pt"))
     assert get_settings().database == app_store.database
 
 

@@ -63,7 +63,8 @@ def query(page) -> dict[str, str]:
 
 
 def stat(page, label: str) -> str:
-    return page.locator(".ch-stat", has_text=label).locator(".ch-stat-value").inner_text()
+    """The figure card's value (a Number indicator: its name, then its value)."""
+    return page.locator(".ch-figure", has_text=label).locator("div").last.inner_text()
 
 
 def plot_box(page) -> dict:

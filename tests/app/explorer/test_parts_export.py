@@ -29,9 +29,9 @@ def test_exported_parts_keep_formulas_as_text(engine, store):
     explorer.wait()
     explorer.select_box((0, 799, 0, 399))
     explorer.wait()
-    assert explorer._picked is not None and explorer._picked.total > 0
+    assert explorer.parts.picked is not None and explorer.parts.picked.total > 0
 
-    text = explorer._parts_csv().getvalue()
+    text = explorer.parts.csv.callback().getvalue()  # what "Export parts (CSV)" downloads
 
     rows = list(csv.DictReader(io.StringIO(text)))
     assert rows

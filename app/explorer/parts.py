@@ -1,0 +1,217 @@
+"""The explorer's parts panel: the parts behind a selection and under the pointer.
+
+A selection (a click or a box on the picture) lists the parts drawing a pixel in it, in a table
+with a CSV export; the newest of them come back as lines for the plot to draw. Where the
+pointer rests, the first few parts under it are named. Each kind of work has its own
+latest-wins runner and engine client; results are published as read-only parameters.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from io import StringIO
+from typing import Any
+
+import pandas as pd
+import panel as pn
+import param
+
+from app.explorer import elements
+from app.explorer.latest import LatestOnly, in_session
+from app.markup import text
+from app.published import publish
+from models.csv_safe import frame_csv
+from pipelines.curves import Curves
+from pipelines.interact import Line
+from pipelines.views import CurveFilter, View
+
+log = logging.getLogger(__name__)
+
+PICK_LIMIT = 5_000  # parts listed (and exported) for one selection
+HIGHLIGHT_LIMIT = 20  # of them, drawn as lines on top
+HOVER_LIMIT = 5
+HOVER_REST_SECONDS = 0.25  # the pointer must rest this long before the parts under it are asked
+PART_COLUMNS = ["part_serial", "started_at", "result", "defect", "station", "program", "line"]
+ASK = "Click the raster, or drag a box with the box-select tool, to list the parts passing through."
+
+
+@dataclass
+class Picked:
+    """One selection's answer: how many parts, those listed, the newest drawn as lines."""
+
+    total: int
+    parts: pd.DataFrame
+    lines: list[Line]
+
+
+class PartsPanel(pn.viewable.Viewer):
+    """The selected parts (table and CSV export) and the parts under the pointer."""
+
+    picked = param.ClassSelector(
+        class_=Picked, default=None, constant=True, doc="The last selection; None: none."
+    )
+    title = param.String(
+        default=ASK, constant=True, doc="What the selection found (or how to make one), Markdown."
+    )
+    hover = param.String(
+        default="Point at the raster to see the parts under the cursor.",
+        constant=True,
+        doc="The parts under the pointer, as Markdown.",
+    )
+    message = param.String(
+        default="", constant=True, doc="Why the last selection failed, as Markdown."
+    )
+
+    def __init__(
+        self,
+        picks: Curves | None,
+        hovers: Curves | None,
+        *,
+        busy: Callable[[float], bool] = lambda _timeout: True,
+        may_export: Callable[[str], bool] = lambda _kind: True,
+        **params: Any,
+    ) -> None:
+        """``picks`` and ``hovers``: the session's reader, each on a client of its own (None:
+        nothing to ask). ``busy(timeout)`` waits for the render in flight: the hover never
+        runs alongside one. ``may_export`` is asked before the CSV is made."""
+        super().__init__(**params)
+        self._picks_of, self._hovers_of = picks, hovers
+        self._busy, self._may_export = busy, may_export
+        self._pointer_moves = 0
+        doc = pn.state.curdoc
+        self.picks = LatestOnly(
+            in_session(self._show_pick, doc), in_session(self._show_pick_error, doc), "pick"
+        )
+        self.hovers = LatestOnly(in_session(self._show_hover, doc), log.debug, "hover")
+        self.table = pn.widgets.Tabulator(
+            pd.DataFrame(columns=PART_COLUMNS),
+            show_index=False,
+            disabled=True,
+            pagination="local",
+            page_size=12,
+            layout="fit_data_table",
+            sizing_mode="stretch_width",
+        )
+        self.csv = pn.widgets.FileDownload(
+            callback=lambda: StringIO(self.to_csv()),
+            filename="curvehouse-parts.csv",
+            label="Export parts (CSV)",
+            color="primary",
+            disabled=True,
+        )
+
+    def select(self, view: View, where: CurveFilter, box: tuple[int, int, int, int]) -> None:
+        """List the parts drawing a pixel in ``box`` (col0, col1, row0, row1) of the picture
+        drawn with ``view`` and ``where``."""
+        if self._picks_of is None:
+            return
+        shown = self._picks_of.matching(where)
+        publish(self, title="Finding the parts…")
+
+        def job() -> Picked:
+            found = shown.pick(view, box, limit=PICK_LIMIT)
+            ids = found.curves["curve_id"].head(HIGHLIGHT_LIMIT).tolist()
+            return Picked(found.total, found.curves, shown.highlight(ids, view))
+
+        self.picks.submit(job)
+
+    def point(self, view: View, where: CurveFilter, x: float, y: float, box: tuple) -> None:
+        """Name the parts drawing the pixel ``box`` under the pointer at (x, y), once it rests
+        there."""
+        if self._hovers_of is None:
+            return
+        shown = self._hovers_of.matching(where)
+        busy = self._busy
+        self._pointer_moves += 1
+        move = self._pointer_moves
+
+        def job():
+            # Only where the pointer rests, and never alongside a render: on two cores a
+            # hover pick running with a zoom's render made the render 1.5-2x slower.
+            time.sleep(HOVER_REST_SECONDS)
+            busy(60)
+            if move != self._pointer_moves:
+                return None
+            return x, y, shown.pick(view, box, limit=HOVER_LIMIT)
+
+        self.hovers.submit(job)
+
+    def clear(self) -> None:
+        """Forget the selection; one of the old filter still running never comes back."""
+        self.picks.cancel()
+        publish(self, picked=None)
+        self.table.value = pd.DataFrame(columns=PART_COLUMNS)
+        self.csv.disabled = True
+
+    def wait(self, timeout: float = 120.0) -> bool:
+        """Block until the selection and hover in flight are shown."""
+        return self.picks.wait(timeout) and self.hovers.wait(timeout)
+
+    # --- work -> page -------------------------------------------------------------------------
+
+    def _show_pick(self, picked: Picked) -> None:
+        parts = picked.parts.copy()
+        if not parts.empty:
+            parts["started_at"] = pd.to_datetime(parts["started_at"]).dt.strftime(
+                "%Y-%m-%d %H:%M:%S"
+            )
+        self.table.value = (
+            parts[PART_COLUMNS] if not parts.empty else pd.DataFrame(columns=PART_COLUMNS)
+        )
+        self.csv.disabled = parts.empty
+        listed = f" (listing {len(parts):,})" if picked.total > len(parts) else ""
+        drawn = min(len(parts), HIGHLIGHT_LIMIT)
+        publish(
+            self,
+            picked=picked,
+            title=(
+                f"**{picked.total:,} parts** pass through the selection{listed}; "
+                f"the newest {drawn} are drawn in orange."
+                if picked.total
+                else "No part passes through the selection."
+            ),
+        )
+
+    def _show_pick_error(self, error: Exception) -> None:
+        """A failed selection: the message, without touching a render that may be running."""
+        log.warning("explorer selection failed", exc_info=error)
+        publish(
+            self,
+            message=elements.friendly(error),
+            title="The selection failed: see the message above.",
+        )
+
+    def _show_hover(self, found) -> None:
+        if found is None:  # the pointer moved on
+            return
+        x, y, hit = found
+        if not hit.total:
+            publish(self, hover=f"No curve at ({x:.4g}, {y:.4g}).")
+            return
+        rows = ", ".join(
+            f"{text(r.part_serial or r.curve_key)} ({text(r.result)})"
+            for r in hit.curves.itertuples()
+        )
+        more = f" and {hit.total - len(hit.curves):,} more" if hit.total > len(hit.curves) else ""
+        publish(self, hover=f"**{hit.total:,} curves** at ({x:.4g}, {y:.4g}): {rows}{more}")
+
+    # --- export -------------------------------------------------------------------------------
+
+    def to_csv(self) -> str:
+        """The selected parts as spreadsheet-safe CSV, if the viewer may export them (else
+        nothing)."""
+        if self.picked is None or not self._may_export("parts"):
+            return ""
+        return frame_csv(self.picked.parts)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(
+            pn.pane.Markdown(self.param.hover),
+            pn.pane.Markdown("### Selected parts"),
+            pn.Row(pn.pane.Markdown(self.param.title), pn.Spacer(), self.csv),
+            self.table,
+            sizing_mode="stretch_width",
+        )

@@ -1,0 +1,381 @@
+"""The explorer's picture: distinct-curve density of the state's view, with what is drawn over it.
+
+A render is submitted to a latest-wins runner (:mod:`app.explorer.latest`); the finished image
+reaches the plot through HoloViews streams on the session's next tick. The plot's own streams
+report zoom and pan (``RangeXY``) into the state, and taps, boxes and the pointer to whoever
+listens (:attr:`DensityPlot.box`, :attr:`DensityPlot.pointer`). What was drawn is published
+as read-only parameters.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from io import BytesIO
+from typing import Any
+
+import holoviews as hv
+import pandas as pd
+import panel as pn
+import param
+
+from app.explorer import elements
+from app.explorer.elements import PLOT_HEIGHT, PLOT_WIDTH
+from app.explorer.latest import LatestOnly, in_session
+from app.explorer.state import ExplorerState
+from app.figures import figure, show
+from app.markup import text
+from app.published import publish
+from pipelines.curves import Curves
+from pipelines.drawing import DensityImage
+from pipelines.interact import Line, pixel_box
+from pipelines.render import png
+from pipelines.views import CurveFilter, FilterError
+from providers import ProviderError
+
+log = logging.getLogger(__name__)
+
+REFERENCE_LIMIT = 3
+NO_MATCH = "**No curves match these filters.** Widen the filters or reset the view."
+NONE_IN_VIEW = "**No curve passes through this view.** Zoom out, pan, or reset the view."
+EMPTY_STORE = (
+    "**No curves stored yet.** Generate the 10,000-curve demo plant with `curvehouse demo`, "
+    "or import your own with `curvehouse ingest curves.csv --project line-7` (see the README), "
+    "then reload this page."
+)
+FIGURES = ("Curves shown", "OK / NOK", "NOK rate", "Query time", "Samples drawn")
+
+
+@dataclass
+class Rendered:
+    """One finished view: the density and what is drawn over it."""
+
+    image: DensityImage
+    where: CurveFilter  # the filter it was drawn with: selections and hover use it
+    envelope: pd.DataFrame | None = None
+    choices: dict[str, list[str]] | None = None  # new picker options, after a process change
+    reference: list[Line] = field(default_factory=list)
+    reference_missing: bool = False
+
+
+class DensityPlot(pn.viewable.Viewer):
+    """The raster of one session's state, its figures, status line, legend and PNG export."""
+
+    image = param.ClassSelector(
+        class_=DensityImage, default=None, constant=True, doc="The picture on screen."
+    )
+    where = param.ClassSelector(
+        class_=CurveFilter, default=None, constant=True, doc="The filter it was drawn with."
+    )
+    choices = param.Dict(
+        default=None,
+        constant=True,
+        doc="Picker options from the last render that fetched them (filter column -> values).",
+    )
+    status = param.String(default="", constant=True, doc="The status line, as Markdown.")
+    empty = param.String(
+        default="", constant=True, doc="Why no curve is drawn, as Markdown; empty when some are."
+    )
+    message = param.String(
+        default="", constant=True, doc="What went wrong, as Markdown; empty when a render starts."
+    )
+    band = param.DataFrame(
+        default=None, constant=True, doc="The envelope drawn (x, curves, p05…p95), or None."
+    )
+    reference_lines = param.List(
+        default=[], item_type=Line, constant=True, doc="The reference part's curves drawn."
+    )
+    highlighted = param.List(
+        default=[], item_type=Line, constant=True, doc="Curves drawn in orange on top."
+    )
+    drawn_as = param.Tuple(
+        default=None,
+        length=5,
+        constant=True,
+        doc="What fixed the plot's glyphs, colours and axes: x and y labels, categorical, "
+        "norm, cmap. A change builds a new plot.",
+    )
+    box = param.Tuple(
+        default=None,
+        length=4,
+        constant=True,
+        doc="The pixels (col0, col1, row0, row1) last tapped or boxed; set on every selection.",
+    )
+    pointer = param.Tuple(
+        default=None,
+        length=3,
+        constant=True,
+        doc="Where the pointer is over curves: (x, y, pixel box); set on every move.",
+    )
+
+    def __init__(
+        self,
+        state: ExplorerState,
+        curves: Curves | None,
+        *,
+        stored: bool = True,
+        may_export: Callable[[str], bool] = lambda _kind: True,
+        **params: Any,
+    ) -> None:
+        """``curves``: the session's reader on a client of its own (None: nothing to draw).
+        ``stored``: whether any curve is stored at all (the empty state says how to get
+        some). ``may_export`` is asked before the PNG is made."""
+        super().__init__(**params)
+        self.state, self._curves, self._stored = state, curves, stored
+        self._may_export = may_export
+        self._choices_stale = True  # picker options are fetched by the next render
+        doc = pn.state.curdoc
+        self.renders = LatestOnly(
+            in_session(self._show, doc), in_session(self._show_error, doc), "render"
+        )
+        self.figures = {name: figure(name) for name in FIGURES}
+        self.legend = pn.pane.HTML(
+            "", stylesheets=[elements.CSS], visible=False, name="explorer-legend"
+        )
+        self.reset_view = pn.widgets.Button(label="Reset view", color="light")
+        self.reset_view.on_click(lambda _e: self.state.reset_view())
+        self.snapshot = pn.widgets.FileDownload(
+            callback=lambda: BytesIO(self.to_png()),
+            filename="curvehouse-view.png",
+            label="Export view (PNG)",
+            color="light",
+        )
+        self._lines_data = elements.LinesData()
+        self._band_data = elements.BandData()
+        self._reference_data = elements.ReferenceData()
+        self._streams: list[hv.streams.Stream] = []
+        self.canvas = pn.pane.HoloViews(name="explorer-plot", min_width=PLOT_WIDTH)
+        self._replot(None)
+
+    # --- the plot -----------------------------------------------------------------------------
+
+    def _key(self, image: DensityImage | None) -> tuple:
+        """What fixes the plot's glyphs, colours and axes; a change needs a new plot, not new
+        data (HoloViews reuses a frame whose stream data did not change, so a new colour map
+        alone would not show)."""
+        labels = (image.x_label, image.y_label) if image is not None else ("x", "y")
+        categorical = bool(image is not None and image.categories)
+        return (*labels, categorical, self.state.norm, self.state.cmap)
+
+    def _replot(self, image: DensityImage | None) -> None:
+        """A fresh overlay: Bokeh cannot swap a colour mapper's kind (linear, log, eq_hist) or
+        an image for an RGB in place. The streams move to the new raster."""
+        for stream in self._streams:
+            stream.clear()
+        publish(self, drawn_as=self._key(image))
+        self._raster_data = elements.RasterData(image=image)
+        raster = hv.DynamicMap(
+            lambda image: elements.raster(image, self.state.cmap, self.state.norm),
+            streams=[self._raster_data],
+        )
+        lines = hv.DynamicMap(
+            lambda lines: elements.paths(lines, "#ff7f0e", 1.2), streams=[self._lines_data]
+        )
+        reference = hv.DynamicMap(
+            lambda reference: elements.paths(reference, "#111111", 3.0),
+            streams=[self._reference_data],
+        )
+        band = hv.DynamicMap(elements.envelope_bands, streams=[self._band_data])
+        self._streams = [
+            hv.streams.RangeXY(source=raster, subscribers=[self.on_range]),
+            hv.streams.Tap(source=raster, transient=True, subscribers=[self.on_tap]),
+            hv.streams.BoundsXY(source=raster, transient=True, subscribers=[self.on_bounds]),
+            hv.streams.PointerXY(source=raster, subscribers=[self.on_pointer]),
+        ]
+        self.canvas.object = (raster * band * lines * reference).opts(
+            width=PLOT_WIDTH, height=PLOT_HEIGHT, framewise=True, toolbar="above"
+        )
+
+    def restyle(self) -> None:
+        """Colour map or normalisation changed: the same image, drawn anew where needed."""
+        if self._key(self.image) != self.drawn_as:
+            self._replot(self.image)
+        self.legend.object = elements.legend_html(self.image, self.state.color_by)
+
+    def highlight(self, lines: list[Line]) -> None:
+        """Draw ``lines`` (the newest selected parts) in orange over the picture."""
+        publish(self, highlighted=list(lines))
+        self._lines_data.event(lines=self.highlighted)
+
+    # --- state -> work ------------------------------------------------------------------------
+
+    def render(self, *, new_choices: bool = False) -> None:
+        """Submit the state's view; a newer one replaces it if it has not started.
+        ``new_choices``: the project or process changed, so the next render also fetches the
+        pickers' options."""
+        self._choices_stale |= new_choices
+        if self._curves is None:
+            return
+        try:
+            where = self.state.curve_filter()
+            view = self.state.view(PLOT_WIDTH, PLOT_HEIGHT)
+        except FilterError as exc:
+            self._show_error(exc)
+            return
+        publish(self, message="", status="Drawing…")
+        self.canvas.loading = True
+        curves = self._curves
+        with_envelope, reference = self.state.envelope, self.state.reference.strip()
+        choices_of = None
+        if self._choices_stale:
+            choices_of = CurveFilter.of(
+                project=self.state.project or None, process=self.state.process or None
+            )
+            self._choices_stale = False
+
+        def job() -> Rendered:
+            shown = curves.matching(where)
+            image = shown.density(view)
+            done = Rendered(image, where)
+            if choices_of is not None:
+                done.choices = curves.matching(choices_of).choices()
+            if with_envelope and image.curves:
+                done.envelope = shown.envelope(image.view)
+            if reference:
+                done.reference = shown.part_lines(reference, image.view, limit=REFERENCE_LIMIT)
+                done.reference_missing = not done.reference
+            return done
+
+        self.renders.submit(job)
+
+    def wait(self, timeout: float = 120.0) -> bool:
+        """Block until the render in flight is shown."""
+        return self.renders.wait(timeout)
+
+    # --- the plot's streams -------------------------------------------------------------------
+
+    def on_range(self, x_range=None, y_range=None) -> None:
+        """What the plot's ``RangeXY`` stream sends: a zoom or pan becomes the state's view."""
+        if x_range is None or y_range is None or self.image is None:
+            return
+        shown = self.image.view
+        if _close(x_range, shown.x_range) and _close(y_range, shown.y_range):
+            return  # the plot reporting the ranges it was just given
+        self.state.param.update(
+            x_range=tuple(map(float, x_range)), y_range=tuple(map(float, y_range))
+        )
+
+    def on_tap(self, x=None, y=None) -> None:
+        """A click selects the pixels around it."""
+        if x is None or y is None or self.image is None:
+            return
+        view = self.image.view
+        c0, c1, r0, r1 = pixel_box(view, x, y, x, y)
+        box = (
+            max(c0 - 1, 0),
+            min(c1 + 1, view.width - 1),
+            max(r0 - 1, 0),
+            min(r1 + 1, view.height - 1),
+        )
+        publish(self, box=box)
+
+    def on_bounds(self, bounds=None) -> None:
+        """A box drawn with the box-select tool selects the pixels inside it."""
+        if bounds is None or self.image is None:
+            return
+        publish(self, box=pixel_box(self.image.view, *bounds))
+
+    def on_pointer(self, x=None, y=None) -> None:
+        """The pointer over the picture (and over curves): its pixel, for the hover list."""
+        if x is None or y is None or self.image is None or not self.image.curves:
+            return
+        view = self.image.view
+        (x0, x1), (y0, y1) = view.x_range, view.y_range
+        if not (x0 <= x <= x1 and y0 <= y <= y1):
+            return
+        publish(self, pointer=(x, y, pixel_box(view, x, y, x, y)))
+
+    # --- work -> page -------------------------------------------------------------------------
+
+    def _show(self, done: Rendered) -> None:
+        """The finished view on the page; the status line last, so whoever waits for it (a
+        person, a browser test) finds the figures already there."""
+        image = done.image
+        replot = self._key(image) != self.drawn_as
+        publish(
+            self,
+            image=image,
+            where=done.where,
+            band=done.envelope,
+            reference_lines=list(done.reference),
+        )
+        if done.choices is not None:
+            publish(self, choices=done.choices)
+        self._send(
+            (self._band_data, done.envelope), (self._reference_data, done.reference), replot=replot
+        )
+        self.canvas.loading = False
+        ok, nok = image.results.get("OK", 0), image.results.get("NOK", 0)
+        ms = image.seconds.get("total", 0.0) * 1e3
+        show(self.figures["Curves shown"], image.curves)
+        show(self.figures["OK / NOK"], nok, f"{ok:,} / {{value:,}}")
+        show(self.figures["NOK rate"], nok / image.curves if image.curves else None, "{value:.1%}")
+        show(self.figures["Query time"], ms, "{value:.0f} ms")
+        show(self.figures["Samples drawn"], image.samples)
+        self.legend.object = elements.legend_html(image, self.state.color_by)
+        self.legend.visible = bool(image.categories)
+        empty = (NONE_IN_VIEW if image.near else NO_MATCH) if self._stored else EMPTY_STORE
+        note = ""
+        if done.reference_missing:
+            note = f" · no curve of part “{text(self.state.reference)}” in this selection"
+        (x0, x1) = image.view.x_range
+        publish(
+            self,
+            empty=empty if image.curves == 0 else "",
+            status=f"{image.curves:,} curves · x {x0:.4g} to {x1:.4g} · {ms:.0f} ms{note}",
+        )
+
+    def _send(self, *updates: tuple[hv.streams.Stream, Any], replot: bool = False) -> None:
+        """The new image plus any overlay whose data changed, redrawn in one refresh (each
+        separate event would redraw the whole overlay). Each stream has a parameter name of
+        its own, so triggering them together does not clash."""
+        changed = []
+        for stream, data in updates:
+            (name, old), *_ = stream.contents.items()
+            if not (old is data or (_nothing(old) and _nothing(data))):
+                stream.update(**{name: data})
+                changed.append(stream)
+        if replot:
+            self._replot(self.image)
+            return
+        self._raster_data.update(image=self.image)
+        hv.streams.Stream.trigger([self._raster_data, *changed])
+
+    def _show_error(self, error: Exception) -> None:
+        if not isinstance(error, FilterError | ProviderError):
+            log.warning("explorer request failed", exc_info=error)
+        self.canvas.loading = False
+        publish(self, message=elements.friendly(error), status="Failed: see the message above.")
+
+    # --- export -------------------------------------------------------------------------------
+
+    def to_png(self) -> bytes:
+        """The picture on screen as a PNG, if the viewer may export it (else nothing)."""
+        if self.image is None or not self._may_export("view"):
+            return b""
+        return png(self.image, cmap=self.state.cmap, how=self.state.norm)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        figures = pn.Row(*self.figures.values(), margin=0)
+        return pn.Column(
+            pn.Row(figures, pn.Spacer(), self.reset_view, self.snapshot, align="center"),
+            pn.pane.Markdown(self.param.status, name="explorer-status"),
+            pn.pane.Alert(
+                self.param.empty,
+                alert_type="warning",
+                visible=self.param.empty.rx.bool(),
+                name="explorer-empty",
+            ),
+            pn.Row(self.canvas, self.legend),
+            sizing_mode="stretch_width",
+        )
+
+
+def _nothing(data) -> bool:
+    return data is None or (hasattr(data, "__len__") and len(data) == 0)
+
+
+def _close(a, b, tolerance: float = 1e-9) -> bool:
+    span = max(abs(b[1] - b[0]), 1e-300)
+    return abs(a[0] - b[0]) <= tolerance * span and abs(a[1] - b[1]) <= tolerance * span
