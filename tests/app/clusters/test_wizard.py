@@ -25,18 +25,18 @@ def wizard(created):
 
 
 def test_each_step_says_what_is_missing(wizard):
-    assert wizard.problems(0) and "lower-case" in wizard.problems(0)[0]
+    assert wizard.state.problems(0) and "lower-case" in wizard.state.problems(0)[0]
     wizard.cluster_name.value = "Press Line"
-    assert wizard.problems(0)
+    assert wizard.state.problems(0)
     wizard.cluster_name.value = "press-line"
-    assert wizard.problems(0) == []
+    assert wizard.state.problems(0) == []
     wizard.provider.value = "server"
-    assert wizard.problems(1) == ["Give the server's URL, starting with http:// or https://."]
+    assert wizard.state.problems(1) == ["Give the server's URL, starting with http:// or https://."]
     wizard.server_url.value = "http://admin:pw@ch.plant.local:8123"
-    assert wizard.problems(1) == []
+    assert wizard.state.problems(1) == []
     wizard.cluster_type.value = "development"
     wizard.nodes.value = 3
-    (problem,) = wizard.problems(2)
+    (problem,) = wizard.state.problems(2)
     assert problem.startswith("Development clusters have 1–2 nodes; got 3.")
 
 
@@ -109,12 +109,12 @@ def test_cloud_is_offered_only_when_configured(created):
     cloud.provider.value = "cloud"
     assert cloud.region.options == list(CLOUD_REGIONS)
     cloud.region.value = "aws/eu-central-1"
-    assert cloud.problems(1) == [
+    assert cloud.state.problems(1) == [
         "Say who may connect: at least one IP range such as 203.0.113.0/24."
     ]
     cloud.ip_access.value = "203.0.113.0/24, 198.51.100.7"
-    assert cloud.problems(1) == []
-    assert cloud.priced_in() == ("aws", "eu-central-1")
+    assert cloud.state.problems(1) == []
+    assert cloud.state.priced_in() == ("aws", "eu-central-1")
     cloud.cluster_name.value = "cloud-line"
     cloud.cluster_type.value = "development"
     cloud._submit(None)
@@ -126,7 +126,7 @@ def test_the_workload_suggests_a_type_and_its_storage(wizard):
     wizard.per_day.value, wizard.samples.value, wizard.retention.value = 10_000, 2_000, 365
     assert "Suggested: **Manufacturing Analytics**" in wizard.suggestion.object
     assert "7,300,000,000 samples" in wizard.suggestion.object
-    wizard._use_suggestion()
+    wizard.state.use_suggestion()  # what its button does
     assert wizard.cluster_type.value == "manufacturing_analytics"
     assert wizard.storage.value == 0.01  # 9.2 GB, priced from at least 10 GB
     wizard.per_day.value = 50
@@ -161,8 +161,8 @@ def test_server_clusters_are_offered_only_where_the_operator_allows_them(created
     opened = ClusterWizard(project_id=7, on_create=created.append, server_hosts=("*.plant.local",))
     opened.cluster_name.value, opened.provider.value = "press-line", "server"
     opened.server_url.value = "http://admin:pw@10.1.2.3:8123"
-    (problem,) = opened.problems(1)
+    (problem,) = opened.state.problems(1)
     assert "10.1.2.3:8123 is not among the hosts" in problem
     assert "CURVEHOUSE_SERVER_CLUSTER_HOSTS" in problem
     opened.server_url.value = "http://admin:pw@ch1.plant.local:8123"
-    assert opened.problems(1) == []
+    assert opened.state.problems(1) == []
