@@ -66,9 +66,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture(scope="session")
 def embedded_provider():
     from models.settings import get_settings
-    from providers import get_provider
+    from providers.engines import get_engine
 
-    provider = get_provider("embedded", path=get_settings().chdb_path)
+    provider = get_engine("embedded", path=get_settings().chdb_path)
     yield provider
 
 
@@ -79,9 +79,9 @@ def engine(request, embedded_provider):
         return embedded_provider
     if not SERVER_URL:
         pytest.skip("no ClickHouse server: set CURVEHOUSE_TEST_CLICKHOUSE_URL to run this variant")
-    from providers import get_provider
+    from providers.engines import get_engine
 
-    return get_provider("server", url=SERVER_URL)
+    return get_engine("server", url=SERVER_URL)
 
 
 @pytest.fixture

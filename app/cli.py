@@ -156,9 +156,9 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     store = _store()
-    from app.runtime import provider_for
+    from app.runtime import engine_for
 
-    print("Engine:   ", ", ".join(f"{k}={v}" for k, v in provider_for(settings).describe().items()))
+    print("Engine:   ", ", ".join(f"{k}={v}" for k, v in engine_for(settings).describe().items()))
     print("Database: ", settings.database)
     print("Home:     ", settings.home)
     stored = Curves(store.client, settings.database)

@@ -18,7 +18,7 @@ from models.store import MetadataStore, open_metadata
 from pipelines.curves import Curves
 from pipelines.hot import HotCache
 from pipelines.store import STALE_SECONDS, CurveStore
-from providers import Provider, provider_from_settings
+from providers.engines import Engine, engine_from_settings
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -28,14 +28,14 @@ _ready_lock = threading.Lock()
 
 
 @lru_cache(maxsize=4)
-def provider_for(settings: Settings) -> Provider:
-    return provider_from_settings(settings)
+def engine_for(settings: Settings) -> Engine:
+    return engine_from_settings(settings)
 
 
 def open_store(settings: Settings | None = None) -> CurveStore:
     """A store on a new client; migrations and the leftover sweep run once per process."""
     settings = settings or get_settings()
-    client = provider_for(settings).client()
+    client = engine_for(settings).client()
     where = settings.clickhouse_url if settings.engine == "server" else str(settings.chdb_path)
     key = (settings.engine, where, settings.database)
     with _ready_lock:

@@ -20,7 +20,7 @@ from models.settings import Settings, get_settings
 from pipelines.curves import Curves
 from pipelines.schema import ensure_schema
 from pipelines.views import CurveFilter
-from providers import provider_from_settings
+from providers.engines import engine_from_settings
 
 __all__ = ["Curves", "open_curves"]
 
@@ -28,6 +28,6 @@ __all__ = ["Curves", "open_curves"]
 def open_curves(settings: Settings | None = None, **filters: Any) -> Curves:
     """All stored curves (optionally pre-filtered), on a client of the configured engine."""
     settings = settings or get_settings()
-    client = provider_from_settings(settings).client()
+    client = engine_from_settings(settings).client()
     ensure_schema(client, settings.database, cluster=settings.clickhouse_cluster)
     return Curves(client, settings.database, CurveFilter.of(**filters))

@@ -1,21 +1,16 @@
-"""ClickHouse deployments. Each provider hands out a clickhouse-connect ``Client``."""
+"""The providers layer: what reaches outside the process.
 
-from providers.base import (
-    EngineBusyError,
-    EngineLimitError,
-    Provider,
-    ProviderError,
-    get_provider,
-    provider_from_settings,
-    provider_types,
-)
+- :mod:`providers.engines`: the engine the product's curves live in (embedded chDB, a server),
+  handing out clickhouse-connect clients.
+- :mod:`providers.clusters`: the deployments people create in the cluster wizard (an embedded
+  node process, a database on a ClickHouse server, a ClickHouse Cloud service).
+- :mod:`providers.mail` and :mod:`providers.server_guard`: outgoing mail, and which hosts a
+  server cluster may reach.
 
-__all__ = [
-    "EngineBusyError",
-    "EngineLimitError",
-    "Provider",
-    "ProviderError",
-    "get_provider",
-    "provider_from_settings",
-    "provider_types",
-]
+Both registries are :class:`providers.registry.Registry`; both raise
+:class:`providers.errors.ProviderError`.
+"""
+
+from providers.errors import EngineBusyError, EngineLimitError, ProviderError
+
+__all__ = ["EngineBusyError", "EngineLimitError", "ProviderError"]

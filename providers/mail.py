@@ -10,7 +10,7 @@ import smtplib
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
-from providers.base import ProviderError
+from providers.errors import ProviderError
 
 
 def send_mail(smtp_url: str, sender: str, to: str, subject: str, body: str) -> None:

@@ -30,7 +30,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 from clickhouse_connect.driver.httputil import get_pool_manager_options
 
 from models.host_patterns import admitted
-from providers.base import ProviderError
+from providers.errors import ProviderError
 
 ENABLE_HINT = (
     "an operator lists the hosts server clusters may use in CURVEHOUSE_SERVER_CLUSTER_HOSTS "

@@ -37,7 +37,7 @@ from models.cluster_states import TRANSITIONS, ClusterAction
 from models.cluster_types import ClusterSpec, validate_cluster_spec
 from models.pricing import Usage, estimate_monthly_cost
 from models.tables import Cluster, ClusterStatus, ProviderKey
-from providers.base import ProviderError
+from providers.errors import ProviderError
 from providers.server_guard import HostNotAllowed
 
 TAG = "clusters"

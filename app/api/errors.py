@@ -23,7 +23,7 @@ from pipelines.density import DensityInputError
 from pipelines.ingest import IngestError
 from pipelines.store import ImportConflictError
 from pipelines.views import FilterError
-from providers.base import ProviderError
+from providers.errors import ProviderError
 
 # The ``code`` of each status: stable strings clients can switch on.
 CODES = {

@@ -24,7 +24,7 @@ from models.cluster_types import ClusterSpec, load_cluster_types
 from models.settings import Settings
 from models.store import MetadataStore
 from models.tables import Cluster, ClusterEvent, ClusterStatus, Role
-from providers.base import ProviderError
+from providers.errors import ProviderError
 
 BADGE = {
     "running": "#1a7f37",

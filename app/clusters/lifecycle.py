@@ -33,8 +33,8 @@ from models.cluster_types import ClusterSpec as Size
 from models.cluster_types import check_cluster_spec
 from models.tables import Cluster, ClusterEvent, ClusterStatus, ProviderKey
 from pipelines.schema import ensure_schema
-from providers.base import ProviderError
 from providers.clusters import ClusterProvider, Deployment, Observation, get_cluster_provider
+from providers.errors import ProviderError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -84,18 +84,18 @@ def provider_of(settings: Settings, key: str, options: dict | None = None) -> Cl
     if key == ProviderKey.EMBEDDED:
         return get_cluster_provider("embedded", home=settings.home)
     if key == ProviderKey.CLOUD:
-        if settings.cloud_api is None:
+        cloud = settings.cloud
+        if not cloud.configured:
             raise ClusterRequestError(
                 "ClickHouse Cloud is not configured: set CURVEHOUSE_CLOUD_ORGANIZATION_ID, "
                 "CURVEHOUSE_CLOUD_KEY_ID and CURVEHOUSE_CLOUD_KEY_SECRET."
             )
-        organization, key_id, secret = settings.cloud_api
         return get_cluster_provider(
             "cloud",
-            organization_id=organization,
-            key_id=key_id,
-            key_secret=secret,
-            base_url=settings.cloud_api_url,
+            organization_id=cloud.organization_id,
+            key_id=cloud.key_id,
+            key_secret=cloud.key_secret.get_secret_value(),
+            base_url=cloud.api_url,
         )
     return get_cluster_provider(key, **(options or {}))
 

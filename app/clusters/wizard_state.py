@@ -23,8 +23,8 @@ from models.cluster_types import (
     validate_cluster_spec,
 )
 from models.pricing import Usage, estimate_monthly_cost, load_rates, size_workload
-from providers.base import ProviderError
 from providers.clusters import cluster_provider_class
+from providers.errors import ProviderError
 from providers.server_guard import check_host
 
 # Where the estimate is priced when the cluster itself has no cloud bill.

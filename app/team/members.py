@@ -16,7 +16,7 @@ from models.settings import Settings
 from models.store import MetadataStore
 from models.tables import Project, Role
 from models.teams import grant_team, revoke_team, teams_of
-from providers.base import ProviderError
+from providers.errors import ProviderError
 from providers.mail import send_mail
 
 MEMBER_COLUMNS = ["user_id", "team_id", "member", "kind", "role"]
@@ -149,10 +149,10 @@ class MembersPanel(pn.viewable.Viewer):
                 role=role,
             )
             url = f"{public_base(self.settings)}/invite?token={link}"
-            if self.settings.smtp_url:
+            if self.settings.smtp.configured:
                 try:
                     send_mail(
-                        self.settings.smtp_url,
+                        self.settings.smtp.url.get_secret_value(),
                         self.settings.mail_from,
                         email,
                         f"Join {project} on Curvehouse",

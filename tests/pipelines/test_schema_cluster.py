@@ -2,7 +2,7 @@
 
 The layout runs on a real engine in ``one_node_cluster.py`` (chDB configured as a one-node
 cluster; its docstring says what that can and cannot show). Against a real multi-node cluster it
-runs in ``tests/providers/test_server_cluster.py`` when ``CURVEHOUSE_TEST_CLICKHOUSE_CLUSTER``
+runs in ``tests/providers/clusters/test_server.py`` when ``CURVEHOUSE_TEST_CLICKHOUSE_CLUSTER``
 is set.
 """
 

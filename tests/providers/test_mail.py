@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers.base import ProviderError
+from providers.errors import ProviderError
 from providers.mail import send_mail
 from tests.ui.conftest import free_port
 

@@ -12,8 +12,8 @@ import pytest
 
 from models.cluster_types import ClusterSpec
 from models.host_patterns import HostPatternError, admitted, parse_host_patterns
-from providers.base import ProviderError
 from providers.clusters import Deployment, get_cluster_provider
+from providers.errors import ProviderError
 from providers.server_guard import HostNotAllowed
 from tests.providers.hostile_server import SECRET, HostileServer
 

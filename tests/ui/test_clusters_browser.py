@@ -30,7 +30,7 @@ def served(tmp_path):
     yield server
     server.stop()
     leftover = subprocess.run(
-        ["pgrep", "-f", f"providers.node .*{tmp_path}"], capture_output=True, text=True
+        ["pgrep", "-f", f"providers.clusters.node .*{tmp_path}"], capture_output=True, text=True
     ).stdout.split()
     for pid in leftover:  # a failed test must not leave node processes running
         subprocess.run(["kill", pid], check=False)

@@ -75,7 +75,7 @@ def test_create_provisions_a_queryable_cluster_with_the_curve_schema(world):
         store=store, settings=settings, cluster_id=cluster.id, states={"running", "failed"}
     )
     assert ready.status == "running"
-    from providers.embedded_cluster import EmbeddedClusterProvider
+    from providers.clusters.embedded import EmbeddedClusterProvider
 
     provider = EmbeddedClusterProvider(settings.home)
     with provider.connection(ready.provider_config["handle"]).client() as client:
@@ -247,8 +247,8 @@ def test_a_failed_provisioning_is_retried_not_started(world, tmp_path):
 
     from models.cluster_types import ClusterSpec
     from providers.clusters import Deployment
-    from providers.embedded_cluster import EmbeddedClusterProvider
-    from tests.providers.test_embedded_cluster import wait_for
+    from providers.clusters.embedded import EmbeddedClusterProvider
+    from tests.providers.clusters.test_embedded import wait_for
 
     store, settings, project = world
     nodes = EmbeddedClusterProvider(tmp_path / "server")

@@ -17,7 +17,6 @@ What the dashboard and the poller measure on a running cluster is read here too,
 
 from __future__ import annotations
 
-import importlib
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -27,7 +26,8 @@ from urllib.parse import quote
 from models.cluster_types import ClusterSpec
 from models.identifiers import identifier, plain_name
 from models.tables import ClusterStatus
-from providers.base import ProviderError
+from providers.errors import ProviderError
+from providers.registry import Registry
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -170,9 +170,9 @@ class Connection:
         return Storage(int(size), int(rows), int(tables), int(nodes))
 
     def client(self, **options: Any) -> Client:
-        from providers.server import ServerProvider
+        from providers.engines.server import ServerEngine
 
-        return ServerProvider(
+        return ServerEngine(
             self.url(reveal=True), allowed_hosts=self.allowed_hosts, **options
         ).client()
 
@@ -221,27 +221,22 @@ class ClusterProvider(ABC):
             )
 
 
-# Lazily imported backends: type name -> "module:Class".
-_REGISTRY: dict[str, str] = {
-    "embedded": "providers.embedded_cluster:EmbeddedClusterProvider",
-    "server": "providers.server_cluster:ServerClusterProvider",
-    "cloud": "providers.cloud:CloudClusterProvider",
-}
+CLUSTER_PROVIDERS: Registry[ClusterProvider] = Registry(
+    "cluster provider",
+    {
+        "embedded": "providers.clusters.embedded:EmbeddedClusterProvider",
+        "server": "providers.clusters.server:ServerClusterProvider",
+        "cloud": "providers.clusters.cloud:CloudClusterProvider",
+    },
+)
 
 
 def cluster_provider_class(provider_type: str) -> type[ClusterProvider]:
     """The class registered under ``provider_type``: its label and regions, without building
     one (building may need a home, a URL or an API key)."""
-    try:
-        module_name, class_name = _REGISTRY[provider_type].split(":")
-    except KeyError:
-        known = ", ".join(_REGISTRY)
-        raise ProviderError(
-            f"Unknown cluster provider {provider_type!r}; known: {known}."
-        ) from None
-    return getattr(importlib.import_module(module_name), class_name)
+    return CLUSTER_PROVIDERS.load(provider_type)
 
 
 def get_cluster_provider(provider_type: str, **options: Any) -> ClusterProvider:
     """Build the cluster provider registered under ``provider_type``."""
-    return cluster_provider_class(provider_type)(**options)
+    return CLUSTER_PROVIDERS.build(provider_type, **options)

@@ -1,9 +1,9 @@
 """Embedded clusters: one ClickHouse node process per cluster, on this machine.
 
 Each cluster gets ``$CURVEHOUSE_HOME/clusters/<key>/``: the node's settings (``node.json``), its
-chDB data (``engine/``), its log and its process id. The node process (:mod:`providers.node`)
-is started in its own session, so it keeps serving while the app restarts; the app finds it
-again by its handle.
+chDB data (``engine/``), its log and its process id. The node process
+(:mod:`providers.clusters.node`) is started in its own session, so it keeps serving while the
+app restarts; the app finds it again by its handle.
 
 States are what this provider sees: a process that answers ``/ping`` is running; a live process
 that does not answer yet is starting; a process that was asked to stop and is gone is stopped;
@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from models.identifiers import plain_name
-from providers.base import ProviderError
 from providers.clusters import ClusterProvider, Connection, Deployment, Observation
-from providers.node import CONFIG, LOG_FILE, PID_FILE, NodeConfig, password_digest
+from providers.clusters.node import CONFIG, LOG_FILE, PID_FILE, NodeConfig, password_digest
+from providers.errors import ProviderError
 
 STOP_MARKER = "stopped"  # written by stop(): a missing process is then stopped, not failed
 USERNAME = "default"
@@ -156,7 +156,7 @@ class EmbeddedClusterProvider(ClusterProvider):
         launcher, which exits once the node has written its pid."""
         (data / PID_FILE).unlink(missing_ok=True)
         subprocess.run(
-            [sys.executable, "-m", "providers.node", "--detach", str(data)],
+            [sys.executable, "-m", "providers.clusters.node", "--detach", str(data)],
             check=True,
             stdin=subprocess.DEVNULL,
             cwd=Path(__file__).resolve().parent.parent,

@@ -18,13 +18,14 @@ settings apply to one request and temporary tables do not outlive it. External d
 multipart forms is refused with a message that says so.
 
 Whoever has the password reaches the node's databases and nothing else: the engine runs under
-ClickHouse grants and constraints (:mod:`providers.node_access`) and every statement passes
-the node's gate first (:mod:`providers.node_gate`). The HTTP side is Tornado's, with limits:
+ClickHouse grants and constraints (:mod:`providers.clusters.node_access`) and every statement
+passes the node's gate first (:mod:`providers.clusters.node_gate`). The HTTP side is Tornado's,
+with limits:
 the password is checked before a body is read, bodies are streamed to a file of the node's and
 decompressed with a ceiling (no zip bomb reaches memory), and connections are capped in number
 and dropped when idle or when a body stalls.
 
-Run: ``python -m providers.node DATA_DIR`` (settings in ``DATA_DIR/node.json``).
+Run: ``python -m providers.clusters.node DATA_DIR`` (settings in ``DATA_DIR/node.json``).
 """
 
 from __future__ import annotations
@@ -47,9 +48,9 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from providers.node_access import engine_path, write_engine_config
-from providers.node_gate import VALUES_EXPRESSIONS, Refused, StatementGate
-from providers.node_protocol import (
+from providers.clusters.node_access import engine_path, write_engine_config
+from providers.clusters.node_gate import VALUES_EXPRESSIONS, Refused, StatementGate
+from providers.clusters.node_protocol import (
     AUTHENTICATION_FAILED,
     ERROR_CODE,
     Body,

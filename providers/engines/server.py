@@ -13,7 +13,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import clickhouse_connect
 
-from providers.base import Provider, ProviderError
+from providers.engines.base import Engine
+from providers.errors import ProviderError
 from providers.server_guard import (
     ServerAnswered,
     check_host,
@@ -26,10 +27,10 @@ if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
 
-class ServerProvider(Provider):
+class ServerEngine(Engine):
     """``url`` looks like ``https://user:password@host:8443/database``."""
 
-    provider_type: ClassVar[str] = "server"
+    engine_type: ClassVar[str] = "server"
 
     def __init__(
         self,
@@ -101,7 +102,7 @@ class ServerProvider(Provider):
 
     def describe(self) -> dict[str, Any]:
         return {
-            "provider": self.provider_type,
+            "kind": self.engine_type,
             "engine": "ClickHouse server",
             "url": redact(self.url),
         }

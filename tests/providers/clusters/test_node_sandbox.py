@@ -15,7 +15,7 @@ import secrets
 import clickhouse_connect
 import pytest
 
-from tests.providers.node_fixtures import Listener, start_node
+from tests.providers.clusters.node_fixtures import Listener, start_node
 
 pytestmark = pytest.mark.integration
 

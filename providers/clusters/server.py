@@ -23,9 +23,9 @@ from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 from models.identifiers import identifier, on_cluster, plain_name
-from providers.base import ProviderError
 from providers.clusters import ClusterProvider, Connection, Deployment, Observation
-from providers.server import ServerProvider, redact
+from providers.engines.server import ServerEngine, redact
+from providers.errors import ProviderError
 from providers.server_guard import failure_words
 
 # A version as ClickHouse reports it (24.8.4.13, 26.1.1.1-lts); anything else is not shown.
@@ -46,7 +46,7 @@ class ServerClusterProvider(ClusterProvider):
         the installation's allowed host patterns (a host outside them is refused here, before
         any request)."""
         self.allowed_hosts = tuple(allowed_hosts)
-        self._server = ServerProvider(url, allowed_hosts=self.allowed_hosts)
+        self._server = ServerEngine(url, allowed_hosts=self.allowed_hosts)
         self.url = url
         self.cluster = plain_name(cluster) if cluster else None
 

@@ -1,6 +1,6 @@
 """STAND-IN for the ClickHouse Cloud API. It is not ClickHouse Cloud.
 
-The real API cannot be reached from here, so :mod:`providers.cloud` is tested against this
+The real API cannot be reached from here, so :mod:`providers.clusters.cloud` is tested against this
 local HTTP server. It follows the published request and response shapes of the service
 endpoints (OpenAPI spec "OpenAPI spec for ClickHouse Cloud", as vendored in
 github.com/ClickHouse/clickhousectl at d966006c, ``crates/clickhouse-cloud-api/

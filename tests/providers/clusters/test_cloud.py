@@ -13,16 +13,16 @@ import pytest
 
 from models.cluster_types import ClusterSpec
 from providers import ProviderError
-from providers.cloud import REGIONS, CloudClusterProvider, service_name
-from providers.cloud_api import (
+from providers.clusters import ClusterActionError, Deployment, get_cluster_provider
+from providers.clusters.cloud import REGIONS, CloudClusterProvider, service_name
+from providers.clusters.cloud_api import (
     CloudApi,
     CloudCredentialsError,
     CloudRequestError,
     CloudUnreachableError,
 )
-from providers.clusters import ClusterActionError, Deployment, get_cluster_provider
-from tests.providers.cloud_standin import BANNER, CloudStandIn
-from tests.providers.deployments import resized
+from tests.providers.clusters.cloud_standin import BANNER, CloudStandIn
+from tests.providers.clusters.deployments import resized
 
 SPEC = Deployment(
     name="press-fit",

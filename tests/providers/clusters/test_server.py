@@ -16,10 +16,10 @@ from models.cluster_types import ClusterSpec
 from pipelines.schema import ensure_schema
 from pipelines.store import ClusterWriteError, CurveStore, DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
-from providers.base import ProviderError
 from providers.clusters import ClusterActionError, Deployment, get_cluster_provider
-from providers.embedded_cluster import EmbeddedClusterProvider
-from tests.providers.test_embedded_cluster import wait_for
+from providers.clusters.embedded import EmbeddedClusterProvider
+from providers.errors import ProviderError
+from tests.providers.clusters.test_embedded import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -2,8 +2,8 @@
 
 Once a service runs, its data path is the server provider (HTTPS on port 8443); this module
 only makes, watches, starts, stops, resizes and deletes the service. The client
-(:mod:`providers.cloud_api`) is the standard library (``urllib.request`` and ``json``), because
-five endpoints do not justify a dependency.
+(:mod:`providers.clusters.cloud_api`) is the standard library (``urllib.request`` and
+``json``), because five endpoints do not justify a dependency.
 
 **Shapes.** Base URL ``https://api.clickhouse.cloud/v1``, HTTP Basic auth with the API key id and
 key secret. Every answer is an envelope ``{"status", "requestId", "result"}``; errors are
@@ -64,12 +64,6 @@ import logging
 import re
 from typing import Any, ClassVar
 
-from providers.base import ProviderError
-from providers.cloud_api import (
-    DEFAULT_BASE_URL,
-    CloudApi,
-    CloudNotFoundError,
-)
 from providers.clusters import (
     ClusterActionError,
     ClusterProvider,
@@ -77,6 +71,12 @@ from providers.clusters import (
     Deployment,
     Observation,
 )
+from providers.clusters.cloud_api import (
+    DEFAULT_BASE_URL,
+    CloudApi,
+    CloudNotFoundError,
+)
+from providers.errors import ProviderError
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import zlib
 
 import pytest
 
-from tests.providers.node_fixtures import start_node
+from tests.providers.clusters.node_fixtures import start_node
 
 pytestmark = pytest.mark.integration
 

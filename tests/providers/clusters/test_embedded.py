@@ -15,8 +15,8 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 
 from models.cluster_types import ClusterSpec
 from providers.clusters import Deployment, get_cluster_provider
-from providers.embedded_cluster import EmbeddedClusterProvider
-from tests.providers.deployments import resized
+from providers.clusters.embedded import EmbeddedClusterProvider
+from tests.providers.clusters.deployments import resized
 
 pytestmark = pytest.mark.integration
 

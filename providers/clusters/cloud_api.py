@@ -1,5 +1,5 @@
 """A small client for the ClickHouse Cloud OpenAPI's service endpoints (the shapes and their
-sources are in :mod:`providers.cloud`), with errors a user can act on.
+sources are in :mod:`providers.clusters.cloud`), with errors a user can act on.
 
 The key secret lives only in the Authorization header this client sends; ``repr``, log lines
 and error messages name the key id, never the secret.
@@ -17,7 +17,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from providers.base import ProviderError
+from providers.errors import ProviderError
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlencode
 
-from providers.node import NodeConfig, password_digest
+from providers.clusters.node import NodeConfig, password_digest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def free_port() -> int:
@@ -90,7 +90,7 @@ class RunningNode:
 
 
 def start_node(data: Path, **limits) -> RunningNode:
-    """Start ``python -m providers.node`` on ``data`` in the foreground of a subprocess."""
+    """Start ``python -m providers.clusters.node`` on ``data`` in the foreground of a subprocess."""
     data.mkdir(parents=True, exist_ok=True)
     password, salt = secrets.token_urlsafe(12), secrets.token_hex(8)
     config = NodeConfig(
@@ -106,7 +106,7 @@ def start_node(data: Path, **limits) -> RunningNode:
     config.write(data)
     with (data / "node.log").open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "providers.node", str(data)],
+            [sys.executable, "-m", "providers.clusters.node", str(data)],
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import clickhouse_connect
 
-from providers.base import EngineBusyError, EngineLimitError, Provider
+from providers.engines.base import Engine
+from providers.errors import EngineBusyError, EngineLimitError
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -96,10 +97,10 @@ def _check_not_held_elsewhere(path: Path) -> None:
         fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-class EmbeddedProvider(Provider):
+class EmbeddedEngine(Engine):
     """chDB with its data under ``path`` (by default ``$CURVEHOUSE_HOME/chdb``)."""
 
-    provider_type: ClassVar[str] = "embedded"
+    engine_type: ClassVar[str] = "embedded"
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser().resolve()
@@ -112,7 +113,7 @@ class EmbeddedProvider(Provider):
 
     def describe(self) -> dict[str, Any]:
         return {
-            "provider": self.provider_type,
+            "kind": self.engine_type,
             "engine": "chDB (in-process)",
             "path": str(self.path),
         }

@@ -20,7 +20,7 @@ ClickHouse enforces most of that itself once the engine's user is not all-powerf
 What chDB does not enforce (it is ``clickhouse-local`` underneath: the scalar ``file()``
 function and ``INTO OUTFILE``/``FROM INFILE`` reach any path, statements can be chained with
 ``;``, ``python()`` reads the node process's objects) is refused before the engine sees it, by
-:mod:`providers.node_gate`.
+:mod:`providers.clusters.node_gate`.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ import textwrap
 
 import pytest
 
-from providers import EngineLimitError, get_provider
+from providers import EngineLimitError
+from providers.engines import get_engine
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +25,7 @@ def test_clients_on_the_same_path_share_one_engine(embedded_provider):
 
 def test_a_second_path_in_the_same_process_is_refused(embedded_provider, tmp_path):
     keep = embedded_provider.client()  # the session engine is open
-    other = get_provider("embedded", path=tmp_path / "other")
+    other = get_engine("embedded", path=tmp_path / "other")
     with pytest.raises(EngineLimitError, match="one engine, at one data path, per process"):
         other.client()
     keep.close()
@@ -39,11 +40,11 @@ def _run(code: str) -> subprocess.CompletedProcess:
 def test_path_can_change_once_every_client_is_closed(tmp_path):
     result = _run(
         f"""
-        from providers import get_provider
-        first = get_provider("embedded", path=r"{tmp_path / "a"}")
+        from providers.engines import get_engine
+        first = get_engine("embedded", path=r"{tmp_path / "a"}")
         first.client().query("SELECT 1")
         first.close()
-        second = get_provider("embedded", path=r"{tmp_path / "b"}")
+        second = get_engine("embedded", path=r"{tmp_path / "b"}")
         print(second.client().query("SELECT 2").result_rows)
         """
     )
@@ -60,8 +61,8 @@ def test_a_data_directory_held_by_another_process_names_its_pid(tmp_path):
             textwrap.dedent(
                 f"""
                 import sys, time
-                from providers import get_provider
-                client = get_provider("embedded", path=r"{path}").client()
+                from providers.engines import get_engine
+                client = get_engine("embedded", path=r"{path}").client()
                 client.query("SELECT 1")
                 print("ready", flush=True)
                 time.sleep(60)
@@ -75,9 +76,10 @@ def test_a_data_directory_held_by_another_process_names_its_pid(tmp_path):
         assert holder.stdout.readline().strip() == "ready"
         result = _run(
             f"""
-            from providers import get_provider, EngineBusyError
+            from providers import EngineBusyError
+            from providers.engines import get_engine
             try:
-                get_provider("embedded", path=r"{path}").client()
+                get_engine("embedded", path=r"{path}").client()
             except EngineBusyError as exc:
                 print(exc)
             """
@@ -92,11 +94,12 @@ def test_a_connection_opened_around_the_provider_is_named_as_ours(tmp_path):
     result = _run(
         f"""
         import chdb
-        from providers import get_provider, EngineBusyError
+        from providers import EngineBusyError
+        from providers.engines import get_engine
         direct = chdb.connect(r"{tmp_path / "direct"}")
         direct.query("SELECT 1")
         try:
-            get_provider("embedded", path=r"{tmp_path / "direct"}").client()
+            get_engine("embedded", path=r"{tmp_path / "direct"}").client()
         except EngineBusyError as exc:
             print(exc)
         """

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from providers.base import ProviderError
 from providers.clusters import cluster_provider_class, measure
-from providers.embedded_cluster import EmbeddedClusterProvider
-from tests.providers.test_embedded_cluster import SPEC, cluster, wait_for  # noqa: F401 - fixture
+from providers.clusters.embedded import EmbeddedClusterProvider
+from providers.errors import ProviderError
+from tests.providers.clusters.test_embedded import SPEC, cluster, wait_for  # noqa: F401 - fixture
 
 
 def test_a_provider_class_is_read_without_building_one():

@@ -1,5 +1,5 @@
 """The statement gate of a cluster node: what chDB would run that ClickHouse's grants do not
-stop (see :mod:`providers.node_access`) is refused here, before the engine sees it.
+stop (see :mod:`providers.clusters.node_access`) is refused here, before the engine sees it.
 
 chDB is ``clickhouse-local`` underneath, which trusts its caller: it runs ``;``-chained
 statements one after another, and the scalar ``file()``, ``INTO OUTFILE`` and ``FROM INFILE``
