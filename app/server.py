@@ -106,18 +106,18 @@ class SecurityHeaders(OutputTransform):
 def oidc_options(settings: Settings) -> dict | None:
     """``pn.serve`` options for sign-in through an identity provider: Panel's generic OAuth
     provider (authorization code flow). None when OIDC is not configured."""
-    if settings.oidc is None:
+    oidc = settings.oidc
+    if not oidc.configured:
         return None
-    client_id, client_secret, authorize_url, token_url, user_url = settings.oidc
     return {
         "oauth_provider": "generic",
-        "oauth_key": client_id,
-        "oauth_secret": client_secret,
+        "oauth_key": oidc.client_id,
+        "oauth_secret": oidc.client_secret.get_secret_value(),
         "oauth_redirect_uri": f"{settings.public_url.rstrip('/')}/login",
         "oauth_extra_params": {
-            "AUTHORIZE_URL": authorize_url,
-            "TOKEN_URL": token_url,
-            "USER_URL": user_url,
+            "AUTHORIZE_URL": oidc.authorize_url,
+            "TOKEN_URL": oidc.token_url,
+            "USER_URL": oidc.user_url,
             "USER_KEY": "email",
         },
     }

@@ -48,7 +48,8 @@ def load_keys(settings: Settings, *, create: bool = True) -> list[Fernet]:
     """The keys from settings, the sealing one first; a missing key file is made (mode 0600)
     only when ``create``."""
     if settings.secret_key:
-        keys = [k.strip() for k in settings.secret_key.split(",") if k.strip()]
+        text = settings.secret_key.get_secret_value()
+        keys = [k.strip() for k in text.split(",") if k.strip()]
     else:
         path = settings.key_file
         if not path.exists():

@@ -1,7 +1,11 @@
 """One settings object for the whole product, read from ``CURVEHOUSE_*`` environment variables.
 
-Every module asks :func:`get_settings` instead of reading the environment itself, so a test or a
-notebook can build a :class:`Settings` by hand and pass it down.
+:meth:`Settings.from_env` is the one reader of the environment (pydantic-settings over a mapping,
+``os.environ`` by default); ``Settings(...)`` built by hand reads nothing, so a test or a notebook
+passes its own values down. Each field's variable is ``CURVEHOUSE_`` plus its name in capitals;
+the Cloud, OIDC and SMTP groups keep their flat names (``CURVEHOUSE_CLOUD_KEY_ID`` is
+``cloud.key_id``). An empty variable counts as unset. Secrets are :class:`~pydantic.SecretStr`:
+``repr`` never shows them, callers ask ``.get_secret_value()`` where they need the text.
 """
 
 from __future__ import annotations
@@ -10,10 +14,28 @@ import base64
 import binascii
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from models.host_patterns import HostPatternError, parse_host_patterns
 from models.identifiers import InvalidIdentifierError, plain_name
@@ -28,11 +50,99 @@ class SettingsError(ValueError):
     """A ``CURVEHOUSE_*`` variable holds a value the product cannot use."""
 
 
-@dataclass(frozen=True)
-class Settings:
+class CloudSettings(BaseModel):
+    """ClickHouse Cloud API access for cloud clusters (``CURVEHOUSE_CLOUD_*``): all three
+    credentials or none."""
+
+    model_config = ConfigDict(frozen=True)
+
+    organization_id: str | None = None
+    key_id: str | None = None
+    key_secret: SecretStr | None = None
+    api_url: str = "https://api.clickhouse.cloud/v1"
+
+    @property
+    def configured(self) -> bool:
+        return self.organization_id is not None
+
+    @model_validator(mode="after")
+    def _all_or_none(self) -> CloudSettings:
+        given = (self.organization_id, self.key_id, self.key_secret)
+        if any(given) and not all(given):
+            raise SettingsError(
+                f"ClickHouse Cloud needs all of {PREFIX}CLOUD_ORGANIZATION_ID, "
+                f"{PREFIX}CLOUD_KEY_ID and {PREFIX}CLOUD_KEY_SECRET; some are missing."
+            )
+        return self
+
+
+class OidcSettings(BaseModel):
+    """Sign-in through the plant's identity provider (OIDC / OAuth2 authorization code) instead
+    of passwords (``CURVEHOUSE_OIDC_*``): client id and secret, then the authorize, token and
+    userinfo URLs; all or none."""
+
+    model_config = ConfigDict(frozen=True)
+
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    authorize_url: str | None = None
+    token_url: str | None = None
+    user_url: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return self.client_id is not None
+
+    @model_validator(mode="after")
+    def _all_or_none(self) -> OidcSettings:
+        given = {name: getattr(self, name) for name in type(self).model_fields}
+        if any(given.values()) and not all(given.values()):
+            missing = ", ".join(f"{PREFIX}OIDC_{n.upper()}" for n, v in given.items() if not v)
+            raise SettingsError(f"OIDC sign-in needs all of its settings; missing: {missing}.")
+        return self
+
+
+class SmtpSettings(BaseModel):
+    """Outgoing mail for invitations (``CURVEHOUSE_SMTP_URL``); unset shows the link to the person
+    who invited instead. The sender stays ``CURVEHOUSE_MAIL_FROM`` (:attr:`Settings.mail_from`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # smtp[s]://user:password@host:port: a secret, it holds the password.
+    url: SecretStr | None = None
+
+    @property
+    def configured(self) -> bool:
+        return self.url is not None
+
+
+# What a whole-number variable must be, by field: its least value (None: any) and the end of the
+# message that refuses it.
+_NUMBERS: dict[str, tuple[int | None, str]] = {
+    "port": (None, "a port number."),
+    "hot_cache_mb": (0, "a size in MB (0 turns it off)."),
+    "upload_mb": (1, "a size in MB (a whole number, at least 1)."),
+    "upload_seconds": (1, "a number of seconds (a whole number, at least 1)."),
+    "import_workers": (1, "a number of threads (a whole number, at least 1)."),
+    "imports_per_person": (1, "a number of imports (a whole number, at least 1)."),
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX,
+        # CURVEHOUSE_CLOUD_KEY_ID -> cloud.key_id: one split after the group's name, so the
+        # fields' own underscores stay.
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        env_ignore_empty=True,
+        frozen=True,
+    )
+
     home: Path = Path("var")
     engine: str = "embedded"
-    clickhouse_url: str | None = None
+    # May hold a password (http://user:password@host:8123/db): kept out of repr.
+    clickhouse_url: str | None = Field(default=None, repr=False)
     # The server's ClickHouse cluster (remote_servers) when it is one node of several: the curve
     # schema is then created ON CLUSTER, replicated and sharded.
     clickhouse_cluster: str | None = None
@@ -40,33 +150,28 @@ class Settings:
     address: str = "localhost"
     port: int = 5006
     # The metadata store (users, projects, clusters...), not ClickHouse; None means SQLite in home.
-    database_url: str | None = None
-    # ClickHouse Cloud API access for cloud clusters: organisation id, key id, key secret.
-    cloud_api: tuple[str, str, str] | None = field(default=None, repr=False)
-    cloud_api_url: str = "https://api.clickhouse.cloud/v1"
+    database_url: str | None = Field(default=None, repr=False)
+    cloud: CloudSettings = CloudSettings()
     # Memory for filters' samples held by the explorer, so zooms draw without the engine.
     hot_cache_mb: int = 512
     # Signs login cookies. None: a random one kept in home, allowed only when serving locally.
-    cookie_secret: str | None = field(default=None, repr=False)
+    cookie_secret: SecretStr | None = None
     # The first owner account, made on the first start of an empty store. Without a password,
     # one is generated and printed once.
     owner_email: str = "owner@localhost"
-    owner_password: str | None = field(default=None, repr=False)
-    # Outgoing mail for invitations; None shows the link to the person who invited instead.
-    smtp_url: str | None = field(default=None, repr=False)
+    owner_password: SecretStr | None = None
+    smtp: SmtpSettings = SmtpSettings()
     mail_from: str = "curvehouse@localhost"
     # The address people reach the app at, for links in invitation mails and OIDC redirects.
     public_url: str | None = None
-    # Sign-in through the plant's identity provider (OIDC / OAuth2 authorization code) instead
-    # of passwords: client id and secret, then the authorize, token and userinfo URLs.
-    oidc: tuple[str, str, str, str, str] | None = field(default=None, repr=False)
+    oidc: OidcSettings = OidcSettings()
     # Seals cluster passwords in the metadata store (models/sealing.py): Fernet keys, the
     # sealing one first, or None for the key file (default $CURVEHOUSE_HOME/secret.key).
-    secret_key: str | None = field(default=None, repr=False)
-    key_path: Path | None = None
+    secret_key: SecretStr | None = None
+    secret_key_file: Path | None = None
     # Where project owners may register "server" clusters: host[:port] patterns, *.domain or
     # CIDR ranges (models/host_patterns.py). Empty: nowhere, server clusters are off.
-    server_cluster_hosts: tuple[str, ...] = ()
+    server_cluster_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     # Imports through the API: the largest upload (MB, 10^6 bytes), the threads that run
     # imports (apart from those answering requests), and imports one person may run at once.
     upload_mb: int = 100
@@ -76,6 +181,114 @@ class Settings:
     import_workers: int = 2
     imports_per_person: int = 2
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only from_env reads the environment: Settings(...) by hand takes its arguments as given.
+        return (init_settings,)
+
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, engine: str) -> str:
+        if engine not in ENGINES:
+            raise SettingsError(
+                f"{PREFIX}ENGINE={engine!r} is not an engine; use one of {', '.join(ENGINES)}."
+            )
+        return engine
+
+    @field_validator("clickhouse_cluster")
+    @classmethod
+    def _plain_cluster_name(cls, cluster: str | None) -> str | None:
+        if cluster:
+            try:
+                plain_name(cluster)
+            except InvalidIdentifierError as exc:
+                raise SettingsError(f"{PREFIX}CLICKHOUSE_CLUSTER: {exc}") from None
+        return cluster
+
+    @field_validator(*_NUMBERS, mode="before")
+    @classmethod
+    def _whole_number(cls, value: Any, info: ValidationInfo) -> int:
+        least, meaning = _NUMBERS[info.field_name]
+        text = str(value)
+        try:
+            number = int(text)
+        except ValueError:
+            number = None
+        if number is None or (least is not None and number < least):
+            raise SettingsError(f"{PREFIX}{info.field_name.upper()}={text!r} is not {meaning}")
+        return number
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_has_scheme(cls, url: str | None) -> str | None:
+        if url and "://" not in url:
+            # Not echoed: the value may hold a password.
+            raise SettingsError(
+                f"{PREFIX}DATABASE_URL has no scheme://, so it is not a database URL; "
+                "e.g. postgresql+psycopg://user:password@localhost/curvehouse"
+            )
+        return url
+
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_keys(cls, keys: SecretStr | None) -> SecretStr | None:
+        if keys is not None and not all(
+            _is_fernet_key(k.strip()) for k in keys.get_secret_value().split(",")
+        ):
+            raise SettingsError(
+                f"{PREFIX}SECRET_KEY must be a Fernet key (or several, separated by commas), e.g. "
+                "from python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'"
+            )
+        return keys
+
+    @field_validator("server_cluster_hosts", mode="before")
+    @classmethod
+    def _host_patterns(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return parse_host_patterns(value)
+        except HostPatternError as exc:
+            raise SettingsError(f"{PREFIX}SERVER_CLUSTER_HOSTS: {exc}") from None
+
+    @field_validator("cookie_secret")
+    @classmethod
+    def _long_cookie_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and len(secret.get_secret_value()) < MIN_COOKIE_SECRET:
+            raise SettingsError(
+                f"{PREFIX}COOKIE_SECRET is too short to sign logins: use at least "
+                f"{MIN_COOKIE_SECRET} random characters, e.g. from "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        return secret
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.engine == "server" and not self.clickhouse_url:
+            raise SettingsError(
+                f"{PREFIX}ENGINE=server needs {PREFIX}CLICKHOUSE_URL, "
+                "e.g. http://default:password@localhost:8123/curvehouse"
+            )
+        if self.clickhouse_cluster and self.engine != "server":
+            raise SettingsError(
+                f"{PREFIX}CLICKHOUSE_CLUSTER names a cluster of ClickHouse servers; it needs "
+                f"{PREFIX}ENGINE=server (the embedded engine is one node)."
+            )
+        if self.oidc.configured and not self.public_url:
+            raise SettingsError(
+                f"OIDC sign-in needs {PREFIX}PUBLIC_URL (where browsers reach Curvehouse): the "
+                "identity provider sends people back to <PUBLIC_URL>/login."
+            )
+        return self
+
     @property
     def local(self) -> bool:
         """Served only to this machine: then a generated cookie secret is acceptable."""
@@ -84,7 +297,7 @@ class Settings:
     @property
     def key_file(self) -> Path:
         """The file holding the key that seals cluster secrets, when no key is set itself."""
-        return self.key_path or self.home / "secret.key"
+        return self.secret_key_file or self.home / "secret.key"
 
     @property
     def chdb_path(self) -> Path:
@@ -101,141 +314,63 @@ class Settings:
             return self.database_url
         return f"sqlite:///{self.home.absolute() / 'curvehouse.db'}"
 
-    def with_overrides(self, **changes: object) -> Settings:
-        return replace(self, **changes)
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with ``changes``, validated like the original (strings become secrets)."""
+        return type(self)(**{**dict(self), **changes})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-
-        def get(name: str, default: str | None = None) -> str | None:
-            value = env.get(PREFIX + name)
-            return default if value is None or value == "" else value
-
-        engine = get("ENGINE", "embedded")
-        if engine not in ENGINES:
-            raise SettingsError(
-                f"{PREFIX}ENGINE={engine!r} is not an engine; use one of {', '.join(ENGINES)}."
-            )
-        url = get("CLICKHOUSE_URL")
-        if engine == "server" and not url:
-            raise SettingsError(
-                f"{PREFIX}ENGINE=server needs {PREFIX}CLICKHOUSE_URL, "
-                "e.g. http://default:password@localhost:8123/curvehouse"
-            )
-        cluster = get("CLICKHOUSE_CLUSTER")
-        if cluster and engine != "server":
-            raise SettingsError(
-                f"{PREFIX}CLICKHOUSE_CLUSTER names a cluster of ClickHouse servers; it needs "
-                f"{PREFIX}ENGINE=server (the embedded engine is one node)."
-            )
-        if cluster:
-            try:
-                plain_name(cluster)
-            except InvalidIdentifierError as exc:
-                raise SettingsError(f"{PREFIX}CLICKHOUSE_CLUSTER: {exc}") from None
-        port_text = get("PORT", "5006")
-        try:
-            port = int(port_text)
-        except ValueError:
-            raise SettingsError(f"{PREFIX}PORT={port_text!r} is not a port number.") from None
-        cache_text = get("HOT_CACHE_MB", str(cls.hot_cache_mb))
-        try:
-            hot_cache_mb = int(cache_text)
-            if hot_cache_mb < 0:
-                raise ValueError
-        except ValueError:
-            raise SettingsError(
-                f"{PREFIX}HOT_CACHE_MB={cache_text!r} is not a size in MB (0 turns it off)."
-            ) from None
-        counts = {}
-        for name, least, meaning in (
-            ("UPLOAD_MB", 1, "a size in MB"),
-            ("UPLOAD_SECONDS", 1, "a number of seconds"),
-            ("IMPORT_WORKERS", 1, "a number of threads"),
-            ("IMPORTS_PER_PERSON", 1, "a number of imports"),
-        ):
-            text = get(name, str(getattr(cls, name.lower())))
-            try:
-                counts[name.lower()] = int(text)
-                if counts[name.lower()] < least:
-                    raise ValueError
-            except ValueError:
-                raise SettingsError(
-                    f"{PREFIX}{name}={text!r} is not {meaning} (a whole number, at least {least})."
-                ) from None
-        database_url = get("DATABASE_URL")
-        if database_url and "://" not in database_url:
-            # Not echoed: the value may hold a password.
-            raise SettingsError(
-                f"{PREFIX}DATABASE_URL has no scheme://, so it is not a database URL; "
-                "e.g. postgresql+psycopg://user:password@localhost/curvehouse"
-            )
-        cloud = tuple(get(f"CLOUD_{n}") for n in ("ORGANIZATION_ID", "KEY_ID", "KEY_SECRET"))
-        if any(cloud) and not all(cloud):
-            raise SettingsError(
-                f"ClickHouse Cloud needs all of {PREFIX}CLOUD_ORGANIZATION_ID, "
-                f"{PREFIX}CLOUD_KEY_ID and {PREFIX}CLOUD_KEY_SECRET; some are missing."
-            )
-        oidc_names = ("CLIENT_ID", "CLIENT_SECRET", "AUTHORIZE_URL", "TOKEN_URL", "USER_URL")
-        oidc = tuple(get(f"OIDC_{n}") for n in oidc_names)
-        if any(oidc) and not all(oidc):
-            missing = ", ".join(
-                f"{PREFIX}OIDC_{n}" for n, v in zip(oidc_names, oidc, strict=True) if not v
-            )
-            raise SettingsError(f"OIDC sign-in needs all of its settings; missing: {missing}.")
-        if all(oidc) and not get("PUBLIC_URL"):
-            raise SettingsError(
-                f"OIDC sign-in needs {PREFIX}PUBLIC_URL (where browsers reach Curvehouse): the "
-                "identity provider sends people back to <PUBLIC_URL>/login."
-            )
-        secret_key = get("SECRET_KEY")
-        if secret_key is not None and not all(
-            _is_fernet_key(k.strip()) for k in secret_key.split(",")
-        ):
-            raise SettingsError(
-                f"{PREFIX}SECRET_KEY must be a Fernet key (or several, separated by commas), e.g. "
-                "from python -c 'from cryptography.fernet import Fernet; "
-                "print(Fernet.generate_key().decode())'"
-            )
-        key_file = get("SECRET_KEY_FILE")
-        try:
-            server_hosts = parse_host_patterns(get("SERVER_CLUSTER_HOSTS", ""))
-        except HostPatternError as exc:
-            raise SettingsError(f"{PREFIX}SERVER_CLUSTER_HOSTS: {exc}") from None
-        cookie_secret = get("COOKIE_SECRET")
-        if cookie_secret is not None and len(cookie_secret) < MIN_COOKIE_SECRET:
-            raise SettingsError(
-                f"{PREFIX}COOKIE_SECRET is too short to sign logins: use at least "
-                f"{MIN_COOKIE_SECRET} random characters, e.g. from "
-                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
-            )
+        """The settings in ``environ`` (default ``os.environ``); a value the product cannot use
+        raises :class:`SettingsError` naming its variable."""
+        values = _Environment(cls, os.environ if environ is None else environ)()
+        # Paths are taken relative to where the process starts, so a later chdir moves nothing.
+        for name in ("home", "secret_key_file"):
+            if name in values:
+                values[name] = Path(values[name]).expanduser().absolute()
+        values.setdefault("home", Path("var").absolute())
         # A server URL's path names the database, unless CURVEHOUSE_DATABASE says otherwise.
-        url_database = urlsplit(url).path.strip("/") if url and engine == "server" else ""
-        return cls(
-            home=Path(get("HOME", "var")).expanduser().absolute(),
-            engine=engine,
-            clickhouse_url=url,
-            clickhouse_cluster=cluster,
-            database=get("DATABASE", url_database or "curvehouse"),
-            address=get("ADDRESS", "localhost"),
-            port=port,
-            database_url=database_url,
-            cloud_api=cloud if all(cloud) else None,
-            cloud_api_url=get("CLOUD_API_URL", cls.cloud_api_url),
-            hot_cache_mb=hot_cache_mb,
-            cookie_secret=cookie_secret,
-            owner_email=get("OWNER_EMAIL", cls.owner_email),
-            owner_password=get("OWNER_PASSWORD"),
-            smtp_url=get("SMTP_URL"),
-            mail_from=get("MAIL_FROM", cls.mail_from),
-            public_url=get("PUBLIC_URL"),
-            oidc=oidc if all(oidc) else None,
-            secret_key=secret_key,
-            key_path=Path(key_file).expanduser().absolute() if key_file else None,
-            server_cluster_hosts=server_hosts,
-            **counts,
-        )
+        url = values.get("clickhouse_url")
+        if url and values.get("engine") == "server" and "database" not in values:
+            url_database = urlsplit(url).path.strip("/")
+            if url_database:
+                values["database"] = url_database
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise _explained(exc) from None
+
+
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping instead of ``os.environ``.
+
+    Only variables spelled as documented (``CURVEHOUSE_`` and capitals) count: the source itself
+    matches names in any case."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = {k: v for k, v in environ.items() if k.startswith(PREFIX) and k.isupper()}
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {
+            k.lower(): v
+            for k, v in self._environ.items()
+            if not (self.env_ignore_empty and v == "")
+        }
+
+
+def _explained(exc: ValidationError) -> SettingsError:
+    """The first problem as the SettingsError a validator raised, or one naming the variable."""
+    first = exc.errors()[0]
+    raised = first.get("ctx", {}).get("error")
+    if isinstance(raised, SettingsError):
+        return raised
+    variable = PREFIX + "_".join(str(part) for part in first["loc"]).upper()
+    return SettingsError(f"{variable}: {first['msg']}")
+
+
+def reveal(secret: SecretStr | None) -> str | None:
+    """A secret setting's text, for the one call that needs it (None stays None)."""
+    return None if secret is None else secret.get_secret_value()
 
 
 def _is_fernet_key(text: str) -> bool:

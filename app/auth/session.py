@@ -43,7 +43,7 @@ def current_principal(store: MetadataStore) -> Principal | None:
     """
     if not served():
         return operator(LOCAL)
-    oidc = get_settings().oidc is not None
+    oidc = get_settings().oidc.configured
     if pn.state.user and not oidc:  # our own sign-in: a session row stands behind the page
         token = page_session_token()
         if token is None or not session_alive(store, token):

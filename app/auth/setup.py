@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 
 from models.accounts import FirstOwner, ensure_first_owner
-from models.settings import PREFIX, Settings, SettingsError
+from models.settings import PREFIX, Settings, SettingsError, reveal
 from models.store import MetadataStore
 
 SECRET_FILE = "cookie-secret"
@@ -20,7 +20,7 @@ def cookie_secret(settings: Settings) -> str:
     machine and copied around, or kept in a repository, would let anyone forge logins.
     """
     if settings.cookie_secret:
-        return settings.cookie_secret
+        return settings.cookie_secret.get_secret_value()
     if not settings.local:
         raise SettingsError(
             f"Serving on {settings.address} needs {PREFIX}COOKIE_SECRET (signs logins): set it "
@@ -40,7 +40,7 @@ def first_owner(store: MetadataStore, settings: Settings) -> FirstOwner | None:
     """Make the first owner on an empty store (from settings, or with a generated password)."""
     with store.sessions() as session:
         owner = ensure_first_owner(
-            session=session, email=settings.owner_email, password=settings.owner_password
+            session=session, email=settings.owner_email, password=reveal(settings.owner_password)
         )
         session.commit()
     return owner

@@ -43,7 +43,7 @@ def page() -> pn.template.BaseTemplate:
             for p, role in visible_projects(session, actor)
             if actor.is_operator or allows(role, may_create)
         }
-    cloud_regions = cluster_provider_class("cloud").regions if settings.cloud_api else ()
+    cloud_regions = cluster_provider_class("cloud").regions if settings.cloud.configured else ()
     if projects:
         wizard = ClusterWizard(
             projects=projects,

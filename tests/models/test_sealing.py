@@ -104,19 +104,19 @@ def test_a_wrong_or_missing_key_is_a_clear_error_not_a_crash(tmp_path):
     other = Settings(home=tmp_path, secret_key=Fernet.generate_key().decode())
     with pytest.raises(SecretKeyError, match="another key") as wrong:
         open_metadata(other)
-    assert other.secret_key not in str(wrong.value)
+    assert other.secret_key.get_secret_value() not in str(wrong.value)
     (tmp_path / "secret.key").rename(tmp_path / "moved.key")
     with pytest.raises(SecretKeyError, match=r"secret\.key"):
         open_metadata(settings)
     assert not (tmp_path / "secret.key").exists()  # no new key was made in its place
-    moved = Settings(home=tmp_path, key_path=tmp_path / "moved.key")
+    moved = Settings(home=tmp_path, secret_key_file=tmp_path / "moved.key")
     with open_metadata(moved) as store, store.sessions() as session:
         assert session.scalars(sa.select(Cluster)).one().provider_config == CONFIG
 
 
 def test_the_key_can_live_apart_from_the_store_and_rotate(tmp_path):
     apart = tmp_path / "secrets-volume" / "curvehouse.key"
-    settings = Settings(home=tmp_path / "home", key_path=apart)
+    settings = Settings(home=tmp_path / "home", secret_key_file=apart)
     with open_metadata(settings) as store:
         cluster_id = add_cluster(store)
     assert apart.exists() and not (tmp_path / "home" / "secret.key").exists()
@@ -135,7 +135,7 @@ def test_a_key_from_the_environment_is_checked():
         Settings.from_env({"CURVEHOUSE_SECRET_KEY": "not-a-key"})
     key = Fernet.generate_key().decode()
     settings = Settings.from_env({"CURVEHOUSE_SECRET_KEY": key})
-    assert settings.secret_key == key and key not in repr(settings)
+    assert settings.secret_key.get_secret_value() == key and key not in repr(settings)
     path = Settings.from_env({"CURVEHOUSE_SECRET_KEY_FILE": "/run/secrets/ch.key"})
     assert str(path.key_file) == "/run/secrets/ch.key"
     assert os.path.basename(Settings().key_file) == "secret.key"

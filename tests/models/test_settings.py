@@ -94,13 +94,17 @@ def test_hot_cache_and_cloud_api_come_from_the_environment():
             "CURVEHOUSE_HOT_CACHE_MB": "0",
             "CURVEHOUSE_CLOUD_ORGANIZATION_ID": "org",
             "CURVEHOUSE_CLOUD_KEY_ID": "key",
-            "CURVEHOUSE_CLOUD_KEY_SECRET": "secret",
+            "CURVEHOUSE_CLOUD_KEY_SECRET": "s3cret",
         }
     )
     assert settings.hot_cache_mb == 0
-    assert settings.cloud_api == ("org", "key", "secret")
-    assert "secret" not in repr(settings)
-    assert Settings.from_env({}).hot_cache_mb == 512 and Settings.from_env({}).cloud_api is None
+    assert settings.cloud.configured
+    assert (settings.cloud.organization_id, settings.cloud.key_id) == ("org", "key")
+    assert settings.cloud.key_secret.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(settings)
+    default = Settings.from_env({})
+    assert default.hot_cache_mb == 512 and not default.cloud.configured
+    assert default.cloud.api_url == "https://api.clickhouse.cloud/v1"
 
 
 def test_a_server_names_its_cluster():
@@ -113,3 +117,91 @@ def test_a_server_names_its_cluster():
     )
     assert settings.clickhouse_cluster == "plant"
     assert Settings.from_env({}).clickhouse_cluster is None
+
+
+def test_groups_keep_their_flat_variable_names():
+    settings = Settings.from_env(
+        {
+            "CURVEHOUSE_CLOUD_API_URL": "https://cloud.example/v1",
+            "CURVEHOUSE_OIDC_CLIENT_ID": "curvehouse",
+            "CURVEHOUSE_OIDC_CLIENT_SECRET": "oidc-secret",
+            "CURVEHOUSE_OIDC_AUTHORIZE_URL": "https://idp.example/authorize",
+            "CURVEHOUSE_OIDC_TOKEN_URL": "https://idp.example/token",
+            "CURVEHOUSE_OIDC_USER_URL": "https://idp.example/userinfo",
+            "CURVEHOUSE_PUBLIC_URL": "https://ch.plant.example",
+            "CURVEHOUSE_SMTP_URL": "smtp://mailer:smtp-secret@mail.example:587",
+            "CURVEHOUSE_MAIL_FROM": "ch@plant.example",
+            "CURVEHOUSE_SECRET_KEY_FILE": "~/ch.key",
+        }
+    )
+    assert settings.cloud.api_url == "https://cloud.example/v1" and not settings.cloud.configured
+    assert settings.oidc.configured and settings.oidc.token_url == "https://idp.example/token"
+    assert settings.oidc.client_secret.get_secret_value() == "oidc-secret"
+    assert settings.smtp.url.get_secret_value() == "smtp://mailer:smtp-secret@mail.example:587"
+    assert settings.mail_from == "ch@plant.example"
+    assert settings.secret_key_file == Path("~/ch.key").expanduser()
+
+
+def test_secrets_never_show_in_repr():
+    key = "A" * 43 + "="
+    settings = Settings.from_env(
+        {
+            "CURVEHOUSE_COOKIE_SECRET": "c" * 40,
+            "CURVEHOUSE_OWNER_PASSWORD": "owner-pw",
+            "CURVEHOUSE_SECRET_KEY": key,
+            "CURVEHOUSE_SMTP_URL": "smtp://mailer:smtp-pw@mail.example",
+            "CURVEHOUSE_DATABASE_URL": "postgresql+psycopg://ch:db-pw@db.example/ch",
+            "CURVEHOUSE_ENGINE": "server",
+            "CURVEHOUSE_CLICKHOUSE_URL": "http://default:ch-pw@ch.example:8123/plant",
+        }
+    )
+    shown = repr(settings) + str(settings)
+    for secret in ("c" * 40, "owner-pw", key, "smtp-pw", "db-pw", "ch-pw"):
+        assert secret not in shown
+    assert settings.cookie_secret.get_secret_value() == "c" * 40
+
+
+def test_empty_variables_are_unset_and_names_are_exact():
+    settings = Settings.from_env(
+        {
+            "CURVEHOUSE_PORT": "",
+            "CURVEHOUSE_CLOUD_KEY_ID": "",
+            "CURVEHOUSE_SMTP_URL": "",
+            "curvehouse_port": "7000",
+            "CURVEHOUSE_port": "7001",
+        }
+    )
+    assert settings.port == 5006
+    assert not settings.cloud.configured and not settings.smtp.configured
+
+
+def test_settings_are_frozen_hashable_and_overridable(tmp_path):
+    settings = Settings(home=tmp_path)
+    assert settings == Settings(home=tmp_path) and hash(settings) == hash(Settings(home=tmp_path))
+    with pytest.raises(ValueError, match="frozen"):
+        settings.port = 1
+    moved = settings.with_overrides(port=7000, cookie_secret="s" * 32)
+    assert (moved.port, moved.home, settings.port) == (7000, tmp_path, 5006)
+    assert moved.cookie_secret.get_secret_value() == "s" * 32
+    with pytest.raises(ValueError, match="not a port number"):
+        settings.with_overrides(port="eighty")
+
+
+def test_settings_built_by_hand_read_no_environment(monkeypatch):
+    monkeypatch.setenv("CURVEHOUSE_PORT", "7000")
+    assert Settings().port == 5006
+    assert Settings.from_env().port == 7000
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"CURVEHOUSE_OIDC_CLIENT_ID": "x"}, "missing: CURVEHOUSE_OIDC_CLIENT_SECRET, "),
+        ({"CURVEHOUSE_CLOUD_ORGANIZATION_ID": "o"}, "CURVEHOUSE_CLOUD_KEY_SECRET; some are"),
+        ({"CURVEHOUSE_SERVER_CLUSTER_HOSTS": "http://x"}, "CURVEHOUSE_SERVER_CLUSTER_HOSTS: "),
+        ({"CURVEHOUSE_UPLOAD_SECONDS": "0"}, "'0' is not a number of seconds"),
+    ],
+)
+def test_group_and_list_problems_name_their_variable(env, message):
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
