@@ -65,10 +65,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(scope="session")
 def embedded_provider():
-    from models.settings import get_settings
+    from models.settings import Settings
     from providers.engines import get_engine
 
-    provider = get_engine("embedded", path=get_settings().chdb_path)
+    provider = get_engine("embedded", path=Settings.from_env().chdb_path)
     yield provider
 
 

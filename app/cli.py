@@ -1,4 +1,8 @@
-"""The ``curvehouse`` command: serve, demo, ingest, info, clean-demo, token."""
+"""The ``curvehouse`` command: serve, demo, ingest, info, clean-demo, token, user.
+
+Each command reads the settings once (:meth:`Settings.from_env`) and builds the process's
+:class:`~app.services.Services` from them once; a command opens only the parts it uses.
+"""
 
 from __future__ import annotations
 
@@ -7,34 +11,31 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from tqdm import tqdm
 
-from models.settings import get_settings
+from models.settings import Settings
 from providers import ProviderError
+
+if TYPE_CHECKING:
+    from app.services import Services
 
 DEMO_PROJECT = "demo"
 COMMAND_LINE = "operator (command line)"  # who the audit trail says acted
 
 
-def _store():
-    from app.runtime import open_store
-
-    return open_store(get_settings())
-
-
-def _adopt(project: str, **imported: object) -> None:
+def _adopt(services: Services, project: str, **imported: object) -> None:
     """Give a new curve ``--project`` label its project, so its owners see it at once, and
     put the import in that project's audit trail."""
-    from app.runtime import adopt_curve_projects, metadata_for
+    from app.runtime import adopt_curve_projects
     from models.audit import audit
     from models.tables import Project
 
-    settings = get_settings()
-    for name in adopt_curve_projects(settings):
+    for name in adopt_curve_projects(services):
         print(f"Project {name!r} created for these curves; the first project's owners own it.")
-    with metadata_for(settings).sessions() as session:
+    with services.metadata.sessions() as session:
         found = session.query(Project).filter(Project.name == project).one_or_none()
         if found is not None:
             audit(
@@ -48,28 +49,27 @@ def _adopt(project: str, **imported: object) -> None:
             session.commit()
 
 
-def _project_label(label: str) -> str:
+def _project_label(services: Services, label: str) -> str:
     """The ``--project`` label, trimmed, once it names a project that exists or passes the
     check the API and the pages apply to a new project's name (it becomes one)."""
-    from app.runtime import metadata_for
     from models import accounts
     from models.tables import Project
 
-    with metadata_for(get_settings()).sessions() as session:
+    with services.metadata.sessions() as session:
         try:
             return accounts.new_group_name(session, Project, label)
         except accounts.NameTaken:
             return label.strip()
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def cmd_demo(args: argparse.Namespace, services: Services) -> int:
     from pipelines.curves import Curves
     from pipelines.prefetch import prefetch
     from pipelines.store import DatasetSpec
     from pipelines.synthetic import DemoSpec, generate_demo
 
-    args.project = _project_label(args.project)
-    store = _store()
+    args.project = _project_label(services, args.project)
+    store = services.open_store()
     existing = Curves(store.client, store.database, projects=(args.project,)).datasets(kind="demo")
     if not existing.empty and args.if_missing:
         curves = int(existing["curve_count"].sum())
@@ -106,6 +106,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if result.curves_skipped:
         print(f"{result.curves_skipped:,} curves were already stored and were skipped.")
     _adopt(
+        services,
         spec.project,
         name=f"demo seed={spec.seed}",
         dataset=result.dataset_id,
@@ -115,13 +116,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
+def cmd_ingest(args: argparse.Namespace, services: Services) -> int:
     from pathlib import Path
 
     from pipelines.ingest import ingest_file
 
-    args.project = _project_label(args.project)
-    store = _store()
+    args.project = _project_label(services, args.project)
+    store = services.open_store()
     size = Path(args.path).stat().st_size if Path(args.path).is_file() else 0
     # A bar for large files on a terminal (None: off when stderr is not one, as in scripts),
     # so a refusal is the one line of stderr.
@@ -142,6 +143,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         )
     print(report.summary())
     _adopt(
+        services,
         args.project,
         name=Path(args.path).name,
         dataset=report.written.dataset_id or report.already_imported,
@@ -151,14 +153,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_info(args: argparse.Namespace) -> int:
+def cmd_info(args: argparse.Namespace, services: Services) -> int:
     from pipelines.curves import Curves
 
-    settings = get_settings()
-    store = _store()
-    from app.runtime import engine_for
-
-    print("Engine:   ", ", ".join(f"{k}={v}" for k, v in engine_for(settings).describe().items()))
+    settings = services.settings
+    store = services.open_store()
+    print("Engine:   ", ", ".join(f"{k}={v}" for k, v in services.engine.describe().items()))
     print("Database: ", settings.database)
     print("Home:     ", settings.home)
     stored = Curves(store.client, settings.database)
@@ -190,10 +190,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_clean_demo(args: argparse.Namespace) -> int:
+def cmd_clean_demo(args: argparse.Namespace, services: Services) -> int:
     from pipelines.curves import Curves
 
-    store = _store()
+    store = services.open_store()
     demo = Curves(store.client, store.database).datasets(kind="demo")
     if demo.empty:
         print("No demo data stored; nothing to remove.")
@@ -206,28 +206,19 @@ def cmd_clean_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def cmd_serve(args: argparse.Namespace, services: Services) -> int:
     from app.server import serve
 
-    settings = get_settings()
-    serve(
-        settings.with_overrides(
-            port=args.port if args.port is not None else settings.port,
-            address=args.address or settings.address,
-        ),
-        show=args.show,
-        origins=tuple(args.allow_websocket_origin),
-    )
+    serve(services, show=args.show, origins=tuple(args.allow_websocket_origin))
     return 0
 
 
-def cmd_token(args: argparse.Namespace) -> int:
+def cmd_token(args: argparse.Namespace, services: Services) -> int:
     """Personal API tokens, for whoever runs this machine (the operator): scripts, curl."""
     from models import accounts
-    from models.store import open_metadata
     from models.tables import utcnow
 
-    with open_metadata(get_settings()) as store, store.sessions() as session:
+    with services.metadata.sessions() as session:
         user = accounts.find_user(session, args.email)
         if user is None:
             raise accounts.AccountError(f"There is no account for {args.email}.")
@@ -261,7 +252,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_user(args: argparse.Namespace) -> int:
+def cmd_user(args: argparse.Namespace, services: Services) -> int:
     """Accounts, for the operator: the list, a new password when one is lost or stolen (it ends
     the person's sessions), locking, unlocking or removing a person (signed out at once)."""
     import getpass
@@ -269,11 +260,10 @@ def cmd_user(args: argparse.Namespace) -> int:
     from models import accounts
     from models.access import operator
     from models.credentials import generated_password
-    from models.store import open_metadata
     from models.tables import User
 
     actor = operator(COMMAND_LINE)
-    with open_metadata(get_settings()) as store, store.sessions() as session:
+    with services.metadata.sessions() as session:
         if args.user_command == "list":
             for user in session.query(User).order_by(User.id):
                 roles = ", ".join(f"{m.project.name}: {m.role}" for m in user.project_memberships)
@@ -401,7 +391,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `curvehouse info | head` ends quietly
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        settings = Settings.from_env()
+        if args.command == "serve":  # the command line's --port and --address win
+            settings = settings.with_overrides(
+                port=args.port if args.port is not None else settings.port,
+                address=args.address or settings.address,
+            )
+        from app.services import Services
+
+        with Services(settings) as services:
+            return args.func(args, services)
     # IngestError, ImportConflictError and SettingsError are ValueErrors.
     except (ValueError, ProviderError, SchemaError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import sys
+from collections.abc import Callable
 
 import panel as pn
 from tornado.httputil import HTTPHeaders, HTTPServerRequest
@@ -15,14 +16,17 @@ from app.auth.login import INVITE, LoginProvider
 from app.auth.setup import announce, cookie_secret, first_owner
 from app.clusters.poller import ClusterPoller
 from app.pages import clusters, curves, home, projects, team
-from app.runtime import adopt_curve_projects, metadata_for, open_store
+from app.runtime import adopt_curve_projects
+from app.services import Services
 from models.settings import Settings
 from pipelines.density import warm_up
 from providers import ProviderError
 
-# URL slug -> factory building a fresh page per session; slugs are the page modules' names, as
-# under ``panel serve app/pages/*.py --index curves``, and "/" opens the explorer.
-PAGES = {
+# URL slug -> factory building a fresh page per session from the process's Services; slugs are
+# the page modules' names, as under ``panel serve app/pages/*.py --index curves``, and "/"
+# opens the explorer.
+Page = Callable[[Services], pn.template.BaseTemplate]
+PAGES: dict[str, Page] = {
     "": curves.page,
     "curves": curves.page,
     "home": home.page,
@@ -64,6 +68,21 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 _SCRIPT_TAG = re.compile(rb"<script(?=[\s>])", re.IGNORECASE)
+
+
+def pages(services: Services) -> dict[str, Callable[[], pn.template.BaseTemplate]]:
+    """:data:`PAGES` bound to ``services``: what ``pn.serve`` calls once per session.
+
+    Each is a plain function, not a ``functools.partial``: Panel calls only functions and
+    methods per session and would show any other callable as it is."""
+
+    def bind(factory: Page) -> Callable[[], pn.template.BaseTemplate]:
+        def page() -> pn.template.BaseTemplate:
+            return factory(services)
+
+        return page
+
+    return {slug: bind(factory) for slug, factory in PAGES.items()}
 
 
 def content_security_policy(nonce: str) -> str:
@@ -123,23 +142,25 @@ def oidc_options(settings: Settings) -> dict | None:
     }
 
 
-def serve(settings: Settings, *, show: bool = False, origins: tuple[str, ...] = ()) -> None:
-    """Serve every page; ``origins`` are extra host:port values browsers may connect from.
+def serve(services: Services, *, show: bool = False, origins: tuple[str, ...] = ()) -> None:
+    """Serve every page, the API and sign-in on ``services`` (built once, by the caller);
+    ``origins`` are extra host:port values browsers may connect from.
 
     A ClickHouse server that cannot be reached at start is reported, and the app serves
     anyway: pages say the store is unavailable and work again once it answers. The embedded
     engine fails fast instead (a data directory held by another process will not free itself).
     """
+    settings = services.settings
     try:
-        open_store(settings)  # migrate and sweep once, before the first session
-        adopt_curve_projects(settings)
+        services.open_store()  # migrate and sweep once, before the first session
+        adopt_curve_projects(services)
     except ProviderError as exc:
         if settings.engine != "server":
             raise
         print(f"warning: {exc}; serving anyway, pages will say so", file=sys.stderr, flush=True)
     warm_up()  # load the compiled kernels now, not in the first visitor's first render
     secret = cookie_secret(settings)  # before anything starts: refused outside local mode
-    store = metadata_for(settings)
+    store = services.metadata
     url = f"http://{settings.address}:{settings.port}/"
     message = announce(first_owner(store, settings), url)
     if message:
@@ -149,7 +170,7 @@ def serve(settings: Settings, *, show: bool = False, origins: tuple[str, ...] = 
     poller = ClusterPoller(store, settings).start()
     print(f"Curvehouse at {url} (Ctrl+C to stop)", flush=True)
     pn.serve(
-        PAGES,
+        pages(services),
         port=settings.port,
         address=settings.address,
         show=show,
@@ -162,7 +183,7 @@ def serve(settings: Settings, *, show: bool = False, origins: tuple[str, ...] = 
         print_url=False,
         cookie_secret=secret,
         **sign_in,
-        extra_patterns=[(INVITE, login.invite_handler), *api.routes(store, settings)],
+        extra_patterns=[(INVITE, login.invite_handler), *api.routes(services)],
         transforms=[SecurityHeaders],
     )
     poller.stop()

@@ -2,7 +2,8 @@
 
 :meth:`Settings.from_env` is the one reader of the environment (pydantic-settings over a mapping,
 ``os.environ`` by default); ``Settings(...)`` built by hand reads nothing, so a test or a notebook
-passes its own values down. Each field's variable is ``CURVEHOUSE_`` plus its name in capitals;
+passes its own values down. The app reads them once per process and builds its services from
+them (``app/services.py``). Each field's variable is ``CURVEHOUSE_`` plus its name in capitals;
 the Cloud, OIDC and SMTP groups keep their flat names (``CURVEHOUSE_CLOUD_KEY_ID`` is
 ``cloud.key_id``). An empty variable counts as unset. Secrets are :class:`~pydantic.SecretStr`:
 ``repr`` never shows them, callers ask ``.get_secret_value()`` where they need the text.
@@ -14,7 +15,6 @@ import base64
 import binascii
 import os
 from collections.abc import Mapping
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -44,6 +44,8 @@ PREFIX = "CURVEHOUSE_"
 ENGINES = ("embedded", "server")
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 MIN_COOKIE_SECRET = 32
+# The default memory for filters' samples held in the process (CURVEHOUSE_HOT_CACHE_MB).
+HOT_CACHE_MB = 512
 
 
 class SettingsError(ValueError):
@@ -153,7 +155,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, repr=False)
     cloud: CloudSettings = CloudSettings()
     # Memory for filters' samples held by the explorer, so zooms draw without the engine.
-    hot_cache_mb: int = 512
+    hot_cache_mb: int = HOT_CACHE_MB
     # Signs login cookies. None: a random one kept in home, allowed only when serving locally.
     cookie_secret: SecretStr | None = None
     # The first owner account, made on the first start of an empty store. Without a password,
@@ -379,9 +381,3 @@ def _is_fernet_key(text: str) -> bool:
         return len(base64.urlsafe_b64decode(text.encode())) == 32 and len(text) == 44
     except (ValueError, binascii.Error):
         return False
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process's settings, read once from the environment."""
-    return Settings.from_env()

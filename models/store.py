@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models.home import private_home
 from models.sealing import attach, has_sealed, load_keys, seal_existing
-from models.settings import Settings, get_settings
+from models.settings import Settings
 from models.tables import Cluster
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -189,10 +189,9 @@ class MetadataStore:
         self.close()
 
 
-def open_metadata(settings: Settings | None = None) -> MetadataStore:
+def open_metadata(settings: Settings) -> MetadataStore:
     """Open the configured store: create ``home`` (private, see ``models/home.py``) and a
     SQLite file's directory, migrate, attach the key that seals cluster secrets."""
-    settings = settings or get_settings()
     private_home(settings.home)
     url = metadata_url(settings.metadata_url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):

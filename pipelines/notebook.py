@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.settings import Settings, get_settings
+from models.settings import Settings
 from pipelines.curves import Curves
 from pipelines.schema import ensure_schema
 from pipelines.views import CurveFilter
@@ -26,8 +26,9 @@ __all__ = ["Curves", "open_curves"]
 
 
 def open_curves(settings: Settings | None = None, **filters: Any) -> Curves:
-    """All stored curves (optionally pre-filtered), on a client of the configured engine."""
-    settings = settings or get_settings()
+    """All stored curves (optionally pre-filtered), on a client of the configured engine:
+    ``settings``, or the ``CURVEHOUSE_*`` environment read now."""
+    settings = settings or Settings.from_env()
     client = engine_from_settings(settings).client()
     ensure_schema(client, settings.database, cluster=settings.clickhouse_cluster)
     return Curves(client, settings.database, CurveFilter.of(**filters))

@@ -26,11 +26,9 @@ import importlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from models.settings import Settings
-from models.store import MetadataStore
-
 if TYPE_CHECKING:
     from app.api.registry import Registry
+    from app.services import Services
 
 # The modules that register routes, in the order the document shows them.
 RESOURCES = ("me", "projects", "teams", "clusters", "curves", "audit", "openapi")
@@ -48,8 +46,8 @@ def route_table() -> Registry:
     return API
 
 
-def routes(store: MetadataStore, settings: Settings) -> list[tuple]:
-    """Tornado URL patterns for ``pn.serve(extra_patterns=...)``."""
+def routes(services: Services) -> list[tuple]:
+    """Tornado URL patterns for ``pn.serve(extra_patterns=...)``, on the process's services."""
     from app import logs
     from app.api.handler import ApiContext, ApiHandler
     from app.api.uploads import ImportGate, sweep
@@ -57,9 +55,10 @@ def routes(store: MetadataStore, settings: Settings) -> list[tuple]:
     logs.install()  # query strings with secrets are never logged as they are
     table = route_table()
 
+    settings = services.settings
     sweep(settings)  # upload folders of a server that stopped midway
     executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="curvehouse-api")
-    ctx = ApiContext(store, settings, executor, ImportGate.of(settings))
+    ctx = ApiContext(services, executor, ImportGate.of(settings))
     patterns: list[tuple] = [
         (next(iter(methods.values())).pattern, ApiHandler, {"ctx": ctx, "routes": methods})
         for methods in table.by_path().values()

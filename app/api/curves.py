@@ -31,9 +31,9 @@ from app.api.schemas import (
 )
 from app.api.scope import curve_store, page_list, project_in
 from app.api.uploads import staged
+from app.services import Services
 from models.access import Action
 from models.audit import audit
-from models.settings import Settings
 from pipelines.curves import Curves
 from pipelines.ingest import ingest_file
 from pipelines.store import ImportConflictError
@@ -49,9 +49,9 @@ def _project(call: Call, action: Action) -> tuple[int, str]:
         return project.id, project.name
 
 
-def _curves(settings: Settings, project: str) -> Curves:
+def _curves(services: Services, project: str) -> Curves:
     """The project's curves, on this worker thread's client."""
-    store = curve_store(settings)
+    store = curve_store(services)
     return Curves(store.client, store.database, projects=(project,))
 
 
@@ -72,7 +72,7 @@ def _record(call: Call, project_id: int, action: str, **detail) -> None:
 )
 def list_datasets(call: Call) -> Page[DatasetOut]:
     _, name = _project(call, Action.VIEW)
-    frame = _curves(call.settings, name).datasets()
+    frame = _curves(call.services, name).datasets()
     items = [
         DatasetOut(
             id=str(row.dataset_id),
@@ -109,7 +109,7 @@ def import_dataset(call: Call) -> ImportOut:
     upload = call.upload
     try:
         with staged(upload) as path:
-            report = ingest_file(curve_store(call.settings), path, project=name)
+            report = ingest_file(curve_store(call.services), path, project=name)
     except (ApiError, ImportConflictError):
         raise
     except (ValueError, pa.ArrowException) as exc:  # IngestError, and what Arrow says of junk
@@ -161,7 +161,7 @@ def curve_filter(filters: CurveFilters) -> CurveFilter:
 def list_curves(call: Call) -> Page[CurveOut]:
     _, name = _project(call, Action.VIEW)
     query: CurveQuery = call.query
-    curves = _curves(call.settings, name).matching(curve_filter(query))
+    curves = _curves(call.services, name).matching(curve_filter(query))
     page = curves.page(query.limit, query.offset, CURVE_COLUMNS)
     items = [CurveOut(**_curve_row(row)) for row in page.rows]
     return Page(items=items, total=page.total, limit=query.limit, offset=query.offset)
@@ -195,7 +195,7 @@ def curve_raster(call: Call) -> RasterOut | Raw:
             raise invalid(f"Give both {axis}_min and {axis}_max, or neither (fit the curves).")
         ranges[f"{axis}_range"] = None if low is None else (low, high)
     view = View(width=query.width, height=query.height, color_by=query.color_by, **ranges)
-    image = _curves(call.settings, name).matching(curve_filter(query)).density(view)
+    image = _curves(call.services, name).matching(curve_filter(query)).density(view)
     _record(
         call, project_id, "curves.export", kind="raster", format=query.format, curves=image.curves
     )
@@ -227,7 +227,7 @@ def curve_raster(call: Call) -> RasterOut | Raw:
 def curve_samples(call: Call) -> SamplesOut:
     project_id, name = _project(call, Action.EXPORT_DATA)
     curve_id = call.path["curve_id"]
-    curves = _curves(call.settings, name).curve(curve_id)
+    curves = _curves(call.services, name).curve(curve_id)
     if not len(curves):
         raise not_found(f"There is no curve {curve_id} in this project.")
     first = curves.meta.iloc[0]

@@ -33,6 +33,7 @@ from tornado.web import HTTPError, RequestHandler, stream_request_body
 from app.api.errors import ApiError, Unauthorized, as_api_error, from_validation
 from app.api.registry import MAX_CURVE_ID, MAX_ID, Route
 from app.api.uploads import MB, ImportGate, Incoming, Upload, check_media, too_large, upload_root
+from app.services import Services
 from models.access import Principal, role_in
 from models.accounts import token_user
 from models.settings import Settings
@@ -55,13 +56,20 @@ JSON_TYPE = "application/json"
 
 @dataclass(frozen=True)
 class ApiContext:
-    """What every request shares: the stores, the settings, the pool endpoints run in, and
-    where imports run."""
+    """What every request shares: the process's services (stores, settings), the pool
+    endpoints run in, and where imports run."""
 
-    store: MetadataStore
-    settings: Settings
+    services: Services
     executor: ThreadPoolExecutor
     imports: ImportGate
+
+    @property
+    def store(self) -> MetadataStore:
+        return self.services.metadata
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,10 @@ class Call:
     @property
     def settings(self) -> Settings:
         return self.ctx.settings
+
+    @property
+    def services(self) -> Services:
+        return self.ctx.services
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def list_projects(call: Call) -> Page[ProjectOut]:
 )
 def create_project(call: Call) -> ProjectOut:
     name = call.body.name
-    if curve_label_in_use(call.settings, name):
+    if curve_label_in_use(call.services, name):
         raise conflict(unowned_label(name))
     with call.store.sessions() as session:
         owner = session.get(User, call.who.user_id)

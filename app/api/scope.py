@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session
 from app.api.errors import not_found
 from app.api.handler import Call
 from app.api.schemas import Page, Paging
-from app.runtime import open_store
+from app.services import Services
 from models.access import Action, NotFound, require
-from models.settings import Settings
 from models.tables import Cluster, Project, Role
 from pipelines.store import CurveStore
 
@@ -70,12 +69,12 @@ def _window(paging: Paging) -> dict[str, int]:
     return {"limit": paging.limit, "offset": paging.offset}
 
 
-def curve_store(settings: Settings) -> CurveStore:
+def curve_store(services: Services) -> CurveStore:
     """The engine's curve tables on this worker thread's own client: a client is not shared
     between threads, and opening one per request would cost about 50 ms."""
     stores = getattr(_engine, "stores", None)
     if stores is None:
         stores = _engine.stores = {}
-    if settings not in stores:
-        stores[settings] = open_store(settings)
-    return stores[settings]
+    if services not in stores:
+        stores[services] = services.open_store()
+    return stores[services]

@@ -9,13 +9,13 @@ has no way to add them.
 
 from app.auth.login import LOGIN, LOGOUT, LoginProvider
 from app.auth.setup import first_owner
-from app.runtime import adopt_curve_projects, metadata_for
-from models.settings import get_settings
+from app.pages import panel_serve_services
+from app.runtime import adopt_curve_projects
 
-_store = metadata_for(get_settings())
-adopt_curve_projects(get_settings())
-first_owner(_store, get_settings())
-_provider = LoginProvider(_store)
+_services = panel_serve_services()  # the same the pages use: this module runs in their process
+adopt_curve_projects(_services)
+first_owner(_services.metadata, _services.settings)
+_provider = LoginProvider(_services.metadata)
 
 # The names Bokeh's AuthModule looks for.
 get_user_async = _provider.get_user_async

@@ -19,9 +19,10 @@ from tornado.ioloop import IOLoop
 from tornado.web import decode_signed_value
 
 from app.auth.login import COOKIE_DAYS, LOGIN, SESSION_COOKIE, principal_for
+from app.services import Services
 from models import signins
 from models.access import Principal, operator
-from models.settings import Settings, get_settings
+from models.settings import Settings
 from models.store import MetadataStore
 
 LOCAL = "local"
@@ -34,7 +35,7 @@ def served() -> bool:
     return pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
 
 
-def current_principal(store: MetadataStore) -> Principal | None:
+def current_principal(services: Services) -> Principal | None:
     """The signed-in person; outside a served session (a notebook, a test) the operator.
 
     A served session without a known user (``panel serve`` started without
@@ -43,7 +44,8 @@ def current_principal(store: MetadataStore) -> Principal | None:
     """
     if not served():
         return operator(LOCAL)
-    oidc = get_settings().oidc.configured
+    store = services.metadata
+    oidc = services.settings.oidc.configured
     if pn.state.user and not oidc:  # our own sign-in: a session row stands behind the page
         token = page_session_token()
         if token is None or not session_alive(store, token):

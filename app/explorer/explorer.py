@@ -27,9 +27,9 @@ from app.explorer.plot import DensityPlot
 from app.explorer.state import ExplorerState
 from app.markup import text
 from app.published import publish
-from app.runtime import hot_cache, open_store
-from models.settings import get_settings
+from models.settings import HOT_CACHE_MB
 from pipelines.curves import Curves
+from pipelines.hot import HotCache
 from pipelines.sources import MemorySamples, SampleSource
 from pipelines.views import FilterError
 from providers import ProviderError
@@ -50,8 +50,8 @@ class CurveExplorer(pn.viewable.Viewer):
     def __init__(
         self,
         *,
-        client_factory=None,
-        database: str | None = None,
+        client_factory: Callable[[], Any],
+        database: str,
         query: dict[str, str] | None = None,
         samples: SampleSource | None = None,
         projects: tuple[str, ...] | None = None,
@@ -60,17 +60,19 @@ class CurveExplorer(pn.viewable.Viewer):
     ) -> None:
         """``client_factory`` is called three times: the clients of renders, selections and
         the hover, in that order. ``samples``: where views' samples come from; by default
-        memory, so zooms of a filter draw from its samples held in the process's cache
-        (sized by ``CURVEHOUSE_HOT_CACHE_MB``; a filter that does not fit goes to the engine).
+        memory, so zooms of a filter draw from its samples held in a cache of this explorer's
+        own (the app's pages pass the process's shared one, sized by
+        ``CURVEHOUSE_HOT_CACHE_MB``); a filter that does not fit goes to the engine.
         ``projects``: the only projects whose curves this person may see (None: every
         project). ``on_export`` is called with the export's kind and projects before a file is
         made; it raises PermissionError to refuse (and records the export)."""
         super().__init__(**params)
         self._projects, self._on_export = projects, on_export
-        settings = get_settings()
-        self._samples = samples if samples is not None else MemorySamples(hot_cache(settings))
+        if samples is None:
+            samples = MemorySamples(HotCache(HOT_CACHE_MB * 1024 * 1024))
+        self._samples = samples
         self.state = ExplorerState()
-        self._database = database or settings.database
+        self._database = database
         self._doc = pn.state.curdoc
         self._alert = pn.pane.Alert(
             self.param.message,
@@ -80,7 +82,7 @@ class CurveExplorer(pn.viewable.Viewer):
         )
         self._clients: list = []
         self._options = pd.DataFrame(columns=["project", "process", "curves"])
-        readers = self._open(client_factory or (lambda: open_store(settings).client))
+        readers = self._open(client_factory)
         self.controls = ExplorerControls(self.state, self._options)
         self.plot = DensityPlot(
             self.state, readers[0], stored=not self._options.empty, may_export=self._may_export

@@ -8,11 +8,12 @@ from app.auth.session import current_principal, sign_in_required
 from app.clusters.dashboard import ClusterDashboard
 from app.clusters.lifecycle import NewCluster, create_cluster
 from app.clusters.wizard import ClusterWizard
-from app.runtime import default_project, metadata_for
+from app.pages import panel_serve_services
+from app.runtime import default_project
+from app.services import Services
 from app.shell import shell
 from models.access import allows, visible_projects
 from models.cluster_states import TRANSITIONS, ClusterAction
-from models.settings import get_settings
 from providers.clusters import cluster_provider_class
 
 pn.extension("tabulator")
@@ -20,10 +21,9 @@ pn.extension("tabulator")
 REFRESH_MS = 1000
 
 
-def page() -> pn.template.BaseTemplate:
-    settings = get_settings()
-    store = metadata_for(settings)
-    actor = current_principal(store)
+def page(services: Services) -> pn.template.BaseTemplate:
+    settings, store = services.settings, services.metadata
+    actor = current_principal(services)
     if actor is None:
         return shell("clusters", [sign_in_required()])
     dashboard = ClusterDashboard(store=store, settings=settings, actor=actor)
@@ -70,4 +70,4 @@ def page() -> pn.template.BaseTemplate:
 
 
 if pn.state.served:
-    page().servable()
+    page(panel_serve_services()).servable()

@@ -11,9 +11,11 @@ import panel as pn
 
 from app.auth.session import current_principal, sign_in_required
 from app.explorer.explorer import CurveExplorer
-from app.runtime import metadata_for, readable_projects, record_export
+from app.pages import panel_serve_services
+from app.runtime import readable_projects, record_export
+from app.services import Services
 from app.shell import shell
-from models.settings import get_settings
+from pipelines.sources import MemorySamples
 
 hv.extension("bokeh", logo=False)
 pn.extension("tabulator")
@@ -25,13 +27,17 @@ def session_query() -> dict[str, str]:
     return {key: values[-1].decode("utf-8", "replace") for key, values in args.items() if values}
 
 
-def page() -> pn.template.BaseTemplate:
-    """A fresh explorer for one session, showing the curves of the viewer's projects."""
-    store = metadata_for(get_settings())
-    actor = current_principal(store)
+def page(services: Services) -> pn.template.BaseTemplate:
+    """A fresh explorer for one session, showing the curves of the viewer's projects; zooms
+    draw from the process's hot cache."""
+    store = services.metadata
+    actor = current_principal(services)
     if actor is None:
         return shell("curves", [sign_in_required()])
     explorer = CurveExplorer(
+        client_factory=services.client,
+        database=services.settings.database,
+        samples=MemorySamples(services.hot),
         query=session_query(),
         projects=readable_projects(store, actor),
         on_export=lambda kind, projects: record_export(store, actor, kind, projects),
@@ -40,4 +46,4 @@ def page() -> pn.template.BaseTemplate:
 
 
 if pn.state.served:
-    page().servable()
+    page(panel_serve_services()).servable()

@@ -14,9 +14,10 @@ from bokeh.models.widgets.tables import NumberFormatter
 from app.auth.session import current_principal, sign_in_required
 from app.figures import noted_figure
 from app.markup import text
-from app.runtime import metadata_for, open_store, readable_projects
+from app.pages import panel_serve_services
+from app.runtime import readable_projects
+from app.services import Services
 from app.shell import shell
-from models.settings import get_settings
 from pipelines.curves import Curves, Overview
 from pipelines.drawing import draw, extent_view
 from pipelines.render import dynamic
@@ -36,15 +37,16 @@ class HomePage(pn.viewable.Viewer):
         default=PREVIEW_CURVES, bounds=(10, 20_000), doc="Newest curves drawn per process."
     )
 
-    def __init__(self, projects: tuple[str, ...] | None = None, **params) -> None:
+    def __init__(
+        self, *, services: Services, projects: tuple[str, ...] | None = None, **params
+    ) -> None:
         """``projects``: the only projects whose curves this person may see (None: all)."""
         super().__init__(**params)
         self._projects = projects
-        settings = get_settings()
-        self._database = settings.database
+        self._database = services.settings.database
         self._error: str | None = None
         try:
-            self._client = open_store(settings).client
+            self._client = services.client()
         except ProviderError as exc:
             self._client = None
             self._error = str(exc)
@@ -162,14 +164,14 @@ class HomePage(pn.viewable.Viewer):
         )
 
 
-def page() -> pn.template.BaseTemplate:
+def page(services: Services) -> pn.template.BaseTemplate:
     """A fresh landing page for one session, over the viewer's projects."""
-    store = metadata_for(get_settings())
-    actor = current_principal(store)
+    actor = current_principal(services)
     if actor is None:
         return shell("home", [sign_in_required()])
-    return shell("home", [HomePage(projects=readable_projects(store, actor))])
+    projects = readable_projects(services.metadata, actor)
+    return shell("home", [HomePage(services=services, projects=projects)])
 
 
 if pn.state.served:
-    page().servable()
+    page(panel_serve_services()).servable()

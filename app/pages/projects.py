@@ -8,12 +8,12 @@ import sqlalchemy as sa
 
 from app.auth.session import current_principal, sign_in_required
 from app.markup import text
-from app.runtime import curve_label_in_use, metadata_for, unowned_label
+from app.pages import panel_serve_services
+from app.runtime import curve_label_in_use, unowned_label
+from app.services import Services
 from app.shell import shell
 from models import accounts
 from models.access import Principal, visible_projects
-from models.settings import Settings, get_settings
-from models.store import MetadataStore
 from models.tables import Cluster, ClusterStatus, User
 
 pn.extension("tabulator")
@@ -22,9 +22,9 @@ COLUMNS = ["project", "your role", "members", "live clusters", "created"]
 
 
 class ProjectsPanel(pn.viewable.Viewer):
-    def __init__(self, *, store: MetadataStore, settings: Settings, who: Principal) -> None:
+    def __init__(self, *, services: Services, who: Principal) -> None:
         super().__init__()
-        self.store, self.settings, self.who = store, settings, who
+        self.services, self.store, self.who = services, services.metadata, who
         self.table = pn.widgets.Tabulator(
             self.projects(),
             show_index=False,
@@ -64,7 +64,7 @@ class ProjectsPanel(pn.viewable.Viewer):
         name = self.project_name.value.strip()
         if self.who.is_operator:
             return self._say("Sign in to create a project: it needs an owner.", "warning")
-        if name and curve_label_in_use(self.settings, name):
+        if name and curve_label_in_use(self.services, name):
             return self._say(text(unowned_label(name)), "danger")
         with self.store.sessions() as session:
             try:
@@ -102,14 +102,12 @@ class ProjectsPanel(pn.viewable.Viewer):
         )
 
 
-def page() -> pn.template.BaseTemplate:
-    settings = get_settings()
-    store = metadata_for(settings)
-    who = current_principal(store)
+def page(services: Services) -> pn.template.BaseTemplate:
+    who = current_principal(services)
     if who is None:
         return shell("projects", [sign_in_required()])
-    return shell("projects", [ProjectsPanel(store=store, settings=settings, who=who)])
+    return shell("projects", [ProjectsPanel(services=services, who=who)])
 
 
 if pn.state.served:
-    page().servable()
+    page(panel_serve_services()).servable()

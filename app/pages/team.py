@@ -6,22 +6,21 @@ from __future__ import annotations
 import panel as pn
 
 from app.auth.session import current_principal, sign_in_required
-from app.runtime import metadata_for
+from app.pages import panel_serve_services
+from app.services import Services
 from app.shell import shell
 from app.team.account import AccountPanel
 from app.team.audit import AuditPanel
 from app.team.members import MembersPanel
 from app.team.teams import TeamsPanel
 from models.access import Action, allows, visible_projects
-from models.settings import get_settings
 
 pn.extension("tabulator")
 
 
-def page() -> pn.template.BaseTemplate:
-    settings = get_settings()
-    store = metadata_for(settings)
-    who = current_principal(store)
+def page(services: Services) -> pn.template.BaseTemplate:
+    settings, store = services.settings, services.metadata
+    who = current_principal(services)
     if who is None:
         return shell("team", [sign_in_required()])
     with store.sessions() as session:
@@ -47,4 +46,4 @@ def page() -> pn.template.BaseTemplate:
 
 
 if pn.state.served:
-    page().servable()
+    page(panel_serve_services()).servable()

@@ -82,10 +82,10 @@ def test_an_operator_sets_a_lost_password(home):
             sys.executable,
             "-c",
             "from app.auth.setup import first_owner\n"
-            "from models.settings import get_settings\n"
+            "from models.settings import Settings\n"
             "from models.store import open_metadata\n"
-            "with open_metadata(get_settings()) as store:\n"
-            "    print(first_owner(store, get_settings()).email)\n",
+            "with open_metadata(Settings.from_env()) as store:\n"
+            "    print(first_owner(store, Settings.from_env()).email)\n",
         ],
         env={**os.environ, "CURVEHOUSE_HOME": str(home)},
         capture_output=True,
@@ -98,9 +98,9 @@ def test_an_operator_sets_a_lost_password(home):
     password = out.rsplit(": ", 1)[1].strip()
     check = (
         "from models import accounts\n"
-        "from models.settings import get_settings\n"
+        "from models.settings import Settings\n"
         "from models.store import open_metadata\n"
-        "with open_metadata(get_settings()) as store, store.sessions() as s:\n"
+        "with open_metadata(Settings.from_env()) as store, store.sessions() as s:\n"
         f"    user = accounts.authenticate(session=s, email={email!r}, password={password!r})\n"
         "    print(user.email)\n"
     )
@@ -118,10 +118,10 @@ def test_an_operator_sets_a_lost_password(home):
 def test_command_line_imports_are_in_their_project_audit(home):
     code = (
         "import sqlalchemy as sa\n"
-        "from models.settings import get_settings\n"
+        "from models.settings import Settings\n"
         "from models.store import open_metadata\n"
         "from models.tables import AuditEvent, Project\n"
-        "with open_metadata(get_settings()) as store, store.sessions() as s:\n"
+        "with open_metadata(Settings.from_env()) as store, store.sessions() as s:\n"
         "    q = sa.select(Project.name, AuditEvent.actor, AuditEvent.detail).join(\n"
         "        Project, sa.cast(Project.id, sa.String) == AuditEvent.target_id)\n"
         "    for row in s.execute(q.where(AuditEvent.action == 'dataset.import')):\n"

@@ -4,9 +4,9 @@ import panel as pn
 import pytest
 
 import app.pages.home as home
-from app import runtime
 from app.markup import text
-from models.settings import get_settings
+from app.services import Services
+from models.settings import Settings
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
 from providers import EngineBusyError
@@ -15,11 +15,16 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def app_store():
-    store = runtime.open_store()
+def services():
+    with Services(Settings.from_env()) as services:
+        yield services
+
+
+@pytest.fixture
+def app_store(services):
+    store = services.open_store()
     yield store
     store.client.command(f"DROP DATABASE IF EXISTS {store.db}")
-    runtime._ready.clear()
 
 
 def tables(viewable):
@@ -27,19 +32,19 @@ def tables(viewable):
     return {t.value.columns[0]: t for t in viewable.select(pn.widgets.Tabulator)}
 
 
-def test_empty_store_explains_how_to_get_data(app_store):
-    view = home.HomePage().__panel__()
+def test_empty_store_explains_how_to_get_data(services, app_store):
+    view = home.HomePage(services=services).__panel__()
     assert isinstance(view, pn.pane.Markdown)
     assert "curvehouse demo" in view.object
     assert "curvehouse ingest" in view.object
 
 
-def test_summary_of_stored_curves(app_store):
+def test_summary_of_stored_curves(services, app_store):
     app_store.write(
         generate_demo(DemoSpec(curves=90, seed=2)),
         DatasetSpec(project="demo", kind="demo", name="d"),
     )
-    view = home.HomePage(preview_curves=20).__panel__()
+    view = home.HomePage(services=services, preview_curves=20).__panel__()
     found = tables(view)
     breakdown, newest = found["plant"], found["started_at"]
     assert breakdown.value["curves"].sum() == 90
@@ -48,20 +53,20 @@ def test_summary_of_stored_curves(app_store):
     figures = {f.label: f for f in view.select(pn.indicators.Number)}
     written = {name: f.format.format(value=f.value) for name, f in figures.items()}
     assert written["Curves"] == "90" and written["Storage"].endswith(text(" B/pt"))
-    assert get_settings().database == app_store.database
+    assert services.settings.database == app_store.database
 
 
-def test_engine_trouble_is_a_message_not_a_traceback(monkeypatch):
-    def busy(settings=None):
+def test_engine_trouble_is_a_message_not_a_traceback(services, monkeypatch):
+    def busy():
         raise EngineBusyError("The embedded ClickHouse data at /x is in use by another process")
 
-    monkeypatch.setattr(home, "open_store", busy)
-    view = home.HomePage().__panel__()
+    monkeypatch.setattr(services, "open_store", busy)
+    view = home.HomePage(services=services).__panel__()
     assert isinstance(view, pn.pane.Alert)
     assert "in use by another process" in view.object
 
 
-def test_several_projects_are_grouped_by_project(app_store, tmp_path):
+def test_several_projects_are_grouped_by_project(services, app_store, tmp_path):
     from pipelines.ingest import ingest_file
 
     app_store.write(
@@ -71,7 +76,7 @@ def test_several_projects_are_grouped_by_project(app_store, tmp_path):
     path = tmp_path / "line7.csv"
     path.write_text("curve_key,x,y\nA,0,1\nA,1,2\n")
     ingest_file(app_store, path, project="line7")
-    breakdown = tables(home.HomePage(preview_curves=10).__panel__())["project"]
+    breakdown = tables(home.HomePage(services=services, preview_curves=10).__panel__())["project"]
     assert breakdown.groupby == ["project"]
     imported = breakdown.value[breakdown.value["project"] == "line7"]
     assert imported[["plant", "station", "curves"]].values.tolist() == [["(none)", "(none)", 1]]

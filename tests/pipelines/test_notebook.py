@@ -4,7 +4,7 @@ import holoviews as hv
 import numpy as np
 import pytest
 
-from models.settings import get_settings
+from models.settings import Settings
 from pipelines.density import curve_density
 from pipelines.notebook import Curves, open_curves
 from pipelines.store import DatasetSpec
@@ -21,7 +21,7 @@ def curves(store):
 
 
 def test_open_curves_uses_the_settings(embedded_provider):
-    settings = get_settings().with_overrides(database="notebook_probe")
+    settings = Settings.from_env().with_overrides(database="notebook_probe")
     opened = open_curves(settings, process="press-fit")
     try:
         assert opened.database == "notebook_probe" and opened.count() == 0

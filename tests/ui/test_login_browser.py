@@ -30,13 +30,13 @@ def served(demo_home):
 def invite(served, email: str, project: str, role: str) -> str:
     """An invitation made the way the Team page makes it, in the server's metadata store."""
     code = (
-        "from app.runtime import metadata_for\n"
         "from models.access import operator\n"
         "from models.members import invite_member\n"
-        "from models.settings import get_settings\n"
+        "from models.settings import Settings\n"
+        "from models.store import open_metadata\n"
         "from models.tables import Project\n"
         "import sqlalchemy as sa\n"
-        "store = metadata_for(get_settings())\n"
+        "store = open_metadata(Settings.from_env())\n"
         "with store.sessions() as s:\n"
         f"    pid = s.scalar(sa.select(Project.id).where(Project.name == {project!r}))\n"
         "    link, _ = invite_member(\n"

@@ -38,10 +38,10 @@ def in_store(served, code: str) -> str:
     """Python run against the server's metadata store, in a process of its own."""
     prelude = (
         "import sqlalchemy as sa\n"
-        "from app.runtime import metadata_for\n"
         "from models import accounts\n"
-        "from models.settings import get_settings\n"
-        "store = metadata_for(get_settings())\n"
+        "from models.settings import Settings\n"
+        "from models.store import open_metadata\n"
+        "store = open_metadata(Settings.from_env())\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", prelude + code],

@@ -10,15 +10,15 @@ import asyncio
 import tornado.web
 
 from app.api import routes
-from app.runtime import metadata_for, open_store
-from models.settings import get_settings
+from app.services import Services
+from models.settings import Settings
 
 
 async def serve(port: int) -> None:
-    settings = get_settings()
-    open_store(settings)  # migrate the curve schema and keep the engine open, as `serve` does
+    services = Services(Settings.from_env())
+    services.open_store()  # migrate the curve schema and keep the engine open, as `serve` does
     # XSRF checking on, as for the browser forms: the API must not depend on it being off.
-    app = tornado.web.Application(routes(metadata_for(settings), settings), xsrf_cookies=True)
+    app = tornado.web.Application(routes(services), xsrf_cookies=True)
     app.listen(port, address="127.0.0.1")
     print(f"API at http://127.0.0.1:{port}/api", flush=True)
     await asyncio.Event().wait()

@@ -1,0 +1,101 @@
+"""The long-lived things a process builds from its settings, once, and hands to whoever serves.
+
+``curvehouse serve`` builds one :class:`Services` and passes it to every page factory, the REST
+API, sign-in and the cluster poller; each CLI command builds its own; tests build theirs. Nothing
+here is a module-level singleton: two ``Services`` are two sets of stores, which is what a test
+with its own home wants.
+
+Each part is built on first use (once, under a lock: sessions and the API's threads may ask
+together), so a command that only needs the metadata store never opens the engine.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from models.settings import Settings
+from models.store import MetadataStore, open_metadata
+from pipelines.hot import HotCache
+from pipelines.store import STALE_SECONDS, CurveStore
+from providers.engines import Engine, engine_from_settings
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+MIB = 1024 * 1024
+T = TypeVar("T")
+
+
+class Services:
+    """The engine (and its schema step), the metadata store and the hot cache of one process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._built: dict[str, Any] = {}
+        self._build_lock = threading.RLock()
+        self._schema_lock = threading.Lock()
+        self._schema_ready = False
+
+    def _once(self, name: str, build: Callable[[], T]) -> T:
+        with self._build_lock:
+            if name not in self._built:
+                self._built[name] = build()
+            return self._built[name]
+
+    @property
+    def engine(self) -> Engine:
+        """Where the curves live: hands out a new clickhouse-connect client per caller."""
+        return self._once("engine", lambda: engine_from_settings(self.settings))
+
+    @property
+    def metadata(self) -> MetadataStore:
+        """The migrated metadata store (users, projects, clusters); its engine pools
+        connections for every session and thread."""
+        return self._once("metadata", lambda: open_metadata(self.settings))
+
+    @property
+    def hot(self) -> HotCache:
+        """Filters' samples in memory, shared by every session (entries are read-only)."""
+        return self._once("hot", lambda: HotCache(self.settings.hot_cache_mb * MIB))
+
+    def open_store(self) -> CurveStore:
+        """The curve tables on a new client. The first call migrates the schema and sweeps
+        leftover staging tables; later ones only open a client."""
+        settings = self.settings
+        client = self.engine.client()
+        with self._schema_lock:
+            if self._schema_ready:
+                return CurveStore(client, settings.database)
+            # Embedded: this process owns the data directory, so no import of another process
+            # can be in flight and every staging table is a leftover.
+            stale_after = 0 if settings.engine == "embedded" else STALE_SECONDS
+            store = CurveStore.open(
+                client,
+                settings.database,
+                sweep_stale_after=stale_after,
+                cluster=settings.clickhouse_cluster,
+            )
+            self._schema_ready = True
+            return store
+
+    def client(self) -> Client:
+        """A new engine client on the migrated schema, for one session or one runner; the
+        caller closes it."""
+        return self.open_store().client
+
+    def close(self) -> None:
+        """Release what was built: the metadata store's connections and the engine's clients."""
+        with self._build_lock:
+            metadata, engine = self._built.pop("metadata", None), self._built.pop("engine", None)
+        if metadata is not None:
+            metadata.close()
+        if engine is not None:
+            engine.close()
+
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
