@@ -29,11 +29,14 @@ COMMAND_LINE = "operator (command line)"  # who the audit trail says acted
 def _adopt(services: Services, project: str, **imported: object) -> None:
     """Give a new curve ``--project`` label its project, so its owners see it at once, and
     put the import in that project's audit trail."""
-    from app.runtime import adopt_curve_projects
     from models.audit import audit
     from models.tables import Project
+    from pipelines.projects import adopt_curve_projects
 
-    for name in adopt_curve_projects(services):
+    with services.curves() as curves, services.metadata.sessions() as session:
+        made = adopt_curve_projects(session=session, curves=curves)
+        session.commit()
+    for name in made:
         print(f"Project {name!r} created for these curves; the first project's owners own it.")
     with services.metadata.sessions() as session:
         found = session.query(Project).filter(Project.name == project).one_or_none()

@@ -16,10 +16,10 @@ from app.auth.login import INVITE, LoginProvider
 from app.auth.setup import announce, cookie_secret, first_owner
 from app.clusters.poller import ClusterPoller
 from app.pages import clusters, curves, home, projects, team
-from app.runtime import adopt_curve_projects
 from app.services import Services
 from models.settings import Settings
 from pipelines.density import warm_up
+from pipelines.projects import adopt_curve_projects
 from providers import ProviderError
 
 # URL slug -> factory building a fresh page per session from the process's Services; slugs are
@@ -152,8 +152,11 @@ def serve(services: Services, *, show: bool = False, origins: tuple[str, ...] = 
     """
     settings = services.settings
     try:
-        services.open_store()  # migrate and sweep once, before the first session
-        adopt_curve_projects(services)
+        # Migrate and sweep once, before the first session; then curves imported from the
+        # command line get their projects.
+        with services.curves() as curves, services.metadata.sessions() as session:
+            adopt_curve_projects(session=session, curves=curves)
+            session.commit()
     except ProviderError as exc:
         if settings.engine != "server":
             raise

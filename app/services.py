@@ -12,11 +12,13 @@ together), so a command that only needs the metadata store never opens the engin
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from models.settings import Settings
 from models.store import MetadataStore, open_metadata
+from pipelines.curves import Curves
 from pipelines.hot import HotCache
 from pipelines.store import STALE_SECONDS, CurveStore
 from providers.engines import Engine, engine_from_settings
@@ -84,6 +86,15 @@ class Services:
         """A new engine client on the migrated schema, for one session or one runner; the
         caller closes it."""
         return self.open_store().client
+
+    @contextmanager
+    def curves(self) -> Iterator[Curves]:
+        """Every stored curve (the operator's reader) on a client of its own, closed after."""
+        store = self.open_store()
+        try:
+            yield Curves(store.client, store.database)
+        finally:
+            store.client.close()
 
     def close(self) -> None:
         """Release what was built: the metadata store's connections and the engine's clients."""

@@ -16,6 +16,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from models.audit import audit
 from models.tables import Project, ProjectMember, Role, TeamMember
 
 # Most to least: a role may do everything a later one may.
@@ -143,3 +144,27 @@ def visible_projects(session: Session, who: Principal) -> list[tuple[Project, Ro
         return [(p, None) for p in session.scalars(query)]
     roles = roles_of(session, who.user_id)
     return [(p, roles[p.id]) for p in session.scalars(query.where(Project.id.in_(roles)))]
+
+
+def readable_projects(session: Session, who: Principal) -> tuple[str, ...] | None:
+    """The curve project labels ``who`` may view (a metadata project's name is its curves'
+    ``project`` label); None for the operator, who sees every curve."""
+    if who.is_operator:
+        return None
+    return tuple(p.name for p, role in visible_projects(session, who) if allows(role, Action.VIEW))
+
+
+def record_export(
+    *, session: Session, actor: Principal, kind: str, projects: tuple[str, ...] | None
+) -> None:
+    """Allow an export from the pages only with ``export_data`` in every project it covers
+    (``projects`` None: every project ``actor`` sees), and add it to the audit trail; raises
+    :class:`Forbidden` otherwise. The caller commits."""
+    if actor.is_operator:
+        return
+    roles = {p.name: p for p, _ in visible_projects(session, actor)}
+    names = projects if projects is not None else tuple(roles)
+    for name in names:
+        require(session, actor, roles[name].id, Action.EXPORT_DATA)
+    for name in names:
+        audit(session, actor.label, "curves.export", "project", roles[name].id, kind=kind)

@@ -25,11 +25,12 @@ from app.api.schemas import (
     ProjectCreate,
     ProjectOut,
 )
-from app.api.scope import page_list, project_in
-from app.runtime import curve_label_in_use, unowned_label
+from app.api.scope import curve_store, page_list, project_in
 from models import accounts, members
 from models.access import Action, visible_projects
 from models.tables import Project, ProjectMember, Role, User
+from pipelines.curves import Curves
+from pipelines.projects import curve_label_in_use, unowned_label
 
 TAG = "projects"
 
@@ -82,7 +83,8 @@ def list_projects(call: Call) -> Page[ProjectOut]:
 )
 def create_project(call: Call) -> ProjectOut:
     name = call.body.name
-    if curve_label_in_use(call.services, name):
+    store = curve_store(call.services)
+    if curve_label_in_use(Curves(store.client, store.database), name):
         raise conflict(unowned_label(name))
     with call.store.sessions() as session:
         owner = session.get(User, call.who.user_id)

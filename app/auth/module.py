@@ -10,10 +10,12 @@ has no way to add them.
 from app.auth.login import LOGIN, LOGOUT, LoginProvider
 from app.auth.setup import first_owner
 from app.pages import panel_serve_services
-from app.runtime import adopt_curve_projects
+from pipelines.projects import adopt_curve_projects
 
 _services = panel_serve_services()  # the same the pages use: this module runs in their process
-adopt_curve_projects(_services)
+with _services.curves() as _curves, _services.metadata.sessions() as _session:
+    adopt_curve_projects(session=_session, curves=_curves)
+    _session.commit()
 first_owner(_services.metadata, _services.settings)
 _provider = LoginProvider(_services.metadata)
 

@@ -9,9 +9,9 @@ from app.clusters.dashboard import ClusterDashboard
 from app.clusters.lifecycle import NewCluster, create_cluster
 from app.clusters.wizard import ClusterWizard
 from app.pages import panel_serve_services
-from app.runtime import default_project
 from app.services import Services
 from app.shell import shell
+from models import accounts
 from models.access import allows, visible_projects
 from models.cluster_states import TRANSITIONS, ClusterAction
 from providers.clusters import cluster_provider_class
@@ -34,8 +34,10 @@ def page(services: Services) -> pn.template.BaseTemplate:
         dashboard.refresh()
         return None
 
-    if actor.is_operator:
-        default_project(store)
+    if actor.is_operator:  # new clusters go into the first project, made on first use
+        with store.sessions() as session:
+            accounts.default_project(session)
+            session.commit()
     may_create = TRANSITIONS[ClusterAction.CREATE].needs
     with store.sessions() as session:
         projects = {

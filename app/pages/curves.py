@@ -12,9 +12,9 @@ import panel as pn
 from app.auth.session import current_principal, sign_in_required
 from app.explorer.explorer import CurveExplorer
 from app.pages import panel_serve_services
-from app.runtime import readable_projects, record_export
 from app.services import Services
 from app.shell import shell
+from models.access import readable_projects, record_export
 from pipelines.sources import MemorySamples
 
 hv.extension("bokeh", logo=False)
@@ -34,13 +34,21 @@ def page(services: Services) -> pn.template.BaseTemplate:
     actor = current_principal(services)
     if actor is None:
         return shell("curves", [sign_in_required()])
+
+    def record(kind: str, projects: tuple[str, ...] | None) -> None:
+        with store.sessions() as session:
+            record_export(session=session, actor=actor, kind=kind, projects=projects)
+            session.commit()
+
+    with store.sessions() as session:
+        readable = readable_projects(session, actor)
     explorer = CurveExplorer(
         client_factory=services.client,
         database=services.settings.database,
         samples=MemorySamples(services.hot),
         query=session_query(),
-        projects=readable_projects(store, actor),
-        on_export=lambda kind, projects: record_export(store, actor, kind, projects),
+        projects=readable,
+        on_export=record,
     )
     return shell("curves", [explorer], sidebar=explorer.controls.sidebar())
 

@@ -15,9 +15,9 @@ from app.auth.session import current_principal, sign_in_required
 from app.figures import noted_figure
 from app.markup import text
 from app.pages import panel_serve_services
-from app.runtime import readable_projects
 from app.services import Services
 from app.shell import shell
+from models.access import readable_projects
 from pipelines.curves import Curves, Overview
 from pipelines.drawing import draw, extent_view
 from pipelines.render import dynamic
@@ -169,7 +169,8 @@ def page(services: Services) -> pn.template.BaseTemplate:
     actor = current_principal(services)
     if actor is None:
         return shell("home", [sign_in_required()])
-    projects = readable_projects(services.metadata, actor)
+    with services.metadata.sessions() as session:
+        projects = readable_projects(session, actor)
     return shell("home", [HomePage(services=services, projects=projects)])
 
 

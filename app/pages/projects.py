@@ -9,12 +9,12 @@ import sqlalchemy as sa
 from app.auth.session import current_principal, sign_in_required
 from app.markup import text
 from app.pages import panel_serve_services
-from app.runtime import curve_label_in_use, unowned_label
 from app.services import Services
 from app.shell import shell
 from models import accounts
 from models.access import Principal, visible_projects
 from models.tables import Cluster, ClusterStatus, User
+from pipelines.projects import curve_label_in_use, unowned_label
 
 pn.extension("tabulator")
 
@@ -64,7 +64,7 @@ class ProjectsPanel(pn.viewable.Viewer):
         name = self.project_name.value.strip()
         if self.who.is_operator:
             return self._say("Sign in to create a project: it needs an owner.", "warning")
-        if name and curve_label_in_use(self.services, name):
+        if name and self._label_in_use(name):
             return self._say(text(unowned_label(name)), "danger")
         with self.store.sessions() as session:
             try:
@@ -80,6 +80,10 @@ class ProjectsPanel(pn.viewable.Viewer):
             f"Project {text(repr(name))} created; you are its owner. Invite people on the "
             "Team page."
         )
+
+    def _label_in_use(self, name: str) -> bool:
+        with self.services.curves() as curves:
+            return curve_label_in_use(curves, name)
 
     def _say(self, message: str, kind: str = "success") -> None:
         """Show ``message``, Markdown whose values went through :func:`~app.markup.text`."""

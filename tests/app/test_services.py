@@ -72,6 +72,18 @@ def test_the_schema_step_runs_once_per_services(embedded_provider, monkeypatch):
             first.client.command(f"DROP DATABASE IF EXISTS {database}")
 
 
+@pytest.mark.integration
+def test_the_operators_reader_closes_its_client(embedded_provider):
+    database = f"services_{uuid.uuid4().hex[:8]}"
+    with Services(Settings.from_env().with_overrides(database=database)) as services:
+        with services.curves() as curves:
+            assert curves.projects is None and curves.count() == 0
+            client = curves.client
+        assert client._backend._closed  # clickhouse-connect's chDB backend flags itself
+        with services.open_store().client as cleanup:
+            cleanup.command(f"DROP DATABASE IF EXISTS {database}")
+
+
 def test_serve_hands_every_page_the_same_services(monkeypatch, tmp_path):
     services = Services(Settings(home=tmp_path))
     monkeypatch.setattr(server, "PAGES", {"": lambda given: ("page", given)})

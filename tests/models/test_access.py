@@ -14,11 +14,22 @@ from models.access import (
     allows,
     may_grant,
     operator,
+    readable_projects,
+    record_export,
     require,
     role_in,
     visible_projects,
 )
-from models.tables import Organisation, Project, ProjectMember, Role, Team, TeamMember, User
+from models.tables import (
+    AuditEvent,
+    Organisation,
+    Project,
+    ProjectMember,
+    Role,
+    Team,
+    TeamMember,
+    User,
+)
 
 # The README's matrix, written out by hand: a change to LEAST_ROLE must change this too.
 EXPECTED = {
@@ -128,3 +139,29 @@ def test_people_see_only_their_projects(plant):
         assert names(visible_projects(session, who(ids, "ben"))) == [("Weld", Role.VIEWER)]
         assert names(visible_projects(session, who(ids, "cy"))) == []
         assert names(visible_projects(session, operator())) == [("Press", None), ("Weld", None)]
+
+
+def test_curve_labels_one_may_read(plant):
+    sessions, ids = plant
+    with sessions() as session:
+        assert readable_projects(session, who(ids, "ana")) == ("Press",)
+        assert readable_projects(session, who(ids, "ben")) == ("Weld",)
+        assert readable_projects(session, who(ids, "cy")) == ()
+        assert readable_projects(session, operator()) is None  # every curve
+
+
+def test_an_export_needs_export_data_everywhere_it_reaches_and_is_audited(plant):
+    sessions, ids = plant
+    exports = lambda session: [  # noqa: E731
+        (e.actor, e.target_id, e.detail["kind"])
+        for e in session.query(AuditEvent).filter(AuditEvent.action == "curves.export")
+    ]
+    with sessions() as session:
+        with pytest.raises(Forbidden, match="export data needs engineer"):
+            record_export(session=session, actor=who(ids, "ben"), kind="csv", projects=("Weld",))
+        record_export(session=session, actor=operator(), kind="png", projects=None)
+        assert exports(session) == []  # the operator's exports are not the projects' business
+        record_export(session=session, actor=who(ids, "ana"), kind="csv", projects=None)
+        session.commit()
+    with sessions() as session:
+        assert exports(session) == [("ana@plant.example", str(ids["press"]), "csv")]
