@@ -14,8 +14,10 @@ parameters, inserts whose data is the body (plain, gzip, deflate or lz4), ``/pin
 ``X-ClickHouse-Exception-Code``, and a password checked on every request (Basic auth,
 ``X-ClickHouse-User``/``X-ClickHouse-Key`` headers, or ``user``/``password`` parameters).
 A ``session_id`` is accepted but holds no state (clickhouse-connect sends one by default):
-settings apply to one request and temporary tables do not outlive it. External data in
-multipart forms is refused with a message that says so.
+settings apply to one request and temporary tables do not outlive it. A ``multipart/form-data``
+body may carry the ``query`` and ``param_*`` as text fields (clickhouse-connect sends bind
+parameters so once they pass 4 KiB); external data (a part with a filename) is refused with a
+message that says so.
 
 Whoever has the password reaches the node's databases and nothing else: the engine runs under
 ClickHouse grants and constraints (:mod:`providers.clusters.node_access`) and every statement
@@ -56,6 +58,7 @@ from providers.clusters.node_protocol import (
     Body,
     QueryFailed,
     credentials,
+    read_form,
     refusal,
     split_request,
     too_large,
@@ -105,6 +108,7 @@ class NodeConfig:
     max_body_bytes: int = 256 << 20  # one request body as sent (Curvehouse's batches: ~25 MB)
     max_data_bytes: int = 256 << 20  # ... and once decompressed
     max_query_bytes: int = 1 << 20  # SQL text (ClickHouse itself parses at most 256 KiB)
+    max_params_bytes: int = 64 << 20  # bind parameters sent as a form (a 10k-id list: ~80 KB)
     max_connections: int = 512  # below the usual 1,024 open files; idle ones cost no thread
     idle_seconds: float = 10.0  # to send the headers, and between requests on one connection
     body_seconds: float = 120.0  # to send a whole body
@@ -273,6 +277,7 @@ def build_app(node: Node, executor: ThreadPoolExecutor):
     class QueryHandler(tornado.web.RequestHandler):
         def prepare(self) -> None:
             self.body: Body | None = None
+            self.form: str | None = None
             self.failure: QueryFailed | None = None
             self.params = {
                 k: v[-1].decode("utf-8", "replace") for k, v in self.request.query_arguments.items()
@@ -280,13 +285,8 @@ def build_app(node: Node, executor: ThreadPoolExecutor):
             config = node.config
             try:
                 authenticate(config, *credentials(self.request.headers, self.params))
-                if "multipart/form-data" in self.request.headers.get("Content-Type", ""):
-                    raise QueryFailed(
-                        1002,
-                        "Code: 1002. DB::Exception: Multipart forms (external data) are not "
-                        "supported by Curvehouse embedded nodes.",
-                        400,
-                    )
+                content_type = self.request.headers.get("Content-Type", "")
+                self.form = content_type if "multipart/form-data" in content_type else None
                 declared = int(self.request.headers.get("Content-Length") or 0)
                 if declared > config.max_body_bytes:
                     raise too_large("body", config.max_body_bytes)
@@ -322,9 +322,19 @@ def build_app(node: Node, executor: ThreadPoolExecutor):
                 self.body.close()
                 if self.body.too_large:
                     raise too_large("decompressed body", node.config.max_data_bytes)
-                query, data, made = split_request(
-                    self.params.get("query", ""), self.body, node.config.max_query_bytes
-                )
+                if self.form is not None:  # query and param_* as text fields; no data
+                    query, fields = read_form(
+                        self.body,
+                        self.form,
+                        node.config.max_query_bytes,
+                        node.config.max_params_bytes,
+                    )
+                    self.params.update(fields)
+                    query, data = query or self.params.get("query", ""), None
+                else:
+                    query, data, made = split_request(
+                        self.params.get("query", ""), self.body, node.config.max_query_bytes
+                    )
                 if not query.strip():
                     raise QueryFailed(
                         62, "Code: 62. DB::Exception: Empty query. (SYNTAX_ERROR)", 400

@@ -171,3 +171,48 @@ def credentials(headers: Any, params: dict[str, str]) -> tuple[str | None, str]:
         except (ValueError, UnicodeDecodeError):
             user = None
     return user, password
+
+
+def read_form(
+    body: Body, content_type: str, max_query: int, max_params: int
+) -> tuple[str, dict[str, str]]:
+    """The ``query`` and ``param_*`` fields of a ``multipart/form-data`` body, as ClickHouse
+    reads them: clickhouse-connect sends bind parameters as a form once they pass 4 KiB. A part
+    with a filename is external data, which a node does not take; other fields are refused too,
+    so settings keep arriving only where the gate's caller looks for them (the URL)."""
+    from tornado.httputil import HTTPInputError, parse_body_arguments
+
+    if body.size > max_query + max_params:
+        raise too_large("form", max_query + max_params)
+    fields: dict[str, list[bytes]] = {}
+    files: dict[str, list[Any]] = {}
+    try:
+        parse_body_arguments(content_type, body.path.read_bytes(), fields, files)
+    except HTTPInputError as exc:
+        raise refusal(f"The multipart form is not valid: {exc}", 400, 1002) from exc
+    if files:
+        raise QueryFailed(
+            1002,
+            "Code: 1002. DB::Exception: Multipart forms with files (external data) are not "
+            "supported by Curvehouse embedded nodes.",
+            400,
+        )
+    others = sorted(k for k in fields if k != "query" and not k.startswith("param_"))
+    if others:
+        raise refusal(
+            f"Form fields other than query and param_* are not supported: {', '.join(others)}",
+            400,
+            1002,
+        )
+    query = b"".join(fields.pop("query", [b""])[-1:])
+    if len(query) > max_query:
+        raise QueryFailed(
+            TOO_LARGE,
+            f"Code: {TOO_LARGE}. DB::Exception: The query is longer than this node's limit of "
+            f"{max_query:,} bytes.",
+            413,
+        )
+    params = {k: v[-1] for k, v in fields.items()}
+    if sum(len(v) for v in params.values()) > max_params:
+        raise too_large("parameters", max_params)
+    return _text(query), {k: _text(v) for k, v in params.items()}
