@@ -34,6 +34,10 @@ class Action(StrEnum):
     MANAGE_MEMBERS = "manage_members"  # and invitations
     VIEW_AUDIT = "view_audit"  # and export it
     DELETE_PROJECT = "delete_project"
+    # Placing a project on a cluster (at creation or by a move) also needs create_cluster in the
+    # cluster's owning project: the home's owner pays for what it stores.
+    MOVE_PROJECT = "move_project"
+    SET_RESIDENCY = "set_residency"
 
 
 LEAST_ROLE: dict[Action, Role] = {
@@ -47,6 +51,8 @@ LEAST_ROLE: dict[Action, Role] = {
     Action.MANAGE_MEMBERS: Role.ADMIN,
     Action.VIEW_AUDIT: Role.ADMIN,
     Action.DELETE_PROJECT: Role.OWNER,
+    Action.MOVE_PROJECT: Role.OWNER,
+    Action.SET_RESIDENCY: Role.OWNER,
 }
 
 

@@ -208,10 +208,23 @@ class Project(Created, Base):
     organisation_id: Mapped[int] = mapped_column(parent("organisations"))
     name: Mapped[str] = mapped_column(sa.String(100))
 
+    # Where the project's curves live: NULL is the built-in engine. A separate link from
+    # ``Cluster.project`` (who owns and pays for a cluster): many projects can live on one.
+    # use_alter: projects and clusters point at each other, so one key is added after both.
+    home_cluster_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("clusters.id", ondelete="RESTRICT", use_alter=True), index=True
+    )
+    residency: Mapped[str | None] = mapped_column(sa.String(40))  # a models/residency.json key
+
     organisation: Mapped[Organisation] = relationship(back_populates="projects")
     members: Mapped[list[ProjectMember]] = relationship(back_populates="project", **OWNED)
     # passive_deletes="all": the ORM leaves cluster rows alone and the database refuses.
-    clusters: Mapped[list[Cluster]] = relationship(back_populates="project", passive_deletes="all")
+    clusters: Mapped[list[Cluster]] = relationship(
+        back_populates="project", passive_deletes="all", foreign_keys="Cluster.project_id"
+    )
+    home_cluster: Mapped[Cluster | None] = relationship(
+        foreign_keys=[home_cluster_id], back_populates="homed_projects"
+    )
 
 
 class ProjectMember(Created, Base):
@@ -277,10 +290,82 @@ class Cluster(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    project: Mapped[Project] = relationship(back_populates="clusters")
+    project: Mapped[Project] = relationship(back_populates="clusters", foreign_keys=[project_id])
     events: Mapped[list[ClusterEvent]] = relationship(
         back_populates="cluster", order_by="ClusterEvent.at", **OWNED
     )
+    # The projects whose curves live here; set through Project.home_cluster.
+    homed_projects: Mapped[list[Project]] = relationship(
+        foreign_keys="Project.home_cluster_id", back_populates="home_cluster", viewonly=True
+    )
+
+
+class MoveState(StrEnum):
+    """Where a project's move to another home stands (``models/move_states.py``)."""
+
+    WAITING = "waiting"  # the target is not running yet
+    COPYING = "copying"
+    CHECKING = "checking"  # writes frozen, tallies compared on both sides
+    SWITCHED = "switched"  # the project lives on the target; the old copy awaits an owner
+    CLEANING = "cleaning"  # the old copy is being deleted
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+# A move in one of these states is open: a project has at most one.
+OPEN_MOVE_STATES: tuple[MoveState, ...] = (
+    MoveState.WAITING,
+    MoveState.COPYING,
+    MoveState.CHECKING,
+    MoveState.SWITCHED,
+    MoveState.CLEANING,
+)
+_OPEN_MOVE = sa.text("state IN ('waiting', 'copying', 'checking', 'switched', 'cleaning')")
+
+
+class ProjectMove(Base):
+    """Moving a project's curves from one home to another (None: the built-in engine).
+
+    The row is the move's whole memory, so a mover killed mid-way resumes from it: the lease says
+    who works on it, the counters how far it got, ``checks`` the tallies both sides gave
+    (``{"source": {dataset: [...]}, "target": ...}``). Rows are kept as the move's record.
+    """
+
+    __tablename__ = "project_moves"
+    __table_args__ = (
+        sa.Index(
+            "uq_project_moves_project_id_open",
+            "project_id",
+            unique=True,
+            sqlite_where=_OPEN_MOVE,
+            postgresql_where=_OPEN_MOVE,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(parent("projects", on_delete="RESTRICT"), index=True)
+    from_cluster_id: Mapped[int | None] = mapped_column(parent("clusters", on_delete="RESTRICT"))
+    to_cluster_id: Mapped[int | None] = mapped_column(parent("clusters", on_delete="RESTRICT"))
+    state: Mapped[MoveState] = mapped_column(vocabulary(MoveState, "state"))
+    detail: Mapped[str] = mapped_column(sa.Text, default="")  # why it failed, in words
+    requested_by: Mapped[str] = mapped_column(sa.String(320))  # a label, like ClusterEvent.actor
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    switched_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(255))  # "pid@host"
+    lease_until: Mapped[datetime | None]
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    datasets_total: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    datasets_done: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    curves_total: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    curves_done: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    samples_total: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    samples_done: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    checks: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    project: Mapped[Project] = relationship()
 
 
 class ClusterEvent(Base):

@@ -43,6 +43,8 @@ EXPECTED = {
     Action.MANAGE_MEMBERS: {"owner", "admin"},
     Action.VIEW_AUDIT: {"owner", "admin"},
     Action.DELETE_PROJECT: {"owner"},
+    Action.MOVE_PROJECT: {"owner"},
+    Action.SET_RESIDENCY: {"owner"},
 }
 
 

@@ -18,7 +18,7 @@ from models.store import (
     head_revision,
     migrate,
 )
-from models.tables import AuditEvent, Base, Cluster, ClusterEvent, ClusterStatus
+from models.tables import AuditEvent, Base, Cluster, ClusterEvent, ClusterStatus, ProjectMove
 
 MONDAY = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
 
@@ -274,3 +274,59 @@ def test_migrating_twice_changes_nothing(engine):
     assert current_revision(engine) == head_revision()
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM organisations")).scalar() == 1
+
+
+def test_project_homes_start_on_the_built_in_engine_and_go_down_and_up(engine):
+    """0007: existing projects live on the built-in engine (NULL home, no pin); going down drops
+    the homes, residency and moves but keeps projects and clusters."""
+    migrate(engine, "0006")
+    with engine.begin() as connection:
+        organisation = insert(connection, "organisations", name="Plant E", created_at=MONDAY)
+        project = insert(
+            connection, "projects", organisation_id=organisation, name="Line 8", created_at=MONDAY
+        )
+        cluster = insert(
+            connection,
+            "clusters",
+            project_id=project,
+            name="line8",
+            type_key="development",
+            provider="cloud",
+            region="aws/eu-west-1",
+            nodes=1,
+            vcpu_per_node=2,
+            memory_gib_per_node=8,
+            status="running",
+            provider_config={},
+            created_at=MONDAY,
+            updated_at=MONDAY,
+        )
+    migrate(engine)
+    with engine.begin() as connection:
+        home = connection.execute(sa.text("SELECT home_cluster_id, residency FROM projects"))
+        assert home.all() == [(None, None)]
+        connection.execute(
+            sa.text("UPDATE projects SET home_cluster_id = :c, residency = 'eu'"), {"c": cluster}
+        )
+    with Session(engine) as session:
+        session.add(
+            ProjectMove(
+                project_id=project, to_cluster_id=cluster, state="copying", requested_by="x"
+            )
+        )
+        session.commit()
+    downgrade(engine, "0006")
+    inspector = sa.inspect(engine)
+    assert "project_moves" not in inspector.get_table_names()
+    assert {c["name"] for c in inspector.get_columns("projects")} == {
+        "id",
+        "organisation_id",
+        "name",
+        "created_at",
+    }
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT id FROM clusters")).scalars().all() == [cluster]
+    migrate(engine)
+    with engine.connect() as connection:
+        home = connection.execute(sa.text("SELECT id, home_cluster_id FROM projects"))
+        assert home.all() == [(project, None)]

@@ -103,7 +103,7 @@ ASKS = {
     "export audit": Ask(Action.VIEW_AUDIT, "GET", "/api/projects/{project}/audit?format=csv"),
 }
 # Not reachable through the API (no endpoint deletes a project).
-NO_ENDPOINT = {Action.DELETE_PROJECT}
+NO_ENDPOINT = {Action.DELETE_PROJECT, Action.MOVE_PROJECT, Action.SET_RESIDENCY}
 
 
 def expected(role: str, action: Action) -> int | str:
