@@ -25,9 +25,8 @@ class PlacementError(ValueError):
     """The home cannot be set now: a move is open, or the cluster is going away."""
 
 
-def _home(session: Session, project: Project, builtin_region: str) -> tuple[str, str]:
-    """(region, label for messages) of the project's current home."""
-    cluster = project.home_cluster
+def _where(cluster: Cluster | None, builtin_region: str) -> tuple[str, str]:
+    """(region, label for messages) of a home: ``cluster``, or None for the built-in engine."""
     if cluster is None:
         return builtin_region, "the built-in engine"
     return cluster.region or "", f"cluster {cluster.name}"
@@ -58,7 +57,7 @@ def set_residency(
     require(session, actor, project_id, Action.SET_RESIDENCY)
     project = _locked(session, project_id)
     wanted = _group(group)
-    region, label = _home(session, project, builtin_region)
+    region, label = _where(project.home_cluster, builtin_region)
     check_home(wanted, region, project=project.name, home_label=label)
     before = project.residency
     project.residency = group
@@ -89,6 +88,7 @@ def set_home(
     residency group."""
     require(session, actor, project_id, Action.MOVE_PROJECT)
     project = _locked(session, project_id)
+    before = project.home_cluster_id
     cluster = None if cluster_id is None else session.get(Cluster, cluster_id)
     if cluster_id is not None:
         if cluster is None:
@@ -108,13 +108,8 @@ def set_home(
     )
     if open_move is not None:
         raise PlacementError(f"Project {project.name} is being moved; wait for the move to end.")
-    region, label = (
-        (builtin_region, "the built-in engine")
-        if cluster is None
-        else (cluster.region or "", f"cluster {cluster.name}")
-    )
+    region, label = _where(cluster, builtin_region)
     check_home(_group(project.residency), region, project=project.name, home_label=label)
-    before = project.home_cluster_id
     project.home_cluster = cluster
     audit(
         session,

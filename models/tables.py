@@ -10,7 +10,8 @@ The schema is created and changed only by the Alembic revisions in ``models/migr
 Deleting follows ownership: an organisation takes its teams and projects with it, a project its
 memberships, a user or team its memberships, a cluster its events. A project that still has
 cluster rows cannot be deleted (``RESTRICT``): a cluster row is the only handle on a running,
-possibly billed deployment, so it must be torn down and purged first. Audit events reference
+possibly billed deployment, so it must be torn down and purged first. Nor can a cluster that
+is a project's home or a move's end be deleted. Audit events reference
 nothing, so they outlive whatever they describe.
 """
 
