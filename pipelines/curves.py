@@ -25,7 +25,7 @@ import pandas as pd
 from models.identifiers import identifier
 from pipelines.drawing import Comparison, DensityImage
 from pipelines.fetch import envelope, fetch, fetch_samples, fit, select
-from pipelines.frames import query_frame
+from pipelines.frames import id_chunks, query_frame
 from pipelines.interact import Line, Pick, lines
 from pipelines.samples import CurveSet
 from pipelines.sources import EngineSamples, SampleSource
@@ -323,7 +323,17 @@ class Curves:
         chosen = self.source.through(self.client, self.database, self.selection, view, box)
         if not chosen:
             return Pick(0, pd.DataFrame(columns=list(PICK_COLUMNS)))
-        return Pick(len(chosen), self.metadata(limit, columns=PICK_COLUMNS, ids=chosen))
+        # The newest ``limit`` of each chunk of ids, then of those (see frames.id_chunks).
+        newest = [self.metadata(limit, columns=PICK_COLUMNS, ids=ids) for ids in id_chunks(chosen)]
+        meta = newest[0]
+        if len(newest) > 1:
+            meta = (
+                pd.concat([f for f in newest if not f.empty] or newest[:1], ignore_index=True)
+                .sort_values(["started_at", "curve_id"], ascending=[False, True], kind="stable")
+                .head(limit)
+                .reset_index(drop=True)
+            )
+        return Pick(len(chosen), meta)
 
     def highlight(self, curve_ids: list[int], view: View) -> list[Line]:
         """These curves as vector lines, M4-reduced to the canvas: the same pixels, fewer

@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 
 from models.identifiers import identifier
-from pipelines.frames import query_frame, query_table
+from pipelines.frames import id_chunks, query_frame, query_table
 from pipelines.samples import CurveSet
 from pipelines.views import (
     AXIS_COLUMNS,
@@ -86,15 +86,18 @@ def select(
                 raise FilterError(f"cannot colour by {view.color_by!r}")
             expressions.append(f"c.{view.color_by} AS category")
             columns.append("category")
-    if ids is not None:
-        sql += " AND c.curve_id IN {ids:Array(UInt64)}"
-        params["ids"] = list(ids)
-    return query_frame(
-        client,
-        f"SELECT {', '.join(expressions)} FROM {identifier(database)}.curves AS c WHERE {sql}",
-        columns,
-        params,
-    )
+    query = f"SELECT {', '.join(expressions)} FROM {identifier(database)}.curves AS c WHERE {sql}"
+    if ids is None:
+        return query_frame(client, query, columns, params)
+    query += " AND c.curve_id IN {ids:Array(UInt64)}"
+    frames = [
+        query_frame(client, query, columns, {**params, "ids": chunk})
+        for chunk in id_chunks(list(ids))
+    ]
+    frames = [frame for frame in frames if not frame.empty]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 _WHOLE = """
@@ -168,10 +171,10 @@ def _tables(
     db = identifier(database)
     for sql, mask in kinds.items():
         if mask.any():
-            ids = meta.loc[mask, "curve_id"].tolist()
-            table = query_table(client, sql.format(db=db), {**params, "ids": ids})
-            if table is not None and table.num_rows:
-                yield table
+            for ids in id_chunks(meta.loc[mask, "curve_id"].tolist()):
+                table = query_table(client, sql.format(db=db), {**params, "ids": ids})
+                if table is not None and table.num_rows:
+                    yield table
 
 
 def _answers(client: Client, database: str, meta: pd.DataFrame, kinds: dict, params: dict):

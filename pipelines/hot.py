@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from models.identifiers import identifier
-from pipelines.frames import query_frame, query_table
+from pipelines.frames import id_chunks, query_frame, query_table
 from pipelines.views import AXIS_COLUMNS, COLOR_COLUMNS, META_COLUMNS, CurveFilter
 
 if TYPE_CHECKING:
@@ -82,14 +82,15 @@ def load(client: Client, database: str, where: CurveFilter) -> HotCurves | None:
     )
     if meta.empty:
         return None
-    table = query_table(
-        client,
+    sql = (
         f"SELECT curve_id, x_step, y_step, x AS xs, y AS ys FROM {db}.curve_samples "
-        "WHERE curve_id IN {ids:Array(UInt64)}",
-        {"ids": meta["curve_id"].tolist()},
+        "WHERE curve_id IN {ids:Array(UInt64)}"
     )
-    if table is None:
+    parts = [query_table(client, sql, {"ids": ids}) for ids in id_chunks(meta["curve_id"].tolist())]
+    parts = [part for part in parts if part is not None and part.num_rows]
+    if not parts:
         return None
+    table = pa.concat_tables(parts)
     xs, ys = (table.column(c).combine_chunks() for c in ("xs", "ys"))
     offsets = xs.offsets.to_numpy().astype(np.int64)
     offsets -= offsets[0]

@@ -32,6 +32,7 @@ import pandas as pd
 
 from models.identifiers import identifier
 from pipelines.batch import CurveBatch, curve_ids, fingerprints, to_tables
+from pipelines.frames import id_chunks
 from pipelines.schema import ensure_schema, is_distributed
 
 if TYPE_CHECKING:
@@ -113,14 +114,16 @@ class _ImportRun:
                 raise ImportConflictError(f"curve key {key!r} appears twice in this import")
             self.seen.add(cid)
         prints = fingerprints(batch)
-        stored = dict(
-            self.store.client.query(
-                f"SELECT curve_id, fingerprint FROM {self.db}.curves "
-                "WHERE project = {p:String} AND curve_id IN {ids:Array(UInt64)} "
-                f"AND dataset_id IN (SELECT dataset_id FROM {self.db}.datasets)",
-                parameters={"p": project, "ids": ids.tolist()},
-            ).result_rows
-        )
+        stored = {}
+        for chunk in id_chunks(ids.tolist()):
+            stored.update(
+                self.store.client.query(
+                    f"SELECT curve_id, fingerprint FROM {self.db}.curves "
+                    "WHERE project = {p:String} AND curve_id IN {ids:Array(UInt64)} "
+                    f"AND dataset_id IN (SELECT dataset_id FROM {self.db}.datasets)",
+                    parameters={"p": project, "ids": chunk},
+                ).result_rows
+            )
         keep = np.ones(len(batch), dtype=bool)
         for i, cid in enumerate(ids.tolist()):
             if cid not in stored:
