@@ -1,8 +1,10 @@
 """Shared pytest setup for tests/ and benchmarks/.
 
 chDB runs one engine per process, so the whole session shares one embedded data directory
-(a temporary ``CURVEHOUSE_HOME``) and every test gets its own database inside it. The server
-variant of the engine suite runs when ``CURVEHOUSE_TEST_CLICKHOUSE_URL`` is set.
+(a temporary ``CURVEHOUSE_HOME``) and every test gets its own database inside it. The engine
+suite also runs on an embedded cluster node (one per session, opt-in ``integration``), which
+speaks ClickHouse's HTTP interface the way a server does, and on a server when
+``CURVEHOUSE_TEST_CLICKHOUSE_URL`` is set.
 """
 
 from __future__ import annotations
@@ -72,11 +74,29 @@ def embedded_provider():
     yield provider
 
 
-@pytest.fixture(scope="session", params=["embedded", "server"])
+@pytest.fixture(scope="session")
+def node_url(tmp_path_factory):
+    """A cluster node started for the session, as a ClickHouse URL with its password."""
+    from tests.providers.clusters.node_fixtures import start_node
+
+    node = start_node(tmp_path_factory.mktemp("engine-node") / "node")
+    yield f"http://{node.config.username}:{node.password}@127.0.0.1:{node.config.port}"
+    node.stop()
+
+
+@pytest.fixture(
+    scope="session",
+    params=["embedded", pytest.param("node", marks=pytest.mark.integration), "server"],
+)
 def engine(request, embedded_provider):
-    """Each ClickHouse engine the suite can reach: embedded always, a server when configured."""
+    """Each ClickHouse engine the suite can reach: embedded and a cluster node always, a server
+    when configured."""
     if request.param == "embedded":
         return embedded_provider
+    if request.param == "node":
+        from providers.engines import get_engine
+
+        return get_engine("server", url=request.getfixturevalue("node_url"))
     if not SERVER_URL:
         pytest.skip("no ClickHouse server: set CURVEHOUSE_TEST_CLICKHOUSE_URL to run this variant")
     from providers.engines import get_engine
