@@ -65,7 +65,8 @@ def test_no_request_leaves_the_machine(served, browser):
 
 def test_panel_serve_on_the_page_modules(demo_home, page):
     modules = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "app" / "pages").glob("[a-z]*.py"))
-    login = ["--auth-module", "app/auth/module.py", "--cookie-secret", secrets.token_urlsafe(48)]
+    # "=" keeps a secret that starts with "-" from reading as an option.
+    login = ["--auth-module", "app/auth/module.py", f"--cookie-secret={secrets.token_urlsafe(48)}"]
     server = Served(demo_home, [str(BIN / "panel"), "serve", *modules, "--index", "curves", *login])
     try:
         server.sign_in(page)
