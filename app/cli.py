@@ -33,9 +33,11 @@ def _adopt(services: Services, project: str, **imported: object) -> None:
     from models.tables import Project
     from pipelines.projects import adopt_curve_projects
 
-    with services.curves() as curves, services.metadata.sessions() as session:
-        made = adopt_curve_projects(session=session, curves=curves)
-        session.commit()
+    made = []
+    if services.homes.of(project).builtin:  # a project on a cluster exists already
+        with services.curves() as curves, services.metadata.sessions() as session:
+            made = adopt_curve_projects(session=session, curves=curves)
+            session.commit()
     for name in made:
         print(f"Project {name!r} created for these curves; the first project's owners own it.")
     with services.metadata.sessions() as session:
@@ -65,6 +67,16 @@ def _project_label(services: Services, label: str) -> str:
             return label.strip()
 
 
+def _project_store(services: Services, project: str):
+    """A store on the home of ``project`` (the built-in engine for a label no project has yet),
+    to write into; refused in words while the home cannot answer or a move compares copies."""
+    homes = services.homes
+    home = homes.for_writing(project)
+    if not home.builtin:
+        print(f"Project {project!r} lives on {home.label}.")
+    return homes.store(home, project=project)
+
+
 def cmd_demo(args: argparse.Namespace, services: Services) -> int:
     from pipelines.curves import Curves
     from pipelines.prefetch import prefetch
@@ -72,7 +84,7 @@ def cmd_demo(args: argparse.Namespace, services: Services) -> int:
     from pipelines.synthetic import DemoSpec, generate_demo
 
     args.project = _project_label(services, args.project)
-    store = services.open_store()
+    store = _project_store(services, args.project)
     existing = Curves(store.client, store.database, projects=(args.project,)).datasets(kind="demo")
     if not existing.empty and args.if_missing:
         curves = int(existing["curve_count"].sum())
@@ -125,7 +137,7 @@ def cmd_ingest(args: argparse.Namespace, services: Services) -> int:
     from pipelines.ingest import ingest_file
 
     args.project = _project_label(services, args.project)
-    store = services.open_store()
+    store = _project_store(services, args.project)
     size = Path(args.path).stat().st_size if Path(args.path).is_file() else 0
     # A bar for large files on a terminal (None: off when stderr is not one, as in scripts),
     # so a refusal is the one line of stderr.
@@ -181,9 +193,10 @@ def cmd_info(args: argparse.Namespace, services: Services) -> int:
         bpp = stored.bytes_per_point(overview.points)
         if bpp:
             print(f"  samples: {bpp:.2f} bytes per stored (x, y) point")
+    _print_cluster_homes(services)
     datasets = stored.datasets()
     if not datasets.empty:
-        print("\nDatasets:")
+        print("\nDatasets (built-in engine):")
         for row in datasets.itertuples():
             print(
                 f"  {row.dataset_id}  {row.kind:<6} {row.project:<12} "
@@ -191,6 +204,30 @@ def cmd_info(args: argparse.Namespace, services: Services) -> int:
                 f"{row.name}"
             )
     return 0
+
+
+def _print_cluster_homes(services: Services) -> None:
+    """The projects whose curves live on clusters, with what each holds (or why not)."""
+    from models.tables import Project
+    from pipelines.homes import HomeUnavailable
+
+    with services.metadata.sessions() as session:
+        names = [
+            n for (n,) in session.query(Project.name).filter(Project.home_cluster_id.isnot(None))
+        ]
+    grouped = {h: p for h, p in services.homes.grouped(names).items() if not h.builtin}
+    if not grouped:
+        return
+    print("\nProjects on clusters:")
+    for home, projects in grouped.items():
+        for project in projects:
+            try:
+                with services.homes.reader(project) as curves:
+                    held = curves.overview()
+                said = f"{held.curves:,} curves ({held.points:,} points)"
+            except HomeUnavailable as exc:
+                said = str(exc)
+            print(f"  {project:<16} on {home.label} ({home.status}): {said}")
 
 
 def cmd_clean_demo(args: argparse.Namespace, services: Services) -> int:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from models.settings import Settings
 from models.store import MetadataStore, open_metadata
 from pipelines.curves import Curves
+from pipelines.homes import Homes
 from pipelines.hot import HotCache
 from pipelines.store import STALE_SECONDS, CurveStore
 from providers.engines import Engine, engine_from_settings
@@ -62,6 +63,12 @@ class Services:
         """Filters' samples in memory, shared by every session (entries are read-only)."""
         return self._once("hot", lambda: HotCache(self.settings.hot_cache_mb * MIB))
 
+    @property
+    def homes(self) -> Homes:
+        """Where each project's curves live (the built-in engine or a cluster), and stores on
+        those places: what every reader and writer of a project's curves goes through."""
+        return self._once("homes", lambda: Homes(self.settings, self.metadata, self.open_store))
+
     def open_store(self) -> CurveStore:
         """The curve tables on a new client. The first call migrates the schema and sweeps
         leftover staging tables; later ones only open a client."""
@@ -70,9 +77,10 @@ class Services:
         with self._schema_lock:
             if self._schema_ready:
                 return CurveStore(client, settings.database)
-            # Embedded: this process owns the data directory, so no import of another process
-            # can be in flight and every staging table is a leftover.
-            stale_after = 0 if settings.engine == "embedded" else STALE_SECONDS
+            # The engine in this process: no import of another process can be in flight, so
+            # every staging table is a leftover. Through a server's endpoint, or on a server,
+            # another process may be importing.
+            stale_after = 0 if self.engine.in_process else STALE_SECONDS
             store = CurveStore.open(
                 client,
                 settings.database,
@@ -100,6 +108,9 @@ class Services:
         """Release what was built: the metadata store's connections and the engine's clients."""
         with self._build_lock:
             metadata, engine = self._built.pop("metadata", None), self._built.pop("engine", None)
+            homes = self._built.pop("homes", None)
+        if homes is not None:
+            homes.close()
         if metadata is not None:
             metadata.close()
         if engine is not None:

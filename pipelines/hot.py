@@ -129,13 +129,17 @@ class HotCache:
         self._loading: dict[tuple, threading.Lock] = {}
         self._too_big: set[tuple] = set()  # filters known not to fit, not asked again
 
-    def get(self, client: Client, database: str, where: CurveFilter) -> HotCurves | None:
+    def get(
+        self, client: Client, database: str, where: CurveFilter, *, scope: str = ""
+    ) -> HotCurves | None:
         """The filter's curves, loaded on first use; None when they would not fit the budget
-        (or nothing matches), so the caller asks the engine instead."""
+        (or nothing matches), so the caller asks the engine instead. ``scope`` names the
+        deployment ``client`` reaches (a project's home): two homes may hold databases of the
+        same name, and one budget serves them all."""
         if self.budget <= 0:
             return None
         sql, params = where.where()
-        key = (database, sql, repr(sorted(params.items())), store_version(client, database))
+        key = (scope, database, sql, repr(sorted(params.items())), store_version(client, database))
         with self._lock:
             if key in self._too_big:
                 return None

@@ -94,12 +94,13 @@ class MemorySamples:
 
     cache: HotCache
     engine: EngineSamples = field(default_factory=EngineSamples)
+    scope: str = ""  # the home the clients reach (HotCache.get)
 
     def density(
         self, client: Client, database: str, where: CurveFilter, view: View
     ) -> DensityImage:
         started = time.perf_counter()
-        held = self.cache.get(client, database, where)
+        held = self.cache.get(client, database, where, scope=self.scope)
         if held is None:  # timed from the question to the cache, as a held view is
             return self.engine.draw(client, database, where, view, started=started)
         return draw_held(held, view, started=started)
@@ -109,7 +110,7 @@ class MemorySamples:
     ) -> list[int]:
         from pipelines.density import curves_through
 
-        held = self.cache.get(client, database, where)
+        held = self.cache.get(client, database, where, scope=self.scope)
         if held is None:
             return self.engine.through(client, database, where, view, box)
         near = held.overlapping(*data_box(view, box))

@@ -37,6 +37,7 @@ from models.cluster_states import TRANSITIONS, ClusterAction
 from models.cluster_types import ClusterSpec, validate_cluster_spec
 from models.pricing import Usage, estimate_monthly_cost
 from models.tables import Cluster, ClusterStatus, ProviderKey
+from providers.clusters.configured import provider_for, provider_of
 from providers.errors import ProviderError
 from providers.server_guard import HostNotAllowed
 
@@ -112,7 +113,7 @@ def create_cluster(call: Call) -> ClusterOut:
             raise invalid("A server cluster needs provider_options.url, the server's address.")
         options = body.provider_options.model_dump(exclude_none=True)
     try:
-        lifecycle.provider_of(call.settings, body.provider, options).check_region(body.region)
+        provider_of(call.settings, body.provider, options).check_region(body.region)
     except HostNotAllowed as exc:  # the installation's decision, not a mistake in the request
         raise ApiError(403, str(exc)) from None
     except (ValueError, ProviderError) as exc:
@@ -238,7 +239,7 @@ def get_connection(call: Call) -> ConnectionOut:
         if handle is None or cluster.status is ClusterStatus.DELETED:
             raise conflict(f"Cluster {cluster.name} is {cluster.status}: it has no connection.")
         try:
-            connection = lifecycle.provider_for(call.settings, cluster).connection(handle)
+            connection = provider_for(call.settings, cluster).connection(handle)
         except (ValueError, ProviderError, OSError) as exc:
             raise conflict(f"Cannot read {cluster.name}'s connection: {exc}") from None
         if reveal:

@@ -29,7 +29,7 @@ from app.api.schemas import (
     RasterQuery,
     SamplesOut,
 )
-from app.api.scope import curve_store, page_list, project_in
+from app.api.scope import home_store, page_list, project_in, project_store
 from app.api.uploads import staged
 from app.services import Services
 from models.access import Action
@@ -50,8 +50,8 @@ def _project(call: Call, action: Action) -> tuple[int, str]:
 
 
 def _curves(services: Services, project: str) -> Curves:
-    """The project's curves, on this worker thread's client."""
-    store = curve_store(services)
+    """The project's curves, on this worker thread's client of the project's home."""
+    store = project_store(services, project)
     return Curves(store.client, store.database, projects=(project,))
 
 
@@ -108,8 +108,9 @@ def import_dataset(call: Call) -> ImportOut:
     project_id, name = _project(call, Action.IMPORT_DATA)
     upload = call.upload
     try:
+        home = call.services.homes.for_writing(name)
         with staged(upload) as path:
-            report = ingest_file(curve_store(call.services), path, project=name)
+            report = ingest_file(home_store(call.services, home, project=name), path, project=name)
     except (ApiError, ImportConflictError):
         raise
     except (ValueError, pa.ArrowException) as exc:  # IngestError, and what Arrow says of junk

@@ -18,9 +18,13 @@ from models.accounts import AccountError, NameTaken
 from models.cluster_types import ClusterSpecError, UnknownClusterTypeError
 from models.members import MemberConflict, NoSuchMember
 from models.names import BadName
+from models.placement import PlacementError
 from models.pricing import CostInputError
+from models.residency import ResidencyError
 from pipelines.density import DensityInputError
+from pipelines.homes import ProjectMoving
 from pipelines.ingest import IngestError
+from pipelines.projects import LabelInUse
 from pipelines.store import ImportConflictError
 from pipelines.views import FilterError
 from providers.errors import ProviderError
@@ -97,6 +101,10 @@ STATUS_OF: tuple[tuple[type[BaseException], int], ...] = (
     (NotFound, 404),
     (AccessError, 403),
     (ImportConflictError, 409),
+    (ProjectMoving, 409),
+    (LabelInUse, 409),
+    (ResidencyError, 409),
+    (PlacementError, 409),
     (ClusterRequestError, 409),
     (NameTaken, 409),
     (MemberConflict, 409),
@@ -109,7 +117,8 @@ STATUS_OF: tuple[tuple[type[BaseException], int], ...] = (
     (FilterError, 422),
     (DensityInputError, 422),
     (IngestError, 422),
-    # The curve engine cannot be reached (a ClickHouse server down, a data directory held).
+    # The curve engine cannot be reached (a ClickHouse server down, a data directory held, a
+    # project's home cluster stopped: HomeUnavailable says which, in words).
     (ProviderError, 503),
 )
 

@@ -17,31 +17,48 @@ from app.api.errors import conflict
 from app.api.handler import Call
 from app.api.registry import API
 from app.api.schemas import (
+    HomeOut,
     MemberAdd,
     MemberChange,
     MemberOut,
     Page,
     Paging,
+    ProjectChange,
     ProjectCreate,
     ProjectOut,
 )
-from app.api.scope import curve_store, page_list, project_in
-from models import accounts, members
+from app.api.scope import page_list, project_in
+from app.services import Services
+from models import members
 from models.access import Action, visible_projects
-from models.tables import Project, ProjectMember, Role, User
-from pipelines.curves import Curves
-from pipelines.projects import curve_label_in_use, unowned_label
+from models.placement import set_residency
+from models.tables import Project, ProjectMember, Role
+from pipelines import projects
+from pipelines.homes import Home
 
 TAG = "projects"
 
 
-def project_out(project: Project, role: Role) -> ProjectOut:
+def home_out(home: Home) -> HomeOut:
+    return HomeOut(
+        kind="builtin" if home.builtin else "cluster",
+        cluster_id=home.cluster_id,
+        name="built-in engine" if home.builtin else home.label.removeprefix("cluster "),
+        status=home.status,
+        region=home.region,
+    )
+
+
+def project_out(services: Services, project: Project, role: Role) -> ProjectOut:
+    home = services.homes.of_row(project)
     return ProjectOut(
         id=project.id,
         name=project.name,
         organisation=project.organisation.name,
         role=role,
         created_at=project.created_at,
+        home=home_out(home),
+        residency=project.residency,
     )
 
 
@@ -67,7 +84,8 @@ def member_out(member: ProjectMember) -> MemberOut:
 )
 def list_projects(call: Call) -> Page[ProjectOut]:
     with call.store.sessions() as session:
-        items = [project_out(p, role) for p, role in visible_projects(session, call.who) if role]
+        visible = visible_projects(session, call.who)
+        items = [project_out(call.services, p, role) for p, role in visible if role]
         return page_list(items, call.query)
 
 
@@ -82,18 +100,22 @@ def list_projects(call: Call) -> Page[ProjectOut]:
     tag=TAG,
 )
 def create_project(call: Call) -> ProjectOut:
-    name = call.body.name
-    store = curve_store(call.services)
-    if curve_label_in_use(Curves(store.client, store.database), name):
-        raise conflict(unowned_label(name))
+    body = call.body
     with call.store.sessions() as session:
-        owner = session.get(User, call.who.user_id)
         try:
-            project = accounts.create_project(session=session, owner=owner, name=name, ip=call.ip)
+            project = projects.create_project(
+                session=session,
+                homes=call.services.homes,
+                actor=call.who,
+                name=body.name,
+                cluster_id=body.cluster_id,
+                residency=body.residency,
+                ip=call.ip,
+            )
             session.commit()
         except IntegrityError:  # made by someone else since the check
-            raise conflict(f"A project named {name!r} exists already.") from None
-        return project_out(project, Role.OWNER)
+            raise conflict(f"A project named {body.name!r} exists already.") from None
+        return project_out(call.services, project, Role.OWNER)
 
 
 @API.route(
@@ -107,7 +129,33 @@ def create_project(call: Call) -> ProjectOut:
 def get_project(call: Call) -> ProjectOut:
     with call.store.sessions() as session:
         project, role = project_in(session, call, call.path["project_id"], Action.VIEW)
-        return project_out(project, role)
+        return project_out(call.services, project, role)
+
+
+@API.route(
+    "PATCH",
+    "/api/projects/{project_id}",
+    "Change a project's settings: its residency group",
+    body=ProjectChange,
+    response=ProjectOut,
+    errors=(403, 409),
+    permission=Action.SET_RESIDENCY,
+    tag=TAG,
+)
+def change_project(call: Call) -> ProjectOut:
+    with call.store.sessions() as session:
+        project_id = call.path["project_id"]
+        project, role = project_in(session, call, project_id, Action.SET_RESIDENCY)
+        set_residency(
+            session=session,
+            actor=call.who,
+            project_id=project_id,
+            group=call.body.residency,
+            builtin_region=call.services.homes.builtin.region,
+            ip=call.ip,
+        )
+        session.commit()
+        return project_out(call.services, project, role)
 
 
 @API.route(

@@ -113,16 +113,46 @@ class TokenCreated(BaseModel):
 # -- projects and members -------------------------------------------------------------------
 
 
+class HomeOut(BaseModel):
+    kind: Literal["builtin", "cluster"] = Field(
+        description="the built-in engine, or a cluster on the Clusters page"
+    )
+    cluster_id: int | None
+    name: str = Field(description="the cluster's name, or 'built-in engine'")
+    status: str = Field(description="the cluster's observed state; 'running' for the built-in")
+    region: str
+
+
 class ProjectOut(BaseModel):
     id: int
     name: str
     organisation: str
     role: Role = Field(description="your role in it")
     created_at: datetime
+    home: HomeOut = Field(description="where the project's curves are stored and read")
+    residency: str | None = Field(
+        description="the residency group its home must lie in (models/residency.json); "
+        "null: any region"
+    )
 
 
 class ProjectCreate(Request):
     name: Label
+    cluster_id: int | None = Field(
+        None,
+        ge=1,
+        le=2**63 - 1,
+        description="the cluster its curves will live on (you need create_cluster in the "
+        "cluster's project); omitted: the built-in engine",
+    )
+    residency: str | None = Field(None, description="pin it to a residency group, e.g. 'eu'")
+
+
+class ProjectChange(Request):
+    residency: str | None = Field(
+        description="the residency group (null lifts the pin); refused while the project's "
+        "home lies outside it"
+    )
 
 
 class MemberOut(BaseModel):

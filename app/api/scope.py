@@ -20,6 +20,7 @@ from app.api.schemas import Page, Paging
 from app.services import Services
 from models.access import Action, NotFound, require
 from models.tables import Cluster, Project, Role
+from pipelines.homes import Home
 from pipelines.store import CurveStore
 
 M = TypeVar("M", bound=BaseModel)
@@ -69,12 +70,25 @@ def _window(paging: Paging) -> dict[str, int]:
     return {"limit": paging.limit, "offset": paging.offset}
 
 
-def curve_store(services: Services) -> CurveStore:
-    """The engine's curve tables on this worker thread's own client: a client is not shared
-    between threads, and opening one per request would cost about 50 ms."""
+def home_store(services: Services, home: Home, *, project: str | None = None) -> CurveStore:
+    """A store on ``home`` over this worker thread's own client: a client is not shared
+    between threads, and opening one per request would cost about 50 ms. A home whose address
+    or password changed (a restarted cluster) gets a new client."""
     stores = getattr(_engine, "stores", None)
     if stores is None:
         stores = _engine.stores = {}
-    if services not in stores:
-        stores[services] = services.open_store()
-    return stores[services]
+    key = (services, home.key)
+    token = services.homes.token(home)
+    held = stores.get(key)
+    if held is not None and held[0] == token and token and home.reachable:
+        return held[1]
+    store = services.homes.store(home, project=project)
+    if held is not None:
+        held[1].client.close()
+    stores[key] = (services.homes.token(home), store)
+    return store
+
+
+def project_store(services: Services, project: str) -> CurveStore:
+    """A store on the home of the project named ``project``, on this thread's client."""
+    return home_store(services, services.homes.of(project), project=project)

@@ -16,7 +16,7 @@ import param
 import sqlalchemy as sa
 
 from app.clusters import probes
-from app.clusters.lifecycle import USE_CASES, ClusterRequestError, provider_for, standing
+from app.clusters.lifecycle import USE_CASES, ClusterRequestError, standing
 from app.markup import code, text
 from models.access import AccessError, Action, Principal, allows, visible_projects
 from models.cluster_states import ClusterAction, available_actions
@@ -24,6 +24,8 @@ from models.cluster_types import ClusterSpec, load_cluster_types
 from models.settings import Settings
 from models.store import MetadataStore
 from models.tables import Cluster, ClusterEvent, ClusterStatus, Role
+from pipelines.homes import Homes, home_of_cluster
+from providers.clusters.configured import provider_for
 from providers.errors import ProviderError
 
 BADGE = {
@@ -71,9 +73,17 @@ class ClusterDashboard(pn.viewable.Viewer):
     selected = param.Integer(default=None, allow_None=True, doc="The cluster shown in detail.")
     revealed = param.Boolean(default=False, doc="Whether the connection secret is shown.")
 
-    def __init__(self, *, store: MetadataStore, settings: Settings, actor: Principal) -> None:
+    def __init__(
+        self,
+        *,
+        store: MetadataStore,
+        settings: Settings,
+        actor: Principal,
+        homes: Homes | None = None,
+    ) -> None:
+        """``homes``: to list the projects living on a cluster (None: not listed)."""
         super().__init__()
-        self.store, self.settings, self.actor = store, settings, actor
+        self.store, self.settings, self.actor, self.homes = store, settings, actor, homes
         self._types = load_cluster_types()
         self.status_filter = pn.widgets.Select(
             label="Status",
@@ -303,8 +313,34 @@ class ClusterDashboard(pn.viewable.Viewer):
         except Exception as exc:
             said = str(exc) if provider is None else provider.failure(exc)  # never the far side's
             line = f"- Storage: could not be read ({text(said)})"
+        line += self._homed_line(cluster)
         self._storage[cluster.id] = (time.monotonic(), line)
         return line
+
+    def _homed_line(self, cluster: Cluster) -> str:
+        """The projects whose curves live on ``cluster``, with what each holds; projects this
+        person is not a member of are counted, not named."""
+        if self.homes is None:
+            return ""
+        home = home_of_cluster(cluster)
+        living = self.homes.on_clusters().get(home, [])
+        if not living:
+            return "\n- Projects stored here: none (choose this cluster when creating a project)"
+        with self.store.sessions() as session:
+            visible = {name for name, _ in self._projects(session).values()}
+        shown = [p for p in living if self.actor.is_operator or p in visible]
+        try:
+            held = self.homes.holdings(home, shown) if home.reachable else {}
+        except ProviderError:  # it stopped answering: the names still say who lives here
+            held = {}
+        parts = [
+            f"{text(p)} ({held[p][0]:,} curves, {held[p][1]:,} points)" if p in held else text(p)
+            for p in shown
+        ]
+        hidden = len(living) - len(shown)
+        if hidden:
+            parts.append(f"{hidden} other project{'s' if hidden > 1 else ''}")
+        return "\n- Projects stored here: " + ", ".join(parts)
 
     def _timeline(self, events: list[ClusterEvent]) -> pn.viewable.Viewable:
         rows = "\n".join(

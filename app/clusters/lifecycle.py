@@ -31,9 +31,18 @@ from models.audit import audit
 from models.cluster_states import LIVE, ON_THE_WAY, TRANSITIONS, ClusterAction, Standing
 from models.cluster_types import ClusterSpec as Size
 from models.cluster_types import check_cluster_spec
-from models.tables import Cluster, ClusterEvent, ClusterStatus, ProviderKey
+from models.tables import (
+    OPEN_MOVE_STATES,
+    Cluster,
+    ClusterEvent,
+    ClusterStatus,
+    Project,
+    ProjectMove,
+    ProviderKey,
+)
 from pipelines.schema import ensure_schema
-from providers.clusters import ClusterProvider, Deployment, Observation, get_cluster_provider
+from providers.clusters import ClusterProvider, Deployment, Observation
+from providers.clusters.configured import provider_for, provider_of
 from providers.errors import ProviderError
 
 if TYPE_CHECKING:
@@ -61,43 +70,6 @@ class NewCluster:
     size: Size
     provider_options: dict[str, Any] | None = None  # e.g. a server's URL
     ip_access: tuple[str, ...] = ("127.0.0.1/32",)  # who may connect (cloud)
-
-
-def provider_for(settings: Settings, cluster: Cluster) -> ClusterProvider:
-    """The provider running ``cluster``, configured from settings and the cluster's row."""
-    return provider_of(settings, str(cluster.provider), cluster.provider_config.get("options"))
-
-
-def provider_of(settings: Settings, key: str, options: dict | None = None) -> ClusterProvider:
-    """Embedded nodes live under ``home``; a server is given per cluster (``options``) and must
-    be on a host the installation allows (``CURVEHOUSE_SERVER_CLUSTER_HOSTS``, checked by the
-    provider before any request: the one check the wizard, this service and the API share);
-    cloud clusters use the API key in settings."""
-    if key == ProviderKey.SERVER:
-        options = options or {}
-        return get_cluster_provider(
-            "server",
-            url=str(options.get("url", "")),
-            cluster=options.get("cluster"),
-            allowed_hosts=settings.server_cluster_hosts,
-        )
-    if key == ProviderKey.EMBEDDED:
-        return get_cluster_provider("embedded", home=settings.home)
-    if key == ProviderKey.CLOUD:
-        cloud = settings.cloud
-        if not cloud.configured:
-            raise ClusterRequestError(
-                "ClickHouse Cloud is not configured: set CURVEHOUSE_CLOUD_ORGANIZATION_ID, "
-                "CURVEHOUSE_CLOUD_KEY_ID and CURVEHOUSE_CLOUD_KEY_SECRET."
-            )
-        return get_cluster_provider(
-            "cloud",
-            organization_id=cloud.organization_id,
-            key_id=cloud.key_id,
-            key_secret=cloud.key_secret.get_secret_value(),
-            base_url=cloud.api_url,
-        )
-    return get_cluster_provider(key, **(options or {}))
 
 
 def _spec(cluster: Cluster) -> Deployment:
@@ -364,6 +336,19 @@ def delete_cluster(
     *, store: MetadataStore, settings: Settings, cluster_id: int, actor: Principal
 ) -> Cluster:
     def call(provider: ClusterProvider, handle: dict | None, cluster: Cluster) -> None:
+        held = sorted(p.name for p in cluster.homed_projects)
+        if held:  # deleting it would delete their curves
+            raise ClusterRequestError(
+                f"Cluster {cluster.name} holds the curves of {', '.join(held)}; move "
+                f"{'that project' if len(held) == 1 else 'those projects'} to another home "
+                "first."
+            )
+        moving = _moves_into(cluster)
+        if moving:
+            raise ClusterRequestError(
+                f"Project {moving} is being moved onto cluster {cluster.name}; cancel that "
+                "move first."
+            )
         if handle is not None:  # without one, the provider never made anything
             provider.delete(handle)
 
@@ -375,6 +360,19 @@ def delete_cluster(
         action=ClusterAction.DELETE,
         call=call,
     )
+
+
+def _moves_into(cluster: Cluster) -> str:
+    """The names of projects with an open move onto ``cluster``, for a refusal."""
+    from sqlalchemy.orm import object_session
+
+    session = object_session(cluster)
+    names = session.scalars(
+        sa.select(Project.name)
+        .join(ProjectMove, ProjectMove.project_id == Project.id)
+        .where(ProjectMove.to_cluster_id == cluster.id, ProjectMove.state.in_(OPEN_MOVE_STATES))
+    ).all()
+    return ", ".join(sorted(names))
 
 
 # The use case of each action on an existing cluster (resize takes a ``size`` as well).

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from app.clusters import probes
-from app.clusters.lifecycle import poll, provider_for
+from app.clusters.lifecycle import poll
 from models.tables import Cluster, ClusterStatus
+from providers.clusters.configured import provider_for
 
 if TYPE_CHECKING:
     from models.settings import Settings

@@ -26,7 +26,7 @@ def page(services: Services) -> pn.template.BaseTemplate:
     actor = current_principal(services)
     if actor is None:
         return shell("clusters", [sign_in_required()])
-    dashboard = ClusterDashboard(store=store, settings=settings, actor=actor)
+    dashboard = ClusterDashboard(store=store, settings=settings, actor=actor, homes=services.homes)
 
     def create(request: NewCluster) -> str | None:
         cluster = create_cluster(store=store, settings=settings, request=request, actor=actor)

@@ -6,15 +6,20 @@ URL's query string (``?station=S1&x=0,12``) reopens a shared view.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import holoviews as hv
 import panel as pn
 
 from app.auth.session import current_principal, sign_in_required
 from app.explorer.explorer import CurveExplorer
+from app.homes.notice import HomeNotice
+from app.markup import text
 from app.pages import panel_serve_services
 from app.services import Services
 from app.shell import shell
-from models.access import readable_projects, record_export
+from models.access import Principal, readable_projects, record_export
+from pipelines.homes import Home, Homes, HomeUnavailable
 from pipelines.sources import MemorySamples
 
 hv.extension("bokeh", logo=False)
@@ -30,10 +35,20 @@ def session_query() -> dict[str, str]:
 def page(services: Services) -> pn.template.BaseTemplate:
     """A fresh explorer for one session, showing the curves of the viewer's projects; zooms
     draw from the process's hot cache."""
-    store = services.metadata
     actor = current_principal(services)
     if actor is None:
         return shell("curves", [sign_in_required()])
+    shown, elsewhere = explore(services, actor, session_query())
+    sidebar = shown.controls.sidebar() if isinstance(shown, CurveExplorer) else None
+    return shell("curves", [shown, elsewhere], sidebar=sidebar)
+
+
+def explore(
+    services: Services, actor: Principal, query: dict[str, str]
+) -> tuple[CurveExplorer | HomeNotice, pn.viewable.Viewable]:
+    """The explorer of ``actor``'s projects on one home (``?project=``'s), or the words that
+    home cannot answer with; and links to the projects living elsewhere."""
+    store = services.metadata
 
     def record(kind: str, projects: tuple[str, ...] | None) -> None:
         with store.sessions() as session:
@@ -42,15 +57,54 @@ def page(services: Services) -> pn.template.BaseTemplate:
 
     with store.sessions() as session:
         readable = readable_projects(session, actor)
+    homes = services.homes
+    home, projects, elsewhere = choose_home(homes, readable, query.get("project", ""))
+    try:
+        first = homes.store(home, project=projects[0] if projects else None)
+    except HomeUnavailable as refusal:
+        return HomeNotice(services, actor, refusal), elsewhere
+    clients = [first.client]
+
+    def client():  # the session's three clients: the first was opened to check the home
+        return clients.pop() if clients else homes.store(home).client
+
     explorer = CurveExplorer(
-        client_factory=services.client,
-        database=services.settings.database,
-        samples=MemorySamples(services.hot),
-        query=session_query(),
-        projects=readable,
+        client_factory=client,
+        database=first.database,
+        samples=MemorySamples(services.hot, scope=home.key),
+        query=query,
+        projects=projects,
         on_export=record,
     )
-    return shell("curves", [explorer], sidebar=explorer.controls.sidebar())
+    return explorer, elsewhere
+
+
+def choose_home(
+    homes: Homes, readable: tuple[str, ...] | None, wanted: str
+) -> tuple[Home, tuple[str, ...] | None, pn.viewable.Viewable]:
+    """The home this session explores (one per tab: the hot cache, picks and percentiles do
+    not merge across databases), the projects it shows there, and links to the others.
+
+    The home of ``?project=`` when the viewer may read it, else that of their first project on
+    the built-in engine, else their first project's. The operator (``readable`` None) sees every
+    label on the built-in engine, or the projects living on the chosen cluster."""
+    by_home = homes.grouped(readable) if readable is not None else homes.on_clusters()
+    if readable is not None and not by_home:
+        by_home = {homes.builtin: []}
+    chosen = homes.builtin if readable is None or homes.builtin in by_home else next(iter(by_home))
+    if wanted and (readable is None or wanted in readable):
+        chosen = homes.of(wanted)
+    projects = None if readable is None and chosen.builtin else tuple(by_home.get(chosen, ()))
+    others = [
+        f"[{text(name)}](/curves?project={quote(name)}) on {text(h.label)}"
+        for h, names in by_home.items()
+        if h != chosen
+        for name in names
+    ]
+    if readable is None and not chosen.builtin:
+        others.insert(0, "[the built-in engine's curves](/curves)")
+    line = "Also stored elsewhere: " + " · ".join(others) if others else ""
+    return chosen, projects, pn.pane.Markdown(line, visible=bool(others), name="other-homes")
 
 
 if pn.state.served:

@@ -13,13 +13,15 @@ from bokeh.models.widgets.tables import NumberFormatter
 
 from app.auth.session import current_principal, sign_in_required
 from app.figures import noted_figure
+from app.homes.notice import HomeNotice
 from app.markup import text
 from app.pages import panel_serve_services
 from app.services import Services
 from app.shell import shell
-from models.access import readable_projects
+from models.access import Principal, readable_projects
 from pipelines.curves import Curves, Overview
 from pipelines.drawing import draw, extent_view
+from pipelines.homes import Home, HomeUnavailable
 from pipelines.render import dynamic
 from pipelines.views import BREAKDOWN_COLUMNS, NEWEST_COLUMNS, View
 from providers import ProviderError
@@ -38,17 +40,30 @@ class HomePage(pn.viewable.Viewer):
     )
 
     def __init__(
-        self, *, services: Services, projects: tuple[str, ...] | None = None, **params
+        self,
+        *,
+        services: Services,
+        projects: tuple[str, ...] | None = None,
+        home: Home | None = None,
+        actor: Principal | None = None,
+        **params,
     ) -> None:
-        """``projects``: the only projects whose curves this person may see (None: all)."""
+        """``projects``: the only projects whose curves this person may see (None: all), all
+        living on ``home`` (None: the built-in engine)."""
         super().__init__(**params)
         self._projects = projects
         self._database = services.settings.database
         self._error: str | None = None
+        self._refusal: pn.viewable.Viewable | None = None
+        self._client = None
+        home = home or services.homes.builtin
         try:
-            self._client = services.client()
+            store = services.homes.store(home)
+            self._client, self._database = store.client, store.database
+        except HomeUnavailable as exc:
+            self._refusal = HomeNotice(services, actor, exc) if actor else None
+            self._error = str(exc)
         except ProviderError as exc:
-            self._client = None
             self._error = str(exc)
         if self._client is not None and pn.state.curdoc is not None:
             client = self._client
@@ -136,6 +151,8 @@ class HomePage(pn.viewable.Viewer):
         )
 
     def __panel__(self) -> pn.viewable.Viewable:
+        if self._refusal is not None:
+            return self._refusal
         if self._error:
             return pn.pane.Alert(
                 f"**The curve store is not available.** {text(self._error)}", alert_type="danger"
@@ -165,13 +182,27 @@ class HomePage(pn.viewable.Viewer):
 
 
 def page(services: Services) -> pn.template.BaseTemplate:
-    """A fresh landing page for one session, over the viewer's projects."""
+    """A fresh landing page for one session, over the viewer's projects: one section per
+    place their curves live in, so a stopped cluster hides only its own projects."""
     actor = current_principal(services)
     if actor is None:
         return shell("home", [sign_in_required()])
     with services.metadata.sessions() as session:
         projects = readable_projects(session, actor)
-    return shell("home", [HomePage(services=services, projects=projects)])
+    homes = services.homes
+    if projects is None:  # the operator: every label on the built-in engine, and each cluster
+        by_home = {homes.builtin: None, **homes.on_clusters()}
+    else:
+        by_home = homes.grouped(projects) or {homes.builtin: []}
+    sections = []
+    for home, names in by_home.items():
+        shown = None if names is None else tuple(names)
+        if len(by_home) > 1:
+            where = "the built-in engine" if home.builtin else home.label
+            listed = "all projects" if shown is None else ", ".join(shown)
+            sections.append(pn.pane.Markdown(f"## On {text(where)}: {text(listed)}"))
+        sections.append(HomePage(services=services, projects=shown, home=home, actor=actor))
+    return shell("home", sections)
 
 
 if pn.state.served:

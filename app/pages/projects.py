@@ -11,14 +11,16 @@ from app.markup import text
 from app.pages import panel_serve_services
 from app.services import Services
 from app.shell import shell
-from models import accounts
-from models.access import Principal, visible_projects
-from models.tables import Cluster, ClusterStatus, User
-from pipelines.projects import curve_label_in_use, unowned_label
+from models.access import Action, NotFound, Principal, allows, visible_projects
+from models.residency import load_residency
+from models.tables import Cluster, ClusterStatus
+from pipelines.projects import create_project
+from providers.errors import ProviderError
 
 pn.extension("tabulator")
 
-COLUMNS = ["project", "your role", "members", "live clusters", "created"]
+COLUMNS = ["project", "your role", "lives on", "residency", "members", "live clusters", "created"]
+BUILT_IN = "the built-in engine"
 
 
 class ProjectsPanel(pn.viewable.Viewer):
@@ -34,6 +36,15 @@ class ProjectsPanel(pn.viewable.Viewer):
         )
         self.project_name = pn.widgets.TextInput(
             label="New project", placeholder="e.g. line-7 press-fit"
+        )
+        self.home = pn.widgets.Select(
+            name="Its curves live on", options=self.homes(), value=None, width=260
+        )
+        self.residency = pn.widgets.Select(
+            name="Residency",
+            options={"any region": None} | {g.label: g.key for g in load_residency().groups},
+            value=None,
+            width=180,
         )
         self.create = pn.widgets.Button(label="Create project", color="primary", align="end")
         self.create.on_click(lambda _: self._create())
@@ -52,6 +63,8 @@ class ProjectsPanel(pn.viewable.Viewer):
                 {
                     "project": p.name,
                     "your role": str(role) if role else "operator",
+                    "lives on": _lives_on(p.home_cluster),
+                    "residency": p.residency or "",
                     "members": len(p.members),
                     "live clusters": live.get(p.id, 0),
                     "created": f"{p.created_at:%Y-%m-%d}",
@@ -60,30 +73,44 @@ class ProjectsPanel(pn.viewable.Viewer):
             ]
         return pd.DataFrame(rows, columns=COLUMNS)
 
+    def homes(self) -> dict[str, int | None]:
+        """Where a new project's curves may live: the built-in engine, or a live cluster of a
+        project in which this person may create clusters (its owner pays for the storage)."""
+        choices: dict[str, int | None] = {BUILT_IN: None}
+        with self.store.sessions() as session:
+            for project, role in visible_projects(session, self.who):
+                if not (self.who.is_operator or allows(role, Action.CREATE_CLUSTER)):
+                    continue
+                for cluster in project.clusters:
+                    if cluster.status not in (ClusterStatus.DELETING, ClusterStatus.DELETED):
+                        label = f"cluster {cluster.name} ({cluster.region}, {project.name})"
+                        choices[label] = cluster.id
+        return choices
+
     def _create(self) -> None:
         name = self.project_name.value.strip()
         if self.who.is_operator:
             return self._say("Sign in to create a project: it needs an owner.", "warning")
-        if name and self._label_in_use(name):
-            return self._say(text(unowned_label(name)), "danger")
         with self.store.sessions() as session:
             try:
-                accounts.create_project(
-                    session=session, owner=session.get(User, self.who.user_id), name=name
+                project = create_project(
+                    session=session,
+                    homes=self.services.homes,
+                    actor=self.who,
+                    name=name,
+                    cluster_id=self.home.value,
+                    residency=self.residency.value,
                 )
-            except accounts.AccountError as exc:
+                lives_on = _lives_on(project.home_cluster)
+            except (ValueError, NotFound, ProviderError) as exc:  # names, residency, homes
                 return self._say(text(exc), "danger")
             session.commit()
         self.project_name.value = ""
         self.table.value = self.projects()
         self._say(
-            f"Project {text(repr(name))} created; you are its owner. Invite people on the "
-            "Team page."
+            f"Project {text(repr(name))} created on {text(lives_on)}; you are its owner. "
+            "Invite people on the Team page."
         )
-
-    def _label_in_use(self, name: str) -> bool:
-        with self.services.curves() as curves:
-            return curve_label_in_use(curves, name)
 
     def _say(self, message: str, kind: str = "success") -> None:
         """Show ``message``, Markdown whose values went through :func:`~app.markup.text`."""
@@ -99,11 +126,15 @@ class ProjectsPanel(pn.viewable.Viewer):
                 + ("\n\n**You are not a member of any project yet.**" if empty else "")
             ),
             self.table,
-            pn.Row(self.project_name, self.create),
+            pn.Row(self.project_name, self.home, self.residency, self.create),
             self.message,
             sizing_mode="stretch_width",
             max_width=1000,
         )
+
+
+def _lives_on(cluster: Cluster | None) -> str:
+    return BUILT_IN if cluster is None else f"cluster {cluster.name} ({cluster.status})"
 
 
 def page(services: Services) -> pn.template.BaseTemplate:

@@ -169,7 +169,14 @@ class World:
         )
 
     def clean_up(self) -> None:
-        """Delete every live cluster, so no node process outlives the tests."""
+        """Delete every live cluster, so no node process outlives the tests (projects living
+        on one go back to the built-in engine first: a home cannot be deleted)."""
+        with self.store.sessions() as session:
+            for project in session.scalars(
+                sa.select(Project).where(Project.home_cluster_id.isnot(None))
+            ):
+                project.home_cluster_id = None
+            session.commit()
         with self.store.sessions() as session:
             live = session.scalars(
                 sa.select(Cluster.id).where(Cluster.status != ClusterStatus.DELETED)

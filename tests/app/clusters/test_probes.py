@@ -8,10 +8,11 @@ import pytest
 import sqlalchemy as sa
 
 from app.clusters import probes
-from app.clusters.lifecycle import create_cluster, provider_for
+from app.clusters.lifecycle import create_cluster
 from app.clusters.poller import ClusterPoller
 from models.store import open_metadata
 from models.tables import ClusterProbe, utcnow
+from providers.clusters.configured import provider_for
 from tests.app.clusters import test_lifecycle
 from tests.app.clusters.test_lifecycle import ACTOR, request
 from tests.app.clusters.waiting import wait_until

@@ -1,0 +1,2 @@
+"""Project homes on the pages: where a project's curves live, and what to do when that place
+cannot answer."""
