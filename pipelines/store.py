@@ -12,6 +12,8 @@ Any error before step 4 drops the staging tables and deletes whatever was attach
 killed mid-import leaves staging tables or uncommitted rows; :meth:`CurveStore.sweep` (run when a
 store opens) removes both. Idempotency: a curve is identified by ``(project, curve_key)``; a
 curve already stored with the same content is skipped, with different content it is a conflict.
+:meth:`CurveStore.copy_in` lands a dataset copied from another database (a project's move, see
+``pipelines.moves``) by the same steps, keeping its id, rows and ``datasets`` row.
 
 A database in the cluster layout (``Distributed`` tables over replicated shards) is read-only
 here: attaching staged parts is one step per shard, not one step for the import, so this design
@@ -84,10 +86,19 @@ def _project_lock(database: str, project: str) -> threading.Lock:
 class _ImportRun:
     """State of one :meth:`CurveStore.write`: its id, staging tables and running totals."""
 
-    def __init__(self, store: CurveStore, spec: DatasetSpec, ingested_at: pd.Timestamp) -> None:
+    def __init__(
+        self,
+        store: CurveStore,
+        spec: DatasetSpec,
+        ingested_at: pd.Timestamp,
+        *,
+        dataset_id: str | None = None,
+    ) -> None:
         self.store, self.spec, self.db = store, spec, store.db
-        self.dataset_id = str(uuid.uuid4())
-        self.tag = self.dataset_id.replace("-", "")
+        # A copy (``pipelines.moves``) keeps the dataset's id. The tag is always the id's hex:
+        # :meth:`CurveStore.sweep` keeps uncommitted rows whose id matches a live staging table.
+        self.dataset_id = str(uuid.UUID(dataset_id)) if dataset_id else str(uuid.uuid4())
+        self.tag = uuid.UUID(self.dataset_id).hex
         self.staged_curves = identifier(f"{_STAGING_PREFIX}{self.tag}_curves")
         self.staged_samples = identifier(f"{_STAGING_PREFIX}{self.tag}_samples")
         self.ingested_at = ingested_at.floor("ms")
@@ -155,9 +166,10 @@ class _ImportRun:
         result.curves_added += len(batch)
         result.points_added += batch.point_count
 
-    def publish(self) -> None:
-        """Move the staged parts into place, then commit with the dataset row."""
-        spec, result, db = self.spec, self.result, self.db
+    def publish(self, commit: Callable[[], None] | None = None) -> None:
+        """Move the staged parts into place, then commit with the dataset row (``commit``
+        writes it; by default the row of this import)."""
+        db = self.db
         try:
             for table, staged in (
                 ("curve_samples", self.staged_samples),
@@ -166,26 +178,31 @@ class _ImportRun:
                 self.command(
                     f"ALTER TABLE {db}.{table} ATTACH PARTITION tuple() FROM {db}.{staged}"
                 )
-            self.command(
-                f"INSERT INTO {db}.datasets (dataset_id, project, kind, name, source, "
-                "content_sha256, curve_count, point_count, created_at) VALUES ({id:UUID}, "
-                "{project:String}, {kind:String}, {name:String}, {source:String}, {sha:String}, "
-                "{curves:UInt64}, {points:UInt64}, now64(3))",
-                parameters={
-                    "id": self.dataset_id,
-                    "project": spec.project,
-                    "kind": spec.kind,
-                    "name": spec.name,
-                    "source": spec.source,
-                    "sha": spec.content_sha256,
-                    "curves": result.curves_added,
-                    "points": result.points_added,
-                },
-            )
+            (commit or self.record)()
         except BaseException:
             self.store.delete_datasets([self.dataset_id])
             raise
-        result.dataset_id = self.dataset_id
+        self.result.dataset_id = self.dataset_id
+
+    def record(self) -> None:
+        """Insert this import's ``datasets`` row, the commit record."""
+        spec, result, db = self.spec, self.result, self.db
+        self.command(
+            f"INSERT INTO {db}.datasets (dataset_id, project, kind, name, source, "
+            "content_sha256, curve_count, point_count, created_at) VALUES ({id:UUID}, "
+            "{project:String}, {kind:String}, {name:String}, {source:String}, {sha:String}, "
+            "{curves:UInt64}, {points:UInt64}, now64(3))",
+            parameters={
+                "id": self.dataset_id,
+                "project": spec.project,
+                "kind": spec.kind,
+                "name": spec.name,
+                "source": spec.source,
+                "sha": spec.content_sha256,
+                "curves": result.curves_added,
+                "points": result.points_added,
+            },
+        )
 
 
 class CurveStore:
@@ -257,6 +274,83 @@ class CurveStore:
                 run.drop_staging()
                 _active_imports.discard(run.tag)
         return run.result
+
+    def copy_in(
+        self,
+        record: bytes,
+        chunks: Iterable[tuple[bytes, bytes]],
+        *,
+        dataset_id: str,
+        project: str,
+        progress: Progress | None = None,
+    ) -> bool:
+        """Store a committed dataset of another database under its own id, all or nothing, by
+        the import's protocol; False when it is committed here already (nothing is written).
+
+        ``chunks`` yields ``(samples, curves)`` blocks in ClickHouse's Native format and
+        ``record`` is the dataset's ``datasets`` row in Native: it is written last, unchanged, as
+        the commit record. An earlier copy that died leaves staging tables (named by the id) or
+        attached rows that never committed: both go first. One copier per dataset at a time.
+        ``progress(curves, samples)`` gets the rows staged so far after each chunk.
+        """
+        self._check_writable()
+        if self._committed(dataset_id):
+            return False
+        run = _ImportRun(
+            self,
+            DatasetSpec(project=project, kind="import", name=""),
+            pd.Timestamp.now(tz="UTC"),
+            dataset_id=dataset_id,
+        )
+        _active_imports.add(run.tag)
+        try:
+            run.drop_staging()
+            if self._uncommitted(run.dataset_id):
+                self.delete_datasets([run.dataset_id])
+            run.create_staging()
+            for samples, curves in chunks:
+                for table, block in ((run.staged_samples, samples), (run.staged_curves, curves)):
+                    if block:
+                        self.client.raw_insert(
+                            f"{self.db}.{table}", insert_block=block, fmt="Native"
+                        )
+                if progress is not None:
+                    progress(*self._rows(run.staged_curves, run.staged_samples))
+
+            def commit() -> None:
+                self.client.raw_insert(f"{self.db}.datasets", insert_block=record, fmt="Native")
+                if not self._committed(run.dataset_id):
+                    raise ValueError(f"the record sent does not commit dataset {dataset_id}")
+
+            run.publish(commit)
+        finally:
+            run.drop_staging()
+            _active_imports.discard(run.tag)
+        return True
+
+    def _committed(self, dataset_id: str) -> bool:
+        return bool(
+            self.client.query(
+                f"SELECT count() FROM {self.db}.datasets WHERE dataset_id = {{d:UUID}}",
+                parameters={"d": dataset_id},
+            ).result_rows[0][0]
+        )
+
+    def _uncommitted(self, dataset_id: str) -> bool:
+        """Whether rows of a dataset that has no commit record are stored."""
+        return bool(
+            self.client.query(
+                f"SELECT (SELECT count() FROM {self.db}.curves WHERE dataset_id = {{d:UUID}}) + "
+                f"(SELECT count() FROM {self.db}.curve_samples WHERE dataset_id = {{d:UUID}})",
+                parameters={"d": dataset_id},
+            ).result_rows[0][0]
+        )
+
+    def _rows(self, *tables: str) -> list[int]:
+        return [
+            int(self.client.query(f"SELECT count() FROM {self.db}.{t}").result_rows[0][0])
+            for t in tables
+        ]
 
     # -- removing --------------------------------------------------------------------------
 
