@@ -21,6 +21,7 @@ from models.settings import Settings
 from pipelines.density import warm_up
 from pipelines.projects import adopt_curve_projects
 from providers import ProviderError
+from providers.engines.endpoint import EngineEndpoint
 
 # URL slug -> factory building a fresh page per session from the process's Services; slugs are
 # the page modules' names, as under ``panel serve app/pages/*.py --index curves``, and "/"
@@ -161,6 +162,21 @@ def serve(services: Services, *, show: bool = False, origins: tuple[str, ...] = 
         if settings.engine != "server":
             raise
         print(f"warning: {exc}; serving anyway, pages will say so", file=sys.stderr, flush=True)
+    # The built-in engine is this process's; the CLI and notebooks reach it on this endpoint.
+    endpoint = None
+    if settings.engine == "embedded":
+        endpoint = EngineEndpoint(
+            services.engine, database=settings.database, threads=settings.endpoint_threads
+        ).start()
+    try:
+        _serve(services, show=show, origins=origins)
+    finally:
+        if endpoint is not None:
+            endpoint.stop()
+
+
+def _serve(services: Services, *, show: bool, origins: tuple[str, ...]) -> None:
+    settings = services.settings
     warm_up()  # load the compiled kernels now, not in the first visitor's first render
     secret = cookie_secret(settings)  # before anything starts: refused outside local mode
     store = services.metadata

@@ -77,9 +77,10 @@ class Services:
         with self._schema_lock:
             if self._schema_ready:
                 return CurveStore(client, settings.database)
-            # Embedded: this process owns the data directory, so no import of another process
-            # can be in flight and every staging table is a leftover.
-            stale_after = 0 if settings.engine == "embedded" else STALE_SECONDS
+            # The engine in this process: no import of another process can be in flight, so
+            # every staging table is a leftover. Through a server's endpoint, or on a server,
+            # another process may be importing.
+            stale_after = 0 if self.engine.in_process else STALE_SECONDS
             store = CurveStore.open(
                 client,
                 settings.database,

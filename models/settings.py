@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -127,6 +128,7 @@ _NUMBERS: dict[str, tuple[int | None, str]] = {
     "upload_seconds": (1, "a number of seconds (a whole number, at least 1)."),
     "import_workers": (1, "a number of threads (a whole number, at least 1)."),
     "imports_per_person": (1, "a number of imports (a whole number, at least 1)."),
+    "endpoint_threads": (1, "a number of threads (a whole number, at least 1)."),
 }
 
 
@@ -182,6 +184,9 @@ class Settings(BaseSettings):
     upload_seconds: int = 600
     import_workers: int = 2
     imports_per_person: int = 2
+    # Threads per query of other processes (CLI, notebooks) reaching the built-in engine through
+    # a running server's endpoint (providers/engines/endpoint.py); their queries run one at a time.
+    endpoint_threads: int = 1
 
     @classmethod
     def settings_customise_sources(
@@ -329,7 +334,7 @@ class Settings(BaseSettings):
         for name in ("home", "secret_key_file"):
             if name in values:
                 values[name] = Path(values[name]).expanduser().absolute()
-        values.setdefault("home", Path("var").absolute())
+        values.setdefault("home", default_home())
         # A server URL's path names the database, unless CURVEHOUSE_DATABASE says otherwise.
         url = values.get("clickhouse_url")
         if url and values.get("engine") == "server" and "database" not in values:
@@ -368,6 +373,22 @@ def _explained(exc: ValidationError) -> SettingsError:
         return raised
     variable = PREFIX + "_".join(str(part) for part in first["loc"]).upper()
     return SettingsError(f"{variable}: {first['msg']}")
+
+
+def default_home(start: Path | None = None) -> Path:
+    """``var/`` of the Curvehouse checkout the process runs in (the nearest folder upwards whose
+    ``pyproject.toml`` names the project ``curvehouse``), so a notebook started in ``notebooks/``
+    opens the home ``make run`` uses; outside a checkout, ``./var``."""
+    here = (start or Path.cwd()).absolute()
+    for folder in (here, *here.parents):
+        try:
+            with (folder / "pyproject.toml").open("rb") as handle:
+                name = tomllib.load(handle).get("project", {}).get("name")
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        if name == "curvehouse":
+            return folder / "var"
+    return here / "var"
 
 
 def reveal(secret: SecretStr | None) -> str | None:

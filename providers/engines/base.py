@@ -33,6 +33,11 @@ class Engine(ABC):
     def describe(self) -> dict[str, Any]:
         """What this deployment is and where it lives, safe to print (no secrets)."""
 
+    @property
+    def in_process(self) -> bool:
+        """Whether this process runs the engine itself (then no other process writes to it)."""
+        return False
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the clients this engine handed out, where the backend tracks them."""
 

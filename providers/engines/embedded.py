@@ -3,8 +3,10 @@
 chDB runs one ClickHouse engine per process, at one data path. ``_Engine`` makes that limit
 explicit: the first client binds the process to a path, later clients for the same path share
 the engine, and a client for a different path is refused with an error that says why, until
-every client of the first path has been closed. A data directory held by another process (for
-example a running ``curvehouse serve``) is detected up front and reported by PID.
+every client of the first path has been closed. A data directory held by another process is
+detected up front: when that process is a running ``curvehouse serve`` sharing the engine
+(:mod:`providers.engines.endpoint`), the client is an HTTP client on its endpoint; otherwise
+the error names the holder's PID.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import clickhouse_connect
 
 from providers.engines.base import Engine
+from providers.engines.endpoint import EndpointInfo, endpoint_file, pid_alive
+from providers.engines.server import ServerEngine
 from providers.errors import EngineBusyError, EngineLimitError
 
 if TYPE_CHECKING:
@@ -60,21 +64,17 @@ def _is_open(client: Client) -> bool:
     return not getattr(getattr(client, "_backend", None), "_closed", False)
 
 
-def _check_not_held_elsewhere(path: Path) -> None:
-    """Fail with the holder's PID if another process has the data directory open.
-
-    ClickHouse takes an exclusive ``flock`` on ``<path>/status``; chDB's own error for this case
-    is an opaque "Error initializing EmbeddedServer", so we look first.
-    """
+def _holder(path: Path) -> str | None:
+    """The PID (as written) of another process holding the data directory, else None."""
     status = path / "status"
     if not status.exists():
-        return
+        return None
     with status.open("rb") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             text = status.read_text(errors="replace")
-            pid = next(
+            return next(
                 (
                     line.split(":", 1)[1].strip()
                     for line in text.splitlines()
@@ -82,19 +82,43 @@ def _check_not_held_elsewhere(path: Path) -> None:
                 ),
                 "unknown",
             )
-            if pid == str(os.getpid()):
-                raise EngineBusyError(
-                    f"This process already has the embedded ClickHouse data at {path} open "
-                    "outside Curvehouse's provider (for example a direct chdb.connect or "
-                    "clickhouse_connect.get_client call). Close that connection, or get clients "
-                    "from the provider so they share the engine."
-                ) from None
-            raise EngineBusyError(
-                f"The embedded ClickHouse data at {path} is in use by another process "
-                f"(PID {pid}, often a running `curvehouse serve`). chDB lets one process open a "
-                "data directory at a time: stop that process, or use the running app instead."
-            ) from None
         fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
+
+
+def shared_endpoint(path: Path) -> EndpointInfo | None:
+    """The endpoint of the process holding ``path``, when that process serves one: its file
+    names the holder's PID and that process is alive (a file a killed server left is not)."""
+    holder = _holder(path)
+    if holder is None or holder == str(os.getpid()):
+        return None
+    info = EndpointInfo.read(endpoint_file(path))
+    if info is None or str(info.pid) != holder or not pid_alive(info.pid):
+        return None
+    return info
+
+
+def _check_not_held_elsewhere(path: Path) -> None:
+    """Fail with the holder's PID if another process has the data directory open.
+
+    ClickHouse takes an exclusive ``flock`` on ``<path>/status``; chDB's own error for this case
+    is an opaque "Error initializing EmbeddedServer", so we look first.
+    """
+    pid = _holder(path)
+    if pid is None:
+        return
+    if pid == str(os.getpid()):
+        raise EngineBusyError(
+            f"This process already has the embedded ClickHouse data at {path} open "
+            "outside Curvehouse's provider (for example a direct chdb.connect or "
+            "clickhouse_connect.get_client call). Close that connection, or get clients "
+            "from the provider so they share the engine."
+        )
+    raise EngineBusyError(
+        f"The embedded ClickHouse data at {path} is in use by another process "
+        f"(PID {pid}, often a running `curvehouse serve`). chDB lets one process open a "
+        "data directory at a time: stop that process, or use the running app instead."
+    )
 
 
 class EmbeddedEngine(Engine):
@@ -105,9 +129,26 @@ class EmbeddedEngine(Engine):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser().resolve()
         self._clients: list[weakref.ref] = []
+        self._in_process = True
+
+    @property
+    def in_process(self) -> bool:
+        """False once clients go to a serving process's endpoint: another process then owns the
+        engine, and imports of its own may be in flight."""
+        return self._in_process
 
     def client(self, database: str | None = None) -> Client:
-        client = _Engine.open_client(self.path, database)
+        """An in-process chDB client; or, while ``curvehouse serve`` holds the data directory
+        and shares it, an HTTP client on its endpoint."""
+        with _Engine.lock:
+            here = _Engine.path == self.path and any(_is_open(c) for c in _Engine.clients)
+            shared = None if here else shared_endpoint(self.path)
+        if shared is not None:
+            client = ServerEngine(shared.url).client(database)
+            self._in_process = False
+        else:
+            client = _Engine.open_client(self.path, database)
+            self._in_process = True
         self._clients.append(weakref.ref(client))
         return client
 
