@@ -21,21 +21,20 @@ width), so two homes holding the same curves agree even where their physical typ
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
 
 from models.identifiers import identifier
+from pipelines.frames import ID_CHUNK
 from pipelines.store import CurveStore
 
 Progress = Callable[[int, int], None]  # (curves copied so far, sample rows copied so far)
 
 DEFAULT_BATCH_BYTES = 32 << 20
-# Size of one row in Native format beside its sample arrays (8 bytes per (x, y) point):
-# measured on the demo data, rounded up (see tests/pipelines/test_moves.py).
-_SAMPLES_ROW_BYTES = 160
-_CURVES_ROW_BYTES = 400
+# Bytes in Native format of one curve's curves and samples rows beside its sample arrays
+# (8 bytes per (x, y) point): 70 + 170 on the 10k demo, rounded up.
+_ROW_BYTES = 256
 
 # Row filter of one project's committed rows.
 _COMMITTED = (
@@ -236,7 +235,7 @@ def copy_dataset(
     """Copy one committed dataset of ``project``, all or nothing; False when the target has
     it committed already (then nothing is read or written).
 
-    Rows go in chunks of about ``batch_bytes`` (``curve_id % n = i``, so a curve and its
+    Rows go in chunks of about ``batch_bytes`` (see :func:`plan_chunks`; a curve and its
     samples travel together); ``progress(curves, samples)`` follows each chunk and may raise
     to stop the copy, which leaves nothing visible on the target. One copier per dataset and
     target at a time (the mover's lease sees to it).
@@ -244,7 +243,6 @@ def copy_dataset(
     if source.database == target.database and source.client is target.client:
         raise ValueError("source and target are the same database")
     dataset_id = str(uuid.UUID(dataset_id))
-    where = _COMMITTED.replace("{db}", source.db) + " AND dataset_id = {d:UUID}"
     params = {"p": project, "d": dataset_id}
     records = source.client.query(
         f"SELECT count() FROM {source.db}.datasets WHERE project = {{p:String}} "
@@ -261,17 +259,12 @@ def copy_dataset(
     )
 
     def chunks() -> Iterator[tuple[bytes, bytes]]:
-        curves, points = source.client.query(
-            f"SELECT count(), sum(point_count) FROM {source.db}.curves WHERE {where}",
-            parameters=params,
-        ).result_rows[0]
-        n = chunk_count(int(curves), int(points), batch_bytes)
-        for i in range(n):
-            part = f"{where} AND curve_id % {{n:UInt64}} = {{i:UInt64}}"
+        for ids in plan_chunks(source, project, dataset_id, batch_bytes):
             yield tuple(  # type: ignore[misc]
                 source.client.raw_query(
-                    f"SELECT * FROM {source.db}.{table} WHERE {part}",
-                    parameters={**params, "n": n, "i": i},
+                    f"SELECT * FROM {source.db}.{table} WHERE project = {{p:String}} "
+                    "AND dataset_id = {d:UUID} AND curve_id IN {ids:Array(UInt64)}",
+                    parameters={**params, "ids": ids},
                     fmt="Native",
                 )
                 for table in ("curve_samples", "curves")
@@ -282,12 +275,33 @@ def copy_dataset(
     )
 
 
-def chunk_count(curves: int, points: int, batch_bytes: int) -> int:
-    """How many chunks keep one chunk's rows near ``batch_bytes`` in Native format."""
+def plan_chunks(
+    source: CurveStore, project: str, dataset_id: str, batch_bytes: int
+) -> list[list[int]]:
+    """The dataset's curve ids in chunks of about ``batch_bytes`` in Native format (at most
+    :data:`ID_CHUNK` ids, the most a server's form field takes).
+
+    A chunk's curves are neighbours in the tables' sort order, so the engine reads the sample
+    arrays of those granules only: chunks of ``curve_id % n`` would each decompress every
+    array of the dataset, n times over.
+    """
     if batch_bytes <= 0:
         raise ValueError("batch_bytes must be positive")
-    size = 8 * points + (_SAMPLES_ROW_BYTES + _CURVES_ROW_BYTES) * curves
-    return max(1, math.ceil(size / batch_bytes))
+    rows = source.client.query(
+        f"SELECT curve_id, point_count FROM {source.db}.curves WHERE project = {{p:String}} "
+        "AND dataset_id = {d:UUID} ORDER BY plant, line, station, started_at, curve_id",
+        parameters={"p": project, "d": dataset_id},
+    ).result_rows
+    chunks: list[list[int]] = []
+    size = 0
+    for curve_id, points in rows:
+        grows = _ROW_BYTES + 8 * int(points)
+        if not chunks or size + grows > batch_bytes or len(chunks[-1]) >= ID_CHUNK:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(int(curve_id))
+        size += grows
+    return chunks
 
 
 def copy_project(

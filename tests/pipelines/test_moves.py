@@ -289,11 +289,31 @@ def test_compare_finds_a_changed_sample_and_a_duplicated_row(source, new_store):
     assert f"{n:,} curves here, {n + 1:,} there" in mismatch.words
 
 
-def test_chunk_count_follows_the_batch_size():
-    assert moves.chunk_count(0, 0, 1 << 20) == 1
-    assert moves.chunk_count(10_000, 10_000 * 1000, 32 << 20) == 3
+def test_chunks_are_neighbours_of_about_the_batch_size(source):
+    dataset = moves.committed(source, PROJECT)[1]
+    ids = source.client.query(
+        f"SELECT curve_id FROM {source.db}.curves WHERE dataset_id = {{d:UUID}} "
+        "ORDER BY plant, line, station, started_at, curve_id",
+        parameters={"d": dataset},
+    ).result_rows
+    chunks = moves.plan_chunks(source, PROJECT, dataset, 100_000)
+    assert [i for chunk in chunks for i in chunk] == [r[0] for r in ids]
+    assert len(chunks) > 3
+    for chunk in chunks:
+        sent = sum(
+            len(
+                source.client.raw_query(
+                    f"SELECT * FROM {source.db}.{table} WHERE curve_id IN {{ids:Array(UInt64)}}",
+                    parameters={"ids": chunk},
+                    fmt="Native",
+                )
+            )
+            for table in ("curves", "curve_samples")
+        )
+        assert sent <= 100_000 or len(chunk) == 1
+    assert moves.plan_chunks(source, PROJECT, str(uuid.uuid4()), 100_000) == []
     with pytest.raises(ValueError):
-        moves.chunk_count(1, 1, 0)
+        moves.plan_chunks(source, PROJECT, dataset, 0)
 
 
 # -- through a cluster node ------------------------------------------------------------------
