@@ -233,7 +233,7 @@ def copy_dataset(
     progress: Progress | None = None,
 ) -> bool:
     """Copy one committed dataset of ``project``, all or nothing; False when the target has
-    it committed already (then nothing is read or written).
+    it committed already (then no curve is read or written).
 
     Rows go in chunks of about ``batch_bytes`` (see :func:`plan_chunks`; a curve and its
     samples travel together); ``progress(curves, samples)`` follows each chunk and may raise
@@ -283,7 +283,8 @@ def plan_chunks(
 
     A chunk's curves are neighbours in the tables' sort order, so the engine reads the sample
     arrays of those granules only: chunks of ``curve_id % n`` would each decompress every
-    array of the dataset, n times over.
+    array of the dataset, n times over. Chunks follow the ``curves`` rows: a samples row
+    without its curve is not copied, and the check (:func:`compare`) reports it.
     """
     if batch_bytes <= 0:
         raise ValueError("batch_bytes must be positive")

@@ -189,6 +189,13 @@ def test_an_interrupted_copy_leaves_nothing_and_a_rerun_completes(source, new_st
     def crash(curves, samples):
         calls.append(curves)
         assert curves_of(target) == 0  # staged rows are not visible
+        # Named by the dataset, as an import's: a sweep in another process then spares the
+        # copy's attached rows until its commit record lands.
+        tag = uuid.UUID(dataset).hex
+        assert sorted(staging_tables(target)) == [
+            f"_staging_{tag}_curves",
+            f"_staging_{tag}_samples",
+        ]
         if len(calls) == 2:
             raise RuntimeError("power cut")
 
