@@ -53,7 +53,7 @@ INCOMING = "engine-endpoint-incoming"  # insert data staged for FROM INFILE, bes
 HOST = "127.0.0.1"
 USER = "curvehouse"
 # First words (and word pairs) grants would refuse on a node; here nothing else would.
-REFUSED_FIRST = frozenset({"SET", "GRANT", "REVOKE", "KILL", "EXECUTE"})
+REFUSED_FIRST = frozenset({"SET", "GRANT", "REVOKE", "KILL", "EXECUTE", "MOVE"})
 # Words between CREATE/ALTER/DROP and the kind of object the statement is about.
 MODIFIERS = frozenset(
     {"OR", "REPLACE", "TEMPORARY", "IF", "NOT", "EXISTS", "ROW", "SETTINGS", "NAMED", "MASKING"}

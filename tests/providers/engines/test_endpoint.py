@@ -119,6 +119,10 @@ def test_it_listens_on_loopback_only(served):
         "CREATE DICTIONARY d (k UInt64, v String) PRIMARY KEY k "
         "SOURCE(CLICKHOUSE(TABLE 'system.one')) LAYOUT(FLAT()) LIFETIME(0)",
         "CREATE FUNCTION probe AS x -> x",
+        "CREATE NAMED COLLECTION probe AS key = 'value'",
+        "CREATE SETTINGS PROFILE probe SETTINGS max_memory_usage = 1",
+        "ALTER USER default IDENTIFIED BY 'x'",
+        "CREATE ROW POLICY probe ON system.one USING 1 TO ALL",
         "SET max_threads = 64",
         "SELECT count() FROM numbers(10) SETTINGS max_threads = 64",
         "SELECT 1 SETTINGS allow_introspection_functions = 1",
