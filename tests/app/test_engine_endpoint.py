@@ -143,6 +143,7 @@ def test_a_process_through_the_endpoint_leaves_fresh_staging_tables_alone(server
     client = clickhouse_connect.get_client(
         host="127.0.0.1", port=info.port, username=info.user, password=info.password
     )
+    assert client.command("SELECT getSetting('max_threads')") == 1  # CURVEHOUSE_ENDPOINT_THREADS
     staged = "_staging_" + "ab" * 16 + "_curves"
     client.command(f"CREATE TABLE curvehouse.{staged} (k UInt8) ENGINE = MergeTree ORDER BY k")
     try:
