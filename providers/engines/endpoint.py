@@ -31,9 +31,10 @@ import secrets
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from providers.clusters.node import (
     Node,
@@ -86,13 +87,11 @@ class EndpointInfo:
     pid: int
     port: int
     user: str
-    password: str
-    database: str
+    password: str = field(repr=False)
+    database: str = ""
 
     @property
     def url(self) -> str:
-        from urllib.parse import quote
-
         return (
             f"http://{quote(self.user, safe='')}:{quote(self.password, safe='')}"
             f"@{HOST}:{self.port}/{self.database}"
