@@ -15,6 +15,7 @@ from app import api
 from app.auth.login import INVITE, LoginProvider
 from app.auth.setup import announce, cookie_secret, first_owner
 from app.clusters.poller import ClusterPoller
+from app.homes.mover import ProjectMover
 from app.pages import clusters, curves, home, projects, team
 from app.services import Services
 from models.settings import Settings
@@ -187,6 +188,7 @@ def _serve(services: Services, *, show: bool, origins: tuple[str, ...]) -> None:
     login = LoginProvider(store)
     sign_in = oidc_options(settings) or {"auth_provider": login}
     poller = ClusterPoller(store, settings).start()
+    mover = ProjectMover(services).start()  # carries on any move a stopped server left
     print(f"Curvehouse at {url} (Ctrl+C to stop)", flush=True)
     pn.serve(
         pages(services),
@@ -205,4 +207,5 @@ def _serve(services: Services, *, show: bool, origins: tuple[str, ...]) -> None:
         extra_patterns=[(INVITE, login.invite_handler), *api.routes(services)],
         transforms=[SecurityHeaders],
     )
+    mover.stop()
     poller.stop()

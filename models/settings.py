@@ -129,6 +129,7 @@ _NUMBERS: dict[str, tuple[int | None, str]] = {
     "import_workers": (1, "a number of threads (a whole number, at least 1)."),
     "imports_per_person": (1, "a number of imports (a whole number, at least 1)."),
     "endpoint_threads": (1, "a number of threads (a whole number, at least 1)."),
+    "move_batch_mb": (1, "a size in MB (a whole number, at least 1)."),
 }
 
 
@@ -187,6 +188,9 @@ class Settings(BaseSettings):
     # Threads per query of other processes (CLI, notebooks) reaching the built-in engine through
     # a running server's endpoint (providers/engines/endpoint.py); their queries run one at a time.
     endpoint_threads: int = 1
+    # How much of a project's curves a move copies per batch (its progress and lease are
+    # committed after each), in MB of ClickHouse's Native format.
+    move_batch_mb: int = 32
 
     @classmethod
     def settings_customise_sources(

@@ -30,6 +30,7 @@ from models.settings import Settings
 from models.store import MetadataStore, open_metadata
 from models.tables import Cluster, ClusterStatus, Organisation, Project, ProjectMember, Role
 from tests.app.clusters.waiting import wait_until
+from tests.app.homes.release import unhome
 
 ROOT = Path(__file__).resolve().parents[3]
 OPERATOR = operator("test-operator")
@@ -171,12 +172,7 @@ class World:
     def clean_up(self) -> None:
         """Delete every live cluster, so no node process outlives the tests (projects living
         on one go back to the built-in engine first: a home cannot be deleted)."""
-        with self.store.sessions() as session:
-            for project in session.scalars(
-                sa.select(Project).where(Project.home_cluster_id.isnot(None))
-            ):
-                project.home_cluster_id = None
-            session.commit()
+        unhome(self.store)
         with self.store.sessions() as session:
             live = session.scalars(
                 sa.select(Cluster.id).where(Cluster.status != ClusterStatus.DELETED)

@@ -17,11 +17,17 @@ from app.services import Services
 from models import accounts
 from models.access import Principal
 from models.placement import set_home
-from models.tables import ClusterStatus, Project, ProjectMember, Role
+from models.tables import (
+    ClusterStatus,
+    Project,
+    ProjectMember,
+    Role,
+)
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
 from tests.app.clusters.test_lifecycle import ACTOR, request, world  # noqa: F401 - fixture
 from tests.app.clusters.waiting import wait_until
+from tests.app.homes.release import unhome
 
 pytestmark = pytest.mark.integration
 SIZES = {"line-1": 40, "line-2": 70}
@@ -68,15 +74,6 @@ def lines(world):  # noqa: F811 - the imported fixture
     yield services, clusters, people
     services.close()
     unhome(store)
-
-
-def unhome(store) -> None:
-    """Put every project back on the built-in engine, so the world's clean-up may delete the
-    clusters (a cluster holding a project's curves cannot be deleted)."""
-    with store.sessions() as session:
-        for project in session.query(Project).filter(Project.home_cluster_id.isnot(None)):
-            project.home_cluster_id = None
-        session.commit()
 
 
 def explorer_of(shown) -> CurveExplorer | None:
