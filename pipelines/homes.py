@@ -65,6 +65,15 @@ class Home:
         return self.builtin or self.status in REACHABLE
 
 
+@dataclass(frozen=True)
+class Holding:
+    """What one home stores of one project."""
+
+    curves: int = 0
+    points: int = 0
+    bytes: float = 0.0  # compressed, estimated from the home's bytes per point
+
+
 class HomeUnavailable(ProviderError):
     """A project's home cannot answer: stopped, starting, failed, going away or unreachable."""
 
@@ -267,20 +276,23 @@ class Homes:
         finally:
             store.client.close()
 
-    def holdings(self, home: Home, projects: Iterable[str]) -> dict[str, tuple[int, int]]:
-        """``{project: (curves, points)}`` stored on ``home`` for each named project (a
-        project with nothing stored yet maps to (0, 0))."""
+    def holdings(self, home: Home, projects: Iterable[str]) -> dict[str, Holding]:
+        """What ``home`` stores of each named project (nothing yet: zeros). ClickHouse does not
+        split a table's bytes by project, so bytes are points × the home's compressed bytes per
+        point."""
         names = tuple(projects)
-        held = dict.fromkeys(names, (0, 0))
+        held = dict.fromkeys(names, Holding())
         if not names:
             return held
         store = self.store(home)
         try:
             frame = Curves(store.client, store.database, projects=names).datasets()
+            per_point = Curves(store.client, store.database).bytes_per_point() or 0.0
         finally:
             store.client.close()
         for name, rows in frame.groupby("project"):
-            held[str(name)] = (int(rows["curve_count"].sum()), int(rows["point_count"].sum()))
+            points = int(rows["point_count"].sum())
+            held[str(name)] = Holding(int(rows["curve_count"].sum()), points, points * per_point)
         return held
 
     def for_writing(self, project: str) -> Home:

@@ -334,7 +334,10 @@ class ClusterDashboard(pn.viewable.Viewer):
         except ProviderError:  # it stopped answering: the names still say who lives here
             held = {}
         parts = [
-            f"{text(p)} ({held[p][0]:,} curves, {held[p][1]:,} points)" if p in held else text(p)
+            f"{text(p)} ({held[p].curves:,} curves, {held[p].points:,} points, "
+            f"≈ {held[p].bytes / 1e6:,.1f} MB)"
+            if p in held
+            else text(p)
             for p in shown
         ]
         hidden = len(living) - len(shown)

@@ -104,7 +104,7 @@ def test_a_cluster_lists_the_projects_living_on_it_with_their_curves(lines):
     board = ClusterDashboard(store=store, settings=settings, actor=ACTOR, homes=services.homes)
     select(board, "line1-dev")
     shown = "\n".join(str(p.object) for p in board.detail.select(pn.pane.Markdown))
-    assert "Projects stored here: line&#45;1 (40 curves," in shown
+    assert "Projects stored here: line&#45;1 (40 curves," in shown and " MB)" in shown
     engineer = ClusterDashboard(
         store=store, settings=settings, actor=people[Role.ENGINEER], homes=services.homes
     )
