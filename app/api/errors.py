@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.clusters.lifecycle import ClusterRequestError
+from app.homes.moves import MoveRequestError
 from models.access import AccessError, NotFound
 from models.accounts import AccountError, NameTaken
 from models.cluster_types import ClusterSpecError, UnknownClusterTypeError
@@ -106,6 +107,7 @@ STATUS_OF: tuple[tuple[type[BaseException], int], ...] = (
     (ResidencyError, 409),
     (PlacementError, 409),
     (ClusterRequestError, 409),
+    (MoveRequestError, 409),
     (NameTaken, 409),
     (MemberConflict, 409),
     (NoSuchMember, 404),

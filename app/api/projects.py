@@ -12,9 +12,11 @@ viewers; only owners make or remove owners), and a project never loses its last 
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import object_session
 
 from app.api.errors import conflict
 from app.api.handler import Call
+from app.api.moves import move_out
 from app.api.registry import API
 from app.api.schemas import (
     HomeOut,
@@ -28,6 +30,7 @@ from app.api.schemas import (
     ProjectOut,
 )
 from app.api.scope import page_list, project_in
+from app.homes.moves import latest_move, view_of
 from app.services import Services
 from models import members
 from models.access import Action, visible_projects
@@ -50,7 +53,10 @@ def home_out(home: Home) -> HomeOut:
 
 
 def project_out(services: Services, project: Project, role: Role) -> ProjectOut:
+    """The project, with its home and its latest move (read in the project's session)."""
     home = services.homes.of_row(project)
+    session = object_session(project)
+    move = None if session is None else latest_move(session, project.id)
     return ProjectOut(
         id=project.id,
         name=project.name,
@@ -59,6 +65,7 @@ def project_out(services: Services, project: Project, role: Role) -> ProjectOut:
         created_at=project.created_at,
         home=home_out(home),
         residency=project.residency,
+        move=None if move is None else move_out(view_of(session, move)),
     )
 
 

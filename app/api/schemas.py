@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from models.cluster_types import NodeSize, load_cluster_types
 from models.pricing import MAX_HOURS_IN_MONTH, CostLine, load_rates
-from models.tables import ClusterStatus, ProviderKey, Role
+from models.tables import ClusterStatus, MoveState, ProviderKey, Role
 from pipelines.views import COLOR_COLUMNS
 
 T = TypeVar("T")
@@ -123,6 +123,40 @@ class HomeOut(BaseModel):
     region: str
 
 
+class MoveOut(BaseModel):
+    id: int
+    state: MoveState = Field(
+        description="waiting (for its target to run), copying, checking, switched (the old copy "
+        "awaits confirm), cleaning, done, failed (resume or cancel) or cancelled"
+    )
+    source: str = Field(description="'the built-in engine' or 'cluster <name>'")
+    target: str
+    requested_by: str
+    requested_at: datetime
+    switched_at: datetime | None
+    finished_at: datetime | None
+    detail: str = Field(description="why it failed or what it waits for, in words")
+    datasets_done: int
+    datasets_total: int
+    curves_done: int
+    curves_total: int
+    samples_done: int
+    samples_total: int
+    percent: float = Field(description="copied share of the samples (of the curves until counted)")
+    checks: dict[str, Any] = Field(
+        description="the tallies both sides gave: {'source': {...}, 'target': {...}}"
+    )
+
+
+class MoveCreate(Request):
+    cluster_id: int | None = Field(
+        ge=1,
+        le=2**63 - 1,
+        description="the cluster to move the curves to (you need create_cluster in its "
+        "project); null: the built-in engine",
+    )
+
+
 class ProjectOut(BaseModel):
     id: int
     name: str
@@ -134,6 +168,7 @@ class ProjectOut(BaseModel):
         description="the residency group its home must lie in (models/residency.json); "
         "null: any region"
     )
+    move: MoveOut | None = Field(None, description="its latest move, whatever its state")
 
 
 class ProjectCreate(Request):

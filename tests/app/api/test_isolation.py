@@ -34,7 +34,8 @@ def foreign_team(world):
 
 def test_every_scoped_route_is_covered():
     paths = {r.path for r in SCOPED}
-    for needle in ("clusters", "datasets", "curves", "members", "audit", "raster", "samples"):
+    needles = ("clusters", "datasets", "curves", "members", "audit", "raster", "samples", "move")
+    for needle in needles:
         assert any(needle in p for p in paths), needle
 
 
