@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
@@ -48,12 +48,14 @@ CONNECTION_SECONDS = 30.0
 class Home:
     """Where one project's curves live: the built-in engine (``cluster_id`` None) or a cluster."""
 
-    key: str  # "builtin" or "cluster-<id>": the memory cache and client pools are per key
-    label: str  # "the built-in engine", "cluster line9-dev", for messages
-    cluster_id: int | None = None
-    status: str = ClusterStatus.RUNNING.value
-    region: str = BUILTIN_REGION
-    provider: str = "built-in"
+    # "builtin" or "cluster-<id>": the memory cache and client pools are per key, and two
+    # readings of one home are equal whatever its state was when each was read.
+    key: str
+    label: str = field(compare=False)  # "the built-in engine", "cluster line9-dev"
+    cluster_id: int | None = field(default=None, compare=False)
+    status: str = field(default=ClusterStatus.RUNNING.value, compare=False)
+    region: str = field(default=BUILTIN_REGION, compare=False)
+    provider: str = field(default="built-in", compare=False)
 
     @property
     def builtin(self) -> bool:

@@ -1,0 +1,83 @@
+"""Resolving projects to homes from the metadata store, and refusing a home that cannot answer
+before any network call (no nodes here: see tests/app/homes for real clusters)."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.settings import Settings
+from models.store import open_metadata
+from models.tables import ClusterStatus, Organisation, Project
+from pipelines.homes import Home, Homes, HomeUnavailable, home_of_cluster
+from tests.models.test_placement import cluster
+
+
+@pytest.fixture
+def homes(tmp_path):
+    """Projects "a" (built-in), "b" and "c" on a stopped Cloud cluster, "d" on a running one;
+    Cloud is not configured, so any call to its provider would fail loudly."""
+    settings = Settings(home=tmp_path)
+    store = open_metadata(settings)
+    with store.sessions() as session:
+        org = Organisation(name="Plant")
+        owner = Project(organisation=org, name="infra")
+        stopped = cluster(owner, "eu-prod", "aws/eu-central-1")
+        stopped.status = ClusterStatus.STOPPED
+        running = cluster(owner, "us-prod", "aws/us-east-1")
+        running.provider_config = {"handle": {"service_id": "s-1", "password": "secret"}}
+        session.add_all([org, owner, stopped, running])
+        session.flush()
+        for name, home in (("a", None), ("b", stopped), ("c", stopped), ("d", running)):
+            session.add(Project(organisation=org, name=name, home_cluster=home))
+        session.commit()
+    yield Homes(settings, store, builtin=lambda: "the built-in store")
+    store.close()
+
+
+def test_projects_resolve_to_their_homes_and_group_by_home(homes):
+    found = homes.of_many(["a", "b", "c", "d", "never-made"])
+    assert found["a"] is homes.builtin and found["never-made"] is homes.builtin
+    assert found["b"].label == "cluster eu-prod" and found["b"].status == "stopped"
+    assert found["b"] == found["c"] != found["d"]
+    grouped = homes.grouped(["d", "c", "a", "b"])
+    assert list(grouped.values()) == [["a"], ["c", "b"], ["d"]]
+    assert set(homes.on_clusters()) == {found["b"], found["d"]}
+
+
+def test_a_home_read_twice_is_one_home_whatever_its_state_was():
+    first = Home(key="cluster-3", label="cluster x", cluster_id=3, status="running")
+    again = Home(key="cluster-3", label="cluster x", cluster_id=3, status="stopped")
+    assert first == again and len({first, again}) == 1
+
+
+def test_a_stopped_home_is_refused_in_words_without_a_call(homes):
+    stopped = homes.of("b")
+    with pytest.raises(HomeUnavailable) as refused:
+        homes.store(stopped, project="b")
+    assert str(refused.value) == (
+        "Project b's curves live on cluster eu-prod, which is stopped. "
+        "Start it on the Clusters page to see them."
+    )
+    assert refused.value.status == "stopped" and refused.value.home == stopped
+    assert homes.store(homes.builtin) == "the built-in store"
+
+
+def test_a_running_home_whose_provider_cannot_be_asked_is_unreachable(homes):
+    with pytest.raises(HomeUnavailable, match="which does not answer") as refused:
+        homes.store(homes.of("d"), project="d")
+    assert refused.value.status == "unreachable"
+    assert "ClickHouse Cloud is not configured" in str(refused.value)
+
+
+def test_home_of_a_cluster_row():
+    from models.tables import ProviderKey
+
+    row = cluster(Project(name="p"), "line-dev", "local", provider=ProviderKey.EMBEDDED)
+    row.id = 7
+    home = home_of_cluster(row)
+    assert (home.key, home.label, home.region, home.provider) == (
+        "cluster-7",
+        "cluster line-dev",
+        "local",
+        "embedded",
+    )
