@@ -18,7 +18,14 @@ from models.audit import audit
 from models.move_states import TRANSITIONS, MoveAction
 from models.residency import check_home, load_residency
 from models.store import MetadataStore
-from models.tables import OPEN_MOVE_STATES, Cluster, ClusterStatus, Project, ProjectMove
+from models.tables import (
+    OPEN_MOVE_STATES,
+    Cluster,
+    ClusterStatus,
+    MoveState,
+    Project,
+    ProjectMove,
+)
 from pipelines.homes import Homes, home_of_cluster
 
 
@@ -47,9 +54,17 @@ class MoveView:
 
     @property
     def percent(self) -> float:
-        """Copied share of the samples (of the curves while no samples are counted)."""
+        """Copied share of the samples (of the curves while no samples are counted). With
+        nothing counted: 0 before the copy is through (waiting, counting, failed or cancelled
+        early), 100 after it (a project with no curves)."""
         done, total = self.samples if self.samples[1] else self.curves
-        return 100.0 if total == 0 else min(100.0, 100.0 * done / total)
+        if total == 0:
+            return 100.0 if self.state in _COPIED else 0.0
+        return min(100.0, 100.0 * done / total)
+
+
+# States a move reaches only once everything is copied.
+_COPIED = frozenset({MoveState.CHECKING, MoveState.SWITCHED, MoveState.CLEANING, MoveState.DONE})
 
 
 def _label(session: Session, cluster_id: int | None) -> str:

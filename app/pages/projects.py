@@ -44,6 +44,7 @@ COLUMNS = [
 BUILT_IN = "the built-in engine"
 REFRESH_MS = 1000
 UNREAD = -1  # no project's home yet: a cluster id is never negative
+ANY_REGION = "any region"
 # The check's totals as the mover records them (pipelines.moves.totals), in this order.
 CHECK_COLUMNS = {
     "datasets": "datasets",
@@ -75,14 +76,13 @@ class ProjectsPanel(pn.viewable.Viewer):
         self.project_name = pn.widgets.TextInput(
             label="New project", placeholder="e.g. line-7 press-fit"
         )
+        # Selects show labels: Panel shows an option whose value is None as a blank.
+        self._home_choices = self.homes()
         self.home = pn.widgets.Select(
-            label="Its curves live on", options=self.homes(), value=None, width=260
+            label="Its curves live on", options=list(self._home_choices), width=260
         )
         self.residency = pn.widgets.Select(
-            label="Residency",
-            options={"any region": None} | {g.label: g.key for g in load_residency().groups},
-            value=None,
-            width=180,
+            label="Residency", options=list(residency_choices()), width=180
         )
         self.create = pn.widgets.Button(label="Create project", color="primary", align="end")
         self.create.on_click(lambda _: self._create())
@@ -137,8 +137,8 @@ class ProjectsPanel(pn.viewable.Viewer):
                     homes=self.services.homes,
                     actor=self.who,
                     name=name,
-                    cluster_id=self.home.value,
-                    residency=self.residency.value,
+                    cluster_id=self._home_choices[self.home.value],
+                    residency=residency_choices()[self.residency.value],
                 )
                 lives_on = _lives_on(project.home_cluster)
             except (ValueError, NotFound, ProviderError) as exc:  # names, residency, homes
@@ -223,14 +223,12 @@ class ProjectDetail(pn.viewable.Viewer):
         self.title = pn.pane.Markdown(name="project-title")
         self.where = pn.pane.Markdown(name="project-home")
         self.residency = pn.widgets.Select(
-            label="Residency",
-            options={"any region": None} | {g.label: g.key for g in load_residency().groups},
-            value=None,
-            width=180,
+            label="Residency", options=list(residency_choices()), width=180
         )
         self.save_residency = pn.widgets.Button(label="Save residency", align="end")
         self.save_residency.on_click(lambda _: self._set_residency())
-        self.move_to = pn.widgets.Select(label="Move to…", options={}, width=320)
+        self._targets: dict[str, int | None] = {}  # label -> cluster id (None: built-in)
+        self.move_to = pn.widgets.Select(label="Move to…", options=[], width=320)
         self.move = pn.widgets.Button(label="Move", color="primary", align="end")
         self.move.on_click(lambda _: self._request())
         self.who_may = pn.pane.Markdown(name="who-may", visible=False)
@@ -282,7 +280,7 @@ class ProjectDetail(pn.viewable.Viewer):
                 None if self.who.user_id is None else role_in(session, self.who.user_id, project_id)
             )
             self._name = project.name
-            self.residency.value = project.residency
+            self.residency.value = _group_label(project.residency)
             owner = self.who.is_operator or allows(role, Action.MOVE_PROJECT)
             pin = self.who.is_operator or allows(role, Action.SET_RESIDENCY)
         self._owner = owner
@@ -315,11 +313,12 @@ class ProjectDetail(pn.viewable.Viewer):
             view = None if move is None else move_view_of(session, move)
         if home != self._home:
             moved, self._home = self._home != UNREAD, home
-            self.move_to.options = {
+            self._targets = {
                 label: cluster_id
                 for label, cluster_id in self._homes().items()
                 if cluster_id != home
             }
+            self.move_to.options = list(self._targets)
             self.move.disabled = not self.move_to.options
             if moved:  # the mover switched it: the table's "lives on" too
                 self._on_change()
@@ -343,7 +342,13 @@ class ProjectDetail(pn.viewable.Viewer):
         self.progress.value = int(view.percent)
         self.progress.visible = state not in (MoveState.CANCELLED,)
         done, total = view.curves
-        self.copied.object = text(f"{done:,} of {total:,} curves copied ({view.percent:.0f} %)")
+        if state is MoveState.WAITING:
+            copied = f"Nothing copied yet: it waits for {view.target} to run."
+        elif state is MoveState.COPYING and total == 0:
+            copied = "Counting the curves to copy…"
+        else:
+            copied = f"{done:,} of {total:,} curves copied ({view.percent:.0f} %)"
+        self.copied.object = text(copied)
         self.checks.object = _checks_table(view.checks)
         self.checks.visible = bool(self.checks.object)
         self.move_detail.object = text(view.detail)
@@ -364,7 +369,7 @@ class ProjectDetail(pn.viewable.Viewer):
     # Acting --------------------------------------------------------------------------------
 
     def _set_residency(self) -> None:
-        group = self.residency.value
+        group = residency_choices()[self.residency.value]
         with self.store.sessions() as session:
             try:
                 set_residency(
@@ -383,13 +388,15 @@ class ProjectDetail(pn.viewable.Viewer):
         self._say(f"Residency of {text(self._name)} {pinned}.")
 
     def _request(self) -> None:
+        if self.move_to.value not in self._targets:
+            return self._say("Choose where its curves should move to.", "warning")
         try:
             view = request_move(
                 store=self.store,
                 homes=self.services.homes,
                 actor=self.who,
                 project_id=self.project_id,
-                to_cluster_id=self.move_to.value,
+                to_cluster_id=self._targets[self.move_to.value],
             )
         except (ValueError, NotFound) as exc:  # refused moves, residency, the target gone
             return self._say(text(exc), "danger")
@@ -433,7 +440,14 @@ def _where(project: Project) -> str:
     return f"{said} No residency pin: any region."
 
 
+def residency_choices() -> dict[str, str | None]:
+    """The residency groups by label, "any region" (no pin) first."""
+    return {ANY_REGION: None} | {g.label: g.key for g in load_residency().groups}
+
+
 def _group_label(key: str | None) -> str:
+    if key is None:
+        return ANY_REGION
     groups = load_residency().by_key
     return groups[key].label if key in groups else str(key)
 

@@ -98,6 +98,7 @@ def test_a_selected_project_shows_its_home_and_where_it_may_move(plant):
     assert detail._view.visible
     assert "the built-in engine" in said(detail.where)
     assert "No residency pin" in said(detail.where)
+    assert detail.residency.value == "any region"
     assert list(detail.move_to.options) == [
         "cluster eu-prod (aws/eu-central-1, infra)",
         "cluster line-dev (local, infra)",
@@ -114,13 +115,15 @@ def test_clicking_move_asks_for_it_and_cancel_cancels_it(plant):
     services, ids, _ = plant
     panel = opened(plant)
     detail = panel.detail
-    detail.move_to.value = ids["dev"]
+    detail.move_to.value = "cluster line-dev (local, infra)"
     detail.move.clicks += 1
     assert detail.message.alert_type == "success", said(detail.message)
     assert "waits until that cluster runs" in said(detail.message)
     assert "waiting" in said(detail.move_state)
     assert "the built-in engine → cluster line-dev" in said(detail.move_state)
     assert visible_buttons(panel) == {"Cancel the move"}
+    assert detail.progress.value == 0
+    assert said(detail.copied) == "Nothing copied yet: it waits for cluster line-dev to run."
     detail.move.clicks += 1  # a second one is refused in words
     assert detail.message.alert_type == "danger"
     assert "already has a move that is waiting" in said(detail.message)
@@ -136,7 +139,9 @@ def test_clicking_move_asks_for_it_and_cancel_cancels_it(plant):
         assert move.state is MoveState.CANCELLED and move.to_cluster_id == ids["dev"]
     assert sorted(actions) == ["project.move.cancel", "project.move.request"]
 
-    detail.move_to.value = ids["eu"]  # a running target: copying at once
+    detail.move_to.value = (
+        "cluster eu-prod (aws/eu-central-1, infra)"  # a running target: copying at once
+    )
     detail.move.clicks += 1
     assert "copying" in said(detail.move_state)
 
@@ -163,6 +168,21 @@ def test_a_copying_move_shows_its_progress_and_refresh_follows_the_mover(plant):
     detail.refresh()
     assert detail.progress.value == 75
     assert said(detail.copied).startswith("90 of 120 curves copied")
+
+
+@pytest.mark.parametrize(
+    ("state", "percent", "copied"),
+    [
+        (MoveState.COPYING, 0, "Counting the curves to copy…"),
+        (MoveState.FAILED, 0, "0 of 0 curves copied (0 %)"),
+        (MoveState.SWITCHED, 100, "0 of 0 curves copied (100 %)"),  # a project with no curves
+    ],
+)
+def test_nothing_counted_is_no_progress_until_the_copy_is_through(plant, state, percent, copied):
+    insert_move(plant, state)
+    detail = opened(plant).detail
+    assert detail.progress.value == percent
+    assert said(detail.copied) == copied
 
 
 def test_refresh_follows_the_switch_to_the_new_home(plant):
@@ -237,11 +257,11 @@ def test_an_owner_changes_the_residency_and_a_refusal_says_why(plant):
     services, ids, _ = plant
     panel = opened(plant)
     detail = panel.detail
-    detail.residency.value = "eu"
+    detail.residency.value = "EU"
     detail.save_residency.clicks += 1
     assert detail.message.alert_type == "danger"
     assert "pinned to EU" in said(detail.message)
-    detail.residency.value = "on-premises"
+    detail.residency.value = "On premises"
     detail.save_residency.clicks += 1
     assert detail.message.alert_type == "success", said(detail.message)
     assert "Residency: On premises" in said(detail.where)
@@ -249,3 +269,22 @@ def test_an_owner_changes_the_residency_and_a_refusal_says_why(plant):
         assert session.get(Project, ids["line"]).residency == "on-premises"
     assert panel.table.value.loc[0, "residency"] == "on-premises"
     assert panel.detail.project_id == ids["line"]  # the selection outlived the table's reload
+
+
+def test_the_create_form_shows_its_choices_and_places_the_project(plant):
+    services, _, people = plant
+    panel = ProjectsPanel(services=services, who=people["olga"])
+    # Labels are the values: Panel draws an option whose value is None as a blank box.
+    assert panel.home.get_root().value == "the built-in engine"
+    assert panel.residency.get_root().value == "any region"
+    panel.project_name.value = "line-8"
+    panel.home.value = "cluster eu-prod (aws/eu-central-1, infra)"
+    panel.residency.value = "EU"
+    panel.create.clicks += 1  # asks the chosen cluster, which has no node here: refused
+    assert said(panel.message) == (
+        "Project line-8's curves live on cluster eu-prod, which is not provisioned."
+    )
+    panel.residency.value = "United States"
+    panel.create.clicks += 1  # residency is checked first, against the chosen home
+    assert "pinned to United States" in said(panel.message)
+    assert "line-8" not in set(panel.table.value["project"])
