@@ -87,6 +87,8 @@ def create_project(
         set_residency(group=residency, **place)
     session.flush()
     home = homes.of_row(project)
-    if not home.builtin and _label_in_use(homes, home, name):  # a deleted project's curves
+    # A cluster may keep curves under a name whose project is gone; one still provisioning or
+    # stopped holds none that could be read now, and the project may wait for it.
+    if home.reachable and not home.builtin and _label_in_use(homes, home, name):
         raise LabelInUse(unowned_label(name))
     return project

@@ -21,6 +21,7 @@ from app.shell import shell
 from models.access import Principal, readable_projects, record_export
 from pipelines.homes import Home, Homes, HomeUnavailable
 from pipelines.sources import MemorySamples
+from providers.errors import ProviderError
 
 hv.extension("bokeh", logo=False)
 pn.extension("tabulator")
@@ -63,14 +64,16 @@ def explore(
         first = homes.store(home, project=projects[0] if projects else None)
     except HomeUnavailable as refusal:
         return HomeNotice(services, actor, refusal), elsewhere
-    clients = [first.client]
+    except ProviderError:  # the built-in engine is down: the explorer says so in its words
+        first = None
+    clients = [] if first is None else [first.client]
 
     def client():  # the session's three clients: the first was opened to check the home
         return clients.pop() if clients else homes.store(home).client
 
     explorer = CurveExplorer(
         client_factory=client,
-        database=first.database,
+        database=services.settings.database if first is None else first.database,
         samples=MemorySamples(services.hot, scope=home.key),
         query=query,
         projects=projects,
