@@ -41,7 +41,7 @@ def page(services: Services) -> pn.template.BaseTemplate:
         return shell("curves", [sign_in_required()])
     shown, elsewhere = explore(services, actor, session_query())
     sidebar = shown.controls.sidebar() if isinstance(shown, CurveExplorer) else None
-    return shell("curves", [shown, elsewhere], sidebar=sidebar)
+    return shell("curves", [elsewhere, shown], sidebar=sidebar)
 
 
 def explore(
@@ -106,7 +106,9 @@ def choose_home(
     ]
     if readable is None and not chosen.builtin:
         others.insert(0, "[the built-in engine's curves](/curves)")
-    line = "Also stored elsewhere: " + " · ".join(others) if others else ""
+    line = (
+        "Your projects on other homes (one home per tab): " + " · ".join(others) if others else ""
+    )
     return chosen, projects, pn.pane.Markdown(line, visible=bool(others), name="other-homes")
 
 
