@@ -66,14 +66,8 @@ def trail(store, action: str) -> list[AuditEvent]:
 
 
 def test_a_move_to_a_stopped_cluster_waits_and_one_move_at_a_time(plant):
-    store, homes, ids, who = plant
-    move = request_move(
-        store=store,
-        homes=homes,
-        actor=who["olga"],
-        project_id=ids["line"],
-        to_cluster_id=ids["dev"],
-    )
+    store, _homes, ids, who = plant
+    move = ask(plant, "olga", ids["dev"])
     assert (move.state, move.source, move.target) == (
         "waiting",
         "the built-in engine",
@@ -82,13 +76,7 @@ def test_a_move_to_a_stopped_cluster_waits_and_one_move_at_a_time(plant):
     (row,) = trail(store, "project.move.request")
     assert row.detail["target"] == "cluster line-dev" and row.actor == "olga@plant.example"
     with pytest.raises(MoveRequestError, match="already has a move that is waiting"):
-        request_move(
-            store=store,
-            homes=homes,
-            actor=who["olga"],
-            project_id=ids["line"],
-            to_cluster_id=ids["eu"],
-        )
+        ask(plant, "olga", ids["eu"])
     cancelled = act_on_move(
         store=store, actor=who["olga"], project_id=ids["line"], action=MoveAction.CANCEL
     )
@@ -101,18 +89,12 @@ def test_a_move_to_a_stopped_cluster_waits_and_one_move_at_a_time(plant):
 
 
 def test_a_running_target_starts_copying_and_residency_refuses_in_words(plant):
-    store, homes, ids, who = plant
+    store, _homes, ids, _who = plant
     with store.sessions() as session:
         session.get(Project, ids["line"]).residency = "on-premises"
         session.commit()
     with pytest.raises(ValueError, match=r"pinned to On premises.*eu-prod"):
-        request_move(
-            store=store,
-            homes=homes,
-            actor=who["olga"],
-            project_id=ids["line"],
-            to_cluster_id=ids["eu"],
-        )
+        ask(plant, "olga", ids["eu"])
     with store.sessions() as session:
         session.get(Project, ids["line"]).residency = "eu"
         session.commit()
@@ -121,31 +103,17 @@ def test_a_running_target_starts_copying_and_residency_refuses_in_words(plant):
 
 
 def test_who_may_ask(plant):
-    store, homes, ids, who = plant
+    store, _homes, ids, who = plant
     with pytest.raises(Forbidden, match="needs owner"):
-        request_move(
-            store=store,
-            homes=homes,
-            actor=who["adam"],
-            project_id=ids["line"],
-            to_cluster_id=ids["eu"],
-        )
+        ask(plant, "adam", ids["eu"])
     with store.sessions() as session:
-        olga = session.scalar(sa.select(ProjectMember).where(ProjectMember.role == Role.ADMIN))
         infra = session.scalar(sa.select(Project).where(Project.name == "infra"))
         for member in infra.members:
             if member.user_id == who["olga"].user_id:
                 member.role = Role.VIEWER
         session.commit()
-        assert olga is not None
     with pytest.raises(Forbidden):
-        request_move(
-            store=store,
-            homes=homes,
-            actor=who["olga"],
-            project_id=ids["line"],
-            to_cluster_id=ids["eu"],
-        )
+        ask(plant, "olga", ids["eu"])
     with pytest.raises(NotFound):
         ask(plant, "olga", 9999)
     with pytest.raises(MoveRequestError, match="already lives on the built-in engine"):
