@@ -4,21 +4,28 @@ What was entered lives in a :class:`~app.clusters.wizard_state.WizardState`; the
 made from its parameters (``from_param``) and live as long as the wizard, so Back and Next keep
 what was entered. Each step checks its own input and says what is wrong before Next moves on.
 Create hands a :class:`NewCluster` to the lifecycle service, which refuses anything the steps
-missed.
+missed. The review step also asks what happens after: nothing, a new project living on the
+cluster, or the person's projects moved onto it (:mod:`app.clusters.placing`); that step runs
+once the cluster is on record, and the message says what was made and what was not.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import panel as pn
 import param
 
 from app.clusters.lifecycle import ClusterRequestError, NewCluster
+from app.clusters.placing import MOVE, NEW, NOTHING, AfterCreate, Movable, Placed
 from app.clusters.wizard_state import WizardState
 from app.markup import code, text
+from models.store import MetadataStore
 from providers.clusters import cluster_provider_class
 from providers.server_guard import ENABLE_HINT
+
+logger = logging.getLogger(__name__)
 
 STEPS = WizardState.STEPS
 # What the wizard says of each kind of deployment, after the provider's own label; the labels
@@ -55,15 +62,24 @@ class ClusterWizard(pn.viewable.Viewer):
         *,
         project_id: int | None = None,
         projects: dict[str, int] | None = None,
-        on_create: Callable[[NewCluster], str | None],
+        on_create: Callable[[NewCluster], int | str | None],
         cloud_regions: tuple[str, ...] = (),
         server_hosts: tuple[str, ...] = (),
+        place: Callable[[int, AfterCreate], Placed] | None = None,
+        movable: list[Movable] | None = None,
+        may_own: bool = True,
+        metadata: MetadataStore | None = None,
     ) -> None:
         """``projects``: name -> id of the projects the person may create clusters in (a
-        choice is offered when there are several), or one ``project_id``. ``cloud_regions``:
-        where ClickHouse Cloud can run; empty when it is not configured. ``server_hosts``: the
-        hosts server clusters may use (``CURVEHOUSE_SERVER_CLUSTER_HOSTS``); empty: none, and
-        server clusters are not offered."""
+        choice is offered when there are several), or one ``project_id``. ``on_create`` makes
+        the cluster and returns its id (None: made, id unknown) or a refusal in words.
+        ``cloud_regions``: where ClickHouse Cloud can run; empty when it is not configured.
+        ``server_hosts``: the hosts server clusters may use
+        (``CURVEHOUSE_SERVER_CLUSTER_HOSTS``); empty: none, and server clusters are not
+        offered. ``place``: carries out the review step's choice for the new cluster's id
+        (None: no choice is offered); ``movable``: the projects the person may move onto it;
+        ``may_own``: whether they may own a new project; ``metadata``: where new project
+        names are checked."""
         super().__init__()
         regions = {
             "embedded": list(cluster_provider_class("embedded").regions),
@@ -75,13 +91,19 @@ class ClusterWizard(pn.viewable.Viewer):
             project_id=next(iter(projects.values())),
             regions=regions,
             server_hosts=list(server_hosts),
+            movable=list(movable or []),
+            may_own=may_own,
+            metadata=metadata,
         )
         self._on_create = on_create
+        self._place = place
         self._build_widgets(projects)
         self.state.param.watch(self._type_described, "cluster_type")
         self.state.param.watch(self._provider_changed, "provider")
         self.state.param.watch(self._update_review, ["hours", "storage"])
         self.state.param.watch(self._update_suggestion, ["per_day", "samples", "retention"])
+        self.state.param.watch(self._then_changed, "then")
+        self.move_projects.param.watch(self._moves_chosen, "value")
         self._type_described()
         self._update_suggestion()
 
@@ -167,7 +189,28 @@ class ClusterWizard(pn.viewable.Viewer):
         self.suggestion = pn.pane.Markdown()
         self.use_suggestion = pn.widgets.Button(label="Use the suggested type")
         self.use_suggestion.on_click(lambda _: self.state.use_suggestion())
+        # After creating it: the choice, a new project's name, the projects to move.
+        then = {"Nothing for now": NOTHING}
+        if self.state.may_own:
+            then["Create a new project on it"] = NEW
+        then["Move projects I own onto it"] = MOVE
+        self.then = pn.widgets.RadioBoxGroup.from_param(state.then, options=then, label="")
+        self.new_project = _input(
+            pn.widgets.TextInput,
+            state.new_project,
+            label="New project's name (its curves will live on this cluster)",
+            placeholder="e.g. line-9",
+            visible=False,
+        )
+        self.move_projects = pn.widgets.MultiSelect(
+            label="Projects to move (hold Ctrl or Shift to choose several)",
+            options={},
+            size=4,
+            visible=False,
+        )
+        self.move_note = pn.pane.Markdown(visible=False, name="move-note")
         self.problem = pn.pane.Alert(alert_type="danger", visible=False, margin=(5, 0))
+        self.done = pn.pane.Alert(alert_type="success", visible=False, margin=(5, 0))
         self.back = pn.widgets.Button(label="Back", disabled=True)
         self.next = pn.widgets.Button(label="Next", color="primary")
         self.create = pn.widgets.Button(label="Create cluster", color="success", visible=False)
@@ -201,6 +244,36 @@ class ClusterWizard(pn.viewable.Viewer):
         self.server_url.visible = self.on_cluster.visible = provider == "server"
         self.ip_access.visible = provider == "cloud"
 
+    def _then_changed(self, *_events) -> None:
+        then = self.state.then
+        self.new_project.visible = then == NEW
+        self.move_projects.visible = self.move_note.visible = then == MOVE
+        if then == MOVE:
+            self._offer_moves()
+
+    def _offer_moves(self) -> None:
+        """The projects that may live on the cluster as named and placed so far; the others
+        are listed with the reason residency gives."""
+        state = self.state
+        offered = state.placeable()
+        self.move_projects.options = offered
+        self.move_projects.value = [i for i in self.move_projects.value if i in offered.values()]
+        names = {p.id: p.name for p in state.movable}
+        refused = [
+            f"- **{text(names[i])}** cannot move here: {text(why)}"
+            for i, why in state.refused().items()
+        ]
+        note = (
+            "Each one is copied once the cluster is running, checked, then switched; until "
+            "then its curves are read where they are now."
+        )
+        if not state.movable:
+            note = "You own no project that could move onto it."
+        self.move_note.object = "\n\n".join([note, "\n".join(refused)] if refused else [note])
+
+    def _moves_chosen(self, event) -> None:
+        self.state.move_projects = list(event.new)
+
     def _go(self, delta: int) -> None:
         if delta > 0:
             found = self.state.problems(self.step)
@@ -208,6 +281,7 @@ class ClusterWizard(pn.viewable.Viewer):
                 self._show_problem(found)
                 return
         self.problem.visible = False
+        self.done.visible = False
         self.step = max(0, min(len(STEPS) - 1, self.step + delta))
 
     def _show_problem(self, found: list[str]) -> None:
@@ -219,18 +293,38 @@ class ClusterWizard(pn.viewable.Viewer):
         if found:
             self._show_problem(found)
             return
+        after, name = self.state.after(), self.state.cluster_name
         self.create.disabled = True
         try:
-            error = self._on_create(self.state.request())
+            made = self._on_create(self.state.request())
         except ClusterRequestError as exc:
-            error = str(exc)
+            made = str(exc)
         finally:
             self.create.disabled = False
-        if error:
-            self._show_problem([error])
+        if isinstance(made, str):
+            self._show_problem([made])
             return
         self.problem.visible = False
-        self.state.cluster_name = ""
+        placed = Placed("")
+        if after.kind != NOTHING and self._place is not None and made is not None:
+            self.create.disabled = True
+            try:
+                placed = self._place(made, after)
+            except Exception as exc:  # the cluster stays: say so rather than leave a guess
+                logger.exception("the project step after creating cluster %s failed", made)
+                placed = Placed(
+                    f"The cluster {text(name)} was created, but its projects were not placed: "
+                    f"{text(exc)} Do it on the Projects page.",
+                    failed=True,
+                )
+            finally:
+                self.create.disabled = False
+        said = f"Cluster {text(name)} is being created; follow it in the list beside."
+        self.done.object = said + ("\n\n" + placed.said if placed.said else "")
+        self.done.alert_type = "warning" if placed.failed else "success"
+        self.done.visible = True
+        self.state.param.update(cluster_name="", then=NOTHING, new_project="", move_projects=[])
+        self.move_projects.value = []
         self.step = 0
 
     # Layout --------------------------------------------------------------------------------
@@ -285,7 +379,18 @@ class ClusterWizard(pn.viewable.Viewer):
         if self.step == 2:
             return pn.Column(self.nodes, self.vcpu, self.memory)
         self._update_review()
-        return pn.Column(self.review, self.hours, self.storage)
+        if self.state.then == MOVE:
+            self._offer_moves()
+        after: list = []
+        if self._place is not None:
+            after = [
+                pn.pane.Markdown("### After creating it"),
+                self.then,
+                self.new_project,
+                self.move_projects,
+                self.move_note,
+            ]
+        return pn.Column(self.review, self.hours, self.storage, *after)
 
     def _update_review(self, *_events) -> None:
         if self.step == len(STEPS) - 1:
@@ -335,6 +440,7 @@ class ClusterWizard(pn.viewable.Viewer):
             "## New cluster",
             pn.bind(view, self.param.step),
             self.problem,
+            self.done,
             pn.Row(self.back, self.next, self.create),
             width=680,
         )

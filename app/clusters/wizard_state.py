@@ -16,13 +16,19 @@ from urllib.parse import urlsplit
 import param
 
 from app.clusters.lifecycle import NAME, NewCluster
+from app.clusters.placing import MOVE, NEW, NOTHING, AfterCreate, Movable, residency_refusal
+from models import names
+from models.accounts import AccountError, new_group_name
 from models.cluster_types import (
     ClusterSpec,
     load_cluster_types,
     recommended_type,
     validate_cluster_spec,
 )
+from models.names import BadName
 from models.pricing import Usage, estimate_monthly_cost, load_rates, size_workload
+from models.store import MetadataStore
+from models.tables import Project
 from providers.clusters import cluster_provider_class
 from providers.errors import ProviderError
 from providers.server_guard import check_host
@@ -70,8 +76,31 @@ class WizardState(param.Parameterized):
         item_type=str,
         doc="Hosts server clusters may use (CURVEHOUSE_SERVER_CLUSTER_HOSTS); empty: none.",
     )
+    then = param.Selector(
+        default=NOTHING,
+        objects=[NOTHING, NEW, MOVE],
+        doc="After creating it: nothing, a new project living on it, or projects moved onto it.",
+    )
+    new_project = param.String(default="", doc="Name of the new project living on the cluster.")
+    move_projects = param.List(
+        default=[], item_type=int, doc="Ids of the projects to move onto the cluster."
+    )
+    movable = param.List(
+        default=[],
+        item_type=Movable,
+        doc="The projects this person may move (owns), offered for a move onto the cluster.",
+    )
+    may_own = param.Boolean(
+        default=True, doc="Whether this person may own a new project (the operator may not)."
+    )
+    metadata = param.ClassSelector(
+        class_=MetadataStore,
+        default=None,
+        allow_None=True,
+        doc="Where project names are looked up (None: names are only checked for form).",
+    )
 
-    # The wizard's steps, in order; the last one (review) has no problems of its own.
+    # The wizard's steps, in order; the review step checks what happens after creating it.
     STEPS: ClassVar[tuple[str, ...]] = ("Type", "Where it runs", "Size", "Review")
 
     def __init__(self, **params) -> None:
@@ -151,11 +180,53 @@ class WizardState(param.Parameterized):
                 return ["Say who may connect: at least one IP range such as 203.0.113.0/24."]
         if step == 2:
             return validate_cluster_spec(self.size())
+        if step == 3:
+            return self._after_problems()
         return []
+
+    def _after_problems(self) -> list[str]:
+        if self.then == NEW and not self.may_own:
+            return ["Sign in to create a project: it needs an owner."]
+        if self.then == NEW:
+            try:
+                if self.metadata is None:
+                    names.group_name(self.new_project or "", "project")
+                else:
+                    with self.metadata.sessions() as session:
+                        new_group_name(session, Project, self.new_project or "")
+            except (BadName, AccountError) as exc:
+                return [str(exc)]
+        if self.then == MOVE:
+            if not self.move_projects:
+                return ["Choose the projects to move onto the cluster."]
+            refused = self.refused()
+            return [refused[i] for i in self.move_projects if i in refused]
+        return []
+
+    def refused(self) -> dict[int, str]:
+        """The movable projects whose residency keeps them off this cluster, with the reason."""
+        found = {
+            p.id: residency_refusal(p, region=self.region, cluster_name=self.cluster_name)
+            for p in self.movable
+        }
+        return {i: why for i, why in found.items() if why}
+
+    def placeable(self) -> dict[str, int]:
+        """The movable projects that may live on this cluster, by label."""
+        refused = self.refused()
+        return {f"{p.name} (now on {p.home})": p.id for p in self.movable if p.id not in refused}
+
+    def after(self) -> AfterCreate:
+        """What to do with projects once the cluster is created."""
+        if self.then == NEW:
+            return AfterCreate(NEW, project_name=self.new_project.strip())
+        if self.then == MOVE:
+            return AfterCreate(MOVE, project_ids=tuple(self.move_projects))
+        return AfterCreate()
 
     def all_problems(self) -> list[str]:
         """Every step's problems, in step order."""
-        return [p for step in range(len(self.STEPS) - 1) for p in self.problems(step)]
+        return [p for step in range(len(self.STEPS)) for p in self.problems(step)]
 
     def ip_ranges(self) -> tuple[str, ...]:
         """The ranges typed, each a valid network (an invalid one makes the list empty)."""

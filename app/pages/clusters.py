@@ -7,6 +7,7 @@ import panel as pn
 from app.auth.session import current_principal, sign_in_required
 from app.clusters.dashboard import ClusterDashboard
 from app.clusters.lifecycle import NewCluster, create_cluster
+from app.clusters.placing import AfterCreate, Placed, movable_projects, place_projects
 from app.clusters.wizard import ClusterWizard
 from app.pages import panel_serve_services
 from app.services import Services
@@ -28,11 +29,18 @@ def page(services: Services) -> pn.template.BaseTemplate:
         return shell("clusters", [sign_in_required()])
     dashboard = ClusterDashboard(store=store, settings=settings, actor=actor, homes=services.homes)
 
-    def create(request: NewCluster) -> str | None:
+    def create(request: NewCluster) -> int:
         cluster = create_cluster(store=store, settings=settings, request=request, actor=actor)
         dashboard.selected = cluster.id
         dashboard.refresh()
-        return None
+        return cluster.id
+
+    def place(cluster_id: int, after: AfterCreate) -> Placed:
+        placed = place_projects(
+            store=store, homes=services.homes, actor=actor, cluster_id=cluster_id, after=after
+        )
+        dashboard.refresh()
+        return placed
 
     if actor.is_operator:  # new clusters go into the first project, made on first use
         with store.sessions() as session:
@@ -45,6 +53,7 @@ def page(services: Services) -> pn.template.BaseTemplate:
             for p, role in visible_projects(session, actor)
             if actor.is_operator or allows(role, may_create)
         }
+        movable = movable_projects(session, actor)
     cloud_regions = cluster_provider_class("cloud").regions if settings.cloud.configured else ()
     if projects:
         wizard = ClusterWizard(
@@ -52,6 +61,10 @@ def page(services: Services) -> pn.template.BaseTemplate:
             on_create=create,
             cloud_regions=cloud_regions,
             server_hosts=settings.server_cluster_hosts,
+            place=place,
+            movable=movable,
+            may_own=not actor.is_operator,  # a new project needs an owner
+            metadata=store,
         )
     else:
         wizard = pn.pane.Alert(
