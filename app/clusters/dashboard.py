@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from app.clusters import probes
 from app.clusters.lifecycle import USE_CASES, ClusterRequestError, standing
 from app.markup import code, text
-from models.access import AccessError, Action, Principal, allows, visible_projects
+from models.access import AccessError, Action, Principal, allows, require, visible_projects
+from models.audit import audit
 from models.cluster_states import ClusterAction, available_actions
 from models.cluster_types import ClusterSpec, load_cluster_types
 from models.settings import Settings
@@ -269,6 +270,22 @@ class ClusterDashboard(pn.viewable.Viewer):
         ]
 
     def _toggle_reveal(self) -> None:
+        """Show or hide the password; every reveal is in the cluster's audit trail, as the
+        API's ``?reveal=true`` is."""
+        if not self.revealed and self.selected is not None:
+            with self.store.sessions() as session:
+                cluster = session.get(Cluster, self.selected)
+                require(session, self.actor, cluster.project_id, Action.REVEAL_SECRETS)
+                audit(
+                    session,
+                    self.actor.label,
+                    "cluster.reveal",
+                    "cluster",
+                    cluster.id,
+                    name=cluster.name,
+                    where="clusters page",
+                )
+                session.commit()
         self.revealed = not self.revealed
         self._show_detail()
 

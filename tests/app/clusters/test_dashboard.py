@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import panel as pn
 import pytest
+import sqlalchemy as sa
 
 from app.clusters.dashboard import ClusterDashboard
 from app.clusters.lifecycle import create_cluster
 from app.markup import text
+from models.tables import AuditEvent
 from tests.app.clusters.test_lifecycle import ACTOR, request, world  # noqa: F401 - fixture
 from tests.app.clusters.waiting import wait_until
 
@@ -43,6 +45,12 @@ def test_a_running_cluster_shows_masked_connections_until_revealed(dashboard):
     assert "get_client" in shown and "********" in shown and password not in shown
     board._toggle_reveal()
     assert password in markdown(board)
+    # Issue 16: a reveal on the page is in the audit trail, as the API's is.
+    with store.sessions() as session:
+        (row,) = session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "cluster.reveal")
+        ).all()
+        assert (row.target_id, row.detail["name"]) == (str(cluster.id), "press-dev")
     # Issue 13, item 13: the store keeps it sealed; Reveal still shows the right one.
     stored = b"".join(p.read_bytes() for p in settings.home.glob("curvehouse.db*"))
     assert b"press-dev" in stored and password.encode() not in stored
