@@ -50,6 +50,14 @@ def test_any_user_makes_a_project_and_owns_it(world):
     assert [e["action"] for e in audit["items"]] == ["project.create"]
 
 
+def test_the_name_of_a_project_with_curves_is_refused_as_a_project_name(world):
+    """Issue 16: the refusal says the project exists, not that its curves are unowned."""
+    said = error(
+        world.call("POST", "/api/projects", "viewer", json={"name": "press-shop"}), 409, "conflict"
+    )
+    assert said == "A project named 'press-shop' exists already; choose another name."
+
+
 def test_a_name_labelling_curves_outside_any_project_is_not_handed_out(world):
     """Curves whose project row is gone (or never was) stay the operator's."""
     made = ok(world.call("POST", "/api/projects", json={"name": "orphans"}), 201)
