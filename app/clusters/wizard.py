@@ -103,6 +103,8 @@ class ClusterWizard(pn.viewable.Viewer):
         self.state.param.watch(self._update_review, ["hours", "storage"])
         self.state.param.watch(self._update_suggestion, ["per_day", "samples", "retention"])
         self.state.param.watch(self._then_changed, "then")
+        # A refusal of the review step's entries goes once they change: it no longer applies.
+        self.state.param.watch(self._hide_problem, ["then", "new_project", "move_projects"])
         self.move_projects.param.watch(self._moves_chosen, "value")
         self._type_described()
         self._update_suggestion()
@@ -202,13 +204,11 @@ class ClusterWizard(pn.viewable.Viewer):
             placeholder="e.g. line-9",
             visible=False,
         )
-        self.move_projects = pn.widgets.MultiSelect(
-            label="Projects to move (hold Ctrl or Shift to choose several)",
-            options={},
-            size=4,
-            visible=False,
-        )
+        # Checkboxes rather than a multi-select list: a person owns a few projects, and each
+        # is seen with its current home at once, without Ctrl-clicks.
         self.move_note = pn.pane.Markdown(visible=False, name="move-note")
+        self.move_projects = pn.widgets.CheckBoxGroup(options={}, inline=False, visible=False)
+        self.move_refused = pn.pane.Markdown(visible=False, name="move-refused")
         self.problem = pn.pane.Alert(alert_type="danger", visible=False, margin=(5, 0))
         self.done = pn.pane.Alert(alert_type="success", visible=False, margin=(5, 0))
         self.back = pn.widgets.Button(label="Back", disabled=True)
@@ -247,7 +247,8 @@ class ClusterWizard(pn.viewable.Viewer):
     def _then_changed(self, *_events) -> None:
         then = self.state.then
         self.new_project.visible = then == NEW
-        self.move_projects.visible = self.move_note.visible = then == MOVE
+        for widget in (self.move_note, self.move_projects, self.move_refused):
+            widget.visible = then == MOVE
         if then == MOVE:
             self._offer_moves()
 
@@ -263,13 +264,18 @@ class ClusterWizard(pn.viewable.Viewer):
             f"- **{text(names[i])}** cannot move here: {text(why)}"
             for i, why in state.refused().items()
         ]
-        note = (
-            "Each one is copied once the cluster is running, checked, then switched; until "
-            "then its curves are read where they are now."
+        self.move_note.object = (
+            "Choose the projects to move. Each one is copied once the cluster is running, "
+            "checked, then switched; until then its curves are read where they are now."
+            if offered
+            else "None of your projects can move onto it."
+            if state.movable
+            else "You own no project that could move onto it."
         )
-        if not state.movable:
-            note = "You own no project that could move onto it."
-        self.move_note.object = "\n\n".join([note, "\n".join(refused)] if refused else [note])
+        self.move_refused.object = "\n".join(refused)
+
+    def _hide_problem(self, *_events) -> None:
+        self.problem.visible = False
 
     def _moves_chosen(self, event) -> None:
         self.state.move_projects = list(event.new)
@@ -384,11 +390,12 @@ class ClusterWizard(pn.viewable.Viewer):
         after: list = []
         if self._place is not None:
             after = [
-                pn.pane.Markdown("### After creating it"),
+                "**After creating it**",
                 self.then,
                 self.new_project,
-                self.move_projects,
                 self.move_note,
+                self.move_projects,
+                self.move_refused,
             ]
         return pn.Column(self.review, self.hours, self.storage, *after)
 

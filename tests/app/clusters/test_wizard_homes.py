@@ -121,7 +121,7 @@ def test_residency_keeps_a_pinned_project_off_the_cluster_and_says_why(plant):
     assert wizard.move_projects.visible and not wizard.new_project.visible
     assert list(wizard.move_projects.options.values()) == [ids["line-7"]]
     assert wizard.move_projects.value == []  # the refused choice is dropped
-    assert "line-eu** cannot move here: " + why in unescape(wizard.move_note.object)
+    assert "line-eu** cannot move here: " + why in unescape(wizard.move_refused.object)
     wizard.move_projects.value = [ids["line-7"]]
     assert state.problems(3) == []
     assert state.after() == AfterCreate(MOVE, project_ids=(ids["line-7"],))
