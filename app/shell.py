@@ -26,7 +26,25 @@ NAV_CSS = """
 .ch-nav a:hover {background: rgba(255, 255, 255, .12); color: white;}
 .ch-nav a.ch-active {background: rgba(255, 255, 255, .2); color: white; font-weight: 600;}
 .ch-user {margin-left: 24px; color: #dbe7f5; font-size: 14px;}
+.ch-signout {margin: 0;}
+.ch-signout button {color: #dbe7f5; background: none; border: 0; padding: 6px 12px;
+                    border-radius: 6px; font: inherit; font-size: 15px; cursor: pointer;}
+.ch-signout button:hover {background: rgba(255, 255, 255, .12); color: white;}
 """
+
+
+def _sign_out() -> str:
+    """One click: a form that posts to the sign-out page with this browser's XSRF token (the
+    cookie the sign-in form set), so no other site can sign anyone out. Without that cookie
+    (single sign-on), a link to the page that asks."""
+    token = (pn.state.cookies or {}).get("_xsrf")
+    if not token:
+        return '<a href="./logout" data-page="logout">Sign out</a>'
+    return (
+        '<form class="ch-signout" method="post" action="./logout">'
+        f'<input type="hidden" name="_xsrf" value="{text(token)}">'
+        '<button type="submit" data-page="logout">Sign out</button></form>'
+    )
 
 
 def navigation(active: str) -> pn.pane.HTML:
@@ -37,10 +55,7 @@ def navigation(active: str) -> pn.pane.HTML:
     )
     user = pn.state.user if pn.state.curdoc is not None else None
     if user:
-        links += (
-            f'<span class="ch-user">{text(user)}</span>'
-            '<a href="./logout" data-page="logout">Sign out</a>'
-        )
+        links += f'<span class="ch-user">{text(user)}</span>' + _sign_out()
     return pn.pane.HTML(f'<nav class="ch-nav">{links}</nav>', stylesheets=[NAV_CSS], margin=0)
 
 
