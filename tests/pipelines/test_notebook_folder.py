@@ -41,3 +41,16 @@ def test_the_getting_started_notebook_runs_from_its_folder(tmp_path, monkeypatch
     assert not [o for o in outputs if o.get("output_type") == "error"], outputs
     assert str(CURVES) in str(outputs[0])  # the overview counts the demo's curves
     assert not (checkout / "notebooks" / "var").exists()
+
+
+def test_an_empty_store_says_what_to_do_instead_of_a_raw_engine_error(tmp_path, monkeypatch):
+    """Issue 16: before, the first cell failed with ClickHouse's UNKNOWN_DATABASE."""
+    from nbclient.exceptions import CellExecutionError
+
+    monkeypatch.setenv("CURVEHOUSE_HOME", str(tmp_path / "empty"))
+    notebook = nbformat.read(ROOT / "notebooks" / "00_getting_started.ipynb", as_version=4)
+    with pytest.raises(CellExecutionError) as failed:
+        NotebookClient(notebook, timeout=300, kernel_name="python3").execute(cwd=str(tmp_path))
+    said = str(failed.value)
+    assert "No curves are stored in" in said and "curvehouse demo" in said
+    assert "UNKNOWN_DATABASE" not in said
