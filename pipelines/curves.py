@@ -44,8 +44,17 @@ if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
 
+# What identifies a part: its serial within its project; a curve without one is its own part.
+PART_KEY = "project, part_serial, if(part_serial = '', curve_id, 0)"
+
+
 @dataclass(frozen=True)
 class Overview:
+    """What the selection holds. A part is a ``part_serial`` within its project and passes
+    several stations (one curve per part and station); a curve without a serial counts as a
+    part of its own. ``nok`` counts curves, ``rejected_parts`` parts with at least one NOK
+    curve."""
+
     curves: int
     points: int
     nok: int
@@ -53,10 +62,22 @@ class Overview:
     datasets: int
     first: pd.Timestamp | None
     last: pd.Timestamp | None
+    parts: int
+    rejected_parts: int
 
     @property
     def empty(self) -> bool:
         return self.curves == 0
+
+    @property
+    def nok_rate(self) -> float | None:
+        """The share of curves that are NOK (None: no curves)."""
+        return self.nok / self.curves if self.curves else None
+
+    @property
+    def first_pass_yield(self) -> float | None:
+        """The share of parts without a NOK curve at any station (None: no parts)."""
+        return 1 - self.rejected_parts / self.parts if self.parts else None
 
 
 @dataclass(frozen=True)
@@ -195,10 +216,13 @@ class Curves:
     # --- summaries ----------------------------------------------------------------------------
 
     def overview(self) -> Overview:
+        """Curves, parts, NOK curves and rejected parts, points, projects, datasets and the
+        time span of the selection, in one aggregation."""
         sql, params = self.selection.where()
         row = self.client.query(
             f"SELECT count(), sum(point_count), countIf(result = 'NOK'), uniqExact(project), "
-            f"uniqExact(dataset_id), min(started_at), max(started_at) "
+            f"uniqExact(dataset_id), min(started_at), max(started_at), uniqExact({PART_KEY}), "
+            f"uniqExactIf({PART_KEY}, result = 'NOK') "
             f"FROM {self._db}.curves WHERE {sql}",
             parameters=params,
         ).result_rows[0]
@@ -211,6 +235,8 @@ class Curves:
             datasets=int(row[4]),
             first=pd.Timestamp(row[5], tz="UTC") if curves else None,
             last=pd.Timestamp(row[6], tz="UTC") if curves else None,
+            parts=int(row[7]) if curves else 0,
+            rejected_parts=int(row[8]) if curves else 0,
         )
 
     def breakdown(self) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from app.pages import panel_serve_services
 from app.services import Services
 from app.shell import shell
 from models.access import Principal, readable_projects
+from models.wording import counted
 from pipelines.curves import Curves, Overview
 from pipelines.drawing import draw, extent_view
 from pipelines.homes import Home, HomeUnavailable
@@ -70,16 +71,31 @@ class HomePage(pn.viewable.Viewer):
             pn.state.on_session_destroyed(lambda _ctx: client.close())
 
     def _kpis(self, overview: Overview, bytes_per_point: float | None) -> pn.FlexBox:
-        nok_rate = overview.nok / overview.curves if overview.curves else 0.0
+        """The figures, each named for what it counts: a part (a serial) passes several
+        stations with one curve at each, so rejected parts and NOK curves differ."""
         days = (overview.last - overview.first).total_seconds() / 86_400
         span = (days, "{value:.1f} days") if days >= 1 else (days * 24, "{value:.1f} hours")
         dates = f"{overview.first:%Y-%m-%d} → {overview.last:%Y-%m-%d} UTC"
         projects = f"{overview.projects} project(s)"
         storage = bytes_per_point or None
         return pn.FlexBox(
+            noted_figure(
+                "Parts", overview.parts, "{value:,}", "by serial; a curve without one is a part"
+            ),
+            noted_figure(
+                "First-pass yield",
+                overview.first_pass_yield,
+                "{value:.1%}",
+                f"parts without a NOK curve; {counted(overview.rejected_parts, 'rejected part')}",
+            ),
             noted_figure("Curves", overview.curves, "{value:,}", "one per part and station"),
+            noted_figure(
+                "NOK curves",
+                overview.nok_rate,
+                "{value:.1%}",
+                f"{overview.nok:,} of {counted(overview.curves, 'curve')}",
+            ),
             noted_figure("Samples", overview.points, "{value:,}", "stored points"),
-            noted_figure("NOK", nok_rate, "{value:.1%}", f"{overview.nok:,} rejected parts"),
             noted_figure("Datasets", overview.datasets, "{value:,}", projects),
             noted_figure("Time span", *span, dates),
             noted_figure("Storage", storage, "{value:.2f} B/pt", "compressed, x and y"),
@@ -121,6 +137,7 @@ class HomePage(pn.viewable.Viewer):
                 "part_serial": "serial",
                 "point_count": "points",
             },
+            formatters={"point_count": NumberFormatter(format="0,0")},
             show_index=False,
             disabled=True,
             layout="fit_data_table",
@@ -146,7 +163,7 @@ class HomePage(pn.viewable.Viewer):
             tools=["hover"],
             responsive=True,
             height=280,
-            title=f"{process or '(no process)'}: newest {len(curves):,} curves",
+            title=f"{process or '(no process)'}: newest {counted(len(curves), 'curve')}",
             bgcolor="white",
         )
 

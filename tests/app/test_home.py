@@ -1,5 +1,8 @@
 """The landing page's states: data, empty store, engine unavailable."""
 
+import html
+import re
+
 import panel as pn
 import pytest
 
@@ -7,6 +10,7 @@ import app.pages.home as home
 from app.markup import text
 from app.services import Services
 from models.settings import Settings
+from pipelines.curves import Curves
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
 from providers import EngineBusyError
@@ -25,6 +29,16 @@ def app_store(services):
     store = services.open_store()
     yield store
     store.client.command(f"DROP DATABASE IF EXISTS {store.db}")
+
+
+def cards(viewable) -> dict[str, str]:
+    """The note under each figure card, keyed by the figure's name."""
+    found = {}
+    for column in viewable.select(pn.Column):
+        if len(column) == 2 and isinstance(column[0], pn.indicators.Number):
+            note = re.sub("<[^>]+>", "", column[1].object)
+            found[html.unescape(column[0].label)] = html.unescape(note)
+    return found
 
 
 def tables(viewable):
@@ -50,10 +64,23 @@ def test_summary_of_stored_curves(services, app_store):
     assert breakdown.value["curves"].sum() == 90
     assert set(breakdown.value.columns) >= {"plant", "line", "station", "ok", "nok", "nok_rate"}
     assert len(newest.value) == 25
-    figures = {f.label: f for f in view.select(pn.indicators.Number)}
+    figures = {html.unescape(f.label): f for f in view.select(pn.indicators.Number)}
     written = {name: f.format.format(value=f.value) for name, f in figures.items()}
     assert written["Curves"] == "90" and written["Storage"].endswith(text(" B/pt"))
     assert services.settings.database == app_store.database
+    # Parts pass several stations: yield and rejects count parts, the NOK rate counts curves.
+    overview = Curves(app_store.client, app_store.database).overview()
+    assert overview.parts < overview.curves and overview.rejected_parts <= overview.nok
+    notes = cards(view)
+    assert written["Parts"] == f"{overview.parts:,}"
+    assert written["First-pass yield"] == f"{overview.first_pass_yield:.1%}"
+    assert notes["First-pass yield"].endswith(f"{overview.rejected_parts:,} rejected parts")
+    assert written["NOK curves"] == f"{overview.nok / 90:.1%}"
+    assert notes["NOK curves"] == f"{overview.nok:,} of 90 curves"
+    assert not any("rejected" in note for name, note in notes.items() if name != "First-pass yield")
+    # Point counts are written with thousands separators in both tables.
+    for table, column in ((breakdown, "points"), (newest, "point_count")):
+        assert table.formatters[column].format == "0,0"
 
 
 def test_engine_trouble_is_a_message_not_a_traceback(services, monkeypatch):

@@ -35,6 +35,11 @@ def test_summaries_match_what_was_written(store, demo_batches):
     assert overview.points == sum(b.point_count for b in demo_batches)
     assert overview.nok == int((meta["result"] == "NOK").sum())
     assert (overview.projects, overview.datasets) == (1, 1)
+    # A part passes several stations: parts and rejected parts count serials, not curves.
+    failed = meta.groupby("part_serial")["result"].apply(lambda r: (r == "NOK").any())
+    assert overview.parts == len(failed) < overview.curves
+    assert overview.rejected_parts == int(failed.sum())
+    assert overview.first_pass_yield == 1 - int(failed.sum()) / len(failed)
 
     breakdown = curves.breakdown()
     assert breakdown["curves"].sum() == len(meta)
@@ -47,6 +52,34 @@ def test_summaries_match_what_was_written(store, demo_batches):
     assert newest["part_serial"].iloc[0] in set(meta["part_serial"])
 
     assert 0 < curves.bytes_per_point() < 8
+
+
+def test_parts_are_serials_and_a_curve_without_one_is_its_own_part(store, tmp_path):
+    from pipelines.ingest import ingest_file
+
+    rows = [  # (curve, serial, result): part P1 fails one of two stations, P2 passes both
+        ("c1", "P1", "OK"),
+        ("c2", "P1", "NOK"),
+        ("c3", "P2", "OK"),
+        ("c4", "P2", "OK"),
+        ("c5", "", "NOK"),
+        ("c6", "", "OK"),
+    ]
+    path = tmp_path / "parts.csv"
+    lines = ["curve_key,x,y,part_serial,result"]
+    lines += [
+        f"{key},{x},{x * 2},{serial},{result}" for key, serial, result in rows for x in (0, 1)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    ingest_file(store, path, project="line7")
+    overview = Curves(store.client, store.database).overview()
+    assert (overview.curves, overview.nok) == (6, 2)
+    assert (overview.parts, overview.rejected_parts) == (4, 2)  # P1, P2, c5, c6; P1 and c5
+    assert overview.nok_rate == 2 / 6 and overview.first_pass_yield == 0.5
+    # The same serial in another project is another part.
+    path.write_text("curve_key,x,y,part_serial,result\nd1,0,1,P1,OK\nd1,1,2,P1,OK\n")
+    ingest_file(store, path, project="line8")
+    assert Curves(store.client, store.database).overview().parts == 5
 
 
 def test_newest_samples_come_back_scaled(store, demo_batches):
