@@ -8,6 +8,7 @@ from the whitelists in :mod:`pipelines.views`.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC
 
 import numpy as np
@@ -41,6 +42,32 @@ from pipelines.views import CurveFilter, View
 
 TAG = "curves"
 CURVE_COLUMNS = tuple(CurveOut.model_fields)
+# Significant digits of a raster's span its extents are written with: far finer than a pixel.
+EXTENT_DIGITS = 12
+
+
+def step_decimals(step: float) -> int:
+    """Decimal places that write a value stored on the grid ``step`` (see
+    :mod:`pipelines.quantize`: ``value = code * step``) without float noise: ``15091 * 0.001``
+    is ``15.091000000000001`` in float64 and ``15.091`` here. On a decimal grid that is the
+    value exactly; on a binary one it is within half a step, so the code is kept."""
+    if not (math.isfinite(step) and step > 0):
+        return 17
+    return max(0, math.ceil(-math.log10(step) - 1e-9))
+
+
+def at_step(values: np.ndarray, step: float) -> list[float]:
+    """``values`` as the store holds them: rounded to ``step``'s decimals (see
+    :func:`step_decimals`), as plain floats for JSON."""
+    return np.round(np.asarray(values, dtype=np.float64), step_decimals(step)).tolist()
+
+
+def extent(low: float, high: float) -> tuple[float, float]:
+    """A raster's range written to :data:`EXTENT_DIGITS` digits of its span (a padded fit is
+    arithmetic, not stored values)."""
+    span = abs(high - low) or abs(high) or 1.0
+    decimals = EXTENT_DIGITS - math.ceil(math.log10(span))
+    return round(low, decimals), round(high, decimals)
 
 
 def _project(call: Call, action: Action) -> tuple[int, str]:
@@ -163,12 +190,17 @@ def list_curves(call: Call) -> Page[CurveOut]:
     _, name = _project(call, Action.VIEW)
     query: CurveQuery = call.query
     curves = _curves(call.services, name).matching(curve_filter(query))
-    page = curves.page(query.limit, query.offset, CURVE_COLUMNS)
+    page = curves.page(query.limit, query.offset, (*CURVE_COLUMNS, "x_step", "y_step"))
     items = [CurveOut(**_curve_row(row)) for row in page.rows]
     return Page(items=items, total=page.total, limit=query.limit, offset=query.offset)
 
 
 def _curve_row(row: dict) -> dict:
+    """One curve's row for :class:`CurveOut`: extents at the precision stored, times in UTC."""
+    for axis in ("x", "y"):
+        decimals = step_decimals(row.pop(f"{axis}_step"))
+        for end in ("min", "max"):
+            row[f"{axis}_{end}"] = round(row[f"{axis}_{end}"], decimals)
     row["dataset_id"] = str(row["dataset_id"])
     for key in ("started_at", "ended_at"):  # the engine's DateTime64(3, 'UTC'), as UTC
         if row[key].tzinfo is None:
@@ -207,8 +239,8 @@ def curve_raster(call: Call) -> RasterOut | Raw:
     return RasterOut(
         width=image.view.width,
         height=image.view.height,
-        x_range=image.view.x_range,
-        y_range=image.view.y_range,
+        x_range=extent(*image.view.x_range),
+        y_range=extent(*image.view.y_range),
         x_label=image.x_label,
         y_label=image.y_label,
         curves=image.curves,
@@ -228,10 +260,12 @@ def curve_raster(call: Call) -> RasterOut | Raw:
 def curve_samples(call: Call) -> SamplesOut:
     project_id, name = _project(call, Action.EXPORT_DATA)
     curve_id = call.path["curve_id"]
-    curves = _curves(call.services, name).curve(curve_id)
+    stored = _curves(call.services, name)
+    curves = stored.curve(curve_id)
     if not len(curves):
         raise not_found(f"There is no curve {curve_id} in this project.")
     first = curves.meta.iloc[0]
+    steps = stored.metadata(1, columns=["x_step", "y_step"], ids=[curve_id]).iloc[0]
     finite = np.isfinite(curves.x) & np.isfinite(curves.y)
     _record(call, project_id, "curves.export", kind="samples", curve=str(curve_id))
     return SamplesOut(
@@ -239,8 +273,8 @@ def curve_samples(call: Call) -> SamplesOut:
         curve_key=str(first.curve_key),
         x_label=_axis(first.x_name, first.x_unit, "x"),
         y_label=_axis(first.y_name, first.y_unit, "y"),
-        x=curves.x[finite].tolist(),
-        y=curves.y[finite].tolist(),
+        x=at_step(curves.x[finite], float(steps.x_step)),
+        y=at_step(curves.y[finite], float(steps.y_step)),
     )
 
 
