@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from models.times import TimeInputError, check_years, parse_time
+
 # Filterable metadata columns: equality (one value or any of several).
 FILTER_COLUMNS = ("project", "plant", "line", "station", "process", "program", "shift", "result")
 # Columns a density can be split by (colour-by).
@@ -145,13 +147,23 @@ class CurveFilter:
 
 
 def _timestamp(name: str, value: Any) -> pd.Timestamp | None:
+    """Text through the one strict reader (:func:`models.times.parse_time`: ISO 8601, no offset
+    means UTC), so the explorer, the API and notebooks read ``11.12.2026`` alike: refused. A
+    typed value (``datetime``, ``Timestamp``, ``datetime64``) is taken as it is (naive: UTC)."""
     if value is None or value == "":
         return None
     try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise FilterError(f"{name}: {value!r} is not a date and time") from None
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        if isinstance(value, str):
+            return pd.Timestamp(parse_time(value))
+        try:
+            stamp = pd.Timestamp(value)
+        except (ValueError, TypeError):
+            stamp = pd.NaT
+        if pd.isna(stamp):
+            raise TimeInputError(f"{value!r} is not a date and time")
+        return pd.Timestamp(check_years(stamp))
+    except TimeInputError as exc:
+        raise FilterError(f"{name}: {exc}") from None
 
 
 @dataclass(frozen=True)

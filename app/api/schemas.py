@@ -7,14 +7,16 @@ unknown fields, so a misspelt option is an error instead of being ignored.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from models.cluster_types import NodeSize, load_cluster_types
 from models.pricing import MAX_HOURS_IN_MONTH, CostLine, load_rates
 from models.tables import ClusterStatus, MoveState, ProviderKey, Role
+from models.times import TimeInputError, check_years, parse_time
 from pipelines.views import COLOR_COLUMNS
 
 T = TypeVar("T")
@@ -46,16 +48,21 @@ Result = Literal["OK", "NOK", "UNKNOWN"]
 Coordinate = Annotated[float, Field(ge=-1e15, le=1e15, allow_inf_nan=False)]
 
 
-def _engine_time(value: datetime | None) -> datetime | None:
-    """A time the engine's DateTime64 can hold (years 1900-2261), in UTC."""
-    if value is None:
-        return None
-    if not 1900 <= value.year <= 2261:
-        raise ValueError("must lie between the years 1900 and 2261")
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+def _engine_time(value: Any) -> Any:
+    """A time read as the explorer reads it (:func:`models.times.parse_time`: ISO 8601 only, no
+    offset means UTC, years the engine's DateTime64 holds), in UTC; ``11.12.2026`` is refused
+    with the accepted form instead of being guessed."""
+    try:
+        if isinstance(value, str):
+            return parse_time(value)
+        if isinstance(value, datetime):
+            return check_years(value)
+    except TimeInputError as exc:
+        raise PydanticCustomError("time", str(exc)) from None
+    return value  # anything else: pydantic's own datetime check refuses it
 
 
-Moment = Annotated[datetime, AfterValidator(_engine_time)]
+Moment = Annotated[datetime, BeforeValidator(_engine_time)]
 
 
 class Request(BaseModel):

@@ -45,6 +45,26 @@ def test_bad_filters_name_the_field(kwargs, message):
         CurveFilter.of(**kwargs)
 
 
+@pytest.mark.parametrize("typed", ["11.12.2026", "19.11.2026", "12/11/2026", "Dec 11 2026"])
+def test_a_time_window_is_read_strictly(typed):
+    """Day- or month-first dates were guessed (``11.12.2026`` became 12 November): refused now,
+    with the accepted form, as the API refuses them."""
+    with pytest.raises(FilterError) as refused:
+        CurveFilter.of(end=typed)
+    assert str(refused.value).startswith(f"end: {typed!r} ")
+    assert "Type dates as YYYY-MM-DD HH:MM, e.g. 2026-12-11 06:00" in str(refused.value)
+
+
+def test_typed_times_are_taken_as_they_are():
+    moment = pd.Timestamp("2026-12-11 06:00", tz="Europe/Berlin")
+    assert CurveFilter.of(start=moment).start == pd.Timestamp("2026-12-11 05:00", tz="UTC")
+    assert CurveFilter.of(start=moment.tz_localize(None)).start.hour == 6  # naive: UTC
+    with pytest.raises(FilterError, match="start: 'soon' is not a date and time"):
+        CurveFilter.of(start="soon")
+    with pytest.raises(FilterError, match=r"end: .* must lie between the years 1900 and 2261"):
+        CurveFilter.of(end="1899-12-31")
+
+
 def test_a_hand_built_filter_is_checked_again():
     with pytest.raises(FilterError, match="cannot filter on part_serial"):
         CurveFilter(equals={"part_serial": ("x",)}).where()
