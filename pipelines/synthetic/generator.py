@@ -16,8 +16,11 @@ from pipelines.batch import CurveBatch
 from pipelines.synthetic.plant import LINES, shift_of
 from pipelines.synthetic.shapes import DEFECTS, PROCESSES, PROGRAMS, SHAPES
 
-# Seconds after a part's press-fit at which it reaches screwdriving and welding.
-_STATION_OFFSETS = (0.0, 18.0, 41.0)
+# A part goes through its line's stations in order: press-fit, screwdriving, spot-weld. Each
+# station holds it for up to _STATION_SECONDS (every demo curve is shorter), then a conveyor
+# moves it on in _TRANSFER_SECONDS (a range: transfers vary part to part).
+_STATION_SECONDS = (6.0, 6.0, 2.0)
+_TRANSFER_SECONDS = (8.0, 20.0)
 _DRIFT_EPISODE_RATE = 0.08  # share of (station, shift) runs whose sensor drifts
 _DEFECT_RATE = 0.045
 
@@ -43,6 +46,17 @@ def _drift_episode(seed: int, station_index: int, shift_start: pd.Timestamp) -> 
     return np.random.default_rng([seed, 7_919, station_index, key]).random() < _DRIFT_EPISODE_RATE
 
 
+def _arrival(spec: DemoSpec, part: int, station_no: int, cycle: float) -> float:
+    """Seconds after the part's slot at which it reaches station ``station_no``: drawn per part
+    (not per curve), so every station of a part sees the same arrivals, in process order."""
+    rng = np.random.default_rng([spec.seed, 53, part])
+    at = rng.uniform(0.0, 0.2 * cycle)  # when the part enters its line
+    transfers = rng.uniform(*_TRANSFER_SECONDS, size=len(_STATION_SECONDS) - 1)
+    for before in range(station_no):
+        at += _STATION_SECONDS[before] + transfers[before]
+    return at
+
+
 def _curve(spec: DemoSpec, index: int):
     """Metadata row and quantised samples of demo curve ``index``."""
     lines = LINES
@@ -52,9 +66,7 @@ def _curve(spec: DemoSpec, index: int):
     parts_per_line = -(-spec.curves // 3 // len(lines)) or 1
     rng = np.random.default_rng([spec.seed, index])
     cycle = spec.days * 86_400.0 / parts_per_line
-    started = spec.start + pd.Timedelta(
-        seconds=k * cycle + _STATION_OFFSETS[station_no] + rng.uniform(0.0, 0.2 * cycle)
-    )
+    started = spec.start + pd.Timedelta(seconds=k * cycle + _arrival(spec, part, station_no, cycle))
     variant = int(np.random.default_rng([spec.seed, 31, part]).integers(0, 2))
     program = station.programs[variant]
     process = PROCESSES[station.process]

@@ -149,14 +149,18 @@ def test_envelope_matches_numpy(demo_store):
 
 @pytest.mark.integration
 def test_compare_two_selections_on_one_canvas(demo_store):
-    store, _ = demo_store
-    ok = CurveFilter.of(process="spot-weld", result="OK")
-    nok = CurveFilter.of(process="spot-weld", result="NOK")
-    welds = Curves(store.client, store.database)
-    result = welds.matching(ok).compare(welds.matching(nok), View(width=80, height=40))
+    store, batches = demo_store
+    meta = pd.concat([b.meta for b in batches], ignore_index=True)
+    welds = meta[meta["process"] == "spot-weld"]
+    first, second = sorted(welds["line"].unique())[:2]  # two lines' welds, one canvas
+    a = CurveFilter.of(process="spot-weld", line=first)
+    b = CurveFilter.of(process="spot-weld", line=second)
+    stored = Curves(store.client, store.database)
+    result = stored.matching(a).compare(stored.matching(b), View(width=80, height=40))
     assert result.a.view == result.b.view
-    assert result.a.curves + result.b.curves == 30
+    assert result.a.curves == (welds["line"] == first).sum() > 0
+    assert result.b.curves == (welds["line"] == second).sum() > 0
     diff = result.difference
     expected = result.a.counts / result.a.curves - result.b.counts / result.b.curves
     np.testing.assert_allclose(diff, expected)
-    assert diff.max() > 0 > diff.min()  # OK and NOK welds differ somewhere
+    assert diff.max() > 0 > diff.min()  # the two lines' welds differ somewhere

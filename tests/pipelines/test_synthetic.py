@@ -91,3 +91,16 @@ def test_defects_change_the_shape():
         np.random.default_rng(1), PROGRAMS["PF-6204-bearing"], "early_peak", 0.0
     )
     assert early_x[np.argmax(early_y)] < ok_x[np.argmax(ok_y)] - 0.8
+
+
+def test_a_part_goes_through_its_stations_in_process_order(demo):
+    """Issue 16: press-fit, then screwdriving, then spot-weld, each after the last one ended,
+    with a conveyor transfer of 8-20 s between them."""
+    _, meta = demo
+    order = {"press-fit": 0, "screwdriving": 1, "spot-weld": 2}
+    for serial, part in meta.groupby("part_serial"):
+        part = part.assign(step=part["process"].map(order)).sort_values("started_at")
+        assert list(part["step"]) == sorted(part["step"]), serial
+        starts = part["started_at"].iloc[1:].reset_index(drop=True)
+        gaps = (starts - part["ended_at"].iloc[:-1].reset_index(drop=True)).dt.total_seconds()
+        assert gaps.between(8.0, 30.0).all(), (serial, list(gaps))
