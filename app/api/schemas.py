@@ -63,6 +63,7 @@ def _engine_time(value: Any) -> Any:
 
 
 Moment = Annotated[datetime, BeforeValidator(_engine_time)]
+TIMES = "ISO 8601 (2026-12-11, 2026-12-11 06:00, 2026-12-11T06:00:00+01:00); no offset: UTC"
 
 
 class Request(BaseModel):
@@ -340,8 +341,8 @@ class CurveFilters(BaseModel):
     shift: list[Label] | None = None
     result: list[Result] | None = None
     serial: Label | None = Field(None, description="part serial contains this (any case)")
-    started_after: Moment | None = None
-    started_before: Moment | None = None
+    started_after: Moment | None = Field(None, description=f"curves started at or after; {TIMES}")
+    started_before: Moment | None = Field(None, description=f"curves started before; {TIMES}")
 
 
 class CurveQuery(CurveFilters, Paging):

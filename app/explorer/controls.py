@@ -1,13 +1,28 @@
 """The explorer's sidebar: which curves, which filters, how to draw. Every widget edits the
-session's :class:`ExplorerState` both ways; none of them talks to the engine."""
+session's :class:`ExplorerState` both ways; none of them talks to the engine.
+
+From and Until are the exception to ``from_param``: they show the state's times on the display
+zone's clocks and hand what is typed to :meth:`ExplorerState.enter_time`, so a refused date is
+said next to its field and never applied."""
 
 from __future__ import annotations
 
 import pandas as pd
 import panel as pn
 
-from app.explorer.state import CMAPS, COLOR_BY, NORMS, RESULTS, ExplorerState
+from app.explorer.state import (
+    CMAPS,
+    COLOR_BY,
+    NORMS,
+    PLANT_ZONE,
+    RESULTS,
+    TIME_FIELDS,
+    ExplorerState,
+)
 from app.markup import text
+from models.plants import load_plants
+from models.times import WINDOWS, TimeInputError, parse_time
+from pipelines.views import FilterError
 
 FILTER_PICKERS = ("plant", "line", "station", "program", "shift")
 
@@ -35,12 +50,30 @@ class ExplorerControls:
         self.serial = pn.widgets.TextInput.from_param(
             state.param.serial, placeholder="part serial contains…", label="Serial"
         )
-        self.start = pn.widgets.TextInput.from_param(
-            state.param.start, placeholder="2026-11-20 06:00", label="From (UTC)"
+        self.zone = pn.widgets.Select.from_param(
+            state.param.zone, options=self.zones(), label="Time zone"
         )
-        self.end = pn.widgets.TextInput.from_param(
-            state.param.end, placeholder="2026-11-21", label="Until (UTC)"
-        )
+        self.start = pn.widgets.TextInput(placeholder="2026-11-20 06:00")
+        self.end = pn.widgets.TextInput(placeholder="2026-11-21")
+        self.time_errors = {
+            name: pn.pane.Alert("", alert_type="danger", visible=False, margin=(0, 10))
+            for name in TIME_FIELDS
+        }
+        self.windows = {
+            token: pn.widgets.Button(
+                label=label, color="light", sizing_mode="stretch_width", margin=(5, 3)
+            )
+            for token, label in WINDOWS.items()
+        }
+        for token, button in self.windows.items():
+            button.on_click(lambda _e, token=token: self.state.apply_window(token))
+        for name in TIME_FIELDS:
+            self._time_input(name).param.watch(
+                lambda e, name=name: self._typed(name, e.new), "value"
+            )
+        state.param.watch(self._on_times, ["start", "end"])
+        state.param.watch(self._on_zone, ["zone", "plant"])
+        self._show_times(TIME_FIELDS)
         self.color_by = pn.widgets.Select.from_param(
             state.param.color_by,
             options={"(density)": "", **{c: c for c in COLOR_BY if c}},
@@ -58,9 +91,68 @@ class ExplorerControls:
         self.reference = pn.widgets.TextInput.from_param(
             state.param.reference, placeholder="serial of a golden part", label="Reference part"
         )
+        state.param.watch(self._keep_chosen, list(FILTER_PICKERS))
         self.reset_filters = pn.widgets.Button(label="Clear filters", color="light")
         self.reset_filters.on_click(lambda _e: self.clear_filters())
         self.project.param.watch(self._on_project, "value")
+
+    def zones(self) -> dict[str, str]:
+        """The time zones offered: the plant's own, UTC, each known plant's and the state's."""
+        offered = {"Plant's local time": PLANT_ZONE, "UTC": "UTC"}
+        book = load_plants()
+        for zone in sorted({p.zone for p in book.plants}):
+            plants = ", ".join(p.key for p in book.plants if p.zone == zone)
+            offered[f"{zone} ({plants})"] = zone
+        if self.state.zone not in offered.values():
+            offered[self.state.zone] = self.state.zone
+        return offered
+
+    # --- From and Until on the display zone's clocks ---------------------------------------------
+
+    def _time_input(self, name: str) -> pn.widgets.TextInput:
+        return self.start if name == "start" else self.end
+
+    def _typed(self, name: str, typed: str) -> None:
+        try:
+            self.state.enter_time(name, typed)
+        except FilterError as exc:
+            self._say(name, str(exc))
+        else:
+            self._say(name, "")
+
+    def _say(self, name: str, refusal: str) -> None:
+        alert = self.time_errors[name]
+        alert.object = text(refusal)
+        alert.visible = bool(refusal)
+
+    def _on_times(self, *events) -> None:
+        self._show_times([e.name for e in events])
+
+    def _on_zone(self, *_events) -> None:
+        if self.state.zone not in self.zone.options.values():
+            self.zone.options = self.zones()
+        # A refused entry stays as typed, to be corrected; the others follow the new clocks.
+        self._show_times([n for n in TIME_FIELDS if not self.time_errors[n].visible])
+
+    def _show_times(self, names) -> None:
+        zone = self.state.display_zone()
+        for name in names:
+            field = self._time_input(name)
+            field.name = f"{TIME_FIELDS[name]} ({zone})"
+            shown = self.state.shown_time(name)
+            if self._same_moment(field.value, shown):
+                continue  # typed another way, the same moment: leave it as typed
+            self._say(name, "")
+            field.value = shown
+
+    def _same_moment(self, typed: str, shown: str) -> bool:
+        if not typed.strip() or not shown:
+            return typed.strip() == shown
+        zone = self.state.display_zone()
+        try:
+            return parse_time(typed, zone) == parse_time(shown, zone)
+        except TimeInputError:
+            return False
 
     def processes(self, project: str) -> list[str]:
         chosen = self._options[self._options["project"] == project]
@@ -86,6 +178,17 @@ class ExplorerControls:
                 chosen = sorted(set(values) | set(getattr(self.state, name)))
                 self.filters[name].options = {text(value): value for value in chosen}
 
+    def _keep_chosen(self, *events) -> None:
+        """Values chosen before the pickers know the curves' values (a shared link's
+        ``?plant=Leipzig``) become options at once: the browser drops a value that is not
+        among the options, and the filter with it."""
+        for event in events:
+            picker = self.filters[event.name]
+            options = picker.options if isinstance(picker.options, dict) else {}
+            missing = [v for v in event.new if v not in options.values()]
+            if missing:
+                picker.options = {**options, **{text(value): value for value in missing}}
+
     def sidebar(self) -> list:
         """The controls in order, stretched to the sidebar's width."""
         controls = [
@@ -96,8 +199,12 @@ class ExplorerControls:
             *self.filters.values(),
             self.result,
             self.serial,
+            self.zone,
             self.start,
+            self.time_errors["start"],
             self.end,
+            self.time_errors["end"],
+            pn.Row(*self.windows.values(), sizing_mode="stretch_width"),
             self.reset_filters,
             pn.pane.Markdown("#### Drawing"),
             self.color_by,

@@ -4,20 +4,41 @@ The state is the single source of truth: widgets edit it, the URL mirrors it, an
 it. It turns into the pipelines' own requests (:class:`CurveFilter`, :class:`View`), which
 validate every value; the URL form is compact (defaults are left out) so a shared link stays
 readable.
+
+Times: ``start`` and ``end`` hold ISO 8601 text that is unambiguous on its own (UTC unless it
+carries an offset), so a link means the same moment everywhere; what a person types is read on
+the clocks of the display zone (:meth:`ExplorerState.display_zone`) by the one strict reader
+the API uses too (:func:`models.times.parse_time`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import param
 
+from models.plants import load_plants
+from models.times import (
+    WINDOWS,
+    TimeInputError,
+    local_text,
+    parse_time,
+    relative_window,
+    utc_text,
+    zone_of,
+)
 from pipelines.views import CurveFilter, FilterError, View
 
 CMAPS = ("Blues", "fire", "kbc", "viridis", "gray")
 NORMS = ("eq_hist", "log", "linear")
 COLOR_BY = ("", "result", "station", "program")
 RESULTS = ("OK", "NOK", "UNKNOWN")
+# ``zone`` meaning "the plant's clocks when the filter is one plant (of plants.json), else UTC".
+PLANT_ZONE = "plant"
+# What the page calls the time fields, in refusals shown next to them.
+TIME_FIELDS = {"start": "From", "end": "Until"}
 
 
 def _decode_range(text: str, name: str) -> tuple[float, float] | None:
@@ -48,8 +69,17 @@ class ExplorerState(param.Parameterized):
     shift = param.List(default=[], item_type=str, doc="Shifts to include; empty: all.")
     result = param.List(default=[], item_type=str, doc="OK, NOK, UNKNOWN; empty: all.")
     serial = param.String(default="", doc="Part serial contains this (case-insensitive).")
-    start = param.String(default="", doc="Curves started at or after this time (UTC).")
-    end = param.String(default="", doc="Curves started before this time (UTC).")
+    start = param.String(
+        default="", doc="Curves started at or after this time: ISO 8601, UTC unless with offset."
+    )
+    end = param.String(
+        default="", doc="Curves started before this time: ISO 8601, UTC unless with offset."
+    )
+    zone = param.String(
+        default=PLANT_ZONE,
+        doc="Time zone times are typed and shown in: an IANA name, or 'plant' for the plant's "
+        "own when the filter is one plant (UTC otherwise).",
+    )
     x_range = param.Tuple(default=None, length=2, allow_None=True, doc="None: fit the curves.")
     y_range = param.Tuple(default=None, length=2, allow_None=True, doc="None: fit the curves.")
     color_by = param.Selector(default="", objects=list(COLOR_BY), doc="Split counts by column.")
@@ -62,6 +92,11 @@ class ExplorerState(param.Parameterized):
     LISTS: ClassVar[tuple[str, ...]] = ("plant", "line", "station", "program", "shift", "result")
     TEXTS: ClassVar[tuple[str, ...]] = ("project", "process", "serial", "start", "end", "reference")
     FILTERS: ClassVar[tuple[str, ...]] = ("project", "process", *LISTS, "serial", "start", "end")
+
+    def __init__(self, clock: Callable[[], datetime] | None = None, **params: Any) -> None:
+        """``clock`` tells the time for relative windows (tests fix it); default: now."""
+        super().__init__(**params)
+        self.clock = clock or (lambda: datetime.now(UTC))
 
     def curve_filter(self) -> CurveFilter:
         """The pipelines' filter; raises :class:`FilterError` naming a bad field."""
@@ -92,7 +127,7 @@ class ExplorerState(param.Parameterized):
         for name in ("x_range", "y_range"):
             if getattr(self, name) is not None:
                 query[name[0]] = _encode_range(getattr(self, name))
-        for name in ("color_by", "cmap", "norm"):
+        for name in ("color_by", "cmap", "norm", "zone"):
             if getattr(self, name) != self.param[name].default:
                 query[name] = getattr(self, name)
         if self.envelope:
@@ -106,6 +141,8 @@ class ExplorerState(param.Parameterized):
         for name in self.TEXTS:
             if name in query:
                 values[name] = query[name]
+        if "zone" in query:
+            values["zone"] = _checked_zone(query["zone"])
         for name in self.LISTS:
             if name in query:
                 values[name] = [v for v in query[name].split(",") if v]
@@ -125,3 +162,74 @@ class ExplorerState(param.Parameterized):
 
     def reset_view(self) -> None:
         self.param.update(x_range=None, y_range=None)
+
+    # --- times on a plant's clocks ------------------------------------------------------------
+
+    def plant_in_view(self) -> str | None:
+        """The one plant the filter is on, or None."""
+        return self.plant[0] if len(self.plant) == 1 else None
+
+    def display_zone(self) -> str:
+        """The IANA zone times are typed and shown in."""
+        if self.zone != PLANT_ZONE:
+            return self.zone
+        return load_plants().zone(self.plant_in_view() or "") or "UTC"
+
+    def shown_time(self, name: str) -> str:
+        """``start`` or ``end`` on the display zone's clocks, as a person types it ("" if not
+        set; the stored text if it cannot be read)."""
+        stored = getattr(self, name)
+        try:
+            return local_text(parse_time(stored), self.display_zone()) if stored else ""
+        except TimeInputError:
+            return stored
+
+    def enter_time(self, name: str, typed: str) -> None:
+        """Set ``start`` or ``end`` from what a person typed, read on the display zone's
+        clocks; "" clears it. Refused with :class:`FilterError` (nothing changes) for anything
+        but ISO 8601, naming the field as the page does. Kept as typed when it says its moment
+        on its own (UTC shown, or an offset given), otherwise stored in UTC."""
+        typed = typed.strip()
+        if not typed:
+            setattr(self, name, "")
+            return
+        zone = self.display_zone()
+        try:
+            moment = parse_time(typed, zone)
+        except TimeInputError as exc:
+            raise FilterError(f"{TIME_FIELDS[name]}: {exc}") from None
+        if getattr(self, name) and self._moment(name) == moment:
+            return  # the same moment, perhaps written another way: keep the link as it is
+        setattr(self, name, typed if parse_time(typed, "UTC") == moment else utc_text(moment))
+
+    def apply_window(self, token: str) -> None:
+        """Set ``start`` and ``end`` to a quick window (a key of :data:`~models.times.WINDOWS`)
+        at the clock's now: "yesterday" on the display zone's clocks, "this shift" by the shifts
+        of the plant in view (or the default ones). Stored resolved, in UTC: a shared link shows
+        the same curves tomorrow."""
+        if token not in WINDOWS:
+            raise FilterError(f"no time window {token!r}; choose one of {', '.join(WINDOWS)}")
+        shifts = load_plants().shifts_of(self.plant_in_view())
+        start, end = relative_window(
+            token,
+            now=self.clock(),
+            zone=self.display_zone(),
+            shift_starts=shifts.clock,
+            shift_zone=shifts.zone,
+        )
+        self.param.update(start=utc_text(start), end=utc_text(end))
+
+    def _moment(self, name: str) -> datetime | None:
+        try:
+            return parse_time(getattr(self, name)) if getattr(self, name) else None
+        except TimeInputError:
+            return None
+
+
+def _checked_zone(name: str) -> str:
+    if name != PLANT_ZONE:
+        try:
+            zone_of(name)
+        except TimeInputError as exc:
+            raise FilterError(f"zone: {exc}, or {PLANT_ZONE!r}") from None
+    return name
