@@ -175,3 +175,12 @@ def test_a_plant_from_a_link_is_an_option_before_the_curves_are_counted():
     assert "Leipzig" in page.filters["plant"].options.values()
     assert "LEJ-L1-ST010" in page.filters["station"].options.values()
     assert page.start.name == "From (Europe/Berlin)"
+
+
+def test_a_link_s_unreadable_date_is_said_next_to_its_field():
+    page = controls()
+    page.state.from_query({"end": "11.12.2026"})
+    assert page.end.value == "11.12.2026"
+    assert page.time_errors["end"].visible and "ambiguous" in page.time_errors["end"].object
+    with pytest.raises(FilterError, match=r"end: '11\.12\.2026' is ambiguous"):
+        page.state.curve_filter()  # and the render says so above the plot
