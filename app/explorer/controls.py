@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import panel as pn
 
+from app.checkbox import labelled_checkbox
 from app.explorer.state import (
     CMAPS,
     COLOR_BY,
@@ -85,8 +86,8 @@ class ExplorerControls:
         self.norm = pn.widgets.RadioButtonGroup.from_param(
             state.param.norm, options=list(NORMS), label="Normalisation"
         )
-        self.envelope = pn.widgets.Checkbox.from_param(
-            state.param.envelope, label="Percentile envelope (5/25/50/75/95 %)"
+        self.envelope = labelled_checkbox(
+            state.param.envelope, "Percentile envelope (5/25/50/75/95 %)"
         )
         self.reference = pn.widgets.TextInput.from_param(
             state.param.reference, placeholder="serial of a golden part", label="Reference part"

@@ -140,9 +140,10 @@ class PartsPanel(pn.viewable.Viewer):
         self.hovers.submit(job)
 
     def clear(self) -> None:
-        """Forget the selection; one of the old filter still running never comes back."""
+        """Forget the selection, its table and the sentence about it; one of the old filter
+        still running never comes back."""
         self.picks.cancel()
-        publish(self, picked=None)
+        publish(self, picked=None, title=ASK)
         self.table.value = pd.DataFrame(columns=PART_COLUMNS)
         self.csv.disabled = True
 

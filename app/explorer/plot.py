@@ -57,6 +57,7 @@ class Rendered:
     choices: dict[str, list[str]] | None = None  # new picker options, after a process change
     reference: list[Line] = field(default_factory=list)
     reference_missing: bool = False
+    programs: list[str] = field(default_factory=list)  # the programs the envelope is of
 
 
 class DensityPlot(pn.viewable.Viewer):
@@ -85,6 +86,12 @@ class DensityPlot(pn.viewable.Viewer):
     )
     reference_lines = param.List(
         default=[], item_type=Line, constant=True, doc="The reference part's curves drawn."
+    )
+    envelope_note = param.String(
+        default="",
+        constant=True,
+        doc="Why the envelope asked for is not drawn (the filter spans several programs); "
+        "empty when it is drawn or not asked for.",
     )
     highlighted = param.List(
         default=[], item_type=Line, constant=True, doc="Curves drawn in orange on top."
@@ -125,13 +132,18 @@ class DensityPlot(pn.viewable.Viewer):
         self.state, self._curves, self._stored = state, curves, stored
         self._may_export = may_export
         self._choices_stale = True  # picker options are fetched by the next render
+        self._programs: list[str] = []  # the program of the envelope drawn, if one
         doc = pn.state.curdoc
         self.renders = LatestOnly(
             in_session(self._show, doc), in_session(self._show_error, doc), "render"
         )
         self.figures = {name: figure(name) for name in FIGURES}
         self.legend = pn.pane.HTML(
-            "", stylesheets=[elements.CSS], visible=False, name="explorer-legend"
+            "",
+            stylesheets=[elements.CSS],
+            visible=False,
+            name="explorer-legend",
+            sizing_mode="stretch_width",
         )
         self.reset_view = pn.widgets.Button(label="Reset view", color="light")
         self.reset_view.on_click(lambda _e: self.state.reset_view())
@@ -170,10 +182,11 @@ class DensityPlot(pn.viewable.Viewer):
             streams=[self._raster_data],
         )
         lines = hv.DynamicMap(
-            lambda lines: elements.paths(lines, "#ff7f0e", 1.2), streams=[self._lines_data]
+            lambda lines: elements.paths(lines, elements.HIGHLIGHT_COLOR, 1.2),
+            streams=[self._lines_data],
         )
         reference = hv.DynamicMap(
-            lambda reference: elements.paths(reference, "#111111", 3.0),
+            lambda reference: elements.paths(reference, elements.REFERENCE_COLOR, 3.0),
             streams=[self._reference_data],
         )
         band = hv.DynamicMap(elements.envelope_bands, streams=[self._band_data])
@@ -191,12 +204,50 @@ class DensityPlot(pn.viewable.Viewer):
         """Colour map or normalisation changed: the same image, drawn anew where needed."""
         if self._key(self.image) != self.drawn_as:
             self._replot(self.image)
-        self.legend.object = elements.legend_html(self.image, self.state.color_by)
+        self._show_legend()
 
     def highlight(self, lines: list[Line]) -> None:
         """Draw ``lines`` (the newest selected parts) in orange over the picture."""
         publish(self, highlighted=list(lines))
         self._lines_data.event(lines=self.highlighted)
+        self._show_legend()
+
+    def overlays(self) -> tuple[elements.Overlay, ...]:
+        """What is drawn over the density, for the legend: the envelope (or why it is not),
+        the reference part and the selected parts."""
+        drawn = []
+        band = self.band
+        if band is not None and not band.empty:
+            of = f" ({', '.join(self._programs)})" if self._programs else ""
+            curves = int(band["curves"].max())
+            drawn += [
+                elements.Overlay(f"Median of {curves:,} curves{of}", elements.ENVELOPE_COLOR),
+                elements.Overlay("25–75 % band", elements.ENVELOPE_COLOR, "dashed"),
+                elements.Overlay("5–95 % band", elements.ENVELOPE_COLOR, "dotted"),
+            ]
+        if self.envelope_note:
+            drawn.append(elements.Overlay(self.envelope_note))
+        if self.reference_lines:
+            n = len(self.reference_lines)
+            drawn.append(
+                elements.Overlay(
+                    f"Reference part {self.state.reference.strip()}"
+                    + (f" ({n} curves)" if n > 1 else ""),
+                    elements.REFERENCE_COLOR,
+                )
+            )
+        if self.highlighted:
+            drawn.append(
+                elements.Overlay(
+                    f"Selected parts: the newest {len(self.highlighted)}", elements.HIGHLIGHT_COLOR
+                )
+            )
+        return tuple(drawn)
+
+    def _show_legend(self) -> None:
+        html = elements.legend_html(self.image, self.state.color_by, self.overlays())
+        self.legend.object = html
+        self.legend.visible = bool(html)
 
     # --- state -> work ------------------------------------------------------------------------
 
@@ -231,7 +282,11 @@ class DensityPlot(pn.viewable.Viewer):
             if choices_of is not None:
                 done.choices = curves.matching(choices_of).choices()
             if with_envelope and image.curves:
-                done.envelope = shown.envelope(image.view)
+                # Programs end at different strokes: across them the median jumps where one
+                # program's curves end. One envelope is of one program.
+                done.programs = shown.choices().get("program", [])
+                if len(done.programs) <= 1:
+                    done.envelope = shown.envelope(image.view)
             if reference:
                 done.reference = shown.part_lines(reference, image.view, limit=REFERENCE_LIMIT)
                 done.reference_missing = not done.reference
@@ -293,12 +348,21 @@ class DensityPlot(pn.viewable.Viewer):
         person, a browser test) finds the figures already there."""
         image = done.image
         replot = self._key(image) != self.drawn_as
+        refused = len(done.programs) > 1 and done.envelope is None
+        self._programs = done.programs if not refused else []
         publish(
             self,
             image=image,
             where=done.where,
             band=done.envelope,
             reference_lines=list(done.reference),
+            envelope_note=(
+                f"No envelope: these curves come from {len(done.programs)} programs "
+                f"({', '.join(done.programs)}), which end at different strokes. "
+                "Choose one program to draw its envelope."
+                if refused
+                else ""
+            ),
         )
         if done.choices is not None:
             publish(self, choices=done.choices)
@@ -313,12 +377,13 @@ class DensityPlot(pn.viewable.Viewer):
         show(self.figures["NOK rate"], nok / image.curves if image.curves else None, "{value:.1%}")
         show(self.figures["Query time"], ms, "{value:.0f} ms")
         show(self.figures["Samples drawn"], image.samples)
-        self.legend.object = elements.legend_html(image, self.state.color_by)
-        self.legend.visible = bool(image.categories)
+        self._show_legend()
         empty = (NONE_IN_VIEW if image.near else NO_MATCH) if self._stored else EMPTY_STORE
         note = ""
         if done.reference_missing:
             note = f" · no curve of part “{text(self.state.reference)}” in this selection"
+        if self.envelope_note:
+            note += " · no envelope: choose one program to draw its envelope"
         (x0, x1) = image.view.x_range
         publish(
             self,
@@ -367,7 +432,8 @@ class DensityPlot(pn.viewable.Viewer):
                 visible=self.param.empty.rx.bool(),
                 name="explorer-empty",
             ),
-            pn.Row(self.canvas, self.legend),
+            self.canvas,
+            self.legend,
             sizing_mode="stretch_width",
         )
 

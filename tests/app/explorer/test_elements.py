@@ -1,0 +1,104 @@
+"""What the explorer draws, without an engine: the colour bar's ticks, the envelope's lines and
+the legend's entries."""
+
+import holoviews as hv
+import holoviews.plotting.bokeh  # options and plots need a backend
+import numpy as np
+import pandas as pd
+import pytest
+from bokeh.models import FixedTicker
+
+from app.explorer import elements
+from app.explorer.elements import Overlay, count_ticks, envelope_bands, legend_html
+from app.markup import text
+from pipelines.drawing import DensityImage
+from pipelines.views import View
+
+
+@pytest.mark.parametrize("norm", ["eq_hist", "linear", "log"])
+@pytest.mark.parametrize("top", [1, 2, 3, 4, 7, 9, 10, 11, 37, 99, 600, 1234, 10_000])
+def test_count_ticks_are_whole_distinct_and_label_the_top(top, norm):
+    ticks = count_ticks(top, norm)
+    assert all(isinstance(t, int) for t in ticks)
+    assert ticks == sorted(set(ticks))  # no repeats ("3,2,2,2,2,2,1,1,1,1")
+    assert ticks[0] == 1 and ticks[-1] == top  # the top is labelled
+    assert len(ticks) <= elements.MAX_COUNT_TICKS + 1
+
+
+def test_count_ticks_on_small_counts_are_every_count():
+    assert count_ticks(3) == [1, 2, 3]
+    assert count_ticks(1) == [1]
+    assert count_ticks(float("nan")) == [1]
+    assert count_ticks(60, "log") == [1, 2, 5, 10, 20, 60]
+    assert count_ticks(600, "log") == [1, 10, 100, 600]
+    assert count_ticks(1234) == [1, 200, 400, 600, 800, 1000, 1234]
+    assert count_ticks(10_000, "log") == [1, 10, 100, 1000, 10_000]
+
+
+def test_eq_hist_ticks_are_the_counts_quantiles():
+    counts = np.array([[0, 1, 1, 1, 1, 2, 2, 3, 5, 40]])
+    ticks = count_ticks(40, "eq_hist", counts)
+    assert ticks == sorted(set(ticks)) and ticks[0] == 1 and ticks[-1] == 40
+    assert set(ticks) <= {1, 2, 3, 5, 40}  # counts that occur, evenly spaced by eq_hist
+    assert count_ticks(40, "linear", counts) == count_ticks(40)
+
+
+def tiny_image(counts: np.ndarray, categories=None) -> DensityImage:
+    height, width = counts.shape[:2]
+    view = View(x_range=(0.0, 1.0), y_range=(0.0, 1.0), width=width, height=height)
+    image = DensityImage(counts=counts, view=view, curves=3)
+    if categories:
+        image.categories = categories
+        image.category_curves = {k: i + 1 for i, k in enumerate(categories)}
+    return image
+
+
+def test_the_colour_bar_ticks_are_the_counts():
+    counts = np.zeros((4, 5), dtype=np.uint32)
+    counts[1, 1:4] = [1, 2, 3]
+    element = elements.raster(tiny_image(counts), "Blues", "eq_hist")
+    plot = hv.renderer("bokeh").get_plot(element)
+    (bar,) = [r for r in plot.state.right if type(r).__name__ == "ColorBar"]
+    assert isinstance(bar.ticker, FixedTicker) and list(bar.ticker.ticks) == [1, 2, 3]
+
+
+def band() -> pd.DataFrame:
+    xs = np.linspace(0, 10, 20)
+    levels = {f"p{p:02d}": xs + i for i, p in enumerate((5, 25, 50, 75, 95))}
+    return pd.DataFrame({"x": xs, "curves": 10, **levels})
+
+
+def test_the_envelope_is_dark_lines_over_white_halos():
+    overlay = envelope_bands(band())
+    curves = [e for e in overlay.values() if type(e) is hv.Curve]  # an Area is a Curve too
+    assert {c.vdims[0].name for c in curves} == {"p05", "p25", "p50", "p75", "p95"}
+    for halo, line in zip(curves[::2], curves[1::2], strict=True):
+        halo_opts, line_opts = halo.opts.get().kwargs, line.opts.get().kwargs
+        assert halo_opts["color"] == "white" and line_opts["color"] == elements.ENVELOPE_COLOR
+        assert halo_opts["line_width"] > line_opts["line_width"]
+        np.testing.assert_array_equal(halo.dimension_values(1), line.dimension_values(1))
+
+
+def test_the_legend_names_categories_and_every_overlay():
+    counts = np.zeros((2, 2, 2), dtype=np.uint32)
+    html = legend_html(
+        tiny_image(counts, ["ST010", "<b>ST020</b>"]),
+        "station",
+        (
+            Overlay("Median of 10 curves (P1)", elements.ENVELOPE_COLOR),
+            Overlay("Reference part A-1", elements.REFERENCE_COLOR),
+            Overlay("Selected parts: the newest 20", elements.HIGHLIGHT_COLOR),
+            Overlay("No envelope: choose one program"),
+        ),
+    )
+    assert "<b>station</b>" in html and "ST010" in html
+    assert text("<b>ST020</b>") in html and "<b>ST020" not in html  # names are text
+    for label in ("Median of 10 curves (P1)", "Reference part A-1", "the newest 20"):
+        assert text(label) in html
+    assert f"<span class='note'>{text('No envelope: choose one program')}</span>" in html
+    assert legend_html(None, "", ()) == ""
+    assert "Reference part" in legend_html(None, "", (Overlay("Reference part A-1", "#111"),))
+
+
+def test_the_legend_wraps_under_the_plot():
+    assert "flex-wrap: wrap" in elements.CSS

@@ -1,0 +1,122 @@
+"""The explorer's legend, overlays, checkbox label, colour bar and selection sentence in
+Debian's chromium against `curvehouse serve` on the 600-curve demo, at 1400 px."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.ui.conftest import BIN, Served, screenshot
+from tests.ui.test_curves_browser import (
+    STATUS,
+    box_select,
+    count_color,
+    open_page,
+    plot_pixels,
+    poll,
+    query,
+)
+
+pytestmark = pytest.mark.ui
+
+ENVELOPE_RGB = (176, 0, 110)  # elements.ENVELOPE_COLOR
+ASK = "Click the raster, or drag a box with the box-select tool"
+ONE_PROGRAM = "PF-6205-bearing"  # a press-fit program of the demo plant
+
+
+@pytest.fixture(scope="module")
+def served(demo_home):
+    server = Served(demo_home, [str(BIN / "curvehouse"), "serve"])
+    yield server
+    server.stop()
+
+
+def test_the_station_legend_shows_every_entry_at_1400_px(served, page):
+    open_page(page, served.url + "?color_by=station")
+    legend = page.locator(".ch-legend")
+    expect(legend).to_contain_text("station", timeout=30_000)
+    entries = legend.locator(".entry")
+    assert entries.count() >= 5  # the demo's press-fit stations
+    width = page.viewport_size["width"]
+    for i in range(entries.count()):
+        box = entries.nth(i).bounding_box()
+        assert box and box["width"] > 0 and box["x"] >= 0 and box["x"] + box["width"] <= width
+        assert entries.nth(i).is_visible()
+    # No sideways scrolling, neither in the legend nor in the page.
+    assert legend.evaluate("el => el.scrollWidth <= el.clientWidth")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "explorer-legend-station")
+
+
+def test_clicking_the_envelope_label_ticks_its_box(served, page):
+    open_page(page, served.url)
+    box = page.get_by_role("checkbox", name=re.compile("Percentile envelope"))
+    expect(box).not_to_be_checked()
+    page.get_by_text("Percentile envelope (5/25/50/75/95 %)").click()
+    expect(box).to_be_checked(timeout=10_000)
+    page.wait_for_function("() => location.search.includes('envelope=1')")
+    page.get_by_text("Percentile envelope (5/25/50/75/95 %)").click()
+    expect(box).not_to_be_checked(timeout=10_000)
+    page.wait_for_function("() => !location.search.includes('envelope=1')")
+
+
+def test_an_envelope_across_programs_says_to_choose_one(served, page):
+    open_page(page, served.url + "?envelope=1")
+    note = page.locator(".ch-legend .note")
+    expect(note).to_contain_text("Choose one program to draw its envelope", timeout=30_000)
+    expect(note).to_contain_text(ONE_PROGRAM)
+    assert count_color(plot_pixels(page), ENVELOPE_RGB) < 50
+    screenshot(page, "explorer-envelope-refused")
+
+
+@pytest.mark.parametrize("cmap", ["Blues", "fire", "gray"])
+def test_the_envelope_of_one_program_reads_over_the_colour_map(served, page, cmap):
+    open_page(page, f"{served.url}?program={ONE_PROGRAM}&cmap={cmap}")
+    before = count_color(plot_pixels(page), ENVELOPE_RGB)
+    page.get_by_text("Percentile envelope (5/25/50/75/95 %)").click()
+    page.wait_for_function("() => location.search.includes('envelope=1')")
+    assert poll(lambda: count_color(plot_pixels(page), ENVELOPE_RGB) > before + 300)
+    legend = page.locator(".ch-legend")
+    expect(legend).to_contain_text(re.compile(rf"Median of [\d,]+ curves \({ONE_PROGRAM}\)"))
+    expect(legend).to_contain_text("25–75 % band")
+    expect(legend).to_contain_text("5–95 % band")
+    screenshot(page, f"explorer-envelope-{cmap.lower()}")
+
+
+def test_a_new_colour_by_clears_the_selection_sentence(served, page):
+    open_page(page, served.url)
+    box_select(page)
+    sentence = page.get_by_text(re.compile(r"parts\*?\*? pass through the selection"))
+    sentence.wait_for(timeout=30_000)
+    expect(page.locator(".ch-legend")).to_contain_text("Selected parts: the newest")
+    before = page.get_by_text(STATUS).first.inner_text()
+    page.locator("select").filter(has_text="(density)").select_option("station")
+    page.wait_for_function("() => location.search.includes('color_by=station')")
+    expect(page.get_by_text(STATUS).first).not_to_have_text(before, timeout=30_000)
+    expect(page.get_by_text(ASK)).to_be_visible(timeout=10_000)
+    expect(sentence).to_have_count(0)
+    expect(page.locator(".ch-legend")).not_to_contain_text("Selected parts")
+    assert "color_by" in query(page)
+
+
+COLOUR_BAR_TICKS = """() => {
+    for (const doc of Bokeh.documents) {
+        for (const model of doc.all_models) {
+            if (model.constructor.name === 'ColorBar' || model.type === 'ColorBar')
+                return {ticks: Array.from(model.ticker.ticks ?? []),
+                        high: model.color_mapper.high};
+        }
+    }
+    return null;
+}"""
+
+
+def test_the_count_bar_labels_whole_counts_once_and_its_top(served, page):
+    # A small filter: a few curves, so few curves per pixel.
+    open_page(page, f"{served.url}?program={ONE_PROGRAM}&result=NOK&norm=linear")
+    bar = page.evaluate(COLOUR_BAR_TICKS)
+    ticks = bar["ticks"]
+    assert ticks, f"no fixed colour bar ticks: {bar}"
+    assert ticks == sorted(set(ticks)) and all(t == int(t) for t in ticks)
+    assert ticks[0] == 1 and ticks[-1] == bar["high"] >= 2  # the top value is labelled
+    screenshot(page, "explorer-count-bar")
