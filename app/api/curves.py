@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from app.api.errors import ApiError, invalid, not_found
-from app.api.handler import Call, Raw
+from app.api.handler import Answer, Call, Raw
 from app.api.registry import API
 from app.api.schemas import (
     CurveFilters,
@@ -123,15 +123,19 @@ def list_datasets(call: Call) -> Page[DatasetOut]:
     upload=True,
     response=ImportOut,
     status=201,
+    other_statuses=(200,),
     errors=(403, 409),
     permission=Action.IMPORT_DATA,
     tag=TAG,
     description="The body is the file (Content-Type text/csv or "
     "application/vnd.apache.parquet) or a multipart form with a 'file' part. The file "
     "name (?name= or the part's filename) is only a label. Columns: curve_key, x, y, "
-    "and optional per-curve metadata (station, result, started_at, ...).",
+    "and optional per-curve metadata (station, result, started_at, ...). Answers 201 when "
+    "a dataset was stored (curves already stored with the same samples are skipped), and 200 "
+    "when the project holds this content already: nothing new is stored, already_imported "
+    "names the dataset, and curves_skipped counts the file's curves.",
 )
-def import_dataset(call: Call) -> ImportOut:
+def import_dataset(call: Call) -> ImportOut | Answer:
     project_id, name = _project(call, Action.IMPORT_DATA)
     upload = call.upload
     try:
@@ -152,7 +156,7 @@ def import_dataset(call: Call) -> ImportOut:
         curves=written.curves_added,
         skipped=written.curves_skipped,
     )
-    return ImportOut(
+    out = ImportOut(
         dataset_id=written.dataset_id,
         name=upload.label,
         curves_added=written.curves_added,
@@ -161,6 +165,7 @@ def import_dataset(call: Call) -> ImportOut:
         already_imported=report.already_imported,
         summary=report.summary(),
     )
+    return Answer(out, 200) if report.already_imported else out
 
 
 def curve_filter(filters: CurveFilters) -> CurveFilter:

@@ -113,6 +113,15 @@ class Call:
 
 
 @dataclass(frozen=True)
+class Answer:
+    """A JSON answer with one of its route's ``other_statuses`` instead of its ``status`` (an
+    import of content stored already: 200, not 201)."""
+
+    model: BaseModel
+    status: int
+
+
+@dataclass(frozen=True)
 class Raw:
     """A response that is not JSON: PNG bytes, a CSV export."""
 
@@ -428,7 +437,12 @@ class ApiHandler(RequestHandler):
             self.clear_header("Content-Type")
             self.finish()
             return
-        self.set_status(route.status)
+        status = route.status
+        if isinstance(result, Answer):
+            if result.status not in route.other_statuses:
+                raise ValueError(f"{route.path} does not document status {result.status}")
+            status, result = result.status, result.model
+        self.set_status(status)
         if isinstance(result, Raw):
             self.set_header("Content-Type", result.media_type)
             if result.filename:

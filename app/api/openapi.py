@@ -114,7 +114,10 @@ def _operation(route: Route, refs: dict, defs: dict) -> dict[str, Any]:
         }
     elif route.upload:
         op["requestBody"] = _upload_body()
-    op["responses"] = {str(route.status): _success(route, refs)}
+    op["responses"] = {
+        str(status): _success(route, refs, status)
+        for status in (route.status, *route.other_statuses)
+    }
     error = {"schema": refs[(ErrorResponse, "serialization")]}
     for status in route.all_errors:
         op["responses"][str(status)] = {
@@ -124,9 +127,9 @@ def _operation(route: Route, refs: dict, defs: dict) -> dict[str, Any]:
     return op
 
 
-def _success(route: Route, refs: dict) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": HTTPStatus(route.status).phrase}
-    if route.status == 204:
+def _success(route: Route, refs: dict, status: int) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": HTTPStatus(status).phrase}
+    if status == 204:
         return response
     content: dict[str, Any] = {}
     if route.response is not None:

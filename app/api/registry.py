@@ -42,6 +42,8 @@ class Route:
     endpoint: Callable[..., Any]
     tag: str
     status: int = 200
+    # Other success statuses the endpoint may choose (it returns an app.api.handler.Answer).
+    other_statuses: tuple[int, ...] = ()
     body: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     query: type[BaseModel] | None = None

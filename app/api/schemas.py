@@ -323,12 +323,17 @@ class ImportQuery(BaseModel):
 
 
 class ImportOut(BaseModel):
-    dataset_id: str | None
+    dataset_id: str | None = Field(description="the dataset stored (null: nothing new stored)")
     name: str
     curves_added: int
     points_added: int
-    curves_skipped: int
-    already_imported: str | None = Field(description="the dataset that had the same content")
+    curves_skipped: int = Field(
+        description="curves of the file stored already with the same samples, so not stored "
+        "again (all of them when already_imported)"
+    )
+    already_imported: str | None = Field(
+        description="the dataset holding this content already (answered with status 200)"
+    )
     summary: str
 
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from models.wording import counted
 from pipelines.ingest.assemble import Assembler
 from pipelines.ingest.errors import IngestError
 from pipelines.ingest.metadata import read_metadata
-from pipelines.ingest.readers import file_kind, read_table
+from pipelines.ingest.readers import Chunk, file_kind, read_table
 from pipelines.prefetch import prefetch
 from pipelines.store import CurveStore, DatasetSpec, WriteResult
 
@@ -22,6 +25,9 @@ ByteProgress = Callable[[int, int], None]
 
 @dataclass
 class IngestReport:
+    """What one import stored. A file whose content was imported before stores nothing: then
+    ``already_imported`` names that dataset and every curve of the file counts as skipped."""
+
     path: Path
     project: str
     written: WriteResult
@@ -31,14 +37,19 @@ class IngestReport:
         w = self.written
         if self.already_imported:
             return (
-                f"{self.path.name} was already imported into {self.project!r} "
-                f"(dataset {self.already_imported}); nothing added."
+                f"Nothing new was stored: {self.path.name} was already imported into "
+                f"{self.project!r} (dataset {self.already_imported}); "
+                f"skipped its {counted(w.curves_skipped, 'curve')}."
             )
         text = (
-            f"Imported {w.curves_added:,} curves ({w.points_added:,} points) into {self.project!r}"
+            f"Imported {counted(w.curves_added, 'curve')} ({counted(w.points_added, 'point')}) "
+            f"into {self.project!r}"
         )
         if w.curves_skipped:
-            text += f"; skipped {w.curves_skipped:,} curves already stored with the same samples"
+            text += (
+                f"; skipped {counted(w.curves_skipped, 'curve')} already stored with the "
+                "same samples"
+            )
         return text + "."
 
 
@@ -79,7 +90,8 @@ def ingest_file(
     sha = content_hash(path, meta_path)
     previous = store.find_import(project, sha)
     if previous is not None:
-        return IngestReport(path, project, WriteResult(None), previous)
+        held = _curves_in(_read(path, encoding, progress))
+        return IngestReport(path, project, WriteResult(None, curves_skipped=held), previous)
     sidecar = read_metadata(meta_path, encoding=encoding) if meta_path else None
     ingested_at = pd.Timestamp.now(tz="UTC").floor("ms")
     assembler = Assembler(
@@ -89,14 +101,6 @@ def ingest_file(
         metadata_path=meta_path,
         ingested_at=ingested_at,
     )
-    size = path.stat().st_size
-
-    def chunks():
-        for chunk in read_table(path, encoding=encoding):
-            yield chunk
-            if progress is not None:
-                progress(chunk.bytes_done, size)
-
     spec = DatasetSpec(
         project=project,
         kind="import",
@@ -104,5 +108,22 @@ def ingest_file(
         source=str(path.resolve()),
         content_sha256=sha,
     )
-    written = store.write(prefetch(assembler.batches(chunks())), spec, ingested_at=ingested_at)
+    chunks = _read(path, encoding, progress)
+    written = store.write(prefetch(assembler.batches(chunks)), spec, ingested_at=ingested_at)
     return IngestReport(path, project, written)
+
+
+def _read(path: Path, encoding: str, progress: ByteProgress | None) -> Iterator[Chunk]:
+    """The file's chunks, reporting the bytes read after each."""
+    size = path.stat().st_size
+    for chunk in read_table(path, encoding=encoding):
+        yield chunk
+        if progress is not None:
+            progress(chunk.bytes_done, size)
+
+
+def _curves_in(chunks: Iterator[Chunk]) -> int:
+    """How many curves (distinct keys) the chunks hold: what a repeat import skips. Reading
+    the keys costs a read of the file, which a repeat import spends to say the count."""
+    keys = [pc.unique(pc.cast(c.table.column("curve_key"), pa.string())) for c in chunks]
+    return len(pc.unique(pa.chunked_array(keys, pa.string()))) if keys else 0

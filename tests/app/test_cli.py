@@ -50,7 +50,9 @@ def test_ingest_reports_and_errors(home, tmp_path):
         "Imported 2 curves (4 points) into 'line7'"
         in run(home, "ingest", str(good), "--project", "line7").stdout
     )
-    assert "already imported" in run(home, "ingest", str(good), "--project", "line7").stdout
+    again = run(home, "ingest", str(good), "--project", "line7").stdout
+    assert "already imported" in again
+    assert again.startswith("Nothing new was stored") and "skipped its 2 curves." in again
     bad = tmp_path / "bad.csv"
     bad.write_text("curve_key,x,y\nA,0,1\nA,one,2\n")
     result = run(home, "ingest", str(bad), "--project", "line7", ok=False)
@@ -199,4 +201,4 @@ def test_ingest_into_an_existing_project_keeps_working(home, tmp_path):
     good = tmp_path / "into_default.csv"
     good.write_text("curve_key,x,y\nD1,0,1\nD1,1,2\n")
     out = run(home, "ingest", str(good), "--project", "Default project").stdout
-    assert "Imported 1 curves (2 points) into 'Default project'" in out
+    assert "Imported 1 curve (2 points) into 'Default project'" in out

@@ -186,6 +186,22 @@ def test_second_import_of_the_same_file_adds_nothing(store, tmp_path, snapshot):
     assert second.already_imported == first.written.dataset_id
     assert "already imported" in second.summary()
     assert snapshot(store) == before
+    # Issue 16: it says that nothing new was stored, and how many curves it skipped.
+    assert (second.written.curves_added, second.written.curves_skipped) == (0, 2)
+    assert second.summary().startswith("Nothing new was stored: good.csv was already imported")
+    assert second.summary().endswith("; skipped its 2 curves.")
+
+
+def test_summaries_write_one_curve_in_the_singular(store, tmp_path):
+    path = write(tmp_path, "one.csv", "curve_key,x,y\nA,0,1\nA,1,2\n")
+    first = ingest_file(store, path, project="p")
+    assert first.summary() == "Imported 1 curve (2 points) into 'p'."
+    assert ingest_file(store, path, project="p").summary().endswith("skipped its 1 curve.")
+    again = write(tmp_path, "two.csv", "curve_key,x,y\nA,0,1\nA,1,2\nB,0,1\nB,1,1\n")
+    assert ingest_file(store, again, project="p").summary() == (
+        "Imported 1 curve (2 points) into 'p'; skipped 1 curve already stored with the same "
+        "samples."
+    )
 
 
 def test_overlapping_files_add_only_new_curves(store, tmp_path):
