@@ -27,6 +27,7 @@ from app.explorer.state import ExplorerState
 from app.figures import figure, show
 from app.markup import text
 from app.published import publish
+from models.wording import counted
 from pipelines.curves import Curves
 from pipelines.drawing import DensityImage
 from pipelines.interact import Line, pixel_box
@@ -44,7 +45,9 @@ EMPTY_STORE = (
     "or import your own with `curvehouse ingest curves.csv --project line-7` (see the README), "
     "then reload this page."
 )
-FIGURES = ("Curves shown", "OK / NOK", "NOK rate", "Query time", "Samples drawn")
+# The figures beside the plot, each named for what it counts (curves: one per part and
+# station). The samples read are a detail of the status line.
+FIGURES = ("Curves shown", "OK / NOK curves", "NOK rate of curves", "Query time")
 
 
 @dataclass
@@ -373,10 +376,10 @@ class DensityPlot(pn.viewable.Viewer):
         ok, nok = image.results.get("OK", 0), image.results.get("NOK", 0)
         ms = image.seconds.get("total", 0.0) * 1e3
         show(self.figures["Curves shown"], image.curves)
-        show(self.figures["OK / NOK"], nok, f"{ok:,} / {{value:,}}")
-        show(self.figures["NOK rate"], nok / image.curves if image.curves else None, "{value:.1%}")
+        show(self.figures["OK / NOK curves"], nok, f"{ok:,} / {{value:,}}")
+        rate = nok / image.curves if image.curves else None
+        show(self.figures["NOK rate of curves"], rate, "{value:.1%}")
         show(self.figures["Query time"], ms, "{value:.0f} ms")
-        show(self.figures["Samples drawn"], image.samples)
         self._show_legend()
         empty = (NONE_IN_VIEW if image.near else NO_MATCH) if self._stored else EMPTY_STORE
         note = ""
@@ -388,7 +391,10 @@ class DensityPlot(pn.viewable.Viewer):
         publish(
             self,
             empty=empty if image.curves == 0 else "",
-            status=f"{image.curves:,} curves · x {x0:.4g} to {x1:.4g} · {ms:.0f} ms{note}",
+            status=(
+                f"{counted(image.curves, 'curve')} · x {x0:.4g} to {x1:.4g} · {ms:.0f} ms · "
+                f"{counted(image.samples, 'sample')} read{note}"
+            ),
         )
 
     def _send(self, *updates: tuple[hv.streams.Stream, Any], replot: bool = False) -> None:

@@ -14,7 +14,7 @@ from tests.ui.conftest import BIN, Served, free_port, screenshot
 
 pytestmark = pytest.mark.ui
 
-STATUS = re.compile(r"^([\d,]+) curves · x (\S+) to (\S+) · \d+ ms")
+STATUS = re.compile(r"^([\d,]+) curves? · x (\S+) to (\S+) · \d+ ms")
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_a_filter_changes_the_count(served, page):
     wait_for_status_change(page, before)
     nok, _, _ = status(page)
     assert 0 < nok < everything
-    assert stat(page, "OK / NOK") == f"0 / {nok:,}"
+    assert stat(page, "OK / NOK curves") == f"0 / {nok:,}"
     assert query(page)["result"] == "NOK"
 
 

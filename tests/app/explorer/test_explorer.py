@@ -4,6 +4,7 @@ Served pages are covered by tests/ui; here the component runs in-process, where 
 is shown at once (no document), and :meth:`CurveExplorer.wait` waits for it.
 """
 
+import html
 import threading
 
 import numpy as np
@@ -57,6 +58,17 @@ def test_opens_on_the_largest_process_with_its_density(demo):
     np.testing.assert_array_equal(image.counts, expected.counts)
     assert image.curves == (meta["process"] == largest).sum()
     assert written(explorer.plot.figures["Curves shown"]) == f"{image.curves:,}"
+    # Issue 16: the figures say they count curves; the samples read are a status detail.
+    nok = image.results.get("NOK", 0)
+    assert list(explorer.plot.figures) == [
+        "Curves shown",
+        "OK / NOK curves",
+        "NOK rate of curves",
+        "Query time",
+    ]
+    assert html.unescape(written(explorer.plot.figures["OK / NOK curves"])).endswith(f"/ {nok:,}")
+    assert explorer.plot.status.startswith(f"{image.curves:,} curves · x ")
+    assert f" ms · {image.samples:,} samples read" in explorer.plot.status
     assert explorer.controls.filters["station"].options  # pickers know the stations
     assert not explorer.message and not explorer.plot.empty
 
