@@ -79,6 +79,7 @@ class HomePage(pn.viewable.Viewer):
         projects = f"{overview.projects} project(s)"
         storage = bytes_per_point or None
         return pn.FlexBox(
+            noted_figure("Curves", overview.curves, "{value:,}", "one per part and station"),
             noted_figure(
                 "Parts", overview.parts, "{value:,}", "by serial; a curve without one is a part"
             ),
@@ -88,7 +89,6 @@ class HomePage(pn.viewable.Viewer):
                 "{value:.1%}",
                 f"parts without a NOK curve; {counted(overview.rejected_parts, 'rejected part')}",
             ),
-            noted_figure("Curves", overview.curves, "{value:,}", "one per part and station"),
             noted_figure(
                 "NOK curves",
                 overview.nok_rate,

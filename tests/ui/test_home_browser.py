@@ -31,7 +31,7 @@ def test_landing_page_shows_the_demo_plant(served, page):
     page.get_by_text("Curves per plant, line and station").wait_for(timeout=30_000)
     kpis = figures(page)
     assert kpis[0] == "600"
-    assert kpis[5].endswith("B/pt")
+    assert kpis[-1].endswith("B/pt")  # storage, the last card
     for plant in ("Leipzig", "Győr", "Greenville"):
         assert page.get_by_text(f"plant: {plant}").count() == 1
     # One raster per process, drawn by bokeh on canvas.
