@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -98,6 +100,22 @@ class Served:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.communicate()
+
+
+@contextmanager
+def serving_clusters(home: Path) -> Iterator[Served]:
+    """``curvehouse serve`` on ``home``; the cluster nodes it made there are stopped after, so
+    a failed test leaves no node process running."""
+    server = Served(home, [str(BIN / "curvehouse"), "serve"])
+    try:
+        yield server
+    finally:
+        server.stop()
+        leftover = subprocess.run(
+            ["pgrep", "-f", f"providers.clusters.node .*{home}"], capture_output=True, text=True
+        ).stdout.split()
+        for pid in leftover:
+            subprocess.run(["kill", pid], check=False)
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from models.store import open_metadata
 from models.tables import Cluster, Project
 from providers.clusters.configured import provider_for
 from tests.app.api.conftest import curves_csv
-from tests.ui.conftest import BIN, OWNER, Served, screenshot
+from tests.ui.conftest import BIN, OWNER, screenshot, serving_clusters
 from tests.ui.test_curves_browser import stat, status
 
 pytestmark = pytest.mark.ui
@@ -30,14 +30,8 @@ CURVES = 6
 
 @pytest.fixture
 def served(tmp_path):
-    server = Served(tmp_path, [str(BIN / "curvehouse"), "serve"])
-    yield server
-    server.stop()
-    leftover = subprocess.run(
-        ["pgrep", "-f", f"providers.clusters.node .*{tmp_path}"], capture_output=True, text=True
-    ).stdout.split()
-    for pid in leftover:  # a failed test must not leave node processes running
-        subprocess.run(["kill", pid], check=False)
+    with serving_clusters(tmp_path) as server:
+        yield server
 
 
 def a_token(served) -> str:

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.ui.conftest import BIN, Served, screenshot
+from tests.ui.conftest import screenshot, serving_clusters
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,14 +26,8 @@ WAIT = 60_000
 
 @pytest.fixture
 def served(tmp_path):
-    server = Served(tmp_path, [str(BIN / "curvehouse"), "serve"])
-    yield server
-    server.stop()
-    leftover = subprocess.run(
-        ["pgrep", "-f", f"providers.clusters.node .*{tmp_path}"], capture_output=True, text=True
-    ).stdout.split()
-    for pid in leftover:  # a failed test must not leave node processes running
-        subprocess.run(["kill", pid], check=False)
+    with serving_clusters(tmp_path) as server:
+        yield server
 
 
 def title_state(page, state: str) -> None:
