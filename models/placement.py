@@ -32,10 +32,14 @@ def _where(cluster: Cluster | None, builtin_region: str) -> tuple[str, str]:
     return cluster.region or "", f"cluster {cluster.name}"
 
 
-def _locked(session: Session, project_id: int) -> Project:
-    # PostgreSQL: placement changes of one project run one after another.
+def lock_project(session: Session, project_id: int) -> Project:
+    """The project, its row locked for this transaction (PostgreSQL), so placement changes and
+    move requests of one project run one after another."""
     session.execute(sa.select(Project.id).where(Project.id == project_id).with_for_update())
-    return session.get(Project, project_id)
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"There is no project {project_id}.")
+    return project
 
 
 def _group(key: str | None) -> ResidencyGroup | None:
@@ -55,7 +59,7 @@ def set_residency(
     :class:`~models.residency.ResidencyError` when the project's home already lies outside it:
     move the project first."""
     require(session, actor, project_id, Action.SET_RESIDENCY)
-    project = _locked(session, project_id)
+    project = lock_project(session, project_id)
     wanted = _group(group)
     region, label = _where(project.home_cluster, builtin_region)
     check_home(wanted, region, project=project.name, home_label=label)
@@ -87,7 +91,7 @@ def set_home(
     project (whoever owns a cluster pays for what it stores), and a region inside the project's
     residency group."""
     require(session, actor, project_id, Action.MOVE_PROJECT)
-    project = _locked(session, project_id)
+    project = lock_project(session, project_id)
     before = project.home_cluster_id
     cluster = None if cluster_id is None else session.get(Cluster, cluster_id)
     if cluster_id is not None:
@@ -123,4 +127,11 @@ def set_home(
     )
 
 
-__all__ = ["BUILTIN_REGION", "PlacementError", "ResidencyError", "set_home", "set_residency"]
+__all__ = [
+    "BUILTIN_REGION",
+    "PlacementError",
+    "ResidencyError",
+    "lock_project",
+    "set_home",
+    "set_residency",
+]

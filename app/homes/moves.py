@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from models.access import Action, NotFound, Principal, require
 from models.audit import audit
 from models.move_states import TRANSITIONS, MoveAction
+from models.placement import lock_project
 from models.residency import check_home, load_residency
 from models.store import MetadataStore
 from models.tables import (
@@ -23,7 +24,6 @@ from models.tables import (
     Cluster,
     ClusterStatus,
     MoveState,
-    Project,
     ProjectMove,
 )
 from pipelines.homes import Homes, home_of_cluster
@@ -103,15 +103,6 @@ def latest_move(session: Session, project_id: int) -> ProjectMove | None:
     )
 
 
-def _locked(session: Session, project_id: int) -> Project:
-    # PostgreSQL: moves of one project are asked for one after another.
-    session.execute(sa.select(Project.id).where(Project.id == project_id).with_for_update())
-    project = session.get(Project, project_id)
-    if project is None:
-        raise NotFound(f"There is no project {project_id}.")
-    return project
-
-
 def request_move(
     *,
     store: MetadataStore,
@@ -130,7 +121,7 @@ def request_move(
     request = TRANSITIONS[MoveAction.REQUEST]
     with store.sessions() as session:
         require(session, actor, project_id, request.needs)
-        project = _locked(session, project_id)
+        project = lock_project(session, project_id)
         target = None if to_cluster_id is None else session.get(Cluster, to_cluster_id)
         if to_cluster_id is not None:
             missing = f"No cluster {to_cluster_id}, or you are not a member of its project."
@@ -194,7 +185,7 @@ def act_on_move(
         raise ValueError("use request_move")
     with store.sessions() as session:
         require(session, actor, project_id, transition.needs)
-        project = _locked(session, project_id)
+        project = lock_project(session, project_id)
         move = latest_move(session, project_id)
         state = None if move is None else move.state
         refusal = transition.refusal(project.name, state)
