@@ -17,6 +17,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from models.settings import Settings
+from models.wording import counted
 from providers import ProviderError
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def cmd_demo(args: argparse.Namespace, services: Services) -> int:
     existing = Curves(store.client, store.database, projects=(args.project,)).datasets(kind="demo")
     if not existing.empty and args.if_missing:
         curves = int(existing["curve_count"].sum())
-        print(f"Demo data present: {curves:,} curves in project {args.project!r}.")
+        print(f"Demo data present: {counted(curves, 'curve')} in project {args.project!r}.")
         return 0
     spec = DemoSpec(
         curves=args.curves,
@@ -115,11 +116,16 @@ def cmd_demo(args: argparse.Namespace, services: Services) -> int:
         )
     seconds = time.perf_counter() - started
     print(
-        f"Stored {result.curves_added:,} curves, {result.points_added:,} points in {seconds:.1f} s "
+        f"Stored {counted(result.curves_added, 'curve')}, {counted(result.points_added, 'point')} "
+        f"in {seconds:.1f} s "
         f"({result.points_added / seconds / 1e6:.1f} M points/s)."
     )
     if result.curves_skipped:
-        print(f"{result.curves_skipped:,} curves were already stored and were skipped.")
+        skipped = result.curves_skipped
+        print(
+            f"{counted(skipped, 'curve')} {'was' if skipped == 1 else 'were'} already stored "
+            "and skipped."
+        )
     _adopt(
         services,
         spec.project,
@@ -179,8 +185,8 @@ def cmd_info(args: argparse.Namespace, services: Services) -> int:
     stored = Curves(store.client, settings.database)
     overview = stored.overview()
     print(
-        f"Curves:    {overview.curves:,} ({overview.points:,} points) in {overview.datasets} "
-        f"dataset(s), {overview.projects} project(s)"
+        f"Curves:    {overview.curves:,} ({counted(overview.points, 'point')}) in "
+        f"{counted(overview.datasets, 'dataset')}, {counted(overview.projects, 'project')}"
     )
     sizes = stored.storage()
     if not sizes.empty:
@@ -224,7 +230,7 @@ def _print_cluster_homes(services: Services) -> None:
             try:
                 with services.homes.reader(project) as curves:
                     held = curves.overview()
-                said = f"{held.curves:,} curves ({held.points:,} points)"
+                said = f"{counted(held.curves, 'curve')} ({counted(held.points, 'point')})"
             except HomeUnavailable as exc:
                 said = str(exc)
             print(f"  {project:<16} on {home.label} ({home.status}): {said}")
@@ -241,7 +247,8 @@ def cmd_clean_demo(args: argparse.Namespace, services: Services) -> int:
     curves = int(demo["curve_count"].sum())
     store.delete_datasets([str(d) for d in demo["dataset_id"]])
     print(
-        f"Removed {len(demo)} demo dataset(s) with {curves:,} curves. Imported data is untouched."
+        f"Removed {counted(len(demo), 'demo dataset')} with {counted(curves, 'curve')}. "
+        "Imported data is untouched."
     )
     return 0
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
 
 from models.identifiers import identifier
+from models.wording import counted
 from pipelines.frames import ID_CHUNK
 from pipelines.store import CurveStore
 
@@ -166,7 +167,7 @@ def compare(
         if mine is None or theirs is None:
             present, absent = (a, b) if theirs is None else (b, a)
             count = (mine or theirs).curves  # type: ignore[union-attr]
-            words = f"{count:,} curves {present}, not stored {absent}"
+            words = f"{counted(count, 'curve')} {present}, not stored {absent}"
         else:
             words = "; ".join(_differences(mine, theirs, a, b))
         out.append(Mismatch(d, name, f"dataset {name}: {words}"))
@@ -175,10 +176,10 @@ def compare(
 
 def _differences(mine: DatasetTally, theirs: DatasetTally, a: str, b: str) -> list[str]:
     nouns = {
-        "curves": "curves",
-        "points": "points",
-        "samples": "sample rows",
-        "sample_points": "sample points",
+        "curves": "curve",
+        "points": "point",
+        "samples": "sample row",
+        "sample_points": "sample point",
     }
     said = []
     for f in fields(DatasetTally):
@@ -186,7 +187,7 @@ def _differences(mine: DatasetTally, theirs: DatasetTally, a: str, b: str) -> li
         if x == y:
             continue
         if f.name in nouns:
-            said.append(f"{x:,} {nouns[f.name]} {a}, {y:,} {b}")
+            said.append(f"{counted(x, nouns[f.name])} {a}, {y:,} {b}")
         elif f.name == "curves_checksum":
             said.append("the curves' contents differ")
         elif f.name == "samples_checksum":

@@ -26,6 +26,7 @@ from models.move_states import TRANSITIONS, MoveAction
 from models.placement import set_residency
 from models.residency import load_residency
 from models.tables import OPEN_MOVE_STATES, Cluster, ClusterStatus, MoveState, Project
+from models.wording import counted
 from pipelines.projects import create_project
 from providers.errors import ProviderError
 
@@ -347,7 +348,7 @@ class ProjectDetail(pn.viewable.Viewer):
         elif state is MoveState.COPYING and total == 0:
             copied = "Counting the curves to copy…"
         else:
-            copied = f"{done:,} of {total:,} curves copied ({view.percent:.0f} %)"
+            copied = f"{done:,} of {counted(total, 'curve')} copied ({view.percent:.0f} %)"
         self.copied.object = text(copied)
         self.checks.object = _checks_table(view.checks)
         self.checks.visible = bool(self.checks.object)

@@ -71,7 +71,7 @@ def test_info_lists_sizes_and_datasets(home):
 
 def test_clean_demo_removes_only_demo_data(home):
     out = run(home, "clean-demo").stdout
-    assert "Removed 1 demo dataset(s) with 60 curves" in out
+    assert "Removed 1 demo dataset with 60 curves" in out
     info = run(home, "info").stdout
     assert "Curves:    2 (4 points)" in info
     assert " demo " not in info

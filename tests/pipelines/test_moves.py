@@ -143,6 +143,13 @@ def test_compare_says_which_dataset_differs_and_how():
         == "dataset 'line 7' (d1): 1,204 curves on the old home, not stored on the new home"
     )
     assert moves.compare(here, dict(here)) == []
+    one = {"d1": moves.DatasetTally("d1", curves=1, samples=9, record=record)}
+    (single,) = moves.compare(one, {})
+    assert single.words == "dataset 'line 7' (d1): 1 curve here, not stored there"
+    (fewer,) = moves.compare(
+        one, {"d1": moves.DatasetTally("d1", curves=2, samples=9, record=record)}
+    )
+    assert fewer.words == "dataset 'line 7' (d1): 1 curve here, 2 there"
 
 
 # -- copying between two databases of one engine ---------------------------------------------
