@@ -24,6 +24,7 @@ from app.explorer.latest import LatestOnly, in_session
 from app.markup import text
 from app.published import publish
 from models.csv_safe import frame_csv
+from models.wording import counted
 from pipelines.curves import Curves
 from pipelines.interact import Line
 from pipelines.views import CurveFilter, View
@@ -36,6 +37,16 @@ HOVER_LIMIT = 5
 HOVER_REST_SECONDS = 0.25  # the pointer must rest this long before the parts under it are asked
 PART_COLUMNS = ["part_serial", "started_at", "result", "defect", "station", "program", "line"]
 ASK = "Click the raster, or drag a box with the box-select tool, to list the parts passing through."
+
+
+def selection_sentence(total: int, listed: int, drawn: int) -> str:
+    """What a box selection caught, in words that agree with the count."""
+    if not total:
+        return "No part passes through the selection."
+    listing = f" (listing {listed:,})" if total > listed else ""
+    verb = "passes" if total == 1 else "pass"
+    shown = "it is drawn in orange" if drawn == 1 else f"the newest {drawn} are drawn in orange"
+    return f"**{counted(total, 'part')}** {verb} through the selection{listing}; {shown}."
 
 
 @dataclass
@@ -163,17 +174,10 @@ class PartsPanel(pn.viewable.Viewer):
             parts[PART_COLUMNS] if not parts.empty else pd.DataFrame(columns=PART_COLUMNS)
         )
         self.csv.disabled = parts.empty
-        listed = f" (listing {len(parts):,})" if picked.total > len(parts) else ""
-        drawn = min(len(parts), HIGHLIGHT_LIMIT)
         publish(
             self,
             picked=picked,
-            title=(
-                f"**{picked.total:,} parts** pass through the selection{listed}; "
-                f"the newest {drawn} are drawn in orange."
-                if picked.total
-                else "No part passes through the selection."
-            ),
+            title=selection_sentence(picked.total, len(parts), min(len(parts), HIGHLIGHT_LIMIT)),
         )
 
     def _show_pick_error(self, error: Exception) -> None:
@@ -197,7 +201,9 @@ class PartsPanel(pn.viewable.Viewer):
             for r in hit.curves.itertuples()
         )
         more = f" and {hit.total - len(hit.curves):,} more" if hit.total > len(hit.curves) else ""
-        publish(self, hover=f"**{hit.total:,} curves** at ({x:.4g}, {y:.4g}): {rows}{more}")
+        publish(
+            self, hover=f"**{counted(hit.total, 'curve')}** at ({x:.4g}, {y:.4g}): {rows}{more}"
+        )
 
     # --- export -------------------------------------------------------------------------------
 
