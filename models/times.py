@@ -16,7 +16,9 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-ACCEPTED = "Type dates as YYYY-MM-DD HH:MM, e.g. 2026-12-11 06:00"
+# The form a date field shows while empty: a pattern, so it never looks like a typed value.
+PATTERN = "YYYY-MM-DD HH:MM"
+ACCEPTED = f"Type dates as {PATTERN}, e.g. 2026-12-11 06:00"
 # The years the engine's DateTime64 holds.
 YEARS = (1900, 2261)
 # Quick choices of a time window, by the token a page or a test passes.

@@ -22,7 +22,7 @@ from app.explorer.state import (
 )
 from app.markup import text
 from models.plants import load_plants
-from models.times import WINDOWS, TimeInputError, parse_time
+from models.times import PATTERN, WINDOWS, TimeInputError, parse_time
 from pipelines.views import FilterError
 
 FILTER_PICKERS = ("plant", "line", "station", "program", "shift")
@@ -54,8 +54,13 @@ class ExplorerControls:
         self.zone = pn.widgets.Select.from_param(
             state.param.zone, options=self.zones(), label="Time zone"
         )
-        self.start = pn.widgets.TextInput(placeholder="2026-11-20 06:00")
-        self.end = pn.widgets.TextInput(placeholder="2026-11-21")
+        self.start, self.end = (
+            pn.widgets.TextInput(
+                placeholder=PATTERN,
+                description=f"{PATTERN} (the time is optional); empty for no {limit} limit",
+            )
+            for limit in ("lower", "upper")
+        )
         self.time_errors = {
             name: pn.pane.Alert("", alert_type="danger", visible=False, margin=(0, 10))
             for name in TIME_FIELDS

@@ -345,8 +345,9 @@ def test_station_serial_and_time_window_narrow_the_curves(served, page):
     assert poll(lambda: 0 < status(page)[0] < station)
     assert query(page)["serial"] == "-00001"
     # A time window with nothing in it: the empty state.
-    page.get_by_placeholder("2026-11-20 06:00").fill("2030-01-01")
-    page.get_by_placeholder("2026-11-20 06:00").press("Enter")
+    since = page.get_by_placeholder("YYYY-MM-DD HH:MM").first  # From, then Until
+    since.fill("2030-01-01")
+    since.press("Enter")
     page.get_by_text("No curves match these filters.").wait_for(timeout=30_000)
     assert query(page)["start"] == "2030-01-01"
 

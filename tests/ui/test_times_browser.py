@@ -35,7 +35,7 @@ def test_a_day_first_date_is_refused_and_times_follow_the_plant(served, page):
     page.goto(served.url + "?plant=Leipzig", wait_until="networkidle")
     everything = curves(page)
     page.get_by_text("From (Europe/Berlin)").wait_for(timeout=30_000)
-    until = page.get_by_placeholder("2026-11-21")
+    until = page.get_by_placeholder("YYYY-MM-DD HH:MM").nth(1)  # From, then Until
     until.fill("11.12.2026")
     until.press("Enter")
     page.get_by_text(re.compile(r"'11\.12\.2026' is ambiguous")).wait_for(timeout=30_000)

@@ -184,3 +184,12 @@ def test_a_link_s_unreadable_date_is_said_next_to_its_field():
     assert page.time_errors["end"].visible and "ambiguous" in page.time_errors["end"].object
     with pytest.raises(FilterError, match=r"end: '11\.12\.2026' is ambiguous"):
         page.state.curve_filter()  # and the render says so above the plot
+
+
+def test_empty_date_fields_show_the_form_to_type_not_a_date_that_looks_typed():
+    page = controls()
+    for field in (page.start, page.end):
+        assert field.value == ""
+        assert field.placeholder == "YYYY-MM-DD HH:MM"
+        assert not any(ch.isdigit() for ch in field.placeholder)
+        assert "empty for no" in field.description
