@@ -42,6 +42,7 @@ from pydantic.dataclasses import dataclass as checked_dataclass
 
 from models.cluster_types import ClusterSpec, load_cluster_types, validate_cluster_spec
 from models.data_files import DATA, load_data_file
+from models.wording import counted
 
 DATA_FILE = "rates.json"
 GIB_PER_UNIT = 8  # ClickHouse Cloud compute unit: 8 GiB RAM ...
@@ -381,6 +382,15 @@ def compute_units_per_node(vcpu: int, memory_gib: float) -> int:
     return max(math.ceil(memory_gib / GIB_PER_UNIT), math.ceil(vcpu / VCPU_PER_UNIT))
 
 
+def unit_definition() -> str:
+    """What a compute unit is, in one sentence for the screens that show a cost in units."""
+    return (
+        f"A compute unit is how ClickHouse Cloud bills compute: {GIB_PER_UNIT} GiB of memory with "
+        f"{VCPU_PER_UNIT} vCPU, priced per hour the service is active; a node bills whichever of "
+        "its memory and vCPU needs more units, rounded up."
+    )
+
+
 def estimate_monthly_cost(usage: Usage, rates: RateCard | None = None) -> CostEstimate:
     """The monthly list-price estimate of ``usage``, line by line."""
     rates = rates or load_rates()
@@ -403,7 +413,7 @@ def estimate_monthly_cost(usage: Usage, rates: RateCard | None = None) -> CostEs
         "unit-hours",
         compute_rate,
         unit_hours * compute_rate,
-        f"{units} units × {usage.active_hours:g} h × {_usd(tier.value)}{mult}",
+        f"{counted(units, 'unit')} × {usage.active_hours:g} h × {_usd(tier.value)}{mult}",
     )
     storage = CostLine(
         "Storage",
@@ -499,8 +509,9 @@ def size_workload(
     scan = {t.key: samples / (per_vcpu * t.nodes.default * t.vcpu_per_node.default) for t in types}
     storage_usd = nbytes / BYTES_PER_TB * rates.storage_per_tb_month.value
     reasons = [
-        f"{curves_per_day:,g} curves/day × {samples_per_curve:,g} samples × "
-        f"{retention_days:,g} days = {samples:,} samples in {curves:,} curves.",
+        f"{_some(curves_per_day, 'curve')}/day × {_some(samples_per_curve, 'sample')} × "
+        f"{_some(retention_days, 'day')} = {counted(samples, 'sample')} in "
+        f"{counted(curves, 'curve')}.",
         f"At {bps:g} B per sample"
         + (" (measured on Curvehouse's own store)" if bytes_per_sample is None else "")
         + f" that is {nbytes / BYTES_PER_GB:,.1f} GB compressed "
@@ -549,9 +560,9 @@ def _assumptions(
     per_node = compute_units_per_node(usage.vcpu_per_node, usage.memory_gib_per_node)
     out = [
         f"A node of {usage.vcpu_per_node} vCPU and {usage.memory_gib_per_node} GiB bills "
-        f"{per_node} compute units (1 unit = {GIB_PER_UNIT} GiB + {VCPU_PER_UNIT} vCPU, "
-        f"whichever needs more, rounded up); "
-        + (f"{usage.nodes} nodes bill {units}." if usage.nodes != 1 else f"1 node bills {units}."),
+        f"{counted(per_node, 'compute unit')} (1 unit = {GIB_PER_UNIT} GiB + {VCPU_PER_UNIT} "
+        f"vCPU, whichever needs more, rounded up); "
+        f"{counted(usage.nodes, 'node')} bill{'s' if usage.nodes == 1 else ''} {units}.",
         f"Compute is billed only while the service is active: {usage.active_hours:g} h this "
         f"month (always on is {rates.hours_per_month.value:g} h).",
         f"{usage.tier.capitalize()} tier at {_usd(tier.value)} per unit-hour in AWS us-east-1"
@@ -601,6 +612,11 @@ def _usd(amount: float) -> str:
     text = f"{amount:,.4f}".rstrip("0")
     whole, _, frac = text.partition(".")
     return f"${whole}.{frac.ljust(2, '0')}"
+
+
+def _some(amount: float, noun: str) -> str:
+    """``amount`` as typed (``1``, ``2.5``, ``10,000``) with ``noun`` in its number."""
+    return f"{amount:,g} {noun}{'' if amount == 1 else 's'}"
 
 
 def _with_hours(usage: Usage, hours: float) -> Usage:

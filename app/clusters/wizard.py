@@ -21,7 +21,9 @@ from app.clusters.lifecycle import ClusterRequestError, NewCluster
 from app.clusters.placing import MOVE, NEW, NOTHING, AfterCreate, Movable, Placed
 from app.clusters.wizard_state import WizardState
 from app.markup import code, text
+from models.pricing import compute_units_per_node, unit_definition
 from models.store import MetadataStore
+from models.wording import counted
 from providers.clusters import cluster_provider_class
 from providers.server_guard import ENABLE_HINT
 
@@ -100,7 +102,8 @@ class ClusterWizard(pn.viewable.Viewer):
         self._build_widgets(projects)
         self.state.param.watch(self._type_described, "cluster_type")
         self.state.param.watch(self._provider_changed, "provider")
-        self.state.param.watch(self._update_review, ["hours", "storage"])
+        self.state.param.watch(self._update_review, ["hours", "storage", "egress"])
+        self.state.param.watch(self._update_units, ["nodes", "vcpu", "memory"])
         self.state.param.watch(self._update_suggestion, ["per_day", "samples", "retention"])
         self.state.param.watch(self._then_changed, "then")
         # A refusal of the review step's entries goes once they change: it no longer applies.
@@ -108,6 +111,7 @@ class ClusterWizard(pn.viewable.Viewer):
         self.move_projects.param.watch(self._moves_chosen, "value")
         self._type_described()
         self._update_suggestion()
+        self._update_units()
 
     def _build_widgets(self, projects: dict[str, int]) -> None:
         state, types = self.state.param, self.state.types
@@ -177,7 +181,15 @@ class ClusterWizard(pn.viewable.Viewer):
             start=0.0,
             step=0.1,
         )
+        self.egress = _input(
+            pn.widgets.FloatInput,
+            state.egress,
+            label="Data transfer out to the internet (GB per month)",
+            start=0.0,
+            step=10.0,
+        )
         self.review = pn.pane.Markdown(name="cost-review")
+        self.units = pn.pane.Markdown(name="size-units")
         # Sizing from the workload: curves a day x samples x retention -> a suggested type.
         self.per_day = _input(
             pn.widgets.IntInput, state.per_day, label="Curves per day", start=1, width=180
@@ -383,7 +395,7 @@ class ClusterWizard(pn.viewable.Viewer):
                 pn.pane.Markdown(note),
             )
         if self.step == 2:
-            return pn.Column(self.nodes, self.vcpu, self.memory)
+            return pn.Column(self.nodes, self.vcpu, self.memory, self.units)
         self._update_review()
         if self.state.then == MOVE:
             self._offer_moves()
@@ -397,7 +409,17 @@ class ClusterWizard(pn.viewable.Viewer):
                 self.move_projects,
                 self.move_refused,
             ]
-        return pn.Column(self.review, self.hours, self.storage, *after)
+        return pn.Column(self.review, self.hours, self.storage, self.egress, *after)
+
+    def _update_units(self, *_events) -> None:
+        """The size step says how many compute units the size bills, and what a unit is."""
+        state = self.state
+        per_node = compute_units_per_node(state.vcpu or 0, state.memory or 0)
+        nodes = state.nodes or 0
+        self.units.object = (
+            f"This size bills {counted(per_node, 'compute unit')} per node, "
+            f"{counted(per_node * nodes, 'unit')} in all. {unit_definition()}"
+        )
 
     def _update_review(self, *_events) -> None:
         if self.step == len(STEPS) - 1:
@@ -430,10 +452,11 @@ class ClusterWizard(pn.viewable.Viewer):
             f"### Estimated monthly cost: ${estimate.total:,.2f}\n\n"
             "| Item | How | Amount |\n|---|---|---:|\n"
             f"{rows}\n\n"
+            f"{unit_definition()}\n\n"
             f"Priced at ClickHouse Cloud list rates in {' '.join(state.priced_in())} (sources and "
-            "dates in `models/rates.json`) for the active hours and storage below. An embedded "
-            "or self-managed cluster runs on hardware you already pay for: this is what the "
-            "same size would cost as a cloud service."
+            "dates in `models/rates.json`) for the active hours, storage and data transfer "
+            "below. An embedded or self-managed cluster runs on hardware you already pay for: "
+            "this is what the same size would cost as a cloud service."
         )
 
     def __panel__(self) -> pn.viewable.Viewable:

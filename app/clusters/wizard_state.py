@@ -26,7 +26,13 @@ from models.cluster_types import (
     validate_cluster_spec,
 )
 from models.names import BadName
-from models.pricing import Usage, estimate_monthly_cost, load_rates, size_workload
+from models.pricing import (
+    CostEstimate,
+    Usage,
+    estimate_monthly_cost,
+    load_rates,
+    size_workload,
+)
 from models.store import MetadataStore
 from models.tables import Project
 from providers.clusters import cluster_provider_class
@@ -63,6 +69,12 @@ class WizardState(param.Parameterized):
     memory = param.Integer(default=None, allow_None=True, doc="Memory per node (GiB).")
     hours = param.Integer(default=176, allow_None=True, doc="Active hours per month, priced.")
     storage = param.Number(default=0.1, allow_None=True, doc="Compressed storage (TB), priced.")
+    egress = param.Number(
+        default=0.0,
+        allow_None=True,
+        doc="Data transfer: GB a month leaving to the internet (dashboards, notebook pulls), "
+        "priced; the type's typical month sets it.",
+    )
     per_day = param.Integer(default=10_000, allow_None=True, doc="Workload: curves per day.")
     samples = param.Integer(default=2_000, allow_None=True, doc="Workload: samples per curve.")
     retention = param.Integer(default=365, allow_None=True, doc="Workload: days kept.")
@@ -117,7 +129,7 @@ class WizardState(param.Parameterized):
     @param.depends("cluster_type", watch=True)
     def type_defaults(self) -> None:
         """The chosen type's default size and, where the rate card has one, its typical
-        month of active hours and storage."""
+        month of active hours, storage and data transfer (as the README's table prices it)."""
         kind = self.types[self.cluster_type]
         spec = kind.default_spec()
         values = {
@@ -128,7 +140,9 @@ class WizardState(param.Parameterized):
         typical = load_rates().typical.get(kind.key)
         if typical is not None:
             values.update(
-                hours=int(typical.usage.active_hours), storage=float(typical.usage.storage_tb)
+                hours=int(typical.usage.active_hours),
+                storage=float(typical.usage.storage_tb),
+                egress=float(typical.usage.egress_gb),
             )
         self.param.update(**values)
 
@@ -244,12 +258,14 @@ class WizardState(param.Parameterized):
                 return cloud, region
         return REFERENCE_REGION
 
-    def estimate(self):
+    def estimate(self) -> CostEstimate:
+        """The monthly estimate of what was entered, line by line (the review step shows it)."""
         provider, region = self.priced_in()
         usage = Usage.for_spec(
             self.size(),
             active_hours=float(self.hours or 0),
             storage_tb=float(self.storage or 0),
+            egress_gb=float(self.egress or 0),
             provider=provider,
             region=region,
         )

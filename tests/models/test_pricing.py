@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 
 from models.cluster_types import ClusterSpec, cluster_type, validate_cluster_spec
 from models.pricing import (
+    GIB_PER_UNIT,
+    VCPU_PER_UNIT,
     CostInputError,
     RateDataError,
     Usage,
@@ -27,6 +29,7 @@ from models.pricing import (
     load_rates,
     size_workload,
     typical_estimates,
+    unit_definition,
 )
 
 RAW = json.loads((resources.files("models") / "rates.json").read_text(encoding="utf-8"))
@@ -156,6 +159,24 @@ def test_assumptions_say_how_units_hours_and_backups_were_counted():
     assert "full copy" in text and "egress" in text
 
 
+
+def test_one_unit_one_node_and_one_curve_are_singular():
+    """Issue 16: "1 units", "1 curves" read as a slip; counts take the noun in their number."""
+    small = cost(nodes=1, vcpu_per_node=2, memory_gib_per_node=8)
+    assert small.compute.how.startswith("1 unit × 176 h")
+    assert small.assumptions[0].startswith(
+        "A node of 2 vCPU and 8 GiB bills 1 compute unit (1 unit = 8 GiB + 2 vCPU"
+    )
+    assert small.assumptions[0].endswith("; 1 node bills 1.")
+    sizing = size_workload(curves_per_day=1, samples_per_curve=2, retention_days=1)
+    assert sizing.reasons[0] == "1 curve/day × 2 samples × 1 day = 2 samples in 1 curve."
+
+
+def test_a_compute_unit_is_defined_in_one_sentence_from_the_billing_ratio():
+    said = unit_definition()
+    assert said.count(". ") == 0 and said.endswith(".")
+    assert f"{GIB_PER_UNIT} GiB of memory with {VCPU_PER_UNIT} vCPU" in said
+    assert "8 GiB RAM + 2 vCPU" in RAW["compute_per_unit_hour"]["scale"]["unit"]  # the source
 usages = st.builds(
     Usage,
     nodes=st.integers(1, 20),

@@ -74,9 +74,40 @@ def test_the_review_estimate_follows_hours_and_storage(wizard):
     wizard._update_review()
     before = wizard.review.object
     wizard.hours.value = 100
-    expected = estimate_monthly_cost(Usage(1, 4, 16, 100.0, wizard.storage.value))
+    expected = estimate_monthly_cost(
+        Usage(1, 4, 16, 100.0, wizard.storage.value, egress_gb=wizard.egress.value)
+    )
     assert wizard.review.object != before
     assert f"${expected.total:,.2f}" in wizard.review.object
+
+
+def test_data_transfer_is_entered_and_priced_in_the_review(wizard):
+    """Issue 16: the README priced 20 GB of egress the wizard had no field for."""
+    wizard.cluster_name.value = "press-line"
+    wizard.cluster_type.value = "development"
+    assert wizard.egress.value == 20.0  # the type's typical month, as the README prices it
+    wizard.step = 3
+    assert wizard.egress in wizard._body()
+    wizard.egress.value = 100.0
+    review = wizard.review.object
+    assert "| Data transfer | 100 GB × $0.1152 (aws us-east-1) | $11.52 |" in review
+    expected = estimate_monthly_cost(Usage(1, 4, 16, 176.0, 0.1, egress_gb=100.0))
+    assert f"Estimated monthly cost: ${expected.total:,.2f}" in review
+
+
+def test_the_size_and_review_steps_say_what_a_compute_unit_is(wizard):
+    wizard.cluster_name.value = "press-line"
+    wizard.cluster_type.value = "development"
+    wizard.step = 2
+    assert wizard.units in wizard._body()
+    assert wizard.units.object.startswith("This size bills 2 compute units per node, 2 units")
+    assert "8 GiB of memory with 2 vCPU" in wizard.units.object
+    wizard.vcpu.value, wizard.memory.value = 2, 8
+    assert wizard.units.object.startswith("This size bills 1 compute unit per node, 1 unit in")
+    wizard.step = 3
+    wizard._update_review()
+    assert "| Compute | 1 unit × 176 h" in wizard.review.object
+    assert "A compute unit is how ClickHouse Cloud bills compute" in wizard.review.object
 
 
 def test_create_hands_over_the_request(wizard, created):
