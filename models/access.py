@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from models.audit import audit
-from models.tables import Project, ProjectMember, Role, TeamMember
+from models.tables import Project, ProjectMember, Role, TeamMember, User
 
 # Most to least: a role may do everything a later one may.
 RANK = {Role.OWNER: 4, Role.ADMIN: 3, Role.ENGINEER: 2, Role.VIEWER: 1}
@@ -150,6 +150,22 @@ def visible_projects(session: Session, who: Principal) -> list[tuple[Project, Ro
         return [(p, None) for p in session.scalars(query)]
     roles = roles_of(session, who.user_id)
     return [(p, roles[p.id]) for p in session.scalars(query.where(Project.id.in_(roles)))]
+
+
+def people_who_may(session: Session, project_id: int, action: Action) -> list[User]:
+    """The people whose role in the project allows ``action``, directly or through a team, by
+    name: whom to ask when you may not do it yourself."""
+    roles = [role for role in Role if allows(role, action)]
+    direct = sa.select(ProjectMember.user_id).where(
+        ProjectMember.project_id == project_id, ProjectMember.role.in_(roles)
+    )
+    via_team = (
+        sa.select(TeamMember.user_id)
+        .join(ProjectMember, ProjectMember.team_id == TeamMember.team_id)
+        .where(ProjectMember.project_id == project_id, ProjectMember.role.in_(roles))
+    )
+    chosen = sa.select(User).where(User.id.in_(direct.union(via_team)))
+    return list(session.scalars(chosen.order_by(User.display_name, User.email)))
 
 
 def readable_projects(session: Session, who: Principal) -> tuple[str, ...] | None:

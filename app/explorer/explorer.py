@@ -23,7 +23,7 @@ import param
 from app.explorer import elements
 from app.explorer.controls import ExplorerControls
 from app.explorer.parts import PartsPanel
-from app.explorer.plot import DensityPlot
+from app.explorer.plot import EMPTY_STORE, DensityPlot
 from app.explorer.state import ExplorerState
 from app.markup import text
 from app.published import publish
@@ -56,6 +56,7 @@ class CurveExplorer(pn.viewable.Viewer):
         samples: SampleSource | None = None,
         projects: tuple[str, ...] | None = None,
         on_export: Callable[[str, tuple[str, ...] | None], None] | None = None,
+        empty_advice: Callable[[str], str] | None = None,
         **params: Any,
     ) -> None:
         """``client_factory`` is called three times: the clients of renders, selections and
@@ -65,9 +66,13 @@ class CurveExplorer(pn.viewable.Viewer):
         ``CURVEHOUSE_HOT_CACHE_MB``); a filter that does not fit goes to the engine.
         ``projects``: the only projects whose curves this person may see (None: every
         project). ``on_export`` is called with the export's kind and projects before a file is
-        made; it raises PermissionError to refuse (and records the export)."""
+        made; it raises PermissionError to refuse (and records the export). ``empty_advice``
+        says, for one of ``projects`` without curves, what this person can do about it; the
+        project picker offers those projects too."""
         super().__init__(**params)
         self._projects, self._on_export = projects, on_export
+        self._empty_advice = empty_advice
+        self._stored: set[str] = set()  # the projects with curves
         if samples is None:
             samples = MemorySamples(HotCache(HOT_CACHE_MB * 1024 * 1024))
         self._samples = samples
@@ -85,7 +90,7 @@ class CurveExplorer(pn.viewable.Viewer):
         readers = self._open(client_factory)
         self.controls = ExplorerControls(self.state, self._options)
         self.plot = DensityPlot(
-            self.state, readers[0], stored=not self._options.empty, may_export=self._may_export
+            self.state, readers[0], empty_words=self._empty_words, may_export=self._may_export
         )
         self.parts = PartsPanel(
             readers[1], readers[2], busy=self.plot.renders.wait, may_export=self._may_export
@@ -121,12 +126,30 @@ class CurveExplorer(pn.viewable.Viewer):
             curves = Curves(
                 self._clients[0], self._database, projects=self._projects, source=self._samples
             )
-            self._options = curves.processes_by_project()
+            self._options = self._with_empty_projects(curves.processes_by_project())
         except Exception as exc:  # shown in the page; the engine may come back on reload
             self.close()
             self._report(exc)
             return [None, None, None]
         return [curves.on(client) for client in self._clients]
+
+    def _with_empty_projects(self, options: pd.DataFrame) -> pd.DataFrame:
+        """The projects with curves (most first), then this person's projects without any, so
+        a new project can be chosen and says how to fill it."""
+        self._stored = set(options["project"])
+        empty = [p for p in self._projects or () if p not in self._stored]
+        if not empty:
+            return options
+        rows = pd.DataFrame({"project": empty, "process": "", "curves": 0})
+        return pd.concat([options, rows], ignore_index=True) if len(options) else rows
+
+    def _empty_words(self, project: str) -> str | None:
+        """What the plot says for a project with no curves at all (None: it has some)."""
+        if project in self._stored:
+            return None
+        if project and self._empty_advice is not None:
+            return self._empty_advice(project)
+        return EMPTY_STORE
 
     def close(self) -> None:
         """Close this session's engine clients (the server does it when a session ends)."""

@@ -41,9 +41,9 @@ REFERENCE_LIMIT = 3
 NO_MATCH = "**No curves match these filters.** Widen the filters or reset the view."
 NONE_IN_VIEW = "**No curve passes through this view.** Zoom out, pan, or reset the view."
 EMPTY_STORE = (
-    "**No curves stored yet.** Generate the 10,000-curve demo plant with `curvehouse demo`, "
-    "or import your own with `curvehouse ingest curves.csv --project line-7` (see the README), "
-    "then reload this page."
+    "**No curves stored yet.** Upload a CSV or Parquet file on the [Projects page](/projects), "
+    "or generate the 10,000-curve demo plant with `curvehouse demo` (see the README), then "
+    "reload this page."
 )
 # The figures beside the plot, each named for what it counts (curves: one per part and
 # station). The samples read are a detail of the status line.
@@ -124,15 +124,16 @@ class DensityPlot(pn.viewable.Viewer):
         state: ExplorerState,
         curves: Curves | None,
         *,
-        stored: bool = True,
+        empty_words: Callable[[str], str | None] = lambda _project: None,
         may_export: Callable[[str], bool] = lambda _kind: True,
         **params: Any,
     ) -> None:
         """``curves``: the session's reader on a client of its own (None: nothing to draw).
-        ``stored``: whether any curve is stored at all (the empty state says how to get
-        some). ``may_export`` is asked before the PNG is made."""
+        ``empty_words``: for a project with no curves at all, what to say instead of "no
+        curves match" (how to get some); None for a project that has curves.
+        ``may_export`` is asked before the PNG is made."""
         super().__init__(**params)
-        self.state, self._curves, self._stored = state, curves, stored
+        self.state, self._curves, self._empty_words = state, curves, empty_words
         self._may_export = may_export
         self._choices_stale = True  # picker options are fetched by the next render
         self._programs: list[str] = []  # the program of the envelope drawn, if one
@@ -381,7 +382,7 @@ class DensityPlot(pn.viewable.Viewer):
         show(self.figures["NOK rate of curves"], rate, "{value:.1%}")
         show(self.figures["Query time"], ms, "{value:.0f} ms")
         self._show_legend()
-        empty = (NONE_IN_VIEW if image.near else NO_MATCH) if self._stored else EMPTY_STORE
+        empty = self._empty_words(self.state.project) or (NONE_IN_VIEW if image.near else NO_MATCH)
         note = ""
         if done.reference_missing:
             note = f" · no curve of part “{text(self.state.reference)}” in this selection"

@@ -18,7 +18,15 @@ from app.markup import text
 from app.pages import panel_serve_services
 from app.services import Services
 from app.shell import shell
-from models.access import Principal, readable_projects, record_export
+from models.access import (
+    Action,
+    Principal,
+    allows,
+    people_who_may,
+    readable_projects,
+    record_export,
+    visible_projects,
+)
 from pipelines.homes import Home, Homes, HomeUnavailable
 from pipelines.sources import MemorySamples
 from providers.errors import ProviderError
@@ -78,8 +86,39 @@ def explore(
         query=query,
         projects=projects,
         on_export=record,
+        empty_advice=lambda project: empty_advice(services, actor, project),
     )
     return explorer, elsewhere
+
+
+def empty_advice(services: Services, actor: Principal, project: str) -> str:
+    """What ``actor`` can do in the app about ``project`` having no curves: upload a file on
+    its page, or, without the role for that, whom to ask."""
+    with services.metadata.sessions() as session:
+        found = {p.name: (p, role) for p, role in visible_projects(session, actor)}.get(project)
+        role = found[1] if found else None
+        may_import = actor.is_operator or allows(role, Action.IMPORT_DATA)
+        admins = [
+            f"{text(u.display_name)} ({text(u.email)})"
+            for u in (
+                people_who_may(session, found[0].id, Action.MANAGE_MEMBERS)
+                if found and not may_import
+                else ()
+            )
+        ]
+    said = f"**No curves in project “{text(project)}” yet.** "
+    if may_import:
+        return said + (
+            f"Drag a CSV or Parquet file onto [the project's page](/projects?project="
+            f"{quote(project)}) to import it: one row per sample (`curve_key, x, y`, plus "
+            "optional columns such as `station`, `result`, `started_at`; the README lists them "
+            "all). The curves appear here once they are stored."
+        )
+    return said + (
+        f"Your role here is {role}: you can look at curves but not import them. Ask "
+        f"{' or '.join(admins) or 'a project owner'} to import curves, or to make you an "
+        "engineer so you can upload files yourself."
+    )
 
 
 def choose_home(

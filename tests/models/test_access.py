@@ -14,6 +14,7 @@ from models.access import (
     allows,
     may_grant,
     operator,
+    people_who_may,
     readable_projects,
     record_export,
     require,
@@ -114,6 +115,17 @@ def test_the_highest_of_own_and_team_grants_wins(plant):
         assert role_in(session, ids["ana"], ids["press"]) == Role.ADMIN
         assert role_in(session, ids["ana"], ids["weld"]) is None
         assert role_in(session, ids["ben"], ids["weld"]) == Role.VIEWER
+
+
+def test_people_who_may_act_include_team_grants_and_no_one_else(plant):
+    sessions, ids = plant
+    with sessions() as session:
+        # Ana is admin in Press through the Quality team; her own grant is engineer.
+        managers = people_who_may(session, ids["press"], Action.MANAGE_MEMBERS)
+        assert [u.display_name for u in managers] == ["a"]
+        assert people_who_may(session, ids["weld"], Action.MANAGE_MEMBERS) == []
+        viewers = people_who_may(session, ids["weld"], Action.VIEW)
+        assert [u.display_name for u in viewers] == ["b"]
 
 
 def test_require_allows_refuses_and_hides(plant):
