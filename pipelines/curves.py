@@ -27,6 +27,7 @@ from pipelines.drawing import Comparison, DensityImage
 from pipelines.fetch import envelope, fetch, fetch_samples, fit, select
 from pipelines.frames import id_chunks, query_frame
 from pipelines.interact import Line, Pick, lines
+from pipelines.parts import KEY_COLUMNS, KEY_VALUES_SQL, PART_CURVE_COLUMNS, Part
 from pipelines.samples import CurveSet
 from pipelines.sources import EngineSamples, SampleSource
 from pipelines.views import (
@@ -212,6 +213,38 @@ class Curves:
         ).result_rows
         values = row[0] if row else [[] for _ in columns]
         return {c: sorted(v for v in vs if v) for c, vs in zip(columns, values, strict=True)}
+
+    def part(self, serial: str) -> Part:
+        """The selected curves of the part with exactly this serial, oldest first, each with
+        its key values (peak, final sample, work) computed in the engine
+        (:mod:`pipelines.parts`). A serial names one part per project: narrow the reader to
+        one project first. No curves (an unknown serial, or ``""``): an empty part."""
+        columns = list(PART_CURVE_COLUMNS)
+        if not serial:
+            return Part(serial, pd.DataFrame(columns=[*columns, *KEY_COLUMNS]))
+        sql, params = self.selection.where()
+        meta = query_frame(
+            self.client,
+            f"SELECT {', '.join(columns)} FROM {self._db}.curves WHERE {sql} "
+            "AND part_serial = {part:String} ORDER BY started_at, station, curve_id",
+            columns,
+            {**params, "part": serial},
+        )
+        if meta.empty:
+            return Part(serial, pd.DataFrame(columns=[*columns, *KEY_COLUMNS]))
+        keys = query_frame(
+            self.client,
+            KEY_VALUES_SQL.format(db=self._db),
+            ["curve_id", *KEY_COLUMNS],
+            {
+                "projects": sorted(set(meta["project"].astype(str))),
+                "ids": meta["curve_id"].astype("uint64").tolist(),
+            },
+        )
+        frame = meta.merge(keys, on="curve_id", how="left")
+        for column in KEY_COLUMNS:
+            frame[column] = frame[column].astype("float64")
+        return Part(serial, frame)
 
     # --- summaries ----------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ EXTENT_COLUMNS = ("point_count", "x_min", "x_max")
 PICK_COLUMNS = (
     "curve_id",
     "curve_key",
+    "project",
     "part_serial",
     "plant",
     "line",
