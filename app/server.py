@@ -16,7 +16,7 @@ from app.auth.login import INVITE, LoginProvider
 from app.auth.setup import announce, cookie_secret, first_owner
 from app.clusters.poller import ClusterPoller
 from app.homes.mover import ProjectMover
-from app.pages import clusters, curves, home, projects, team
+from app.pages import clusters, curves, home, part, projects, team
 from app.services import Services
 from models.settings import Settings
 from pipelines.density import warm_up
@@ -35,6 +35,7 @@ PAGES: dict[str, Page] = {
     "clusters": clusters.page,
     "projects": projects.page,
     "team": team.page,
+    "part": part.page,
 }
 
 
