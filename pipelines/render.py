@@ -37,7 +37,7 @@ def category_colors(categories: list[str]) -> dict[str, str]:
     return {k: RESULT_COLORS.get(k, PALETTE[i % len(PALETTE)]) for i, k in enumerate(categories)}
 
 
-def _shaded_categories(image: DensityImage, how: str) -> np.ndarray:
+def shaded_categories(image: DensityImage, how: str) -> np.ndarray:
     """RGBA (height, width, 4) uint8, row 0 at the bottom, categories mixed by their counts."""
     xs, ys = _coords(image)
     keys = image.categories or ["none"]
@@ -50,7 +50,7 @@ def _shaded_categories(image: DensityImage, how: str) -> np.ndarray:
 def png(image: DensityImage, *, cmap: str = "Blues", how: str = "eq_hist") -> bytes:
     """The image as PNG bytes, shaded as on screen (empty pixels transparent)."""
     if image.counts.ndim == 3:
-        rgba = _shaded_categories(image, how)
+        rgba = shaded_categories(image, how)
     else:
         colors = process_cmap(cmap, ncolors=256)
         xs, ys = _coords(image)
@@ -75,7 +75,7 @@ def to_hv(image: DensityImage, *, how: str = "eq_hist") -> hv.Image | hv.RGB:
     )
     kdims = [image.x_label, image.y_label]
     if image.counts.ndim == 3:
-        return hv.RGB(_shaded_categories(image, how)[::-1], bounds=bounds, kdims=kdims)
+        return hv.RGB(shaded_categories(image, how)[::-1], bounds=bounds, kdims=kdims)
     values = image.counts.astype(np.float64)
     values[values == 0] = np.nan
     return hv.Image((xs, ys, values), kdims=kdims, vdims=[hv.Dimension("curves", label="curves")])
