@@ -160,6 +160,8 @@ def cmd_ingest(args: argparse.Namespace, services: Services) -> int:
             project=args.project,
             metadata=args.metadata,
             encoding=args.encoding,
+            delimiter=args.delimiter,
+            decimal=args.decimal,
             progress=lambda done, total: bar.update(done - bar.n),
         )
     print(report.summary())
@@ -383,6 +385,16 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--project", required=True)
     ingest.add_argument("--metadata", help="per-curve metadata file keyed by curve_key")
     ingest.add_argument("--encoding", default="utf-8", help="text encoding of CSV files")
+    ingest.add_argument(
+        "--delimiter",
+        choices=(",", ";"),
+        help="a CSV's separator (default: read from its header line)",
+    )
+    ingest.add_argument(
+        "--decimal",
+        choices=(".", ","),
+        help="a ';' CSV's decimal mark (default: its first x/y value with one decides)",
+    )
     ingest.set_defaults(func=cmd_ingest)
 
     info = sub.add_parser("info", help="what is stored where, with sizes")

@@ -17,12 +17,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.batch import CurveBatch
-from pipelines.ingest.columns import METADATA, METADATA_TEXT, METADATA_TIME, RESULT_ALIASES
+from pipelines.ingest.columns import METADATA, METADATA_TEXT, METADATA_TIME, result_of
 from pipelines.ingest.errors import IngestError
+from pipelines.ingest.limits import MIN_POINTS
 from pipelines.ingest.readers import Chunk
 from pipelines.quantize import choose_step, to_codes
-
-MIN_POINTS = 2
 
 
 class BadValue(ValueError):
@@ -35,13 +34,14 @@ def normalize(meta: dict[str, str]) -> dict:
     """Canonical per-curve values: result as OK/NOK/UNKNOWN, times as UTC timestamps."""
     out: dict = dict(meta)
     if "result" in meta:
-        result = (meta["result"] or "").strip().upper()
-        if result not in RESULT_ALIASES:
+        result = result_of(meta["result"])
+        if result is None:
             raise BadValue(
                 "result",
-                f"{meta['result']!r} is not a result; use OK or NOK (or PASS/FAIL, IO/NIO)",
+                f"{meta['result']!r} is not a result; use OK or NOK (or PASS/FAIL, IO/NIO, "
+                "i.O./n.i.O.)",
             )
-        out["result"] = RESULT_ALIASES[result]
+        out["result"] = result
     for column in METADATA_TIME:
         text = (meta.get(column) or "").strip()
         if column not in meta:
@@ -68,6 +68,7 @@ class _Curve:
     xs: list[np.ndarray]
     ys: list[np.ndarray]
     meta: dict[str, str]
+    column: str = "curve_key"  # where the curve is named: a wide file's header names it
 
     @property
     def size(self) -> int:
@@ -187,6 +188,8 @@ class Assembler:
                     )
                 self.seen[key] = row
                 pending = _Curve(key, row, [x[s:e]], [y[s:e]], meta)
+                if chunk.header_columns is not None:
+                    pending.row, pending.column = 0, chunk.header_columns[key]
         if pending is not None:
             yield self._finish(pending)
         if not self.seen:
@@ -209,7 +212,7 @@ class Assembler:
             raise self.error(
                 f"curve {curve.key!r} has {curve.size} sample; a curve needs at least {MIN_POINTS}",
                 curve.row,
-                "curve_key",
+                curve.column,
             )
         try:
             curve.meta = normalize(curve.meta)
@@ -218,7 +221,7 @@ class Assembler:
         if self.metadata is not None:
             if curve.key not in self.metadata:
                 raise self.error(
-                    f"curve {curve.key!r} has no row in the metadata file", curve.row, "curve_key"
+                    f"curve {curve.key!r} has no row in the metadata file", curve.row, curve.column
                 )
             clash = set(curve.meta) & set(self.metadata[curve.key][1])
             if clash:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pipelines.batch import TEXT_COLUMNS
 
 REQUIRED = ("curve_key", "x", "y")
@@ -21,6 +23,12 @@ RESULT_ALIASES = {
     "FAIL": "NOK",
     "NIO": "NOK",
 }
+
+
+def result_of(text: str | None) -> str | None:
+    """The store's OK/NOK/UNKNOWN for a result as plants write it, or None: case, spaces and
+    dots do not count, so ``i.O.``/``n.i.O.`` (German "in Ordnung") read as IO/NIO."""
+    return RESULT_ALIASES.get(re.sub(r"[\s.]", "", text or "").upper())
 
 
 def describe_known() -> str:

@@ -21,3 +21,9 @@ MAX_PARQUET_FOOTER_BYTES = 16 << 20
 MAX_ROW_GROUP_ROWS = 16 << 20
 MAX_ROW_GROUP_BYTES = 2 << 30
 MAX_CHUNK_TEXT_BYTES = 1 << 30
+# Columns in the header of a wide file (one pair per curve): Excel's 16,384 columns.
+MAX_WIDE_COLUMNS = 16_384
+# Bytes of a wide file, which is read whole (its curves run down the whole file).
+MAX_WIDE_BYTES = 512 << 20
+# Samples a curve needs (a line needs two points).
+MIN_POINTS = 2

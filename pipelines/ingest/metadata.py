@@ -10,31 +10,41 @@ import pyarrow.csv as pacsv
 
 from pipelines.ingest.assemble import BadValue, normalize
 from pipelines.ingest.columns import METADATA
+from pipelines.ingest.dialect import Dialect
 from pipelines.ingest.errors import IngestError
 from pipelines.ingest.readers import (
     check_columns,
     check_text,
     check_values,
+    csv_dialect,
     csv_header,
     file_kind,
     read_parquet_table,
 )
 
 
-def read_metadata(path: Path, *, encoding: str = "utf-8") -> dict[str, tuple[int, dict]]:
-    """``curve_key -> (data row, normalised metadata)``."""
+def read_metadata(
+    path: Path, *, encoding: str = "utf-8", dialect: Dialect | None = None
+) -> dict[str, tuple[int, dict]]:
+    """``curve_key -> (data row, normalised metadata)``. A CSV's separator is ``dialect``'s or
+    read from its header, as for a samples file."""
     if not path.is_file():
         raise IngestError(path, "no such file")
     csv = file_kind(path) == "csv"
+    delimiter = ","
     if csv:
         # The same limits as a samples file, checked before the whole file is parsed.
         check_text(path, encoding)
-        check_columns(path, csv_header(path, encoding), required=("curve_key",), csv=True)
+        given = Dialect(dialect.delimiter if dialect else None)
+        delimiter = csv_dialect(path, encoding, given).delimiter
+        header = csv_header(path, encoding, delimiter)
+        check_columns(path, header, required=("curve_key",), csv=True)
     try:
         if csv:
             table = pacsv.read_csv(
                 path,
                 read_options=pacsv.ReadOptions(encoding=encoding),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter),
                 convert_options=pacsv.ConvertOptions(
                     strings_can_be_null=False, quoted_strings_can_be_null=False
                 ),

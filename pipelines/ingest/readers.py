@@ -19,13 +19,21 @@ import pyarrow.parquet as pq
 import pipelines.ingest.limits as limits
 from models.names import CONTROL_PATTERN, control_character
 from pipelines.ingest.columns import KNOWN, REQUIRED, describe_known
+from pipelines.ingest.dialect import (
+    COMMA_FILE_HINT,
+    DECIMAL_COMMA,
+    Dialect,
+    NumberReader,
+    first_line,
+    resolve,
+)
 from pipelines.ingest.errors import IngestError
+from pipelines.ingest.wide import EXPECTED, WIDE_NAME, long_tables, looks_wide, pairs_of
 
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _BLOCK = 8 << 20  # CSV bytes per chunk
 # Blank lines stay rows, so reported line numbers match the file.
-_PARSE = pacsv.ParseOptions(ignore_empty_lines=False)
 _PARQUET_ROWS = 1 << 20  # Parquet rows per chunk
 _CONTROL = re.compile(CONTROL_PATTERN)
 # Every byte that is not a control character, for bytes.translate(None, ...).
@@ -40,6 +48,8 @@ class Chunk:
     table: pa.Table
     first_row: int  # 1-based data row of the chunk's first row
     bytes_done: int
+    # Wide files: the header column that names each curve of the chunk (rows are not curves').
+    header_columns: dict[str, str] | None = None
 
 
 def file_kind(path: Path) -> str:
@@ -85,9 +95,14 @@ def check_columns(path: Path, names: list[str], *, required=REQUIRED, csv: bool 
         problems.append("repeated column(s) " + _shown(dupes))
     if problems:
         found = _shown(names, most=limits.MAX_COLUMNS) if names else "none"
+        wide = ""
+        if "curve_key" in missing and csv:
+            wide = f" Or {EXPECTED}."
+        elif "curve_key" in missing and any(WIDE_NAME.match(n) for n in names):
+            wide = " The wide layout (<curve>_x, <curve>_y pairs) is read from CSV files only."
         raise IngestError(
             path,
-            f"{'; '.join(problems)} (found: {found}). Columns are {describe_known()}.",
+            f"{'; '.join(problems)} (found: {found}). Columns are {describe_known()}.{wide}",
             **where,
         )
 
@@ -223,10 +238,10 @@ def _is_text(kind: pa.DataType) -> bool:
     return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
-def csv_header(path: Path, encoding: str) -> list[str]:
+def csv_header(path: Path, encoding: str, delimiter: str = ",") -> list[str]:
     with path.open(encoding=encoding, newline="") as handle:
         try:
-            header = next(csv.reader(handle), [])
+            header = next(csv.reader(handle, delimiter=delimiter), [])
         except csv.Error as exc:
             raise _csv_module_error(path, exc, 0) from None
     if header and header[0].startswith("\ufeff"):
@@ -245,13 +260,18 @@ def _csv_module_error(path: Path, exc: csv.Error, row: int) -> IngestError:
     return IngestError(path, message, row=row, csv=True)
 
 
-def _open_csv(source, encoding: str, names: list[str], types: dict):
+def parse_options(delimiter: str) -> pacsv.ParseOptions:
+    # Blank lines stay rows, so reported line numbers match the file.
+    return pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False)
+
+
+def _open_csv(source, encoding: str, names: list[str], types: dict, delimiter: str = ","):
     return pacsv.open_csv(
         source,
         read_options=pacsv.ReadOptions(
             encoding=encoding, block_size=_BLOCK, column_names=names, skip_rows=1
         ),
-        parse_options=_PARSE,
+        parse_options=parse_options(delimiter),
         convert_options=pacsv.ConvertOptions(
             column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False
         ),
@@ -272,25 +292,42 @@ def _locate_bad_number(path: Path, encoding: str, names: list[str]) -> IngestErr
             if not pc.all(ok).as_py():
                 i = pc.index(ok, False).as_py()
                 text = values[i].as_py()
-                return IngestError(
-                    path, f"{text!r} is not a number", row=row + i, column=column, csv=True
-                )
+                message = f"{text!r} is not a number"
+                if re.match(DECIMAL_COMMA, text):
+                    message = f"{text!r} is written with a decimal comma: {COMMA_FILE_HINT}"
+                return IngestError(path, message, row=row + i, column=column, csv=True)
         row += batch.num_rows
     return IngestError(path, "a value in x or y is not a number", csv=True)
 
 
-def read_csv(path: Path, encoding: str) -> Iterator[Chunk]:
+def _header_fits(names: list[str]) -> bool:
+    return looks_wide(names) or (bool(names) and all(n in KNOWN for n in names))
+
+
+def csv_dialect(path: Path, encoding: str, given: Dialect) -> Dialect:
+    """The file's separator and decimal mark: ``given``, the rest read from line 1."""
+    return resolve(path, first_line(path, encoding), given, _header_fits)
+
+
+def read_csv(path: Path, encoding: str, given: Dialect | None = None) -> Iterator[Chunk]:
     check_text(path, encoding)
-    names = csv_header(path, encoding)
+    dialect = csv_dialect(path, encoding, given or Dialect())
+    names = csv_header(path, encoding, dialect.delimiter)
+    if looks_wide(names):
+        yield from _read_wide(path, encoding, dialect, names)
+        return
     check_columns(path, names, csv=True)
     types = {n: pa.string() for n in names}
-    types.update(x=pa.float64(), y=pa.float64())
+    # A ',' file's numbers are read by Arrow; a ';' file's as text, for their decimal mark.
+    numbers = None if dialect.delimiter == "," else NumberReader(path, dialect)
+    if numbers is None:
+        types.update(x=pa.float64(), y=pa.float64())
     with path.open("rb") as handle:
         try:
             # open_csv parses the first block eagerly, so conversion errors can surface here.
-            reader = _open_csv(handle, encoding, names, types)
+            reader = _open_csv(handle, encoding, names, types, dialect.delimiter)
         except pa.ArrowInvalid as exc:
-            raise _csv_error(path, encoding, names, exc) from None
+            raise _csv_error(path, encoding, names, exc, dialect.delimiter) from None
         row = 1
         while True:
             try:
@@ -298,36 +335,80 @@ def read_csv(path: Path, encoding: str) -> Iterator[Chunk]:
             except StopIteration:
                 return
             except pa.ArrowInvalid as exc:
-                raise _csv_error(path, encoding, names, exc) from None
+                raise _csv_error(path, encoding, names, exc, dialect.delimiter) from None
             table = check_values(path, pa.Table.from_batches([batch]), row, csv=True)
+            if numbers is not None:
+                for column in ("x", "y"):
+                    values = numbers.read(table.column(column).combine_chunks(), row, column)
+                    table = table.set_column(names.index(column), column, values)
             yield Chunk(table, row, handle.tell())
             row += batch.num_rows
 
 
-def _csv_error(path: Path, encoding: str, names: list[str], exc: pa.ArrowInvalid) -> IngestError:
+def _read_wide(path: Path, encoding: str, dialect: Dialect, names: list[str]) -> Iterator[Chunk]:
+    """A wide file (see :mod:`pipelines.ingest.wide`) as long chunks, one pair after another."""
+    pairs = pairs_of(path, names)
+    size = path.stat().st_size
+    if size > limits.MAX_WIDE_BYTES:
+        raise IngestError(
+            path,
+            f"the file has {size:,} bytes; a wide file is read whole and may have at most "
+            f"{limits.MAX_WIDE_BYTES:,}. Write it in the long layout (curve_key, x, y), "
+            "which streams",
+        )
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                encoding=encoding, block_size=_BLOCK, column_names=names, skip_rows=1
+            ),
+            parse_options=parse_options(dialect.delimiter),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise _csv_error(path, encoding, names, exc, dialect.delimiter) from None
+    table = check_values(path, table, 1, csv=True)
+    numbers = NumberReader(path, dialect)
+    where = {key: x_name for key, x_name, _ in pairs}
+    for long, done in long_tables(path, table, numbers, pairs):
+        yield Chunk(long, 1, int(size * done / len(pairs)), header_columns=where)
+
+
+def _csv_error(
+    path: Path, encoding: str, names: list[str], exc: pa.ArrowInvalid, delimiter: str
+) -> IngestError:
     message = str(exc)
     if "conversion error to double" in message:
         return _locate_bad_number(path, encoding, names)
-    return _locate_bad_row(path, encoding, names) or IngestError(
+    return _locate_bad_row(path, encoding, names, delimiter) or IngestError(
         path, f"malformed CSV: {message.splitlines()[0]}", csv=True
     )
 
 
-def _locate_bad_row(path: Path, encoding: str, names: list[str]) -> IngestError | None:
+def _locate_bad_row(
+    path: Path, encoding: str, names: list[str], delimiter: str
+) -> IngestError | None:
     """Find the first row Arrow could not parse: a number of fields that differs from the
     header's, or a value too long or holding a control character (a quoted value across lines
     holds one, and puts Arrow's blocks out of step)."""
     width = len(names)
     with path.open(encoding=encoding, newline="") as handle:
-        rows = csv.reader(handle)
+        rows = csv.reader(handle, delimiter=delimiter)
         number = 0
         try:
             next(rows, None)
             for number, fields in enumerate(rows, start=1):
                 if fields and len(fields) != width:
+                    hint = ""
+                    if delimiter == "," and len(fields) > width:
+                        hint = f" (if its numbers have decimal commas: {COMMA_FILE_HINT})"
                     return IngestError(
                         path,
-                        f"has {len(fields)} fields, the header has {width}",
+                        f"has {len(fields)} fields, the header has {width}{hint}",
                         row=number,
                         csv=True,
                     )
@@ -433,10 +514,13 @@ def read_parquet_table(path: Path) -> pa.Table:
     return check_values(path, table, 1, csv=False)
 
 
-def read_table(path: Path, *, encoding: str = "utf-8") -> Iterator[Chunk]:
-    """Chunks of the file; validation of the header/schema happens before the first chunk."""
+def read_table(
+    path: Path, *, encoding: str = "utf-8", dialect: Dialect | None = None
+) -> Iterator[Chunk]:
+    """Chunks of the file; validation of the header/schema happens before the first chunk.
+    ``dialect`` gives a CSV's separator or decimal mark (by default read from the file)."""
     if not path.is_file():
         raise IngestError(path, "no such file")
     if file_kind(path) == "csv":
-        return read_csv(path, encoding)
+        return read_csv(path, encoding, dialect)
     return read_parquet(path)

@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 
 from models.wording import counted
 from pipelines.ingest.assemble import Assembler
+from pipelines.ingest.dialect import Dialect
 from pipelines.ingest.errors import IngestError
 from pipelines.ingest.metadata import read_metadata
 from pipelines.ingest.readers import Chunk, file_kind, read_table
@@ -21,6 +22,8 @@ from pipelines.store import CurveStore, DatasetSpec, WriteResult
 
 # (bytes of the samples file read so far, its size)
 ByteProgress = Callable[[int, int], None]
+# (curves staged so far, their points), as CurveStore.write reports them
+CurveProgress = Callable[[int, int], None]
 
 
 @dataclass
@@ -72,9 +75,15 @@ def ingest_file(
     project: str,
     metadata: str | Path | None = None,
     encoding: str = "utf-8",
+    delimiter: str | None = None,
+    decimal: str | None = None,
     progress: ByteProgress | None = None,
+    curve_progress: CurveProgress | None = None,
 ) -> IngestReport:
-    """Import one long-format file (``curve_key, x, y`` plus optional per-curve columns).
+    """Import one file: the long layout (``curve_key, x, y`` plus optional per-curve columns,
+    CSV or Parquet) or the wide one (a CSV of ``<curve>_x, <curve>_y`` pairs, see
+    :mod:`pipelines.ingest.wide`). A CSV's ``delimiter`` (``,``/``;``) and ``decimal`` mark
+    (``.``/``,``) are read from the file unless given (see :mod:`pipelines.ingest.dialect`).
 
     All or nothing: any error leaves the store as it was. Importing the same content again adds
     nothing; curves already stored under the same key with the same samples are skipped.
@@ -84,15 +93,16 @@ def ingest_file(
     if not project or not project.strip():
         raise ValueError("a project name is required")
     kind = file_kind(path)
+    dialect = Dialect(delimiter, decimal)
     for given in (path, meta_path):
         if given is not None and not given.is_file():
             raise IngestError(given, "no such file")
     sha = content_hash(path, meta_path)
     previous = store.find_import(project, sha)
     if previous is not None:
-        held = _curves_in(_read(path, encoding, progress))
+        held = _curves_in(_read(path, encoding, dialect, progress))
         return IngestReport(path, project, WriteResult(None, curves_skipped=held), previous)
-    sidecar = read_metadata(meta_path, encoding=encoding) if meta_path else None
+    sidecar = read_metadata(meta_path, encoding=encoding, dialect=dialect) if meta_path else None
     ingested_at = pd.Timestamp.now(tz="UTC").floor("ms")
     assembler = Assembler(
         path=path,
@@ -108,15 +118,22 @@ def ingest_file(
         source=str(path.resolve()),
         content_sha256=sha,
     )
-    chunks = _read(path, encoding, progress)
-    written = store.write(prefetch(assembler.batches(chunks)), spec, ingested_at=ingested_at)
+    chunks = _read(path, encoding, dialect, progress)
+    written = store.write(
+        prefetch(assembler.batches(chunks)),
+        spec,
+        ingested_at=ingested_at,
+        progress=curve_progress,
+    )
     return IngestReport(path, project, written)
 
 
-def _read(path: Path, encoding: str, progress: ByteProgress | None) -> Iterator[Chunk]:
+def _read(
+    path: Path, encoding: str, dialect: Dialect, progress: ByteProgress | None
+) -> Iterator[Chunk]:
     """The file's chunks, reporting the bytes read after each."""
     size = path.stat().st_size
-    for chunk in read_table(path, encoding=encoding):
+    for chunk in read_table(path, encoding=encoding, dialect=dialect):
         yield chunk
         if progress is not None:
             progress(chunk.bytes_done, size)
