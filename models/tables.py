@@ -405,6 +405,9 @@ class ClusterProbe(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
     latency_ms: Mapped[float] = mapped_column(sa.Float)
     queries_total: Mapped[int] = mapped_column(sa.BigInteger)
+    # What the probe itself added to the counter (models/cluster_health.py); NULL: read before
+    # probes measured it, when a probe ran two queries.
+    probe_queries: Mapped[int | None] = mapped_column(sa.BigInteger)
 
 
 class AuditEvent(Base):

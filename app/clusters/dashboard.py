@@ -16,15 +16,18 @@ import param
 import sqlalchemy as sa
 
 from app.clusters import probes
+from app.clusters.charts import probe_charts
 from app.clusters.lifecycle import USE_CASES, ClusterRequestError, standing
 from app.markup import code, text
 from models.access import AccessError, Action, Principal, allows, require, visible_projects
 from models.audit import audit
 from models.cluster_states import ClusterAction, available_actions
 from models.cluster_types import ClusterSpec, load_cluster_types
+from models.pricing import compute_units_per_node, unit_definition
 from models.settings import Settings
 from models.store import MetadataStore
 from models.tables import Cluster, ClusterEvent, ClusterStatus, Role
+from models.wording import counted
 from pipelines.homes import Homes, home_of_cluster
 from providers.clusters.configured import provider_for
 from providers.errors import ProviderError
@@ -40,6 +43,7 @@ BADGE = {
     "failed": "#cf222e",
 }
 STORAGE_EVERY_SECONDS = 15.0
+CHARTS_EVERY_SECONDS = 15.0  # the charts show one point a minute: no need to redraw each second
 COLUMNS = ["id", "name", "project", "type", "provider", "region", "status", "size"]
 # How each action's button looks; which ones show is models/cluster_states.py's to say.
 BUTTONS = {
@@ -113,6 +117,8 @@ class ClusterDashboard(pn.viewable.Viewer):
         self.message = pn.pane.Alert(visible=False, margin=(5, 0))
         self.confirming: str | None = None
         self.metrics = pn.pane.Markdown(name="metrics")
+        self.charts = pn.Column(sizing_mode="stretch_width", name="charts-holder")
+        self._charted: tuple[int | None, float] = (None, float("-inf"))  # cluster, drawn at
         self._shown: tuple | None = None
         self._storage: dict[int, tuple[float, str]] = {}  # cluster id -> (read at, line)
         self.table.param.watch(self._on_select, "selection")
@@ -174,6 +180,7 @@ class ClusterDashboard(pn.viewable.Viewer):
             self._show_detail()
         elif cluster is not None and cluster.status is ClusterStatus.RUNNING:
             self.metrics.object = self._metrics_text(cluster)
+            self._draw_charts(cluster)
 
     def _on_select(self, event) -> None:
         if not event.new:
@@ -225,12 +232,34 @@ class ClusterDashboard(pn.viewable.Viewer):
             ),
             self._actions(cluster),
             self.message,
+            self._size_note(cluster),
         ]
         if cluster.status is ClusterStatus.RUNNING:
             self.metrics.object = self._metrics_text(cluster)
-            parts += [*self._connection(cluster), self.metrics]
+            self._charted = (None, float("-inf"))
+            self._draw_charts(cluster)
+            parts += [*self._connection(cluster), self.metrics, self.charts]
         parts.append(self._timeline(events))
         self.detail[:] = parts
+
+    def _size_note(self, cluster: Cluster) -> pn.viewable.Viewable:
+        """The cluster's size in compute units, the unit a cloud bill counts, said once here."""
+        per_node = compute_units_per_node(cluster.vcpu_per_node, cluster.memory_gib_per_node)
+        return pn.pane.Markdown(
+            f"Size: {counted(cluster.nodes, 'node')} × {cluster.vcpu_per_node} vCPU / "
+            f"{cluster.memory_gib_per_node} GiB, "
+            f"{counted(per_node * cluster.nodes, 'compute unit')}. {unit_definition()}",
+            name="size-units",
+        )
+
+    def _draw_charts(self, cluster: Cluster) -> None:
+        """Latency and query rate of the last hours, redrawn at most every
+        :data:`CHARTS_EVERY_SECONDS` (the page refreshes every second)."""
+        shown, drawn_at = self._charted
+        if shown == cluster.id and time.monotonic() - drawn_at < CHARTS_EVERY_SECONDS:
+            return
+        self._charted = (cluster.id, time.monotonic())
+        self.charts[:] = [probe_charts(probes.history(self.store, cluster.id), probes.CHART_HOURS)]
 
     def _connection(self, cluster: Cluster) -> list:
         handle = cluster.provider_config.get("handle")
@@ -297,14 +326,16 @@ class ClusterDashboard(pn.viewable.Viewer):
                 "–" if health.queries_per_second is None else f"{health.queries_per_second:.2f}/s"
             )
             lines.append(
-                f"- Latency (`SELECT 1`, {health.probes} probes in the last "
+                f"- Latency (`SELECT 1`, {counted(health.probes, 'probe')} in the last "
                 f"{probes.WINDOW_SECONDS // 60} min): p50 {health.p50_ms:.1f} ms, "
                 f"p95 {health.p95_ms:.1f} ms"
             )
             # system.events counts one node's queries; the probes reach the entry node.
             spread = cluster.provider_config.get("options", {}).get("cluster")
-            entry = " (entry node)" if spread else ""
-            lines.append(f"- Query rate{entry}: {rate}")
+            entry = ", entry node" if spread else ""
+            lines.append(
+                f"- Query rate (clients' queries, Curvehouse's own probes excluded{entry}): {rate}"
+            )
         else:
             lines.append("- Latency: no probe yet (the poller measures every few seconds)")
         lines.append(self._storage_line(cluster))
@@ -322,11 +353,13 @@ class ClusterDashboard(pn.viewable.Viewer):
             connection = provider.connection(cluster.provider_config["handle"])
             held = connection.storage()
             line = (
-                f"- Storage: {held.bytes_on_disk / 1e6:,.2f} MB in {held.rows:,} rows "
-                f"({held.tables} tables)"
+                f"- Storage: {held.bytes_on_disk / 1e6:,.2f} MB in {counted(held.rows, 'row')} "
+                f"({counted(held.tables, 'table')})"
             )
             if connection.cluster:
-                line += f", summed over {held.nodes} nodes (each replica counts its copy)"
+                line += (
+                    f", summed over {counted(held.nodes, 'node')} (each replica counts its copy)"
+                )
         except Exception as exc:
             said = str(exc) if provider is None else provider.failure(exc)  # never the far side's
             line = f"- Storage: could not be read ({text(said)})"
@@ -351,7 +384,7 @@ class ClusterDashboard(pn.viewable.Viewer):
         except ProviderError:  # it stopped answering: the names still say who lives here
             held = {}
         parts = [
-            f"{text(p)} ({held[p].curves:,} curves, {held[p].points:,} points, "
+            f"{text(p)} ({counted(held[p].curves, 'curve')}, {counted(held[p].points, 'point')}, "
             f"≈ {held[p].bytes / 1e6:,.1f} MB)"
             if p in held
             else text(p)
@@ -359,7 +392,7 @@ class ClusterDashboard(pn.viewable.Viewer):
         ]
         hidden = len(living) - len(shown)
         if hidden:
-            parts.append(f"{hidden} other project{'s' if hidden > 1 else ''}")
+            parts.append(f"{counted(hidden, 'other project')}")
         return "\n- Projects stored here: " + ", ".join(parts)
 
     def _timeline(self, events: list[ClusterEvent]) -> pn.viewable.Viewable:

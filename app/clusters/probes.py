@@ -1,8 +1,9 @@
 """Measured health of running clusters: ``SELECT 1`` round trips and query counters.
 
 The poller probes every running cluster each cycle and keeps the readings in the metadata
-store (``cluster_probes``), so p50/p95 over the recent window survive a restart; the query
-rate comes from two readings of ``system.events``. Readings older than a day are pruned.
+store (``cluster_probes``), so p50/p95 over the recent window and the charts of the last hours
+survive a restart; the query rate comes from readings of ``system.events``, the probes' own
+queries left out (``models/cluster_health.py``). Readings older than a day are pruned.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import sqlalchemy as sa
 
+from models.cluster_health import ProbeHistory, probe_history
 from models.tables import ClusterProbe, utcnow
 from providers.clusters import measure
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from models.store import MetadataStore
 
 WINDOW_SECONDS = 15 * 60
+CHART_HOURS = 6  # the dashboard's charts; readings are kept longer (KEEP)
 KEEP = timedelta(days=1)
 
 
@@ -45,35 +48,29 @@ def probe(store: MetadataStore, cluster_id: int, client: Client) -> float:
                 cluster_id=cluster_id,
                 latency_ms=reading.latency_ms,
                 queries_total=reading.queries_total,
+                probe_queries=reading.probe_queries,
             )
         )
         session.commit()
     return reading.latency_ms
 
 
-def health(store: MetadataStore, cluster_id: int) -> Health:
-    since = utcnow() - timedelta(seconds=WINDOW_SECONDS)
+def history(store: MetadataStore, cluster_id: int, hours: float = CHART_HOURS) -> ProbeHistory:
+    """The readings of the last ``hours``, oldest first, for the dashboard's charts."""
     with store.sessions() as session:
-        recent = session.execute(
-            sa.select(ClusterProbe.at, ClusterProbe.latency_ms, ClusterProbe.queries_total)
-            .where(ClusterProbe.cluster_id == cluster_id, ClusterProbe.at >= since)
-            .order_by(ClusterProbe.at)
-        ).all()
-    if not recent:
+        return probe_history(session, cluster_id, since=utcnow() - timedelta(hours=hours))
+
+
+def health(store: MetadataStore, cluster_id: int) -> Health:
+    """Latency percentiles and the clients' query rate over the last :data:`WINDOW_SECONDS`."""
+    recent = history(store, cluster_id, WINDOW_SECONDS / 3600)
+    if not len(recent):
         return Health(0, None, None, None)
-    latencies = np.array([r.latency_ms for r in recent])
-    rate = None
-    seconds = (recent[-1].at - recent[0].at).total_seconds()
-    restarted = recent[-1].queries_total < recent[0].queries_total  # the counter began anew
-    if len(recent) >= 2 and seconds > 0 and not restarted:
-        # Each probe itself runs two queries; they are not the users' load.
-        counted = recent[-1].queries_total - recent[0].queries_total - 2 * (len(recent) - 1)
-        rate = max(0.0, counted / seconds)
     return Health(
         probes=len(recent),
-        p50_ms=float(np.percentile(latencies, 50)),
-        p95_ms=float(np.percentile(latencies, 95)),
-        queries_per_second=rate,
+        p50_ms=float(np.percentile(recent.latency_ms, 50)),
+        p95_ms=float(np.percentile(recent.latency_ms, 95)),
+        queries_per_second=recent.mean_rate(),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import holoviews as hv
 import panel as pn
 
 from app.auth.session import current_principal, sign_in_required
@@ -17,6 +18,7 @@ from models.access import allows, visible_projects
 from models.cluster_states import TRANSITIONS, ClusterAction
 from providers.clusters import cluster_provider_class
 
+hv.extension("bokeh", logo=False)  # the cluster detail's latency and query-rate charts
 pn.extension("tabulator")
 
 REFRESH_MS = 1000

@@ -80,17 +80,24 @@ class Reading:
 
     latency_ms: float
     queries_total: int  # ``system.events`` 'Query' of the node reached: it restarts with it
+    # What the counter rose by over the probe's ``SELECT 1`` and its second counter read: two
+    # client queries' worth of engine statements (an embedded node runs several per query).
+    probe_queries: int
+
+
+# The query counter of the node reached; a probe reads it before and after its ``SELECT 1``.
+QUERY_COUNTER = "SELECT toUInt64(sum(value)) FROM system.events WHERE event = 'Query'"
 
 
 def measure(client: Client) -> Reading:
-    """Probe the node ``client`` reaches; the probe itself runs two queries."""
+    """Probe the node ``client`` reaches: three client queries (counter, ``SELECT 1``, counter),
+    so that a query rate can leave the probes themselves out (``models/cluster_health.py``)."""
+    before = client.query(QUERY_COUNTER).result_rows[0][0]
     began = time.perf_counter()
     client.query("SELECT 1")
     elapsed = (time.perf_counter() - began) * 1e3
-    total = client.query(
-        "SELECT toUInt64(sum(value)) FROM system.events WHERE event = 'Query'"
-    ).result_rows[0][0]
-    return Reading(elapsed, int(total))
+    total = client.query(QUERY_COUNTER).result_rows[0][0]
+    return Reading(elapsed, int(total), int(total) - int(before))
 
 
 @dataclass(frozen=True)

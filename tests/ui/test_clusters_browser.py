@@ -80,6 +80,10 @@ def test_wizard_to_a_queryable_cluster_then_stop_and_delete(served, page, tmp_pa
     priced.wait_for()
     amount = re.search(r"\$([\d,]+\.\d\d)", priced.inner_text()).group(1)
     assert float(amount.replace(",", "")) > 0
+    # Issue 16: data transfer is an input, as the README prices it, and a unit is defined.
+    egress = page.get_by_label("Data transfer out to the internet (GB per month)")
+    assert egress.input_value() == "20"
+    page.get_by_text("A compute unit is how ClickHouse Cloud bills compute").wait_for()
     screenshot(page, "clusters-wizard-review")
     page.get_by_role("button", name="Create cluster").click()
 

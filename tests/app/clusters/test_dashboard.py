@@ -6,8 +6,10 @@ import panel as pn
 import pytest
 import sqlalchemy as sa
 
+from app.clusters.charts import EMPTY
 from app.clusters.dashboard import ClusterDashboard
 from app.clusters.lifecycle import create_cluster
+from app.clusters.poller import ClusterPoller
 from app.markup import text
 from models.tables import AuditEvent
 from tests.app.clusters.test_lifecycle import ACTOR, request, world  # noqa: F401 - fixture
@@ -106,3 +108,34 @@ def test_a_cluster_that_never_ran_offers_retry_not_start(dashboard):
     assert not board.message.visible
     assert text("127.0.0.1:9: connection refused") in markdown(board)  # shown as text
     assert "Retry" in buttons(board)
+
+
+def test_the_detail_charts_latency_and_query_rate_once_probes_exist(dashboard):
+    """Issue 16: latency and query rate over the last hours as charts, with an empty state
+    before the first probe; the size in compute units says what a unit is; counts of one are
+    singular ("1 probe", "1 table")."""
+    board, (store, settings, project) = dashboard
+    cluster = create_cluster(store=store, settings=settings, request=request(project), actor=ACTOR)
+    wait_until(store=store, settings=settings, cluster_id=cluster.id, states={"running"})
+    board.refresh()
+    board.table.selection = [0]
+    (empty,) = board.detail.select(lambda p: getattr(p, "name", "") == "charts-empty")
+    assert empty.object == EMPTY
+    said = markdown(board)
+    assert "Size: 1 node × 4 vCPU / 16 GiB, 2 compute units. A compute unit is" in said
+    poller = ClusterPoller(store, settings)
+    poller.cycle()
+    board._show_detail()
+    said = markdown(board)
+    assert "Latency (`SELECT 1`, 1 probe in the last 15 min)" in said
+    assert "(1 table)" in said and "1 tables" not in said
+    poller.cycle()
+    poller.stop()
+    board._show_detail()
+    assert not board.detail.select(lambda p: getattr(p, "name", "") == "charts-empty")
+    charts = [p for p in board.detail.select(pn.pane.HoloViews)]
+    assert [p.name for p in charts] == ["latency-chart", "rate-chart"]
+    latency, rate = (chart.object for chart in charts)
+    assert latency.vdims[0].name.startswith("Latency, ms (last 6 h")
+    assert rate.vdims[0].name.startswith("Queries/s, probes excluded")
+    assert len(latency) >= 1 and float(rate.dimension_values(1)[-1]) == 0.0  # only probes ran
