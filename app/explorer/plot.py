@@ -10,8 +10,10 @@ as read-only parameters.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from io import BytesIO
 from typing import Any
 
@@ -32,6 +34,15 @@ from pipelines.curves import Curves
 from pipelines.drawing import DensityImage
 from pipelines.interact import Line, pixel_box
 from pipelines.render import png
+from pipelines.report_png import (
+    DEFAULT_PRESET,
+    PRESETS,
+    Envelope,
+    LineSet,
+    caption_lines,
+    report_png,
+    title_of,
+)
 from pipelines.views import CurveFilter, FilterError
 from providers import ProviderError
 
@@ -48,6 +59,11 @@ EMPTY_STORE = (
 # The figures beside the plot, each named for what it counts (curves: one per part and
 # station). The samples read are a detail of the status line.
 FIGURES = ("Curves shown", "OK / NOK curves", "NOK rate of curves", "Query time")
+# The PNG export's sizes: report figures (pipelines.report_png.PRESETS), or the bare counts.
+COUNTS_ONLY = "counts"
+PNG_SIZES = {p.label: key for key, p in PRESETS.items()} | {
+    f"Counts only, {PLOT_WIDTH} × {PLOT_HEIGHT} px": COUNTS_ONLY
+}
 
 
 @dataclass
@@ -151,12 +167,19 @@ class DensityPlot(pn.viewable.Viewer):
         )
         self.reset_view = pn.widgets.Button(label="Reset view", color="light")
         self.reset_view.on_click(lambda _e: self.state.reset_view())
+        self.png_size = pn.widgets.Select(
+            options=PNG_SIZES, value=DEFAULT_PRESET, width=240, margin=(5, 0, 5, 10)
+        )
         self.snapshot = pn.widgets.FileDownload(
             callback=lambda: BytesIO(self.to_png()),
-            filename="curvehouse-view.png",
+            filename=f"curvehouse-view-{DEFAULT_PRESET}.png",
             label="Export view (PNG)",
             color="light",
         )
+        self.png_size.param.watch(
+            lambda e: setattr(self.snapshot, "filename", f"curvehouse-view-{e.new}.png"), "value"
+        )
+        self._reading = threading.Lock()  # one query at a time on the session's client
         self._lines_data = elements.LinesData()
         self._band_data = elements.BandData()
         self._reference_data = elements.ReferenceData()
@@ -280,6 +303,10 @@ class DensityPlot(pn.viewable.Viewer):
             self._choices_stale = False
 
         def job() -> Rendered:
+            with self._reading:
+                return draw()
+
+        def draw() -> Rendered:
             shown = curves.matching(where)
             image = shown.density(view)
             done = Rendered(image, where)
@@ -422,16 +449,68 @@ class DensityPlot(pn.viewable.Viewer):
 
     # --- export -------------------------------------------------------------------------------
 
-    def to_png(self) -> bytes:
-        """The picture on screen as a PNG, if the viewer may export it (else nothing)."""
-        if self.image is None or not self._may_export("view"):
+    def to_png(self, size: str | None = None) -> bytes:
+        """The view on screen as a PNG, if the viewer may export it (else nothing): a report
+        figure at one of :data:`PNG_SIZES` (default: the one chosen beside the button), with
+        axes, colour bar or legend, the overlays and a caption; or the bare counts."""
+        image, where = self.image, self.where
+        if image is None or not self._may_export("view"):
             return b""
-        return png(self.image, cmap=self.state.cmap, how=self.state.norm)
+        size = size or self.png_size.value
+        if size == COUNTS_ONLY:
+            return png(image, cmap=self.state.cmap, how=self.state.norm)
+        envelope, lines, notes = None, [], []
+        for overlay in self.overlays():
+            if overlay.color is None:
+                notes.append(overlay.label)
+            elif overlay.color == elements.ENVELOPE_COLOR:
+                if overlay.dash == "solid":  # the median names the envelope
+                    envelope = Envelope(self.band, overlay.label)
+            elif overlay.color == elements.REFERENCE_COLOR:
+                lines.append(LineSet(overlay.label, overlay.color, _xy(self.reference_lines), 1.8))
+            elif overlay.color == elements.HIGHLIGHT_COLOR:
+                lines.append(LineSet(overlay.label, overlay.color, _xy(self.highlighted), 0.6))
+        caption = caption_lines(
+            where,
+            project=self.state.project or "all projects you may see",
+            zone=self.state.display_zone(),
+            made=datetime.now(UTC),
+            curves=image.curves,
+            color_by=self.state.color_by,
+            norm=self.state.norm,
+            notes=notes,
+        )
+
+        def redraw(width: int, height: int) -> DensityImage:
+            """The same view and filter on the figure's grid, exact at its pixels."""
+            view = replace(image.view, width=width, height=height)
+            with self._reading:
+                return self._curves.matching(where).density(view)
+
+        return report_png(
+            image,
+            size=PRESETS[size].size,
+            redraw=redraw if self._curves is not None else None,
+            cmap=self.state.cmap,
+            norm=self.state.norm,
+            color_by=self.state.color_by,
+            title=title_of(where, image),
+            caption=caption,
+            envelope=envelope,
+            lines=lines,
+        )
 
     def __panel__(self) -> pn.viewable.Viewable:
         figures = pn.Row(*self.figures.values(), margin=0)
         return pn.Column(
-            pn.Row(figures, pn.Spacer(), self.reset_view, self.snapshot, align="center"),
+            pn.Row(
+                figures,
+                pn.Spacer(),
+                self.reset_view,
+                self.snapshot,
+                self.png_size,
+                align="center",
+            ),
             pn.pane.Markdown(self.param.status, name="explorer-status"),
             pn.pane.Alert(
                 self.param.empty,
@@ -443,6 +522,10 @@ class DensityPlot(pn.viewable.Viewer):
             self.legend,
             sizing_mode="stretch_width",
         )
+
+
+def _xy(lines: list[Line]) -> list[tuple]:
+    return [(line.x, line.y) for line in lines]
 
 
 def _nothing(data) -> bool:
