@@ -31,7 +31,17 @@ if TYPE_CHECKING:
     from app.services import Services
 
 # The modules that register routes, in the order the document shows them.
-RESOURCES = ("me", "projects", "moves", "teams", "clusters", "curves", "audit", "openapi")
+RESOURCES = (
+    "me",
+    "projects",
+    "moves",
+    "teams",
+    "clusters",
+    "curves",
+    "parts",
+    "audit",
+    "openapi",
+)
 # Threads running endpoints (metadata queries, imports, rasters) beside the IO loop.
 WORKERS = 4
 

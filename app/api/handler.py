@@ -31,7 +31,7 @@ from tornado.log import app_log
 from tornado.web import HTTPError, RequestHandler, stream_request_body
 
 from app.api.errors import ApiError, Unauthorized, as_api_error, from_validation
-from app.api.registry import MAX_CURVE_ID, MAX_ID, Route
+from app.api.registry import MAX_CURVE_ID, MAX_ID, Route, is_id
 from app.api.uploads import MB, ImportGate, Incoming, Upload, check_media, too_large, upload_root
 from app.services import Services
 from models.access import Principal, role_in
@@ -387,9 +387,12 @@ class ApiHandler(RequestHandler):
             raise ApiError(405, f"{self.request.method} is not allowed here; use {allowed}.")
         return route
 
-    def _ids(self, ids: dict[str, str]) -> dict[str, int]:
+    def _ids(self, ids: dict[str, str]) -> dict[str, int | str]:
         out = {}
         for name, text in ids.items():
+            if not is_id(name):  # a text segment (a part's serial), decoded: the endpoint checks it
+                out[name] = text
+                continue
             value = int(text)
             if value > (MAX_CURVE_ID if name == "curve_id" else MAX_ID):
                 raise ApiError(404, f"There is no {name.removesuffix('_id')} {text}.")

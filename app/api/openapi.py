@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from app.api.handler import Call, Raw
-from app.api.registry import API, MAX_CURVE_ID, MAX_ID, Registry, Route
+from app.api.registry import API, MAX_CURVE_ID, MAX_ID, Registry, Route, is_id
 from app.api.schemas import ErrorResponse
 
 REF = "#/components/schemas/{model}"
@@ -45,6 +45,14 @@ def _models(registry: Registry) -> list[tuple[type[BaseModel], str]]:
 
 
 def _path_parameter(name: str) -> dict[str, Any]:
+    if not is_id(name):
+        return {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": "percent-encoded text",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+        }
     curve = name == "curve_id"
     return {
         "name": name,

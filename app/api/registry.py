@@ -3,7 +3,8 @@ and the OpenAPI document are made, so neither can describe an endpoint the other
 
 A path template's parameters are whole numbers named ``*_id`` (``/api/clusters/{cluster_id}``).
 Their regex allows at most 20 digits, so an absurd id is an unknown path (404), never an
-overflow inside the metadata store.
+overflow inside the metadata store. Any other parameter is one path segment of text
+(``/api/projects/{project_id}/parts/{serial}``), percent-encoded, that the endpoint checks.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from pydantic import BaseModel
 
 from models.access import LEAST_ROLE, Action
 
-_PARAM = re.compile(r"\{([a-z_]+_id)\}")
+_PARAM = re.compile(r"\{([a-z_]+)\}")
+# A text parameter: one segment of the percent-encoded path (a serial of 200 characters of
+# UTF-8 may take 1,800 bytes that way).
+TEXT_SEGMENT = r"[^/]{1,1800}"
 # The largest id in a path: SQLite's and PostgreSQL's 64-bit integers; curve ids are UInt64.
 MAX_ID = 2**63 - 1
 MAX_CURVE_ID = 2**64 - 1
@@ -67,7 +71,7 @@ class Route:
     @property
     def pattern(self) -> str:
         """The Tornado regex of the path, with named groups for its ids."""
-        return "^" + _PARAM.sub(r"(?P<\1>[0-9]{1,20})", self.path) + "$"
+        return "^" + _PARAM.sub(_segment, self.path) + "$"
 
     @property
     def all_errors(self) -> tuple[int, ...]:
@@ -90,6 +94,16 @@ class Route:
         if self.permission is None:
             return "any signed-in user (valid token)"
         return f"{self.permission.value} ({LEAST_ROLE[self.permission].value} or higher)"
+
+
+def is_id(name: str) -> bool:
+    """Whether a path parameter is a whole-number id (else it is text)."""
+    return name.endswith("_id")
+
+
+def _segment(match: re.Match) -> str:
+    name = match[1]
+    return f"(?P<{name}>{'[0-9]{1,20}' if is_id(name) else TEXT_SEGMENT})"
 
 
 @dataclass

@@ -411,6 +411,34 @@ class SamplesOut(BaseModel):
     y: list[float]
 
 
+class PartCurveOut(CurveOut):
+    """One of a part's curves (one per station it passed) and its key values, in engineering
+    units at the precision the store holds them; null where a curve has no samples."""
+
+    x_name: str
+    x_unit: str
+    y_name: str
+    y_unit: str
+    peak_y: float | None = Field(description="the highest y")
+    peak_x: float | None = Field(description="x where y first reached its peak")
+    final_x: float | None = Field(description="x of the last sample, as recorded")
+    final_y: float | None = Field(description="y of the last sample, as recorded")
+    work: float | None = Field(
+        description="area under the curve (trapezoids over the samples in recorded order)"
+    )
+    work_unit: str = Field(description="y_unit·x_unit, e.g. 'kN·mm'; empty if either is unknown")
+
+
+class PartOut(BaseModel):
+    project_id: int
+    project: str
+    serial: str
+    result: Result = Field(
+        description="NOK when any station said NOK, OK when every one said OK, else UNKNOWN"
+    )
+    curves: list[PartCurveOut] = Field(description="one per station it passed, oldest first")
+
+
 # -- audit ----------------------------------------------------------------------------------
 
 

@@ -58,6 +58,7 @@ def test_no_server_errors(fuzz_world, api_schema, method, path):
         "user_id": world.users["viewer"],
         "token_id": world.extra["spare_token"],  # never the token the fuzzer signs in with
         "team_id": world.extra["team"],  # the owner's, with the viewer in it
+        "serial": "A-1",
     }
     params = {name: real[name] for name in re.findall(r"\{(\w+)\}", path)}
     modes = [schemathesis.GenerationMode.NEGATIVE]

@@ -47,6 +47,7 @@ def test_a_non_member_gets_404(world, foreign_cluster, foreign_team, route):
         "curve_id": world.curve_a,
         "user_id": world.users["owner"],
         "team_id": foreign_team,
+        "serial": "A-1",
     }
     path = re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), route.path)
     for kwargs in ({}, {"json": {"anything": "at all"}}, {"data": b"junk"}):
