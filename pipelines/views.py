@@ -26,7 +26,6 @@ EXTENT_COLUMNS = ("point_count", "x_min", "x_max")
 PICK_COLUMNS = (
     "curve_id",
     "curve_key",
-    "project",
     "part_serial",
     "plant",
     "line",
@@ -35,6 +34,7 @@ PICK_COLUMNS = (
     "result",
     "defect",
     "started_at",
+    "project",
 )
 NEWEST_COLUMNS = (
     "started_at",

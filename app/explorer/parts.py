@@ -2,8 +2,11 @@
 
 A selection (a click or a box on the picture) lists the parts drawing a pixel in it, in a table
 with a CSV export; the newest of them come back as lines for the plot to draw. Where the
-pointer rests, the first few parts under it are named. Each kind of work has its own
-latest-wins runner and engine client; results are published as read-only parameters.
+pointer rests, the first few parts under it are named. Every listed or named part links to its
+own page (``/part``), which links back to the explorer view it came from (the page's URL at the
+time, which the explorer keeps in step with its state); a small form opens a part by serial.
+Each kind of work has its own latest-wins runner and engine client; results are published as
+read-only parameters.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import param
 from app.explorer import elements
 from app.explorer.latest import LatestOnly, in_session
 from app.markup import text
+from app.part.links import EXPLORER, part_link
 from app.published import publish
 from models.csv_safe import frame_csv
 from models.wording import counted
@@ -36,6 +40,8 @@ HIGHLIGHT_LIMIT = 20  # of them, drawn as lines on top
 HOVER_LIMIT = 5
 HOVER_REST_SECONDS = 0.25  # the pointer must rest this long before the parts under it are asked
 PART_COLUMNS = ["part_serial", "started_at", "result", "defect", "station", "program", "line"]
+# Each listed part's page, the target of its serial's link (a hidden column of the table).
+LINK_COLUMN = "part_page"
 ASK = "Click the raster, or drag a box with the box-select tool, to list the parts passing through."
 
 
@@ -98,9 +104,13 @@ class PartsPanel(pn.viewable.Viewer):
         )
         self.hovers = LatestOnly(in_session(self._show_hover, doc), log.debug, "hover")
         self.table = pn.widgets.Tabulator(
-            pd.DataFrame(columns=PART_COLUMNS),
+            pd.DataFrame(columns=[*PART_COLUMNS, LINK_COLUMN]),
             show_index=False,
             disabled=True,
+            hidden_columns=[LINK_COLUMN],
+            # Tabulator's link formatter writes the serial as text (it escapes it).
+            formatters={"part_serial": {"type": "link", "urlField": LINK_COLUMN}},
+            titles={"part_serial": "serial (opens the part)"},
             pagination="local",
             page_size=12,
             layout="fit_data_table",
@@ -155,7 +165,7 @@ class PartsPanel(pn.viewable.Viewer):
         still running never comes back."""
         self.picks.cancel()
         publish(self, picked=None, title=ASK)
-        self.table.value = pd.DataFrame(columns=PART_COLUMNS)
+        self.table.value = pd.DataFrame(columns=[*PART_COLUMNS, LINK_COLUMN])
         self.csv.disabled = True
 
     def wait(self, timeout: float = 120.0) -> bool:
@@ -170,9 +180,15 @@ class PartsPanel(pn.viewable.Viewer):
             parts["started_at"] = pd.to_datetime(parts["started_at"]).dt.strftime(
                 "%Y-%m-%d %H:%M:%S"
             )
-        self.table.value = (
-            parts[PART_COLUMNS] if not parts.empty else pd.DataFrame(columns=PART_COLUMNS)
-        )
+        if parts.empty:
+            self.table.value = pd.DataFrame(columns=[*PART_COLUMNS, LINK_COLUMN])
+        else:
+            back = explorer_url()
+            parts[LINK_COLUMN] = [
+                part_link(str(r.project), str(r.part_serial), back) if r.part_serial else ""
+                for r in parts.itertuples()
+            ]
+            self.table.value = parts[[*PART_COLUMNS, LINK_COLUMN]]
         self.csv.disabled = parts.empty
         publish(
             self,
@@ -196,8 +212,14 @@ class PartsPanel(pn.viewable.Viewer):
         if not hit.total:
             publish(self, hover=f"No curve at ({x:.4g}, {y:.4g}).")
             return
+        back = explorer_url()
         rows = ", ".join(
-            f"{text(r.part_serial or r.curve_key)} ({text(r.result)})"
+            (
+                f"[{text(r.part_serial)}]({part_link(str(r.project), str(r.part_serial), back)})"
+                if r.part_serial
+                else text(r.curve_key)
+            )
+            + f" ({text(r.result)})"
             for r in hit.curves.itertuples()
         )
         more = f" and {hit.total - len(hit.curves):,} more" if hit.total > len(hit.curves) else ""
@@ -217,8 +239,37 @@ class PartsPanel(pn.viewable.Viewer):
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(
             pn.pane.Markdown(self.param.hover),
+            pn.pane.HTML(OPEN_PART, stylesheets=[OPEN_PART_CSS], name="open-part", margin=(0, 10)),
             pn.pane.Markdown("### Selected parts"),
             pn.Row(pn.pane.Markdown(self.param.title), pn.Spacer(), self.csv),
             self.table,
             sizing_mode="stretch_width",
         )
+
+
+# Opening a part by its serial: a plain GET form to the part's page, which finds the serial in
+# the viewer's projects and links back here (the browser sends this page as the referrer).
+OPEN_PART = (
+    '<form method="get" action="./part" role="search" class="ch-open-part">'
+    '<label for="ch-open-serial">Open a part</label>'
+    '<input id="ch-open-serial" name="serial" required maxlength="200" autocomplete="off" '
+    'placeholder="serial">'
+    '<button type="submit">Open</button></form>'
+)
+OPEN_PART_CSS = """
+.ch-open-part {display: flex; flex-wrap: wrap; align-items: center; gap: 6px; font-size: 14px;}
+.ch-open-part label {color: #5a6b7f;}
+.ch-open-part input {font-size: 14px; padding: 4px 8px; border: 1px solid #b8c4d2;
+                     border-radius: 6px; width: 14em;}
+.ch-open-part button {font-size: 14px; padding: 4px 12px; border: 1px solid #1f5fa8;
+                      border-radius: 6px; background: white; color: #1f5fa8; cursor: pointer;}
+"""
+
+
+def explorer_url() -> str | None:
+    """The explorer view on screen, as the path and query the page's address bar shows (None
+    outside a browser session): where a part's page links back to."""
+    location = pn.state.location if pn.state.curdoc is not None else None
+    if location is None:
+        return None
+    return EXPLORER + (location.search or "")
