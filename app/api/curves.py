@@ -9,7 +9,8 @@ from the whitelists in :mod:`pipelines.views`.
 from __future__ import annotations
 
 import math
-from datetime import UTC
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -233,14 +234,22 @@ def curve_raster(call: Call) -> RasterOut | Raw:
             raise invalid(f"Give both {axis}_min and {axis}_max, or neither (fit the curves).")
         ranges[f"{axis}_range"] = None if low is None else (low, high)
     view = View(width=query.width, height=query.height, color_by=query.color_by, **ranges)
-    image = _curves(call.services, name).matching(curve_filter(query)).density(view)
+    where = curve_filter(query)
+    curves = _curves(call.services, name).matching(where)
+    image = curves.density(view)
+    size = query.png_size()
+    shape = {"png": f"{size.width}x{size.height}@{size.dpi}dpi"} if size else {}
     _record(
-        call, project_id, "curves.export", kind="raster", format=query.format, curves=image.curves
+        call,
+        project_id,
+        "curves.export",
+        kind="raster",
+        format=query.format,
+        curves=image.curves,
+        **shape,
     )
     if query.format == "png":
-        from pipelines.render import png
-
-        return Raw(png(image), "image/png")
+        return Raw(_png(curves, where, image, name, size), "image/png")
     return RasterOut(
         width=image.view.width,
         height=image.view.height,
@@ -251,6 +260,32 @@ def curve_raster(call: Call) -> RasterOut | Raw:
         curves=image.curves,
         categories=image.categories,
         counts=image.counts.tolist(),
+    )
+
+
+def _png(curves: Curves, where: CurveFilter, image, project: str, size) -> bytes:
+    """The bare counts (``size`` None), or the report figure: the view redrawn exactly on the
+    figure's grid, captioned with the filter, the time window in UTC and the project."""
+    from pipelines.render import png
+    from pipelines.report_png import caption_lines, report_png, title_of
+
+    if size is None:
+        return png(image)
+    caption = caption_lines(
+        where,
+        project=project,
+        zone="UTC",
+        made=datetime.now(UTC),
+        curves=image.curves,
+        color_by=image.view.color_by or "",
+    )
+    return report_png(
+        image,
+        size=size,
+        redraw=lambda w, h: curves.density(replace(image.view, width=w, height=h)),
+        color_by=image.view.color_by or "",
+        title=title_of(where, image),
+        caption=caption,
     )
 
 

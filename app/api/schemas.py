@@ -10,13 +10,31 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from models.cluster_types import NodeSize, load_cluster_types
 from models.pricing import MAX_HOURS_IN_MONTH, CostLine, load_rates
 from models.tables import ClusterStatus, MoveState, ProviderKey, Role
 from models.times import TimeInputError, check_years, parse_time
+from pipelines.report_png import (
+    DEFAULT_PRESET,
+    MAX_DPI,
+    MAX_SIDE,
+    MIN_DPI,
+    MIN_HEIGHT,
+    MIN_WIDTH,
+    PRESETS,
+    PngSize,
+    ReportSizeError,
+)
 from pipelines.views import COLOR_COLUMNS
 
 T = TypeVar("T")
@@ -376,15 +394,78 @@ class CurveOut(BaseModel):
     y_max: float
 
 
+COUNTS_ONLY = "counts"  # a PNG of the bare counts, one pixel each
+
+
 class RasterQuery(CurveFilters):
     format: Literal["json", "png"] = "json"
-    width: int = Field(800, ge=1, le=2048)
-    height: int = Field(400, ge=1, le=2048)
+    width: int = Field(
+        800, ge=1, le=2048, description=f"counts per row (json, and png with size={COUNTS_ONLY})"
+    )
+    height: int = Field(
+        400, ge=1, le=2048, description=f"rows of counts (json, and png with size={COUNTS_ONLY})"
+    )
     x_min: Coordinate | None = None
     x_max: Coordinate | None = None
     y_min: Coordinate | None = None
     y_max: Coordinate | None = None
     color_by: Literal[COLOR_COLUMNS] | None = None  # type: ignore[valid-type]
+    size: Literal[(*PRESETS, COUNTS_ONLY)] | None = Field(  # type: ignore[valid-type]
+        None,
+        description="png: a report figure (axes with units, colour bar or legend, caption) of "
+        + ", ".join(f"{k} ({p.label})" for k, p in PRESETS.items())
+        + f", or {COUNTS_ONLY}: the bare counts at width x height. Default: {DEFAULT_PRESET}, "
+        f"or {COUNTS_ONLY} when width or height is given",
+    )
+    png_width: int | None = Field(
+        None, ge=MIN_WIDTH, le=MAX_SIDE, description="png: the report figure's width in pixels"
+    )
+    png_height: int | None = Field(
+        None, ge=MIN_HEIGHT, le=MAX_SIDE, description="png: the report figure's height in pixels"
+    )
+    dpi: int | None = Field(
+        None, ge=MIN_DPI, le=MAX_DPI, description="png: the report figure's dots per inch"
+    )
+
+    @model_validator(mode="after")
+    def _png_options(self) -> RasterQuery:
+        self.png_size()  # refused here, as a 422 naming the option
+        return self
+
+    def png_size(self) -> PngSize | None:
+        """The report figure's size asked for, or None for the bare counts (or JSON)."""
+        shaping = [n for n in ("size", "png_width", "png_height", "dpi") if getattr(self, n)]
+        if self.format != "png":
+            if shaping:
+                raise PydanticCustomError("png", f"{shaping[0]} shapes a PNG: add format=png")
+            return None
+        if (self.png_width is None) != (self.png_height is None):
+            raise PydanticCustomError("png", "give both png_width and png_height, or neither")
+        size = self.size
+        if size is None and self.png_width is None:
+            counts_asked = {"width", "height"} & self.model_fields_set
+            size = COUNTS_ONLY if counts_asked and self.dpi is None else DEFAULT_PRESET
+        if size == COUNTS_ONLY:
+            if self.png_width is not None or self.dpi is not None:
+                raise PydanticCustomError(
+                    "png", f"size={COUNTS_ONLY} is width x height counts: no png_width or dpi"
+                )
+            return None
+        if {"width", "height"} & self.model_fields_set:
+            raise PydanticCustomError(
+                "png",
+                "width and height size the bare counts (size=counts); a report figure is "
+                "sized by size=, or png_width and png_height, and dpi",
+            )
+        preset = PRESETS[size or DEFAULT_PRESET].size
+        try:
+            return PngSize(
+                self.png_width or preset.width,
+                self.png_height or preset.height,
+                self.dpi or preset.dpi,
+            )
+        except ReportSizeError as exc:
+            raise PydanticCustomError("png", str(exc)) from None
 
 
 class RasterOut(BaseModel):
