@@ -13,9 +13,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
-import pyarrow as pa
 
-from app.api.errors import ApiError, invalid, not_found
+from app.api.errors import invalid, not_found
 from app.api.handler import Answer, Call, Raw
 from app.api.registry import API
 from app.api.schemas import (
@@ -31,14 +30,12 @@ from app.api.schemas import (
     RasterQuery,
     SamplesOut,
 )
-from app.api.scope import home_store, page_list, project_in, project_store
-from app.api.uploads import staged
+from app.api.scope import page_list, project_in, project_store
+from app.imports import ImportRefused, import_upload
 from app.services import Services
 from models.access import Action
 from models.audit import audit
 from pipelines.curves import Curves
-from pipelines.ingest import ingest_file
-from pipelines.store import ImportConflictError
 from pipelines.views import CurveFilter, View
 
 TAG = "curves"
@@ -137,26 +134,18 @@ def list_datasets(call: Call) -> Page[DatasetOut]:
     "names the dataset, and curves_skipped counts the file's curves.",
 )
 def import_dataset(call: Call) -> ImportOut | Answer:
-    project_id, name = _project(call, Action.IMPORT_DATA)
     upload = call.upload
     try:
-        home = call.services.homes.for_writing(name)
-        with staged(upload) as path:
-            report = ingest_file(home_store(call.services, home, project=name), path, project=name)
-    except (ApiError, ImportConflictError):
-        raise
-    except (ValueError, pa.ArrowException) as exc:  # IngestError, and what Arrow says of junk
-        raise invalid(f"{upload.label}: {exc}") from None
+        report = import_upload(
+            services=call.services,
+            who=call.who,
+            project_id=call.path["project_id"],
+            upload=upload,
+            ip=call.ip,
+        )
+    except ImportRefused as exc:
+        raise invalid(str(exc)) from None
     written = report.written
-    _record(
-        call,
-        project_id,
-        "dataset.import",
-        name=upload.label,
-        dataset=written.dataset_id or report.already_imported,
-        curves=written.curves_added,
-        skipped=written.curves_skipped,
-    )
     out = ImportOut(
         dataset_id=written.dataset_id,
         name=upload.label,

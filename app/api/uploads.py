@@ -147,24 +147,13 @@ class Incoming:
             part = self._file_part()
             kind = MEDIA_TYPES.get(media_of(part.content_type)) or _kind_from_name(part.filename)
             name, data = name or part.filename, part.body
-        if kind is None:
-            raise ApiError(
-                415,
-                "Say what the file is: a part content type of text/csv or "
-                "application/vnd.apache.parquet, or a .csv or .parquet file name.",
-            )
-        if (self.size if data is None else len(data)) == 0:
-            raise ApiError(422, "The file is empty.")
-        label = safe_label(name, kind)
-        path = self.folder / label
-        if path.parent != self.folder:  # safe_label cannot make this; refuse rather than trust it
-            raise ApiError(422, "That file name cannot be used.")
+        path = _place(self.folder, name, kind, self.size if data is None else len(data))
         if data is None:
             self.body.rename(path)
         else:
             path.write_bytes(data)
             self.body.unlink()
-        return Upload(kind, label, path)
+        return Upload(kind, path.name, path)
 
     def _file_part(self) -> HTTPFile:
         arguments: dict[str, list[bytes]] = {}
@@ -182,6 +171,40 @@ class Incoming:
         """Delete the folder and everything in it; safe to call more than once."""
         self._handle.close()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _place(folder: Path, name: str | None, kind: str | None, size: int) -> Path:
+    """Where a file of ``kind`` and ``size`` bytes goes in ``folder``: its safe label there;
+    415 for a file of no known kind, 422 for an empty one."""
+    if kind is None:
+        raise ApiError(
+            415,
+            "Say what the file is: a part content type of text/csv or "
+            "application/vnd.apache.parquet, or a .csv or .parquet file name.",
+        )
+    if size == 0:
+        raise ApiError(422, "The file is empty.")
+    path = folder / safe_label(name, kind)
+    if path.parent != folder:  # safe_label cannot make this; refuse rather than trust it
+        raise ApiError(422, "That file name cannot be used.")
+    return path
+
+
+def stage(settings: Settings, name: str, data: bytes) -> Upload:
+    """A file handed over whole (dropped on the Projects page) staged as an API upload is: the
+    same limit, kinds and label, in a private folder of its own that :func:`staged` removes."""
+    limit = settings.upload_mb * MB
+    if len(data) > limit:
+        raise too_large(limit, len(data))
+    kind = _kind_from_name(name)
+    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=upload_root(settings)))
+    try:
+        path = _place(folder, name, kind, len(data))
+        path.write_bytes(data)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return Upload(kind, path.name, path)
 
 
 def _kind_from_name(name: str | None) -> str | None:

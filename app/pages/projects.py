@@ -1,6 +1,7 @@
 """Projects: the ones you are a member of, with your role, and a form to start a new one.
 
-Selecting a project shows where its curves live, its residency (owners change it) and its
+Selecting a project shows a drop zone to upload curves into it (for those who may import,
+:mod:`app.projects.upload`), where its curves live, its residency (owners change it) and its
 latest move, with "Move to…" for owners. A move is asked for, cancelled, resumed and confirmed
 through :mod:`app.homes.moves`, the same use cases as the REST API's; the mover does the work,
 and the page follows it every second while the move is open.
@@ -19,6 +20,7 @@ from app.homes.moves import MoveRequestError, MoveView, act_on_move, latest_move
 from app.homes.moves import view_of as move_view_of
 from app.markup import text
 from app.pages import panel_serve_services
+from app.projects.upload import ProjectUpload
 from app.services import Services
 from app.shell import shell
 from models.access import Action, NotFound, Principal, allows, role_in, visible_projects
@@ -248,9 +250,11 @@ class ProjectDetail(pn.viewable.Viewer):
         for action, button in self.buttons.items():
             button.on_click(lambda _, action=action: self._act(action))
         self.message = pn.pane.Alert(visible=False, name="project-message")
+        self.upload = ProjectUpload(services=services, who=who)
         self._view = pn.Column(
             self.title,
             self.where,
+            self.upload,
             pn.Row(self.residency, self.save_residency),
             pn.Row(self.move_to, self.move),
             self.who_may,
@@ -284,6 +288,7 @@ class ProjectDetail(pn.viewable.Viewer):
             self.residency.value = _group_label(project.residency)
             owner = self.who.is_operator or allows(role, Action.MOVE_PROJECT)
             pin = self.who.is_operator or allows(role, Action.SET_RESIDENCY)
+            self.upload.show(session, project_id, project.name, role)
         self._owner = owner
         self.title.object = f"### {text(self._name)}"
         self.residency.disabled = not pin

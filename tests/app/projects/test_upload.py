@@ -1,0 +1,169 @@
+"""The Projects page's drop zone, without a browser (issue 16): a German Excel file imports
+with the API's checks and messages, re-importing it stores nothing new, a bad file is refused
+with its line and column and its staged folder removed, and only importers see the zone."""
+
+from __future__ import annotations
+
+import html
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from app.api.uploads import FOLDER_PREFIX, upload_root
+from app.pages.projects import ProjectsPanel
+from app.services import Services
+from models import accounts
+from models.access import Principal
+from models.settings import Settings
+from models.store import open_metadata
+from models.tables import AuditEvent, Organisation, Project, ProjectMember, Role
+
+pytestmark = pytest.mark.integration
+
+GERMAN = (
+    b"curve_key;x;y;station;result\n"
+    b"P-1;0,000;0,12;ST010;i.O.\n"
+    b"P-1;0,010;0,98;ST010;i.O.\n"
+    b"P-1;0,020;2,31;ST010;i.O.\n"
+    b"P-2;0;0,15;ST010;n.i.O.\n"
+    b"P-2;1;1,02;ST010;n.i.O.\n"
+)
+
+
+@pytest.fixture
+def plant(tmp_path):
+    """Project line-9: Ada its admin, Eve an engineer, Vic a viewer."""
+    settings = Settings(home=tmp_path, database=f"t_{uuid.uuid4().hex[:12]}")
+    store = open_metadata(settings)
+    people = {}
+    with store.sessions() as session:
+        org = Organisation(name="Plant")
+        project = Project(organisation=org, name="line-9")
+        session.add_all([org, project])
+        for name, role in (("ada", Role.ADMIN), ("eve", Role.ENGINEER), ("vic", Role.VIEWER)):
+            user = accounts.create_user(
+                session=session, email=f"{name}@plant.example", password=None
+            )
+            session.add(ProjectMember(project=project, user=user, role=role))
+            session.flush()
+            people[name] = Principal(user.email, user.id)
+        session.commit()
+        project_id = project.id
+    store.close()
+    services = Services(settings)
+    yield services, people, project_id
+    target = services.homes.store(services.homes.builtin, project="line-9")
+    target.client.command(f"DROP DATABASE IF EXISTS `{target.database}`")
+    target.client.close()
+    services.close()
+
+
+def opened(plant, who: str):
+    services, people, _ = plant
+    panel = ProjectsPanel(services=services, who=people[who])
+    panel.select("line-9")
+    return panel.detail.upload
+
+
+def said(pane) -> str:
+    return html.unescape(pane.object)
+
+
+def stored(services) -> list[tuple]:
+    store = services.homes.store(services.homes.builtin, project="line-9")
+    try:
+        return store.client.query(
+            f"SELECT curve_key, result, point_count FROM {store.db}.curves "
+            "WHERE project = 'line-9' ORDER BY curve_key"
+        ).result_rows
+    finally:
+        store.client.close()
+
+
+def staged_folders(services) -> list:
+    return list(upload_root(services.settings).glob(f"{FOLDER_PREFIX}*"))
+
+
+def imports_audited(services) -> list[dict]:
+    with services.metadata.sessions() as session:
+        events = session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "dataset.import").order_by("id")
+        ).all()
+        return [{"actor": e.actor, **e.detail} for e in events]
+
+
+def test_a_german_excel_file_imports_through_the_drop_zone(plant):
+    services, _, _ = plant
+    upload = opened(plant, "eve")
+    assert upload.dropper.visible and not upload.who_may.visible
+    assert upload.start("Prüfstand 1.csv", GERMAN)
+    upload.wait()
+    assert upload.result.alert_type == "success"
+    assert said(upload.result) == "Imported 2 curves (5 points) into 'line-9'."
+    assert stored(services) == [("P-1", "OK", 3), ("P-2", "NOK", 2)]
+    assert staged_folders(services) == []
+    audited = imports_audited(services)
+    assert audited[-1]["actor"] == "eve@plant.example"
+    assert (audited[-1]["name"], audited[-1]["curves"]) == ("Prufstand 1.csv", 2)
+
+    # The same file again: nothing new, the skipped curves counted, as the API says it.
+    assert upload.start("Prüfstand 1.csv", GERMAN)
+    upload.wait()
+    assert upload.result.alert_type == "info"
+    assert said(upload.result).startswith(
+        "Nothing new was stored: Prufstand 1.csv was already imported into 'line-9'"
+    )
+    assert said(upload.result).endswith("skipped its 2 curves.")
+    assert stored(services) == [("P-1", "OK", 3), ("P-2", "NOK", 2)]
+    assert imports_audited(services)[-1]["skipped"] == 2
+
+
+def test_a_bad_file_is_refused_with_line_and_column_and_its_staged_folder_removed(plant):
+    services, _, _ = plant
+    upload = opened(plant, "ada")
+    bad = GERMAN.replace(b"0,98", b"1.234")
+    assert upload.start("bad.csv", bad)
+    upload.wait()
+    assert upload.result.alert_type == "danger"
+    assert said(upload.result).startswith(
+        "bad.csv: bad.csv, line 3 (data row 2), column 'y': '1.234' holds a '.'"
+    )
+    assert stored(services) == []
+    assert staged_folders(services) == []
+    assert imports_audited(services) == []
+
+
+def test_the_api_limits_and_kinds_hold_for_a_drop(plant, monkeypatch):
+    services, _, _ = plant
+    upload = opened(plant, "eve")
+    assert not upload.start("notes.xlsx", b"whatever")
+    assert "a .csv or .parquet file name" in said(upload.result)
+    monkeypatch.setattr(services, "settings", services.settings.model_copy(update={"upload_mb": 1}))
+    assert not upload.start("big.csv", b"x" * 1_000_001)
+    assert said(upload.result).startswith("Uploads are limited to 1 MB; this one is 1.0 MB.")
+    assert staged_folders(services) == []
+
+
+def test_only_importers_see_the_drop_zone_and_others_whom_to_ask(plant):
+    upload = opened(plant, "vic")
+    assert not upload.dropper.visible and upload.who_may.visible
+    assert said(upload.who_may) == (
+        "Uploading curves into line-9 needs the engineer role or higher; your role is "
+        "viewer. Ask one of its admins or owners for that role: ada@plant.example."
+    )
+    # A role taken away after the page was opened: the import itself refuses.
+    services, people, _ = plant
+    eve = opened(plant, "eve")
+    with services.metadata.sessions() as session:
+        member = session.scalar(
+            sa.select(ProjectMember).where(ProjectMember.user_id == people["eve"].user_id)
+        )
+        member.role = Role.VIEWER
+        session.commit()
+    assert eve.start("late.csv", GERMAN)
+    eve.wait()
+    assert eve.result.alert_type == "danger"
+    assert "import data needs engineer or higher" in said(eve.result)
+    assert stored(services) == []
+    assert staged_folders(services) == []
