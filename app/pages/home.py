@@ -16,6 +16,7 @@ from app.figures import noted_figure
 from app.homes.notice import HomeNotice
 from app.markup import text
 from app.pages import panel_serve_services
+from app.part.links import explorer_link
 from app.services import Services
 from app.shell import shell
 from models.access import Principal, readable_projects
@@ -31,6 +32,29 @@ hv.extension("bokeh", logo=False)
 pn.extension("tabulator")
 
 PREVIEW_CURVES = 1000
+# The breakdown's columns that open the explorer filtered to their row (each link is a hidden
+# column of its own, read by Tabulator's link formatter, which writes the value as text).
+LINKED = ("plant", "line", "station")
+
+
+def explorer_links(frame: pd.DataFrame) -> pd.DataFrame:
+    """For each breakdown row, the explorer filtered to its plant, its line and its station
+    (``plant_link``, ``line_link``, ``station_link``). A station's link names its process; a
+    line's or a plant's names the process with most curves there: the explorer shows one
+    process (one x quantity) at a time."""
+    links = pd.DataFrame(index=frame.index)
+    if frame.empty:
+        return links.assign(**{f"{c}_link": pd.Series(dtype=str) for c in LINKED})
+    keys = ["project"]
+    for level in LINKED:
+        keys = [*keys, level]
+        top = frame.loc[frame.groupby(keys)["curves"].idxmax(), [*keys, "process"]]
+        chosen = frame[keys].merge(top, on=keys, how="left")["process"]
+        links[f"{level}_link"] = [
+            explorer_link(row.project, process=process, **{k: getattr(row, k) for k in keys[1:]})
+            for row, process in zip(frame[keys].itertuples(), chosen, strict=True)
+        ]
+    return links
 
 
 class HomePage(pn.viewable.Viewer):
@@ -101,20 +125,23 @@ class HomePage(pn.viewable.Viewer):
             noted_figure("Storage", storage, "{value:.2f} B/pt", "compressed, x and y"),
         )
 
-    def _breakdown(self, curves: Curves) -> pn.widgets.Tabulator:
+    def _breakdown(self, breakdown: pd.DataFrame) -> pn.widgets.Tabulator:
         """Curves per plant, line and station, in groups by plant (by project when there are
-        several). Tabulator writes a group's header as HTML, so the grouping column holds the
-        value as text (:func:`~app.markup.text`) and is hidden: the header names the group."""
-        frame = curves.breakdown()
-        several = frame["project"].nunique() > 1
+        several); each plant, line and station opens the explorer filtered to it. Tabulator
+        writes a group's header as HTML, so the grouping column holds the value as text
+        (:func:`~app.markup.text`) and is hidden: the header names the group."""
+        several = breakdown["project"].nunique() > 1
         columns = list(BREAKDOWN_COLUMNS if several else BREAKDOWN_COLUMNS[1:])
-        frame = frame[columns].replace({c: {"": "(none)"} for c in ("plant", "line", "station")})
+        links = explorer_links(breakdown)
+        frame = breakdown[columns].replace({c: {"": "(none)"} for c in LINKED})
+        frame = pd.concat([frame, links], axis=1)
         group = "project" if several else "plant"
         frame[group] = frame[group].map(text)
+        linked = [c for c in LINKED if c != group]
         return pn.widgets.Tabulator(
             frame,
             groupby=[group],
-            hidden_columns=[group],
+            hidden_columns=[group, *links.columns],
             show_index=False,
             disabled=True,
             layout="fit_data_table",
@@ -122,9 +149,28 @@ class HomePage(pn.viewable.Viewer):
                 "nok_rate": NumberFormatter(format="0.0%"),
                 "points": NumberFormatter(format="0,0"),
                 "curves": NumberFormatter(format="0,0"),
+                **{c: {"type": "link", "urlField": f"{c}_link"} for c in linked},
             },
             titles={"ok": "OK", "nok": "NOK", "nok_rate": "NOK rate"},
             sizing_mode="stretch_width",
+        )
+
+    def _plants(self, breakdown: pd.DataFrame) -> pn.pane.Markdown:
+        """The plants, each a link to the explorer filtered to it (with one project the table
+        groups by plant, and a group's header is no link)."""
+        links = explorer_links(breakdown)
+        first = breakdown.assign(link=links["plant_link"]).drop_duplicates(["project", "plant"])
+        several = breakdown["project"].nunique() > 1
+        entries = [
+            f"[{text(row.plant or '(none)')}"
+            + (f" ({text(row.project)})" if several else "")
+            + f"]({row.link})"
+            for row in first.itertuples()
+        ]
+        return pn.pane.Markdown(
+            "Open in the explorer: " + " · ".join(entries) + " (or a line or station below)",
+            name="plant-links",
+            margin=(0, 10),
         )
 
     def _newest(self, curves: Curves) -> pn.widgets.Tabulator:
@@ -186,12 +232,14 @@ class HomePage(pn.viewable.Viewer):
                 name="empty",
             )
         previews = [self._preview(curves, process) for process in sorted(curves.processes(3))]
+        breakdown = curves.breakdown()
         return pn.Column(
             self._kpis(overview, curves.bytes_per_point(overview.points)),
             pn.pane.Markdown("### Curve shapes"),
             pn.FlexBox(*[pn.Column(p, width=440) for p in previews]),
             pn.pane.Markdown("### Curves per plant, line and station"),
-            self._breakdown(curves),
+            self._plants(breakdown),
+            self._breakdown(breakdown),
             pn.pane.Markdown("### Newest curves"),
             self._newest(curves),
             sizing_mode="stretch_width",
