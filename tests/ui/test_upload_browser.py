@@ -1,0 +1,41 @@
+"""A file dropped on a project's page is uploaded in chunks, imported, and the page says what
+was stored (issue 16). One browser test; the checks and messages are tested without a browser
+in tests/app/projects/test_upload.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.ui.conftest import BIN, Served, screenshot
+
+pytestmark = pytest.mark.ui
+
+GERMAN = (
+    b"curve_key;x;y;station;result\n"
+    b"P-1;0,000;0,12;ST010;i.O.\n"
+    b"P-1;0,010;0,98;ST010;i.O.\n"
+    b"P-1;0,020;2,31;ST010;i.O.\n"
+    b"P-2;0;0,15;ST010;n.i.O.\n"
+    b"P-2;1;1,02;ST010;n.i.O.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """A server of its own: the upload adds curves, which the demo's tests count."""
+    server = Served(tmp_path_factory.mktemp("upload-home"), [str(BIN / "curvehouse"), "serve"])
+    yield server
+    server.stop()
+
+
+def test_a_dropped_file_is_imported_and_the_page_says_so(served, page):
+    page.goto(served.url + "projects")
+    page.locator(".tabulator-row").first.click()
+    page.get_by_text("Upload curves").wait_for()
+    page.set_input_files(
+        "input[type=file]",
+        files=[{"name": "Prüfstand 1.csv", "mimeType": "text/csv", "buffer": GERMAN}],
+    )
+    page.get_by_text("Imported 2 curves (5 points) into").wait_for(timeout=30_000)
+    screenshot(page, "project-upload")
+    assert not page.js_errors
