@@ -362,3 +362,34 @@ def test_rapid_zooms_end_on_the_last_view(served, page):
     # Once the last render is shown, the page shows exactly the view in the URL.
     page.wait_for_function("() => location.search.includes('x=')")
     assert poll(lambda: shows_the_url_view(page))
+
+
+def test_a_listed_part_opens_its_page_and_leads_back(served, page):
+    """From the parts table to the part's own page (every station's curve, its result and key
+    values) and back to the same explorer view."""
+    open_page(page, served.url)
+    page.get_by_role("button", name="NOK", exact=True).click()
+    page.wait_for_function("() => location.search.includes('result=NOK')")
+    explorer_view = page.url
+    box_select(page)
+    serial = page.locator(".tabulator-row a").first
+    serial.wait_for(timeout=30_000)
+    name = serial.inner_text()
+    serial.click()
+    page.wait_for_url(re.compile(r"/part\?"))
+    assert query(page)["serial"] == name and query(page)["project"] == "demo"
+    expect(page.get_by_role("heading", name=re.compile(f"Part {re.escape(name)}"))).to_be_visible(
+        timeout=30_000
+    )
+    stations = page.locator("h3", has_text=re.compile(r"-ST\d+$"))
+    expect(stations.first).to_be_visible(timeout=30_000)
+    assert stations.count() >= 2  # the demo's parts pass every station of their line
+    assert page.get_by_text("NOK", exact=True).count() >= 1
+    assert page.get_by_text(re.compile(r"^Work \(area\)$")).count() == stations.count()
+    assert page.locator(".bk-Canvas, canvas").count() >= stations.count()
+    screenshot(page, "part-page")
+    page.get_by_role("link", name="← Back to the explorer").click()
+    page.wait_for_url(re.compile(r"/curves\?"))
+    assert query(page) == {k: v[-1] for k, v in parse_qs(urlsplit(explorer_view).query).items()}
+    status(page)
+    assert page.js_errors == []
