@@ -128,3 +128,26 @@ def test_key_values_are_written_for_people():
     assert number(0.012345) == "0.012"
     assert number(-2.5, "mm") == "−2.500 mm"
     assert number(float("nan")) == "–"
+
+
+def test_a_serial_in_several_projects_asks_which(services, stored, tmp_path):
+    path = tmp_path / "again.csv"
+    path.write_text("curve_key,x,y,part_serial\nd1,0,1,P-1\nd1,1,2,P-1\n")
+    ingest_file(stored, path, project="line8")
+    lookup, clients = find_part(services, ("line7", "line8"), "", "P-1")
+    assert lookup.several == ["line7", "line8"] and lookup.part is None and clients == []
+    view = PartView(lookup, projects=["line7", "line8"], open_link=lambda p: f"./part?project={p}")
+    header = view.__panel__().select(pn.pane.HTML)[0].object
+    assert 'href="./part?project=line8"' in html.unescape(header)
+    assert "several of your projects" in words(view.__panel__().select(pn.pane.HTML)[0])
+
+
+def test_back_falls_back_to_the_page_the_browser_came_from(monkeypatch):
+    def came_from(referer: str, host: str = "plant.example:5006"):
+        headers = {"Referer": referer, "Host": host}
+        monkeypatch.setattr(type(pn.state), "headers", property(lambda _self: headers))
+        return part_page.referrer()
+
+    assert came_from("http://plant.example:5006/curves?station=S1") == "/curves?station=S1"
+    assert came_from("http://evil.example/curves?station=S1") is None
+    assert came_from("") is None
