@@ -103,10 +103,10 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "slide": Preset("Slide 1920 × 1080", PngSize(1920, 1080, 150)),
+    "slide": Preset("Slide, 1920 × 1080", PngSize(1920, 1080, 150)),
     "a4": Preset("A4 landscape, 300 dpi", PngSize(3508, 2480, 300)),
-    "a4-width": Preset("A4 report figure, page width, 300 dpi", PngSize(2008, 1240, 300)),
-    "screen": Preset("Screen 1280 × 720", PngSize(1280, 720, 100)),
+    "a4-width": Preset("A4 report figure, 300 dpi", PngSize(2008, 1240, 300)),
+    "screen": Preset("Screen, 1280 × 720", PngSize(1280, 720, 100)),
 }
 DEFAULT_PRESET = "slide"
 

@@ -62,7 +62,7 @@ FIGURES = ("Curves shown", "OK / NOK curves", "NOK rate of curves", "Query time"
 # The PNG export's sizes: report figures (pipelines.report_png.PRESETS), or the bare counts.
 COUNTS_ONLY = "counts"
 PNG_SIZES = {p.label: key for key, p in PRESETS.items()} | {
-    f"Counts only, {PLOT_WIDTH} × {PLOT_HEIGHT} px": COUNTS_ONLY
+    f"Counts only, {PLOT_WIDTH} × {PLOT_HEIGHT}": COUNTS_ONLY
 }
 
 
@@ -168,7 +168,7 @@ class DensityPlot(pn.viewable.Viewer):
         self.reset_view = pn.widgets.Button(label="Reset view", color="light")
         self.reset_view.on_click(lambda _e: self.state.reset_view())
         self.png_size = pn.widgets.Select(
-            options=PNG_SIZES, value=DEFAULT_PRESET, width=240, margin=(5, 0, 5, 10)
+            options=PNG_SIZES, value=DEFAULT_PRESET, width=170, margin=(5, 10, 5, 5)
         )
         self.snapshot = pn.widgets.FileDownload(
             callback=lambda: BytesIO(self.to_png()),
