@@ -212,6 +212,8 @@ def count_norm(counts: np.ndarray, how: str) -> mcolors.Normalize:
     if how != "eq_hist":
         raise ValueError(f"norm must be linear, log or eq_hist, not {how!r}")
     values, n = np.unique(drawn, return_counts=True)
+    if values.size == 1:  # one count everywhere: the top colour
+        return mcolors.Normalize(0.0, top)
     cdf = np.cumsum(n) / n.sum()
     levels = (cdf - cdf[0]) / (1 - cdf[0])
     values = values.astype(np.float64)

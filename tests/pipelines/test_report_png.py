@@ -200,3 +200,15 @@ def test_presets_are_within_the_limits():
     for preset in PRESETS.values():
         assert PngSize(preset.size.width, preset.size.height, preset.size.dpi) == preset.size
     assert PRESETS["a4"].size.width == 3508 and PRESETS["a4"].size.dpi == 300
+
+
+@pytest.mark.parametrize("norm", ["linear", "log", "eq_hist"])
+@pytest.mark.parametrize("fill", [0, 1, 5])
+def test_an_empty_or_flat_view_still_draws(norm, fill):
+    counts = np.full((48, 96), fill, dtype=np.uint32)
+    scale = count_norm(counts, norm)
+    if fill:
+        assert float(scale(float(fill))) == 1.0  # the one count drawn in the top colour
+    data = report_png(image_of(counts), size=PRESETS["screen"].size, norm=norm)
+    with Image.open(io.BytesIO(data)) as png:
+        assert png.size == (1280, 720)

@@ -63,7 +63,9 @@ def test_the_export_is_a_report_figure_with_the_view_and_its_overlays(demo, capt
     chosen = meta[meta.process == process]
     program = chosen.program.value_counts().idxmax()
     serial = chosen[chosen.program == program].part_serial.iloc[0]
-    explorer.state.param.update(program=[program], envelope=True, reference=serial, zone="UTC")
+    explorer.state.param.update(
+        program=[program], envelope=True, reference=serial, zone="Europe/Berlin"
+    )
     explorer.wait()
     explorer.select_box((0, PLOT_WIDTH - 1, 0, PLOT_HEIGHT - 1))
     explorer.wait()
@@ -79,8 +81,9 @@ def test_the_export_is_a_report_figure_with_the_view_and_its_overlays(demo, capt
         assert [round(d) for d in png.info["dpi"]] == [size.dpi, size.dpi]
         caption = png.info["Description"]
     assert f"Project demo · process {process} · program {program}" in caption
-    assert "Curves started from 2026-11-16 00:00 until 2026-11-30 00:00 (UTC)" in caption
+    assert "Curves started from 2026-11-16 01:00 until 2026-11-30 01:00 (Europe/Berlin)" in caption
     assert f"{explorer.plot.image.curves:,} curves drawn" in caption
+    assert "(Europe/Berlin) with Curvehouse." in caption  # made on the page's clocks too
     options = captured["options"]
     assert options["envelope"].label.startswith("Median of ")
     assert [s.label for s in options["lines"]] == [
