@@ -40,7 +40,6 @@ from providers.errors import ProviderError
 log = logging.getLogger(__name__)
 
 POLL_MS = 300
-ACCEPTED = [".csv", ".parquet", ".pq"]
 # Failures whose message is written for the person importing (the API's 4xx/503 answers).
 SAID = (ImportRefused, AccessError, NotFound, ImportConflictError, ProjectMoving, ProviderError)
 FORMATS = (
@@ -101,7 +100,8 @@ class ProjectUpload(pn.viewable.Viewer):
         self._polling = None
         settings = services.settings
         self.dropper = pn.widgets.FileDropper(
-            accepted_filetypes=ACCEPTED,
+            # Any type: browsers give Parquet no type and Windows gives CSV Excel's, so the
+            # kind is read from the name on the server, with the API's message.
             multiple=False,
             max_file_size=f"{settings.upload_mb}MB",
             sizing_mode="stretch_width",

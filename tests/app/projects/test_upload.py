@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from app.api.uploads import FOLDER_PREFIX, upload_root
 from app.pages.projects import ProjectsPanel
+from app.projects.upload import Tally
 from app.services import Services
 from models import accounts
 from models.access import Principal
@@ -167,3 +168,11 @@ def test_only_importers_see_the_drop_zone_and_others_whom_to_ask(plant):
     assert "import data needs engineer or higher" in said(eve.result)
     assert stored(services) == []
     assert staged_folders(services) == []
+
+
+def test_progress_says_what_is_read_and_checked():
+    tally = Tally("line.csv", 2_000)
+    assert tally.said() == "Importing line.csv: 0 % read, 0 curves (0 points) checked so far."
+    tally.read(500, 2_000)
+    tally.staged(1, 1_200)
+    assert tally.said() == "Importing line.csv: 25 % read, 1 curve (1,200 points) checked so far."
