@@ -277,7 +277,7 @@ def _extent(artist, renderer) -> tuple[float, float]:
 
 
 def _legend_handles(
-    image: DensityImage, envelope: Envelope | None, line_sets: Sequence[LineSet], font: float
+    image: DensityImage, envelope: Envelope | None, line_sets: Sequence[LineSet]
 ) -> tuple[list, list[str]]:
     handles, labels = [], []
     if image.categories:
@@ -370,7 +370,7 @@ def figure(
     # The legend on the right, top-aligned with the plot (in columns if it is taller than
     # the plot); under the plot when it would take more than a quarter of the width.
     right = W - margin
-    handles, labels = _legend_handles(image, envelope, lines, font)
+    handles, labels = _legend_handles(image, envelope, lines)
     if handles:
         options = dict(frameon=False, fontsize=font * 0.9, title=color_by or None,
                        title_fontsize=font * 0.9, alignment="left", borderaxespad=0,

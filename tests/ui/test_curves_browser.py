@@ -146,6 +146,16 @@ def test_the_view_exports_as_png(served, page):
         page.get_by_role("button", name="Export view (PNG)").click()
     with open(download.value.path(), "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+    # Issue 16: a report figure at the size chosen beside the button.
+    page.locator("select").filter(has_text="A4 landscape").select_option(
+        label="A4 report figure, 300 dpi"
+    )
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export view (PNG)").click()
+    assert download.value.suggested_filename == "curvehouse-view-a4-width.png"
+    with Image.open(download.value.path()) as png:
+        assert png.size == (2008, 1240) and round(png.info["dpi"][0]) == 300
+        assert "Project demo · process " in png.info["Description"]
 
 
 def test_the_url_reopens_the_same_view(served, page):
