@@ -18,3 +18,9 @@ def panel_serve_services() -> Services:
     session (or the sign-in module) that asks and shared by all: Panel's process-wide cache
     (``pn.state.as_cached``) is how Panel shares one object between sessions."""
     return pn.state.as_cached("curvehouse-services", lambda: Services(Settings.from_env()))
+
+
+def session_query() -> dict[str, str]:
+    """The request's query parameters (last value of each), or nothing outside a session."""
+    args = pn.state.session_args or {}
+    return {key: values[-1].decode("utf-8", "replace") for key, values in args.items() if values}

@@ -15,7 +15,7 @@ from app.auth.session import current_principal, sign_in_required
 from app.explorer.explorer import CurveExplorer
 from app.homes.notice import HomeNotice
 from app.markup import text
-from app.pages import panel_serve_services
+from app.pages import panel_serve_services, session_query
 from app.services import Services
 from app.shell import shell
 from models.access import (
@@ -33,12 +33,6 @@ from providers.errors import ProviderError
 
 hv.extension("bokeh", logo=False)
 pn.extension("tabulator")
-
-
-def session_query() -> dict[str, str]:
-    """The request's query parameters (last value of each), or nothing outside a session."""
-    args = pn.state.session_args or {}
-    return {key: values[-1].decode("utf-8", "replace") for key, values in args.items() if values}
 
 
 def page(services: Services) -> pn.template.BaseTemplate:

@@ -13,8 +13,7 @@ import holoviews as hv
 import panel as pn
 
 from app.auth.session import current_principal, sign_in_required
-from app.pages import panel_serve_services
-from app.pages.curves import session_query
+from app.pages import panel_serve_services, session_query
 from app.part.find import find_part
 from app.part.links import part_link
 from app.part.view import PartView

@@ -19,7 +19,7 @@ from app.auth.session import current_principal, sign_in_required
 from app.homes.moves import MoveRequestError, MoveView, act_on_move, latest_move, request_move
 from app.homes.moves import view_of as move_view_of
 from app.markup import text
-from app.pages import panel_serve_services
+from app.pages import panel_serve_services, session_query
 from app.projects.upload import ProjectUpload
 from app.services import Services
 from app.shell import shell
@@ -59,7 +59,8 @@ CHECK_COLUMNS = {
 
 
 class ProjectsPanel(pn.viewable.Viewer):
-    def __init__(self, *, services: Services, who: Principal) -> None:
+    def __init__(self, *, services: Services, who: Principal, open_project: str = "") -> None:
+        """``open_project``: the name of a project to open at once (a link's ``?project=``)."""
         super().__init__()
         self.services, self.store, self.who = services, services.metadata, who
         self.table = pn.widgets.Tabulator(
@@ -90,6 +91,8 @@ class ProjectsPanel(pn.viewable.Viewer):
         self.create = pn.widgets.Button(label="Create project", color="primary", align="end")
         self.create.on_click(lambda _: self._create())
         self.message = pn.pane.Alert(visible=False, name="projects-message")
+        if open_project in set(self.table.value["project"]):
+            self.select(open_project)
 
     def projects(self) -> pd.DataFrame:
         with self.store.sessions() as session:
@@ -488,7 +491,8 @@ def page(services: Services) -> pn.template.BaseTemplate:
     who = current_principal(services)
     if who is None:
         return shell("projects", [sign_in_required()])
-    return shell("projects", [ProjectsPanel(services=services, who=who)])
+    opened = session_query().get("project", "")
+    return shell("projects", [ProjectsPanel(services=services, who=who, open_project=opened)])
 
 
 if pn.state.served:

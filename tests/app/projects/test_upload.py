@@ -176,3 +176,15 @@ def test_progress_says_what_is_read_and_checked():
     tally.read(500, 2_000)
     tally.staged(1, 1_200)
     assert tally.said() == "Importing line.csv: 25 % read, 1 curve (1,200 points) checked so far."
+
+
+def test_a_link_to_the_project_opens_it_with_its_drop_zone(plant):
+    """The explorer's empty state links to /projects?project=line-9: the page opens on it."""
+    services, people, project_id = plant
+    panel = ProjectsPanel(services=services, who=people["eve"], open_project="line-9")
+    assert panel.detail.project_id == project_id and panel.detail.upload.dropper.visible
+    # A project this person cannot see, or a typo, opens nothing.
+    assert (
+        ProjectsPanel(services=services, who=people["eve"], open_project="x").detail.project_id
+        is None
+    )
