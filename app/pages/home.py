@@ -5,6 +5,9 @@ Serve it alone with ``panel serve app/pages/home.py`` or through ``curvehouse se
 
 from __future__ import annotations
 
+import shlex
+from urllib.parse import quote
+
 import holoviews as hv
 import pandas as pd
 import panel as pn
@@ -14,7 +17,7 @@ from bokeh.models.widgets.tables import NumberFormatter
 from app.auth.session import current_principal, sign_in_required
 from app.figures import noted_figure
 from app.homes.notice import HomeNotice
-from app.markup import text
+from app.markup import code, text
 from app.pages import panel_serve_services
 from app.part.links import explorer_link
 from app.services import Services
@@ -223,14 +226,7 @@ class HomePage(pn.viewable.Viewer):
         curves = Curves(self._client, self._database, projects=self._projects)
         overview = curves.overview()
         if overview.empty:
-            return pn.pane.Markdown(
-                "## No curves stored yet\n\n"
-                "Generate the 10,000-curve demo plant, or import your own curves:\n\n"
-                "```bash\ncurvehouse demo\ncurvehouse ingest curves.csv --project line-7\n```\n\n"
-                "Files are long format (`curve_key, x, y`, plus optional columns such as "
-                "`station`, `result`, `started_at`). See the README for the full list.",
-                name="empty",
-            )
+            return pn.pane.Markdown(empty_store(self._projects), name="empty")
         previews = [self._preview(curves, process) for process in sorted(curves.processes(3))]
         breakdown = curves.breakdown()
         return pn.Column(
@@ -244,6 +240,27 @@ class HomePage(pn.viewable.Viewer):
             self._newest(curves),
             sizing_mode="stretch_width",
         )
+
+
+def empty_store(projects: tuple[str, ...] | None) -> str:
+    """How to get curves into ``projects`` (None: the operator, every project): in the app
+    first, on each project's page; then from a terminal, naming the first project."""
+    if projects:
+        pages = " · ".join(f"[{text(p)}](/projects?project={quote(p)})" for p in projects)
+        where = f"Drop a CSV or Parquet file on your project's page to import it: {pages}."
+    else:
+        where = (
+            "Create a project on the [Projects page](/projects) and drop a CSV or Parquet file "
+            "on it to import it."
+        )
+    label = shlex.quote(projects[0]) if projects else "line-7"
+    terminal = f"curvehouse demo --project {label}\ncurvehouse ingest curves.csv --project {label}"
+    return (
+        f"## No curves stored yet\n\n{where} Files are long format (`curve_key, x, y`, plus "
+        "optional columns such as `station`, `result`, `started_at`); the README lists them "
+        "all.\n\nOn the machine that runs Curvehouse, the 10,000-curve demo plant or a file "
+        f"can also be stored from a terminal:\n\n{code(terminal, block='bash')}"
+    )
 
 
 def page(services: Services) -> pn.template.BaseTemplate:

@@ -107,3 +107,12 @@ def test_several_projects_are_grouped_by_project(services, app_store, tmp_path):
     assert breakdown.groupby == ["project"]
     imported = breakdown.value[breakdown.value["project"] == "line7"]
     assert imported[["plant", "station", "curves"]].values.tolist() == [["(none)", "(none)", 1]]
+
+
+def test_an_empty_overview_names_the_viewers_projects_and_links_their_pages():
+    said = home.empty_store(("line 9", "press-fit"))
+    assert "[line 9](/projects?project=line%209)" in html.unescape(said)
+    assert "(/projects?project=press-fit)" in said
+    assert "curvehouse ingest curves.csv --project 'line 9'" in said  # the right name, quoted
+    assert "line-7" not in said
+    assert "[Projects page](/projects)" in home.empty_store(None)
