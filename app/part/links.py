@@ -34,12 +34,15 @@ def explorer_link(
     plant: str = "",
     line: str = "",
     station: str = "",
+    reference: str = "",
 ) -> str:
     """The explorer filtered to these values, written as the explorer writes its own URL
-    (:meth:`ExplorerState.to_query`); empty values are left out."""
+    (:meth:`ExplorerState.to_query`); empty values are left out. ``reference``: a part's
+    serial, drawn over the density."""
     state = ExplorerState(
         project=project,
         process=process,
+        reference=reference,
         **{
             name: [value]
             for name, value in (("plant", plant), ("line", line), ("station", station))

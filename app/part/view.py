@@ -49,6 +49,8 @@ CSS = """
 .ch-part dt {font-size: 12px; text-transform: uppercase; letter-spacing: .04em;
              color: #5a6b7f;}
 .ch-part dd {margin: 0; font-weight: 600; font-variant-numeric: tabular-nums;}
+.ch-part a.explore {display: inline-block; margin-top: 8px; color: #1f5fa8; font-weight: 600;
+                    text-decoration: none;}
 .ch-part .legend {font-size: 13px; color: #3d4b5c; margin-top: 4px;}
 .ch-part .legend .line {display: inline-block; width: 22px; border-top: 3px solid;
                         vertical-align: middle; margin-right: 6px;}
@@ -230,11 +232,23 @@ class PartView(pn.viewable.Viewer):
             ("Samples", f"{int(row['point_count']):,}"),
         )
         grid = "".join(f"<div><dt>{text(k)}</dt><dd>{v}</dd></div>" for k, v in values)
+        explore = explorer_link(
+            self.lookup.project,
+            process=str(row["process"]),
+            plant=str(row["plant"]),
+            line=str(row["line"]),
+            station=str(row["station"]),
+            reference=str(row["part_serial"]),
+        )
+        more = (
+            f'<a class="explore" href="{text(explore)}">Explore this station with the part '
+            "drawn on it →</a>"
+        )
         return pn.Column(
             pn.pane.HTML(f'<div class="ch-part">{head}</div>', stylesheets=[CSS], margin=0),
             plot,
             pn.pane.HTML(
-                f'<div class="ch-part">{legend}<dl>{grid}</dl></div>',
+                f'<div class="ch-part">{legend}<dl>{grid}</dl>{more}</div>',
                 stylesheets=[CSS],
                 margin=0,
                 sizing_mode="stretch_width",

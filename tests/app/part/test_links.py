@@ -68,4 +68,6 @@ def test_an_explorer_link_is_the_explorers_own_url():
     assert (state.project, state.process) == ("demo", "p")
     assert (state.plant, state.line, state.station) == (["Győr"], ["GYR-L1"], ["GYR-L1-ST010"])
     assert explorer_link() == "/curves"
+    drawn = explorer_link("demo", station="S1", reference="A-1")
+    assert drawn == "/curves?project=demo&reference=A-1&station=S1"
     assert explorer_link("demo", line="L1") == "/curves?project=demo&line=L1"

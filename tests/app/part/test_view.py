@@ -78,6 +78,11 @@ def test_a_part_shows_every_station_with_results_defects_and_key_values(services
     second = " ".join(words(p) for p in cards[1].select(pn.pane.HTML))
     assert "low force" in second and "NOK" in second
     assert len(cards[0].select(pn.pane.HoloViews)) == 1
+    # Each station opens the explorer on that station with this part drawn as the reference.
+    explore = re.search(
+        r'href="(/curves\?[^"]+)"', html.unescape(cards[1].select(pn.pane.HTML)[1].object)
+    )
+    assert explore and "station=ST020" in explore[1] and "reference=P-1" in explore[1]
     for client in clients:
         client.close()
 
