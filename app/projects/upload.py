@@ -128,7 +128,8 @@ class ProjectUpload(pn.viewable.Viewer):
         """Show the drop zone of ``project_id`` to those who may import, whom to ask to others."""
         self.project_id, self._name = project_id, name
         may = self.who.is_operator or allows(role, Action.IMPORT_DATA)
-        self.result.visible = self.status.visible = self.progress.visible = False
+        if self._future is None:  # a running import's progress stays until it ends
+            self.result.visible = self.status.visible = self.progress.visible = False
         self.dropper.visible = may
         self.about.object = (
             f"Drop a file on the field to import it into {text(name)}. {FORMATS} At most "
