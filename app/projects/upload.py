@@ -20,12 +20,14 @@ import logging
 import threading
 import weakref
 from concurrent.futures import Future
+from typing import ClassVar
 
 import panel as pn
+import param
 import sqlalchemy as sa
 
 from app.api.errors import ApiError
-from app.api.uploads import ImportGate, stage
+from app.api.uploads import MB, ImportGate, stage, too_large
 from app.imports import ImportRefused, import_upload
 from app.markup import text
 from app.services import Services
@@ -64,6 +66,38 @@ def gate_of(services: Services) -> ImportGate:
         return gate
 
 
+class BoundedDropper(pn.widgets.FileDropper):
+    """A ``FileDropper`` that holds at most ``limit`` bytes of unfinished uploads: the browser
+    keeps to ``max_file_size``, but a client that does not would otherwise fill the server's
+    memory chunk by chunk. A file that would pass the limit is dropped and named in
+    ``refused``."""
+
+    limit = param.Integer(default=None, allow_None=True, doc="bytes held at most (None: any)")
+    refused = param.String(default="", doc="the last file dropped for passing the limit")
+
+    # Server-side only: never sent to the browser's model.
+    _rename: ClassVar[dict] = {**pn.widgets.FileDropper._rename, "limit": None, "refused": None}
+
+    def _process_event(self, event) -> None:
+        data = event.data
+        if event.event_name == "upload_event" and self.limit is not None:
+            name, first = data["name"], data["chunk"] == 1
+            if not first and name not in self._file_buffer:
+                return  # a chunk of a file already refused (or never begun)
+            held = sum(
+                len(b)
+                for n, parts in self._file_buffer.items()
+                for b in parts
+                if not (first and n == name)
+            )
+            if held + len(data["data"]) > self.limit:
+                self._file_buffer.pop(name, None)
+                self.refused = ""
+                self.refused = name
+                return
+        super()._process_event(event)
+
+
 class Tally:
     """What a running import has done, written by its thread, read by the page."""
 
@@ -99,7 +133,8 @@ class ProjectUpload(pn.viewable.Viewer):
         self._tally: Tally | None = None
         self._polling = None
         settings = services.settings
-        self.dropper = pn.widgets.FileDropper(
+        self.dropper = BoundedDropper(
+            limit=settings.upload_mb * MB,
             # Any type: browsers give Parquet no type and Windows gives CSV Excel's, so the
             # kind is read from the name on the server, with the API's message.
             multiple=False,
@@ -108,6 +143,7 @@ class ProjectUpload(pn.viewable.Viewer):
             height=110,
         )
         self.dropper.param.watch(self._dropped, "value")
+        self.dropper.param.watch(self._too_large, "refused")
         self.about = pn.pane.Markdown(name="upload-about")
         self.who_may = pn.pane.Markdown(name="upload-who-may", visible=False)
         self.progress = pn.indicators.Progress(value=0, max=100, width=320, visible=False)
@@ -163,6 +199,11 @@ class ProjectUpload(pn.viewable.Viewer):
         if isinstance(data, str):  # FileDropper decodes text/* files as UTF-8: give it back
             data = data.encode("utf-8")
         self.start(name, data)
+
+    def _too_large(self, event) -> None:
+        if event.new:
+            limit = self.services.settings.upload_mb * MB
+            self._say(text(too_large(limit).message), "danger")
 
     def start(self, name: str, data: bytes) -> bool:
         """Stage ``data`` (a file named ``name``) and start its import in the background;

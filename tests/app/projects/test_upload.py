@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import html
 import uuid
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 
 from app.api.uploads import FOLDER_PREFIX, upload_root
 from app.pages.projects import ProjectsPanel
-from app.projects.upload import Tally
+from app.projects.upload import BoundedDropper, Tally
 from app.services import Services
 from models import accounts
 from models.access import Principal
@@ -98,6 +99,7 @@ def test_a_german_excel_file_imports_through_the_drop_zone(plant):
     services, _, _ = plant
     upload = opened(plant, "eve")
     assert upload.dropper.visible and not upload.who_may.visible
+    upload.__panel__().get_root()  # the browser's models can be made
     assert upload.start("Prüfstand 1.csv", GERMAN)
     upload.wait()
     assert upload.result.alert_type == "success"
@@ -188,3 +190,37 @@ def test_a_link_to_the_project_opens_it_with_its_drop_zone(plant):
         ProjectsPanel(services=services, who=people["eve"], open_project="x").detail.project_id
         is None
     )
+
+
+def test_the_dropper_holds_no_more_than_the_limit_from_a_client_that_ignores_it():
+    dropper = BoundedDropper(limit=25)
+
+    def chunk(name, number, total, data):
+        event = SimpleNamespace(
+            event_name="upload_event",
+            data={
+                "name": name,
+                "chunk": number,
+                "total_chunks": total,
+                "data": data,
+                "type": "application/octet-stream",
+            },
+        )
+        dropper._process_event(event)
+
+    chunk("a.csv", 1, 2, b"x" * 10)
+    chunk("a.csv", 2, 2, b"y" * 10)
+    assert dropper.value == {"a.csv": b"x" * 10 + b"y" * 10} and dropper.refused == ""
+    chunk("b.csv", 1, 3, b"z" * 20)
+    chunk("c.csv", 1, 2, b"w" * 10)  # 30 bytes unfinished: past the limit
+    assert dropper.refused == "c.csv" and "c.csv" not in dropper._file_buffer
+    chunk("c.csv", 2, 2, b"w" * 10)  # the rest of a refused file is not held either
+    assert "c.csv" not in dropper.value and "c.csv" not in dropper._file_buffer
+    chunk("b.csv", 2, 3, b"z" * 10)
+    assert dropper.refused == "b.csv" and dropper._file_buffer == {}
+
+
+def test_a_file_past_the_limit_is_refused_with_the_api_message(plant):
+    upload = opened(plant, "eve")
+    upload.dropper.refused = "huge.csv"
+    assert said(upload.result).startswith("Uploads are limited to 100 MB; this one is larger.")
