@@ -230,9 +230,9 @@ class ClusterDashboard(pn.viewable.Viewer):
                 stylesheets=[CSS],
                 name="cluster-title",
             ),
+            self._size_note(cluster),
             self._actions(cluster),
             self.message,
-            self._size_note(cluster),
         ]
         if cluster.status is ClusterStatus.RUNNING:
             self.metrics.object = self._metrics_text(cluster)

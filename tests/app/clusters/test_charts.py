@@ -40,3 +40,12 @@ def test_readings_become_two_line_charts_one_point_a_minute():
         np.datetime64("2026-12-04T10:00", "us"),
         np.datetime64("2026-12-04T10:01", "us"),
     ]
+
+
+def test_the_first_minute_draws_every_reading_on_a_quarter_hour_axis():
+    shown = probe_charts(history([0, 2, 4], [2, 4, 6], [NAN, 0, 2]), 6)
+    latency, rate = (pane.object for pane in shown.select(pn.pane.HoloViews))
+    np.testing.assert_equal(latency.dimension_values(1), [2.0, 4.0, 6.0])
+    np.testing.assert_equal(rate.dimension_values(1), [NAN, 0.0, 1.0])
+    axis = hv.render(latency, backend="bokeh").x_range
+    assert axis.end - axis.start == np.timedelta64(15, "m")  # ticks fall on whole minutes
