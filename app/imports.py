@@ -34,6 +34,9 @@ def import_upload(
     project_id: int,
     upload: Upload,
     ip: str | None = None,
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
+    decimal: str | None = None,
     progress: ByteProgress | None = None,
     curve_progress: CurveProgress | None = None,
 ) -> IngestReport:
@@ -41,7 +44,9 @@ def import_upload(
     stored, or that nothing new was. Raises :class:`~models.access.NotFound` or
     :class:`~models.access.Forbidden` without the role, :class:`ImportRefused` for a file
     that cannot be read, and the store's and homes' own errors (a conflicting import, a move
-    being checked, an unreachable home). The staged folder is gone afterwards in every case."""
+    being checked, an unreachable home). The staged folder is gone afterwards in every case.
+    ``encoding``, ``delimiter`` and ``decimal`` say how a CSV is written (see
+    :func:`~pipelines.ingest.ingest_file`)."""
     with staged(upload) as path:
         with services.metadata.sessions() as session:
             require(session, who, project_id, Action.IMPORT_DATA)
@@ -55,6 +60,9 @@ def import_upload(
                 home_store(services, home, project=name),
                 path,
                 project=name,
+                encoding=encoding,
+                delimiter=delimiter,
+                decimal=decimal,
                 progress=progress,
                 curve_progress=curve_progress,
             )

@@ -53,6 +53,11 @@ FORMATS = (
     "message names its line and column."
 )
 
+# How a CSV is read: labels shown -> values given to the import (None: read from the file).
+ENCODINGS = {"UTF-8": "utf-8", "Windows-1252 (Excel's CSV in Western Europe)": "cp1252"}
+SEPARATORS = {"read from the header": None, "; (semicolon)": ";", ", (comma)": ","}
+DECIMALS = {"read from the numbers": None, ", (comma)": ",", ". (point)": "."}
+
 _gates: weakref.WeakKeyDictionary[Services, ImportGate] = weakref.WeakKeyDictionary()
 _gates_lock = threading.Lock()
 
@@ -145,6 +150,16 @@ class ProjectUpload(pn.viewable.Viewer):
         self.dropper.param.watch(self._dropped, "value")
         self.dropper.param.watch(self._too_large, "refused")
         self.about = pn.pane.Markdown(name="upload-about")
+        self.encoding = pn.widgets.Select(
+            label="Text encoding (CSV)", options=list(ENCODINGS), width=300
+        )
+        self.separator = pn.widgets.Select(
+            label="Separator (CSV)", options=list(SEPARATORS), width=200
+        )
+        self.decimal = pn.widgets.Select(
+            label="Decimal mark (';' CSV)", options=list(DECIMALS), width=200
+        )
+        self.options = pn.Row(self.encoding, self.separator, self.decimal)
         self.who_may = pn.pane.Markdown(name="upload-who-may", visible=False)
         self.progress = pn.indicators.Progress(value=0, max=100, width=320, visible=False)
         self.status = pn.pane.Markdown(name="upload-status", visible=False)
@@ -152,6 +167,7 @@ class ProjectUpload(pn.viewable.Viewer):
         self._view = pn.Column(
             pn.pane.Markdown("#### Upload curves"),
             self.about,
+            self.options,
             self.dropper,
             self.who_may,
             self.progress,
@@ -172,7 +188,7 @@ class ProjectUpload(pn.viewable.Viewer):
             f"{self.services.settings.upload_mb:,} MB; larger files go in with "
             "`curvehouse ingest`."
         )
-        self.about.visible = may
+        self.about.visible = self.options.visible = may
         self.who_may.visible = not may
         if not may:
             least = LEAST_ROLE[Action.IMPORT_DATA]
@@ -228,6 +244,11 @@ class ProjectUpload(pn.viewable.Viewer):
             return False
         self._tally = tally = Tally(upload.label, len(data))
         project_id = self.project_id
+        reading = {
+            "encoding": ENCODINGS[self.encoding.value],
+            "delimiter": SEPARATORS[self.separator.value],
+            "decimal": DECIMALS[self.decimal.value],
+        }
 
         def work() -> IngestReport:
             try:
@@ -238,6 +259,7 @@ class ProjectUpload(pn.viewable.Viewer):
                     upload=upload,
                     progress=tally.read,
                     curve_progress=tally.staged,
+                    **reading,
                 )
             finally:
                 gate.leave(user)

@@ -151,6 +151,7 @@ def test_the_api_limits_and_kinds_hold_for_a_drop(plant, monkeypatch):
 def test_only_importers_see_the_drop_zone_and_others_whom_to_ask(plant):
     upload = opened(plant, "vic")
     assert not upload.dropper.visible and upload.who_may.visible
+    assert not upload.options.visible and not upload.about.visible
     assert said(upload.who_may) == (
         "Uploading curves into line-9 needs the engineer role or higher; your role is "
         "viewer. Ask one of its admins or owners for that role: ada@plant.example."
@@ -224,3 +225,25 @@ def test_a_file_past_the_limit_is_refused_with_the_api_message(plant):
     upload = opened(plant, "eve")
     upload.dropper.refused = "huge.csv"
     assert said(upload.result).startswith("Uploads are limited to 100 MB; this one is larger.")
+
+
+def test_excel_files_in_windows_1252_import_when_their_encoding_is_chosen(plant):
+    services, _, _ = plant
+    upload = opened(plant, "eve")
+    latin = GERMAN.replace(b"ST010", "Prüfstand".encode("cp1252"))
+    assert upload.start("alt.csv", latin)
+    upload.wait()
+    assert said(upload.result).startswith("alt.csv: alt.csv: the file is not valid utf-8 text")
+    assert upload.options.visible
+    upload.encoding.value = "Windows-1252 (Excel's CSV in Western Europe)"
+    upload.separator.value = "; (semicolon)"
+    upload.decimal.value = ", (comma)"
+    assert upload.start("alt.csv", latin)
+    upload.wait()
+    assert said(upload.result) == "Imported 2 curves (5 points) into 'line-9'."
+    store = services.homes.store(services.homes.builtin, project="line-9")
+    try:
+        rows = store.client.query(f"SELECT DISTINCT station FROM {store.db}.curves").result_rows
+    finally:
+        store.client.close()
+    assert rows == [("Prüfstand",)]
