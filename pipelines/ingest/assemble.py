@@ -16,12 +16,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from models.times import ACCEPTED, TimeInputError, parse_time
 from pipelines.batch import CurveBatch
 from pipelines.ingest.columns import METADATA, METADATA_TEXT, METADATA_TIME, result_of
 from pipelines.ingest.errors import IngestError
 from pipelines.ingest.limits import MIN_POINTS
 from pipelines.ingest.readers import Chunk
 from pipelines.quantize import choose_step, to_codes
+
+WRITE_TIMES = "Write times as ISO 8601, e.g. 2026-11-25T14:03:00Z or 2026-11-25 14:03"
 
 
 class BadValue(ValueError):
@@ -31,7 +34,8 @@ class BadValue(ValueError):
 
 
 def normalize(meta: dict[str, str]) -> dict:
-    """Canonical per-curve values: result as OK/NOK/UNKNOWN, times as UTC timestamps."""
+    """Canonical per-curve values: result as OK/NOK/UNKNOWN, times as UTC timestamps (ISO 8601
+    only, read by :func:`models.times.parse_time`; a time without an offset is UTC)."""
     out: dict = dict(meta)
     if "result" in meta:
         result = result_of(meta["result"])
@@ -50,14 +54,10 @@ def normalize(meta: dict[str, str]) -> dict:
             del out[column]
             continue
         try:
-            stamp = pd.Timestamp(text)
-        except (ValueError, TypeError):
-            stamp = None
-        if stamp is None or stamp is pd.NaT:
-            raise BadValue(
-                column, f"{text!r} is not a date and time (use ISO 8601, e.g. 2026-11-25T14:03:00Z)"
-            )
-        out[column] = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+            moment = parse_time(text)  # strict: 11.12.2026 is refused, never guessed
+        except TimeInputError as exc:
+            raise BadValue(column, str(exc).replace(ACCEPTED, WRITE_TIMES)) from None
+        out[column] = pd.Timestamp(moment)
     return out
 
 

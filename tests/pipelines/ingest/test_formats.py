@@ -164,6 +164,13 @@ BAD = [
         r"line 3 \(data row 2\), column 'P-1_y': the value is infinite",
     ),
     (
+        # Excel in Germany writes day-first dates: 11.12.2026 is not guessed as 12 November.
+        "dates.csv",
+        "curve_key;x;y;started_at\nA;0;1;11.12.2026 06:00\nA;1;2;11.12.2026 06:00\n",
+        r"line 2 \(data row 1\), column 'started_at': '11\.12\.2026 06:00' is ambiguous "
+        r"\(11 December or 12 November\?\)\. Write times as ISO 8601",
+    ),
+    (
         # A curve-name row over x;y pairs is not the layout read: it says what is.
         "names_row.csv",
         "P-1;;P-2;\nx;y;x;y\n0;1;0;1\n",
@@ -176,6 +183,17 @@ BAD = [
 def test_bad_files_name_line_and_column(tmp_path, name, content, message):
     with pytest.raises(IngestError, match=message):
         assembled(write(tmp_path, name, content))
+
+
+def test_iso_times_are_read_in_utc(tmp_path):
+    text = (
+        "curve_key;x;y;started_at;ended_at\n"
+        "A;0;1;2026-12-11 06:00;2026-12-11T06:00:02.5+01:00\n"
+        "A;1;2;2026-12-11 06:00;2026-12-11T06:00:02.5+01:00\n"
+    )
+    meta = assembled(write(tmp_path, "times.csv", text))[0][3]
+    assert str(meta["started_at"]) == "2026-12-11 06:00:00+00:00"
+    assert str(meta["ended_at"]) == "2026-12-11 05:00:02.500000+00:00"
 
 
 def test_the_wide_layout(tmp_path):
