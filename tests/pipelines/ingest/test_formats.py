@@ -56,6 +56,12 @@ def test_semicolons_with_decimal_commas_from_the_header(tmp_path):
     assert [c[3]["result"] for c in curves] == ["OK", "NOK"]
 
 
+def test_quoted_values_in_a_semicolon_file(tmp_path):
+    text = '"curve_key";"x";"y";"station"\n"A";"0,5";"1";"ST,10"\n"A";"1";"2";"ST,10"\n'
+    curves = assembled(write(tmp_path, "quoted.csv", text))
+    assert curves[0][1:] == ([0.5, 1.0], [1.0, 2.0], {"station": "ST,10"})
+
+
 def test_semicolons_with_decimal_points(tmp_path):
     text = "curve_key;x;y\nA;0.5;1.25\nA;1.5;-2e-3\n"
     curves = assembled(write(tmp_path, "points.csv", text))
