@@ -2,7 +2,10 @@
 with progress, and the API's checks and messages.
 
 The browser sends the file in chunks (Panel's ``FileDropper``, FilePond underneath, which
-shows the upload's progress); at most ``CURVEHOUSE_UPLOAD_MB``, the API's limit. The file is
+shows the upload's progress); at most ``CURVEHOUSE_UPLOAD_MB``, the API's limit, which the
+server holds to as well (:class:`BoundedDropper`). Any file type is taken, as browsers give
+Parquet no type: the kind is read from the name, as the API does. A CSV's encoding, separator
+and decimal mark may be chosen; by default the latter two are read from the file. The file is
 then staged like an API upload (:func:`app.api.uploads.stage`) and imported by
 :func:`app.imports.import_upload`, the API's own code path: the role check, all or nothing,
 the staged folder removed afterwards (also on failure), one audit row. The import runs in an
