@@ -103,7 +103,7 @@ class HomePage(pn.viewable.Viewer):
         days = (overview.last - overview.first).total_seconds() / 86_400
         span = (days, "{value:.1f} days") if days >= 1 else (days * 24, "{value:.1f} hours")
         dates = f"{overview.first:%Y-%m-%d} → {overview.last:%Y-%m-%d} UTC"
-        projects = f"{overview.projects} project(s)"
+        projects = counted(overview.projects, "project")
         storage = bytes_per_point or None
         return pn.FlexBox(
             noted_figure("Curves", overview.curves, "{value:,}", "one per part and station"),

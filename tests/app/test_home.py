@@ -77,6 +77,7 @@ def test_summary_of_stored_curves(services, app_store):
     assert notes["First-pass yield"].endswith(f"{overview.rejected_parts:,} rejected parts")
     assert written["NOK curves"] == f"{overview.nok / 90:.1%}"
     assert notes["NOK curves"] == f"{overview.nok:,} of 90 curves"
+    assert notes["Datasets"] == "1 project"
     assert not any("rejected" in note for name, note in notes.items() if name != "First-pass yield")
     # Point counts are written with thousands separators in both tables.
     for table, column in ((breakdown, "points"), (newest, "point_count")):
