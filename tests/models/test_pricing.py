@@ -159,7 +159,6 @@ def test_assumptions_say_how_units_hours_and_backups_were_counted():
     assert "full copy" in text and "egress" in text
 
 
-
 def test_one_unit_one_node_and_one_curve_are_singular():
     """Issue 16: "1 units", "1 curves" read as a slip; counts take the noun in their number."""
     small = cost(nodes=1, vcpu_per_node=2, memory_gib_per_node=8)
@@ -177,6 +176,8 @@ def test_a_compute_unit_is_defined_in_one_sentence_from_the_billing_ratio():
     assert said.count(". ") == 0 and said.endswith(".")
     assert f"{GIB_PER_UNIT} GiB of memory with {VCPU_PER_UNIT} vCPU" in said
     assert "8 GiB RAM + 2 vCPU" in RAW["compute_per_unit_hour"]["scale"]["unit"]  # the source
+
+
 usages = st.builds(
     Usage,
     nodes=st.integers(1, 20),
