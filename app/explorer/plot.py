@@ -248,7 +248,9 @@ class DensityPlot(pn.viewable.Viewer):
             of = f" ({', '.join(self._programs)})" if self._programs else ""
             curves = int(band["curves"].max())
             drawn += [
-                elements.Overlay(f"Median of {curves:,} curves{of}", elements.ENVELOPE_COLOR),
+                elements.Overlay(
+                    f"Median of {counted(curves, 'curve')}{of}", elements.ENVELOPE_COLOR
+                ),
                 elements.Overlay("25–75 % band", elements.ENVELOPE_COLOR, "dashed"),
                 elements.Overlay("5–95 % band", elements.ENVELOPE_COLOR, "dotted"),
             ]
