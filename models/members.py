@@ -1,5 +1,5 @@
-"""Changing who is in a project: add, change a role, remove, invite. One set of rules for the
-Team page and the REST API.
+"""Changing who is in a project: add, change a role, remove, invite, list and revoke
+invitations. One set of rules for the Team page and the REST API.
 
 Admins manage members below owner; only owners make or remove owners (:func:`may_grant`). A
 project never loses its last owner. Every change writes an audit row in the same transaction.
@@ -27,6 +27,10 @@ class MemberConflict(MemberError):
 
 class NoSuchMember(MemberError):
     """The person or team named is not a member."""
+
+
+class NoSuchInvitation(NoSuchMember):
+    """No open invitation with that id in the project: accepted, revoked, or never made."""
 
 
 def _manage(session: Session, actor: Principal, project_id: int) -> tuple[Project, Role | None]:
@@ -156,3 +160,53 @@ def invite_member(
     project, granter = _manage(session, actor, project_id)
     check_grant(actor, granter, role, "invite a member as")
     return accounts.invite(session=session, actor=actor, project=project, email=email, role=role)
+
+
+def open_invitations(*, session: Session, actor: Principal, project_id: int) -> list[Invitation]:
+    """The project's invitations nobody has accepted yet, expired ones too, oldest first: for
+    those who may invite (and revoke), since each row names an address and a role."""
+    require(session, actor, project_id, Action.MANAGE_MEMBERS)
+    return list(
+        session.scalars(
+            sa.select(Invitation)
+            .where(Invitation.project_id == project_id, Invitation.accepted_at.is_(None))
+            .order_by(Invitation.created_at, Invitation.id)
+        )
+    )
+
+
+def revoke_invitation(
+    *,
+    session: Session,
+    actor: Principal,
+    project_id: int,
+    invitation_id: int,
+    ip: str | None = None,
+) -> Invitation:
+    """Delete an open invitation, so its link is refused like one never made. Revoking
+    follows the rules of inviting: only owners revoke an invitation to become owner."""
+    project, granter = _manage(session, actor, project_id)
+    invitation = session.get(Invitation, invitation_id)
+    if (
+        invitation is None
+        or invitation.project_id != project.id
+        or invitation.accepted_at is not None
+    ):
+        raise NoSuchInvitation(
+            f"{project.name} has no open invitation {invitation_id} (accepted, revoked, or "
+            "never made)."
+        )
+    check_grant(actor, granter, invitation.role, "revoke an invitation as")
+    session.delete(invitation)
+    audit(
+        session,
+        actor.label,
+        "member.invite.revoke",
+        "project",
+        project.id,
+        ip=ip,
+        email=invitation.email,
+        role=str(invitation.role),
+        invited_by=invitation.invited_by,
+    )
+    return invitation

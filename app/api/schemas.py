@@ -234,6 +234,18 @@ class MemberChange(Request):
     role: Role
 
 
+class InvitationOut(BaseModel):
+    """An invitation nobody has accepted yet; its link is never shown again."""
+
+    id: int
+    email: str
+    role: Role
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime
+    expired: bool = Field(description="past expires_at: the link is refused, revoke or re-invite")
+
+
 # -- clusters -------------------------------------------------------------------------------
 
 

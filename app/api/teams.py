@@ -7,6 +7,9 @@ team and becomes its owner. A team's owners and admins manage its members, with 
 team never loses its last owner. A project's admins grant a role there to a team they are in;
 only its owners grant owner. A team you are not in answers 404, like one that does not exist.
 
+A project's open invitations are listed and revoked here too, by those who may invite
+(:func:`models.members.open_invitations`); a revoked link is refused like one never made.
+
 The rules are :mod:`models.teams`'s, shared with the Team page; this module only translates.
 """
 
@@ -19,6 +22,7 @@ from app.api.handler import Call
 from app.api.projects import member_out
 from app.api.registry import API
 from app.api.schemas import (
+    InvitationOut,
     MemberOut,
     Page,
     Paging,
@@ -31,9 +35,9 @@ from app.api.schemas import (
     TeamProjectOut,
 )
 from app.api.scope import page_list
-from models import teams
+from models import members, teams
 from models.access import Action, NotFound
-from models.tables import Role, Team, TeamMember
+from models.tables import Invitation, Role, Team, TeamMember, utcnow
 
 TAG = "teams"
 TEAM_ROLE = "The role that counts is yours in the team, not in a project."
@@ -213,6 +217,61 @@ def revoke_team(call: Call) -> None:
             actor=call.who,
             project_id=call.path["project_id"],
             team_id=call.path["team_id"],
+            ip=call.ip,
+        )
+        session.commit()
+
+
+def invitation_out(invitation: Invitation) -> InvitationOut:
+    return InvitationOut(
+        id=invitation.id,
+        email=invitation.email,
+        role=invitation.role,
+        invited_by=invitation.invited_by,
+        created_at=invitation.created_at,
+        expires_at=invitation.expires_at,
+        expired=invitation.expires_at <= utcnow(),
+    )
+
+
+@API.route(
+    "GET",
+    "/api/projects/{project_id}/invitations",
+    "Invitations to a project nobody has accepted yet",
+    query=Paging,
+    response=Page[InvitationOut],
+    errors=(403,),
+    permission=Action.MANAGE_MEMBERS,
+    tag="projects",
+    description="Oldest first, expired ones too (``expired``). For those who may invite; the "
+    "links themselves are shown only when made.",
+)
+def list_invitations(call: Call) -> Page[InvitationOut]:
+    with call.store.sessions() as session:
+        rows = members.open_invitations(
+            session=session, actor=call.who, project_id=call.path["project_id"]
+        )
+        return page_list([invitation_out(i) for i in rows], call.query)
+
+
+@API.route(
+    "DELETE",
+    "/api/projects/{project_id}/invitations/{invitation_id}",
+    "Revoke an invitation: its link stops working",
+    status=204,
+    errors=(403,),
+    permission=Action.MANAGE_MEMBERS,
+    tag="projects",
+    description="Only owners revoke an invitation to become owner. An invitation accepted or "
+    "revoked already answers 404. The audit trail records it (member.invite.revoke).",
+)
+def revoke_invitation(call: Call) -> None:
+    with call.store.sessions() as session:
+        members.revoke_invitation(
+            session=session,
+            actor=call.who,
+            project_id=call.path["project_id"],
+            invitation_id=call.path["invitation_id"],
             ip=call.ip,
         )
         session.commit()

@@ -42,7 +42,12 @@ def page(services: Services) -> pn.template.BaseTemplate:
     }
     if auditable:
         tabs.append(("Audit trail", AuditPanel(store=store, who=who, projects=auditable)))
-    return shell("team", [pn.Tabs(*tabs, sizing_mode="stretch_width", max_width=1100)])
+    # On a phone the tab titles wrap onto a second line instead of running off the screen.
+    wrap = ".bk-headers-wrapper { flex-wrap: wrap; }"
+    return shell(
+        "team",
+        [pn.Tabs(*tabs, sizing_mode="stretch_width", max_width=1100, stylesheets=[wrap])],
+    )
 
 
 if pn.state.served:

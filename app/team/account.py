@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from app.auth.session import send_to_sign_in
 from app.markup import code, text
+from app.team import utc_titles, when
 from models import accounts
 from models.access import Principal
 from models.credentials import WeakPasswordError
@@ -15,10 +16,43 @@ from models.store import MetadataStore
 from models.tables import ApiToken, User, utcnow
 
 TOKEN_COLUMNS = ["id", "name", "prefix", "created", "expires", "last used", "status"]
+COPY, COPIED = "Copy token", "Copied ✓"
+# The browser's side of the copy button. The clipboard API needs a secure context (https or
+# localhost); elsewhere the token is put in a selected, hidden textarea and copied the old way,
+# and if the browser refuses that too, the button says how to copy it by hand. Bokeh runs this
+# through new Function, which the page's policy allows ('unsafe-eval'); no inline script.
+COPY_JS = f"""
+const done = (ok) => {{
+  source.label = ok ? "{COPIED}" : "Select the token above and press Ctrl+C";
+  source.button_type = ok ? "success" : "warning";
+}};
+const by_selection = () => {{
+  const area = document.createElement("textarea");
+  area.value = secret;
+  area.setAttribute("readonly", "");
+  area.style.position = "fixed";
+  area.style.opacity = "0";
+  document.body.appendChild(area);
+  area.select();
+  let ok = false;
+  try {{ ok = document.execCommand("copy"); }} catch (err) {{ ok = false; }}
+  area.remove();
+  done(ok);
+}};
+if (window.isSecureContext && navigator.clipboard) {{
+  navigator.clipboard.writeText(secret).then(() => done(true), by_selection);
+}} else {{
+  by_selection();
+}}
+"""
 
 
-def _when(value) -> str:
-    return "" if value is None else f"{value:%Y-%m-%d %H:%M}"
+def copy_button(secret: str) -> pn.widgets.Button:
+    """A button that copies ``secret`` to the clipboard in the browser and says so. A new
+    button per secret: its callback carries the value, and the page shows it once."""
+    button = pn.widgets.Button(label=COPY, color="primary", width=180)
+    button.js_on_click(args={"secret": secret}, code=COPY_JS)
+    return button
 
 
 class AccountPanel(pn.viewable.Viewer):
@@ -26,6 +60,7 @@ class AccountPanel(pn.viewable.Viewer):
         super().__init__()
         self.store, self.who = store, who
         self.message = pn.pane.Alert(visible=False, name="account-message")
+        self.copy = pn.Column()  # the copy button of the token just made, and only then
         self.current = pn.widgets.PasswordInput(label="Current password", width=220)
         self.new = pn.widgets.PasswordInput(label="New password (12+ characters)", width=220)
         change = pn.widgets.Button(label="Change password", color="primary", align="end")
@@ -42,22 +77,24 @@ class AccountPanel(pn.viewable.Viewer):
             disabled=True,
             selectable=1,
             hidden_columns=["id"],
+            titles=utc_titles("created", "expires", "last used"),
             layout="fit_data_stretch",
             sizing_mode="stretch_width",
-            height=160,
+            max_height=240,
         )
         revoke = pn.widgets.Button(label="Revoke selected token", color="danger")
         revoke.on_click(lambda _: self._revoke())
         self._layout = pn.Column(
             f"### Your account: {text(who.label)}",
             self.message,
-            pn.Row(self.current, self.new, change),
+            self.copy,
+            pn.FlexBox(self.current, self.new, change, align_items="flex-end"),
             "### Personal API tokens",
             pn.pane.Markdown(
                 "For scripts and the REST API (`Authorization: Bearer <token>`). A token acts "
                 "with your roles, is shown once, and only its hash is kept."
             ),
-            pn.Row(self.token_name, self.token_days, make),
+            pn.FlexBox(self.token_name, self.token_days, make, align_items="flex-end"),
             self.tokens,
             revoke,
             sizing_mode="stretch_width",
@@ -66,6 +103,7 @@ class AccountPanel(pn.viewable.Viewer):
     def _say(self, message: str, kind: str = "success") -> None:
         """Show ``message``, Markdown whose values went through :func:`~app.markup.text`."""
         self.message.object, self.message.alert_type, self.message.visible = message, kind, True
+        self.copy.objects = []
 
     def _tokens(self) -> pd.DataFrame:
         now = utcnow()
@@ -81,9 +119,9 @@ class AccountPanel(pn.viewable.Viewer):
                     "id": t.id,
                     "name": t.name,
                     "prefix": t.prefix + "…",
-                    "created": _when(t.created_at),
-                    "expires": _when(t.expires_at),
-                    "last used": _when(t.last_used_at) or "never",
+                    "created": when(t.created_at),
+                    "expires": when(t.expires_at),
+                    "last used": when(t.last_used_at) or "never",
                     "status": accounts.token_state(t, now),
                 }
                 for t in rows
@@ -121,6 +159,7 @@ class AccountPanel(pn.viewable.Viewer):
         self.token_name.value = ""
         self.tokens.value = self._tokens()
         self._say(f"New token (copy it now; it is not shown again): {code(plain)}")
+        self.copy.objects = [copy_button(plain)]
 
     def _revoke(self) -> None:
         if not self.tokens.selection:

@@ -1,4 +1,8 @@
-"""The audit trail of a project, for its owners and admins, with a CSV export."""
+"""The audit trail of a project, for its owners and admins, with a CSV export.
+
+Every cell is shown in full: long values wrap inside their column, and where the screen is too
+narrow for all columns (a phone) the ones that do not fit move into a details block under each
+row (Tabulator's responsive collapse), instead of being clipped or scrolled out of sight."""
 
 from __future__ import annotations
 
@@ -7,13 +11,31 @@ import io
 import pandas as pd
 import panel as pn
 
-from app.team import chosen_name
+from app.markup import text
+from app.team import chosen_name, utc_titles
 from models.access import AccessError, Action, Principal, require
 from models.audit import COLUMNS, as_row, member_sign_ins, project_trail
 from models.csv_safe import frame_csv
 from models.store import MetadataStore
 
 SHOWN = 500
+# What the table shows: the export's columns, with the target's type and id as one.
+SHOWN_COLUMNS = ["at", "actor", "action", "target", "detail", "ip"]
+# Fixed widths where the values have a known length; detail takes the rest. The priority says
+# which columns go to the details block first on a narrow screen (highest first).
+WIDTHS = {"at": 175, "actor": 200, "action": 160, "target": 100, "ip": 130}
+PRIORITY = {"at": 0, "action": 0, "actor": 1, "detail": 2, "target": 3, "ip": 4}
+WRAP = """
+.tabulator-cell, .tabulator-responsive-collapse td { overflow-wrap: anywhere; }
+.tabulator-responsive-collapse td { white-space: normal; vertical-align: top; }
+.tabulator-responsive-collapse td:first-child { white-space: nowrap; padding-right: 1em; }
+"""
+NOTHING = {
+    "Project": "Nothing recorded yet: sign-ins, cluster changes, imports, member changes and "
+    "password reveals will appear here.",
+    "Sign-ins": "No sign-ins of this project's members recorded yet: sign-ins, failed "
+    "attempts and lockouts will appear here.",
+}
 
 
 class AuditPanel(pn.viewable.Viewer):
@@ -29,13 +51,26 @@ class AuditPanel(pn.viewable.Viewer):
             label="Action starts with", placeholder="e.g. cluster. or member.", width=200
         )
         self.table = pn.widgets.Tabulator(
-            pd.DataFrame(columns=COLUMNS),
+            pd.DataFrame(columns=SHOWN_COLUMNS),
             show_index=False,
             disabled=True,
-            layout="fit_data_stretch",
+            layout="fit_columns",
+            titles=utc_titles("at"),
+            widths=WIDTHS,
+            formatters={column: {"type": "textarea"} for column in SHOWN_COLUMNS},
+            configuration={
+                "responsiveLayout": "collapse",
+                "columns": [
+                    {"field": column, "responsive": rank, "minWidth": 90}
+                    for column, rank in PRIORITY.items()
+                ],
+            },
+            stylesheets=[WRAP],
+            container_popup=False,  # else Panel adds an empty last column for cell editors
             sizing_mode="stretch_width",
-            height=300,
+            max_height=520,
         )
+        self.nothing = pn.pane.Alert(alert_type="light", visible=False)
         self.download = pn.widgets.FileDownload(
             callback=self._csv,
             filename="audit.csv",
@@ -65,7 +100,16 @@ class AuditPanel(pn.viewable.Viewer):
     def refresh(self) -> None:
         frame = self.events()
         frame["at"] = pd.to_datetime(frame["at"], utc=True).dt.strftime("%Y-%m-%d %H:%M:%S")
-        self.table.value = frame
+        frame["target"] = frame["target_type"] + " " + frame["target_id"]
+        self.table.value = frame[SHOWN_COLUMNS].fillna("")
+        self.table.visible = not frame.empty
+        self.nothing.visible = frame.empty
+        action = self.action.value.strip()
+        self.nothing.object = (
+            f"No events whose action starts with {text(repr(action))}."
+            if action and self.kind.value == "Project"
+            else NOTHING[self.kind.value]
+        )
         self.download.filename = f"audit-{chosen_name(self.project) or 'project'}.csv"
 
     def _csv(self) -> io.StringIO:
@@ -79,7 +123,8 @@ class AuditPanel(pn.viewable.Viewer):
                 f"failed attempts and lockouts of its members. Newest first; the table shows "
                 f"up to {SHOWN}, the export all."
             ),
-            pn.Row(self.project, self.kind, self.action, self.download),
+            pn.FlexBox(self.project, self.kind, self.action, self.download, align_items="flex-end"),
+            self.nothing,
             self.table,
             sizing_mode="stretch_width",
         )

@@ -1,5 +1,5 @@
-"""A project's members and invitations; the buttons follow the viewer's role, and
-``models/members.py`` checks it again on every change."""
+"""A project's members and its open invitations; the buttons follow the viewer's role, and
+``models/members.py`` checks it again on every change and on every list of invitations."""
 
 from __future__ import annotations
 
@@ -8,18 +8,26 @@ import panel as pn
 
 from app.auth.session import public_base
 from app.markup import code, text
-from app.team import chosen_name
+from app.team import chosen_name, utc_titles, when
 from models.access import AccessError, Action, Principal, allows
 from models.accounts import AccountError, find_user
-from models.members import add_member, change_role, invite_member, remove_member
+from models.members import (
+    add_member,
+    change_role,
+    invite_member,
+    open_invitations,
+    remove_member,
+    revoke_invitation,
+)
 from models.settings import Settings
 from models.store import MetadataStore
-from models.tables import Project, Role
+from models.tables import Project, Role, utcnow
 from models.teams import grant_team, revoke_team, teams_of
 from providers.errors import ProviderError
 from providers.mail import send_mail
 
 MEMBER_COLUMNS = ["user_id", "team_id", "member", "kind", "role"]
+INVITATION_COLUMNS = ["id", "invited", "role", "by", "sent", "expires", "status"]
 ROLES = [r.value for r in Role]
 
 
@@ -47,7 +55,7 @@ class MembersPanel(pn.viewable.Viewer):
             hidden_columns=["user_id", "team_id"],
             layout="fit_data_stretch",
             sizing_mode="stretch_width",
-            height=200,
+            max_height=300,
         )
         self.email = pn.widgets.TextInput(label="E-mail", placeholder="name@plant.example")
         self.role = pn.widgets.Select(label="Role", options=ROLES, value="viewer", width=130)
@@ -62,13 +70,32 @@ class MembersPanel(pn.viewable.Viewer):
         self.grant_role = pn.widgets.Select(label="Role", options=ROLES, value="viewer", width=130)
         grant = pn.widgets.Button(label="Grant team", align="end")
         grant.on_click(lambda _: self._grant())
+        self.invitations = pn.widgets.Tabulator(
+            pd.DataFrame(columns=INVITATION_COLUMNS),
+            show_index=False,
+            disabled=True,
+            selectable=1,
+            hidden_columns=["id"],
+            titles=utc_titles("sent", "expires"),
+            layout="fit_data_stretch",
+            sizing_mode="stretch_width",
+            max_height=200,
+            container_popup=False,
+        )
+        self.no_invitations = pn.pane.Markdown(name="no-invitations")
+        revoke = pn.widgets.Button(label="Revoke selected invitation", color="danger")
+        revoke.on_click(lambda _: self._revoke_invitation())
+        self.pending = pn.Column(self.invitations, revoke, sizing_mode="stretch_width")
         self.managing = pn.Column(
             "#### Invite someone",
-            pn.Row(self.email, self.role, invite),
+            pn.FlexBox(self.email, self.role, invite, align_items="flex-end"),
+            "#### Open invitations",
+            self.no_invitations,
+            self.pending,
             "#### Give a team a role",
-            pn.Row(self.grant_to, self.grant_role, grant),
+            pn.FlexBox(self.grant_to, self.grant_role, grant, align_items="flex-end"),
             "#### Change a member or team",
-            pn.Row(self.new_role, set_role, remove),
+            pn.FlexBox(self.new_role, set_role, remove, align_items="flex-end"),
         )
         self.project.param.watch(lambda _: self.refresh(), "value")
         self.refresh()
@@ -98,6 +125,42 @@ class MembersPanel(pn.viewable.Viewer):
             # Only teams the viewer is in may be given a project (models.teams.grant_team).
             self.grant_to.options = {t.name: t.id for t, _ in teams_of(session, self.who)}
         self.table.value = pd.DataFrame(rows, columns=MEMBER_COLUMNS)
+        self._load_invitations()
+
+    def _load_invitations(self) -> None:
+        """The open invitations, for those who may invite: each names an address and a role."""
+        rows = []
+        if self.managing.visible and self.project.value is not None:
+            now = utcnow()
+            with self.store.sessions() as session:
+                try:
+                    pending = open_invitations(
+                        session=session, actor=self.who, project_id=self.project.value
+                    )
+                except AccessError:
+                    pending = []
+                rows = [
+                    {
+                        "id": i.id,
+                        "invited": i.email,
+                        "role": str(i.role),
+                        "by": i.invited_by,
+                        "sent": when(i.created_at),
+                        "expires": when(i.expires_at),
+                        "status": "expired: invite again" if i.expires_at <= now else "waiting",
+                    }
+                    for i in pending
+                ]
+        self.invitations.value = pd.DataFrame(rows, columns=INVITATION_COLUMNS)
+        self.invitations.selection = []
+        self.pending.visible = bool(rows)
+        self.no_invitations.object = (
+            ""
+            if rows
+            else f"No open invitations to {text(chosen_name(self.project))}: everyone invited "
+            "has joined, or nobody was invited by link."
+        )
+        self.no_invitations.visible = not rows
 
     def _selected(self) -> tuple[str, int] | None:
         """("person", user id) or ("team", team id) of the selected row."""
@@ -213,6 +276,25 @@ class MembersPanel(pn.viewable.Viewer):
                     revoke_team(session=session, actor=self.who, project_id=project_id, team_id=key)
 
             self._apply(remove, "Removed.")
+
+    def _revoke_invitation(self) -> None:
+        if not self.invitations.selection:
+            return self._say("Select an invitation in the table first.", "warning")
+        row = self.invitations.value.iloc[self.invitations.selection[0]]
+        invitation_id, project_id = int(row["id"]), self.project.value
+        self._apply(
+            lambda session: (
+                revoke_invitation(
+                    session=session,
+                    actor=self.who,
+                    project_id=project_id,
+                    invitation_id=invitation_id,
+                )
+                and None
+            ),
+            f"Invitation of {text(row['invited'])} as {text(row['role'])} revoked: its link "
+            "no longer works.",
+        )
 
     def _grant(self) -> None:
         if self.grant_to.value is None:

@@ -13,7 +13,7 @@ from app.team.members import MembersPanel
 from app.team.teams import TeamsPanel
 from models import accounts
 from models.access import Principal, role_in
-from models.audit import audit
+from models.audit import audit, project_trail
 from models.settings import Settings
 from models.store import open_metadata
 from models.tables import ProjectMember, Role
@@ -139,3 +139,115 @@ def test_the_grant_offers_only_teams_the_viewer_is_in(plant):
         session.commit()
     members = members_panel(plant, "owner")
     assert list(members.grant_to.options) == ["Mine"]
+
+
+def invite_by_link(plant, who: str, email: str, role: str = "engineer") -> str:
+    """Invite ``email`` from ``who``'s Members panel; the one-time link's secret."""
+    panel = members_panel(plant, who)
+    panel.email.value, panel.role.value = email, role
+    panel._invite()
+    return re.search(r"token=([\w-]+)", panel.message.object).group(1)
+
+
+def test_open_invitations_are_listed_for_those_who_may_invite(plant):
+    """Issue 16: invitations were made, but nobody could see which were still open."""
+    invite_by_link(plant, "owner", "new@plant.example")
+    panel = members_panel(plant, "owner")
+    rows = panel.invitations.value.to_dict("records")
+    assert [(r["invited"], r["role"], r["by"], r["status"]) for r in rows] == [
+        ("new@plant.example", "engineer", "owner@plant.example", "waiting")
+    ]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", rows[0]["sent"])
+    assert rows[0]["expires"] > rows[0]["sent"]
+    assert panel.pending.visible and not panel.no_invitations.visible
+    assert panel.invitations.titles["expires"] == "expires (UTC)"
+    viewer = members_panel(plant, "vic")  # no invite rights: nothing listed, nothing offered
+    assert viewer.invitations.value.empty and not viewer.managing.visible
+
+
+def test_a_revoked_invitation_link_is_refused_and_audited(plant):
+    store, _, projects, _ = plant
+    link = invite_by_link(plant, "owner", "new@plant.example")
+    viewer = members_panel(plant, "vic")
+    owner = members_panel(plant, "owner")
+    # The viewer's hidden button, pressed anyway against the owner's row: refused.
+    viewer.invitations.value = owner.invitations.value
+    viewer.invitations.selection = [0]
+    viewer._revoke_invitation()
+    assert "manage members needs admin" in viewer.message.object
+    with store.sessions() as session:
+        accounts.open_invitation(session, link)  # still valid
+    owner.invitations.selection = [0]
+    owner._revoke_invitation()
+    assert "Invitation of new&#64;plant&#46;example as engineer revoked" in owner.message.object
+    assert owner.invitations.value.empty and owner.no_invitations.visible
+    assert "No open invitations to Default project" in owner.no_invitations.object
+    with store.sessions() as session:
+        with pytest.raises(accounts.AccountError, match="not valid"):
+            accounts.open_invitation(session, link)
+        with pytest.raises(accounts.AccountError, match="not valid"):
+            accounts.accept_invitation(session=session, plain=link, password=PASSWORD)
+        trail = session.scalars(project_trail(projects["Default project"], "member.invite")).all()
+        assert [(e.action, e.actor, e.detail["email"]) for e in trail] == [
+            ("member.invite.revoke", "owner@plant.example", "new@plant.example"),
+            ("member.invite", "owner@plant.example", "new@plant.example"),
+        ]
+
+
+def test_admins_revoke_invitations_they_could_make_but_not_an_owners(plant):
+    store, _, projects, people = plant
+    with store.sessions() as session:
+        session.add(
+            ProjectMember(
+                project_id=projects["Default project"], user_id=people["ana"].user_id, role="admin"
+            )
+        )
+        session.commit()
+    invite_by_link(plant, "owner", "boss@plant.example", "owner")
+    invite_by_link(plant, "owner", "eng@plant.example", "engineer")
+    admin = members_panel(plant, "ana")
+    assert list(admin.invitations.value["invited"]) == ["boss@plant.example", "eng@plant.example"]
+    admin.invitations.selection = [0]
+    admin._revoke_invitation()
+    assert "may not revoke an invitation as owner" in admin.message.object
+    admin.invitations.selection = [1]
+    admin._revoke_invitation()
+    assert admin.message.alert_type == "success"
+    assert list(admin.invitations.value["invited"]) == ["boss@plant.example"]
+
+
+def test_an_empty_audit_says_what_will_appear_there(plant):
+    """Issue 16: an empty trail showed a bare table header."""
+    store, _, projects, people = plant
+    panel = AuditPanel(store=store, who=people["owner"], projects=projects)
+    assert panel.nothing.visible and not panel.table.visible
+    assert panel.nothing.object.startswith("Nothing recorded yet: sign-ins, cluster changes")
+    panel.kind.value = "Sign-ins"
+    assert panel.nothing.visible and "No sign-ins" in panel.nothing.object
+    panel.kind.value = "Project"
+    with store.sessions() as session:
+        audit(session, "owner@plant.example", "member.add", "project", projects["Default project"])
+        session.commit()
+    panel.action.value = "cluster."
+    assert panel.nothing.visible and "action starts with" in panel.nothing.object
+    panel.action.value = ""
+    assert panel.table.visible and not panel.nothing.visible
+    assert list(panel.table.value.iloc[0][["actor", "action", "target"]]) == [
+        "owner@plant.example",
+        "member.add",
+        f"project {projects['Default project']}",
+    ]
+
+
+def test_the_audit_table_wraps_its_cells_and_folds_columns_on_a_phone(plant):
+    """Issue 16: long values were cut off; every column is shown in full, wrapped, and the
+    columns that do not fit a narrow screen move into a details block under each row."""
+    store, _, projects, people = plant
+    table = AuditPanel(store=store, who=people["owner"], projects=projects).table
+    assert table.layout == "fit_columns"
+    assert all(f == {"type": "textarea"} for f in table.formatters.values())
+    assert set(table.formatters) == set(table.value.columns)
+    model = table.get_root()  # what the browser gets
+    assert model.configuration["responsiveLayout"] == "collapse"
+    assert model.layout == "fit_columns"
+    assert "overflow-wrap: anywhere" in table.stylesheets[0]
