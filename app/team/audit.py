@@ -21,9 +21,11 @@ from models.store import MetadataStore
 SHOWN = 500
 # What the table shows: the export's columns, with the target's type and id as one.
 SHOWN_COLUMNS = ["at", "actor", "action", "target", "detail", "ip"]
-# Fixed widths where the values have a known length; detail takes the rest. The priority says
-# which columns go to the details block first on a narrow screen (highest first).
-WIDTHS = {"at": 175, "actor": 200, "action": 160, "target": 100, "ip": 130}
+# Fixed widths where the values have a known length; at, action and detail share the rest. The
+# priority says which columns go to the details block first on a narrow screen (highest first).
+WIDTHS = {"actor": 200, "target": 100, "ip": 130}
+# The two columns a phone keeps share its width, so neither is fixed; each wraps down to this.
+NARROWEST = {"at": 105, "action": 105}
 PRIORITY = {"at": 0, "action": 0, "actor": 1, "detail": 2, "target": 3, "ip": 4}
 WRAP = """
 .tabulator-cell, .tabulator-responsive-collapse td { overflow-wrap: anywhere; }
@@ -61,7 +63,7 @@ class AuditPanel(pn.viewable.Viewer):
             configuration={
                 "responsiveLayout": "collapse",
                 "columns": [
-                    {"field": column, "responsive": rank, "minWidth": 90}
+                    {"field": column, "responsive": rank, "minWidth": NARROWEST.get(column, 90)}
                     for column, rank in PRIORITY.items()
                 ],
             },

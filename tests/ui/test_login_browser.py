@@ -216,3 +216,49 @@ def test_the_readme_curl_example_works_against_curvehouse_serve(served):
         urllib.request.urlopen(served.url + "api/projects")
     refused.value.close()
     assert refused.value.code == 401
+
+
+# Cells cut off across or down, and a table that scrolls sideways (scrolling down is fine).
+CLIPPED = """(table) => [
+    ...[...table.querySelectorAll(
+        '.tabulator-cell, .tabulator-col-title, .tabulator-responsive-collapse td'
+    )].filter((cell) => cell.offsetWidth > 0 && (
+        cell.scrollWidth > cell.clientWidth + 1 || cell.scrollHeight > cell.clientHeight + 1
+    )),
+    ...[...table.querySelectorAll('.tabulator-tableholder')].filter(
+        (holder) => holder.scrollWidth > holder.clientWidth + 1
+    ),
+].map((cell) => cell.className + ': ' + cell.textContent.slice(0, 80))"""
+
+
+def test_a_new_token_is_copied_and_the_audit_shows_every_cell(served, browser):
+    """Issue 16: no copy button for a new token, and audit cells cut off at 1400 px."""
+    invite(served, f"{'a-very-long-name.' * 4}engineer@plant.example", "demo", "engineer")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=served.url[:-1])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    served.sign_in(page)
+    page.goto(served.url + "team", wait_until="networkidle")
+    page.get_by_label("Token name").fill("copied in the browser")
+    page.get_by_role("button", name="Create token").click()
+    shown = page.get_by_text(re.compile("New token .* chp_")).first
+    shown.wait_for()
+    page.get_by_role("button", name="Copy token").click()
+    page.get_by_role("button", name="Copied").wait_for()
+    token = re.search(r"chp_[\w-]+", shown.inner_text()).group(0)
+    assert page.evaluate("navigator.clipboard.readText()") == token
+    open_tab(page, "Audit trail")
+    page.get_by_label("Project").last.select_option(label="demo")
+    table = page.locator(".tabulator").filter(has_text="a-very-long-name").first
+    table.wait_for()
+    assert table.evaluate(CLIPPED) == []
+    screenshot(page, "team-audit-1400")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator(".tabulator-responsive-collapse").first.wait_for()  # columns fold into rows
+    page.wait_for_timeout(300)
+    assert table.evaluate(CLIPPED) == []
+    screenshot(page, "team-audit-390")
+    assert errors == []
+    context.close()
