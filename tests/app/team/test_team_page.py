@@ -251,3 +251,22 @@ def test_the_audit_table_wraps_its_cells_and_folds_columns_on_a_phone(plant):
     assert model.configuration["responsiveLayout"] == "collapse"
     assert model.layout == "fit_columns"
     assert "overflow-wrap: anywhere" in table.stylesheets[0]
+
+
+def test_a_new_token_comes_with_a_copy_button_until_the_next_message(plant):
+    """Issue 16: the secret shown once had no copy button."""
+    store, _, _, people = plant
+    panel = AccountPanel(store=store, who=people["vic"])
+    assert panel.copy.objects == []
+    panel.token_name.value = "line-7 import"
+    panel._make_token()
+    secret = re.search(r"chp_[\w-]+", panel.message.object).group(0)
+    (button,) = panel.copy.objects
+    model = button.get_root()
+    (callback,) = model.js_event_callbacks["button_click"]
+    assert callback.args["secret"] == secret
+    assert "navigator.clipboard.writeText(secret)" in callback.code
+    assert 'document.execCommand("copy")' in callback.code  # outside https and localhost
+    panel.tokens.selection = [0]
+    panel._revoke()
+    assert panel.copy.objects == []
