@@ -285,7 +285,7 @@ def shows_the_url_view(page) -> bool:
 def test_hover_names_the_parts_under_the_cursor(served, page):
     open_page(page, served.url)
     box = plot_box(page)
-    found = page.get_by_text(re.compile(r"[\d,]+ curves\*?\*? at \("))
+    found = page.get_by_text(re.compile(r"[\d,]+ curves?\*?\*? at \("))
     for fy in (0.5, 0.6, 0.7, 0.8, 0.4, 0.3, 0.9, 0.2):
         for fx in (0.3, 0.5, 0.7):
             page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)

@@ -358,7 +358,7 @@ def explorer(page, seen: Watched, base: str) -> None:
         page.mouse.click(5, 5)
     # Hover over the raster: the parts under the pointer by serial.
     canvas = page.locator("canvas").first.bounding_box()
-    hover = page.get_by_text(re.compile(r"curves\*{0,2} at \("))
+    hover = page.get_by_text(re.compile(r"curves?\*{0,2} at \("))
     for x, y in curve_pixels(page)[:8]:
         page.mouse.move(canvas["x"] + x, canvas["y"] + y)
         page.wait_for_timeout(1500)  # the parts are asked once the pointer rests
