@@ -20,7 +20,7 @@ NAV = (
     ("team", "Team"),
 )
 NAV_CSS = """
-.ch-nav {display: flex; gap: 4px; align-items: center; height: 100%;}
+.ch-nav {display: flex; flex-wrap: wrap; gap: 4px; align-items: center; height: 100%;}
 .ch-nav a {color: #dbe7f5; text-decoration: none; padding: 6px 12px; border-radius: 6px;
            font-size: 15px;}
 .ch-nav a:hover {background: rgba(255, 255, 255, .12); color: white;}
@@ -30,6 +30,11 @@ NAV_CSS = """
 .ch-signout button {color: #dbe7f5; background: none; border: 0; padding: 6px 12px;
                     border-radius: 6px; font: inherit; font-size: 15px; cursor: pointer;}
 .ch-signout button:hover {background: rgba(255, 255, 255, .12); color: white;}
+/* A phone at the line: every page and Sign out stay reachable; the e-mail gives way. */
+@media (max-width: 600px) {
+  .ch-nav a, .ch-signout button {padding: 4px 7px; font-size: 14px;}
+  .ch-user {display: none;}
+}
 """
 
 

@@ -260,5 +260,9 @@ def test_a_new_token_is_copied_and_the_audit_shows_every_cell(served, browser):
     page.wait_for_timeout(300)
     assert table.evaluate(CLIPPED) == []
     screenshot(page, "team-audit-390")
+    # On a phone every page and Sign out stay in reach: the navigation wraps, nothing is cut.
+    for name in ("Curves", "Overview", "Clusters", "Projects", "Team", "Sign out"):
+        box = page.locator(".ch-nav").get_by_text(name, exact=True).bounding_box()
+        assert box and box["width"] > 0 and box["x"] >= 0 and box["x"] + box["width"] <= 390, name
     assert errors == []
     context.close()
