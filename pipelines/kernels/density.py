@@ -119,10 +119,38 @@ def accumulate(
                 qy = to_pixel(y1, sy, ty, ytop)
                 if qx == px1:
                     # Dense curves: a segment inside one column covers rows py1..qy. Fold them
-                    # into the run (the M4 idea).
+                    # into the run (the M4 idea). This is exactly Bresenham's walk: with no x
+                    # step it moves one row per step from py1 to qy, and py1 is in the run.
                     ra = min(ra, qy)
                     rb = max(rb, qy)
                     py1 = qy
+                    continue
+                if (qx - px1 == 1) | (px1 - qx == 1):
+                    # One column step, the other common case: the closed form below (the same
+                    # as the ``big_dx <= 1`` branch further down, with first = 1) keeps rows
+                    # py1+iy..py1+(switch-1)*iy in column px1, next to py1 in the open run, and
+                    # puts rows py1+switch*iy..qy in column qx, which starts the new run.
+                    big_dy = abs(qy - py1)
+                    iy = (qy > py1) - (qy < py1)
+                    switch = max(1, (2 * big_dy + (iy <= 0) + 3) >> 2)
+                    stay = py1 + (switch - 1) * iy
+                    ra, rb = min(ra, stay), max(rb, stay)
+                    if 0 <= rc < width:
+                        ra, rb = max(ra, 0), min(rb, height - 1)
+                        o = owner[rc]
+                        fresh = (o != cur) & (o != -cur)
+                        low, high = lo[rc], hi[rc]
+                        if not fresh and ((o == -cur) | (ra > high + 1) | (rb < low - 1)):
+                            _gap(rc, ra, rb, cur, k, owner, lo, hi, stamp, extra)
+                        else:
+                            lo[rc] = ra if fresh else min(low, ra)
+                            hi[rc] = rb if fresh else max(high, rb)
+                            owner[rc] = cur
+                            touched[nt] = rc
+                            nt += fresh
+                    move = py1 + switch * iy
+                    rc, ra, rb = qx, min(move, qy), max(move, qy)
+                    px1, py1 = qx, qy
                     continue
                 px0, py0, px1, py1 = px1, py1, qx, qy
                 clipped = False
