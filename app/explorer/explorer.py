@@ -72,6 +72,7 @@ class CurveExplorer(pn.viewable.Viewer):
         super().__init__(**params)
         self._projects, self._on_export = projects, on_export
         self._empty_advice = empty_advice
+        self._advice: dict[str, str] = {}  # said once per project: it reads the metadata store
         self._stored: set[str] = set()  # the projects with curves
         if samples is None:
             samples = MemorySamples(HotCache(HOT_CACHE_MB * 1024 * 1024))
@@ -148,7 +149,9 @@ class CurveExplorer(pn.viewable.Viewer):
         if project in self._stored:
             return None
         if project and self._empty_advice is not None:
-            return self._empty_advice(project)
+            if project not in self._advice:
+                self._advice[project] = self._empty_advice(project)
+            return self._advice[project]
         return EMPTY_STORE
 
     def close(self) -> None:

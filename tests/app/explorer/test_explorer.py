@@ -282,3 +282,27 @@ def test_an_empty_store_says_how_to_get_curves(engine, store):
     assert explorer.plot.empty and not explorer.message
     assert "No curves stored yet" in explorer.plot.empty
     assert "curvehouse demo" in explorer.plot.empty
+
+
+def test_an_empty_projects_advice_is_asked_once_however_often_it_is_drawn(engine, store):
+    """The advice reads the metadata store (who may import, who administers): a zoom or a
+    changed y range of an empty project must not read it again."""
+    asked: list[str] = []
+
+    def advice(project: str) -> str:
+        asked.append(project)
+        return f"Nothing in {project} yet."
+
+    explorer = CurveExplorer(
+        client_factory=engine.client,
+        database=store.database,
+        projects=("line-9",),
+        empty_advice=advice,
+    )
+    explorer.wait()
+    for y_range in ((0.0, 5.0), (1.0, 2.0), (0.0, 9.0)):
+        explorer.state.y_range = y_range
+        explorer.wait()
+    assert explorer.plot.empty == "Nothing in line-9 yet."
+    assert asked == ["line-9"]
+    explorer.close()
