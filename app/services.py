@@ -27,6 +27,8 @@ from providers.engines import Engine, engine_from_settings
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
+    from app.api.uploads import ImportGate
+
 MIB = 1024 * 1024
 T = TypeVar("T")
 
@@ -62,6 +64,14 @@ class Services:
     def hot(self) -> HotCache:
         """Filters' samples in memory, shared by every session (entries are read-only)."""
         return self._once("hot", lambda: HotCache(self.settings.hot_cache_mb * MIB))
+
+    @property
+    def imports(self) -> ImportGate:
+        """Where every import of this process runs, from the API and the Projects page alike,
+        so one person's imports at once are counted across both."""
+        from app.api.uploads import ImportGate
+
+        return self._once("imports", lambda: ImportGate.of(self.settings))
 
     @property
     def homes(self) -> Homes:
@@ -109,6 +119,9 @@ class Services:
         with self._build_lock:
             metadata, engine = self._built.pop("metadata", None), self._built.pop("engine", None)
             homes = self._built.pop("homes", None)
+            imports = self._built.pop("imports", None)
+        if imports is not None:
+            imports.executor.shutdown(wait=False)  # imports in flight finish on their own
         if homes is not None:
             homes.close()
         if metadata is not None:

@@ -60,7 +60,7 @@ def routes(services: Services) -> list[tuple]:
     """Tornado URL patterns for ``pn.serve(extra_patterns=...)``, on the process's services."""
     from app import logs
     from app.api.handler import ApiContext, ApiHandler
-    from app.api.uploads import ImportGate, sweep
+    from app.api.uploads import sweep
 
     logs.install()  # query strings with secrets are never logged as they are
     table = route_table()
@@ -68,7 +68,7 @@ def routes(services: Services) -> list[tuple]:
     settings = services.settings
     sweep(settings)  # upload folders of a server that stopped midway
     executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="curvehouse-api")
-    ctx = ApiContext(services, executor, ImportGate.of(settings))
+    ctx = ApiContext(services, executor, services.imports)
     patterns: list[tuple] = [
         (next(iter(methods.values())).pattern, ApiHandler, {"ctx": ctx, "routes": methods})
         for methods in table.by_path().values()

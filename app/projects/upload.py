@@ -8,10 +8,10 @@ Parquet no type: the kind is read from the name, as the API does. A CSV's encodi
 and decimal mark may be chosen; by default the latter two are read from the file. The file is
 then staged like an API upload (:func:`app.api.uploads.stage`) and imported by
 :func:`app.imports.import_upload`, the API's own code path: the role check, all or nothing,
-the staged folder removed afterwards (also on failure), one audit row. The import runs in an
-executor of its own, at most ``CURVEHOUSE_IMPORTS_PER_PERSON`` per person at once
-(:class:`~app.api.uploads.ImportGate`); the page reads its progress (bytes read, curves
-staged) every :data:`POLL_MS` while it runs.
+the staged folder removed afterwards (also on failure), one audit row. The import runs in the
+process's import executor, shared with the API (``Services.imports``), at most
+``CURVEHOUSE_IMPORTS_PER_PERSON`` per person at once across both; the page reads its
+progress (bytes read, curves staged) every :data:`POLL_MS` while it runs.
 
 Only people whose role allows ``import_data`` (engineer or higher, as for the API) see the
 drop zone; others are told whom to ask.
@@ -20,8 +20,6 @@ drop zone; others are told whom to ask.
 from __future__ import annotations
 
 import logging
-import threading
-import weakref
 from concurrent.futures import Future
 from typing import ClassVar
 
@@ -30,7 +28,7 @@ import param
 import sqlalchemy as sa
 
 from app.api.errors import ApiError
-from app.api.uploads import MB, ImportGate, stage, too_large
+from app.api.uploads import MB, stage, too_large
 from app.imports import ImportRefused, import_upload
 from app.markup import text
 from app.services import Services
@@ -60,18 +58,6 @@ FORMATS = (
 ENCODINGS = {"UTF-8": "utf-8", "Windows-1252 (Excel's CSV in Western Europe)": "cp1252"}
 SEPARATORS = {"read from the header": None, "; (semicolon)": ";", ", (comma)": ","}
 DECIMALS = {"read from the numbers": None, ", (comma)": ",", ". (point)": "."}
-
-_gates: weakref.WeakKeyDictionary[Services, ImportGate] = weakref.WeakKeyDictionary()
-_gates_lock = threading.Lock()
-
-
-def gate_of(services: Services) -> ImportGate:
-    """The page imports' executor and per-person bound, one per process's services."""
-    with _gates_lock:
-        gate = _gates.get(services)
-        if gate is None:
-            gate = _gates[services] = ImportGate.of(services.settings)
-        return gate
 
 
 class BoundedDropper(pn.widgets.FileDropper):
@@ -232,7 +218,7 @@ class ProjectUpload(pn.viewable.Viewer):
         if self._future is not None and not self._future.done():
             self._say("An import is running; drop the next file when it has finished.", "warning")
             return False
-        gate = gate_of(self.services)
+        gate = self.services.imports
         user = self.who.user_id if self.who.user_id is not None else 0
         try:
             gate.enter(user)

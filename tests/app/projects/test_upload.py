@@ -247,3 +247,19 @@ def test_excel_files_in_windows_1252_import_when_their_encoding_is_chosen(plant)
     finally:
         store.client.close()
     assert rows == [("Prüfstand",)]
+
+
+def test_imports_running_through_the_api_count_against_the_page(plant):
+    """One gate per process: a person at their limit of imports (here held by the API's
+    uploads) cannot start another one by dropping a file on the page."""
+    services, people, _ = plant
+    eve = people["eve"].user_id
+    for _ in range(services.settings.imports_per_person):
+        services.imports.enter(eve)
+    upload = opened(plant, "eve")
+    assert not upload.start("p.csv", GERMAN)
+    assert "imports running, the most one person may have at once" in said(upload.result)
+    services.imports.leave(eve)
+    assert upload.start("p.csv", GERMAN)
+    upload.wait()
+    assert upload.result.alert_type == "success"
