@@ -10,18 +10,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.app.projects.samples import GERMAN
 from tests.ui.conftest import BIN, Served, screenshot
 
 pytestmark = pytest.mark.ui
-
-GERMAN = (
-    b"curve_key;x;y;station;result\n"
-    b"P-1;0,000;0,12;ST010;i.O.\n"
-    b"P-1;0,010;0,98;ST010;i.O.\n"
-    b"P-1;0,020;2,31;ST010;i.O.\n"
-    b"P-2;0;0,15;ST010;n.i.O.\n"
-    b"P-2;1;1,02;ST010;n.i.O.\n"
-)
 
 
 @pytest.fixture(scope="module")

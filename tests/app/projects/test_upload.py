@@ -20,17 +20,9 @@ from models.access import Principal
 from models.settings import Settings
 from models.store import open_metadata
 from models.tables import AuditEvent, Organisation, Project, ProjectMember, Role
+from tests.app.projects.samples import GERMAN
 
 pytestmark = pytest.mark.integration
-
-GERMAN = (
-    b"curve_key;x;y;station;result\n"
-    b"P-1;0,000;0,12;ST010;i.O.\n"
-    b"P-1;0,010;0,98;ST010;i.O.\n"
-    b"P-1;0,020;2,31;ST010;i.O.\n"
-    b"P-2;0;0,15;ST010;n.i.O.\n"
-    b"P-2;1;1,02;ST010;n.i.O.\n"
-)
 
 
 @pytest.fixture
