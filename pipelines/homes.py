@@ -98,6 +98,14 @@ class ProjectMoving(RuntimeError):
     """Writes to a project wait while its move compares both copies."""
 
 
+BUILTIN_LABEL = "the built-in engine"
+
+
+def label_of(cluster: Cluster | None) -> str:
+    """Where a project's curves live, in words: its cluster, or None for the built-in engine."""
+    return BUILTIN_LABEL if cluster is None else home_of_cluster(cluster).label
+
+
 def home_of_cluster(cluster: Cluster) -> Home:
     """The home a cluster row stands for."""
     return Home(
@@ -137,7 +145,7 @@ class Homes:
         self._builtin = builtin
         self.builtin = Home(
             key=BUILTIN_KEY,
-            label="the built-in engine",
+            label=BUILTIN_LABEL,
             region="self-managed" if settings.engine == "server" else BUILTIN_REGION,
         )
         self._reach: dict[int, _Reach] = {}

@@ -21,7 +21,7 @@ from models.access import Action, NotFound, Principal, allows, visible_projects
 from models.residency import ResidencyError, check_home, load_residency
 from models.store import MetadataStore
 from models.tables import Cluster, MoveState, Project
-from pipelines.homes import Homes
+from pipelines.homes import Homes, label_of
 from pipelines.projects import create_project
 from providers.errors import ProviderError
 
@@ -64,15 +64,11 @@ def movable_projects(session: Session, actor: Principal) -> list[Movable]:
             id=p.id,
             name=p.name,
             residency=p.residency,
-            home=_home_label(p.home_cluster),
+            home=label_of(p.home_cluster),
         )
         for p, role in visible_projects(session, actor)
         if actor.is_operator or allows(role, Action.MOVE_PROJECT)
     ]
-
-
-def _home_label(cluster: Cluster | None) -> str:
-    return "the built-in engine" if cluster is None else f"cluster {cluster.name}"
 
 
 def residency_refusal(project: Movable, *, region: str, cluster_name: str) -> str | None:

@@ -26,7 +26,7 @@ from models.tables import (
     MoveState,
     ProjectMove,
 )
-from pipelines.homes import Homes, home_of_cluster
+from pipelines.homes import Homes, home_of_cluster, label_of
 
 
 class MoveRequestError(ValueError):
@@ -68,10 +68,10 @@ _COPIED = frozenset({MoveState.CHECKING, MoveState.SWITCHED, MoveState.CLEANING,
 
 
 def _label(session: Session, cluster_id: int | None) -> str:
-    if cluster_id is None:
-        return "the built-in engine"
-    cluster = session.get(Cluster, cluster_id)
-    return f"cluster {cluster.name}" if cluster is not None else f"cluster {cluster_id}"
+    cluster = None if cluster_id is None else session.get(Cluster, cluster_id)
+    if cluster_id is not None and cluster is None:
+        return f"cluster {cluster_id}"  # deleted since
+    return label_of(cluster)
 
 
 def view_of(session: Session, move: ProjectMove) -> MoveView:

@@ -280,9 +280,8 @@ def page(services: Services) -> pn.template.BaseTemplate:
     for home, names in by_home.items():
         shown = None if names is None else tuple(names)
         if len(by_home) > 1:
-            where = "the built-in engine" if home.builtin else home.label
             listed = "all projects" if shown is None else ", ".join(shown)
-            sections.append(pn.pane.Markdown(f"## On {text(where)}: {text(listed)}"))
+            sections.append(pn.pane.Markdown(f"## On {text(home.label)}: {text(listed)}"))
         sections.append(HomePage(services=services, projects=shown, home=home, actor=actor))
     return shell("home", sections)
 

@@ -29,6 +29,7 @@ from models.placement import set_residency
 from models.residency import load_residency
 from models.tables import OPEN_MOVE_STATES, Cluster, ClusterStatus, MoveState, Project
 from models.wording import counted
+from pipelines.homes import BUILTIN_LABEL
 from pipelines.projects import create_project
 from providers.errors import ProviderError
 
@@ -44,7 +45,6 @@ COLUMNS = [
     "live clusters",
     "created",
 ]
-BUILT_IN = "the built-in engine"
 REFRESH_MS = 1000
 UNREAD = -1  # no project's home yet: a cluster id is never negative
 ANY_REGION = "any region"
@@ -121,7 +121,7 @@ class ProjectsPanel(pn.viewable.Viewer):
     def homes(self) -> dict[str, int | None]:
         """Where a new project's curves may live: the built-in engine, or a live cluster of a
         project in which this person may create clusters (its owner pays for the storage)."""
-        choices: dict[str, int | None] = {BUILT_IN: None}
+        choices: dict[str, int | None] = {BUILTIN_LABEL: None}
         with self.store.sessions() as session:
             for project, role in visible_projects(session, self.who):
                 if not (self.who.is_operator or allows(role, Action.CREATE_CLUSTER)):
@@ -438,7 +438,7 @@ def _where(project: Project) -> str:
     """Where the project's curves live (with the cluster's state) and its residency pin."""
     cluster = project.home_cluster
     if cluster is None:
-        said = f"Its curves live on {text(BUILT_IN)}."
+        said = f"Its curves live on {text(BUILTIN_LABEL)}."
     else:
         said = (
             f"Its curves live on cluster **{text(cluster.name)}** ({text(cluster.region)}), "
@@ -484,7 +484,7 @@ def _checks_table(checks: dict) -> str:
 
 
 def _lives_on(cluster: Cluster | None) -> str:
-    return BUILT_IN if cluster is None else f"cluster {cluster.name} ({cluster.status})"
+    return BUILTIN_LABEL if cluster is None else f"cluster {cluster.name} ({cluster.status})"
 
 
 def page(services: Services) -> pn.template.BaseTemplate:
