@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 FULL = os.environ.get("CURVEHOUSE_BENCH_SIZE", "toy") == "full"
 
 
 def size(toy: int, full: int) -> int:
     return full if FULL else toy
-
-
-@pytest.fixture(scope="session")
-def bench_client(embedded_provider):
-    client = embedded_provider.client()
-    client.command("CREATE DATABASE IF NOT EXISTS bench")
-    yield client
-    client.command("DROP DATABASE IF EXISTS bench")
-    client.close()
 
 
 def report(title: str, rows: list[dict], columns: list[str]) -> None:

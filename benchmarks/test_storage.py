@@ -25,6 +25,17 @@ RESULTS: dict[str, dict] = {}
 
 
 @pytest.fixture(scope="module")
+def bench_client(embedded_provider):
+    """One client for the module, closed at its end: a test in a later module may open the
+    embedded engine at another home (one chDB path per process while clients are open)."""
+    client = embedded_provider.client()
+    client.command("CREATE DATABASE IF NOT EXISTS bench")
+    yield client
+    client.command("DROP DATABASE IF EXISTS bench")
+    client.close()
+
+
+@pytest.fixture(scope="module")
 def batches() -> list[CurveBatch]:
     return list(generate_demo(DemoSpec(curves=CURVES, seed=7)))
 

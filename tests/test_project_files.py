@@ -18,8 +18,9 @@ def test_anaconda_project_mirrors_the_makefile():
     pip = next(p["pip"] for p in spec["packages"] if isinstance(p, dict))
     assert pip == [".[test]"]
     makefile = (ROOT / "Makefile").read_text()
-    assert "pytest --run=all" in spec["commands"]["test"]["unix"]
-    assert "pytest --run=all" in makefile
+    parallel = "pytest --run=all -n 2 --dist loadfile"
+    assert parallel in spec["commands"]["test"]["unix"]
+    assert parallel in makefile
     assert "CURVEHOUSE_BENCH_SIZE=full" in spec["commands"]["bench"]["unix"]
     assert "CURVEHOUSE_BENCH_SIZE=full" in makefile
     assert "curvehouse demo --if-missing" in spec["commands"]["serve"]["unix"]

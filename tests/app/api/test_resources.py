@@ -317,7 +317,11 @@ def test_raster_as_counts_and_png(world):
     assert len(raster["counts"]) == 10 and len(raster["counts"][0]) == 30
     assert raster["curves"] >= 2 and max(map(max, raster["counts"])) <= raster["curves"]
     split = ok(world.call("GET", f"{base}?width=8&height=4&color_by=result"))
-    assert split["categories"] == ["NOK", "OK"] and len(split["counts"][0][0]) == 2
+    # The seeded NOK and OK curves; other tests of this session may import curves without a
+    # result into the same project (UNKNOWN), so the seeded two are a subset, in sorted order.
+    assert {"NOK", "OK"} <= set(split["categories"])
+    assert split["categories"] == sorted(split["categories"])
+    assert len(split["counts"][0][0]) == len(split["categories"])
     png = world.call("GET", f"{base}?format=png&width=30&height=10&x_min=0&x_max=4&y_min=0&y_max=7")
     assert png.status_code == 200 and png.headers["Content-Type"] == "image/png"
     assert png.content.startswith(b"\x89PNG")
