@@ -177,6 +177,24 @@ def serve(services: Services, *, show: bool = False, origins: tuple[str, ...] = 
             endpoint.stop()
 
 
+class QueryMarks(OutputTransform):
+    """Escapes every ``?`` after the first in a request's URL, before its page is made.
+
+    A ``?`` inside the query is allowed (RFC 3986), and a link carrying another page's URL
+    unencoded (``/part?serial=A-1&back=/curves?process=press-fit``) has one; Panel 1.9 splits
+    the URL at every ``?`` to sync the page's location and answered such a link with a 500.
+    ``%3F`` reads back as the same ``?``, so the query's values do not change. Tornado builds
+    an application's transforms before it runs the handler, so every request passes here
+    first; the answer passes unchanged."""
+
+    def __init__(self, request: HTTPServerRequest) -> None:
+        super().__init__(request)
+        path, mark, query = request.uri.partition("?")
+        if "?" in query:
+            request.uri = path + mark + query.replace("?", "%3F")
+            request.query = request.query.replace("?", "%3F")
+
+
 def _serve(services: Services, *, show: bool, origins: tuple[str, ...]) -> None:
     settings = services.settings
     warm_up()  # load the compiled kernels now, not in the first visitor's first render
@@ -206,7 +224,7 @@ def _serve(services: Services, *, show: bool, origins: tuple[str, ...]) -> None:
         cookie_secret=secret,
         **sign_in,
         extra_patterns=[(INVITE, login.invite_handler), *api.routes(services)],
-        transforms=[SecurityHeaders],
+        transforms=[QueryMarks, SecurityHeaders],
     )
     mover.stop()
     poller.stop()

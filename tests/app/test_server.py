@@ -4,15 +4,17 @@ with the same transform (the pages themselves are checked in tests/ui/test_xss_b
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import socket
 import threading
 import urllib.request
 
 import pytest
+from panel.io.location import _get_location_params
 from tornado.web import Application, RequestHandler
 
-from app.server import SecurityHeaders, content_security_policy
+from app.server import QueryMarks, SecurityHeaders, content_security_policy
 
 PAGE = (
     "<html><head><script src='static/a.js'></script><SCRIPT>Bokeh.run()</SCRIPT>"
@@ -33,6 +35,15 @@ class OwnPolicy(RequestHandler):
         self.write("<p>sign in</p>")
 
 
+class Location(RequestHandler):
+    """What a Panel page does first with its request: its location, then its arguments."""
+
+    def get(self):
+        where = _get_location_params(self.request.protocol, self.request.host, self.request.uri)
+        args = {key: self.get_query_argument(key) for key in self.request.query_arguments}
+        self.write({"search": where.get("search", ""), "args": args})
+
+
 class Data(RequestHandler):
     def get(self):
         self.write({"ok": True})
@@ -44,8 +55,14 @@ def url():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     started, running = threading.Event(), {}
-    routes = [("/curves", Page), ("/other", Page), ("/own", OwnPolicy), ("/data", Data)]
-    app = Application(routes, transforms=[SecurityHeaders])
+    routes = [
+        ("/curves", Page),
+        ("/other", Page),
+        ("/own", OwnPolicy),
+        ("/data", Data),
+        ("/part", Location),
+    ]
+    app = Application(routes, transforms=[QueryMarks, SecurityHeaders])
 
     async def serve() -> None:
         server = app.listen(port, "127.0.0.1")
@@ -112,3 +129,19 @@ def test_the_policy_allows_only_this_server_and_no_inline_script():
     assert directives["object-src"] == "'none'"
     assert directives["frame-ancestors"] == "'none'"
     assert directives["base-uri"] == "'self'" and directives["form-action"] == "'self'"
+
+
+def test_an_unencoded_url_in_a_query_opens_the_page_with_the_same_values(url):
+    """A shared link whose ``back=`` holds another page's URL as typed: Panel's location
+    sync split it at both ``?`` and the page answered 500."""
+    _, body = get(url + "/part?project=demo&serial=A-1&back=/curves?process=press-fit&x=1")
+    answer = json.loads(body)
+    assert answer["args"] == {
+        "project": "demo",
+        "serial": "A-1",
+        "back": "/curves?process=press-fit",
+        "x": "1",
+    }
+    assert answer["search"] == "?project=demo&serial=A-1&back=/curves%3Fprocess=press-fit&x=1"
+    _, plain = get(url + "/part?project=demo&back=/curves")
+    assert json.loads(plain)["search"] == "?project=demo&back=/curves"
