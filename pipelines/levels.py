@@ -1,0 +1,223 @@
+"""Per-curve levels: samples reduced ahead of any view, in power-of-two x buckets.
+
+Level ``k`` cuts x into buckets of width ``unit * 2**k`` on an origin aligned to 0 (for stored
+curves the unit is the curve's x step and a bucket is ``code >> k``, so levels nest exactly). A
+curve then splits into *runs*: maximal stretches of consecutive finite samples in one bucket.
+Runs follow sample order, so a curve whose x goes back and forth (a hysteresis loop) simply has
+more runs; a NaN or infinite sample is a run of its own and keeps breaking the line. Each run
+keeps its first and last sample, its lowest and highest y and its lowest and highest x, in
+sample order: a subsequence of the curve (at most six samples per run).
+
+Why a run can stand in for its samples, exactly. A curve's pixels are the union of its
+segments' pixels. For a view, a run is *clean* when all of its samples lie in one pixel column
+inside the view's x range, or all left of it, or all right of it:
+
+* in one column, a connected chain of segments draws exactly the rows between its lowest and
+  highest value (clipped to the view), whatever its order; the kept samples are a connected
+  chain with the same lowest and highest value, and the segments joining the run to its
+  neighbours start and end at the kept first and last sample (the engine's per-view M4 in
+  ``pipelines.fetch`` rests on the same argument);
+* all on one side outside the view, every segment between two of its samples is skipped by
+  Liang-Barsky, and again the joining segments are kept.
+
+A run whose samples reach two columns (a bucket straddling a pixel edge or the view's x bound)
+is replaced by its raw samples. Columns come from the kernel's own float64 expression on the
+run's lowest and highest x (kept for this), and the mapping is monotonic, so "lowest and highest
+x in one column" means every sample is. :func:`choose_level` picks, per view, the coarsest level
+whose buckets are at most 1/8 of a pixel column wide, so straddlers hold a small share of the
+samples. ``tests/pipelines/test_levels.py`` checks drawing from levels against the kernel on
+the raw samples, pixel for pixel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipelines.views import View
+
+# Buckets at most this fraction of a pixel column wide (see choose_level).
+BUCKETS_PER_COLUMN = 8
+# Bucket keys are clipped into this range so a far-off value cannot overflow int64.
+_KEY_LIMIT = 2.0**60
+
+
+@dataclass
+class Level:
+    """One level of a batch of curves: the kept samples and where each run sits.
+
+    ``x``, ``y``: kept samples, in the input's dtype (codes or floats). ``offsets`` (C+1):
+    kept samples per curve. ``run_offsets`` (R+1): kept samples per run. ``curve_runs`` (C+1):
+    runs per curve. ``raw_offsets`` (R+1): where each run starts among the raw samples.
+    """
+
+    k: int
+    x: np.ndarray
+    y: np.ndarray
+    offsets: np.ndarray
+    run_offsets: np.ndarray
+    curve_runs: np.ndarray
+    raw_offsets: np.ndarray
+
+    @property
+    def runs(self) -> int:
+        return len(self.run_offsets) - 1
+
+
+def _prepare(x, y, offsets, unit, steps):
+    """Bucket keys at level 0, finiteness, and x values as the kernel computes them (float64)."""
+    x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
+    offsets = np.asarray(offsets, dtype=np.int64)
+    counts = np.diff(offsets)
+    if steps is not None:
+        if x.dtype.kind not in "iu" or y.dtype.kind not in "iu":
+            raise ValueError("with steps, x and y must be integer codes")
+        q = x.astype(np.int64)
+        finite = np.ones(len(x), dtype=np.bool_)
+        values = x.astype(np.float64) * np.repeat(np.asarray(steps, np.float64)[0], counts)
+        return x, y, offsets, q, finite, values
+    if unit is None:
+        raise ValueError("floats need a bucket unit (a scalar or one per curve)")
+    values = x.astype(np.float64)
+    finite = np.isfinite(values) & np.isfinite(y)
+    unit = np.asarray(unit, dtype=np.float64)
+    per_sample = np.repeat(unit, counts) if unit.ndim else unit
+    with np.errstate(invalid="ignore", over="ignore"):
+        keys = np.floor(np.where(finite, values, 0.0) / per_sample)
+    q = np.clip(keys, -_KEY_LIMIT, _KEY_LIMIT).astype(np.int64)
+    return x, y, offsets, q, finite, values
+
+
+def compute_levels(
+    x: np.ndarray,
+    y: np.ndarray,
+    offsets: np.ndarray,
+    ks: list[int] | tuple[int, ...],
+    *,
+    unit: float | np.ndarray | None = None,
+    steps: np.ndarray | None = None,
+) -> dict[int, Level]:
+    """Levels ``ks`` of the curves ``x``, ``y`` (concatenated, ``offsets`` as in Arrow).
+
+    Floats need ``unit`` (scalar or one per curve); integer codes take ``steps`` ((2, C) as in
+    :func:`pipelines.density.density_and_drawn`) and use the code itself as level-0 bucket.
+    """
+    from pipelines.kernels.levels import level_runs
+
+    x, y, offsets, q, finite, _ = _prepare(x, y, offsets, unit, steps)
+    levels = {}
+    for k in ks:
+        keep, starts = level_runs(x, y, finite, offsets, q, int(k))
+        kept = np.flatnonzero(keep)
+        raw_starts = np.flatnonzero(starts)
+        run_of_kept = np.searchsorted(raw_starts, kept, side="right") - 1
+        run_offsets = np.searchsorted(run_of_kept, np.arange(len(raw_starts) + 1))
+        levels[int(k)] = Level(
+            k=int(k),
+            x=x[kept],
+            y=y[kept],
+            offsets=np.searchsorted(kept, offsets),
+            run_offsets=run_offsets.astype(np.int64),
+            curve_runs=np.searchsorted(raw_starts, offsets).astype(np.int64),
+            raw_offsets=np.append(raw_starts, len(x)).astype(np.int64),
+        )
+    return levels
+
+
+def choose_level(view: View, unit: float, available: list[int] | tuple[int, ...]) -> int | None:
+    """The coarsest available level whose buckets are at most 1/:data:`BUCKETS_PER_COLUMN` of
+    a pixel column of ``view``; None when even the finest is wider (draw the raw samples)."""
+    pixel = (view.x_range[1] - view.x_range[0]) / view.width
+    widest = pixel / BUCKETS_PER_COLUMN / unit
+    if not widest >= 1.0:
+        return None
+    top = math.floor(math.log2(widest))
+    fitting = [k for k in available if k <= top]
+    return max(fitting) if fitting else None
+
+
+def _columns(values: np.ndarray, view_array: np.ndarray) -> np.ndarray:
+    """The kernel's pixel column (``to_pixel``) of x values inside the view."""
+    sx, tx, top = view_array[4], view_array[5], int(view_array[8])
+    p = (values * sx + tx).astype(np.int64)
+    return np.where(p == top, p - 1, p)
+
+
+@dataclass
+class Drawable:
+    """Samples to hand the kernel instead of the raw ones: the same pixels on one view."""
+
+    x: np.ndarray
+    y: np.ndarray
+    offsets: np.ndarray
+    runs: int  # runs in the level
+    raw_runs: int  # of those, drawn from their raw samples (they reach two columns)
+    raw_samples: int  # samples those raw runs hold
+
+
+def clean_runs(level: Level, view: View, steps: np.ndarray | None = None) -> np.ndarray:
+    """Per run of ``level``: whether its kept samples draw exactly its pixels on ``view``."""
+    from pipelines.density import view_transform
+
+    transform = view_transform(view.x_range, view.y_range, view.width, view.height)
+    xmin, xmax = transform[0], transform[1]
+    counts = np.diff(level.offsets)
+    values = level.x.astype(np.float64)
+    if steps is not None:
+        values *= np.repeat(np.asarray(steps, np.float64)[0], counts)
+    if not level.runs:
+        return np.zeros(0, dtype=np.bool_)
+    starts = level.run_offsets[:-1]
+    with np.errstate(invalid="ignore"):
+        low = np.minimum.reduceat(values, starts)
+        high = np.maximum.reduceat(values, starts)
+    finite = np.isfinite(low) & np.isfinite(high)
+    inside = finite & (low >= xmin) & (high <= xmax)
+    one_column = np.zeros(len(low), dtype=np.bool_)
+    one_column[inside] = _columns(low[inside], transform) == _columns(high[inside], transform)
+    single = np.diff(level.run_offsets) == np.diff(level.raw_offsets)  # kept every sample
+    return ~finite | single | (finite & ((high < xmin) | (low > xmax))) | one_column
+
+
+def drawable(
+    level: Level,
+    x: np.ndarray,
+    y: np.ndarray,
+    view: View,
+    *,
+    steps: np.ndarray | None = None,
+) -> Drawable:
+    """What to draw on ``view`` for the curves ``level`` was computed from (their raw samples
+    ``x``, ``y``, needed only for runs that reach two pixel columns): clean runs as their kept
+    samples, the others raw. Drawing it gives the raw samples' pixels exactly."""
+    clean = clean_runs(level, view, steps)
+    kept_counts = np.diff(level.run_offsets)
+    raw_counts = np.diff(level.raw_offsets)
+    lengths = np.where(clean, kept_counts, raw_counts)
+    out_starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    total = int(out_starts[-1])
+    # Each output sample: its position inside its run, plus where the run's source starts.
+    run_of = np.repeat(np.arange(level.runs), lengths)
+    within = np.arange(total, dtype=np.int64) - out_starts[:-1][run_of]
+    from_kept = clean[run_of]
+    source = (
+        np.where(from_kept, level.run_offsets[:-1][run_of], level.raw_offsets[:-1][run_of]) + within
+    )
+    dtype_x = np.result_type(level.x.dtype, x.dtype)
+    dtype_y = np.result_type(level.y.dtype, y.dtype)
+    out_x = np.empty(total, dtype=dtype_x)
+    out_y = np.empty(total, dtype=dtype_y)
+    out_x[from_kept] = level.x[source[from_kept]]
+    out_y[from_kept] = level.y[source[from_kept]]
+    out_x[~from_kept] = x[source[~from_kept]]
+    out_y[~from_kept] = y[source[~from_kept]]
+    return Drawable(
+        x=out_x,
+        y=out_y,
+        offsets=out_starts[level.curve_runs],
+        runs=level.runs,
+        raw_runs=int((~clean).sum()),
+        raw_samples=int(raw_counts[~clean].sum()),
+    )
