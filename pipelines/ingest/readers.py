@@ -301,7 +301,40 @@ def _locate_bad_number(path: Path, encoding: str, names: list[str]) -> IngestErr
 
 
 def _header_fits(names: list[str]) -> bool:
+    names = names[: len(names) - _trailing_blanks(names)]
     return looks_wide(names) or (bool(names) and all(n in KNOWN for n in names))
+
+
+def _trailing_blanks(names: list[str]) -> int:
+    """How many unnamed columns end the header: Excel writes ``curve_key;x;y;;`` for a sheet
+    with formatted empty columns to the right of the data."""
+    count = 0
+    while count < len(names) and not names[len(names) - 1 - count]:
+        count += 1
+    return count
+
+
+def _blank_name(i: int) -> str:
+    return f"(unnamed {i})"  # no known column's name, so never one of the file's columns
+
+
+def _without_blanks(path: Path, table: pa.Table, blanks: int, first_row: int) -> pa.Table:
+    """``table`` without its trailing unnamed columns, which must be empty on every line: a
+    value under no name would otherwise be lost without a word."""
+    named = table.num_columns - blanks
+    for i in range(blanks):
+        values = table.column(named + i).combine_chunks()
+        empty = pc.equal(pc.utf8_trim_whitespace(values), "")
+        if not pc.all(empty).as_py():
+            at = pc.index(empty, False).as_py()
+            raise IngestError(
+                path,
+                f"column {named + i + 1} has no name in the header but holds "
+                f"{values[at].as_py()!r}; name it, or remove it",
+                row=first_row + at,
+                csv=True,
+            )
+    return table.select(range(named))
 
 
 def csv_dialect(path: Path, encoding: str, given: Dialect) -> Dialect:
@@ -312,11 +345,14 @@ def csv_dialect(path: Path, encoding: str, given: Dialect) -> Dialect:
 def read_csv(path: Path, encoding: str, given: Dialect | None = None) -> Iterator[Chunk]:
     check_text(path, encoding)
     dialect = csv_dialect(path, encoding, given or Dialect())
-    names = csv_header(path, encoding, dialect.delimiter)
-    if looks_wide(names):
-        yield from _read_wide(path, encoding, dialect, names)
+    header = csv_header(path, encoding, dialect.delimiter)
+    blanks = _trailing_blanks(header)
+    named = header[: len(header) - blanks]
+    if looks_wide(header):
+        yield from _read_wide(path, encoding, dialect, header)
         return
-    check_columns(path, names, csv=True)
+    check_columns(path, named, csv=True)
+    names = named + [_blank_name(i) for i in range(blanks)]
     types = {n: pa.string() for n in names}
     # A ',' file's numbers are read by Arrow; a ';' file's as text, for their decimal mark.
     numbers = None if dialect.delimiter == "," else NumberReader(path, dialect)
@@ -336,7 +372,10 @@ def read_csv(path: Path, encoding: str, given: Dialect | None = None) -> Iterato
                 return
             except pa.ArrowInvalid as exc:
                 raise _csv_error(path, encoding, names, exc, dialect.delimiter) from None
-            table = check_values(path, pa.Table.from_batches([batch]), row, csv=True)
+            table = pa.Table.from_batches([batch])
+            if blanks:
+                table = _without_blanks(path, table, blanks, row)
+            table = check_values(path, table, row, csv=True)
             if numbers is not None:
                 for column in ("x", "y"):
                     values = numbers.read(table.column(column).combine_chunks(), row, column)

@@ -56,6 +56,13 @@ def test_semicolons_with_decimal_commas_from_the_header(tmp_path):
     assert [c[3]["result"] for c in curves] == ["OK", "NOK"]
 
 
+def test_excels_empty_columns_right_of_the_data_are_left_out(tmp_path):
+    trailing = GERMAN.replace("\n", ";;\n")  # every line, the header too, ends in ';;'
+    assert assembled(write(tmp_path, "excel.csv", trailing)) == assembled(
+        write(tmp_path, "de.csv", GERMAN)
+    )
+
+
 def test_quoted_values_in_a_semicolon_file(tmp_path):
     text = '"curve_key";"x";"y";"station"\n"A";"0,5";"1";"ST,10"\n"A";"1";"2";"ST,10"\n'
     curves = assembled(write(tmp_path, "quoted.csv", text))
@@ -175,6 +182,12 @@ BAD = [
         "curve_key;x;y;started_at\nA;0;1;11.12.2026 06:00\nA;1;2;11.12.2026 06:00\n",
         r"line 2 \(data row 1\), column 'started_at': '11\.12\.2026 06:00' is ambiguous "
         r"\(11 December or 12 November\?\)\. Write times as ISO 8601",
+    ),
+    (
+        # An unnamed column may be left out only when it is empty on every line.
+        "unnamed.csv",
+        "curve_key;x;y;\nA;0;1;\nA;1;2;note\n",
+        r"line 3 \(data row 2\): column 4 has no name in the header but holds 'note'",
     ),
     (
         # A curve-name row over x;y pairs is not the layout read: it says what is.
