@@ -138,6 +138,22 @@ def choose_level(view: View, unit: float, available: list[int] | tuple[int, ...]
     return max(fitting) if fitting else None
 
 
+def aligned_view(view: View, unit: float, available: list[int] | tuple[int, ...]) -> View | None:
+    """``view`` widened to the grid of a level: pixel columns exactly ``2**k`` codes wide, edges
+    half a code between two codes, covering ``view``'s x range; None when no available level
+    is coarse enough. On it every run of level ``k`` lies in one column, so drawing from the
+    level needs no raw samples and sends what the per-view M4 sends (codes on ``unit``'s grid).
+    The price: the x range grows by up to 2x (the next power of two), plus one column.
+    """
+    lo, hi = view.x_range[0] / unit, view.x_range[1] / unit  # in codes
+    for k in sorted(available):
+        size = 2.0**k
+        start = math.floor((lo + 0.5) / size) * size - 0.5
+        if start + view.width * size >= hi:
+            return view.zoomed((start * unit, (start + view.width * size) * unit), view.y_range)
+    return None
+
+
 def _columns(values: np.ndarray, view_array: np.ndarray) -> np.ndarray:
     """The kernel's pixel column (``to_pixel``) of x values inside the view."""
     sx, tx, top = view_array[4], view_array[5], int(view_array[8])

@@ -218,3 +218,37 @@ def test_plain_python_run_agrees():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("agree ")
+
+
+def test_on_an_aligned_view_levels_are_the_per_view_m4():
+    """Pixel columns ``2**k`` codes wide with edges between codes: no run reaches two columns,
+    so nothing is read raw and exactly the per-view M4's samples are drawn."""
+    from pipelines.density import view_transform
+    from pipelines.kernels.m4 import m4_keep
+    from pipelines.levels import aligned_view
+
+    rng = np.random.default_rng(11)
+    n, c = 20_000, 20
+    x = np.tile(np.arange(n, dtype=np.int32) - 300, c)
+    y = np.cumsum(rng.integers(-50, 51, n * c)).astype(np.int32)
+    offsets = np.arange(c + 1, dtype=np.int64) * n
+    unit = 0.0015
+    steps = np.array([[unit] * c, [0.01] * c])
+    wanted = View(x_range=(-0.6, 29.7), y_range=(-300.0, 300.0), width=300, height=100)
+    view = aligned_view(wanted, unit, LEVELS)
+    assert view.x_range[0] <= wanted.x_range[0] and view.x_range[1] >= wanted.x_range[1]
+    assert view.x_range[1] - view.x_range[0] <= 2 * (wanted.x_range[1] - wanted.x_range[0])
+    k = round(float(np.log2((view.x_range[1] - view.x_range[0]) / view.width / unit)))
+    assert k == 7  # 67 codes per pixel asked for: columns of 128
+    level = compute_levels(x, y, offsets, [k], steps=steps)[k]
+    out = drawable(level, x, y, view, steps=steps)
+    assert out.raw_runs == 0
+    kw = dict(x_range=view.x_range, y_range=view.y_range, width=300, height=100)
+    np.testing.assert_array_equal(
+        coded_density(out.x, out.y, out.offsets, steps=steps, **kw),
+        coded_density(x, y, offsets, steps=steps, **kw),
+    )
+    transform = view_transform(view.x_range, view.y_range, 300, 100)
+    m4 = m4_keep(x * unit, y.astype(np.float64), offsets, transform)
+    assert len(out.x) == int(m4.sum()) < len(x) / 5
+    assert aligned_view(wanted, unit, (0, 1)) is None  # no level that coarse
