@@ -107,22 +107,28 @@ def compute_levels(
     from pipelines.kernels.levels import level_runs
 
     x, y, offsets, q, finite, _ = _prepare(x, y, offsets, unit, steps)
+    n = len(x)
+    index = np.arange(n, dtype=np.int64)  # raw position of each sample in hand
     levels = {}
-    for k in ks:
-        keep, starts = level_runs(x, y, finite, offsets, q, int(k))
+    # Coarser levels from the finer one's kept samples: runs nest (a bucket of level k is two
+    # of level k - 1), and the first, last and extremes of a union of runs are among theirs,
+    # found first in sample order, so the result is the same as from the raw samples.
+    for k in sorted({int(k) for k in ks}):
+        keep, starts = level_runs(x, y, finite, offsets, q, k)
         kept = np.flatnonzero(keep)
-        raw_starts = np.flatnonzero(starts)
-        run_of_kept = np.searchsorted(raw_starts, kept, side="right") - 1
-        run_offsets = np.searchsorted(run_of_kept, np.arange(len(raw_starts) + 1))
-        levels[int(k)] = Level(
-            k=int(k),
+        first = np.flatnonzero(starts)
+        levels[k] = Level(
+            k=k,
             x=x[kept],
             y=y[kept],
-            offsets=np.searchsorted(kept, offsets),
-            run_offsets=run_offsets.astype(np.int64),
-            curve_runs=np.searchsorted(raw_starts, offsets).astype(np.int64),
-            raw_offsets=np.append(raw_starts, len(x)).astype(np.int64),
+            offsets=np.searchsorted(kept, offsets).astype(np.int64),
+            run_offsets=np.append(np.searchsorted(kept, first), len(kept)).astype(np.int64),
+            curve_runs=np.searchsorted(first, offsets).astype(np.int64),
+            raw_offsets=np.append(index[first], n).astype(np.int64),
         )
+        level = levels[k]
+        x, y, q, finite, index = level.x, level.y, q[kept], finite[kept], index[kept]
+        offsets = level.offsets
     return levels
 
 

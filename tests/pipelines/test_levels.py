@@ -252,3 +252,13 @@ def test_on_an_aligned_view_levels_are_the_per_view_m4():
     m4 = m4_keep(x * unit, y.astype(np.float64), offsets, transform)
     assert len(out.x) == int(m4.sum()) < len(x) / 5
     assert aligned_view(wanted, unit, (0, 1)) is None  # no level that coarse
+
+
+def test_coarser_levels_from_finer_ones_equal_levels_from_raw_samples():
+    rng = np.random.default_rng(21)
+    x, y, offsets = concatenate(curves_of(rng, 30))
+    together = compute_levels(x, y, offsets, [1, 3, 4, 7], unit=0.01)
+    for k, level in together.items():
+        alone = compute_levels(x, y, offsets, [k], unit=0.01)[k]
+        for name in ("x", "y", "offsets", "run_offsets", "curve_runs", "raw_offsets"):
+            np.testing.assert_array_equal(getattr(level, name), getattr(alone, name), name)
