@@ -67,17 +67,14 @@ class Level:
 
 
 def _prepare(x, y, offsets, unit, steps):
-    """Bucket keys at level 0, finiteness, and x values as the kernel computes them (float64)."""
+    """Bucket keys at level 0 and whether each sample is finite."""
     x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
     offsets = np.asarray(offsets, dtype=np.int64)
     counts = np.diff(offsets)
     if steps is not None:
         if x.dtype.kind not in "iu" or y.dtype.kind not in "iu":
             raise ValueError("with steps, x and y must be integer codes")
-        q = x.astype(np.int64)
-        finite = np.ones(len(x), dtype=np.bool_)
-        values = x.astype(np.float64) * np.repeat(np.asarray(steps, np.float64)[0], counts)
-        return x, y, offsets, q, finite, values
+        return x, y, offsets, x.astype(np.int64), np.ones(len(x), dtype=np.bool_)
     if unit is None:
         raise ValueError("floats need a bucket unit (a scalar or one per curve)")
     values = x.astype(np.float64)
@@ -87,7 +84,7 @@ def _prepare(x, y, offsets, unit, steps):
     with np.errstate(invalid="ignore", over="ignore"):
         keys = np.floor(np.where(finite, values, 0.0) / per_sample)
     q = np.clip(keys, -_KEY_LIMIT, _KEY_LIMIT).astype(np.int64)
-    return x, y, offsets, q, finite, values
+    return x, y, offsets, q, finite
 
 
 def compute_levels(
@@ -106,7 +103,7 @@ def compute_levels(
     """
     from pipelines.kernels.levels import level_runs
 
-    x, y, offsets, q, finite, _ = _prepare(x, y, offsets, unit, steps)
+    x, y, offsets, q, finite = _prepare(x, y, offsets, unit, steps)
     n = len(x)
     index = np.arange(n, dtype=np.int64)  # raw position of each sample in hand
     levels = {}
