@@ -9,6 +9,7 @@ from app.auth.session import current_principal, sign_in_required
 from app.pages import panel_serve_services
 from app.services import Services
 from app.shell import shell
+from app.team import Clock
 from app.team.account import AccountPanel
 from app.team.audit import AuditPanel
 from app.team.members import MembersPanel
@@ -26,10 +27,11 @@ def page(services: Services) -> pn.template.BaseTemplate:
     with store.sessions() as session:
         projects = {p.name: (p.id, role) for p, role in visible_projects(session, who)}
     tabs: list[tuple[str, pn.viewable.Viewable]] = []
+    clock = Clock().follow(pn.state.browser_info)  # times on the viewer's clocks
     if not who.is_operator:
-        tabs.append(("Your account", AccountPanel(store=store, who=who)))
+        tabs.append(("Your account", AccountPanel(store=store, who=who, clock=clock)))
     members = (
-        MembersPanel(store=store, settings=settings, who=who, projects=projects)
+        MembersPanel(store=store, settings=settings, who=who, projects=projects, clock=clock)
         if projects
         else pn.pane.Markdown("You are not a member of any project yet.", name="no-projects")
     )
@@ -41,7 +43,9 @@ def page(services: Services) -> pn.template.BaseTemplate:
         if who.is_operator or allows(role, Action.VIEW_AUDIT)
     }
     if auditable:
-        tabs.append(("Audit trail", AuditPanel(store=store, who=who, projects=auditable)))
+        tabs.append(
+            ("Audit trail", AuditPanel(store=store, who=who, projects=auditable, clock=clock))
+        )
     # On a phone the tab titles wrap onto a second line instead of running off the screen.
     wrap = ".bk-headers-wrapper { flex-wrap: wrap; }"
     return shell(

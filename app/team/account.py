@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app.auth.session import send_to_sign_in
 from app.markup import code, text
-from app.team import utc_titles, when
+from app.team import Clock
 from models import accounts
 from models.access import Principal
 from models.credentials import WeakPasswordError
@@ -16,6 +16,7 @@ from models.store import MetadataStore
 from models.tables import ApiToken, User, utcnow
 
 TOKEN_COLUMNS = ["id", "name", "prefix", "created", "expires", "last used", "status"]
+TOKEN_TIMES = ("created", "expires", "last used")
 COPY, COPIED = "Copy token", "Copied ✓"
 # The browser's side of the copy button. The clipboard API needs a secure context (https or
 # localhost); elsewhere the token is put in a selected, hidden textarea and copied the old way,
@@ -56,9 +57,9 @@ def copy_button(secret: str) -> pn.widgets.Button:
 
 
 class AccountPanel(pn.viewable.Viewer):
-    def __init__(self, *, store: MetadataStore, who: Principal) -> None:
+    def __init__(self, *, store: MetadataStore, who: Principal, clock: Clock | None = None) -> None:
         super().__init__()
-        self.store, self.who = store, who
+        self.store, self.who, self.clock = store, who, clock or Clock()
         self.message = pn.pane.Alert(visible=False, name="account-message")
         self.copy = pn.Column()  # the copy button of the token just made, and only then
         self.current = pn.widgets.PasswordInput(label="Current password", width=220)
@@ -77,13 +78,14 @@ class AccountPanel(pn.viewable.Viewer):
             disabled=True,
             selectable=1,
             hidden_columns=["id"],
-            titles=utc_titles("created", "expires", "last used"),
+            titles=self.clock.titles(*TOKEN_TIMES),
             layout="fit_data_stretch",
             sizing_mode="stretch_width",
             max_height=240,
         )
         revoke = pn.widgets.Button(label="Revoke selected token", color="danger")
         revoke.on_click(lambda _: self._revoke())
+        self.clock.param.watch(lambda _: self._on_zone(), "zone")
         self._layout = pn.Column(
             f"### Your account: {text(who.label)}",
             self.message,
@@ -99,6 +101,10 @@ class AccountPanel(pn.viewable.Viewer):
             revoke,
             sizing_mode="stretch_width",
         )
+
+    def _on_zone(self) -> None:
+        self.tokens.titles = self.clock.titles(*TOKEN_TIMES)
+        self.tokens.value = self._tokens()
 
     def _say(self, message: str, kind: str = "success") -> None:
         """Show ``message``, Markdown whose values went through :func:`~app.markup.text`."""
@@ -119,9 +125,9 @@ class AccountPanel(pn.viewable.Viewer):
                     "id": t.id,
                     "name": t.name,
                     "prefix": t.prefix + "…",
-                    "created": when(t.created_at),
-                    "expires": when(t.expires_at),
-                    "last used": when(t.last_used_at) or "never",
+                    "created": self.clock.when(t.created_at),
+                    "expires": self.clock.when(t.expires_at),
+                    "last used": self.clock.when(t.last_used_at) or "never",
                     "status": accounts.token_state(t, now),
                 }
                 for t in rows

@@ -12,7 +12,7 @@ import pandas as pd
 import panel as pn
 
 from app.markup import text
-from app.team import chosen_name, utc_titles
+from app.team import Clock, chosen_name
 from models.access import AccessError, Action, Principal, require
 from models.audit import COLUMNS, as_row, member_sign_ins, project_trail
 from models.csv_safe import frame_csv
@@ -41,10 +41,17 @@ NOTHING = {
 
 
 class AuditPanel(pn.viewable.Viewer):
-    def __init__(self, *, store: MetadataStore, who: Principal, projects: dict[str, int]) -> None:
+    def __init__(
+        self,
+        *,
+        store: MetadataStore,
+        who: Principal,
+        projects: dict[str, int],
+        clock: Clock | None = None,
+    ) -> None:
         """``projects``: name -> id of the projects whose trail the viewer may read."""
         super().__init__()
-        self.store, self.who = store, who
+        self.store, self.who, self.clock = store, who, clock or Clock()
         self.project = pn.widgets.Select(label="Project", options=projects, width=260)
         self.kind = pn.widgets.RadioButtonGroup(
             options=["Project", "Sign-ins"], value="Project", align="end"
@@ -57,7 +64,7 @@ class AuditPanel(pn.viewable.Viewer):
             show_index=False,
             disabled=True,
             layout="fit_columns",
-            titles=utc_titles("at"),
+            titles=self.clock.titles("at"),
             widths=WIDTHS,
             formatters={column: {"type": "textarea"} for column in SHOWN_COLUMNS},
             configuration={
@@ -82,6 +89,11 @@ class AuditPanel(pn.viewable.Viewer):
         )
         for widget in (self.project, self.kind, self.action):
             widget.param.watch(lambda _: self.refresh(), "value")
+        self.clock.param.watch(lambda _: self._on_zone(), "zone")
+        self.refresh()
+
+    def _on_zone(self) -> None:
+        self.table.titles = self.clock.titles("at")
         self.refresh()
 
     def events(self, limit: int | None = SHOWN) -> pd.DataFrame:
@@ -101,7 +113,7 @@ class AuditPanel(pn.viewable.Viewer):
 
     def refresh(self) -> None:
         frame = self.events()
-        frame["at"] = pd.to_datetime(frame["at"], utc=True).dt.strftime("%Y-%m-%d %H:%M:%S")
+        frame["at"] = [self.clock.when(at, seconds=True) for at in pd.to_datetime(frame["at"])]
         frame["target"] = frame["target_type"] + " " + frame["target_id"]
         self.table.value = frame[SHOWN_COLUMNS].fillna("")
         self.table.visible = not frame.empty

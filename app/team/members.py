@@ -8,7 +8,7 @@ import panel as pn
 
 from app.auth.session import public_base
 from app.markup import code, text
-from app.team import chosen_name, utc_titles, when
+from app.team import Clock, chosen_name
 from models.access import AccessError, Action, Principal, allows
 from models.accounts import AccountError, find_user
 from models.members import (
@@ -28,6 +28,7 @@ from providers.mail import send_mail
 
 MEMBER_COLUMNS = ["user_id", "team_id", "member", "kind", "role"]
 INVITATION_COLUMNS = ["id", "invited", "role", "by", "sent", "expires", "status"]
+INVITATION_TIMES = ("sent", "expires")
 ROLES = [r.value for r in Role]
 
 
@@ -39,10 +40,12 @@ class MembersPanel(pn.viewable.Viewer):
         settings: Settings,
         who: Principal,
         projects: dict[str, tuple[int, Role | None]],
+        clock: Clock | None = None,
     ) -> None:
         """``projects``: name -> (id, the viewer's role) of every project they see."""
         super().__init__()
         self.store, self.settings, self.who, self._projects = store, settings, who, projects
+        self.clock = clock or Clock()
         self.project = pn.widgets.Select(
             label="Project", options={name: pid for name, (pid, _) in projects.items()}, width=260
         )
@@ -76,7 +79,7 @@ class MembersPanel(pn.viewable.Viewer):
             disabled=True,
             selectable=1,
             hidden_columns=["id"],
-            titles=utc_titles("sent", "expires"),
+            titles=self.clock.titles(*INVITATION_TIMES),
             layout="fit_data_stretch",
             sizing_mode="stretch_width",
             max_height=200,
@@ -98,7 +101,12 @@ class MembersPanel(pn.viewable.Viewer):
             pn.FlexBox(self.new_role, set_role, remove, align_items="flex-end"),
         )
         self.project.param.watch(lambda _: self.refresh(), "value")
+        self.clock.param.watch(lambda _: self._on_zone(), "zone")
         self.refresh()
+
+    def _on_zone(self) -> None:
+        self.invitations.titles = self.clock.titles(*INVITATION_TIMES)
+        self._load_invitations()
 
     def _role(self) -> Role | None:
         return next((r for pid, r in self._projects.values() if pid == self.project.value), None)
@@ -145,8 +153,8 @@ class MembersPanel(pn.viewable.Viewer):
                         "invited": i.email,
                         "role": str(i.role),
                         "by": i.invited_by,
-                        "sent": when(i.created_at),
-                        "expires": when(i.expires_at),
+                        "sent": self.clock.when(i.created_at),
+                        "expires": self.clock.when(i.expires_at),
                         "status": "expired: invite again" if i.expires_at <= now else "waiting",
                     }
                     for i in pending

@@ -4,9 +4,12 @@ offered, and that every change goes through the shared rules."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 import pytest
+from panel.io.browser import BrowserInfo
 
+from app.team import Clock
 from app.team.account import AccountPanel
 from app.team.audit import AuditPanel
 from app.team.members import MembersPanel
@@ -41,13 +44,15 @@ def plant(tmp_path):
         yield store, settings, projects, people
 
 
-def members_panel(plant, who: str) -> MembersPanel:
+def members_panel(plant, who: str, clock: Clock | None = None) -> MembersPanel:
     store, settings, projects, people = plant
     with store.sessions() as session:
         roles = {
             n: (pid, role_in(session, people[who].user_id, pid)) for n, pid in projects.items()
         }
-    return MembersPanel(store=store, settings=settings, who=people[who], projects=roles)
+    return MembersPanel(
+        store=store, settings=settings, who=people[who], projects=roles, clock=clock
+    )
 
 
 def test_an_invitation_names_the_project_and_shows_its_link(plant):
@@ -160,7 +165,7 @@ def test_open_invitations_are_listed_for_those_who_may_invite(plant):
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", rows[0]["sent"])
     assert rows[0]["expires"] > rows[0]["sent"]
     assert panel.pending.visible and not panel.no_invitations.visible
-    assert panel.invitations.titles["expires"] == "expires (UTC)"
+    assert panel.invitations.titles["expires"] == "expires (UTC)"  # until the browser says
     viewer = members_panel(plant, "vic")  # no invite rights: nothing listed, nothing offered
     assert viewer.invitations.value.empty and not viewer.managing.visible
 
@@ -270,3 +275,40 @@ def test_a_new_token_comes_with_a_copy_button_until_the_next_message(plant):
     panel.tokens.selection = [0]
     panel._revoke()
     assert panel.copy.objects == []
+
+
+def test_times_are_on_the_viewers_clocks_once_the_browser_names_its_zone(plant):
+    """A plant engineer in Germany reads 07:15, not 06:15 UTC: every table of the page
+    follows the browser's zone (Panel's BrowserInfo), and says which zone it shows."""
+    store, _, projects, people = plant
+    invite_by_link(plant, "owner", "new@plant.example")
+    info = BrowserInfo()  # what Panel fills in from the browser after the page loads
+    clock = Clock().follow(info)
+    members = members_panel(plant, "owner", clock)
+    account = AccountPanel(store=store, who=people["owner"], clock=clock)
+    account.token_name.value = "line-7 import job"
+    account._make_token()
+    trail = AuditPanel(store=store, who=people["owner"], projects=projects, clock=clock)
+    utc = {
+        "sent": members.invitations.value["sent"][0],
+        "created": account.tokens.value["created"][0],
+        "at": trail.table.value["at"][0],
+    }
+    assert trail.table.titles["at"] == "at (UTC)"
+
+    info.timezone = "Asia/Kolkata"  # UTC+05:30 all year, so the test holds in any season
+    assert members.invitations.titles["sent"] == "sent (Asia/Kolkata)"
+    assert account.tokens.titles["last used"] == "last used (Asia/Kolkata)"
+    assert trail.table.titles["at"] == "at (Asia/Kolkata)"
+    shown = {
+        "sent": members.invitations.value["sent"][0],
+        "created": account.tokens.value["created"][0],
+        "at": trail.table.value["at"][0],
+    }
+    for column, was in utc.items():
+        fmt = "%Y-%m-%d %H:%M:%S" if column == "at" else "%Y-%m-%d %H:%M"
+        moved = datetime.strptime(shown[column], fmt) - datetime.strptime(was, fmt)
+        assert moved == timedelta(hours=5, minutes=30), column
+
+    info.timezone = "Not/AZone"  # a zone this server does not know: the last good one stays
+    assert clock.zone == "Asia/Kolkata"
