@@ -12,7 +12,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from pipelines.kernels.density import density
+from pipelines.kernels.density import density, shared_columns
 
 _FLOATS = (np.float32, np.float64)
 _CODES = (np.int16, np.int32)
@@ -89,6 +89,7 @@ def _bounds(offsets: np.ndarray, picks: np.ndarray) -> np.ndarray:
 
 
 NO_BOX = (0, -1, 0, -1)  # an empty pixel box: no pick test
+_NO_COLUMNS = np.zeros(0, dtype=np.int64)  # x is not one shared axis: columns per curve
 
 
 def _run(
@@ -131,6 +132,9 @@ def _run(
     if len(picks) and (picks.min() < 0 or picks.max() >= n):
         raise DensityInputError(f"picks must be curve indices in 0..{n - 1}")
     view = view_transform(x_range, y_range, width, height)
+    columns = _NO_COLUMNS
+    if shared and n and np.all(x_scale == x_scale[0]):  # one x axis: its columns, once
+        columns = shared_columns(x, x_scale[0], view)
     hits = np.zeros(n, dtype=np.bool_)
     box = np.asarray(box, dtype=np.int64)
     counts = density(
@@ -149,6 +153,7 @@ def _run(
         int(height),
         box,
         hits,
+        columns,
     )
     return counts, hits
 

@@ -77,14 +77,14 @@ def rounds_off_view(xmin, xmax, ymin, ymax, x0, x1, y0, y1):
     Written with ``&``/``|`` rather than ``and``/``or``: noisy curves change direction at
     random, and branches on the sign of each step mispredict half the time.
     """
-    dx1 = x1 - x0
-    dy1 = y1 - y0
-    return (
-        ((dx1 > 0) & (xmax - x0 < dx1))
-        | ((-dx1 > 0) & (x0 - xmin < -dx1))
-        | ((dy1 > 0) & (ymax - y0 < dy1))
-        | ((-dy1 > 0) & (y0 - ymin < -dy1))
-    )
+    return rounds_off_axis(xmin, xmax, x0, x1) | rounds_off_axis(ymin, ymax, y0, y1)
+
+
+@ngjit
+def rounds_off_axis(vmin, vmax, v0, v1):
+    """One axis of :func:`rounds_off_view`: a shared x axis is checked once for all curves."""
+    d = v1 - v0
+    return ((d > 0) & (vmax - v0 < d)) | ((-d > 0) & (v0 - vmin < -d))
 
 
 @ngjit

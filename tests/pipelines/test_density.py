@@ -312,6 +312,49 @@ def test_property_random_views_and_edges(case):
     check(arrays, **view)
 
 
+@st.composite
+def views_and_shared_x(draw):
+    """A random view and curves on one shared x axis (the wide layout), whose samples favour
+    the view's bounds, the values one ulp beyond them and its pixel edges."""
+    view, _, dtypes = draw(views_and_curves())
+    (x0, x1), (y0, y1) = view["x_range"], view["y_range"]
+
+    def coordinate(lo, hi, pixels):
+        edges = [lo + (hi - lo) * k / pixels for k in range(pixels + 1)]
+        near = [np.nextafter(v, d) for v in (lo, hi) for d in (-np.inf, np.inf)]
+        return st.one_of(
+            st.floats(lo - (hi - lo), hi + (hi - lo)),
+            st.sampled_from([lo, hi, *near, *edges]),
+            st.just(np.nan),
+        )
+
+    n = draw(st.integers(0, 20))
+    x = draw(st.lists(coordinate(x0, x1, view["width"]), min_size=n, max_size=n))
+    rows = draw(
+        st.lists(
+            st.lists(coordinate(y0, y1, view["height"]), min_size=n, max_size=n),
+            min_size=1,
+            max_size=6,
+        )
+    )
+    return view, x, rows, dtypes
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(views_and_shared_x())
+def test_property_a_shared_x_axis_draws_like_separate_curves(case):
+    """A shared x axis takes its pixel columns once for all curves (``shared_columns``): the
+    pixels must be those of the same curves given one by one, and of the reference."""
+    view, x, rows, (x_dtype, y_dtype) = case
+    x = np.array(x, dtype=x_dtype).reshape(-1)
+    y = np.array(rows, dtype=y_dtype).reshape(len(rows), len(x))
+    shared = curve_density(x, y, **view)
+    curves = [(x, row) for row in y]
+    np.testing.assert_array_equal(shared, reference_density(curves, **view))
+    flat_x, flat_y, offsets = concatenate(curves)
+    np.testing.assert_array_equal(shared, curve_density(flat_x, flat_y, offsets, **view))
+
+
 def test_curves_through_a_box_including_loops():
     t = np.linspace(0, 4 * np.pi, 300)
     loop = (5 + 3 * np.cos(t), 3 * np.sin(2 * t))  # crosses itself: gapped columns, stamping
