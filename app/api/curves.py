@@ -127,7 +127,9 @@ def list_datasets(call: Call) -> Page[DatasetOut]:
     tag=TAG,
     description="The body is the file (Content-Type text/csv or "
     "application/vnd.apache.parquet) or a multipart form with a 'file' part. The file "
-    "name (?name= or the part's filename) is only a label. Columns: curve_key, x, y, "
+    "name (?name= or the part's filename) is only a label. A CSV's separator and decimal "
+    "mark are read from the file unless given (?delimiter=;&decimal=,), and its encoding is "
+    "UTF-8 unless ?encoding=cp1252 (Excel in Western Europe). Columns: curve_key, x, y, "
     "and optional per-curve metadata (station, result, started_at, ...). Answers 201 when "
     "a dataset was stored (curves already stored with the same samples are skipped), and 200 "
     "when the project holds this content already: nothing new is stored, already_imported "
@@ -142,6 +144,9 @@ def import_dataset(call: Call) -> ImportOut | Answer:
             project_id=call.path["project_id"],
             upload=upload,
             ip=call.ip,
+            encoding=call.query.encoding,
+            delimiter=call.query.delimiter,
+            decimal=call.query.decimal,
         )
     except ImportRefused as exc:
         raise invalid(str(exc)) from None

@@ -350,6 +350,16 @@ class ImportQuery(BaseModel):
     name: str | None = Field(
         None, max_length=300, description="a label for the dataset; not a path, sanitised"
     )
+    encoding: Literal["utf-8", "cp1252"] = Field(
+        "utf-8", description="a CSV's text encoding; cp1252 is what Excel writes in Western Europe"
+    )
+    delimiter: Literal[",", ";"] | None = Field(
+        None, description="a CSV's separator; omitted: read from its header line"
+    )
+    decimal: Literal[".", ","] | None = Field(
+        None,
+        description="a ';' CSV's decimal mark; omitted: read from its first x or y value with one",
+    )
 
 
 class ImportOut(BaseModel):

@@ -109,3 +109,20 @@ def test_parquet_imports(world):
     assert answer.status_code == 201, answer.text
     assert answer.json()["curves_added"] == 2
     assert answer.json()["name"] == "line7.parquet"
+
+
+def test_an_excel_file_from_germany_imports_with_its_encoding_given(world):
+    """Windows-1252 text (ü), ';' and decimal commas: what Excel writes in Germany. The API
+    takes the encoding, separator and decimal mark the page and the CLI take."""
+    text = "curve_key;x;y;station\nPrüf-1;0,0;1,5;ST010\nPrüf-1;0,5;2,25;ST010\n"
+    path = f"/api/projects/{world.project_a}/datasets"
+    post = dict(data=text.encode("cp1252"), headers={"Content-Type": "text/csv"})
+    refused = world.call("POST", f"{path}?name=excel.csv", **post)
+    assert refused.status_code == 422 and "UTF-8" in refused.json()["error"]["message"]
+    answer = world.call(
+        "POST", f"{path}?name=excel.csv&encoding=cp1252&delimiter=%3B&decimal=%2C", **post
+    )
+    assert answer.status_code == 201, answer.text
+    assert (answer.json()["curves_added"], answer.json()["points_added"]) == (1, 2)
+    wrong = world.call("POST", f"{path}?encoding=latin-9", **post)
+    assert wrong.status_code == 422 and "encoding" in wrong.text
