@@ -107,7 +107,8 @@ def cmd_demo(args: argparse.Namespace, services: Services) -> int:
 
         def progress(curves: int, points: int) -> None:
             bar.update(curves - bar.n)
-            bar.set_postfix_str(f"{points:,} points")
+            rate = points / max(time.perf_counter() - started, 1e-9) / 1e6
+            bar.set_postfix_str(f"{points:,} samples, {rate:.1f} M samples/s")
 
         result = store.write(
             prefetch(generate_demo(spec)),

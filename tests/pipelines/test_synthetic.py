@@ -104,3 +104,25 @@ def test_a_part_goes_through_its_stations_in_process_order(demo):
         starts = part["started_at"].iloc[1:].reset_index(drop=True)
         gaps = (starts - part["ended_at"].iloc[:-1].reset_index(drop=True)).dt.total_seconds()
         assert gaps.between(8.0, 30.0).all(), (serial, list(gaps))
+
+
+def test_output_is_unchanged_by_the_fast_generator():
+    """Issue 17: the generator does its time arithmetic in integer nanoseconds and shares a
+    part's draws between its curves; every row, instant and code is still what the Timestamp
+    version made (digest taken from it), so stored demos and their fingerprints stay valid."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for batch in generate_demo(DemoSpec(curves=450, seed=5, batch_points=300_000)):
+        digest.update(batch.meta.to_csv(index=False).encode())
+        for array in (batch.offsets, batch.x, batch.y):
+            digest.update(array.tobytes())
+    assert digest.hexdigest() == "5487cb56f5bfbbeec9d41d5b404e587963da80074392d8fc5af2770ea547eec2"
+
+
+def test_hour_key_matches_pandas_near_and_away_from_the_hour():
+    from pipelines.synthetic.generator import _HOUR_NS, _hour_key
+
+    base = pd.Timestamp("2026-11-16 06:00", tz="UTC").value
+    for ns in (base, base - 1, base + 1, base + 999_999, base - 1_000_001, base + _HOUR_NS // 2):
+        assert _hour_key(ns) == int(pd.Timestamp(ns, tz="UTC").timestamp() // 3600)
