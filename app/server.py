@@ -198,6 +198,7 @@ class QueryMarks(OutputTransform):
 def _serve(services: Services, *, show: bool, origins: tuple[str, ...]) -> None:
     settings = services.settings
     warm_up()  # load the compiled kernels now, not in the first visitor's first render
+    services.warm_explorer()  # and the largest processes' curves, in the background
     secret = cookie_secret(settings)  # before anything starts: refused outside local mode
     store = services.metadata
     url = f"http://{settings.address}:{settings.port}/"

@@ -11,6 +11,7 @@ together), so a command that only needs the metadata store never opens the engin
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from pipelines.curves import Curves
 from pipelines.homes import Homes
 from pipelines.hot import HotCache
 from pipelines.store import STALE_SECONDS, CurveStore
+from pipelines.views import CurveFilter
 from providers.engines import Engine, engine_from_settings
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from app.api.uploads import ImportGate
 
 MIB = 1024 * 1024
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -72,6 +75,40 @@ class Services:
         from app.api.uploads import ImportGate
 
         return self._once("imports", lambda: ImportGate.of(self.settings))
+
+    def warm_explorer(self) -> threading.Thread:
+        """In the background, hold the built-in engine's processes in memory, the largest
+        first, as far as ``CURVEHOUSE_HOT_CACHE_MB`` allows: the filters the explorer opens
+        on and offers first. Called when the server starts; after an import, a changed
+        filter loads at its first view, as before."""
+        thread = threading.Thread(target=self._warm_quietly, name="curvehouse-warm", daemon=True)
+        thread.start()
+        return thread
+
+    def _warm_quietly(self) -> None:
+        try:
+            held = self._warm()
+        except Exception:  # only a head start: views load on demand as before
+            log.exception("holding the explorer's curves in memory failed")
+        else:
+            log.info("holding %d filter(s) of curves in memory for the explorer", held)
+
+    def _warm(self) -> int:
+        """:meth:`warm_explorer`'s work, here and now: how many filters are held."""
+        if self.settings.hot_cache_mb <= 0:
+            return 0
+        store = self.open_store()
+        try:
+            chosen = Curves(store.client, store.database).processes_by_project()
+            filters = [
+                CurveFilter.of(project=project, process=process)
+                for project, process in zip(chosen["project"], chosen["process"], strict=True)
+            ]
+            return self.hot.warm(
+                store.client, store.database, filters, scope=self.homes.builtin.key
+            )
+        finally:
+            store.client.close()
 
     @property
     def homes(self) -> Homes:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -128,6 +129,7 @@ class HotCache:
         self._lock = threading.Lock()
         self._loading: dict[tuple, threading.Lock] = {}
         self._too_big: set[tuple] = set()  # filters known not to fit, not asked again
+        self.loads = 0  # filters loaded from the engine so far (a held view loads nothing)
 
     def get(
         self, client: Client, database: str, where: CurveFilter, *, scope: str = ""
@@ -157,6 +159,7 @@ class HotCache:
                         self._too_big.add(key)
                     return None
                 hot = load(client, database, where)
+                self.loads += 1
                 if hot is None or hot.nbytes > self.budget:
                     return None
                 with self._lock:
@@ -168,12 +171,36 @@ class HotCache:
                 with self._lock:
                     self._loading.pop(key, None)
 
+    def warm(
+        self, client: Client, database: str, filters: Iterable[CurveFilter], *, scope: str = ""
+    ) -> int:
+        """Load ``filters``, in order, while each still fits beside those held, so a person's
+        first view of one is drawn from memory (a page opens on the largest process, and
+        choosing another is then a view change, not a load). Returns how many are held."""
+        version = store_version(client, database)
+        with self._lock:  # an import committed since: older entries are never asked again
+            for key in [k for k in self._entries if k[:2] == (scope, database) and k[4] != version]:
+                del self._entries[key]
+        held = 0
+        for where in filters:
+            sql, params = where.where()
+            with self._lock:
+                free = self.budget - sum(e.nbytes for e in self._entries.values())
+            if self._samples(client, database, sql, params) * BYTES_PER_SAMPLE_BOUND > free:
+                continue  # would push out a larger filter loaded before it
+            held += self.get(client, database, where, scope=scope) is not None
+        return held
+
     def _fits(self, client: Client, database: str, sql: str, params: dict) -> bool:
+        return self._samples(client, database, sql, params) * BYTES_PER_SAMPLE_BOUND <= self.budget
+
+    @staticmethod
+    def _samples(client: Client, database: str, sql: str, params: dict) -> int:
         samples = client.query(
             f"SELECT sum(point_count) FROM {identifier(database)}.curves WHERE {sql}",
             parameters=params,
         ).result_rows[0][0]
-        return int(samples or 0) * BYTES_PER_SAMPLE_BOUND <= self.budget
+        return int(samples or 0)
 
     def clear(self) -> None:
         with self._lock:

@@ -145,3 +145,32 @@ def test_curves_near_a_view_but_not_through_it_are_not_counted(store):
         both_lines = density_image(store, where, middle, cache)
         assert (both_lines.curves, both_lines.near) == (2, 2)
         assert both_lines.results == {"OK": 2}
+
+
+def test_warming_holds_filters_in_order_and_never_pushes_out_an_earlier_one(demo_store):
+    """With room for the largest process only, warming holds it and leaves the next ones
+    that would not fit beside it to load on demand: loading them would push it out."""
+    store, _ = demo_store
+    filters = {
+        process: CurveFilter.of(project="demo", process=process)
+        for process in ("press-fit", "screwdriving", "spot-weld")
+    }
+    held_bytes = {p: load(store.client, store.database, f).nbytes for p, f in filters.items()}
+    bound = {  # what the cache assumes before loading: 8 bytes a sample
+        p: 8 * int(Curves(store.client, store.database, f).overview().points)
+        for p, f in filters.items()
+    }
+    order = sorted(filters, key=bound.get, reverse=True)
+    budget = bound[order[0]]
+    expected, used = [], 0
+    for process in order:  # the rule, written out: load while it fits beside those held
+        if bound[process] <= budget - used:
+            expected.append(process)
+            used += held_bytes[process]
+    assert expected[0] == order[0] and len(expected) < len(order)  # something is left out
+    cache = HotCache(budget)
+    assert cache.warm(store.client, store.database, [filters[p] for p in order]) == len(expected)
+    assert cache.loads == len(expected)  # nothing loaded and then pushed out
+    held = {key[2:4] for key in cache._entries}
+    wanted = [filters[p].where() for p in expected]
+    assert held == {(sql, repr(sorted(params.items()))) for sql, params in wanted}

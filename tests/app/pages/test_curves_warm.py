@@ -1,0 +1,74 @@
+"""A served explorer's first view comes from memory: the server holds the largest processes'
+curves before anyone asks (``Services.warm_explorer``), so opening the page and choosing
+another process are view changes, not loads (issue 17, first view)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from app.explorer.explorer import CurveExplorer
+from app.pages.curves import explore
+from app.services import Services
+from models import accounts
+from models.access import Principal
+from models.settings import Settings
+from models.store import open_metadata
+from models.tables import Organisation, Project, ProjectMember, Role
+from pipelines.store import DatasetSpec
+from pipelines.synthetic import DemoSpec, generate_demo
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def plant(tmp_path):
+    """line-7 with the demo plant's three processes; Eve an engineer there."""
+    settings = Settings(home=tmp_path, database=f"t_{uuid.uuid4().hex[:12]}")
+    store = open_metadata(settings)
+    with store.sessions() as session:
+        org = Organisation(name="Plant")
+        project = Project(organisation=org, name="line-7")
+        user = accounts.create_user(session=session, email="eve@plant.example", password=None)
+        member = ProjectMember(project=project, user=user, role=Role.ENGINEER)
+        session.add_all([org, project, member])
+        session.commit()
+        eve = Principal(user.email, user.id)
+    store.close()
+    services = Services(settings)
+    target = services.homes.store(services.homes.builtin, project="line-7")
+    spec = DemoSpec(curves=60, seed=3, project="line-7", days=1)
+    target.write(generate_demo(spec), DatasetSpec(project="line-7", kind="demo", name="demo"))
+    yield services, eve, target
+    target.client.command(f"DROP DATABASE IF EXISTS `{target.database}`")
+    target.client.close()
+    services.close()
+
+
+def test_the_first_view_and_a_process_change_are_drawn_from_memory(plant):
+    services, eve, _ = plant
+    assert services._warm() == 3  # the demo's three processes, largest first
+    assert services.hot.loads == 3
+    explorer, _ = explore(services, eve, {})
+    assert isinstance(explorer, CurveExplorer)
+    explorer.wait()
+    assert explorer.plot.image.curves > 0
+    others = [p for p in explorer.controls.process.options if p != explorer.state.process]
+    explorer.state.process = others[0]
+    explorer.wait()
+    assert explorer.plot.image.curves > 0 and not explorer.message
+    assert services.hot.loads == 3  # nothing loaded on the page's behalf
+    explorer.close()
+
+
+def test_an_import_makes_the_held_curves_stale_and_a_new_warm_up_replaces_them(plant):
+    services, _, target = plant
+    assert services._warm() == 3
+    spec = DemoSpec(curves=9, seed=4, project="line-8", days=1)
+    target.write(generate_demo(spec), DatasetSpec(project="line-8", kind="demo", name="more"))
+    # The store's version changed: line-7's three processes again, in place of the old ones,
+    # and line-8's as far as they fit.
+    again = services._warm()
+    assert again >= 3 and services.hot.loads == 3 + again
+    assert len(services.hot._entries) == again
