@@ -271,6 +271,18 @@ def test_an_end_one_ulp_outside_the_view_is_still_clipped():
     check([(x, y)], x_range=(0.0, 15.0), y_range=(0.0, 1.0), width=150, height=8)
 
 
+def coordinate(lo, hi, pixels):
+    """Values on one axis that favour its bounds, the values one ulp beyond them and its pixel
+    edges (where rounding decides), or anything near, or NaN."""
+    edges = [lo + (hi - lo) * k / pixels for k in range(pixels + 1)]
+    near = [np.nextafter(v, d) for v in (lo, hi) for d in (-np.inf, np.inf)]
+    return st.one_of(
+        st.floats(lo - (hi - lo), hi + (hi - lo)),
+        st.sampled_from([lo, hi, *near, *edges]),
+        st.just(np.nan),
+    )
+
+
 @st.composite
 def views_and_curves(draw):
     """A random view, and curves whose samples favour its bounds, the values one ulp beyond
@@ -281,15 +293,6 @@ def views_and_curves(draw):
     span_y = draw(st.floats(0.01, 500))
     width, height = draw(st.integers(1, 50)), draw(st.integers(1, 40))
     x_range, y_range = (x0, x0 + span_x), (y0, y0 + span_y)
-
-    def coordinate(lo, hi, pixels):
-        edges = [lo + (hi - lo) * k / pixels for k in range(pixels + 1)]
-        near = [np.nextafter(v, d) for v in (lo, hi) for d in (-np.inf, np.inf)]
-        return st.one_of(
-            st.floats(lo - (hi - lo), hi + (hi - lo)),
-            st.sampled_from([lo, hi, *near, *edges]),
-            st.just(np.nan),
-        )
 
     point = st.tuples(coordinate(*x_range, width), coordinate(*y_range, height))
     curves = draw(st.lists(st.lists(point, min_size=0, max_size=20), min_size=1, max_size=6))
@@ -318,15 +321,6 @@ def views_and_shared_x(draw):
     the view's bounds, the values one ulp beyond them and its pixel edges."""
     view, _, dtypes = draw(views_and_curves())
     (x0, x1), (y0, y1) = view["x_range"], view["y_range"]
-
-    def coordinate(lo, hi, pixels):
-        edges = [lo + (hi - lo) * k / pixels for k in range(pixels + 1)]
-        near = [np.nextafter(v, d) for v in (lo, hi) for d in (-np.inf, np.inf)]
-        return st.one_of(
-            st.floats(lo - (hi - lo), hi + (hi - lo)),
-            st.sampled_from([lo, hi, *near, *edges]),
-            st.just(np.nan),
-        )
 
     n = draw(st.integers(0, 20))
     x = draw(st.lists(coordinate(x0, x1, view["width"]), min_size=n, max_size=n))
