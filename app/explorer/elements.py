@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import holoviews as hv
 import numpy as np
 import pandas as pd
-from bokeh.models import FixedTicker, NumeralTickFormatter
+from bokeh.models import CustomJS, FixedTicker, Label, NumeralTickFormatter
 
 from app.markup import text
 from pipelines.drawing import DensityImage
@@ -28,6 +28,12 @@ ENVELOPE_MIN_SHARE = 0.05  # envelope bins reached by fewer curves than this sha
 ENVELOPE_COLOR, HALO = "#b0006e", "white"
 HIGHLIGHT_COLOR, REFERENCE_COLOR = "#ff7f0e", "#111111"
 MAX_COUNT_TICKS = 8  # labels on the colour bar of curves per pixel
+# Bokeh tells the server of a wheel zoom only when the gesture has rested this long (its
+# default, 500 ms, was most of the wait before "Drawing…" appeared).
+GESTURE_REST_MS = 100
+DRAWING_NOTICE = "ch-drawing"  # the in-plot notice's Bokeh model name (tests look for it)
+# Gesture events after which the browser shows the notice at once, before the server hears.
+GESTURE_EVENTS = ("wheel", "panstart", "pan", "panend")
 
 # The legend sits under the plot and wraps its entries onto as many lines as it needs: beside
 # the 960 px plot it was clipped at a 1400 px window.
@@ -51,9 +57,42 @@ BandData = hv.streams.Stream.define("BandData", band=None)
 ReferenceData = hv.streams.Stream.define("ReferenceData", reference=[])
 
 
+def drawing_notice(plot, element) -> None:
+    """A HoloViews hook: "Drawing…" shown in the plot by the browser itself the moment a
+    zoom or pan starts, and hidden when the new image's data arrives; the old picture stays,
+    rescaled by Bokeh, meanwhile. The status line says the same after a server round trip."""
+    figure = plot.state
+    figure.lod_timeout = GESTURE_REST_MS
+    if any(getattr(r, "name", None) == DRAWING_NOTICE for r in figure.center):
+        return
+    notice = Label(
+        name=DRAWING_NOTICE,
+        text="Drawing…",
+        x=8,
+        y=8,
+        x_units="screen",
+        y_units="screen",
+        text_font_size="13px",
+        text_color="#333333",
+        background_fill_color="white",
+        background_fill_alpha=0.85,
+        visible=False,
+    )
+    figure.add_layout(notice)
+    show = CustomJS(args={"notice": notice}, code="notice.visible = true")
+    for event in GESTURE_EVENTS:
+        figure.js_on_event(event, show)
+    source = plot.handles.get("source")
+    if source is not None:
+        source.js_on_change(
+            "data", CustomJS(args={"notice": notice}, code="notice.visible = false")
+        )
+
+
 def raster(image: DensityImage | None, cmap: str, norm: str) -> hv.Element:
     """The density as an image (or RGB when coloured by a category), with the plot's tools."""
     common = dict(
+        hooks=[drawing_notice],
         width=PLOT_WIDTH,
         height=PLOT_HEIGHT,
         tools=["tap", "box_select"],

@@ -6,7 +6,7 @@ import holoviews.plotting.bokeh  # options and plots need a backend
 import numpy as np
 import pandas as pd
 import pytest
-from bokeh.models import FixedTicker
+from bokeh.models import ColumnDataSource, FixedTicker
 
 from app.explorer import elements
 from app.explorer.elements import Overlay, count_ticks, envelope_bands, legend_html
@@ -60,6 +60,31 @@ def test_the_colour_bar_ticks_are_the_counts():
     plot = hv.renderer("bokeh").get_plot(element)
     (bar,) = [r for r in plot.state.right if type(r).__name__ == "ColorBar"]
     assert isinstance(bar.ticker, FixedTicker) and list(bar.ticker.ticks) == [1, 2, 3]
+
+
+@pytest.mark.parametrize("categories", [None, ["A", "B"]])
+def test_a_gesture_shows_the_drawing_notice_in_the_browser(categories):
+    """The notice is the browser's own (no server round trip): shown by a JS callback on the
+    zoom and pan events, hidden by one on the image's new data; and Bokeh reports a wheel
+    zoom after 100 ms of rest, not its default 500 ms."""
+    shape = (4, 5, 2) if categories else (4, 5)
+    counts = np.zeros(shape, dtype=np.uint32)
+    counts[1, 1] = 1
+    element = elements.raster(tiny_image(counts, categories), "Blues", "eq_hist")
+    plot = hv.renderer("bokeh").get_plot(hv.Overlay([element, element.clone()]))
+    figure = plot.state
+    assert figure.lod_timeout == elements.GESTURE_REST_MS == 100
+    (notice,) = [r for r in figure.center if r.name == elements.DRAWING_NOTICE]
+    assert notice.text == "Drawing…" and not notice.visible
+    for event in ("wheel", "panstart", "pan", "panend"):
+        (show,) = figure.js_event_callbacks[event]
+        assert show.args["notice"] is notice and "visible = true" in show.code
+    sources = [
+        s for s in figure.select(type=ColumnDataSource) if "change:data" in s.js_property_callbacks
+    ]
+    assert sources
+    hides = [cb for s in sources for cb in s.js_property_callbacks["change:data"]]
+    assert all(cb.args["notice"] is notice and "visible = false" in cb.code for cb in hides)
 
 
 def band() -> pd.DataFrame:
