@@ -87,6 +87,17 @@ def test_a_gesture_shows_the_drawing_notice_in_the_browser(categories):
     assert all(cb.args["notice"] is notice and "visible = false" in cb.code for cb in hides)
 
 
+def test_the_density_goes_to_the_browser_as_float32_with_exact_counts():
+    """Half the websocket message of float64, and every count below 2**24 still exact."""
+    counts = np.zeros((4, 5), dtype=np.uint32)
+    counts[1, 1:4] = [1, 2**24 - 1, 3]
+    plot = hv.renderer("bokeh").get_plot(elements.raster(tiny_image(counts), "Blues", "linear"))
+    (sent,) = plot.handles["source"].data["image"]
+    assert sent.dtype == np.float32
+    assert np.array_equal(np.nan_to_num(sent).astype(np.uint32), counts)
+    assert np.isnan(sent[counts == 0]).all()  # empty pixels stay transparent
+
+
 def band() -> pd.DataFrame:
     xs = np.linspace(0, 10, 20)
     levels = {f"p{p:02d}": xs + i for i, p in enumerate((5, 25, 50, 75, 95))}
