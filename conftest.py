@@ -120,3 +120,25 @@ def store(database):
 
     client, name = database
     return CurveStore.open(client, name, sweep_stale_after=0)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Debian chromium per test process, for tests/ui and the browser benchmarks alike:
+    Playwright's sync API runs one instance per thread, so a second one started while this
+    lives would fail."""
+    from pathlib import Path
+
+    from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        message = f"no chromium at {CHROMIUM}: apt-get install chromium (CI does this in .ci/run)"
+        if os.environ.get("CURVEHOUSE_REQUIRE_UI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from benchmarks.conftest import FULL, report
-from tests.ui.conftest import BIN, CHROMIUM, CHROMIUM_ARGS, Served
+from tests.ui.conftest import BIN, Served
 
 pytestmark = pytest.mark.ui
 
@@ -101,20 +101,14 @@ def served(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def context(served):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.add_init_script(WATCH)
-        page = context.new_page()
-        served.sign_in(page)
-        page.close()
-        yield context
-        browser.close()
+def context(served, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_init_script(WATCH)
+    page = context.new_page()
+    served.sign_in(page)
+    page.close()
+    yield context
+    context.close()
 
 
 def status_text(page) -> str:

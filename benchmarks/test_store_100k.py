@@ -248,14 +248,10 @@ def _tree_rss_mb(pid: int) -> float:
 
 @pytest.mark.skipif(not FULL, reason="full size only: three browser sessions on the 100k demo")
 @pytest.mark.benchmark(group="store-100k")
-def test_serve_with_three_explorer_sessions(home):
-    from playwright.sync_api import sync_playwright
-
+def test_serve_with_three_explorer_sessions(home, browser):
     from tests.ui.conftest import BIN as UI_BIN
-    from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS, Served
+    from tests.ui.conftest import Served
 
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no chromium at {CHROMIUM}")
     status = re.compile(r"^([\d,]+) curves? · x (\S+) to (\S+) · \d+ ms")
     server = Served(home[0], [str(UI_BIN / "curvehouse"), "serve"])
     peak = [0.0]
@@ -270,22 +266,21 @@ def test_serve_with_three_explorer_sessions(home):
     try:
         idle = _tree_rss_mb(server.process.pid)
         watcher.start()
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            pages, shown, started = [], [], time.perf_counter()
-            for _ in range(3):
-                context = browser.new_context(viewport={"width": 1400, "height": 1000})
-                page = context.new_page()
-                server.sign_in(page)
-                page.goto(server.url + "curves")
-                pages.append(page)
-            for page in pages:
-                text = page.get_by_text(status).first.text_content(timeout=300_000)
-                shown.append(int(status.search(text)[1].replace(",", "")))
-            opened_s = time.perf_counter() - started
-            time.sleep(2)
-            settled = _tree_rss_mb(server.process.pid)
-            browser.close()
+        contexts, pages, shown, started = [], [], [], time.perf_counter()
+        for _ in range(3):
+            contexts.append(browser.new_context(viewport={"width": 1400, "height": 1000}))
+            page = contexts[-1].new_page()
+            server.sign_in(page)
+            page.goto(server.url + "curves")
+            pages.append(page)
+        for page in pages:
+            text = page.get_by_text(status).first.text_content(timeout=300_000)
+            shown.append(int(status.search(text)[1].replace(",", "")))
+        opened_s = time.perf_counter() - started
+        time.sleep(2)
+        settled = _tree_rss_mb(server.process.pid)
+        for context in contexts:
+            context.close()
     finally:
         stop.set()
         if watcher.is_alive():

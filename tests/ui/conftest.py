@@ -131,21 +131,6 @@ def demo_home(tmp_path_factory):
     return home
 
 
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        message = f"no chromium at {CHROMIUM}: apt-get install chromium (CI does this in .ci/run)"
-        if os.environ.get("CURVEHOUSE_REQUIRE_UI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def page(browser, request):
     """A fresh browser tab; signed in as the owner when the test uses a ``served`` app."""
