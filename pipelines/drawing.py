@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 # Samples fetched and drawn at a time: bounds memory, and lets fetching overlap drawing.
 CHUNK_SAMPLES = 16_000_000
+# A held filter's view reads only the samples it needs when that is at most this share of them.
+CUT_WORTH = 0.7
 
 
 @dataclass
@@ -203,10 +205,11 @@ def draw_held(curves: HotCurves, view: View, *, started: float) -> DensityImage:
     if categories:
         codes[picks] = meta["category_code"].to_numpy()
     began = time.perf_counter()
+    x, y, offsets = _cut_to_view(curves, picks, view)
     part, shows = density_and_drawn(
-        curves.x,
-        curves.y,
-        curves.offsets,
+        x,
+        y,
+        offsets,
         steps=curves.steps,
         picks=picks,
         categories=codes,
@@ -218,9 +221,34 @@ def draw_held(curves: HotCurves, view: View, *, started: float) -> DensityImage:
     )
     counts += part.reshape(counts.shape)
     kernel = time.perf_counter() - began
-    samples = int((curves.offsets[picks + 1] - curves.offsets[picks]).sum())
+    samples = int((offsets[picks + 1] - offsets[picks]).sum())
     shown = meta[shows[picks]]
     return _Drawn(meta, shown, categories, counts, samples, 0.0, kernel).image(view, started)
+
+
+def _cut_to_view(
+    curves: HotCurves, picks: np.ndarray, view: View
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The held codes, cut to the samples ``view`` needs when that saves reading enough of
+    them (:mod:`pipelines.kernels.trim`: same pixels); curves keep their indices."""
+    from pipelines.kernels.trim import gather, kept_ranges
+
+    starts, stops = kept_ranges(
+        curves.x,
+        curves.offsets,
+        curves.steps[0],
+        curves.ordered,
+        picks.astype(np.int64),
+        float(view.x_range[0]),
+        float(view.x_range[1]),
+    )
+    kept = int((stops - starts).sum())
+    if kept > CUT_WORTH * int((curves.offsets[picks + 1] - curves.offsets[picks]).sum()):
+        return curves.x, curves.y, curves.offsets  # an overview: copying would cost more
+    offsets = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(stops - starts, out=offsets[1:])
+    x, y = (gather(codes, starts, stops, offsets) for codes in (curves.x, curves.y))
+    return x, y, offsets
 
 
 def draw(curves: CurveSet, view: View) -> DensityImage:

@@ -1,0 +1,85 @@
+"""Cutting held curves to a view's x range: the kept samples against a slow, obvious reference,
+and the kernels as plain Python (NUMBA_DISABLE_JIT=1). Pixels are compared with the engine's
+in tests/pipelines/test_hot.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from pipelines.kernels.trim import gather, kept_ranges, ordered
+
+
+def reference(x, offsets, step, picks, xmin, xmax):
+    """Per curve, by looking at every sample: the last one left of the view, everything inside,
+    and the first one right of it (whole curves when x goes back; unpicked: nothing)."""
+    ranges = {}
+    for ci in range(len(offsets) - 1):
+        s, e = offsets[ci], offsets[ci + 1]
+        values = x[s:e] * step[ci]
+        if ci not in picks:
+            ranges[ci] = (0, 0)
+        elif e - s < 3 or np.any(np.diff(x[s:e]) < 0):
+            ranges[ci] = (s, e)
+        else:
+            left = np.flatnonzero(values < xmin)
+            right = np.flatnonzero(values > xmax)
+            start = s + (left[-1] if len(left) else 0)
+            stop = s + (right[0] + 1 if len(right) else e - s)
+            ranges[ci] = (start, stop)
+    return ranges
+
+
+def curves(rng, n=60):
+    parts, offsets = [], [0]
+    for i in range(n):
+        length = int(rng.integers(0, 40))
+        codes = np.cumsum(rng.integers(0, 4, length))  # ordered, with repeats
+        if i % 5 == 0 and length > 3:
+            codes[length // 2] -= 7  # x goes back once
+        parts.append(codes)
+        offsets.append(offsets[-1] + length)
+    return np.concatenate(parts).astype(np.int32), np.array(offsets, dtype=np.int64)
+
+
+def test_kept_samples_match_the_reference_on_random_views():
+    rng = np.random.default_rng(8)
+    x, offsets = curves(rng)
+    step = rng.choice([0.01, 0.5, 1.0], len(offsets) - 1)
+    flags = ordered(x, offsets)
+    for ci in range(len(offsets) - 1):
+        s, e = offsets[ci], offsets[ci + 1]
+        assert flags[ci] == (not np.any(np.diff(x[s:e]) < 0))
+    for _ in range(200):
+        a, b = np.sort(rng.uniform(-2, 60, 2))
+        if rng.random() < 0.3:  # on a sample's value exactly
+            a = float(x[rng.integers(len(x))] * step[0])
+            b = max(a, b)
+        picks = np.flatnonzero(rng.random(len(offsets) - 1) < 0.7)
+        starts, stops = kept_ranges(x, offsets, step, flags, picks, a, b)
+        expected = reference(x, offsets, step, set(picks.tolist()), a, b)
+        got = {ci: (int(starts[ci]), int(stops[ci])) for ci in range(len(starts))}
+        assert got == expected, (a, b)
+        lengths = stops - starts
+        cut = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=cut[1:])
+        kept = gather(x, starts, stops, cut)
+        for ci in range(len(starts)):
+            np.testing.assert_array_equal(kept[cut[ci] : cut[ci + 1]], x[starts[ci] : stops[ci]])
+
+
+def test_plain_python_run_agrees():
+    """The same test with NUMBA_DISABLE_JIT=1: the kernels' logic as plain Python."""
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", "random"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
