@@ -237,7 +237,6 @@ def _cut_to_view(
         curves.x,
         curves.offsets,
         curves.steps[0],
-        curves.ordered,
         picks.astype(np.int64),
         float(view.x_range[0]),
         float(view.x_range[1]),

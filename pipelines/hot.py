@@ -27,7 +27,6 @@ import pyarrow as pa
 
 from models.identifiers import identifier
 from pipelines.frames import id_chunks, query_frame, query_table
-from pipelines.kernels.trim import ordered
 from pipelines.views import AXIS_COLUMNS, COLOR_COLUMNS, META_COLUMNS, CurveFilter
 
 if TYPE_CHECKING:
@@ -48,12 +47,10 @@ class HotCurves:
     x: np.ndarray  # int16 or int32 codes
     y: np.ndarray
     steps: np.ndarray  # float64 (2, C): x and y step per curve; value = code * step
-    ordered: np.ndarray  # bool (C,): x never goes back, so a view may cut the curve to its range
 
     @property
     def nbytes(self) -> int:
-        arrays = (self.x, self.y, self.offsets, self.steps, self.ordered)
-        return int(sum(a.nbytes for a in arrays))
+        return int(self.x.nbytes + self.y.nbytes + self.offsets.nbytes + self.steps.nbytes)
 
     def overlapping(self, x_range, y_range) -> np.ndarray:
         """Indices of the curves whose extents meet the view: the ones a view draws."""
@@ -101,14 +98,12 @@ def load(client: Client, database: str, where: CurveFilter) -> HotCurves | None:
     fetched = table.column("curve_id").to_numpy()
     meta = meta.set_index("curve_id").loc[fetched].reset_index()
     steps = np.vstack([table.column("x_step").to_numpy(), table.column("y_step").to_numpy()])
-    x = _narrow(_values(xs))
     return HotCurves(
         meta=meta,
         offsets=offsets,
-        x=x,
+        x=_narrow(_values(xs)),
         y=_narrow(_values(ys)),
         steps=np.ascontiguousarray(steps, dtype=np.float64),
-        ordered=ordered(x, offsets),
     )
 
 

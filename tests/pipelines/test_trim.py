@@ -10,36 +10,49 @@ import sys
 
 import numpy as np
 
-from pipelines.kernels.trim import gather, kept_ranges, ordered
+from pipelines.kernels.trim import gather, kept_ranges
 
 
 def reference(x, offsets, step, picks, xmin, xmax):
-    """Per curve, by looking at every sample: the last one left of the view, everything inside,
-    and the first one right of it (whole curves when x goes back; unpicked: nothing)."""
+    """Per curve, by looking at every sample: from the last sample before the first one at or
+    right of the left edge, to the first sample after the last one at or left of the right edge
+    (unpicked: nothing)."""
     ranges = {}
     for ci in range(len(offsets) - 1):
         s, e = offsets[ci], offsets[ci + 1]
         values = x[s:e] * step[ci]
         if ci not in picks:
             ranges[ci] = (0, 0)
-        elif e - s < 3 or np.any(np.diff(x[s:e]) < 0):
-            ranges[ci] = (s, e)
-        else:
-            left = np.flatnonzero(values < xmin)
-            right = np.flatnonzero(values > xmax)
-            start = s + (left[-1] if len(left) else 0)
-            stop = s + (right[0] + 1 if len(right) else e - s)
-            ranges[ci] = (start, stop)
+            continue
+        reach = np.flatnonzero(values >= xmin)
+        within = np.flatnonzero(values <= xmax)
+        first = s + reach[0] if len(reach) else e
+        last = s + within[-1] if len(within) else s - 1
+        ranges[ci] = (max(s, first - 1), min(e, last + 2))
     return ranges
+
+
+def dropped_segments_draw_nothing(x, offsets, step, starts, stops, xmin, xmax):
+    """Every segment left out has both ends left of the view, or both right of it."""
+    for ci in range(len(offsets) - 1):
+        s, e = offsets[ci], offsets[ci + 1]
+        if stops[ci] == starts[ci] == 0:
+            continue
+        values = x[s:e] * step[ci]
+        for j in range(s, e - 1):
+            if starts[ci] <= j and j + 1 < stops[ci]:
+                continue  # kept
+            a, b = values[j - s], values[j + 1 - s]
+            assert (a < xmin and b < xmin) or (a > xmax and b > xmax), (ci, j)
 
 
 def curves(rng, n=60):
     parts, offsets = [], [0]
     for i in range(n):
         length = int(rng.integers(0, 40))
-        codes = np.cumsum(rng.integers(0, 4, length))  # ordered, with repeats
-        if i % 5 == 0 and length > 3:
-            codes[length // 2] -= 7  # x goes back once
+        codes = np.cumsum(rng.integers(0, 4, length))  # growing, with repeats
+        if i % 3 == 0:
+            codes = codes + rng.integers(-6, 7, length)  # jittered: x goes back and forth
         parts.append(codes)
         offsets.append(offsets[-1] + length)
     return np.concatenate(parts).astype(np.int32), np.array(offsets, dtype=np.int64)
@@ -49,20 +62,17 @@ def test_kept_samples_match_the_reference_on_random_views():
     rng = np.random.default_rng(8)
     x, offsets = curves(rng)
     step = rng.choice([0.01, 0.5, 1.0], len(offsets) - 1)
-    flags = ordered(x, offsets)
-    for ci in range(len(offsets) - 1):
-        s, e = offsets[ci], offsets[ci + 1]
-        assert flags[ci] == (not np.any(np.diff(x[s:e]) < 0))
     for _ in range(200):
         a, b = np.sort(rng.uniform(-2, 60, 2))
         if rng.random() < 0.3:  # on a sample's value exactly
             a = float(x[rng.integers(len(x))] * step[0])
             b = max(a, b)
         picks = np.flatnonzero(rng.random(len(offsets) - 1) < 0.7)
-        starts, stops = kept_ranges(x, offsets, step, flags, picks, a, b)
+        starts, stops = kept_ranges(x, offsets, step, picks, a, b)
         expected = reference(x, offsets, step, set(picks.tolist()), a, b)
         got = {ci: (int(starts[ci]), int(stops[ci])) for ci in range(len(starts))}
         assert got == expected, (a, b)
+        dropped_segments_draw_nothing(x, offsets, step, starts, stops, a, b)
         lengths = stops - starts
         cut = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=cut[1:])
