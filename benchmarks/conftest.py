@@ -18,3 +18,23 @@ def report(title: str, rows: list[dict], columns: list[str]) -> None:
     print("  ".join(c.ljust(widths[c]) for c in columns))
     for row in rows:
         print("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns))
+
+
+def compressed_bytes(client, database: str, table: str) -> int:
+    """A table's bytes on disk, as the engine reports its active parts."""
+    return int(
+        client.query(
+            "SELECT sum(data_compressed_bytes) FROM system.parts "
+            "WHERE database = {d:String} AND table = {t:String} AND active",
+            parameters={"d": database, "t": table},
+        ).result_rows[0][0]
+    )
+
+
+def status_kb(field: str) -> int:
+    """A field of this process's /proc status (VmRSS, VmHWM), in kB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise KeyError(field)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.conftest import FULL, report
+from benchmarks.conftest import FULL, report, status_kb
 from models.identifiers import identifier
 from pipelines.batch import TEXT_COLUMNS, CurveBatch
 from pipelines.curves import Curves
@@ -76,14 +76,6 @@ def naive(client, database: str, view: View):
     return canvas.line(frame, "x", "y", agg=ds.count())
 
 
-def _status_kb(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise KeyError(field)
-
-
 def peak_mb(fn) -> float:
     """Peak resident memory while ``fn`` runs, above what the process held before (Linux:
     writing 5 to /proc/self/clear_refs resets the high-water mark). Freed heap is handed back
@@ -91,9 +83,9 @@ def peak_mb(fn) -> float:
     ctypes.CDLL("libc.so.6").malloc_trim(0)
     with open("/proc/self/clear_refs", "w") as handle:
         handle.write("5")
-    before = _status_kb("VmRSS")
+    before = status_kb("VmRSS")
     fn()
-    return (_status_kb("VmHWM") - before) / 1024
+    return (status_kb("VmHWM") - before) / 1024
 
 
 @pytest.fixture(scope="module", params=SIZES, ids=[f"{c}x{n}" for c, n in SIZES])

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from benchmarks.conftest import FULL, report
+from benchmarks.conftest import FULL, compressed_bytes, report
 from benchmarks.test_density_views import WHERE, stored_batches
 from models.identifiers import identifier
 from pipelines.batch import curve_ids
@@ -69,16 +69,6 @@ def _levels_table(client, db: str, curves: int, samples: int) -> float:
             )
             client.insert_arrow(f"{db}.bench_levels", table)
     return computing
-
-
-def _compressed(client, database: str, table: str) -> int:
-    return int(
-        client.query(
-            "SELECT sum(data_compressed_bytes) FROM system.parts "
-            "WHERE database = {d:String} AND table = {t:String} AND active",
-            parameters={"d": database, "t": table},
-        ).result_rows[0][0]
-    )
 
 
 @pytest.fixture(scope="module", params=SIZES, ids=[f"{c}x{n}" for c, n, _ in SIZES])
@@ -140,8 +130,8 @@ def test_aligned_overview_from_levels_against_the_engine_path(stored):
             "x range widened": f"{widened:.2f}x",
             "engine path ms": f"{engine_s * 1e3:.0f} ({image.samples:,} sent)",
             "levels ms": f"{levels_s * 1e3:.0f} ({sent:,} read)",
-            "levels B/pt": f"{_compressed(client, database, 'bench_levels') / points:.2f}",
-            "samples B/pt": f"{_compressed(client, database, 'curve_samples') / points:.2f}",
+            "levels B/pt": f"{compressed_bytes(client, database, 'bench_levels') / points:.2f}",
+            "samples B/pt": f"{compressed_bytes(client, database, 'curve_samples') / points:.2f}",
             "compute ns/pt": f"{computing / points * 1e9:.0f} ({len(LEVELS)} levels)",
         }
     )

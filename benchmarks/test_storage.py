@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from benchmarks.conftest import report, size
+from benchmarks.conftest import compressed_bytes, report, size
 from pipelines.batch import CurveBatch
 from pipelines.store import CurveStore, DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
@@ -112,16 +112,6 @@ ALTERNATIVES = {
 CHOSEN = "array Int32 T64 ZSTD (chosen)"
 
 
-def _compressed_bytes(client, database: str, table: str) -> int:
-    return int(
-        client.query(
-            "SELECT sum(data_compressed_bytes) FROM system.parts "
-            "WHERE database = {d:String} AND table = {t:String} AND active",
-            parameters={"d": database, "t": table},
-        ).result_rows[0][0]
-    )
-
-
 def _scan(client, sql: str) -> float:
     """Seconds to pull every sample into NumPy (best of three)."""
     best = float("inf")
@@ -186,7 +176,7 @@ def test_chosen_layout_through_the_product_path(benchmark, bench_client, batches
 
     benchmark.pedantic(write, setup=setup, rounds=3, iterations=1)
     db = state["db"]
-    stored = _compressed_bytes(bench_client, db, "curve_samples")
+    stored = compressed_bytes(bench_client, db, "curve_samples")
     scan = _scan(bench_client, f"SELECT x, y FROM `{db}`.curve_samples")
     engine = _engine_scan(bench_client, f"`{db}`.curve_samples", long=False)
     seconds = benchmark.stats.stats.min if benchmark.enabled else state["seconds"]
@@ -219,7 +209,7 @@ def test_alternative_layouts(benchmark, bench_client, batches, name):
         state["seconds"] = time.perf_counter() - started
 
     benchmark.pedantic(write, setup=setup, rounds=3, iterations=1)
-    stored = _compressed_bytes(bench_client, "bench", table.split(".")[1].strip("`"))
+    stored = compressed_bytes(bench_client, "bench", table.split(".")[1].strip("`"))
     scan = _scan(bench_client, f"SELECT {scan_columns} FROM {table}")
     engine = _engine_scan(bench_client, table, long=name.startswith("long"))
     seconds = benchmark.stats.stats.min if benchmark.enabled else state["seconds"]

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.conftest import FULL, report
+from benchmarks.conftest import FULL, report, status_kb
 
 CURVES = 100_000 if FULL else 300
 ROUNDS = 3 if FULL else 1
@@ -137,17 +137,9 @@ def measure_store(rounds: int, held_mb: int) -> dict:
                     }
                 )
         cache.clear()
-    out["peak_rss_mb"] = _status_kb("VmHWM") / 1024
+    out["peak_rss_mb"] = status_kb("VmHWM") / 1024
     client.close()
     return out
-
-
-def _status_kb(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise KeyError(field)
 
 
 @pytest.fixture(scope="module")
