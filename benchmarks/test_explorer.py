@@ -111,8 +111,11 @@ def test_view_change_to_image_sent(demo, mode):
         protocol.create("PATCH-DOC", list(events))
         first = time.perf_counter() - started
         row(mode, process, "first view of the filter", explorer.plot.image, [first], None)
-        path = in_memory_path(factory(), database, explorer)
+        client = factory()
+        path = in_memory_path(client, database, explorer)
+        client.close()
         measure_steps(explorer, mode, process, events, path)
+    explorer.close()  # its engine clients: a later test may open the engine at another home
 
 
 def row(mode, process, label, image, timings, baseline_s) -> None:

@@ -12,6 +12,7 @@ the error names the holder's PID.
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import threading
 import weakref
@@ -40,6 +41,12 @@ class _Engine:
     def open_client(cls, path: Path, database: str | None) -> Client:
         with cls.lock:
             live = [c for c in cls.clients if _is_open(c)]
+            if cls.path is not None and cls.path != path and live:
+                # Clients nobody holds any more (a dropped notebook explorer, caught in a
+                # reference cycle) are not in the way: collect them before refusing.
+                del live
+                gc.collect()
+                live = [c for c in cls.clients if _is_open(c)]
             if cls.path is not None and cls.path != path and live:
                 raise EngineLimitError(
                     f"This process already runs the embedded ClickHouse engine at {cls.path}. "

@@ -105,3 +105,37 @@ def test_a_connection_opened_around_the_provider_is_named_as_ours(tmp_path):
         """
     )
     assert "This process already has the embedded ClickHouse data" in result.stdout, result.stderr
+
+
+def test_clients_nobody_holds_do_not_keep_the_first_path(tmp_path):
+    """A client left unclosed but no longer referenced (here in a reference cycle, as a
+    dropped explorer's are) does not block another path; one still held does."""
+    result = _run(
+        f"""
+        import gc
+        gc.disable()  # only the engine's own collection may free the cycle
+        from providers import EngineLimitError
+        from providers.engines import get_engine
+        first = get_engine("embedded", path=r"{tmp_path / "a"}")
+
+        class Holder:
+            pass
+
+        dropped = Holder()
+        dropped.client = first.client()
+        dropped.me = dropped  # a cycle: freed only by the garbage collector
+        dropped.client.query("SELECT 1")
+        del dropped
+        held = first.client()
+        try:
+            get_engine("embedded", path=r"{tmp_path / "b"}").client()
+        except EngineLimitError as exc:
+            print("refused while held:", "1 client(s)" in str(exc))
+        held.close()
+        second = get_engine("embedded", path=r"{tmp_path / "b"}")
+        print(second.client().query("SELECT 2").result_rows)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert "refused while held: True" in result.stdout
+    assert "[(2,)]" in result.stdout
