@@ -41,21 +41,34 @@ RESULTS: list[dict] = []
 WATCH = """(() => {
   const ch = window.__ch = {t0: null, armed: false, changes: [], notices: [], hash: 0,
                             noticeShown: false};
+  // Finding the canvases and texts walks every shadow root: done every 200 ms (or when a
+  // canvas left the page), not on every frame, so the watch itself costs the page little.
   const walk = (root, out) => {
     for (const el of root.querySelectorAll('*')) {
       if (el.tagName === 'CANVAS' && el.width * el.height >= 40000) out.canvases.push(el);
-      else if (el.childElementCount === 0 && (el.textContent || '').includes('Drawing…'))
-        out.notice = true;
+      else if (el.childElementCount === 0 && /Drawing…| curves? · x /.test(el.textContent || ''))
+        out.texts.add(el.getRootNode());
       if (el.shadowRoot) walk(el.shadowRoot, out);
     }
     return out;
   };
+  const survey = () => {
+    const seen = walk(document, {canvases: [], texts: new Set(), models: []});
+    for (const doc of (window.Bokeh && window.Bokeh.documents) || [])
+      for (const model of doc._all_models.values())  // the plot's own notice
+        if (model.name === 'ch-drawing') seen.models.push(model);
+    seen.at = performance.now();
+    return seen;
+  };
+  // Every 12th row of each canvas: any new picture changes some of them.
   const hashOf = (canvas) => {
     let h = canvas.width * 31 + canvas.height;
     try {
-      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-      const words = new Uint32Array(data.buffer);
-      for (let i = 0; i < words.length; i += 5) h = (Math.imul(h, 16777619) ^ words[i]) >>> 0;
+      const context = canvas.getContext('2d');
+      for (let y = 0; y < canvas.height; y += 12) {
+        const words = new Uint32Array(context.getImageData(0, y, canvas.width, 1).data.buffer);
+        for (let i = 0; i < words.length; i += 3) h = (Math.imul(h, 16777619) ^ words[i]) >>> 0;
+      }
     } catch (e) { h = -1; }
     return h;
   };
@@ -63,24 +76,25 @@ WATCH = """(() => {
   ch.gesture = (t) => { if (ch.armed && ch.t0 === null) ch.t0 = t; };
   for (const kind of ['wheel', 'mousedown', 'input', 'change'])
     window.addEventListener(kind, () => ch.gesture(performance.now()), true);
+  let seen = null;
   const frame = () => {
     const now = performance.now();
     if (document.body) {
-      const seen = walk(document, {canvases: [], notice: false});
+      if (!seen || now - seen.at > 200 || seen.canvases.some((c) => !c.isConnected))
+        seen = survey();
       let h = seen.canvases.length;
       for (const c of seen.canvases) h = (Math.imul(h, 31) + hashOf(c)) >>> 0;
       if (h !== ch.hash) { ch.hash = h; ch.changes.push(now); }
-      for (const doc of (window.Bokeh && window.Bokeh.documents) || []) {
-        for (const model of doc._all_models.values())  // the plot's own notice
-          if (model.name === 'ch-drawing' && model.visible) seen.notice = true;
-      }
-      if (seen.notice && !ch.noticeShown) ch.notices.push(now);
-      ch.noticeShown = seen.notice;
+      const notice = seen.models.some((m) => m.visible) ||
+        [...seen.texts].some((root) => (root.textContent || '').includes('Drawing…'));
+      if (notice && !ch.noticeShown) ch.notices.push(now);
+      ch.noticeShown = notice;
     }
     requestAnimationFrame(frame);
   };
   requestAnimationFrame(frame);
 })();"""
+
 
 STATUS = r"/^[\d,]+ curves? · x \S+ to \S+ · \d+ ms/"
 

@@ -436,7 +436,4 @@ class Curves:
         def render(x_range, y_range):
             return self.density(home if x_range is None else home.zoomed(x_range, y_range))
 
-        opts = dict(width=width, height=height, tools=["hover"])
-        if color_by is None:
-            opts.update(cmap="Blues", cnorm="eq_hist", colorbar=True)
-        return dynamic(render, **opts)
+        return dynamic(render, width=width, height=height, tools=["hover"])

@@ -18,6 +18,7 @@ from holoviews.plotting.util import process_cmap
 from PIL import Image
 
 from pipelines.drawing import DensityImage
+from pipelines.shading import BAR, LEVELS, CountScale, count_ticks
 
 # Categorical colours (result first: OK blue, NOK red), then a qualitative palette.
 PALETTE = ["#1f5fa8", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
@@ -81,10 +82,50 @@ def to_hv(image: DensityImage, *, how: str = "eq_hist") -> hv.Image | hv.RGB:
     return hv.Image((xs, ys, values), kdims=kdims, vdims=[hv.Dimension("curves", label="curves")])
 
 
-def dynamic(render: Callable[[tuple | None, tuple | None], DensityImage], **opts) -> hv.DynamicMap:
+def shaded(
+    image: DensityImage, *, cmap: str = "Blues", how: str = "eq_hist", colorbar: bool = True
+) -> hv.Image | hv.RGB:
+    """The density as the page draws it: colour levels decided here (:mod:`pipelines.shading`)
+    and mapped linearly by the browser, the exact counts beside them for hover, and a colour
+    bar labelled in curves per pixel. Coloured by a category: the mixed RGB of :func:`to_hv`."""
+    if image.counts.ndim == 3:
+        return to_hv(image, how=how)
+    xs, ys = _coords(image)
+    scale = CountScale.of(image.counts, how)
+    # Counts for hover in the narrowest exact type: they travel beside the levels.
+    kind = np.uint16 if scale.high < 1 << 16 else np.uint32
+    element = hv.Image(
+        (xs, ys, scale.levels(image.counts), image.counts.astype(kind)),
+        kdims=[image.x_label, image.y_label],
+        vdims=[hv.Dimension("level"), hv.Dimension("curves", label="curves per pixel")],
+    )
+    return element.opts(
+        cmap=cmap,
+        color_levels=LEVELS,
+        clim=BAR,
+        clipping_colors={"min": "transparent"},
+        colorbar=colorbar,
+        clabel="curves per pixel",
+        cticks=scale.bar_ticks(count_ticks(scale.high, how, image.counts)),
+        hover_tooltips=[
+            (image.x_label, "$x"),
+            (image.y_label, "$y"),
+            ("curves per pixel", "@{curves}"),
+        ],
+    )
+
+
+def dynamic(
+    render: Callable[[tuple | None, tuple | None], DensityImage],
+    *,
+    cmap: str = "Blues",
+    how: str = "eq_hist",
+    colorbar: bool = True,
+    **opts,
+) -> hv.DynamicMap:
     """A DynamicMap whose every zoom or pan calls ``render(x_range, y_range)``."""
 
     def draw(x_range=None, y_range=None):
-        return to_hv(render(x_range, y_range)).opts(**opts)
+        return shaded(render(x_range, y_range), cmap=cmap, how=how, colorbar=colorbar).opts(**opts)
 
     return hv.DynamicMap(draw, streams=[hv.streams.RangeXY()])

@@ -6,18 +6,18 @@ this module decides how.
 
 from __future__ import annotations
 
-import math
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import holoviews as hv
-import numpy as np
 import pandas as pd
-from bokeh.models import CustomJS, FixedTicker, Label, NumeralTickFormatter
+from bokeh.models import CustomJS, Label
 
 from app.markup import text
 from pipelines.drawing import DensityImage
 from pipelines.interact import Line
-from pipelines.render import category_colors, to_hv
+from pipelines.render import category_colors, shaded
 from pipelines.views import FilterError
 from providers import ProviderError
 
@@ -27,7 +27,6 @@ ENVELOPE_MIN_SHARE = 0.05  # envelope bins reached by fewer curves than this sha
 # magenta is in none of them nor in the categories' palette.
 ENVELOPE_COLOR, HALO = "#b0006e", "white"
 HIGHLIGHT_COLOR, REFERENCE_COLOR = "#ff7f0e", "#111111"
-MAX_COUNT_TICKS = 8  # labels on the colour bar of curves per pixel
 # Bokeh tells the server of a wheel zoom only when the gesture has rested this long (its
 # default, 500 ms, was most of the wait before "Drawing…" appeared).
 GESTURE_REST_MS = 100
@@ -63,6 +62,9 @@ def drawing_notice(plot, element) -> None:
     rescaled by Bokeh, meanwhile. The status line says the same after a server round trip."""
     figure = plot.state
     figure.lod_timeout = GESTURE_REST_MS
+    # HoloViews asks for WebGL; an image gains nothing from it, and copying the WebGL layer
+    # onto the page's canvas on every paint took 370 ms of a zoom in Chromium without a GPU.
+    figure.output_backend = "canvas"
     if any(getattr(r, "name", None) == DRAWING_NOTICE for r in figure.center):
         return
     notice = Label(
@@ -89,10 +91,13 @@ def drawing_notice(plot, element) -> None:
         )
 
 
-def raster(image: DensityImage | None, cmap: str, norm: str) -> hv.Element:
-    """The density as an image (or RGB when coloured by a category), with the plot's tools."""
+def raster(
+    image: DensityImage | None, cmap: str, norm: str, hooks: tuple[Callable, ...] = ()
+) -> hv.Element:
+    """The density as colour levels with exact counts for hover (or RGB when coloured by a
+    category), with the plot's tools. ``hooks`` run on the raster's plot after the notice's."""
     common = dict(
-        hooks=[drawing_notice],
+        hooks=[drawing_notice, *hooks],
         width=PLOT_WIDTH,
         height=PLOT_HEIGHT,
         tools=["tap", "box_select"],
@@ -102,26 +107,11 @@ def raster(image: DensityImage | None, cmap: str, norm: str) -> hv.Element:
         show_grid=True,
     )
     if image is None:
-        return hv.Image([]).opts(cmap=cmap, cnorm=norm, **common)
-    element = to_hv(image, how=norm)
+        return hv.Image([]).opts(cmap=cmap, **common)
+    element = shaded(image, cmap=cmap, how=norm)
     if isinstance(element, hv.RGB):
         return element.opts(**common)
-    # float32 holds every count below 2**24 exactly and halves the websocket message (3.7 MB
-    # as float64 for 960 x 480), which Python encodes and the browser decodes per view.
-    vdim = element.vdims[0].name
-    element = element.clone({**element.data, vdim: element.data[vdim].astype(np.float32)})
-    return element.opts(
-        cmap=cmap,
-        cnorm=norm,
-        colorbar=True,
-        clabel="curves per pixel",
-        cformatter=NumeralTickFormatter(format="0,0"),
-        colorbar_opts={
-            "ticker": FixedTicker(ticks=count_ticks(image.counts.max(), norm, image.counts))
-        },
-        tools=["hover", "tap", "box_select"],
-        **{k: v for k, v in common.items() if k != "tools"},
-    )
+    return element.opts(**{**common, "tools": ["hover", "tap", "box_select"]})
 
 
 def paths(lines: list[Line], color: str, width: float) -> hv.Path:
@@ -131,42 +121,23 @@ def paths(lines: list[Line], color: str, width: float) -> hv.Path:
     )
 
 
-def count_ticks(top: float, norm: str = "linear", counts: np.ndarray | None = None) -> list[int]:
-    """Whole numbers for the colour bar of curves per pixel, 1 to ``top``, each once and
-    ``top`` always labelled: a count is an integer, and Bokeh's own ticks (1.2, 1.4, ...)
-    written as integers repeated themselves ("3,2,2,2,2,2,1,1,1,1"). With ``log``, ticks
-    are 1, 2, 5, 10, 20, ... (1, 10, 100, ... over many decades); otherwise evenly spaced
-    by 1, 2 or 5 times a power of ten. With ``eq_hist`` and the image's ``counts``, ticks are
-    the counts' quantiles, which that normalisation spaces evenly along the bar (even ticks
-    crowd into its top end)."""
-    top = int(top) if top == top and top >= 1 else 1  # NaN or an empty image: 1
-    if top <= 2:
-        return list(range(1, top + 1))
-    drawn = counts[counts > 0] if counts is not None else np.empty(0)
-    if norm == "eq_hist" and drawn.size:
-        levels = np.quantile(drawn, np.linspace(0, 1, MAX_COUNT_TICKS), method="lower")
-        return [*(int(t) for t in np.unique(levels) if 1 <= t < top), top]
-    steps = (m * 10**e for e in range(16) for m in (1, 2, 5))
-    if norm == "log":
-        ticks = [t for t in steps if t < top]
-        if len(ticks) >= MAX_COUNT_TICKS:  # many decades: their powers of ten only
-            ticks = [t for t in ticks if str(t).startswith("1")]
-        far = [t for t in ticks if t * 1.5 <= top]  # leave room for the top's label
-    else:
-        step = next(t for t in steps if math.ceil(top / t) < MAX_COUNT_TICKS)
-        ticks = [1, *range(step, top, step)]
-        far = [t for t in dict.fromkeys(ticks) if t + 0.5 * step <= top]
-    return [*far, top]
-
-
 def envelope_bands(band: pd.DataFrame | None) -> hv.Overlay:
     """5-95 % and 25-75 % bands and the median, where at least 5 % of the curves reach:
     percentiles of the last few long curves would draw a misleading tail. Each line is drawn
     dark over a white halo, so it reads over light and dark pixels of any colour map."""
     if band is None or band.empty:
-        data = pd.DataFrame(columns=["x", "curves", "p05", "p25", "p50", "p75", "p95"])
-    else:
-        data = band[band["curves"] >= ENVELOPE_MIN_SHARE * band["curves"].max()]
+        return _no_bands()
+    return _bands(band[band["curves"] >= ENVELOPE_MIN_SHARE * band["curves"].max()])
+
+
+@functools.cache
+def _no_bands() -> hv.Overlay:
+    """The bands' places when no envelope is drawn, built once: its twelve elements took
+    about 200 ms of every plot built."""
+    return _bands(pd.DataFrame(columns=["x", "curves", "p05", "p25", "p50", "p75", "p95"]))
+
+
+def _bands(data: pd.DataFrame) -> hv.Overlay:
     bands = [
         hv.Area((data.x, data[lo], data[hi]), vdims=[lo, hi]).opts(
             color=ENVELOPE_COLOR, alpha=alpha, line_alpha=0, apply_ranges=False

@@ -206,8 +206,6 @@ class HomePage(pn.viewable.Viewer):
 
         return dynamic(
             render,
-            cmap="Blues",
-            cnorm="eq_hist",
             colorbar=False,
             tools=["hover"],
             responsive=True,

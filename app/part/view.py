@@ -15,15 +15,14 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
-from bokeh.models import FixedTicker, NumeralTickFormatter
 
-from app.explorer.elements import HIGHLIGHT_COLOR, count_ticks
+from app.explorer.elements import HIGHLIGHT_COLOR
 from app.markup import text
 from app.part.links import EXPLORER, explorer_back, explorer_link
 from models.wording import counted
 from pipelines.curves import Curves
 from pipelines.parts import Part, work_unit
-from pipelines.render import to_hv
+from pipelines.render import shaded
 from pipelines.views import View
 
 # The canvas each station's density is drawn on (the plot stretches it to its width).
@@ -266,17 +265,7 @@ class PartView(pn.viewable.Viewer):
         context = reader.filter(station=str(row["station"]), process=str(row["process"]))
         image = context.density(View(width=CANVAS[0], height=CANVAS[1]))
         lines = context.highlight([int(row["curve_id"])], image.view)
-        raster = to_hv(image).opts(
-            cmap="Blues",
-            cnorm="eq_hist",
-            colorbar=True,
-            clabel="curves per pixel",
-            cformatter=NumeralTickFormatter(format="0,0"),
-            colorbar_opts={
-                "ticker": FixedTicker(
-                    ticks=count_ticks(image.counts.max(), "eq_hist", image.counts)
-                )
-            },
+        raster = shaded(image, cmap="Blues", how="eq_hist").opts(
             responsive=True,
             height=PLOT_HEIGHT,
             tools=["hover"],

@@ -114,11 +114,18 @@ def test_the_selected_parts_and_the_reference_part_are_named_in_the_legend(serve
 
 
 COLOUR_BAR_TICKS = """() => {
+    const get = (dict, key) => dict instanceof Map ? dict.get(key) : dict[key];
     for (const doc of Bokeh.documents) {
         for (const model of doc.all_models) {
-            if (model.constructor.name === 'ColorBar' || model.type === 'ColorBar')
-                return {ticks: Array.from(model.ticker.ticks ?? []),
-                        high: model.color_mapper.high};
+            if (model.constructor.name !== 'ColorBar' && model.type !== 'ColorBar') continue;
+            const ticks = Array.from(model.ticker.ticks ?? []);
+            let top = 0;  // the largest count in the image's hover column
+            for (const other of doc.all_models) {
+                const column = other.data ? get(other.data, 'curves') : null;
+                if (column) for (const c of column[0]) top = Math.max(top, c);
+            }
+            return {ticks, labels: ticks.map((t) => get(model.major_label_overrides, t)), top,
+                    span: [model.color_mapper.low, model.color_mapper.high]};
         }
     }
     return null;
@@ -126,11 +133,16 @@ COLOUR_BAR_TICKS = """() => {
 
 
 def test_the_count_bar_labels_whole_counts_once_and_its_top(served, page):
+    """The bar spans the colour levels; its ticks sit at their counts' levels and are labelled
+    with whole counts, each once, from 1 to the largest count in the picture."""
     # A small filter: a few curves, so few curves per pixel.
     open_page(page, f"{served.url}?program={ONE_PROGRAM}&result=NOK&norm=linear")
     bar = page.evaluate(COLOUR_BAR_TICKS)
-    ticks = bar["ticks"]
-    assert ticks, f"no fixed colour bar ticks: {bar}"
-    assert ticks == sorted(set(ticks)) and all(t == int(t) for t in ticks)
-    assert ticks[0] == 1 and ticks[-1] == bar["high"] >= 2  # the top value is labelled
+    assert bar and bar["ticks"], f"no fixed colour bar ticks: {bar}"
+    ticks, labels = bar["ticks"], bar["labels"]
+    assert ticks == sorted(set(ticks)) and bar["span"][0] <= ticks[0] < ticks[-1] <= bar["span"][1]
+    assert all(label is not None and label.replace(",", "").isdigit() for label in labels), labels
+    counts = [int(label.replace(",", "")) for label in labels]
+    assert counts == sorted(set(counts))
+    assert counts[0] == 1 and counts[-1] == bar["top"] >= 2  # the top value is labelled
     screenshot(page, "explorer-count-bar")

@@ -306,3 +306,61 @@ def test_an_empty_projects_advice_is_asked_once_however_often_it_is_drawn(engine
     assert explorer.plot.empty == "Nothing in line-9 yet."
     assert asked == ["line-9"]
     explorer.close()
+
+
+def drawn(explorer: CurveExplorer):
+    """The explorer's plot as Bokeh models in a document, as a served page has them."""
+    from bokeh.document import Document
+    from bokeh.models import GlyphRenderer, Image
+
+    doc = Document()
+    root = explorer.plot.canvas.get_root(doc)
+    doc.add_root(root)
+    (renderer,) = [r for r in root.select({"type": GlyphRenderer}) if isinstance(r.glyph, Image)]
+    return root, renderer
+
+
+def test_a_new_view_goes_into_the_drawn_plot_as_holoviews_would_draw_it(demo, monkeypatch, request):
+    """Only the image changed: its data goes straight into the page's Bokeh models, with no
+    HoloViews refresh, and they hold what HoloViews draws for that image: same levels, counts,
+    bounds, colours and colour bar."""
+    import holoviews as hv
+    from bokeh.events import RangesUpdate
+    from bokeh.models import ColorBar, Plot
+
+    from app.explorer import elements
+
+    explorer = open_explorer(demo, norm="log", cmap="fire")
+    # Panel keeps a drawn root (and so the explorer) in its registry: close the engine
+    # clients here, or a later test in this process could not open its own home's engine.
+    request.addfinalizer(explorer.close)
+    root, renderer = drawn(explorer)
+    source, mapper = renderer.data_source, renderer.glyph.color_mapper
+    palette = list(mapper.palette)
+    refreshes = []
+    monkeypatch.setattr(hv.streams.Stream, "trigger", staticmethod(refreshes.append))
+    (x0, x1), (y0, y1) = explorer.plot.image.view.x_range, explorer.plot.image.view.y_range
+    zoom = (x0 + (x1 - x0) * 0.3, x0 + (x1 - x0) * 0.6), (y0, y0 + (y1 - y0) * 0.7)
+    (figure,) = root.select({"type": Plot})
+    (x_range, y_range) = zoom
+    # What the browser sends when a zoom has rested.
+    figure._trigger_event(
+        RangesUpdate(figure, x0=x_range[0], x1=x_range[1], y0=y_range[0], y1=y_range[1])
+    )
+    explorer.wait()
+    image = explorer.plot.image
+    assert (image.view.x_range, image.view.y_range) == zoom
+    assert refreshes == []  # no HoloViews refresh: the models were updated in place
+    fresh = hv.renderer("bokeh").get_plot(elements.raster(image, "fire", "log"))
+    want = fresh.handles["source"].data
+    assert set(source.data) == set(want)
+    for key in want:
+        np.testing.assert_array_equal(source.data[key][0], want[key][0])
+    assert renderer.glyph.color_mapper is mapper and list(mapper.palette) == palette
+    assert palette == list(fresh.handles["color_mapper"].palette)
+    (bar,) = [r for r in figure.right if isinstance(r, ColorBar)]
+    (fresh_bar,) = [r for r in fresh.state.right if isinstance(r, ColorBar)]
+    assert list(bar.ticker.ticks) == list(fresh_bar.ticker.ticks)
+    assert bar.major_label_overrides == fresh_bar.major_label_overrides
+    assert (figure.x_range.start, figure.x_range.end) == zoom[0]
+    assert (figure.y_range.start, figure.y_range.end) == zoom[1]
