@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 EXTENTS = ("point_count", "x_min", "x_max", "y_min", "y_max")
 HOT_COLUMNS = tuple(dict.fromkeys((*META_COLUMNS, *AXIS_COLUMNS, *COLOR_COLUMNS, *EXTENTS)))
 BYTES_PER_SAMPLE_BOUND = 8  # int32 x and y: what a filter may need before narrowing
+REMEMBERED = 12  # small derived results held beside the filters (the Overview's previews)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,9 @@ def store_version(client: Client, database: str) -> tuple:
     return tuple(row)
 
 
+T = TypeVar("T")
+
+
 class HotCache:
     """Filters' samples in memory, up to ``budget_bytes`` in all, shared by the sessions of a
     process (each entry is read-only)."""
@@ -129,6 +133,7 @@ class HotCache:
         self._lock = threading.Lock()
         self._loading: dict[tuple, threading.Lock] = {}
         self._too_big: set[tuple] = set()  # filters known not to fit, not asked again
+        self._remembered: OrderedDict[tuple, object] = OrderedDict()
         self.loads = 0  # filters loaded from the engine so far (a held view loads nothing)
 
     def get(
@@ -170,6 +175,24 @@ class HotCache:
             finally:
                 with self._lock:
                     self._loading.pop(key, None)
+
+    def remember(
+        self, client: Client, database: str, key: tuple, make: Callable[[], T], *, scope: str = ""
+    ) -> T:
+        """``make()``, kept until the store's version changes: a small result every session
+        shows alike, such as the Overview's previews of the newest curves (fetched and drawn,
+        about 0.8 s of each page). The last :data:`REMEMBERED` are held, outside the budget."""
+        full = (scope, database, key, store_version(client, database))
+        with self._lock:
+            if full in self._remembered:
+                self._remembered.move_to_end(full)
+                return self._remembered[full]
+        value = make()
+        with self._lock:
+            self._remembered[full] = value
+            while len(self._remembered) > REMEMBERED:
+                self._remembered.popitem(last=False)
+        return value
 
     def warm(
         self, client: Client, database: str, filters: Iterable[CurveFilter], *, scope: str = ""

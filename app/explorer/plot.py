@@ -122,10 +122,10 @@ class DensityPlot(pn.viewable.Viewer):
     )
     drawn_as = param.Tuple(
         default=None,
-        length=5,
+        length=6,
         constant=True,
         doc="What fixed the plot's glyphs, colours and axes: x and y labels, categorical, "
-        "norm, cmap. A change builds a new plot.",
+        "whether the envelope's bands are drawn, norm, cmap. A change builds a new plot.",
     )
     box = param.Tuple(
         default=None,
@@ -200,13 +200,15 @@ class DensityPlot(pn.viewable.Viewer):
 
     # --- the plot -----------------------------------------------------------------------------
 
-    def _key(self, image: DensityImage | None) -> tuple:
+    def _key(self, image: DensityImage | None, band: pd.DataFrame | None) -> tuple:
         """What fixes the plot's glyphs, colours and axes; a change needs a new plot, not new
         data (HoloViews reuses a frame whose stream data did not change, so a new colour map
-        alone would not show)."""
+        alone would not show). The envelope's twelve glyphs are in the plot only while it is
+        drawn: empty, they took a third of building it, on every page."""
         labels = (image.x_label, image.y_label) if image is not None else ("x", "y")
         categorical = bool(image is not None and image.categories)
-        return (*labels, categorical, self.state.norm, self.state.cmap)
+        bands = not _nothing(band)
+        return (*labels, categorical, bands, self.state.norm, self.state.cmap)
 
     def _replot(self, image: DensityImage | None) -> None:
         """A fresh overlay: Bokeh cannot swap an image for an RGB in place, and a new colour
@@ -215,7 +217,7 @@ class DensityPlot(pn.viewable.Viewer):
             stream.clear()
         self._drawing_notice(False)  # the old figure's, should it stay in the document
         self._raster_plot = None
-        publish(self, drawn_as=self._key(image))
+        publish(self, drawn_as=self._key(image, self.band))
         self._raster_data = elements.RasterData(image=image)
         raster = hv.DynamicMap(
             lambda image: elements.raster(
@@ -231,13 +233,20 @@ class DensityPlot(pn.viewable.Viewer):
             lambda reference: elements.paths(reference, elements.REFERENCE_COLOR, 3.0),
             streams=[self._reference_data],
         )
-        band = hv.DynamicMap(elements.envelope_bands, streams=[self._band_data])
+        overlay = raster * lines * reference
+        if self.drawn_as[3]:
+            overlay = (
+                raster
+                * hv.DynamicMap(elements.envelope_bands, streams=[self._band_data])
+                * lines
+                * reference
+            )
         self._streams = [
             hv.streams.Tap(source=raster, transient=True, subscribers=[self.on_tap]),
             hv.streams.BoundsXY(source=raster, transient=True, subscribers=[self.on_bounds]),
             hv.streams.PointerXY(source=raster, subscribers=[self.on_pointer]),
         ]
-        self.canvas.object = (raster * band * lines * reference).opts(
+        self.canvas.object = overlay.opts(
             width=PLOT_WIDTH, height=PLOT_HEIGHT, framewise=True, toolbar="above"
         )
 
@@ -254,7 +263,7 @@ class DensityPlot(pn.viewable.Viewer):
 
     def restyle(self) -> None:
         """Colour map or normalisation changed: the same image, drawn anew where needed."""
-        if self._key(self.image) != self.drawn_as:
+        if self._key(self.image, self.band) != self.drawn_as:
             self._replot(self.image)
         self._show_legend()
 
@@ -407,7 +416,7 @@ class DensityPlot(pn.viewable.Viewer):
         """The finished view on the page; the status line last, so whoever waits for it (a
         person, a browser test) finds the figures already there."""
         image = done.image
-        replot = self._key(image) != self.drawn_as
+        replot = self._key(image, done.envelope) != self.drawn_as
         refused = len(done.programs) > 1 and done.envelope is None
         self._programs = done.programs if not refused else []
         publish(

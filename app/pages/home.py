@@ -25,9 +25,10 @@ from app.shell import shell
 from models.access import Principal, readable_projects
 from models.wording import counted
 from pipelines.curves import Curves, Overview
-from pipelines.drawing import draw, extent_view
+from pipelines.drawing import DensityImage, draw, extent_view
 from pipelines.homes import Home, HomeUnavailable
 from pipelines.render import dynamic
+from pipelines.samples import CurveSet
 from pipelines.views import BREAKDOWN_COLUMNS, NEWEST_COLUMNS, View
 from providers import ProviderError
 
@@ -85,6 +86,7 @@ class HomePage(pn.viewable.Viewer):
         self._refusal: pn.viewable.Viewable | None = None
         self._client = None
         home = home or services.homes.builtin
+        self._hot, self._scope = services.hot, home.key
         try:
             store = services.homes.store(home)
             self._client, self._database = store.client, store.database
@@ -195,14 +197,25 @@ class HomePage(pn.viewable.Viewer):
         )
 
     def _preview(self, stored: Curves, process: str) -> pn.viewable.Viewable:
-        """Distinct curves per pixel of the newest curves; zooming redraws from memory."""
-        curves = stored.filter(process=process).newest_samples(self.preview_curves)
-        if not len(curves):
+        """Distinct curves per pixel of the newest curves; zooming redraws from memory. The
+        curves and their first picture are the same for every session until an import: kept
+        beside the hot cache, they are fetched and drawn once."""
+
+        def newest() -> tuple[CurveSet, View, DensityImage] | None:
+            curves = stored.filter(process=process).newest_samples(self.preview_curves)
+            if not len(curves):
+                return None
+            home = extent_view(curves, View(width=420, height=260))
+            return curves, home, draw(curves, home)
+
+        key = ("overview-preview", self._projects, process, self.preview_curves)
+        kept = self._hot.remember(self._client, self._database, key, newest, scope=self._scope)
+        if kept is None:
             return pn.pane.Markdown(f"No {text(process or 'unlabelled')} curves stored.")
-        home = extent_view(curves, View(width=420, height=260))
+        curves, home, first = kept
 
         def render(x_range, y_range):
-            return draw(curves, home if x_range is None else home.zoomed(x_range, y_range))
+            return first if x_range is None else draw(curves, home.zoomed(x_range, y_range))
 
         return dynamic(
             render,

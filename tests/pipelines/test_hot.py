@@ -193,3 +193,32 @@ def test_a_zoom_reads_only_the_samples_it_needs_and_draws_the_same(demo_store, p
     np.testing.assert_array_equal(hot.counts, engine.counts)
     assert (hot.curves, hot.results) == (engine.curves, engine.results)
     assert hot.samples < 0.5 * len(held.x)
+
+
+def test_a_remembered_result_is_made_once_until_an_import(store):
+    """The Overview's previews: made on first use, the same object for every later session,
+    made anew once a commit changed the store, and only the newest few kept."""
+    from pipelines import hot
+
+    first_batches = list(generate_demo(DemoSpec(curves=12, seed=3)))
+    store.write(first_batches, DatasetSpec(project="demo", kind="demo", name="first"))
+    cache, made = HotCache(BIG), []
+
+    def make(tag):
+        made.append(tag)
+        return [tag]
+
+    first = cache.remember(store.client, store.database, ("k",), lambda: make("a"))
+    assert cache.remember(store.client, store.database, ("k",), lambda: make("b")) is first
+    assert cache.remember(store.client, store.database, ("k",), lambda: make("c"), scope="x") == [
+        "c"
+    ]  # another home's store
+    later = list(generate_demo(DemoSpec(curves=5, seed=4)))
+    for batch in later:
+        batch.meta["curve_key"] = batch.meta["curve_key"] + "-late"
+    store.write(later, DatasetSpec(project="demo", kind="demo", name="later"))
+    assert cache.remember(store.client, store.database, ("k",), lambda: make("d")) == ["d"]
+    for i in range(hot.REMEMBERED + 3):
+        cache.remember(store.client, store.database, (i,), lambda i=i: make(i))
+    assert len(cache._remembered) == hot.REMEMBERED
+    assert made == ["a", "c", "d", *range(hot.REMEMBERED + 3)]
