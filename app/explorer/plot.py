@@ -233,20 +233,14 @@ class DensityPlot(pn.viewable.Viewer):
             lambda reference: elements.paths(reference, elements.REFERENCE_COLOR, 3.0),
             streams=[self._reference_data],
         )
-        overlay = raster * lines * reference
-        if self.drawn_as[3]:
-            overlay = (
-                raster
-                * hv.DynamicMap(elements.envelope_bands, streams=[self._band_data])
-                * lines
-                * reference
-            )
+        band = hv.DynamicMap(elements.envelope_bands, streams=[self._band_data])
+        under = raster if _nothing(self.band) else raster * band  # bands only while drawn
         self._streams = [
             hv.streams.Tap(source=raster, transient=True, subscribers=[self.on_tap]),
             hv.streams.BoundsXY(source=raster, transient=True, subscribers=[self.on_bounds]),
             hv.streams.PointerXY(source=raster, subscribers=[self.on_pointer]),
         ]
-        self.canvas.object = overlay.opts(
+        self.canvas.object = (under * lines * reference).opts(
             width=PLOT_WIDTH, height=PLOT_HEIGHT, framewise=True, toolbar="above"
         )
 

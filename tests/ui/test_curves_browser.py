@@ -253,9 +253,19 @@ def test_an_unreachable_engine_is_a_message(demo_home, page):
         server.stop()
 
 
-def plot_pixels(page) -> np.ndarray:
-    """The plot as RGB pixels, from a screenshot of its canvas."""
-    png = page.locator("canvas").first.screenshot()
+def plot_pixels(page, attempts: int = 20) -> np.ndarray:
+    """The plot as RGB pixels, from a screenshot of its canvas. A plot rebuilt meanwhile (a
+    new colour map, the envelope switched on) replaces its canvas: then the new one is taken."""
+    from playwright.sync_api import Error
+
+    for attempt in range(attempts):
+        try:
+            png = page.locator("canvas").first.screenshot(timeout=10_000)
+            break
+        except Error as error:
+            if "not attached" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.25)
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
 
 
