@@ -1,7 +1,7 @@
 """The explorer page, server side: from a view change to the new image leaving for the browser.
 
 One explorer component is attached to a Bokeh document, as a served session's is. Each
-measured step changes the view the way the plot's RangeXY stream does, waits for the render
+measured step changes the view as the plot's RangesUpdate event does, waits for the render
 to reach the Bokeh models, and serialises the resulting document patch into the PATCH-DOC
 message a server would write to the websocket. Steps: the overview, then zooms and pans.
 

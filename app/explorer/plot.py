@@ -369,7 +369,10 @@ class DensityPlot(pn.viewable.Viewer):
             return
         shown = self.image.view
         if _close(x_range, shown.x_range) and _close(y_range, shown.y_range):
-            return  # the plot reporting the ranges it was just given
+            # A gesture that ended where it began (or the plot reporting the ranges it was
+            # given): nothing new to draw, so the browser's "Drawing…" must go.
+            self._drawing_notice(False)
+            return
         self.state.param.update(
             x_range=tuple(map(float, x_range)), y_range=tuple(map(float, y_range))
         )

@@ -90,7 +90,7 @@ def test_a_zoom_renders_the_new_ranges(demo):
     explorer = open_explorer(demo)
     (x0, x1), (y0, y1) = explorer.plot.image.view.x_range, explorer.plot.image.view.y_range
     zoom = (x0 + (x1 - x0) * 0.4, x0 + (x1 - x0) * 0.5)
-    explorer.plot.on_range(x_range=zoom, y_range=(y0, y1))  # what the RangeXY stream sends
+    explorer.plot.on_range(x_range=zoom, y_range=(y0, y1))  # what a RangesUpdate event says
     explorer.wait()
     assert explorer.plot.image.view.x_range == zoom
     assert explorer.state.to_query()["x"] == f"{zoom[0]:.10g},{zoom[1]:.10g}"
@@ -364,3 +364,25 @@ def test_a_new_view_goes_into_the_drawn_plot_as_holoviews_would_draw_it(demo, mo
     assert bar.major_label_overrides == fresh_bar.major_label_overrides
     assert (figure.x_range.start, figure.x_range.end) == zoom[0]
     assert (figure.y_range.start, figure.y_range.end) == zoom[1]
+
+
+def test_a_gesture_that_ends_where_it_began_hides_the_drawing_notice(demo, request):
+    """The browser shows "Drawing…" at any pan or wheel; when the view did not change no image
+    follows to hide it, so the server does."""
+    from bokeh.events import RangesUpdate
+    from bokeh.models import Label, Plot
+
+    from app.explorer import elements
+
+    explorer = open_explorer(demo)
+    request.addfinalizer(explorer.close)
+    root, _ = drawn(explorer)
+    (figure,) = root.select({"type": Plot})
+    (notice,) = [r for r in figure.center if isinstance(r, Label)]
+    assert notice.name == elements.DRAWING_NOTICE
+    notice.visible = True  # what the browser does at the gesture
+    (x0, x1), (y0, y1) = explorer.plot.image.view.x_range, explorer.plot.image.view.y_range
+    figure._trigger_event(RangesUpdate(figure, x0=x0, x1=x1, y0=y0, y1=y1))
+    explorer.wait()
+    assert not notice.visible
+    assert explorer.plot.image.view.x_range == (x0, x1)  # nothing was redrawn
