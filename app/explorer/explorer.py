@@ -109,13 +109,12 @@ class CurveExplorer(pn.viewable.Viewer):
         if self._doc is None:
             self.plot.render()
         else:
-            # Draw once the page is in the browser, so the first picture does not compete with
-            # building and sending the page for the GIL.
-            pn.state.onload(self._first_render)
-
-    def _first_render(self) -> None:
-        self.plot.render()
-        self._to_url()  # the opening state, as a link from the start
+            # The first picture is drawn while the browser loads the page's scripts (about
+            # 0.8 s here); waiting for the page to load, a shared link waited for both in
+            # turn. Started on the session's first tick, not now: a result handed to the
+            # document while its session is being made could be lost.
+            self._doc.add_next_tick_callback(self.plot.render)
+            pn.state.onload(self._to_url)  # the opening state, as a link from the start
 
     def _open(self, factory) -> list[Curves | None]:
         """One client per runner (render, selection, hover), so a render, a selection and the
