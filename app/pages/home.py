@@ -61,6 +61,10 @@ def explorer_links(frame: pd.DataFrame) -> pd.DataFrame:
     return links
 
 
+# A process's preview: its newest curves, the view that fits them, and their first picture.
+Preview = tuple[CurveSet, View, DensityImage]
+
+
 class HomePage(pn.viewable.Viewer):
     """Summary of the stored curves for one session."""
 
@@ -196,20 +200,26 @@ class HomePage(pn.viewable.Viewer):
             height=420,
         )
 
-    def _preview(self, stored: Curves, process: str) -> pn.viewable.Viewable:
-        """Distinct curves per pixel of the newest curves; zooming redraws from memory. The
-        curves and their first picture are the same for every session until an import: kept
-        beside the hot cache, they are fetched and drawn once."""
+    def _kept_previews(self, stored: Curves, processes: list[str]) -> dict[str, Preview | None]:
+        """Each process's newest curves and their first picture (None: no curves). The same
+        for every session until an import: kept beside the hot cache (one store-version
+        check for the page), they are fetched and drawn once."""
 
-        def newest() -> tuple[CurveSet, View, DensityImage] | None:
-            curves = stored.filter(process=process).newest_samples(self.preview_curves)
-            if not len(curves):
-                return None
-            home = extent_view(curves, View(width=420, height=260))
-            return curves, home, draw(curves, home)
+        def make() -> dict[str, Preview | None]:
+            return {process: self._fetch(stored, process) for process in processes}
 
-        key = ("overview-preview", self._projects, process, self.preview_curves)
-        kept = self._hot.remember(self._client, self._database, key, newest, scope=self._scope)
+        key = ("overview-previews", self._projects, tuple(processes), self.preview_curves)
+        return self._hot.remember(self._client, self._database, key, make, scope=self._scope)
+
+    def _fetch(self, stored: Curves, process: str) -> Preview | None:
+        curves = stored.filter(process=process).newest_samples(self.preview_curves)
+        if not len(curves):
+            return None
+        home = extent_view(curves, View(width=420, height=260))
+        return curves, home, draw(curves, home)
+
+    def _preview(self, process: str, kept: Preview | None) -> pn.viewable.Viewable:
+        """Distinct curves per pixel of the newest curves; zooming redraws from memory."""
         if kept is None:
             return pn.pane.Markdown(f"No {text(process or 'unlabelled')} curves stored.")
         curves, home, first = kept
@@ -238,7 +248,9 @@ class HomePage(pn.viewable.Viewer):
         overview = curves.overview()
         if overview.empty:
             return pn.pane.Markdown(empty_store(self._projects), name="empty")
-        previews = [self._preview(curves, process) for process in sorted(curves.processes(3))]
+        processes = sorted(curves.processes(3))
+        kept = self._kept_previews(curves, processes)
+        previews = [self._preview(process, kept[process]) for process in processes]
         breakdown = curves.breakdown()
         return pn.Column(
             self._kpis(overview, curves.bytes_per_point(overview.points)),
