@@ -22,6 +22,7 @@ from models.store import MetadataStore, open_metadata
 from pipelines.curves import Curves
 from pipelines.homes import Homes
 from pipelines.hot import HotCache
+from pipelines.previews import previews
 from pipelines.store import STALE_SECONDS, CurveStore
 from pipelines.views import CurveFilter
 from providers.engines import Engine, engine_from_settings
@@ -77,10 +78,10 @@ class Services:
         return self._once("imports", lambda: ImportGate.of(self.settings))
 
     def warm_explorer(self) -> threading.Thread:
-        """In the background, hold the built-in engine's processes in memory, the largest
-        first, as far as ``CURVEHOUSE_HOT_CACHE_MB`` allows: the filters the explorer opens
-        on and offers first. Called when the server starts; after an import, a changed
-        filter loads at its first view, as before."""
+        """In the background, make the Overview's previews, and hold the built-in engine's
+        processes in memory, the largest first, as far as ``CURVEHOUSE_HOT_CACHE_MB`` allows:
+        the filters the explorer opens on and offers first. Called when the server starts;
+        after an import, a changed filter loads at its first view, as before."""
         thread = threading.Thread(target=self._warm_quietly, name="curvehouse-warm", daemon=True)
         thread.start()
         return thread
@@ -95,10 +96,12 @@ class Services:
 
     def _warm(self) -> int:
         """:meth:`warm_explorer`'s work, here and now: how many filters are held."""
-        if self.settings.hot_cache_mb <= 0:
-            return 0
         store = self.open_store()
         try:
+            # The Overview's previews first (about a second): every visitor's landing page.
+            previews(self.hot, store.client, store.database, scope=self.homes.builtin.key)
+            if self.settings.hot_cache_mb <= 0:
+                return 0
             chosen = Curves(store.client, store.database).processes_by_project()
             filters = [
                 CurveFilter.of(project=project, process=process)

@@ -121,11 +121,16 @@ def dynamic(
     cmap: str = "Blues",
     how: str = "eq_hist",
     colorbar: bool = True,
+    ranges: hv.streams.Stream | None = None,
     **opts,
 ) -> hv.DynamicMap:
-    """A DynamicMap whose every zoom or pan calls ``render(x_range, y_range)``."""
+    """A DynamicMap whose every zoom or pan calls ``render(x_range, y_range)``.
+
+    ``ranges`` carries the zooms and pans: HoloViews' ``RangeXY`` by default, which draws each
+    plot a second time as it is first shown (it reports the initial ranges). A server page
+    passes its own stream, fed by the browser's range events, and so draws each plot once."""
 
     def draw(x_range=None, y_range=None):
         return shaded(render(x_range, y_range), cmap=cmap, how=how, colorbar=colorbar).opts(**opts)
 
-    return hv.DynamicMap(draw, streams=[hv.streams.RangeXY()])
+    return hv.DynamicMap(draw, streams=[ranges if ranges is not None else hv.streams.RangeXY()])

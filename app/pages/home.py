@@ -6,12 +6,15 @@ Serve it alone with ``panel serve app/pages/home.py`` or through ``curvehouse se
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 import holoviews as hv
 import pandas as pd
 import panel as pn
 import param
+from bokeh.events import RangesUpdate
 from bokeh.models.widgets.tables import NumberFormatter
 
 from app.auth.session import current_principal, sign_in_required
@@ -25,17 +28,18 @@ from app.shell import shell
 from models.access import Principal, readable_projects
 from models.wording import counted
 from pipelines.curves import Curves, Overview
-from pipelines.drawing import DensityImage, draw, extent_view
+from pipelines.drawing import draw
 from pipelines.homes import Home, HomeUnavailable
+from pipelines.previews import PREVIEW_CURVES, Preview, previews
 from pipelines.render import dynamic
-from pipelines.samples import CurveSet
-from pipelines.views import BREAKDOWN_COLUMNS, NEWEST_COLUMNS, View
+from pipelines.views import BREAKDOWN_COLUMNS, NEWEST_COLUMNS
 from providers import ProviderError
 
 hv.extension("bokeh", logo=False)
 pn.extension("tabulator")
 
-PREVIEW_CURVES = 1000
+PREVIEW_HEIGHT = 280
+PREVIEW_DELAY_MS = 60
 # The breakdown's columns that open the explorer filtered to their row (each link is a hidden
 # column of its own, read by Tabulator's link formatter, which writes the value as text).
 LINKED = ("plant", "line", "station")
@@ -59,10 +63,6 @@ def explorer_links(frame: pd.DataFrame) -> pd.DataFrame:
             for row, process in zip(frame[keys].itertuples(), chosen, strict=True)
         ]
     return links
-
-
-# A process's preview: its newest curves, the view that fits them, and their first picture.
-Preview = tuple[CurveSet, View, DensityImage]
 
 
 class HomePage(pn.viewable.Viewer):
@@ -134,14 +134,13 @@ class HomePage(pn.viewable.Viewer):
             noted_figure("Storage", storage, "{value:.2f} B/pt", "compressed, x and y"),
         )
 
-    def _breakdown(self, breakdown: pd.DataFrame) -> pn.widgets.Tabulator:
+    def _breakdown(self, breakdown: pd.DataFrame, links: pd.DataFrame) -> pn.widgets.Tabulator:
         """Curves per plant, line and station, in groups by plant (by project when there are
         several); each plant, line and station opens the explorer filtered to it. Tabulator
         writes a group's header as HTML, so the grouping column holds the value as text
         (:func:`~app.markup.text`) and is hidden: the header names the group."""
         several = breakdown["project"].nunique() > 1
         columns = list(BREAKDOWN_COLUMNS if several else BREAKDOWN_COLUMNS[1:])
-        links = explorer_links(breakdown)
         frame = breakdown[columns].replace({c: {"": "(none)"} for c in LINKED})
         frame = pd.concat([frame, links], axis=1)
         group = "project" if several else "plant"
@@ -164,10 +163,9 @@ class HomePage(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )
 
-    def _plants(self, breakdown: pd.DataFrame) -> pn.pane.Markdown:
+    def _plants(self, breakdown: pd.DataFrame, links: pd.DataFrame) -> pn.pane.Markdown:
         """The plants, each a link to the explorer filtered to it (with one project the table
         groups by plant, and a group's header is no link)."""
-        links = explorer_links(breakdown)
         first = breakdown.assign(link=links["plant_link"]).drop_duplicates(["project", "plant"])
         several = breakdown["project"].nunique() > 1
         entries = [
@@ -200,39 +198,24 @@ class HomePage(pn.viewable.Viewer):
             height=420,
         )
 
-    def _kept_previews(self, stored: Curves, processes: list[str]) -> dict[str, Preview | None]:
-        """Each process's newest curves and their first picture (None: no curves). The same
-        for every session until an import: kept beside the hot cache (one store-version
-        check for the page), they are fetched and drawn once."""
-
-        def make() -> dict[str, Preview | None]:
-            return {process: self._fetch(stored, process) for process in processes}
-
-        key = ("overview-previews", self._projects, tuple(processes), self.preview_curves)
-        return self._hot.remember(self._client, self._database, key, make, scope=self._scope)
-
-    def _fetch(self, stored: Curves, process: str) -> Preview | None:
-        curves = stored.filter(process=process).newest_samples(self.preview_curves)
-        if not len(curves):
-            return None
-        home = extent_view(curves, View(width=420, height=260))
-        return curves, home, draw(curves, home)
-
     def _preview(self, process: str, kept: Preview | None) -> pn.viewable.Viewable:
         """Distinct curves per pixel of the newest curves; zooming redraws from memory."""
         if kept is None:
             return pn.pane.Markdown(f"No {text(process or 'unlabelled')} curves stored.")
         curves, home, first = kept
+        ranges = PreviewRanges()
 
         def render(x_range, y_range):
             return first if x_range is None else draw(curves, home.zoomed(x_range, y_range))
 
         return dynamic(
             render,
+            ranges=ranges,
+            hooks=[follow_ranges(ranges)],
             colorbar=False,
             tools=["hover"],
             responsive=True,
-            height=280,
+            height=PREVIEW_HEIGHT,
             title=f"{process or '(no process)'}: newest {counted(len(curves), 'curve')}",
             bgcolor="white",
         )
@@ -248,21 +231,61 @@ class HomePage(pn.viewable.Viewer):
         overview = curves.overview()
         if overview.empty:
             return pn.pane.Markdown(empty_store(self._projects), name="empty")
-        processes = sorted(curves.processes(3))
-        kept = self._kept_previews(curves, processes)
-        previews = [self._preview(process, kept[process]) for process in processes]
+        kept = previews(
+            self._hot,
+            self._client,
+            self._database,
+            projects=self._projects,
+            newest=self.preview_curves,
+            scope=self._scope,
+        )
+        slots = {p: pn.Column(width=440, min_height=PREVIEW_HEIGHT, loading=True) for p in kept}
+
+        def show_previews() -> None:
+            for process, slot in slots.items():
+                slot.param.update(objects=[self._preview(process, kept[process])], loading=False)
+
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            # Drawn just after the page went out, once its scripts and styles are sent (the
+            # same thread serves them): the plots, most of the page's work, are then made
+            # while the browser runs those scripts.
+            pn.state.curdoc.add_timeout_callback(show_previews, PREVIEW_DELAY_MS)
+        else:
+            show_previews()
         breakdown = curves.breakdown()
+        links = explorer_links(breakdown)
         return pn.Column(
             self._kpis(overview, curves.bytes_per_point(overview.points)),
             pn.pane.Markdown("### Curve shapes"),
-            pn.FlexBox(*[pn.Column(p, width=440) for p in previews]),
+            pn.FlexBox(*slots.values()),
             pn.pane.Markdown("### Curves per plant, line and station"),
-            self._plants(breakdown),
-            self._breakdown(breakdown),
+            self._plants(breakdown, links),
+            self._breakdown(breakdown, links),
             pn.pane.Markdown("### Newest curves"),
             self._newest(curves),
             sizing_mode="stretch_width",
         )
+
+
+PreviewRanges = hv.streams.Stream.define("PreviewRanges", x_range=None, y_range=None)
+
+
+def follow_ranges(ranges: hv.streams.Stream) -> Callable[[Any, hv.Element], None]:
+    """A HoloViews hook: the plot's zooms and pans, as the browser reports them (Bokeh's
+    ``RangesUpdate``), go to ``ranges``; and the plot draws on a plain canvas (WebGL, which
+    HoloViews asks for, gains an image nothing and costs every paint in a browser without a
+    GPU)."""
+
+    def hook(plot: Any, _element: hv.Element) -> None:
+        plot.state.output_backend = "canvas"
+        if plot.handles.get("follows") is ranges:  # hooks run again on every update
+            return
+        plot.handles["follows"] = ranges
+        plot.state.on_event(
+            RangesUpdate, lambda e: ranges.event(x_range=(e.x0, e.x1), y_range=(e.y0, e.y1))
+        )
+
+    return hook
 
 
 def empty_store(projects: tuple[str, ...] | None) -> str:

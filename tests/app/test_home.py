@@ -5,6 +5,9 @@ import re
 
 import panel as pn
 import pytest
+from bokeh.document import Document
+from bokeh.events import RangesUpdate
+from bokeh.plotting import figure as BokehFigure
 
 import app.pages.home as home
 from app.markup import text
@@ -117,3 +120,25 @@ def test_an_empty_overview_names_the_viewers_projects_and_links_their_pages():
     assert "curvehouse ingest curves.csv --project 'line 9'" in said  # the right name, quoted
     assert "line-7" not in said
     assert "[Projects page](/projects)" in home.empty_store(None)
+
+
+def test_a_preview_is_drawn_once_as_the_page_opens_and_again_at_each_zoom(
+    services, app_store, monkeypatch
+):
+    app_store.write(
+        generate_demo(DemoSpec(curves=60, seed=3)),
+        DatasetSpec(project="demo", kind="demo", name="d"),
+    )
+    zooms = []
+    real = home.draw
+    monkeypatch.setattr(home, "draw", lambda curves, view: zooms.append(view) or real(curves, view))
+    document = Document()
+    root = home.HomePage(services=services, preview_curves=20).__panel__().get_root(document)
+    figures = list(root.select({"type": BokehFigure}))
+    assert len(figures) == 3  # one per process of the demo plant
+    # The kept first picture: HoloViews' RangeXY drew each preview once more here.
+    assert zooms == []
+    figure = figures[0]
+    assert figure.output_backend == "canvas"
+    figure._trigger_event(RangesUpdate(figure, x0=1.0, x1=2.0, y0=0.5, y1=3.0))
+    assert [(z.x_range, z.y_range) for z in zooms] == [((1.0, 2.0), (0.5, 3.0))]

@@ -1,6 +1,8 @@
 """What the explorer draws, without an engine: the colour bar's ticks, the image sent, the
 envelope's lines and the legend's entries."""
 
+import gc
+
 import holoviews as hv
 import holoviews.plotting.bokeh  # options and plots need a backend
 import numpy as np
@@ -126,3 +128,13 @@ def test_the_legend_names_categories_and_every_overlay():
 
 def test_the_legend_wraps_under_the_plot():
     assert "flex-wrap: wrap" in elements.CSS
+
+
+def test_the_plotting_warm_up_leaves_no_options_behind():
+    """It runs once per server start: the raster's options must not stay in HoloViews'
+    global store (they would hold what the hooks reference for the server's life)."""
+    hv.Store.current_backend = "bokeh"
+    before = set(hv.Store.custom_options())
+    elements.warm_plotting()
+    gc.collect()  # as the server does next; the trees go with their last element
+    assert set(hv.Store.custom_options()) == before

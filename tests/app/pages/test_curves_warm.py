@@ -1,21 +1,25 @@
 """A served explorer's first view comes from memory: the server holds the largest processes'
 curves before anyone asks (``Services.warm_explorer``), so opening the page and choosing
-another process are view changes, not loads (issue 17, first view)."""
+another process are view changes, not loads (issue 17, first view). The Overview's previews
+are made then too."""
 
 from __future__ import annotations
 
 import uuid
 
+import panel as pn
 import pytest
 
 from app.explorer.explorer import CurveExplorer
 from app.pages.curves import explore
+from app.pages.home import HomePage
 from app.services import Services
 from models import accounts
 from models.access import Principal
 from models.settings import Settings
 from models.store import open_metadata
 from models.tables import Organisation, Project, ProjectMember, Role
+from pipelines.previews import PREVIEW_CURVES
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
 
@@ -72,3 +76,15 @@ def test_an_import_makes_the_held_curves_stale_and_a_new_warm_up_replaces_them(p
     again = services._warm()
     assert again >= 3 and services.hot.loads == 3 + again
     assert len(services.hot._entries) == again
+
+
+def test_the_overviews_previews_are_made_at_the_warm_up(plant, monkeypatch):
+    services, _, _ = plant
+    services._warm()
+
+    def fetch(*_args):
+        raise AssertionError("the Overview fetched its previews on the page's behalf")
+
+    monkeypatch.setattr("pipelines.previews._preview", fetch)
+    page = HomePage(services=services, preview_curves=PREVIEW_CURVES).__panel__()
+    assert len(list(page.select(pn.pane.HoloViews))) == 3  # the demo's three processes
