@@ -190,7 +190,7 @@ def draw_held(curves: HotCurves, view: View, *, started: float) -> DensityImage:
     from pipelines.density import density_and_drawn
 
     if view.x_range is None or view.y_range is None:
-        m = curves.meta
+        m = curves.chosen
         view = view.fitted(
             (m["x_min"].min(), m["x_max"].max()), (m["y_min"].min(), m["y_max"].max())
         )

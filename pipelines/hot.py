@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
@@ -27,14 +27,19 @@ import pyarrow as pa
 
 from models.identifiers import identifier
 from pipelines.frames import id_chunks, query_frame, query_table
-from pipelines.views import AXIS_COLUMNS, COLOR_COLUMNS, META_COLUMNS, CurveFilter
+from pipelines.views import AXIS_COLUMNS, COLOR_COLUMNS, FILTER_COLUMNS, META_COLUMNS, CurveFilter
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
 # Extents decide which curves a view overlaps, without asking the engine.
 EXTENTS = ("point_count", "x_min", "x_max", "y_min", "y_max")
-HOT_COLUMNS = tuple(dict.fromkeys((*META_COLUMNS, *AXIS_COLUMNS, *COLOR_COLUMNS, *EXTENTS)))
+# With every filter column and the start time, a narrower filter is picked out in memory.
+HOT_COLUMNS = tuple(
+    dict.fromkeys(
+        (*META_COLUMNS, *AXIS_COLUMNS, *COLOR_COLUMNS, *FILTER_COLUMNS, "started_at", *EXTENTS)
+    )
+)
 BYTES_PER_SAMPLE_BOUND = 8  # int32 x and y: what a filter may need before narrowing
 REMEMBERED = 12  # small derived results held beside the filters (the Overview's previews)
 
@@ -48,22 +53,35 @@ class HotCurves:
     x: np.ndarray  # int16 or int32 codes
     y: np.ndarray
     steps: np.ndarray  # float64 (2, C): x and y step per curve; value = code * step
+    where: CurveFilter = field(default_factory=CurveFilter)  # whose curves these are
+    # A narrower filter's curves among them (ascending indices; None: all of them). They are
+    # drawn from the same arrays, with no copy.
+    rows: np.ndarray | None = None
 
     @property
     def nbytes(self) -> int:
         return int(self.x.nbytes + self.y.nbytes + self.offsets.nbytes + self.steps.nbytes)
 
+    @property
+    def chosen(self) -> pd.DataFrame:
+        """The metadata of this filter's curves."""
+        return self.meta if self.rows is None else self.meta.iloc[self.rows]
+
+    def narrowed(self, where: CurveFilter) -> HotCurves:
+        """The curves of ``where``, a filter that :meth:`~CurveFilter.narrows` the held one."""
+        return replace(self, where=where, rows=np.flatnonzero(where.matching(self.meta)))
+
     def overlapping(self, x_range, y_range) -> np.ndarray:
         """Indices of the curves whose extents meet the view: the ones a view draws."""
         (x0, x1), (y0, y1) = x_range, y_range
-        m = self.meta
+        m = self.chosen
         inside = (
             (m["x_max"].to_numpy() >= x0)
             & (m["x_min"].to_numpy() <= x1)
             & (m["y_max"].to_numpy() >= y0)
             & (m["y_min"].to_numpy() <= y1)
         )
-        return np.flatnonzero(inside)
+        return np.flatnonzero(inside) if self.rows is None else self.rows[inside]
 
 
 def _narrow(codes: np.ndarray) -> np.ndarray:
@@ -105,6 +123,7 @@ def load(client: Client, database: str, where: CurveFilter) -> HotCurves | None:
         x=_narrow(_values(xs)),
         y=_narrow(_values(ys)),
         steps=np.ascontiguousarray(steps, dtype=np.float64),
+        where=where,
     )
 
 
@@ -140,9 +159,10 @@ class HotCache:
         self, client: Client, database: str, where: CurveFilter, *, scope: str = ""
     ) -> HotCurves | None:
         """The filter's curves, loaded on first use; None when they would not fit the budget
-        (or nothing matches), so the caller asks the engine instead. ``scope`` names the
-        deployment ``client`` reaches (a project's home): two homes may hold databases of the
-        same name, and one budget serves them all."""
+        (or nothing matches), so the caller asks the engine instead. A filter narrower than a
+        held one (a station, a result or a time window of a held process) is picked out of
+        it, not loaded. ``scope`` names the deployment ``client`` reaches (a project's home):
+        two homes may hold databases of the same name, and one budget serves them all."""
         if self.budget <= 0:
             return None
         sql, params = where.where()
@@ -153,7 +173,12 @@ class HotCache:
             if key in self._entries:
                 self._entries.move_to_end(key)
                 return self._entries[key]
-            loading = self._loading.setdefault(key, threading.Lock())
+            wider = self._wider(key, where)
+            if wider is None:
+                loading = self._loading.setdefault(key, threading.Lock())
+        if wider is not None:
+            narrowed = wider.narrowed(where)
+            return narrowed if len(narrowed.rows) else None
         with loading:  # one load per filter, however many sessions ask at once
             try:
                 with self._lock:
@@ -175,6 +200,17 @@ class HotCache:
             finally:
                 with self._lock:
                     self._loading.pop(key, None)
+
+    def _wider(self, key: tuple, where: CurveFilter) -> HotCurves | None:
+        """The held filter with the fewest curves that ``where`` narrows, in the same home,
+        database and store version (the caller holds the lock)."""
+        same = (key[0], key[1], key[4])
+        held = [
+            hot
+            for k, hot in self._entries.items()
+            if (k[0], k[1], k[4]) == same and where.narrows(hot.where)
+        ]
+        return min(held, key=lambda hot: len(hot.meta), default=None)
 
     def remember(
         self, client: Client, database: str, key: tuple, make: Callable[[], T], *, scope: str = ""

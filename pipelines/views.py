@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from models.times import TimeInputError, check_years, parse_time
@@ -122,6 +123,33 @@ class CurveFilter:
         allowed = tuple(p for p in chosen if p in projects)
         return replace(self, equals={**self.equals, "project": allowed})
 
+    def narrows(self, wider: CurveFilter) -> bool:
+        """Every curve this filter matches, ``wider`` matches too, and :meth:`matching` can
+        pick them out of ``wider``'s curves. A serial search is left to the engine (its case
+        folding is the engine's own), and so is anything narrower than a time window."""
+        if self.serial or wider.serial or wider.start is not None or wider.end is not None:
+            return False
+        return all(
+            column in self.equals and set(self.equals[column]) <= set(values)
+            for column, values in wider.equals.items()
+        )
+
+    def matching(self, meta: pd.DataFrame) -> np.ndarray:
+        """Which rows of ``meta`` (curves' metadata: the filter columns and ``started_at``)
+        this filter matches, as :meth:`where` does in the engine; no serial search."""
+        if self.serial:
+            raise FilterError("a serial search is answered by the engine")
+        mask = np.ones(len(meta), dtype=bool)
+        for column, values in self.equals.items():
+            mask &= meta[column].isin(values).to_numpy()
+        started = meta["started_at"]
+        naive = started.dt.tz is None  # the engine's UTC, as a reader may give it
+        if self.start is not None:
+            mask &= (started >= _millisecond(self.start, naive)).to_numpy()
+        if self.end is not None:
+            mask &= (started < _millisecond(self.end, naive)).to_numpy()
+        return mask
+
     def where(self, alias: str = "") -> tuple[str, dict[str, Any]]:
         """A ``WHERE`` body over the curves table and its parameters."""
         prefix = f"{alias}." if alias else ""
@@ -145,6 +173,13 @@ class CurveFilter:
             clauses.append(f"{prefix}started_at < {{end:DateTime64(3, 'UTC')}}")
             params["end"] = self.end.to_pydatetime()
         return (" AND ".join(clauses) or "1"), params
+
+
+def _millisecond(stamp: pd.Timestamp, naive: bool) -> pd.Timestamp:
+    """``stamp`` as the engine reads it into a ``DateTime64(3, 'UTC')`` parameter (``naive``:
+    written without its zone, UTC all the same)."""
+    utc = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return utc.floor("ms").tz_localize(None) if naive else utc.floor("ms")
 
 
 def _timestamp(name: str, value: Any) -> pd.Timestamp | None:

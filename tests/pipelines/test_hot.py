@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pipelines.batch import CurveBatch
@@ -222,3 +223,65 @@ def test_a_remembered_result_is_made_once_until_an_import(store):
         cache.remember(store.client, store.database, (i,), lambda i=i: make(i))
     assert len(cache._remembered) == hot.REMEMBERED
     assert made == ["a", "c", "d", *range(hot.REMEMBERED + 3)]
+
+
+def narrower_filters(store, rng):
+    """Stations, results, programs, shifts and time windows (to the microsecond) of held
+    processes, alone and together; with the engine's own start times to cut at."""
+    rows = store.client.query_df(
+        f"SELECT process, station, program, shift, result, started_at FROM {store.db}.curves"
+    )
+    rows["result"] = rows["result"].astype(str)
+    for _ in range(12):
+        row = rows.iloc[int(rng.integers(len(rows)))]
+        same = rows[rows["process"] == row.process]
+        times = same["started_at"].sort_values().to_numpy()
+        a, b = sorted(rng.choice(times, 2, replace=False))
+        start = pd.Timestamp(a) + pd.Timedelta(microseconds=int(rng.integers(-999, 1000)))
+        yield CurveFilter.of(process=row.process, station=row.station)
+        yield CurveFilter.of(process=row.process, result=row.result, shift=row["shift"])
+        yield CurveFilter.of(process=row.process, program=row.program, start=start)
+        yield CurveFilter.of(process=row.process, start=pd.Timestamp(a), end=pd.Timestamp(b))
+        yield CurveFilter.of(process=row.process, station=[row.station, "nowhere"], end=start)
+
+
+def test_a_narrower_filter_of_a_held_process_is_picked_out_in_memory(demo_store):
+    store, _ = demo_store
+    cache = HotCache(BIG)
+    processes = ("press-fit", "screwdriving", "spot-weld")
+    for process in processes:
+        cache.get(store.client, store.database, CurveFilter.of(process=process))
+    rng = np.random.default_rng(11)
+    for where in narrower_filters(store, rng):
+        ids = set(Curves(store.client, store.database, where).metadata(100_000)["curve_id"])
+        held = cache.get(store.client, store.database, where)
+        assert cache.loads == len(processes), where  # nothing loaded for it
+        if not ids:  # the engine answers an empty filter
+            assert held is None
+            continue
+        assert set(held.chosen["curve_id"]) == ids, where
+        overview = View(width=90, height=45, color_by="station")
+        engine, hot = both(store, where, overview, cache)
+        assert hot.view == engine.view, where
+        np.testing.assert_array_equal(hot.counts, engine.counts, err_msg=str(where))
+        assert (hot.curves, hot.category_curves) == (engine.curves, engine.category_curves)
+        box = (30, 60, 10, 35)
+        picked = [
+            source.through(store.client, store.database, where, engine.view, box)
+            for source in (EngineSamples(), MemorySamples(cache))
+        ]
+        assert sorted(picked[0]) == sorted(picked[1]), where
+
+
+def test_a_serial_search_or_a_wider_filter_is_not_picked_out_of_a_held_one(demo_store):
+    store, _ = demo_store
+    for where in (
+        CurveFilter.of(process="press-fit"),  # wider
+        CurveFilter.of(process="press-fit", result="OK", serial="0"),  # the engine's search
+        CurveFilter.of(process="press-fit", result=["OK", "NOK"]),  # wider too
+        CurveFilter.of(process="screwdriving", result="OK"),  # beside it
+    ):
+        cache = HotCache(BIG)
+        cache.get(store.client, store.database, CurveFilter.of(process="press-fit", result="OK"))
+        cache.get(store.client, store.database, where)
+        assert cache.loads == 2, where

@@ -81,3 +81,15 @@ def test_a_hand_built_filter_is_checked_again():
 def test_bad_views_are_refused(kwargs, message):
     with pytest.raises(FilterError, match=message):
         View(**kwargs)
+
+
+def test_a_filter_narrows_another_when_its_curves_are_among_the_others():
+    held = CurveFilter.of(project="p", process="press-fit")
+    assert CurveFilter.of(project="p", process="press-fit", station="S1").narrows(held)
+    assert CurveFilter.of(project="p", process="press-fit", start="2026-01-01").narrows(held)
+    assert held.narrows(held)
+    assert not CurveFilter.of(process="press-fit").narrows(held)  # any project
+    assert not CurveFilter.of(project=["p", "q"], process="press-fit").narrows(held)
+    assert not CurveFilter.of(project="p", process="press-fit", serial="A").narrows(held)
+    windowed = CurveFilter.of(project="p", process="press-fit", start="2026-01-01")
+    assert not windowed.narrows(windowed)  # a held time window is left to the engine

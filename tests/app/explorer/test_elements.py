@@ -137,4 +137,4 @@ def test_the_plotting_warm_up_leaves_no_options_behind():
     before = set(hv.Store.custom_options())
     elements.warm_plotting()
     gc.collect()  # as the server does next; the trees go with their last element
-    assert set(hv.Store.custom_options()) == before
+    assert not set(hv.Store.custom_options()) - before  # (other tests' may have gone too)
