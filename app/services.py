@@ -67,7 +67,12 @@ class Services:
     @property
     def hot(self) -> HotCache:
         """Filters' samples in memory, shared by every session (entries are read-only)."""
-        return self._once("hot", lambda: HotCache(self.settings.hot_cache_mb * MIB))
+        return self._once(
+            "hot",
+            lambda: HotCache(
+                self.settings.hot_cache_mb * MIB, after_load=self.engine.release_memory
+            ),
+        )
 
     @property
     def imports(self) -> ImportGate:

@@ -84,47 +84,90 @@ class HotCurves:
         return np.flatnonzero(inside) if self.rows is None else self.rows[inside]
 
 
-def _narrow(codes: np.ndarray) -> np.ndarray:
-    if len(codes) and codes.min() >= -(2**15) and codes.max() < 2**15:
-        return codes.astype(np.int16)
-    return codes
+class _Codes:
+    """One axis's codes, gathered answer by answer into one array: int16 while every code
+    fits, int32 from the first that does not. Each answer is copied in and let go before the
+    next is asked for, so loading needs the held size plus one answer, not three times it."""
+
+    def __init__(self, total: int) -> None:
+        self.values = np.empty(total, dtype=np.int16)
+        self.filled = 0
+
+    def add(self, codes: np.ndarray) -> None:
+        wide = len(codes) and (codes.min() < -(2**15) or codes.max() >= 2**15)
+        if wide and self.values.dtype == np.int16:
+            self.values = self.values.astype(np.int32)
+        end = self.filled + len(codes)
+        if end > len(self.values):  # more samples than the curves' point counts said
+            self.values = np.concatenate([self.values[: self.filled], codes]).astype(
+                self.values.dtype, copy=False
+            )
+        else:
+            self.values[self.filled : end] = codes
+        self.filled = end
+
+    def held(self) -> np.ndarray:
+        return self.values[: self.filled]
 
 
 def load(client: Client, database: str, where: CurveFilter) -> HotCurves | None:
     """Every curve matching ``where``, with its samples as stored; None when nothing matches."""
     db = identifier(database)
     sql, params = where.where()
+    columns = [*HOT_COLUMNS, "x_step", "y_step"]
     meta = query_frame(
         client,
-        f"SELECT {', '.join(HOT_COLUMNS)} FROM {db}.curves WHERE {sql} ORDER BY curve_id",
-        list(HOT_COLUMNS),
+        f"SELECT {', '.join(columns)} FROM {db}.curves WHERE {sql} ORDER BY curve_id",
+        columns,
         params,
     )
     if meta.empty:
         return None
-    sql = (
-        f"SELECT curve_id, x_step, y_step, x AS xs, y AS ys FROM {db}.curve_samples "
-        "WHERE curve_id IN {ids:Array(UInt64)}"
-    )
-    parts = [query_table(client, sql, {"ids": ids}) for ids in id_chunks(meta["curve_id"].tolist())]
-    parts = [part for part in parts if part is not None and part.num_rows]
-    if not parts:
+    total = int(meta["point_count"].sum())
+    x, y = _Codes(total), _Codes(total)
+    lengths, fetched, steps = [], [], []
+    first = 0
+    for ids in id_chunks(meta["curve_id"].tolist()):
+        chosen = meta.iloc[first : first + len(ids)]
+        first += len(ids)
+        # Codes the curves' extents show to be small travel as int16: half the answer.
+        xs, ys = (f"CAST({a} AS Array(Int16))" if _small(chosen, a) else a for a in ("x", "y"))
+        sql = (
+            f"SELECT curve_id, x_step, y_step, {xs} AS xs, {ys} AS ys FROM {db}.curve_samples "
+            "WHERE curve_id IN {ids:Array(UInt64)}"
+        )
+        part = query_table(client, sql, {"ids": ids})
+        if part is None or not part.num_rows:
+            continue
+        xs, ys = (part.column(c).combine_chunks() for c in ("xs", "ys"))
+        x.add(_values(xs))
+        y.add(_values(ys))
+        lengths.append(np.diff(xs.offsets.to_numpy()))
+        fetched.append(part.column("curve_id").to_numpy())
+        steps.append([part.column("x_step").to_numpy(), part.column("y_step").to_numpy()])
+        del part, xs, ys  # the answer's memory goes back before the next is asked for
+    if not fetched:
         return None
-    table = pa.concat_tables(parts)
-    xs, ys = (table.column(c).combine_chunks() for c in ("xs", "ys"))
-    offsets = xs.offsets.to_numpy().astype(np.int64)
-    offsets -= offsets[0]
-    fetched = table.column("curve_id").to_numpy()
-    meta = meta.set_index("curve_id").loc[fetched].reset_index()
-    steps = np.vstack([table.column("x_step").to_numpy(), table.column("y_step").to_numpy()])
+    offsets = np.zeros(sum(len(n) for n in lengths) + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(lengths), out=offsets[1:])
+    meta = meta.set_index("curve_id").loc[np.concatenate(fetched)].reset_index()
     return HotCurves(
         meta=meta,
         offsets=offsets,
-        x=_narrow(_values(xs)),
-        y=_narrow(_values(ys)),
-        steps=np.ascontiguousarray(steps, dtype=np.float64),
+        x=x.held(),
+        y=y.held(),
+        steps=np.ascontiguousarray(np.hstack(steps), dtype=np.float64),
         where=where,
     )
+
+
+def _small(meta: pd.DataFrame, axis: str) -> bool:
+    """Whether every code of ``axis`` of these curves fits int16, from their stored extents
+    (a value is code x step, so code = value / step; two codes of margin for the rounding)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = meta[f"{axis}_step"].to_numpy()
+        codes = np.abs(np.concatenate([meta[f"{axis}_min"] / step, meta[f"{axis}_max"] / step]))
+    return bool(np.isfinite(codes).all() and codes.max(initial=0.0) < 2**15 - 2)
 
 
 def _values(lists: pa.ListArray) -> np.ndarray:
@@ -146,8 +189,13 @@ class HotCache:
     """Filters' samples in memory, up to ``budget_bytes`` in all, shared by the sessions of a
     process (each entry is read-only)."""
 
-    def __init__(self, budget_bytes: int) -> None:
+    def __init__(
+        self, budget_bytes: int, *, after_load: Callable[[Client], None] | None = None
+    ) -> None:
+        """``after_load(client)`` runs after each load: an engine in this process gives back
+        the memory its reads kept (:meth:`providers.engines.base.Engine.release_memory`)."""
         self.budget = int(budget_bytes)
+        self._after_load = after_load
         self._entries: OrderedDict[tuple, HotCurves] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[tuple, threading.Lock] = {}
@@ -190,6 +238,8 @@ class HotCache:
                     return None
                 hot = load(client, database, where)
                 self.loads += 1
+                if self._after_load is not None:
+                    self._after_load(client)
                 if hot is None or hot.nbytes > self.budget:
                     return None
                 with self._lock:

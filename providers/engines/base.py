@@ -38,6 +38,10 @@ class Engine(ABC):
         """Whether this process runs the engine itself (then no other process writes to it)."""
         return False
 
+    def release_memory(self, client: Client) -> None:  # noqa: B027 - optional hook
+        """Give back to the system the memory an engine running in this process keeps for
+        reuse after large reads (a server's own memory is its own business)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the clients this engine handed out, where the backend tracks them."""
 

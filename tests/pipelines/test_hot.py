@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.batch import CurveBatch
 from pipelines.curves import Curves
-from pipelines.hot import HotCache, load
+from pipelines.hot import HotCache, _Codes, _small, load
 from pipelines.sources import EngineSamples, MemorySamples
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
@@ -285,3 +285,34 @@ def test_a_serial_search_or_a_wider_filter_is_not_picked_out_of_a_held_one(demo_
         cache.get(store.client, store.database, CurveFilter.of(process="press-fit", result="OK"))
         cache.get(store.client, store.database, where)
         assert cache.loads == 2, where
+
+
+def test_codes_gathered_answer_by_answer_widen_when_one_does_not_fit_int16():
+    small, wide = np.array([-3, 7, 32767], np.int16), np.array([40_000, -40_000], np.int32)
+    codes = _Codes(total=4)  # fewer than arrive: the point counts may undercount
+    for answer in (small, wide, small.astype(np.int32)):
+        codes.add(answer)
+    held = codes.held()
+    assert held.dtype == np.int32
+    assert held.tolist() == [*small.tolist(), *wide.tolist(), *small.tolist()]
+    narrow = _Codes(total=6)
+    narrow.add(small)
+    narrow.add(small.astype(np.int32))
+    assert narrow.held().dtype == np.int16 and narrow.held().tolist() == small.tolist() * 2
+
+
+def test_int16_travels_only_where_the_extents_show_every_code_fits():
+    meta = pd.DataFrame({"x_min": [-2.0, 0.0], "x_max": [6.5, 3276.0], "x_step": [0.1, 0.1]})
+    assert _small(meta, "x")  # codes up to 32,760
+    assert not _small(meta.assign(x_max=[6.5, 3276.7]), "x")  # 32,767: too near the edge
+    assert not _small(meta.assign(x_step=[0.0, 0.1]), "x")  # no step: no telling
+
+
+def test_each_load_and_only_a_load_is_followed_by_the_after_load_hook(demo_store):
+    store, _ = demo_store
+    released = []
+    cache = HotCache(BIG, after_load=released.append)
+    press = CurveFilter.of(process="press-fit")
+    for where in (press, press, CurveFilter.of(process="press-fit", result="OK")):
+        cache.get(store.client, store.database, where)
+    assert released == [store.client]  # held, then picked out of the held: one load

@@ -139,3 +139,23 @@ def test_clients_nobody_holds_do_not_keep_the_first_path(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "refused while held: True" in result.stdout
     assert "[(2,)]" in result.stdout
+
+
+class Recording:
+    """Stands in for a client of another ClickHouse (a cluster's server): records commands."""
+
+    def __init__(self) -> None:
+        self.commands: list[str] = []
+
+    def command(self, sql: str) -> None:
+        self.commands.append(sql)
+
+
+def test_memory_goes_back_only_through_this_processs_own_engine(embedded_provider):
+    client = embedded_provider.client()
+    embedded_provider.release_memory(client)  # chDB takes the purge
+    assert client.query("SELECT 1").result_rows == [(1,)]
+    client.close()
+    elsewhere = Recording()
+    embedded_provider.release_memory(elsewhere)
+    assert elsewhere.commands == []
