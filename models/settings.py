@@ -130,6 +130,10 @@ _NUMBERS: dict[str, tuple[int | None, str]] = {
     "imports_per_person": (1, "a number of imports (a whole number, at least 1)."),
     "endpoint_threads": (1, "a number of threads (a whole number, at least 1)."),
     "move_batch_mb": (1, "a size in MB (a whole number, at least 1)."),
+    "mqtt_port": (0, "a port number."),
+    "mqtt_batch_curves": (1, "a number of curves (a whole number, at least 1)."),
+    "mqtt_max_message_kb": (1, "a size in KB (a whole number, at least 1)."),
+    "mqtt_session_hours": (1, "a number of hours (a whole number, at least 1)."),
 }
 
 
@@ -191,6 +195,20 @@ class Settings(BaseSettings):
     # How much of a project's curves a move copies per batch (its progress and lease are
     # committed after each), in MB of ClickHouse's Native format.
     move_batch_mb: int = 32
+    # Live ingest over MQTT (pipelines/live). The plant's broker, mqtt[s]://user:password@host
+    # (may hold a password: kept out of repr); None: Curvehouse runs its own mosquitto on
+    # localhost, on mqtt_port or the next free port.
+    mqtt_url: str | None = Field(default=None, repr=False)
+    mqtt_port: int = 1883
+    # Curves arrive on <prefix>/<project>/curves.
+    mqtt_topic_prefix: str = "curvehouse"
+    # A commit holds at most this many curves, or what arrived within this many seconds.
+    mqtt_batch_curves: int = 500
+    mqtt_batch_seconds: float = 1.0
+    # The largest message; bigger ones are refused unread.
+    mqtt_max_message_kb: int = 16384
+    # How long the broker keeps the listener's queue while it is away.
+    mqtt_session_hours: int = 168
 
     @classmethod
     def settings_customise_sources(
@@ -235,6 +253,38 @@ class Settings(BaseSettings):
         if number is None or (least is not None and number < least):
             raise SettingsError(f"{PREFIX}{info.field_name.upper()}={text!r} is not {meaning}")
         return number
+
+    @field_validator("mqtt_batch_seconds")
+    @classmethod
+    def _batch_seconds(cls, seconds: float) -> float:
+        if not 0 < seconds <= 60:
+            raise SettingsError(
+                f"{PREFIX}MQTT_BATCH_SECONDS={seconds!r} is not a number of seconds between 0 "
+                "and 60 (e.g. 1 or 0.5)."
+            )
+        return seconds
+
+    @field_validator("mqtt_topic_prefix")
+    @classmethod
+    def _topic_prefix(cls, prefix: str) -> str:
+        if not prefix or any(c in prefix for c in "+#\x00") or prefix.strip("/") != prefix:
+            raise SettingsError(
+                f"{PREFIX}MQTT_TOPIC_PREFIX={prefix!r} is not a topic prefix: use topic levels "
+                "without + or #, not starting or ending with /, e.g. curvehouse or "
+                "plant1/curvehouse."
+            )
+        return prefix
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, url: str | None) -> str | None:
+        if url and urlsplit(url).scheme not in ("mqtt", "mqtts"):
+            # Not echoed: the value may hold a password.
+            raise SettingsError(
+                f"{PREFIX}MQTT_URL must start with mqtt:// or mqtts://, e.g. "
+                "mqtt://curvehouse:password@broker.plant.local:1883"
+            )
+        return url
 
     @field_validator("database_url")
     @classmethod
