@@ -62,7 +62,9 @@ def normalize(meta: dict[str, str]) -> dict:
 
 
 @dataclass
-class _Curve:
+class Curve:
+    """One curve being assembled: its samples in pieces, its per-curve values as text."""
+
     key: str
     row: int  # first data row
     xs: list[np.ndarray]
@@ -160,8 +162,8 @@ class Assembler:
 
     # -- curve level -----------------------------------------------------------------------
 
-    def curves(self, chunks: Iterable[Chunk]) -> Iterator[_Curve]:
-        pending: _Curve | None = None
+    def curves(self, chunks: Iterable[Chunk]) -> Iterator[Curve]:
+        pending: Curve | None = None
         for chunk in chunks:
             if chunk.table.num_rows == 0:
                 continue
@@ -187,7 +189,7 @@ class Assembler:
                         "curve_key",
                     )
                 self.seen[key] = row
-                pending = _Curve(key, row, [x[s:e]], [y[s:e]], meta)
+                pending = Curve(key, row, [x[s:e]], [y[s:e]], meta)
                 if chunk.header_columns is not None:
                     pending.row, pending.column = 0, chunk.header_columns[key]
         if pending is not None:
@@ -207,15 +209,9 @@ class Assembler:
                     csv=str(self.metadata_path).lower().endswith(".csv"),
                 )
 
-    def _finish(self, curve: _Curve) -> _Curve:
-        if curve.size < MIN_POINTS:
-            raise self.error(
-                f"curve {curve.key!r} has {curve.size} sample; a curve needs at least {MIN_POINTS}",
-                curve.row,
-                curve.column,
-            )
+    def _finish(self, curve: Curve) -> Curve:
         try:
-            curve.meta = normalize(curve.meta)
+            finish_curve(curve)
         except BadValue as exc:
             raise self.error(exc.message, curve.row, exc.column) from None
         if self.metadata is not None:
@@ -236,7 +232,7 @@ class Assembler:
     # -- batches ---------------------------------------------------------------------------
 
     def batches(self, chunks: Iterable[Chunk]) -> Iterator[CurveBatch]:
-        group: list[_Curve] = []
+        group: list[Curve] = []
         points = 0
         for curve in self.curves(chunks):
             group.append(curve)
@@ -247,24 +243,46 @@ class Assembler:
         if group:
             yield self._batch(group)
 
-    def _meta_row(self, curve: _Curve) -> dict:
-        meta = curve.meta
-        row: dict = {"curve_key": curve.key}
-        for column in METADATA_TEXT:
-            row[column] = meta.get(column, "")
-        row["result"] = meta.get("result", "UNKNOWN")
-        row["started_at"] = meta.get("started_at", self.ingested_at)
-        row["ended_at"] = meta.get("ended_at", row["started_at"])
-        return row
+    def _batch(self, group: list[Curve]) -> CurveBatch:
+        return build_batch(group, ingested_at=self.ingested_at)
 
-    def _batch(self, group: list[_Curve]) -> CurveBatch:
-        rows, xs, ys = [], [], []
-        for curve in group:
-            row = self._meta_row(curve)
-            x = np.concatenate(curve.xs) if len(curve.xs) > 1 else curve.xs[0]
-            y = np.concatenate(curve.ys) if len(curve.ys) > 1 else curve.ys[0]
-            row["x_step"], row["y_step"] = choose_step(x), choose_step(y)
-            xs.append(to_codes(x, row["x_step"]))
-            ys.append(to_codes(y, row["y_step"]))
-            rows.append(row)
-        return CurveBatch.from_curves(rows, xs, ys)
+
+# -- shared by every source of curves (files here, MQTT messages in pipelines.live) ---------
+
+
+def finish_curve(curve: Curve) -> Curve:
+    """The checks every curve passes, whatever brought it: enough samples, and per-curve values
+    normalised (:func:`normalize`). Raises :class:`BadValue` naming the column."""
+    if curve.size < MIN_POINTS:
+        raise BadValue(
+            curve.column,
+            f"curve {curve.key!r} has {curve.size} sample; a curve needs at least {MIN_POINTS}",
+        )
+    curve.meta = normalize(curve.meta)
+    return curve
+
+
+def _meta_row(curve: Curve, ingested_at: pd.Timestamp) -> dict:
+    meta = curve.meta
+    row: dict = {"curve_key": curve.key}
+    for column in METADATA_TEXT:
+        row[column] = meta.get(column, "")
+    row["result"] = meta.get("result", "UNKNOWN")
+    row["started_at"] = meta.get("started_at", ingested_at)
+    row["ended_at"] = meta.get("ended_at", row["started_at"])
+    return row
+
+
+def build_batch(group: list[Curve], *, ingested_at: pd.Timestamp) -> CurveBatch:
+    """Finished curves as one :class:`CurveBatch` (quantised samples, one metadata row each);
+    a curve without ``started_at`` started when it was ingested."""
+    rows, xs, ys = [], [], []
+    for curve in group:
+        row = _meta_row(curve, ingested_at)
+        x = np.concatenate(curve.xs) if len(curve.xs) > 1 else curve.xs[0]
+        y = np.concatenate(curve.ys) if len(curve.ys) > 1 else curve.ys[0]
+        row["x_step"], row["y_step"] = choose_step(x), choose_step(y)
+        xs.append(to_codes(x, row["x_step"]))
+        ys.append(to_codes(y, row["y_step"]))
+        rows.append(row)
+    return CurveBatch.from_curves(rows, xs, ys)
