@@ -501,3 +501,28 @@ class Invitation(Created, Base):
     @validates("email")
     def _normalise_email(self, key: str, value: str) -> str:
         return normal_email(value)
+
+
+class DeadLetter(Base):
+    """An MQTT message, or one curve of it, that live ingest refused: ``reason`` is a code
+    (``pipelines.live.payload``), ``detail`` the words for the engineer. Kept in the metadata
+    store, not the engine: the engine may be what is down, and a message for an unknown
+    project (``project_id`` NULL; ``project_name`` is what its topic said) has no home.
+    ``payload_head`` is the message's first 4 KB, never the whole of it."""
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (
+        sa.Index("ix_dead_letters_project_id_received_at", "project_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(parent("projects"))
+    project_name: Mapped[str] = mapped_column(sa.String(100))
+    topic: Mapped[str] = mapped_column(sa.String(256))
+    reason: Mapped[str] = mapped_column(sa.String(32))
+    detail: Mapped[str] = mapped_column(sa.String(1000))
+    curve_key: Mapped[str | None] = mapped_column(sa.String(256))
+    payload_head: Mapped[str] = mapped_column(sa.Text())
+    payload_bytes: Mapped[int] = mapped_column(sa.BigInteger())
+    payload_sha256: Mapped[str] = mapped_column(sa.String(64))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -125,16 +125,7 @@ class _ImportRun:
                 raise ImportConflictError(f"curve key {key!r} appears twice in this import")
             self.seen.add(cid)
         prints = fingerprints(batch)
-        stored = {}
-        for chunk in id_chunks(ids.tolist()):
-            stored.update(
-                self.store.client.query(
-                    f"SELECT curve_id, fingerprint FROM {self.db}.curves "
-                    "WHERE project = {p:String} AND curve_id IN {ids:Array(UInt64)} "
-                    f"AND dataset_id IN (SELECT dataset_id FROM {self.db}.datasets)",
-                    parameters={"p": project, "ids": chunk},
-                ).result_rows
-            )
+        stored = self.store.stored_fingerprints(project, ids.tolist())
         keep = np.ones(len(batch), dtype=bool)
         for i, cid in enumerate(ids.tolist()):
             if cid not in stored:
@@ -274,6 +265,21 @@ class CurveStore:
                 run.drop_staging()
                 _active_imports.discard(run.tag)
         return run.result
+
+    def stored_fingerprints(self, project: str, ids: list[int]) -> dict[int, int]:
+        """The fingerprints of the committed curves of ``project`` among ``ids``: how a write
+        (and live ingest, before it) tells a curve already stored from a conflicting one."""
+        stored: dict[int, int] = {}
+        for chunk in id_chunks(ids):
+            stored.update(
+                self.client.query(
+                    f"SELECT curve_id, fingerprint FROM {self.db}.curves "
+                    "WHERE project = {p:String} AND curve_id IN {ids:Array(UInt64)} "
+                    f"AND dataset_id IN (SELECT dataset_id FROM {self.db}.datasets)",
+                    parameters={"p": project, "ids": chunk},
+                ).result_rows
+            )
+        return stored
 
     def copy_in(
         self,

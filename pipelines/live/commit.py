@@ -1,0 +1,200 @@
+"""One micro-batch of MQTT messages → one committed dataset per project, plus dead letters.
+
+The commit is the import's (:meth:`pipelines.store.CurveStore.write`: staging, attach, the
+``datasets`` row), so live curves are stored exactly as imported ones. Idempotency is per curve,
+never per batch: after a listener restart the broker redelivers unacknowledged messages in
+batches cut differently, so a curve whose key is stored with the same samples is a skipped
+duplicate, and the same key with other samples a ``conflict`` dead letter.
+
+Order, which is what "acknowledged only after its curve is committed" rests on: parse, commit
+every project's curves, then record the dead letters; the caller acks after this returns. An
+engine error raises before anything is recorded, so the caller acks nothing and retries the
+batch, whose committed curves are then skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from pipelines.batch import curve_ids, fingerprints
+from pipelines.ingest.assemble import Curve, build_batch
+from pipelines.live.payload import CONFLICT, UNKNOWN_PROJECT, Refusal, parse_message
+from pipelines.store import CurveStore, DatasetSpec, ImportConflictError
+
+# What a dead letter keeps of the message: enough to see what was sent, never megabytes.
+HEAD_BYTES = 4096
+
+
+@dataclass
+class Arrival:
+    """One message as received. ``handle`` is the listener's, for its ack."""
+
+    topic: str
+    payload: bytes
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    handle: object = None
+
+
+@dataclass(frozen=True)
+class DeadLetterNote:
+    """A refusal with what is kept of its message, for :class:`Sink.record`."""
+
+    project: str
+    project_id: int | None
+    topic: str
+    refusal: Refusal
+    payload_head: str
+    payload_bytes: int
+    payload_sha256: str
+    received_at: datetime
+
+
+class Sink(Protocol):
+    """Where a batch goes: the projects that exist, their stores, the dead-letter record."""
+
+    def project_id(self, name: str) -> int | None: ...
+
+    def store_for(self, project: str) -> CurveStore: ...
+
+    def record(self, notes: list[DeadLetterNote]) -> None: ...
+
+
+@dataclass
+class BatchOutcome:
+    committed: int = 0
+    skipped: int = 0
+    points: int = 0
+    datasets: list[str] = field(default_factory=list)
+    dead: list[DeadLetterNote] = field(default_factory=list)
+
+
+def project_of(topic: str, prefix: str) -> str | None:
+    """``<prefix>/<project>/curves`` → ``project``; anything else → None."""
+    head, tail = prefix + "/", "/curves"
+    if topic.startswith(head) and topic.endswith(tail):
+        name = topic[len(head) : -len(tail)]
+        if name and "/" not in name:
+            return name
+    return None
+
+
+def _note(arrival: Arrival, project: str, pid: int | None, refusal: Refusal) -> DeadLetterNote:
+    payload = arrival.payload
+    return DeadLetterNote(
+        project=project,
+        project_id=pid,
+        topic=arrival.topic,
+        refusal=refusal,
+        # PostgreSQL text holds no NUL.
+        payload_head=payload[:HEAD_BYTES].decode("utf-8", errors="replace").replace("\0", "\ufffd"),
+        payload_bytes=len(payload),
+        payload_sha256=hashlib.sha256(payload).hexdigest(),
+        received_at=arrival.received_at,
+    )
+
+
+def commit_batch(
+    arrivals: list[Arrival],
+    *,
+    sink: Sink,
+    prefix: str,
+    max_bytes: int,
+    now: Callable[[], pd.Timestamp] = lambda: pd.Timestamp.now(tz="UTC"),
+) -> BatchOutcome:
+    """Commit the good curves of ``arrivals`` (one dataset per project), then record the
+    refusals. Raises on an engine error, having recorded nothing."""
+    outcome = BatchOutcome()
+    # project -> [(arrival, curve)] in arrival order
+    good: dict[str, list[tuple[Arrival, Curve]]] = {}
+    ids: dict[str, int | None] = {}
+    for arrival in arrivals:
+        project = project_of(arrival.topic, prefix) or ""
+        if project not in ids:
+            ids[project] = sink.project_id(project) if project else None
+        if ids[project] is None:
+            detail = (
+                f"no project is named {project!r}; publish to {prefix}/<project>/curves"
+                if project
+                else f"the topic is not {prefix}/<project>/curves"
+            )
+            outcome.dead.append(_note(arrival, project, None, Refusal(UNKNOWN_PROJECT, detail)))
+            continue
+        parsed = parse_message(arrival.payload, max_bytes=max_bytes)
+        for refusal in parsed.refusals:
+            outcome.dead.append(_note(arrival, project, ids[project], refusal))
+        good.setdefault(project, []).extend((arrival, c) for c in parsed.curves)
+    for project, items in good.items():
+        _commit_project(project, ids[project], items, sink=sink, now=now, outcome=outcome)
+    if outcome.dead:
+        sink.record(outcome.dead)
+    return outcome
+
+
+def _commit_project(
+    project: str,
+    pid: int | None,
+    items: list[tuple[Arrival, Curve]],
+    *,
+    sink: Sink,
+    now: Callable[[], pd.Timestamp],
+    outcome: BatchOutcome,
+) -> None:
+    store = sink.store_for(project)
+    ingested_at = now().floor("ms")
+    batch = build_batch([c for _, c in items], ingested_at=ingested_at)
+    keys = batch.meta["curve_key"].tolist()
+    cids = curve_ids(project, batch.meta["curve_key"]).tolist()
+    prints = [int(p) for p in fingerprints(batch)]
+    for attempt in range(2):
+        keep = np.ones(len(items), dtype=bool)
+        conflicts: list[int] = []
+        first: dict[int, int] = {}  # curve id -> its print in this batch
+        stored = store.stored_fingerprints(project, cids)
+        skipped = 0
+        for i, (cid, fp) in enumerate(zip(cids, prints, strict=True)):
+            known = stored.get(cid, first.get(cid))
+            if known is None:
+                first[cid] = fp
+            elif known == fp:  # a redelivery or a gateway's own retry
+                keep[i], skipped = False, skipped + 1
+            else:
+                keep[i] = False
+                conflicts.append(i)
+        if not keep.any():
+            break
+        topic = items[int(np.argmax(keep))][0].topic
+        spec = DatasetSpec(
+            project=project,
+            kind="import",
+            name=f"mqtt {topic} {ingested_at:%Y-%m-%dT%H:%M:%S.%f}Z",
+            source=f"mqtt:{topic}",
+        )
+        try:
+            written = store.write([batch.take(keep)], spec, ingested_at=ingested_at)
+        except ImportConflictError:
+            if attempt:  # an import raced us twice: let the caller retry the batch
+                raise
+            continue
+        outcome.committed += written.curves_added
+        outcome.points += written.points_added
+        skipped += written.curves_skipped
+        if written.dataset_id:
+            outcome.datasets.append(written.dataset_id)
+        break
+    outcome.skipped += skipped
+    for i in conflicts:
+        arrival, _ = items[i]
+        refusal = Refusal(
+            CONFLICT,
+            f"curve key {keys[i]!r} is already stored in project {project!r} with different "
+            "samples; a curve key names one part's curve and must not be reused",
+            keys[i],
+        )
+        outcome.dead.append(_note(arrival, project, pid, refusal))

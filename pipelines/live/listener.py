@@ -1,0 +1,238 @@
+"""The MQTT listener: a persistent QoS 1 session, micro-batches, acks only after the commit.
+
+paho-mqtt (MQTT v5) runs the network on its own thread, which only queues what arrives; one
+committer thread takes up to ``batch_curves`` messages or what came within ``batch_seconds`` of
+the first, commits them (:func:`pipelines.live.commit.commit_batch`) and only then acks them,
+in arrival order. The session outlives the listener (``clean_start=False`` and a session
+expiry), so what the broker sent but was never acked comes back after a crash, and what
+arrived meanwhile waits on the broker. ``ReceiveMaximum`` lets the broker have a whole batch in
+flight (mosquitto's default is 20 unacked messages).
+
+A message counts as one towards ``batch_curves`` whatever it holds. An engine error acks
+nothing: the batch is retried (1 s, doubling to 30 s) while the broker keeps the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from pipelines.live.commit import Arrival, BatchOutcome, Sink, commit_batch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ListenerConfig:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    client_id: str = "curvehouse-listener"
+    prefix: str = "curvehouse"
+    batch_curves: int = 500
+    batch_seconds: float = 1.0
+    max_bytes: int = 16384 << 10
+    session_seconds: int = 168 * 3600
+
+    @classmethod
+    def from_url(cls, url: str, **options: object) -> ListenerConfig:
+        """From ``mqtt[s]://user:password@host[:port]``."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError("an MQTT URL looks like mqtt://user:password@host:1883")
+        tls = parts.scheme == "mqtts"
+        return cls(
+            host=parts.hostname,
+            port=parts.port or (8883 if tls else 1883),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            tls=tls,
+            **options,  # type: ignore[arg-type]
+        )
+
+    @property
+    def topic(self) -> str:
+        return f"{self.prefix}/+/curves"
+
+
+@dataclass
+class _Handle:
+    epoch: int
+    mid: int
+    qos: int
+
+
+class MqttListener:
+    """Subscribe to ``<prefix>/+/curves`` and commit what arrives. ``on_batch`` hears each
+    committed batch's outcome (for a command's output)."""
+
+    def __init__(
+        self,
+        config: ListenerConfig,
+        sink: Sink,
+        *,
+        on_batch: Callable[[BatchOutcome, float], None] | None = None,
+        ack_delay: float = 0.0,  # tests only: widens the window between commit and ack
+    ) -> None:
+        self.config, self.sink, self.on_batch, self.ack_delay = config, sink, on_batch, ack_delay
+        self.inbox: queue.Queue[Arrival] = queue.Queue()
+        self.connected = threading.Event()
+        self.refused: str | None = None  # the broker's answer when it refused our login
+        self.totals = BatchOutcome()
+        self.batches = 0
+        self._epoch = 0
+        self._stop = threading.Event()
+        self._committer: threading.Thread | None = None
+        self.client = self._client()
+
+    def _client(self) -> mqtt.Client:
+        c = self.config
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=c.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        if c.username is not None:
+            client.username_pw_set(c.username, c.password)
+        if c.tls:
+            client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        return client
+
+    # -- network thread ----------------------------------------------------------------------
+
+    def _on_connect(self, client, userdata, flags, reason, properties) -> None:
+        if reason.is_failure:
+            self.refused = str(reason)
+            log.error("the MQTT broker refused the listener's login: %s", reason)
+            return
+        self.refused = None
+        self._epoch += 1  # mids of an earlier connection must never be acked on this one
+        client.subscribe(self.config.topic, qos=1)
+        self.connected.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason, properties) -> None:
+        self.connected.clear()
+        if not self._stop.is_set():
+            log.warning("MQTT connection lost (%s); reconnecting", reason)
+
+    def _on_message(self, client, userdata, message) -> None:
+        self.inbox.put(
+            Arrival(
+                topic=message.topic,
+                payload=message.payload,
+                received_at=datetime.now(UTC),
+                handle=_Handle(self._epoch, message.mid, message.qos),
+            )
+        )
+
+    # -- committer thread --------------------------------------------------------------------
+
+    def _take(self) -> list[Arrival]:
+        try:
+            batch = [self.inbox.get(timeout=0.2)]
+        except queue.Empty:
+            return []
+        deadline = time.monotonic() + self.config.batch_seconds
+        while len(batch) < self.config.batch_curves:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                batch.append(self.inbox.get(timeout=left))
+            except queue.Empty:
+                break
+        return batch
+
+    def _commit(self, batch: list[Arrival]) -> BatchOutcome | None:
+        """Commit, retrying an engine error until it passes or the listener stops."""
+        delay = 1.0
+        while True:
+            try:
+                return commit_batch(
+                    batch,
+                    sink=self.sink,
+                    prefix=self.config.prefix,
+                    max_bytes=self.config.max_bytes,
+                )
+            except Exception:
+                log.exception(
+                    "committing %d MQTT messages failed; nothing was acked, retrying in %.0f s",
+                    len(batch),
+                    delay,
+                )
+            if self._stop.wait(delay):
+                return None
+            delay = min(delay * 2, 30.0)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            batch = self._take()
+            if not batch:
+                continue
+            started = time.perf_counter()
+            outcome = self._commit(batch)
+            if outcome is None:  # stopping: the broker redelivers the batch next time
+                return
+            if self.ack_delay:
+                time.sleep(self.ack_delay)
+            for arrival in batch:
+                handle = arrival.handle
+                if isinstance(handle, _Handle) and handle.epoch == self._epoch:
+                    self.client.ack(handle.mid, handle.qos)
+            self._count(outcome)
+            if self.on_batch is not None:
+                self.on_batch(outcome, time.perf_counter() - started)
+
+    def _count(self, outcome: BatchOutcome) -> None:
+        t = self.totals
+        t.committed += outcome.committed
+        t.skipped += outcome.skipped
+        t.points += outcome.points
+        t.datasets.extend(outcome.datasets)
+        t.dead.extend(outcome.dead)
+        self.batches += 1
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> MqttListener:
+        c = self.config
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = c.session_seconds
+        props.ReceiveMaximum = min(65535, 2 * c.batch_curves)
+        self.client.connect_async(c.host, c.port, keepalive=15, clean_start=False, properties=props)
+        self.client.loop_start()
+        self._committer = threading.Thread(target=self._run, name="mqtt-commit", daemon=True)
+        self._committer.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the batch being committed (and ack it), then disconnect."""
+        self._stop.set()
+        if self._committer is not None:
+            self._committer.join(timeout)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def __enter__(self) -> MqttListener:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,142 @@
+"""The listener against a real mosquitto and the embedded engine: publish → committed curves
+readable through Curves; duplicates skipped; conflicts and bad messages dead-lettered while
+the good ones behind them commit."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.store import create_metadata_engine, migrate
+from models.tables import DeadLetter, Organisation, Project
+from pipelines.curves import Curves
+from pipelines.live.broker import SERVICE_USER
+from pipelines.live.listener import ListenerConfig, MqttListener
+from pipelines.live.sink import StoreSink
+from pipelines.store import CurveStore
+
+TOPIC = "curvehouse/demo/curves"
+
+
+def curve(key: str, n: int = 50, scale: float = 1.0, **fields) -> dict:
+    x = np.linspace(0, 1, n)
+    return {"curve_key": key, "x": x.tolist(), "y": (scale * x**2).tolist(), **fields}
+
+
+@pytest.fixture
+def sessions(tmp_path) -> sessionmaker[Session]:
+    engine = create_metadata_engine(f"sqlite:///{tmp_path / 'meta.db'}")
+    migrate(engine)
+    made = sessionmaker(engine, expire_on_commit=False)
+    with made() as session:
+        session.add(Project(name="demo", organisation=Organisation(name="Plant")))
+        session.commit()
+    yield made
+    engine.dispose()
+
+
+@pytest.fixture
+def curve_store(embedded_provider):
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    client = embedded_provider.client()
+    yield CurveStore.open(client, name, sweep_stale_after=0)
+    client.command(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@pytest.fixture
+def listener(broker, sessions, curve_store):
+    config = ListenerConfig(
+        host="127.0.0.1",
+        port=broker.port,
+        username=SERVICE_USER,
+        password=broker.service_secret(),
+        batch_curves=100,
+        batch_seconds=0.2,
+    )
+    running = MqttListener(config, StoreSink(sessions, lambda project: curve_store)).start()
+    assert running.connected.wait(5), running.refused
+    yield running
+    running.stop()
+
+
+def wait_for(check, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def dead_letters(sessions) -> list[tuple]:
+    with sessions() as session:
+        rows = session.scalars(sa.select(DeadLetter).order_by(DeadLetter.id)).all()
+        return [(r.reason, r.curve_key, r.project_name, r.detail) for r in rows]
+
+
+@pytest.mark.integration
+def test_published_curves_are_committed_and_readable(listener, gateway, curve_store):
+    gateway.publish(TOPIC, json.dumps(curve("P-1/ST010", station="ST010", result="NOK")))
+    gateway.publish(TOPIC, json.dumps([curve("P-2/ST010"), curve("P-3/ST010")]))
+    wait_for(lambda: listener.totals.committed == 3)
+    curves = Curves(curve_store.client, curve_store.database, projects=("demo",))
+    meta = curves.metadata().sort_values("curve_key")
+    assert meta["curve_key"].tolist() == ["P-1/ST010", "P-2/ST010", "P-3/ST010"]
+    assert meta["result"].tolist() == ["NOK", "UNKNOWN", "UNKNOWN"]
+    one = curves.curve(int(meta["curve_id"].iloc[0]))
+    np.testing.assert_allclose(one.y, np.linspace(0, 1, 50) ** 2, atol=1e-6)
+    datasets = curves.datasets()
+    assert datasets["curve_count"].sum() == 3
+    assert len(datasets) <= 2  # micro-batches, not one dataset per curve
+
+
+@pytest.mark.integration
+def test_duplicates_skip_conflicts_and_bad_messages_are_dead_letters(
+    listener, gateway, sessions, curve_store
+):
+    gateway.publish(TOPIC, json.dumps(curve("A")))
+    wait_for(lambda: listener.totals.committed == 1)
+    gateway.publish(TOPIC, json.dumps(curve("A")))  # same key, same samples: skipped
+    gateway.publish(TOPIC, json.dumps(curve("A", scale=2)))  # same key, other samples
+    gateway.publish(TOPIC, b"{not json")
+    gateway.publish(TOPIC, b'{"curve_key": "N", "x": [0, NaN], "y": [1, 2]}')
+    gateway.publish(TOPIC, json.dumps(curve("B", x=[0, 1])))  # x and y of different lengths
+    gateway.publish(TOPIC, json.dumps({"curve_key": "C", "x": [0, 1]}))  # y missing
+    gateway.publish("curvehouse/nowhere/curves", json.dumps(curve("D")))  # broker refuses it
+    gateway.publish(TOPIC, json.dumps(curve("E")))  # good, behind all the bad ones
+    wait_for(lambda: listener.totals.committed == 2 and len(dead_letters(sessions)) == 5)
+    assert listener.totals.skipped == 1
+    reasons = sorted((reason, key) for reason, key, _, _ in dead_letters(sessions))
+    assert reasons == [
+        ("bad_field", "B"),
+        ("bad_field", "C"),
+        ("conflict", "A"),
+        ("not_finite", None),
+        ("not_json", None),
+    ]
+    conflict = next(d for d in dead_letters(sessions) if d[0] == "conflict")
+    assert "already stored in project 'demo' with different samples" in conflict[3]
+    keys = Curves(curve_store.client, curve_store.database).metadata()["curve_key"]
+    assert sorted(keys) == ["A", "E"]
+
+
+@pytest.mark.integration
+def test_a_topic_of_no_project_is_a_dead_letter(broker, listener, sessions):
+    from pipelines.live.broker import Publisher
+    from tests.pipelines.live.conftest import PUBLISHER, Gateway
+
+    broker.reload([PUBLISHER, Publisher("gw-x", "x-secret", "ghost")])
+    gw = Gateway(broker.port, "gw-x", "x-secret")
+    try:
+        assert gw.connected.wait(5) and not gw.refused
+        gw.publish("curvehouse/ghost/curves", json.dumps(curve("G")))
+        wait_for(lambda: dead_letters(sessions))
+    finally:
+        gw.close()
+    ((reason, key, project, detail),) = dead_letters(sessions)
+    assert (reason, key, project) == ("unknown_project", None, "ghost")
+    assert "no project is named 'ghost'" in detail
