@@ -90,6 +90,7 @@ class MqttListener:
         self.config, self.sink, self.on_batch, self.ack_delay = config, sink, on_batch, ack_delay
         self.inbox: queue.Queue[Arrival] = queue.Queue()
         self.connected = threading.Event()
+        self.subscribed = threading.Event()  # the broker confirmed the subscription
         self.refused: str | None = None  # the broker's answer when it refused our login
         self.totals = BatchOutcome()
         self.batches = 0
@@ -113,6 +114,7 @@ class MqttListener:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         return client
 
@@ -128,8 +130,15 @@ class MqttListener:
         client.subscribe(self.config.topic, qos=1)
         self.connected.set()
 
+    def _on_subscribe(self, client, userdata, mid, reasons, properties) -> None:
+        if all(not r.is_failure for r in reasons):
+            self.subscribed.set()
+        else:
+            log.error("the MQTT broker refused the subscription to %s", self.config.topic)
+
     def _on_disconnect(self, client, userdata, flags, reason, properties) -> None:
         self.connected.clear()
+        self.subscribed.clear()
         if not self._stop.is_set():
             log.warning("MQTT connection lost (%s); reconnecting", reason)
 
