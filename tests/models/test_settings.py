@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from models.settings import Settings, SettingsError
+from models.settings import HOT_CACHE_MB, Settings, SettingsError
 
 
 def test_defaults_keep_state_under_var():
@@ -103,7 +103,7 @@ def test_hot_cache_and_cloud_api_come_from_the_environment():
     assert settings.cloud.key_secret.get_secret_value() == "s3cret"
     assert "s3cret" not in repr(settings)
     default = Settings.from_env({})
-    assert default.hot_cache_mb == 512 and not default.cloud.configured
+    assert default.hot_cache_mb == HOT_CACHE_MB and not default.cloud.configured
     assert default.cloud.api_url == "https://api.clickhouse.cloud/v1"
 
 
@@ -205,3 +205,14 @@ def test_settings_built_by_hand_read_no_environment(monkeypatch):
 def test_group_and_list_problems_name_their_variable(env, message):
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)
+
+
+def test_the_hot_cache_takes_an_eighth_of_the_machine_and_at_least_512_mb():
+    from models.settings import default_hot_cache_mb, machine_memory_mb
+
+    assert default_hot_cache_mb(None) == 512  # memory unknown
+    assert default_hot_cache_mb(2_048) == 512
+    assert default_hot_cache_mb(24_000) == 3_000
+    memory = machine_memory_mb()
+    assert memory is not None and memory > 0  # Linux says
+    assert HOT_CACHE_MB == default_hot_cache_mb(memory) == Settings().hot_cache_mb
