@@ -30,7 +30,12 @@ def previews(
 ) -> dict[str, Preview | None]:
     """The most common processes of ``projects`` (None: all), most curves first, each with
     its preview (None: no curves). Kept beside ``hot`` until an import (one store-version check
-    for the lot): fetching and drawing them takes about a second, every page shows them."""
+    for the lot): fetching and drawing them takes about a second, every page shows them. The
+    warm-up makes them for all projects; so they serve whoever may see all of them."""
+
+    if projects is not None:  # a person who may see every stored project sees them all
+        stored = set(Curves(client, database).processes_by_project()["project"])
+        projects = None if stored <= set(projects) else projects
 
     def make() -> dict[str, Preview | None]:
         stored = Curves(client, database, projects=projects)

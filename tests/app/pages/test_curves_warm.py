@@ -78,13 +78,21 @@ def test_an_import_makes_the_held_curves_stale_and_a_new_warm_up_replaces_them(p
     assert len(services.hot._entries) == again
 
 
+def fail_fetch(*_args):
+    raise AssertionError("the Overview fetched its previews on the page's behalf")
+
+
 def test_the_overviews_previews_are_made_at_the_warm_up(plant, monkeypatch):
     services, _, _ = plant
     services._warm()
-
-    def fetch(*_args):
-        raise AssertionError("the Overview fetched its previews on the page's behalf")
-
-    monkeypatch.setattr("pipelines.previews._preview", fetch)
+    monkeypatch.setattr("pipelines.previews._preview", fail_fetch)
     page = HomePage(services=services, preview_curves=PREVIEW_CURVES).__panel__()
     assert len(list(page.select(pn.pane.HoloViews))) == 3  # the demo's three processes
+
+
+def test_the_warm_previews_serve_a_person_who_sees_every_project(plant, monkeypatch):
+    services, _, _ = plant  # line-7 is the only project with curves
+    services._warm()
+    monkeypatch.setattr("pipelines.previews._preview", fail_fetch)
+    page = HomePage(services=services, projects=("line-7", "line-9")).__panel__()
+    assert len(list(page.select(pn.pane.HoloViews))) == 3
