@@ -3,7 +3,8 @@
 
 It checks the role (``import_data``) at the moment of import, resolves the project's home,
 imports all or nothing (:func:`pipelines.ingest.ingest_file`), removes the staged file's folder
-whatever happens, and writes the one ``dataset.import`` audit row. A file that cannot be read
+whatever happens, writes the one ``dataset.import`` audit row, and has the server hold the
+changed curves in memory again. A file that cannot be read
 raises :class:`ImportRefused` whose message names the file, line and column; the API answers
 it as a 422, the page shows it as it is.
 """
@@ -85,4 +86,6 @@ def import_upload(
             skipped=written.curves_skipped,
         )
         session.commit()
+    if home.builtin and written.curves_added:  # the held curves are stale: load them anew
+        services.warm_explorer()
     return report

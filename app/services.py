@@ -46,6 +46,9 @@ class Services:
         self._build_lock = threading.RLock()
         self._schema_lock = threading.Lock()
         self._schema_ready = False
+        self._warm_lock = threading.Lock()
+        self._warming: threading.Thread | None = None
+        self._warm_again = False
 
     def _once(self, name: str, build: Callable[[], T]) -> T:
         with self._build_lock:
@@ -85,19 +88,31 @@ class Services:
     def warm_explorer(self) -> threading.Thread:
         """In the background, make the Overview's previews, and hold the built-in engine's
         processes in memory, the largest first, as far as ``CURVEHOUSE_HOT_CACHE_MB`` allows:
-        the filters the explorer opens on and offers first. Called when the server starts;
-        after an import, a changed filter loads at its first view, as before."""
-        thread = threading.Thread(target=self._warm_quietly, name="curvehouse-warm", daemon=True)
-        thread.start()
-        return thread
+        the filters the explorer opens on and offers first. Called when the server starts and
+        after each import through the app; asked again while warming, it warms once more when
+        done (an import committed meanwhile), never twice at once."""
+        with self._warm_lock:
+            self._warm_again = True
+            if self._warming is None:
+                self._warming = threading.Thread(
+                    target=self._warm_quietly, name="curvehouse-warm", daemon=True
+                )
+                self._warming.start()
+            return self._warming
 
     def _warm_quietly(self) -> None:
-        try:
-            held = self._warm()
-        except Exception:  # only a head start: views load on demand as before
-            log.exception("holding the explorer's curves in memory failed")
-        else:
-            log.info("holding %d filter(s) of curves in memory for the explorer", held)
+        while True:
+            with self._warm_lock:
+                if not self._warm_again:
+                    self._warming = None
+                    return
+                self._warm_again = False
+            try:
+                held = self._warm()
+            except Exception:  # only a head start: views load on demand as before
+                log.exception("holding the explorer's curves in memory failed")
+            else:
+                log.info("holding %d filter(s) of curves in memory for the explorer", held)
 
     def _warm(self) -> int:
         """:meth:`warm_explorer`'s work, here and now: how many filters are held."""
@@ -160,7 +175,13 @@ class Services:
             store.client.close()
 
     def close(self) -> None:
-        """Release what was built: the metadata store's connections and the engine's clients."""
+        """Release what was built: the metadata store's connections and the engine's clients
+        (after a warm-up under way, which holds a client, has finished)."""
+        with self._warm_lock:
+            self._warm_again = False  # no round after the one under way
+            warming = self._warming
+        if warming is not None:
+            warming.join()
         with self._build_lock:
             metadata, engine = self._built.pop("metadata", None), self._built.pop("engine", None)
             homes = self._built.pop("homes", None)

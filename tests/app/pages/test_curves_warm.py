@@ -9,8 +9,11 @@ import uuid
 
 import panel as pn
 import pytest
+from sqlalchemy import select
 
+from app.api.uploads import Upload
 from app.explorer.explorer import CurveExplorer
+from app.imports import import_upload
 from app.pages.curves import explore
 from app.pages.home import HomePage
 from app.services import Services
@@ -22,6 +25,7 @@ from models.tables import Organisation, Project, ProjectMember, Role
 from pipelines.previews import PREVIEW_CURVES
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
+from pipelines.views import CurveFilter
 
 pytestmark = pytest.mark.integration
 
@@ -96,3 +100,31 @@ def test_the_warm_previews_serve_a_person_who_sees_every_project(plant, monkeypa
     monkeypatch.setattr("pipelines.previews._preview", fail_fetch)
     page = HomePage(services=services, projects=("line-7", "line-9")).__panel__()
     assert len(list(page.select(pn.pane.HoloViews))) == 3
+
+
+def test_an_import_through_the_app_has_the_server_hold_the_new_curves(plant, tmp_path):
+    services, eve, _ = plant
+    services._warm()
+    folder = tmp_path / "staged"
+    folder.mkdir()
+    rows = ["curve_key,x,y,process,station"]
+    rows += [f"late-{c},{i},{c + i},press-fit,LATE-ST1" for c in range(3) for i in range(5)]
+    (folder / "late.csv").write_text("\n".join(rows) + "\n")
+    with services.metadata.sessions() as session:
+        project_id = session.scalar(select(Project.id).where(Project.name == "line-7"))
+    loads = services.hot.loads
+    import_upload(
+        services=services,
+        who=eve,
+        project_id=project_id,
+        upload=Upload(kind="csv", label="late.csv", path=folder / "late.csv"),
+    )
+    warming = services._warming
+    assert warming is not None  # started by the import, in the background
+    warming.join(timeout=60)
+    assert services.hot.loads == loads + 3  # the three processes, in the new version
+    store = services.homes.store(services.homes.builtin, project="line-7")
+    where = CurveFilter.of(project="line-7", process="press-fit", station="LATE-ST1")
+    held = services.hot.get(store.client, store.database, where, scope=services.homes.builtin.key)
+    store.client.close()
+    assert services.hot.loads == loads + 3 and len(held.chosen) == 3  # from memory
