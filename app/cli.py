@@ -1,4 +1,4 @@
-"""The ``curvehouse`` command: serve, demo, ingest, info, clean-demo, token, user.
+"""The ``curvehouse`` command: serve, demo, ingest, listen, info, clean-demo, token, user.
 
 Each command reads the settings once (:meth:`Settings.from_env`) and builds the process's
 :class:`~app.services.Services` from them once; a command opens only the parts it uses.
@@ -263,6 +263,85 @@ def cmd_serve(args: argparse.Namespace, services: Services) -> int:
     return 0
 
 
+def cmd_listen(args: argparse.Namespace, services: Services) -> int:
+    """Live ingest without the web app: the MQTT listener, on the plant's broker
+    (CURVEHOUSE_MQTT_URL) or on Curvehouse's own mosquitto, until Ctrl-C or SIGTERM."""
+    import threading
+
+    from pipelines.live.broker import SERVICE_USER, EmbeddedBroker, kept_publishers, topic_of
+    from pipelines.live.listener import ListenerConfig, MqttListener
+    from pipelines.live.sink import StoreSink
+
+    s = services.settings
+    options = {
+        "prefix": s.mqtt_topic_prefix,
+        "batch_curves": s.mqtt_batch_curves,
+        "batch_seconds": s.mqtt_batch_seconds,
+        "max_bytes": s.mqtt_max_message_kb << 10,
+        "session_seconds": s.mqtt_session_hours * 3600,
+    }
+    broker = None
+    if s.mqtt_url:
+        config = ListenerConfig.from_url(s.mqtt_url, **options)
+    else:
+        wanted = []
+        for given in args.publisher:
+            name, _, project = given.partition(":")
+            if not project:
+                raise ValueError(f"--publisher {given!r}: write NAME:PROJECT, e.g. line1:demo")
+            wanted.append((name, project))
+        home = s.home.absolute()
+        publishers = kept_publishers(home / "broker", wanted)
+        broker = EmbeddedBroker(
+            home, port=s.mqtt_port, prefix=s.mqtt_topic_prefix, publishers=publishers
+        ).start()
+        print(f"MQTT broker (mosquitto) on localhost:{broker.port}")
+        for p in publishers:
+            print(
+                f"  login {p.username!r} may publish to {topic_of(s.mqtt_topic_prefix, p.project)}"
+                f" (password in {home / 'broker' / 'publishers.json'})"
+            )
+        config = ListenerConfig(
+            host="127.0.0.1",
+            port=broker.port,
+            username=SERVICE_USER,
+            password=broker.service_secret(),
+            **options,
+        )
+
+    def store_for(project: str):
+        return services.homes.store(services.homes.for_writing(project), project=project)
+
+    def report(outcome, seconds: float) -> None:
+        refused = f", refused {len(outcome.dead)}" if outcome.dead else ""
+        skipped = f", skipped {outcome.skipped} already stored" if outcome.skipped else ""
+        print(
+            f"committed {counted(outcome.committed, 'curve')} in {seconds:.2f} s{skipped}{refused}",
+            flush=True,
+        )
+
+    sink = StoreSink(services.metadata.sessions, store_for, lambda store: store.client.close())
+    stop = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stop.set())
+    listener = MqttListener(config, sink, on_batch=report).start()
+    try:
+        if not listener.subscribed.wait(15):
+            print(
+                f"error: no MQTT session with {config.host}:{config.port}"
+                + (f" (the broker said: {listener.refused})" if listener.refused else ""),
+                file=sys.stderr,
+            )
+            return 2
+        print(f"Listening to {config.topic} on {config.host}:{config.port}", flush=True)
+        stop.wait()
+    finally:
+        listener.stop()
+        if broker is not None:
+            broker.stop()
+    return 0
+
+
 def cmd_token(args: argparse.Namespace, services: Services) -> int:
     """Personal API tokens, for whoever runs this machine (the operator): scripts, curl."""
     from models import accounts
@@ -397,6 +476,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="a ';' CSV's decimal mark (default: its first x/y value with one decides)",
     )
     ingest.set_defaults(func=cmd_ingest)
+
+    listen = sub.add_parser(
+        "listen", help="ingest curves published over MQTT (without the web app)"
+    )
+    listen.add_argument(
+        "--publisher",
+        action="append",
+        default=[],
+        metavar="NAME:PROJECT",
+        help="on the embedded broker: a login that may publish the curves of PROJECT "
+        "(repeatable; its password is made once and kept under CURVEHOUSE_HOME/broker)",
+    )
+    listen.set_defaults(func=cmd_listen)
 
     info = sub.add_parser("info", help="what is stored where, with sizes")
     info.set_defaults(func=cmd_info)

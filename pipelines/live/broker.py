@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import getpass
 import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -159,6 +160,21 @@ def _accepting(port: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def kept_publishers(directory: Path, wanted: Iterable[tuple[str, str]]) -> list[Publisher]:
+    """Publishers for ``(username, project)`` pairs, each with the secret kept for it in
+    ``directory/publishers.json`` (made, 0600, the first time a name is asked for)."""
+    path = Path(directory) / "publishers.json"
+    kept: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    out = []
+    for username, project in wanted:
+        _check_login(username, project)
+        secret = kept.setdefault(username, secrets.token_urlsafe(18))
+        out.append(Publisher(username, secret, project))
+    Path(directory).mkdir(mode=0o700, parents=True, exist_ok=True)
+    _write_private(path, json.dumps(kept, indent=1))
+    return out
 
 
 class EmbeddedBroker:

@@ -63,6 +63,8 @@ class Sink(Protocol):
 
     def store_for(self, project: str) -> CurveStore: ...
 
+    def release(self, store: CurveStore) -> None: ...
+
     def record(self, notes: list[DeadLetterNote]) -> None: ...
 
 
@@ -147,6 +149,21 @@ def _commit_project(
     outcome: BatchOutcome,
 ) -> None:
     store = sink.store_for(project)
+    try:
+        _write(project, pid, items, store=store, now=now, outcome=outcome)
+    finally:
+        sink.release(store)
+
+
+def _write(
+    project: str,
+    pid: int | None,
+    items: list[tuple[Arrival, Curve]],
+    *,
+    store: CurveStore,
+    now: Callable[[], pd.Timestamp],
+    outcome: BatchOutcome,
+) -> None:
     ingested_at = now().floor("ms")
     batch = build_batch([c for _, c in items], ingested_at=ingested_at)
     keys = batch.meta["curve_key"].tolist()

@@ -20,9 +20,12 @@ class StoreSink:
     (``store_for``), dead letters into ``dead_letters``."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], store_for: Callable[[str], CurveStore]
+        self,
+        sessions: sessionmaker[Session],
+        store_for: Callable[[str], CurveStore],
+        release: Callable[[CurveStore], None] | None = None,
     ) -> None:
-        self.sessions, self._store_for = sessions, store_for
+        self.sessions, self._store_for, self._release = sessions, store_for, release
 
     def project_id(self, name: str) -> int | None:
         with self.sessions() as session:
@@ -32,6 +35,11 @@ class StoreSink:
 
     def store_for(self, project: str) -> CurveStore:
         return self._store_for(project)
+
+    def release(self, store: CurveStore) -> None:
+        """Done with ``store`` for this batch (a home's store holds its own client)."""
+        if self._release is not None:
+            self._release(store)
 
     def record(self, notes: list[DeadLetterNote]) -> None:
         """Insert the notes; one already recorded (the same message redelivered after a crash

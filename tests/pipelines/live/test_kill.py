@@ -23,10 +23,11 @@ N = 300
 
 
 class Process:
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, module: str = "tests.pipelines.live.listen_process", env=None):
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "tests.pipelines.live.listen_process", *args],
+            [sys.executable, "-m", module, *args],
             cwd=ROOT,
+            env=env,
             stdout=subprocess.PIPE,
             text=True,
         )
