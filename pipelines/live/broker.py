@@ -154,12 +154,35 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _accepting(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-    except OSError:
+def _listening(pid: int, port: int) -> bool:
+    """Whether process ``pid`` itself listens on TCP ``port``. A connection test is not
+    enough: another program may take the free port between our pick and mosquitto's bind,
+    and then answers while mosquitto is still failing; MQTT clients would then wait in vain
+    for a CONNACK from it."""
+    sockets = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
+                sockets.add(f"socket:[{fields[9]}]")
+    if not sockets:
         return False
-    return True
+    try:
+        with os.scandir(f"/proc/{pid}/fd") as fds:
+            return any(_link(fd.path) in sockets for fd in fds)
+    except OSError:  # gone, or not ours to read
+        return False
+
+
+def _link(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:  # the descriptor closed meanwhile
+        return ""
 
 
 def kept_publishers(directory: Path, wanted: Iterable[tuple[str, str]]) -> list[Publisher]:
@@ -262,7 +285,7 @@ class EmbeddedBroker:
         (self.directory / "data").mkdir(mode=0o700, exist_ok=True)
         self._write_logins()
         running = self._running_pid()
-        if running is not None and (port := self._configured_port()) and _accepting(port):
+        if running is not None and (port := self._configured_port()) and _listening(running, port):
             self.pid, self.port = running, port
             os.kill(running, signal.SIGHUP)  # the logins just written
             return self
@@ -282,7 +305,7 @@ class EmbeddedBroker:
                     start_new_session=True,  # a terminal's Ctrl-C reaches us, not the broker
                 )
             deadline = time.monotonic() + timeout
-            while process.poll() is None and not _accepting(port):
+            while process.poll() is None and not _listening(process.pid, port):
                 if time.monotonic() > deadline:
                     process.kill()
                     process.wait()

@@ -69,6 +69,6 @@ class Gateway:
 @pytest.fixture
 def gateway(broker):
     gw = Gateway(broker.port, PUBLISHER.username, PUBLISHER.secret)
-    assert gw.connected.wait(5) and not gw.refused
+    assert gw.connected.wait(30) and not gw.refused
     yield gw
     gw.close()

@@ -54,7 +54,7 @@ def listen(chdb: str, meta: str, port: str, secret: str) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     listener.start()
-    listener.subscribed.wait(10)
+    listener.subscribed.wait(30)
     print("ready", flush=True)
     stop.wait()
     listener.stop()

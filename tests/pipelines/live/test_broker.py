@@ -65,7 +65,7 @@ def _connect(port: int, username: str, secret: str) -> str:
     client.connect("127.0.0.1", port)
     client.loop_start()
     try:
-        assert done.wait(5)
+        assert done.wait(30)
     finally:
         client.disconnect()
         client.loop_stop()
@@ -90,15 +90,15 @@ def test_a_publisher_reaches_its_own_project_only_and_reload_adds_logins(broker,
         subscribed = threading.Event()
         reader.on_subscribe = lambda *a: subscribed.set()
         reader.subscribe("curvehouse/+/curves", qos=1)
-        assert subscribed.wait(5)
+        assert subscribed.wait(30)
         # Refused with PUBACK reason 135; paho 2.2 then drops its connection, so a fresh one.
         intruder = Gateway(broker.port, PUBLISHER.username, PUBLISHER.secret, "intruder")
-        assert intruder.connected.wait(5)
+        assert intruder.connected.wait(30)
         with contextlib.suppress(RuntimeError):
             intruder.publish("curvehouse/other/curves", b"not mine")
         intruder.close()
         gateway.publish("curvehouse/demo/curves", b"mine")
-        assert arrived.wait(5)
+        assert arrived.wait(30)
         assert seen == [("curvehouse/demo/curves", b"mine")]
 
         assert _connect(broker.port, "gateway-2", "new") == "Not authorized"
@@ -113,5 +113,29 @@ def test_a_second_start_adopts_the_running_broker(broker):
     again = EmbeddedBroker(broker.directory.parent, port=0).start()
     assert (again.pid, again.port) == (broker.pid, broker.port)
     gw = Gateway(broker.port, PUBLISHER.username, PUBLISHER.secret)
-    assert gw.connected.wait(5) and gw.refused == ["Not authorized"]  # its logins replaced ours
+    assert gw.connected.wait(30) and gw.refused == ["Not authorized"]  # its logins replaced ours
     gw.close()
+
+
+def test_a_port_taken_between_the_pick_and_the_bind_is_not_mistaken_for_the_broker(
+    tmp_path, monkeypatch
+):
+    """Another program takes the picked port first: mosquitto fails to bind and Curvehouse
+    must pick again, not hand out the other program's port (it answers connections too)."""
+    import socket
+
+    with socket.socket() as thief:
+        thief.bind(("127.0.0.1", 0))
+        thief.listen()
+        taken = thief.getsockname()[1]
+        picks = iter([taken])
+        real = broker_module._free_port
+        monkeypatch.setattr(broker_module, "_free_port", lambda: next(picks, None) or real())
+        running = EmbeddedBroker(tmp_path / "home", port=0, publishers=[PUBLISHER]).start()
+        try:
+            assert running.port != taken
+            gateway = Gateway(running.port, PUBLISHER.username, PUBLISHER.secret)
+            assert gateway.connected.wait(30) and not gateway.refused
+            gateway.close()
+        finally:
+            running.stop()

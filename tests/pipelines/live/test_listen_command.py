@@ -33,7 +33,7 @@ def test_listen_alone_ingests_from_the_embedded_broker(tmp_path):
         listen.expect("Listening to curvehouse/+/curves")
         secret = json.loads((home / "broker" / "publishers.json").read_text())["gw1"]
         gw = Gateway(port, "gw1", secret)
-        assert gw.connected.wait(5) and not gw.refused
+        assert gw.connected.wait(30) and not gw.refused
         body = {"curve_key": "P-1/ST010", "x": [0, 1, 2], "y": [0, 1, 4], "result": "OK"}
         gw.publish("curvehouse/line1/curves", json.dumps(body))
         gw.close()

@@ -60,7 +60,7 @@ def listener(broker, sessions, curve_store):
         batch_seconds=0.2,
     )
     running = MqttListener(config, StoreSink(sessions, lambda project: curve_store)).start()
-    assert running.subscribed.wait(5), running.refused
+    assert running.subscribed.wait(30), running.refused
     yield running
     running.stop()
 
@@ -131,7 +131,7 @@ def test_a_topic_of_no_project_is_a_dead_letter(broker, listener, sessions):
     broker.reload([PUBLISHER, Publisher("gw-x", "x-secret", "ghost")])
     gw = Gateway(broker.port, "gw-x", "x-secret")
     try:
-        assert gw.connected.wait(5) and not gw.refused
+        assert gw.connected.wait(30) and not gw.refused
         gw.publish("curvehouse/ghost/curves", json.dumps(curve("G")))
         wait_for(lambda: dead_letters(sessions))
     finally:
