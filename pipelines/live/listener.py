@@ -28,6 +28,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from pipelines.live.client import MqttClient
 from pipelines.live.commit import Arrival, BatchOutcome, Sink, commit_batch
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ class MqttListener:
 
     def _client(self) -> mqtt.Client:
         c = self.config
-        client = mqtt.Client(
+        client = MqttClient(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=c.client_id,
             protocol=mqtt.MQTTv5,

@@ -13,6 +13,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from pipelines.live.broker import BrokerMissingError, EmbeddedBroker, Publisher, find_mosquitto
+from pipelines.live.client import MqttClient
 
 PUBLISHER = Publisher("gateway-1", "gw-secret-1", "demo")
 
@@ -41,7 +42,7 @@ class Gateway:
     def __init__(self, port: int, username: str, secret: str, client_id: str = "") -> None:
         self.refused: list[str] = []
         self.connected = threading.Event()
-        self.client = mqtt.Client(
+        self.client = MqttClient(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=client_id or f"gw-{username}",
             protocol=mqtt.MQTTv5,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import os
+import resource
 import stat
 import threading
 
@@ -20,6 +22,7 @@ from pipelines.live.broker import (
     password_line,
     render_acl,
 )
+from pipelines.live.client import MqttClient
 from tests.pipelines.live.conftest import PUBLISHER, Gateway
 
 
@@ -59,7 +62,7 @@ def test_files_are_private_and_the_config_is_what_the_listener_needs(broker):
 
 def _connect(port: int, username: str, secret: str) -> str:
     done, result = threading.Event(), []
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client = MqttClient(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     client.username_pw_set(username, secret)
     client.on_connect = lambda c, u, f, reason, p: (result.append(str(reason)), done.set())
     client.connect("127.0.0.1", port)
@@ -80,7 +83,7 @@ def test_wrong_password_and_unknown_login_are_refused(broker):
 
 def test_a_publisher_reaches_its_own_project_only_and_reload_adds_logins(broker, gateway):
     seen, arrived = [], threading.Event()
-    reader = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    reader = MqttClient(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     reader.username_pw_set(SERVICE_USER, broker.service_secret())
     reader.on_message = lambda c, u, m: (seen.append((m.topic, m.payload)), arrived.set())
     reader.on_connect = lambda c, u, f, r, p: c.subscribe("curvehouse/+/curves", qos=1)
@@ -139,3 +142,23 @@ def test_a_port_taken_between_the_pick_and_the_bind_is_not_mistaken_for_the_brok
             gateway.close()
         finally:
             running.stop()
+
+
+def test_a_client_connects_in_a_process_with_over_1024_open_files(broker):
+    """paho's own loop waits with select(), which refuses descriptors above 1023: in a busy
+    process (a long test run, a server) it never connected. Ours waits with epoll."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200:
+        if hard != resource.RLIM_INFINITY and hard < 1200:
+            pytest.skip(f"this machine allows {hard} open files")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (2048, hard))
+    held = [open(os.devnull) for _ in range(1100)]  # noqa: SIM115
+    try:
+        gateway = Gateway(broker.port, PUBLISHER.username, PUBLISHER.secret)
+        assert gateway.client.socket().fileno() > 1024
+        assert gateway.connected.wait(30) and not gateway.refused
+        gateway.publish("curvehouse/demo/curves", b"{}")  # a PUBACK comes back
+        gateway.close()
+    finally:
+        for handle in held:
+            handle.close()

@@ -1,0 +1,62 @@
+"""paho-mqtt's client, waiting on its socket through :mod:`selectors` (epoll) instead of
+``select()``.
+
+``select()`` refuses file descriptors above 1023. A process that holds many open files (the
+engine's parts, a server's sessions, a long test run) gets sockets numbered higher, and paho
+2.x then took every refusal for a lost connection: it reconnected forever and never received
+a CONNACK. Only the one waiting step (paho's ``_loop``) is replaced; reading, writing and
+keep-alive stay paho's own (``loop_read``, ``loop_write``, ``loop_misc``). ``_loop`` is not
+public API, so pyproject pins paho-mqtt below 3, and a test runs a client with 1,100 files
+open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import selectors
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.client import MQTTErrorCode
+
+_GONE = (mqtt._ConnectionState.MQTT_CS_DISCONNECTING, mqtt._ConnectionState.MQTT_CS_DISCONNECTED)
+
+
+class MqttClient(mqtt.Client):
+    """A paho client whose network loop works with any file descriptor."""
+
+    def _loop(self, timeout: float = 1.0) -> MQTTErrorCode:
+        if timeout < 0.0:
+            raise ValueError("Invalid timeout.")
+        sock = self._sock
+        if sock is None:
+            return MQTTErrorCode.MQTT_ERR_NO_CONN
+        pending = sock.pending() if hasattr(sock, "pending") else 0  # bytes TLS holds already
+        wake = self._sockpairR  # written to by publish() and friends, to stop the wait
+        with selectors.DefaultSelector() as selector:
+            try:
+                wanted = selectors.EVENT_READ
+                if self.want_write():
+                    wanted |= selectors.EVENT_WRITE
+                selector.register(sock, wanted)
+                if wake is not None:
+                    selector.register(wake, selectors.EVENT_READ)
+                ready = selector.select(0.0 if pending else timeout)
+            except (OSError, ValueError, TypeError):  # the socket closed under us
+                if self._state not in _GONE:
+                    self._state = mqtt._ConnectionState.MQTT_CS_CONNECTION_LOST
+                return MQTTErrorCode.MQTT_ERR_CONN_LOST
+        readable = {key.fileobj for key, events in ready if events & selectors.EVENT_READ}
+        writable = {key.fileobj for key, events in ready if events & selectors.EVENT_WRITE}
+        if sock in readable or pending:
+            rc = self.loop_read()
+            if rc or self._sock is None:
+                return rc
+        if wake is not None and wake in readable:
+            writable.add(sock)  # a publish is queued: try to send it now
+            with contextlib.suppress(BlockingIOError):
+                wake.recv(10000)
+        if sock in writable:
+            rc = self.loop_write()
+            if rc or self._sock is None:
+                return rc
+        return self.loop_misc()
