@@ -86,9 +86,8 @@ class MqttListener:
         sink: Sink,
         *,
         on_batch: Callable[[BatchOutcome, float], None] | None = None,
-        ack_delay: float = 0.0,  # tests only: widens the window between commit and ack
     ) -> None:
-        self.config, self.sink, self.on_batch, self.ack_delay = config, sink, on_batch, ack_delay
+        self.config, self.sink, self.on_batch = config, sink, on_batch
         self.inbox: queue.Queue[Arrival] = queue.Queue()
         self.connected = threading.Event()
         self.subscribed = threading.Event()  # the broker confirmed the subscription
@@ -201,8 +200,6 @@ class MqttListener:
             outcome = self._commit(batch)
             if outcome is None:  # stopping: the broker redelivers the batch next time
                 return
-            if self.ack_delay:
-                time.sleep(self.ack_delay)
             for arrival in batch:
                 handle = arrival.handle
                 if isinstance(handle, _Handle) and handle.epoch == self._epoch:

@@ -8,6 +8,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from sqlalchemy.orm import sessionmaker
@@ -21,6 +22,7 @@ from pipelines.store import CurveStore
 from providers.engines import get_engine
 
 DATABASE = "curvehouse"
+ACK_DELAY = 1.0  # seconds between a batch's commit and its acks
 
 
 def _store(chdb: str) -> CurveStore:
@@ -34,6 +36,7 @@ class _Reporting(MqttListener):
         if outcome is not None:
             stored = Curves(self.store.client, DATABASE).count()
             print(f"committed {stored} skipped {outcome.skipped}", flush=True)
+            time.sleep(ACK_DELAY)  # committed, not yet acked: the window the kill aims at
         return outcome
 
 
@@ -49,7 +52,7 @@ def listen(chdb: str, meta: str, port: str, secret: str) -> None:
         batch_curves=50,
         batch_seconds=0.2,
     )
-    listener = _Reporting(config, StoreSink(sessionmaker(engine), lambda p: store), ack_delay=1.0)
+    listener = _Reporting(config, StoreSink(sessionmaker(engine), lambda p: store))
     listener.store = store
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
