@@ -9,13 +9,17 @@ A filter whose samples would not fit the budget is not held: its views go to the
 reduces them there (:mod:`pipelines.fetch`). Only a reader built with the memory-backed sample
 source (:class:`pipelines.sources.MemorySamples`, the explorer's) asks this cache at all.
 
-Entries are keyed by the filter and the store's version (the committed datasets), so an import
-or a deletion is seen at the next view. The least recently used entries leave first.
+Each entry remembers the store's version (the committed datasets) it holds. A view after new
+datasets were committed (an import, or the live listener's micro-batch every second) loads only
+their curves and appends them: the held codes sit in buffers with room to grow, and what a held
+:class:`HotCurves` shows never changes under it. Anything else (a deletion, a dataset moved in)
+loads the filter again. The least recently used entries leave first.
 """
 
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -87,7 +91,10 @@ class HotCurves:
 class _Codes:
     """One axis's codes, gathered answer by answer into one array: int16 while every code
     fits, int32 from the first that does not. Each answer is copied in and let go before the
-    next is asked for, so loading needs the held size plus one answer, not three times it."""
+    next is asked for, so loading needs the held size plus one answer, not three times it.
+
+    Codes are only ever appended past what :meth:`held` gave out, and a buffer that must grow
+    or widen is a new one, so an array handed out before never changes."""
 
     def __init__(self, total: int) -> None:
         self.values = np.empty(total, dtype=np.int16)
@@ -95,15 +102,14 @@ class _Codes:
 
     def add(self, codes: np.ndarray) -> None:
         wide = len(codes) and (codes.min() < -(2**15) or codes.max() >= 2**15)
-        if wide and self.values.dtype == np.int16:
-            self.values = self.values.astype(np.int32)
         end = self.filled + len(codes)
-        if end > len(self.values):  # more samples than the curves' point counts said
-            self.values = np.concatenate([self.values[: self.filled], codes]).astype(
-                self.values.dtype, copy=False
-            )
-        else:
-            self.values[self.filled : end] = codes
+        dtype = np.int32 if wide else self.values.dtype
+        if end > len(self.values) or dtype != self.values.dtype:
+            room = end if end <= len(self.values) else end + end // 8  # appends to come
+            grown = np.empty(max(room, len(self.values)), dtype=dtype)
+            grown[: self.filled] = self.values[: self.filled]
+            self.values = grown
+        self.values[self.filled : end] = codes
         self.filled = end
 
     def held(self) -> np.ndarray:
@@ -112,8 +118,48 @@ class _Codes:
 
 def load(client: Client, database: str, where: CurveFilter) -> HotCurves | None:
     """Every curve matching ``where``, with its samples as stored; None when nothing matches."""
+    held = _fetch(client, database, where)
+    return None if held is None else held.hot
+
+
+@dataclass
+class _Held:
+    """A cache entry: a filter's curves, the buffers later curves are appended to, and the
+    store's version they hold."""
+
+    hot: HotCurves
+    x: _Codes
+    y: _Codes
+    version: tuple = ()
+
+    @property
+    def nbytes(self) -> int:  # the buffers' room counts: it is memory taken
+        hot = self.hot
+        return int(
+            self.x.values.nbytes + self.y.values.nbytes + hot.offsets.nbytes + hot.steps.nbytes
+        )
+
+
+def _fetch(
+    client: Client,
+    database: str,
+    where: CurveFilter,
+    *,
+    datasets: list[uuid.UUID] | None = None,
+    after: _Held | None = None,
+) -> _Held | None:
+    """The curves of ``where`` (only those of ``datasets`` when given), appended to ``after``'s
+    buffers when given (curves it holds already are skipped); None when no curve is added."""
     db = identifier(database)
     sql, params = where.where()
+    if datasets is not None:
+        sql, params = (
+            f"({sql}) AND dataset_id IN {{datasets:Array(UUID)}}",
+            {
+                **params,
+                "datasets": datasets,
+            },
+        )
     columns = [*HOT_COLUMNS, "x_step", "y_step"]
     meta = query_frame(
         client,
@@ -121,10 +167,12 @@ def load(client: Client, database: str, where: CurveFilter) -> HotCurves | None:
         columns,
         params,
     )
+    if after is not None:  # committed while the held ones were read: held already
+        meta = meta[~meta["curve_id"].isin(after.hot.meta["curve_id"])]
     if meta.empty:
         return None
     total = int(meta["point_count"].sum())
-    x, y = _Codes(total), _Codes(total)
+    x, y = (after.x, after.y) if after is not None else (_Codes(total), _Codes(total))
     lengths, fetched, steps = [], [], []
     first = 0
     for ids in id_chunks(meta["curve_id"].tolist()):
@@ -148,17 +196,27 @@ def load(client: Client, database: str, where: CurveFilter) -> HotCurves | None:
         del part, xs, ys  # the answer's memory goes back before the next is asked for
     if not fetched:
         return None
-    offsets = np.zeros(sum(len(n) for n in lengths) + 1, dtype=np.int64)
-    np.cumsum(np.concatenate(lengths), out=offsets[1:])
     meta = meta.set_index("curve_id").loc[np.concatenate(fetched)].reset_index()
-    return HotCurves(
+    steps = np.hstack(steps)
+    base = 0
+    if after is not None:
+        held = after.hot
+        base = int(held.offsets[-1])
+        meta = pd.concat([held.meta, meta], ignore_index=True)
+        steps = np.hstack([held.steps, steps])
+    ends = np.cumsum(np.concatenate(lengths)) + base
+    offsets = np.concatenate(
+        [after.hot.offsets if after is not None else np.zeros(1, np.int64), ends]
+    )
+    hot = HotCurves(
         meta=meta,
-        offsets=offsets,
+        offsets=offsets.astype(np.int64, copy=False),
         x=x.held(),
         y=y.held(),
-        steps=np.ascontiguousarray(np.hstack(steps), dtype=np.float64),
+        steps=np.ascontiguousarray(steps, dtype=np.float64),
         where=where,
     )
+    return _Held(hot, x, y)
 
 
 def _small(meta: pd.DataFrame, axis: str) -> bool:
@@ -175,11 +233,30 @@ def _values(lists: pa.ListArray) -> np.ndarray:
 
 
 def store_version(client: Client, database: str) -> tuple:
-    """Changes whenever an import, a demo run or a clean-up commits (see ``pipelines.store``)."""
+    """Changes whenever an import, a demo run or a clean-up commits (see ``pipelines.store``):
+    the datasets' count, their curves, and the newest one's commit time."""
     row = client.query(
         f"SELECT count(), sum(curve_count), max(created_at) FROM {identifier(database)}.datasets"
     ).result_rows[0]
     return tuple(row)
+
+
+def additions(client: Client, database: str, since: tuple) -> tuple[list[uuid.UUID] | None, tuple]:
+    """The datasets committed after the store's version ``since``, when nothing else changed
+    (every dataset of ``since`` is still there and none older came in), else None; and the
+    store's version now."""
+    count, curves, newest = since
+    t = "{t:DateTime64(3, 'UTC')}"
+    row = client.query(
+        f"SELECT countIf(created_at <= {t}), sumIf(curve_count, created_at <= {t}), "
+        f"groupArrayIf(dataset_id, created_at > {t}), count(), sum(curve_count), max(created_at) "
+        f"FROM {identifier(database)}.datasets",
+        parameters={"t": newest},
+    ).result_rows[0]
+    now = tuple(row[3:])
+    if newest is None or (row[0], row[1]) != (count, curves):
+        return None, now
+    return list(row[2]), now
 
 
 T = TypeVar("T")
@@ -196,12 +273,13 @@ class HotCache:
         the memory its reads kept (:meth:`providers.engines.base.Engine.release_memory`)."""
         self.budget = int(budget_bytes)
         self._after_load = after_load
-        self._entries: OrderedDict[tuple, HotCurves] = OrderedDict()
+        self._entries: OrderedDict[tuple, _Held] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[tuple, threading.Lock] = {}
-        self._too_big: set[tuple] = set()  # filters known not to fit, not asked again
+        self._too_big: set[tuple] = set()  # (filter, version)s known not to fit
         self._remembered: OrderedDict[tuple, object] = OrderedDict()
         self.loads = 0  # filters loaded from the engine so far (a held view loads nothing)
+        self.appends = 0  # times curves committed since were added to a held filter
 
     def get(
         self, client: Client, database: str, where: CurveFilter, *, scope: str = ""
@@ -209,58 +287,109 @@ class HotCache:
         """The filter's curves, loaded on first use; None when they would not fit the budget
         (or nothing matches), so the caller asks the engine instead. A filter narrower than a
         held one (a station, a result or a time window of a held process) is picked out of
-        it, not loaded. ``scope`` names the deployment ``client`` reaches (a project's home):
-        two homes may hold databases of the same name, and one budget serves them all."""
+        it, not loaded. Curves committed since a filter was loaded are added to it first.
+        ``scope`` names the deployment ``client`` reaches (a project's home): two homes may
+        hold databases of the same name, and one budget serves them all."""
         if self.budget <= 0:
             return None
         sql, params = where.where()
-        key = (scope, database, sql, repr(sorted(params.items())), store_version(client, database))
+        version = store_version(client, database)
+        key = (scope, database, sql, repr(sorted(params.items())))
         with self._lock:
-            if key in self._too_big:
+            if (key, version) in self._too_big:
                 return None
-            if key in self._entries:
-                self._entries.move_to_end(key)
-                return self._entries[key]
-            wider = self._wider(key, where)
-            if wider is None:
-                loading = self._loading.setdefault(key, threading.Lock())
-        if wider is not None:
-            narrowed = wider.narrowed(where)
-            return narrowed if len(narrowed.rows) else None
+            found = key if key in self._entries else self._wider(key, where)
+        if found is not None:
+            held = self._current(found, client, database, version)
+            if held is not None and found == key:
+                return held.hot
+            if held is not None:
+                narrowed = held.hot.narrowed(where)
+                return narrowed if len(narrowed.rows) else None
+        return self._load(key, client, database, where, version)
+
+    def _load(
+        self, key: tuple, client: Client, database: str, where: CurveFilter, version: tuple
+    ) -> HotCurves | None:
+        with self._lock:
+            loading = self._loading.setdefault(key, threading.Lock())
         with loading:  # one load per filter, however many sessions ask at once
             try:
                 with self._lock:
                     if key in self._entries:
-                        return self._entries[key]
+                        return self._entries[key].hot
+                sql, params = where.where()
                 if not self._fits(client, database, sql, params):
                     with self._lock:
-                        self._too_big.add(key)
+                        self._too_big.add((key, version))
                     return None
-                hot = load(client, database, where)
+                held = _fetch(client, database, where)
                 self.loads += 1
                 if self._after_load is not None:
                     self._after_load(client)
-                if hot is None or hot.nbytes > self.budget:
+                if held is None:
                     return None
-                with self._lock:
-                    self._entries[key] = hot
-                    while sum(e.nbytes for e in self._entries.values()) > self.budget:
-                        self._entries.popitem(last=False)
-                return hot
+                held.version = version  # read before the load: later commits are added
+                kept = self._keep(key, held)
+                return None if kept is None else kept.hot
             finally:
                 with self._lock:
                     self._loading.pop(key, None)
 
-    def _wider(self, key: tuple, where: CurveFilter) -> HotCurves | None:
-        """The held filter with the fewest curves that ``where`` narrows, in the same home,
-        database and store version (the caller holds the lock)."""
-        same = (key[0], key[1], key[4])
+    def _current(self, key: tuple, client: Client, database: str, version: tuple) -> _Held | None:
+        """The entry ``key`` at the store's ``version``: the datasets committed since it was
+        read are added to it (one at a time per entry); None when it had to go (something
+        other than new datasets changed, or it outgrew the budget)."""
+        with self._lock:
+            held = self._entries.get(key)
+            if held is None or held.version == version:
+                if held is not None:
+                    self._entries.move_to_end(key)
+                return held
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:
+            try:
+                with self._lock:
+                    held = self._entries.get(key)
+                if held is None or held.version == version:  # another session added them
+                    return held
+                new, now = additions(client, database, held.version)
+                if new is None:  # a deletion, or a dataset moved in: load it again
+                    with self._lock:
+                        self._entries.pop(key, None)
+                    return None
+                grown = (
+                    _fetch(client, database, held.hot.where, datasets=new, after=held)
+                    if new
+                    else None
+                )
+                self.appends += grown is not None
+                return self._keep(key, replace(grown or held, version=now))
+            finally:
+                with self._lock:
+                    self._loading.pop(key, None)
+
+    def _keep(self, key: tuple, held: _Held) -> _Held | None:
+        """Hold ``held`` under ``key``, the least recently used others leaving to make room."""
+        with self._lock:
+            if held.nbytes > self.budget:
+                self._entries.pop(key, None)
+                return None
+            self._entries[key] = held
+            self._entries.move_to_end(key)
+            while sum(e.nbytes for e in self._entries.values()) > self.budget:
+                self._entries.popitem(last=False)
+        return held
+
+    def _wider(self, key: tuple, where: CurveFilter) -> tuple | None:
+        """The held filter with the fewest curves that ``where`` narrows, in the same home and
+        database (the caller holds the lock)."""
         held = [
-            hot
-            for k, hot in self._entries.items()
-            if (k[0], k[1], k[4]) == same and where.narrows(hot.where)
+            (len(e.hot.meta), k)
+            for k, e in self._entries.items()
+            if k[:2] == key[:2] and where.narrows(e.hot.where)
         ]
-        return min(held, key=lambda hot: len(hot.meta), default=None)
+        return min(held, default=(0, None))[1]
 
     def remember(
         self, client: Client, database: str, key: tuple, make: Callable[[], T], *, scope: str = ""
@@ -286,10 +415,6 @@ class HotCache:
         """Load ``filters``, in order, while each still fits beside those held, so a person's
         first view of one is drawn from memory (a page opens on the largest process, and
         choosing another is then a view change, not a load). Returns how many are held."""
-        version = store_version(client, database)
-        with self._lock:  # an import committed since: older entries are never asked again
-            for key in [k for k in self._entries if k[:2] == (scope, database) and k[4] != version]:
-                del self._entries[key]
         held = 0
         for where in filters:
             sql, params = where.where()

@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.batch import CurveBatch
 from pipelines.curves import Curves
-from pipelines.hot import HotCache, _Codes, _small, load
+from pipelines.hot import HotCache, _Codes, _small, load, store_version
 from pipelines.sources import EngineSamples, MemorySamples
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
@@ -316,3 +316,92 @@ def test_each_load_and_only_a_load_is_followed_by_the_after_load_hook(demo_store
     for where in (press, press, CurveFilter.of(process="press-fit", result="OK")):
         cache.get(store.client, store.database, where)
     assert released == [store.client]  # held, then picked out of the held: one load
+
+
+def _late(seed: int, curves: int = 30) -> list[CurveBatch]:
+    """Demo parts with keys of their own, as another import or a live micro-batch brings."""
+    batches = list(generate_demo(DemoSpec(curves=curves, seed=seed)))
+    for batch in batches:
+        batch.meta["curve_key"] = batch.meta["curve_key"] + f"-late{seed}"
+    return batches
+
+
+def held_curves(hot) -> dict:
+    """Each held curve's key with its codes and steps, in a form that ignores the order."""
+    return {
+        key: (
+            hot.x[hot.offsets[i] : hot.offsets[i + 1]].tolist(),
+            hot.y[hot.offsets[i] : hot.offsets[i + 1]].tolist(),
+            tuple(hot.steps[:, i]),
+        )
+        for i, key in enumerate(hot.meta["curve_key"])
+    }
+
+
+def test_curves_committed_later_are_added_to_a_held_filter_not_loaded_again(demo_store):
+    store, _ = demo_store
+    cache = HotCache(BIG)
+    where = CurveFilter.of(process="press-fit")
+    first = cache.get(store.client, store.database, where)
+    kept = {name: getattr(first, name).copy() for name in ("x", "y", "offsets", "steps")}
+    for seed in (11, 12):  # two commits, as the live listener makes one a second
+        store.write(_late(seed), DatasetSpec(project="demo", kind="import", name=f"late{seed}"))
+        grown = cache.get(store.client, store.database, where)
+        assert cache.loads == 1 and grown is not first
+        assert held_curves(grown) == held_curves(load(store.client, store.database, where))
+        view = View(width=90, height=45)
+        engine, hot = both(store, where, view, cache)
+        np.testing.assert_array_equal(hot.counts, engine.counts)
+        assert hot.curves == engine.curves
+    assert cache.appends == 2 and cache.loads == 1
+    for name, values in kept.items():  # a session still drawing the first sees what it saw
+        np.testing.assert_array_equal(getattr(first, name), values)
+    # A narrower filter is picked out of the grown one, late curves included.
+    station = CurveFilter.of(process="press-fit", result="OK")
+    narrowed = cache.get(store.client, store.database, station)
+    assert narrowed.rows is not None and cache.loads == 1
+    engine, hot = both(store, station, View(width=90, height=45), cache)
+    np.testing.assert_array_equal(hot.counts, engine.counts)
+
+
+def test_curves_held_already_when_their_commit_is_seen_are_not_added_twice(demo_store):
+    """A load may read a dataset's curves before its commit record: the version it stamps
+    predates them, and the next view must not add them again."""
+    store, _ = demo_store
+    cache = HotCache(BIG)
+    where = CurveFilter.of(process="press-fit")
+    before = store_version(store.client, store.database)
+    store.write(_late(13), DatasetSpec(project="demo", kind="import", name="late"))
+    cache.get(store.client, store.database, where)
+    (held,) = cache._entries.values()
+    held.version = before  # as if read just before that commit
+    again = cache.get(store.client, store.database, where)
+    assert again.meta["curve_id"].is_unique
+    assert held_curves(again) == held_curves(load(store.client, store.database, where))
+    assert cache.loads == 1
+
+
+def test_a_deleted_dataset_has_the_filter_loaded_again(demo_store):
+    store, _ = demo_store
+    cache = HotCache(BIG)
+    where = CurveFilter.of(process="press-fit")
+    late = store.write(_late(14), DatasetSpec(project="demo", kind="import", name="late"))
+    with_late = cache.get(store.client, store.database, where)
+    store.delete_datasets([late.dataset_id])
+    without = cache.get(store.client, store.database, where)
+    assert cache.loads == 2 and cache.appends == 0
+    assert len(without.meta) < len(with_late.meta)
+    assert held_curves(without) == held_curves(load(store.client, store.database, where))
+
+
+def test_codes_appended_later_leave_arrays_given_out_before_unchanged():
+    codes = _Codes(total=3)
+    codes.add(np.array([1, 2, 3], np.int16))
+    given = codes.held()
+    codes.add(np.array([4], np.int16))  # past the room the load asked for: a new buffer
+    roomy = codes.held()
+    codes.add(np.array([5], np.int16))  # into the room left: the same buffer, further on
+    codes.add(np.array([70_000], np.int32))  # wider: a new buffer again
+    assert given.tolist() == [1, 2, 3] and given.dtype == np.int16
+    assert roomy.tolist() == [1, 2, 3, 4] and roomy.dtype == np.int16
+    assert codes.held().tolist() == [1, 2, 3, 4, 5, 70_000] and codes.held().dtype == np.int32
