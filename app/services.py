@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from models.settings import Settings
 from models.store import MetadataStore, open_metadata
 from pipelines.curves import Curves
+from pipelines.following import Following
 from pipelines.homes import Homes
 from pipelines.hot import HotCache
 from pipelines.previews import previews
@@ -76,6 +77,11 @@ class Services:
                 self.settings.hot_cache_mb * MIB, after_load=self.engine.release_memory
             ),
         )
+
+    @property
+    def following(self) -> Following:
+        """Live pages' pictures of held filters, shared by every session following a line."""
+        return self._once("following", Following)
 
     @property
     def imports(self) -> ImportGate:

@@ -375,6 +375,15 @@ class Curves:
             raise TypeError("give a View or its fields, not both")
         return self.source.density(self.client, self.database, self.selection, view)
 
+    def following(self, view: View) -> DensityImage:
+        """:meth:`density` of a selection whose time window slides forward (it starts at a
+        time, with no end): a live page's picture each second. A source that holds curves in
+        memory updates one shared picture by the curves that came and went; others draw it."""
+        follow = getattr(self.source, "following", None)
+        if follow is None:
+            return self.density(view)
+        return follow(self.client, self.database, self.selection, view)
+
     def pick(self, view: View, box: tuple[int, int, int, int], *, limit: int = 20) -> Pick:
         """Curves drawing a pixel in ``box`` = (col0, col1, row0, row1) of ``view`` (rows from
         the bottom), decided by the kernel with the view's own pixel mapping: the newest

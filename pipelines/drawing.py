@@ -61,7 +61,7 @@ class Comparison:
         return share_a - share_b
 
 
-def _labels(meta: pd.DataFrame) -> dict[str, str]:
+def axis_labels(meta: pd.DataFrame) -> dict[str, str]:
     """Axis labels from the first curve's quantity names and units."""
     if meta.empty:
         return {"x_label": "x", "y_label": "y"}
@@ -78,7 +78,7 @@ def _labels(meta: pd.DataFrame) -> dict[str, str]:
     }
 
 
-def _tally(meta: pd.DataFrame, column: str) -> dict[str, int]:
+def tally(meta: pd.DataFrame, column: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in meta[column].astype(str).value_counts().items()}
 
 
@@ -112,14 +112,14 @@ class _Drawn:
             curves=len(self.shown),
             near=len(self.meta),
             samples=self.samples,
-            results=_tally(self.shown, "result"),
-            category_curves=_tally(self.shown, "category") if self.categories else {},
+            results=tally(self.shown, "result"),
+            category_curves=tally(self.shown, "category") if self.categories else {},
             seconds={
                 "engine": self.engine,
                 "kernel": self.kernel,
                 "total": time.perf_counter() - started,
             },
-            **_labels(self.meta),
+            **axis_labels(self.meta),
         )
 
 
@@ -270,7 +270,7 @@ def draw(curves: CurveSet, view: View) -> DensityImage:
         curves=len(curves),
         samples=int(np.isfinite(curves.y).sum()),
         seconds={"kernel": time.perf_counter() - began},
-        **_labels(curves.meta),
+        **axis_labels(curves.meta),
     )
 
 

@@ -11,11 +11,12 @@ compare them on random views.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from pipelines.drawing import CHUNK_SAMPLES, DensityImage, draw_fetched, draw_held
 from pipelines.fetch import drawable_sets, fetch_drawable, fit, select
+from pipelines.following import Following
 from pipelines.interact import data_box
 from pipelines.views import CurveFilter, View
 
@@ -95,6 +96,7 @@ class MemorySamples:
     cache: HotCache
     engine: EngineSamples = field(default_factory=EngineSamples)
     scope: str = ""  # the home the clients reach (HotCache.get)
+    live: Following = field(default_factory=Following)  # live pages' pictures, shared
 
     def density(
         self, client: Client, database: str, where: CurveFilter, view: View
@@ -104,6 +106,29 @@ class MemorySamples:
         if held is None:  # timed from the question to the cache, as a held view is
             return self.engine.draw(client, database, where, view, started=started)
         return draw_held(held, view, started=started)
+
+    def following(
+        self, client: Client, database: str, where: CurveFilter, view: View
+    ) -> DensityImage:
+        """:meth:`density` of a window that slides forward (``where`` starts at a time and has
+        no end): the picture kept for every session is brought up to date by the curves that
+        came and went (:mod:`pipelines.following`). Missing ranges fit the whole held filter,
+        so the axes stay put while curves arrive. A coloured view, or a filter that is not
+        held, is drawn whole."""
+        if where.start is None or where.end is not None or view.color_by:
+            return self.density(client, database, where, view)
+        base = replace(where, start=None)
+        held = self.cache.get(client, database, base, scope=self.scope)
+        if held is None:
+            return self.density(client, database, where, view)
+        if view.x_range is None or view.y_range is None:
+            m = held.chosen
+            view = view.fitted(
+                (m["x_min"].min(), m["x_max"].max()), (m["y_min"].min(), m["y_max"].max())
+            )
+        sql, params = base.where()
+        key = (self.scope, database, sql, repr(sorted(params.items())))
+        return self.live.image(key, held, where.start, view)
 
     def through(
         self, client: Client, database: str, where: CurveFilter, view: View, box: Box

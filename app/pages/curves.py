@@ -76,7 +76,7 @@ def explore(
     explorer = CurveExplorer(
         client_factory=client,
         database=services.settings.database if first is None else first.database,
-        samples=MemorySamples(services.hot, scope=home.key),
+        samples=MemorySamples(services.hot, scope=home.key, live=services.following),
         query=query,
         projects=projects,
         on_export=record,
