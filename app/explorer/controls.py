@@ -14,6 +14,7 @@ from app.checkbox import labelled_checkbox
 from app.explorer.state import (
     CMAPS,
     COLOR_BY,
+    LIVE,
     NORMS,
     PLANT_ZONE,
     RESULTS,
@@ -77,6 +78,15 @@ class ExplorerControls:
             self._time_input(name).param.watch(
                 lambda e, name=name: self._typed(name, e.new), "value"
             )
+        self.live = pn.widgets.Select.from_param(
+            state.param.live,
+            options={label: token for token, label in LIVE.items()},
+            label="Follow the line (live)",
+            description="New curves appear within seconds of their commit; From and Until are "
+            "set aside while it is on",
+        )
+        state.param.watch(self._on_live, "live")
+        self._on_live()
         state.param.watch(self._on_times, ["start", "end"])
         state.param.watch(self._on_zone, ["zone", "plant"])
         self._show_times(TIME_FIELDS)
@@ -130,6 +140,11 @@ class ExplorerControls:
         alert = self.time_errors[name]
         alert.object = text(refusal)
         alert.visible = bool(refusal)
+
+    def _on_live(self, *_events) -> None:
+        """While following the line the window slides with the clock: the fixed ones wait."""
+        for widget in (self.start, self.end, *self.windows.values()):
+            widget.disabled = bool(self.state.live)
 
     def _on_times(self, *events) -> None:
         self._show_times([e.name for e in events])
@@ -201,6 +216,7 @@ class ExplorerControls:
             pn.pane.Markdown("#### Curves"),
             self.project,
             self.process,
+            self.live,
             pn.pane.Markdown("#### Filters"),
             *self.filters.values(),
             self.result,

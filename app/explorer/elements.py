@@ -28,6 +28,7 @@ ENVELOPE_MIN_SHARE = 0.05  # envelope bins reached by fewer curves than this sha
 # magenta is in none of them nor in the categories' palette.
 ENVELOPE_COLOR, HALO = "#b0006e", "white"
 HIGHLIGHT_COLOR, REFERENCE_COLOR = "#ff7f0e", "#111111"
+NEWEST_COLOR = "#2ca02c"  # the newest parts while following the line
 # Bokeh tells the server of a wheel zoom only when the gesture has rested this long (its
 # default, 500 ms, was most of the wait before "Drawing…" appeared).
 GESTURE_REST_MS = 100
@@ -55,6 +56,7 @@ RasterData = hv.streams.Stream.define("RasterData", image=None)
 LinesData = hv.streams.Stream.define("LinesData", lines=[])
 BandData = hv.streams.Stream.define("BandData", band=None)
 ReferenceData = hv.streams.Stream.define("ReferenceData", reference=[])
+NewestData = hv.streams.Stream.define("NewestData", newest=[])
 
 
 def drawing_notice(plot, element) -> None:

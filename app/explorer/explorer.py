@@ -36,6 +36,8 @@ from providers import ProviderError
 
 log = logging.getLogger(__name__)
 
+LIVE_TICK_MS = 1000  # following the line: how often the picture is brought up to date
+
 
 class CurveExplorer(pn.viewable.Viewer):
     """One session's explorer: filters in the sidebar, the raster and the selected parts."""
@@ -87,6 +89,7 @@ class CurveExplorer(pn.viewable.Viewer):
             name="explorer-error",
         )
         self._clients: list = []
+        self._ticking: Any = None  # the periodic callback that follows the line, while live
         self._options = pd.DataFrame(columns=["project", "process", "curves"])
         readers = self._open(client_factory)
         self.controls = ExplorerControls(self.state, self._options)
@@ -106,6 +109,8 @@ class CurveExplorer(pn.viewable.Viewer):
             except FilterError as exc:
                 self._report(exc)
         self._watch_state()
+        if self._doc is not None:
+            self._follow_clock(bool(self.state.live))  # a shared link may open live
         if self._doc is None:
             self.plot.render()
         else:
@@ -155,6 +160,7 @@ class CurveExplorer(pn.viewable.Viewer):
 
     def close(self) -> None:
         """Close this session's engine clients (the server does it when a session ends)."""
+        self._follow_clock(False)
         for client in self._clients:
             client.close()
         self._clients = []
@@ -179,6 +185,7 @@ class CurveExplorer(pn.viewable.Viewer):
 
     def _watch_state(self) -> None:
         self.state.param.watch(self._on_filter, [*ExplorerState.FILTERS, "color_by"])
+        self.state.param.watch(self._on_live, "live")
         self.state.param.watch(self._on_view, ["x_range", "y_range", "envelope", "reference"])
         self.state.param.watch(self._on_style, ["cmap", "norm"])
         self.state.param.watch(self._to_url, list(self.state.param)[1:])
@@ -198,6 +205,25 @@ class CurveExplorer(pn.viewable.Viewer):
 
     def _on_view(self, *_events) -> None:
         self.plot.render()
+
+    def _on_live(self, event) -> None:
+        """Live on: the window slides with the clock, the picture follows each second (one
+        periodic callback per session); off: the window the From and Until fields say."""
+        self.parts.clear()
+        self.plot.follow()  # renders the new window
+        self._follow_clock(bool(event.new))
+
+    def _follow_clock(self, on: bool) -> None:
+        if on and self._ticking is None and self._doc is not None:
+            self._ticking = pn.state.add_periodic_callback(self.tick, period=LIVE_TICK_MS)
+        elif not on and self._ticking is not None:
+            self._ticking.stop()
+            self._ticking = None
+
+    def tick(self) -> None:
+        """The clock moved on: while following the line, the picture is brought up to date
+        (skipped while a render is on its way, or following is paused)."""
+        self.plot.render(tick=True)
 
     def _on_style(self, *_events) -> None:
         self.plot.restyle()

@@ -27,10 +27,11 @@ from holoviews.plotting.bokeh.util import get_ticker_axis_props
 from app.explorer import elements
 from app.explorer.elements import PLOT_HEIGHT, PLOT_WIDTH
 from app.explorer.latest import LatestOnly, in_session
-from app.explorer.state import ExplorerState
+from app.explorer.state import LIVE, ExplorerState
 from app.figures import figure, show
 from app.markup import text
 from app.published import publish
+from models.times import zone_of
 from models.wording import counted
 from pipelines.curves import Curves
 from pipelines.drawing import DensityImage
@@ -51,6 +52,13 @@ from providers import ProviderError
 log = logging.getLogger(__name__)
 
 REFERENCE_LIMIT = 3
+NEWEST_ON_TOP = 3  # while following the line, the newest parts drawn over the picture
+# Why following the line paused, as the status line says it.
+PAUSES = {
+    "zoom": "you zoomed or panned",
+    "select": "you selected parts",
+    "hover": "you pointed at curves",
+}
 NO_MATCH = "**No curves match these filters.** Widen the filters or reset the view."
 NONE_IN_VIEW = "**No curve passes through this view.** Zoom out, pan, or reset the view."
 EMPTY_STORE = (
@@ -82,6 +90,7 @@ class Rendered:
     # than on the session's thread; with the colour map and normalisation it was made for.
     drawn: tuple[hv.Element, str, str] | None = None
     programs: list[str] = field(default_factory=list)  # the programs the envelope is of
+    newest: list[Line] = field(default_factory=list)  # following the line: the newest parts
 
 
 class DensityPlot(pn.viewable.Viewer):
@@ -119,6 +128,17 @@ class DensityPlot(pn.viewable.Viewer):
     )
     highlighted = param.List(
         default=[], item_type=Line, constant=True, doc="Curves drawn in orange on top."
+    )
+    newest = param.List(
+        default=[],
+        item_type=Line,
+        constant=True,
+        doc="Following the line: the newest parts' curves, drawn in green on top.",
+    )
+    paused = param.String(
+        default="",
+        constant=True,
+        doc="Following the line: why it paused (a key of PAUSES); empty while it follows.",
     )
     drawn_as = param.Tuple(
         default=None,
@@ -158,6 +178,7 @@ class DensityPlot(pn.viewable.Viewer):
         self._may_export = may_export
         self._choices_stale = True  # picker options are fetched by the next render
         self._programs: list[str] = []  # the program of the envelope drawn, if one
+        self._figures_said = ""  # the status line's figures of the picture on screen
         doc = pn.state.curdoc
         self.renders = LatestOnly(
             in_session(self._show, doc), in_session(self._show_error, doc), "render"
@@ -172,6 +193,10 @@ class DensityPlot(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )
         self.reset_view = pn.widgets.Button(label="Reset view", color="light")
+        self.resume = pn.widgets.Button(
+            label="Resume following", color="primary", visible=False, css_classes=["live-resume"]
+        )
+        self.resume.on_click(lambda _e: self.follow())
         self.reset_view.on_click(lambda _e: self.state.reset_view())
         self.png_size = pn.widgets.Select(
             options=PNG_SIZES, value=DEFAULT_PRESET, width=170, margin=(5, 10, 5, 5)
@@ -189,6 +214,7 @@ class DensityPlot(pn.viewable.Viewer):
         self._lines_data = elements.LinesData()
         self._band_data = elements.BandData()
         self._reference_data = elements.ReferenceData()
+        self._newest_data = elements.NewestData()
         self._streams: list[hv.streams.Stream] = []
         self._raster_plot: Any = None  # the raster's HoloViews plot on the page, once drawn
         # Empty until the first image: the plot is built once, with that image's axes (built
@@ -233,6 +259,10 @@ class DensityPlot(pn.viewable.Viewer):
             lambda reference: elements.paths(reference, elements.REFERENCE_COLOR, 3.0),
             streams=[self._reference_data],
         )
+        newest = hv.DynamicMap(
+            lambda newest: elements.paths(newest, elements.NEWEST_COLOR, 1.5),
+            streams=[self._newest_data],
+        )
         band = hv.DynamicMap(elements.envelope_bands, streams=[self._band_data])
         under = raster if _nothing(self.band) else raster * band  # bands only while drawn
         self._streams = [
@@ -240,7 +270,7 @@ class DensityPlot(pn.viewable.Viewer):
             hv.streams.BoundsXY(source=raster, transient=True, subscribers=[self.on_bounds]),
             hv.streams.PointerXY(source=raster, subscribers=[self.on_pointer]),
         ]
-        self.canvas.object = (under * lines * reference).opts(
+        self.canvas.object = (under * newest * lines * reference).opts(
             width=PLOT_WIDTH, height=PLOT_HEIGHT, framewise=True, toolbar="above"
         )
 
@@ -293,6 +323,13 @@ class DensityPlot(pn.viewable.Viewer):
                     elements.REFERENCE_COLOR,
                 )
             )
+        if self.newest:
+            drawn.append(
+                elements.Overlay(
+                    f"Newest {counted(len(self.newest), 'part')} on the line",
+                    elements.NEWEST_COLOR,
+                )
+            )
         if self.highlighted:
             drawn.append(
                 elements.Overlay(
@@ -308,12 +345,15 @@ class DensityPlot(pn.viewable.Viewer):
 
     # --- state -> work ------------------------------------------------------------------------
 
-    def render(self, *, new_choices: bool = False) -> None:
+    def render(self, *, new_choices: bool = False, tick: bool = False) -> None:
         """Submit the state's view; a newer one replaces it if it has not started.
         ``new_choices``: the project or process changed, so the next render also fetches the
-        pickers' options."""
+        pickers' options. ``tick``: following the line, the clock moved on; skipped while
+        following is paused or a render is still on its way, and drawn without "Drawing…"."""
         self._choices_stale |= new_choices
         if self._curves is None:
+            return
+        if tick and (not self.state.live or self.paused or not self.renders.wait(0)):
             return
         try:
             where = self.state.curve_filter()
@@ -321,9 +361,11 @@ class DensityPlot(pn.viewable.Viewer):
         except FilterError as exc:
             self._show_error(exc)
             return
-        publish(self, message="", status="Drawing…")
-        self._drawing_notice(True)
+        if not tick:
+            publish(self, message="", status="Drawing…")
+            self._drawing_notice(True)
         curves = self._curves
+        live = bool(self.state.live)
         with_envelope, reference = self.state.envelope, self.state.reference.strip()
         cmap, norm = self.state.cmap, self.state.norm
         choices_of = None
@@ -339,8 +381,11 @@ class DensityPlot(pn.viewable.Viewer):
 
         def draw() -> Rendered:
             shown = curves.matching(where)
-            image = shown.density(view)
+            image = shown.following(view) if live else shown.density(view)
             done = Rendered(image, where)
+            if live and image.curves:
+                newest = shown.metadata(NEWEST_ON_TOP, columns=["curve_id"])["curve_id"]
+                done.newest = shown.highlight(newest.tolist(), image.view)
             done.drawn = (elements.raster(image, cmap, norm), cmap, norm)
             if choices_of is not None:
                 done.choices = curves.matching(choices_of).choices()
@@ -373,6 +418,7 @@ class DensityPlot(pn.viewable.Viewer):
             # given): nothing new to draw, so the browser's "Drawing…" must go.
             self._drawing_notice(False)
             return
+        self.pause("zoom")
         self.state.param.update(
             x_range=tuple(map(float, x_range)), y_range=tuple(map(float, y_range))
         )
@@ -383,6 +429,7 @@ class DensityPlot(pn.viewable.Viewer):
             return
         view = self.image.view
         c0, c1, r0, r1 = pixel_box(view, x, y, x, y)
+        self.pause("select")
         box = (
             max(c0 - 1, 0),
             min(c1 + 1, view.width - 1),
@@ -395,6 +442,7 @@ class DensityPlot(pn.viewable.Viewer):
         """A box drawn with the box-select tool selects the pixels inside it."""
         if bounds is None or self.image is None:
             return
+        self.pause("select")
         publish(self, box=pixel_box(self.image.view, *bounds))
 
     def on_pointer(self, x=None, y=None) -> None:
@@ -405,6 +453,7 @@ class DensityPlot(pn.viewable.Viewer):
         (x0, x1), (y0, y1) = view.x_range, view.y_range
         if not (x0 <= x <= x1 and y0 <= y <= y1):
             return
+        self.pause("hover")
         publish(self, pointer=(x, y, pixel_box(view, x, y, x, y)))
 
     # --- work -> page -------------------------------------------------------------------------
@@ -422,6 +471,7 @@ class DensityPlot(pn.viewable.Viewer):
             where=done.where,
             band=done.envelope,
             reference_lines=list(done.reference),
+            newest=list(done.newest),
             envelope_note=(
                 f"No envelope: these curves come from {len(done.programs)} programs "
                 f"({', '.join(done.programs)}), which end at different strokes. "
@@ -435,6 +485,7 @@ class DensityPlot(pn.viewable.Viewer):
         self._send(
             (self._band_data, done.envelope),
             (self._reference_data, done.reference),
+            (self._newest_data, done.newest),
             replot=replot,
             drawn=done.drawn,
         )
@@ -446,21 +497,64 @@ class DensityPlot(pn.viewable.Viewer):
         show(self.figures["NOK rate of curves"], rate, "{value:.1%}")
         show(self.figures["Query time"], ms, "{value:.0f} ms")
         self._show_legend()
-        empty = self._empty_words(self.state.project) or (NONE_IN_VIEW if image.near else NO_MATCH)
+        empty = self._empty_words(self.state.project) or (
+            NONE_IN_VIEW if image.near else self._no_match()
+        )
         note = ""
         if done.reference_missing:
             note = f" · no curve of part “{text(self.state.reference)}” in this selection"
         if self.envelope_note:
             note += " · no envelope: choose one program to draw its envelope"
         (x0, x1) = image.view.x_range
+        self._figures_said = (
+            f"{counted(image.curves, 'curve')} · x {x0:.4g} to {x1:.4g} · {ms:.0f} ms · "
+            f"{counted(image.samples, 'sample')} read{note}"
+        )
         publish(
             self,
             empty=empty if image.curves == 0 else "",
-            status=(
-                f"{counted(image.curves, 'curve')} · x {x0:.4g} to {x1:.4g} · {ms:.0f} ms · "
-                f"{counted(image.samples, 'sample')} read{note}"
-            ),
+            status=self._live_words() + self._figures_said,
         )
+
+    def _no_match(self) -> str:
+        if not self.state.live:
+            return NO_MATCH
+        window = LIVE[self.state.live].lower()
+        return (
+            f"**No part of this line started in {'' if self.state.live == 'shift' else 'the '}"
+            f"{window} yet.** "
+            "New parts appear here within seconds of their commit: the plant publishes them "
+            "over MQTT (see *Live ingest* in the README)."
+        )
+
+    def _live_words(self) -> str:
+        """The status line's start while following the line: the window, and when the
+        picture was last brought up to date (on the display zone's clocks), or why not."""
+        if not self.state.live:
+            return ""
+        window = LIVE[self.state.live].lower()
+        if self.paused:
+            return f"**Live paused**: {PAUSES[self.paused]} · {window} · "
+        zone = self.state.display_zone()
+        at = datetime.now(UTC).astimezone(zone_of(zone)).strftime("%H:%M:%S")
+        return f"**Live** · {window} · updated {at} ({zone}) · "
+
+    # --- following the line -------------------------------------------------------------------
+
+    def pause(self, why: str) -> None:
+        """Stop following the line (a key of :data:`PAUSES`) until :meth:`follow`: the page
+        holds still while someone zooms, selects or points at curves."""
+        if not self.state.live or self.paused:
+            return
+        publish(self, paused=why)
+        self.resume.visible = True
+        publish(self, status=self._live_words() + self._figures_said)
+
+    def follow(self) -> None:
+        """Follow the line again (or stop saying it is paused, once Live is off)."""
+        publish(self, paused="")
+        self.resume.visible = False
+        self.render()
 
     def _send(
         self,
@@ -596,7 +690,11 @@ class DensityPlot(pn.viewable.Viewer):
                 self.png_size,
                 align="center",
             ),
-            pn.pane.Markdown(self.param.status, name="explorer-status"),
+            pn.Row(
+                pn.pane.Markdown(self.param.status, name="explorer-status"),
+                self.resume,
+                align="center",
+            ),
             pn.pane.Alert(
                 self.param.empty,
                 alert_type="warning",

@@ -14,7 +14,7 @@ the API uses too (:func:`models.times.parse_time`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import param
@@ -35,6 +35,9 @@ CMAPS = ("Blues", "fire", "kbc", "viridis", "gray")
 NORMS = ("eq_hist", "log", "linear")
 COLOR_BY = ("", "result", "station", "program")
 RESULTS = ("OK", "NOK", "UNKNOWN")
+# Following the line: a window ending now, by how far back it reaches (Off: no window).
+LIVE = {"": "Off", "15m": "Last 15 min", "1h": "Last hour", "shift": "This shift"}
+_LIVE_SPANS = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1)}
 # ``zone`` meaning "the plant's clocks when the filter is one plant (of plants.json), else UTC".
 PLANT_ZONE = "plant"
 # What the page calls the time fields, in refusals shown next to them.
@@ -87,6 +90,13 @@ class ExplorerState(param.Parameterized):
     norm = param.Selector(default="eq_hist", objects=list(NORMS), doc="Count normalisation.")
     envelope = param.Boolean(default=False, doc="Draw the 5/50/95 % envelope of the filter.")
     reference = param.String(default="", doc="Serial of a reference (golden) part to overlay.")
+    live = param.Selector(
+        default="",
+        objects=list(LIVE),
+        doc="Follow the line: curves started in the last 15 min ('15m'), hour ('1h') or this "
+        "shift ('shift'), the window sliding with the clock (From and Until set aside); "
+        "empty: off.",
+    )
 
     # Filter parameters that are lists of values, in URL order.
     LISTS: ClassVar[tuple[str, ...]] = ("plant", "line", "station", "program", "shift", "result")
@@ -104,7 +114,25 @@ class ExplorerState(param.Parameterized):
         for name in ("project", "process"):
             if getattr(self, name):
                 equals[name] = [getattr(self, name)]
+        if self.live:
+            return CurveFilter.of(serial=self.serial, start=self.live_start(), **equals)
         return CurveFilter.of(serial=self.serial, start=self.start, end=self.end, **equals)
+
+    def live_start(self) -> datetime:
+        """Where the live window begins now, to the whole second: sessions following the same
+        line at the same moment ask for the same picture, so they share it."""
+        now = self.clock().astimezone(UTC).replace(microsecond=0)
+        if self.live in _LIVE_SPANS:
+            return now - _LIVE_SPANS[self.live]
+        shifts = load_plants().shifts_of(self.plant_in_view())
+        start, _ = relative_window(
+            "shift",
+            now=now,
+            zone=self.display_zone(),
+            shift_starts=shifts.clock,
+            shift_zone=shifts.zone,
+        )
+        return start
 
     def view(self, width: int, height: int) -> View:
         return View(
@@ -127,7 +155,7 @@ class ExplorerState(param.Parameterized):
         for name in ("x_range", "y_range"):
             if getattr(self, name) is not None:
                 query[name[0]] = _encode_range(getattr(self, name))
-        for name in ("color_by", "cmap", "norm", "zone"):
+        for name in ("color_by", "cmap", "norm", "zone", "live"):
             if getattr(self, name) != self.param[name].default:
                 query[name] = getattr(self, name)
         if self.envelope:
@@ -149,7 +177,7 @@ class ExplorerState(param.Parameterized):
         for key, name in (("x", "x_range"), ("y", "y_range")):
             if key in query:
                 values[name] = _decode_range(query[key], key)
-        for name in ("color_by", "cmap", "norm"):
+        for name in ("color_by", "cmap", "norm", "live"):
             if name in query:
                 allowed = self.param[name].objects
                 if query[name] not in allowed:
