@@ -268,49 +268,19 @@ def cmd_listen(args: argparse.Namespace, services: Services) -> int:
     (CURVEHOUSE_MQTT_URL) or on Curvehouse's own mosquitto, until Ctrl-C or SIGTERM."""
     import threading
 
-    from pipelines.live.broker import SERVICE_USER, EmbeddedBroker, kept_publishers, topic_of
-    from pipelines.live.listener import ListenerConfig, MqttListener
-    from pipelines.live.sink import StoreSink
+    from app.live import LiveIngestError, start_live_ingest
+    from pipelines.live.broker import BrokerError, BrokerMissingError, kept_publishers, topic_of
 
     s = services.settings
-    options = {
-        "prefix": s.mqtt_topic_prefix,
-        "batch_curves": s.mqtt_batch_curves,
-        "batch_seconds": s.mqtt_batch_seconds,
-        "max_bytes": s.mqtt_max_message_kb << 10,
-        "session_seconds": s.mqtt_session_hours * 3600,
-    }
-    broker = None
-    if s.mqtt_url:
-        config = ListenerConfig.from_url(s.mqtt_url, **options)
-    else:
+    publishers = []
+    if not s.mqtt_url:
         wanted = []
         for given in args.publisher:
             name, _, project = given.partition(":")
             if not project:
                 raise ValueError(f"--publisher {given!r}: write NAME:PROJECT, e.g. line1:demo")
             wanted.append((name, project))
-        home = s.home.absolute()
-        publishers = kept_publishers(home / "broker", wanted)
-        broker = EmbeddedBroker(
-            home, port=s.mqtt_port, prefix=s.mqtt_topic_prefix, publishers=publishers
-        ).start()
-        print(f"MQTT broker (mosquitto) on localhost:{broker.port}")
-        for p in publishers:
-            print(
-                f"  login {p.username!r} may publish to {topic_of(s.mqtt_topic_prefix, p.project)}"
-                f" (password in {home / 'broker' / 'publishers.json'})"
-            )
-        config = ListenerConfig(
-            host="127.0.0.1",
-            port=broker.port,
-            username=SERVICE_USER,
-            password=broker.service_secret(),
-            **options,
-        )
-
-    def store_for(project: str):
-        return services.homes.store(services.homes.for_writing(project), project=project)
+        publishers = kept_publishers(s.home.absolute() / "broker", wanted)
 
     def report(outcome, seconds: float) -> None:
         refused = f", refused {len(outcome.dead)}" if outcome.dead else ""
@@ -320,25 +290,28 @@ def cmd_listen(args: argparse.Namespace, services: Services) -> int:
             flush=True,
         )
 
-    sink = StoreSink(services.metadata.sessions, store_for, lambda store: store.client.close())
     stop = threading.Event()
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, lambda *_: stop.set())
-    listener = MqttListener(config, sink, on_batch=report).start()
     try:
-        if not listener.subscribed.wait(15):
-            print(
-                f"error: no MQTT session with {config.host}:{config.port}"
-                + (f" (the broker said: {listener.refused})" if listener.refused else ""),
-                file=sys.stderr,
-            )
-            return 2
+        live = start_live_ingest(services, publishers=publishers, on_batch=report)
+    except (LiveIngestError, BrokerError, BrokerMissingError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if live.broker is not None:
+            print(f"MQTT broker (mosquitto) on localhost:{live.broker.port}")
+            for p in publishers:
+                print(
+                    f"  login {p.username!r} may publish to "
+                    f"{topic_of(s.mqtt_topic_prefix, p.project)} "
+                    f"(password in {s.home.absolute() / 'broker' / 'publishers.json'})"
+                )
+        config = live.config
         print(f"Listening to {config.topic} on {config.host}:{config.port}", flush=True)
         stop.wait()
     finally:
-        listener.stop()
-        if broker is not None:
-            broker.stop()
+        live.stop()
     return 0
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gc
+import os
 import re
 import secrets
+import signal
 import sys
 from collections.abc import Callable
 
@@ -18,10 +20,12 @@ from app.auth.setup import announce, cookie_secret, first_owner
 from app.clusters.poller import ClusterPoller
 from app.explorer.elements import warm_plotting
 from app.homes.mover import ProjectMover
+from app.live import LiveIngest, LiveIngestError, start_live_ingest
 from app.pages import clusters, curves, home, part, projects, team
 from app.services import Services
 from models.settings import Settings
 from pipelines.density import warm_up
+from pipelines.live.broker import BrokerError, BrokerMissingError
 from pipelines.projects import adopt_curve_projects
 from providers import ProviderError
 from providers.engines.endpoint import EngineEndpoint
@@ -197,6 +201,32 @@ class QueryMarks(OutputTransform):
             request.query = request.query.replace("?", "%3F")
 
 
+def _live_ingest(services: Services) -> LiveIngest | None:
+    """Live ingest beside the pages, said at start: where to publish, or why it is off. A
+    broker that cannot be had leaves the app serving without it."""
+    settings = services.settings
+    if not settings.mqtt_listen:
+        return None
+    try:
+        live = start_live_ingest(services)
+    except (LiveIngestError, BrokerError, BrokerMissingError, OSError) as exc:
+        print(
+            f"Live ingest is off: {exc}. Set CURVEHOUSE_MQTT_URL to the plant's broker, or "
+            "install mosquitto (apt install mosquitto); CURVEHOUSE_MQTT_LISTEN=0 silences this.",
+            flush=True,
+        )
+        return None
+    config = live.config
+    where = f"{config.host}:{config.port}"
+    if live.broker is not None:
+        where = f"localhost:{config.port} (Curvehouse's own mosquitto)"
+    print(
+        f"Live ingest: publish curves to {settings.mqtt_topic_prefix}/<project>/curves on {where}",
+        flush=True,
+    )
+    return live
+
+
 def _serve(services: Services, *, show: bool, origins: tuple[str, ...]) -> None:
     settings = services.settings
     warm_up()  # load the compiled kernels now, not in the first visitor's first render
@@ -216,23 +246,31 @@ def _serve(services: Services, *, show: bool, origins: tuple[str, ...]) -> None:
     sign_in = oidc_options(settings) or {"auth_provider": login}
     poller = ClusterPoller(store, settings).start()
     mover = ProjectMover(services).start()  # carries on any move a stopped server left
+    live = _live_ingest(services)
     print(f"Curvehouse at {url} (Ctrl+C to stop)", flush=True)
-    pn.serve(
-        pages(services),
-        port=settings.port,
-        address=settings.address,
-        show=show,
-        title="Curvehouse",
-        websocket_origin=[
-            f"{settings.address}:{settings.port}",
-            f"localhost:{settings.port}",
-            *origins,
-        ],
-        print_url=False,
-        cookie_secret=secret,
-        **sign_in,
-        extra_patterns=[(INVITE, login.invite_handler), *api.routes(services)],
-        transforms=[QueryMarks, SecurityHeaders],
-    )
-    mover.stop()
-    poller.stop()
+    # SIGTERM (a service manager, `kill`) ends the server as Ctrl+C does, through Panel's own
+    # SIGINT handler, so what runs beside the pages (the broker above all) is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))
+    try:
+        pn.serve(
+            pages(services),
+            port=settings.port,
+            address=settings.address,
+            show=show,
+            title="Curvehouse",
+            websocket_origin=[
+                f"{settings.address}:{settings.port}",
+                f"localhost:{settings.port}",
+                *origins,
+            ],
+            print_url=False,
+            cookie_secret=secret,
+            **sign_in,
+            extra_patterns=[(INVITE, login.invite_handler), *api.routes(services)],
+            transforms=[QueryMarks, SecurityHeaders],
+        )
+    finally:
+        if live is not None:
+            live.stop()
+        mover.stop()
+        poller.stop()

@@ -235,6 +235,8 @@ class Settings(BaseSettings):
     mqtt_max_message_kb: int = 16384
     # How long the broker keeps the listener's queue while it is away.
     mqtt_session_hours: int = 168
+    # Whether `curvehouse serve` runs live ingest beside the pages (0: only `curvehouse listen`).
+    mqtt_listen: bool = True
 
     @classmethod
     def settings_customise_sources(

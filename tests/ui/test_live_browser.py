@@ -1,7 +1,9 @@
-"""Following the line in a real browser: parts committed while the page is open appear on it."""
+"""Following the line in a real browser: parts published over MQTT while the page is open are
+committed by the server's own listener and appear on the page."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -10,14 +12,28 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
+from pipelines.live.broker import EmbeddedBroker, Publisher
+from tests.pipelines.live.conftest import Gateway, _require_mosquitto
 from tests.ui.conftest import BIN, Served, screenshot
 
 pytestmark = pytest.mark.ui
 LIVE = re.compile(r"Live · last 15 min · updated \d\d:\d\d:\d\d .* · (\d+) curves? · ")
 
 
+GATEWAY = Publisher("line-gateway", "gateway-secret-7", "demo")
+
+
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def plant_broker(tmp_path_factory):
+    """The plant's broker (a mosquitto of its own), with a gateway that may publish to demo."""
+    _require_mosquitto()
+    broker = EmbeddedBroker(tmp_path_factory.mktemp("plant"), port=0, publishers=[GATEWAY])
+    yield broker.start()
+    broker.stop()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, plant_broker):
     home = tmp_path_factory.mktemp("live-home")
     environment = {**os.environ, "CURVEHOUSE_HOME": str(home)}
     subprocess.run(
@@ -27,41 +43,46 @@ def served(tmp_path_factory):
         capture_output=True,
         timeout=300,
     )
-    server = Served(home, [str(BIN / "curvehouse"), "serve"])
-    server.environment = environment
+    server = Served(
+        home, [str(BIN / "curvehouse"), "serve"], env={"CURVEHOUSE_MQTT_URL": plant_broker.url}
+    )
     yield server
     server.stop()
 
 
-def commit_parts(served, folder, count: int) -> None:
-    """``count`` press-fit parts started a minute ago, through `curvehouse ingest` while the
-    server holds the engine (as the MQTT listener commits them)."""
+def publish_parts(gateway: Gateway, count: int) -> None:
+    """``count`` press-fit parts started a minute ago, one message each, as a line publishes."""
     started = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
-    rows = ["curve_key,x,y,process,station,started_at"]
     for c in range(count):
-        key = f"live-{datetime.now(UTC):%H%M%S%f}-{c}"
-        rows += [f"{key},{i / 2},{c + i * i / 5},press-fit,ST-LIVE,{started}" for i in range(20)]
-    path = folder / f"parts-{datetime.now(UTC):%H%M%S%f}.csv"
-    path.write_text("\n".join(rows) + "\n")
-    subprocess.run(
-        [str(BIN / "curvehouse"), "ingest", str(path), "--project", "demo"],
-        env=served.environment,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+        body = {
+            "curve_key": f"live-{datetime.now(UTC):%H%M%S%f}-{c}",
+            "x": [i / 2 for i in range(20)],
+            "y": [c + i * i / 5 for i in range(20)],
+            "process": "press-fit",
+            "station": "ST-LIVE",
+            "started_at": started,
+        }
+        gateway.publish("curvehouse/demo/curves", json.dumps(body))
 
 
-def test_parts_committed_while_following_appear_and_a_zoom_pauses(served, page, tmp_path):
+@pytest.fixture
+def gateway(plant_broker):
+    gw = Gateway(plant_broker.port, GATEWAY.username, GATEWAY.secret)
+    assert gw.connected.wait(30) and not gw.refused
+    yield gw
+    gw.close()
+
+
+def test_parts_published_while_following_appear_and_a_zoom_pauses(served, gateway, page):
     page.goto(served.url + "curves?project=demo&process=press-fit&live=15m")
     expect(page.get_by_text("No part of this line started in the last 15 min yet")).to_be_visible(
         timeout=30_000
     )
-    commit_parts(served, tmp_path, 4)
+    publish_parts(gateway, 4)
     status = page.get_by_text(LIVE).first
     expect(status).to_contain_text(" · 4 curves · ", timeout=15_000)
     screenshot(page, "live-following")
-    commit_parts(served, tmp_path, 3)
+    publish_parts(gateway, 3)
     expect(status).to_contain_text(" · 7 curves · ", timeout=15_000)
     # Pointing at the curves, then a wheel zoom, pause following until Resume.
     box = page.locator("canvas").first.bounding_box()
