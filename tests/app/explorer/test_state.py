@@ -94,3 +94,24 @@ def test_reset_view_fits_again():
     state.reset_view()
     assert state.x_range is None and state.y_range is None
     assert "x" not in state.to_query()
+
+
+def test_live_is_a_window_ending_now_that_sets_from_and_until_aside():
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 12, 5, 9, 41, 7, 654_000, tzinfo=UTC)
+    state = ExplorerState(
+        clock=lambda: now, process="press-fit", start="2026-01-01", end="2026-02-01"
+    )
+    state.live = "15m"
+    assert state.curve_filter() == CurveFilter.of(process="press-fit", start="2026-12-05T09:26:07Z")
+    state.live = "1h"
+    assert state.curve_filter().start == CurveFilter.of(start="2026-12-05T08:41:07Z").start
+    state.live = "shift"  # the default shifts start at 06:00, 14:00 and 22:00 UTC
+    assert state.curve_filter().start.hour == 6 and state.curve_filter().end is None
+    assert state.to_query()["live"] == "shift"
+    again = ExplorerState()
+    again.from_query(state.to_query())
+    assert again.live == "shift"
+    with pytest.raises(FilterError, match="live must be one of"):
+        ExplorerState().from_query({"live": "5m"})
