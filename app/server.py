@@ -21,7 +21,7 @@ from app.clusters.poller import ClusterPoller
 from app.explorer.elements import warm_plotting
 from app.homes.mover import ProjectMover
 from app.live import LiveIngest, LiveIngestError, start_live_ingest
-from app.pages import clusters, curves, home, part, projects, team
+from app.pages import board, clusters, curves, home, part, projects, team
 from app.services import Services
 from models.settings import Settings
 from pipelines.density import warm_up
@@ -38,6 +38,7 @@ PAGES: dict[str, Page] = {
     "": curves.page,
     "curves": curves.page,
     "home": home.page,
+    "board": board.page,
     "clusters": clusters.page,
     "projects": projects.page,
     "team": team.page,

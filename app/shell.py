@@ -15,6 +15,7 @@ ACCENT = "#1f5fa8"
 NAV = (
     ("curves", "Curves"),
     ("home", "Overview"),
+    ("board", "Board"),
     ("clusters", "Clusters"),
     ("projects", "Projects"),
     ("team", "Team"),
@@ -64,16 +65,19 @@ def navigation(active: str) -> pn.pane.HTML:
     return pn.pane.HTML(f'<nav class="ch-nav">{links}</nav>', stylesheets=[NAV_CSS], margin=0)
 
 
-def shell(active: str, main: list, sidebar: list | None = None) -> pn.template.BaseTemplate:
+def shell(
+    active: str, main: list, sidebar: list | None = None, *, wide: bool = False
+) -> pn.template.BaseTemplate:
     """A page in the shared frame. Bootstrap loads nothing from the internet (Fast pulls a
-    Google font): plant networks are often offline."""
+    Google font): plant networks are often offline. ``wide``: the whole screen's width (a
+    board on a TV), not the reading width."""
     title = dict(NAV).get(active, "")
     options = dict(
         title=f"Curvehouse · {title}" if title else "Curvehouse",
         header_background=ACCENT,
         header=[navigation(active)],
         main=main,
-        main_max_width="1600px",
+        main_max_width="100%" if wide else "1600px",
     )
     if sidebar:
         # One root, not one per control: Bokeh walks the whole document for every root

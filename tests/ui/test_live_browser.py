@@ -95,3 +95,23 @@ def test_parts_published_while_following_appear_and_a_zoom_pauses(served, gatewa
     page.get_by_role("button", name="Resume following").click()
     expect(page.get_by_text(LIVE).first).to_be_visible(timeout=15_000)
     assert not page.js_errors
+
+
+def test_the_station_board_shows_a_station_as_its_parts_arrive_on_a_tv_and_a_phone(
+    served, gateway, page
+):
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(served.url + "board?project=demo")
+    expect(page.get_by_text(re.compile(r"Station board · demo"))).to_be_visible(timeout=30_000)
+    publish_parts(gateway, 3)
+    tile = page.locator('[data-station="ST-LIVE"]')
+    expect(tile).to_contain_text("● running", timeout=15_000)
+    expect(tile).to_contain_text("NOK this shift (0 of")
+    screenshot(page, "board-tv")
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(tile).to_be_visible()
+    page.wait_for_timeout(500)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width} px wide on a 390 px phone"
+    screenshot(page, "board-phone")
+    assert not page.js_errors

@@ -1,0 +1,72 @@
+"""Board: one tile per station of a project, for a TV at the line and a phone in a pocket.
+
+``/board?project=line-7`` (``&line=LEJ-L1`` for one line's stations); without a project, the
+first one the viewer may see. It refreshes itself every few seconds and needs nothing
+clicked."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import panel as pn
+
+from app.auth.session import current_principal, sign_in_required
+from app.board.board import StationBoard
+from app.markup import text
+from app.pages import panel_serve_services, session_query
+from app.services import Services
+from app.shell import shell
+from models.access import Action, allows, visible_projects
+from pipelines.homes import HomeUnavailable
+from pipelines.sources import MemorySamples
+
+pn.extension()
+
+
+def page(services: Services) -> pn.template.BaseTemplate:
+    """The board of ``?project=`` (or the viewer's first project), with a project picker."""
+    actor = current_principal(services)
+    if actor is None:
+        return shell("board", [sign_in_required()])
+    with services.metadata.sessions() as session:
+        names = [
+            p.name
+            for p, role in visible_projects(session, actor)
+            if actor.is_operator or allows(role, Action.VIEW)
+        ]
+    if not names:
+        return shell(
+            "board",
+            [pn.pane.Markdown("**You are in no project yet.** Ask a project's owner to add you.")],
+        )
+    wanted = session_query().get("project", "")
+    if wanted and wanted not in names:
+        return shell(
+            "board",
+            [pn.pane.Markdown(f"**No project “{text(wanted)}” that you may see.**")],
+        )
+    project = wanted or names[0]
+    picker = pn.widgets.Select(name="Project", options=names, value=project, width=260)
+    picker.param.watch(lambda e: _go(e.new), "value")
+    home = services.homes.of(project)
+    try:
+        store = services.homes.store(home, project=project)
+    except HomeUnavailable as refusal:
+        return shell("board", [picker, pn.pane.Markdown(text(str(refusal)))])
+    board = StationBoard(
+        project=project,
+        client=store.client,
+        database=store.database,
+        samples=MemorySamples(services.hot, scope=home.key, live=services.following),
+        line=session_query().get("line", ""),
+    )
+    return shell("board", [picker, board], wide=True)
+
+
+def _go(project: str) -> None:
+    if pn.state.location is not None:
+        pn.state.location.search = f"?project={quote(project)}"
+
+
+if pn.state.served:
+    page(panel_serve_services()).servable()
