@@ -46,6 +46,7 @@ HOT_COLUMNS = tuple(
 )
 BYTES_PER_SAMPLE_BOUND = 8  # int32 x and y: what a filter may need before narrowing
 REMEMBERED = 12  # small derived results held beside the filters (the Overview's previews)
+TOO_BIG_KEPT = 256  # filters remembered as too large to hold
 
 
 @dataclass(frozen=True)
@@ -276,7 +277,9 @@ class HotCache:
         self._entries: OrderedDict[tuple, _Held] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[tuple, threading.Lock] = {}
-        self._too_big: set[tuple] = set()  # (filter, version)s known not to fit
+        # Filters known not to fit, with the store's curve count then: asked again only once
+        # the store holds fewer curves (more only makes them larger). The newest are kept.
+        self._too_big: OrderedDict[tuple, int] = OrderedDict()
         self._remembered: OrderedDict[tuple, object] = OrderedDict()
         self.loads = 0  # filters loaded from the engine so far (a held view loads nothing)
         self.appends = 0  # times curves committed since were added to a held filter
@@ -296,7 +299,9 @@ class HotCache:
         version = store_version(client, database)
         key = (scope, database, sql, repr(sorted(params.items())))
         with self._lock:
-            if (key, version) in self._too_big:
+            if self._too_big.get(key, -1) > (version[1] or 0):
+                self._too_big.pop(key)  # curves were deleted: it may fit now
+            if key in self._too_big:
                 return None
             found = key if key in self._entries else self._wider(key, where)
         if found is not None:
@@ -321,7 +326,9 @@ class HotCache:
                 sql, params = where.where()
                 if not self._fits(client, database, sql, params):
                     with self._lock:
-                        self._too_big.add((key, version))
+                        self._too_big[key] = version[1] or 0
+                        while len(self._too_big) > TOO_BIG_KEPT:
+                            self._too_big.popitem(last=False)
                     return None
                 held = _fetch(client, database, where)
                 self.loads += 1

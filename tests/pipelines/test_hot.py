@@ -405,3 +405,20 @@ def test_codes_appended_later_leave_arrays_given_out_before_unchanged():
     assert given.tolist() == [1, 2, 3] and given.dtype == np.int16
     assert roomy.tolist() == [1, 2, 3, 4] and roomy.dtype == np.int16
     assert codes.held().tolist() == [1, 2, 3, 4, 5, 70_000] and codes.held().dtype == np.int32
+
+
+def test_a_filter_too_large_to_hold_is_remembered_once_across_commits(demo_store):
+    store, _ = demo_store
+    cache = HotCache(1000)  # bytes: nothing fits
+    asked = []
+    fits = cache._fits
+    cache._fits = lambda *args: asked.append(1) or fits(*args)
+    where = CurveFilter.of(process="press-fit")
+    late = []
+    for i in range(3):  # each view after a commit: asked once, one entry however many commits
+        late.append(store.write(_late(20 + i), DatasetSpec("demo", "import", f"l{i}")))
+        assert cache.get(store.client, store.database, where) is None
+    assert len(asked) == 1 and len(cache._too_big) == 1
+    store.delete_datasets([w.dataset_id for w in late])  # fewer curves: it may fit now
+    assert cache.get(store.client, store.database, where) is None
+    assert len(asked) == 2
