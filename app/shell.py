@@ -66,16 +66,21 @@ def navigation(active: str) -> pn.pane.HTML:
 
 
 def shell(
-    active: str, main: list, sidebar: list | None = None, *, wide: bool = False
+    active: str,
+    main: list,
+    sidebar: list | None = None,
+    *,
+    wide: bool = False,
+    bare: bool = False,
 ) -> pn.template.BaseTemplate:
     """A page in the shared frame. Bootstrap loads nothing from the internet (Fast pulls a
     Google font): plant networks are often offline. ``wide``: the whole screen's width (a
-    board on a TV), not the reading width."""
+    board on a TV), not the reading width. ``bare``: no way to other pages (a kiosk)."""
     title = dict(NAV).get(active, "")
     options = dict(
         title=f"Curvehouse · {title}" if title else "Curvehouse",
         header_background=ACCENT,
-        header=[navigation(active)],
+        header=[] if bare else [navigation(active)],
         main=main,
         main_max_width="100%" if wide else "1600px",
     )

@@ -526,3 +526,19 @@ class DeadLetter(Base):
     payload_bytes: Mapped[int] = mapped_column(sa.BigInteger())
     payload_sha256: Mapped[str] = mapped_column(sa.String(64))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KioskLink(Created, Base):
+    """A read-only link to one project's station board, for a screen at the line: whoever has
+    it sees that board, signed out, and nothing else, until it is revoked. Only the secret's
+    SHA-256 is kept; it is shown once, when made."""
+
+    __tablename__ = "kiosk_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(parent("projects"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    created_by: Mapped[str] = mapped_column(sa.String(320))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]

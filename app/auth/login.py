@@ -18,12 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import tornado.web
+import tornado.websocket
 from bokeh.server.auth_provider import AuthProvider
 from sqlalchemy.orm import Session
 from tornado.escape import xhtml_escape
 from tornado.ioloop import IOLoop
 
-from models import accounts, signins
+from models import accounts, kiosk, signins
 from models.access import Principal
 from models.audit import audit
 from models.credentials import WeakPasswordError
@@ -32,6 +33,9 @@ from models.tables import User, normal_email
 
 COOKIE = "user"  # Panel's name: pn.state.user reads it
 SESSION_COOKIE = "curvehouse_session"
+# A kiosk link (models/kiosk.py) opens the station board and its websocket, nothing else; the
+# cookie carries it to the websocket, which does not see the page's query.
+KIOSK_COOKIE, KIOSK_PATHS, KIOSK_DAYS = "curvehouse_kiosk", ("/board", "/board/ws"), 400
 COOKIE_DAYS = signins.SESSION_LENGTH.days  # the session row's own expiry is the one that counts
 # Session look-ups for every request, apart from the default executor where argon2 runs, so a
 # burst of sign-in attempts does not hold up the pages of people signed in already.
@@ -282,12 +286,44 @@ class LoginProvider(AuthProvider):
             email = handler.get_signed_cookie(COOKIE, max_age_days=COOKIE_DAYS)
             token = handler.get_signed_cookie(SESSION_COOKIE, max_age_days=COOKIE_DAYS)
             if not email or not token:
-                return None
+                return await self._kiosk(handler)
             return await IOLoop.current().run_in_executor(
                 _lookups, self.signed_in, email.decode(), token.decode()
             )
 
         return user
+
+    async def _kiosk(self, handler: tornado.web.RequestHandler) -> str | None:
+        """``"kiosk"`` for the board (page or websocket) opened with a live kiosk link, in its
+        query or in the cookie the page set; None for anything else."""
+        if handler.request.path not in KIOSK_PATHS:
+            return None
+        secret = handler.get_query_argument("kiosk", None)
+        if secret is None:
+            kept = handler.get_signed_cookie(KIOSK_COOKIE, max_age_days=KIOSK_DAYS)
+            secret = kept.decode() if kept else None
+        if not secret:
+            return None
+        if not await IOLoop.current().run_in_executor(_lookups, self.kiosk_open, secret):
+            return None
+        if not isinstance(handler, tornado.websocket.WebSocketHandler):
+            handler.set_signed_cookie(
+                KIOSK_COOKIE,
+                secret,
+                expires_days=KIOSK_DAYS,
+                path="/board",
+                httponly=True,
+                samesite="Strict",
+                secure=handler.request.protocol == "https",
+            )
+        return "kiosk"
+
+    def kiosk_open(self, secret: str) -> bool:
+        """Whether ``secret`` is a kiosk link that still works."""
+        with self.store.sessions() as session:
+            found = kiosk.kiosk_project(session, secret)
+            session.commit()  # last_used_at
+        return found is not None
 
     def signed_in(self, email: str, token: str) -> str | None:
         """``email`` when ``token`` is a live session of that person, else None."""

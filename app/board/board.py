@@ -5,6 +5,7 @@ process's held curves, redrawn only when the station made a part)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -40,11 +41,15 @@ class StationBoard(pn.viewable.Viewer):
         database: str,
         samples: SampleSource,
         line: str = "",
+        admitted: Callable[[], bool] | None = None,
         **params: Any,
     ) -> None:
-        """``line``: only that line's stations (a TV at one line); empty: every station."""
+        """``line``: only that line's stations (a TV at one line); empty: every station.
+        ``admitted`` is asked before each refresh (a kiosk link may have been revoked): False
+        ends the board with a notice; a board with it (a kiosk's) links nowhere."""
         super().__init__(**params)
-        self.line = line
+        self.line, self._admitted = line, admitted
+        self.kiosk = admitted is not None
         self.project, self._client, self._database, self._samples = (
             project,
             client,
@@ -75,12 +80,17 @@ class StationBoard(pn.viewable.Viewer):
         return self._runner.wait(timeout)
 
     def close(self) -> None:
+        self._stop_ticking()
+        self._client.close()
+
+    def _stop_ticking(self) -> None:
         if self._ticking is not None:
             self._ticking.stop()
             self._ticking = None
-        self._client.close()
 
-    def _read(self) -> tuple[list[StationTile], dict[tuple, Picture | None], datetime]:
+    def _read(self) -> tuple[list[StationTile], dict[tuple, Picture | None], datetime] | None:
+        if self._admitted is not None and not self._admitted():
+            return None
         now = datetime.now(UTC)
         tiles = station_board(self._client, self._database, self.project, now)
         if self.line:
@@ -109,7 +119,16 @@ class StationBoard(pn.viewable.Viewer):
             return None
         return picture(png(image), curves.highlight([tile.last_curve], image.view), image.view)
 
-    def _show(self, read: tuple[list[StationTile], dict, datetime]) -> None:
+    def _show(self, read: tuple[list[StationTile], dict, datetime] | None) -> None:
+        if read is None:
+            self._stop_ticking()
+            self.tiles = []
+            self.header.object = f"### Station board · {text(self.project)}"
+            self.pane.object = (
+                '<p style="font-size:1.3rem">This kiosk link was revoked. Ask an admin of the '
+                "project for a new one.</p>"
+            )
+            return
         tiles, pictures, now = read
         self.tiles = tiles
         zone = tiles[0].shift.zone if tiles else "UTC"
@@ -139,7 +158,10 @@ class StationBoard(pn.viewable.Viewer):
             )
             return
         self.pane.object = board_html(
-            [tile_html(t, now, pictures.get(_drawn_as(t)), self.project) for t in tiles]
+            [
+                tile_html(t, now, pictures.get(_drawn_as(t)), self.project, links=not self.kiosk)
+                for t in tiles
+            ]
         )
 
     def _fail(self, error: Exception) -> None:

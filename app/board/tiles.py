@@ -95,8 +95,11 @@ def _rate(rate: float | None) -> str:
     return "–" if rate is None else f"{rate:.1%}"
 
 
-def tile_html(tile: StationTile, now: datetime, drawn: Picture | None, project: str) -> str:
-    """One tile; every value from the data is escaped."""
+def tile_html(
+    tile: StationTile, now: datetime, drawn: Picture | None, project: str, *, links: bool = True
+) -> str:
+    """One tile; every value from the data is escaped. ``links``: the station leads to the
+    explorer and the line to its own board (not on a kiosk's screen, which has no way out)."""
     since = tile.since_last(now)
     stopped = tile.stopped(now)
     idle = not stopped and not tile.recent
@@ -120,9 +123,9 @@ def tile_html(tile: StationTile, now: datetime, drawn: Picture | None, project: 
     mix = f"Defects this shift: {defects}" if defects else "No defects this shift"
     return (
         f'<div class="{classes}" data-station="{text(tile.station)}">'
-        f'<div class="ch-head"><a class="ch-station" href="{text(link)}">{text(tile.station)}</a>'
-        f'<span class="ch-process">{text(tile.process)} · <a href="{text(line_link)}">'
-        f"{text(tile.line)}</a></span>"
+        f'<div class="ch-head">{_linked(text(tile.station), link if links else None, "ch-station")}'
+        f'<span class="ch-process">{text(tile.process)} · '
+        f"{_linked(text(tile.line), line_link if links else None)}</span>"
         f'<span class="ch-state">{text(state)}</span></div>'
         f"{_picture_html(drawn)}"
         '<div class="ch-kpis">'
@@ -139,6 +142,13 @@ def tile_html(tile: StationTile, now: datetime, drawn: Picture | None, project: 
         f'<div class="ch-defects">{mix}</div>'
         "</div>"
     )
+
+
+def _linked(shown: str, href: str | None, css: str = "") -> str:
+    attributes = f' class="{css}"' if css else ""
+    if href is None:
+        return f"<span{attributes}>{shown}</span>"
+    return f'<a{attributes} href="{text(href)}">{shown}</a>'
 
 
 def _picture_html(drawn: Picture | None) -> str:

@@ -12,10 +12,12 @@ import panel as pn
 
 from app.auth.session import current_principal, sign_in_required
 from app.board.board import StationBoard
+from app.board.kiosk import KioskLinks
 from app.markup import text
 from app.pages import panel_serve_services, session_query
 from app.services import Services
 from app.shell import shell
+from models import kiosk
 from models.access import Action, allows, visible_projects
 from pipelines.homes import HomeUnavailable
 from pipelines.sources import MemorySamples
@@ -24,16 +26,21 @@ pn.extension()
 
 
 def page(services: Services) -> pn.template.BaseTemplate:
-    """The board of ``?project=`` (or the viewer's first project), with a project picker."""
+    """The board of ``?project=`` (or the viewer's first project), with a project picker; a
+    kiosk link's board (``?kiosk=``) signed out."""
+    secret = session_query().get("kiosk")
+    if secret:
+        return kiosk_page(services, secret)
     actor = current_principal(services)
     if actor is None:
         return shell("board", [sign_in_required()])
     with services.metadata.sessions() as session:
-        names = [
-            p.name
+        seen = {
+            p.name: (p.id, role)
             for p, role in visible_projects(session, actor)
             if actor.is_operator or allows(role, Action.VIEW)
-        ]
+        }
+    names = list(seen)
     if not names:
         return shell(
             "board",
@@ -48,19 +55,53 @@ def page(services: Services) -> pn.template.BaseTemplate:
     project = wanted or names[0]
     picker = pn.widgets.Select(name="Project", options=names, value=project, width=260)
     picker.param.watch(lambda e: _go(e.new), "value")
-    home = services.homes.of(project)
     try:
-        store = services.homes.store(home, project=project)
+        store = services.homes.store(services.homes.of(project), project=project)
     except HomeUnavailable as refusal:
         return shell("board", [picker, pn.pane.Markdown(text(str(refusal)))])
-    board = StationBoard(
+    board = _board(services, project, store)
+    project_id, role = seen[project]
+    manages = actor.is_operator or allows(role, Action.MANAGE_MEMBERS)
+    kiosks = [KioskLinks(services, actor, project_id, project)] if manages else []
+    shown = [picker, board, *kiosks]
+    return shell("board", shown, wide=True)
+
+
+def kiosk_page(services: Services, secret: str) -> pn.template.BaseTemplate:
+    """The board a kiosk link opens: that project's, with no way to anything else. Each
+    refresh asks whether the link still works."""
+    with services.metadata.sessions() as session:
+        found = kiosk.kiosk_project(session, secret)
+        session.commit()
+        project = found[1].name if found else None
+    if project is None:
+        words = "**This kiosk link does not work**: it was revoked, or is not whole. Ask an "
+        words += "admin of the project for a new one."
+        return shell("board", [pn.pane.Markdown(words)], bare=True)
+
+    def admitted() -> bool:
+        with services.metadata.sessions() as session:
+            still = kiosk.kiosk_project(session, secret) is not None
+            session.commit()
+        return still
+
+    try:
+        store = services.homes.store(services.homes.of(project), project=project)
+    except HomeUnavailable as refusal:
+        return shell("board", [pn.pane.Markdown(text(str(refusal)))], bare=True)
+    return shell("board", [_board(services, project, store, admitted)], wide=True, bare=True)
+
+
+def _board(services: Services, project: str, store, admitted=None) -> StationBoard:
+    home = services.homes.of(project)
+    return StationBoard(
         project=project,
         client=store.client,
         database=store.database,
         samples=MemorySamples(services.hot, scope=home.key, live=services.following),
         line=session_query().get("line", ""),
+        admitted=admitted,
     )
-    return shell("board", [picker, board], wide=True)
 
 
 def _go(project: str) -> None:

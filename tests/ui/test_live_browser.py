@@ -115,3 +115,28 @@ def test_the_station_board_shows_a_station_as_its_parts_arrive_on_a_tv_and_a_pho
     assert width <= 390, f"the page is {width} px wide on a 390 px phone"
     screenshot(page, "board-phone")
     assert not page.js_errors
+
+
+def test_a_kiosk_link_shows_the_board_signed_out_until_it_is_revoked(served, page, browser):
+    page.goto(served.url + "board?project=demo")
+    page.get_by_text("Kiosk links for a screen at the line").click()
+    page.get_by_placeholder("TV at line 1").fill("TV at the press line")
+    page.get_by_role("button", name="Make a kiosk link").click()
+    shown = page.get_by_text(re.compile(r"/board\?project=demo&kiosk=chk_"))
+    expect(shown).to_be_visible(timeout=15_000)
+    address = re.search(r"http\S+kiosk=chk_[\w-]+", shown.first.inner_text())[0]
+    screen = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+    screen.goto(address)
+    expect(screen.locator("[data-station]").first).to_be_visible(timeout=30_000)
+    expect(screen.locator(".ch-tile a")).to_have_count(0)  # no way elsewhere
+    expect(screen.get_by_role("link", name="Curves")).to_have_count(0)
+    screenshot(screen, "board-kiosk")
+    screen.goto(served.url + "curves")  # the link opens the board, nothing else
+    expect(screen).to_have_url(re.compile(r"/login"))
+    screen.goto(address)
+    expect(screen.locator("[data-station]").first).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Revoke").click()
+    expect(screen.get_by_text("This kiosk link was revoked")).to_be_visible(timeout=15_000)
+    screen.goto(address)
+    expect(screen).to_have_url(re.compile(r"/login"))
+    screen.context.close()
