@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
 
 # What identifies a part: its serial within its project; a curve without one is its own part.
 PART_KEY = "project, part_serial, if(part_serial = '', curve_id, 0)"
+# Commits this recent are not handed to pollers yet (see Curves.committed).
+SETTLE_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,29 @@ class Curves:
             ).result_columns[0]
             return pd.DataFrame(columns=list(names))
         return frame
+
+    def committed(
+        self, after: tuple[datetime, int], limit: int, columns: Sequence[str]
+    ) -> pd.DataFrame:
+        """The selected curves committed after the cursor ``after`` = (commit time, curve id),
+        oldest commit first, with ``committed_at`` (their dataset's commit time): what a poller
+        or an event stream has not seen yet. Commits of the last :data:`SETTLE_MS` are left for
+        the next call, so a commit whose time was taken before another's but which finished
+        after it cannot fall behind a cursor already handed out."""
+        sql, params = self.selection.where("c")
+        names = ", ".join(f"c.{identifier(c)}" for c in columns)
+        t = "DateTime64(3, 'UTC')"
+        query = (
+            f"SELECT {names}, d.created_at AS committed_at FROM {self._db}.curves AS c "
+            f"INNER JOIN (SELECT dataset_id, created_at FROM {self._db}.datasets "
+            f"WHERE created_at >= {{after_t:{t}}} "
+            "AND created_at <= now64(3) - toIntervalMillisecond({settle:UInt32})) AS d "
+            f"ON c.dataset_id = d.dataset_id WHERE {sql} "
+            f"AND (d.created_at, c.curve_id) > ({{after_t:{t}}}, {{after_id:UInt64}}) "
+            "ORDER BY d.created_at, c.curve_id LIMIT {limit:UInt32}"
+        )
+        params.update(after_t=after[0], after_id=int(after[1]), settle=SETTLE_MS, limit=limit)
+        return query_frame(self.client, query, [*columns, "committed_at"], params)
 
     def page(self, limit: int, offset: int, columns: Sequence[str]) -> CurvePage:
         """Curves ``offset`` to ``offset + limit``, newest first, with the number matching."""

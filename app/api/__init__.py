@@ -38,6 +38,7 @@ RESOURCES = (
     "teams",
     "clusters",
     "curves",
+    "live",
     "parts",
     "audit",
     "openapi",

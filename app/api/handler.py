@@ -16,17 +16,19 @@ API answers every refusal itself, in its JSON shape.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from tornado.ioloop import IOLoop
+from tornado.iostream import StreamClosedError
 from tornado.log import app_log
 from tornado.web import HTTPError, RequestHandler, stream_request_body
 
@@ -52,6 +54,7 @@ DRAIN_BYTES = 1 << 30
 # refused before it reaches the store.
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{1,200}")
 JSON_TYPE = "application/json"
+HEARTBEAT_SECONDS = 15.0  # an event stream's comment line when nothing happened for this long
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ class Call:
     body: Any = None
     upload: Upload | None = None
     ip: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def who(self) -> Principal:
@@ -128,6 +132,17 @@ class Raw:
     data: bytes
     media_type: str
     filename: str | None = None
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A server-sent event stream: ``events(cursor)`` (run on a worker thread) gives the
+    events after ``cursor``, as text, and the cursor after them; asked every ``seconds`` until
+    the client goes away or it raises (said as an ``error`` event, then the stream ends)."""
+
+    events: Callable[[Any], tuple[list[str], Any]]
+    cursor: Any
+    seconds: float
 
 
 def authenticate(store: MetadataStore, token: str) -> Caller:
@@ -223,6 +238,7 @@ class ApiHandler(RequestHandler):
         self._slot: int | None = None  # the user whose import this request counts as
         self._refusal: BaseException | None = None  # answered once the body has been read
         self._busy = False  # an import thread works on the upload
+        self._gone = False  # the client went away (an event stream stops)
 
     def check_xsrf_cookie(self) -> None:
         """No cookie authenticates an API request, so there is nothing to forge (see
@@ -307,7 +323,8 @@ class ApiHandler(RequestHandler):
 
     def on_connection_close(self) -> None:
         """The client went away: an upload that is not being imported is removed now (one that
-        is, when its import ends)."""
+        is, when its import ends); an event stream stops."""
+        self._gone = True
         if not self._busy:
             self._cleanup()
 
@@ -359,6 +376,7 @@ class ApiHandler(RequestHandler):
                 query=self._query(route),
                 body=self._body(route),
                 ip=self.request.remote_ip,
+                headers=self.request.headers,
             )
             if route.upload and self._incoming is not None:
                 self._busy = True
@@ -373,7 +391,43 @@ class ApiHandler(RequestHandler):
         finally:
             self._busy = False
             self._cleanup()
+        if isinstance(result, Stream):
+            await self._stream(result)
+            return
         self._respond(route, result)
+
+    async def _stream(self, stream: Stream) -> None:
+        """Events as they come, a comment line when there were none for a while (so proxies
+        keep the connection), until the client goes away."""
+        self.set_header("Content-Type", "text/event-stream; charset=UTF-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("X-Accel-Buffering", "no")
+        cursor, quiet, said = stream.cursor, 0.0, ": stream open\n\n"
+        while not self._gone:
+            try:
+                events, cursor = await self._run(stream.events, cursor)
+            except Exception as exc:
+                error = as_api_error(exc) or ApiError(500, "Something went wrong on the server.")
+                if error.status == 500:
+                    app_log.error("event stream %s failed", self.request.path, exc_info=exc)
+                said += f"event: error\ndata: {json.dumps(error.body())}\n\n"
+                self._gone = True
+            else:
+                said += "".join(events)
+                quiet = 0.0 if events else quiet + stream.seconds
+                if quiet >= HEARTBEAT_SECONDS:
+                    said, quiet = said + ": still here\n\n", 0.0
+            if said:
+                self.write(said)
+                try:
+                    await self.flush()
+                except StreamClosedError:
+                    return
+                said = ""
+            if not self._gone:
+                await asyncio.sleep(stream.seconds)
+        if not self._finished:
+            self.finish()
 
     def _route(self) -> Route:
         if not self.routes:
