@@ -87,6 +87,9 @@ class Following:
         counted = np.concatenate([kept.counted, np.zeros(grown, bool)])
         shows = np.concatenate([kept.shows, np.zeros(grown, bool)])
         came, left = np.flatnonzero(wanted & ~counted), np.flatnonzero(counted & ~wanted)
+        self.updates += 1
+        if not len(came) and not len(left):  # the same picture: pages can tell it by identity
+            return _Picture(curves, start, wanted, shows, kept.counts)
         counts = kept.counts.copy()  # a picture handed out never changes under its page
         if len(came):
             added, drawn = _draw(curves, came, view)
@@ -96,7 +99,6 @@ class Following:
             taken, _ = _draw(curves, left, view)
             counts -= taken
             shows[left] = False
-        self.updates += 1
         return _Picture(curves, start, wanted, shows, counts)
 
 

@@ -384,8 +384,13 @@ class DensityPlot(pn.viewable.Viewer):
             image = shown.following(view) if live else shown.density(view)
             done = Rendered(image, where)
             if live and image.curves:
-                newest = shown.metadata(NEWEST_ON_TOP, columns=["curve_id"])["curve_id"]
-                done.newest = shown.highlight(newest.tolist(), image.view)
+                newest = shown.metadata(NEWEST_ON_TOP, columns=["curve_id"])["curve_id"].tolist()
+                drawn = self.newest  # the same parts on the same axes: the same lines
+                same = sorted(int(line.meta["curve_id"]) for line in drawn) == sorted(newest)
+                if same and self.image is not None and self.image.view == image.view:
+                    done.newest = drawn
+                else:
+                    done.newest = shown.highlight(newest, image.view)
             done.drawn = (elements.raster(image, cmap, norm), cmap, norm)
             if choices_of is not None:
                 done.choices = curves.matching(choices_of).choices()
@@ -460,8 +465,15 @@ class DensityPlot(pn.viewable.Viewer):
 
     def _show(self, done: Rendered) -> None:
         """The finished view on the page; the status line last, so whoever waits for it (a
-        person, a browser test) finds the figures already there."""
+        person, a browser test) finds the figures already there. Following the line, a second
+        that changed nothing sends nothing but the status line."""
         image = done.image
+        still = (
+            self.image is not None
+            and image.counts is self.image.counts
+            and image.view == self.image.view
+            and done.newest is self.newest
+        )
         replot = self._key(image, done.envelope) != self.drawn_as
         refused = len(done.programs) > 1 and done.envelope is None
         self._programs = done.programs if not refused else []
@@ -482,13 +494,14 @@ class DensityPlot(pn.viewable.Viewer):
         )
         if done.choices is not None:
             publish(self, choices=done.choices)
-        self._send(
-            (self._band_data, done.envelope),
-            (self._reference_data, done.reference),
-            (self._newest_data, done.newest),
-            replot=replot,
-            drawn=done.drawn,
-        )
+        if not still:
+            self._send(
+                (self._band_data, done.envelope),
+                (self._reference_data, done.reference),
+                (self._newest_data, done.newest),
+                replot=replot,
+                drawn=done.drawn,
+            )
         ok, nok = image.results.get("OK", 0), image.results.get("NOK", 0)
         ms = image.seconds.get("total", 0.0) * 1e3
         show(self.figures["Curves shown"], image.curves)

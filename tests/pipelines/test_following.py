@@ -42,12 +42,14 @@ def test_a_sliding_window_is_updated_by_the_curves_that_came_and_went(demo_store
     view = engine_image(store, base, View(width=120, height=60)).view  # fixed axes
     steps = [started.quantile(q) for q in (0.2, 0.2, 0.35, 0.5, 0.8)]
     newest = started.max()
+    shown = []
     for i, start in enumerate(steps):
         if i in (2, 3):  # curves committed meanwhile, newer than every stored one
             batches = arriving(40 + i, newest + pd.Timedelta(minutes=i))
             store.write(batches, DatasetSpec(project="demo", kind="import", name=f"live{i}"))
         where = replace(base, start=pd.Timestamp(start))
         followed = Curves(store.client, store.database, where, source=memory).following(view)
+        shown.append(followed.counts)
         whole = engine_image(store, where, view)
         np.testing.assert_array_equal(followed.counts, whole.counts, err_msg=str(start))
         assert (followed.curves, followed.near, followed.results) == (
@@ -55,6 +57,7 @@ def test_a_sliding_window_is_updated_by_the_curves_that_came_and_went(demo_store
             whole.near,
             whole.results,
         )
+    assert shown[1] is shown[0]  # nothing came or went: the same picture, by identity
     # Drawn whole once; then only the curves that came and went, held filter appended to.
     assert (memory.live.redraws, memory.live.updates) == (1, len(steps) - 1)
     assert cache.loads == 1 and cache.appends == 2

@@ -72,6 +72,14 @@ def test_live_draws_the_window_and_follows_new_parts_until_paused(line):
     assert not explorer.plot.resume.visible
     added = (more["process"] == process).sum()
     assert explorer.plot.image.curves == shown.curves + added
+    # A second in which nothing came or went sends nothing to the page but the status line.
+    sent = []
+    explorer.plot._send = lambda *args, **kwargs: sent.append(args)
+    before = explorer.plot.image
+    explorer.tick()
+    explorer.wait()
+    assert sent == [] and explorer.plot.image.counts is before.counts
+    del explorer.plot._send
     # Live off: the From and Until window again (none here: every part).
     explorer.state.live = ""
     explorer.wait()
