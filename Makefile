@@ -13,9 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	@touch $(STAMP)
 
+# The demo plant publishes live parts too (CURVEHOUSE_SIMULATE=0 make run: the stored demo only).
 run: $(STAMP)
 	$(BIN)/curvehouse demo --if-missing
-	$(BIN)/curvehouse serve --port $(PORT)
+	CURVEHOUSE_SIMULATE=$${CURVEHOUSE_SIMULATE:-1} $(BIN)/curvehouse serve --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

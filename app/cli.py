@@ -18,12 +18,12 @@ from tqdm import tqdm
 
 from models.settings import Settings
 from models.wording import counted
+from pipelines.synthetic.generator import DEMO_PROJECT
 from providers import ProviderError
 
 if TYPE_CHECKING:
     from app.services import Services
 
-DEMO_PROJECT = "demo"
 COMMAND_LINE = "operator (command line)"  # who the audit trail says acted
 
 
@@ -315,6 +315,71 @@ def cmd_listen(args: argparse.Namespace, services: Services) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace, services: Services) -> int:
+    """The demo plant's parts, published over MQTT as they are made, until Ctrl-C or SIGTERM."""
+    import threading
+
+    from app.live import LiveIngestError, simulator_login, start_simulation
+    from pipelines.live.broker import BrokerError, BrokerMissingError, EmbeddedBroker, topic_of
+    from pipelines.live.listener import ListenerConfig
+    from pipelines.live.simulator import parse_rate, pick_stations
+
+    s = services.settings
+    rate = parse_rate(args.rate)
+    stations = pick_stations([n.strip() for n in args.stations.split(",") if n.strip()])
+    broker = None
+    try:
+        if args.url:
+            target = ListenerConfig.from_url(args.url)
+            login = (target.username or "", target.password or "")
+        else:
+            # Curvehouse's own broker: adopted when serve or listen runs it, with this login.
+            publisher = simulator_login(services, args.project)
+            broker = EmbeddedBroker(
+                s.home.absolute(),
+                port=s.mqtt_port,
+                prefix=s.mqtt_topic_prefix,
+                publishers=[publisher],
+            ).start()
+            target = ListenerConfig(host="127.0.0.1", port=broker.port)
+            login = (publisher.username, publisher.secret)
+        stop = threading.Event()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, lambda *_: stop.set())
+        simulation = start_simulation(
+            host=target.host,
+            port=target.port,
+            username=login[0],
+            password=login[1],
+            tls=target.tls,
+            project=args.project,
+            prefix=s.mqtt_topic_prefix,
+            rate=rate,
+            stations=stations,
+            report=lambda sent: print(f"published {counted(sent, 'curve')}", flush=True),
+        )
+    except (LiveIngestError, BrokerError, BrokerMissingError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"Publishing the demo plant's parts to {topic_of(s.mqtt_topic_prefix, args.project)} on "
+        f"{target.host}:{target.port} at {args.rate} (Ctrl+C to stop)",
+        flush=True,
+    )
+    if broker is not None and broker.owned:
+        print(
+            "No curvehouse serve or listen runs on this home: the broker keeps the curves for "
+            "the listener's session until one starts.",
+            flush=True,
+        )
+    stop.wait()
+    sent = simulation.stop()
+    print(f"Stopped: published {counted(sent, 'curve')}.", flush=True)
+    if broker is not None and broker.owned:  # started here, not adopted
+        broker.stop()
+    return 0
+
+
 def cmd_token(args: argparse.Namespace, services: Services) -> int:
     """Personal API tokens, for whoever runs this machine (the operator): scripts, curl."""
     from models import accounts
@@ -462,6 +527,22 @@ def build_parser() -> argparse.ArgumentParser:
         "(repeatable; its password is made once and kept under CURVEHOUSE_HOME/broker)",
     )
     listen.set_defaults(func=cmd_listen)
+
+    simulate = sub.add_parser(
+        "simulate", help="publish the demo plant's parts over MQTT at takt time, like a gateway"
+    )
+    simulate.add_argument("--rate", default="5/s", help="curves per second or minute: 5/s, 300/min")
+    simulate.add_argument(
+        "--stations", default="", help="only these stations, comma-separated: ST010 or LEJ-L1-ST010"
+    )
+    simulate.add_argument("--project", default=DEMO_PROJECT)
+    simulate.add_argument(
+        "--url",
+        default="",
+        help="the broker, mqtt[s]://user:password@host:port (default: Curvehouse's own, started "
+        "by curvehouse serve or listen, with a login for the simulator)",
+    )
+    simulate.set_defaults(func=cmd_simulate)
 
     info = sub.add_parser("info", help="what is stored where, with sizes")
     info.set_defaults(func=cmd_info)

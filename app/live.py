@@ -1,17 +1,27 @@
 """Live ingest, in the web app's process or alone: the MQTT listener on the plant's broker
 (``CURVEHOUSE_MQTT_URL``) or on Curvehouse's own mosquitto, committing each micro-batch into
 its project's home. ``curvehouse serve`` starts it beside the pages (unless
-``CURVEHOUSE_MQTT_LISTEN=0``), ``curvehouse listen`` runs it without them."""
+``CURVEHOUSE_MQTT_LISTEN=0``), ``curvehouse listen`` runs it without them. The demo plant
+(``curvehouse simulate``, and ``serve`` with ``CURVEHOUSE_SIMULATE=1``) publishes like a
+gateway, over MQTT."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from app.services import Services
-from pipelines.live.broker import SERVICE_USER, EmbeddedBroker, Publisher
+from pipelines.live.broker import (
+    SERVICE_USER,
+    EmbeddedBroker,
+    Publisher,
+    kept_publishers,
+    topic_of,
+)
 from pipelines.live.commit import BatchOutcome
 from pipelines.live.listener import ListenerConfig, MqttListener
+from pipelines.live.simulator import MqttPublisher, PlantSimulator, run
 from pipelines.live.sink import StoreSink
 
 # How long a start waits for the broker to accept the listener's session.
@@ -79,3 +89,63 @@ def start_live_ingest(
         LiveIngest(listener, config, broker).stop()
         raise LiveIngestError(f"no MQTT session with {config.host}:{config.port}{said}")
     return LiveIngest(listener, config, broker)
+
+
+SIMULATOR = "curvehouse-simulator"  # the demo plant's broker login
+
+
+def simulator_login(services: Services, project: str) -> Publisher:
+    """The embedded broker's login for the demo plant, its password kept under
+    ``CURVEHOUSE_HOME/broker``."""
+    return kept_publishers(services.settings.home.absolute() / "broker", [(SIMULATOR, project)])[0]
+
+
+@dataclass
+class Simulation:
+    """The demo plant publishing on a thread of its own."""
+
+    publisher: MqttPublisher
+    stop_event: threading.Event
+    thread: threading.Thread
+    sent: list[int]
+
+    def stop(self) -> int:
+        """Stop, let the broker take what was sent, and say how many curves went out."""
+        self.stop_event.set()
+        self.thread.join(10)
+        self.publisher.close()
+        return self.sent[0]
+
+
+def start_simulation(
+    *,
+    host: str,
+    port: int,
+    username: str,
+    password: str,
+    project: str,
+    prefix: str,
+    rate: float,
+    stations: tuple[int, ...],
+    tls: bool = False,
+    report: Callable[[int], None] | None = None,
+) -> Simulation:
+    """Connect as a gateway and publish the demo plant's curves at ``rate`` per second to
+    ``<prefix>/<project>/curves``. Raises :class:`LiveIngestError` when the broker refuses."""
+    publisher = MqttPublisher(host, port, username, password, tls=tls)
+    if not publisher.connected.wait(SUBSCRIBE_SECONDS) or publisher.refused:
+        publisher.close(0)
+        said = f" (the broker said: {publisher.refused})" if publisher.refused else ""
+        raise LiveIngestError(f"the simulator could not connect to {host}:{port}{said}")
+    simulator = PlantSimulator(rate=rate, stations=stations, project=project)
+    topic = topic_of(prefix, project)
+    stop, sent = threading.Event(), [0]
+
+    def work() -> None:
+        sent[0] = run(
+            simulator, lambda due: publisher.publish(topic, due.payload), stop, report=report
+        )
+
+    thread = threading.Thread(target=work, name="curvehouse-simulator", daemon=True)
+    thread.start()
+    return Simulation(publisher, stop, thread, sent)

@@ -20,13 +20,22 @@ from app.auth.setup import announce, cookie_secret, first_owner
 from app.clusters.poller import ClusterPoller
 from app.explorer.elements import warm_plotting
 from app.homes.mover import ProjectMover
-from app.live import LiveIngest, LiveIngestError, start_live_ingest
+from app.live import (
+    LiveIngest,
+    LiveIngestError,
+    Simulation,
+    simulator_login,
+    start_live_ingest,
+    start_simulation,
+)
 from app.pages import board, clusters, curves, home, part, projects, team
 from app.services import Services
 from models.settings import Settings
 from pipelines.density import warm_up
 from pipelines.live.broker import BrokerError, BrokerMissingError
+from pipelines.live.simulator import parse_rate, pick_stations
 from pipelines.projects import adopt_curve_projects
+from pipelines.synthetic import DEMO_PROJECT
 from providers import ProviderError
 from providers.engines.endpoint import EngineEndpoint
 
@@ -202,21 +211,24 @@ class QueryMarks(OutputTransform):
             request.query = request.query.replace("?", "%3F")
 
 
-def _live_ingest(services: Services) -> LiveIngest | None:
-    """Live ingest beside the pages, said at start: where to publish, or why it is off. A
-    broker that cannot be had leaves the app serving without it."""
+def _live_ingest(services: Services) -> tuple[LiveIngest | None, Simulation | None]:
+    """Live ingest beside the pages, and the demo plant publishing to it when asked
+    (``CURVEHOUSE_SIMULATE``, on Curvehouse's own broker), said at start: where to publish,
+    or why it is off. A broker that cannot be had leaves the app serving without it."""
     settings = services.settings
     if not settings.mqtt_listen:
-        return None
+        return None, None
+    simulated = settings.simulate and not settings.mqtt_url
+    login = simulator_login(services, DEMO_PROJECT) if simulated else None
     try:
-        live = start_live_ingest(services)
+        live = start_live_ingest(services, publishers=[login] if login else [])
     except (LiveIngestError, BrokerError, BrokerMissingError, OSError) as exc:
         print(
             f"Live ingest is off: {exc}. Set CURVEHOUSE_MQTT_URL to the plant's broker, or "
             "install mosquitto (apt install mosquitto); CURVEHOUSE_MQTT_LISTEN=0 silences this.",
             flush=True,
         )
-        return None
+        return None, None
     config = live.config
     where = f"{config.host}:{config.port}"
     if live.broker is not None:
@@ -225,7 +237,29 @@ def _live_ingest(services: Services) -> LiveIngest | None:
         f"Live ingest: publish curves to {settings.mqtt_topic_prefix}/<project>/curves on {where}",
         flush=True,
     )
-    return live
+    if login is None:
+        return live, None
+    try:
+        simulation = start_simulation(
+            host=config.host,
+            port=config.port,
+            username=login.username,
+            password=login.secret,
+            project=DEMO_PROJECT,
+            prefix=settings.mqtt_topic_prefix,
+            rate=parse_rate(settings.simulate_rate),
+            stations=pick_stations(None),
+        )
+    except (LiveIngestError, ValueError) as exc:
+        print(f"The demo plant is off: {exc}.", flush=True)
+        return live, None
+    print(
+        f"The demo plant publishes curves at {settings.simulate_rate} to project "
+        f"{DEMO_PROJECT!r} (the explorer's Live switch and the Board show them; "
+        "CURVEHOUSE_SIMULATE=0 turns it off)",
+        flush=True,
+    )
+    return live, simulation
 
 
 def _serve(services: Services, *, show: bool, origins: tuple[str, ...]) -> None:
@@ -247,7 +281,7 @@ def _serve(services: Services, *, show: bool, origins: tuple[str, ...]) -> None:
     sign_in = oidc_options(settings) or {"auth_provider": login}
     poller = ClusterPoller(store, settings).start()
     mover = ProjectMover(services).start()  # carries on any move a stopped server left
-    live = _live_ingest(services)
+    live, simulation = _live_ingest(services)
     print(f"Curvehouse at {url} (Ctrl+C to stop)", flush=True)
     # SIGTERM (a service manager, `kill`) ends the server as Ctrl+C does, through Panel's own
     # SIGINT handler, so what runs beside the pages (the broker above all) is stopped too.
@@ -271,6 +305,8 @@ def _serve(services: Services, *, show: bool, origins: tuple[str, ...]) -> None:
             transforms=[QueryMarks, SecurityHeaders],
         )
     finally:
+        if simulation is not None:
+            simulation.stop()
         if live is not None:
             live.stop()
         mover.stop()

@@ -237,6 +237,10 @@ class Settings(BaseSettings):
     mqtt_session_hours: int = 168
     # Whether `curvehouse serve` runs live ingest beside the pages (0: only `curvehouse listen`).
     mqtt_listen: bool = True
+    # Whether `curvehouse serve` runs the demo plant (curvehouse simulate) on its own broker, and
+    # how fast: `make run` turns it on, so a new user sees a line producing parts.
+    simulate: bool = False
+    simulate_rate: str = "5/s"
 
     @classmethod
     def settings_customise_sources(

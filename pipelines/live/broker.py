@@ -320,6 +320,11 @@ class EmbeddedBroker:
                 raise BrokerError(f"mosquitto stopped at start: {said or self._tail()}")
         raise BrokerError("mosquitto found no free port on 127.0.0.1")
 
+    @property
+    def owned(self) -> bool:
+        """Started by this object (not adopted from another process of the same home)."""
+        return self._process is not None
+
     def _tail(self, lines: int = 5) -> str:
         try:
             return " | ".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

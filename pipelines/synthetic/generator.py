@@ -24,6 +24,7 @@ _STATION_SECONDS = (6.0, 6.0, 2.0)
 _TRANSFER_SECONDS = (8.0, 20.0)
 _DRIFT_EPISODE_RATE = 0.08  # share of (station, shift) runs whose sensor drifts
 _DEFECT_RATE = 0.045
+DEMO_PROJECT = "demo"  # where `curvehouse demo` and the simulated line put their curves
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class DemoSpec:
     seed: int = 7
     start: pd.Timestamp = field(default_factory=lambda: pd.Timestamp("2026-11-16 06:00", tz="UTC"))
     days: float = 7.0
-    project: str = "demo"
+    project: str = DEMO_PROJECT
     batch_points: int = 4_000_000  # flush a batch once it holds this many samples
 
     def __post_init__(self) -> None:
@@ -203,3 +204,11 @@ def generate_demo(spec: DemoSpec) -> Iterator[CurveBatch]:
             rows, xs, ys, points = [], [], [], 0
     if rows:
         yield _batch(rows, xs, ys)
+
+
+def demo_curve(spec: DemoSpec, index: int) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Demo curve ``index`` alone: its metadata by column (times as UTC nanoseconds) and its x
+    and y as values (codes times steps), the same curve :func:`generate_demo` yields."""
+    meta, x, y = _curve(spec, index, spec.start.as_unit("ns").value)
+    row = dict(zip(_META, meta, strict=True))
+    return row, x * row["x_step"], y * row["y_step"]

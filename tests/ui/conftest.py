@@ -94,12 +94,13 @@ class Served:
         page.wait_for_url(lambda url: "/login" not in url)
 
     def stop(self) -> None:
+        """Stop the server; what it printed is kept in ``output``."""
         self.process.terminate()
         try:
-            self.process.communicate(timeout=20)
+            self.output, _ = self.process.communicate(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.communicate()
+            self.output, _ = self.process.communicate()
 
 
 @contextmanager

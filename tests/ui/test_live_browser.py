@@ -140,3 +140,32 @@ def test_a_kiosk_link_shows_the_board_signed_out_until_it_is_revoked(served, pag
     screen.goto(address)
     expect(screen).to_have_url(re.compile(r"/login"))
     screen.context.close()
+
+
+def test_make_runs_demo_plant_is_a_line_producing_parts(tmp_path_factory, browser):
+    """`make run` serves with CURVEHOUSE_SIMULATE=1: the demo plant publishes over MQTT to the
+    server's own broker and listener, and the board shows its stations running."""
+    home = tmp_path_factory.mktemp("simulated-home")
+    subprocess.run(
+        [str(BIN / "curvehouse"), "demo", "--curves", "30"],
+        env={**os.environ, "CURVEHOUSE_HOME": str(home)},
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    server = Served(
+        home,
+        [str(BIN / "curvehouse"), "serve"],
+        env={"CURVEHOUSE_SIMULATE": "1", "CURVEHOUSE_SIMULATE_RATE": "20/s"},
+    )
+    try:
+        page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+        server.sign_in(page)
+        page.goto(server.url + "board?project=demo&line=LEJ-L1")
+        running = page.locator(".ch-tile", has_text="● running")
+        expect(running).to_have_count(3, timeout=90_000)  # the line's three stations
+        screenshot(page, "board-simulated")
+        page.context.close()
+    finally:
+        server.stop()
+    assert "The demo plant publishes curves at 20/s" in server.output
