@@ -63,8 +63,12 @@ def query(page) -> dict[str, str]:
 
 
 def stat(page, label: str) -> str:
-    """The figure card's value (a Number indicator: its name, then its value)."""
-    return page.locator(".ch-figure", has_text=label).locator("div").last.inner_text()
+    """The figure card's value (a Number indicator: its name, then its value), once shown: the
+    browser may lay out the status line a moment before the card's value (a CI run read it
+    empty)."""
+    value = page.locator(".ch-figure", has_text=label).locator("div").last
+    expect(value).not_to_have_text("", timeout=10_000)
+    return value.inner_text()
 
 
 def plot_box(page) -> dict:
