@@ -1,0 +1,368 @@
+"""Sustained live ingest (issue 18's "Speed"): 3,000-sample curves published over MQTT at a
+fixed rate to ``curvehouse serve``'s own listener, committed into the built-in engine, while a
+live explorer page is open in Debian's chromium.
+
+Two brokers: (a) a plant's mosquitto started here with a plain config (its defaults, plus the
+unlimited offline queue the README asks of a plant broker), reached through
+``CURVEHOUSE_MQTT_URL``; (b) Curvehouse's own (``EmbeddedBroker``, started by ``serve``). On
+(b) the only publisher login ``serve`` grants is the demo plant's, so the gateways publish
+with it to project ``demo`` and the demo plant itself runs at 1 curve an hour.
+
+The gateways run in a process of their own (``live_ingest_tools publish``: 4 connections,
+QoS 1). Each curve's ``started_at`` is its publish time, so per curve:
+
+- *seen*: publish to a reader's ``SELECT`` finding it: a reader in this process polls the
+  server's engine endpoint every 0.25 s for commits it has not seen (so up to 0.25 s is the
+  reader's own),
+- *commit*: publish to its ``datasets`` row (the commit that makes it queryable), read after
+  the run from the store.
+
+Also: curves/s from the first publish to the last commit, commits and curves per commit, CPU
+per process, bytes per point of the live curves against the same curves written as one file
+import (toy size and broker (a) at full size; both as stored and after ``OPTIMIZE ... FINAL``).
+Before the run the project gets two curves of the same press, started hours ago, imported
+like a file: the live page then knows the process and starts empty.
+
+Toy size (``make test``): 4 s at 20 curves/s, the same path, asserting only correctness
+(every published curve acknowledged, stored exactly once, seen by the reader and counted by
+the page). Full size (``make bench``): 5 minutes at 500 curves/s per broker.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks.conftest import FULL, report
+from models.settings import Settings
+from pipelines.live.broker import find_mosquitto, kept_publishers, password_line
+from pipelines.synthetic.generator import DEMO_PROJECT
+from tests.pipelines.live.conftest import _require_mosquitto
+from tests.ui.conftest import BIN, Served, free_port, screenshot
+
+pytestmark = [pytest.mark.benchmark, pytest.mark.ui]
+
+SECONDS = 300 if FULL else 4
+RATE = 500 if FULL else 20
+CURVES = SECONDS * RATE
+SAMPLES = 3000
+GATEWAYS = 4
+HISTORY = 2  # curves of the line imported before the run (the page then knows its process)
+POLL = 0.25
+PROJECT = DEMO_PROJECT
+PAGE = f"curves?project={PROJECT}&process=press-fit&live=15m"
+LIVE = re.compile(r"Live · last 15 min · updated \d\d:\d\d:\d\d .* · ([\d,]+) curves? · ")
+ROOT = Path(__file__).resolve().parents[1]
+SIMULATOR = "curvehouse-simulator"  # app.live's login for the demo plant
+RESULTS: list[dict] = []
+
+
+class PlantBroker:
+    """A plant's mosquitto as its people would run it: Debian's defaults, logins and an ACL
+    for the listener and one gateway, persistence, and no cap on the offline queue."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True)
+        self.port = free_port()
+        self.listener = ("curvehouse", secrets.token_urlsafe(16))
+        self.gateway = ("press-gateway", secrets.token_urlsafe(16))
+        passwd, acl, conf = (directory / n for n in ("passwd", "acl", "mosquitto.conf"))
+        passwd.write_text(f"{password_line(*self.listener)}\n{password_line(*self.gateway)}\n")
+        acl.write_text(
+            f"user {self.listener[0]}\ntopic read curvehouse/+/curves\n\n"
+            f"user {self.gateway[0]}\ntopic write curvehouse/{PROJECT}/curves\n"
+        )
+        for path in (passwd, acl):
+            path.chmod(0o600)
+        conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous false\n"
+            f"password_file {passwd}\nacl_file {acl}\n"
+            f"persistence true\npersistence_location {directory}/\n"
+            f"max_queued_messages 0\nuser {getpass.getuser()}\n"
+            f"log_dest file {directory / 'mosquitto.log'}\n"
+        )
+        self.process = subprocess.Popen(
+            [find_mosquitto(), "-c", str(conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                assert self.process.poll() is None, "the plant's mosquitto stopped at start"
+                assert time.monotonic() < deadline, "the plant's mosquitto did not listen"
+                time.sleep(0.05)
+
+    @property
+    def listener_url(self) -> str:
+        return f"mqtt://{self.listener[0]}:{self.listener[1]}@127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(20)
+
+
+class Reader(threading.Thread):
+    """Another system reading the store while ``serve`` holds it (through its engine endpoint):
+    every ``POLL`` s, the curves of the commits it has not seen yet, each with the time from
+    its publish (its ``started_at``) to now."""
+
+    def __init__(self, home: Path, label: str) -> None:
+        super().__init__(name="bench-reader", daemon=True)
+        self.label = label + "-"
+        from providers.engines import get_engine
+
+        self.client = get_engine("embedded", path=home / "chdb").client()
+        self.seen: dict[str, float] = {}
+        self.datasets: set[str] = set()
+        self.errors: list[str] = []
+        self.stop = threading.Event()
+
+    def poll(self) -> None:
+        p = {"p": PROJECT}
+        fresh = [
+            d
+            for (d,) in self.client.query(
+                "SELECT toString(dataset_id) FROM curvehouse.datasets WHERE project = {p:String} "
+                "AND created_at >= now64(3) - INTERVAL 120 SECOND",
+                parameters=p,
+            ).result_rows
+            if d not in self.datasets
+        ]
+        if not fresh:
+            return
+        rows = self.client.query(
+            "SELECT curve_key, toUnixTimestamp64Milli(started_at) FROM curvehouse.curves "
+            "WHERE project = {p:String} AND toString(dataset_id) IN {ids:Array(String)}",
+            parameters={**p, "ids": fresh},
+        ).result_rows
+        now = time.time()
+        for key, started in rows:
+            if key.startswith(self.label):
+                self.seen.setdefault(key, now - started / 1e3)
+        self.datasets.update(fresh)
+
+    def run(self) -> None:
+        while not self.stop.wait(POLL):
+            try:
+                self.poll()
+            except Exception as exc:  # the server is busy: say so in the table, go on
+                self.errors.append(str(exc)[:200])
+
+
+def _processes() -> dict[int, tuple[int, float, str]]:
+    """Every process's parent, CPU seconds (user + system) and command line, from /proc."""
+    tick, out = os.sysconf("SC_CLK_TCK"), {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+            line = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # gone meanwhile
+            continue
+        out[int(entry.name)] = (int(stat[1]), (int(stat[11]) + int(stat[12])) / tick, line)
+    return out
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time so far of this process's descendants, by kind (the browser's processes under
+    Playwright's driver, the server, the brokers); the gateways' process measures its own."""
+    processes, ours, kinds = _processes(), {os.getpid()}, {}
+    grew = True
+    while grew:
+        more = {p for p, (parent, _, _) in processes.items() if parent in ours} - ours
+        ours |= more
+        grew = bool(more)
+    for pid in ours - {os.getpid()}:
+        _, used, line = processes[pid]
+        kind = (
+            "chromium"
+            if "chromium" in line or "playwright" in line
+            else "serve"
+            if "curvehouse serve" in line
+            else "mosquitto"
+            if "mosquitto" in line
+            else None
+        )
+        if kind:
+            kinds[kind] = kinds.get(kind, 0.0) + used
+    return kinds
+
+
+def prepare(home: Path) -> None:
+    """The project the curves go to, made as ``curvehouse ingest`` would adopt it; the first
+    owner ``serve`` makes owns it."""
+    from models.accounts import adopt_projects
+    from models.store import open_metadata
+
+    with open_metadata(Settings(home=home)) as store, store.sessions() as session:
+        adopt_projects(session=session, names=[PROJECT])
+        session.commit()
+
+
+def tool(*args: str, timeout: float) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.live_ingest_tools", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def pct(values, q: float) -> str:
+    return f"{np.percentile(values, q):.2f}" if len(values) else "-"
+
+
+@pytest.mark.parametrize("broker", ["mosquitto", "embedded"])
+def test_sustained_live_ingest(broker, tmp_path, browser):
+    _require_mosquitto()
+    home, label = tmp_path / "home", broker[:2].upper()
+    prepare(home)
+    common = ("--home", str(home), "--project", PROJECT, "--samples", str(SAMPLES))
+    tool("seed", *common, "--curves", str(HISTORY), timeout=300)
+    plant = None
+    if broker == "mosquitto":
+        plant = PlantBroker(tmp_path / "plant")
+        env = {"CURVEHOUSE_MQTT_URL": plant.listener_url}
+        login = plant.gateway
+    else:
+        gateway = kept_publishers(home / "broker", [(SIMULATOR, PROJECT)])[0]
+        login = (gateway.username, gateway.secret)
+        env = {
+            "CURVEHOUSE_MQTT_PORT": "0",
+            "CURVEHOUSE_SIMULATE": "1",
+            "CURVEHOUSE_SIMULATE_RATE": "1/h",
+        }
+    served = None
+    try:
+        served = Served(home, [str(BIN / "curvehouse"), "serve"], env=env)
+        port = (
+            plant.port
+            if plant
+            else int((home / "broker" / "mosquitto.conf").read_text().split()[1])
+        )
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        served.sign_in(page)
+        page.goto(served.url + PAGE)
+        page.get_by_text("No part of this line started in the last 15 min yet").wait_for(
+            timeout=120_000
+        )
+        reader = Reader(home, label)
+        reader.start()
+        cpu_before, began = cpu_seconds(), time.time()
+        sent = tool(
+            "publish",
+            *("--host", "127.0.0.1", "--port", str(port), "--username", login[0]),
+            *("--password", login[1], "--topic", f"curvehouse/{PROJECT}/curves"),
+            *("--label", label, "--curves", str(CURVES), "--rate", str(RATE)),
+            *("--threads", str(GATEWAYS), "--samples", str(SAMPLES)),
+            timeout=SECONDS * 4 + 600,
+        )
+        assert "error" not in sent, sent
+        progress = (len(reader.seen), time.monotonic())
+        while len(reader.seen) < CURVES and time.monotonic() - progress[1] < 60:
+            time.sleep(0.1)  # a listener behind the broker drains its queue: wait while it does
+            if len(reader.seen) > progress[0]:
+                progress = (len(reader.seen), time.monotonic())
+        wall = time.time() - began
+        cpu = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_seconds().items()}
+        reader.stop.set()
+        reader.join(10)
+        status = page.get_by_text(LIVE).first
+        deadline = time.monotonic() + 60
+        shown = 0
+        while time.monotonic() < deadline:
+            found = LIVE.search(status.text_content(timeout=60_000) or "")
+            shown = int(found[1].replace(",", "")) if found else 0
+            if shown >= CURVES:
+                break
+            time.sleep(0.5)
+        screenshot(page, f"bench-live-ingest-{broker}")
+        context.close()
+    finally:
+        if served is not None:
+            served.stop()
+        if plant is not None:
+            plant.stop()
+    assert not errors, errors
+    assert sent["acked"] == CURVES, sent
+    compare = not FULL or broker == "mosquitto"
+    stored = tool(
+        "stored",
+        *common,
+        *("--label", label, "--curves", str(CURVES)),
+        *(["--compare"] if compare else []),
+        timeout=3600,
+    )
+    # Every published curve stored exactly once, seen by the reader, counted by the page.
+    assert stored["ours"] == CURVES and stored["ours_keys"], stored
+    assert stored["rows"] == stored["keys"], "a curve was stored twice"
+    assert len(reader.seen) == CURVES, (len(reader.seen), reader.errors[-3:])
+    assert shown >= CURVES, f"the page counts {shown} curves"
+    assert stored["ours_points"] == CURVES * SAMPLES, stored
+    if compare:
+        assert stored["file_points"] == stored["points"] == (CURVES + HISTORY) * SAMPLES, stored
+    seen = np.fromiter(reader.seen.values(), float)
+    span = (stored["last_commit_ms"] - stored["first_publish_ms"]) / 1e3
+    RESULTS.append(
+        {
+            "broker": "plant mosquitto (URL)" if plant else "embedded (serve's own)",
+            "curves": f"{CURVES:,}",
+            "sent/s": f"{sent['rate']:.0f}",
+            "stored/s": f"{CURVES / span:.0f}",
+            "M samples/s": f"{CURVES * SAMPLES / span / 1e6:.2f}",
+            "seen p50/p95/max s": f"{pct(seen, 50)}/{pct(seen, 95)}/{seen.max():.2f}",
+            "commit p50/p95/max s": (
+                f"{stored['commit_p50']:.2f}/{stored['commit_p95']:.2f}/{stored['commit_max']:.2f}"
+            ),
+            "commits": stored["commits"],
+            "curves/commit": f"{CURVES / stored['commits']:.0f}",
+            "parts at end": stored["live_parts"],
+            "B/point live": f"{stored['live_bpp']:.3f}",
+            "B/point file": f"{stored['file_bpp']:.3f}" if compare else "-",
+            "optimized live/file": (
+                f"{stored['live_bpp_optimized']:.3f}/{stored['file_bpp_optimized']:.3f}"
+                if compare
+                else "-"
+            ),
+            "CPU cores serve/mosq/chromium": "/".join(
+                f"{cpu.get(k, 0.0) / wall:.2f}" for k in ("serve", "mosquitto", "chromium")
+            ),
+            "gateways' CPU cores": f"{sent['cpu_seconds'] / sent['seconds']:.2f}",
+            "publish late p95 ms": f"{sent['late_p95_ms']:.0f}",
+            "load avg": "/".join(f"{v:.1f}" for v in os.getloadavg()),
+        }
+    )
+
+
+def test_report():
+    if not RESULTS:
+        pytest.skip("the live-ingest benchmark did not run")
+    report(
+        f"Sustained live ingest: {CURVES:,} curves of {SAMPLES:,} samples at {RATE}/s "
+        f"({GATEWAYS} gateways, QoS 1) into serve's listener, a live page open",
+        RESULTS,
+        list(RESULTS[0]),
+    )
