@@ -249,6 +249,20 @@ def stored(args: argparse.Namespace) -> dict:
         "live_parts": live_parts,
         "live_bpp": live_bytes / points if points else None,
     }
+    if ours:  # by 30 s of commits: curves per second, mean and worst publish-to-commit
+        first, buckets = min(r[2] for r in ours), {}
+        span = (max(r[2] for r in ours) - first) / 1e3
+        for r in ours:
+            buckets.setdefault((r[2] - first) // 30_000, []).append((r[2] - r[1]) / 1e3)
+        out["series"] = [
+            (
+                int(b) * 30,
+                len(v) / max(min(30.0, span - b * 30), 1.0),
+                float(np.mean(v)),
+                float(np.max(v)),
+            )
+            for b, v in sorted(buckets.items())
+        ]
     if args.compare:
         file_db = db + "_file"
         store = CurveStore.open(client, file_db)

@@ -54,8 +54,11 @@ from tests.ui.conftest import BIN, Served, free_port, screenshot
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.ui]
 
-SECONDS = 300 if FULL else 4
-RATE = 500 if FULL else 20
+# Other durations and rates, to find where the line is: CURVEHOUSE_BENCH_LIVE=<seconds>x<rate>.
+LIVE_RUN = os.environ.get("CURVEHOUSE_BENCH_LIVE", "300x500" if FULL else "4x20")
+SECONDS, RATE = (int(v) for v in LIVE_RUN.split("x"))
+# CURVEHOUSE_BENCH_LIVE_PAGE=0 runs without the browser, to tell the page's share.
+WITH_PAGE = os.environ.get("CURVEHOUSE_BENCH_LIVE_PAGE", "1") != "0"
 CURVES = SECONDS * RATE
 SAMPLES = 3000
 GATEWAYS = 4
@@ -67,6 +70,7 @@ LIVE = re.compile(r"Live · last 15 min · updated \d\d:\d\d:\d\d .* · ([\d,]+)
 ROOT = Path(__file__).resolve().parents[1]
 SIMULATOR = "curvehouse-simulator"  # app.live's login for the demo plant
 RESULTS: list[dict] = []
+SERIES: list[dict] = []
 
 
 class PlantBroker:
@@ -260,15 +264,16 @@ def test_sustained_live_ingest(broker, tmp_path, browser):
             if plant
             else int((home / "broker" / "mosquitto.conf").read_text().split()[1])
         )
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
         errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        served.sign_in(page)
-        page.goto(served.url + PAGE)
-        page.get_by_text("No part of this line started in the last 15 min yet").wait_for(
-            timeout=120_000
-        )
+        if WITH_PAGE:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            served.sign_in(page)
+            page.goto(served.url + PAGE)
+            page.get_by_text("No part of this line started in the last 15 min yet").wait_for(
+                timeout=120_000
+            )
         reader = Reader(home, label)
         reader.start()
         cpu_before, began = cpu_seconds(), time.time()
@@ -290,17 +295,18 @@ def test_sustained_live_ingest(broker, tmp_path, browser):
         cpu = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_seconds().items()}
         reader.stop.set()
         reader.join(10)
-        status = page.get_by_text(LIVE).first
-        deadline = time.monotonic() + 60
-        shown = 0
-        while time.monotonic() < deadline:
-            found = LIVE.search(status.text_content(timeout=60_000) or "")
-            shown = int(found[1].replace(",", "")) if found else 0
-            if shown >= CURVES:
-                break
-            time.sleep(0.5)
-        screenshot(page, f"bench-live-ingest-{broker}")
-        context.close()
+        shown = CURVES if not WITH_PAGE else 0
+        if WITH_PAGE:
+            status = page.get_by_text(LIVE).first
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                found = LIVE.search(status.text_content(timeout=60_000) or "")
+                shown = int(found[1].replace(",", "")) if found else 0
+                if shown >= CURVES:
+                    break
+                time.sleep(0.5)
+            screenshot(page, f"bench-live-ingest-{broker}")
+            context.close()
     finally:
         if served is not None:
             served.stop()
@@ -324,12 +330,25 @@ def test_sustained_live_ingest(broker, tmp_path, browser):
     assert stored["ours_points"] == CURVES * SAMPLES, stored
     if compare:
         assert stored["file_points"] == stored["points"] == (CURVES + HISTORY) * SAMPLES, stored
+    settings = Settings.from_env()  # the micro-batch serve ran with (inherited environment)
+    for start, rate, mean, worst in stored["series"]:
+        SERIES.append(
+            {
+                "broker": broker,
+                "from s": start,
+                "curves/s": f"{rate:.0f}",
+                "mean": f"{mean:.2f}",
+                "max": f"{worst:.2f}",
+            }
+        )
     seen = np.fromiter(reader.seen.values(), float)
     span = (stored["last_commit_ms"] - stored["first_publish_ms"]) / 1e3
     RESULTS.append(
         {
-            "broker": "plant mosquitto (URL)" if plant else "embedded (serve's own)",
+            "broker": ("plant mosquitto (URL)" if plant else "embedded (serve's own)")
+            + ("" if WITH_PAGE else ", no page"),
             "curves": f"{CURVES:,}",
+            "batch": f"{settings.mqtt_batch_curves}/{settings.mqtt_batch_seconds:g} s",
             "sent/s": f"{sent['rate']:.0f}",
             "stored/s": f"{CURVES / span:.0f}",
             "M samples/s": f"{CURVES * SAMPLES / span / 1e6:.2f}",
@@ -362,7 +381,15 @@ def test_report():
         pytest.skip("the live-ingest benchmark did not run")
     report(
         f"Sustained live ingest: {CURVES:,} curves of {SAMPLES:,} samples at {RATE}/s "
-        f"({GATEWAYS} gateways, QoS 1) into serve's listener, a live page open",
+        f"({GATEWAYS} gateways, QoS 1) into serve's listener"
+        + (", a live page open" if WITH_PAGE else ", no page open"),
         RESULTS,
         list(RESULTS[0]),
     )
+    if SERIES:
+        report(
+            "Over the run: curves committed per second and publish-to-commit time (s), by 30 s "
+            "of commits",
+            SERIES,
+            list(SERIES[0]),
+        )
