@@ -21,6 +21,7 @@ from pipelines.live.broker import (
 )
 from pipelines.live.commit import BatchOutcome
 from pipelines.live.listener import ListenerConfig, MqttListener
+from pipelines.live.logins import LoginSync
 from pipelines.live.simulator import MqttPublisher, PlantSimulator, run
 from pipelines.live.sink import StoreSink
 
@@ -34,14 +35,18 @@ class LiveIngestError(RuntimeError):
 
 @dataclass
 class LiveIngest:
-    """A running listener, and the embedded broker it started (None on the plant's)."""
+    """A running listener, and the embedded broker it started with the thread keeping its
+    logins (None on the plant's)."""
 
     listener: MqttListener
     config: ListenerConfig
     broker: EmbeddedBroker | None
+    logins: LoginSync | None = None
 
     def stop(self) -> None:
         self.listener.stop()
+        if self.logins is not None:
+            self.logins.stop()
         if self.broker is not None:
             self.broker.stop()
 
@@ -53,7 +58,8 @@ def start_live_ingest(
     on_batch: Callable[[BatchOutcome, float], None] | None = None,
 ) -> LiveIngest:
     """Start the broker when none is configured (mosquitto, under ``CURVEHOUSE_HOME/broker``,
-    with ``publishers``' logins), then the listener, and wait for its session. Raises
+    with ``publishers``' logins and the ingest tokens of the metadata store, followed as they
+    are made and revoked), then the listener, and wait for its session. Raises
     :class:`pipelines.live.broker.BrokerMissingError` without mosquitto, :class:`LiveIngestError`
     when the broker refuses the listener."""
     s = services.settings
@@ -64,13 +70,15 @@ def start_live_ingest(
         "max_bytes": s.mqtt_max_message_kb << 10,
         "session_seconds": s.mqtt_session_hours * 3600,
     }
-    broker = None
+    broker = logins = None
     if s.mqtt_url:
         config = ListenerConfig.from_url(s.mqtt_url, **options)
     else:
-        broker = EmbeddedBroker(
-            s.home.absolute(), port=s.mqtt_port, prefix=s.mqtt_topic_prefix, publishers=publishers
-        ).start()
+        broker = EmbeddedBroker(s.home.absolute(), port=s.mqtt_port, prefix=s.mqtt_topic_prefix)
+        logins = LoginSync(broker, services.metadata.sessions, publishers)
+        logins.sync()  # the files the broker starts with
+        broker.start()
+        logins.start()
         config = ListenerConfig(
             host="127.0.0.1",
             port=broker.port,
@@ -86,9 +94,9 @@ def start_live_ingest(
     listener = MqttListener(config, sink, on_batch=on_batch).start()
     if not listener.subscribed.wait(SUBSCRIBE_SECONDS):
         said = f" (the broker said: {listener.refused})" if listener.refused else ""
-        LiveIngest(listener, config, broker).stop()
+        LiveIngest(listener, config, broker, logins).stop()
         raise LiveIngestError(f"no MQTT session with {config.host}:{config.port}{said}")
-    return LiveIngest(listener, config, broker)
+    return LiveIngest(listener, config, broker, logins)
 
 
 SIMULATOR = "curvehouse-simulator"  # the demo plant's broker login

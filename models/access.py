@@ -38,6 +38,8 @@ class Action(StrEnum):
     # cluster's owning project: the home's owner pays for what it stores.
     MOVE_PROJECT = "move_project"
     SET_RESIDENCY = "set_residency"
+    # Ingest tokens: broker logins that may publish the project's curves over MQTT.
+    GRANT_INGEST = "grant_ingest"
 
 
 LEAST_ROLE: dict[Action, Role] = {
@@ -50,6 +52,7 @@ LEAST_ROLE: dict[Action, Role] = {
     Action.DELETE_CLUSTER: Role.ADMIN,
     Action.MANAGE_MEMBERS: Role.ADMIN,
     Action.VIEW_AUDIT: Role.ADMIN,
+    Action.GRANT_INGEST: Role.ADMIN,
     Action.DELETE_PROJECT: Role.OWNER,
     Action.MOVE_PROJECT: Role.OWNER,
     Action.SET_RESIDENCY: Role.OWNER,

@@ -7,7 +7,9 @@ many to guess, so a plain SHA-256 is enough to store them, and it can be looked 
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import os
 import secrets
 
 from argon2 import PasswordHasher
@@ -15,6 +17,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 MIN_PASSWORD = 12
 TOKEN_PREFIX = "chp_"
+# mosquitto_passwd's default for $7$ (PBKDF2-SHA512) hashes. Few rounds are enough for the
+# secrets hashed that way: 256 random bits, not a person's password.
+PBKDF2_ITERATIONS = 101
 
 _hasher = PasswordHasher()
 # A real hash of a random password: checking an unknown e-mail costs the same time as a known
@@ -63,3 +68,12 @@ def digest(secret: str) -> str:
 def generated_password() -> str:
     """A first owner's password when none is given: 20 URL-safe characters (120 bits)."""
     return secrets.token_urlsafe(15)
+
+
+def mosquitto_hash(secret: str, *, iterations: int = PBKDF2_ITERATIONS) -> str:
+    """The password-file hash mosquitto 2 checks a broker login against:
+    ``$7$<iterations>$<salt>$<PBKDF2-SHA512>``, base64 as mosquitto_passwd writes it."""
+    salt = os.urandom(12)
+    key = hashlib.pbkdf2_hmac("sha512", secret.encode(), salt, iterations, 64)
+    b64 = base64.b64encode
+    return f"$7${iterations}${b64(salt).decode()}${b64(key).decode()}"

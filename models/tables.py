@@ -542,3 +542,21 @@ class KioskLink(Created, Base):
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+
+
+class IngestToken(Created, Base):
+    """A broker login that may publish one project's curves over MQTT (issue 18): the MQTT
+    username is ``login``, the password the secret shown once when made. Kept are the secret's
+    SHA-256 and the mosquitto password-file hash of it (``broker_hash``, PBKDF2-SHA512), so
+    Curvehouse's broker can be told the login without the secret ever being stored."""
+
+    __tablename__ = "ingest_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(parent("projects"), index=True)
+    login: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    created_by: Mapped[str] = mapped_column(sa.String(320))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    broker_hash: Mapped[str] = mapped_column(sa.String(200))
+    revoked_at: Mapped[datetime | None]

@@ -18,9 +18,7 @@ queue.
 
 from __future__ import annotations
 
-import base64
 import getpass
-import hashlib
 import json
 import os
 import secrets
@@ -33,10 +31,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from models.credentials import PBKDF2_ITERATIONS, mosquitto_hash
+
 # The listener's own login on the embedded broker.
 SERVICE_USER = "curvehouse-listener"
-# mosquitto_passwd's default for $7$ (PBKDF2-SHA512) hashes.
-PBKDF2_ITERATIONS = 101
 INSTALL_HINT = "Install Mosquitto (apt install mosquitto) or set CURVEHOUSE_MQTT_URL"
 # Debian puts the daemon in /usr/sbin, off a non-root account's PATH.
 _CANDIDATES = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
@@ -52,11 +50,20 @@ class BrokerError(RuntimeError):
 
 @dataclass(frozen=True)
 class Publisher:
-    """A broker login that may publish the curves of one project."""
+    """A broker login that may publish the curves of one project: with its ``secret``, or
+    (an ingest token, whose secret is not kept) with its password-file ``hashed`` secret."""
 
     username: str
     secret: str
     project: str
+    hashed: str = ""
+
+    def password_line(self) -> str:
+        return (
+            f"{self.username}:{self.hashed}"
+            if self.hashed
+            else password_line(self.username, self.secret)
+        )
 
 
 def find_mosquitto() -> str:
@@ -71,10 +78,7 @@ def find_mosquitto() -> str:
 
 def password_line(username: str, secret: str, *, iterations: int = PBKDF2_ITERATIONS) -> str:
     """One mosquitto 2 password-file line: ``user:$7$<iterations>$<salt>$<PBKDF2-SHA512>``."""
-    salt = os.urandom(12)
-    digest = hashlib.pbkdf2_hmac("sha512", secret.encode(), salt, iterations, 64)
-    b64 = base64.b64encode
-    return f"{username}:$7${iterations}${b64(salt).decode()}${b64(digest).decode()}"
+    return f"{username}:{mosquitto_hash(secret, iterations=iterations)}"
 
 
 def topic_of(prefix: str, project: str) -> str:
@@ -254,7 +258,7 @@ class EmbeddedBroker:
             _check_login(p.username, p.project)
             if p.username == SERVICE_USER:
                 raise ValueError(f"{SERVICE_USER!r} is the listener's own login")
-            lines.append(password_line(p.username, p.secret))
+            lines.append(p.password_line())
         _write_private(self.directory / "passwd", "\n".join(lines) + "\n")
         _write_private(self.directory / "acl", render_acl(self.prefix, self.publishers))
 

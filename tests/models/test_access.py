@@ -43,6 +43,7 @@ EXPECTED = {
     Action.DELETE_CLUSTER: {"owner", "admin"},
     Action.MANAGE_MEMBERS: {"owner", "admin"},
     Action.VIEW_AUDIT: {"owner", "admin"},
+    Action.GRANT_INGEST: {"owner", "admin"},
     Action.DELETE_PROJECT: {"owner"},
     Action.MOVE_PROJECT: {"owner"},
     Action.SET_RESIDENCY: {"owner"},
