@@ -230,8 +230,9 @@ def _live_ingest(services: Services) -> tuple[LiveIngest | None, Simulation | No
         )
         return None, None
     config = live.config
-    where = f"{config.host}:{config.port}"
+    services.mqtt_address = where = f"{config.host}:{config.port}"
     if live.broker is not None:
+        services.mqtt_address = f"localhost:{config.port}"
         where = f"localhost:{config.port} (Curvehouse's own mosquitto)"
     print(
         f"Live ingest: publish curves to {settings.mqtt_topic_prefix}/<project>/curves on {where}",

@@ -50,6 +50,8 @@ class Services:
         self._warm_lock = threading.Lock()
         self._warming: threading.Thread | None = None
         self._warm_again = False
+        # Where publishers reach this process's MQTT listener ("host:port"), once it runs.
+        self.mqtt_address: str | None = None
 
     def _once(self, name: str, build: Callable[[], T]) -> T:
         with self._build_lock:

@@ -39,6 +39,7 @@ RESOURCES = (
     "clusters",
     "curves",
     "live",
+    "ingest",
     "parts",
     "audit",
     "openapi",

@@ -20,6 +20,7 @@ from app.homes.moves import MoveRequestError, MoveView, act_on_move, latest_move
 from app.homes.moves import view_of as move_view_of
 from app.markup import text
 from app.pages import panel_serve_services, session_query
+from app.projects.live import ProjectLive
 from app.projects.upload import ProjectUpload
 from app.services import Services
 from app.shell import shell
@@ -254,10 +255,12 @@ class ProjectDetail(pn.viewable.Viewer):
             button.on_click(lambda _, action=action: self._act(action))
         self.message = pn.pane.Alert(visible=False, name="project-message")
         self.upload = ProjectUpload(services=services, who=who)
+        self.live = ProjectLive(services=services, who=who)
         self._view = pn.Column(
             self.title,
             self.where,
             self.upload,
+            self.live,
             pn.Row(self.residency, self.save_residency),
             pn.Row(self.move_to, self.move),
             self.who_may,
@@ -292,6 +295,7 @@ class ProjectDetail(pn.viewable.Viewer):
             owner = self.who.is_operator or allows(role, Action.MOVE_PROJECT)
             pin = self.who.is_operator or allows(role, Action.SET_RESIDENCY)
             self.upload.show(session, project_id, project.name, role)
+            self.live.show(session, project_id, project.name, role)
         self._owner = owner
         self.title.object = f"### {text(self._name)}"
         self.residency.disabled = not pin

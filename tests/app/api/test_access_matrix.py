@@ -101,6 +101,14 @@ ASKS = {
     ),
     "view audit": Ask(Action.VIEW_AUDIT, "GET", "/api/projects/{project}/audit"),
     "export audit": Ask(Action.VIEW_AUDIT, "GET", "/api/projects/{project}/audit?format=csv"),
+    "list ingest tokens": Ask(Action.GRANT_INGEST, "GET", "/api/projects/{project}/ingest-tokens"),
+    "grant ingest": Ask(
+        Action.GRANT_INGEST,
+        "POST",
+        "/api/projects/{project}/ingest-tokens",
+        body={"name": "gateway {role}"},
+    ),
+    "list dead letters": Ask(Action.VIEW, "GET", "/api/projects/{project}/dead-letters"),
     "set residency": Ask(
         Action.SET_RESIDENCY, "PATCH", "/api/projects/{project}", body={"residency": None}
     ),

@@ -98,3 +98,61 @@ def test_the_event_stream_sends_commits_and_resumes_after_the_last_event_seen(li
         commit(world, "L2")
         ((_, data),) = events(r, 1)
     assert sorted(c["curve_key"] for c in data["items"]) == [f"L2-{i}" for i in range(4)]
+
+
+def test_ingest_tokens_are_granted_listed_and_revoked_once(live_world):
+    world = live_world
+    base = f"/api/projects/{world.project_a}/ingest-tokens"
+    made = world.call("POST", base, json={"name": "press 3 gateway"})
+    assert made.status_code == 201, made.text
+    token = made.json()
+    assert token["login"].startswith("ing-") and token["secret"].startswith("chi_")
+    assert token["topic"].endswith("/curves") and token["name"] == "press 3 gateway"
+    listed = world.call("GET", base).json()
+    assert [t["login"] for t in listed["items"]] == [token["login"]]
+    assert "secret" not in listed["items"][0]  # shown once, in the answer that made it
+    # Another project's member cannot revoke it: the project does not exist for them.
+    assert world.call("DELETE", f"{base}/{token['id']}", "outsider").status_code == 404
+    assert world.call("DELETE", f"{base}/{token['id']}").status_code == 204
+    assert world.call("DELETE", f"{base}/{token['id']}").status_code == 404  # revoked already
+    assert world.call("GET", base).json()["items"] == []
+    other = f"/api/projects/{world.project_b}/ingest-tokens/{token['id']}"
+    assert world.call("DELETE", other, "outsider").status_code == 404
+    bad = world.call("POST", base, json={"name": ""})
+    assert bad.status_code == 422, bad.text
+
+
+def test_dead_letters_of_a_project_newest_first_to_its_members_only(live_world):
+    from datetime import UTC, datetime, timedelta
+
+    from models.tables import DeadLetter
+
+    world = live_world
+    now = datetime.now(UTC)
+    with world.store.sessions() as session:
+        for i, (project, reason) in enumerate(
+            [(world.project_a, "not_json"), (world.project_a, "conflict"), (world.project_b, "x")]
+        ):
+            session.add(
+                DeadLetter(
+                    project_id=project,
+                    project_name="p",
+                    topic="curvehouse/p/curves",
+                    reason=reason,
+                    detail=f"detail {i}",
+                    curve_key=None,
+                    payload_head="{",
+                    payload_bytes=1,
+                    payload_sha256=f"{i:064d}",
+                    received_at=now + timedelta(seconds=i),
+                )
+            )
+        session.commit()
+    path = f"/api/projects/{world.project_a}/dead-letters"
+    got = world.call("GET", path, "viewer")
+    assert got.status_code == 200, got.text
+    page = got.json()
+    assert [d["reason"] for d in page["items"]] == ["conflict", "not_json"]
+    assert page["total"] == 2 and page["items"][0]["detail"] == "detail 1"
+    assert world.call("GET", path, "outsider").status_code == 404
+    assert world.call("GET", path + "?limit=1&offset=1").json()["items"][0]["reason"] == "not_json"

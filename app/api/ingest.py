@@ -1,0 +1,142 @@
+"""Live ingest of a project over MQTT: the ingest tokens its admins grant to machines and
+gateways, and the dead letters (messages refused, with the reason) its members read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from app.api.errors import not_found
+from app.api.handler import Call
+from app.api.registry import API
+from app.api.schemas import Page, Paging, Request
+from app.api.scope import page_of, project_in
+from models import ingest_tokens
+from models.access import Action
+from models.dead_letters import dead_letters_of
+from models.tables import DeadLetter, IngestToken
+from pipelines.live.broker import topic_of
+
+TAG = "live ingest"
+
+
+class IngestTokenCreate(Request):
+    name: str = Field(description="what publishes with it, e.g. 'press 3 gateway'")
+
+
+class IngestTokenOut(BaseModel):
+    id: int
+    login: str = Field(description="the MQTT username")
+    name: str
+    topic: str = Field(description="where it may publish")
+    created_by: str
+    created_at: datetime
+
+
+class IngestTokenMade(IngestTokenOut):
+    secret: str = Field(description="the MQTT password: shown only in this answer")
+
+
+class DeadLetterOut(BaseModel):
+    id: int
+    received_at: datetime
+    reason: str = Field(description="a code: not_json, bad_field, not_finite, conflict, …")
+    detail: str = Field(description="what was wrong, in words")
+    curve_key: str | None
+    topic: str
+    payload_bytes: int
+    payload_head: str = Field(description="the message's first 4 KB")
+
+
+def _token_out(call: Call, token: IngestToken, project: str) -> dict:
+    return {
+        "id": token.id,
+        "login": token.login,
+        "name": token.name,
+        "topic": topic_of(call.settings.mqtt_topic_prefix, project),
+        "created_by": token.created_by,
+        "created_at": token.created_at,
+    }
+
+
+@API.route(
+    "GET",
+    "/api/projects/{project_id}/ingest-tokens",
+    "The project's working ingest tokens (MQTT publishers), newest first",
+    query=Paging,
+    response=Page[IngestTokenOut],
+    permission=Action.GRANT_INGEST,
+    tag=TAG,
+)
+def list_ingest_tokens(call: Call) -> Page[IngestTokenOut]:
+    with call.store.sessions() as session:
+        project, _ = project_in(session, call, call.path["project_id"], Action.GRANT_INGEST)
+        tokens = ingest_tokens.ingest_tokens(session, call.who, project)
+        items = [IngestTokenOut(**_token_out(call, t, project.name)) for t in tokens]
+    window = call.query
+    chosen = items[window.offset : window.offset + window.limit]
+    return Page(items=chosen, total=len(items), limit=window.limit, offset=window.offset)
+
+
+@API.route(
+    "POST",
+    "/api/projects/{project_id}/ingest-tokens",
+    "Grant a machine or gateway the right to publish this project's curves",
+    body=IngestTokenCreate,
+    response=IngestTokenMade,
+    status=201,
+    errors=(403,),
+    permission=Action.GRANT_INGEST,
+    tag=TAG,
+    description="Answers the MQTT login and its secret; the secret is not kept and cannot be "
+    "shown again. Curvehouse's own broker accepts the login within 2 s.",
+)
+def create_ingest_token(call: Call) -> IngestTokenMade:
+    with call.store.sessions() as session:
+        project, _ = project_in(session, call, call.path["project_id"], Action.GRANT_INGEST)
+        secret, token = ingest_tokens.create_ingest_token(
+            session=session, actor=call.who, project=project, name=call.body.name
+        )
+        session.commit()
+        return IngestTokenMade(**_token_out(call, token, project.name), secret=secret)
+
+
+@API.route(
+    "DELETE",
+    "/api/projects/{project_id}/ingest-tokens/{token_id}",
+    "Revoke an ingest token: the broker refuses it within 2 s",
+    status=204,
+    errors=(403,),
+    permission=Action.GRANT_INGEST,
+    tag=TAG,
+)
+def revoke_ingest_token(call: Call) -> None:
+    with call.store.sessions() as session:
+        project, _ = project_in(session, call, call.path["project_id"], Action.GRANT_INGEST)
+        token = session.get(IngestToken, call.path["token_id"])
+        if token is None or token.project_id != project.id or token.revoked_at is not None:
+            raise not_found(
+                f"Project {project.id} has no working ingest token {call.path['token_id']}."
+            )
+        ingest_tokens.revoke_ingest_token(session=session, actor=call.who, token=token)
+        session.commit()
+
+
+@API.route(
+    "GET",
+    "/api/projects/{project_id}/dead-letters",
+    "MQTT messages live ingest refused for this project, newest first, with the reason",
+    query=Paging,
+    response=Page[DeadLetterOut],
+    permission=Action.VIEW,
+    tag=TAG,
+)
+def list_dead_letters(call: Call) -> Page[DeadLetterOut]:
+    with call.store.sessions() as session:
+        project, _ = project_in(session, call, call.path["project_id"], Action.VIEW)
+        return page_of(session, dead_letters_of(project.id), call.query, _dead_letter_out)
+
+
+def _dead_letter_out(row: DeadLetter) -> DeadLetterOut:
+    return DeadLetterOut.model_validate(row, from_attributes=True)

@@ -1,0 +1,128 @@
+"""The project page's live-ingest card, without a browser: where to publish, ingest tokens for
+admins only (the secret shown once, with a command that works as written), and refused
+messages newest first for every member."""
+
+from __future__ import annotations
+
+import html
+import re
+import shlex
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app.pages.projects import ProjectsPanel
+from app.projects.live import IngestTokens, publish_command
+from app.services import Services
+from models import accounts
+from models.access import Principal
+from models.settings import Settings
+from models.store import open_metadata
+from models.tables import (
+    AuditEvent,
+    DeadLetter,
+    IngestToken,
+    Organisation,
+    Project,
+    ProjectMember,
+    Role,
+)
+
+
+@pytest.fixture
+def plant(tmp_path):
+    """Project line-9: Ada its admin, Vic a viewer."""
+    settings = Settings(home=tmp_path, database=f"t_{uuid.uuid4().hex[:12]}")
+    store = open_metadata(settings)
+    people = {}
+    with store.sessions() as session:
+        project = Project(organisation=Organisation(name="Plant"), name="line-9")
+        session.add(project)
+        for name, role in (("ada", Role.ADMIN), ("vic", Role.VIEWER)):
+            user = accounts.create_user(
+                session=session, email=f"{name}@plant.example", password=None
+            )
+            session.add(ProjectMember(project=project, user=user, role=role))
+            session.flush()
+            people[name] = Principal(user.email, user.id)
+        session.commit()
+    store.close()
+    services = Services(settings)
+    services.mqtt_address = "localhost:1883"
+    yield services, people
+    services.close()
+
+
+def card(plant, who: str):
+    services, people = plant
+    panel = ProjectsPanel(services=services, who=people[who])
+    panel.select("line-9")
+    return panel.detail.live
+
+
+def said(pane) -> str:
+    return html.unescape(pane.object)
+
+
+def test_an_admin_makes_a_token_shown_once_with_a_working_command_and_revokes_it(plant):
+    live = card(plant, "ada")
+    assert "`curvehouse/line-9/curves` on `localhost:1883`" in said(live.where)
+    tokens = live.grants
+    assert isinstance(tokens, IngestTokens) and len(live.tokens.objects) == 1
+    tokens.grant_name.value = "press 3 gateway"
+    shown = tokens.create()
+    login = re.search(r"`(ing-[0-9a-f]{12})`", shown)[1]
+    secret = re.search(r"`(chi_[\w-]+)`", shown)[1]
+    command = shlex.split(re.search(r"```\n(.+)\n```", shown)[1])
+    assert command[:7] == ["mosquitto_pub", "-h", "localhost", "-p", "1883", "-u", login]
+    assert command[command.index("-P") + 1] == secret
+    assert command[command.index("-t") + 1] == "curvehouse/line-9/curves"
+    services, _ = plant
+    with services.metadata.sessions() as session:
+        (token,) = session.scalars(sa.select(IngestToken)).all()
+        assert token.login == login and secret not in token.token_hash + token.broker_hash
+    listed = tokens.listed.objects[0].objects[0].object
+    assert "press 3 gateway" in listed and login in listed and secret not in listed
+    tokens.revoke(token.id)
+    assert "No ingest token works" in tokens.listed.objects[0].object
+    with services.metadata.sessions() as session:
+        actions = set(session.scalars(sa.select(AuditEvent.action)))
+    assert {"ingest_token.create", "ingest_token.revoke"} <= actions
+
+
+def test_a_viewer_sees_where_and_the_refused_messages_but_no_tokens(plant):
+    services, _ = plant
+    live = card(plant, "vic")
+    assert live.grants is None and live.tokens.objects == []
+    assert said(live.letters_said) == "No message for this project was refused."
+    assert not live.letters.visible
+    now = datetime.now(UTC)
+    with services.metadata.sessions() as session:
+        project = session.scalars(sa.select(Project)).one()
+        for i, reason in enumerate(["not_json", "conflict"]):
+            session.add(
+                DeadLetter(
+                    project_id=project.id,
+                    project_name="line-9",
+                    topic="curvehouse/line-9/curves",
+                    reason=reason,
+                    detail=f"detail {i}",
+                    curve_key="P-1" if reason == "conflict" else None,
+                    payload_head="{",
+                    payload_bytes=10 + i,
+                    payload_sha256=f"{i:064d}",
+                    received_at=now + timedelta(seconds=i),
+                )
+            )
+        session.commit()
+    live.read_letters()
+    assert said(live.letters_said).startswith("**2 messages refused**, the last at")
+    table = live.letters.value
+    assert table["reason"].tolist() == ["conflict", "not_json"]
+    assert table["curve"].tolist() == ["P-1", ""] and live.letters.visible
+
+
+def test_without_a_listener_the_card_says_so_and_the_command_names_the_broker():
+    assert "-h BROKER -p 1883" in publish_command(None, "ing-1", "chi_x", "t")
