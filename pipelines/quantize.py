@@ -13,17 +13,13 @@ import math
 
 import numpy as np
 
+from pipelines.kernels.grid import first_fitting_step
+
 INT32_LIMIT = 2**31 - 1
 # Relative tolerance for values that lie on no decimal grid: float32's resolution.
 RELATIVE_TOLERANCE = 2.0**-24
 # "Exact": equal to the decimal value up to float64 rounding of code * step.
 EXACT_TOLERANCE = 2.0**-50
-_SAMPLE = 65_536
-
-
-def _error(values: np.ndarray, step: float) -> float:
-    codes = np.rint(values / step)
-    return float(np.max(np.abs(codes * step - values)))
 
 
 def _decimal_steps(magnitude: float):
@@ -37,18 +33,24 @@ def _decimal_steps(magnitude: float):
 
 
 def choose_step(values: np.ndarray) -> float:
-    """The grid for ``values``: exact decimal if one fits, else float32-precise."""
+    """The grid for ``values``: exact decimal if one fits, else float32-precise.
+
+    The first decimal step, coarse to fine, whose rounding error is within the tolerance for
+    every value, first exact, then float32's. The search is a kernel that stops at a step's
+    first miss (:func:`pipelines.kernels.grid.first_fitting_step`); done in NumPy, reading the
+    whole column for every step, it was a sixth of live ingest's time.
+    """
     values = np.asarray(values, dtype=np.float64)
     if values.size == 0:
         return 1.0
     magnitude = float(np.max(np.abs(values)))
     if magnitude == 0.0:
         return 1.0
-    probe = values[:: max(1, values.size // _SAMPLE)]
+    steps = np.array(list(_decimal_steps(magnitude)), dtype=np.float64)
     for tolerance in (magnitude * EXACT_TOLERANCE, magnitude * RELATIVE_TOLERANCE):
-        for step in _decimal_steps(magnitude):
-            if _error(probe, step) <= tolerance and _error(values, step) <= tolerance:
-                return step
+        k = first_fitting_step(values, steps, tolerance)
+        if k >= 0:
+            return float(steps[k])
     # No decimal grid: the finest power of two that keeps codes inside Int32.
     return math.ldexp(1.0, max(-1074, math.ceil(math.log2(magnitude) - math.log2(INT32_LIMIT))))
 

@@ -168,14 +168,16 @@ def _write(
     batch = build_batch([c for _, c in items], ingested_at=ingested_at)
     keys = batch.meta["curve_key"].tolist()
     cids = curve_ids(project, batch.meta["curve_key"]).tolist()
-    prints = [int(p) for p in fingerprints(batch)]
+    prints: list[int] = []  # made only when a key is known (the store hashes them again)
     for attempt in range(2):
         keep = np.ones(len(items), dtype=bool)
         conflicts: list[int] = []
         first: dict[int, int] = {}  # curve id -> its print in this batch
         stored = store.stored_fingerprints(project, cids)
         skipped = 0
-        for i, (cid, fp) in enumerate(zip(cids, prints, strict=True)):
+        if stored or len(set(cids)) < len(cids):  # else all are new: nothing to compare
+            prints = prints or [int(p) for p in fingerprints(batch)]
+        for i, (cid, fp) in enumerate(zip(cids, prints, strict=True) if prints else ()):
             known = stored.get(cid, first.get(cid))
             if known is None:
                 first[cid] = fp
@@ -194,7 +196,8 @@ def _write(
             source=f"mqtt:{topic}",
         )
         try:
-            written = store.write([batch.take(keep)], spec, ingested_at=ingested_at)
+            kept = batch if keep.all() else batch.take(keep)
+            written = store.write([kept], spec, ingested_at=ingested_at)
         except ImportConflictError:
             if attempt:  # an import raced us twice: let the caller retry the batch
                 raise

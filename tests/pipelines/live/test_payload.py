@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipelines.live.payload import parse_message
 
@@ -73,3 +75,55 @@ def test_a_too_large_message_is_refused_unread():
     assert parsed.curves == []
     assert parsed.refusals[0].reason == "too_large"
     assert "101 bytes; at most 100" in parsed.refusals[0].detail
+
+
+def per_value_numbers(values: object) -> str | np.ndarray:
+    """The check ``_numbers`` made value by value before it was made bulk: the reference."""
+    if not isinstance(values, list) or not all(type(v) is float or type(v) is int for v in values):
+        return "bad_field"
+    array = np.asarray(values, dtype=np.float64)
+    return array if np.isfinite(array).all() else "not_finite"
+
+
+NUMBERS = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(min_value=-(2**63), max_value=2**64 - 1),
+    st.sampled_from([0, 1, 0.0, 1.0, -0.0]),
+)
+ANYTHING = st.one_of(
+    NUMBERS, st.booleans(), st.none(), st.text(max_size=3), st.lists(NUMBERS, max_size=2)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.lists(NUMBERS, min_size=2, max_size=50),
+        st.lists(st.one_of(NUMBERS, NUMBERS, NUMBERS, ANYTHING), min_size=2, max_size=50),
+        st.lists(st.sampled_from([0, 1, 0.0, 1.0, True, False]), min_size=2, max_size=20),
+        ANYTHING,
+    )
+)
+def test_numbers_are_refused_exactly_as_value_by_value(values):
+    y = list(range(len(values))) if isinstance(values, list) else [0, 1]
+    parsed = parse({"curve_key": "A", "x": values, "y": y})
+    expected = per_value_numbers(values)
+    if isinstance(expected, str):
+        assert [r.reason for r in parsed.refusals] == [expected]
+        says = "must be an array of numbers" if expected == "bad_field" else "is not finite"
+        assert f"'x' {says}" in parsed.refusals[0].detail
+    elif len(expected) < 2:
+        assert "a curve needs at least 2" in parsed.refusals[0].detail
+    else:
+        assert parsed.refusals == []
+        np.testing.assert_array_equal(parsed.curves[0].xs[0], expected)
+        assert parsed.curves[0].xs[0].dtype == np.float64
+
+
+def test_a_bool_among_zeros_and_ones_is_found_wherever_it_is():
+    for spot in range(4):
+        for flag in (True, False):
+            x = [0, 1.0, 0.0, 1]
+            x[spot] = flag
+            (refusal,) = parse(body(x=x, y=[1, 2, 3, 4])).refusals
+            assert "'x' must be an array of numbers" in refusal.detail
