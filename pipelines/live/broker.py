@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.credentials import PBKDF2_ITERATIONS, mosquitto_hash
+from models.ingest_tokens import LOGIN_PREFIX as TOKEN_LOGIN_PREFIX
 
 # The listener's own login on the embedded broker.
 SERVICE_USER = "curvehouse-listener"
@@ -219,6 +220,7 @@ class EmbeddedBroker:
         self.directory = Path(home).absolute() / "broker"
         self.wanted_port, self.prefix, self.queue_mb = port, prefix, queue_mb
         self.publishers = list(publishers)
+        self._written: set[str] = set()  # the publishers this object wrote last
         self.port: int | None = None
         self.pid: int | None = None
         self._process: subprocess.Popen | None = None
@@ -252,15 +254,50 @@ class EmbeddedBroker:
             raise BrokerError("the broker is not started")
         return f"mqtt://{SERVICE_USER}:{self.service_secret()}@127.0.0.1:{self.port}"
 
-    def _write_logins(self) -> None:
-        lines = [password_line(SERVICE_USER, self.service_secret())]
-        for p in self.publishers:
+    def _file_logins(self) -> dict[str, Publisher]:
+        """The publishers the broker's files hold now (written by any process of this home),
+        with their hashed secrets."""
+        try:
+            passwd = (self.directory / "passwd").read_text().splitlines()
+            acl = (self.directory / "acl").read_text().splitlines()
+        except OSError:
+            return {}
+        hashed = dict(line.split(":", 1) for line in passwd if ":" in line)
+        head, tail = f"topic write {self.prefix}/", "/curves"
+        found, user = {}, None
+        for line in acl:
+            if line.startswith("user "):
+                user = line[5:]
+            elif user in hashed and line.startswith(head) and line.endswith(tail):
+                project = line[len(head) : -len(tail)]
+                found[user] = Publisher(user, "", project, hashed=hashed[user])
+        return found
+
+    def _write_logins(self, *, tokens_known: bool = False) -> None:
+        """Write the password file and the ACL: the listener's login, this object's publishers,
+        and those another process of this home added (``curvehouse simulate`` beside
+        ``serve``), so none of them drops another's. A login this object wrote before and no
+        longer has is removed; with ``tokens_known`` so is any ingest token it was not given
+        (the caller read them all from the metadata store)."""
+        mine = {p.username: p for p in self.publishers}
+        for p in mine.values():
             _check_login(p.username, p.project)
             if p.username == SERVICE_USER:
                 raise ValueError(f"{SERVICE_USER!r} is the listener's own login")
-            lines.append(p.password_line())
+        others = [
+            p
+            for user, p in self._file_logins().items()
+            if user not in mine
+            and user not in self._written
+            and user != SERVICE_USER
+            and not (tokens_known and user.startswith(TOKEN_LOGIN_PREFIX))
+        ]
+        everyone = [*mine.values(), *others]
+        lines = [password_line(SERVICE_USER, self.service_secret())]
+        lines += [p.password_line() for p in everyone]
         _write_private(self.directory / "passwd", "\n".join(lines) + "\n")
-        _write_private(self.directory / "acl", render_acl(self.prefix, self.publishers))
+        _write_private(self.directory / "acl", render_acl(self.prefix, everyone))
+        self._written = set(mine)
 
     # -- process -----------------------------------------------------------------------------
 
@@ -335,12 +372,15 @@ class EmbeddedBroker:
         except OSError:
             return "(no log)"
 
-    def reload(self, publishers: Iterable[Publisher] | None = None) -> None:
+    def reload(
+        self, publishers: Iterable[Publisher] | None = None, *, tokens_known: bool = False
+    ) -> None:
         """Apply new publisher logins at once: rewrite the files, SIGHUP. A removed login's open
         connection is dropped by the broker."""
         if publishers is not None:
             self.publishers = list(publishers)
-        self._write_logins()
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._write_logins(tokens_known=tokens_known)
         if self.pid is not None:
             os.kill(self.pid, signal.SIGHUP)
 

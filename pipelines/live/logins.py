@@ -55,7 +55,7 @@ class LoginSync:
         seen = [(p.username, p.project, p.hashed) for p in tokens]
         if seen == self._known:
             return False
-        self.broker.reload(self.fixed + tokens)
+        self.broker.reload(self.fixed + tokens, tokens_known=True)
         self._known = seen
         log.info("broker logins: %d ingest token(s)", len(tokens))
         return True

@@ -14,6 +14,7 @@ from models.access import Principal
 from models.ingest_tokens import create_ingest_token, revoke_ingest_token
 from models.tables import IngestToken, Project, ProjectMember, Role, User
 from pipelines.curves import Curves
+from pipelines.live.broker import EmbeddedBroker, Publisher
 from pipelines.live.logins import LoginSync
 from tests.pipelines.live.conftest import PUBLISHER, Gateway
 from tests.pipelines.live.test_broker import _connect
@@ -108,3 +109,29 @@ def test_the_login_thread_reads_new_tokens_by_itself(broker, sessions, admin):  
         wait_for(lambda: _connect(broker.port, login, secret) == "Success")
     finally:
         logins.stop()
+
+
+def test_a_second_process_adds_its_login_without_dropping_tokens_or_others(
+    broker,
+    sessions,  # noqa: F811
+    admin,
+):
+    """`curvehouse simulate` beside `serve`: it adopts the running broker with its own login;
+    the tokens and serve's logins keep working, and a later token change keeps its login."""
+    logins = LoginSync(broker, sessions, [PUBLISHER])
+    login, secret, token_id = _make(sessions, admin)
+    logins.sync()
+    simulator = Publisher("curvehouse-simulator", "sim-secret", "demo")
+    adopted = EmbeddedBroker(broker.directory.parent, port=0, publishers=[simulator]).start()
+    assert adopted.pid == broker.pid  # the same mosquitto, not a second one
+    for user, password in ((login, secret), (PUBLISHER.username, PUBLISHER.secret)):
+        assert _connect(broker.port, user, password) == "Success", user
+    assert _connect(broker.port, simulator.username, simulator.secret) == "Success"
+    with sessions() as session:
+        token = session.get(IngestToken, token_id)
+        revoke_ingest_token(session=session, actor=admin, token=token)
+        session.commit()
+    assert logins.sync()
+    assert _connect(broker.port, login, secret) == "Not authorized"
+    assert _connect(broker.port, simulator.username, simulator.secret) == "Success"
+    assert _connect(broker.port, PUBLISHER.username, PUBLISHER.secret) == "Success"
