@@ -10,8 +10,9 @@ import argparse
 import signal
 import sys
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from tqdm import tqdm
@@ -23,6 +24,7 @@ from providers import ProviderError
 
 if TYPE_CHECKING:
     from app.services import Services
+    from pipelines.live.broker import Publisher
 
 COMMAND_LINE = "operator (command line)"  # who the audit trail says acted
 
@@ -315,57 +317,48 @@ def cmd_listen(args: argparse.Namespace, services: Services) -> int:
     return 0
 
 
-def cmd_simulate(args: argparse.Namespace, services: Services) -> int:
-    """The demo plant's parts, published over MQTT as they are made, until Ctrl-C or SIGTERM."""
+def _run_gateway(
+    args: argparse.Namespace,
+    services: Services,
+    projects: list[str],
+    logins: Callable[[], dict[str, Publisher]],
+    begin: Callable[[str, int, dict[str, tuple[str, str]], bool], Any],
+    said: str,
+) -> int:
+    """Publish as a gateway until Ctrl-C or SIGTERM: to ``--url``'s broker with its login, or
+    to Curvehouse's own (adopted when serve or listen runs it) with ``logins()``, one per
+    project. ``begin(host, port, logins, tls)`` starts the publishing and returns an object
+    whose ``stop()`` says how many curves went out."""
     import threading
 
-    from app.live import LiveIngestError, simulator_login, start_simulation
-    from pipelines.live.broker import BrokerError, BrokerMissingError, EmbeddedBroker, topic_of
+    from app.live import LiveIngestError
+    from pipelines.live.broker import BrokerError, BrokerMissingError, EmbeddedBroker
     from pipelines.live.listener import ListenerConfig
-    from pipelines.live.simulator import parse_rate, pick_stations
 
     s = services.settings
-    rate = parse_rate(args.rate)
-    stations = pick_stations([n.strip() for n in args.stations.split(",") if n.strip()])
     broker = None
     try:
         if args.url:
             target = ListenerConfig.from_url(args.url)
-            login = (target.username or "", target.password or "")
+            mine = dict.fromkeys(projects, (target.username or "", target.password or ""))
         else:
-            # Curvehouse's own broker: adopted when serve or listen runs it, with this login.
-            publisher = simulator_login(services, args.project)
+            publishers = logins()
             broker = EmbeddedBroker(
                 s.home.absolute(),
                 port=s.mqtt_port,
                 prefix=s.mqtt_topic_prefix,
-                publishers=[publisher],
+                publishers=list(publishers.values()),
             ).start()
             target = ListenerConfig(host="127.0.0.1", port=broker.port)
-            login = (publisher.username, publisher.secret)
+            mine = {project: (p.username, p.secret) for project, p in publishers.items()}
         stop = threading.Event()
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, lambda *_: stop.set())
-        simulation = start_simulation(
-            host=target.host,
-            port=target.port,
-            username=login[0],
-            password=login[1],
-            tls=target.tls,
-            project=args.project,
-            prefix=s.mqtt_topic_prefix,
-            rate=rate,
-            stations=stations,
-            report=lambda sent: print(f"published {counted(sent, 'curve')}", flush=True),
-        )
+        running = begin(target.host, target.port, mine, target.tls)
     except (LiveIngestError, BrokerError, BrokerMissingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(
-        f"Publishing the demo plant's parts to {topic_of(s.mqtt_topic_prefix, args.project)} on "
-        f"{target.host}:{target.port} at {args.rate} (Ctrl+C to stop)",
-        flush=True,
-    )
+    print(f"{said} on {target.host}:{target.port} (Ctrl+C to stop)", flush=True)
     if broker is not None and broker.owned:
         print(
             "No curvehouse serve or listen runs on this home: the broker keeps the curves for "
@@ -373,11 +366,85 @@ def cmd_simulate(args: argparse.Namespace, services: Services) -> int:
             flush=True,
         )
     stop.wait()
-    sent = simulation.stop()
+    sent = running.stop()
     print(f"Stopped: published {counted(sent, 'curve')}.", flush=True)
     if broker is not None and broker.owned:  # started here, not adopted
         broker.stop()
     return 0
+
+
+def _report(sent: int) -> None:
+    print(f"published {counted(sent, 'curve')}", flush=True)
+
+
+def cmd_simulate(args: argparse.Namespace, services: Services) -> int:
+    """The demo plant's parts, published over MQTT as they are made, until Ctrl-C or SIGTERM."""
+    from app.live import simulator_login, start_simulation
+    from pipelines.live.broker import topic_of
+    from pipelines.live.simulator import parse_rate, pick_stations
+
+    s = services.settings
+    rate = parse_rate(args.rate)
+    stations = pick_stations([n.strip() for n in args.stations.split(",") if n.strip()])
+
+    def begin(host: str, port: int, logins: dict[str, tuple[str, str]], tls: bool):
+        username, password = logins[args.project]
+        return start_simulation(
+            host=host,
+            port=port,
+            username=username,
+            password=password,
+            tls=tls,
+            project=args.project,
+            prefix=s.mqtt_topic_prefix,
+            rate=rate,
+            stations=stations,
+            report=_report,
+        )
+
+    topic = topic_of(s.mqtt_topic_prefix, args.project)
+    return _run_gateway(
+        args,
+        services,
+        [args.project],
+        lambda: {args.project: simulator_login(services, args.project)},
+        begin,
+        f"Publishing the demo plant's parts to {topic} at {args.rate}",
+    )
+
+
+def cmd_opcua(args: argparse.Namespace, services: Services) -> int:
+    """Curves read from machines over OPC UA, published over MQTT like a gateway."""
+    from app.live import opcua_logins, start_opcua
+    from pipelines.live.opcua import StationConfigError, load_stations
+
+    try:
+        stations = load_stations(Path(args.stations))
+    except StationConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    projects = sorted({station.project for station in stations})
+
+    def begin(host: str, port: int, logins: dict[str, tuple[str, str]], tls: bool):
+        return start_opcua(
+            stations,
+            host=host,
+            port=port,
+            logins=logins,
+            prefix=services.settings.mqtt_topic_prefix,
+            tls=tls,
+            report=_report,
+        )
+
+    return _run_gateway(
+        args,
+        services,
+        projects,
+        lambda: opcua_logins(services, projects),
+        begin,
+        f"Reading {counted(len(stations), 'station')} over OPC UA for "
+        + ", ".join(repr(p) for p in projects),
+    )
 
 
 def cmd_token(args: argparse.Namespace, services: Services) -> int:
@@ -543,6 +610,22 @@ def build_parser() -> argparse.ArgumentParser:
         "by curvehouse serve or listen, with a login for the simulator)",
     )
     simulate.set_defaults(func=cmd_simulate)
+
+    opcua = sub.add_parser(
+        "opcua", help="read curves from machines over OPC UA and publish them over MQTT"
+    )
+    opcua.add_argument(
+        "--stations",
+        required=True,
+        help="a JSON file of the stations: endpoint, project, station, counter, x, y node ids",
+    )
+    opcua.add_argument(
+        "--url",
+        default="",
+        help="the broker, mqtt[s]://user:password@host:port (default: Curvehouse's own, started "
+        "by curvehouse serve or listen, with a login per project)",
+    )
+    opcua.set_defaults(func=cmd_opcua)
 
     info = sub.add_parser("info", help="what is stored where, with sizes")
     info.set_defaults(func=cmd_info)

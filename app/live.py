@@ -7,6 +7,7 @@ gateway, over MQTT."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from pipelines.live.broker import (
 from pipelines.live.commit import BatchOutcome
 from pipelines.live.listener import ListenerConfig, MqttListener
 from pipelines.live.logins import LoginSync
+from pipelines.live.opcua import Connector, StationSource
 from pipelines.live.simulator import MqttPublisher, PlantSimulator, run
 from pipelines.live.sink import StoreSink
 
@@ -157,3 +159,66 @@ def start_simulation(
     thread = threading.Thread(target=work, name="curvehouse-simulator", daemon=True)
     thread.start()
     return Simulation(publisher, stop, thread, sent)
+
+
+OPCUA = "curvehouse-opcua"  # the OPC UA gateway's broker logins: one per project
+
+
+def opcua_logins(services: Services, projects: Iterable[str]) -> dict[str, Publisher]:
+    """The embedded broker's logins for the OPC UA gateway, one per project (a login may
+    publish one project's curves), their passwords kept under ``CURVEHOUSE_HOME/broker``."""
+    wanted = sorted(set(projects))
+    names = [(f"{OPCUA}-{hashlib.sha256(p.encode()).hexdigest()[:10]}", p) for p in wanted]
+    kept = kept_publishers(services.settings.home.absolute() / "broker", names)
+    return {p.project: p for p in kept}
+
+
+@dataclass
+class OpcuaGateway:
+    """The OPC UA connector and its MQTT connections, one per project."""
+
+    connector: Connector
+    publishers: dict[str, MqttPublisher]
+    sent: list[int]
+
+    def stop(self) -> int:
+        """Stop reading, let the broker take what was sent; how many curves went out."""
+        self.connector.stop()
+        for publisher in self.publishers.values():
+            publisher.close()
+        return self.sent[0]
+
+
+def start_opcua(
+    stations: list[StationSource],
+    *,
+    host: str,
+    port: int,
+    logins: dict[str, tuple[str, str]],
+    prefix: str,
+    tls: bool = False,
+    report: Callable[[int], None] | None = None,
+) -> OpcuaGateway:
+    """Read the stations' curves over OPC UA and publish them like a gateway, with
+    ``logins[project]`` (username, password) for each project's topic. Raises
+    :class:`LiveIngestError` when the broker refuses a login."""
+    publishers: dict[str, MqttPublisher] = {}
+    for project in sorted({s.project for s in stations}):
+        username, password = logins[project]
+        publisher = MqttPublisher(host, port, username, password, tls=tls, name=OPCUA)
+        publishers[project] = publisher
+        if not publisher.connected.wait(SUBSCRIBE_SECONDS) or publisher.refused:
+            for opened in publishers.values():
+                opened.close(0)
+            said = f" (the broker said: {publisher.refused})" if publisher.refused else ""
+            raise LiveIngestError(f"the OPC UA gateway could not connect to {host}:{port}{said}")
+    sent, lock = [0], threading.Lock()
+
+    def publish(source: StationSource, payload: bytes) -> None:
+        publishers[source.project].publish(topic_of(prefix, source.project), payload)
+        with lock:
+            sent[0] += 1
+            if report is not None and sent[0] % 100 == 0:
+                report(sent[0])
+
+    return OpcuaGateway(Connector(stations, publish).start(), publishers, sent)

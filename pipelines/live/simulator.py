@@ -167,7 +167,14 @@ class MqttPublisher:
     messages in flight, resends them after a reconnect, and never blocks the caller)."""
 
     def __init__(
-        self, host: str, port: int, username: str, password: str, *, tls: bool = False
+        self,
+        host: str,
+        port: int,
+        username: str,
+        password: str,
+        *,
+        tls: bool = False,
+        name: str = "curvehouse-simulator",
     ) -> None:
         import paho.mqtt.client as mqtt
 
@@ -177,7 +184,7 @@ class MqttPublisher:
         self.connected = threading.Event()
         self.client = MqttClient(
             mqtt.CallbackAPIVersion.VERSION2,
-            client_id=f"curvehouse-simulator-{time.time_ns() % 10**9}",
+            client_id=f"{name}-{time.time_ns() % 10**9}",
             protocol=mqtt.MQTTv5,
         )
         self.client.username_pw_set(username, password)
