@@ -8,12 +8,18 @@ a CONNACK. Only the one waiting step (paho's ``_loop``) is replaced; reading, wr
 keep-alive stay paho's own (``loop_read``, ``loop_write``, ``loop_misc``). ``_loop`` is not
 public API, so pyproject pins paho-mqtt below 3, and a test runs a client with 1,100 files
 open.
+
+``before_reconnect`` is called before each (re)connect, before paho empties its send queue: the
+listener's acks name packet ids of one connection, and it must stop queueing them there first
+(paho's own ``on_pre_connect`` comes after the queue is emptied, so an ack queued in between
+would go out on the new connection).
 """
 
 from __future__ import annotations
 
 import contextlib
 import selectors
+from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.client import MQTTErrorCode
@@ -23,6 +29,13 @@ _GONE = (mqtt._ConnectionState.MQTT_CS_DISCONNECTING, mqtt._ConnectionState.MQTT
 
 class MqttClient(mqtt.Client):
     """A paho client whose network loop works with any file descriptor."""
+
+    before_reconnect: Callable[[], None] | None = None
+
+    def reconnect(self) -> MQTTErrorCode:
+        if self.before_reconnect is not None:
+            self.before_reconnect()
+        return super().reconnect()
 
     def _loop(self, timeout: float = 1.0) -> MQTTErrorCode:
         if timeout < 0.0:

@@ -9,7 +9,17 @@ arrived meanwhile waits on the broker. ``ReceiveMaximum`` lets the broker have a
 flight (mosquitto's default is 20 unacked messages).
 
 A message counts as one towards ``batch_curves`` whatever it holds. An engine error acks
-nothing: the batch is retried (1 s, doubling to 30 s) while the broker keeps the rest.
+nothing: the batch is retried (1 s, doubling to 15 s) while the broker keeps the rest, and each
+retry is logged with the error. A commit that blocks (another import holds the project, a server
+that does not answer) is logged every ``SLOW_COMMIT_SECONDS`` while it lasts.
+
+An ack names a message by its packet id, which only means something on the connection it came
+in on: after a reconnect the broker resends what was unacked (with the same ids when it kept the
+session, with ids it hands out anew when it lost it). So an ack is sent only on the connection
+the message came in on; a batch committed across a reconnect is acked by its redelivery, which
+the commit skips as a duplicate. The epoch that tells connections apart moves before paho's
+reconnect empties its send queue (:attr:`MqttClient.before_reconnect`), under the lock the acks
+are queued with, so no ack of an old connection reaches a new one.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import ClassVar
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
@@ -29,7 +40,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from pipelines.live.client import MqttClient
-from pipelines.live.commit import Arrival, BatchOutcome, Sink, commit_batch
+from pipelines.live.commit import Arrival, BatchOutcome, Sink, commit_batch, project_of
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +91,13 @@ class MqttListener:
     """Subscribe to ``<prefix>/+/curves`` and commit what arrives. ``on_batch`` hears each
     committed batch's outcome (for a command's output)."""
 
+    # A failed commit is retried after RETRY_SECONDS, doubling up to RETRY_MAX_SECONDS: cheap
+    # while the engine is down, and back within 15 s of its return.
+    RETRY_SECONDS: ClassVar[float] = 1.0
+    RETRY_MAX_SECONDS: ClassVar[float] = 15.0
+    # A commit still running after this long is logged (and again every as long).
+    SLOW_COMMIT_SECONDS: ClassVar[float] = 5.0
+
     def __init__(
         self,
         config: ListenerConfig,
@@ -94,9 +112,14 @@ class MqttListener:
         self.refused: str | None = None  # the broker's answer when it refused our login
         self.totals = BatchOutcome()
         self.batches = 0
+        self.connections = 0  # sessions the broker accepted (1 + the reconnects)
+        self.failures = 0  # commits that raised and were retried
         self._epoch = 0
+        self._ack_lock = threading.Lock()  # an epoch's acks are queued whole, or not at all
+        self._committing: tuple[float, int, str] | None = None  # (since, messages, projects)
         self._stop = threading.Event()
         self._committer: threading.Thread | None = None
+        self._watch: threading.Thread | None = None
         self.client = self._client()
 
     def _client(self) -> mqtt.Client:
@@ -115,10 +138,17 @@ class MqttListener:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
+        client.before_reconnect = self._new_connection
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         return client
 
     # -- network thread ----------------------------------------------------------------------
+
+    def _new_connection(self) -> None:
+        """Before each (re)connect: packet ids of the connection before must never be acked
+        on the next one (paho empties its send queue right after this)."""
+        with self._ack_lock:
+            self._epoch += 1
 
     def _on_connect(self, client, userdata, flags, reason, properties) -> None:
         if reason.is_failure:
@@ -126,7 +156,17 @@ class MqttListener:
             log.error("the MQTT broker refused the listener's login: %s", reason)
             return
         self.refused = None
-        self._epoch += 1  # mids of an earlier connection must never be acked on this one
+        if self.connections and not flags.session_present:
+            log.warning(
+                "the MQTT broker %s:%s kept no session for the listener (restarted without "
+                "its data, or the session expired): curves published while it was away may "
+                "be lost",
+                self.config.host,
+                self.config.port,
+            )
+        elif self.connections:
+            log.warning("MQTT connection back; the broker kept the listener's session")
+        self.connections += 1
         client.subscribe(self.config.topic, qos=1)
         self.connected.set()
 
@@ -172,24 +212,73 @@ class MqttListener:
 
     def _commit(self, batch: list[Arrival]) -> BatchOutcome | None:
         """Commit, retrying an engine error until it passes or the listener stops."""
-        delay = 1.0
+        delay, attempt, first = self.RETRY_SECONDS, 0, time.monotonic()
+        projects = ", ".join(
+            sorted({project_of(a.topic, self.config.prefix) or "?" for a in batch})
+        )
         while True:
+            attempt += 1
+            self._committing = (time.monotonic(), len(batch), projects)
             try:
-                return commit_batch(
+                outcome = commit_batch(
                     batch,
                     sink=self.sink,
                     prefix=self.config.prefix,
                     max_bytes=self.config.max_bytes,
                 )
-            except Exception:
-                log.exception(
-                    "committing %d MQTT messages failed; nothing was acked, retrying in %.0f s",
+            except Exception as exc:
+                self.failures += 1
+                log.warning(
+                    "committing %d MQTT messages (project %s) failed, attempt %d, for %.0f s "
+                    "now: %s: %s. Nothing of them is acked; the broker keeps them and what "
+                    "comes meanwhile. Retrying in %.0f s",
                     len(batch),
+                    projects,
+                    attempt,
+                    time.monotonic() - first,
+                    type(exc).__name__,
+                    exc,
                     delay,
+                    exc_info=attempt == 1,  # the traceback once, not every retry
                 )
+            else:
+                if attempt > 1:
+                    log.warning(
+                        "committed %d MQTT messages (project %s) at attempt %d, after %.0f s",
+                        len(batch),
+                        projects,
+                        attempt,
+                        time.monotonic() - first,
+                    )
+                return outcome
+            finally:
+                self._committing = None
             if self._stop.wait(delay):
                 return None
-            delay = min(delay * 2, 30.0)
+            delay = min(delay * 2, self.RETRY_MAX_SECONDS)
+
+    def _watch_commits(self) -> None:
+        """Say what a commit that does not come back is waiting for, while it waits."""
+        current, due = None, 0.0
+        while not self._stop.wait(1.0):
+            committing = self._committing
+            if committing is None:
+                continue
+            since, messages, projects = committing
+            if since != current:
+                current, due = since, self.SLOW_COMMIT_SECONDS
+            waited = time.monotonic() - since
+            if waited < due:
+                continue
+            due += self.SLOW_COMMIT_SECONDS
+            log.warning(
+                "committing %d MQTT messages (project %s) has waited %.0f s for the engine "
+                "(an import into the same project, or a server that does not answer); nothing "
+                "is acked until it commits, the broker keeps what comes meanwhile",
+                messages,
+                projects,
+                waited,
+            )
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -200,10 +289,11 @@ class MqttListener:
             outcome = self._commit(batch)
             if outcome is None:  # stopping: the broker redelivers the batch next time
                 return
-            for arrival in batch:
-                handle = arrival.handle
-                if isinstance(handle, _Handle) and handle.epoch == self._epoch:
-                    self.client.ack(handle.mid, handle.qos)
+            with self._ack_lock:
+                for arrival in batch:
+                    handle = arrival.handle
+                    if isinstance(handle, _Handle) and handle.epoch == self._epoch:
+                        self.client.ack(handle.mid, handle.qos)
             self._count(outcome)
             if self.on_batch is not None:
                 self.on_batch(outcome, time.perf_counter() - started)
@@ -228,6 +318,8 @@ class MqttListener:
         self.client.loop_start()
         self._committer = threading.Thread(target=self._run, name="mqtt-commit", daemon=True)
         self._committer.start()
+        self._watch = threading.Thread(target=self._watch_commits, name="mqtt-watch", daemon=True)
+        self._watch.start()
         return self
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -235,6 +327,8 @@ class MqttListener:
         self._stop.set()
         if self._committer is not None:
             self._committer.join(timeout)
+        if self._watch is not None:
+            self._watch.join(5)
         self.client.disconnect()
         self.client.loop_stop()
 
