@@ -12,7 +12,9 @@ broker PUBACKs is in the listener's hands at once and the SIGKILL case holds too
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import threading
 
 import pytest
 
@@ -72,3 +74,34 @@ def test_broker_restart_mid_stream_loses_and_doubles_nothing(
     doubled = {key: n for key, n in stored.items() if n != 1}
     assert not doubled, f"stored more than once: {doubled}"
     assert gateway.refused() == 0
+
+
+def test_an_ack_from_before_a_reconnect_never_goes_out_on_the_new_connection():
+    """A batch whose commit ends while paho reconnects (after it emptied its send queue, before
+    the CONNACK) must not be acked: the new connection's packet ids name other messages when the
+    broker lost the session. The epoch moves when the reconnect starts, not at its CONNACK."""
+    from pipelines.live.broker import _free_port
+    from pipelines.live.commit import Arrival, BatchOutcome
+    from pipelines.live.listener import _Handle
+
+    port = _free_port()  # nothing listens: the reconnect is refused, as a restarting broker's
+    acked: list[int] = []
+
+    class Reconnecting(MqttListener):
+        def _commit(self, batch):
+            with contextlib.suppress(OSError):
+                self.client.reconnect()
+            return BatchOutcome()
+
+    listener = Reconnecting(ListenerConfig(host="127.0.0.1", port=port), sink=None)
+    listener.client.ack = lambda mid, qos: acked.append(mid)
+    listener.client.connect_async("127.0.0.1", port)  # where to; no connection yet
+    listener._new_connection()  # as the first connect does
+    listener.inbox.put(Arrival("curvehouse/demo/curves", b"{}", handle=_Handle(1, 7, 1)))
+    committer = threading.Thread(target=listener._run, daemon=True)
+    committer.start()
+    wait_until(lambda: listener.batches == 1, 30, "the batch")
+    listener._stop.set()
+    committer.join(5)
+    assert acked == []
+    assert listener._epoch == 2
