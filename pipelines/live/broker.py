@@ -145,7 +145,10 @@ def _write_private(path: Path, text: str) -> None:
 
 
 def _port_free(port: int) -> bool:
+    """Whether mosquitto could listen on ``port``: a bind with SO_REUSEADDR as its own, so a
+    port whose last connections wait in TIME_WAIT (a broker just restarted) stays ours."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

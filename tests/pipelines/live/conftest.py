@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import threading
 
 import paho.mqtt.client as mqtt
@@ -146,30 +145,12 @@ class StreamingGateway:
         self.client.loop_stop()
 
 
-def _port_free_as_mosquitto_binds(port: int) -> bool:
-    """A bind with SO_REUSEADDR, as mosquitto's own: a port whose last connections are in
-    TIME_WAIT is free for it."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 @pytest.fixture
-def restart_broker(broker, monkeypatch):
+def restart_broker(broker):
     """``restart(signal)``: stop the running broker with SIGTERM or SIGKILL and start it again
-    on the same port and data directory, as a plant's service manager would.
-
-    EmbeddedBroker.start() probes its wanted port with a bind without SO_REUSEADDR, which fails
-    for a minute after a stop (the old connections' TIME_WAIT) and then moves the broker to
-    another port, where no gateway finds it. Until broker.py probes as mosquitto binds, this
-    fixture makes its probe do so, and checks the port is the same."""
-    from pipelines.live import broker as broker_module
-
-    monkeypatch.setattr(broker_module, "_port_free", _port_free_as_mosquitto_binds)
+    on the same port and data directory, as a plant's service manager would; it must come back
+    on that port (the old connections' TIME_WAIT does not make it move), or no gateway finds
+    it."""
     current = [broker]
 
     def restart(sig: int = signal.SIGTERM) -> EmbeddedBroker:
