@@ -30,6 +30,8 @@ from pipelines.store import CurveStore, DatasetSpec, ImportConflictError
 
 # What a dead letter keeps of the message: enough to see what was sent, never megabytes.
 HEAD_BYTES = 4096
+# A message whose commit the engine refuses though it answers (see commit_alone).
+COMMIT_FAILED = "commit_failed"
 
 
 @dataclass
@@ -66,6 +68,10 @@ class Sink(Protocol):
     def release(self, store: CurveStore) -> None: ...
 
     def record(self, notes: list[DeadLetterNote]) -> None: ...
+
+    def answers(self, project: str) -> bool:
+        """Whether the project's engine answers a query now."""
+        ...
 
 
 @dataclass
@@ -137,6 +143,41 @@ def commit_batch(
     if outcome.dead:
         sink.record(outcome.dead)
     return outcome
+
+
+def commit_alone(
+    arrivals: list[Arrival],
+    *,
+    sink: Sink,
+    prefix: str,
+    max_bytes: int,
+    now: Callable[[], pd.Timestamp] = lambda: pd.Timestamp.now(tz="UTC"),
+) -> BatchOutcome:
+    """A batch whose commit keeps failing while its engine answers: each message committed by
+    itself, and one that still fails becomes a ``commit_failed`` dead letter with the engine's
+    words, so a message no commit can take does not hold up the good ones behind it. Raises
+    (for the caller to retry the batch; what went in alone is then skipped) when the engine
+    stops answering meanwhile."""
+    total = BatchOutcome()
+    for arrival in arrivals:
+        try:
+            one = commit_batch([arrival], sink=sink, prefix=prefix, max_bytes=max_bytes, now=now)
+        except Exception as exc:
+            project = project_of(arrival.topic, prefix) or ""
+            if not sink.answers(project):
+                raise
+            detail = f"the engine refused this message's commit: {type(exc).__name__}: {exc}"
+            pid = sink.project_id(project) if project else None
+            note = _note(arrival, project, pid, Refusal(COMMIT_FAILED, detail))
+            sink.record([note])
+            total.dead.append(note)
+            continue
+        total.committed += one.committed
+        total.skipped += one.skipped
+        total.points += one.points
+        total.datasets += one.datasets
+        total.dead += one.dead
+    return total
 
 
 def _commit_project(

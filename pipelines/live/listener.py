@@ -40,7 +40,14 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from pipelines.live.client import MqttClient
-from pipelines.live.commit import Arrival, BatchOutcome, Sink, commit_batch, project_of
+from pipelines.live.commit import (
+    Arrival,
+    BatchOutcome,
+    Sink,
+    commit_alone,
+    commit_batch,
+    project_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +102,9 @@ class MqttListener:
     # while the engine is down, and back within 15 s of its return.
     RETRY_SECONDS: ClassVar[float] = 1.0
     RETRY_MAX_SECONDS: ClassVar[float] = 15.0
+    # A batch that failed this often while its engine answers is committed message by message
+    # (pipelines.live.commit.commit_alone): one no commit takes becomes a dead letter.
+    ALONE_AFTER: ClassVar[int] = 3
     # A commit still running after this long is logged (and again every as long).
     SLOW_COMMIT_SECONDS: ClassVar[float] = 5.0
 
@@ -253,9 +263,30 @@ class MqttListener:
                 return outcome
             finally:
                 self._committing = None
+            if attempt >= self.ALONE_AFTER and self._engines_answer(batch):
+                log.error(
+                    "%d MQTT messages (project %s) failed to commit %d times while the engine "
+                    "answers: committing them one by one; one that still fails is a dead letter",
+                    len(batch),
+                    projects,
+                    attempt,
+                )
+                try:
+                    return commit_alone(
+                        batch,
+                        sink=self.sink,
+                        prefix=self.config.prefix,
+                        max_bytes=self.config.max_bytes,
+                    )
+                except Exception as exc:  # the engine went away meanwhile: retry the batch
+                    log.warning("committing them one by one stopped: %s", exc)
             if self._stop.wait(delay):
                 return None
             delay = min(delay * 2, self.RETRY_MAX_SECONDS)
+
+    def _engines_answer(self, batch: list[Arrival]) -> bool:
+        projects = {project_of(a.topic, self.config.prefix) for a in batch} - {None}
+        return bool(projects) and all(self.sink.answers(p) for p in projects)
 
     def _watch_commits(self) -> None:
         """Say what a commit that does not come back is waiting for, while it waits."""

@@ -41,6 +41,20 @@ class StoreSink:
         if self._release is not None:
             self._release(store)
 
+    def answers(self, project: str) -> bool:
+        """Whether the project's engine answers ``SELECT 1`` now."""
+        try:
+            store = self.store_for(project)
+        except Exception:  # its home cannot even be reached
+            return False
+        try:
+            store.client.query("SELECT 1")
+            return True
+        except Exception:
+            return False
+        finally:
+            self.release(store)
+
     def record(self, notes: list[DeadLetterNote]) -> None:
         """Insert the notes; one already recorded (the same message redelivered after a crash
         between this and its ack) is not recorded twice."""
