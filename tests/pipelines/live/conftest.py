@@ -170,7 +170,7 @@ def restart_broker(broker):
 
 
 @pytest.fixture
-def live_sessions(tmp_path):
+def sessions(tmp_path):
     """A metadata store (SQLite) with project ``demo``."""
     from sqlalchemy.orm import sessionmaker
 
@@ -188,7 +188,7 @@ def live_sessions(tmp_path):
 
 
 @pytest.fixture
-def live_store(embedded_provider):
+def curve_store(embedded_provider):
     """A curve store in a database of its own on the session's embedded engine."""
     import uuid
 

@@ -8,6 +8,8 @@ import threading
 
 from asyncua import Server, ua
 
+from pipelines.live.opcua import run_loop
+
 NS = "urn:curvehouse:test:press"
 
 
@@ -31,16 +33,7 @@ class OpcuaPress:
         return f"ns={self._ns};s=Press.{name}"
 
     def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._loop.run_until_complete(self._main())
-        finally:  # what asyncua left running (its subscription loops) ends with the loop
-            left = asyncio.all_tasks(self._loop)
-            for task in left:
-                task.cancel()
-            self._loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
-            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
-            self._loop.close()
+        run_loop(self._loop, self._main())
 
     async def _main(self) -> None:
         server = Server()

@@ -27,7 +27,7 @@ from tests.pipelines.live.conftest import StreamingGateway, stored_keys, wait_un
 @pytest.mark.integration
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_broker_restart_mid_stream_loses_and_doubles_nothing(
-    broker, restart_broker, live_sessions, live_store, sig
+    broker, restart_broker, sessions, curve_store, sig
 ):
     config = ListenerConfig(
         host="127.0.0.1",
@@ -38,7 +38,7 @@ def test_broker_restart_mid_stream_loses_and_doubles_nothing(
         batch_curves=100,  # ReceiveMaximum 200
         batch_seconds=0.2,
     )
-    listener = MqttListener(config, StoreSink(live_sessions, lambda project: live_store))
+    listener = MqttListener(config, StoreSink(sessions, lambda project: curve_store))
     # The gateway is back after 1 s and publishes for 2 s before the listener returns: only
     # the listener's persistent session keeps those curves for it.
     listener.client.reconnect_delay_set(min_delay=3, max_delay=3)
@@ -62,13 +62,13 @@ def test_broker_restart_mid_stream_loses_and_doubles_nothing(
         published = {key for key, _ in gateway.sent}
         wait_until(lambda: gateway.acked() >= published, 60, "every PUBACK")
         acked = gateway.acked()
-        wait_until(lambda: set(stored_keys(live_store)) >= acked, 60, "every acked curve")
+        wait_until(lambda: set(stored_keys(curve_store)) >= acked, 60, "every acked curve")
         assert listener.totals.committed > committed_at_restart
     finally:
         if gateway is not None:
             gateway.close()
         listener.stop()
-    stored = stored_keys(live_store)
+    stored = stored_keys(curve_store)
     assert set(stored) >= acked, f"{len(acked - set(stored))} acknowledged curves were lost"
     assert set(stored) <= published
     doubled = {key: n for key, n in stored.items() if n != 1}

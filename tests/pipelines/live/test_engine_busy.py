@@ -142,12 +142,12 @@ def _check_once(
 
 @pytest.mark.integration
 def test_engine_failing_acks_nothing_retries_with_backoff_and_catches_up(
-    broker, live_sessions, live_store, caplog
+    broker, sessions, curve_store, caplog
 ):
     caplog.set_level(logging.WARNING, logger=LOGGER)
-    engine = _Outage(live_store.client)
-    failing = CurveStore(engine, live_store.database)
-    sink = StoreSink(live_sessions, lambda project: failing)
+    engine = _Outage(curve_store.client)
+    failing = CurveStore(engine, curve_store.database)
+    sink = StoreSink(sessions, lambda project: failing)
     acks = _Acks()
     first = MqttListener(_config(broker), sink)
     acks.watch(first)
@@ -166,7 +166,7 @@ def test_engine_failing_acks_nothing_retries_with_backoff_and_catches_up(
         first.stop()  # while its batch is failing: nothing of it is acked
         assert time.monotonic() - stopping < 10, "stop waited for the engine"
         committed_by_first = first.totals.committed
-        unacked = set(seen_first) - set(stored_keys(live_store))
+        unacked = set(seen_first) - set(stored_keys(curve_store))
         assert unacked, "the first listener held no uncommitted message"
 
         second = MqttListener(_config(broker), sink)
@@ -179,14 +179,14 @@ def test_engine_failing_acks_nothing_retries_with_backoff_and_catches_up(
         # No commit can pass between the first refusal and the end: neither can an ack.
         assert acks.between(engine.first_refused, engine.until) == 0, "acked a failed commit"
         assert unacked <= set(seen_second), "the broker did not redeliver what was not acked"
-        acked = _finish(gateway, live_store)
+        acked = _finish(gateway, curve_store)
     finally:
         if gateway is not None:
             gateway.close()
         first.stop()
         if second is not None:
             second.stop()
-    _check_once(live_store, gateway, acked)
+    _check_once(curve_store, gateway, acked)
     assert first.totals.committed == committed_by_first
 
     retries = [r for r in caplog.records if "failed, attempt" in r.getMessage()]
@@ -204,11 +204,11 @@ def test_engine_failing_acks_nothing_retries_with_backoff_and_catches_up(
 
 @pytest.mark.integration
 def test_engine_blocked_by_an_import_acks_nothing_says_so_and_catches_up(
-    broker, live_sessions, live_store, caplog, monkeypatch
+    broker, sessions, curve_store, caplog, monkeypatch
 ):
     caplog.set_level(logging.WARNING, logger=LOGGER)
     monkeypatch.setattr(MqttListener, "SLOW_COMMIT_SECONDS", 2.0)
-    listener = MqttListener(_config(broker), StoreSink(live_sessions, lambda p: live_store))
+    listener = MqttListener(_config(broker), StoreSink(sessions, lambda p: curve_store))
     acks = _Acks()
     acks.watch(listener)
     gateway = None
@@ -222,7 +222,7 @@ def test_engine_blocked_by_an_import_acks_nothing_says_so_and_catches_up(
         release.wait(OUTAGE + 30)
 
     spec = DatasetSpec(project="demo", kind="import", name="line7-week49.csv")
-    importer = threading.Thread(target=lambda: live_store.write(slow_file(), spec))
+    importer = threading.Thread(target=lambda: curve_store.write(slow_file(), spec))
     listener.start()
     try:
         assert listener.subscribed.wait(30), listener.refused
@@ -243,14 +243,14 @@ def test_engine_blocked_by_an_import_acks_nothing_says_so_and_catches_up(
         assert len(acks.times) == acks_then, "acked while its commit was blocked"
         release.set()
         importer.join(30)
-        acked = _finish(gateway, live_store)
+        acked = _finish(gateway, curve_store)
     finally:
         release.set()
         if gateway is not None:
             gateway.close()
         listener.stop()
-    _check_once(live_store, gateway, acked, frozenset({"IMPORT-1"}))
-    assert "IMPORT-1" in stored_keys(live_store)
+    _check_once(curve_store, gateway, acked, frozenset({"IMPORT-1"}))
+    assert "IMPORT-1" in stored_keys(curve_store)
     waiting = [r.getMessage() for r in caplog.records if "has waited" in r.getMessage()]
     assert "project demo" in waiting[0] and "for the engine" in waiting[0]
     assert len(waiting) >= 2  # said again while it lasted

@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
 
-from models.store import create_metadata_engine, migrate
-from models.tables import DeadLetter, Organisation, Project
+from models.tables import DeadLetter
 from pipelines.curves import Curves
 from pipelines.live.broker import SERVICE_USER
 from pipelines.live.listener import ListenerConfig, MqttListener
 from pipelines.live.sink import StoreSink
-from pipelines.store import CurveStore
 
 TOPIC = "curvehouse/demo/curves"
 
@@ -27,26 +23,6 @@ TOPIC = "curvehouse/demo/curves"
 def curve(key: str, n: int = 50, scale: float = 1.0, **fields) -> dict:
     x = np.linspace(0, 1, n)
     return {"curve_key": key, "x": x.tolist(), "y": (scale * x**2).tolist(), **fields}
-
-
-@pytest.fixture
-def sessions(tmp_path) -> sessionmaker[Session]:
-    engine = create_metadata_engine(f"sqlite:///{tmp_path / 'meta.db'}")
-    migrate(engine)
-    made = sessionmaker(engine, expire_on_commit=False)
-    with made() as session:
-        session.add(Project(name="demo", organisation=Organisation(name="Plant")))
-        session.commit()
-    yield made
-    engine.dispose()
-
-
-@pytest.fixture
-def curve_store(embedded_provider):
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    client = embedded_provider.client()
-    yield CurveStore.open(client, name, sweep_stale_after=0)
-    client.command(f"DROP DATABASE IF EXISTS `{name}`")
 
 
 @pytest.fixture

@@ -20,9 +20,7 @@ from tests.pipelines.live.conftest import PUBLISHER, Gateway
 from tests.pipelines.live.test_broker import _connect
 from tests.pipelines.live.test_listener import (  # noqa: F401 (fixtures)
     curve,
-    curve_store,
     listener,
-    sessions,
     wait_for,
 )
 
@@ -30,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def admin(sessions):  # noqa: F811
+def admin(sessions):
     """An admin of ``demo``; project ``other`` exists too, with no token."""
     with sessions() as session:
         user = User(email="ada@plant.example", display_name="Ada")
@@ -41,7 +39,7 @@ def admin(sessions):  # noqa: F811
         return Principal(user.email, user.id)
 
 
-def _make(sessions, admin, name="GW 1") -> tuple[str, str, int]:  # noqa: F811
+def _make(sessions, admin, name="GW 1") -> tuple[str, str, int]:
     with sessions() as session:
         demo = session.query(Project).filter_by(name="demo").one()
         secret, token = create_ingest_token(session=session, actor=admin, project=demo, name=name)
@@ -52,8 +50,8 @@ def _make(sessions, admin, name="GW 1") -> tuple[str, str, int]:  # noqa: F811
 def test_a_token_publishes_its_project_only_until_revoked(
     broker,
     listener,  # noqa: F811
-    sessions,  # noqa: F811
-    curve_store,  # noqa: F811
+    sessions,
+    curve_store,
     admin,
 ):
     logins = LoginSync(broker, sessions, [PUBLISHER])
@@ -102,7 +100,7 @@ def test_a_token_publishes_its_project_only_until_revoked(
     assert sorted(everything["curve_key"]) == ["T-1", "T-3"]
 
 
-def test_the_login_thread_reads_new_tokens_by_itself(broker, sessions, admin):  # noqa: F811
+def test_the_login_thread_reads_new_tokens_by_itself(broker, sessions, admin):
     logins = LoginSync(broker, sessions, [PUBLISHER], every=0.1).start()
     try:
         login, secret, _ = _make(sessions, admin)
@@ -113,7 +111,7 @@ def test_the_login_thread_reads_new_tokens_by_itself(broker, sessions, admin):  
 
 def test_a_second_process_adds_its_login_without_dropping_tokens_or_others(
     broker,
-    sessions,  # noqa: F811
+    sessions,
     admin,
 ):
     """`curvehouse simulate` beside `serve`: it adopts the running broker with its own login;

@@ -16,12 +16,10 @@ from pipelines.live.broker import SERVICE_USER
 from pipelines.live.listener import ListenerConfig, MqttListener
 from pipelines.live.sink import StoreSink
 from pipelines.store import CurveStore
-from tests.pipelines.live.test_listener import (  # noqa: F401 (fixtures)
+from tests.pipelines.live.test_listener import (
     TOPIC,
     curve,
-    curve_store,
     dead_letters,
-    sessions,
     wait_for,
 )
 
@@ -39,8 +37,8 @@ class RefusesOneKey(CurveStore):
 def test_a_message_the_engine_always_refuses_is_a_dead_letter_and_the_rest_commit(
     broker,
     gateway,
-    sessions,  # noqa: F811
-    curve_store,  # noqa: F811
+    sessions,
+    curve_store,
     monkeypatch,
 ):
     monkeypatch.setattr(MqttListener, "RETRY_SECONDS", 0.1)
