@@ -25,18 +25,24 @@ def curve(key: str, n: int = 50, scale: float = 1.0, **fields) -> dict:
     return {"curve_key": key, "x": x.tolist(), "y": (scale * x**2).tolist(), **fields}
 
 
-@pytest.fixture
-def listener(broker, sessions, curve_store):
+def start_listener(broker, sessions, store, batch_seconds: float = 0.2) -> MqttListener:
+    """A listener on the embedded broker committing into ``store``, subscribed."""
     config = ListenerConfig(
         host="127.0.0.1",
         port=broker.port,
         username=SERVICE_USER,
         password=broker.service_secret(),
         batch_curves=100,
-        batch_seconds=0.2,
+        batch_seconds=batch_seconds,
     )
-    running = MqttListener(config, StoreSink(sessions, lambda project: curve_store)).start()
+    running = MqttListener(config, StoreSink(sessions, lambda project: store)).start()
     assert running.subscribed.wait(30), running.refused
+    return running
+
+
+@pytest.fixture
+def listener(broker, sessions, curve_store):
+    running = start_listener(broker, sessions, curve_store)
     yield running
     running.stop()
 

@@ -12,14 +12,13 @@ import json
 import pytest
 
 from pipelines.curves import Curves
-from pipelines.live.broker import SERVICE_USER
-from pipelines.live.listener import ListenerConfig, MqttListener
-from pipelines.live.sink import StoreSink
+from pipelines.live.listener import MqttListener
 from pipelines.store import CurveStore
 from tests.pipelines.live.test_listener import (
     TOPIC,
     curve,
     dead_letters,
+    start_listener,
     wait_for,
 )
 
@@ -43,17 +42,8 @@ def test_a_message_the_engine_always_refuses_is_a_dead_letter_and_the_rest_commi
 ):
     monkeypatch.setattr(MqttListener, "RETRY_SECONDS", 0.1)
     store = RefusesOneKey(curve_store.client, curve_store.database)
-    config = ListenerConfig(
-        host="127.0.0.1",
-        port=broker.port,
-        username=SERVICE_USER,
-        password=broker.service_secret(),
-        batch_curves=100,
-        batch_seconds=0.5,
-    )
-    listener = MqttListener(config, StoreSink(sessions, lambda project: store)).start()
+    listener = start_listener(broker, sessions, store, batch_seconds=0.5)
     try:
-        assert listener.subscribed.wait(30), listener.refused
         for key in ("A", "POISON", "B"):
             gateway.publish(TOPIC, json.dumps(curve(key)))
         wait_for(lambda: listener.totals.committed == 2, timeout=60)
