@@ -7,8 +7,8 @@ Layout (chosen by ``benchmarks/test_storage.py``; numbers in the README):
   ``value = code * step``. Integer codes with ``T64, ZSTD`` store about 1.3 bytes per (x, y)
   point, against 2.7 for ``Float32`` arrays and 4.2 for one ``Float32`` row per sample, and
   decode about twice as fast inside the engine as ``Delta, ZSTD`` at the same size.
-* ``datasets``: one row per import or demo run. The row is written last: it is the commit
-  record of an import (see ``pipelines.store``).
+* ``datasets``: one row per import, demo run or live micro-batch. The row is written last: it
+  is the commit record of an import (see ``pipelines.store``).
 
 Every change is a new :class:`Migration` appended to :data:`MIGRATIONS`; applied versions are
 recorded in ``schema_migrations`` so later changes alter tables (and keep their data) instead of
@@ -170,6 +170,16 @@ _V1_DATASETS = Table(
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "curves, curve samples and datasets", (_V1_CURVES, _V1_SAMPLES, _V1_DATASETS)),
+    # Curves committed by live ingest (MQTT, OPC UA through MQTT) are their own kind of dataset.
+    # Adding an enum value is a metadata change: no row is rewritten.
+    Migration(
+        2,
+        "datasets of live ingest",
+        (
+            "ALTER TABLE {db}.datasets{on_cluster} MODIFY COLUMN "
+            "kind Enum8('demo' = 1, 'import' = 2, 'live' = 3)",
+        ),
+    ),
 )
 
 CURRENT_VERSION = MIGRATIONS[-1].version

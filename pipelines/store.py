@@ -63,7 +63,7 @@ class ClusterWriteError(ValueError):
 @dataclass(frozen=True)
 class DatasetSpec:
     project: str
-    kind: str  # "demo" or "import"
+    kind: str  # "demo", "import" or "live" (a micro-batch of live ingest)
     name: str
     source: str = ""
     content_sha256: str = ""

@@ -232,7 +232,7 @@ def _write(
         topic = items[int(np.argmax(keep))][0].topic
         spec = DatasetSpec(
             project=project,
-            kind="import",
+            kind="live",
             name=f"mqtt {topic} {ingested_at:%Y-%m-%dT%H:%M:%S.%f}Z",
             source=f"mqtt:{topic}",
         )

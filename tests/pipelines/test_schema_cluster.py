@@ -103,6 +103,8 @@ def test_the_engine_takes_the_cluster_layout(one_node_cluster):
     ]
     assert seen["replicas"]["datasets"] == ["/clickhouse/tables/all/replicated/datasets", "s1_r1"]
     assert seen["distributed_count"] == 0
+    # Migration 2's ALTER parsed and reached the replicated table, which chDB keeps read-only.
+    assert seen["alters_refused_read_only"] == 1
 
 
 @pytest.mark.integration

@@ -121,3 +121,10 @@ def test_a_topic_of_no_project_is_a_dead_letter(broker, listener, sessions):
     ((reason, key, project, detail),) = dead_letters(sessions)
     assert (reason, key, project) == ("unknown_project", None, "ghost")
     assert "no project is named 'ghost'" in detail
+
+
+def test_live_curves_are_datasets_of_their_own_kind(listener, gateway, curve_store):
+    gateway.publish(TOPIC, json.dumps(curve("K-1")))
+    wait_for(lambda: listener.totals.committed == 1)
+    kinds = curve_store.client.query(f"SELECT kind, source FROM {curve_store.db}.datasets")
+    assert kinds.result_rows == [("live", TOPIC.join(("mqtt:", "")))]
