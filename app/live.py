@@ -104,6 +104,19 @@ def start_live_ingest(
 SIMULATOR = "curvehouse-simulator"  # the demo plant's broker login
 
 
+def connect_publisher(
+    host: str, port: int, username: str, password: str, *, tls: bool, name: str, who: str
+) -> MqttPublisher:
+    """A gateway's MQTT connection (``name`` starts its client id), once the broker took it;
+    :class:`LiveIngestError` naming ``who`` and quoting the broker when it did not."""
+    publisher = MqttPublisher(host, port, username, password, tls=tls, name=name)
+    if not publisher.connected.wait(SUBSCRIBE_SECONDS) or publisher.refused:
+        publisher.close(0)
+        said = f" (the broker said: {publisher.refused})" if publisher.refused else ""
+        raise LiveIngestError(f"{who} could not connect to {host}:{port}{said}")
+    return publisher
+
+
 def simulator_login(services: Services, project: str) -> Publisher:
     """The embedded broker's login for the demo plant, its password kept under
     ``CURVEHOUSE_HOME/broker``."""
@@ -142,11 +155,9 @@ def start_simulation(
 ) -> Simulation:
     """Connect as a gateway and publish the demo plant's curves at ``rate`` per second to
     ``<prefix>/<project>/curves``. Raises :class:`LiveIngestError` when the broker refuses."""
-    publisher = MqttPublisher(host, port, username, password, tls=tls)
-    if not publisher.connected.wait(SUBSCRIBE_SECONDS) or publisher.refused:
-        publisher.close(0)
-        said = f" (the broker said: {publisher.refused})" if publisher.refused else ""
-        raise LiveIngestError(f"the simulator could not connect to {host}:{port}{said}")
+    publisher = connect_publisher(
+        host, port, username, password, tls=tls, name=SIMULATOR, who="the simulator"
+    )
     simulator = PlantSimulator(rate=rate, stations=stations, project=project)
     topic = topic_of(prefix, project)
     stop, sent = threading.Event(), [0]
@@ -203,15 +214,16 @@ def start_opcua(
     ``logins[project]`` (username, password) for each project's topic. Raises
     :class:`LiveIngestError` when the broker refuses a login."""
     publishers: dict[str, MqttPublisher] = {}
-    for project in sorted({s.project for s in stations}):
-        username, password = logins[project]
-        publisher = MqttPublisher(host, port, username, password, tls=tls, name=OPCUA)
-        publishers[project] = publisher
-        if not publisher.connected.wait(SUBSCRIBE_SECONDS) or publisher.refused:
-            for opened in publishers.values():
-                opened.close(0)
-            said = f" (the broker said: {publisher.refused})" if publisher.refused else ""
-            raise LiveIngestError(f"the OPC UA gateway could not connect to {host}:{port}{said}")
+    try:
+        for project in sorted({s.project for s in stations}):
+            username, password = logins[project]
+            publishers[project] = connect_publisher(
+                host, port, username, password, tls=tls, name=OPCUA, who="the OPC UA gateway"
+            )
+    except LiveIngestError:
+        for opened in publishers.values():
+            opened.close(0)
+        raise
     sent, lock = [0], threading.Lock()
 
     def publish(source: StationSource, payload: bytes) -> None:

@@ -11,7 +11,7 @@ from app.api.errors import not_found
 from app.api.handler import Call
 from app.api.registry import API
 from app.api.schemas import Page, Paging, Request
-from app.api.scope import page_of, project_in
+from app.api.scope import page_list, page_of, project_in
 from models import ingest_tokens
 from models.access import Action
 from models.dead_letters import dead_letters_of
@@ -74,9 +74,7 @@ def list_ingest_tokens(call: Call) -> Page[IngestTokenOut]:
         project, _ = project_in(session, call, call.path["project_id"], Action.GRANT_INGEST)
         tokens = ingest_tokens.ingest_tokens(session, call.who, project)
         items = [IngestTokenOut(**_token_out(call, t, project.name)) for t in tokens]
-    window = call.query
-    chosen = items[window.offset : window.offset + window.limit]
-    return Page(items=chosen, total=len(items), limit=window.limit, offset=window.offset)
+    return page_list(items, call.query)
 
 
 @API.route(

@@ -82,6 +82,14 @@ class BatchOutcome:
     datasets: list[str] = field(default_factory=list)
     dead: list[DeadLetterNote] = field(default_factory=list)
 
+    def add(self, other: BatchOutcome) -> None:
+        """Count ``other`` in this one (a listener's totals, a batch committed in pieces)."""
+        self.committed += other.committed
+        self.skipped += other.skipped
+        self.points += other.points
+        self.datasets += other.datasets
+        self.dead += other.dead
+
 
 def project_of(topic: str, prefix: str) -> str | None:
     """``<prefix>/<project>/curves`` → ``project``; anything else → None."""
@@ -172,11 +180,7 @@ def commit_alone(
             sink.record([note])
             total.dead.append(note)
             continue
-        total.committed += one.committed
-        total.skipped += one.skipped
-        total.points += one.points
-        total.datasets += one.datasets
-        total.dead += one.dead
+        total.add(one)
     return total
 
 

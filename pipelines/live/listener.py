@@ -330,12 +330,7 @@ class MqttListener:
                 self.on_batch(outcome, time.perf_counter() - started)
 
     def _count(self, outcome: BatchOutcome) -> None:
-        t = self.totals
-        t.committed += outcome.committed
-        t.skipped += outcome.skipped
-        t.points += outcome.points
-        t.datasets.extend(outcome.datasets)
-        t.dead.extend(outcome.dead)
+        self.totals.add(outcome)
         self.batches += 1
 
     # -- lifecycle ---------------------------------------------------------------------------

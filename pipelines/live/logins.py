@@ -46,12 +46,9 @@ class LoginSync:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def publishers(self) -> list[Publisher]:
-        return self.fixed + token_publishers(self.sessions)
-
     def sync(self) -> bool:
         """Reload the broker if the tokens changed since the last look; return whether it did."""
-        tokens = self.publishers()[len(self.fixed) :]
+        tokens = token_publishers(self.sessions)
         seen = [(p.username, p.project, p.hashed) for p in tokens]
         if seen == self._known:
             return False
