@@ -22,7 +22,10 @@ every cut: reducing them would cost the engine more than sending them.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -61,6 +64,30 @@ def fit(client: Client, database: str, where: CurveFilter, view: View) -> View:
     return view.fitted((row[0], row[1]), (row[2], row[3]))
 
 
+@dataclass(frozen=True)
+class Commits:
+    """Which commits' curves a query reads: those of ``datasets``, or those committed at or
+    before ``by`` (a store version's newest commit, :func:`pipelines.hot.store_version`). A
+    picture kept up to date by commits (:mod:`pipelines.following`) reads exactly the curves
+    it has not counted yet, however many commits land while it reads."""
+
+    datasets: tuple[uuid.UUID, ...] | None = None
+    by: datetime | None = None
+
+    def where(self, database: str, alias: str) -> tuple[str, dict]:
+        clauses, params = [], {}
+        if self.datasets is not None:
+            clauses.append(f"{alias}.dataset_id IN {{commits:Array(UUID)}}")
+            params["commits"] = list(self.datasets)
+        if self.by is not None:
+            clauses.append(
+                f"{alias}.dataset_id IN (SELECT dataset_id FROM {identifier(database)}.datasets "
+                "WHERE created_at <= {committed_by:DateTime64(3, 'UTC')})"
+            )
+            params["committed_by"] = self.by
+        return " AND ".join(clauses) or "1", params
+
+
 def select(
     client: Client,
     database: str,
@@ -68,10 +95,14 @@ def select(
     view: View | None,
     *,
     ids: list[int] | None = None,
+    commits: Commits | None = None,
 ) -> pd.DataFrame:
-    """Metadata of the curves matching ``where`` (and ``ids``, if given) whose extents overlap
-    ``view`` (ranges set); every matching curve when ``view`` is None."""
+    """Metadata of the curves matching ``where`` (and ``ids``, and ``commits``, if given) whose
+    extents overlap ``view`` (ranges set); every matching curve when ``view`` is None."""
     sql, params = where.where("c")
+    if commits is not None:
+        more, extra = commits.where(database, "c")
+        sql, params = f"{sql} AND {more}", {**params, **extra}
     columns = [*META_COLUMNS, *AXIS_COLUMNS, *EXTENT_COLUMNS]
     expressions = [f"c.{c}" for c in columns]
     if view is not None:

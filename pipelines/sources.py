@@ -15,8 +15,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from pipelines.drawing import CHUNK_SAMPLES, DensityImage, draw_fetched, draw_held
-from pipelines.fetch import drawable_sets, fetch_drawable, fit, select
+from pipelines.fetch import Commits, drawable_sets, fetch_drawable, fit, select
 from pipelines.following import Following
+from pipelines.hot import additions, store_version
 from pipelines.interact import data_box
 from pipelines.views import CurveFilter, View
 
@@ -59,11 +60,18 @@ class EngineSamples:
         return self.draw(client, database, where, view, started=time.perf_counter())
 
     def draw(
-        self, client: Client, database: str, where: CurveFilter, view: View, *, started: float
+        self,
+        client: Client,
+        database: str,
+        where: CurveFilter,
+        view: View,
+        *,
+        started: float,
+        commits: Commits | None = None,
     ) -> DensityImage:
-        """:meth:`density`, timed from ``started``."""
+        """:meth:`density`, timed from ``started``; only the curves of ``commits`` if given."""
         view = fit(client, database, where, view)
-        meta = select(client, database, where, view)
+        meta = select(client, database, where, view, commits=commits)
         return draw_fetched(
             meta,
             view,
@@ -112,23 +120,20 @@ class MemorySamples:
     ) -> DensityImage:
         """:meth:`density` of a window that slides forward (``where`` starts at a time and has
         no end): the picture kept for every session is brought up to date by the curves that
-        came and went (:mod:`pipelines.following`). Missing ranges fit the whole held filter,
-        so the axes stay put while curves arrive. A coloured view, or a filter that is not
-        held, is drawn whole."""
-        if where.start is None or where.end is not None or view.color_by:
+        came and went (:mod:`pipelines.following`), read from the engine as they do, so a line
+        that commits hundreds of curves a second holds no samples here. Missing ranges fit the
+        whole line (``where`` without its start) when the picture is first drawn, and stay put
+        while curves arrive. A coloured view is drawn whole."""
+        if where.start is None or where.end is not None:
             return self.density(client, database, where, view)
         base = replace(where, start=None)
-        held = self.cache.get(client, database, base, scope=self.scope)
-        if held is None:
-            return self.density(client, database, where, view)
-        if view.x_range is None or view.y_range is None:
-            m = held.chosen
-            view = view.fitted(
-                (m["x_min"].min(), m["x_max"].max()), (m["y_min"].min(), m["y_max"].max())
-            )
+        if view.color_by:
+            view = fit(client, database, base, view)
+            return self.engine.draw(client, database, where, view, started=time.perf_counter())
         sql, params = base.where()
         key = (self.scope, database, sql, repr(sorted(params.items())))
-        return self.live.image(key, held, where.start, view)
+        store = Committed(client, database, self.engine, base)
+        return self.live.image(key, where, view, store)
 
     def through(
         self, client: Client, database: str, where: CurveFilter, view: View, box: Box
@@ -143,3 +148,27 @@ class MemorySamples:
             held.x, held.y, held.offsets, steps=held.steps, picks=near, **_pixels(view, box)
         )
         return held.meta.loc[hit, "curve_id"].tolist()
+
+
+@dataclass(frozen=True)
+class Committed:
+    """The engine's side of a followed picture (:class:`pipelines.following.Store`)."""
+
+    client: Client
+    database: str
+    engine: EngineSamples
+    line: CurveFilter  # the followed filter without its start: what missing ranges fit
+
+    def version(self) -> tuple:
+        return store_version(self.client, self.database)
+
+    def fitted(self, view: View) -> View:
+        return fit(self.client, self.database, self.line, view)
+
+    def additions(self, since: tuple) -> tuple[list | None, tuple]:
+        return additions(self.client, self.database, since)
+
+    def draw(self, where: CurveFilter, view: View, commits: Commits) -> DensityImage:
+        return self.engine.draw(
+            self.client, self.database, where, view, started=time.perf_counter(), commits=commits
+        )
