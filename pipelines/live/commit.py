@@ -25,7 +25,7 @@ import pandas as pd
 
 from pipelines.batch import curve_ids, fingerprints
 from pipelines.ingest.assemble import Curve, build_batch
-from pipelines.live.payload import CONFLICT, UNKNOWN_PROJECT, Refusal, parse_message
+from pipelines.live.payload import CONFLICT, UNKNOWN_PROJECT, Parsed, Refusal, parse_message
 from pipelines.store import CurveStore, DatasetSpec, ImportConflictError
 
 # What a dead letter keeps of the message: enough to see what was sent, never megabytes.
@@ -36,12 +36,15 @@ COMMIT_FAILED = "commit_failed"
 
 @dataclass
 class Arrival:
-    """One message as received. ``handle`` is the listener's, for its ack."""
+    """One message as received. ``handle`` is the listener's, for its ack. ``parsed``: the
+    payload already read (:func:`parse_message`) while the message waited for its batch, so
+    the commit does not pay for it; None, and the commit reads it."""
 
     topic: str
     payload: bytes
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     handle: object = None
+    parsed: Parsed | None = None
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,9 @@ def commit_batch(
             )
             outcome.dead.append(_note(arrival, project, None, Refusal(UNKNOWN_PROJECT, detail)))
             continue
-        parsed = parse_message(arrival.payload, max_bytes=max_bytes)
+        parsed = arrival.parsed
+        if parsed is None:
+            parsed = parse_message(arrival.payload, max_bytes=max_bytes)
         for refusal in parsed.refusals:
             outcome.dead.append(_note(arrival, project, ids[project], refusal))
         good.setdefault(project, []).extend((arrival, c) for c in parsed.curves)

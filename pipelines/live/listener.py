@@ -1,9 +1,10 @@
 """The MQTT listener: a persistent QoS 1 session, micro-batches, acks only after the commit.
 
-paho-mqtt (MQTT v5) runs the network on its own thread, which only queues what arrives; one
-committer thread takes up to ``batch_curves`` messages or what came within ``batch_seconds`` of
-the first, commits them (:func:`pipelines.live.commit.commit_batch`) and only then acks them,
-in arrival order. The session outlives the listener (``clean_start=False`` and a session
+paho-mqtt (MQTT v5) runs the network on its own thread, which reads each message's payload
+(:func:`pipelines.live.payload.parse_message`) and queues it; one committer thread takes up to
+``batch_curves`` messages or what came within ``batch_seconds`` of the first, commits them
+(:func:`pipelines.live.commit.commit_batch`) and only then acks them, in arrival order. The
+session outlives the listener (``clean_start=False`` and a session
 expiry), so what the broker sent but was never acked comes back after a crash, and what
 arrived meanwhile waits on the broker. ``ReceiveMaximum`` lets the broker have a whole batch in
 flight (mosquitto's default is 20 unacked messages).
@@ -48,6 +49,7 @@ from pipelines.live.commit import (
     commit_batch,
     project_of,
 )
+from pipelines.live.payload import parse_message
 
 log = logging.getLogger(__name__)
 
@@ -193,12 +195,22 @@ class MqttListener:
             log.warning("MQTT connection lost (%s); reconnecting", reason)
 
     def _on_message(self, client, userdata, message) -> None:
+        received_at = datetime.now(UTC)
+        # Read while the message waits for its batch: the commit, which the message's
+        # acknowledgement waits for, then does not pay for it (0.3 ms a 3,000-sample curve).
+        # A message that fails in an unforeseen way is read again by the commit, which records it.
+        try:
+            parsed = parse_message(message.payload, max_bytes=self.config.max_bytes)
+        except Exception:
+            log.exception("reading an MQTT message failed; the commit reads it again")
+            parsed = None
         self.inbox.put(
             Arrival(
                 topic=message.topic,
                 payload=message.payload,
-                received_at=datetime.now(UTC),
+                received_at=received_at,
                 handle=_Handle(self._epoch, message.mid, message.qos),
+                parsed=parsed,
             )
         )
 

@@ -128,3 +128,26 @@ def test_live_curves_are_datasets_of_their_own_kind(listener, gateway, curve_sto
     wait_for(lambda: listener.totals.committed == 1)
     kinds = curve_store.client.query(f"SELECT kind, source FROM {curve_store.db}.datasets")
     assert kinds.result_rows == [("live", TOPIC.join(("mqtt:", "")))]
+
+
+@pytest.mark.integration
+def test_messages_are_read_on_arrival_and_the_commit_does_not_read_them_again(
+    broker, sessions, curve_store, gateway, monkeypatch
+):
+    """The payload is read while the message waits for its batch, so the acknowledgement,
+    which waits for the commit, does not wait for the reading too."""
+    import pipelines.live.commit as commit
+
+    read_by_commit = []
+    read = commit.parse_message
+    monkeypatch.setattr(
+        commit, "parse_message", lambda *a, **k: read_by_commit.append(1) or read(*a, **k)
+    )
+    running = start_listener(broker, sessions, curve_store)
+    try:
+        gateway.publish(TOPIC, json.dumps([curve("R-1"), curve("R-2")]))
+        gateway.publish(TOPIC, b"{not json")
+        wait_for(lambda: running.totals.committed == 2 and len(dead_letters(sessions)) == 1)
+    finally:
+        running.stop()
+    assert read_by_commit == []
