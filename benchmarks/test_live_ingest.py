@@ -18,8 +18,9 @@ QoS 1). Each curve's ``started_at`` is its publish time, so per curve:
   the run from the store.
 
 Also: curves/s from the first publish to the last commit, commits and curves per commit, CPU
-per process, bytes per point of the live curves against the same curves written as one file
-import (toy size and broker (a) at full size; both as stored and after ``OPTIMIZE ... FINAL``).
+per process, the server's memory at the end and at its peak, bytes per point of the live
+curves against the same curves written as one file import (toy size and broker (a) at full
+size; both as stored and after ``OPTIMIZE ... FINAL``).
 Before the run the project gets two curves of the same press, started hours ago, imported
 like a file: the live page then knows the process and starts empty.
 
@@ -184,6 +185,14 @@ def _processes() -> dict[int, tuple[int, float, str]]:
     return out
 
 
+def peak_memory(pid: int) -> str:
+    """A process's resident memory now and at its peak (``VmRSS``/``VmHWM``), in GB."""
+    status = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return "/".join(f"{int(status[k].split()[0]) / 2**20:.2f}" for k in ("VmRSS", "VmHWM"))
+
+
 def cpu_seconds() -> dict[str, float]:
     """CPU time so far of this process's descendants, by kind (the browser's processes under
     Playwright's driver, the server, the brokers); the gateways' process measures its own."""
@@ -293,6 +302,7 @@ def test_sustained_live_ingest(broker, tmp_path, browser):
                 progress = (len(reader.seen), time.monotonic())
         wall = time.time() - began
         cpu = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_seconds().items()}
+        memory = peak_memory(served.process.pid)
         reader.stop.set()
         reader.join(10)
         shown = CURVES if not WITH_PAGE else 0
@@ -370,6 +380,7 @@ def test_sustained_live_ingest(broker, tmp_path, browser):
                 f"{cpu.get(k, 0.0) / wall:.2f}" for k in ("serve", "mosquitto", "chromium")
             ),
             "gateways' CPU cores": f"{sent['cpu_seconds'] / sent['seconds']:.2f}",
+            "serve memory GB now/peak": memory,
             "publish late p95 ms": f"{sent['late_p95_ms']:.0f}",
             "load avg": "/".join(f"{v:.1f}" for v in os.getloadavg()),
         }
