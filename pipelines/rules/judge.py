@@ -1,0 +1,241 @@
+"""Verdicts: every rule on every curve it covers, pass or fail, with the reason in words.
+
+:func:`judge_set` judges curves already in memory (a :class:`~pipelines.samples.CurveSet`);
+:func:`judge` judges a project's stored curves through a :class:`~pipelines.curves.Curves`
+reader, fetching whole curves a chunk at a time so memory stays bounded by
+:data:`CHUNK_SAMPLES`, not by the project. The kernels (:mod:`pipelines.kernels.rules`) decide;
+this module only chooses the curves, calls them and words the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from pipelines.fetch import fetch_samples, select
+from pipelines.kernels import rules as K
+from pipelines.rules.reasons import reasons
+from pipelines.rules.spec import (
+    DIRECTIONS,
+    SIDES,
+    WINDOW_MODES,
+    Envelope,
+    NoPassLine,
+    Rule,
+    Threshold,
+    Window,
+)
+from pipelines.samples import CurveSet
+
+if TYPE_CHECKING:
+    from pipelines.curves import Curves
+
+VERDICT_COLUMNS = (
+    "curve_id",
+    "rule_id",
+    "rule_version",
+    "rule",
+    "passed",
+    "code",
+    "reason",
+    "x",
+    "y",
+)
+CODE_NAMES = {
+    K.PASS: "pass",
+    K.EMPTY: "empty",
+    K.NEVER_REACHED: "never_reached",
+    K.STARTED_INSIDE: "started_inside",
+    K.WRONG_ENTRY: "wrong_entry",
+    K.ENDED_INSIDE: "ended_inside",
+    K.GAP_INSIDE: "gap_inside",
+    K.WRONG_EXIT: "wrong_exit",
+    K.REENTERED: "reentered",
+    K.TOUCHED: "touched",
+    K.CROSSED: "crossed",
+    K.ABOVE: "above",
+    K.BELOW: "below",
+    K.NOT_IN_RANGE: "not_in_range",
+    K.NEVER_CROSSED: "never_reached_level",
+    K.OUTSIDE_LIMITS: "outside_limits",
+}
+# Samples fetched at once when judging stored curves (about 16 bytes each in memory).
+CHUNK_SAMPLES = 4_000_000
+
+
+def covered(rule: Rule, meta: pd.DataFrame) -> np.ndarray:
+    """Which curves of ``meta`` the rule's scope covers. Columns the frame lacks (a
+    :class:`Curves` fetch has no project or process: :func:`judge` selects by them) are not
+    tested."""
+    mask = np.ones(len(meta), dtype=bool)
+    scope = rule.scope
+    wanted = {"project": (scope.project,), "process": (scope.process,)}
+    wanted |= {"program": scope.programs, "station": scope.stations}
+    for column, values in wanted.items():
+        if values and column in meta.columns:
+            mask &= meta[column].astype(str).isin(values).to_numpy()
+    return mask
+
+
+def _subset(curves: CurveSet, rows: np.ndarray) -> CurveSet:
+    """The curves at ``rows``, with their samples gathered (no copy when all are kept)."""
+    if len(rows) == len(curves):
+        return curves
+    starts, stops = curves.offsets[rows], curves.offsets[rows + 1]
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(stops - starts, out=offsets[1:])
+    take = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops, strict=True)] or [[]])
+    take = take.astype(np.int64)
+    meta = curves.meta.iloc[rows].reset_index(drop=True)
+    return CurveSet(meta, offsets, curves.x[take], curves.y[take])
+
+
+def _run(rule: Rule, x: np.ndarray, y: np.ndarray, offsets: np.ndarray) -> dict[str, np.ndarray]:
+    """The rule's kernel over the curves: ``codes``, the reason's ``points`` and extras."""
+    check = rule.check
+    if isinstance(check, Window):
+        box = np.array([check.x0, check.x1, check.y0, check.y1])
+        mode = WINDOW_MODES[check.mode]
+        codes, sides, points = K.judge_window(
+            x, y, offsets, box, mode, SIDES[check.entry], SIDES[check.exit]
+        )
+        return {"codes": codes, "sides": sides, "points": points}
+    if isinstance(check, NoPassLine):
+        line = np.array([check.x0, check.y0, check.x1, check.y1])
+        codes, points = K.judge_line(x, y, offsets, line)
+        return {"codes": codes, "points": points}
+    if isinstance(check, Envelope):
+        lower, upper = np.array(check.lower), np.array(check.upper)
+        codes, points, worst = K.judge_envelope(
+            x,
+            y,
+            offsets,
+            np.array([check.x_min, check.x_max]),
+            np.ascontiguousarray(lower[:, 0]),
+            np.ascontiguousarray(lower[:, 1]),
+            np.ascontiguousarray(upper[:, 0]),
+            np.ascontiguousarray(upper[:, 1]),
+        )
+        return {"codes": codes, "points": points, "worst": worst}
+    if isinstance(check, Threshold):
+        a, b = (y, x) if check.axis == "x" else (x, y)
+        codes, points, how = K.judge_threshold(
+            a, b, offsets, check.level, DIRECTIONS[check.direction], check.low, check.high
+        )
+        if check.axis == "x":
+            points = points[:, ::-1]
+        return {"codes": codes, "points": np.ascontiguousarray(points), "how": how}
+    raise TypeError(f"no kernel for {check!r}")
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _DTYPES.items()})
+
+
+_DTYPES = {
+    "curve_id": "uint64",
+    "rule_id": "Int64",
+    "rule_version": "int64",
+    "rule": "object",
+    "passed": "bool",
+    "code": "object",
+    "reason": "object",
+    "x": "float64",
+    "y": "float64",
+}
+
+
+def judge_set(curves: CurveSet, rules: Sequence[Rule]) -> pd.DataFrame:
+    """One row per (curve, rule) the rule's scope covers: :data:`VERDICT_COLUMNS`. ``x`` and
+    ``y`` are the point the reason names (NaN when it names none); units in the reasons come
+    from the curves' ``x_unit`` and ``y_unit`` metadata when present."""
+    frames = []
+    for rule in rules:
+        rows = np.flatnonzero(covered(rule, curves.meta))
+        if not len(rows):
+            continue
+        chosen = _subset(curves, rows)
+        x = np.ascontiguousarray(chosen.x, dtype=np.float64)
+        y = np.ascontiguousarray(chosen.y, dtype=np.float64)
+        out = _run(rule, x, y, np.ascontiguousarray(chosen.offsets, dtype=np.int64))
+        codes = out["codes"]
+        points = out["points"]
+        point = points[:, 0, :] if points.ndim == 3 else points
+        if isinstance(rule.check, Window):  # the point the failure is about
+            slot = np.where(np.isin(codes, [K.WRONG_EXIT, K.ENDED_INSIDE, K.GAP_INSIDE]), 1, 0)
+            slot = np.where(codes == K.REENTERED, 2, slot)
+            point = points[np.arange(len(codes)), slot, :]
+        meta = chosen.meta
+        frames.append(
+            pd.DataFrame(
+                {
+                    "curve_id": meta["curve_id"].to_numpy(dtype=np.uint64),
+                    "rule_id": pd.array([rule.rule_id] * len(rows), dtype="Int64"),
+                    "rule_version": np.full(len(rows), rule.version, dtype=np.int64),
+                    "rule": rule.name,
+                    "passed": codes == K.PASS,
+                    "code": [CODE_NAMES[int(c)] for c in codes],
+                    "reason": reasons(rule, out, _units(meta, "x_unit"), _units(meta, "y_unit")),
+                    "x": point[:, 0],
+                    "y": point[:, 1],
+                }
+            )
+        )
+    if not frames:
+        return _empty()
+    return pd.concat(frames, ignore_index=True)
+
+
+def _units(meta: pd.DataFrame, column: str) -> list[str]:
+    if column not in meta.columns:
+        return [""] * len(meta)
+    return ["" if pd.isna(u) else str(u) for u in meta[column]]
+
+
+def _chunks(meta: pd.DataFrame, limit: int) -> Iterator[pd.DataFrame]:
+    """``meta`` in runs of at most ``limit`` samples (a longer curve alone)."""
+    counts = meta["point_count"].to_numpy(dtype=np.int64)
+    start, total = 0, 0
+    for i, count in enumerate(counts):
+        if i > start and total + count > limit:
+            yield meta.iloc[start:i]
+            start, total = i, 0
+        total += count
+    if start < len(meta):
+        yield meta.iloc[start:]
+
+
+def judge(curves: Curves, rules: Sequence[Rule], *, chunk_samples: int = CHUNK_SAMPLES):
+    """Judge the stored curves ``curves`` selects (kept inside its projects) against
+    ``rules``; each rule sees only its own project and process (and programs, stations). Whole
+    curves are fetched from the engine at most ``chunk_samples`` samples at a time.
+
+    Returns :func:`judge_set`'s frame, ordered by rule, then curve id."""
+    frames = []
+    groups: dict[tuple[str, str], list[tuple[int, Rule]]] = {}
+    for n, rule in enumerate(rules):
+        groups.setdefault((rule.scope.project, rule.scope.process), []).append((n, rule))
+    for (project, process), group in groups.items():
+        narrowed = curves.filter(project=project, process=process)
+        meta = select(narrowed.client, narrowed.database, narrowed.selection, None)
+        if meta.empty:
+            continue
+        meta = meta.sort_values("curve_id", kind="stable").reset_index(drop=True)
+        for part in _chunks(meta, chunk_samples):
+            wanted = np.zeros(len(part), dtype=bool)
+            for _, rule in group:
+                wanted |= covered(rule, part)
+            if not wanted.any():
+                continue
+            samples = fetch_samples(narrowed.client, narrowed.database, part[wanted], None)
+            for n, rule in group:
+                frames.append(judge_set(samples, [rule]).assign(_order=n))
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return _empty()
+    verdicts = pd.concat(frames, ignore_index=True)
+    verdicts = verdicts.sort_values(["_order", "curve_id"], kind="stable")
+    return verdicts.drop(columns="_order").reset_index(drop=True)

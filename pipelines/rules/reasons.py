@@ -1,0 +1,117 @@
+"""A verdict's reason in words, with the curves' units: "entered through the top at x = 4.21
+mm", "crossed the no-pass line at x = 7.9 mm, y = 310 N"."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipelines.kernels import rules as K
+from pipelines.rules.spec import Envelope, NoPassLine, Rule, Threshold, Window
+
+_SIDE_WORDS = {K.LEFT: "left", K.RIGHT: "right", K.BOTTOM: "bottom", K.TOP: "top"}
+
+
+def number(value: float, unit: str = "") -> str:
+    """At most six significant digits, and the unit if known."""
+    text = f"{float(value):.6g}"
+    return f"{text} {unit}" if unit else text
+
+
+def side(bits: int) -> str:
+    """``the top``, or ``the top-right corner`` for an edge crossed exactly at a corner."""
+    names = [_SIDE_WORDS[b] for b in (K.TOP, K.BOTTOM, K.LEFT, K.RIGHT) if bits & b]
+    if len(names) == 1:
+        return f"the {names[0]}"
+    return f"the {'-'.join(names)} corner"
+
+
+def _at(point: np.ndarray, xu: str, yu: str, with_y: bool = False) -> str:
+    text = f"x = {number(point[0], xu)}"
+    return f"{text}, y = {number(point[1], yu)}" if with_y else text
+
+
+def _window(check: Window, code: int, sides: np.ndarray, points: np.ndarray, xu: str, yu: str):
+    if code == K.NEVER_REACHED:
+        return "never reached the window"
+    if code == K.PASS:
+        if check.mode == "not-touch":
+            return "did not touch the window"
+        if check.mode == "pass-through":
+            return f"passed through the window at {_at(points[0], xu, yu, True)}"
+        return (
+            f"entered through {side(sides[0])} at {_at(points[0], xu, yu)} and left through "
+            f"{side(sides[1])} at {_at(points[1], xu, yu)}"
+        )
+    if code == K.TOUCHED:
+        return f"touched the window at {_at(points[0], xu, yu, True)}"
+    if code == K.STARTED_INSIDE:
+        if sides[0] == K.AFTER_GAP:
+            return f"first appears inside the window after a gap, at {_at(points[0], xu, yu)}"
+        return f"starts inside the window, at {_at(points[0], xu, yu)}"
+    if code == K.WRONG_ENTRY:
+        return f"entered through {side(sides[0])} at {_at(points[0], xu, yu)}, not {check.entry}"
+    if code == K.ENDED_INSIDE:
+        return f"ends inside the window, at {_at(points[1], xu, yu)}"
+    if code == K.GAP_INSIDE:
+        return f"has a gap (missing samples) inside the window after {_at(points[1], xu, yu)}"
+    if code == K.WRONG_EXIT:
+        return f"left through {side(sides[1])} at {_at(points[1], xu, yu)}, not {check.exit}"
+    if code == K.REENTERED:
+        how = "after a gap" if sides[2] == K.AFTER_GAP else f"through {side(sides[2])}"
+        return f"came back into the window {how} at {_at(points[2], xu, yu)}"
+    raise AssertionError(code)
+
+
+def _threshold(check: Threshold, code: int, point: np.ndarray, how: int, xu: str, yu: str):
+    on, other = check.axis, "x" if check.axis == "y" else "y"
+    unit_on, unit_other = (yu, xu) if on == "y" else (xu, yu)
+    relation = {"rising": "≥", "falling": "≤", "either": "="}[check.direction]
+    if code == K.NEVER_CROSSED:
+        return f"never reached {on} {relation} {number(check.level, unit_on)}"
+    a, b = (point[1], point[0]) if on == "y" else (point[0], point[1])
+    where = {K.START: " (at its start)", K.AFTER_GAP: " (right after a gap)"}.get(int(how), "")
+    limits = f"[{number(check.low)}, {number(check.high)}]"
+    limits += f" {unit_other}" if unit_other else ""
+    verdict = "inside" if code == K.PASS else "outside"
+    return (
+        f"reached {on} = {number(a, unit_on)} at {other} = {number(b, unit_other)}{where}, "
+        f"{verdict} {limits}"
+    )
+
+
+def reasons(rule: Rule, out: dict[str, np.ndarray], x_units: list[str], y_units: list[str]):
+    """One sentence per curve for the kernel's answer ``out``."""
+    check = rule.check
+    codes, points = out["codes"], out["points"]
+    words = []
+    for i, code in enumerate(codes.tolist()):
+        xu, yu = x_units[i], y_units[i]
+        if code == K.EMPTY:
+            words.append("has no samples")
+        elif isinstance(check, Window):
+            words.append(_window(check, code, out["sides"][i], points[i], xu, yu))
+        elif isinstance(check, NoPassLine):
+            words.append(
+                "did not cross the no-pass line"
+                if code == K.PASS
+                else f"crossed the no-pass line at {_at(points[i], xu, yu, True)}"
+            )
+        elif isinstance(check, Envelope):
+            if code == K.PASS:
+                words.append("stayed inside the envelope")
+            elif code == K.NOT_IN_RANGE:
+                words.append(
+                    f"has no samples between x = {number(check.x_min)} and "
+                    f"{number(check.x_max, xu)}"
+                )
+            else:
+                bound = "above the upper" if code == K.ABOVE else "below the lower"
+                words.append(
+                    f"went {bound} bound at {_at(points[i], xu, yu)} (by up to "
+                    f"{number(out['worst'][i], yu)})"
+                )
+        elif isinstance(check, Threshold):
+            words.append(_threshold(check, code, points[i], out["how"][i], xu, yu))
+        else:
+            raise TypeError(check)
+    return words
