@@ -1,4 +1,5 @@
-"""The ``curvehouse`` command: serve, demo, ingest, listen, info, clean-demo, token, user.
+"""The ``curvehouse`` command: serve, demo, ingest, listen, info, clean-demo, features, token,
+user.
 
 Each command reads the settings once (:meth:`Settings.from_env`) and builds the process's
 :class:`~app.services.Services` from them once; a command opens only the parts it uses.
@@ -254,6 +255,23 @@ def cmd_clean_demo(args: argparse.Namespace, services: Services) -> int:
     print(
         f"Removed {counted(len(demo), 'demo dataset')} with {counted(curves, 'curve')}. "
         "Imported data is untouched."
+    )
+    return 0
+
+
+def cmd_features(args: argparse.Namespace, services: Services) -> int:
+    from pipelines.features import backfill_features, missing_features
+
+    store = services.open_store()
+    if not args.backfill:
+        missing = len(missing_features(store.client, store.database))
+        print(f"{counted(missing, 'stored curve')} without features in {store.database}.")
+        return 0
+    started = time.perf_counter()
+    added = backfill_features(store.client, store.database)
+    print(
+        f"Computed the features of {counted(added, 'curve')} in "
+        f"{time.perf_counter() - started:.1f} s."
     )
     return 0
 
@@ -632,6 +650,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     clean = sub.add_parser("clean-demo", help="remove demo data, and only demo data")
     clean.set_defaults(func=cmd_clean_demo)
+
+    features = sub.add_parser(
+        "features", help="curve features (peak, area, ...): how many curves lack them"
+    )
+    features.add_argument(
+        "--backfill", action="store_true", help="compute them for every stored curve lacking them"
+    )
+    features.set_defaults(func=cmd_features)
 
     token = sub.add_parser("token", help="personal API tokens for the REST API (/api)")
     token_sub = token.add_subparsers(dest="token_command", required=True)

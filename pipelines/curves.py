@@ -28,6 +28,7 @@ from pipelines.drawing import Comparison, DensityImage
 from pipelines.fetch import envelope, fetch, fetch_samples, fit, select
 from pipelines.frames import id_chunks, query_frame
 from pipelines.interact import Line, Pick, lines
+from pipelines.kernels.features import FEATURES
 from pipelines.parts import KEY_COLUMNS, KEY_VALUES_SQL, PART_CURVE_COLUMNS, Part
 from pipelines.samples import CurveSet
 from pipelines.sources import EngineSamples, SampleSource
@@ -334,6 +335,32 @@ class Curves:
             ["project", "process", "curves"],
             params,
         )
+
+    def features(
+        self, columns: Sequence[str] = ("station", "program", "started_at", "result")
+    ) -> pd.DataFrame:
+        """The stored features of the selected curves (:mod:`pipelines.features`), one row per
+        curve, oldest first: ``curve_id``, ``project``, ``process``, ``columns`` of the curves
+        table and every feature; what SPC, drift and feature limits read. A curve stored before
+        features existed is missing until :func:`pipelines.features.backfill_features` ran."""
+        sql, params = self.selection.where("c")
+        # The features table is sorted by project and process: narrow it by them directly.
+        scope = []
+        for column in ("project", "process"):
+            values = self.selection.equals.get(column)
+            if values:
+                scope.append(f"{column} IN {{features_{column}:Array(String)}}")
+                params[f"features_{column}"] = list(values)
+        names = ["curve_id", "project", "process", *columns]
+        chosen = ", ".join(f"c.{identifier(c)}" for c in names)
+        values = ", ".join(f"f.{identifier(c)}" for c in FEATURES)
+        query = (
+            f"SELECT {chosen}, {values} FROM {self._db}.curves AS c INNER JOIN "
+            f"(SELECT curve_id, {', '.join(FEATURES)} FROM {self._db}.curve_features "
+            f"WHERE {' AND '.join(scope) or '1'}) AS f ON f.curve_id = c.curve_id "
+            f"WHERE {sql} ORDER BY c.started_at, c.curve_id"
+        )
+        return query_frame(self.client, query, [*names, *FEATURES], params)
 
     def datasets(self, *, kind: str | None = None) -> pd.DataFrame:
         """The committed imports and demo runs of the selected projects, oldest first."""

@@ -7,6 +7,7 @@ Layout (chosen by ``benchmarks/test_storage.py``; numbers in the README):
   ``value = code * step``. Integer codes with ``T64, ZSTD`` store about 1.3 bytes per (x, y)
   point, against 2.7 for ``Float32`` arrays and 4.2 for one ``Float32`` row per sample, and
   decode about twice as fast inside the engine as ``Delta, ZSTD`` at the same size.
+* ``curve_features``: one row per curve with its fixed features (peak, final, area, ...).
 * ``datasets``: one row per import, demo run or live micro-batch. The row is written last: it
   is the commit record of an import (see ``pipelines.store``).
 
@@ -168,6 +169,28 @@ _V1_DATASETS = Table(
     shard_key=None,
 )
 
+# One row per curve with its fixed features (``pipelines.kernels.features``), for SPC, drift and
+# feature limits without reading samples. Sorted by project and process, what those read by.
+# ``dataset_id`` lets the store's staging, attach, delete and sweep treat it like the curves.
+_V3_FEATURES = Table(
+    "curve_features",
+    """
+    project      LowCardinality(String),
+    process      LowCardinality(String),
+    curve_id     UInt64,
+    dataset_id   UUID,
+    peak_y       Float64,
+    peak_x       Float64,
+    final_x      Float64,
+    final_y      Float64,
+    min_y        Float64,
+    area         Float64,
+    duration     Float64,
+    sample_count Float64
+""",
+    "(project, process, curve_id)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "curves, curve samples and datasets", (_V1_CURVES, _V1_SAMPLES, _V1_DATASETS)),
     # Curves committed by live ingest (MQTT, OPC UA through MQTT) are their own kind of dataset.
@@ -180,6 +203,9 @@ MIGRATIONS: tuple[Migration, ...] = (
             "kind Enum8('demo' = 1, 'import' = 2, 'live' = 3)",
         ),
     ),
+    # Stored curves get their rows from pipelines.features.backfill_features (CurveStore.open
+    # runs it when this migration is applied; ``curvehouse features --backfill`` at any time).
+    Migration(3, "curve features", (_V3_FEATURES,)),
 )
 
 CURRENT_VERSION = MIGRATIONS[-1].version

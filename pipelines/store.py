@@ -2,10 +2,11 @@
 
 ClickHouse has no multi-table transactions, so an import is made atomic the ClickHouse way:
 
-1. every batch goes into private staging tables (``_staging_<id>_curves``/``_samples``);
+1. every batch goes into private staging tables (``_staging_<id>_curves``/``_samples``/
+   ``_features``, the last with each curve's features from :mod:`pipelines.features`);
 2. validation and conflict checks run while staging, so bad input never reaches a shared table;
 3. ``ATTACH PARTITION tuple() FROM`` moves each staging table's parts into place in one step
-   (samples first, then curves, which is what makes curves visible);
+   (samples and features first, then curves, which is what makes curves visible);
 4. the ``datasets`` row is written last: it is the commit record.
 
 Any error before step 4 drops the staging tables and deletes whatever was attached. A process
@@ -34,8 +35,11 @@ import pandas as pd
 
 from models.identifiers import identifier
 from pipelines.batch import CurveBatch, curve_ids, fingerprints, to_tables
+from pipelines.features import backfill_features, batch_features, feature_table, stage_from_samples
 from pipelines.frames import id_chunks
 from pipelines.schema import ensure_schema, is_distributed
+
+FEATURES_VERSION = 3  # the schema migration that adds ``curve_features``
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -43,7 +47,9 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]  # (curves written so far, points written so far)
 
 _STAGING_PREFIX = "_staging_"
-_STAGING_NAME = re.compile(r"_staging_([0-9a-f]{32})_(curves|samples)")
+_STAGING_NAME = re.compile(r"_staging_([0-9a-f]{32})_(curves|samples|features)")
+# What an import stages and attaches, in attach order: curves last, which makes them visible.
+_STAGED = (("curve_samples", "samples"), ("curve_features", "features"), ("curves", "curves"))
 # Staging tables older than this belong to a dead import even on a shared server.
 STALE_SECONDS = 6 * 3600
 _project_locks: dict[tuple[str, str], threading.Lock] = {}
@@ -99,8 +105,10 @@ class _ImportRun:
         # :meth:`CurveStore.sweep` keeps uncommitted rows whose id matches a live staging table.
         self.dataset_id = str(uuid.UUID(dataset_id)) if dataset_id else str(uuid.uuid4())
         self.tag = uuid.UUID(self.dataset_id).hex
-        self.staged_curves = identifier(f"{_STAGING_PREFIX}{self.tag}_curves")
-        self.staged_samples = identifier(f"{_STAGING_PREFIX}{self.tag}_samples")
+        self.staged = {t: f"{_STAGING_PREFIX}{self.tag}_{s}" for t, s in _STAGED}
+        self.staged_curves = identifier(self.staged["curves"])
+        self.staged_samples = identifier(self.staged["curve_samples"])
+        self.staged_features = identifier(self.staged["curve_features"])
         self.ingested_at = ingested_at.floor("ms")
         self.seen: set[int] = set()
         self.result = WriteResult(dataset_id=None)
@@ -109,12 +117,12 @@ class _ImportRun:
         self.store.client.command(sql, **kwargs)
 
     def create_staging(self) -> None:
-        self.command(f"CREATE TABLE {self.db}.{self.staged_curves} AS {self.db}.curves")
-        self.command(f"CREATE TABLE {self.db}.{self.staged_samples} AS {self.db}.curve_samples")
+        for table, staged in self.staged.items():
+            self.command(f"CREATE TABLE {self.db}.{identifier(staged)} AS {self.db}.{table}")
 
     def drop_staging(self) -> None:
-        for table in (self.staged_curves, self.staged_samples):
-            self.command(f"DROP TABLE IF EXISTS {self.db}.{table}")
+        for staged in self.staged.values():
+            self.command(f"DROP TABLE IF EXISTS {self.db}.{identifier(staged)}")
 
     def stage(self, batch: CurveBatch) -> None:
         """Check the batch against this import and the store, then write its new curves."""
@@ -152,7 +160,15 @@ class _ImportRun:
             dataset_id=self.dataset_id,
             ingested_at=self.ingested_at,
         )
+        features = feature_table(
+            batch_features(batch),
+            project=project,
+            process=batch.meta["process"].astype(str).tolist(),
+            ids=ids,
+            dataset_id=self.dataset_id,
+        )
         self.store.client.insert_arrow(f"{self.db}.{self.staged_samples}", samples)
+        self.store.client.insert_arrow(f"{self.db}.{self.staged_features}", features)
         self.store.client.insert_arrow(f"{self.db}.{self.staged_curves}", curves)
         result.curves_added += len(batch)
         result.points_added += batch.point_count
@@ -162,12 +178,10 @@ class _ImportRun:
         writes it; by default the row of this import)."""
         db = self.db
         try:
-            for table, staged in (
-                ("curve_samples", self.staged_samples),
-                ("curves", self.staged_curves),
-            ):
+            for table, staged in self.staged.items():
                 self.command(
-                    f"ALTER TABLE {db}.{table} ATTACH PARTITION tuple() FROM {db}.{staged}"
+                    f"ALTER TABLE {db}.{table} ATTACH PARTITION tuple() FROM "
+                    f"{db}.{identifier(staged)}"
                 )
             (commit or self.record)()
         except BaseException:
@@ -214,11 +228,14 @@ class CurveStore:
         sweep_stale_after: float = STALE_SECONDS,
         cluster: str | None = None,
     ):
-        """Apply pending migrations and clear leftovers of interrupted imports."""
-        ensure_schema(client, database, cluster=cluster)
+        """Apply pending migrations and clear leftovers of interrupted imports. When this call
+        added the features table, the curves stored before it get their features."""
+        applied = ensure_schema(client, database, cluster=cluster)
         store = cls(client, database)
         if not store.distributed:  # nothing is ever staged there
             store.sweep(older_than_seconds=sweep_stale_after)
+        if FEATURES_VERSION in applied:
+            backfill_features(client, database)
         return store
 
     @property
@@ -314,7 +331,7 @@ class CurveStore:
             if self._uncommitted(run.dataset_id):
                 self.delete_datasets([run.dataset_id])
             run.create_staging()
-            for samples, curves in chunks:
+            for samples, curves in chunks:  # features are not copied: computed here below
                 for table, block in ((run.staged_samples, samples), (run.staged_curves, curves)):
                     if block:
                         self.client.raw_insert(
@@ -322,6 +339,21 @@ class CurveStore:
                         )
                 if progress is not None:
                     progress(*self._rows(run.staged_curves, run.staged_samples))
+
+            staged = [
+                int(r[0])
+                for r in self.client.query(
+                    f"SELECT curve_id FROM {self.db}.{run.staged_curves}"
+                ).result_rows
+            ]
+            stage_from_samples(
+                self.client,
+                self.database,
+                samples=run.staged["curve_samples"],
+                curves=run.staged["curves"],
+                target=run.staged["curve_features"],
+                ids=staged,
+            )
 
             def commit() -> None:
                 self.client.raw_insert(f"{self.db}.datasets", insert_block=record, fmt="Native")
@@ -347,7 +379,8 @@ class CurveStore:
         return bool(
             self.client.query(
                 f"SELECT (SELECT count() FROM {self.db}.curves WHERE dataset_id = {{d:UUID}}) + "
-                f"(SELECT count() FROM {self.db}.curve_samples WHERE dataset_id = {{d:UUID}})",
+                f"(SELECT count() FROM {self.db}.curve_samples WHERE dataset_id = {{d:UUID}}) + "
+                f"(SELECT count() FROM {self.db}.curve_features WHERE dataset_id = {{d:UUID}})",
                 parameters={"d": dataset_id},
             ).result_rows[0][0]
         )
@@ -362,11 +395,12 @@ class CurveStore:
 
     def delete_datasets(self, dataset_ids: list[str]) -> None:
         """Delete datasets: the commit record first, then curves (so they leave views), then
-        samples. Interrupted half-way, what is left is uncommitted and the sweep removes it."""
+        their features and samples. Interrupted half-way, what is left is uncommitted and the
+        sweep removes it."""
         if not dataset_ids:
             return
         self._check_writable()
-        for table in ("datasets", "curves", "curve_samples"):
+        for table in ("datasets", "curves", "curve_features", "curve_samples"):
             self.client.command(
                 f"ALTER TABLE {self.db}.{table} DELETE WHERE dataset_id IN {{ids:Array(UUID)}}",
                 parameters={"ids": list(dataset_ids)},
@@ -383,7 +417,8 @@ class CurveStore:
             str(r[0])
             for r in self.client.query(
                 f"SELECT DISTINCT dataset_id FROM (SELECT dataset_id FROM {self.db}.curves "
-                f"UNION ALL SELECT dataset_id FROM {self.db}.curve_samples) "
+                f"UNION ALL SELECT dataset_id FROM {self.db}.curve_samples "
+                f"UNION ALL SELECT dataset_id FROM {self.db}.curve_features) "
                 f"WHERE dataset_id NOT IN (SELECT dataset_id FROM {self.db}.datasets)"
             ).result_rows
         ]

@@ -108,7 +108,7 @@ def main(directory: Path) -> dict:
     )
     spread = identifier("spread")
     client.command(f"CREATE DATABASE {spread}")
-    for table in ("curves", "curve_samples"):
+    for table in ("curves", "curve_samples", "curve_features"):
         local = identifier(f"{table}_local")
         client.command(f"CREATE TABLE {spread}.{local} AS single.{table}")
         client.command(f"INSERT INTO {spread}.{local} SELECT * FROM single.{table}")
@@ -134,6 +134,10 @@ def main(directory: Path) -> dict:
             "density": image.counts.tobytes().hex(),
             "drawn": int(image.counts.sum()),
             "hot": [hot.samples, hot.curves, hot.counts.tobytes().hex()],
+            "features": [
+                len(features := Curves(client, name, nok).features()),
+                digest(features.astype(str).to_csv()),
+            ],
         }
     seen["reads"] = answers
 

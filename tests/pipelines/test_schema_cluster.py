@@ -38,13 +38,13 @@ def test_every_statement_on_a_cluster_reaches_every_node():
 
 def test_curves_and_samples_are_sharded_by_curve_behind_distributed_tables():
     text = "\n".join(cluster_statements())
-    for table in ("curves", "curve_samples"):
+    for table in ("curves", "curve_samples", "curve_features"):
         assert f"`curvehouse`.`{table}_local` ON CLUSTER `plant`" in text
         assert (
             f"`curvehouse`.`{table}` ON CLUSTER `plant` AS `curvehouse`.`{table}_local`\n"
             f"ENGINE = Distributed(`plant`, `curvehouse`, `{table}_local`, cityHash64(curve_id))"
         ) in text
-    assert text.count(f"ReplicatedMergeTree('{SHARD_PATH}', '{{replica}}')") == 2
+    assert text.count(f"ReplicatedMergeTree('{SHARD_PATH}', '{{replica}}')") == 3
     # The commit record and the ledger are whole on every node: queries join them locally.
     assert text.count("'{shard}_{replica}'") == 2
     assert "`datasets_local`" not in text and "`schema_migrations_local`" not in text
@@ -93,6 +93,8 @@ def test_the_engine_takes_the_cluster_layout(one_node_cluster):
         "curve_samples": "Distributed",
         "curves_local": "ReplicatedMergeTree",
         "curve_samples_local": "ReplicatedMergeTree",
+        "curve_features": "Distributed",
+        "curve_features_local": "ReplicatedMergeTree",
         "datasets": "ReplicatedMergeTree",
         "schema_migrations": "ReplicatedMergeTree",
     }
@@ -112,6 +114,7 @@ def test_reads_through_distributed_tables_equal_one_server(one_node_cluster):
     reads = one_node_cluster["reads"]
     assert reads["single"]["count"] == 60 and reads["single"]["drawn"] > 0
     assert reads["single"]["hot"][1] == reads["single"]["nok"] > 0
+    assert reads["single"]["features"][0] == reads["single"]["nok"]
     assert reads["spread"] == reads["single"]
 
 
@@ -135,4 +138,4 @@ def test_a_layout_mismatch_is_refused_before_any_change(one_node_cluster):
 @pytest.mark.integration
 def test_storage_is_summed_over_the_clusters_nodes(one_node_cluster):
     rows, tables, nodes = one_node_cluster["storage"]
-    assert (rows, nodes) == (one_node_cluster["local_rows"], 1) and tables == 4
+    assert (rows, nodes) == (one_node_cluster["local_rows"], 1) and tables == 5

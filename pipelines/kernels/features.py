@@ -1,0 +1,136 @@
+"""Per-curve features in one pass over the stored codes: what SPC, drift and feature limits read.
+
+Curves come in Arrow's list layout (``offsets``, length C+1) with per-curve steps, as the store
+and the hot cache hold them; a value is ``code * step`` in float64. Float samples work too
+(steps of 1.0), and there NaN or an infinity in x or y marks a gap, as in the density picture:
+
+* a sample with a non-finite x or y is skipped, and no segment joins the samples around it;
+* ``sample_count`` counts the finite samples; peak, minimum, first and last come from them;
+* a curve without a finite sample has NaN for every feature but ``sample_count`` (0).
+
+``area`` is the signed trapezoid sum over consecutive finite samples, in stored order:
+``sum((x1 - x0) * (y0 + y1) / 2)``. For a force-displacement curve that is the work done along
+the path; where x runs back (a press retracting), those segments count negatively, so a load
+and unload cycle gives the energy lost in between, not the area under either branch. Samples
+are never sorted by x. One sample gives area 0 and duration 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipelines.kernels import ngjit
+
+# Rows of :func:`curve_features`' answer, in order.
+FEATURES = (
+    "peak_y",
+    "peak_x",
+    "final_x",
+    "final_y",
+    "min_y",
+    "area",
+    "duration",
+    "sample_count",
+)
+
+
+@ngjit
+def curve_features(x, y, offsets, x_step, y_step):
+    """A float64 array (len(FEATURES), C): each curve's fixed features (see the module)."""
+    n = len(offsets) - 1
+    out = np.full((len(FEATURES), n), np.nan)
+    for c in range(n):
+        xs, ys = x_step[c], y_step[c]
+        count = 0
+        peak, peak_x, low = -np.inf, np.nan, np.inf
+        first_x, last_x, last_y = np.nan, np.nan, np.nan
+        area = 0.0
+        joined = False  # whether the previous sample was finite: a segment ends here
+        for i in range(offsets[c], offsets[c + 1]):
+            xv = x[i] * xs
+            yv = y[i] * ys
+            if not (np.isfinite(xv) and np.isfinite(yv)):
+                joined = False
+                continue
+            if count == 0:
+                first_x = xv
+            count += 1
+            if yv > peak:  # ties: the first one
+                peak, peak_x = yv, xv
+            if yv < low:
+                low = yv
+            if joined:
+                area += (xv - last_x) * (last_y + yv) * 0.5
+            last_x, last_y, joined = xv, yv, True
+        out[7, c] = count
+        if count == 0:
+            continue
+        out[0, c] = peak
+        out[1, c] = peak_x
+        out[2, c] = last_x
+        out[3, c] = last_y
+        out[4, c] = low
+        out[5, c] = area
+        out[6, c] = last_x - first_x
+    return out
+
+
+@ngjit
+def first_crossing(a, b, offsets, a_step, b_step, level):
+    """Per curve, ``b`` where ``a`` first reaches ``level`` along the path: at a sample equal to
+    it, or linearly interpolated inside the first segment that crosses it; NaN if never.
+
+    ``y`` at a given ``x`` is ``first_crossing(x, y, ...)``; ``x`` at a given ``y`` is
+    ``first_crossing(y, x, ...)``. Segments next to a non-finite sample do not exist.
+    """
+    n = len(offsets) - 1
+    out = np.full(n, np.nan)
+    for c in range(n):
+        sa, sb = a_step[c], b_step[c]
+        pa, pb = np.nan, np.nan
+        joined = False
+        for i in range(offsets[c], offsets[c + 1]):
+            av = a[i] * sa
+            bv = b[i] * sb
+            if not (np.isfinite(av) and np.isfinite(bv)):
+                joined = False
+                continue
+            if joined and ((pa < level < av) or (av < level < pa)):
+                out[c] = pb + (bv - pb) * ((level - pa) / (av - pa))
+                break
+            if av == level:
+                out[c] = bv
+                break
+            pa, pb, joined = av, bv, True
+    return out
+
+
+@ngjit
+def least_squares_slope(x, y, offsets, x_step, y_step, lo, hi):
+    """Per curve, the least-squares slope dy/dx of its finite samples with ``lo <= x <= hi``;
+    NaN with fewer than two such samples or when their x are all equal."""
+    n = len(offsets) - 1
+    out = np.full(n, np.nan)
+    for c in range(n):
+        xs, ys = x_step[c], y_step[c]
+        count, sx, sy = 0, 0.0, 0.0
+        for i in range(offsets[c], offsets[c + 1]):
+            xv = x[i] * xs
+            yv = y[i] * ys
+            if np.isfinite(xv) and np.isfinite(yv) and lo <= xv <= hi:
+                count += 1
+                sx += xv
+                sy += yv
+        if count < 2:
+            continue
+        mx, my = sx / count, sy / count
+        sxx, sxy = 0.0, 0.0  # centred sums: no cancellation far from the origin
+        for i in range(offsets[c], offsets[c + 1]):
+            xv = x[i] * xs
+            yv = y[i] * ys
+            if np.isfinite(xv) and np.isfinite(yv) and lo <= xv <= hi:
+                sxx += (xv - mx) * (xv - mx)
+                sxy += (xv - mx) * (yv - my)
+        if sxx > 0.0:
+            out[c] = sxy / sxx
+    return out
