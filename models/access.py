@@ -40,6 +40,8 @@ class Action(StrEnum):
     SET_RESIDENCY = "set_residency"
     # Ingest tokens: broker logins that may publish the project's curves over MQTT.
     GRANT_INGEST = "grant_ingest"
+    # Evaluation rules: create, edit (a new version once judged), retire.
+    EDIT_RULES = "edit_rules"
 
 
 LEAST_ROLE: dict[Action, Role] = {
@@ -48,6 +50,7 @@ LEAST_ROLE: dict[Action, Role] = {
     Action.EXPORT_DATA: Role.ENGINEER,
     Action.OPERATE_CLUSTER: Role.ENGINEER,
     Action.REVEAL_SECRETS: Role.ENGINEER,
+    Action.EDIT_RULES: Role.ENGINEER,
     Action.CREATE_CLUSTER: Role.ADMIN,
     Action.DELETE_CLUSTER: Role.ADMIN,
     Action.MANAGE_MEMBERS: Role.ADMIN,

@@ -560,3 +560,58 @@ class IngestToken(Created, Base):
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     broker_hash: Mapped[str] = mapped_column(sa.String(200))
     revoked_at: Mapped[datetime | None]
+
+
+class EvaluationRule(Created, Base):
+    """A project's evaluation rule (issue 19): a stable id, a name and the process it judges.
+    What it checks lives in its :class:`RuleVersion` rows, newest last. A retired rule judges
+    nothing more but keeps its versions, which verdicts refer to."""
+
+    __tablename__ = "rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(parent("projects"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    process: Mapped[str] = mapped_column(sa.String(100))
+    created_by: Mapped[str] = mapped_column(sa.String(320))
+    retired_at: Mapped[datetime | None]
+    retired_by: Mapped[str | None] = mapped_column(sa.String(320))
+
+    project: Mapped[Project] = relationship()
+    versions: Mapped[list[RuleVersion]] = relationship(
+        back_populates="rule", order_by="RuleVersion.version", **OWNED
+    )
+
+
+class FrozenRuleVersion(ValueError):
+    """A rule version that has judged parts cannot change; edit the rule for a new version."""
+
+
+class RuleVersion(Created, Base):
+    """What one version of a rule checks: ``kind`` and ``params`` (checked by
+    ``pipelines.rules``), on the rule's process narrowed to ``programs`` and ``stations``
+    (empty: all). Once ``judged_at`` is set the version has judged parts and never changes."""
+
+    __tablename__ = "rule_versions"
+    __table_args__ = (sa.UniqueConstraint("rule_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[int] = mapped_column(parent("rules"))
+    version: Mapped[int]
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    params: Mapped[dict[str, Any]] = mapped_column(sa.JSON())
+    programs: Mapped[list[str]] = mapped_column(sa.JSON())
+    stations: Mapped[list[str]] = mapped_column(sa.JSON())
+    created_by: Mapped[str] = mapped_column(sa.String(320))
+    judged_at: Mapped[datetime | None]
+
+    rule: Mapped[EvaluationRule] = relationship(back_populates="versions")
+
+    @validates("kind", "params", "programs", "stations")
+    def _unchanged_once_judged(self, key: str, value: Any) -> Any:
+        if self.judged_at is not None:
+            raise FrozenRuleVersion(
+                f"Version {self.version} of this rule has judged parts and cannot change; "
+                "editing the rule makes a new version."
+            )
+        return value

@@ -39,6 +39,7 @@ EXPECTED = {
     Action.EXPORT_DATA: {"owner", "admin", "engineer"},
     Action.OPERATE_CLUSTER: {"owner", "admin", "engineer"},
     Action.REVEAL_SECRETS: {"owner", "admin", "engineer"},
+    Action.EDIT_RULES: {"owner", "admin", "engineer"},
     Action.CREATE_CLUSTER: {"owner", "admin"},
     Action.DELETE_CLUSTER: {"owner", "admin"},
     Action.MANAGE_MEMBERS: {"owner", "admin"},
