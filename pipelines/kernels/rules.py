@@ -247,6 +247,10 @@ def _hits_line(px, py, qx, qy, line):
     """Where segment P->Q first meets the closed segment ``line = (ax, ay, bx, by)``: the
     parameter t along P->Q, or -1.0."""
     ax, ay, bx, by = line[0], line[1], line[2], line[3]
+    if max(px, qx) < min(ax, bx) or min(px, qx) > max(ax, bx):
+        return -1.0  # apart in x: most segments of a curve
+    if max(py, qy) < min(ay, by) or min(py, qy) > max(ay, by):
+        return -1.0
     rx, ry = qx - px, qy - py
     sx, sy = bx - ax, by - ay
     wx, wy = ax - px, ay - py
@@ -324,40 +328,40 @@ def _bound_at(bx, by, xv):
 
 
 @ngjit
-def _stops(px, qx, lo_x, hi_x, lower_x, upper_x):
-    """The x values where a segment over ``[lo_x, hi_x]`` must be checked, in the segment's
-    direction: its ends in the range and every bound vertex strictly inside."""
+def _knots_inside(lo_x, hi_x, lower_x, upper_x, scratch):
+    """The bounds' vertices strictly between ``lo_x`` and ``hi_x``, ascending, into
+    ``scratch``; returns how many."""
     a = np.searchsorted(lower_x, lo_x, side="right")
     b = np.searchsorted(lower_x, hi_x, side="left")
     c = np.searchsorted(upper_x, lo_x, side="right")
     d = np.searchsorted(upper_x, hi_x, side="left")
-    out = np.empty(2 + max(b - a, 0) + max(d - c, 0))
-    out[0] = lo_x
-    k = 1
+    k = 0
     while a < b or c < d:  # merge the two sorted runs
         if c >= d or (a < b and lower_x[a] <= upper_x[c]):
-            out[k] = lower_x[a]
+            scratch[k] = lower_x[a]
             a += 1
         else:
-            out[k] = upper_x[c]
+            scratch[k] = upper_x[c]
             c += 1
         k += 1
-    out[k] = hi_x
-    out = out[: k + 1]
-    return out[::-1] if qx < px else out
+    return k
 
 
 @ngjit
 def _envelope_curve(x, y, s, e, env, lower_x, lower_y, upper_x, upper_y, ci, points, worst):
-    """Walk curve ``ci``; returns ``(code, anything in range, finite samples seen)``."""
+    """Walk curve ``ci``; returns ``(code, anything in range, finite samples seen)``.
+
+    A segment is checked at its stops: its ends (clipped to the range) and the bounds' vertices
+    in between, in the segment's direction. ``chained``: the last checked point is where this
+    segment starts, on the same stretch of the curve inside the range."""
     xa, xb = env[0], env[1]
+    scratch = np.empty(len(lower_x) + len(upper_x))
     code = PASS
     seen = in_range = False
-    prev_ok = False  # a checked point just before, on the same stretch of the curve
+    prev_ok = chained = False
     px = py = 0.0
     lx = ly = 0.0  # the last checked point and its distances above / below the band
     ld_up = ld_lo = 0.0
-    chained = False
     for j in range(s, e):
         qx, qy = x[j], y[j]
         if not _finite(qx, qy):
@@ -366,23 +370,28 @@ def _envelope_curve(x, y, s, e, env, lower_x, lower_y, upper_x, upper_y, ci, poi
         seen = True
         if not prev_ok:
             px, py = qx, qy  # a piece's first sample: checked as a point
-        lo_x, hi_x = min(px, qx), max(px, qx)
-        lo_x, hi_x = max(lo_x, xa), min(hi_x, xb)
-        if lo_x <= hi_x:
-            stops = _stops(px, qx, lo_x, hi_x, lower_x, upper_x)
-            if stops[0] != px:
-                chained = False  # the segment enters the range part-way: nothing before
+        lo_x, hi_x = max(min(px, qx), xa), min(max(px, qx), xb)
+        if lo_x > hi_x:
+            chained = False
+        else:
+            inner = _knots_inside(lo_x, hi_x, lower_x, upper_x, scratch)
+            total = inner + 2
+            forward = qx >= px
             dx = qx - px
-            for k in range(len(stops)):
-                sx = stops[k]
-                if sx == qx and (k == len(stops) - 1):
+            for k in range(total):
+                i = k if forward else total - 1 - k
+                sx = lo_x if i == 0 else hi_x if i == total - 1 else scratch[i - 1]
+                if k == 0:
+                    if sx != px:
+                        chained = False  # enters the range part-way: nothing checked before
+                    elif chained:
+                        continue  # checked as the previous segment's end
+                if k == total - 1 and sx == qx:
                     sy = qy
-                elif sx == px and k == 0:
+                elif k == 0 and sx == px:
                     sy = py
                 else:
                     sy = py + (sx - px) / dx * (qy - py)
-                if dx == 0.0 and k == len(stops) - 1:
-                    sy = qy  # a vertical segment: its two ends
                 d_up = sy - _bound_at(upper_x, upper_y, sx)
                 d_lo = _bound_at(lower_x, lower_y, sx) - sy
                 in_range = True
@@ -401,10 +410,8 @@ def _envelope_curve(x, y, s, e, env, lower_x, lower_y, upper_x, upper_y, ci, poi
                         points[ci, 0], points[ci, 1] = sx, sy
                 lx, ly, ld_up, ld_lo = sx, sy, d_up, d_lo
                 chained = True
-            if stops[len(stops) - 1] != qx:
+            if (hi_x if forward else lo_x) != qx:
                 chained = False  # leaves the range part-way
-        else:
-            chained = False
         prev_ok = True
         px, py = qx, qy
     return code, in_range, seen
