@@ -87,8 +87,8 @@ def _subset(curves: CurveSet, rows: np.ndarray) -> CurveSet:
     starts, stops = curves.offsets[rows], curves.offsets[rows + 1]
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(stops - starts, out=offsets[1:])
-    take = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops, strict=True)] or [[]])
-    take = take.astype(np.int64)
+    # Sample k of the new layout comes from its curve's old start plus its place in the curve.
+    take = np.repeat(starts - offsets[:-1], stops - starts) + np.arange(offsets[-1])
     meta = curves.meta.iloc[rows].reset_index(drop=True)
     return CurveSet(meta, offsets, curves.x[take], curves.y[take])
 
@@ -192,7 +192,7 @@ def judge_set(curves: CurveSet, rules: Sequence[Rule]) -> pd.DataFrame:
 def _units(meta: pd.DataFrame, column: str) -> list[str]:
     if column not in meta.columns:
         return [""] * len(meta)
-    return ["" if pd.isna(u) else str(u) for u in meta[column]]
+    return meta[column].astype(object).fillna("").astype(str).tolist()
 
 
 def _chunks(meta: pd.DataFrame, limit: int) -> Iterator[pd.DataFrame]:

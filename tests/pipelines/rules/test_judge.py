@@ -140,3 +140,11 @@ def test_stored_curves_are_judged_in_chunks_like_in_memory(store):
     # A reader limited to project b never judges a's curves.
     only_b = Curves(store.client, store.database, projects=("b",))
     assert judge(only_b, rules[:2]).empty
+
+
+def test_a_narrowed_rule_judges_the_right_samples():
+    curves = [([0, 8], [2, 2]), ([3, 8], [2, 2]), ([], []), ([0, 4, 8, 4, 8], [2, 2, 2, 3, 5])]
+    scope = Scope("p", "press-fit", stations=["S"])
+    frame = verdicts(curves, Window(2, 6, 1, 4), scope, station=["T", "S", "S", "S"])
+    assert frame["curve_id"].tolist() == [2, 3, 4]
+    assert frame["code"].tolist() == ["started_inside", "empty", "reentered"]
