@@ -6,6 +6,7 @@
 """
 
 from pipelines.rules.judge import CODE_NAMES, VERDICT_COLUMNS, covered, judge, judge_set
+from pipelines.rules.learn import learn_envelope
 from pipelines.rules.spec import (
     KINDS,
     Envelope,
@@ -33,6 +34,7 @@ __all__ = [
     "covered",
     "judge",
     "judge_set",
+    "learn_envelope",
     "make_check",
     "rule_from_stored",
 ]
