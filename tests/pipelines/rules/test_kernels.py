@@ -11,6 +11,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipelines.kernels import rules as R
 from tests.pipelines.rules import reference as ref
@@ -339,3 +341,31 @@ def test_plain_python_run_agrees():
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "6 passed" in result.stdout
+
+
+# Half-integers in a small range: every comparison the kernels make is exact there, so any
+# disagreement with the rational reference is a bug, not rounding.
+GRID = st.one_of(st.integers(-4, 20).map(lambda v: v / 2), st.just(np.nan))
+CURVES = st.lists(st.lists(st.tuples(GRID, GRID), max_size=10), min_size=1, max_size=6)
+
+
+def as_arrays(curves):
+    return [(np.array([p[0] for p in c]), np.array([p[1] for p in c])) for c in curves]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(CURVES, st.sampled_from([R.UNI_BOX, R.PASS_THROUGH, R.NOT_TOUCH]), st.integers(1, 15))
+def test_windows_agree_with_the_reference_on_any_grid_curve(curves, kind, entry):
+    exit_ = R.ANY ^ entry or R.ANY
+    window_agrees(as_arrays(curves), BOX, kind, entry, exit_)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(CURVES, st.tuples(GRID, GRID, GRID, GRID).filter(lambda t: all(np.isfinite(t))))
+def test_lines_agree_with_the_reference_on_any_grid_curve(curves, segment):
+    curves, segment = as_arrays(curves), np.array(segment)
+    x, y, offsets = concatenate(curves)
+    codes, points = R.judge_line(x, y, offsets, segment)
+    for ci, (cx, cy) in enumerate(curves):
+        code, point = ref.line(cx, cy, segment)
+        assert codes[ci] == code and close(points[ci], point)
