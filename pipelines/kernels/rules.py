@@ -10,7 +10,17 @@ every rule (nothing was judged, so it does not pass).
 
 Every boundary is closed: a curve exactly on a window's edge is in the window, exactly on a
 no-pass line has crossed it, exactly on an envelope's bound is inside the band, exactly at a
-threshold has reached it.
+threshold has reached it. There is no tolerance: values are compared as stored.
+
+A window is *visited* from where the curve first touches the closed box to where it is last in
+it. A visit starts by crossing an edge inward (the side entered through; exactly through a
+corner that crosses both of its edges inward, both sides), or, with the curve already inside,
+at its first sample (:data:`START`) or the first sample after a gap (:data:`AFTER_GAP`). It
+ends by crossing an edge outward (the side left through), at a gap (:data:`GAP`) or at the
+curve's last sample (:data:`END`). A curve that only touches an edge or a corner from outside
+visits the window there, entering and leaving at the same point. A uni-box wants exactly one
+visit, entered through its entry side and left through its exit side; a curve that starts
+inside was not entered through any side and fails.
 
 Each ``judge_*`` kernel returns a verdict code per curve (:data:`PASS` or a failure code) and
 the numbers its reason needs. Curves are independent, so the outer loop is parallel.
