@@ -41,6 +41,7 @@ RESOURCES = (
     "live",
     "ingest",
     "parts",
+    "quality",
     "audit",
     "openapi",
 )

@@ -1,0 +1,91 @@
+"""SPC and drift over HTTP, on a station whose parts drift after the 40th: the chart flags it,
+the drift is found where it began, capability follows the limits given, and roles hold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.app.api.conftest import hosted
+
+pytestmark = pytest.mark.integration
+PARTS, DRIFT_FROM = 60, 40
+
+
+def drifting_csv() -> bytes:
+    """60 parts of station S9, program P1, a minute apart; y = level * x over 0..4, the level
+    noisy around 10 and 3 higher from part 40 (the area follows: 8 per level unit)."""
+    rng = np.random.default_rng(5)
+    lines = ["curve_key,x,y,station,program,result,started_at"]
+    for i in range(PARTS):
+        level = 10 + rng.normal(0, 0.5) + (3 if i >= DRIFT_FROM else 0)
+        started = f"2026-11-20T06:{i:02d}:00Z"
+        for x in range(5):
+            lines.append(f"Q-{i},{x},{level * x:.4f},S9,P1,OK,{started}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.fixture(scope="module")
+def quality_world(tmp_path_factory):
+    with hosted(tmp_path_factory, "quality") as world:
+        answer = world.call(
+            "POST",
+            f"/api/projects/{world.project_a}/datasets?name=drift.csv",
+            data=drifting_csv(),
+            headers={"Content-Type": "text/csv"},
+        )
+        assert answer.status_code == 201, answer.text
+        yield world
+
+
+def get(world, path: str, who: str = "viewer", **params):
+    return world.call("GET", f"/api/projects/{world.project_a}/{path}", who=who, params=params)
+
+
+def test_the_drift_is_found_at_its_station_where_it_began(quality_world):
+    answer = get(quality_world, "drifts", station=["S9"], baseline_until="2026-11-20T06:40:00Z")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["judged"] == PARTS
+    (drift,) = body["items"]
+    assert (drift["station"], drift["direction"], drift["feature"]) == ("S9", "up", "area")
+    assert drift["since"].startswith("2026-11-20T06:4")  # part 40 began at 06:40
+    assert drift["since"] >= "2026-11-20T06:38" and drift["alarm"] <= "2026-11-20T06:45"
+    assert drift["words"].startswith("S9 area drifting up since 2026-11-20 06:4")
+    assert drift["shift_sigma"] > 3
+
+
+def test_an_individuals_chart_flags_the_drift_and_gives_capability(quality_world):
+    answer = get(
+        quality_world,
+        "spc",
+        feature="area",
+        station=["S9"],
+        baseline_until="2026-11-20T06:40:00Z",
+        lower=60,
+        upper=100,
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    i_chart, mr_chart = body["charts"]
+    assert (i_chart["name"], mr_chart["name"]) == ("individuals", "moving range")
+    assert len(i_chart["points"]) == PARTS and len(mr_chart["points"]) == PARTS - 1
+    assert i_chart["center"][0] == pytest.approx(80, abs=2)  # level 10 * area 8
+    beyond = [v["index"] for v in i_chart["violations"] if v["rule"] == "beyond 3σ"]
+    assert beyond and min(beyond) >= DRIFT_FROM  # only the drifted parts are out
+    assert all(len(ids) == 1 for ids in i_chart["curve_ids"])
+    fit = body["capability"]
+    assert fit["n"] == PARTS and fit["cp"] > fit["pp"]  # the drift widens the overall spread
+
+
+def test_a_mean_range_chart_and_refusals(quality_world):
+    body = get(quality_world, "spc", chart="mean-range", subgroup=5, station=["S9"]).json()
+    means, ranges = body["charts"]
+    assert len(means["points"]) == PARTS // 5 and all(len(g) == 5 for g in means["curve_ids"])
+    assert ranges["name"] == "range" and ranges["lower"][0] == 0.0  # D3 is 0 for n = 5
+    assert body["capability"] is None
+    bad = get(quality_world, "spc", feature="torque")
+    assert bad.status_code == 422
+    few = get(quality_world, "spc", chart="mean-range", subgroup=40, station=["S9"])
+    assert few.status_code == 422 and "at most 25" in few.text
+    assert get(quality_world, "drifts", who="outsider").status_code in (403, 404)
