@@ -6,7 +6,6 @@ this module only asks and answers."""
 from __future__ import annotations
 
 from datetime import datetime
-from itertools import pairwise
 from typing import Literal
 
 import numpy as np
@@ -20,10 +19,8 @@ from app.api.registry import API
 from app.api.schemas import TIMES, CurveFilters, Moment
 from models.access import Action
 from pipelines.drifts import station_drifts
+from pipelines.feature_charts import Plotted, chart_feature
 from pipelines.kernels.features import FEATURES
-from pipelines.spc import capability, individuals, subgroups, violations
-from pipelines.spc.charts import Chart, ChartError
-from pipelines.spc.runs import NELSON, WESTERN_ELECTRIC
 
 TAG = "Quality"
 Feature = Literal[FEATURES]  # type: ignore[valid-type]
@@ -106,17 +103,6 @@ def _features(call: Call, query: Baseline) -> pd.DataFrame:
     return curves.features(("station", "program", "started_at"))
 
 
-def _baseline(query: Baseline, started: pd.Series) -> np.ndarray | None:
-    if query.baseline_from is None and query.baseline_until is None:
-        return None
-    mask = np.ones(len(started), bool)
-    if query.baseline_from is not None:
-        mask &= (started >= pd.Timestamp(query.baseline_from).tz_localize(None)).to_numpy()
-    if query.baseline_until is not None:
-        mask &= (started < pd.Timestamp(query.baseline_until).tz_localize(None)).to_numpy()
-    return mask
-
-
 @API.route(
     "GET",
     "/api/projects/{project_id}/drifts",
@@ -168,59 +154,37 @@ def drifts(call: Call) -> DriftsOut:
 )
 def spc(call: Call) -> SpcOut:
     query: SpcQuery = call.query
-    features = _features(call, query)
-    features = features[np.isfinite(features[query.feature].to_numpy(np.float64))]
-    values = features[query.feature].to_numpy(np.float64)
-    started = pd.to_datetime(features["started_at"])
-    ids = features["curve_id"].to_numpy()
-    base = _baseline(query, started)
-    rules = NELSON if query.rules == "nelson" else WESTERN_ELECTRIC
     try:
-        if query.chart == "individuals":
-            charts = individuals(values, base)
-            at = [started, started.iloc[1:]]
-            pairs = pairwise(ids)
-            behind = [[[int(i)] for i in ids], [[int(p), int(n)] for p, n in pairs]]
-        else:
-            labels = (
-                started.dt.floor("h").to_numpy()
-                if query.per_hour
-                else np.arange(len(values)) // query.subgroup
-            )
-            spread = "range" if query.chart == "mean-range" else "std"
-            charts = subgroups(values, labels, base, spread=spread)
-            groups = _groups(labels)
-            at = [started.iloc[[a for a, _ in groups]]] * 2
-            behind = [[[int(i) for i in ids[a:b]] for a, b in groups]] * 2
-        # σ of one part: the I chart's, or a mean's times the root of its subgroup's size.
-        within = float(charts[0].sigma[0] * np.sqrt(charts[0].sizes[0]))
-        fit = None
-        if query.lower is not None or query.upper is not None:
-            fit = capability(values, lower=query.lower, upper=query.upper, sigma_within=within)
-    except (ChartError, ValueError) as exc:
+        made = chart_feature(
+            _features(call, query),
+            query.feature,
+            chart=query.chart,
+            subgroup=query.subgroup,
+            per_hour=query.per_hour,
+            baseline=(query.baseline_from, query.baseline_until),
+            lower=query.lower,
+            upper=query.upper,
+            rules=query.rules,
+        )
+    except ValueError as exc:
         raise invalid(str(exc)) from None
+    fit = made.capability
     return SpcOut(
         feature=query.feature,
-        charts=[_chart(c, t, b, rules) for c, t, b in zip(charts, at, behind, strict=True)],
+        charts=[_chart(p) for p in made.charts],
         capability=None if fit is None else CapabilityOut(**fit.__dict__),
     )
 
 
-def _groups(labels: np.ndarray) -> list[tuple[int, int]]:
-    """The subgroups the charts kept: runs of equal labels of two or more parts."""
-    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
-    ends = [*starts[1:], len(labels)]
-    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True) if b - a >= 2]
-
-
-def _chart(chart: Chart, at: pd.Series, behind: list[list[int]], rules) -> ChartOut:
+def _chart(plotted: Plotted) -> ChartOut:
+    chart = plotted.chart
     return ChartOut(
         name=chart.name,
-        at=[pd.Timestamp(t).tz_localize("UTC").to_pydatetime() for t in at],
+        at=[pd.Timestamp(t).tz_localize("UTC").to_pydatetime() for t in plotted.at],
         points=chart.points.tolist(),
         center=chart.center.tolist(),
         lower=chart.lower.tolist(),
         upper=chart.upper.tolist(),
-        curve_ids=behind,
-        violations=[ViolationOut(**v.__dict__) for v in violations(chart, rules)],
+        curve_ids=plotted.curve_ids,
+        violations=[ViolationOut(**v.__dict__) for v in plotted.violations],
     )
