@@ -28,7 +28,7 @@ from app.live import (
     start_live_ingest,
     start_simulation,
 )
-from app.pages import board, clusters, curves, home, part, projects, team
+from app.pages import board, clusters, curves, home, part, projects, quality, team
 from app.services import Services
 from models.settings import Settings
 from pipelines.density import warm_up
@@ -48,6 +48,7 @@ PAGES: dict[str, Page] = {
     "curves": curves.page,
     "home": home.page,
     "board": board.page,
+    "quality": quality.page,
     "clusters": clusters.page,
     "projects": projects.page,
     "team": team.page,

@@ -16,6 +16,7 @@ NAV = (
     ("curves", "Curves"),
     ("home", "Overview"),
     ("board", "Board"),
+    ("quality", "Quality"),
     ("clusters", "Clusters"),
     ("projects", "Projects"),
     ("team", "Team"),

@@ -1,0 +1,298 @@
+"""The Quality page: a feature of one station's parts as control charts, with the run rules it
+breaks, the process capability against typed limits, and the stations whose parts drift.
+
+Numbers come from :func:`pipelines.feature_charts.chart_feature` and
+:func:`pipelines.drifts.station_drifts` over :meth:`Curves.features`; this module draws them.
+Times are shown on the plant's clocks (the plant's zone from ``plants.json``), as people at
+the line read them.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+
+from app.markup import text
+from models.plants import load_plants
+from models.times import TimeInputError, parse_time
+from pipelines.curves import Curves
+from pipelines.drifts import station_drifts
+from pipelines.feature_charts import FeatureCharts, Plotted, chart_feature
+from pipelines.kernels.features import FEATURES
+from pipelines.views import CurveFilter
+
+FEATURE_WORDS = {
+    "area": "Area under the curve (work)",
+    "peak_y": "Peak y",
+    "peak_x": "x at the peak",
+    "final_y": "Final y",
+    "final_x": "Final x",
+    "min_y": "Lowest y",
+    "duration": "Duration (last x − first x)",
+    "sample_count": "Samples",
+}
+CHARTS = {"Individuals": "individuals", "Mean and range": "mean-range", "Mean and σ": "mean-std"}
+RULES = {"Nelson (8 rules)": "nelson", "Western Electric (4 rules)": "western-electric"}
+COLUMNS = ("station", "program", "started_at", "part_serial", "plant")
+FLAGS_SHOWN = 12
+OUT = "#d62728"
+AXIS = "part started"
+
+
+class QualityPage(pn.viewable.Viewer):
+    """One project's quality page; ``curves`` reads that project only."""
+
+    def __init__(self, project: str, curves: Curves, **params) -> None:
+        super().__init__(**params)
+        self.project, self.curves = project, curves
+        processes = curves.processes(limit=20)
+        self.process = pn.widgets.Select(name="Process", options=processes, width=200)
+        self.station = pn.widgets.Select(name="Station", width=200)
+        self.program = pn.widgets.Select(name="Program", width=200)
+        self.feature = pn.widgets.Select(
+            name="Feature", options={FEATURE_WORDS[f]: f for f in FEATURES}, value="area"
+        )
+        self.chart = pn.widgets.RadioButtonGroup(name="Chart", options=CHARTS)
+        self.subgroup = pn.widgets.IntInput(name="Parts per subgroup", value=5, start=2, end=25)
+        self.per_hour = pn.widgets.Checkbox(name="Subgroups of an hour instead")
+        self.baseline = pn.widgets.TextInput(
+            name="Limits from the parts until", placeholder="every part (e.g. 2026-11-18 06:00)"
+        )
+        self.lower = pn.widgets.TextInput(name="Lower spec limit", placeholder="none")
+        self.upper = pn.widgets.TextInput(name="Upper spec limit", placeholder="none")
+        self.rules = pn.widgets.Select(name="Run rules", options=RULES)
+        self.message = pn.pane.Alert("", alert_type="warning", visible=False)
+        self.plots = pn.Column(sizing_mode="stretch_width")
+        self.fit = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self.flags = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self.drifts = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self._features = pd.DataFrame()
+        self._choosing = False  # while pickers' options change, one draw at the end
+        self.process.param.watch(lambda _e: self._on_process(), "value")
+        self.station.param.watch(lambda _e: self._on_station(), "value")
+        for widget in (
+            self.program,
+            self.feature,
+            self.chart,
+            self.subgroup,
+            self.per_hour,
+            self.baseline,
+            self.lower,
+            self.upper,
+            self.rules,
+        ):
+            widget.param.watch(lambda _e: self.draw(), "value")
+        self._on_process()
+
+    # --- choices -----------------------------------------------------------------------------
+
+    def _on_process(self) -> None:
+        process = self.process.value
+        if not process:
+            self._say("**No curves in this project yet.** Import some, or follow the line.")
+            return
+        self._features = self.curves.matching(CurveFilter.of(process=process)).features(COLUMNS)
+        self.drifts.object = self._drift_words(process)
+        stations = sorted(self._features["station"].dropna().unique())
+        self._choosing = True
+        try:
+            self.station.options = stations
+            self.station.value = stations[0] if stations else None
+        finally:
+            self._choosing = False
+        self._on_station()
+
+    def _on_station(self) -> None:
+        if self._choosing:
+            return
+        here = self._features[self._features["station"] == self.station.value]
+        programs = sorted(here["program"].dropna().unique())
+        self._choosing = True
+        try:
+            self.program.options = programs
+            if self.program.value not in programs:
+                self.program.value = programs[0] if programs else None
+        finally:
+            self._choosing = False
+        self.draw()
+
+    # --- drawing -----------------------------------------------------------------------------
+
+    def zone(self, rows: pd.DataFrame | None = None) -> str:
+        """The plant's zone of ``rows`` (default: the process's parts) when they are of one
+        plant, else UTC."""
+        plants = (self._features if rows is None else rows)["plant"].dropna().unique()
+        return (load_plants().zone(plants[0]) if len(plants) == 1 else None) or "UTC"
+
+    def chosen(self) -> pd.DataFrame:
+        f = self._features
+        return f[(f["station"] == self.station.value) & (f["program"] == self.program.value)]
+
+    def draw(self) -> None:
+        """The charts of the chosen station, program and feature, or words saying why not."""
+        if self._choosing:
+            return
+        rows = self.chosen()
+        if rows.empty:
+            self._say("**No parts of this station and program have features yet.**")
+            return
+        try:
+            made = chart_feature(
+                rows,
+                self.feature.value,
+                chart=self.chart.value,
+                subgroup=self.subgroup.value,
+                per_hour=self.per_hour.value,
+                baseline=(None, self._time(self.baseline.value)),
+                lower=_number("lower", self.lower.value),
+                upper=_number("upper", self.upper.value),
+                rules=self.rules.value,
+            )
+        except (ValueError, TimeInputError) as exc:
+            self._say(text(str(exc)))
+            return
+        self.message.visible = False
+        zone = self.zone(rows)
+        self.plots.objects = [
+            pn.pane.HoloViews(self._plot(p, zone, made.feature), sizing_mode="stretch_width")
+            for p in made.charts
+        ]
+        self.fit.object = _capability_words(made)
+        self.flags.object = self._flag_words(made, rows, zone)
+
+    def _time(self, typed: str) -> pd.Timestamp | None:
+        zone = self.zone(self.chosen())
+        return pd.Timestamp(parse_time(typed, zone)) if typed.strip() else None
+
+    def _plot(self, plotted: Plotted, zone: str, feature: str) -> hv.Overlay:
+        chart = plotted.chart
+        at = _local(plotted.at, zone)
+        name = FEATURE_WORDS[feature] if chart.name in ("individuals", "mean") else chart.name
+        points = hv.Curve((at, chart.points), AXIS, name).opts(color="#1f5fa8")
+        dots = hv.Scatter((at, chart.points), AXIS, name).opts(size=4, color="#1f5fa8")
+        centre = hv.Curve((at, chart.center), AXIS, name).opts(color="#2ca02c", line_dash="dashed")
+        limits = [
+            hv.Curve((at, bound), AXIS, name).opts(color=OUT, line_dash="dotted")
+            for bound in (chart.lower, chart.upper)
+        ]
+        flagged = sorted({v.index for v in plotted.violations})
+        marks = hv.Scatter((at[flagged], chart.points[flagged]), AXIS, name).opts(
+            color=OUT, size=9, marker="circle"
+        )
+        title = f"{chart.name.capitalize()} chart · {len(chart.points):,} points · {zone} time"
+        return hv.Overlay([points, dots, centre, *limits, marks]).opts(
+            title=title,
+            height=260,
+            responsive=True,
+            show_legend=False,
+            toolbar="above",
+            padding=0.04,
+        )
+
+    def _flag_words(self, made: FeatureCharts, rows: pd.DataFrame, zone: str) -> str:
+        """The run rules broken, newest first, each with links to its part."""
+        serials = dict(zip(rows["curve_id"], rows["part_serial"], strict=True))
+        found = []
+        for plotted in made.charts:
+            for v in plotted.violations:
+                when = pd.Timestamp(_local(plotted.at.iloc[[v.index]], zone)[0])
+                ids = plotted.curve_ids[v.index]
+                found.append((when, plotted.chart.name, v.words, ids[-1]))
+        if not found:
+            return "**No run rule is broken.** The chart's points stay inside their pattern."
+        found.sort(key=lambda f: f[0], reverse=True)
+        lines = [f"**{len(found)} flagged point(s)**, newest first:"]
+        for when, chart, words, curve_id in found[:FLAGS_SHOWN]:
+            serial = serials.get(curve_id) or ""
+            link = self._explorer_link(serial)
+            part = f"[{text(serial)}]({link})" if serial else f"curve {curve_id}"
+            lines.append(f"- {when:%Y-%m-%d %H:%M} · {chart}: {text(words)} · {part}")
+        return "\n".join(lines)
+
+    def _explorer_link(self, serial: str) -> str:
+        """The explorer on this station and program with the part drawn over its density."""
+        query = {
+            "project": self.project,
+            "process": self.process.value,
+            "station": self.station.value,
+            "program": self.program.value,
+            "reference": serial,
+        }
+        return "curves?" + urlencode(query)
+
+    def _drift_words(self, process: str) -> str:
+        try:
+            alerts = station_drifts(self._features)
+        except ValueError as exc:
+            return text(str(exc))
+        if not alerts:
+            return f"**No station of {text(process)} drifts** in its parts' area."
+        zone = self.zone()
+        lines = [f"**Drifting stations** ({text(process)}, area, newest first):"]
+        lines += [f"- {text(a.words(zone))}" for a in alerts[:10]]
+        if len(alerts) > 10:
+            lines.append(f"- … and {len(alerts) - 10} earlier")
+        return "\n".join(lines)
+
+    def _say(self, words: str) -> None:
+        self.message.object = words
+        self.message.visible = True
+        self.plots.objects = []
+        self.fit.object = self.flags.object = ""
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        controls = pn.Column(
+            pn.Row(self.process, self.station, self.program),
+            pn.Row(self.feature, self.rules),
+            self.chart,
+            pn.Row(self.subgroup, self.per_hour),
+            pn.Row(self.baseline, self.lower, self.upper),
+        )
+        return pn.Column(
+            controls,
+            self.message,
+            self.plots,
+            pn.Row(self.fit, self.flags, sizing_mode="stretch_width"),
+            self.drifts,
+            sizing_mode="stretch_width",
+        )
+
+
+def _local(times: pd.Series, zone: str) -> np.ndarray:
+    """Engine times (UTC without a zone) on ``zone``'s clocks, for an axis people read."""
+    stamps = pd.to_datetime(pd.Series(times)).dt.tz_localize("UTC").dt.tz_convert(zone)
+    return stamps.dt.tz_localize(None).to_numpy()
+
+
+def _number(which: str, typed: str) -> float | None:
+    typed = typed.strip().replace(",", ".")
+    if not typed:
+        return None
+    try:
+        return float(typed)
+    except ValueError:
+        raise ValueError(
+            f"the {which} spec limit must be a number, like 12.5; got {typed!r}"
+        ) from None
+
+
+def _capability_words(made: FeatureCharts) -> str:
+    fit = made.capability
+    if fit is None:
+        return "*Type a lower or an upper spec limit to see Cp, Cpk, Pp and Ppk.*"
+
+    def index(value: float | None) -> str:
+        return "–" if value is None else f"{value:.2f}"
+
+    return "\n".join(
+        [
+            f"**Capability** of {fit.n:,} parts (mean {fit.mean:.4g}):",
+            f"- Cp {index(fit.cp)} · Cpk {index(fit.cpk)} (within σ {fit.sigma_within:.3g})",
+            f"- Pp {index(fit.pp)} · Ppk {index(fit.ppk)} (overall σ {fit.sigma_overall:.3g})",
+            f"- a normal fit puts {fit.expected_outside:.2%} of parts outside the limits",
+        ]
+    )

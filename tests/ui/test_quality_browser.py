@@ -1,0 +1,47 @@
+"""The Quality page in chromium, on the demo plant served by `curvehouse serve`."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.ui.conftest import BIN, Served, screenshot
+
+pytestmark = pytest.mark.ui
+
+
+@pytest.fixture
+def served(demo_home):
+    server = Served(demo_home, [str(BIN / "curvehouse"), "serve"])
+    yield server
+    server.stop()
+
+
+def test_charts_rules_capability_and_drifts_of_a_station(served, page):
+    page.goto(served.url + "quality?project=demo", wait_until="networkidle")
+    page.get_by_text(re.compile(r"flagged point|No run rule is broken")).first.wait_for(
+        timeout=60_000
+    )
+    assert page.get_by_text("Type a lower or an upper spec limit").count() == 1
+    page.get_by_text(re.compile(r"Drifting stations|drifts in its parts")).first.wait_for()
+    page.wait_for_timeout(1000)
+    assert page.locator("canvas").count() >= 2  # the location and the spread chart
+    lower = page.get_by_placeholder("none").first
+    lower.fill("0")
+    lower.press("Enter")
+    page.get_by_text(re.compile(r"Capability of [\d,]+ parts")).wait_for(timeout=30_000)
+    assert page.get_by_text(re.compile(r"Cpk -?\d+\.\d\d")).count() == 1
+    baseline = page.get_by_placeholder(re.compile("every part"))
+    baseline.fill("last week")
+    baseline.press("Enter")
+    page.get_by_text(re.compile("not a date|ISO")).first.wait_for(timeout=30_000)
+    baseline.fill("")
+    baseline.press("Enter")
+    page.get_by_text(re.compile(r"Capability of")).wait_for(timeout=30_000)
+    screenshot(page, "quality")
+    # A flagged point leads to the explorer with its part drawn over the station's density.
+    links = page.locator("a[href*='reference=']")
+    if links.count():
+        assert "station=" in links.first.get_attribute("href")
+    assert page.js_errors == []
