@@ -4,7 +4,9 @@ The store computes them for every batch it stages and attaches them with the cur
 import, a demo run or a live micro-batch commits its features in the same step as its curves
 (``pipelines.store``), and a failed one leaves none. Curves stored before features existed, or
 copied in from another database, get theirs from the stored codes: :func:`backfill_features`
-for committed curves, :func:`stage_from_samples` for a copy's staging tables. The kernel and
+for committed curves (run by ``CurveStore.open`` when it adds the table, and by
+``curvehouse features --backfill``), :func:`stage_from_samples` for a copy's staging tables
+(``CurveStore.copy_in``: features are recomputed, never copied). The kernel and
 what each feature means (NaN, non-monotonic x) are in :mod:`pipelines.kernels.features`.
 """
 

@@ -69,6 +69,9 @@ def test_codes_times_steps_give_the_values_features():
     got = curve_features(np.concatenate(xs), np.concatenate(ys), offsets, *steps)
     values = [(a * sx, b * sy) for a, b, sx, sy in zip(xs, ys, *steps, strict=True)]
     np.testing.assert_allclose(got, expected(values), rtol=1e-12)
+    # The hot cache holds small codes as int16: the same features.
+    small = [np.concatenate(a).astype(np.int16) for a in (xs, ys)]
+    np.testing.assert_array_equal(curve_features(*small, offsets, *steps), got)
 
 
 def test_one_sample_all_nan_empty_and_flat_curves():

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import SERVER_CLUSTER, SERVER_URL
 from models.cluster_types import ClusterSpec
-from pipelines.schema import ensure_schema
+from pipelines.schema import MIGRATIONS, ensure_schema
 from pipelines.store import ClusterWriteError, CurveStore, DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
 from providers.clusters import ClusterActionError, Deployment, get_cluster_provider
@@ -117,7 +117,9 @@ def test_a_multi_node_cluster_gets_replicated_sharded_tables_on_every_node():
     assert f"'CURVEHOUSE_CLICKHOUSE_CLUSTER': {SERVER_CLUSTER!r}" in connection.notebook()
     try:
         with connection.client() as client:
-            assert ensure_schema(client, name, cluster=SERVER_CLUSTER) == [1]
+            assert ensure_schema(client, name, cluster=SERVER_CLUSTER) == [
+                m.version for m in MIGRATIONS
+            ]
             engines = client.query(
                 "SELECT name, engine, uniqExact(hostName()) "
                 f"FROM {connection.system_table('tables')} WHERE database = {{d:String}} "
@@ -133,6 +135,8 @@ def test_a_multi_node_cluster_gets_replicated_sharded_tables_on_every_node():
                 ("curve_samples", "Distributed"),
                 ("curves_local", "ReplicatedMergeTree"),
                 ("curve_samples_local", "ReplicatedMergeTree"),
+                ("curve_features", "Distributed"),
+                ("curve_features_local", "ReplicatedMergeTree"),
                 ("datasets", "ReplicatedMergeTree"),
                 ("schema_migrations", "ReplicatedMergeTree"),
             }
