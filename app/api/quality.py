@@ -1,5 +1,5 @@
 """Watching a feature of a project's curves: SPC charts with their limits and run rules, process
-capability, and drift at the stations (issue 19 §5-7). The numbers are
+capability, drift at the stations, and unusual parts (issue 19 §5-7). The numbers are
 :mod:`pipelines.spc` and :mod:`pipelines.drifts` on :meth:`pipelines.curves.Curves.features`;
 this module only asks and answers."""
 
@@ -21,6 +21,7 @@ from models.access import Action
 from pipelines.drifts import station_drifts
 from pipelines.feature_charts import Plotted, chart_feature
 from pipelines.kernels.features import FEATURES
+from pipelines.unusual import unusual_parts, unusual_words
 
 TAG = "Quality"
 Feature = Literal[FEATURES]  # type: ignore[valid-type]
@@ -51,6 +52,26 @@ class DriftOut(BaseModel):
 class DriftsOut(BaseModel):
     judged: int = Field(description="parts with the feature")
     items: list[DriftOut]
+
+
+class UnusualQuery(CurveFilters):
+    limit: int = Field(50, ge=1, le=1000, description="parts, most unusual first")
+
+
+class UnusualOut(BaseModel):
+    curve_id: int
+    part_serial: str
+    station: str
+    program: str
+    started_at: datetime
+    score: float = Field(description="root mean square of the features' robust z")
+    feature: str = Field(description="the feature furthest from its program's median")
+    z: float = Field(description="that feature's robust z, signed")
+    words: str
+
+
+class UnusualPage(BaseModel):
+    items: list[UnusualOut]
 
 
 class SpcQuery(Baseline):
@@ -173,6 +194,41 @@ def spc(call: Call) -> SpcOut:
         feature=query.feature,
         charts=[_chart(p) for p in made.charts],
         capability=None if fit is None else CapabilityOut(**fit.__dict__),
+    )
+
+
+@API.route(
+    "GET",
+    "/api/projects/{project_id}/unusual",
+    "The parts whose features sit furthest from their program's, most unusual first",
+    query=UnusualQuery,
+    response=UnusualPage,
+    permission=Action.VIEW,
+    tag=TAG,
+    description="Each feature in robust σ of the part's program (median and MAD); the score is "
+    "their root mean square. Programs with fewer than 20 parts are not judged.",
+)
+def unusual(call: Call) -> UnusualPage:
+    query: UnusualQuery = call.query
+    _, name = _project(call, Action.VIEW)
+    curves = _curves(call.services, name).matching(curve_filter(query))
+    features = curves.features(("part_serial", "station", "program", "started_at"))
+    ranked = unusual_parts(features, query.limit)
+    return UnusualPage(
+        items=[
+            UnusualOut(
+                curve_id=int(row.curve_id),
+                part_serial=row.part_serial,
+                station=row.station,
+                program=row.program,
+                started_at=pd.Timestamp(row.started_at).tz_localize("UTC").to_pydatetime(),
+                score=float(row.score),
+                feature=row.feature,
+                z=float(row.z),
+                words=unusual_words(row),
+            )
+            for row in ranked.itertuples()
+        ]
     )
 
 

@@ -23,6 +23,7 @@ from pipelines.curves import Curves
 from pipelines.drifts import station_drifts
 from pipelines.feature_charts import FeatureCharts, Plotted, chart_feature
 from pipelines.kernels.features import FEATURES
+from pipelines.unusual import unusual_parts, unusual_words
 from pipelines.views import CurveFilter
 
 FEATURE_WORDS = {
@@ -39,6 +40,7 @@ CHARTS = {"Individuals": "individuals", "Mean and range": "mean-range", "Mean an
 RULES = {"Nelson (8 rules)": "nelson", "Western Electric (4 rules)": "western-electric"}
 COLUMNS = ("station", "program", "started_at", "part_serial", "plant")
 FLAGS_SHOWN = 12
+UNUSUAL_SHOWN = 10
 OUT = "#d62728"
 AXIS = "part started"
 
@@ -70,6 +72,7 @@ class QualityPage(pn.viewable.Viewer):
         self.fit = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.flags = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.drifts = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self.unusual = pn.pane.Markdown("", sizing_mode="stretch_width")
         self._features = pd.DataFrame()
         self._choosing = False  # while pickers' options change, one draw at the end
         self.process.param.watch(lambda _e: self._on_process(), "value")
@@ -97,6 +100,7 @@ class QualityPage(pn.viewable.Viewer):
             return
         self._features = self.curves.matching(CurveFilter.of(process=process)).features(COLUMNS)
         self.drifts.object = self._drift_words(process)
+        self.unusual.object = self._unusual_words(process)
         stations = sorted(self._features["station"].dropna().unique())
         self._choosing = True
         try:
@@ -238,6 +242,19 @@ class QualityPage(pn.viewable.Viewer):
             lines.append(f"- … and {len(alerts) - 10} earlier")
         return "\n".join(lines)
 
+    def _unusual_words(self, process: str) -> str:
+        ranked = unusual_parts(self._features, UNUSUAL_SHOWN)
+        if ranked.empty:
+            return f"*No program of {text(process)} has the 20 parts unusual parts need.*"
+        lines = [f"**Most unusual parts** of {text(process)} (all its stations):"]
+        for row in ranked.itertuples():
+            query = {"project": self.project, "process": process, "station": row.station}
+            query |= {"program": row.program, "reference": row.part_serial}
+            serial = text(row.part_serial or f"curve {row.curve_id}")
+            part = f"[{serial}](curves?{urlencode(query)})" if row.part_serial else serial
+            lines.append(f"- {part} at {text(row.station)}: {text(unusual_words(row))}")
+        return "\n".join(lines)
+
     def _say(self, words: str) -> None:
         self.message.object = words
         self.message.visible = True
@@ -257,7 +274,7 @@ class QualityPage(pn.viewable.Viewer):
             self.message,
             self.plots,
             pn.Row(self.fit, self.flags, sizing_mode="stretch_width"),
-            self.drifts,
+            pn.Row(self.drifts, self.unusual, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
 

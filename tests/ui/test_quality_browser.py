@@ -25,6 +25,7 @@ def test_charts_rules_capability_and_drifts_of_a_station(served, page):
     )
     assert page.get_by_text("Type a lower or an upper spec limit").count() == 1
     page.get_by_text(re.compile(r"Drifting stations|drifts in its parts")).first.wait_for()
+    page.get_by_text(re.compile(r"Most unusual parts|unusual parts need")).first.wait_for()
     page.wait_for_timeout(1000)
     assert page.locator("canvas").count() >= 2  # the location and the spread chart
     lower = page.get_by_placeholder("none").first
@@ -40,6 +41,10 @@ def test_charts_rules_capability_and_drifts_of_a_station(served, page):
     baseline.press("Enter")
     page.get_by_text(re.compile(r"Capability of")).wait_for(timeout=30_000)
     screenshot(page, "quality")
+    page.get_by_text(
+        re.compile(r"Most unusual parts|unusual parts need")
+    ).first.scroll_into_view_if_needed()
+    screenshot(page, "quality-lists")
     # A flagged point leads to the explorer with its part drawn over the station's density.
     links = page.locator("a[href*='reference=']")
     if links.count():

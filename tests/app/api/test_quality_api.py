@@ -89,3 +89,12 @@ def test_a_mean_range_chart_and_refusals(quality_world):
     few = get(quality_world, "spc", chart="mean-range", subgroup=40, station=["S9"])
     assert few.status_code == 422 and "at most 25" in few.text
     assert get(quality_world, "drifts", who="outsider").status_code in (403, 404)
+
+
+def test_unusual_parts_need_a_program_of_twenty_and_name_their_feature(quality_world):
+    answer = get(quality_world, "unusual", station=["S9"], limit=3)
+    assert answer.status_code == 200, answer.text
+    parts = answer.json()["items"]
+    assert len(parts) == 3 and parts[0]["score"] >= parts[1]["score"] >= parts[2]["score"]
+    assert all(p["program"] == "P1" and p["part_serial"] == "" for p in parts)
+    assert parts[0]["words"].endswith("its program's median")
