@@ -1,0 +1,273 @@
+"""Evaluation rules over HTTP: made, listed, edited, frozen once they judged, retired, all in
+the audit trail; a what-if agrees with :func:`pipelines.rules.judge_set` on the same curves
+in memory; bad rules are refused in words; viewers read and outsiders see nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from models.tables import AuditEvent
+from pipelines.rules import Rule, Scope, judge_set, make_check
+from pipelines.samples import CurveSet
+from tests.app.api.conftest import PROJECT_A, hosted
+
+pytestmark = pytest.mark.integration
+SLOPES = range(1, 13)  # one press curve per slope: y = slope * x over x = 0..10
+XS = np.arange(11, dtype=np.float64)
+WINDOW = {"x0": 4.5, "x1": 5.5, "y0": 20, "y1": 40, "entry": "left", "exit": "right"}
+
+
+def press_csv() -> bytes:
+    """Twelve press curves (stations S1/S2 alternating, program P1, a minute apart) and three
+    weld curves whose slopes would pass the window, outside the press rules' process."""
+    lines = ["curve_key,x,y,station,program,process,result,started_at"]
+    for n, slope in enumerate(SLOPES):
+        station = ("S1", "S2")[n % 2]
+        for x in XS:
+            lines.append(
+                f"P-{slope},{x:g},{slope * x:g},{station},P1,press,OK,2026-11-21T06:{n:02d}:00Z"
+            )
+    for n in range(3):
+        for x in XS:
+            lines.append(f"W-{n},{x:g},{6 * x:g},S1,P1,weld,OK,2026-11-21T07:{n:02d}:00Z")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def in_memory(station: str | None = None) -> CurveSet:
+    """The press curves as the CSV has them, ``curve_id`` being the slope."""
+    slopes = [s for n, s in enumerate(SLOPES) if station in (None, ("S1", "S2")[n % 2])]
+    meta = pd.DataFrame(
+        {
+            "curve_id": slopes,
+            "station": [("S1", "S2")[(s - 1) % 2] for s in slopes],
+            "program": "P1",
+            "process": "press",
+        }
+    )
+    offsets = np.arange(len(slopes) + 1, dtype=np.int64) * len(XS)
+    x = np.tile(XS, len(slopes))
+    y = np.concatenate([s * XS for s in slopes])
+    return CurveSet(meta, offsets, x, y)
+
+
+@pytest.fixture(scope="module")
+def rules_world(tmp_path_factory):
+    with hosted(tmp_path_factory, "rules") as world:
+        answer = world.call(
+            "POST",
+            f"/api/projects/{world.project_a}/datasets?name=press.csv",
+            data=press_csv(),
+            headers={"Content-Type": "text/csv"},
+        )
+        assert answer.status_code == 201, answer.text
+        yield world
+
+
+def rules(world, method: str, tail: str = "", who: str = "engineer", **kwargs):
+    return world.call(method, f"/api/projects/{world.project_a}/rules{tail}", who, **kwargs)
+
+
+def body(name: str, **params) -> dict:
+    return {"name": name, "process": "press", "kind": "window", "params": {**WINDOW, **params}}
+
+
+def trail(world, action: str, rule_id: int) -> list[AuditEvent]:
+    with world.store.sessions() as session:
+        events = session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        ).all()
+        return [e for e in events if e.detail.get("rule") == rule_id]
+
+
+def test_a_rule_is_made_listed_and_audited(rules_world):
+    world = rules_world
+    made = rules(world, "POST", json=body("press-in", x0="4.5"))
+    assert made.status_code == 201, made.text
+    rule = made.json()
+    assert (rule["name"], rule["process"], rule["current"]["version"]) == ("press-in", "press", 1)
+    assert rule["current"]["params"] == {
+        **WINDOW,
+        "x0": 4.5,
+        "y0": 20.0,
+        "y1": 40.0,
+        "mode": "uni-box",
+    }
+    assert [v["version"] for v in rule["versions"]] == [1]
+    assert rule["created_by"] == world.emails["engineer"]
+    listed = rules(world, "GET", who="viewer").json()["items"]
+    assert rule["id"] in [r["id"] for r in listed]
+    (event,) = trail(world, "rule.create", rule["id"])
+    assert event.actor == world.emails["engineer"] and event.target_id == str(world.project_a)
+    assert event.detail["params"]["x1"] == 5.5 and event.detail["version"] == 1
+    got = rules(world, "GET", f"/{rule['id']}", who="viewer").json()
+    assert got["current"] == rule["current"]
+
+
+def test_bad_rules_are_refused_in_words(rules_world):
+    world = rules_world
+    cases = {
+        "The window's x0 and x1: the first value (6) must be below the second (5.5)": body(
+            "bad", x0=6
+        ),
+        "A window rule has no radius; it has x0, x1, y0, y1, mode, entry, exit": body(
+            "bad", radius=3
+        ),
+        "The window's entry side must be one of left, right, bottom, top, any, not 'up'": body(
+            "bad", entry="up"
+        ),
+        "A threshold rule needs high, low": {
+            "name": "bad",
+            "process": "press",
+            "kind": "threshold",
+            "params": {"level": 3},
+        },
+        "The envelope's lower bound is above its upper bound at x = 4": {
+            "name": "bad",
+            "process": "press",
+            "kind": "envelope",
+            "params": {
+                "x_min": 0,
+                "x_max": 4,
+                "lower": [[0, 0], [4, 8]],
+                "upper": [[0, 1], [4, 1]],
+            },
+        },
+    }
+    for words, sent in cases.items():
+        answer = rules(world, "POST", json=sent)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["error"]["message"] == words
+        what_if = rules(world, "POST", "/what-if", who="viewer", json={"rule": sent})
+        assert what_if.status_code == 422 and what_if.json()["error"]["message"] == words
+    assert rules(world, "POST", json={**body("bad"), "kind": "circle"}).status_code == 422
+    listed = rules(world, "GET", params={"retired": "true"}).json()["items"]
+    assert "bad" not in [r["name"] for r in listed]
+
+
+@pytest.mark.parametrize("station", [None, "S2"])
+def test_a_what_if_judges_like_judge_set(rules_world, station):
+    world = rules_world
+    sent = body("trial")
+    filters = {"station": [station]} if station else {}
+    answer = rules(
+        world,
+        "POST",
+        "/what-if",
+        who="viewer",
+        json={"rule": sent, "curves": filters, "limit": 500},
+    )
+    assert answer.status_code == 200, answer.text
+    got = answer.json()
+    rule = Rule("trial", Scope(PROJECT_A, "press"), make_check("window", WINDOW))
+    expected = judge_set(in_memory(station), [rule])
+    failed = expected[~expected["passed"]]
+    assert got["judged"] == len(expected) == (6 if station else len(SLOPES))
+    assert (got["passed"], got["failed"]) == (int(expected["passed"].sum()), len(failed))
+    assert 0 < got["passed"] < got["judged"]  # the window tells the slopes apart
+    assert got["codes"] == failed["code"].value_counts().to_dict()
+    by_key = {f["curve_key"]: f for f in got["failures"]}
+    assert set(by_key) == {f"P-{s}" for s in failed["curve_id"]}
+    for row in failed.itertuples():
+        shown = by_key[f"P-{row.curve_id}"]
+        assert (shown["code"], shown["reason"]) == (row.code, row.reason)
+        assert shown["x"] == (None if np.isnan(row.x) else pytest.approx(row.x))
+        assert shown["y"] == (None if np.isnan(row.y) else pytest.approx(row.y))
+        assert shown["program"] == "P1" and shown["part_serial"] == ""
+    assert got["version"] == 0 and got["rule"] == "trial"
+
+
+def test_a_what_if_shows_the_first_failures_and_changes_nothing(rules_world):
+    world = rules_world
+    before = rules(world, "GET", params={"retired": "true"}).json()["total"]
+    answer = rules(world, "POST", "/what-if", who="viewer", json={"rule": body("t"), "limit": 2})
+    got = answer.json()
+    everything = rules(world, "POST", "/what-if", json={"rule": body("t"), "limit": 500}).json()
+    ids = sorted(f["curve_id"] for f in everything["failures"])
+    assert [f["curve_id"] for f in got["failures"]] == ids[:2]
+    assert got["failed"] == everything["failed"] > 2
+    assert rules(world, "GET", params={"retired": "true"}).json()["total"] == before
+    late = {"rule": body("t"), "curves": {"started_after": "2026-11-21T06:10:00Z"}}
+    assert rules(world, "POST", "/what-if", json=late).json()["judged"] == 2  # slopes 11, 12
+
+
+def test_editing_judging_freezing_and_retiring(rules_world):
+    world = rules_world
+    rule = rules(world, "POST", json=body("frozen")).json()
+    one = f"/{rule['id']}"
+    # Not judged yet: the edit changes version 1 in place.
+    edited = rules(world, "PUT", one, json={"kind": "window", "params": {**WINDOW, "y1": 45}})
+    assert edited.status_code == 200, edited.text
+    assert [v["version"] for v in edited.json()["versions"]] == [1]
+    assert edited.json()["current"]["params"]["y1"] == 45.0
+    judged = rules(world, "POST", f"{one}/judge", json={"limit": 3})
+    assert judged.status_code == 200, judged.text
+    verdicts = judged.json()
+    sent = make_check("window", {**WINDOW, "y1": 45})
+    expected = judge_set(in_memory(), [Rule("frozen", Scope(PROJECT_A, "press"), sent)])
+    assert (verdicts["judged"], verdicts["failed"]) == (
+        len(SLOPES),
+        int((~expected["passed"]).sum()),
+    )
+    assert verdicts["version"] == 1 and len(verdicts["failures"]) == 3
+    first = rules(world, "GET", one, who="viewer").json()["versions"][0]
+    assert first["judged_at"] is not None
+    # Judged: the edit makes version 2, and version 1 stays as it judged.
+    changed = rules(
+        world,
+        "PUT",
+        one,
+        json={"name": "frozen-2", "kind": "window", "params": WINDOW, "stations": ["S1"]},
+    ).json()
+    assert [v["version"] for v in changed["versions"]] == [1, 2]
+    assert changed["versions"][0] == first
+    assert changed["current"]["stations"] == ["S1"] and changed["current"]["judged_at"] is None
+    assert changed["name"] == "frozen-2"
+    second = rules(world, "POST", f"{one}/judge", json={}).json()
+    assert (second["version"], second["judged"], second["rule"]) == (2, 6, "frozen-2")
+    # Retired: gone from the list, kept with retired=true, and no more edits or judging.
+    assert rules(world, "DELETE", one).status_code == 204
+    assert rule["id"] not in [r["id"] for r in rules(world, "GET").json()["items"]]
+    kept = {r["id"]: r for r in rules(world, "GET", params={"retired": "true"}).json()["items"]}
+    assert kept[rule["id"]]["retired_by"] == world.emails["engineer"]
+    refused = rules(world, "PUT", one, json={"kind": "window", "params": WINDOW})
+    assert refused.status_code == 409 and "retired" in refused.json()["error"]["message"]
+    assert rules(world, "POST", f"{one}/judge", json={}).status_code == 409
+    # The audit trail has every change, with what it was before.
+    edits = trail(world, "rule.edit", rule["id"])
+    assert [e.detail["new_version"] for e in edits] == [False, True]
+    assert edits[1].detail["before"]["params"]["y1"] == 45.0
+    assert [e.detail["judged"] for e in trail(world, "rule.judge", rule["id"])] == [12, 6]
+    assert len(trail(world, "rule.rename", rule["id"])) == 1
+    assert len(trail(world, "rule.retire", rule["id"])) == 1
+
+
+def test_viewers_read_and_outsiders_see_nothing(rules_world):
+    world = rules_world
+    rule = rules(world, "POST", json=body("roles")).json()
+    one = f"/{rule['id']}"
+    for method, tail, sent in (
+        ("POST", "", body("viewer's")),
+        ("PUT", one, {"kind": "window", "params": WINDOW}),
+        ("DELETE", one, None),
+        ("POST", f"{one}/judge", {}),
+    ):
+        answer = rules(world, method, tail, who="viewer", json=sent)
+        assert answer.status_code == 403, answer.text
+        answer = rules(world, method, tail, who="outsider", json=sent)
+        assert answer.status_code == 404, answer.text
+    for tail in ("", one):
+        assert rules(world, "GET", tail, who="viewer").status_code == 200
+        assert rules(world, "GET", tail, who="outsider").status_code == 404
+    trial = {"rule": body("t")}
+    assert rules(world, "POST", "/what-if", who="outsider", json=trial).status_code == 404
+    assert rules(world, "GET", one, who="viewer").json()["current"]["judged_at"] is None
+    # The outsider's own rule is not reachable through project A's path, nor A's through B's.
+    theirs = world.call(
+        "POST", f"/api/projects/{world.project_b}/rules", "outsider", json=body("b")
+    ).json()
+    assert rules(world, "GET", f"/{theirs['id']}", who="owner").status_code == 404
+    b_path = f"/api/projects/{world.project_b}/rules/{rule['id']}"
+    assert world.call("GET", b_path, "outsider").status_code == 404
