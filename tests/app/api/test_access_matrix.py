@@ -112,6 +112,18 @@ ASKS = {
     "set residency": Ask(
         Action.SET_RESIDENCY, "PATCH", "/api/projects/{project}", body={"residency": None}
     ),
+    "list rules": Ask(Action.VIEW, "GET", "/api/projects/{project}/rules"),
+    "write rules": Ask(
+        Action.EDIT_RULES,
+        "POST",
+        "/api/projects/{project}/rules",
+        body={
+            "name": "matrix-{role}",
+            "process": "press",
+            "kind": "line",
+            "params": {"x0": 0, "y0": 0, "x1": 1, "y1": 1},
+        },
+    ),
     # Allowed, it is cancelled at once (no mover runs in the test server).
     "move project": Ask(
         Action.MOVE_PROJECT,
@@ -120,9 +132,8 @@ ASKS = {
         body={"cluster_id": "{cluster}"},
     ),
 }
-# Not reachable through the API (no endpoint deletes a project; rules have no endpoints yet,
-# issue 19 §7).
-NO_ENDPOINT = {Action.DELETE_PROJECT, Action.EDIT_RULES}
+# Not reachable through the API (no endpoint deletes a project).
+NO_ENDPOINT = {Action.DELETE_PROJECT}
 
 
 def expected(role: str, action: Action) -> int | str:

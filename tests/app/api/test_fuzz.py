@@ -42,6 +42,14 @@ def fuzz_world(tmp_path_factory):
         world.extra["team"] = team["id"]
         viewer = {"email": world.emails["viewer"], "role": "viewer"}
         world.call("POST", f"/api/teams/{team['id']}/members", json=viewer).raise_for_status()
+        rule = {
+            "name": "fuzz",
+            "process": "press",
+            "kind": "line",
+            "params": {"x0": 0, "y0": 0, "x1": 1, "y1": 1},
+        }
+        made = world.call("POST", f"/api/projects/{world.project_a}/rules", json=rule)
+        world.extra["rule"] = made.json()["id"]
         yield world
 
 
@@ -63,6 +71,7 @@ def test_no_server_errors(fuzz_world, api_schema, method, path):
         "team_id": world.extra["team"],  # the owner's, with the viewer in it
         "serial": "A-1",
         "invitation_id": 999_999,  # any id: revoking a missing invitation is a 404, never a 500
+        "rule_id": world.extra["rule"],
     }
     params = {name: real[name] for name in re.findall(r"\{(\w+)\}", path)}
     modes = [schemathesis.GenerationMode.NEGATIVE]
