@@ -19,7 +19,7 @@ import pandas as pd
 from models.identifiers import identifier
 from models.plants import load_plants
 from models.times import relative_window, zone_of
-from pipelines.frames import query_frame
+from pipelines.frames import engine_time, query_frame
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -157,12 +157,12 @@ def station_board(client: Client, database: str, project: str, now: datetime) ->
                     parts_before=int(got.parts_before) if got is not None else 0,
                     nok_before=int(got.nok_before) if got is not None else 0,
                     recent=int(got.recent) if got is not None else 0,
-                    last_at=_utc(row.last_at),
+                    last_at=engine_time(row.last_at),
                     last_curve=int(row.last_curve),
                     results=tuple(str(r) for _, r in newest),
                     cycle=_cycle([t for t, _ in newest]),
                     defects=tuple(defects.get((row.line, row.station), ())),
-                    window_start=_utc(row.window_start),
+                    window_start=engine_time(row.window_start),
                 )
             )
     return tiles
@@ -210,16 +210,9 @@ def _defects(client: Client, db: str, project: str, plant: str, shift: Shift) ->
     return mix
 
 
-def _utc(value) -> pd.Timestamp | None:
-    if value is None or pd.isna(value):
-        return None
-    stamp = pd.Timestamp(value)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
 def _cycle(times: list) -> timedelta | None:
     """The mean time between the newest parts (newest first), or None with fewer than two."""
     if len(times) < 2:
         return None
-    newest, oldest = _utc(times[0]), _utc(times[-1])
+    newest, oldest = engine_time(times[0]), engine_time(times[-1])
     return (newest - oldest).to_pytimedelta() / (len(times) - 1)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pipelines.frames import engine_time, in_period
 from pipelines.spc import cusum
 
 MEDIAN_MR = 0.954  # median of |N(0, 2)| in σ: the median moving range of a normal
@@ -56,26 +57,23 @@ def station_drifts(
     features: pd.DataFrame,
     feature: str = "area",
     *,
-    baseline: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    baseline: tuple | None = None,
     k: float = 0.5,
     h: float = 5.0,
 ) -> list[DriftAlert]:
     """Drift episodes of ``feature`` in ``features`` (rows of :meth:`Curves.features` with
     ``station``, ``program`` and ``started_at``), newest first. Each station and program is
-    measured against its parts started in ``baseline`` (from, until; UTC), or against all of
+    measured against its parts started in ``baseline`` (from, until, either None), or all of
     them: fine while drifts are rare, as in a week of a plant, not when they are a third."""
     missing = {"curve_id", "station", "program", "started_at", feature} - set(features.columns)
     if missing:
         raise ValueError(f"features lack {', '.join(sorted(missing))}")
     values = features[feature].to_numpy(np.float64)
     parts = features.loc[np.isfinite(values)].assign(z=np.nan)
-    started = pd.to_datetime(parts["started_at"])
-    started = started.dt.tz_localize("UTC") if started.dt.tz is None else started
-    trusted = np.ones(len(parts), bool)
-    if baseline is not None:
-        begin, end = (_utc(t) for t in baseline)
-        trusted = ((started >= begin) & (started < end)).to_numpy()
-    parts = parts.assign(trusted=trusted).sort_values(["started_at", "curve_id"])
+    trusted = in_period(parts["started_at"], baseline)
+    parts = parts.assign(trusted=True if trusted is None else trusted).sort_values(
+        ["started_at", "curve_id"]
+    )
     for _, group in parts.groupby(["station", "program"], sort=False):
         x = group.loc[group["trusted"], feature].to_numpy(np.float64)
         sigma = float(np.median(np.abs(np.diff(x)))) / MEDIAN_MR if len(x) > 1 else 0.0
@@ -113,17 +111,11 @@ def _episodes(
             station=station,
             feature=feature,
             direction="up" if way > 0 else "down",
-            since=_utc(times.iloc[since]),
-            alarm=_utc(times.iloc[alarm]),
-            until=_utc(times.iloc[until]),
+            since=engine_time(times.iloc[since]),
+            alarm=engine_time(times.iloc[alarm]),
+            until=engine_time(times.iloc[until]),
             shift_sigma=float(z[since : until + 1].mean()),
             curve_ids=tuple(int(i) for i in ids[since : until + 1]),
         )
         for since, alarm, until, way in runs
     ]
-
-
-def _utc(value) -> pd.Timestamp:
-    """The engine's times come without their zone; they are UTC."""
-    stamp = pd.Timestamp(value)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

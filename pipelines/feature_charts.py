@@ -11,6 +11,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
+from pipelines.frames import in_period
 from pipelines.spc import (
     Capability,
     Chart,
@@ -69,7 +70,7 @@ def chart_feature(
     values = rows[feature].to_numpy(np.float64)
     started = pd.to_datetime(rows["started_at"]).reset_index(drop=True)
     ids = rows["curve_id"].to_numpy()
-    base = _period(started, baseline)
+    base = in_period(started, baseline)
     if chart == "individuals":
         made = individuals(values, base)
         at = [started, started.iloc[1:]]
@@ -93,23 +94,6 @@ def chart_feature(
         for c, t, b in zip(made, at, behind, strict=True)
     ]
     return FeatureCharts(feature, len(values), plotted, fit)
-
-
-def _period(started: pd.Series, baseline: tuple | None) -> np.ndarray | None:
-    if baseline is None or baseline == (None, None):
-        return None
-    begin, end = (None if t is None else _naive_utc(t) for t in baseline)
-    mask = np.ones(len(started), bool)
-    if begin is not None:
-        mask &= (started >= begin).to_numpy()
-    if end is not None:
-        mask &= (started < end).to_numpy()
-    return mask
-
-
-def _naive_utc(value) -> pd.Timestamp:
-    stamp = pd.Timestamp(value)
-    return stamp if stamp.tzinfo is None else stamp.tz_convert("UTC").tz_localize(None)
 
 
 def _groups(labels: np.ndarray) -> list[tuple[int, int]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -56,3 +57,28 @@ def query_table(
     if not raw:
         return None
     return pa.ipc.open_file(pa.py_buffer(raw)).read_all()
+
+
+def engine_time(value: Any) -> pd.Timestamp | None:
+    """A time the engine answered, as a UTC timestamp: its ``DateTime64(3, 'UTC')`` columns come
+    back without their zone. None for a missing one."""
+    if value is None or pd.isna(value):
+        return None
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def in_period(started: pd.Series, period: tuple | None) -> np.ndarray | None:
+    """Which of the engine's times ``started`` fall in ``period`` = (from, until), either end
+    None for open; None when there is no period (every one counts)."""
+    if period is None or all(end is None for end in period):
+        return None
+    times = pd.to_datetime(started)
+    times = times.dt.tz_localize("UTC") if times.dt.tz is None else times.dt.tz_convert("UTC")
+    begin, end = (engine_time(t) for t in period)
+    mask = np.ones(len(times), bool)
+    if begin is not None:
+        mask &= (times >= begin).to_numpy()
+    if end is not None:
+        mask &= (times < end).to_numpy()
+    return mask

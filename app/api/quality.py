@@ -21,6 +21,7 @@ from models.access import Action
 from pipelines.drifts import station_drifts
 from pipelines.feature_charts import Plotted, chart_feature
 from pipelines.kernels.features import FEATURES
+from pipelines.spc import Capability
 from pipelines.unusual import unusual_parts, unusual_words
 
 TAG = "Quality"
@@ -100,22 +101,10 @@ class ChartOut(BaseModel):
     violations: list[ViolationOut]
 
 
-class CapabilityOut(BaseModel):
-    n: int
-    mean: float
-    sigma_within: float
-    sigma_overall: float
-    cp: float | None
-    cpk: float
-    pp: float | None
-    ppk: float
-    expected_outside: float
-
-
 class SpcOut(BaseModel):
     feature: str
     charts: list[ChartOut]
-    capability: CapabilityOut | None
+    capability: Capability | None  # the dataclass itself: its fields are the answer's
 
 
 def _features(call: Call, query: Baseline) -> pd.DataFrame:
@@ -138,9 +127,7 @@ def _features(call: Call, query: Baseline) -> pd.DataFrame:
 def drifts(call: Call) -> DriftsOut:
     query: Baseline = call.query
     features = _features(call, query)
-    period = None
-    if query.baseline_from is not None or query.baseline_until is not None:
-        period = (query.baseline_from or datetime.min, query.baseline_until or datetime.max)
+    period = (query.baseline_from, query.baseline_until)
     alerts = station_drifts(features, query.feature, baseline=period)
     return DriftsOut(
         judged=int(np.isfinite(features[query.feature].to_numpy(np.float64)).sum()),
@@ -189,11 +176,10 @@ def spc(call: Call) -> SpcOut:
         )
     except ValueError as exc:
         raise invalid(str(exc)) from None
-    fit = made.capability
     return SpcOut(
         feature=query.feature,
         charts=[_chart(p) for p in made.charts],
-        capability=None if fit is None else CapabilityOut(**fit.__dict__),
+        capability=made.capability,
     )
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.api.curves import _curves, curve_filter
+from app.api.curves import _curves, _project, curve_filter
 from app.api.errors import conflict, invalid, not_found
 from app.api.handler import Call
 from app.api.registry import API
@@ -329,9 +329,7 @@ def retire_rule(call: Call) -> None:
 )
 def what_if(call: Call) -> VerdictsOut:
     body: WhatIfIn = call.body
-    with call.store.sessions() as session:
-        project, _ = project_in(session, call, call.path["project_id"], Action.VIEW)
-        name = project.name
+    _, name = _project(call, Action.VIEW)
     rule = checked(name, body.rule.process, body.rule, body.rule.name)
     return _verdicts(call, name, rule, body.curves, body.limit)
 

@@ -151,7 +151,7 @@ class QualityPage(pn.viewable.Viewer):
                 chart=self.chart.value,
                 subgroup=self.subgroup.value,
                 per_hour=self.per_hour.value,
-                baseline=(None, self._time(self.baseline.value)),
+                baseline=(None, self._time(self.baseline.value, rows)),
                 lower=_number("lower", self.lower.value),
                 upper=_number("upper", self.upper.value),
                 rules=self.rules.value,
@@ -168,9 +168,9 @@ class QualityPage(pn.viewable.Viewer):
         self.fit.object = _capability_words(made)
         self.flags.object = self._flag_words(made, rows, zone)
 
-    def _time(self, typed: str) -> pd.Timestamp | None:
-        zone = self.zone(self.chosen())
-        return pd.Timestamp(parse_time(typed, zone)) if typed.strip() else None
+    def _time(self, typed: str, rows: pd.DataFrame) -> pd.Timestamp | None:
+        """A time typed on the clocks of ``rows``' plant."""
+        return pd.Timestamp(parse_time(typed, self.zone(rows))) if typed.strip() else None
 
     def _plot(self, plotted: Plotted, zone: str, feature: str) -> hv.Overlay:
         chart = plotted.chart
@@ -212,18 +212,18 @@ class QualityPage(pn.viewable.Viewer):
         lines = [f"**{len(found)} flagged point(s)**, newest first:"]
         for when, chart, words, curve_id in found[:FLAGS_SHOWN]:
             serial = serials.get(curve_id) or ""
-            link = self._explorer_link(serial)
+            link = self._explorer_link(self.station.value, self.program.value, serial)
             part = f"[{text(serial)}]({link})" if serial else f"curve {curve_id}"
             lines.append(f"- {when:%Y-%m-%d %H:%M} · {chart}: {text(words)} · {part}")
         return "\n".join(lines)
 
-    def _explorer_link(self, serial: str) -> str:
-        """The explorer on this station and program with the part drawn over its density."""
+    def _explorer_link(self, station: str, program: str, serial: str) -> str:
+        """The explorer on a station and program with the part drawn over its density."""
         query = {
             "project": self.project,
             "process": self.process.value,
-            "station": self.station.value,
-            "program": self.program.value,
+            "station": station,
+            "program": program,
             "reference": serial,
         }
         return "curves?" + urlencode(query)
@@ -248,10 +248,9 @@ class QualityPage(pn.viewable.Viewer):
             return f"*No program of {text(process)} has the 20 parts unusual parts need.*"
         lines = [f"**Most unusual parts** of {text(process)} (all its stations):"]
         for row in ranked.itertuples():
-            query = {"project": self.project, "process": process, "station": row.station}
-            query |= {"program": row.program, "reference": row.part_serial}
             serial = text(row.part_serial or f"curve {row.curve_id}")
-            part = f"[{serial}](curves?{urlencode(query)})" if row.part_serial else serial
+            link = self._explorer_link(row.station, row.program, row.part_serial)
+            part = f"[{serial}]({link})" if row.part_serial else serial
             lines.append(f"- {part} at {text(row.station)}: {text(unusual_words(row))}")
         return "\n".join(lines)
 
