@@ -42,6 +42,10 @@ class Action(StrEnum):
     GRANT_INGEST = "grant_ingest"
     # Evaluation rules: create, edit (a new version once judged), retire.
     EDIT_RULES = "edit_rules"
+    # Saved views: anyone who views a project saves private ones; sharing one with the project
+    # (and changing one's own shared view) needs share_views, changing others' manage_views.
+    SHARE_VIEWS = "share_views"
+    MANAGE_VIEWS = "manage_views"
 
 
 LEAST_ROLE: dict[Action, Role] = {
@@ -51,11 +55,13 @@ LEAST_ROLE: dict[Action, Role] = {
     Action.OPERATE_CLUSTER: Role.ENGINEER,
     Action.REVEAL_SECRETS: Role.ENGINEER,
     Action.EDIT_RULES: Role.ENGINEER,
+    Action.SHARE_VIEWS: Role.ENGINEER,
     Action.CREATE_CLUSTER: Role.ADMIN,
     Action.DELETE_CLUSTER: Role.ADMIN,
     Action.MANAGE_MEMBERS: Role.ADMIN,
     Action.VIEW_AUDIT: Role.ADMIN,
     Action.GRANT_INGEST: Role.ADMIN,
+    Action.MANAGE_VIEWS: Role.ADMIN,
     Action.DELETE_PROJECT: Role.OWNER,
     Action.MOVE_PROJECT: Role.OWNER,
     Action.SET_RESIDENCY: Role.OWNER,

@@ -615,3 +615,22 @@ class RuleVersion(Created, Base):
                 "editing the rule makes a new version."
             )
         return value
+
+
+class SavedView(Created, Base):
+    """A Curve Explorer state kept under a name in a project (issue 20): ``query`` is the
+    explorer's URL form (``ExplorerState.to_query``), so opening a view is opening its link.
+    Private views are their owner's alone; shared ones every member of the project sees. A
+    removed person's views stay (``owner_id`` NULL): shared ones are the project's, which its
+    admins manage."""
+
+    __tablename__ = "saved_views"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(parent("projects"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(parent("users", on_delete="SET NULL"))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    created_by: Mapped[str] = mapped_column(sa.String(320))
+    shared: Mapped[bool] = mapped_column(default=False)
+    query: Mapped[dict[str, Any]] = mapped_column(sa.JSON())
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
