@@ -43,6 +43,7 @@ RESOURCES = (
     "parts",
     "quality",
     "rules",
+    "views",
     "audit",
     "openapi",
 )

@@ -12,6 +12,7 @@ import holoviews as hv
 import panel as pn
 
 from app.auth.session import current_principal, sign_in_required
+from app.explorer import saved
 from app.explorer.explorer import CurveExplorer
 from app.homes.notice import HomeNotice
 from app.markup import text
@@ -41,8 +42,11 @@ def page(services: Services) -> pn.template.BaseTemplate:
     actor = current_principal(services)
     if actor is None:
         return shell("curves", [sign_in_required()])
-    shown, elsewhere = explore(services, actor, session_query())
+    query, said = saved.opening(services, actor, session_query())  # ?view=<id>: its state
+    shown, elsewhere = explore(services, actor, query)
     sidebar = shown.controls.sidebar() if isinstance(shown, CurveExplorer) else None
+    if sidebar is not None:
+        sidebar[:0] = saved.SavedViews(services, actor, shown.state, message=said).sidebar()
     return shell("curves", [elsewhere, shown], sidebar=sidebar)
 
 

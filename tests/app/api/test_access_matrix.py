@@ -18,9 +18,10 @@ import pytest
 import sqlalchemy as sa
 
 from app.clusters.lifecycle import start_cluster, stop_cluster
-from models.access import LEAST_ROLE, RANK, Action
-from models.tables import Cluster, ClusterEvent, ClusterStatus, Role
-from tests.app.api.conftest import OPERATOR, ROLES, curves_csv
+from models.access import LEAST_ROLE, RANK, Action, Principal, role_in
+from models.saved_views import save_view
+from models.tables import Cluster, ClusterEvent, ClusterStatus, Project, ProjectMember, Role
+from tests.app.api.conftest import OPERATOR, PROJECT_A, ROLES, curves_csv
 
 pytestmark = pytest.mark.integration
 
@@ -124,6 +125,19 @@ ASKS = {
             "params": {"x0": 0, "y0": 0, "x1": 1, "y1": 1},
         },
     ),
+    "list views": Ask(Action.VIEW, "GET", "/api/projects/{project}/views"),
+    "share a view": Ask(
+        Action.SHARE_VIEWS,
+        "POST",
+        "/api/projects/{project}/views",
+        body={"name": "matrix-{role}", "shared": True, "state": {"station": "S1"}},
+    ),
+    "manage views": Ask(  # someone else's shared view
+        Action.MANAGE_VIEWS,
+        "PATCH",
+        "/api/projects/{project}/views/{view}",
+        body={"name": "renamed by {role}"},
+    ),
     # Allowed, it is cancelled at once (no mover runs in the test server).
     "move project": Ask(
         Action.MOVE_PROJECT,
@@ -197,6 +211,25 @@ def failed_cluster(world, name: str) -> int:
         return cluster.id
 
 
+def shared_view(world, name: str) -> int:
+    """A view shared with project A by an engineer who is none of the roles tested."""
+    author = world.make_user("view-author@plant.example")
+    with world.store.sessions() as session:
+        if role_in(session, author, world.project_a) is None:
+            session.add(ProjectMember(project_id=world.project_a, user_id=author, role=Role.ENGINEER))
+            session.flush()
+        view = save_view(
+            session=session,
+            actor=Principal("view-author@plant.example", author),
+            project=session.get(Project, world.project_a),
+            name=name,
+            query={"project": PROJECT_A},
+            shared=True,
+        )
+        session.commit()
+        return view.id
+
+
 def fill(template, values: dict):
     if isinstance(template, str):
         return template.format(**values)
@@ -235,6 +268,8 @@ def test_matrix(lab, name, role):
     if "{member}" in ask.path:
         email = f"{name.replace(' ', '-')}-{tag}@plant.example"
         values["member"] = world.make_user(email, world.project_a, Role.VIEWER)
+    if "{view}" in ask.path:
+        values["view"] = shared_view(world, f"shared for {tag}")
     if name == "add member":
         world.make_user(f"new-{tag}@plant.example")
     if want == "2xx" and ask.needs:

@@ -50,6 +50,9 @@ def fuzz_world(tmp_path_factory):
         }
         made = world.call("POST", f"/api/projects/{world.project_a}/rules", json=rule)
         world.extra["rule"] = made.json()["id"]
+        view = {"name": "fuzz", "shared": True, "state": {"station": "S1"}}
+        made = world.call("POST", f"/api/projects/{world.project_a}/views", json=view)
+        world.extra["view"] = made.json()["id"]
         yield world
 
 
@@ -72,6 +75,7 @@ def test_no_server_errors(fuzz_world, api_schema, method, path):
         "serial": "A-1",
         "invitation_id": 999_999,  # any id: revoking a missing invitation is a 404, never a 500
         "rule_id": world.extra["rule"],
+        "view_id": world.extra["view"],
     }
     params = {name: real[name] for name in re.findall(r"\{(\w+)\}", path)}
     modes = [schemathesis.GenerationMode.NEGATIVE]

@@ -51,6 +51,7 @@ def test_a_non_member_gets_404(world, foreign_cluster, foreign_team, route):
         "invitation_id": 999_999,  # any id: revoking a missing invitation is a 404, never a 500
         "token_id": 999_999,
         "rule_id": 999_999,  # any id: the project is refused first
+        "view_id": 999_999,
     }
     path = re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), route.path)
     for kwargs in ({}, {"json": {"anything": "at all"}}, {"data": b"junk"}):
