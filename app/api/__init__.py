@@ -42,6 +42,7 @@ RESOURCES = (
     "ingest",
     "parts",
     "quality",
+    "kpis",
     "rules",
     "views",
     "audit",
