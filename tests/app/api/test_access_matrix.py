@@ -81,6 +81,7 @@ ASKS = {
         Action.VIEW, "GET", "/api/projects/{project}/curves/raster?width=40&height=20"
     ),
     "list datasets": Ask(Action.VIEW, "GET", "/api/projects/{project}/datasets"),
+    "view kpis": Ask(Action.VIEW, "GET", "/api/projects/{project}/kpis?by=station&bucket=shift"),
     "export samples": Ask(
         Action.EXPORT_DATA, "GET", "/api/projects/{project}/curves/{curve}/samples"
     ),
