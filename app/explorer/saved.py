@@ -100,7 +100,7 @@ class SavedViews(pn.viewable.Viewer):
         self.share_box = labelled_checkbox(self.param.shared, "Share with the project")
         self.save_button = pn.widgets.Button(label="Save view", color="primary")
         self.save_button.on_click(lambda _e: self.save())
-        self.picker = pn.widgets.Select(label="Saved views", options={})
+        self.picker = pn.widgets.Select(label="Yours and the shared ones", options={})
         self.picker.param.watch(lambda e: setattr(self, "chosen", e.new), "value")
         self.open_button = pn.widgets.Button(label="Open", color="light")
         self.open_button.on_click(lambda _e: self.open())

@@ -319,7 +319,7 @@ def test_hover_names_the_parts_under_the_cursor(served, page):
 def test_envelope_and_reference_part_are_drawn(served, page):
     open_page(page, served.url + "?program=PF-6205-bearing")  # an envelope is of one program
     magenta = count_color(plot_pixels(page), (176, 0, 110))
-    page.get_by_role("checkbox").click()  # the only one: "Percentile envelope"
+    page.get_by_role("checkbox", name=re.compile("Percentile envelope")).click()
     page.wait_for_function("() => location.search.includes('envelope=1')")
     assert poll(lambda: count_color(plot_pixels(page), (176, 0, 110)) > magenta + 200)
     # A reference part: the first serial of a selection, drawn thick and black.

@@ -50,7 +50,7 @@ def test_the_station_legend_shows_every_entry_at_1400_px(served, page):
 
 def test_clicking_the_envelope_label_ticks_its_box(served, page):
     open_page(page, served.url)
-    box = page.get_by_role("checkbox")  # the only one
+    box = page.get_by_role("checkbox", name=re.compile("Percentile envelope"))
     expect(box).not_to_be_checked()
     page.get_by_text("Percentile envelope (5/25/50/75/95 %)").click()
     expect(box).to_be_checked(timeout=10_000)
