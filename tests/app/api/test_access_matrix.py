@@ -217,7 +217,9 @@ def shared_view(world, name: str) -> int:
     author = world.make_user("view-author@plant.example")
     with world.store.sessions() as session:
         if role_in(session, author, world.project_a) is None:
-            session.add(ProjectMember(project_id=world.project_a, user_id=author, role=Role.ENGINEER))
+            session.add(
+                ProjectMember(project_id=world.project_a, user_id=author, role=Role.ENGINEER)
+            )
             session.flush()
         view = save_view(
             session=session,
