@@ -102,14 +102,25 @@ def test_view_change_to_image_sent(demo, mode):
         if explorer.state.process == process:  # opened on it: go elsewhere first, unmeasured
             explorer.state.process = next(p for p in processes if p != process)
             explorer.wait()
-        # The first view of a filter: fits the view and, in memory mode, loads the samples.
+        # The first view of a filter: fits the view and, in memory mode, loads the samples,
+        # showing a first picture of the curves read so far (sent as a patch of its own).
         cache.clear()
         events.clear()
+        pictures = []  # the status line is said last, once the picture is in the models
+        watcher = explorer.plot.param.watch(
+            lambda e, said=pictures: said.append((time.perf_counter(), explorer.plot.image)),
+            "status",
+        )
+        before = explorer.plot.image
         started = time.perf_counter()
         explorer.state.process = process
         explorer.wait()
         protocol.create("PATCH-DOC", list(events))
         first = time.perf_counter() - started
+        explorer.plot.param.unwatch(watcher)
+        at, image = next(p for p in pictures if p[1] is not before)
+        if image.loading:
+            row(mode, process, "first picture, while loading", image, [at - started], None)
         row(mode, process, "first view of the filter", explorer.plot.image, [first], None)
         client = factory()
         path = in_memory_path(client, database, explorer)

@@ -31,7 +31,7 @@ from pipelines.interact import Line, Pick, lines
 from pipelines.kernels.features import FEATURES
 from pipelines.parts import KEY_COLUMNS, KEY_VALUES_SQL, PART_CURVE_COLUMNS, Part
 from pipelines.samples import CurveSet
-from pipelines.sources import EngineSamples, SampleSource
+from pipelines.sources import EngineSamples, Preview, SampleSource
 from pipelines.views import (
     AXIS_COLUMNS,
     BREAKDOWN_COLUMNS,
@@ -418,15 +418,21 @@ class Curves:
         meta = self.metadata(limit, columns=META_COLUMNS + AXIS_COLUMNS)
         return fetch_samples(self.client, self.database, meta, None)
 
-    def density(self, view: View | None = None, /, **fields: Any) -> DensityImage:
+    def density(
+        self, view: View | None = None, /, *, preview: Preview | None = None, **fields: Any
+    ) -> DensityImage:
         """Distinct curves per pixel, drawn on ``view``, or on a view made of ``fields``
         (``x_range``, ``y_range``, ``width``, ``height``, ``color_by`` as in
-        :class:`pipelines.views.View`); missing ranges fit the selected curves."""
+        :class:`pipelines.views.View`); missing ranges fit the selected curves.
+        ``preview(image)``: shown a first picture while a source that holds curves loads them
+        (:class:`pipelines.sources.MemorySamples`)."""
         if view is None:
             view = View(**fields)
         elif fields:
             raise TypeError("give a View or its fields, not both")
-        return self.source.density(self.client, self.database, self.selection, view)
+        return self.source.density(
+            self.client, self.database, self.selection, view, preview=preview
+        )
 
     def following(self, view: View) -> DensityImage:
         """:meth:`density` of a selection whose time window slides forward (it starts at a

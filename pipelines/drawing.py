@@ -44,6 +44,9 @@ class DensityImage:
     x_label: str = "x"
     y_label: str = "y"
     seconds: dict[str, float] = field(default_factory=dict)
+    # A first picture while a filter loads: drawn from the curves read so far, of this many
+    # matching in all (0: every matching curve is drawn).
+    loading: int = 0
 
 
 @dataclass
@@ -184,16 +187,21 @@ def draw_fetched(
     return _Drawn(meta, shown, categories, counts, samples, engine, kernel).image(view, started)
 
 
+def fitted_to(view: View, meta: pd.DataFrame) -> View:
+    """``view`` with missing ranges fitted to the stored extents of ``meta``'s curves."""
+    if view.x_range is not None and view.y_range is not None:
+        return view
+    return view.fitted(
+        (meta["x_min"].min(), meta["x_max"].max()), (meta["y_min"].min(), meta["y_max"].max())
+    )
+
+
 def draw_held(curves: HotCurves, view: View, *, started: float) -> DensityImage:
     """The view drawn from a filter's codes held in memory (:mod:`pipelines.hot`): the same
     counts and figures the engine's answers give."""
     from pipelines.density import density_and_drawn
 
-    if view.x_range is None or view.y_range is None:
-        m = curves.chosen
-        view = view.fitted(
-            (m["x_min"].min(), m["x_max"].max()), (m["y_min"].min(), m["y_max"].max())
-        )
+    view = fitted_to(view, curves.chosen)
     picks = curves.overlapping(view.x_range, view.y_range)
     meta = curves.meta.iloc[picks]
     if view.color_by:

@@ -11,10 +11,11 @@ compare them on random views.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-from pipelines.drawing import CHUNK_SAMPLES, DensityImage, draw_fetched, draw_held
+from pipelines.drawing import CHUNK_SAMPLES, DensityImage, draw_fetched, draw_held, fitted_to
 from pipelines.fetch import Commits, drawable_sets, fetch_drawable, fit, select
 from pipelines.following import Following
 from pipelines.hot import additions, store_version
@@ -22,18 +23,27 @@ from pipelines.interact import data_box
 from pipelines.views import CurveFilter, View
 
 if TYPE_CHECKING:
+    import pandas as pd
     from clickhouse_connect.driver.client import Client
 
-    from pipelines.hot import HotCache
+    from pipelines.hot import HotCache, HotCurves
 
 Box = tuple[int, int, int, int]  # (col0, col1, row0, row1), rows from the bottom
+# Shown a first picture (``DensityImage.loading`` set) while a filter loads, before the answer.
+Preview = Callable[[DensityImage], None]
 
 
 class SampleSource(Protocol):
     """Draws a filter's curves on a view, and finds the curves drawing a pixel in a box."""
 
     def density(
-        self, client: Client, database: str, where: CurveFilter, view: View
+        self,
+        client: Client,
+        database: str,
+        where: CurveFilter,
+        view: View,
+        *,
+        preview: Preview | None = None,
     ) -> DensityImage: ...
 
     def through(
@@ -55,8 +65,15 @@ class EngineSamples:
     chunk_samples: int = CHUNK_SAMPLES
 
     def density(
-        self, client: Client, database: str, where: CurveFilter, view: View
+        self,
+        client: Client,
+        database: str,
+        where: CurveFilter,
+        view: View,
+        *,
+        preview: Preview | None = None,
     ) -> DensityImage:
+        """Drawn in one go: the engine reduces the view, there is no load to show first."""
         return self.draw(client, database, where, view, started=time.perf_counter())
 
     def draw(
@@ -107,10 +124,25 @@ class MemorySamples:
     live: Following = field(default_factory=Following)  # live pages' pictures, shared
 
     def density(
-        self, client: Client, database: str, where: CurveFilter, view: View
+        self,
+        client: Client,
+        database: str,
+        where: CurveFilter,
+        view: View,
+        *,
+        preview: Preview | None = None,
     ) -> DensityImage:
+        """``preview``: when the filter is loaded now, shown a first picture of the curves read
+        so far (about a quarter, a sample of them) on the axes the whole filter will have."""
         started = time.perf_counter()
-        held = self.cache.get(client, database, where, scope=self.scope)
+
+        def first_share(so_far: HotCurves, whole: pd.DataFrame) -> None:
+            image = draw_held(so_far, fitted_to(view, whole), started=started)
+            preview(replace(image, loading=len(whole)))
+
+        held = self.cache.get(
+            client, database, where, scope=self.scope, partial=first_share if preview else None
+        )
         if held is None:  # timed from the question to the cache, as a held view is
             return self.engine.draw(client, database, where, view, started=started)
         return draw_held(held, view, started=started)

@@ -50,6 +50,7 @@ class LatestOnly:
         self._lock = threading.Lock()
         self._waiting: Callable[[], Any] | None = None
         self._generation = 0
+        self._started = -1  # the generation of the job running
         self._running = False
         self._idle = threading.Event()
         self._idle.set()
@@ -67,6 +68,14 @@ class LatestOnly:
             self._running = True
             self._idle.clear()
         threading.Thread(target=self._work, name=self._name, daemon=True).start()
+
+    def interim(self, result: Any) -> None:
+        """A running job's first result (a picture while the rest loads), delivered now unless
+        a newer request came in meanwhile; the job's own result still follows."""
+        with self._lock:
+            if self._generation != self._started:
+                return
+        self._deliver(result)
 
     def cancel(self) -> None:
         """Drop the waiting job, and the result of the running one."""
@@ -97,7 +106,7 @@ class LatestOnly:
                     self._running = False
                     self._idle.set()
                     return
-                generation = self._generation
+                generation = self._started = self._generation
             try:
                 result, error = job(), None
             except Exception as exc:  # handed to the page, which shows it

@@ -22,6 +22,7 @@ import pandas as pd
 import panel as pn
 import param
 from bokeh.events import RangesUpdate
+from bokeh.models import HoverTool
 from holoviews.plotting.bokeh.util import get_ticker_axis_props
 
 from app.explorer import elements
@@ -142,10 +143,10 @@ class DensityPlot(pn.viewable.Viewer):
     )
     drawn_as = param.Tuple(
         default=None,
-        length=6,
+        length=4,
         constant=True,
-        doc="What fixed the plot's glyphs, colours and axes: x and y labels, categorical, "
-        "whether the envelope's bands are drawn, norm, cmap. A change builds a new plot.",
+        doc="What fixed the plot's glyphs and colours: categorical, whether the envelope's "
+        "bands are drawn, norm, cmap. A change builds a new plot.",
     )
     box = param.Tuple(
         default=None,
@@ -227,14 +228,14 @@ class DensityPlot(pn.viewable.Viewer):
     # --- the plot -----------------------------------------------------------------------------
 
     def _key(self, image: DensityImage | None, band: pd.DataFrame | None) -> tuple:
-        """What fixes the plot's glyphs, colours and axes; a change needs a new plot, not new
-        data (HoloViews reuses a frame whose stream data did not change, so a new colour map
-        alone would not show). The envelope's twelve glyphs are in the plot only while it is
-        drawn: empty, they took a third of building it, on every page."""
-        labels = (image.x_label, image.y_label) if image is not None else ("x", "y")
+        """What fixes the plot's glyphs and colours; a change needs a new plot, not new data
+        (HoloViews reuses a frame whose stream data did not change, so a new colour map alone
+        would not show). The envelope's twelve glyphs are in the plot only while it is drawn:
+        empty, they took a third of building it, on every page. Axis names are not in it: a
+        process change renames the axes in place (a new plot took 300 ms of its first view)."""
         categorical = bool(image is not None and image.categories)
         bands = not _nothing(band)
-        return (*labels, categorical, bands, self.state.norm, self.state.cmap)
+        return (categorical, bands, self.state.norm, self.state.cmap)
 
     def _replot(self, image: DensityImage | None) -> None:
         """A fresh overlay: Bokeh cannot swap an image for an RGB in place, and a new colour
@@ -381,7 +382,12 @@ class DensityPlot(pn.viewable.Viewer):
 
         def draw() -> Rendered:
             shown = curves.matching(where)
-            image = shown.following(view) if live else shown.density(view)
+            if live:
+                image = shown.following(view)
+            else:
+                image = shown.density(
+                    view, preview=lambda first: self.renders.interim(Rendered(first, where))
+                )
             done = Rendered(image, where)
             if live and image.curves:
                 newest = shown.metadata(NEWEST_ON_TOP, columns=["curve_id"])["curve_id"].tolist()
@@ -468,6 +474,9 @@ class DensityPlot(pn.viewable.Viewer):
         person, a browser test) finds the figures already there. Following the line, a second
         that changed nothing sends nothing but the status line."""
         image = done.image
+        if image.loading:
+            self._show_first(done)
+            return
         still = (
             self.image is not None
             and image.counts is self.image.counts
@@ -528,6 +537,16 @@ class DensityPlot(pn.viewable.Viewer):
             empty=empty if image.curves == 0 else "",
             status=self._live_words() + self._figures_said,
         )
+
+    def _show_first(self, done: Rendered) -> None:
+        """A first picture while the filter loads: the curves read so far on the final axes,
+        said in the plot and the status line; the figures wait for the whole picture."""
+        image = done.image
+        publish(self, image=image, where=done.where)
+        self._send(replot=self._key(image, self.band) != self.drawn_as)
+        words = f"{image.curves:,} of {image.loading:,} curves drawn, loading the rest…"
+        self._drawing_notice(True, words)
+        publish(self, status=f"First picture: {words}")
 
     def _no_match(self) -> str:
         if not self.state.live:
@@ -617,20 +636,23 @@ class DensityPlot(pn.viewable.Viewer):
         (x0, x1), (y0, y1) = self.image.view.x_range, self.image.view.y_range
         plot.handles["x_range"].update(start=x0, end=x1)
         plot.handles["y_range"].update(start=y0, end=y1)
+        _name_axes(plot.state, *(d.pprint_label for d in element.kdims))
         return True
 
-    def _drawing_notice(self, visible: bool) -> None:
+    def _drawing_notice(self, visible: bool, words: str = "") -> None:
         """The plot's own "Drawing…" (the browser hides it when the new image arrives), set
-        on the session's next tick: widget callbacks run without the document's lock."""
+        on the session's next tick: widget callbacks run without the document's lock.
+        ``words``: what it says after "Drawing…" (a first picture's progress)."""
         plot = self._raster_plot
         if plot is not None and plot.state.document is not None:
-            self._set_notice((plot, visible))
+            self._set_notice((plot, visible, words))
 
     @staticmethod
-    def _notice_visible(change: tuple[Any, bool]) -> None:
-        plot, visible = change
+    def _notice_visible(change: tuple[Any, bool, str]) -> None:
+        plot, visible, words = change
         for notice in plot.state.center:
             if getattr(notice, "name", None) == elements.DRAWING_NOTICE:
+                notice.text = f"Drawing… {words}" if words else "Drawing…"
                 notice.visible = visible
 
     def _show_error(self, error: Exception) -> None:
@@ -718,6 +740,15 @@ class DensityPlot(pn.viewable.Viewer):
             self.legend,
             sizing_mode="stretch_width",
         )
+
+
+def _name_axes(figure: Any, x_name: str, y_name: str) -> None:
+    """The axes' names, and the hover's, as HoloViews would give a new plot of the element."""
+    if (figure.xaxis[0].axis_label, figure.yaxis[0].axis_label) == (x_name, y_name):
+        return
+    figure.xaxis[0].axis_label, figure.yaxis[0].axis_label = x_name, y_name
+    for tool in figure.select(type=HoverTool):
+        tool.tooltips = [(x_name, "$x"), (y_name, "$y"), *tool.tooltips[2:]]
 
 
 def _xy(lines: list[Line]) -> list[tuple]:

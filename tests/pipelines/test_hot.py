@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.batch import CurveBatch
+from pipelines import hot as hot_module
+from pipelines.batch import CurveBatch, curve_ids
 from pipelines.curves import Curves
 from pipelines.hot import HotCache, _Codes, _small, load, store_version
 from pipelines.sources import EngineSamples, MemorySamples
@@ -422,3 +423,45 @@ def test_a_filter_too_large_to_hold_is_remembered_once_across_commits(demo_store
     store.delete_datasets([w.dataset_id for w in late])  # fewer curves: it may fit now
     assert cache.get(store.client, store.database, where) is None
     assert len(asked) == 2
+
+
+def test_a_large_load_shows_a_first_share_of_its_curves_on_the_final_axes(demo_store, monkeypatch):
+    store, batches = demo_store
+    monkeypatch.setattr(hot_module, "PREVIEW_MIN_SAMPLES", 1)
+    where = CurveFilter.of(process="screwdriving")
+    reader = Curves(store.client, store.database, where, source=MemorySamples(HotCache(BIG)))
+    previews = []
+    final = reader.density(View(width=120, height=60), preview=previews.append)
+    (first,) = previews
+    assert final.loading == 0 and first.loading == final.curves
+    assert first.view == final.view  # fitted to every matching curve, not to the share
+    assert 0 < first.curves < final.curves
+    # The share is the curves first by id (ids are hashes: a sample of the filter), about a
+    # quarter of the samples, each drawn exactly.
+    rows = [
+        (int(curve_ids("demo", [row.curve_key])[0]), i, batch)
+        for batch in batches
+        for i, row in batch.meta.iterrows()
+        if row.process == "screwdriving"
+    ]
+    rows.sort(key=lambda r: r[0])
+    share = rows[: first.curves]
+    sizes = [b.offsets[i + 1] - b.offsets[i] for _, i, b in rows]
+    assert sum(sizes[: first.curves - 1]) < sum(sizes) / 4 <= sum(sizes[: first.curves])
+    keys = {b.meta.curve_key[i] for _, i, b in share}
+    whole = full_curves(batches, lambda row: row.curve_key in keys)
+    np.testing.assert_array_equal(first.counts, expected(whole, first.view))
+    # Held now: the next view draws at once, with no first picture.
+    reader.density(View(width=120, height=60), preview=previews.append)
+    assert len(previews) == 1
+
+
+def test_a_small_load_or_the_engine_shows_no_first_picture(demo_store):
+    store, _ = demo_store
+    where = CurveFilter.of(process="press-fit", station="LEJ-L1-ST010")
+    previews = []
+    for source in (MemorySamples(HotCache(BIG)), EngineSamples()):
+        Curves(store.client, store.database, where, source=source).density(
+            View(width=60, height=30), preview=previews.append
+        )
+    assert previews == []

@@ -15,6 +15,7 @@ import pytest
 from app.explorer.elements import PLOT_HEIGHT, PLOT_WIDTH
 from app.explorer.explorer import CurveExplorer
 from app.explorer.parts import PICK_LIMIT
+from pipelines import hot
 from pipelines.curves import Curves
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
@@ -386,3 +387,47 @@ def test_a_gesture_that_ends_where_it_began_hides_the_drawing_notice(demo, reque
     explorer.wait()
     assert not notice.visible
     assert explorer.plot.image.view.x_range == (x0, x1)  # nothing was redrawn
+
+
+def test_a_filter_loading_shows_a_first_picture_then_the_whole_one(demo, monkeypatch):
+    monkeypatch.setattr(hot, "PREVIEW_MIN_SAMPLES", 1)
+    _factory, _database, meta = demo
+    explorer = open_explorer(demo)
+    shown, said = [], []
+    curves_shown = explorer.plot.figures["Curves shown"]
+    explorer.plot.param.watch(lambda e: shown.append(e.new), "image")
+    explorer.plot.param.watch(lambda e: said.append((e.new, curves_shown.value)), "status")
+    before = curves_shown.value
+    other = next(p for p in sorted(meta["process"].unique()) if p != explorer.state.process)
+    explorer.state.process = other
+    explorer.wait()
+    first, whole = shown[0], shown[-1]
+    total = int((meta["process"] == other).sum())
+    assert (first.loading, whole.loading) == (total, 0) and first.view == whole.view
+    assert 0 < first.curves < whole.curves == total
+    # Said as such; the figures wait for the whole picture.
+    words = f"First picture: {first.curves:,} of {total:,} curves drawn, loading the rest…"
+    assert (words, before) in said
+    assert said[-1][0].startswith(f"{total:,} curves · x ") and said[-1][1] == total
+
+
+def test_a_process_change_renames_the_axes_and_hover_in_place(demo):
+    from bokeh.document import Document
+    from bokeh.models import HoverTool
+
+    explorer = open_explorer(demo)
+    document = Document()
+    document.add_root(explorer.plot.canvas.get_root(document))
+    explorer.wait()
+    figure = explorer.plot._raster_plot.state
+    before = (figure.xaxis[0].axis_label, figure.yaxis[0].axis_label)
+    _, _, meta = demo
+    other = next(p for p in sorted(meta["process"].unique()) if p != explorer.state.process)
+    explorer.state.process = other
+    explorer.wait()
+    image = explorer.plot.image
+    assert explorer.plot._raster_plot.state is figure  # the same plot, new names
+    names = (figure.xaxis[0].axis_label, figure.yaxis[0].axis_label)
+    assert names == (image.x_label, image.y_label) != before
+    (hover,) = figure.select(type=HoverTool)
+    assert [t[0] for t in hover.tooltips] == [*names, "curves per pixel"]

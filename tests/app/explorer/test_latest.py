@@ -86,3 +86,23 @@ def test_a_failing_callback_does_not_stop_the_runner():
     runner.submit(lambda: "good")
     assert runner.wait(10)
     assert shown == ["good"]
+
+
+def test_a_first_result_is_shown_only_while_its_job_is_the_newest():
+    delivered = []
+    runner = LatestOnly(delivered.append, delivered.append)
+    started, release = threading.Event(), threading.Event()
+
+    def loading():
+        runner.interim("first picture")
+        started.set()
+        assert release.wait(10)
+        runner.interim("too late")  # a newer request came in meanwhile
+        return "whole"
+
+    runner.submit(loading)
+    assert started.wait(10)
+    runner.submit(lambda: "newer")
+    release.set()
+    assert runner.wait(10)
+    assert delivered == ["first picture", "newer"]
