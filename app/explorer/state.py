@@ -33,7 +33,9 @@ from pipelines.views import CurveFilter, FilterError, View
 
 CMAPS = ("Blues", "fire", "kbc", "viridis", "gray")
 NORMS = ("eq_hist", "log", "linear")
-COLOR_BY = ("", "result", "station", "program")
+# What the explorer colours by (each one of pipelines.views.COLOR_COLUMNS): plant, line and
+# station also show their KPIs under the legend (app.explorer.compare).
+COLOR_BY = ("", "result", "plant", "line", "station", "program")
 RESULTS = ("OK", "NOK", "UNKNOWN")
 # Following the line: a window ending now, by how far back it reaches (Off: no window).
 LIVE = {"": "Off", "15m": "Last 15 min", "1h": "Last hour", "shift": "This shift"}

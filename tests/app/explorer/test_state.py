@@ -115,3 +115,21 @@ def test_live_is_a_window_ending_now_that_sets_from_and_until_aside():
     assert again.live == "shift"
     with pytest.raises(FilterError, match="live must be one of"):
         ExplorerState().from_query({"live": "5m"})
+
+
+def test_every_colour_choice_is_one_the_pipelines_draw_and_round_trips():
+    """Plant and line are colour choices (issue 20: plants compared on one raster); each one
+    is a column the pipelines split by, and travels through the URL."""
+    from app.explorer.state import COLOR_BY
+    from pipelines.views import COLOR_COLUMNS
+
+    assert {"plant", "line"} <= set(COLOR_BY)
+    for choice in filter(None, COLOR_BY):
+        assert choice in COLOR_COLUMNS
+        state = ExplorerState(color_by=choice)
+        assert state.view(40, 20).color_by == choice
+        again = ExplorerState()
+        again.from_query(state.to_query())
+        assert again.color_by == choice
+    with pytest.raises(FilterError, match="color_by must be one of"):
+        ExplorerState().from_query({"color_by": "part_serial"})
