@@ -21,6 +21,7 @@ import panel as pn
 import param
 
 from app.explorer import elements
+from app.explorer.compare import KpiTable
 from app.explorer.controls import ExplorerControls
 from app.explorer.parts import PartsPanel
 from app.explorer.plot import EMPTY_STORE, DensityPlot
@@ -96,6 +97,8 @@ class CurveExplorer(pn.viewable.Viewer):
         self.plot = DensityPlot(
             self.state, readers[0], empty_words=self._empty_words, may_export=self._may_export
         )
+        self.compare = KpiTable()  # plants, lines or stations compared under the legend
+        self.plot.beside.append(self.compare.beside)
         self.parts = PartsPanel(
             readers[1], readers[2], busy=self.plot.renders.wait, may_export=self._may_export
         )
@@ -290,4 +293,6 @@ class CurveExplorer(pn.viewable.Viewer):
                 ),
                 sizing_mode="stretch_width",
             )
-        return pn.Column(self._alert, self.plot, self.parts, sizing_mode="stretch_width")
+        return pn.Column(
+            self._alert, self.plot, self.compare, self.parts, sizing_mode="stretch_width"
+        )

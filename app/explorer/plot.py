@@ -212,6 +212,8 @@ class DensityPlot(pn.viewable.Viewer):
             lambda e: setattr(self.snapshot, "filename", f"curvehouse-view-{e.new}.png"), "value"
         )
         self._reading = threading.Lock()  # one query at a time on the session's client
+        # Work done in each render's job with its reader and image (app.explorer.compare).
+        self.beside: list[Callable[[Curves, DensityImage], None]] = []
         self._lines_data = elements.LinesData()
         self._band_data = elements.BandData()
         self._reference_data = elements.ReferenceData()
@@ -409,6 +411,8 @@ class DensityPlot(pn.viewable.Viewer):
             if reference:
                 done.reference = shown.part_lines(reference, image.view, limit=REFERENCE_LIMIT)
                 done.reference_missing = not done.reference
+            for work in self.beside:
+                work(shown, image)
             return done
 
         self.renders.submit(job)
