@@ -1,0 +1,87 @@
+"""Where a named shift lies in time, and what a report definition accepts. The expected
+windows are written out by hand from the plant book below, on the plants' clocks."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from models.plants import PlantBook, load_plants
+from pipelines.reports import PANELS, ReportDefinition, ReportError, ShiftRef, shift_window
+from pipelines.views import CurveFilter
+
+BOOK = PlantBook.model_validate_json(
+    json.dumps(
+        {
+            "shifts": {"zone": "UTC", "starts": {"A": "06:00", "B": "14:00", "C": "22:00"}},
+            "plants": [
+                {
+                    "key": "Leipzig",
+                    "zone": "Europe/Berlin",
+                    "shifts": {
+                        "zone": "Europe/Berlin",
+                        "starts": {"Früh": "05:30", "Spät": "13:30", "Nacht": "21:30"},
+                    },
+                },
+                {"key": "Győr", "zone": "Europe/Budapest"},
+            ],
+        }
+    )
+)
+
+
+def utc(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz="UTC")
+
+
+@pytest.mark.parametrize(
+    ("plant", "day", "shift", "start", "end", "zone"),
+    [
+        # Own shifts on Berlin's clocks, winter (UTC+1) and summer (UTC+2).
+        ("Leipzig", "2026-11-17", "Früh", "2026-11-17 04:30", "2026-11-17 12:30", "Europe/Berlin"),
+        ("Leipzig", "2026-07-01", "Spät", "2026-07-01 11:30", "2026-07-01 19:30", "Europe/Berlin"),
+        # The night shift ends on the next day; across the autumn change it lasts nine hours.
+        ("Leipzig", "2026-10-24", "Nacht", "2026-10-24 19:30", "2026-10-25 04:30", "Europe/Berlin"),
+        # Default shifts on UTC clocks, shown in the plant's zone.
+        ("Győr", "2026-11-17", "C", "2026-11-17 22:00", "2026-11-18 06:00", "Europe/Budapest"),
+        # A plant missing from the book: UTC and the default shifts.
+        ("Greenville", "2026-11-17", "A", "2026-11-17 06:00", "2026-11-17 14:00", "UTC"),
+    ],
+)
+def test_a_shift_is_placed_on_its_clocks(plant, day, shift, start, end, zone):
+    window = shift_window(ShiftRef(plant, date.fromisoformat(day), shift), BOOK)
+    assert (window.start, window.end) == (utc(start), utc(end))
+    assert window.zone == zone
+
+
+def test_the_packaged_demo_plants_keep_the_default_shifts_on_utc():
+    window = shift_window(ShiftRef("Leipzig", date(2026, 11, 16), "B"), load_plants())
+    assert (window.start, window.end) == (utc("2026-11-16 14:00"), utc("2026-11-16 22:00"))
+    assert (window.zone, window.shift_zone, window.shift_clock) == ("Europe/Berlin", "UTC", "14:00")
+
+
+def test_an_unknown_shift_names_the_plants_shifts():
+    with pytest.raises(ReportError, match="Früh, Spät, Nacht"):
+        shift_window(ShiftRef("Leipzig", date(2026, 11, 17), "A"), BOOK)
+
+
+def test_a_definition_checks_its_panels_and_keeps_their_order():
+    ref = ShiftRef("Győr", date(2026, 11, 17), "A")
+    assert ReportDefinition("p", ref, panels=("density", "kpis")).panels == ("kpis", "density")
+    assert ReportDefinition("p", ref).panels == PANELS
+    with pytest.raises(ReportError, match="no report panel 'spc'"):
+        ReportDefinition("p", ref, panels=("spc",))
+    with pytest.raises(ReportError, match="at least one panel"):
+        ReportDefinition("p", ref, panels=())
+
+
+def test_a_definition_takes_its_period_from_the_shift():
+    ref = ShiftRef("Győr", date(2026, 11, 17), "A")
+    with pytest.raises(ReportError, match="period is its shift"):
+        ReportDefinition("p", ref, where=CurveFilter.of(start="2026-11-17"))
+    assert ReportDefinition("p", ref, where=CurveFilter.of(station="S1")).where.equals == {
+        "station": ("S1",)
+    }
