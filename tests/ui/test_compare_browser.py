@@ -1,0 +1,56 @@
+"""Plants compared in the Curve Explorer (issue 20), in Debian's chromium against
+`curvehouse serve` on the 600-curve demo: "Colour by: plant" draws one colour per plant, the
+legend names each once, and the key figures under it have one row per plant in its colour."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.ui.conftest import BIN, Served, screenshot
+from tests.ui.test_curves_browser import open_page, query
+
+pytestmark = pytest.mark.ui
+
+DEMO_PLANTS = ["Greenville", "Győr", "Leipzig"]  # pipelines/synthetic/plant.py
+NUMBER = re.compile(r"^[\d,]+$")
+SHARE = re.compile(r"^(\d+\.\d%|–)$")
+
+
+@pytest.fixture(scope="module")
+def served(demo_home):
+    server = Served(demo_home, [str(BIN / "curvehouse"), "serve"])
+    yield server
+    server.stop()
+
+
+def swatch_colour(locator) -> str:
+    return locator.locator("span.swatch").first.evaluate("el => getComputedStyle(el).background")
+
+
+def test_colour_by_plant_shows_one_legend_entry_and_one_kpi_row_per_plant(served, page):
+    open_page(page, served.url)
+    expect(page.locator(".ch-kpis")).to_have_count(0)  # density: no groups, no table
+    page.locator("select").filter(has_text="(density)").select_option("plant")
+    page.wait_for_function("() => location.search.includes('color_by=plant')")
+    rows = page.locator("tr.ch-kpi-row")
+    expect(rows).to_have_count(len(DEMO_PLANTS), timeout=30_000)
+    legend = page.locator(".ch-legend")
+    expect(legend).to_contain_text("plant")
+    entries = legend.locator(".entry")
+    expect(entries).to_have_count(len(DEMO_PLANTS))
+    assert [e.inner_text().split(" (")[0] for e in entries.all()] == DEMO_PLANTS
+    expect(page.locator(".ch-kpis th").first).to_have_text("Plant")
+    for entry, row in zip(entries.all(), rows.all(), strict=True):
+        cells = [c.inner_text().strip() for c in row.locator("td").all()]
+        assert cells[0] == entry.inner_text().split(" (")[0]
+        assert NUMBER.match(cells[1]) and int(cells[1].replace(",", "")) > 0, cells
+        assert SHARE.match(cells[2]) and SHARE.match(cells[3]), cells
+        assert swatch_colour(row) == swatch_colour(entry)  # the legend's colour
+    expect(page.locator(".ch-kpis-note")).to_contain_text("by plant: 3 plants")
+    assert query(page)["color_by"] == "plant"
+    screenshot(page, "explorer-compare-plants")
+    # Back to the density: the table goes with the categories.
+    page.locator("select").filter(has_text="(density)").select_option(label="(density)")
+    expect(rows).to_have_count(0, timeout=30_000)
+    assert page.js_errors == []
