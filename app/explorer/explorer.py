@@ -83,6 +83,7 @@ class CurveExplorer(pn.viewable.Viewer):
         self.state = ExplorerState()
         self._database = database
         self._doc = pn.state.curdoc
+        self._refitting = False  # a filter change is fitting the view (one render for both)
         self._alert = pn.pane.Alert(
             self.param.message,
             alert_type="danger",
@@ -201,13 +202,20 @@ class CurveExplorer(pn.viewable.Viewer):
 
     def _on_filter(self, *events) -> None:
         new_choices = any(e.name in ("project", "process") for e in events)
-        if new_choices:
-            self.state.reset_view()  # another quantity on the axes: fit it
+        if new_choices:  # another quantity on the axes: fit it, in this one render
+            self._refitting = True
+            try:
+                self.state.reset_view()
+            finally:
+                self._refitting = False
         self.parts.clear()
         self.plot.render(new_choices=new_choices)
 
     def _on_view(self, *_events) -> None:
-        self.plot.render()
+        # A render of its own for the refit made the filter's render a second one: the first,
+        # loading the filter, was thrown away with its first picture.
+        if not self._refitting:
+            self.plot.render()
 
     def _on_live(self, event) -> None:
         """Live on: the window slides with the clock, the picture follows each second (one

@@ -393,6 +393,11 @@ def test_a_filter_loading_shows_a_first_picture_then_the_whole_one(demo, monkeyp
     monkeypatch.setattr(hot, "PREVIEW_MIN_SAMPLES", 1)
     _factory, _database, meta = demo
     explorer = open_explorer(demo)
+    (x0, x1), y_range = explorer.plot.image.view.x_range, explorer.plot.image.view.y_range
+    explorer.state.param.update(x_range=(x0, (x0 + x1) / 2), y_range=y_range)  # zoomed first
+    explorer.wait()
+    runs = explorer.plot.renders
+    delivered, skipped = runs.delivered, runs.skipped
     shown, said = [], []
     curves_shown = explorer.plot.figures["Curves shown"]
     explorer.plot.param.watch(lambda e: shown.append(e.new), "image")
@@ -409,6 +414,9 @@ def test_a_filter_loading_shows_a_first_picture_then_the_whole_one(demo, monkeyp
     words = f"First picture: {first.curves:,} of {total:,} curves drawn, loading the rest…"
     assert (words, before) in said
     assert said[-1][0].startswith(f"{total:,} curves · x ") and said[-1][1] == total
+    # One render for the new process and its refitted view: a second would throw the first,
+    # loading one, away with its first picture.
+    assert (runs.delivered, runs.skipped) == (delivered + 1, skipped)
 
 
 def test_a_process_change_renames_the_axes_and_hover_in_place(demo):
