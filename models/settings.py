@@ -199,6 +199,8 @@ class Settings(BaseSettings):
     mail_from: str = "curvehouse@localhost"
     # The address people reach the app at, for links in invitation mails and OIDC redirects.
     public_url: str | None = None
+    # The Chromium that prints shift reports to PDF (providers/pdf.py): Debian's by default.
+    chromium: Path = Path("/usr/bin/chromium")
     oidc: OidcSettings = OidcSettings()
     # Seals cluster passwords in the metadata store (models/sealing.py): Fernet keys, the
     # sealing one first, or None for the key file (default $CURVEHOUSE_HOME/secret.key).

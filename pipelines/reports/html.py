@@ -57,11 +57,12 @@ section { break-inside: auto; }
 .tile { border: 1px solid #ccc; border-radius: 2mm; padding: 2mm 3mm; }
 .tile .v { font-size: 15pt; font-weight: bold; }
 .tile .k { font-size: 8.5pt; color: #555; }
-table { border-collapse: collapse; width: 100%; font-size: 9pt; margin: 1mm 0; }
-th, td { border-bottom: 1px solid #ddd; padding: 1mm 1.5mm; text-align: right; }
+table { border-collapse: collapse; width: 100%; font-size: 8.5pt; margin: 1mm 0; }
+th, td { border-bottom: 1px solid #ddd; padding: 1mm 1.2mm; text-align: right; }
 th { background: #f1f1f1; }
 th:first-child, td:first-child, td.name { text-align: left; }
-td.name { white-space: nowrap; }
+td { white-space: nowrap; }
+th.name { text-align: left; }
 tr { break-inside: avoid; }
 .bar { background: #b0006e; height: 3mm; }
 figure { margin: 2mm 0 4mm; break-inside: avoid; }
@@ -207,8 +208,8 @@ def _tiles(totals: dict, window: ShiftWindow) -> str:
 
 def _stations(by_station: Kpis, window: ShiftWindow) -> str:
     head = (
-        "<tr><th>Line</th><th>Station</th><th>Parts</th><th>OK</th><th>NOK</th>"
-        "<th>Unknown</th><th>First-pass yield</th><th>NOK rate</th><th>Parts/h</th>"
+        "<tr><th class=name>Line</th><th class=name>Station</th><th>Parts</th><th>OK</th>"
+        "<th>NOK</th><th>Unknown</th><th>First-pass yield</th><th>NOK rate</th><th>Parts/h</th>"
         "<th>Cycle median (s)</th></tr>"
     )
     rows = []
