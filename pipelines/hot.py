@@ -47,10 +47,11 @@ HOT_COLUMNS = tuple(
 BYTES_PER_SAMPLE_BOUND = 8  # int32 x and y: what a filter may need before narrowing
 REMEMBERED = 12  # small derived results held beside the filters (the Overview's previews)
 TOO_BIG_KEPT = 256  # filters remembered as too large to hold
-# A first load this large is read in two steps: about a quarter of its samples first, handed
-# out for a first picture, then the rest (10k demo: 1.4-3.2 M samples, read in 40-70 ms).
+# A first load this large is read in two steps: a quarter of its samples first (at most
+# PREVIEW_MAX_SAMPLES, a sample of its curves), handed out for a first picture, then the rest.
 PREVIEW_MIN_SAMPLES = 2_000_000
 PREVIEW_SHARE = 0.25
+PREVIEW_MAX_SAMPLES = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -252,13 +253,15 @@ def _assembled(
 
 def _preview_curves(meta: pd.DataFrame) -> int:
     """How many of ``meta``'s curves (in its order) make the first share read: about
-    :data:`PREVIEW_SHARE` of the samples; 0 (no preview) for a load too small to need one.
-    Curve ids are hashes, so the first curves by id are a sample of the whole filter."""
+    :data:`PREVIEW_SHARE` of the samples, at most :data:`PREVIEW_MAX_SAMPLES`; 0 (no preview)
+    for a load too small to need one. Curve ids are hashes, so the first curves by id are a
+    sample of the whole filter."""
     counts = meta["point_count"].to_numpy()
     total = int(counts.sum())
     if total < PREVIEW_MIN_SAMPLES:
         return 0
-    first = int(np.searchsorted(np.cumsum(counts), total * PREVIEW_SHARE)) + 1
+    share = min(total * PREVIEW_SHARE, PREVIEW_MAX_SAMPLES)
+    first = int(np.searchsorted(np.cumsum(counts), share)) + 1
     return first if first < len(counts) else 0
 
 

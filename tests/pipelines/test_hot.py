@@ -448,6 +448,10 @@ def test_a_large_load_shows_a_first_share_of_its_curves_on_the_final_axes(demo_s
     share = rows[: first.curves]
     sizes = [b.offsets[i + 1] - b.offsets[i] for _, i, b in rows]
     assert sum(sizes[: first.curves - 1]) < sum(sizes) / 4 <= sum(sizes[: first.curves])
+    # and never more than PREVIEW_MAX_SAMPLES (the first curve over it included)
+    monkeypatch.setattr(hot_module, "PREVIEW_MAX_SAMPLES", sum(sizes) // 10)
+    capped = hot_module._preview_curves(pd.DataFrame({"point_count": sizes}))
+    assert sum(sizes[: capped - 1]) < sum(sizes) // 10 <= sum(sizes[:capped])
     keys = {b.meta.curve_key[i] for _, i, b in share}
     whole = full_curves(batches, lambda row: row.curve_key in keys)
     np.testing.assert_array_equal(first.counts, expected(whole, first.view))
