@@ -10,6 +10,7 @@ since parts were judged with it).
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -29,7 +30,15 @@ from models import rules as stored
 from models.access import Action
 from models.audit import audit
 from models.tables import EvaluationRule, Project, RuleVersion
-from pipelines.rules import KINDS, Rule, RuleError, judge, rule_from_stored
+from pipelines.rules import (
+    KINDS,
+    Rule,
+    RuleError,
+    judge,
+    judge_set,
+    learn_envelope,
+    rule_from_stored,
+)
 
 TAG = "rules"
 Kind = Literal[tuple(KINDS)]  # type: ignore[valid-type]
@@ -44,6 +53,7 @@ KINDS_SAID = (
     "(rising, falling, either)"
 )
 SHOWN = "failures listed, lowest curve id first"
+MOST_LEARNED = 10_000  # good curves an envelope is learned from, in memory at once
 
 
 class RuleCheck(Request):
@@ -80,6 +90,30 @@ class WhatIfIn(Request):
 class JudgeIn(Request):
     curves: Period = Field(default_factory=Period)
     limit: int = Field(50, ge=0, le=500, description=SHOWN)
+
+
+class LearnIn(Request):
+    process: Label = Field(description="the process whose curves the envelope is for")
+    curves: Period = Field(
+        default_factory=Period,
+        description="the good parts to learn from, within the process (no result filter: "
+        "the OK ones)",
+    )
+    x_min: Coordinate
+    x_max: Coordinate
+    points: int = Field(50, ge=2, le=1000, description="x values the band is computed at")
+    low: float = Field(0.5, ge=0, le=100, description="percentile of the lower bound")
+    high: float = Field(99.5, ge=0, le=100, description="percentile of the upper bound")
+    margin: float = Field(0.0, ge=0, description="added outside the band, in y units")
+
+
+class LearnedOut(BaseModel):
+    kind: Literal["envelope"] = "envelope"
+    params: dict[str, Any] = Field(
+        description="x_min, x_max, lower and upper: a rule of kind envelope takes them as they are"
+    )
+    curves: int = Field(description="good curves it was learned from")
+    passing: int = Field(description="of those, how many stay inside it")
 
 
 class RulesQuery(Paging):
@@ -332,6 +366,58 @@ def what_if(call: Call) -> VerdictsOut:
     _, name = _project(call, Action.VIEW)
     rule = checked(name, body.rule.process, body.rule, body.rule.name)
     return _verdicts(call, name, rule, body.curves, body.limit)
+
+
+@API.route(
+    "POST",
+    "/api/projects/{project_id}/rules/learn-envelope",
+    "An envelope learned from good parts, to save as a rule",
+    body=LearnIn,
+    response=LearnedOut,
+    permission=Action.VIEW,
+    tag=TAG,
+    description="A percentile band of the good curves at evenly spaced x, widened by a margin "
+    f"(see the README). Nothing is stored. At most {MOST_LEARNED:,} curves: narrow the period "
+    "for more. Curves that turn back in x, or too few reaching an x, are a 422 in words.",
+)
+def learn(call: Call) -> LearnedOut:
+    body: LearnIn = call.body
+    _, name = _project(call, Action.VIEW)
+    good = body.curves.model_copy(
+        update={"process": [body.process], "result": body.curves.result or ["OK"]}
+    )
+    curves = _curves(call.services, name).matching(curve_filter(good))
+    count = curves.count()
+    if not count:
+        raise invalid("No curves match: choose good parts of this process to learn from.")
+    if count > MOST_LEARNED:
+        raise invalid(
+            f"{count:,} curves match; learn from at most {MOST_LEARNED:,} (narrow the period)."
+        )
+    chosen = curves.samples()
+    try:
+        envelope = learn_envelope(
+            chosen,
+            body.x_min,
+            body.x_max,
+            points=body.points,
+            low=body.low,
+            high=body.high,
+            margin=body.margin,
+        )
+        rule = rule_from_stored(
+            name="learned",
+            project=name,
+            process=body.process,
+            kind="envelope",
+            params=asdict(envelope),
+        )
+    except RuleError as exc:
+        raise invalid(str(exc)) from None
+    verdicts = judge_set(chosen, [rule])
+    return LearnedOut(
+        params=asdict(envelope), curves=len(chosen), passing=int(verdicts["passed"].sum())
+    )
 
 
 @API.route(

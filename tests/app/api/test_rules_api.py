@@ -271,3 +271,45 @@ def test_viewers_read_and_outsiders_see_nothing(rules_world):
     assert rules(world, "GET", f"/{theirs['id']}", who="owner").status_code == 404
     b_path = f"/api/projects/{world.project_b}/rules/{rule['id']}"
     assert world.call("GET", b_path, "outsider").status_code == 404
+
+
+def test_an_envelope_learned_over_http_is_learn_envelope_on_the_same_curves(rules_world):
+    from dataclasses import asdict
+
+    from pipelines.rules import learn_envelope
+
+    ask = {"process": "press", "x_min": 1, "x_max": 9, "points": 9, "low": 10, "high": 90}
+    answer = rules(rules_world, "POST", "/learn-envelope", "viewer", json={**ask, "margin": 0.5})
+    assert answer.status_code == 200, answer.text
+    learned = answer.json()
+    # The OK press curves only (the weld curves are another process), as in memory.
+    expected = learn_envelope(in_memory(), 1, 9, points=9, low=10, high=90, margin=0.5)
+    assert learned["curves"] == len(SLOPES)
+    for side in ("lower", "upper"):
+        np.testing.assert_allclose(learned["params"][side], asdict(expected)[side])
+    # The 10th-90th band leaves the steepest and shallowest slopes outside.
+    rule = Rule("learned", Scope(PROJECT_A, "press"), make_check("envelope", learned["params"]))
+    assert learned["passing"] == int(judge_set(in_memory(), [rule])["passed"].sum())
+    assert 0 < learned["passing"] < len(SLOPES)
+    # The answer's params make a rule as they are.
+    saved = rules(
+        rules_world,
+        "POST",
+        json={
+            "name": "learned band",
+            "process": "press",
+            "kind": "envelope",
+            "params": learned["params"],
+        },
+    )
+    assert saved.status_code == 201, saved.text
+    # Too few curves at an x, or none at all, are said in words.
+    narrow = rules(
+        rules_world,
+        "POST",
+        "/learn-envelope",
+        json={**ask, "curves": {"station": ["S1"], "started_before": "2026-11-21T06:03:00Z"}},
+    )
+    assert narrow.status_code == 422 and "good curves reach" in narrow.text
+    none = rules(rules_world, "POST", "/learn-envelope", json={**ask, "process": "glue"})
+    assert none.status_code == 422 and "No curves match" in none.text
