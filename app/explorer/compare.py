@@ -12,29 +12,31 @@ window moves with every picture).
 
 from __future__ import annotations
 
+import base64
 import logging
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import panel as pn
 import param
 
 from app.explorer.latest import in_session
+from app.explorer.state import COMPARED, ExplorerState
 from app.markup import text
 from app.published import publish
 from models.wording import counted
 from pipelines.curves import Curves
 from pipelines.drawing import DensityImage
 from pipelines.kpis import kpis
-from pipelines.render import category_colors
+from pipelines.render import category_colors, png
 from pipelines.views import CurveFilter
 
 log = logging.getLogger(__name__)
 
-# The colour choices whose groups get a row of figures (a subset of pipelines.kpis.GROUPS).
-COMPARED = ("plant", "line", "station")
 # The table's figure columns: (heading, pipelines.kpis.FIGURES column).
 COLUMNS = (
     ("Parts", "parts"),
@@ -53,6 +55,14 @@ CSS = """
 .ch-kpis span.swatch {display: inline-block; width: 12px; height: 12px; border-radius: 2px;
              margin-right: 6px; vertical-align: middle;}
 .ch-kpis-note {font-size: 12px; color: #5a6b7f;}
+.ch-side {display: flex; flex-wrap: wrap; gap: 8px 12px; margin-top: 8px;}
+.ch-side-panel {margin: 0; flex: 1 1 300px; max-width: 480px; font-size: 13px;}
+.ch-side-panel img {width: 100%; display: block; border: 1px solid #dfe6ef; background: white;}
+.ch-side-panel .none {aspect-ratio: 2 / 1; display: flex; align-items: center;
+             justify-content: center; border: 1px solid #dfe6ef; color: #5a6b7f;}
+.ch-side-panel .count {color: #5a6b7f;}
+.ch-side span.swatch {display: inline-block; width: 12px; height: 12px; border-radius: 2px;
+             margin-right: 6px; vertical-align: middle;}
 """
 NO_SWATCH = "#ffffff"  # a group with no curve in the view: an empty frame, not a colour
 
@@ -72,12 +82,25 @@ class KpiRow:
 
 
 @dataclass(frozen=True)
+class SidePanel:
+    """One group's curves alone on the plot's view: its layer of the coloured picture."""
+
+    group: str
+    color: str  # its colour in the legend
+    curves: int  # its curves drawn in the view
+    png: bytes  # shaded as the uncoloured density would be; b"" when it has no pixel
+
+
+@dataclass(frozen=True)
 class Compared:
-    """What the table shows: the grouping, its rows, and the hours the throughput is over."""
+    """What is shown under the legend: the grouping, its rows, the hours the throughput is
+    over, the groups side by side (when asked), and why the figures are missing (if so)."""
 
     by: str
     rows: tuple[KpiRow, ...]
     hours: float | None
+    panels: tuple[SidePanel, ...] = ()
+    failure: str = ""
 
 
 def kpi_rows(figures: pd.DataFrame, by: str, image: DensityImage) -> tuple[KpiRow, ...]:
@@ -95,11 +118,29 @@ def kpi_rows(figures: pd.DataFrame, by: str, image: DensityImage) -> tuple[KpiRo
     )
 
 
+def side_panels(image: DensityImage, cmap: str, norm: str) -> tuple[SidePanel, ...]:
+    """Each category of a coloured ``image`` as a picture of its own: its layer of the counts
+    (exactly its curves' density on the same view), shaded with ``cmap`` and ``norm`` each on
+    its own counts. No engine: the coloured picture already holds every layer."""
+    colors = category_colors(image.categories)
+    view = replace(image.view, color_by=None)
+    panels = []
+    for k, group in enumerate(image.categories):
+        layer = np.ascontiguousarray(image.counts[:, :, k])
+        drawn = (
+            png(DensityImage(counts=layer, view=view), cmap=cmap, how=norm) if layer.any() else b""
+        )
+        panels.append(SidePanel(group, colors[group], image.category_curves.get(group, 0), drawn))
+    return tuple(panels)
+
+
 def table_html(compared: Compared | None) -> str:
     """The table (group, then :data:`COLUMNS`) and a note saying what it covers; empty
     without a comparison. Group names come from the data: text."""
     if compared is None:
         return ""
+    if compared.failure:
+        return f"<div class='ch-kpis-note'>{text(compared.failure)}</div>"
     headings = (compared.by.capitalize(), *(heading for heading, _ in COLUMNS))
     head = "".join(f"<th>{text(h)}</th>" for h in headings)
     body = []
@@ -138,38 +179,75 @@ def table_html(compared: Compared | None) -> str:
     )
 
 
+def panels_html(compared: Compared | None) -> str:
+    """The groups side by side, each under its swatch, name and curves in the view; empty
+    when not asked for."""
+    if compared is None or not compared.panels:
+        return ""
+    figures = []
+    for panel in compared.panels:
+        caption = (
+            f"<span class='swatch' style='background:{text(panel.color)}'></span>"
+            f"{text(panel.group)} <span class='count'>({text(counted(panel.curves, 'curve'))})"
+            "</span>"
+        )
+        picture = (
+            f"<img src='data:image/png;base64,{base64.b64encode(panel.png).decode()}' "
+            f"alt='{text(panel.group)}: its curves alone'>"
+            if panel.png
+            else "<div class='none'>no curve in this view</div>"
+        )
+        figures.append(
+            f"<figure class='ch-side-panel'><figcaption>{caption}</figcaption>{picture}</figure>"
+        )
+    note = (
+        f"Each {text(compared.by)}'s curves alone, on the plot's view above, shaded by its own "
+        "counts (a colour means the same count only within a panel)."
+    )
+    return f"<div class='ch-side'>{''.join(figures)}</div><div class='ch-kpis-note'>{note}</div>"
+
+
 class KpiTable(pn.viewable.Viewer):
-    """The compared groups' figures under the legend; hidden unless the picture is coloured
-    by one of :data:`COMPARED`."""
+    """The compared groups' figures under the legend, and their densities side by side when
+    asked; hidden unless the picture is coloured by one of :data:`COMPARED`."""
 
     compared = param.ClassSelector(
         class_=Compared,
         default=None,
         constant=True,
-        doc="The figures on screen, or None when the picture is not coloured by a compared column.",
-    )
-    failure = param.String(
-        default="", constant=True, doc="Why the figures could not be computed; empty if they were."
+        doc="What is on screen, or None when the picture is not coloured by a compared column.",
     )
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, state: ExplorerState, rerender: Callable[[], None], **params: Any) -> None:
+        """``rerender`` draws the state's view again: asking for the groups side by side (or
+        a new colour map for them) needs the picture's layers once more."""
         super().__init__(**params)
+        self._state = state
         self._pane = pn.pane.HTML(
             "", stylesheets=[CSS], visible=False, name="explorer-kpis", sizing_mode="stretch_width"
         )
+        self._rerender = rerender
         self._deliver = in_session(self._show, pn.state.curdoc)
         # The last figures computed, with the filter and grouping they are of (only the
         # render's worker reads and writes it, one render at a time).
         self._known: tuple[CurveFilter, str, pd.DataFrame] | None = None
+        self._watching = False  # heard from the first picture on: not while a link is applied
+
+    def _restyled(self, event: param.parameterized.Event) -> None:
+        state = self._state
+        if state.color_by in COMPARED and (state.side_by_side or event.name == "side_by_side"):
+            self._rerender()
 
     def beside(self, curves: Curves, image: DensityImage) -> None:
         """Run in the render's job, with its reader on the rendered filter: the figures of
-        the picture's grouping, handed to the session. A failure is said in the table's place;
-        it never fails the picture."""
+        the picture's grouping (and its layers side by side, if asked), handed to the session.
+        A failure is said in the table's place; it never fails the picture."""
         by = image.view.color_by or ""
         if by not in COMPARED:
-            self._deliver((None, ""))
+            self._deliver(None)
             return
+        state = self._state
+        panels = side_panels(image, state.cmap, state.norm) if state.side_by_side else ()
         try:
             known = self._known
             if known is not None and known[0] == curves.selection and known[1] == by:
@@ -180,17 +258,18 @@ class KpiTable(pn.viewable.Viewer):
         except Exception as exc:  # the engine's words, shown in the table's place
             log.warning("KPIs beside the explorer failed", exc_info=exc)
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            self._deliver((None, f"Key figures by {by} could not be computed: {first[:300]}"))
+            failure = f"Key figures by {by} could not be computed: {first[:300]}"
+            self._deliver(Compared(by, (), None, panels, failure))
             return
         hours = _number(figures["hours"].iloc[0]) if len(figures) else None
-        self._deliver((Compared(by, kpi_rows(figures, by, image), hours), ""))
+        self._deliver(Compared(by, kpi_rows(figures, by, image), hours, panels))
 
-    def _show(self, shown: tuple[Compared | None, str]) -> None:
-        compared, failure = shown
-        publish(self, compared=compared, failure=failure)
-        html = table_html(compared) or (
-            f"<div class='ch-kpis-note'>{text(failure)}</div>" if failure else ""
-        )
+    def _show(self, compared: Compared | None) -> None:
+        if not self._watching:
+            self._state.param.watch(self._restyled, ["side_by_side", "cmap", "norm"])
+            self._watching = True
+        publish(self, compared=compared)
+        html = table_html(compared) + panels_html(compared)
         self._pane.object = html
         self._pane.visible = bool(html)
 

@@ -14,6 +14,7 @@ from app.checkbox import labelled_checkbox
 from app.explorer.state import (
     CMAPS,
     COLOR_BY,
+    COMPARED,
     LIVE,
     NORMS,
     PLANT_ZONE,
@@ -95,6 +96,11 @@ class ExplorerControls:
             options={"(density)": "", **{c: c for c in COLOR_BY if c}},
             label="Colour by",
         )
+        self.side_by_side = labelled_checkbox(
+            state.param.side_by_side, "Side by side (plant, line or station)"
+        )
+        state.param.watch(self._on_color_by, "color_by")
+        self._on_color_by()
         self.cmap = pn.widgets.Select.from_param(
             state.param.cmap, options=list(CMAPS), label="Colour map"
         )
@@ -140,6 +146,10 @@ class ExplorerControls:
         alert = self.time_errors[name]
         alert.object = text(refusal)
         alert.visible = bool(refusal)
+
+    def _on_color_by(self, *_events) -> None:
+        """Groups are drawn side by side only when the picture is coloured by them."""
+        self.side_by_side.disabled = self.state.color_by not in COMPARED
 
     def _on_live(self, *_events) -> None:
         """While following the line the window slides with the clock: the fixed ones wait."""
@@ -230,6 +240,7 @@ class ExplorerControls:
             self.reset_filters,
             pn.pane.Markdown("#### Drawing"),
             self.color_by,
+            self.side_by_side,
             self.cmap,
             self.norm,
             self.envelope,

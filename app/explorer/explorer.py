@@ -98,7 +98,8 @@ class CurveExplorer(pn.viewable.Viewer):
         self.plot = DensityPlot(
             self.state, readers[0], empty_words=self._empty_words, may_export=self._may_export
         )
-        self.compare = KpiTable()  # plants, lines or stations compared under the legend
+        # Plants, lines or stations compared under the legend.
+        self.compare = KpiTable(self.state, self.plot.render)
         self.plot.beside.append(self.compare.beside)
         self.parts = PartsPanel(
             readers[1], readers[2], busy=self.plot.renders.wait, may_export=self._may_export

@@ -33,9 +33,11 @@ from pipelines.views import CurveFilter, FilterError, View
 
 CMAPS = ("Blues", "fire", "kbc", "viridis", "gray")
 NORMS = ("eq_hist", "log", "linear")
-# What the explorer colours by (each one of pipelines.views.COLOR_COLUMNS): plant, line and
-# station also show their KPIs under the legend (app.explorer.compare).
+# What the explorer colours by (each one of pipelines.views.COLOR_COLUMNS); coloured by one of
+# COMPARED, the groups' KPIs show under the legend, and side by side their densities
+# (app.explorer.compare).
 COLOR_BY = ("", "result", "plant", "line", "station", "program")
+COMPARED = ("plant", "line", "station")
 RESULTS = ("OK", "NOK", "UNKNOWN")
 # Following the line: a window ending now, by how far back it reaches (Off: no window).
 LIVE = {"": "Off", "15m": "Last 15 min", "1h": "Last hour", "shift": "This shift"}
@@ -91,6 +93,11 @@ class ExplorerState(param.Parameterized):
     cmap = param.Selector(default="Blues", objects=list(CMAPS), doc="Colour map of counts.")
     norm = param.Selector(default="eq_hist", objects=list(NORMS), doc="Count normalisation.")
     envelope = param.Boolean(default=False, doc="Draw the 5/50/95 % envelope of the filter.")
+    side_by_side = param.Boolean(
+        default=False,
+        doc="Coloured by plant, line or station: also each group's density alone, side by side "
+        "on the plot's axes.",
+    )
     reference = param.String(default="", doc="Serial of a reference (golden) part to overlay.")
     live = param.Selector(
         default="",
@@ -104,6 +111,7 @@ class ExplorerState(param.Parameterized):
     LISTS: ClassVar[tuple[str, ...]] = ("plant", "line", "station", "program", "shift", "result")
     TEXTS: ClassVar[tuple[str, ...]] = ("project", "process", "serial", "start", "end", "reference")
     FILTERS: ClassVar[tuple[str, ...]] = ("project", "process", *LISTS, "serial", "start", "end")
+    FLAGS: ClassVar[tuple[str, ...]] = ("envelope", "side_by_side")  # in the URL as "1"
 
     def __init__(self, clock: Callable[[], datetime] | None = None, **params: Any) -> None:
         """``clock`` tells the time for relative windows (tests fix it); default: now."""
@@ -160,8 +168,9 @@ class ExplorerState(param.Parameterized):
         for name in ("color_by", "cmap", "norm", "zone", "live"):
             if getattr(self, name) != self.param[name].default:
                 query[name] = getattr(self, name)
-        if self.envelope:
-            query["envelope"] = "1"
+        for name in self.FLAGS:
+            if getattr(self, name):
+                query[name] = "1"
         return query
 
     def from_query(self, query: dict[str, str]) -> None:
@@ -186,8 +195,9 @@ class ExplorerState(param.Parameterized):
                     choices = ", ".join(a or "(none)" for a in allowed)
                     raise FilterError(f"{name} must be one of {choices}, not {query[name]!r}")
                 values[name] = query[name]
-        if "envelope" in query:
-            values["envelope"] = query["envelope"] in ("1", "true", "yes")
+        for name in self.FLAGS:
+            if name in query:
+                values[name] = query[name] in ("1", "true", "yes")
         self.param.update(**values)
 
     def reset_view(self) -> None:

@@ -54,3 +54,29 @@ def test_colour_by_plant_shows_one_legend_entry_and_one_kpi_row_per_plant(served
     page.locator("select").filter(has_text="(density)").select_option(label="(density)")
     expect(rows).to_have_count(0, timeout=30_000)
     assert page.js_errors == []
+
+
+def test_side_by_side_draws_one_picture_per_plant_from_its_box_and_its_link(served, page):
+    open_page(page, served.url + "?color_by=plant")
+    expect(page.locator("tr.ch-kpi-row")).to_have_count(len(DEMO_PLANTS), timeout=30_000)
+    page.get_by_text("Side by side (plant, line or station)").click()
+    page.wait_for_function("() => location.search.includes('side_by_side=1')")
+    panels = page.locator("figure.ch-side-panel")
+    expect(panels).to_have_count(len(DEMO_PLANTS), timeout=30_000)
+    captions = [p.locator("figcaption").inner_text().split(" (")[0] for p in panels.all()]
+    assert captions == DEMO_PLANTS
+    for panel in panels.all():
+        image = panel.locator("img")
+        expect(image).to_be_visible()
+        assert image.evaluate("img => img.complete && img.naturalWidth") == 960
+        box = image.bounding_box()
+        assert 300 <= box["width"] <= 480 and abs(box["width"] / box["height"] - 2) < 0.05
+    page.set_viewport_size({"width": 1400, "height": 1200})  # the panels in the picture too
+    panels.last.scroll_into_view_if_needed()  # the page scrolls inside its main area
+    screenshot(page, "explorer-compare-side-by-side")
+    link = page.url
+    fresh = page.context.new_page()
+    open_page(fresh, link)  # the link opens on the same comparison
+    expect(fresh.locator("figure.ch-side-panel")).to_have_count(len(DEMO_PLANTS), timeout=30_000)
+    fresh.close()
+    assert page.js_errors == []

@@ -19,7 +19,7 @@ from app.markup import text
 from pipelines.curves import Curves
 from pipelines.drawing import DensityImage
 from pipelines.kpis import kpis
-from pipelines.render import category_colors
+from pipelines.render import category_colors, png
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
 from pipelines.views import CurveFilter, View
@@ -97,7 +97,7 @@ def test_the_rows_are_kpis_of_the_filter_in_the_legends_colours(demo, by):
     assert shown.hours == pytest.approx(figures["hours"].iloc[0])
     table = explorer.compare._pane
     assert table.visible and table.object.count("class='ch-kpi-row'") == len(figures)
-    assert not explorer.compare.failure
+    assert not shown.failure and shown.panels == ()  # side by side only when asked
 
 
 @pytest.mark.integration
@@ -133,11 +133,48 @@ def test_a_failure_is_said_in_the_tables_place_and_the_picture_still_comes(demo,
     monkeypatch.setattr(compare, "kpis", broken)
     explorer = open_explorer(demo, color_by="line")
     assert explorer.plot.image.categories and not explorer.message
-    assert explorer.compare.compared is None
-    assert explorer.compare.failure == (
+    shown = explorer.compare.compared
+    assert shown.rows == () and shown.failure == (
         "Key figures by line could not be computed: Code: 241. Memory limit exceeded"
     )
-    assert explorer.compare._pane.visible
+    assert explorer.compare._pane.visible and "Memory limit" in explorer.compare._pane.object
+
+
+# --- side by side ------------------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_side_by_side_each_panel_is_the_groups_own_picture(demo, monkeypatch):
+    """Each panel is the picture of that plant's curves alone on the plot's view, exactly
+    what drawing the plant's own density gives; asking for it (or another colour map) draws
+    again, the key figures are not computed again."""
+    calls = []
+    real = compare.kpis
+    monkeypatch.setattr(compare, "kpis", lambda *a, **k: calls.append(k) or real(*a, **k))
+    explorer = open_explorer(demo, color_by="plant")
+    assert explorer.compare.compared.panels == ()
+    assert not explorer.controls.side_by_side.disabled
+    explorer.state.side_by_side = True
+    explorer.wait()
+    image, state = explorer.plot.image, explorer.state
+    panels = explorer.compare.compared.panels
+    assert [p.group for p in panels] == image.categories and len(panels) >= 3
+    bare = View(x_range=image.view.x_range, y_range=image.view.y_range, width=960, height=480)
+    for panel in panels:
+        where = CurveFilter.of(project="demo", process=state.process, plant=panel.group)
+        own = reader(demo, where).density(bare)
+        assert panel.curves == own.curves > 0
+        assert panel.png == png(own, cmap=state.cmap, how=state.norm)
+    assert explorer.compare._pane.object.count("<img src='data:image/png;base64,") == len(panels)
+    before = panels[0].png
+    explorer.state.cmap = "fire"
+    explorer.wait()
+    assert explorer.compare.compared.panels[0].png != before
+    assert len(calls) == 1
+    assert explorer.state.to_query()["side_by_side"] == "1"
+    explorer.state.color_by = "program"  # not compared: no panels, the box is greyed
+    explorer.wait()
+    assert explorer.compare.compared is None and explorer.controls.side_by_side.disabled
 
 
 # --- the table as HTML, without an engine -------------------------------------------------------

@@ -133,3 +133,13 @@ def test_every_colour_choice_is_one_the_pipelines_draw_and_round_trips():
         assert again.color_by == choice
     with pytest.raises(FilterError, match="color_by must be one of"):
         ExplorerState().from_query({"color_by": "part_serial"})
+
+
+def test_side_by_side_is_a_flag_in_the_url():
+    state = ExplorerState(color_by="plant", side_by_side=True)
+    assert state.to_query() == {"color_by": "plant", "side_by_side": "1"}
+    again = ExplorerState()
+    again.from_query(state.to_query())
+    assert again.side_by_side and again.color_by == "plant"
+    again.from_query({"side_by_side": "0"})
+    assert not again.side_by_side
