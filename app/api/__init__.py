@@ -43,6 +43,7 @@ RESOURCES = (
     "parts",
     "quality",
     "kpis",
+    "reports",
     "rules",
     "views",
     "audit",

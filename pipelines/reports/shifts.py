@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 
 from models.plants import PlantBook
-from models.times import relative_window, zone_of
+from models.times import YEARS, relative_window, zone_of
 from pipelines.views import CurveFilter, FilterError
 
 # What a report can show, in the order it shows them.
@@ -84,6 +84,8 @@ class ReportDefinition:
 def shift_window(ref: ShiftRef, book: PlantBook) -> ShiftWindow:
     """Where ``ref`` lies in time, on ``book``'s clocks and shifts for its plant.
     :class:`ReportError` names the plant's shifts when ``ref.shift`` is not one of them."""
+    if not YEARS[0] <= ref.day.year <= YEARS[1]:
+        raise ReportError(f"the date must lie in the years {YEARS[0]} to {YEARS[1]}")
     shifts = book.shifts_of(ref.plant)
     clock = shifts.clock.get(ref.shift)
     if clock is None:

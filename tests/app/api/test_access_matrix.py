@@ -82,6 +82,9 @@ ASKS = {
     ),
     "list datasets": Ask(Action.VIEW, "GET", "/api/projects/{project}/datasets"),
     "view kpis": Ask(Action.VIEW, "GET", "/api/projects/{project}/kpis?by=station&bucket=shift"),
+    "view shift report": Ask(
+        Action.VIEW, "GET", "/api/projects/{project}/reports/shift?plant=P&date=2026-11-16&shift=A"
+    ),
     "export samples": Ask(
         Action.EXPORT_DATA, "GET", "/api/projects/{project}/curves/{curve}/samples"
     ),

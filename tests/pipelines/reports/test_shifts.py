@@ -85,3 +85,9 @@ def test_a_definition_takes_its_period_from_the_shift():
     assert ReportDefinition("p", ref, where=CurveFilter.of(station="S1")).where.equals == {
         "station": ("S1",)
     }
+
+
+@pytest.mark.parametrize("day", [date(1, 1, 1), date(9999, 12, 31)])
+def test_a_date_the_store_cannot_hold_is_refused(day):
+    with pytest.raises(ReportError, match="years 1900 to 2261"):
+        shift_window(ShiftRef("Leipzig", day, "Früh"), BOOK)

@@ -1,0 +1,123 @@
+"""Shift reports over HTTP: the demo uploaded as a CSV (tests/app/api/test_kpis_api.py), read
+back through the curves listing, and a shift's report downloaded as HTML and as PDF, its parts
+and first-pass yield held to pandas on those rows; refusals as the other endpoints."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from tests.app.api.conftest import hosted
+from tests.app.api.test_kpis_api import demo_csv, stored_rows
+from tests.pipelines.reports.demo import shift_figures, shift_rows
+from tests.providers.test_pdf import CHROMIUM, read_pdf
+
+pytestmark = pytest.mark.integration
+# Shift B of Győr (default shifts, on UTC clocks) on the demo's second day, written out by hand.
+SHIFT = {"plant": "Győr", "date": "2026-11-17", "shift": "B"}
+WINDOW = (pd.Timestamp("2026-11-17 14:00", tz="UTC"), pd.Timestamp("2026-11-17 22:00", tz="UTC"))
+
+
+@pytest.fixture(scope="module")
+def report_world(tmp_path_factory):
+    with hosted(tmp_path_factory, "reports") as world:
+        answer = world.call(
+            "POST",
+            f"/api/projects/{world.project_a}/datasets?name=demo.csv",
+            data=demo_csv(),
+            headers={"Content-Type": "text/csv"},
+        )
+        assert answer.status_code == 201, answer.text
+        world.extra["rows"] = stored_rows(world)
+        yield world
+
+
+def ask(world, who="owner", **params):
+    return world.call(
+        "GET", f"/api/projects/{world.project_a}/reports/shift", who, params={**SHIFT, **params}
+    )
+
+
+def expected(world, **equals) -> dict:
+    rows = shift_rows(world.extra["rows"], plant=SHIFT["plant"], window=WINDOW)
+    for column, value in equals.items():
+        rows = rows[rows[column] == value]
+    return shift_figures(rows)
+
+
+def visible(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_a_viewer_downloads_the_shifts_html_report(report_world):
+    answer = ask(report_world, "viewer")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert answer.headers["Content-Disposition"] == (
+        'attachment; filename="shift-report-press-shop-Gy_r-2026-11-17-B.html"'
+    )
+    figures = expected(report_world)
+    assert figures["parts"] >= 3 and 0 < figures["first_pass_yield"] < 1  # a telling shift
+    text = visible(answer.text)
+    assert f"{figures['parts']:,} Parts" in text
+    assert f"{100 * figures['first_pass_yield']:.1f} % First-pass yield" in text
+    assert f"{figures['nok_parts']:,} NOK parts" in text
+    # Győr is an hour ahead of UTC in November.
+    assert "From 2026-11-17 15:00 to 2026-11-17 23:00 (Europe/Budapest)" in text
+    assert answer.text.count("<img") == len(figures["processes"])
+
+
+def test_curve_filters_and_panels_narrow_the_report(report_world):
+    process = expected(report_world)["processes"][0]
+    answer = ask(report_world, process=process, panels=["kpis"])
+    assert answer.status_code == 200, answer.text
+    figures = expected(report_world, process=process)
+    assert f"{figures['parts']:,} Parts" in visible(answer.text)
+    assert "<img" not in answer.text and "Pareto" not in answer.text
+
+
+def test_a_shift_without_parts_says_so(report_world):
+    answer = ask(report_world, date="2026-12-01")
+    assert answer.status_code == 200, answer.text
+    assert "No parts were made in this shift." in visible(answer.text)
+
+
+@pytest.mark.ui
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM}")
+def test_the_pdf_holds_the_same_figures(report_world):
+    answer = ask(report_world, "viewer", format="pdf")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Content-Type"] == "application/pdf"
+    assert answer.headers["Content-Disposition"].endswith('B.pdf"')
+    text, pages = read_pdf(answer.content)
+    figures = expected(report_world)
+    assert f"{figures['parts']:,} Parts" in text
+    assert f"{100 * figures['first_pass_yield']:.1f} % First-pass yield" in text
+    assert len(pages) >= 2
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"shift": "Früh"}, "has no shift 'Früh'; its shifts are A, B, C"),
+        ({"date": "16.11.2026"}, "date"),
+        ({"date": "1066-10-14"}, "years 1900 to 2261"),
+        ({"format": "docx"}, "format"),
+        ({"panels": ["spc"]}, "panels"),
+        ({"result": "MAYBE"}, "result"),
+    ],
+)
+def test_what_cannot_be_reported_is_refused_with_reasons(report_world, params, message):
+    answer = ask(report_world, **params)
+    assert answer.status_code == 422, answer.text
+    assert message in str(answer.json())
+
+
+def test_the_shift_is_required(report_world):
+    answer = report_world.call(
+        "GET", f"/api/projects/{report_world.project_a}/reports/shift", params={"plant": "Győr"}
+    )
+    assert answer.status_code == 422
+    assert "shift" in answer.text and "date" in answer.text
