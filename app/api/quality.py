@@ -14,10 +14,11 @@ from pydantic import BaseModel, Field
 
 from app.api.curves import _curves, _project, curve_filter
 from app.api.errors import invalid
-from app.api.handler import Call
+from app.api.handler import Call, Raw
 from app.api.registry import API
 from app.api.schemas import TIMES, CurveFilters, Moment
 from models.access import Action
+from models.csv_safe import csv_text
 from pipelines.drifts import station_drifts
 from pipelines.feature_charts import Plotted, chart_feature
 from pipelines.kernels.features import FEATURES
@@ -57,6 +58,7 @@ class DriftsOut(BaseModel):
 
 class UnusualQuery(CurveFilters):
     limit: int = Field(50, ge=1, le=1000, description="parts, most unusual first")
+    format: Literal["json", "csv"] = "json"
 
 
 class UnusualOut(BaseModel):
@@ -186,21 +188,23 @@ def spc(call: Call) -> SpcOut:
 @API.route(
     "GET",
     "/api/projects/{project_id}/unusual",
-    "The parts whose features sit furthest from their program's, most unusual first",
+    "The parts whose features sit furthest from their program's, most unusual first; "
+    "format=csv for a spreadsheet",
     query=UnusualQuery,
     response=UnusualPage,
+    media=("text/csv",),
     permission=Action.VIEW,
     tag=TAG,
     description="Each feature in robust σ of the part's program (median and MAD); the score is "
     "their root mean square. Programs with fewer than 20 parts are not judged.",
 )
-def unusual(call: Call) -> UnusualPage:
+def unusual(call: Call) -> UnusualPage | Raw:
     query: UnusualQuery = call.query
-    _, name = _project(call, Action.VIEW)
+    project_id, name = _project(call, Action.VIEW)
     curves = _curves(call.services, name).matching(curve_filter(query))
     features = curves.features(("part_serial", "station", "program", "started_at"))
     ranked = unusual_parts(features, query.limit)
-    return UnusualPage(
+    page = UnusualPage(
         items=[
             UnusualOut(
                 curve_id=int(row.curve_id),
@@ -216,6 +220,12 @@ def unusual(call: Call) -> UnusualPage:
             for row in ranked.itertuples()
         ]
     )
+    if query.format == "csv":
+        columns = list(UnusualOut.model_fields)
+        rows = [[getattr(item, c) for c in columns] for item in page.items]
+        body = csv_text(columns, rows).encode("utf-8")
+        return Raw(body, "text/csv; charset=utf-8", f"unusual-parts-project-{project_id}.csv")
+    return page
 
 
 def _chart(plotted: Plotted) -> ChartOut:

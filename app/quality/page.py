@@ -9,6 +9,7 @@ the line read them.
 
 from __future__ import annotations
 
+import io
 from urllib.parse import urlencode
 
 import holoviews as hv
@@ -17,6 +18,7 @@ import pandas as pd
 import panel as pn
 
 from app.markup import text
+from models.csv_safe import frame_csv
 from models.plants import load_plants
 from models.times import TimeInputError, parse_time
 from pipelines.curves import Curves
@@ -41,6 +43,7 @@ RULES = {"Nelson (8 rules)": "nelson", "Western Electric (4 rules)": "western-el
 COLUMNS = ("station", "program", "started_at", "part_serial", "plant")
 FLAGS_SHOWN = 12
 UNUSUAL_SHOWN = 10
+UNUSUAL_EXPORTED = 1000  # rows of the unusual parts' CSV, most unusual first
 OUT = "#d62728"
 AXIS = "part started"
 
@@ -73,6 +76,13 @@ class QualityPage(pn.viewable.Viewer):
         self.flags = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.drifts = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.unusual = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self.unusual_csv = pn.widgets.FileDownload(
+            callback=lambda: io.BytesIO(self._unusual_csv()),
+            filename="unusual-parts.csv",
+            label="Export unusual parts (CSV)",
+            color="light",
+            name="unusual-csv",
+        )
         self._features = pd.DataFrame()
         self._choosing = False  # while pickers' options change, one draw at the end
         self.process.param.watch(lambda _e: self._on_process(), "value")
@@ -254,6 +264,13 @@ class QualityPage(pn.viewable.Viewer):
             lines.append(f"- {part} at {text(row.station)}: {text(unusual_words(row))}")
         return "\n".join(lines)
 
+    def _unusual_csv(self) -> bytes:
+        """The process's unusual parts as the API's CSV has them, most unusual first."""
+        ranked = unusual_parts(self._features, UNUSUAL_EXPORTED)
+        ranked = ranked.assign(words=[unusual_words(row) for row in ranked.itertuples()])
+        columns = ["curve_id", "part_serial", "station", "program", "started_at", "score"]
+        return frame_csv(ranked[[*columns, "feature", "z", "words"]]).encode("utf-8")
+
     def _say(self, words: str) -> None:
         self.message.object = words
         self.message.visible = True
@@ -273,7 +290,11 @@ class QualityPage(pn.viewable.Viewer):
             self.message,
             self.plots,
             pn.Row(self.fit, self.flags, sizing_mode="stretch_width"),
-            pn.Row(self.drifts, self.unusual, sizing_mode="stretch_width"),
+            pn.Row(
+                self.drifts,
+                pn.Column(self.unusual, self.unusual_csv, sizing_mode="stretch_width"),
+                sizing_mode="stretch_width",
+            ),
             sizing_mode="stretch_width",
         )
 

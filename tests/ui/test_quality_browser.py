@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from pathlib import Path
 
 import pytest
 
@@ -45,6 +48,13 @@ def test_charts_rules_capability_and_drifts_of_a_station(served, page):
         re.compile(r"Most unusual parts|unusual parts need")
     ).first.scroll_into_view_if_needed()
     screenshot(page, "quality-lists")
+    # The unusual parts leave as a spreadsheet, most unusual first, as the API gives them.
+    with page.expect_download() as download:
+        page.get_by_text("Export unusual parts (CSV)").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert rows and list(rows[0])[:2] == ["curve_id", "part_serial"]
+    scores = [float(r["score"]) for r in rows]
+    assert scores == sorted(scores, reverse=True)
     # A flagged point leads to the explorer with its part drawn over the station's density.
     links = page.locator("a[href*='reference=']")
     if links.count():

@@ -98,3 +98,18 @@ def test_unusual_parts_need_a_program_of_twenty_and_name_their_feature(quality_w
     assert len(parts) == 3 and parts[0]["score"] >= parts[1]["score"] >= parts[2]["score"]
     assert all(p["program"] == "P1" and p["part_serial"] == "" for p in parts)
     assert parts[0]["words"].endswith("its program's median")
+
+
+def test_unusual_parts_export_as_csv_with_the_same_rows(quality_world):
+    import csv
+    import io
+
+    listed = get(quality_world, "unusual", station=["S9"], limit=5).json()["items"]
+    answer = get(quality_world, "unusual", station=["S9"], limit=5, format="csv")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert "attachment" in answer.headers.get("content-disposition", "")
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert [int(r["curve_id"]) for r in rows] == [p["curve_id"] for p in listed]
+    assert [r["words"] for r in rows] == [p["words"] for p in listed]
+    assert [float(r["score"]) for r in rows] == pytest.approx([p["score"] for p in listed])
