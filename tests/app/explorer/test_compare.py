@@ -6,13 +6,22 @@ The explorer runs in-process (no document): finished work is shown at once, and
 """
 
 import html
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from app.explorer import compare
-from app.explorer.compare import COMPARED, Compared, KpiRow, kpi_rows, table_html
+from app.explorer.compare import (
+    COMPARED,
+    Compared,
+    KpiRow,
+    kpi_rows,
+    panels_html,
+    side_panels,
+    table_html,
+)
 from app.explorer.elements import PLOT_HEIGHT, PLOT_WIDTH
 from app.explorer.explorer import CurveExplorer
 from app.markup import text
@@ -212,3 +221,23 @@ def test_rows_take_the_legends_colours_and_a_group_out_of_view_has_none():
     assert "title='no curve in this view'" in page.split("class='ch-kpi-row'")[3]
     assert "Throughput over 4.0 h" in html.unescape(page)
     assert table_html(None) == ""
+
+
+def test_side_by_side_draws_the_groups_with_most_curves_in_the_legends_order(monkeypatch):
+    monkeypatch.setattr(compare, "SIDE_LIMIT", 2)
+    image = tiny_image(["A", "B", "C"])
+    image.counts[0, 0, :] = (1, 1, 0)  # C draws no pixel
+    image.counts[1, 1, 2] = 1
+    image.category_curves = {"A": 1, "B": 5, "C": 3}
+    panels = side_panels(image, "Blues", "eq_hist")
+    assert [p.group for p in panels] == ["B", "C"]  # legend order, most curves first chosen
+    assert [p.curves for p in panels] == [5, 3]
+    alone = DensityImage(counts=np.ascontiguousarray(image.counts[:, :, 1]), view=image.view)
+    assert panels[0].png == png(replace(alone, view=replace(image.view, color_by=None)))
+    page = panels_html(Compared("plant", (), None, panels, groups=3))
+    assert page.count("<figure class='ch-side-panel'>") == 2
+    assert "The 2 of 3 with most curves in the view" in page
+    empty = side_panels(tiny_image(["A"]), "Blues", "eq_hist")
+    assert empty[0].png == b"" and "no curve in this view" in panels_html(
+        Compared("plant", (), None, empty, groups=1)
+    )
