@@ -145,11 +145,14 @@ def side_panels(image: DensityImage, cmap: str, norm: str) -> tuple[SidePanel, .
 
 def table_html(compared: Compared | None) -> str:
     """The table (group, then :data:`COLUMNS`) and a note saying what it covers; empty
-    without a comparison. Group names come from the data: text."""
+    without a comparison or without groups (no curve matches). Group names come from the
+    data: text."""
     if compared is None:
         return ""
     if compared.failure:
         return f"<div class='ch-kpis-note'>{text(compared.failure)}</div>"
+    if not compared.rows:
+        return ""
     headings = (compared.by.capitalize(), *(heading for heading, _ in COLUMNS))
     head = "".join(f"<th>{text(h)}</th>" for h in headings)
     body = []

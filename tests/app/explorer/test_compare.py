@@ -80,6 +80,7 @@ def test_each_colour_is_exactly_that_groups_own_density(demo, by):
         entry = f"{text(group)} <span style='color:#5a6b7f'>({own.curves:,})"
         assert entry in explorer.plot.legend.object
     assert f"<b>{by}</b>" in explorer.plot.legend.object
+    assert explorer.plot.to_png()[:8] == b"\x89PNG\r\n\x1a\n"  # the export, coloured alike
 
 
 # --- their key figures under the legend ---------------------------------------------------------
@@ -220,7 +221,7 @@ def test_rows_take_the_legends_colours_and_a_group_out_of_view_has_none():
     assert "4.25" in html.unescape(cells)
     assert "title='no curve in this view'" in page.split("class='ch-kpi-row'")[3]
     assert "Throughput over 4.0 h" in html.unescape(page)
-    assert table_html(None) == ""
+    assert table_html(None) == "" == table_html(Compared("plant", (), None))
 
 
 def test_side_by_side_draws_the_groups_with_most_curves_in_the_legends_order(monkeypatch):
