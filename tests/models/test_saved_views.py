@@ -236,7 +236,7 @@ def test_migration_0013_adds_the_table_and_goes_down_and_up(engine):
             connection, "projects", organisation_id=organisation, name="Line 9", created_at=MONDAY
         )
     assert "saved_views" not in sa.inspect(engine).get_table_names()
-    migrate(engine)
+    migrate(engine, "0013")
     assert current_revision(engine) == "0013"
     with engine.begin() as connection:
         insert(
