@@ -29,6 +29,7 @@ from app.live import (
     start_simulation,
 )
 from app.pages import board, clusters, curves, home, part, projects, quality, team
+from app.report_mail import ReportMailer
 from app.services import Services
 from models.settings import Settings
 from pipelines.density import warm_up
@@ -283,6 +284,7 @@ def _serve(services: Services, *, show: bool, origins: tuple[str, ...]) -> None:
     sign_in = oidc_options(settings) or {"auth_provider": login}
     poller = ClusterPoller(store, settings).start()
     mover = ProjectMover(services).start()  # carries on any move a stopped server left
+    mailer = ReportMailer(services).start()  # scheduled shift reports
     live, simulation = _live_ingest(services)
     print(f"Curvehouse at {url} (Ctrl+C to stop)", flush=True)
     # SIGTERM (a service manager, `kill`) ends the server as Ctrl+C does, through Panel's own
@@ -311,5 +313,6 @@ def _serve(services: Services, *, show: bool, origins: tuple[str, ...]) -> None:
             simulation.stop()
         if live is not None:
             live.stop()
+        mailer.stop()
         mover.stop()
         poller.stop()

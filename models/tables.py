@@ -634,3 +634,24 @@ class SavedView(Created, Base):
     shared: Mapped[bool] = mapped_column(default=False)
     query: Mapped[dict[str, Any]] = mapped_column(sa.JSON())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ReportSchedule(Created, Base):
+    """A shift report mailed on a schedule (issue 20): the shifts of ``plant`` (``shifts``,
+    all when empty) per ``cadence`` (models.reports.CADENCES), with the curve
+    ``filters`` and ``panels`` of its definition, to ``recipients``. ``mailed_until`` is the end
+    of the last period mailed (at first, when the schedule was made): the mailer resumes there."""
+
+    __tablename__ = "report_schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(parent("projects"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    created_by: Mapped[str] = mapped_column(sa.String(320))
+    plant: Mapped[str] = mapped_column(sa.String(100))
+    shifts: Mapped[list[str]] = mapped_column(sa.JSON())
+    cadence: Mapped[str] = mapped_column(sa.String(10))
+    recipients: Mapped[list[str]] = mapped_column(sa.JSON())
+    filters: Mapped[dict[str, Any]] = mapped_column(sa.JSON())
+    panels: Mapped[list[str]] = mapped_column(sa.JSON())
+    mailed_until: Mapped[datetime]

@@ -1,0 +1,99 @@
+"""Report schedules: a project's shift report mailed after each shift, day or week.
+
+Mailing a project's figures to people is sharing them, so making a schedule needs
+``share_views`` (engineer) in the project, as sharing a saved view does. What a report shows is
+checked where it is made (``pipelines.reports``); here only the stored shape is bounded. The
+mailer (``app.report_mail``) reads schedules, and :func:`mark_mailed` moves one past a period
+once its mail went out, with the audit row of that mailing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from models.access import Action, Principal, require
+from models.audit import audit
+from models.names import BadName, label
+from models.tables import ReportSchedule, normal_email, utcnow
+
+# How often a schedule mails: after each shift, after each day's last shift, or each week's
+# (Monday to Sunday, on the clocks the plant's shifts are kept by).
+CADENCES = ("shift", "daily", "weekly")
+MAX_RECIPIENTS = 50
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def add_schedule(
+    *,
+    session: Session,
+    who: Principal,
+    project_id: int,
+    name: str,
+    plant: str,
+    cadence: str,
+    recipients: Sequence[str],
+    shifts: Sequence[str] = (),
+    filters: Mapping[str, Sequence[str]] | None = None,
+    panels: Sequence[str] = (),
+    now: datetime | None = None,
+) -> ReportSchedule:
+    """A new schedule of ``project_id``, mailing the periods that end from ``now`` on;
+    audited. :class:`~models.names.BadName` says what is wrong with a field."""
+    require(session, who, project_id, Action.SHARE_VIEWS)
+    if cadence not in CADENCES:
+        raise BadName(f"no report cadence {cadence!r}; choose one of {', '.join(CADENCES)}")
+    addresses = [normal_email(r) for r in recipients]
+    bad = [a for a in addresses if not _EMAIL.fullmatch(a)]
+    if bad or not addresses or len(addresses) > MAX_RECIPIENTS:
+        raise BadName(
+            f"recipients must be 1 to {MAX_RECIPIENTS} e-mail addresses"
+            + (f", not {bad[0]!r}" if bad else "")
+        )
+    schedule = ReportSchedule(
+        project_id=project_id,
+        name=label(name, "report name"),
+        created_by=who.label,
+        plant=label(plant, "plant"),
+        shifts=[label(s, "shift") for s in shifts],
+        cadence=cadence,
+        recipients=list(dict.fromkeys(addresses)),
+        filters={k: [str(v) for v in values] for k, values in (filters or {}).items()},
+        panels=[str(p) for p in panels],
+        mailed_until=now or utcnow(),
+    )
+    session.add(schedule)
+    session.flush()
+    audit(
+        session,
+        who.label,
+        "report.schedule",
+        "project",
+        project_id,
+        schedule=schedule.id,
+        name=schedule.name,
+        cadence=cadence,
+        recipients=schedule.recipients,
+    )
+    return schedule
+
+
+def schedules(session: Session) -> list[ReportSchedule]:
+    """Every schedule, oldest first: what the mailer walks through."""
+    return list(session.scalars(sa.select(ReportSchedule).order_by(ReportSchedule.id)))
+
+
+def mark_mailed(
+    session: Session, schedule: ReportSchedule, *, until: datetime, **detail: object
+) -> None:
+    """``schedule`` mailed its period up to ``until``: moved on, and the mailing audited with
+    ``detail`` (period, recipients, shifts). Nothing is committed here."""
+    schedule.mailed_until = until
+    audit(
+        session, "scheduler", "report.mail", "project", schedule.project_id,
+        schedule=schedule.id, **detail,
+    )  # fmt: skip
