@@ -86,8 +86,10 @@ class ReportMailer:
                     print(f"report mailer: schedule {s.id}: {exc}", flush=True)
                     continue
                 due += [(s.id, period) for period in periods]
-        sent = 0
+        sent, failed = 0, set()
         for schedule_id, period in due:
+            if schedule_id in failed:  # its later periods wait, so none is skipped
+                continue
             with store.sessions() as session:
                 schedule = session.get(ReportSchedule, schedule_id)
                 project = session.get(Project, schedule.project_id) if schedule else None
@@ -109,6 +111,7 @@ class ReportMailer:
                         schedule=schedule.id, period=period.key, error=str(exc),
                     )  # fmt: skip
                     session.commit()
+                    failed.add(schedule_id)
                     continue
                 mark_mailed(
                     session,

@@ -145,19 +145,25 @@ def test_a_refused_mail_is_audited_and_tried_again(plant, smtp):
     schedule_id = schedule(services, project_id, cadence="daily", shifts=())
     closed = free_port()
     broken = Services(services.settings.with_overrides(smtp={"url": f"smtp://127.0.0.1:{closed}"}))
-    # Leipzig's days end with shift C (22:00-06:00 UTC): the 16th is due at 06:00 on the 17th.
+    # Leipzig's days end with shift C (22:00-06:00 UTC): the 16th is due at 06:00 on the 17th,
+    # the 17th at 06:00 on the 18th. The first refused, the second waits for it.
     with broken:
-        assert ReportMailer(broken).cycle(now=utc("2026-11-17 06:30")) == 0
+        assert ReportMailer(broken).cycle(now=utc("2026-11-18 06:30")) == 0
     [(_, _, failed)] = audit_rows(services, "report.mail_failed")
     assert failed["period"] == "2026-11-16" and "Could not send mail" in failed["error"]
     assert audit_rows(services, "report.mail") == []
-    assert ReportMailer(services).cycle(now=utc("2026-11-17 06:31")) == 1
-    [(_, _, raw)] = inbox.messages
-    message = email.message_from_string(raw, policy=policy.default)
-    names = [a.get_filename() for a in message.iter_attachments()]
+    assert ReportMailer(services).cycle(now=utc("2026-11-18 06:31")) == 2
+    first, second = (
+        email.message_from_string(raw, policy=policy.default) for _, _, raw in inbox.messages
+    )
+    names = [a.get_filename() for a in first.iter_attachments()]
     assert names == [f"shift-report-demo-Leipzig-2026-11-16-{s}.pdf" for s in "ABC"]
-    [(_, _, detail)] = audit_rows(services, "report.mail")
-    assert detail["schedule"] == schedule_id and detail["period"] == "2026-11-16"
+    assert second["Subject"].endswith("2026-11-17")
+    mailed = audit_rows(services, "report.mail")
+    assert [(d["schedule"], d["period"]) for _, _, d in mailed] == [
+        (schedule_id, "2026-11-16"),
+        (schedule_id, "2026-11-17"),
+    ]
 
 
 def test_a_viewer_cannot_schedule_mail(plant):
