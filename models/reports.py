@@ -16,9 +16,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from models.access import Action, Principal, require
+from models.access import Action, NotFound, Principal, require
 from models.audit import audit
 from models.names import BadName, label
+from models.plants import PlantBook, load_plants
 from models.tables import ReportSchedule, normal_email, utcnow
 
 # How often a schedule mails: after each shift, after each day's last shift, or each week's
@@ -41,12 +42,21 @@ def add_schedule(
     filters: Mapping[str, Sequence[str]] | None = None,
     panels: Sequence[str] = (),
     now: datetime | None = None,
+    plants: PlantBook | None = None,
 ) -> ReportSchedule:
     """A new schedule of ``project_id``, mailing the periods that end from ``now`` on;
-    audited. :class:`~models.names.BadName` says what is wrong with a field."""
+    audited. :class:`~models.names.BadName` says what is wrong with a field; the plant's
+    shifts are ``plants``' (default: the packaged plant book)."""
     require(session, who, project_id, Action.SHARE_VIEWS)
     if cadence not in CADENCES:
         raise BadName(f"no report cadence {cadence!r}; choose one of {', '.join(CADENCES)}")
+    known = (plants or load_plants()).shifts_of(plant.strip())
+    unknown = [s for s in shifts if s not in known.starts]
+    if unknown:
+        raise BadName(
+            f"plant {plant.strip()!r} has no shift {unknown[0]!r}; its shifts are "
+            f"{', '.join(known.starts)}"
+        )
     addresses = [normal_email(r) for r in recipients]
     bad = [a for a in addresses if not _EMAIL.fullmatch(a)]
     if bad or not addresses or len(addresses) > MAX_RECIPIENTS:
@@ -82,9 +92,26 @@ def add_schedule(
     return schedule
 
 
-def schedules(session: Session) -> list[ReportSchedule]:
-    """Every schedule, oldest first: what the mailer walks through."""
-    return list(session.scalars(sa.select(ReportSchedule).order_by(ReportSchedule.id)))
+def schedules(session: Session, project_id: int | None = None) -> list[ReportSchedule]:
+    """Every schedule (of ``project_id``, when given), oldest first."""
+    query = sa.select(ReportSchedule).order_by(ReportSchedule.id)
+    if project_id is not None:
+        query = query.where(ReportSchedule.project_id == project_id)
+    return list(session.scalars(query))
+
+
+def remove_schedule(*, session: Session, who: Principal, project_id: int, schedule_id: int) -> None:
+    """Stop and delete a schedule of ``project_id`` (``share_views``); audited. A schedule of
+    another project is :class:`~models.access.NotFound`, as a missing one."""
+    require(session, who, project_id, Action.SHARE_VIEWS)
+    schedule = session.get(ReportSchedule, schedule_id)
+    if schedule is None or schedule.project_id != project_id:
+        raise NotFound(f"There is no report schedule {schedule_id} in this project.")
+    audit(
+        session, who.label, "report.unschedule", "project", project_id,
+        schedule=schedule.id, name=schedule.name,
+    )  # fmt: skip
+    session.delete(schedule)
 
 
 def mark_mailed(

@@ -5,6 +5,7 @@ printing is :mod:`providers.pdf`'s; this module only asks and answers."""
 from __future__ import annotations
 
 import datetime as dt
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -12,8 +13,12 @@ from pydantic import BaseModel, Field
 from app.api.curves import _curves, _project
 from app.api.handler import Call, Raw
 from app.api.registry import API
-from app.api.schemas import Label, Result
+from app.api.schemas import Email, Label, Page, Paging, Request, Result
+from app.api.scope import page_list, project_in
+from models import reports as stored
 from models.access import Action
+from models.reports import CADENCES, MAX_RECIPIENTS
+from models.tables import ReportSchedule
 from models.times import YEARS
 from pipelines.reports import PANELS, ReportDefinition, ShiftRef, render_shift_report
 from pipelines.views import CurveFilter
@@ -77,3 +82,133 @@ def shift_report(call: Call) -> Raw:
     else:
         data = report.html.encode("utf-8")
     return Raw(data, MEDIA[query.format], report.filename(query.format))
+
+
+# --- schedules: a report mailed after each shift, day or week ---------------------------------
+
+SCHEDULE_FILTERS = ("line", "station", "process", "program", "result")
+
+
+class ScheduleIn(Request):
+    name: Label
+    plant: Label = Field(description="the plant, as the curves name it")
+    cadence: Literal[CADENCES] = Field(  # type: ignore[valid-type]
+        description="mail after each shift, each day's last shift, or each week's (Mon-Sun)"
+    )
+    recipients: list[Email] = Field(min_length=1, max_length=MAX_RECIPIENTS)
+    shifts: list[Label] = Field(
+        default_factory=list, description="only these of the plant's shifts (all if none)"
+    )
+    panels: list[Panel] = Field(default_factory=list, description="all if none")
+    line: list[Label] | None = None
+    station: list[Label] | None = None
+    process: list[Label] | None = None
+    program: list[Label] | None = None
+    result: list[Result] | None = None
+
+
+class ScheduleOut(BaseModel):
+    id: int
+    project_id: int
+    name: str
+    plant: str
+    cadence: str
+    recipients: list[str]
+    shifts: list[str]
+    panels: list[str]
+    filters: dict[str, list[str]]
+    created_by: str
+    created_at: datetime
+    mailed_until: datetime = Field(description="the end of the last period mailed (UTC)")
+
+
+def _schedule_out(schedule: ReportSchedule) -> ScheduleOut:
+    return ScheduleOut(
+        id=schedule.id,
+        project_id=schedule.project_id,
+        name=schedule.name,
+        plant=schedule.plant,
+        cadence=schedule.cadence,
+        recipients=list(schedule.recipients),
+        shifts=list(schedule.shifts),
+        panels=list(schedule.panels),
+        filters={k: list(v) for k, v in schedule.filters.items()},
+        created_by=schedule.created_by,
+        created_at=schedule.created_at,
+        mailed_until=schedule.mailed_until,
+    )
+
+
+@API.route(
+    "GET",
+    "/api/projects/{project_id}/reports/schedules",
+    "The project's scheduled shift reports",
+    query=Paging,
+    response=Page[ScheduleOut],
+    permission=Action.VIEW,
+    tag=TAG,
+)
+def list_schedules(call: Call) -> Page[ScheduleOut]:
+    with call.store.sessions() as session:
+        project, _ = project_in(session, call, call.path["project_id"], Action.VIEW)
+        found = stored.schedules(session, project.id)
+        return page_list([_schedule_out(s) for s in found], call.query)
+
+
+@API.route(
+    "POST",
+    "/api/projects/{project_id}/reports/schedules",
+    "Mail a plant's shift reports after each shift, day or week",
+    body=ScheduleIn,
+    response=ScheduleOut,
+    status=201,
+    errors=(403,),
+    permission=Action.SHARE_VIEWS,
+    tag=TAG,
+    description="Mailing a project's figures is sharing them: it needs share_views (engineer "
+    "or higher). Each period that ends from now on is mailed once, through the server's mail "
+    "settings (CURVEHOUSE_SMTP_URL), one PDF per shift; each mailing is in the audit trail "
+    "(report.mail), as is making the schedule (report.schedule).",
+)
+def create_schedule(call: Call) -> ScheduleOut:
+    body: ScheduleIn = call.body
+    filters = {c: getattr(body, c) for c in SCHEDULE_FILTERS if getattr(body, c)}
+    CurveFilter.of(**filters)  # refused here (422) rather than at the first mailing
+    with call.store.sessions() as session:
+        project, _ = project_in(session, call, call.path["project_id"], Action.SHARE_VIEWS)
+        schedule = stored.add_schedule(
+            session=session,
+            who=call.who,
+            project_id=project.id,
+            name=body.name,
+            plant=body.plant,
+            cadence=body.cadence,
+            recipients=body.recipients,
+            shifts=body.shifts,
+            filters=filters,
+            panels=body.panels,
+        )
+        session.commit()
+        return _schedule_out(schedule)
+
+
+@API.route(
+    "DELETE",
+    "/api/projects/{project_id}/reports/schedules/{schedule_id}",
+    "Stop and delete a scheduled shift report",
+    status=204,
+    errors=(403,),
+    permission=Action.SHARE_VIEWS,
+    tag=TAG,
+    description="Needs share_views; the audit trail records it (report.unschedule).",
+)
+def delete_schedule(call: Call) -> None:
+    with call.store.sessions() as session:
+        project, _ = project_in(session, call, call.path["project_id"], Action.SHARE_VIEWS)
+        stored.remove_schedule(
+            session=session,
+            who=call.who,
+            project_id=project.id,
+            schedule_id=call.path["schedule_id"],
+        )
+        session.commit()

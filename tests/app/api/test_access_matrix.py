@@ -85,6 +85,13 @@ ASKS = {
     "view shift report": Ask(
         Action.VIEW, "GET", "/api/projects/{project}/reports/shift?plant=P&date=2026-11-16&shift=A"
     ),
+    "list report schedules": Ask(Action.VIEW, "GET", "/api/projects/{project}/reports/schedules"),
+    "schedule a report": Ask(
+        Action.SHARE_VIEWS,
+        "POST",
+        "/api/projects/{project}/reports/schedules",
+        body={"name": "matrix {role}", "plant": "P", "cadence": "daily", "recipients": ["a@b.de"]},
+    ),
     "export samples": Ask(
         Action.EXPORT_DATA, "GET", "/api/projects/{project}/curves/{curve}/samples"
     ),

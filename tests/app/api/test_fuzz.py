@@ -76,6 +76,7 @@ def test_no_server_errors(fuzz_world, api_schema, method, path):
         "invitation_id": 999_999,  # any id: revoking a missing invitation is a 404, never a 500
         "rule_id": world.extra["rule"],
         "view_id": world.extra["view"],
+        "schedule_id": 999_999,  # any id: deleting a missing schedule is a 404
     }
     params = {name: real[name] for name in re.findall(r"\{(\w+)\}", path)}
     modes = [schemathesis.GenerationMode.NEGATIVE]

@@ -121,3 +121,56 @@ def test_the_shift_is_required(report_world):
     )
     assert answer.status_code == 422
     assert "shift" in answer.text and "date" in answer.text
+
+
+def schedules_path(world) -> str:
+    return f"/api/projects/{world.project_a}/reports/schedules"
+
+
+def test_an_engineer_schedules_a_report_everyone_sees_it_and_it_can_be_stopped(report_world):
+    world = report_world
+    body = {
+        "name": "Győr late shift",
+        "plant": "Győr",
+        "cadence": "shift",
+        "shifts": ["B"],
+        "recipients": ["Lead@Plant.example"],
+        "station": ["GYR-L1-ST010"],
+        "panels": ["kpis", "pareto"],
+    }
+    made = world.call("POST", schedules_path(world), "engineer", json=body)
+    assert made.status_code == 201, made.text
+    schedule = made.json()
+    assert schedule["recipients"] == ["lead@plant.example"]
+    assert schedule["filters"] == {"station": ["GYR-L1-ST010"]}
+    listed = world.call("GET", schedules_path(world), "viewer").json()
+    assert [s["id"] for s in listed["items"]] == [schedule["id"]]
+    refused = world.call("POST", schedules_path(world), "viewer", json=body)
+    assert refused.status_code == 403
+    gone = world.call("DELETE", f"{schedules_path(world)}/{schedule['id']}", "engineer")
+    assert gone.status_code == 204
+    assert world.call("GET", schedules_path(world)).json()["items"] == []
+    again = world.call("DELETE", f"{schedules_path(world)}/{schedule['id']}", "engineer")
+    assert again.status_code == 404
+    actions = [
+        e["action"]
+        for e in world.call("GET", f"/api/projects/{world.project_a}/audit").json()["items"]
+    ]
+    assert "report.schedule" in actions and "report.unschedule" in actions
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"shifts": ["Früh"]}, "has no shift 'Früh'; its shifts are A, B, C"),
+        ({"cadence": "hourly"}, "cadence"),
+        ({"recipients": []}, "recipients"),
+        ({"recipients": ["not an address"]}, "recipients"),
+        ({"panels": ["spc"]}, "panels"),
+    ],
+)
+def test_a_schedule_that_cannot_be_mailed_is_refused(report_world, changes, message):
+    body = {"name": "x", "plant": "Győr", "cadence": "daily", "recipients": ["a@b.de"]}
+    answer = report_world.call("POST", schedules_path(report_world), json={**body, **changes})
+    assert answer.status_code == 422, answer.text
+    assert message in str(answer.json())
