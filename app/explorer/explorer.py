@@ -31,6 +31,7 @@ from app.published import publish
 from models.settings import HOT_CACHE_MB
 from pipelines.curves import Curves
 from pipelines.hot import HotCache
+from pipelines.rules import Rule
 from pipelines.sources import MemorySamples, SampleSource
 from pipelines.views import FilterError
 from providers import ProviderError
@@ -60,6 +61,7 @@ class CurveExplorer(pn.viewable.Viewer):
         projects: tuple[str, ...] | None = None,
         on_export: Callable[[str, tuple[str, ...] | None], None] | None = None,
         empty_advice: Callable[[str], str] | None = None,
+        rules_of: Callable[[str, str], list[Rule]] | None = None,
         **params: Any,
     ) -> None:
         """``client_factory`` is called three times: the clients of renders, selections and
@@ -71,7 +73,8 @@ class CurveExplorer(pn.viewable.Viewer):
         project). ``on_export`` is called with the export's kind and projects before a file is
         made; it raises PermissionError to refuse (and records the export). ``empty_advice``
         says, for one of ``projects`` without curves, what this person can do about it; the
-        project picker offers those projects too."""
+        project picker offers those projects too. ``rules_of(project, process)``: the
+        evaluation rules drawn over the picture (none when not given)."""
         super().__init__(**params)
         self._projects, self._on_export = projects, on_export
         self._empty_advice = empty_advice
@@ -96,7 +99,11 @@ class CurveExplorer(pn.viewable.Viewer):
         readers = self._open(client_factory)
         self.controls = ExplorerControls(self.state, self._options)
         self.plot = DensityPlot(
-            self.state, readers[0], empty_words=self._empty_words, may_export=self._may_export
+            self.state,
+            readers[0],
+            empty_words=self._empty_words,
+            may_export=self._may_export,
+            **({"rules_of": rules_of} if rules_of is not None else {}),
         )
         # Plants, lines or stations compared under the legend.
         self.compare = KpiTable(self.state, self.plot.render)

@@ -28,6 +28,7 @@ from holoviews.plotting.bokeh.util import get_ticker_axis_props
 from app.explorer import elements
 from app.explorer.elements import PLOT_HEIGHT, PLOT_WIDTH
 from app.explorer.latest import LatestOnly, in_session
+from app.explorer.rule_marks import PART_COLORS, PART_WORDS, RulesData, rule_marks
 from app.explorer.state import LIVE, ExplorerState
 from app.figures import figure, show
 from app.markup import text
@@ -47,6 +48,8 @@ from pipelines.report_png import (
     report_png,
     title_of,
 )
+from pipelines.rules import Rule
+from pipelines.rules.strokes import rule_strokes
 from pipelines.views import CurveFilter, FilterError
 from providers import ProviderError
 
@@ -92,6 +95,7 @@ class Rendered:
     drawn: tuple[hv.Element, str, str] | None = None
     programs: list[str] = field(default_factory=list)  # the programs the envelope is of
     newest: list[Line] = field(default_factory=list)  # following the line: the newest parts
+    rules: pd.DataFrame | None = None  # the process's rules as strokes (none: no rules)
 
 
 class DensityPlot(pn.viewable.Viewer):
@@ -168,14 +172,17 @@ class DensityPlot(pn.viewable.Viewer):
         *,
         empty_words: Callable[[str], str | None] = lambda _project: None,
         may_export: Callable[[str], bool] = lambda _kind: True,
+        rules_of: Callable[[str, str], list[Rule]] = lambda _project, _process: [],
         **params: Any,
     ) -> None:
         """``curves``: the session's reader on a client of its own (None: nothing to draw).
         ``empty_words``: for a project with no curves at all, what to say instead of "no
         curves match" (how to get some); None for a project that has curves.
-        ``may_export`` is asked before the PNG is made."""
+        ``may_export`` is asked before the PNG is made. ``rules_of(project, process)``: the
+        evaluation rules drawn over the picture."""
         super().__init__(**params)
         self.state, self._curves, self._empty_words = state, curves, empty_words
+        self._rules_of = rules_of
         self._may_export = may_export
         self._choices_stale = True  # picker options are fetched by the next render
         self._programs: list[str] = []  # the program of the envelope drawn, if one
@@ -218,6 +225,7 @@ class DensityPlot(pn.viewable.Viewer):
         self._band_data = elements.BandData()
         self._reference_data = elements.ReferenceData()
         self._newest_data = elements.NewestData()
+        self._rules_data = RulesData()
         self._streams: list[hv.streams.Stream] = []
         self._raster_plot: Any = None  # the raster's HoloViews plot on the page, once drawn
         # Empty until the first image: the plot is built once, with that image's axes (built
@@ -273,7 +281,8 @@ class DensityPlot(pn.viewable.Viewer):
             hv.streams.BoundsXY(source=raster, transient=True, subscribers=[self.on_bounds]),
             hv.streams.PointerXY(source=raster, subscribers=[self.on_pointer]),
         ]
-        self.canvas.object = (under * newest * lines * reference).opts(
+        rules = hv.DynamicMap(rule_marks, streams=[self._rules_data])
+        self.canvas.object = (under * rules * newest * lines * reference).opts(
             width=PLOT_WIDTH, height=PLOT_HEIGHT, framewise=True, toolbar="above"
         )
 
@@ -339,6 +348,16 @@ class DensityPlot(pn.viewable.Viewer):
                     f"Selected parts: the newest {len(self.highlighted)}", elements.HIGHLIGHT_COLOR
                 )
             )
+        strokes = self._rules_data.strokes
+        if strokes is not None and not strokes.empty:
+            rules = strokes["rule"].nunique()
+            drawn.append(elements.Overlay(f"{counted(rules, 'rule')} of this process:"))
+            present = set(strokes["part"])
+            drawn += [
+                elements.Overlay(words, PART_COLORS[part])
+                for part, words in PART_WORDS.items()
+                if part in present
+            ]
         return tuple(drawn)
 
     def _show_legend(self) -> None:
@@ -371,6 +390,8 @@ class DensityPlot(pn.viewable.Viewer):
         live = bool(self.state.live)
         with_envelope, reference = self.state.envelope, self.state.reference.strip()
         cmap, norm = self.state.cmap, self.state.norm
+        project, process = self.state.project, self.state.process
+        programs, stations = set(self.state.program), set(self.state.station)
         choices_of = None
         if self._choices_stale:
             choices_of = CurveFilter.of(
@@ -413,9 +434,23 @@ class DensityPlot(pn.viewable.Viewer):
                 done.reference_missing = not done.reference
             for work in self.beside:
                 work(shown, image)
+            done.rules = rule_strokes(self._rules_in(project, process, programs, stations))
             return done
 
         self.renders.submit(job)
+
+    def _rules_in(
+        self, project: str, process: str, programs: set[str], stations: set[str]
+    ) -> list[Rule]:
+        """The process's rules that judge some of the chosen programs and stations."""
+        if not project or not process:
+            return []
+        return [
+            rule
+            for rule in self._rules_of(project, process)
+            if not (programs and rule.scope.programs and not programs & set(rule.scope.programs))
+            and not (stations and rule.scope.stations and not stations & set(rule.scope.stations))
+        ]
 
     def wait(self, timeout: float = 120.0) -> bool:
         """Block until the render in flight is shown."""
@@ -512,6 +547,7 @@ class DensityPlot(pn.viewable.Viewer):
                 (self._band_data, done.envelope),
                 (self._reference_data, done.reference),
                 (self._newest_data, done.newest),
+                (self._rules_data, done.rules),
                 replot=replot,
                 drawn=done.drawn,
             )

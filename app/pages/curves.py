@@ -28,7 +28,9 @@ from models.access import (
     record_export,
     visible_projects,
 )
+from models.rules import as_stored, current_version, project_rules
 from pipelines.homes import Home, Homes, HomeUnavailable
+from pipelines.rules import Rule, rule_from_stored
 from pipelines.sources import MemorySamples
 from providers.errors import ProviderError
 
@@ -85,8 +87,22 @@ def explore(
         projects=projects,
         on_export=record,
         empty_advice=lambda project: empty_advice(services, actor, project),
+        rules_of=lambda project, process: process_rules(services, actor, project, process),
     )
     return explorer, elsewhere
+
+
+def process_rules(services: Services, actor: Principal, project: str, process: str) -> list[Rule]:
+    """The current versions of ``project``'s rules for ``process``, as ``actor`` may see them
+    (none in a project out of sight)."""
+    with services.metadata.sessions() as session:
+        found = next((p for p, _ in visible_projects(session, actor) if p.name == project), None)
+        if found is None:
+            return []
+        return [
+            rule_from_stored(**as_stored(current_version(rule)))
+            for rule in project_rules(session, actor, found, process=process)
+        ]
 
 
 def empty_advice(services: Services, actor: Principal, project: str) -> str:

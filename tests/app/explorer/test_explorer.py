@@ -439,3 +439,47 @@ def test_a_process_change_renames_the_axes_and_hover_in_place(demo):
     assert names == (image.x_label, image.y_label) != before
     (hover,) = figure.select(type=HoverTool)
     assert [t[0] for t in hover.tooltips] == [*names, "curves per pixel"]
+
+
+def test_the_process_rules_are_drawn_over_the_picture(demo):
+    from bokeh.document import Document
+    from bokeh.models import GlyphRenderer, Segment
+
+    from pipelines.rules import NoPassLine, Rule, Scope, Window
+    from pipelines.rules.strokes import rule_strokes
+
+    factory, database, meta = demo
+    process = meta["process"].value_counts().idxmax()
+    program, other = sorted(meta.loc[meta["process"] == process, "program"].unique())[:2]
+    box = Rule("press-in", Scope("demo", process), Window(1, 3, 5, 9, entry="left", exit="right"))
+    only = Rule("only other", Scope("demo", process, programs=(other,)), NoPassLine(0, 0, 1, 1))
+    asked = []
+
+    def rules_of(project, shown_process):
+        asked.append((project, shown_process))
+        return [box, only]
+
+    explorer = CurveExplorer(client_factory=factory, database=database, rules_of=rules_of)
+    document = Document()
+    document.add_root(explorer.plot.canvas.get_root(document))
+    explorer.wait()
+    assert asked[-1] == ("demo", process)
+    drawn = explorer.plot._rules_data.strokes
+    pd.testing.assert_frame_equal(drawn, rule_strokes([box, only]))
+    # In the Bokeh document: the strokes' segments, coloured by what they are.
+    from app.explorer.rule_marks import PART_COLORS
+
+    segments = [
+        r.data_source.data
+        for r in document.select({"type": GlyphRenderer})
+        if isinstance(r.glyph, Segment) and len(r.data_source.data.get("x0", []))
+    ]
+    assert [sorted(d["x0"]) for d in segments] == [sorted(drawn["x0"])]
+    assert list(segments[0]["color"]) == [PART_COLORS[p] for p in drawn["part"]]
+    legend = html.unescape(explorer.plot.legend.object)
+    for words in ("2 rules of this process", "enter here", "leave here", "must not touch"):
+        assert words in legend
+    # A program the narrow rule does not judge: only the rule for every program stays.
+    explorer.state.program = [program]
+    explorer.wait()
+    assert set(explorer.plot._rules_data.strokes["rule"]) == {"press-in"}

@@ -1,0 +1,71 @@
+"""A process's evaluation rules drawn over the raster in chromium: made over the REST API on
+the demo plant served by `curvehouse serve`, seen as strokes on the Curve Explorer's plot."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from app.explorer.rule_marks import PART_COLORS
+from tests.ui.conftest import BIN, Served, screenshot
+from tests.ui.test_cluster_home_browser import a_token
+from tests.ui.test_curves_browser import open_page, poll
+
+pytestmark = pytest.mark.ui
+
+RULES = [  # press-fit of the demo plant: displacement 0-15 mm, force 0-40 kN
+    (
+        "press-in",
+        "window",
+        {"x0": 5.5, "x1": 6.5, "y0": 3, "y1": 12, "entry": "left", "exit": "right"},
+    ),
+    ("no overload", "line", {"x0": 9, "y0": 32, "x1": 14, "y1": 32}),
+    ("seated by 13 mm", "threshold", {"level": 20, "low": 11.5, "high": 13}),
+]
+STROKES = 4 + 1 + 1  # a window's four sides, a line, a threshold's span
+
+SEGMENT_SOURCES = """() => {
+    const get = (dict, key) => dict instanceof Map ? dict.get(key) : dict[key];
+    const found = [];
+    for (const doc of Bokeh.documents) {
+        for (const model of doc.all_models) {
+            const colors = model.data ? get(model.data, 'color') : null;
+            const x0 = model.data ? get(model.data, 'x0') : null;
+            if (colors && x0 && colors.length) found.push(Array.from(colors));
+        }
+    }
+    return found;
+}"""
+
+
+@pytest.fixture(scope="module")
+def served(demo_home):
+    server = Served(demo_home, [str(BIN / "curvehouse"), "serve"])
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {a_token(server)}"
+    (project,) = [
+        p["id"]
+        for p in api.get(server.url + "api/projects", timeout=60).json()["items"]
+        if p["name"] == "demo"
+    ]
+    for name, kind, params in RULES:
+        made = api.post(
+            f"{server.url}api/projects/{project}/rules",
+            timeout=60,
+            json={"name": name, "process": "press-fit", "kind": kind, "params": params},
+        )
+        assert made.status_code == 201, made.text
+    yield server
+    api.close()
+    server.stop()
+
+
+def test_the_process_rules_are_drawn_over_the_raster(served, page):
+    open_page(page, served.url + "curves?project=demo&process=press-fit")
+    assert poll(lambda: page.evaluate(SEGMENT_SOURCES), seconds=30)
+    (colors,) = page.evaluate(SEGMENT_SOURCES)
+    assert len(colors) == STROKES
+    parts = ("entry", "exit", "edge", "forbidden", "threshold")
+    assert set(colors) == {PART_COLORS[p] for p in parts}
+    screenshot(page, "explorer-rules")
+    assert page.js_errors == []
