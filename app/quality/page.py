@@ -10,6 +10,7 @@ the line read them.
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import holoviews as hv
@@ -20,13 +21,16 @@ import panel as pn
 from app.markup import text
 from models.csv_safe import frame_csv
 from models.plants import load_plants
-from models.times import TimeInputError, parse_time
+from models.times import TimeInputError, parse_time, utc_text
+from models.wording import counted
 from pipelines.curves import Curves
 from pipelines.drifts import station_drifts
 from pipelines.feature_charts import FeatureCharts, Plotted, chart_feature
+from pipelines.frames import engine_time
 from pipelines.kernels.features import FEATURES
+from pipelines.report_png import PngSize, caption_lines, report_png, title_of
 from pipelines.unusual import unusual_parts, unusual_words
-from pipelines.views import CurveFilter
+from pipelines.views import CurveFilter, View
 
 FEATURE_WORDS = {
     "area": "Area under the curve (work)",
@@ -46,6 +50,8 @@ UNUSUAL_SHOWN = 10
 UNUSUAL_EXPORTED = 1000  # rows of the unusual parts' CSV, most unusual first
 OUT = "#d62728"
 AXIS = "part started"
+BRUSH_ASK = "Drag across the first chart to draw the curves of the parts in that span."
+BRUSH_SIZE = PngSize(960, 420, dpi=110)
 
 
 class QualityPage(pn.viewable.Viewer):
@@ -55,35 +61,38 @@ class QualityPage(pn.viewable.Viewer):
         super().__init__(**params)
         self.project, self.curves = project, curves
         processes = curves.processes(limit=20)
-        self.process = pn.widgets.Select(name="Process", options=processes, width=200)
-        self.station = pn.widgets.Select(name="Station", width=200)
-        self.program = pn.widgets.Select(name="Program", width=200)
+        self.process = pn.widgets.Select(label="Process", options=processes, width=200)
+        self.station = pn.widgets.Select(label="Station", width=200)
+        self.program = pn.widgets.Select(label="Program", width=200)
         self.feature = pn.widgets.Select(
-            name="Feature", options={FEATURE_WORDS[f]: f for f in FEATURES}, value="area"
+            label="Feature", options={FEATURE_WORDS[f]: f for f in FEATURES}, value="area"
         )
-        self.chart = pn.widgets.RadioButtonGroup(name="Chart", options=CHARTS)
-        self.subgroup = pn.widgets.IntInput(name="Parts per subgroup", value=5, start=2, end=25)
-        self.per_hour = pn.widgets.Checkbox(name="Subgroups of an hour instead")
+        self.chart = pn.widgets.RadioButtonGroup(label="Chart", options=CHARTS)
+        self.subgroup = pn.widgets.IntInput(label="Parts per subgroup", value=5, start=2, end=25)
+        self.per_hour = pn.widgets.Checkbox(label="Subgroups of an hour instead")
         self.baseline = pn.widgets.TextInput(
-            name="Limits from the parts until", placeholder="every part (e.g. 2026-11-18 06:00)"
+            label="Limits from the parts until", placeholder="every part (e.g. 2026-11-18 06:00)"
         )
-        self.lower = pn.widgets.TextInput(name="Lower spec limit", placeholder="none")
-        self.upper = pn.widgets.TextInput(name="Upper spec limit", placeholder="none")
-        self.rules = pn.widgets.Select(name="Run rules", options=RULES)
+        self.lower = pn.widgets.TextInput(label="Lower spec limit", placeholder="none")
+        self.upper = pn.widgets.TextInput(label="Upper spec limit", placeholder="none")
+        self.rules = pn.widgets.Select(label="Run rules", options=RULES)
         self.message = pn.pane.Alert("", alert_type="warning", visible=False)
         self.plots = pn.Column(sizing_mode="stretch_width")
         self.fit = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.flags = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.drifts = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.unusual = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self.brushed = pn.pane.Markdown(BRUSH_ASK, sizing_mode="stretch_width")
+        self.brushed_picture = pn.pane.PNG(None, visible=False, width=760)
         self.unusual_csv = pn.widgets.FileDownload(
             callback=lambda: io.BytesIO(self._unusual_csv()),
             filename="unusual-parts.csv",
             label="Export unusual parts (CSV)",
             color="light",
-            name="unusual-csv",
         )
         self._features = pd.DataFrame()
+        self._plotted: Plotted | None = None  # the first chart drawn, and its parts
+        self._rows = pd.DataFrame()
         self._choosing = False  # while pickers' options change, one draw at the end
         self.process.param.watch(lambda _e: self._on_process(), "value")
         self.station.param.watch(lambda _e: self._on_station(), "value")
@@ -172,9 +181,13 @@ class QualityPage(pn.viewable.Viewer):
         self.message.visible = False
         zone = self.zone(rows)
         self.plots.objects = [
-            pn.pane.HoloViews(self._plot(p, zone, made.feature), sizing_mode="stretch_width")
-            for p in made.charts
+            pn.pane.HoloViews(
+                self._plot(p, zone, made.feature, brushable=i == 0), sizing_mode="stretch_width"
+            )
+            for i, p in enumerate(made.charts)
         ]
+        self._plotted, self._rows = made.charts[0], rows
+        self.brushed.object, self.brushed_picture.visible = BRUSH_ASK, False
         self.fit.object = _capability_words(made)
         self.flags.object = self._flag_words(made, rows, zone)
 
@@ -182,12 +195,18 @@ class QualityPage(pn.viewable.Viewer):
         """A time typed on the clocks of ``rows``' plant."""
         return pd.Timestamp(parse_time(typed, self.zone(rows))) if typed.strip() else None
 
-    def _plot(self, plotted: Plotted, zone: str, feature: str) -> hv.Overlay:
+    def _plot(
+        self, plotted: Plotted, zone: str, feature: str, *, brushable: bool = False
+    ) -> hv.Overlay:
         chart = plotted.chart
         at = _local(plotted.at, zone)
         name = FEATURE_WORDS[feature] if chart.name in ("individuals", "mean") else chart.name
         points = hv.Curve((at, chart.points), AXIS, name).opts(color="#1f5fa8")
-        dots = hv.Scatter((at, chart.points), AXIS, name).opts(size=4, color="#1f5fa8")
+        dots = hv.Scatter((at, chart.points), AXIS, name).opts(
+            size=4, color="#1f5fa8", tools=["xbox_select"] if brushable else []
+        )
+        if brushable:  # a range of points brushed: their parts' curves, drawn below
+            hv.streams.BoundsX(source=dots, subscribers=[self.on_brush])
         centre = hv.Curve((at, chart.center), AXIS, name).opts(color="#2ca02c", line_dash="dashed")
         limits = [
             hv.Curve((at, bound), AXIS, name).opts(color=OUT, line_dash="dotted")
@@ -199,6 +218,7 @@ class QualityPage(pn.viewable.Viewer):
         )
         title = f"{chart.name.capitalize()} chart · {len(chart.points):,} points · {zone} time"
         return hv.Overlay([points, dots, centre, *limits, marks]).opts(
+            active_tools=["xbox_select"] if brushable else [],
             title=title,
             height=260,
             responsive=True,
@@ -227,7 +247,7 @@ class QualityPage(pn.viewable.Viewer):
             lines.append(f"- {when:%Y-%m-%d %H:%M} · {chart}: {text(words)} · {part}")
         return "\n".join(lines)
 
-    def _explorer_link(self, station: str, program: str, serial: str) -> str:
+    def _explorer_link(self, station: str, program: str, serial: str, **more: str) -> str:
         """The explorer on a station and program with the part drawn over its density."""
         query = {
             "project": self.project,
@@ -235,8 +255,65 @@ class QualityPage(pn.viewable.Viewer):
             "station": station,
             "program": program,
             "reference": serial,
+            **more,
         }
-        return "curves?" + urlencode(query)
+        return "curves?" + urlencode({k: v for k, v in query.items() if v})
+
+    def on_brush(self, boundsx: tuple | None = None) -> None:
+        """The first chart's points between two times on the plant's clocks: their parts are
+        the station's and program's parts started in that span, whose curves are drawn here
+        and linked to the explorer."""
+        if boundsx is None or self._plotted is None:
+            return
+        zone = self.zone(self._rows)
+        at = pd.DatetimeIndex(_local(self._plotted.at, zone))
+        low, high = (pd.Timestamp(b) for b in boundsx)
+        inside = np.flatnonzero((at >= low) & (at <= high))
+        ids = {i for k in inside for i in self._plotted.curve_ids[k]}
+        parts = self._rows[self._rows["curve_id"].isin(ids)]
+        if parts.empty:
+            self.brushed.object = f"*No point between those times.* {BRUSH_ASK}"
+            self.brushed_picture.visible = False
+            return
+        started = parts["started_at"]
+        first, last = engine_time(started.min()), engine_time(started.max())
+        # Started from the first to the last brushed part, at this station and program: the
+        # brushed parts and no other (a station makes one part at a time).
+        where = CurveFilter.of(
+            process=self.process.value,
+            station=self.station.value,
+            program=self.program.value,
+            start=first.to_pydatetime(),
+            end=(last + pd.Timedelta(milliseconds=1)).to_pydatetime(),
+        )
+        these = self.curves.matching(where)
+        image = these.density(View(width=BRUSH_SIZE.width // 2, height=BRUSH_SIZE.height // 2))
+        self.brushed_picture.object = report_png(
+            image,
+            size=BRUSH_SIZE,
+            title=title_of(where, image),
+            caption=caption_lines(
+                where,
+                project=self.project,
+                zone=zone,
+                made=datetime.now(UTC),
+                curves=image.curves,
+            ),
+        )
+        self.brushed_picture.visible = True
+        link = self._explorer_link(
+            self.station.value,
+            self.program.value,
+            "",
+            start=utc_text(first),
+            end=utc_text(last + pd.Timedelta(milliseconds=1)),
+        )
+        local = [pd.Timestamp(t).tz_convert(zone) for t in (first, last)]
+        self.brushed.object = (
+            f"**{counted(len(parts), 'part')} brushed** ({local[0]:%Y-%m-%d %H:%M} to "
+            f"{local[1]:%Y-%m-%d %H:%M}, {text(zone)} time), {counted(image.curves, 'curve')} "
+            f"drawn below · [open them in the Curve Explorer]({link})"
+        )
 
     def _drift_words(self, process: str) -> str:
         try:
@@ -290,6 +367,8 @@ class QualityPage(pn.viewable.Viewer):
             self.message,
             self.plots,
             pn.Row(self.fit, self.flags, sizing_mode="stretch_width"),
+            self.brushed,
+            self.brushed_picture,
             pn.Row(
                 self.drifts,
                 pn.Column(self.unusual, self.unusual_csv, sizing_mode="stretch_width"),

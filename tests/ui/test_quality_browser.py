@@ -48,6 +48,20 @@ def test_charts_rules_capability_and_drifts_of_a_station(served, page):
         re.compile(r"Most unusual parts|unusual parts need")
     ).first.scroll_into_view_if_needed()
     screenshot(page, "quality-lists")
+    # Brushing the first chart's middle draws those parts' curves, linked to the explorer.
+    first = page.locator(".bk-Canvas").first.bounding_box() or {}
+    if not first:
+        first = page.locator("canvas").first.bounding_box()
+    page.mouse.move(first["x"] + first["width"] * 0.35, first["y"] + first["height"] * 0.5)
+    page.mouse.down()
+    page.mouse.move(first["x"] + first["width"] * 0.65, first["y"] + first["height"] * 0.5, steps=8)
+    page.mouse.up()
+    brushed = page.get_by_text(re.compile(r"[\d,]+ parts? brushed"))
+    brushed.wait_for(timeout=30_000)
+    link = page.get_by_role("link", name="open them in the Curve Explorer")
+    assert "start=" in link.get_attribute("href") and "end=" in link.get_attribute("href")
+    brushed.scroll_into_view_if_needed()
+    screenshot(page, "quality-brushed")
     # The unusual parts leave as a spreadsheet, most unusual first, as the API gives them.
     with page.expect_download() as download:
         page.get_by_text("Export unusual parts (CSV)").click()

@@ -1,0 +1,58 @@
+"""The Quality page's brushing: a range of a chart's points draws exactly their parts' curves
+and links the explorer to them."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import holoviews as hv
+import pandas as pd
+import pytest
+
+from app.quality.page import QualityPage
+from pipelines.curves import Curves
+from pipelines.frames import engine_time
+from pipelines.store import DatasetSpec
+from pipelines.synthetic import DemoSpec, generate_demo
+from pipelines.views import CurveFilter
+
+pytestmark = pytest.mark.integration
+hv.extension("bokeh", logo=False)  # as the served page loads it (app/pages/quality.py)
+
+
+@pytest.fixture
+def quality(engine, store):
+    store.write(generate_demo(DemoSpec(curves=300, seed=3)), DatasetSpec("demo", "demo", "d"))
+    return QualityPage("demo", Curves(engine.client(), store.database, projects=("demo",)))
+
+
+def test_brushed_points_draw_exactly_their_parts(quality):
+    plotted = quality._plotted
+    zone = quality.zone(quality._rows)
+    at = [engine_time(t).tz_convert(zone).tz_localize(None) for t in plotted.at]
+    assert len(at) >= 8
+    quality.on_brush(boundsx=(at[2], at[6]))
+    brushed = {i for k in range(2, 7) for i in plotted.curve_ids[k]}
+    assert quality.brushed.object.startswith(f"**{len(brushed)} parts brushed**")
+    assert quality.brushed_picture.visible and quality.brushed_picture.object[:4] == b"\x89PNG"
+    # The explorer link's filter selects those parts and no other.
+    link = quality.brushed.object.split("](")[-1].rstrip(")")
+    query = {k: v[-1] for k, v in parse_qs(urlsplit(link).query).items()}
+    assert (query["station"], query["program"]) == (quality.station.value, quality.program.value)
+    where = CurveFilter.of(
+        process=query["process"],
+        station=query["station"],
+        program=query["program"],
+        start=pd.Timestamp(query["start"]).to_pydatetime(),
+        end=pd.Timestamp(query["end"]).to_pydatetime(),
+    )
+    shown = quality.curves.matching(where).metadata(None, columns=["curve_id"])
+    assert set(shown["curve_id"].astype(int)) == brushed
+
+
+def test_a_brush_between_points_says_so(quality):
+    at = [engine_time(t).tz_localize(None) for t in quality._plotted.at]
+    gap = (at[0] - pd.Timedelta(days=3), at[0] - pd.Timedelta(days=2))
+    quality.on_brush(boundsx=gap)
+    assert quality.brushed.object.startswith("*No point between those times.*")
+    assert not quality.brushed_picture.visible
