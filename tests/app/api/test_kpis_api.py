@@ -5,6 +5,8 @@ every figure of the answer held to the pandas reference of ``tests/pipelines/tes
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -46,9 +48,10 @@ def demo_csv() -> bytes:
 _TIMES = ("started_at", "ended_at")
 
 
-@pytest.fixture(scope="module")
-def kpi_world(tmp_path_factory):
-    with hosted(tmp_path_factory, "kpis") as world:
+@contextmanager
+def demo_world(tmp_path_factory, name: str):
+    """A served API with the demo uploaded to project A, its stored rows in ``extra["rows"]``."""
+    with hosted(tmp_path_factory, name) as world:
         answer = world.call(
             "POST",
             f"/api/projects/{world.project_a}/datasets?name=demo.csv",
@@ -57,6 +60,12 @@ def kpi_world(tmp_path_factory):
         )
         assert answer.status_code == 201, answer.text
         world.extra["rows"] = stored_rows(world)
+        yield world
+
+
+@pytest.fixture(scope="module")
+def kpi_world(tmp_path_factory):
+    with demo_world(tmp_path_factory, "kpis") as world:
         yield world
 
 

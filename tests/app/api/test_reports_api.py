@@ -9,8 +9,7 @@ import re
 import pandas as pd
 import pytest
 
-from tests.app.api.conftest import hosted
-from tests.app.api.test_kpis_api import demo_csv, stored_rows
+from tests.app.api.test_kpis_api import demo_world
 from tests.pipelines.reports.demo import shift_figures, shift_rows
 from tests.providers.test_pdf import CHROMIUM, read_pdf
 
@@ -22,15 +21,7 @@ WINDOW = (pd.Timestamp("2026-11-17 14:00", tz="UTC"), pd.Timestamp("2026-11-17 2
 
 @pytest.fixture(scope="module")
 def report_world(tmp_path_factory):
-    with hosted(tmp_path_factory, "reports") as world:
-        answer = world.call(
-            "POST",
-            f"/api/projects/{world.project_a}/datasets?name=demo.csv",
-            data=demo_csv(),
-            headers={"Content-Type": "text/csv"},
-        )
-        assert answer.status_code == 201, answer.text
-        world.extra["rows"] = stored_rows(world)
+    with demo_world(tmp_path_factory, "reports") as world:
         yield world
 
 

@@ -1,36 +1,19 @@
 """Where a named shift lies in time, and what a report definition accepts. The expected
-windows are written out by hand from the plant book below, on the plants' clocks."""
+windows are written out by hand from the KPI tests' plant book, on the plants' clocks."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import pandas as pd
 import pytest
 
-from models.plants import PlantBook, load_plants
+from models.plants import load_plants
 from pipelines.reports import PANELS, ReportDefinition, ReportError, ShiftRef, shift_window
 from pipelines.views import CurveFilter
 
-BOOK = PlantBook.model_validate_json(
-    json.dumps(
-        {
-            "shifts": {"zone": "UTC", "starts": {"A": "06:00", "B": "14:00", "C": "22:00"}},
-            "plants": [
-                {
-                    "key": "Leipzig",
-                    "zone": "Europe/Berlin",
-                    "shifts": {
-                        "zone": "Europe/Berlin",
-                        "starts": {"Früh": "05:30", "Spät": "13:30", "Nacht": "21:30"},
-                    },
-                },
-                {"key": "Győr", "zone": "Europe/Budapest"},
-            ],
-        }
-    )
-)
+# The plant book the KPI tests use: Leipzig keeps its own shifts, Győr the default ones.
+from tests.pipelines.test_kpis import BOOK
 
 
 def utc(text: str) -> pd.Timestamp:
