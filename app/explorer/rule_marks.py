@@ -8,7 +8,7 @@ from __future__ import annotations
 import holoviews as hv
 import pandas as pd
 
-from pipelines.rules.strokes import PARTS, STROKE_COLUMNS
+from pipelines.rules.strokes import STROKE_COLUMNS
 
 RulesData = hv.streams.Stream.define("RulesData", strokes=None)
 
@@ -30,7 +30,6 @@ PART_WORDS = {
     "bound": "envelope",
     "threshold": "first crossing here",
 }
-assert set(PART_COLORS) == set(PARTS)
 
 
 def rule_marks(strokes: pd.DataFrame | None) -> hv.Overlay:
@@ -46,9 +45,7 @@ def rule_marks(strokes: pd.DataFrame | None) -> hv.Overlay:
         data, kdims=["x0", "y0", "x1", "y1"], vdims=["color", "width", "rule", "meaning"]
     ).opts(color="color", line_width="width", apply_ranges=False, tools=[])
     first = data.drop_duplicates("rule")
-    names = hv.Labels(
-        (first["x0"], first["y1"], first["rule"]), ["x", "y"], "rule"
-    ).opts(
+    names = hv.Labels((first["x0"], first["y1"], first["rule"]), ["x", "y"], "rule").opts(
         text_color="#263238",
         text_font_size="11px",
         text_align="left",

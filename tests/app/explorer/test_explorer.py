@@ -468,6 +468,9 @@ def test_the_process_rules_are_drawn_over_the_picture(demo):
     pd.testing.assert_frame_equal(drawn, rule_strokes([box, only]))
     # In the Bokeh document: the strokes' segments, coloured by what they are.
     from app.explorer.rule_marks import PART_COLORS
+    from pipelines.rules.strokes import PARTS
+
+    assert set(PART_COLORS) == set(PARTS)  # every kind of stroke has its colour
 
     segments = [
         r.data_source.data
