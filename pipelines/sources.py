@@ -10,6 +10,7 @@ compare them on random views.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
     from pipelines.hot import HotCache, HotCurves
 
+log = logging.getLogger(__name__)
 Box = tuple[int, int, int, int]  # (col0, col1, row0, row1), rows from the bottom
 # Shown a first picture (``DensityImage.loading`` set) while a filter loads, before the answer.
 Preview = Callable[[DensityImage], None]
@@ -137,8 +139,11 @@ class MemorySamples:
         started = time.perf_counter()
 
         def first_share(so_far: HotCurves, whole: pd.DataFrame) -> None:
-            image = draw_held(so_far, fitted_to(view, whole), started=started)
-            preview(replace(image, loading=len(whole)))
+            try:
+                image = draw_held(so_far, fitted_to(view, whole), started=started)
+                preview(replace(image, loading=len(whole)))
+            except Exception:  # a first picture is a courtesy: the whole one still comes
+                log.warning("a first picture could not be shown", exc_info=True)
 
         held = self.cache.get(
             client, database, where, scope=self.scope, partial=first_share if preview else None

@@ -4,13 +4,14 @@
 The HTML must be self-contained (its images as ``data:`` URIs): the page is given no address,
 and every request it would make is refused, so printing never reaches the network.
 
-Limits: Playwright's sync API runs one browser driver per thread and refuses a thread with a
-running asyncio loop: call :func:`print_pdf` from a worker thread (the API's handlers run on
-one), or hand it a ``browser`` already launched on this thread.
+Playwright's sync API refuses a thread that already runs an asyncio loop (a server's main
+thread, or one where another sync Playwright is open), so a Chromium launched here is driven
+from a thread of its own, whoever calls. A ``browser`` handed in is used on the caller's thread.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,17 +49,22 @@ def print_pdf(html: str, *, chromium: Path | str, browser: Browser | None = None
         raise ProviderError(
             "Printing PDFs needs the playwright package: pip install playwright"
         ) from None
-    try:
-        with sync_playwright() as playwright:
-            launched = playwright.chromium.launch(
-                executable_path=str(chromium), args=list(CHROMIUM_ARGS), timeout=TIMEOUT_MS
-            )
-            try:
-                return _print(launched, html)
-            finally:
-                launched.close()
-    except Error as exc:
-        raise ProviderError(f"Chromium could not print the report: {exc.message}") from exc
+
+    def launch_and_print() -> bytes:
+        try:
+            with sync_playwright() as playwright:
+                launched = playwright.chromium.launch(
+                    executable_path=str(chromium), args=list(CHROMIUM_ARGS), timeout=TIMEOUT_MS
+                )
+                try:
+                    return _print(launched, html)
+                finally:
+                    launched.close()
+        except Error as exc:
+            raise ProviderError(f"Chromium could not print the report: {exc.message}") from exc
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf") as printer:
+        return printer.submit(launch_and_print).result()
 
 
 def _print(browser: Browser, html: str) -> bytes:

@@ -83,6 +83,7 @@ def plant(embedded_provider, smtp, tmp_path):
             yield services, project_id, viewer_id, rows
         finally:
             store.client.command(f"DROP DATABASE IF EXISTS `{database}`")
+            store.client.close()  # a client left open keeps later tests off their own engine
 
 
 def schedule(services, project_id, who=OPERATOR, **kwargs):

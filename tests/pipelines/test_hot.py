@@ -469,3 +469,18 @@ def test_a_small_load_or_the_engine_shows_no_first_picture(demo_store):
             View(width=60, height=30), preview=previews.append
         )
     assert previews == []
+
+
+def test_a_first_picture_that_fails_leaves_the_whole_one(demo_store, monkeypatch, caplog):
+    store, _ = demo_store
+    monkeypatch.setattr(hot_module, "PREVIEW_MIN_SAMPLES", 1)
+    where = CurveFilter.of(process="spot-weld")
+
+    def refuse(_image):
+        raise RuntimeError("the page went away")
+
+    reader = Curves(store.client, store.database, where, source=MemorySamples(HotCache(BIG)))
+    whole = reader.density(View(width=60, height=30), preview=refuse)
+    engine = Curves(store.client, store.database, where).density(View(width=60, height=30))
+    np.testing.assert_array_equal(whole.counts, engine.counts)
+    assert "a first picture could not be shown" in caplog.text

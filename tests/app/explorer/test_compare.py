@@ -29,24 +29,12 @@ from pipelines.curves import Curves
 from pipelines.drawing import DensityImage
 from pipelines.kpis import kpis
 from pipelines.render import category_colors, png
-from pipelines.store import DatasetSpec
-from pipelines.synthetic import DemoSpec, generate_demo
 from pipelines.views import CurveFilter, View
+from tests.app.explorer import test_overlays
 
-
-@pytest.fixture
-def demo(engine, store):
-    batches = list(generate_demo(DemoSpec(curves=90, seed=4)))
-    store.write(batches, DatasetSpec(project="demo", kind="demo", name="d"))
-    meta = pd.concat([b.meta for b in batches], ignore_index=True)
-    return engine.client, store.database, meta
-
-
-def open_explorer(demo, **query) -> CurveExplorer:
-    factory, database, _ = demo
-    explorer = CurveExplorer(client_factory=factory, database=database, query=query or None)
-    explorer.wait()
-    return explorer
+# The explorer tests' 90-curve demo and the explorer opened on it.
+demo = test_overlays.demo
+open_explorer = test_overlays.open_explorer
 
 
 def reader(demo, where: CurveFilter) -> Curves:

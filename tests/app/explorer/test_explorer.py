@@ -417,6 +417,7 @@ def test_a_filter_loading_shows_a_first_picture_then_the_whole_one(demo, monkeyp
     # One render for the new process and its refitted view: a second would throw the first,
     # loading one, away with its first picture.
     assert (runs.delivered, runs.skipped) == (delivered + 1, skipped)
+    explorer.close()
 
 
 def test_a_process_change_renames_the_axes_and_hover_in_place(demo):
@@ -439,6 +440,7 @@ def test_a_process_change_renames_the_axes_and_hover_in_place(demo):
     assert names == (image.x_label, image.y_label) != before
     (hover,) = figure.select(type=HoverTool)
     assert [t[0] for t in hover.tooltips] == [*names, "curves per pixel"]
+    explorer.close()  # the document keeps it alive: its clients would keep other engines out
 
 
 def test_the_process_rules_are_drawn_over_the_picture(demo):
@@ -486,3 +488,4 @@ def test_the_process_rules_are_drawn_over_the_picture(demo):
     explorer.state.program = [program]
     explorer.wait()
     assert set(explorer.plot._rules_data.strokes["rule"]) == {"press-in"}
+    explorer.close()  # the document keeps it alive: its clients would keep other engines out

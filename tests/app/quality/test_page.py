@@ -23,7 +23,9 @@ hv.extension("bokeh", logo=False)  # as the served page loads it (app/pages/qual
 @pytest.fixture
 def quality(engine, store):
     store.write(generate_demo(DemoSpec(curves=300, seed=3)), DatasetSpec("demo", "demo", "d"))
-    return QualityPage("demo", Curves(engine.client(), store.database, projects=("demo",)))
+    client = engine.client()
+    yield QualityPage("demo", Curves(client, store.database, projects=("demo",)))
+    client.close()
 
 
 def test_brushed_points_draw_exactly_their_parts(quality):
