@@ -434,7 +434,10 @@ class DensityPlot(pn.viewable.Viewer):
                 done.reference_missing = not done.reference
             for work in self.beside:
                 work(shown, image)
-            done.rules = rule_strokes(self._rules_in(project, process, programs, stations))
+            strokes = rule_strokes(self._rules_in(project, process, programs, stations))
+            drawn_rules = self._rules_data.strokes  # the same rules: no redraw of the overlay
+            same = drawn_rules is not None and strokes.equals(drawn_rules)
+            done.rules = drawn_rules if same else strokes
             return done
 
         self.renders.submit(job)

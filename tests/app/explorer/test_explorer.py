@@ -484,6 +484,11 @@ def test_the_process_rules_are_drawn_over_the_picture(demo):
     legend = html.unescape(explorer.plot.legend.object)
     for words in ("2 rules of this process", "enter here", "leave here", "must not touch"):
         assert words in legend
+    # A zoom keeps the drawn strokes (the same object): the overlay is not redrawn for them.
+    (x0, x1), y_range = explorer.plot.image.view.x_range, explorer.plot.image.view.y_range
+    explorer.state.param.update(x_range=(x0, (x0 + x1) / 2), y_range=y_range)
+    explorer.wait()
+    assert explorer.plot._rules_data.strokes is drawn
     # A program the narrow rule does not judge: only the rule for every program stays.
     explorer.state.program = [program]
     explorer.wait()
