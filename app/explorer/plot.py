@@ -183,6 +183,7 @@ class DensityPlot(pn.viewable.Viewer):
         super().__init__(**params)
         self.state, self._curves, self._empty_words = state, curves, empty_words
         self._rules_of = rules_of
+        self._rules_memo: tuple[tuple, pd.DataFrame | None] = ((), None)
         self._may_export = may_export
         self._choices_stale = True  # picker options are fetched by the next render
         self._programs: list[str] = []  # the program of the envelope drawn, if one
@@ -434,26 +435,29 @@ class DensityPlot(pn.viewable.Viewer):
                 done.reference_missing = not done.reference
             for work in self.beside:
                 work(shown, image)
-            strokes = rule_strokes(self._rules_in(project, process, programs, stations))
-            drawn_rules = self._rules_data.strokes  # the same rules: no redraw of the overlay
-            same = drawn_rules is not None and strokes.equals(drawn_rules)
-            done.rules = drawn_rules if same else strokes
+            done.rules = self._rules_for(project, process, programs, stations)
             return done
 
         self.renders.submit(job)
 
-    def _rules_in(
+    def _rules_for(
         self, project: str, process: str, programs: set[str], stations: set[str]
-    ) -> list[Rule]:
-        """The process's rules that judge some of the chosen programs and stations."""
-        if not project or not process:
-            return []
-        return [
+    ) -> pd.DataFrame:
+        """The strokes of the process's rules that judge some of the chosen programs and
+        stations. Asked of the metadata store when the filter changes, not on every zoom, and
+        the same object while it holds, so the overlay is not redrawn (renders run one at a
+        time, on the runner's thread)."""
+        key = (project, process, frozenset(programs), frozenset(stations))
+        if self._rules_memo[0] == key:
+            return self._rules_memo[1]
+        rules = [
             rule
-            for rule in self._rules_of(project, process)
+            for rule in (self._rules_of(project, process) if project and process else [])
             if not (programs and rule.scope.programs and not programs & set(rule.scope.programs))
             and not (stations and rule.scope.stations and not stations & set(rule.scope.stations))
         ]
+        self._rules_memo = (key, rule_strokes(rules))
+        return self._rules_memo[1]
 
     def wait(self, timeout: float = 120.0) -> bool:
         """Block until the render in flight is shown."""

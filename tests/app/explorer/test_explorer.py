@@ -489,6 +489,7 @@ def test_the_process_rules_are_drawn_over_the_picture(demo):
     explorer.state.param.update(x_range=(x0, (x0 + x1) / 2), y_range=y_range)
     explorer.wait()
     assert explorer.plot._rules_data.strokes is drawn
+    assert asked == [("demo", process)]  # asked once for the filter, not again for the zoom
     # A program the narrow rule does not judge: only the rule for every program stays.
     explorer.state.program = [program]
     explorer.wait()
