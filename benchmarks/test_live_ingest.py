@@ -288,8 +288,9 @@ def test_sustained_live_ingest(broker, tmp_path, browser):
         cpu_before, began = cpu_seconds(), time.time()
         sent = tool(
             "publish",
-            *("--host", "127.0.0.1", "--port", str(port), "--username", login[0]),
-            *("--password", login[1], "--topic", f"curvehouse/{PROJECT}/curves"),
+            *("--host", "127.0.0.1", "--port", str(port), f"--username={login[0]}"),
+            # "=" keeps a secret that starts with "-" a value, not an option
+            *(f"--password={login[1]}", "--topic", f"curvehouse/{PROJECT}/curves"),
             *("--label", label, "--curves", str(CURVES), "--rate", str(RATE)),
             *("--threads", str(GATEWAYS), "--samples", str(SAMPLES)),
             timeout=SECONDS * 4 + 600,
