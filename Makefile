@@ -21,7 +21,8 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest --run=all -n 2 --dist loadfile --durations=30
+	$(BIN)/python -m pytest --run=all -n 2 --dist loadfile --durations=30 \
+		--junitxml=artifacts/junit.xml
 
 bench: $(STAMP)
 	CURVEHOUSE_BENCH_SIZE=full $(BIN)/python -m pytest benchmarks --run=all \
