@@ -10,13 +10,14 @@ Without a mail server nothing is rendered and nothing moves on.
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from app.api.scope import project_store
+from app.periodic import Periodic
 from models.audit import audit
 from models.plants import PlantBook, load_plants
 from models.reports import mark_mailed, schedules
@@ -35,33 +36,26 @@ if TYPE_CHECKING:
 PERIOD_SECONDS = 60.0
 
 
-class ReportMailer:
-    """Mails due reports every ``period`` seconds on a thread of its own; :meth:`cycle` is
-    one pass (tests call it with the time they want)."""
+class ReportMailer(Periodic):
+    """Mails due reports every ``period`` seconds on a thread of its own (:meth:`start`);
+    :meth:`cycle` is one pass (tests call it with the time they want)."""
+
+    name = "report-mailer"
 
     def __init__(
-        self, services: Services, *, period: float = PERIOD_SECONDS, plants: PlantBook | None = None
+        self,
+        services: Services,
+        *,
+        period: float = PERIOD_SECONDS,
+        plants: PlantBook | None = None,
+        printer: Callable[[str], bytes] | None = None,
     ) -> None:
-        self.services, self.period = services, period
+        """``printer``: a report's HTML to PDF bytes (default: chromium, on this thread)."""
+        super().__init__(period=period)
+        self.services = services
         self.plants = plants or load_plants()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="report-mailer", daemon=True)
-
-    def start(self) -> ReportMailer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=60)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.period):
-            try:
-                self.cycle()
-            except Exception as exc:  # the next cycle tries again
-                print(f"report mailer: {exc}", flush=True)
+        chromium = services.settings.chromium
+        self.printer = printer or (lambda html: print_pdf(html, chromium=chromium))
 
     def cycle(self, now: datetime | None = None) -> int:
         """Mail every period that ended by ``now`` (default: now); the number of mails sent."""
@@ -139,7 +133,7 @@ class ReportMailer:
             panels = tuple(schedule.panels) or PANELS
             definition = ReportDefinition(project=project, shift=ref, where=where, panels=panels)
             report = render_shift_report(curves, definition, plants=self.plants)
-            pdf = print_pdf(report.html, chromium=self.services.settings.chromium)
+            pdf = self.printer(report.html)
             files.append((report.filename("pdf"), "application/pdf", pdf))
         return files
 

@@ -26,12 +26,12 @@ import contextlib
 import logging
 import os
 import socket
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app.periodic import Periodic
 from app.services import Services
 from models.audit import audit
 from models.move_states import mover_may
@@ -84,9 +84,12 @@ def _gone(owner: str) -> bool:
     return False
 
 
-class ProjectMover:
+class ProjectMover(Periodic):
     """Works on open moves in a thread of its own (``start``), or one step per :meth:`cycle`
     (tests). ``between_batches`` is called after each copied batch (tests pause there)."""
+
+    name = "project-mover"
+    wait_first = False  # a move a stopped server left goes on at once
 
     def __init__(
         self,
@@ -95,32 +98,15 @@ class ProjectMover:
         period: float = PERIOD_SECONDS,
         between_batches: Callable[[], None] | None = None,
     ) -> None:
+        super().__init__(period=period)
         self.services, self.store, self.homes = services, services.metadata, services.homes
-        self.period = period
         self.batch_bytes = max(1, services.settings.move_batch_mb) * MB
         self.between_batches = between_batches
         self.owner = me()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="project-mover", daemon=True)
 
-    def start(self) -> ProjectMover:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=60)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                worked = self.cycle()
-            except Exception:  # the next cycle tries again
-                log.exception("project mover")
-                worked = False
-            if not worked:
-                self._stop.wait(self.period)
+    def again(self, result: object) -> bool:
+        """A step done: the next one (or the next move's) starts at once."""
+        return bool(result)
 
     # Claiming ---------------------------------------------------------------------------
 

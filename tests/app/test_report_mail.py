@@ -143,22 +143,35 @@ def test_a_shift_is_mailed_once_after_it_ends_with_its_figures(plant, smtp):
 def test_a_refused_mail_is_audited_and_tried_again(plant, smtp):
     services, project_id, _, _ = plant
     inbox, _ = smtp
-    schedule_id = schedule(services, project_id, cadence="daily", shifts=())
+    # The key figures alone: the density pictures made each shift's report take 4 s, and this
+    # test renders nine (the first test draws and prints a whole one).
+    schedule_id = schedule(services, project_id, cadence="daily", shifts=(), panels=("kpis",))
     closed = free_port()
     broken = Services(services.settings.with_overrides(smtp={"url": f"smtp://127.0.0.1:{closed}"}))
     # Leipzig's days end with shift C (22:00-06:00 UTC): the 16th is due at 06:00 on the 17th,
     # the 17th at 06:00 on the 18th. The first refused, the second waits for it.
+    printed = []
+
+    def printer(html: str) -> bytes:  # chromium's printing is the first test's
+        printed.append(html)
+        return f"%PDF-1.4 report {len(printed)}".encode()
+
     with broken:
-        assert ReportMailer(broken).cycle(now=utc("2026-11-18 06:30")) == 0
+        assert ReportMailer(broken, printer=printer).cycle(now=utc("2026-11-18 06:30")) == 0
     [(_, _, failed)] = audit_rows(services, "report.mail_failed")
     assert failed["period"] == "2026-11-16" and "Could not send mail" in failed["error"]
     assert audit_rows(services, "report.mail") == []
-    assert ReportMailer(services).cycle(now=utc("2026-11-18 06:31")) == 2
+    assert ReportMailer(services, printer=printer).cycle(now=utc("2026-11-18 06:31")) == 2
     first, second = (
         email.message_from_string(raw, policy=policy.default) for _, _, raw in inbox.messages
     )
     names = [a.get_filename() for a in first.iter_attachments()]
     assert names == [f"shift-report-demo-Leipzig-2026-11-16-{s}.pdf" for s in "ABC"]
+    # The refused cycle printed the 16th's three shifts; the mail carries the second printing.
+    assert [a.get_content() for a in first.iter_attachments()] == [
+        f"%PDF-1.4 report {n}".encode() for n in (4, 5, 6)
+    ]
+    assert len(printed) == 9 and all("Leipzig" in html for html in printed)
     assert second["Subject"].endswith("2026-11-17")
     mailed = audit_rows(services, "report.mail")
     assert [(d["schedule"], d["period"]) for _, _, d in mailed] == [
