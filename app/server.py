@@ -15,6 +15,7 @@ from tornado.httputil import HTTPHeaders, HTTPServerRequest
 from tornado.web import OutputTransform
 
 from app import api
+from app.alert_mail import AlertMailer
 from app.auth.login import INVITE, LoginProvider
 from app.auth.setup import announce, cookie_secret, first_owner
 from app.clusters.poller import ClusterPoller
@@ -285,6 +286,7 @@ def _serve(services: Services, *, show: bool, origins: tuple[str, ...]) -> None:
     poller = ClusterPoller(store, settings).start()
     mover = ProjectMover(services).start()  # carries on any move a stopped server left
     mailer = ReportMailer(services).start()  # scheduled shift reports
+    alerts = AlertMailer(services).start()  # drift alerts, once each
     live, simulation = _live_ingest(services)
     print(f"Curvehouse at {url} (Ctrl+C to stop)", flush=True)
     # SIGTERM (a service manager, `kill`) ends the server as Ctrl+C does, through Panel's own
@@ -313,6 +315,7 @@ def _serve(services: Services, *, show: bool, origins: tuple[str, ...]) -> None:
             simulation.stop()
         if live is not None:
             live.stop()
+        alerts.stop()
         mailer.stop()
         mover.stop()
         poller.stop()
