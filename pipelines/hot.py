@@ -48,10 +48,15 @@ BYTES_PER_SAMPLE_BOUND = 8  # int32 x and y: what a filter may need before narro
 REMEMBERED = 12  # small derived results held beside the filters (the Overview's previews)
 TOO_BIG_KEPT = 256  # filters remembered as too large to hold
 # A first load this large is read in two steps: a quarter of its samples first (at most
-# PREVIEW_MAX_SAMPLES, a sample of its curves), handed out for a first picture, then the rest.
+# PREVIEW_MAX_SAMPLES), handed out for a first picture, then the rest. The share is runs of
+# PREVIEW_RUN curves neighbouring in the store, spread over the filter: the engine reads whole
+# granules of 256 curves, and a share of curves scattered over them read nearly every one.
 PREVIEW_MIN_SAMPLES = 2_000_000
 PREVIEW_SHARE = 0.25
 PREVIEW_MAX_SAMPLES = 2_000_000
+PREVIEW_RUN = 256
+# The tables' sort key (pipelines.schema): curves in this order lie together on disk.
+STORED_ORDER = "project, plant, line, station, started_at, curve_id"
 
 
 @dataclass(frozen=True)
@@ -177,7 +182,7 @@ def _fetch(
     columns = [*HOT_COLUMNS, "x_step", "y_step"]
     meta = query_frame(
         client,
-        f"SELECT {', '.join(columns)} FROM {db}.curves WHERE {sql} ORDER BY curve_id",
+        f"SELECT {', '.join(columns)} FROM {db}.curves WHERE {sql} ORDER BY {STORED_ORDER}",
         columns,
         params,
     )
@@ -188,8 +193,9 @@ def _fetch(
     total = int(meta["point_count"].sum())
     x, y = (after.x, after.y) if after is not None else (_Codes(total), _Codes(total))
     lengths, fetched, steps = [], [], []
-    first = 0
-    preview_at = _preview_curves(meta) if partial is not None and after is None else 0
+    first = preview_at = 0
+    if partial is not None and after is None:
+        meta, preview_at = _preview_first(meta)
     for ids in _chunks(meta["curve_id"].tolist(), preview_at):
         if first and first == preview_at and fetched:
             so_far = _assembled(meta, fetched, lengths, steps, x, y, where, None)
@@ -251,18 +257,25 @@ def _assembled(
     return _Held(hot, x, y)
 
 
-def _preview_curves(meta: pd.DataFrame) -> int:
-    """How many of ``meta``'s curves (in its order) make the first share read: about
-    :data:`PREVIEW_SHARE` of the samples, at most :data:`PREVIEW_MAX_SAMPLES`; 0 (no preview)
-    for a load too small to need one. Curve ids are hashes, so the first curves by id are a
-    sample of the whole filter."""
+def _preview_first(meta: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """``meta`` (in :data:`STORED_ORDER`) reordered so the first share read comes first, and
+    how many curves it has: about :data:`PREVIEW_SHARE` of the samples, at most
+    :data:`PREVIEW_MAX_SAMPLES`, taken as every k-th run of :data:`PREVIEW_RUN` neighbouring
+    curves so it spans the filter's stations and times. 0 (no share) for a load too small to
+    need one."""
     counts = meta["point_count"].to_numpy()
     total = int(counts.sum())
     if total < PREVIEW_MIN_SAMPLES:
-        return 0
+        return meta, 0
     share = min(total * PREVIEW_SHARE, PREVIEW_MAX_SAMPLES)
-    first = int(np.searchsorted(np.cumsum(counts), share)) + 1
-    return first if first < len(counts) else 0
+    stride = max(1, int(total // share))
+    runs = np.arange(len(counts)) // PREVIEW_RUN
+    candidates = np.flatnonzero(runs % stride == 0)
+    chosen = candidates[: int(np.searchsorted(np.cumsum(counts[candidates]), share)) + 1]
+    if len(chosen) == len(counts):
+        return meta, 0
+    rest = np.setdiff1d(np.arange(len(counts)), chosen, assume_unique=True)
+    return meta.iloc[np.concatenate([chosen, rest])].reset_index(drop=True), len(chosen)
 
 
 def _chunks(ids: list[int], first: int) -> Iterator[list[int]]:
@@ -352,7 +365,7 @@ class HotCache:
         ``scope`` names the deployment ``client`` reaches (a project's home): two homes may
         hold databases of the same name, and one budget serves them all. ``partial``: for a
         filter loaded now, what :func:`_fetch` hands its first share of the curves to."""
-        if self.budget <= 0:
+        if self.budget <= 0 or where.judged:  # verdicts change without a commit: not held
             return None
         sql, params = where.where()
         version = store_version(client, database)

@@ -7,6 +7,7 @@ aggregation in the engine and the kernel.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable
 
@@ -31,6 +32,14 @@ def _coords(image: DensityImage) -> tuple[np.ndarray, np.ndarray]:
     xs = x0 + (np.arange(width) + 0.5) * (x1 - x0) / width
     ys = y0 + (np.arange(height) + 0.5) * (y1 - y0) / height
     return xs, ys
+
+
+@functools.cache
+def palette(cmap: str) -> tuple[str, ...]:
+    """The colour map's :data:`LEVELS` colours, looked up once: HoloViews resolves a name on
+    every image sent, and Matplotlib's miss on its lower-case spelling builds a suggestion
+    message over every known map first (3-40 ms of each zoom)."""
+    return tuple(process_cmap(cmap, ncolors=LEVELS))
 
 
 def category_colors(categories: list[str]) -> dict[str, str]:
@@ -100,7 +109,7 @@ def shaded(
         vdims=[hv.Dimension("level"), hv.Dimension("curves", label="curves per pixel")],
     )
     return element.opts(
-        cmap=cmap,
+        cmap=list(palette(cmap)),
         color_levels=LEVELS,
         clim=BAR,
         clipping_colors={"min": "transparent"},

@@ -425,9 +425,24 @@ def test_a_filter_too_large_to_hold_is_remembered_once_across_commits(demo_store
     assert len(asked) == 2
 
 
+def first_share(sizes: list[int], run: int, fraction: float, cap: int) -> list[int]:
+    """The first share, plainly: curves in the store's order, every k-th run of ``run``
+    neighbours (k = samples / share), until the share's samples are read."""
+    total = sum(sizes)
+    share = min(total * fraction, cap)
+    stride = max(1, int(total // share))
+    chosen, read = [], 0
+    for i, size in enumerate(sizes):
+        if (i // run) % stride == 0 and read < share:
+            chosen.append(i)
+            read += size
+    return chosen
+
+
 def test_a_large_load_shows_a_first_share_of_its_curves_on_the_final_axes(demo_store, monkeypatch):
     store, batches = demo_store
     monkeypatch.setattr(hot_module, "PREVIEW_MIN_SAMPLES", 1)
+    monkeypatch.setattr(hot_module, "PREVIEW_RUN", 4)
     where = CurveFilter.of(process="screwdriving")
     reader = Curves(store.client, store.database, where, source=MemorySamples(HotCache(BIG)))
     previews = []
@@ -436,25 +451,35 @@ def test_a_large_load_shows_a_first_share_of_its_curves_on_the_final_axes(demo_s
     assert final.loading == 0 and first.loading == final.curves
     assert first.view == final.view  # fitted to every matching curve, not to the share
     assert 0 < first.curves < final.curves
-    # The share is the curves first by id (ids are hashes: a sample of the filter), about a
-    # quarter of the samples, each drawn exactly.
-    rows = [
-        (int(curve_ids("demo", [row.curve_key])[0]), i, batch)
+    # The share: runs of neighbouring curves in the tables' sort key, spread over the filter,
+    # about a quarter of the samples, each drawn exactly.
+    rows = sorted(
+        (
+            (
+                row.plant,
+                row.line,
+                row.station,
+                row.started_at,
+                int(curve_ids("demo", [row.curve_key])[0]),
+            ),
+            int(batch.offsets[i + 1] - batch.offsets[i]),
+            row.curve_key,
+        )
         for batch in batches
-        for i, row in batch.meta.iterrows()
+        for i, row in enumerate(batch.meta.itertuples())
         if row.process == "screwdriving"
-    ]
-    rows.sort(key=lambda r: r[0])
-    share = rows[: first.curves]
-    sizes = [b.offsets[i + 1] - b.offsets[i] for _, i, b in rows]
-    assert sum(sizes[: first.curves - 1]) < sum(sizes) / 4 <= sum(sizes[: first.curves])
-    # and never more than PREVIEW_MAX_SAMPLES (the first curve over it included)
-    monkeypatch.setattr(hot_module, "PREVIEW_MAX_SAMPLES", sum(sizes) // 10)
-    capped = hot_module._preview_curves(pd.DataFrame({"point_count": sizes}))
-    assert sum(sizes[: capped - 1]) < sum(sizes) // 10 <= sum(sizes[:capped])
-    keys = {b.meta.curve_key[i] for _, i, b in share}
+    )
+    sizes = [size for _, size, _ in rows]
+    chosen = first_share(sizes, 4, 0.25, hot_module.PREVIEW_MAX_SAMPLES)
+    assert first.curves == len(chosen) and len({rows[i][0][2] for i in chosen}) > 1
+    keys = {rows[i][2] for i in chosen}
     whole = full_curves(batches, lambda row: row.curve_key in keys)
     np.testing.assert_array_equal(first.counts, expected(whole, first.view))
+    # and never more than PREVIEW_MAX_SAMPLES (the curve that reaches it included)
+    cap = sum(sizes) // 10
+    monkeypatch.setattr(hot_module, "PREVIEW_MAX_SAMPLES", cap)
+    _, capped = hot_module._preview_first(pd.DataFrame({"point_count": sizes}))
+    assert capped == len(first_share(sizes, 4, 0.25, cap)) < len(chosen)
     # Held now: the next view draws at once, with no first picture.
     reader.density(View(width=120, height=60), preview=previews.append)
     assert len(previews) == 1
