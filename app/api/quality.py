@@ -23,7 +23,7 @@ from pipelines.drifts import station_drifts
 from pipelines.feature_charts import Plotted, chart_feature
 from pipelines.kernels.features import FEATURES
 from pipelines.spc import Capability
-from pipelines.unusual import unusual_parts, unusual_words
+from pipelines.unusual import ENVELOPE_BINS, LEAST_PARTS, rank_unusual, unusual_words
 
 TAG = "Quality"
 Feature = Literal[FEATURES]  # type: ignore[valid-type]
@@ -67,9 +67,18 @@ class UnusualOut(BaseModel):
     station: str
     program: str
     started_at: datetime
-    score: float = Field(description="root mean square of the features' robust z")
-    feature: str = Field(description="the feature furthest from its program's median")
-    z: float = Field(description="that feature's robust z, signed")
+    score: float = Field(
+        description="root mean square of the features' robust z and the envelope distance"
+    )
+    feature: str = Field(
+        description="what sits furthest out: a feature, or 'envelope' (the curve itself)"
+    )
+    z: float = Field(description="its robust z, signed (the envelope distance for 'envelope')")
+    envelope: float | None = Field(
+        description="distance from the program's median curve: the root mean square of the "
+        f"curve's robust z in {ENVELOPE_BINS} x bins (about 1 for a typical part); null for a "
+        f"program of fewer than {LEAST_PARTS} parts"
+    )
     words: str
 
 
@@ -195,15 +204,15 @@ def spc(call: Call) -> SpcOut:
     media=("text/csv",),
     permission=Action.VIEW,
     tag=TAG,
-    description="Each feature in robust σ of the part's program (median and MAD); the score is "
-    "their root mean square. Programs with fewer than 20 parts are not judged.",
+    description="Each feature in robust σ of the part's program (median and MAD), and the "
+    "curve's distance from the program's median curve (its envelope); the score is their root "
+    "mean square. Programs with fewer than 20 parts are not judged.",
 )
 def unusual(call: Call) -> UnusualPage | Raw:
     query: UnusualQuery = call.query
     project_id, name = _project(call, Action.VIEW)
     curves = _curves(call.services, name).matching(curve_filter(query))
-    features = curves.features(("part_serial", "station", "program", "started_at"))
-    ranked = unusual_parts(features, query.limit)
+    ranked = rank_unusual(curves, ("part_serial", "station", "program", "started_at"), query.limit)
     page = UnusualPage(
         items=[
             UnusualOut(
@@ -215,6 +224,7 @@ def unusual(call: Call) -> UnusualPage | Raw:
                 score=float(row.score),
                 feature=row.feature,
                 z=float(row.z),
+                envelope=None if np.isnan(row.envelope) else float(row.envelope),
                 words=unusual_words(row),
             )
             for row in ranked.itertuples()

@@ -29,7 +29,7 @@ from pipelines.feature_charts import FeatureCharts, Plotted, chart_feature
 from pipelines.frames import engine_time
 from pipelines.kernels.features import FEATURES
 from pipelines.report_png import PngSize, caption_lines, report_png, title_of
-from pipelines.unusual import unusual_parts, unusual_words
+from pipelines.unusual import rank_unusual, unusual_words
 from pipelines.views import CurveFilter, View
 
 FEATURE_WORDS = {
@@ -91,6 +91,7 @@ class QualityPage(pn.viewable.Viewer):
             color="light",
         )
         self._features = pd.DataFrame()
+        self._unusual: tuple[str | None, pd.DataFrame] = (None, pd.DataFrame())
         self._plotted: Plotted | None = None  # the first chart drawn, and its parts
         self._rows = pd.DataFrame()
         self._choosing = False  # while pickers' options change, one draw at the end
@@ -329,8 +330,17 @@ class QualityPage(pn.viewable.Viewer):
             lines.append(f"- … and {len(alerts) - 10} earlier")
         return "\n".join(lines)
 
+    def _ranked(self) -> pd.DataFrame:
+        """The process's parts, most unusual first (:data:`UNUSUAL_EXPORTED` of them): read
+        once per process, with the curves' distances from their median curves."""
+        process = self.process.value
+        if self._unusual[0] != process:
+            shown = self.curves.matching(CurveFilter.of(process=process))
+            self._unusual = (process, rank_unusual(shown, COLUMNS, UNUSUAL_EXPORTED))
+        return self._unusual[1]
+
     def _unusual_words(self, process: str) -> str:
-        ranked = unusual_parts(self._features, UNUSUAL_SHOWN)
+        ranked = self._ranked().head(UNUSUAL_SHOWN)
         if ranked.empty:
             return f"*No program of {text(process)} has the 20 parts unusual parts need.*"
         lines = [f"**Most unusual parts** of {text(process)} (all its stations):"]
@@ -343,10 +353,10 @@ class QualityPage(pn.viewable.Viewer):
 
     def _unusual_csv(self) -> bytes:
         """The process's unusual parts as the API's CSV has them, most unusual first."""
-        ranked = unusual_parts(self._features, UNUSUAL_EXPORTED)
+        ranked = self._ranked()
         ranked = ranked.assign(words=[unusual_words(row) for row in ranked.itertuples()])
         columns = ["curve_id", "part_serial", "station", "program", "started_at", "score"]
-        return frame_csv(ranked[[*columns, "feature", "z", "words"]]).encode("utf-8")
+        return frame_csv(ranked[[*columns, "feature", "z", "envelope", "words"]]).encode("utf-8")
 
     def _say(self, words: str) -> None:
         self.message.object = words
