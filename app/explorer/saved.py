@@ -214,10 +214,11 @@ class SavedViews(pn.viewable.Viewer):
 
     # --- layout -------------------------------------------------------------------------------
 
-    def sidebar(self) -> list:
-        """The controls in order, for the explorer's sidebar."""
+    def sidebar(self, expanded: bool = False) -> list:
+        """The controls in a card for the explorer's sidebar, folded unless ``expanded`` (the
+        page opened a view) or there is something to say: open, they pushed the filters a
+        screen's third down."""
         controls = [
-            pn.pane.Markdown("#### Saved views"),
             self.picker,
             pn.Row(self.open_button, self.delete_button, sizing_mode="stretch_width"),
             self.link,
@@ -229,7 +230,14 @@ class SavedViews(pn.viewable.Viewer):
         for control in controls:
             if isinstance(control, pn.widgets.Widget):
                 control.sizing_mode = "stretch_width"
-        return controls
+        card = pn.Card(
+            *controls,
+            title="Saved views",
+            collapsed=not (expanded or self.message),
+            sizing_mode="stretch_width",
+            margin=(5, 0),
+        )
+        return [card]
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(*self.sidebar(), sizing_mode="stretch_width")
+        return pn.Column(*self.sidebar(expanded=True), sizing_mode="stretch_width")

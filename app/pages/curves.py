@@ -44,11 +44,13 @@ def page(services: Services) -> pn.template.BaseTemplate:
     actor = current_principal(services)
     if actor is None:
         return shell("curves", [sign_in_required()])
-    query, said = saved.opening(services, actor, session_query())  # ?view=<id>: its state
+    asked = session_query()
+    query, said = saved.opening(services, actor, asked)  # ?view=<id>: its state
     shown, elsewhere = explore(services, actor, query)
     sidebar = shown.controls.sidebar() if isinstance(shown, CurveExplorer) else None
     if sidebar is not None:
-        sidebar[:0] = saved.SavedViews(services, actor, shown.state, message=said).sidebar()
+        views = saved.SavedViews(services, actor, shown.state, message=said)
+        sidebar[:0] = views.sidebar(expanded=saved.VIEW_KEY in asked)
     return shell("curves", [elsewhere, shown], sidebar=sidebar)
 
 

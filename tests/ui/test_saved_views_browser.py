@@ -43,6 +43,7 @@ def test_a_saved_view_reopens_by_its_link(served, page, browser):
     page.wait_for_function("() => location.search.includes('result=NOK')")
     saved_query = query(page)
 
+    page.get_by_text("Saved views", exact=True).click()  # folded until asked for
     page.get_by_placeholder("e.g. NOK at station 2").fill(NAME)
     page.get_by_placeholder("e.g. NOK at station 2").press("Enter")
     page.get_by_text("Share with the project").click()

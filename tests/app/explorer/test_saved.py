@@ -187,3 +187,13 @@ def test_a_link_opens_the_view_for_those_who_may_see_it(press):
     assert opening(services, people["dan"], {"station": "S1"}) == ({"station": "S1"}, "")
     with services.metadata.sessions() as session:
         assert session.query(Project).count() == 1
+
+
+def test_the_sidebar_card_is_folded_until_asked_for(press):
+    services, people = press
+    (card,) = controls(services, people["dan"]).sidebar()
+    assert card.collapsed and card.title == "Saved views"
+    assert not controls(services, people["dan"]).sidebar(expanded=True)[0].collapsed
+    # A page whose view could not be opened says why, unfolded.
+    said = SavedViews(services, people["dan"], ExplorerState(project="press"), message="No view")
+    assert not said.sidebar()[0].collapsed
