@@ -26,6 +26,7 @@ from app.explorer.controls import ExplorerControls
 from app.explorer.parts import PartsPanel
 from app.explorer.plot import EMPTY_STORE, DensityPlot
 from app.explorer.state import ExplorerState
+from app.explorer.unusual import UnusualPanel
 from app.markup import text
 from app.published import publish
 from models.settings import HOT_CACHE_MB
@@ -111,6 +112,7 @@ class CurveExplorer(pn.viewable.Viewer):
         self.parts = PartsPanel(
             readers[1], readers[2], busy=self.plot.renders.wait, may_export=self._may_export
         )
+        self.unusual = UnusualPanel.of(self, client_factory)  # issue 19 §6, opened on demand
         if self._doc is not None:
             pn.state.on_session_destroyed(lambda _ctx: self.close())
         self._wire()
@@ -310,5 +312,10 @@ class CurveExplorer(pn.viewable.Viewer):
                 sizing_mode="stretch_width",
             )
         return pn.Column(
-            self._alert, self.plot, self.compare, self.parts, sizing_mode="stretch_width"
+            self._alert,
+            self.plot,
+            self.compare,
+            self.parts,
+            self.unusual,
+            sizing_mode="stretch_width",
         )
