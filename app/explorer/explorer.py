@@ -25,6 +25,7 @@ from app.explorer.compare import KpiTable
 from app.explorer.controls import ExplorerControls
 from app.explorer.parts import PartsPanel
 from app.explorer.plot import EMPTY_STORE, DensityPlot
+from app.explorer.rule_draw import RuleDraft, Save
 from app.explorer.state import ExplorerState
 from app.explorer.unusual import UnusualPanel
 from app.markup import text
@@ -63,6 +64,8 @@ class CurveExplorer(pn.viewable.Viewer):
         on_export: Callable[[str, tuple[str, ...] | None], None] | None = None,
         empty_advice: Callable[[str], str] | None = None,
         rules_of: Callable[[str, str], list[Rule]] | None = None,
+        save_rule: Save | None = None,
+        may_make_rules: Callable[[str], bool] | None = None,
         **params: Any,
     ) -> None:
         """``client_factory`` is called three times: the clients of renders, selections and
@@ -75,7 +78,9 @@ class CurveExplorer(pn.viewable.Viewer):
         made; it raises PermissionError to refuse (and records the export). ``empty_advice``
         says, for one of ``projects`` without curves, what this person can do about it; the
         project picker offers those projects too. ``rules_of(project, process)``: the
-        evaluation rules drawn over the picture (none when not given)."""
+        evaluation rules drawn over the picture (none when not given). ``save_rule``: makes
+        a rule drawn on the raster as a box (no drawing without it), for whoever
+        ``may_make_rules(project)``."""
         super().__init__(**params)
         self._projects, self._on_export = projects, on_export
         self._empty_advice = empty_advice
@@ -111,6 +116,16 @@ class CurveExplorer(pn.viewable.Viewer):
         self.plot.beside.append(self.compare.beside)
         self.parts = PartsPanel(
             readers[1], readers[2], busy=self.plot.renders.wait, may_export=self._may_export
+        )
+        self.draft = (
+            None
+            if save_rule is None
+            else RuleDraft(
+                self.state,
+                save=save_rule,
+                may_draw=may_make_rules or (lambda _project: True),
+                on_saved=self.plot.rules_changed,
+            )
         )
         self.unusual = UnusualPanel.of(self, client_factory)  # issue 19 §6, opened on demand
         if self._doc is not None:
@@ -192,6 +207,7 @@ class CurveExplorer(pn.viewable.Viewer):
         (the same pixel clicked twice is a second selection)."""
         self.plot.param.watch(self._on_box, "box", onlychanged=False)
         self.plot.param.watch(self._on_pointer, "pointer", onlychanged=False)
+        self.plot.param.watch(self._on_drawn_box, "drawn_box", onlychanged=False)
         self.plot.param.watch(self._on_choices, "choices", onlychanged=False)
         self.parts.param.watch(self._on_picked, "picked")
         for part in (self.plot, self.parts):
@@ -260,6 +276,10 @@ class CurveExplorer(pn.viewable.Viewer):
         if event.new is not None:
             self.select_box(event.new)
 
+    def _on_drawn_box(self, event) -> None:
+        if event.new is not None and self.draft is not None:
+            self.draft.from_box(*event.new)
+
     def _on_pointer(self, event) -> None:
         if event.new is not None and self.plot.image is not None:
             x, y, box = event.new
@@ -314,6 +334,7 @@ class CurveExplorer(pn.viewable.Viewer):
         return pn.Column(
             self._alert,
             self.plot,
+            *([self.draft] if self.draft is not None else []),
             self.compare,
             self.parts,
             self.unusual,

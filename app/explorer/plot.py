@@ -158,6 +158,12 @@ class DensityPlot(pn.viewable.Viewer):
         constant=True,
         doc="The pixels (col0, col1, row0, row1) last tapped or boxed; set on every selection.",
     )
+    drawn_box = param.Tuple(
+        default=None,
+        length=4,
+        constant=True,
+        doc="The box last drawn with the box-select tool, in data units (x0, y0, x1, y1).",
+    )
     pointer = param.Tuple(
         default=None,
         length=3,
@@ -459,6 +465,11 @@ class DensityPlot(pn.viewable.Viewer):
         self._rules_memo = (key, rule_strokes(rules))
         return self._rules_memo[1]
 
+    def rules_changed(self) -> None:
+        """A rule was made or changed: the strokes are asked for again, in a new render."""
+        self._rules_memo = ((), None)
+        self.render()
+
     def wait(self, timeout: float = 120.0) -> bool:
         """Block until the render in flight is shown."""
         return self.renders.wait(timeout)
@@ -500,6 +511,7 @@ class DensityPlot(pn.viewable.Viewer):
         if bounds is None or self.image is None:
             return
         self.pause("select")
+        publish(self, drawn_box=tuple(float(b) for b in bounds))
         publish(self, box=pixel_box(self.image.view, *bounds))
 
     def on_pointer(self, x=None, y=None) -> None:

@@ -28,7 +28,7 @@ from models.access import (
     record_export,
     visible_projects,
 )
-from models.rules import as_stored, current_version, project_rules
+from models.rules import as_stored, create_rule, current_version, project_rules
 from pipelines.homes import Home, Homes, HomeUnavailable
 from pipelines.rules import Rule, rule_from_stored
 from pipelines.sources import MemorySamples
@@ -90,6 +90,8 @@ def explore(
         on_export=record,
         empty_advice=lambda project: empty_advice(services, actor, project),
         rules_of=lambda project, process: process_rules(services, actor, project, process),
+        save_rule=lambda *rule: save_rule(services, actor, *rule),
+        may_make_rules=lambda project: may_make_rules(services, actor, project),
     )
     return explorer, elsewhere
 
@@ -105,6 +107,42 @@ def process_rules(services: Services, actor: Principal, project: str, process: s
             rule_from_stored(**as_stored(current_version(rule)))
             for rule in project_rules(session, actor, found, process=process)
         ]
+
+
+def save_rule(
+    services: Services,
+    actor: Principal,
+    name: str,
+    project: str,
+    process: str,
+    kind: str,
+    params: dict,
+    programs: list[str],
+) -> None:
+    """A rule drawn on the raster, made as the REST API makes one: the role checked, an audit
+    row written; refused with words (PermissionError, ValueError)."""
+    with services.metadata.sessions() as session:
+        found = next((p for p, _ in visible_projects(session, actor) if p.name == project), None)
+        if found is None:
+            raise PermissionError(f"There is no project {project!r} you may see.")
+        create_rule(
+            session=session,
+            actor=actor,
+            project=found,
+            name=name,
+            process=process,
+            kind=kind,
+            params=params,
+            programs=programs,
+        )
+        session.commit()
+
+
+def may_make_rules(services: Services, actor: Principal, project: str) -> bool:
+    """Whether ``actor`` may make rules in ``project`` (engineers and above)."""
+    with services.metadata.sessions() as session:
+        role = next((r for p, r in visible_projects(session, actor) if p.name == project), None)
+        return actor.is_operator or allows(role, Action.EDIT_RULES)
 
 
 def empty_advice(services: Services, actor: Principal, project: str) -> str:

@@ -1,0 +1,174 @@
+"""A rule drawn on the raster: the box last drawn with the box-select tool becomes a window, or
+its diagonal a no-pass line, refined in a small form and saved for the process in view.
+
+The form only holds what the box says; what a rule means and whether its numbers are valid is
+:mod:`pipelines.rules.spec`'s, and saving goes through the page's ``save`` (the metadata
+store's one way to make a rule, with its role check and audit row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import panel as pn
+import param
+
+from app.explorer.state import ExplorerState
+from app.markup import text
+from app.published import publish
+from pipelines.rules.spec import SIDES, RuleError, make_check
+
+# What a person picks, and the rule kind and parameters it means.
+SHAPES = {"Window": "window", "No-pass line": "line"}
+MODES = {
+    "enter and leave by the sides below (uni-box)": "uni-box",
+    "must pass through": "pass-through",
+    "must not touch": "not-touch",
+}
+DIAGONALS = {
+    "lower left to upper right": "rising",
+    "upper left to lower right": "falling",
+}
+# save(name, project, process, kind, params, programs): makes the rule, or raises with words.
+Save = Callable[[str, str, str, str, dict, list[str]], None]
+
+
+def _rounded(value: float, span: float) -> float:
+    """A bound to about four significant digits of the view's span: what a person would type."""
+    if span <= 0:
+        return float(value)
+    digits = max(0, 3 - int(f"{span:e}".split("e")[1]))
+    return round(float(value), digits)
+
+
+class RuleDraft(pn.viewable.Viewer):
+    """The box last drawn as a rule's form; hidden until a box is drawn, and for whoever may
+    not make rules in the project in view."""
+
+    shape = param.Selector(default="window", objects=SHAPES)
+    mode = param.Selector(default="uni-box", objects=MODES)
+    entry = param.Selector(default="left", objects=list(SIDES))
+    exit = param.Selector(default="right", objects=list(SIDES))
+    diagonal = param.Selector(default="rising", objects=DIAGONALS)
+    x0 = param.Number(default=0.0)
+    x1 = param.Number(default=1.0)
+    y0 = param.Number(default=0.0)
+    y1 = param.Number(default=1.0)
+    rule_name = param.String(default="")
+    message = param.String(default="", constant=True, doc="What saving did, or why not.")
+    drafting = param.Boolean(default=False, constant=True, doc="A box is drawn and not dropped.")
+
+    def __init__(
+        self,
+        state: ExplorerState,
+        *,
+        save: Save,
+        may_draw: Callable[[str], bool] = lambda _project: True,
+        on_saved: Callable[[], None] = lambda: None,
+    ) -> None:
+        super().__init__()
+        self.state, self._save, self._may_draw, self._on_saved = state, save, may_draw, on_saved
+        window = self.param.shape.rx() == "window"
+        uni = window & (self.param.mode.rx() == "uni-box")
+        widgets = {
+            "shape": pn.widgets.RadioButtonGroup.from_param(self.param.shape, label=""),
+            "mode": pn.widgets.Select.from_param(
+                self.param.mode, label="The curve", visible=window
+            ),
+            "entry": pn.widgets.Select.from_param(
+                self.param.entry, label="Enters through", visible=uni
+            ),
+            "exit": pn.widgets.Select.from_param(
+                self.param.exit, label="Leaves through", visible=uni
+            ),
+            "diagonal": pn.widgets.Select.from_param(
+                self.param.diagonal, label="From", visible=self.param.shape.rx() == "line"
+            ),
+        }
+        numbers = [
+            pn.widgets.FloatInput.from_param(getattr(self.param, n), label=n, width=110)
+            for n in ("x0", "x1", "y0", "y1")
+        ]
+        self.name_input = pn.widgets.TextInput.from_param(
+            self.param.rule_name, label="Rule name", placeholder="e.g. Press-in window"
+        )
+        self.save_button = pn.widgets.Button(label="Save rule", color="primary")
+        self.save_button.on_click(lambda _e: self.save())
+        self.drop_button = pn.widgets.Button(label="Drop", color="light")
+        self.drop_button.on_click(lambda _e: self.drop())
+        self.scope = pn.pane.Markdown(self._scope_words(), margin=(0, 10))
+        self.said = pn.pane.Markdown(self.param.message, margin=(0, 10), name="rule-draft-said")
+        self.card = pn.Card(
+            pn.pane.Markdown(
+                "Drawn with the box-select tool. Check the numbers, then save: the rule is "
+                "drawn on the raster and judges the process's parts.",
+                margin=(0, 10),
+            ),
+            widgets["shape"],
+            pn.Row(widgets["mode"], widgets["diagonal"]),
+            pn.Row(widgets["entry"], widgets["exit"]),
+            pn.Row(*numbers),
+            self.name_input,
+            self.scope,
+            pn.Row(self.save_button, self.drop_button),
+            self.said,
+            title="Rule from the box",
+            visible=self.param.drafting,
+            sizing_mode="stretch_width",
+            name="rule-draft",
+        )
+
+    def _scope_words(self) -> str:
+        programs = ", ".join(self.state.program) or "every program"
+        return f"Judges **{text(self.state.process)}** parts of {text(programs)}."
+
+    def from_box(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """A box drawn on the picture (data coordinates): the form's numbers, shown."""
+        if not self.state.process or not self._may_draw(self.state.project):
+            return
+        (x0, x1), (y0, y1) = sorted((x0, x1)), sorted((y0, y1))
+        self.param.update(
+            x0=_rounded(x0, x1 - x0),
+            x1=_rounded(x1, x1 - x0),
+            y0=_rounded(y0, y1 - y0),
+            y1=_rounded(y1, y1 - y0),
+        )
+        self.scope.object = self._scope_words()
+        publish(self, drafting=True, message="")
+
+    def drop(self) -> None:
+        publish(self, drafting=False, message="")
+
+    def rule(self) -> tuple[str, dict]:
+        """The rule kind and parameters the form says."""
+        if self.shape == "window":
+            params = {"x0": self.x0, "x1": self.x1, "y0": self.y0, "y1": self.y1}
+            params["mode"] = self.mode
+            if self.mode == "uni-box":
+                params.update(entry=self.entry, exit=self.exit)
+            return "window", params
+        low, high = (self.y0, self.y1) if self.diagonal == "rising" else (self.y1, self.y0)
+        return "line", {"x0": self.x0, "y0": low, "x1": self.x1, "y1": high}
+
+    def save(self) -> bool:
+        """Make the rule for the process in view (narrowed to the programs chosen, if any);
+        what went wrong is said in the form, in words."""
+        name = self.rule_name.strip()
+        if not name:
+            publish(self, message="Give the rule a name first.")
+            return False
+        kind, params = self.rule()
+        try:
+            make_check(kind, params)
+            self._save(
+                name, self.state.project, self.state.process, kind, params, list(self.state.program)
+            )
+        except (RuleError, PermissionError, ValueError) as exc:
+            publish(self, message=f"Not saved: {text(str(exc))}")
+            return False
+        publish(self, message=f"Saved rule “{text(name)}”; it is drawn on the raster.")
+        self._on_saved()
+        return True
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self.card
