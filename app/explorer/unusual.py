@@ -149,6 +149,9 @@ class UnusualPanel(pn.viewable.Viewer):
         if event.new:
             self.choose(event.new[0])
 
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self.card
+
     # --- work -> page -------------------------------------------------------------------------
 
     def _show(self, result) -> None:

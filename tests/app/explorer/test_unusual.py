@@ -39,6 +39,7 @@ def test_the_filters_unusual_parts_are_listed_once_opened_and_a_chosen_one_is_dr
         panel = explorer.unusual
         assert panel.ranked is None and panel.title == ASK
         assert len(explorer._clients) == 3  # closed, it opened nothing
+        assert any(shown is panel.card for shown in explorer.__panel__().objects)
 
         panel.card.collapsed = False
         assert panel.wait(120)
