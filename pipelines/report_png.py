@@ -20,7 +20,7 @@ import math
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import colorcet
 import matplotlib
@@ -501,3 +501,30 @@ def report_png(image: DensityImage, *, size: PngSize, **options) -> bytes:
     """:func:`figure` as PNG bytes (same arguments)."""
     fig = figure(image, size=size, **options)
     return png_bytes(fig, title=options.get("title", ""), caption=options.get("caption", ()))
+
+
+def filter_png(
+    image: DensityImage,
+    where: CurveFilter,
+    *,
+    size: PngSize,
+    project: str,
+    zone: str,
+    made: datetime | None = None,
+    notes: Sequence[str] = (),
+    **options,
+) -> bytes:
+    """The report figure of ``where``'s curves as PNG bytes: titled with its process and
+    quantities, captioned with the filter, the time window on ``zone``'s clocks and the
+    project (the explorer's export, the API's, a shift report's and a brush's are one)."""
+    caption = caption_lines(
+        where,
+        project=project,
+        zone=zone,
+        made=made or datetime.now(UTC),
+        curves=image.curves,
+        color_by=options.get("color_by", ""),
+        norm=options.get("norm", "eq_hist"),
+        notes=notes,
+    )
+    return report_png(image, size=size, title=title_of(where, image), caption=caption, **options)

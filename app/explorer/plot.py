@@ -44,9 +44,7 @@ from pipelines.report_png import (
     PRESETS,
     Envelope,
     LineSet,
-    caption_lines,
-    report_png,
-    title_of,
+    filter_png,
 )
 from pipelines.rules import Rule
 from pipelines.rules.strokes import rule_strokes
@@ -743,16 +741,6 @@ class DensityPlot(pn.viewable.Viewer):
                 lines.append(LineSet(overlay.label, overlay.color, _xy(self.reference_lines), 1.8))
             elif overlay.color == elements.HIGHLIGHT_COLOR:
                 lines.append(LineSet(overlay.label, overlay.color, _xy(self.highlighted), 0.6))
-        caption = caption_lines(
-            where,
-            project=self.state.project or "all projects you may see",
-            zone=self.state.display_zone(),
-            made=datetime.now(UTC),
-            curves=image.curves,
-            color_by=self.state.color_by,
-            norm=self.state.norm,
-            notes=notes,
-        )
 
         def redraw(width: int, height: int) -> DensityImage:
             """The same view and filter on the figure's grid, exact at its pixels."""
@@ -760,15 +748,17 @@ class DensityPlot(pn.viewable.Viewer):
             with self._reading:
                 return self._curves.matching(where).density(view)
 
-        return report_png(
+        return filter_png(
             image,
+            where,
             size=PRESETS[size].size,
+            project=self.state.project or "all projects you may see",
+            zone=self.state.display_zone(),
+            notes=notes,
             redraw=redraw if self._curves is not None else None,
             cmap=self.state.cmap,
             norm=self.state.norm,
             color_by=self.state.color_by,
-            title=title_of(where, image),
-            caption=caption,
             envelope=envelope,
             lines=lines,
         )

@@ -10,7 +10,6 @@ the line read them.
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import holoviews as hv
@@ -28,7 +27,7 @@ from pipelines.drifts import station_drifts
 from pipelines.feature_charts import FeatureCharts, Plotted, chart_feature
 from pipelines.frames import engine_time
 from pipelines.kernels.features import FEATURES
-from pipelines.report_png import PngSize, caption_lines, report_png, title_of
+from pipelines.report_png import PngSize, filter_png
 from pipelines.unusual import rank_unusual, unusual_words
 from pipelines.views import CurveFilter, View
 
@@ -289,17 +288,8 @@ class QualityPage(pn.viewable.Viewer):
         )
         these = self.curves.matching(where)
         image = these.density(View(width=BRUSH_SIZE.width // 2, height=BRUSH_SIZE.height // 2))
-        self.brushed_picture.object = report_png(
-            image,
-            size=BRUSH_SIZE,
-            title=title_of(where, image),
-            caption=caption_lines(
-                where,
-                project=self.project,
-                zone=zone,
-                made=datetime.now(UTC),
-                curves=image.curves,
-            ),
+        self.brushed_picture.object = filter_png(
+            image, where, size=BRUSH_SIZE, project=self.project, zone=zone
         )
         self.brushed_picture.visible = True
         link = self._explorer_link(

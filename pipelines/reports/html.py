@@ -23,7 +23,7 @@ from models.plants import PlantBook, load_plants
 from models.times import local_text
 from pipelines.curves import Curves
 from pipelines.kpis import Kpis, kpis
-from pipelines.report_png import PngSize, caption_lines, report_png, title_of
+from pipelines.report_png import PngSize, filter_png
 from pipelines.reports.shifts import (
     MAX_PROCESSES,
     PANEL_TITLES,
@@ -273,17 +273,16 @@ def _densities(
         these = selected.filter(process=process)
         image = these.density(View(width=FIGURE_SIZE.width // 2, height=FIGURE_SIZE.height // 2))
         where = these.selection
-        caption = caption_lines(
-            where, project=definition.project, zone=window.zone, made=made, curves=image.curves
-        )
-        png = report_png(
+        png = filter_png(
             image,
+            where,
             size=FIGURE_SIZE,
+            project=definition.project,
+            zone=window.zone,
+            made=made,
             redraw=lambda w, h, these=these, image=image: these.density(
                 replace(image.view, width=w, height=h)
             ),
-            title=title_of(where, image),
-            caption=caption,
         )
         data = base64.b64encode(png).decode("ascii")
         alt = f"Distinct curves per pixel, {process}: {image.curves} curves"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-import app.explorer.plot as plot_module
+import pipelines.report_png as figures
 from app.explorer.elements import PLOT_HEIGHT, PLOT_WIDTH
 from app.explorer.explorer import CurveExplorer
 from pipelines.curves import Curves
@@ -33,7 +33,7 @@ def demo(engine, store):
 def captured(monkeypatch):
     """What the explorer hands the report figure, and the counts its redraw drew."""
     seen = {}
-    real = plot_module.report_png
+    real = figures.report_png
 
     def spy(image, **options):
         redraw = options["redraw"]
@@ -45,7 +45,7 @@ def captured(monkeypatch):
         seen["options"] = options
         return real(image, **{**options, "redraw": recorded})
 
-    monkeypatch.setattr(plot_module, "report_png", spy)
+    monkeypatch.setattr(figures, "report_png", spy)
     return seen
 
 
