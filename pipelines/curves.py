@@ -108,11 +108,12 @@ class Curves:
 
     def filter(self, **filters: Any) -> Curves:
         """Narrow the selection: ``station="LEJ-L1-ST010"``, ``result="NOK"``,
-        ``serial="000123"``, ``start="2026-11-20"``; lists mean any of several values. A field
+        ``serial="000123"``, ``start="2026-11-20"``, ``verdict="fail", rules=[7]`` (see
+        :class:`CurveFilter`); lists mean any of several values. A field
         filtered twice keeps the values in both (``station=[A, B]`` then ``station=B`` is B)."""
         equals = {k: list(v) for k, v in self.where.equals.items()}
         for key, value in filters.items():
-            if key in ("serial", "start", "end"):
+            if key in ("serial", "start", "end", "verdict", "rules"):
                 continue
             wanted = [value] if isinstance(value, str) else list(value or [])
             equals[key] = [v for v in equals[key] if v in wanted] if key in equals else wanted
@@ -120,6 +121,8 @@ class Curves:
             serial=filters.get("serial", self.where.serial),
             start=filters.get("start", self.where.start),
             end=filters.get("end", self.where.end),
+            verdict=filters.get("verdict", self.where.verdict),
+            rules=filters.get("rules", self.where.rules),
             **{k: v for k, v in equals.items() if v},
         )
         nothing = {k: () for k, v in equals.items() if not v}  # filters that exclude each other
@@ -135,8 +138,10 @@ class Curves:
 
     @property
     def selection(self) -> CurveFilter:
-        """The filter every query uses: :attr:`where`, kept inside :attr:`projects`."""
-        return self.where.within(self.projects)
+        """The filter every query uses: :attr:`where`, kept inside :attr:`projects` (and
+        reading verdicts from this reader's database)."""
+        chosen = self.where.within(self.projects)
+        return replace(chosen, verdicts_in=self.database) if chosen.judged else chosen
 
     @property
     def _db(self) -> str:

@@ -29,6 +29,7 @@ from models.settings import Settings
 from models.store import MetadataStore
 from models.tables import Cluster, ClusterStatus, MoveState, Project, ProjectMove
 from pipelines.curves import Curves
+from pipelines.rules.current import StoredRules
 from pipelines.store import STALE_SECONDS, CurveStore
 from providers.clusters import Connection
 from providers.clusters.configured import provider_for
@@ -199,7 +200,13 @@ class Homes:
 
     def store(self, home: Home, *, project: str | None = None) -> CurveStore:
         """A store on a new client of ``home`` (the caller closes ``store.client``), its schema
-        migrated on first use. :class:`HomeUnavailable` when the home cannot answer."""
+        migrated on first use, judging what it writes by the project's current rules.
+        :class:`HomeUnavailable` when the home cannot answer."""
+        store = self._open(home, project)
+        store.rules = StoredRules(self.metadata)
+        return store
+
+    def _open(self, home: Home, project: str | None) -> CurveStore:
         if home.builtin:
             return self._builtin()
         if not home.reachable:

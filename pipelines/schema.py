@@ -8,6 +8,7 @@ Layout (chosen by ``benchmarks/test_storage.py``; numbers in the README):
   point, against 2.7 for ``Float32`` arrays and 4.2 for one ``Float32`` row per sample, and
   decode about twice as fast inside the engine as ``Delta, ZSTD`` at the same size.
 * ``curve_features``: one row per curve with its fixed features (peak, final, area, ...).
+* ``curve_verdicts``: one row per curve and evaluation rule version: passed, and why not.
 * ``datasets``: one row per import, demo run or live micro-batch. The row is written last: it
   is the commit record of an import (see ``pipelines.store``).
 
@@ -53,28 +54,34 @@ class Table:
     settings: str = ""
     # How rows spread over shards; None: not sharded, a whole copy on every node.
     shard_key: str | None = "cityHash64(curve_id)"
+    # A ReplacingMergeTree's version column: rows with the same sorting key collapse to the
+    # newest when parts merge (empty: a plain MergeTree).
+    replacing: str = ""
 
     def statements(self, db: str, cluster: str | None) -> tuple[str, ...]:
         name = identifier(self.name)
         tail = f"ORDER BY {self.order_by}"
         if self.settings:
             tail += f"\nSETTINGS {self.settings}"
+        kind = "ReplacingMergeTree" if self.replacing else "MergeTree"
+        version = f", {identifier(self.replacing)}" if self.replacing else ""
         if cluster is None:
+            engine = f"{kind}({identifier(self.replacing)})" if self.replacing else kind
             return (
                 f"CREATE TABLE IF NOT EXISTS {db}.{name} ({self.columns})\n"
-                f"ENGINE = MergeTree\n{tail}",
+                f"ENGINE = {engine}\n{tail}",
             )
         on = on_cluster(cluster)
         if self.shard_key is None:
             return (
                 f"CREATE TABLE IF NOT EXISTS {db}.{name}{on} ({self.columns})\n"
-                f"ENGINE = ReplicatedMergeTree('{EVERYWHERE_PATH}', '{{shard}}_{{replica}}')\n"
-                f"{tail}",
+                f"ENGINE = Replicated{kind}('{EVERYWHERE_PATH}', '{{shard}}_{{replica}}'"
+                f"{version})\n{tail}",
             )
         local = identifier(f"{self.name}_local")
         return (
             f"CREATE TABLE IF NOT EXISTS {db}.{local}{on} ({self.columns})\n"
-            f"ENGINE = ReplicatedMergeTree('{SHARD_PATH}', '{{replica}}')\n{tail}",
+            f"ENGINE = Replicated{kind}('{SHARD_PATH}', '{{replica}}'{version})\n{tail}",
             f"CREATE TABLE IF NOT EXISTS {db}.{name}{on} AS {db}.{local}\n"
             f"ENGINE = Distributed({identifier(cluster)}, {db}, {local}, {self.shard_key})",
         )
@@ -191,6 +198,32 @@ _V3_FEATURES = Table(
     "(project, process, curve_id)",
 )
 
+# One row per curve and rule version that judged it (``pipelines.rules.verdicts``): passed, what
+# went wrong (``code``), the reason in words and the point it names. A rule version never
+# changes once it judged, so a row keyed by (rule, version, curve) is final; judging again
+# writes the same row, and ReplacingMergeTree keeps one. Readers ask "is there a failing row",
+# which duplicates not yet merged cannot change. ``dataset_id`` is the curve's: staging,
+# attach, delete and sweep treat verdicts like the curves they judge.
+_V4_VERDICTS = Table(
+    "curve_verdicts",
+    """
+    project      LowCardinality(String),
+    process      LowCardinality(String),
+    rule_id      UInt64,
+    rule_version UInt32,
+    curve_id     UInt64,
+    dataset_id   UUID,
+    passed       Bool,
+    code         LowCardinality(String),
+    reason       String,
+    x            Float64,
+    y            Float64,
+    judged_at    DateTime64(3, 'UTC')
+""",
+    "(rule_id, rule_version, curve_id)",
+    replacing="judged_at",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "curves, curve samples and datasets", (_V1_CURVES, _V1_SAMPLES, _V1_DATASETS)),
     # Curves committed by live ingest (MQTT, OPC UA through MQTT) are their own kind of dataset.
@@ -206,6 +239,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     # Stored curves get their rows from pipelines.features.backfill_features (CurveStore.open
     # runs it when this migration is applied; ``curvehouse features --backfill`` at any time).
     Migration(3, "curve features", (_V3_FEATURES,)),
+    # Filled as rules judge: at each commit by the project's current rules, and over history
+    # when a rule is made or changed (``pipelines.rules.runs``).
+    Migration(4, "verdicts of evaluation rules", (_V4_VERDICTS,)),
 )
 
 CURRENT_VERSION = MIGRATIONS[-1].version

@@ -3,7 +3,9 @@
 ClickHouse has no multi-table transactions, so an import is made atomic the ClickHouse way:
 
 1. every batch goes into private staging tables (``_staging_<id>_curves``/``_samples``/
-   ``_features``, the last with each curve's features from :mod:`pipelines.features`);
+   ``_features``/``_verdicts``: each curve's features from :mod:`pipelines.features`, and its
+   verdicts by the project's current rules when the store was given them, see
+   :mod:`pipelines.rules.verdicts`);
 2. validation and conflict checks run while staging, so bad input never reaches a shared table;
 3. ``ATTACH PARTITION tuple() FROM`` moves each staging table's parts into place in one step
    (samples and features first, then curves, which is what makes curves visible);
@@ -26,7 +28,7 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -37,6 +39,8 @@ from models.identifiers import identifier
 from pipelines.batch import CurveBatch, curve_ids, fingerprints, to_tables
 from pipelines.features import backfill_features, batch_features, feature_table, stage_from_samples
 from pipelines.frames import id_chunks
+from pipelines.rules.spec import Rule
+from pipelines.rules.verdicts import batch_verdicts
 from pipelines.schema import ensure_schema, is_distributed
 
 FEATURES_VERSION = 3  # the schema migration that adds ``curve_features``
@@ -45,11 +49,20 @@ if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
 Progress = Callable[[int, int], None]  # (curves written so far, points written so far)
+# (project, processes) -> the current rules of those processes, frozen before they judge
+RuleSource = Callable[[str, Sequence[str]], Sequence[Rule]]
 
 _STAGING_PREFIX = "_staging_"
-_STAGING_NAME = re.compile(r"_staging_([0-9a-f]{32})_(curves|samples|features)")
+_STAGING_NAME = re.compile(r"_staging_([0-9a-f]{32})_(curves|samples|features|verdicts)")
 # What an import stages and attaches, in attach order: curves last, which makes them visible.
-_STAGED = (("curve_samples", "samples"), ("curve_features", "features"), ("curves", "curves"))
+_STAGED = (
+    ("curve_samples", "samples"),
+    ("curve_features", "features"),
+    ("curve_verdicts", "verdicts"),
+    ("curves", "curves"),
+)
+# Tables whose rows belong to a dataset: deleted with it, swept when it never committed.
+_DATASET_TABLES = ("curves", "curve_features", "curve_verdicts", "curve_samples")
 # Staging tables older than this belong to a dead import even on a shared server.
 STALE_SECONDS = 6 * 3600
 _project_locks: dict[tuple[str, str], threading.Lock] = {}
@@ -109,6 +122,9 @@ class _ImportRun:
         self.staged_curves = identifier(self.staged["curves"])
         self.staged_samples = identifier(self.staged["curve_samples"])
         self.staged_features = identifier(self.staged["curve_features"])
+        self.staged_verdicts = identifier(self.staged["curve_verdicts"])
+        self.rules: list[Rule] = []  # the project's current rules of the processes seen
+        self.asked: set[str] = set()  # processes whose rules were asked for
         self.ingested_at = ingested_at.floor("ms")
         self.seen: set[int] = set()
         self.result = WriteResult(dataset_id=None)
@@ -167,11 +183,33 @@ class _ImportRun:
             ids=ids,
             dataset_id=self.dataset_id,
         )
+        verdicts = self.verdicts(batch, ids)
         self.store.client.insert_arrow(f"{self.db}.{self.staged_samples}", samples)
         self.store.client.insert_arrow(f"{self.db}.{self.staged_features}", features)
+        if verdicts is not None:
+            self.store.client.insert_arrow(f"{self.db}.{self.staged_verdicts}", verdicts)
         self.store.client.insert_arrow(f"{self.db}.{self.staged_curves}", curves)
         result.curves_added += len(batch)
         result.points_added += batch.point_count
+
+    def verdicts(self, batch: CurveBatch, ids: np.ndarray):
+        """The batch's verdicts by the project's current rules (asked once per process per
+        import), or None without rules."""
+        source = self.store.rules
+        if source is None:
+            return None
+        new = sorted(set(batch.meta["process"].astype(str)) - self.asked)
+        if new:
+            self.rules.extend(source(self.spec.project, new))
+            self.asked.update(new)
+        return batch_verdicts(
+            batch,
+            ids,
+            self.rules,
+            project=self.spec.project,
+            dataset_id=self.dataset_id,
+            judged_at=self.ingested_at,
+        )
 
     def publish(self, commit: Callable[[], None] | None = None) -> None:
         """Move the staged parts into place, then commit with the dataset row (``commit``
@@ -213,10 +251,13 @@ class _ImportRun:
 class CurveStore:
     """The curve tables of one ClickHouse database, behind one client."""
 
-    def __init__(self, client: Client, database: str) -> None:
+    def __init__(self, client: Client, database: str, *, rules: RuleSource | None = None) -> None:
+        """``rules``: where a write finds the project's current rules, to judge what it
+        stores (None: nothing is judged at commit)."""
         self.client = client
         self.database = database
         self.db = identifier(database)
+        self.rules = rules
         self._distributed: bool | None = None
 
     @classmethod
@@ -378,9 +419,11 @@ class CurveStore:
         """Whether rows of a dataset that has no commit record are stored."""
         return bool(
             self.client.query(
-                f"SELECT (SELECT count() FROM {self.db}.curves WHERE dataset_id = {{d:UUID}}) + "
-                f"(SELECT count() FROM {self.db}.curve_samples WHERE dataset_id = {{d:UUID}}) + "
-                f"(SELECT count() FROM {self.db}.curve_features WHERE dataset_id = {{d:UUID}})",
+                "SELECT "
+                + " + ".join(
+                    f"(SELECT count() FROM {self.db}.{t} WHERE dataset_id = {{d:UUID}})"
+                    for t in _DATASET_TABLES
+                ),
                 parameters={"d": dataset_id},
             ).result_rows[0][0]
         )
@@ -395,12 +438,12 @@ class CurveStore:
 
     def delete_datasets(self, dataset_ids: list[str]) -> None:
         """Delete datasets: the commit record first, then curves (so they leave views), then
-        their features and samples. Interrupted half-way, what is left is uncommitted and the
-        sweep removes it."""
+        their features, verdicts and samples. Interrupted half-way, what is left is uncommitted
+        and the sweep removes it."""
         if not dataset_ids:
             return
         self._check_writable()
-        for table in ("datasets", "curves", "curve_features", "curve_samples"):
+        for table in ("datasets", *_DATASET_TABLES):
             self.client.command(
                 f"ALTER TABLE {self.db}.{table} DELETE WHERE dataset_id IN {{ids:Array(UUID)}}",
                 parameters={"ids": list(dataset_ids)},
@@ -413,12 +456,13 @@ class CurveStore:
         Uncommitted datasets are listed before staging tables: an import that attaches in
         between is then not on the list, while its staging tables still mark it as alive.
         """
+        tables = _DATASET_TABLES
         uncommitted = [
             str(r[0])
             for r in self.client.query(
-                f"SELECT DISTINCT dataset_id FROM (SELECT dataset_id FROM {self.db}.curves "
-                f"UNION ALL SELECT dataset_id FROM {self.db}.curve_samples "
-                f"UNION ALL SELECT dataset_id FROM {self.db}.curve_features) "
+                "SELECT DISTINCT dataset_id FROM ("
+                + " UNION ALL ".join(f"SELECT dataset_id FROM {self.db}.{t}" for t in tables)
+                + ") "
                 f"WHERE dataset_id NOT IN (SELECT dataset_id FROM {self.db}.datasets)"
             ).result_rows
         ]

@@ -7,14 +7,19 @@ only names placed in the text come from fixed whitelists (:data:`FILTER_COLUMNS`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from models.identifiers import identifier
 from models.times import TimeInputError, check_years, parse_time
 
+# Verdicts of evaluation rules a filter can ask for (see CurveFilter).
+VERDICTS = ("pass", "fail")
+VERDICT_TABLE = "curve_verdicts"
 # Filterable metadata columns: equality (one value or any of several).
 FILTER_COLUMNS = ("project", "plant", "line", "station", "process", "program", "shift", "result")
 # Columns a density can be split by (colour-by).
@@ -79,12 +84,27 @@ def _values(value: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class CurveFilter:
-    """Which curves: equality on metadata, a serial search and a time window (UTC)."""
+    """Which curves: equality on metadata, a serial search, a time window (UTC), and the
+    verdicts of evaluation rules.
+
+    ``verdict`` "fail": a curve one of ``rules`` (rule ids) failed; "pass": judged by one of
+    them and failed by none; "" with rules: judged by one of them. For each rule the newest
+    version that judged the curve decides (see :mod:`pipelines.rules.verdicts`). Verdicts live
+    in the engine beside the curves, so the filter must know the database: ``verdicts_in``,
+    which :attr:`pipelines.curves.Curves.selection` sets."""
 
     equals: dict[str, tuple[str, ...]] = field(default_factory=dict)
     serial: str = ""
     start: pd.Timestamp | None = None
     end: pd.Timestamp | None = None
+    verdict: str = ""
+    rules: tuple[int, ...] = ()
+    verdicts_in: str = ""
+
+    @property
+    def judged(self) -> bool:
+        """Whether verdicts narrow this filter (then only the engine can answer it)."""
+        return bool(self.verdict or self.rules)
 
     @classmethod
     def of(
@@ -93,6 +113,8 @@ class CurveFilter:
         serial: str = "",
         start: Any = None,
         end: Any = None,
+        verdict: str | None = None,
+        rules: Any = (),
         **equals: str | list[str] | None,
     ) -> CurveFilter:
         unknown = sorted(set(equals) - set(FILTER_COLUMNS))
@@ -110,7 +132,10 @@ class CurveFilter:
         end = _timestamp("end", end)
         if start is not None and end is not None and start >= end:
             raise FilterError(f"start ({start}) must be before end ({end})")
-        return cls(chosen, serial.strip(), start, end)
+        verdict = verdict or ""
+        if verdict not in ("", *VERDICTS):
+            raise FilterError(f"verdict must be pass or fail, not {verdict!r}")
+        return cls(chosen, serial.strip(), start, end, verdict, _rule_ids(rules))
 
     def within(self, projects: tuple[str, ...] | None) -> CurveFilter:
         """The same filter, kept inside ``projects`` (the ones a person may see; None: all).
@@ -129,6 +154,8 @@ class CurveFilter:
         folding is the engine's own), and so is anything narrower than a time window."""
         if self.serial or wider.serial or wider.start is not None or wider.end is not None:
             return False
+        if self.judged or wider.judged:
+            return False
         return all(
             column in self.equals and set(self.equals[column]) <= set(values)
             for column, values in wider.equals.items()
@@ -139,6 +166,8 @@ class CurveFilter:
         this filter matches, as :meth:`where` does in the engine; no serial search."""
         if self.serial:
             raise FilterError("a serial search is answered by the engine")
+        if self.judged:
+            raise FilterError("a verdict filter is answered by the engine")
         mask = np.ones(len(meta), dtype=bool)
         for column, values in self.equals.items():
             mask &= meta[column].isin(values).to_numpy()
@@ -172,7 +201,57 @@ class CurveFilter:
         if self.end is not None:
             clauses.append(f"{prefix}started_at < {{end:DateTime64(3, 'UTC')}}")
             params["end"] = self.end.to_pydatetime()
+        if self.judged:
+            if not self.verdicts_in:
+                raise FilterError("a verdict filter needs the database its verdicts are in")
+            clause, extra = verdict_sql(
+                self.verdicts_in, self.verdict, self.rules, f"{prefix}curve_id"
+            )
+            clauses.append(clause)
+            params.update(extra)
         return (" AND ".join(clauses) or "1"), params
+
+
+def verdict_sql(database: str, verdict: str, rules: Sequence[int], column: str) -> tuple[str, dict]:
+    """A condition on ``column`` (a curve id) and its parameters: the curve's verdict by
+    ``rules`` (rule ids) is ``verdict`` (pass: judged by one of them and failed none of them;
+    fail: failed one of them; "": judged by one of them), each rule's newest version that
+    judged the curve deciding for that rule."""
+    if verdict not in ("", *VERDICTS):
+        raise FilterError(f"verdict must be pass or fail, not {verdict!r}")
+    if not rules:
+        return "0", {}
+    table = f"{identifier(database)}.{VERDICT_TABLE}"
+    params = {"verdict_rules": [int(r) for r in rules]}
+    latest = (
+        f"SELECT curve_id, argMax(passed, rule_version) AS ok FROM {table} "
+        "WHERE rule_id IN {verdict_rules:Array(UInt64)} GROUP BY curve_id, rule_id"
+    )
+    if verdict == "fail":
+        inner = f"SELECT curve_id FROM ({latest}) WHERE NOT ok"
+    elif verdict == "pass":
+        inner = f"SELECT curve_id FROM ({latest}) GROUP BY curve_id HAVING min(ok)"
+    else:
+        inner = f"SELECT curve_id FROM {table} WHERE rule_id IN {{verdict_rules:Array(UInt64)}}"
+    return f"{column} IN ({inner})", params
+
+
+def _rule_ids(rules: Any) -> tuple[int, ...]:
+    """Rule ids as whole numbers, each once, sorted; a refusal names the bad one."""
+    if rules is None or rules == "":
+        return ()
+    if isinstance(rules, (int, str)):
+        rules = (rules,)
+    ids = set()
+    for rule in rules:
+        try:
+            number = int(rule)
+        except (TypeError, ValueError):
+            raise FilterError(f"rule must be a rule's id (a whole number), not {rule!r}") from None
+        if number < 1:
+            raise FilterError(f"rule must be a rule's id (a whole number), not {rule!r}")
+        ids.add(number)
+    return tuple(sorted(ids))
 
 
 def _millisecond(stamp: pd.Timestamp, naive: bool) -> pd.Timestamp:

@@ -35,6 +35,7 @@ from app.imports import ImportRefused, import_upload
 from app.services import Services
 from models.access import Action
 from models.audit import audit
+from models.rules import project_rules
 from pipelines.curves import Curves
 from pipelines.views import CurveFilter, View
 
@@ -187,12 +188,39 @@ def curve_filter(filters: CurveFilters) -> CurveFilter:
     tag=TAG,
 )
 def list_curves(call: Call) -> Page[CurveOut]:
-    _, name = _project(call, Action.VIEW)
     query: CurveQuery = call.query
-    curves = _curves(call.services, name).matching(curve_filter(query))
+    name, judged_by = _judging(call, query)
+    where = curve_filter(query)
+    if judged_by is not None:
+        where = replace(where, verdict=query.verdict or "", rules=judged_by)
+    curves = _curves(call.services, name).matching(where)
     page = curves.page(query.limit, query.offset, (*CURVE_COLUMNS, "x_step", "y_step"))
     items = [CurveOut(**_curve_row(row)) for row in page.rows]
     return Page(items=items, total=page.total, limit=query.limit, offset=query.offset)
+
+
+def _judging(call: Call, query: CurveQuery) -> tuple[str, tuple[int, ...] | None]:
+    """The project's name, and the rule ids a verdict filter is about (None: no verdict
+    filter): those asked for, which must be the project's (retired ones too), or else every
+    current rule of the project (of the processes filtered, if any)."""
+    with call.store.sessions() as session:
+        project, _ = project_in(session, call, call.path["project_id"], Action.VIEW)
+        if not query.verdict and not query.rule:
+            return project.name, None
+        known = project_rules(session, call.who, project, retired=True)
+        if query.rule:
+            ids = {r.id for r in known}
+            missing = sorted(set(query.rule) - ids)
+            if missing:
+                raise not_found(f"There is no rule {missing[0]} in this project.")
+            return project.name, tuple(sorted(set(query.rule)))
+        processes = set(query.process or ())
+        chosen = [
+            r.id
+            for r in known
+            if r.retired_at is None and (not processes or r.process in processes)
+        ]
+        return project.name, tuple(chosen)
 
 
 def _curve_row(row: dict) -> dict:

@@ -3,9 +3,11 @@ try one before saving it (what-if), and judge a period's parts with one.
 
 What a rule checks is made and checked by :mod:`pipelines.rules` (a bad one is a 422 in its
 words) and stored, versioned and audited by :mod:`models.rules`: a version that has judged
-parts never changes, so editing it makes a new one. Judging here answers with counts and the
-first failures; the verdicts themselves are not stored yet (the version is frozen all the same,
-since parts were judged with it).
+parts never changes, so editing it makes a new one. Making or changing a rule freezes the new
+version and starts its run over the process's stored curves in the background
+(:mod:`pipelines.rules.runs`), whose verdicts are stored in the engine; ``…/run`` says how far
+it is and starts it again. Judging a period here (``…/judge``, what-if) answers with counts
+and the first failures and stores nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from app.api.errors import conflict, invalid, not_found
 from app.api.handler import Call
 from app.api.registry import API
 from app.api.schemas import Coordinate, CurveFilters, Label, Page, Paging, Request
-from app.api.scope import page_list, project_in
+from app.api.scope import page_list, project_in, project_store
+from app.rule_runs import freeze, start
 from models import rules as stored
 from models.access import Action
 from models.audit import audit
@@ -39,6 +42,8 @@ from pipelines.rules import (
     learn_envelope,
     rule_from_stored,
 )
+from pipelines.rules.runs import RUNNING, RUNS
+from pipelines.rules.verdicts import run_count
 
 TAG = "rules"
 Kind = Literal[tuple(KINDS)]  # type: ignore[valid-type]
@@ -63,13 +68,21 @@ class RuleCheck(Request):
     stations: Names = Field(default_factory=list, description="only these stations (none: all)")
 
 
+RUN_SAID = (
+    "judge the process's stored curves with the new version now, in the background (see "
+    "…/run); false: a draft, changed in place by edits until it judges"
+)
+
+
 class RuleIn(RuleCheck):
     name: Label
     process: Label = Field(description="the process whose curves the rule judges")
+    run: bool = Field(True, description=RUN_SAID)
 
 
 class RuleEdit(RuleCheck):
     name: Label | None = Field(None, description="a new name (makes no version)")
+    run: bool = Field(True, description=RUN_SAID)
 
 
 class TrialRule(RuleCheck):
@@ -145,6 +158,19 @@ class RuleOut(BaseModel):
 
 class RuleDetailOut(RuleOut):
     versions: list[VersionOut] = Field(description="oldest first")
+
+
+class RunOut(BaseModel):
+    rule_id: int
+    version: int = Field(description="the rule's current version, the one this run is of")
+    state: Literal["running", "done", "failed", "stopped", "incomplete"] = Field(
+        description="incomplete: no run going and curves left to judge (never run, a draft, "
+        "or cut short by a restart): start it again"
+    )
+    judged: int = Field(description="covered stored parts this version has judged")
+    total: int = Field(description="stored parts the version covers")
+    seconds: float | None = Field(description="how long the run took, once it ended")
+    error: str = ""
 
 
 class FailureOut(BaseModel):
@@ -268,7 +294,9 @@ def create_rule(call: Call) -> RuleDetailOut:
             programs=body.programs,
             stations=body.stations,
         )
+        judging = freeze(session, rule) if body.run else None
         session.commit()
+        start(call.services, judging)
         return _detail(session, call, rule)
 
 
@@ -322,6 +350,7 @@ def edit_rule(call: Call) -> RuleDetailOut:
             )
             if body.name is not None:
                 stored.rename_rule(session=session, actor=call.who, rule=rule, name=body.name)
+            judging = freeze(session, rule) if body.run else None
             session.commit()
         except stored.RetiredRule as exc:
             raise conflict(str(exc)) from None
@@ -329,6 +358,7 @@ def edit_rule(call: Call) -> RuleDetailOut:
             raise conflict(
                 "The rule was changed by someone else at the same moment; retry."
             ) from None
+        start(call.services, judging)
         return _detail(session, call, rule)
 
 
@@ -469,6 +499,79 @@ def judge_rule(call: Call) -> VerdictsOut:
         )
         session.commit()
     return out
+
+
+@API.route(
+    "GET",
+    "/api/projects/{project_id}/rules/{rule_id}/run",
+    "How far the rule's current version is through the process's stored parts",
+    response=RunOut,
+    permission=Action.VIEW,
+    tag=TAG,
+    description="Counted in the engine (judged: covered parts with a stored verdict of this "
+    "version), so it is right after a restart; running while a run of this server goes.",
+)
+def rule_run(call: Call) -> RunOut:
+    with call.store.sessions() as session:
+        _, rule = _rule(session, call, Action.VIEW)
+        kept = stored.as_stored(stored.current_version(rule))
+    return _run_out(call, rule_from_stored(**kept))
+
+
+@API.route(
+    "POST",
+    "/api/projects/{project_id}/rules/{rule_id}/run",
+    "Judge the stored parts the rule's current version has not judged, in the background",
+    response=RunOut,
+    status=202,
+    errors=(403, 409),
+    permission=Action.EDIT_RULES,
+    tag=TAG,
+    description="Freezes the version (it judges parts). Idempotent: parts already judged by "
+    "it are left as they are, and a run going is not doubled. A retired rule is a 409. The "
+    "audit trail records it (rule.run).",
+)
+def start_run(call: Call) -> RunOut:
+    with call.store.sessions() as session:
+        project, rule = _rule(session, call, Action.EDIT_RULES)
+        if rule.retired_at is not None:
+            raise conflict(f"The rule {rule.name!r} is retired; it judges nothing more.")
+        judging = freeze(session, rule)
+        audit(
+            session,
+            call.who.label,
+            "rule.run",
+            "project",
+            project.id,
+            ip=call.ip,
+            rule=rule.id,
+            version=judging.version,
+        )
+        session.commit()
+    start(call.services, judging)
+    return _run_out(call, judging)
+
+
+def _run_out(call: Call, judging: Rule) -> RunOut:
+    run = RUNS.get(judging.scope.project, int(judging.rule_id or 0))
+    if run is not None and run.rule.version != judging.version:
+        run = None
+    out = {"rule_id": judging.rule_id, "version": judging.version}
+    if run is not None and run.state == RUNNING:
+        return RunOut(**out, state=RUNNING, judged=run.judged, total=run.total, seconds=None)
+    store = project_store(call.services, judging.scope.project)
+    count = run_count(store.client, store.database, judging)
+    state = run.state if run is not None else "done"
+    if not count.done and state == "done":
+        state = "incomplete"
+    return RunOut(
+        **out,
+        state=state,
+        judged=count.judged,
+        total=count.total,
+        seconds=None if run is None else run.seconds,
+        error="" if run is None else run.error,
+    )
 
 
 def _checks(version: RuleVersion) -> dict[str, Any]:

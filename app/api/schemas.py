@@ -390,7 +390,19 @@ class CurveFilters(BaseModel):
     started_before: Moment | None = Field(None, description=f"curves started before; {TIMES}")
 
 
-class CurveQuery(CurveFilters, Paging):
+class VerdictFilters(BaseModel):
+    verdict: Literal["pass", "fail"] | None = Field(
+        None,
+        description="fail: a rule failed the curve; pass: judged and failed by none (the rules "
+        "given in rule, else every current rule of the project; each rule's newest version that "
+        "judged the curve decides)",
+    )
+    rule: list[Annotated[int, Field(ge=1)]] | None = Field(
+        None, description="rule ids: only curves these rules judged (with verdict: their verdict)"
+    )
+
+
+class CurveQuery(CurveFilters, VerdictFilters, Paging):
     pass
 
 

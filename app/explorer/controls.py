@@ -20,14 +20,19 @@ from app.explorer.state import (
     PLANT_ZONE,
     RESULTS,
     TIME_FIELDS,
+    VERDICTS,
     ExplorerState,
 )
 from app.markup import text
 from models.plants import load_plants
 from models.times import PATTERN, WINDOWS, TimeInputError, parse_time
+from models.wording import counted
+from pipelines.rules.runs import DONE, FAILED, RUNNING, RUNS
 from pipelines.views import FilterError
 
 FILTER_PICKERS = ("plant", "line", "station", "program", "shift")
+RUN_POLL_MS = 1000  # how often the rules' runs are shown again (no engine call: this process)
+RULES_READ_POLLS = 5  # every so many polls, the process's rules are read from the metadata
 
 
 class ExplorerControls:
@@ -53,6 +58,24 @@ class ExplorerControls:
         self.serial = pn.widgets.TextInput.from_param(
             state.param.serial, placeholder="part serial contains…", label="Serial"
         )
+        self.verdict = pn.widgets.RadioButtonGroup.from_param(
+            state.param.verdict,
+            options={label: token for token, label in VERDICTS.items()},
+            label="Verdict",
+            color="default",
+        )
+        self._rules = state.current_rules()  # read again on a new process, and now and then
+        self._polls = 0
+        self.rule = pn.widgets.Select.from_param(
+            state.param.rule, options=self.rule_options(), label="Verdict of"
+        )
+        # How far each rule of the process is through the stored parts (while one re-runs).
+        self.runs = pn.pane.Markdown("", name="rule-runs", margin=(0, 10))
+        self.run_bar = pn.indicators.Progress(value=0, max=100, visible=False, height=12)
+        state.param.watch(self._on_rules, ["project", "process"])
+        self._show_runs()
+        if pn.state.curdoc is not None:
+            pn.state.add_periodic_callback(self._show_runs, period=RUN_POLL_MS)
         self.zone = pn.widgets.Select.from_param(
             state.param.zone, options=self.zones(), label="Time zone"
         )
@@ -197,8 +220,64 @@ class ExplorerControls:
 
     def clear_filters(self) -> None:
         self.state.param.update(
-            **{name: [] for name in ExplorerState.LISTS}, serial="", start="", end=""
+            **{name: [] for name in ExplorerState.LISTS},
+            serial="",
+            start="",
+            end="",
+            verdict="",
+            rule=0,
         )
+
+    # --- verdicts ---------------------------------------------------------------------------------
+
+    def rule_options(self) -> dict[str, int]:
+        """The rule picker's choices: every rule of the process, or one of them by name."""
+        options = {"every rule of the process": 0}
+        for rule in self._rules:
+            options[f"{rule.name} (v{rule.version})"] = int(rule.rule_id or 0)
+        if self.state.rule and self.state.rule not in options.values():
+            options[f"rule {self.state.rule}"] = self.state.rule  # a link to a retired one
+        return options
+
+    def _on_rules(self, *_events) -> None:
+        self._rules = self.state.current_rules()
+        self.rule.options = self.rule_options()
+        self._show_runs(read=False)
+
+    def _show_runs(self, read: bool = True) -> None:
+        """Each rule's run over history as this server knows it (a run started since it
+        started): judging so far, done, or failed; nothing for the others. Every
+        :data:`RULES_READ_POLLS` polls the process's rules are read again (a rule made or
+        changed meanwhile)."""
+        self._polls += read
+        if read and self._polls % RULES_READ_POLLS == 0:
+            rules = self.state.current_rules()
+            if [(r.rule_id, r.version, r.name) for r in rules] != [
+                (r.rule_id, r.version, r.name) for r in self._rules
+            ]:
+                self._rules = rules
+                self.rule.options = self.rule_options()
+        lines, running = [], []
+        for rule in self._rules:
+            run = RUNS.get(rule.scope.project, int(rule.rule_id or 0))
+            if run is None or run.rule.version != rule.version:
+                continue
+            name = f"**{text(rule.name)}** v{rule.version}"
+            if run.state == RUNNING:
+                running.append(run)
+                share = f" ({run.judged / run.total:.0%})" if run.total else ""
+                lines.append(
+                    f"{name}: judging the stored parts, {run.judged:,} of {run.total:,}{share}"
+                )
+            elif run.state == DONE:
+                took = f" in {run.seconds:.1f} s" if run.seconds is not None else ""
+                lines.append(f"{name}: judged all {counted(run.total, 'stored part')}{took}")
+            elif run.state == FAILED:
+                lines.append(f"{name}: judging the stored parts failed: {text(run.error)}")
+        self.runs.object = "\n\n".join(lines)
+        self.run_bar.visible = bool(running)
+        if running and running[0].total:
+            self.run_bar.value = int(100 * running[0].judged / running[0].total)
 
     def show_choices(self, choices: dict[str, list[str]]) -> None:
         """Picker options from the curves of the chosen project and process (values already
@@ -230,6 +309,10 @@ class ExplorerControls:
             pn.pane.Markdown("#### Filters"),
             *self.filters.values(),
             self.result,
+            self.verdict,
+            self.rule,
+            self.runs,
+            self.run_bar,
             self.serial,
             self.zone,
             self.start,

@@ -90,6 +90,7 @@ class CurveExplorer(pn.viewable.Viewer):
             samples = MemorySamples(HotCache(HOT_CACHE_MB * 1024 * 1024))
         self._samples = samples
         self.state = ExplorerState()
+        self.state.rules_of = rules_of or self.state.rules_of  # verdict filter, parts' reasons
         self._database = database
         self._doc = pn.state.curdoc
         self._refitting = False  # a filter change is fitting the view (one render for both)
@@ -115,7 +116,11 @@ class CurveExplorer(pn.viewable.Viewer):
         self.compare = KpiTable(self.state, self.plot.render)
         self.plot.beside.append(self.compare.beside)
         self.parts = PartsPanel(
-            readers[1], readers[2], busy=self.plot.renders.wait, may_export=self._may_export
+            readers[1],
+            readers[2],
+            busy=self.plot.renders.wait,
+            may_export=self._may_export,
+            rules=self.state.current_rules,
         )
         self.draft = (
             None

@@ -1,7 +1,8 @@
 """The explorer's parts panel: the parts behind a selection and under the pointer.
 
 A selection (a click or a box on the picture) lists the parts drawing a pixel in it, in a table
-with a CSV export; the newest of them come back as lines for the plot to draw. Where the
+with a CSV export, each with its verdict by the process's current rules (which rule failed it
+and why, in words); the newest of them come back as lines for the plot to draw. Where the
 pointer rests, the first few parts under it are named. Every listed or named part links to its
 own page (``/part``), which links back to the explorer view it came from (the page's URL at the
 time, which the explorer keeps in step with its state); a small form opens a part by serial.
@@ -31,6 +32,8 @@ from models.csv_safe import frame_csv
 from models.wording import counted
 from pipelines.curves import Curves
 from pipelines.interact import Line
+from pipelines.rules import Rule
+from pipelines.rules.verdicts import curve_verdicts, failures_in_words
 from pipelines.views import CurveFilter, View
 
 log = logging.getLogger(__name__)
@@ -39,10 +42,31 @@ PICK_LIMIT = 5_000  # parts listed (and exported) for one selection
 HIGHLIGHT_LIMIT = 20  # of them, drawn as lines on top
 HOVER_LIMIT = 5
 HOVER_REST_SECONDS = 0.25  # the pointer must rest this long before the parts under it are asked
-PART_COLUMNS = ["part_serial", "started_at", "result", "defect", "station", "program", "line"]
+PART_COLUMNS = [
+    "part_serial",
+    "started_at",
+    "result",
+    "verdict",
+    "defect",
+    "station",
+    "program",
+    "line",
+]
 # Each listed part's page, the target of its serial's link (a hidden column of the table).
 LINK_COLUMN = "part_page"
 ASK = "Click the raster, or drag a box with the box-select tool, to list the parts passing through."
+
+
+def with_verdicts(curves: Curves, parts: pd.DataFrame, rules: list[Rule]) -> pd.DataFrame:
+    """``parts`` with a ``verdict`` column: "passed", which rules failed the part and why
+    ("press-in: entered through the top at x = 4.21 mm"), or "" for a part no rule judged."""
+    names = {int(r.rule_id): r.name for r in rules if r.rule_id}
+    ids = [int(i) for i in parts["curve_id"]]
+    said = {}
+    if names and ids:
+        verdicts = curve_verdicts(curves.client, curves.database, ids, sorted(names))
+        said = failures_in_words(verdicts, names)
+    return parts.assign(verdict=[said.get(i, "") for i in ids])
 
 
 def selection_sentence(total: int, listed: int, drawn: int) -> str:
@@ -89,13 +113,16 @@ class PartsPanel(pn.viewable.Viewer):
         *,
         busy: Callable[[float], bool] = lambda _timeout: True,
         may_export: Callable[[str], bool] = lambda _kind: True,
+        rules: Callable[[], list[Rule]] = list,
         **params: Any,
     ) -> None:
         """``picks`` and ``hovers``: the session's reader, each on a client of its own (None:
         nothing to ask). ``busy(timeout)`` waits for the render in flight: the hover never
-        runs alongside one. ``may_export`` is asked before the CSV is made."""
+        runs alongside one. ``may_export`` is asked before the CSV is made. ``rules()``: the
+        current rules of the process in view, whose verdicts the listed parts show."""
         super().__init__(**params)
         self._picks_of, self._hovers_of = picks, hovers
+        self._rules = rules
         self._busy, self._may_export = busy, may_export
         self._pointer_moves = 0
         doc = pn.state.curdoc
@@ -132,10 +159,13 @@ class PartsPanel(pn.viewable.Viewer):
         shown = self._picks_of.matching(where)
         publish(self, title="Finding the parts…")
 
+        rules = self._rules
+
         def job() -> Picked:
             found = shown.pick(view, box, limit=PICK_LIMIT)
             ids = found.curves["curve_id"].head(HIGHLIGHT_LIMIT).tolist()
-            return Picked(found.total, found.curves, shown.highlight(ids, view))
+            parts = with_verdicts(shown, found.curves, rules())
+            return Picked(found.total, parts, shown.highlight(ids, view))
 
         self.picks.submit(job)
 

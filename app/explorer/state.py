@@ -29,6 +29,7 @@ from models.times import (
     utc_text,
     zone_of,
 )
+from pipelines.rules import Rule
 from pipelines.views import CurveFilter, FilterError, View
 
 CMAPS = ("Blues", "fire", "kbc", "viridis", "gray")
@@ -44,6 +45,8 @@ LIVE = {"": "Off", "15m": "Last 15 min", "1h": "Last hour", "shift": "This shift
 _LIVE_SPANS = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1)}
 # ``zone`` meaning "the plant's clocks when the filter is one plant (of plants.json), else UTC".
 PLANT_ZONE = "plant"
+# The verdict filter's choices: every part, the parts every rule passed, those a rule failed.
+VERDICTS = {"": "all", "pass": "passed", "fail": "failed"}
 # What the page calls the time fields, in refusals shown next to them.
 TIME_FIELDS = {"start": "From", "end": "Until"}
 
@@ -98,6 +101,17 @@ class ExplorerState(param.Parameterized):
         doc="Coloured by plant, line or station: also each group's density alone, side by side "
         "on the plot's axes.",
     )
+    verdict = param.Selector(
+        default="",
+        objects=list(VERDICTS),
+        doc="Parts by the verdict of the process's rules: 'pass' (judged, failed by none), "
+        "'fail' (a rule failed it); empty: all parts.",
+    )
+    rule = param.Integer(
+        default=0,
+        bounds=(0, None),
+        doc="The rule (its id) the verdict is about; 0: every current rule of the process.",
+    )
     reference = param.String(default="", doc="Serial of a reference (golden) part to overlay.")
     live = param.Selector(
         default="",
@@ -110,13 +124,38 @@ class ExplorerState(param.Parameterized):
     # Filter parameters that are lists of values, in URL order.
     LISTS: ClassVar[tuple[str, ...]] = ("plant", "line", "station", "program", "shift", "result")
     TEXTS: ClassVar[tuple[str, ...]] = ("project", "process", "serial", "start", "end", "reference")
-    FILTERS: ClassVar[tuple[str, ...]] = ("project", "process", *LISTS, "serial", "start", "end")
+    FILTERS: ClassVar[tuple[str, ...]] = (
+        "project",
+        "process",
+        *LISTS,
+        "serial",
+        "start",
+        "end",
+        "verdict",
+        "rule",
+    )
     FLAGS: ClassVar[tuple[str, ...]] = ("envelope", "side_by_side")  # in the URL as "1"
 
     def __init__(self, clock: Callable[[], datetime] | None = None, **params: Any) -> None:
         """``clock`` tells the time for relative windows (tests fix it); default: now."""
         super().__init__(**params)
         self.clock = clock or (lambda: datetime.now(UTC))
+        # The current rules of a project's process (the page sets it from the metadata store).
+        self.rules_of: Callable[[str, str], list[Rule]] = lambda _project, _process: []
+
+    def current_rules(self) -> list[Rule]:
+        """The current rules of the process in view (none without a project and process)."""
+        if not (self.project and self.process):
+            return []
+        return list(self.rules_of(self.project, self.process))
+
+    def judged_by(self) -> dict:
+        """The verdict part of the filter: the chosen rule, or every current rule of the
+        process (none: a verdict filter then matches no part)."""
+        if not (self.verdict or self.rule):
+            return {}
+        rules = (self.rule,) if self.rule else tuple(r.rule_id for r in self.current_rules())
+        return {"verdict": self.verdict, "rules": tuple(r for r in rules if r)}
 
     def curve_filter(self) -> CurveFilter:
         """The pipelines' filter; raises :class:`FilterError` naming a bad field."""
@@ -124,9 +163,11 @@ class ExplorerState(param.Parameterized):
         for name in ("project", "process"):
             if getattr(self, name):
                 equals[name] = [getattr(self, name)]
+        judged = self.judged_by()  # a verdict with no rule to give it matches no part
         if self.live:
-            return CurveFilter.of(serial=self.serial, start=self.live_start(), **equals)
-        return CurveFilter.of(serial=self.serial, start=self.start, end=self.end, **equals)
+            return CurveFilter.of(serial=self.serial, start=self.live_start(), **judged, **equals)
+        start, end = self.start, self.end
+        return CurveFilter.of(serial=self.serial, start=start, end=end, **judged, **equals)
 
     def live_start(self) -> datetime:
         """Where the live window begins now, to the whole second: sessions following the same
@@ -165,9 +206,11 @@ class ExplorerState(param.Parameterized):
         for name in ("x_range", "y_range"):
             if getattr(self, name) is not None:
                 query[name[0]] = _encode_range(getattr(self, name))
-        for name in ("color_by", "cmap", "norm", "zone", "live"):
+        for name in ("color_by", "cmap", "norm", "zone", "live", "verdict"):
             if getattr(self, name) != self.param[name].default:
                 query[name] = getattr(self, name)
+        if self.rule:
+            query["rule"] = str(self.rule)
         for name in self.FLAGS:
             if getattr(self, name):
                 query[name] = "1"
@@ -188,7 +231,14 @@ class ExplorerState(param.Parameterized):
         for key, name in (("x", "x_range"), ("y", "y_range")):
             if key in query:
                 values[name] = _decode_range(query[key], key)
-        for name in ("color_by", "cmap", "norm", "live"):
+        if "rule" in query:
+            try:
+                values["rule"] = int(query["rule"] or 0)
+            except ValueError:
+                raise FilterError(f"rule must be a rule's id, not {query['rule']!r}") from None
+            if values["rule"] < 0:
+                raise FilterError(f"rule must be a rule's id, not {query['rule']!r}")
+        for name in ("color_by", "cmap", "norm", "live", "verdict"):
             if name in query:
                 allowed = self.param[name].objects
                 if query[name] not in allowed:

@@ -17,6 +17,7 @@ from app.explorer.explorer import CurveExplorer
 from app.homes.notice import HomeNotice
 from app.markup import text
 from app.pages import panel_serve_services, session_query
+from app.rule_runs import freeze, start
 from app.services import Services
 from app.shell import shell
 from models.access import (
@@ -125,7 +126,7 @@ def save_rule(
         found = next((p for p, _ in visible_projects(session, actor) if p.name == project), None)
         if found is None:
             raise PermissionError(f"There is no project {project!r} you may see.")
-        create_rule(
+        rule = create_rule(
             session=session,
             actor=actor,
             project=found,
@@ -135,7 +136,9 @@ def save_rule(
             params=params,
             programs=programs,
         )
+        judging = freeze(session, rule)  # it judges the process's stored parts at once
         session.commit()
+    start(services, judging)
 
 
 def may_make_rules(services: Services, actor: Principal, project: str) -> bool:

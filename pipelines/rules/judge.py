@@ -195,7 +195,7 @@ def _units(meta: pd.DataFrame, column: str) -> list[str]:
     return meta[column].astype(object).fillna("").astype(str).tolist()
 
 
-def _chunks(meta: pd.DataFrame, limit: int) -> Iterator[pd.DataFrame]:
+def sample_chunks(meta: pd.DataFrame, limit: int) -> Iterator[pd.DataFrame]:
     """``meta`` in runs of at most ``limit`` samples (a longer curve alone)."""
     counts = meta["point_count"].to_numpy(dtype=np.int64)
     start, total = 0, 0
@@ -224,7 +224,7 @@ def judge(curves: Curves, rules: Sequence[Rule], *, chunk_samples: int = CHUNK_S
         if meta.empty:
             continue
         meta = meta.sort_values("curve_id", kind="stable").reset_index(drop=True)
-        for part in _chunks(meta, chunk_samples):
+        for part in sample_chunks(meta, chunk_samples):
             wanted = np.zeros(len(part), dtype=bool)
             for _, rule in group:
                 wanted |= covered(rule, part)

@@ -82,9 +82,11 @@ def _threshold(check: Threshold, code: int, point: np.ndarray, how: int, xu: str
 def reasons(rule: Rule, out: dict[str, np.ndarray], x_units: list[str], y_units: list[str]):
     """One sentence per curve for the kernel's answer ``out``."""
     check = rule.check
+    # Plain Python values: indexing NumPy arrays one element at a time costs several times more.
+    out = {key: value.tolist() for key, value in out.items()}
     codes, points = out["codes"], out["points"]
     words = []
-    for i, code in enumerate(codes.tolist()):
+    for i, code in enumerate(codes):
         xu, yu = x_units[i], y_units[i]
         if code == K.EMPTY:
             words.append("has no samples")

@@ -108,7 +108,7 @@ def main(directory: Path) -> dict:
     )
     spread = identifier("spread")
     client.command(f"CREATE DATABASE {spread}")
-    for table in ("curves", "curve_samples", "curve_features"):
+    for table in ("curves", "curve_samples", "curve_features", "curve_verdicts"):
         local = identifier(f"{table}_local")
         client.command(f"CREATE TABLE {spread}.{local} AS single.{table}")
         client.command(f"INSERT INTO {spread}.{local} SELECT * FROM single.{table}")

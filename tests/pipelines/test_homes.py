@@ -9,7 +9,11 @@ from models.settings import Settings
 from models.store import open_metadata
 from models.tables import ClusterStatus, Organisation, Project
 from pipelines.homes import Home, Homes, HomeUnavailable, home_of_cluster
+from pipelines.rules.current import StoredRules
+from pipelines.store import CurveStore
 from tests.models.test_placement import cluster
+
+BUILTIN = CurveStore(None, "builtin")  # the built-in engine's store (never asked here)
 
 
 @pytest.fixture
@@ -30,7 +34,7 @@ def homes(tmp_path):
         for name, home in (("a", None), ("b", stopped), ("c", stopped), ("d", running)):
             session.add(Project(organisation=org, name=name, home_cluster=home))
         session.commit()
-    yield Homes(settings, store, builtin=lambda: "the built-in store")
+    yield Homes(settings, store, builtin=lambda: BUILTIN)
     store.close()
 
 
@@ -59,7 +63,8 @@ def test_a_stopped_home_is_refused_in_words_without_a_call(homes):
         "Start it on the Clusters page to see them."
     )
     assert refused.value.status == "stopped" and refused.value.home == stopped
-    assert homes.store(homes.builtin) == "the built-in store"
+    assert homes.store(homes.builtin) is BUILTIN
+    assert isinstance(BUILTIN.rules, StoredRules)  # it judges what it writes by the rules
 
 
 def test_a_running_home_whose_provider_cannot_be_asked_is_unreachable(homes):

@@ -95,6 +95,8 @@ def test_the_engine_takes_the_cluster_layout(one_node_cluster):
         "curve_samples_local": "ReplicatedMergeTree",
         "curve_features": "Distributed",
         "curve_features_local": "ReplicatedMergeTree",
+        "curve_verdicts": "Distributed",
+        "curve_verdicts_local": "ReplicatedReplacingMergeTree",
         "datasets": "ReplicatedMergeTree",
         "schema_migrations": "ReplicatedMergeTree",
     }

@@ -4,6 +4,8 @@ in memory; bad rules are refused in words; viewers read and outsiders see nothin
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -195,10 +197,11 @@ def test_a_what_if_shows_the_first_failures_and_changes_nothing(rules_world):
 
 def test_editing_judging_freezing_and_retiring(rules_world):
     world = rules_world
-    rule = rules(world, "POST", json=body("frozen")).json()
+    rule = rules(world, "POST", json={**body("frozen"), "run": False}).json()
     one = f"/{rule['id']}"
-    # Not judged yet: the edit changes version 1 in place.
-    edited = rules(world, "PUT", one, json={"kind": "window", "params": {**WINDOW, "y1": 45}})
+    # A draft (not run, not judged yet): the edit changes version 1 in place.
+    draft = {"kind": "window", "params": {**WINDOW, "y1": 45}, "run": False}
+    edited = rules(world, "PUT", one, json=draft)
     assert edited.status_code == 200, edited.text
     assert [v["version"] for v in edited.json()["versions"]] == [1]
     assert edited.json()["current"]["params"]["y1"] == 45.0
@@ -223,7 +226,8 @@ def test_editing_judging_freezing_and_retiring(rules_world):
     ).json()
     assert [v["version"] for v in changed["versions"]] == [1, 2]
     assert changed["versions"][0] == first
-    assert changed["current"]["stations"] == ["S1"] and changed["current"]["judged_at"] is None
+    assert changed["current"]["stations"] == ["S1"]
+    assert changed["current"]["judged_at"] is not None  # it judges history at once
     assert changed["name"] == "frozen-2"
     second = rules(world, "POST", f"{one}/judge", json={}).json()
     assert (second["version"], second["judged"], second["rule"]) == (2, 6, "frozen-2")
@@ -246,19 +250,20 @@ def test_editing_judging_freezing_and_retiring(rules_world):
 
 def test_viewers_read_and_outsiders_see_nothing(rules_world):
     world = rules_world
-    rule = rules(world, "POST", json=body("roles")).json()
+    rule = rules(world, "POST", json={**body("roles"), "run": False}).json()
     one = f"/{rule['id']}"
     for method, tail, sent in (
         ("POST", "", body("viewer's")),
         ("PUT", one, {"kind": "window", "params": WINDOW}),
         ("DELETE", one, None),
         ("POST", f"{one}/judge", {}),
+        ("POST", f"{one}/run", None),
     ):
         answer = rules(world, method, tail, who="viewer", json=sent)
         assert answer.status_code == 403, answer.text
         answer = rules(world, method, tail, who="outsider", json=sent)
         assert answer.status_code == 404, answer.text
-    for tail in ("", one):
+    for tail in ("", one, f"{one}/run"):
         assert rules(world, "GET", tail, who="viewer").status_code == 200
         assert rules(world, "GET", tail, who="outsider").status_code == 404
     trial = {"rule": body("t")}
@@ -313,3 +318,92 @@ def test_an_envelope_learned_over_http_is_learn_envelope_on_the_same_curves(rule
     assert narrow.status_code == 422 and "good curves reach" in narrow.text
     none = rules(rules_world, "POST", "/learn-envelope", json={**ask, "process": "glue"})
     assert none.status_code == 422 and "No curves match" in none.text
+
+
+def run_of(world, rule_id: int, who: str = "viewer") -> dict:
+    """The rule's run once it is no longer running (polled, a few seconds at most)."""
+    deadline = time.monotonic() + 60
+    while True:
+        answer = rules(world, "GET", f"/{rule_id}/run", who=who)
+        assert answer.status_code == 200, answer.text
+        run = answer.json()
+        if run["state"] != "running" or time.monotonic() > deadline:
+            return run
+        time.sleep(0.05)
+
+
+def keys(world, who: str = "viewer", **params) -> list[str]:
+    answer = world.call(
+        "GET", f"/api/projects/{world.project_a}/curves", who, params={"limit": 500, **params}
+    )
+    assert answer.status_code == 200, answer.text
+    page = answer.json()
+    assert page["total"] == len(page["items"])
+    return sorted(c["curve_key"] for c in page["items"])
+
+
+def failing(check: dict) -> set[int]:
+    rule = Rule("r", Scope(PROJECT_A, "press"), make_check("window", check))
+    verdicts = judge_set(in_memory(), [rule])
+    return set(verdicts.loc[~verdicts["passed"], "curve_id"].tolist())
+
+
+def test_a_rule_judges_history_and_its_stored_verdicts_filter_the_curves(rules_world):
+    world = rules_world
+    made = rules(world, "POST", json=body("stored"))
+    assert made.status_code == 201, made.text
+    rule = made.json()
+    assert rule["current"]["judged_at"] is not None  # frozen before it judged
+    run = run_of(world, rule["id"])
+    assert run == {**run, "state": "done", "judged": len(SLOPES), "total": len(SLOPES)}
+    failed = {f"P-{s}" for s in failing(WINDOW)}
+    press = {f"P-{s}" for s in SLOPES}
+    assert 0 < len(failed) < len(SLOPES)
+    assert keys(world, verdict="fail", rule=rule["id"]) == sorted(failed)
+    assert keys(world, verdict="pass", rule=rule["id"]) == sorted(press - failed)
+    assert keys(world, rule=rule["id"]) == sorted(press)  # judged: the weld curves are not
+    missing = world.call(
+        "GET",
+        f"/api/projects/{world.project_a}/curves",
+        "viewer",
+        params={"verdict": "fail", "rule": 999_999},
+    )
+    assert missing.status_code == 404 and "no rule 999999" in missing.json()["error"]["message"]
+    # Viewers read verdicts; only engineers and above start runs.
+    assert rules(world, "POST", f"/{rule['id']}/run", who="viewer").status_code == 403
+
+    # Curves imported later are judged at their commit, by the same current version.
+    late = "\n".join(
+        ["curve_key,x,y,station,program,process,result,started_at"]
+        + [
+            f"L-{s},{x:g},{s * x:g},S1,P1,press,OK,2026-11-22T06:{s:02d}:00Z"
+            for s in (3, 5)
+            for x in XS
+        ]
+    )
+    answer = world.call(
+        "POST",
+        f"/api/projects/{world.project_a}/datasets?name=late.csv",
+        data=(late + "\n").encode(),
+        headers={"Content-Type": "text/csv"},
+    )
+    assert answer.status_code == 201, answer.text
+    assert rules(world, "GET", f"/{rule['id']}/run", who="viewer").json()["judged"] == 14
+    late_failed = {f"L-{s}" for s in (3, 5) if s in failing(WINDOW)}
+    assert keys(world, verdict="fail", rule=rule["id"]) == sorted(failed | late_failed)
+
+    # A new version judges history again, and its verdicts decide from then on.
+    wider = {**WINDOW, "y0": 0, "y1": 70}
+    changed = rules(world, "PUT", f"/{rule['id']}", json={"kind": "window", "params": wider})
+    assert [v["version"] for v in changed.json()["versions"]] == [1, 2]
+    run = run_of(world, rule["id"])
+    assert (run["version"], run["state"], run["judged"], run["total"]) == (2, "done", 14, 14)
+    now_failed = {f"P-{s}" for s in failing(wider)} | {
+        f"L-{s}" for s in (3, 5) if s in failing(wider)
+    }
+    assert now_failed != failed | late_failed
+    assert keys(world, verdict="fail", rule=rule["id"]) == sorted(now_failed)
+    # A run asked for again judges nothing new and says so.
+    again = rules(world, "POST", f"/{rule['id']}/run")
+    assert again.status_code == 202, again.text
+    assert run_of(world, rule["id"])["judged"] == 14

@@ -486,10 +486,11 @@ def test_the_process_rules_are_drawn_over_the_picture(demo):
         assert words in legend
     # A zoom keeps the drawn strokes (the same object): the overlay is not redrawn for them.
     (x0, x1), y_range = explorer.plot.image.view.x_range, explorer.plot.image.view.y_range
+    before = len(asked)  # the plot once for the filter; the sidebar's verdict filter too
     explorer.state.param.update(x_range=(x0, (x0 + x1) / 2), y_range=y_range)
     explorer.wait()
     assert explorer.plot._rules_data.strokes is drawn
-    assert asked == [("demo", process)]  # asked once for the filter, not again for the zoom
+    assert set(asked) == {("demo", process)} and len(asked) == before  # not again for a zoom
     # A program the narrow rule does not judge: only the rule for every program stays.
     explorer.state.program = [program]
     explorer.wait()

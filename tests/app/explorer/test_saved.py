@@ -43,6 +43,8 @@ def changed_value(name: str, parameter: param.Parameter) -> Any:
         return (-0.125, 3500.5)
     if isinstance(parameter, param.String):
         return f"{name} value, with: punctuation"
+    if isinstance(parameter, param.Integer):
+        return 7
     raise AssertionError(f"give the new parameter {name!r} a value here")
 
 

@@ -1,0 +1,285 @@
+"""Verdicts kept in the engine: one ``curve_verdicts`` row per curve and rule version.
+
+Two writers, one judging code (:func:`pipelines.rules.judge.judge_set`):
+
+* at commit, :func:`batch_verdicts` judges each batch the store stages by the project's current
+  rules, and the store attaches the rows with the curves (``pipelines.store``): an import, a
+  demo run or a live micro-batch commits its verdicts atomically, and a failed one leaves none;
+* over history, :func:`judge_history` judges a rule version's stored curves that have no
+  verdict of it yet, a chunk at a time, reporting (judged, total) after each chunk. Run again
+  (after a restart, or while curves arrive) it judges only what is still missing.
+
+A rule version never changes once it judged, so a row is final: writing it twice leaves the
+same row (the table is a ReplacingMergeTree on (rule, version, curve)), and every reader here
+asks questions duplicates cannot change. Which verdict counts for a curve and a rule is the
+newest version of the rule that judged it (:func:`pipelines.views.verdict_sql`), so while a new
+version works through history, curves it has not reached keep the previous version's verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from models.identifiers import identifier
+from pipelines.batch import CurveBatch
+from pipelines.fetch import fetch_samples
+from pipelines.frames import id_chunks, query_frame
+from pipelines.rules.judge import CHUNK_SAMPLES, judge_set, sample_chunks
+from pipelines.rules.spec import Rule
+from pipelines.samples import CurveSet
+from pipelines.views import VERDICT_TABLE
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+TABLE = VERDICT_TABLE
+# What judging a curve needs of its metadata (the scope's columns and the reason's units).
+JUDGED_COLUMNS = ("curve_id", "dataset_id", "program", "station", "x_unit", "y_unit")
+Progress = Callable[[int, int], None]  # (curves judged so far, curves to judge)
+
+
+def verdict_rows(
+    verdicts: pd.DataFrame,
+    *,
+    project: str,
+    process: Sequence[str],
+    dataset_id: Sequence[str],
+    judged_at: pd.Timestamp,
+) -> pa.Table:
+    """Rows for ``curve_verdicts`` from :func:`judge_set`'s frame; ``process`` and
+    ``dataset_id`` one per verdict row."""
+    n = len(verdicts)
+    return pa.table(
+        {
+            "project": pa.array([project] * n, pa.string()),
+            "process": pa.array([str(p) for p in process], pa.string()),
+            "rule_id": pa.array(verdicts["rule_id"].to_numpy(np.uint64)),
+            "rule_version": pa.array(verdicts["rule_version"].to_numpy(np.uint32)),
+            "curve_id": pa.array(verdicts["curve_id"].to_numpy(np.uint64)),
+            "dataset_id": pa.array([str(d) for d in dataset_id], pa.string()),
+            "passed": pa.array(verdicts["passed"].to_numpy(bool)),
+            "code": pa.array(verdicts["code"].astype(str).tolist(), pa.string()),
+            "reason": pa.array(verdicts["reason"].astype(str).tolist(), pa.string()),
+            "x": pa.array(verdicts["x"].to_numpy(np.float64)),
+            "y": pa.array(verdicts["y"].to_numpy(np.float64)),
+            "judged_at": pa.array(
+                np.full(
+                    n, judged_at.tz_convert("UTC").tz_localize(None).floor("ms").to_datetime64()
+                ),
+                pa.timestamp("ms"),
+            ),
+        }
+    )
+
+
+def decoded(batch: CurveBatch, ids: np.ndarray) -> CurveSet:
+    """The batch's curves in engineering units (``code * step`` in float64, as every reader
+    of the store decodes them), with ``curve_id``."""
+    counts = batch.counts()
+    meta = batch.meta.reset_index(drop=True).assign(curve_id=np.asarray(ids, dtype=np.uint64))
+    x = batch.x.astype(np.float64) * np.repeat(meta["x_step"].to_numpy(np.float64), counts)
+    y = batch.y.astype(np.float64) * np.repeat(meta["y_step"].to_numpy(np.float64), counts)
+    return CurveSet(meta, batch.offsets, x, y)
+
+
+def batch_verdicts(
+    batch: CurveBatch,
+    ids: np.ndarray,
+    rules: Sequence[Rule],
+    *,
+    project: str,
+    dataset_id: str,
+    judged_at: pd.Timestamp,
+) -> pa.Table | None:
+    """The verdicts of ``rules`` (saved ones: with a rule id) on a batch about to be stored
+    under ``ids``, as ``curve_verdicts`` rows; None when no rule covers any of its curves."""
+    rules = [r for r in rules if r.rule_id is not None and r.scope.project == project]
+    if not rules or not len(batch):
+        return None
+    curves = decoded(batch, ids)
+    verdicts = judge_set(curves, rules)
+    if verdicts.empty:
+        return None
+    process = dict(zip(curves.meta["curve_id"].tolist(), curves.meta["process"], strict=True))
+    return verdict_rows(
+        verdicts,
+        project=project,
+        process=[process[c] for c in verdicts["curve_id"].tolist()],
+        dataset_id=[dataset_id] * len(verdicts),
+        judged_at=judged_at,
+    )
+
+
+# --- over history -------------------------------------------------------------------------------
+
+
+def _scope_sql(rule: Rule) -> tuple[str, dict]:
+    """The committed curves a rule covers, as a ``WHERE`` body over ``curves`` and its
+    parameters."""
+    scope = rule.scope
+    sql = "project = {project:String} AND process = {process:String}"
+    params: dict = {"project": scope.project, "process": scope.process}
+    if scope.programs:
+        sql += " AND program IN {programs:Array(String)}"
+        params["programs"] = list(scope.programs)
+    if scope.stations:
+        sql += " AND station IN {stations:Array(String)}"
+        params["stations"] = list(scope.stations)
+    return sql, params
+
+
+def _version(rule: Rule) -> dict:
+    if rule.rule_id is None:
+        raise ValueError(f"rule {rule.name!r} is not saved: only saved versions keep verdicts")
+    return {"rule_id": int(rule.rule_id), "rule_version": int(rule.version)}
+
+
+@dataclass(frozen=True)
+class RunCount:
+    """How far a rule version is through its process's stored curves."""
+
+    judged: int  # covered curves with a verdict of this version
+    total: int  # committed curves the version covers
+
+    @property
+    def done(self) -> bool:
+        return self.judged >= self.total
+
+
+def run_count(client: Client, database: str, rule: Rule) -> RunCount:
+    """Covered committed curves, and how many of them this rule version has judged: read from
+    the engine, so it is right after a restart and whoever wrote the verdicts."""
+    db = identifier(database)
+    sql, params = _scope_sql(rule)
+    params |= _version(rule)
+    row = client.query(
+        f"SELECT count(), countIf(curve_id IN (SELECT curve_id FROM {db}.{TABLE} "
+        "WHERE rule_id = {rule_id:UInt64} AND rule_version = {rule_version:UInt32})) "
+        f"FROM {db}.curves WHERE {sql} "
+        f"AND dataset_id IN (SELECT dataset_id FROM {db}.datasets)",
+        parameters=params,
+    ).result_rows[0]
+    return RunCount(judged=int(row[1]), total=int(row[0]))
+
+
+def unjudged(client: Client, database: str, rule: Rule) -> pd.DataFrame:
+    """Metadata (:data:`JUDGED_COLUMNS` and ``point_count``) of the committed curves the rule
+    version covers and has not judged yet, by curve id."""
+    db = identifier(database)
+    sql, params = _scope_sql(rule)
+    params |= _version(rule)
+    columns = [*JUDGED_COLUMNS, "point_count"]
+    return query_frame(
+        client,
+        f"SELECT {', '.join(columns)} FROM {db}.curves WHERE {sql} "
+        f"AND dataset_id IN (SELECT dataset_id FROM {db}.datasets) "
+        f"AND curve_id NOT IN (SELECT curve_id FROM {db}.{TABLE} "
+        "WHERE rule_id = {rule_id:UInt64} AND rule_version = {rule_version:UInt32}) "
+        "ORDER BY curve_id",
+        columns,
+        params,
+    )
+
+
+def judge_history(
+    client: Client,
+    database: str,
+    rule: Rule,
+    *,
+    progress: Progress | None = None,
+    chunk_samples: int = CHUNK_SAMPLES,
+    stop: Callable[[], bool] = lambda: False,
+) -> int:
+    """Judge the stored curves the saved rule version covers and has not judged yet, writing
+    their verdicts a chunk of at most ``chunk_samples`` samples at a time; return how many
+    were judged. ``progress(judged, total)`` follows each chunk (the total counts curves
+    judged before this run too); ``stop()`` is asked between chunks.
+
+    A curve deleted while its chunk is judged can leave a row whose dataset is gone: the
+    store's sweep removes it, as it does a feature row."""
+    db = identifier(database)
+    count = run_count(client, database, rule)
+    missing = unjudged(client, database, rule)
+    judged, already = 0, count.total - len(missing)
+    if progress is not None:
+        progress(already, count.total)
+    for part in sample_chunks(missing, chunk_samples):
+        if stop():
+            break
+        curves = fetch_samples(client, database, part, None)
+        verdicts = judge_set(curves, [rule])
+        if not verdicts.empty:
+            datasets = dict(zip(part["curve_id"].tolist(), part["dataset_id"], strict=True))
+            client.insert_arrow(
+                f"{db}.{TABLE}",
+                verdict_rows(
+                    verdicts,
+                    project=rule.scope.project,
+                    process=[rule.scope.process] * len(verdicts),
+                    dataset_id=[datasets[c] for c in verdicts["curve_id"].tolist()],
+                    judged_at=pd.Timestamp.now(tz="UTC"),
+                ),
+            )
+        judged += len(part)
+        if progress is not None:
+            progress(already + judged, count.total)
+    return judged
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+VERDICT_READ = ("curve_id", "rule_id", "rule_version", "passed", "code", "reason", "x", "y")
+
+
+def curve_verdicts(
+    client: Client, database: str, ids: Sequence[int], rules: Sequence[int]
+) -> pd.DataFrame:
+    """Each curve's verdict by each of ``rules`` (the newest version of the rule that judged
+    it): :data:`VERDICT_READ`, by curve id then rule id; curves a rule never judged have no
+    row for it."""
+    if not ids or not rules:
+        return pd.DataFrame(columns=list(VERDICT_READ))
+    table = f"{identifier(database)}.{TABLE}"
+    frames = [
+        query_frame(
+            client,
+            "SELECT curve_id, rule_id, v.1 AS rule_version, v.2 AS passed, v.3 AS code, "
+            "v.4 AS reason, v.5 AS x, v.6 AS y FROM (SELECT curve_id, rule_id, "
+            "argMax((rule_version, passed, code, reason, x, y), rule_version) AS v "
+            f"FROM {table} "
+            "WHERE rule_id IN {rules:Array(UInt64)} AND curve_id IN {ids:Array(UInt64)} "
+            "GROUP BY curve_id, rule_id) ORDER BY curve_id, rule_id",
+            VERDICT_READ,
+            {"rules": [int(r) for r in rules], "ids": chunk},
+        )
+        for chunk in id_chunks([int(i) for i in ids])
+    ]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=list(VERDICT_READ))
+    return pd.concat(frames, ignore_index=True)
+
+
+def failures_in_words(verdicts: pd.DataFrame, names: dict[int, str]) -> dict[int, str]:
+    """Per curve id, what failed and why ("press-in: entered through the top at x = 4.21
+    mm"; several failed rules joined by "; "), or "passed" when every rule judging it
+    passed. ``names``: rule id to the rule's name."""
+    said: dict[int, str] = {}
+    for curve_id, rows in verdicts.groupby("curve_id", sort=False):
+        failed = rows[~rows["passed"].astype(bool)]
+        said[int(curve_id)] = (
+            "; ".join(
+                f"{names.get(int(r.rule_id), f'rule {int(r.rule_id)}')}: {r.reason}"
+                for r in failed.itertuples()
+            )
+            if len(failed)
+            else "passed"
+        )
+    return said
