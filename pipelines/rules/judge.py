@@ -80,7 +80,7 @@ def covered(rule: Rule, meta: pd.DataFrame) -> np.ndarray:
     return mask
 
 
-def _subset(curves: CurveSet, rows: np.ndarray) -> CurveSet:
+def subset(curves: CurveSet, rows: np.ndarray) -> CurveSet:
     """The curves at ``rows``, with their samples gathered (no copy when all are kept)."""
     if len(rows) == len(curves):
         return curves
@@ -157,7 +157,7 @@ def judge_set(curves: CurveSet, rules: Sequence[Rule]) -> pd.DataFrame:
         rows = np.flatnonzero(covered(rule, curves.meta))
         if not len(rows):
             continue
-        chosen = _subset(curves, rows)
+        chosen = subset(curves, rows)
         x = np.ascontiguousarray(chosen.x, dtype=np.float64)
         y = np.ascontiguousarray(chosen.y, dtype=np.float64)
         out = _run(rule, x, y, np.ascontiguousarray(chosen.offsets, dtype=np.int64))

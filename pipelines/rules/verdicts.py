@@ -30,7 +30,7 @@ from models.identifiers import identifier
 from pipelines.batch import CurveBatch
 from pipelines.fetch import fetch_samples
 from pipelines.frames import id_chunks, query_frame
-from pipelines.rules.judge import CHUNK_SAMPLES, judge_set, sample_chunks
+from pipelines.rules.judge import CHUNK_SAMPLES, judge_set, sample_chunks, subset
 from pipelines.rules.spec import Rule
 from pipelines.samples import CurveSet
 from pipelines.views import VERDICT_TABLE
@@ -190,46 +190,65 @@ def unjudged(client: Client, database: str, rule: Rule) -> pd.DataFrame:
 def judge_history(
     client: Client,
     database: str,
-    rule: Rule,
+    rules: Rule | Sequence[Rule],
     *,
     progress: Progress | None = None,
     chunk_samples: int = CHUNK_SAMPLES,
     stop: Callable[[], bool] = lambda: False,
 ) -> int:
-    """Judge the stored curves the saved rule version covers and has not judged yet, writing
+    """Judge the stored curves each saved rule version covers and has not judged yet, writing
     their verdicts a chunk of at most ``chunk_samples`` samples at a time; return how many
-    were judged. ``progress(judged, total)`` follows each chunk (the total counts curves
-    judged before this run too); ``stop()`` is asked between chunks.
+    verdicts were written. Several rules (of one project and process) read each chunk's
+    samples once. ``progress(judged, total)`` follows each chunk, counting (curve, rule) pairs
+    and those judged before this run too; ``stop()`` is asked between chunks.
 
     A curve deleted while its chunk is judged can leave a row whose dataset is gone: the
     store's sweep removes it, as it does a feature row."""
+    rules = [rules] if isinstance(rules, Rule) else list(rules)
+    if len({(r.scope.project, r.scope.process) for r in rules}) > 1:
+        raise ValueError("rules judged together must be of one project and process")
     db = identifier(database)
-    count = run_count(client, database, rule)
-    missing = unjudged(client, database, rule)
-    judged, already = 0, count.total - len(missing)
+    total, missing, wanted = 0, [], []
+    for rule in rules:
+        total += run_count(client, database, rule).total
+        frame = unjudged(client, database, rule)
+        missing.append(frame)
+        wanted.append(set(frame["curve_id"].tolist()))
+    judged = already = total - sum(len(m) for m in missing)
     if progress is not None:
-        progress(already, count.total)
-    for part in sample_chunks(missing, chunk_samples):
+        progress(already, total)
+    if not rules or not any(len(m) for m in missing):
+        return 0
+    union = pd.concat([m for m in missing if len(m)], ignore_index=True)
+    union = union.drop_duplicates("curve_id").sort_values("curve_id", kind="stable")
+    for part in sample_chunks(union.reset_index(drop=True), chunk_samples):
         if stop():
             break
         curves = fetch_samples(client, database, part, None)
-        verdicts = judge_set(curves, [rule])
-        if not verdicts.empty:
+        ids = curves.meta["curve_id"]
+        frames = []
+        for rule, ids_wanted in zip(rules, wanted, strict=True):
+            rows = np.flatnonzero(ids.isin(ids_wanted).to_numpy())
+            judged_here = judge_set(subset(curves, rows), [rule]) if len(rows) else None
+            if judged_here is not None and not judged_here.empty:
+                frames.append(judged_here)
+        verdicts = pd.concat(frames, ignore_index=True) if frames else None
+        if verdicts is not None:
             datasets = dict(zip(part["curve_id"].tolist(), part["dataset_id"], strict=True))
             client.insert_arrow(
                 f"{db}.{TABLE}",
                 verdict_rows(
                     verdicts,
-                    project=rule.scope.project,
-                    process=[rule.scope.process] * len(verdicts),
+                    project=rules[0].scope.project,
+                    process=[rules[0].scope.process] * len(verdicts),
                     dataset_id=[datasets[c] for c in verdicts["curve_id"].tolist()],
                     judged_at=pd.Timestamp.now(tz="UTC"),
                 ),
             )
-        judged += len(part)
+        judged += 0 if verdicts is None else len(verdicts)
         if progress is not None:
-            progress(already + judged, count.total)
-    return judged
+            progress(judged, total)
+    return judged - already
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from pipelines.curves import Curves
-from pipelines.rules import Rule, Scope, Window, judge
+from pipelines.rules import NoPassLine, Rule, Scope, Window, judge
 from pipelines.rules.runs import DONE, RuleRuns
 from pipelines.rules.verdicts import curve_verdicts, judge_history, run_count
 from pipelines.store import CurveStore, DatasetSpec
@@ -109,6 +109,15 @@ def test_verdicts_at_commit_and_over_history_equal_judge_in_memory(store):
     read = curve_verdicts(store.client, store.database, sorted(failed)[:3], [1])
     assert (read["rule_version"] == 2).all() and not read["passed"].any()
     assert read["reason"].str.len().gt(0).all()
+
+    # Several rules together read each chunk's samples once and write what each one lacks.
+    third = window(version=3, y_share=0.3)
+    line = Rule("line", Scope("a", "press-fit"), NoPassLine(4, 0, 4, 30), rule_id=2, version=1)
+    written = judge_history(store.client, store.database, [third, line], chunk_samples=20_000)
+    assert written == 2 * count.total
+    store.client.command(f"OPTIMIZE TABLE {store.db}.curve_verdicts FINAL")
+    everything = [window(), second, third, line]
+    pd.testing.assert_frame_equal(stored(store), expected(store, everything))
 
     # Deleting the dataset deletes its verdicts.
     dataset = curves.datasets()["dataset_id"].astype(str).tolist()
