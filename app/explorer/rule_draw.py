@@ -42,8 +42,9 @@ def _rounded(value: float, span: float) -> float:
 
 
 class RuleDraft(pn.viewable.Viewer):
-    """The box last drawn as a rule's form; hidden until a box is drawn, and for whoever may
-    not make rules in the project in view."""
+    """The box last drawn as a rule's form, folded under its title until opened (a box selects
+    parts first); hidden until a box is drawn, and for whoever may not make rules in the
+    project in view."""
 
     shape = param.Selector(default="window", objects=SHAPES)
     mode = param.Selector(default="uni-box", objects=MODES)
@@ -112,7 +113,8 @@ class RuleDraft(pn.viewable.Viewer):
             self.scope,
             pn.Row(self.save_button, self.drop_button),
             self.said,
-            title="Rule from the box",
+            title="Make a rule from this box",
+            collapsed=True,
             visible=self.param.drafting,
             sizing_mode="stretch_width",
             name="rule-draft",
@@ -134,6 +136,8 @@ class RuleDraft(pn.viewable.Viewer):
             y1=_rounded(y1, y1 - y0),
         )
         self.scope.object = self._scope_words()
+        if not self.drafting:
+            self.card.collapsed = True  # a box selects parts first: the form waits to be asked
         publish(self, drafting=True, message="")
 
     def drop(self) -> None:

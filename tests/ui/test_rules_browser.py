@@ -3,13 +3,16 @@ the demo plant served by `curvehouse serve`, seen as strokes on the Curve Explor
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from app.explorer.rule_marks import PART_COLORS
 from tests.ui.conftest import BIN, Served, screenshot
 from tests.ui.test_cluster_home_browser import a_token
-from tests.ui.test_curves_browser import open_page, poll
+from tests.ui.test_curves_browser import box_select, open_page, poll
 
 pytestmark = pytest.mark.ui
 
@@ -68,4 +71,21 @@ def test_the_process_rules_are_drawn_over_the_raster(served, page):
     parts = ("entry", "exit", "edge", "forbidden", "threshold")
     assert set(colors) == {PART_COLORS[p] for p in parts}
     screenshot(page, "explorer-rules")
+    assert page.js_errors == []
+
+
+def test_a_window_drawn_with_the_mouse_is_saved_and_drawn(served, page):
+    open_page(page, served.url + "curves?project=demo&process=press-fit")
+    assert poll(lambda: page.evaluate(SEGMENT_SOURCES), seconds=30)
+    box_select(page)
+    page.get_by_text("Make a rule from this box").click()  # folded: a box selects parts first
+    page.get_by_placeholder("e.g. Press-in window").fill("drawn window")
+    page.get_by_placeholder("e.g. Press-in window").press("Enter")
+    page.get_by_role("button", name="Save rule").click()
+    expect(page.get_by_text(re.compile(r"^Saved rule “drawn window”"))).to_be_visible(
+        timeout=30_000
+    )
+    # Drawn over the picture with the others: four more sides.
+    assert poll(lambda: [len(c) for c in page.evaluate(SEGMENT_SOURCES)] == [STROKES + 4], 30)
+    screenshot(page, "explorer-rule-drawn")
     assert page.js_errors == []
