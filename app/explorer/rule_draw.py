@@ -74,7 +74,7 @@ class RuleDraft(pn.viewable.Viewer):
         widgets = {
             "shape": pn.widgets.RadioButtonGroup.from_param(self.param.shape, label=""),
             "mode": pn.widgets.Select.from_param(
-                self.param.mode, label="The curve", visible=window
+                self.param.mode, label="The curve", visible=window, width=340
             ),
             "entry": pn.widgets.Select.from_param(
                 self.param.entry, label="Enters through", visible=uni
