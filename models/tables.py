@@ -636,6 +636,24 @@ class SavedView(Created, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class Dashboard(Created, Base):
+    """A grid of panels in a project (issue 20): saved views drawn live, KPI tiles and trends,
+    each at its place on a 12-column grid (``panels``: :mod:`models.dashboards`' shape).
+    Private ones are their owner's alone, shared ones every member of the project sees; a
+    removed person's shared dashboards stay with the project (``owner_id`` NULL)."""
+
+    __tablename__ = "dashboards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(parent("projects"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(parent("users", on_delete="SET NULL"))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    created_by: Mapped[str] = mapped_column(sa.String(320))
+    shared: Mapped[bool] = mapped_column(default=False)
+    panels: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON())
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class ReportSchedule(Created, Base):
     """A shift report mailed on a schedule (issue 20): the shifts of ``plant`` (``shifts``,
     all when empty) per ``cadence`` (models.reports.CADENCES), with the curve

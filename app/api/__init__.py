@@ -46,6 +46,7 @@ RESOURCES = (
     "reports",
     "rules",
     "views",
+    "dashboards",
     "audit",
     "openapi",
 )

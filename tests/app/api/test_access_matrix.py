@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from app.clusters.lifecycle import start_cluster, stop_cluster
 from models.access import LEAST_ROLE, RANK, Action, Principal, role_in
+from models.dashboards import create_dashboard
 from models.saved_views import save_view
 from models.tables import Cluster, ClusterEvent, ClusterStatus, Project, ProjectMember, Role
 from tests.app.api.conftest import OPERATOR, PROJECT_A, ROLES, curves_csv
@@ -149,6 +150,23 @@ ASKS = {
         "/api/projects/{project}/views/{view}",
         body={"name": "renamed by {role}"},
     ),
+    "list dashboards": Ask(Action.VIEW, "GET", "/api/projects/{project}/dashboards"),
+    "share a dashboard": Ask(
+        Action.SHARE_VIEWS,
+        "POST",
+        "/api/projects/{project}/dashboards",
+        body={
+            "name": "matrix-{role}",
+            "shared": True,
+            "panels": [{"kind": "kpi", "metric": "parts", "x": 0, "y": 0, "w": 3, "h": 2}],
+        },
+    ),
+    "manage dashboards": Ask(  # someone else's shared dashboard
+        Action.MANAGE_VIEWS,
+        "PATCH",
+        "/api/projects/{project}/dashboards/{dashboard}",
+        body={"name": "renamed by {role}"},
+    ),
     # Allowed, it is cancelled at once (no mover runs in the test server).
     "move project": Ask(
         Action.MOVE_PROJECT,
@@ -243,6 +261,23 @@ def shared_view(world, name: str) -> int:
         return view.id
 
 
+def shared_dashboard(world, name: str) -> int:
+    """A dashboard shared with project A by the engineer of :func:`shared_view` (which makes
+    them one)."""
+    shared_view(world, f"view of {name}")
+    author = world.make_user("view-author@plant.example")
+    with world.store.sessions() as session:
+        board = create_dashboard(
+            session=session,
+            actor=Principal("view-author@plant.example", author),
+            project=session.get(Project, world.project_a),
+            name=name,
+            shared=True,
+        )
+        session.commit()
+        return board.id
+
+
 def fill(template, values: dict):
     if isinstance(template, str):
         return template.format(**values)
@@ -283,6 +318,8 @@ def test_matrix(lab, name, role):
         values["member"] = world.make_user(email, world.project_a, Role.VIEWER)
     if "{view}" in ask.path:
         values["view"] = shared_view(world, f"shared for {tag}")
+    if "{dashboard}" in ask.path:
+        values["dashboard"] = shared_dashboard(world, f"shared for {tag}")
     if name == "add member":
         world.make_user(f"new-{tag}@plant.example")
     if want == "2xx" and ask.needs:

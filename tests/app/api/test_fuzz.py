@@ -77,6 +77,7 @@ def test_no_server_errors(fuzz_world, api_schema, method, path):
         "rule_id": world.extra["rule"],
         "view_id": world.extra["view"],
         "schedule_id": 999_999,  # any id: deleting a missing schedule is a 404
+        "dashboard_id": 999_999,  # any id: a missing dashboard is a 404
     }
     params = {name: real[name] for name in re.findall(r"\{(\w+)\}", path)}
     modes = [schemathesis.GenerationMode.NEGATIVE]

@@ -52,6 +52,7 @@ def test_a_non_member_gets_404(world, foreign_cluster, foreign_team, route):
         "token_id": 999_999,
         "rule_id": 999_999,  # any id: the project is refused first
         "view_id": 999_999,
+        "dashboard_id": 999_999,
         "schedule_id": 999_999,
     }
     path = re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), route.path)
