@@ -33,9 +33,9 @@ import sqlalchemy as sa
 from app.api.scope import project_store
 from app.periodic import Periodic
 from models.access import Action, people_who_may
-from models.audit import audit, project_trail
+from models.audit import audit
 from models.plants import PlantBook, load_plants
-from models.tables import Project
+from models.tables import AuditEvent, Project
 from models.times import utc_text
 from pipelines.curves import Curves
 from pipelines.drifts import DriftAlert, station_drifts
@@ -44,6 +44,8 @@ from providers.errors import ProviderError
 from providers.mail import send_mail
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from app.services import Services
 
 log = logging.getLogger(__name__)
@@ -123,6 +125,7 @@ class AlertMailer(Periodic):
         super().__init__(period=period)
         self.services, self.history = services, history
         self.plants = plants or load_plants()
+        self._unmailable: set[int] = set()  # projects with alerts and no one to mail them to
 
     def cycle(self, now: datetime | None = None) -> int:
         """Mail each project's new alerts over the parts started in the :attr:`history`
@@ -166,8 +169,11 @@ class AlertMailer(Periodic):
                 return 0
             people = [u for u in people_who_may(session, project_id, RECIPIENTS) if not u.locked_at]
             if not people:
-                log.warning("drift alerts of project %s: no engineer, admin or owner", name)
+                if project_id not in self._unmailable:  # said once, not every minute
+                    log.warning("drift alerts of project %s: no engineer, admin or owner", name)
+                    self._unmailable.add(project_id)
                 return 0
+            self._unmailable.discard(project_id)
             recipients = [u.email for u in people]
             details = [_detail(a) for a in new]
             settings = self.services.settings
@@ -246,12 +252,19 @@ def _link(project: str, process: str, alert: DriftAlert) -> str:
     return "curves?" + urlencode(query)
 
 
-def mailed_alerts(session, project_id: int) -> list[Mailed]:
-    """The alerts of ``project_id``'s last :data:`LOOK_BACK` drift mailings, as audited."""
-    rows = session.scalars(project_trail(project_id, MAILED).limit(LOOK_BACK))
+def mailed_alerts(session: Session, project_id: int) -> list[Mailed]:
+    """The alerts of ``project_id``'s last :data:`LOOK_BACK` drift mailings, as audited
+    (refusals do not count, however many there were)."""
+    rows = session.scalars(
+        sa.select(AuditEvent)
+        .where(
+            AuditEvent.action == MAILED,
+            AuditEvent.target_type == "project",
+            AuditEvent.target_id == str(project_id),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(LOOK_BACK)
+    )
     return [
-        Mailed.from_detail(item)
-        for row in rows
-        if row.action == MAILED
-        for item in (row.detail or {}).get("alerts", [])
+        Mailed.from_detail(item) for row in rows for item in (row.detail or {}).get("alerts", [])
     ]
