@@ -42,6 +42,12 @@ TABLE = VERDICT_TABLE
 # What judging a curve needs of its metadata (the scope's columns and the reason's units).
 JUDGED_COLUMNS = ("curve_id", "dataset_id", "program", "station", "x_unit", "y_unit")
 Progress = Callable[[int, int], None]  # (curves judged so far, curves to judge)
+# The sorting key of ``curves`` and ``curve_samples``: chunks of curves taken in this order are
+# runs of neighbouring granules, so each chunk's read decompresses only its own samples. By
+# curve id, every chunk touched nearly every granule (10,000 demo curves: 4.3 s instead of
+# about 0.5 s to read, under load).
+STORED_ORDER = "project, plant, line, station, started_at, curve_id"
+ORDER_COLUMNS = ("plant", "line", "started_at")  # of it, what JUDGED_COLUMNS lacks
 
 
 def verdict_rows(
@@ -170,18 +176,19 @@ def run_count(client: Client, database: str, rule: Rule) -> RunCount:
 
 def unjudged(client: Client, database: str, rule: Rule) -> pd.DataFrame:
     """Metadata (:data:`JUDGED_COLUMNS` and ``point_count``) of the committed curves the rule
-    version covers and has not judged yet, by curve id."""
+    version covers and has not judged yet, in the order the samples are stored
+    (:data:`STORED_ORDER`)."""
     db = identifier(database)
     sql, params = _scope_sql(rule)
     params |= _version(rule)
-    columns = [*JUDGED_COLUMNS, "point_count"]
+    columns = [*JUDGED_COLUMNS, "point_count", *ORDER_COLUMNS]
     return query_frame(
         client,
         f"SELECT {', '.join(columns)} FROM {db}.curves WHERE {sql} "
         f"AND dataset_id IN (SELECT dataset_id FROM {db}.datasets) "
         f"AND curve_id NOT IN (SELECT curve_id FROM {db}.{TABLE} "
         "WHERE rule_id = {rule_id:UInt64} AND rule_version = {rule_version:UInt32}) "
-        "ORDER BY curve_id",
+        f"ORDER BY {STORED_ORDER}",
         columns,
         params,
     )
@@ -220,7 +227,8 @@ def judge_history(
     if not rules or not any(len(m) for m in missing):
         return 0
     union = pd.concat([m for m in missing if len(m)], ignore_index=True)
-    union = union.drop_duplicates("curve_id").sort_values("curve_id", kind="stable")
+    order = ["plant", "line", "station", "started_at", "curve_id"]  # STORED_ORDER's, in a project
+    union = union.drop_duplicates("curve_id").sort_values(order)
     for part in sample_chunks(union.reset_index(drop=True), chunk_samples):
         if stop():
             break
