@@ -74,7 +74,8 @@ def chart_feature(
     if chart == "individuals":
         made = individuals(values, base)
         at = [started, started.iloc[1:]]
-        behind = [[[int(i)] for i in ids], [[int(p), int(n)] for p, n in pairwise(ids)]]
+        listed = ids.tolist()  # Python ints at once: 100,000 int() calls cost 0.1 s
+        behind = [[[i] for i in listed], [[p, n] for p, n in pairwise(listed)]]
     else:
         labels = (
             started.dt.floor("h").to_numpy() if per_hour else np.arange(len(values)) // subgroup
@@ -101,3 +102,58 @@ def _groups(labels: np.ndarray) -> list[tuple[int, int]]:
     starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
     ends = [*starts[1:], len(labels)]
     return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True) if b - a >= 2]
+
+
+# A chart of more points than this draws them as counts per cell (:func:`count_points`), not
+# one glyph each: measured in benchmarks/test_spc.py, where Bokeh's scatter starts to cost
+# more than the raster's fixed price.
+DENSE_POINTS = 5_000
+
+
+def count_points(
+    x: np.ndarray,
+    y: np.ndarray,
+    x_range: tuple,
+    y_range: tuple[float, float],
+    shape: tuple[int, int],
+) -> np.ndarray:
+    """Points per cell of a grid of ``shape`` (height, width) over the ranges, row 0 at the
+    lowest y: so a chart of 100,000 parts crosses to the browser as a few hundred kB, whatever
+    its size. Cells are half-open, [edge, next edge), except the last row and column, which
+    hold their upper edge too (as :func:`numpy.histogram2d`); points outside are left out. ``x``
+    are times (``datetime64``; the range's ends anything :class:`pandas.Timestamp` reads),
+    counted in whole nanoseconds from the range's start."""
+    height, width = shape
+    x0, x1 = (_ns(v) for v in x_range)
+    y0, y1 = (float(v) for v in y_range)
+    if not (x1 > x0 and y1 > y0):
+        raise ValueError(f"a grid needs ranges that are not empty; got {x_range}, {y_range}")
+    # Offsets in integer ns before floats: 2026 in ns is past float64's 2**53 exact integers.
+    dx = (_ns_array(x) - x0).astype(np.float64)
+    yy = np.asarray(y, np.float64)
+    inside = (dx >= 0) & (dx <= x1 - x0) & (yy >= y0) & (yy <= y1)
+    dx, yy = dx[inside], yy[inside]
+    column = np.minimum((dx * (width / (x1 - x0))).astype(np.int64), width - 1)
+    row = np.minimum(((yy - y0) * (height / (y1 - y0))).astype(np.int64), height - 1)
+    cells = np.bincount(row * width + column, minlength=height * width)
+    return cells.reshape(height, width).astype(np.uint32)
+
+
+def bends(values: np.ndarray) -> np.ndarray:
+    """Indices of the points a polyline through ``values`` needs (the ends, and each point
+    that differs from a neighbour): a limit that stays put over 100,000 points is drawn with
+    two, the same line."""
+    v = np.asarray(values)
+    if len(v) <= 2:
+        return np.arange(len(v))
+    differs = v[1:] != v[:-1]
+    keep = np.r_[True, differs] | np.r_[differs, True]
+    return np.flatnonzero(keep)
+
+
+def _ns(value) -> int:
+    return int(pd.Timestamp(value).as_unit("ns").value)
+
+
+def _ns_array(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x).astype("datetime64[ns]").view(np.int64)

@@ -10,6 +10,7 @@ the line read them.
 from __future__ import annotations
 
 import io
+from typing import ClassVar
 from urllib.parse import urlencode
 
 import holoviews as hv
@@ -18,6 +19,7 @@ import pandas as pd
 import panel as pn
 
 from app.markup import text
+from app.quality.charts import DENSE_POINTS, chart_plot
 from models.csv_safe import frame_csv
 from models.plants import load_plants
 from models.times import TimeInputError, parse_time, utc_text
@@ -47,14 +49,14 @@ COLUMNS = ("station", "program", "started_at", "part_serial", "plant")
 FLAGS_SHOWN = 12
 UNUSUAL_SHOWN = 10
 UNUSUAL_EXPORTED = 1000  # rows of the unusual parts' CSV, most unusual first
-OUT = "#d62728"
-AXIS = "part started"
 BRUSH_ASK = "Drag across the first chart to draw the curves of the parts in that span."
 BRUSH_SIZE = PngSize(960, 420, dpi=110)
 
 
 class QualityPage(pn.viewable.Viewer):
     """One project's quality page; ``curves`` reads that project only."""
+
+    dense_from: ClassVar[int] = DENSE_POINTS  # a chart of more points is drawn as counts
 
     def __init__(self, project: str, curves: Curves, **params) -> None:
         super().__init__(**params)
@@ -92,6 +94,7 @@ class QualityPage(pn.viewable.Viewer):
         self._features = pd.DataFrame()
         self._unusual: tuple[str | None, pd.DataFrame] = (None, pd.DataFrame())
         self._plotted: Plotted | None = None  # the first chart drawn, and its parts
+        self._brush: hv.streams.BoundsX | None = None  # the first chart's brush
         self._rows = pd.DataFrame()
         self._choosing = False  # while pickers' options change, one draw at the end
         self.process.param.watch(lambda _e: self._on_process(), "value")
@@ -198,34 +201,18 @@ class QualityPage(pn.viewable.Viewer):
     def _plot(
         self, plotted: Plotted, zone: str, feature: str, *, brushable: bool = False
     ) -> hv.Overlay:
-        chart = plotted.chart
-        at = _local(plotted.at, zone)
-        name = FEATURE_WORDS[feature] if chart.name in ("individuals", "mean") else chart.name
-        points = hv.Curve((at, chart.points), AXIS, name).opts(color="#1f5fa8")
-        dots = hv.Scatter((at, chart.points), AXIS, name).opts(
-            size=4, color="#1f5fa8", tools=["xbox_select"] if brushable else []
+        name = FEATURE_WORDS[feature] if plotted.chart.name in ("individuals", "mean") else None
+        drawn = chart_plot(
+            plotted,
+            _local(plotted.at, zone),
+            name=name or plotted.chart.name,
+            zone=zone,
+            dense_from=self.dense_from,
+            on_brush=self.on_brush if brushable else None,
         )
-        if brushable:  # a range of points brushed: their parts' curves, drawn below
-            hv.streams.BoundsX(source=dots, subscribers=[self.on_brush])
-        centre = hv.Curve((at, chart.center), AXIS, name).opts(color="#2ca02c", line_dash="dashed")
-        limits = [
-            hv.Curve((at, bound), AXIS, name).opts(color=OUT, line_dash="dotted")
-            for bound in (chart.lower, chart.upper)
-        ]
-        flagged = sorted({v.index for v in plotted.violations})
-        marks = hv.Scatter((at[flagged], chart.points[flagged]), AXIS, name).opts(
-            color=OUT, size=9, marker="circle"
-        )
-        title = f"{chart.name.capitalize()} chart · {len(chart.points):,} points · {zone} time"
-        return hv.Overlay([points, dots, centre, *limits, marks]).opts(
-            active_tools=["xbox_select"] if brushable else [],
-            title=title,
-            height=260,
-            responsive=True,
-            show_legend=False,
-            toolbar="above",
-            padding=0.04,
-        )
+        if brushable:
+            self._brush = drawn.brush
+        return drawn.overlay
 
     def _flag_words(self, made: FeatureCharts, rows: pd.DataFrame, zone: str) -> str:
         """The run rules broken, newest first, each with links to its part."""

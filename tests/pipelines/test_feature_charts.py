@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.feature_charts import chart_feature
+from pipelines.feature_charts import bends, chart_feature, count_points
 
 
 def features(n: int = 40) -> pd.DataFrame:
@@ -41,3 +41,63 @@ def test_words_for_what_makes_no_chart():
         chart_feature(features(), "area", chart="pie")
     with pytest.raises(ValueError, match="rules are"):
         chart_feature(features(), "area", rules="mine")
+
+
+# --- dense charts: points counted per cell ---------------------------------------------------
+
+
+def _histogram(at, values, x_range, y_range, shape):
+    """The slow, obvious reference: NumPy's 2-D histogram over the same grid, times as ns."""
+    height, width = shape
+    ns = lambda t: pd.Timestamp(t).as_unit("ns").value  # noqa: E731
+    x = np.asarray(at).astype("datetime64[ns]").view(np.int64)
+    # exact integer offsets from the start, as floats (the grid's own coordinates)
+    counts, _, _ = np.histogram2d(
+        (x - ns(x_range[0])).astype(np.float64),
+        np.asarray(values, np.float64),
+        bins=[
+            np.linspace(0, ns(x_range[1]) - ns(x_range[0]), width + 1),
+            np.linspace(*y_range, height + 1),
+        ],
+    )
+    return counts.T  # rows are y
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_points_per_cell_equal_numpy_histogram(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 3000))
+    start = pd.Timestamp("2026-11-02 06:00")
+    at = (start + pd.to_timedelta(rng.integers(0, 86_400 * 10**9, n), unit="ns")).to_numpy()
+    values = rng.normal(10, 2, n)
+    shape = (int(rng.integers(1, 40)), int(rng.integers(1, 90)))
+    # a zoomed span too: points outside it are left out
+    x_range = (start + pd.Timedelta(hours=2), start + pd.Timedelta(hours=int(rng.integers(3, 24))))
+    y_range = (float(rng.uniform(4, 9)), float(rng.uniform(10, 16)))
+    got = count_points(at, values, x_range, y_range, shape)
+    assert got.shape == shape
+    np.testing.assert_equal(got, _histogram(at, values, x_range, y_range, shape))
+
+
+def test_points_on_the_grid_edges_and_outside():
+    start = pd.Timestamp("2026-11-02")
+    end = start + pd.Timedelta(hours=1)
+    at = np.array([start, end, end, start - pd.Timedelta(1, "ns"), start], "datetime64[ns]")
+    values = np.array([0.0, 1.0, 0.5, 0.5, 1.0 + 1e-9])
+    got = count_points(at, values, (start, end), (0.0, 1.0), (2, 3))
+    # the lower-left and upper-right corners are in; the point a ns early and the one a hair
+    # above are not
+    np.testing.assert_equal(got, [[1, 0, 0], [0, 0, 2]])
+    np.testing.assert_equal(got, _histogram(at[:3], values[:3], (start, end), (0, 1), (2, 3)))
+    with pytest.raises(ValueError, match="not empty"):
+        count_points(at, values, (start, start), (0.0, 1.0), (2, 3))
+
+
+def test_bends_keep_the_same_polyline():
+    values = np.array([3.0, 3.0, 3.0, 4.0, 4.0, 2.0, 2.0, 2.0, 2.0])
+    kept = bends(values)
+    np.testing.assert_equal(kept, [0, 2, 3, 4, 5, 8])
+    x = np.arange(len(values), dtype=float)
+    np.testing.assert_equal(np.interp(x, x[kept], values[kept]), values)
+    assert list(bends(np.full(100_000, 7.5))) == [0, 99_999]
+    assert list(bends(np.array([1.0]))) == [0]

@@ -58,3 +58,18 @@ def test_a_brush_between_points_says_so(quality):
     quality.on_brush(boundsx=gap)
     assert quality.brushed.object.startswith("*No point between those times.*")
     assert not quality.brushed_picture.visible
+
+
+def test_a_dense_chart_brushes_the_same_parts(quality):
+    assert isinstance(quality.plots.objects[0].object, hv.Overlay)  # glyphs, below the threshold
+    quality.dense_from = 10  # the demo's few hundred points drawn as counts per cell
+    quality.draw()
+    plotted = quality._plotted
+    assert len(plotted.chart.points) > 10
+    assert isinstance(quality.plots.objects[0].object, hv.DynamicMap)  # counts, re-counted on zoom
+    zone = quality.zone(quality._rows)
+    at = [engine_time(t).tz_convert(zone).tz_localize(None) for t in plotted.at]
+    quality._brush.event(boundsx=(at[2], at[6]))  # as the browser's box selection sends it
+    brushed = {i for k in range(2, 7) for i in plotted.curve_ids[k]}
+    assert quality.brushed.object.startswith(f"**{len(brushed)} parts brushed**")
+    assert quality.brushed_picture.visible

@@ -1,0 +1,140 @@
+"""One control chart of the Quality page as a HoloViews overlay: its points, centre line,
+limits and the points the run rules flag.
+
+A chart of more than :data:`DENSE_POINTS` points draws them as counts per cell. 100,000
+circles cost Bokeh seconds to send and draw, and read as one blot; counted on a grid
+(:func:`pipelines.feature_charts.count_points`) and shaded as the curve densities are
+(:mod:`pipelines.shading`), they cost a fixed few hundred kB, and a zoom counts again over the
+new span. Hover gives each cell's count. The lines and flagged points stay vector glyphs over
+it, the limits drawn through their bends only (the same lines), so they stay readable.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+
+from pipelines.feature_charts import DENSE_POINTS, Plotted, bends, count_points
+from pipelines.render import palette
+from pipelines.shading import BAR, LEVELS, CountScale
+
+__all__ = ["DENSE_POINTS", "Drawn", "chart_plot", "dense_points", "points_grid"]
+
+OUT = "#d62728"
+POINTS = "#1f5fa8"
+AXIS = "part started"
+CELLS = (110, 600)  # (rows, columns): about 2 px a cell on the page's 260 px high chart
+COLOURS = list(palette("Blues"))[LEVELS // 4 :]  # the palest blues vanish on white
+
+
+def points_grid(
+    at: np.ndarray, values: np.ndarray, x_range: tuple | None, y_range: tuple | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The cells' centres (times, values), and per cell its level and count over the ranges
+    (the points' extents where a range is not given yet)."""
+    if x_range is None or None in x_range:
+        x_range = (at.min(), at.max())
+    if y_range is None or None in y_range:
+        y_range = (float(values.min()), float(values.max()))
+    x0, x1 = (pd.Timestamp(v).as_unit("ns") for v in x_range)
+    if x1 <= x0:
+        x0, x1 = x0 - pd.Timedelta(minutes=1), x0 + pd.Timedelta(minutes=1)
+    y0, y1 = (float(v) for v in y_range)
+    if y1 <= y0:
+        y0, y1 = y0 - max(abs(y0), 1.0) * 1e-3, y0 + max(abs(y0), 1.0) * 1e-3
+    rows, columns = CELLS
+    counts = count_points(at, values, (x0, x1), (y0, y1), CELLS)
+    span = (x1 - x0).value
+    xs = (x0.value + (np.arange(columns) + 0.5) * span / columns).astype("datetime64[ns]")
+    ys = y0 + (np.arange(rows) + 0.5) * (y1 - y0) / rows
+    levels = CountScale.of(counts).levels(counts)
+    kind = np.uint16 if counts.max(initial=0) < 1 << 16 else np.uint32
+    return xs, ys, levels, counts.astype(kind)
+
+
+def dense_points(at: np.ndarray, values: np.ndarray, kdims: list[str]) -> hv.DynamicMap:
+    """The points as a shaded grid that counts again at every zoom and pan."""
+    at = np.asarray(at).astype("datetime64[ns]")
+    values = np.asarray(values, np.float64)
+
+    def draw(x_range=None, y_range=None) -> hv.Image:
+        xs, ys, levels, counts = points_grid(at, values, x_range, y_range)
+        image = hv.Image(
+            (xs, ys, levels, counts),
+            kdims=kdims,
+            vdims=[hv.Dimension("level"), hv.Dimension("parts", label="points here")],
+        )
+        return image.opts(
+            cmap=COLOURS,
+            color_levels=LEVELS,
+            clim=BAR,
+            clipping_colors={"min": "transparent"},
+            tools=["hover"],
+            hover_tooltips=[("points here", "@{parts}")],
+        )
+
+    return hv.DynamicMap(draw, streams=[hv.streams.RangeXY()])
+
+
+@dataclass(frozen=True)
+class Drawn:
+    overlay: hv.Overlay
+    brush: hv.streams.BoundsX | None  # the time span dragged across the chart, if brushable
+    dense: bool
+
+
+def chart_plot(
+    plotted: Plotted,
+    at: np.ndarray,
+    *,
+    name: str,
+    zone: str,
+    dense_from: int = DENSE_POINTS,
+    on_brush: Callable[..., None] | None = None,
+) -> Drawn:
+    """``plotted`` over its times ``at`` (on the plant's clocks): glyphs up to ``dense_from``
+    points, counts per cell above. With ``on_brush``, dragging across the chart calls it with
+    the span (``boundsx``), on either kind."""
+    chart = plotted.chart
+    dense = len(chart.points) > dense_from
+    select = ["xbox_select"] if on_brush else []
+    if dense:
+        dots = dense_points(at, chart.points, [AXIS, name]).opts(tools=select)
+        layers = [dots]
+        lines = [bends(v) for v in (chart.center, chart.lower, chart.upper)]
+    else:
+        points = hv.Curve((at, chart.points), AXIS, name).opts(color=POINTS)
+        dots = hv.Scatter((at, chart.points), AXIS, name).opts(size=4, color=POINTS, tools=select)
+        layers, lines = [points, dots], [slice(None)] * 3
+    brush = hv.streams.BoundsX(source=dots, subscribers=[on_brush]) if on_brush else None
+    kept = lines[0]
+    centre = hv.Curve((at[kept], chart.center[kept]), AXIS, name).opts(
+        color="#2ca02c", line_dash="dashed"
+    )
+    limits = [
+        hv.Curve((at[kept], bound[kept]), AXIS, name).opts(color=OUT, line_dash="dotted")
+        for bound, kept in zip((chart.lower, chart.upper), lines[1:], strict=True)
+    ]
+    flagged = sorted({v.index for v in plotted.violations})
+    marks = hv.Scatter((at[flagged], chart.points[flagged]), AXIS, name).opts(
+        color=OUT, size=6 if dense else 9, marker="circle"
+    )
+    shown = "points, shaded by how many share a cell" if dense else "points"
+    title = f"{chart.name.capitalize()} chart · {len(chart.points):,} {shown} · {zone} time"
+    # ``*`` so a dense chart is one DynamicMap of overlays, as HoloViews would have them.
+    overlay = functools.reduce(operator.mul, [*layers, centre, *limits, marks]).opts(
+        active_tools=select,
+        title=title,
+        height=260,
+        responsive=True,
+        show_legend=False,
+        toolbar="above",
+        padding=0.04,
+    )
+    return Drawn(overlay, brush, dense)

@@ -1,0 +1,98 @@
+"""A control chart drawn as glyphs up to a number of points and as counts per cell above it:
+the counts are the points', the lines and flagged points stay glyphs, the brush still fires."""
+
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import pytest
+from bokeh.models import GlyphRenderer, Image, Line, Scatter
+from holoviews.plotting.bokeh.callbacks import BoundsXCallback
+
+from app.quality.charts import CELLS, chart_plot
+from pipelines.feature_charts import chart_feature
+from tests.pipelines.test_feature_charts import _histogram
+
+hv.extension("bokeh", logo=False)
+N = 3000
+
+
+@pytest.fixture(scope="module")
+def plotted():
+    rng = np.random.default_rng(5)
+    at = pd.Timestamp("2026-11-02 06:00") + pd.to_timedelta(
+        np.sort(rng.integers(0, 5 * 86_400 * 10**9, N)), unit="ns"
+    )
+    values = rng.normal(10, 1, N)
+    values[2000:2012] += 4  # a run the rules flag
+    rows = pd.DataFrame({"curve_id": np.arange(N), "started_at": at, "area": values})
+    return chart_feature(rows, "area").charts[0]
+
+
+def _draw(plotted, dense_from, on_brush=None):
+    at = pd.to_datetime(plotted.at).to_numpy()
+    drawn = chart_plot(
+        plotted, at, name="area", zone="UTC", dense_from=dense_from, on_brush=on_brush
+    )
+    return drawn, hv.renderer("bokeh").get_plot(drawn.overlay)
+
+
+def _renderers(plot, kind) -> list[GlyphRenderer]:
+    return [r for r in plot.state.renderers if isinstance(r.glyph, kind)]
+
+
+def test_dense_above_the_threshold_only(plotted):
+    drawn, plot = _draw(plotted, dense_from=N)
+    assert not drawn.dense and not _renderers(plot, Image)
+    dots, _marks = _renderers(plot, Scatter)
+    assert len(dots.data_source.data["area"]) == N
+    drawn, plot = _draw(plotted, dense_from=N - 1)
+    assert drawn.dense and len(_renderers(plot, Image)) == 1
+    assert "shaded by how many share a cell" in plot.state.title.text
+
+
+def test_dense_layer_counts_the_points_and_lines_stay_glyphs(plotted):
+    at = pd.to_datetime(plotted.at).to_numpy()
+    drawn, plot = _draw(plotted, dense_from=100, on_brush=lambda boundsx=None: None)
+    (image,) = _renderers(plot, Image)
+    ranges = drawn.brush.source.streams[0]  # the points layer's RangeXY: the span shown
+    assert isinstance(ranges, hv.streams.RangeXY)
+
+    def shown_counts():
+        counts = np.asarray(image.data_source.data["parts"][0])
+        assert counts.shape == CELLS
+        return counts
+
+    counts = shown_counts()
+    np.testing.assert_equal(
+        counts, _histogram(at, plotted.chart.points, ranges.x_range, ranges.y_range, CELLS)
+    )
+    assert counts.sum() == N  # the first view spans every point
+    # A zoom counts again, over the new span only.
+    zoom = (pd.Timestamp(at[1000]).to_datetime64(), pd.Timestamp(at[1999]).to_datetime64())
+    ranges.event(x_range=zoom, y_range=(9.0, 11.0))
+    counts = shown_counts()
+    np.testing.assert_equal(counts, _histogram(at, plotted.chart.points, zoom, (9.0, 11.0), CELLS))
+    assert 0 < counts.sum() < 1000
+    # The centre line and limits are glyphs through their bends (flat here: two points each),
+    # the flagged points one glyph each.
+    lines = _renderers(plot, Line)
+    assert len(lines) == 3 and all(len(r.data_source.data["area"]) == 2 for r in lines)
+    (marks,) = _renderers(plot, Scatter)
+    flagged = {v.index for v in plotted.violations}
+    assert flagged and len(marks.data_source.data["area"]) == len(flagged)
+
+
+def test_a_dense_chart_still_brushes(plotted):
+    brushed = []
+    drawn, plot = _draw(plotted, 100, on_brush=lambda boundsx=None: brushed.append(boundsx))
+    # HoloViews wires the browser's box selection on this figure to the stream ...
+    callbacks = []
+    plot.traverse(lambda p: callbacks.extend(p.callbacks))
+    assert any(isinstance(c, BoundsXCallback) for c in callbacks)
+    assert any(t.dimensions == "width" for t in plot.state.tools if hasattr(t, "dimensions"))
+    # ... and a selection reaches the page.
+    span = (pd.Timestamp("2026-11-03"), pd.Timestamp("2026-11-04"))
+    drawn.brush.event(boundsx=span)
+    assert brushed == [span]
