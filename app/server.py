@@ -29,7 +29,7 @@ from app.live import (
     start_live_ingest,
     start_simulation,
 )
-from app.pages import board, clusters, curves, home, part, projects, quality, team
+from app.pages import board, clusters, curves, dashboards, home, part, projects, quality, team
 from app.report_mail import ReportMailer
 from app.services import Services
 from models.settings import Settings
@@ -51,6 +51,7 @@ PAGES: dict[str, Page] = {
     "home": home.page,
     "board": board.page,
     "quality": quality.page,
+    "dashboards": dashboards.page,
     "clusters": clusters.page,
     "projects": projects.page,
     "team": team.page,

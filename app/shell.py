@@ -17,6 +17,7 @@ NAV = (
     ("home", "Overview"),
     ("board", "Board"),
     ("quality", "Quality"),
+    ("dashboards", "Dashboards"),
     ("clusters", "Clusters"),
     ("projects", "Projects"),
     ("team", "Team"),

@@ -1,0 +1,486 @@
+"""A dashboard's panels as page components: a saved view drawn live as the explorer draws it, a
+KPI tile, and a trend chart; and the drawer that computes them beside the session.
+
+Every panel's figures come from the engine when the dashboard opens (nothing is a stored
+picture). The drawer runs the panels' jobs on a few threads at once, each thread with an
+engine client of its own (a client serves one query at a time), saved views first (they take
+longest); each result reaches the page on the session's next tick. A saved view's raster is the
+explorer's own (:func:`app.explorer.elements.raster`): hover gives each pixel's exact count,
+and a zoom or pan draws the new range anew.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import holoviews as hv
+import holoviews.plotting.bokeh  # the explorer raster options need a plotting backend
+import pandas as pd
+import panel as pn
+import param
+from bokeh.events import RangesUpdate
+from bokeh.models import HoverTool
+from bokeh.plotting import figure
+from panel.io.document import hold
+
+from app.dashboards.spec import METRICS, formatted
+from app.explorer import elements
+from app.explorer.latest import in_session
+from app.explorer.state import ExplorerState
+from app.markup import text
+from models.wording import counted
+from pipelines.curves import Curves
+from pipelines.kpis import kpis
+from pipelines.render import category_colors
+from pipelines.views import FilterError
+from providers import ProviderError
+
+log = logging.getLogger(__name__)
+
+# The grid's cells in pixels: 12 columns fill the main area of a 1400 px window beside the
+# sidebar. Panels are drawn at their exact size (Bokeh's stretching sizes inside gridstack.js's
+# cells were laid out before the cells had their width, and stayed narrow).
+ROW_PX = 90
+COLUMN_PX = 88
+INSET = 4  # the gap around a panel inside its cells
+HEADER_PX = 34  # a panel's heading
+ACCENT = "#1f5fa8"
+CSS = """
+:host {display: block;}
+.ch-kpi-tile {height: 100%; display: flex; flex-direction: column; justify-content: center;
+              padding: 4px 10px; font-family: system-ui, sans-serif; color: #1b2430;}
+.ch-kpi-tile b {font-size: clamp(1.6rem, 3.2vw, 3rem); line-height: 1.1;
+                font-variant-numeric: tabular-nums;}
+.ch-kpi-tile small {color: #5a6878; font-size: .9rem;}
+.ch-panel-note {color: #5a6878; font-size: .95rem; padding: 8px 10px;}
+"""
+
+
+class PanelDrawer:
+    """Runs panels' jobs on up to ``len(readers)`` threads, each job on a reader (and engine
+    client) of its own; results and failures reach the session's next tick.
+
+    In a served page the jobs start while the browser still loads the page's scripts, but
+    their results are held until the page has loaded (:meth:`release`, from Panel's
+    ``onload``): results handed to a document before its browser had it were sometimes
+    never drawn (a panel stayed "Drawing…")."""
+
+    def __init__(self, readers: list[Curves], doc: Any) -> None:
+        self._readers: queue.Queue[Curves] = queue.Queue()
+        for reader in readers:
+            self._readers.put(reader)
+        self._clients = [r.client for r in readers]
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(len(readers), 1), thread_name_prefix="curvehouse-dashboard"
+        )
+        self._doc = doc
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._idle = threading.Event()
+        self._idle.set()
+        # Results waiting for the page to load: (show, result); None once it has.
+        self._held: list[tuple[Callable[[Any], None], Any]] | None = [] if doc else None
+        if doc is not None:
+            pn.state.onload(self.release)
+
+    def release(self) -> None:
+        """The page has loaded: show what was held, and what comes from now on at once."""
+        held, self._held = self._held or [], None
+        with hold(self._doc):  # one message to the browser for all of them
+            for show, result in held:
+                self._shown(show, result)
+
+    def _hand_over(self, show: Callable[[Any], None]) -> Callable[[Any], None]:
+        def in_page(result: Any) -> None:
+            if self._held is not None:
+                self._held.append((show, result))
+            else:
+                self._shown(show, result)
+
+        return in_session(in_page, self._doc)
+
+    @staticmethod
+    def _shown(show: Callable[[Any], None], result: Any) -> None:
+        try:
+            show(result)
+        except Exception:  # one panel that cannot be shown must not stop the others
+            log.exception("showing a dashboard panel failed")
+
+    def submit(
+        self,
+        job: Callable[[Curves], Any],
+        deliver: Callable[[Any], None],
+        fail: Callable[[Exception], None],
+    ) -> None:
+        deliver, fail = self._hand_over(deliver), self._hand_over(fail)
+        with self._lock:
+            self._pending += 1
+            self._idle.clear()
+
+        def run() -> None:
+            reader = self._readers.get()
+            try:
+                result, error = job(reader), None
+            except Exception as exc:  # shown in the panel
+                result, error = None, exc
+            finally:
+                self._readers.put(reader)
+            try:
+                deliver(result) if error is None else fail(error)
+            finally:
+                with self._lock:
+                    self._pending -= 1
+                    if not self._pending:
+                        self._idle.set()
+
+        self._pool.submit(run)
+
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Block until every job submitted was handed over (tests, benchmarks)."""
+        return self._idle.wait(timeout)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for client in self._clients:
+            client.close()
+        self._clients = []
+
+
+class DashboardPanel(pn.viewable.Viewer):
+    """One panel: its heading (with a remove button when the dashboard may be changed) over
+    what it shows. ``drawn`` turns True when its figures first arrive."""
+
+    drawn = param.Boolean(default=False, doc="Its figures arrived (or why there are none).")
+
+    def __init__(
+        self,
+        spec: Mapping[str, Any],
+        heading: str,
+        *,
+        project: str = "",
+        on_remove: Callable[[DashboardPanel], None] | None = None,
+        link: str = "",
+    ) -> None:
+        """``project``: the dashboard's, whose curves a KPI or trend filter selects."""
+        super().__init__()
+        self.spec, self.project = dict(spec), project
+        self._heading, self._link = heading, link
+        # Room for the grid's grip (⠿) where the panel may be moved.
+        left = 32 if on_remove is not None else 10
+        self.heading = pn.pane.HTML(self._heading_html(), margin=(6, 10, 0, left))
+        self.remove = pn.widgets.Button(
+            label="✕",
+            color="light",
+            width=34,
+            height=28,
+            margin=(3, 4),
+            description="Remove this panel",
+            visible=on_remove is not None,
+            css_classes=["ch-remove"],
+        )
+        if on_remove is not None:
+            self.remove.on_click(lambda _e: on_remove(self))
+        self.top = pn.Row(self.heading, self.remove, height=HEADER_PX, margin=0)
+        # Both there from the start, one visible: the words while drawing (or why nothing is
+        # drawn), then the figures. Changing a pane's object sends less than a new pane.
+        self.note = pn.pane.Markdown("Drawing…", css_classes=["ch-panel-note"], margin=(4, 10))
+        self.body = self._body()
+        self.layout = pn.Column(
+            self.top,
+            self.note,
+            self.body,
+            margin=0,
+            css_classes=["ch-panel", f"ch-panel-{self.spec['kind']}"],
+        )
+        self.fit()
+
+    def _heading_html(self, legend: dict[str, str] | None = None) -> str:
+        """The heading, a link to the explorer, and a coloured view's colours."""
+        html = text(self._heading)
+        if self._link:
+            html += (
+                f' <a href="{text(self._link)}" title="Open in the Curve Explorer" '
+                'style="font-weight:400;font-size:.85rem">open ↗</a>'
+            )
+        for name, color in (legend or {}).items():
+            html += (
+                '<span style="font-weight:400;font-size:.85rem;margin-left:8px">'
+                f'<span style="display:inline-block;width:10px;height:10px;border-radius:2px;'
+                f'background:{text(color)};margin-right:3px"></span>{text(name)}</span>'
+            )
+        return (
+            '<div style="font-weight:600;white-space:nowrap;overflow:hidden;'
+            f'text-overflow:ellipsis">{html}</div>'
+        )
+
+    def _body(self) -> pn.viewable.Viewable:
+        """Where the figures go: a new pane when they come (a Bokeh pane whose figure is set
+        later was not drawn: "could not set initial ranges"); a KPI tile's HTML pane."""
+        return pn.Spacer(margin=0, visible=False)
+
+    def size(self) -> tuple[int, int]:
+        """The body's pixels (width, height) at the panel's place on the grid."""
+        width = self.spec["w"] * COLUMN_PX - 2 * INSET - 4
+        height = self.spec["h"] * ROW_PX - 2 * INSET - HEADER_PX - 6
+        return max(width, 40), max(height, 30)
+
+    def fit(self) -> None:
+        """Its parts at the size of its place (again after a resize in the browser)."""
+        width, height = self.size()
+        self.top.width = width
+        mine = (self.remove.width + 8 if self.remove.visible else 0) + self.heading.margin[3]
+        self.heading.width = width - mine - 10
+        self.note.width = width - 20
+        self.body.param.update(width=width, height=height)
+
+    def show(self, shown: Any) -> None:
+        """The figures: a Bokeh figure, or a KPI tile's HTML."""
+        if isinstance(self.body, pn.pane.HTML):
+            self.body.object = shown
+        else:
+            self.body = pn.pane.Bokeh(shown, margin=0)
+            self.fit()
+            self.layout[2] = self.body
+        self.body.visible, self.note.visible = True, False
+        self.drawn = True
+
+    def say(self, words: str) -> None:
+        """Why nothing is drawn (Markdown, data in it already escaped)."""
+        self.note.object = words
+        self.body.visible, self.note.visible = False, True
+        self.drawn = True
+
+    def fail(self, error: Exception) -> None:
+        if not isinstance(error, FilterError | ProviderError):
+            log.warning("dashboard panel failed", exc_info=error)
+        self.say(elements.friendly(error))
+
+    def draw(self, drawer: PanelDrawer) -> None:
+        raise NotImplementedError
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self.layout
+
+
+def _state(query: Mapping[str, str]) -> ExplorerState:
+    state = ExplorerState()
+    state.from_query(dict(query))
+    return state
+
+
+class ViewPanel(DashboardPanel):
+    """A saved view drawn live on the panel's size: the explorer's raster of its filter and
+    view, redrawn for a zoom or pan. ``query``: the view's state, None when it was deleted or
+    is not shared with the person looking."""
+
+    def __init__(
+        self,
+        spec: Mapping[str, Any],
+        heading: str,
+        query: Mapping[str, str] | None,
+        **kwargs: Any,
+    ) -> None:
+        link = f"./curves?view={spec['view_id']}" if query is not None else ""
+        super().__init__(spec, heading, link=link, **kwargs)
+        self.query = query
+        self._generation = 0
+        self._adopted: Any = None
+        self._drawer: PanelDrawer | None = None
+        self.image = None  # the DensityImage on screen
+
+    def draw(self, drawer: PanelDrawer, ranges: tuple | None = None) -> None:
+        if self.query is None:
+            self.say("This saved view was deleted, or is not shared with you.")
+            return
+        try:
+            state = _state(self.query)
+        except FilterError as exc:
+            self.fail(exc)
+            return
+        if ranges is not None:
+            state.param.update(x_range=ranges[0], y_range=ranges[1])
+        where = state.curve_filter()
+        width, height = self.size()
+        view = state.view(width, height)
+        live, cmap, norm = bool(state.live), state.cmap, state.norm
+        self._generation += 1
+        generation = self._generation
+
+        def job(curves: Curves) -> tuple:
+            shown = curves.matching(where)
+            image = shown.following(view) if live else shown.density(view)
+            if not image.curves:
+                return generation, image, None
+            element = elements.raster(image, cmap, norm, hooks=(self._adopt,))
+            element = element.opts(width=width, height=height, toolbar=None)
+            # The Bokeh figure is made here, while the browser loads the page, not on the
+            # session's thread once it has (about 0.3 s a raster there).
+            return generation, image, hv.renderer("bokeh").get_plot(element).state
+
+        drawer.submit(job, lambda done: self._show(done, drawer), self.fail)
+
+    def _show(self, done: tuple, drawer: PanelDrawer) -> None:
+        generation, image, figure_ = done
+        if generation != self._generation:
+            return
+        self._drawer = drawer
+        self.image = image
+        if not image.curves:
+            self.say(
+                "No curves match this view's filters."
+                if not image.near
+                else "No curve passes through this view."
+            )
+            return
+        if image.categories:
+            self.heading.object = self._heading_html(category_colors(image.categories))
+        self.show(figure_)
+
+    def _adopt(self, plot: Any, _element: Any) -> None:
+        """A hook on the raster's plot: a zoom or pan (Bokeh's ``RangesUpdate``, once the
+        gesture rests) draws the new range."""
+        if plot is self._adopted:
+            return
+        self._adopted = plot
+        plot.state.on_event(RangesUpdate, self._on_range)
+
+    def _on_range(self, event: RangesUpdate) -> None:
+        image = self.image
+        if (
+            image is None
+            or self._drawer is None
+            or None in (event.x0, event.x1, event.y0, event.y1)
+        ):
+            return
+        wanted = ((event.x0, event.x1), (event.y0, event.y1))
+        if _close(wanted, (image.view.x_range, image.view.y_range)):
+            return
+        self.draw(self._drawer, ranges=tuple(tuple(map(float, r)) for r in wanted))
+
+
+def _close(a: tuple, b: tuple) -> bool:
+    return all(
+        abs(p - q) <= 1e-9 * max(abs(hi - lo), 1e-300)
+        for (p0, p1), (q0, q1) in zip(a, b, strict=True)
+        for p, q, lo, hi in ((p0, q0, q0, q1), (p1, q1, q0, q1))
+    )
+
+
+class KpiPanel(DashboardPanel):
+    """One key figure of the panel's filter (the project's curves when it has none)."""
+
+    def _body(self) -> pn.viewable.Viewable:
+        return pn.pane.HTML("", stylesheets=[CSS], margin=0, visible=False)
+
+    def draw(self, drawer: PanelDrawer) -> None:
+        metric = self.spec["metric"]
+        try:
+            where = _state({**self.spec.get("filter", {}), "project": self.project}).curve_filter()
+        except FilterError as exc:
+            self.fail(exc)
+            return
+
+        def job(curves: Curves) -> pd.Series:
+            return kpis(curves.matching(where)).figures.iloc[0]
+
+        def show(row: pd.Series) -> None:
+            value = row[metric]
+            value = None if pd.isna(value) else float(value)
+            parts, curves = int(row["parts"]), int(row["curves"])
+            caption = f"{counted(parts, 'part')} · {counted(curves, 'curve')}"
+            if not curves:
+                caption = "no curves match"
+            if "title" in self.spec:  # the heading is the person's: say what the figure is
+                caption = f"{text(METRICS[metric][0])} · {caption}"
+            self.show(
+                f'<div class="ch-kpi-tile"><b data-metric="{metric}">'
+                f"{formatted(metric, value)}</b><small>{caption}</small></div>"
+            )
+
+        drawer.submit(job, show, self.fail)
+
+
+class TrendPanel(DashboardPanel):
+    """A key figure per time bucket of the panel's filter, as a line."""
+
+    def draw(self, drawer: PanelDrawer) -> None:
+        metric, bucket = self.spec["metric"], self.spec["bucket"]
+        try:
+            where = _state({**self.spec.get("filter", {}), "project": self.project}).curve_filter()
+        except FilterError as exc:
+            self.fail(exc)
+            return
+
+        width, height = self.size()
+
+        def job(curves: Curves) -> Any:
+            figures = kpis(curves.matching(where), (), bucket).figures
+            if figures.empty:
+                return None
+            return trend_figure(figures, metric, width, height)
+
+        def show(chart: Any) -> None:
+            if chart is None:
+                self.say("No curves match this trend's filters.")
+                return
+            self.show(chart)
+
+        drawer.submit(job, show, self.fail)
+
+
+def trend_figure(figures: pd.DataFrame, metric: str, width: int, height: int) -> Any:
+    """``metric`` per bucket (rows of :attr:`pipelines.kpis.Kpis.figures`, bucketed) as a
+    Bokeh line with a point per bucket and the value under the pointer."""
+    data = pd.DataFrame(
+        {
+            "bucket": pd.to_datetime(figures["bucket"], utc=True).dt.tz_localize(None),
+            "value": pd.to_numeric(figures[metric], errors="coerce"),
+            "parts": figures["parts"].astype(int),
+        }
+    )
+    label = METRICS[metric][0]
+    chart = figure(
+        x_axis_type="datetime",
+        width=width,
+        height=height,
+        toolbar_location=None,
+        tools="",
+        output_backend="canvas",
+    )
+    chart.line("bucket", "value", source=data, line_width=2, color=ACCENT)
+    dots = chart.scatter("bucket", "value", source=data, size=5, color=ACCENT)
+    chart.add_tools(
+        HoverTool(
+            renderers=[dots],
+            tooltips=[("from", "@bucket{%F %H:%M} UTC"), (label, "@value"), ("parts", "@parts")],
+            formatters={"@bucket": "datetime"},
+        )
+    )
+    chart.yaxis.axis_label = label
+    chart.xaxis.axis_label = "UTC"
+    chart.title = None
+    return chart
+
+
+PANELS: dict[str, type[DashboardPanel]] = {"view": ViewPanel, "kpi": KpiPanel, "trend": TrendPanel}
+
+
+def panel_of(
+    spec: Mapping[str, Any],
+    heading: str,
+    *,
+    project: str,
+    views: Mapping[int, Mapping[str, str]],
+    on_remove: Callable[[DashboardPanel], None] | None,
+) -> DashboardPanel:
+    """The component of one stored panel of ``project``'s dashboard; ``views``: the states of
+    the saved views the person may open."""
+    if spec["kind"] == "view":
+        query = views.get(spec["view_id"])
+        return ViewPanel(spec, heading, query, project=project, on_remove=on_remove)
+    return PANELS[spec["kind"]](spec, heading, project=project, on_remove=on_remove)

@@ -1,0 +1,207 @@
+"""An open dashboard in-process (no document: work is shown as it finishes): every panel draws
+the engine's own figures (a saved view exactly its density at the panel's size, a KPI tile
+exactly :func:`kpis`' figure, a trend its figure per bucket); panels are added at a free place,
+moved and resized as the browser reports, removed, and saved; a viewer's shared dashboard
+cannot be changed from the page."""
+
+from __future__ import annotations
+
+import html
+import uuid
+
+import numpy as np
+import pytest
+
+from app.dashboards.board import DashboardBoard
+from app.dashboards.spec import formatted
+from app.dashboards.tiles import ViewPanel
+from app.explorer.state import ExplorerState
+from app.services import Services
+from models import accounts, dashboards, saved_views
+from models.access import Principal
+from models.settings import Settings
+from models.tables import Project, ProjectMember, Role
+from pipelines.curves import Curves
+from pipelines.kpis import kpis
+from pipelines.store import CurveStore, DatasetSpec
+from pipelines.synthetic import DemoSpec, generate_demo
+
+pytestmark = pytest.mark.integration
+
+VIEW = {"process": "screwdriving", "cmap": "fire"}
+
+
+@pytest.fixture(scope="module")
+def curves(embedded_provider):
+    """90 demo curves of project "demo" in a database of their own, written once."""
+    client = embedded_provider.client()
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    store = CurveStore.open(client, name, sweep_stale_after=0)
+    store.write(generate_demo(DemoSpec(curves=90, seed=4)), DatasetSpec("demo", "demo", "d"))
+    yield embedded_provider.client, name
+    client.command(f"DROP DATABASE IF EXISTS `{name}`")
+    client.close()
+
+
+@pytest.fixture
+def plant(tmp_path, curves):
+    """In the metadata store Dan (engineer) with a shared view and a shared dashboard of a
+    view, a KPI tile and a trend, and Eve (viewer); the curves are :func:`curves`'."""
+    services = Services(Settings(home=tmp_path))
+    people = {}
+    with services.metadata.sessions() as session:
+        project = accounts.default_project(session)
+        project.name = "demo"
+        for name, role in (("dan", Role.ENGINEER), ("eve", Role.VIEWER)):
+            user = accounts.create_user(session=session, email=f"{name}@p.example", password=None)
+            session.add(ProjectMember(project=project, user=user, role=role))
+            session.flush()
+            people[name] = Principal(user.email, user.id)
+        view = saved_views.save_view(
+            session=session,
+            actor=people["dan"],
+            project=project,
+            name="Press-fit NOK",
+            query={"project": "demo", **VIEW},
+            shared=True,
+        )
+        session.flush()
+        panels = [
+            {"kind": "view", "view_id": view.id, "x": 0, "y": 0, "w": 6, "h": 4},
+            {"kind": "kpi", "metric": "nok_rate", "filter": {}, "x": 6, "y": 0, "w": 3, "h": 2},
+            {
+                "kind": "trend",
+                "metric": "parts",
+                "bucket": "shift",
+                "filter": {"process": "press-fit"},
+                "x": 6,
+                "y": 2,
+                "w": 6,
+                "h": 3,
+            },
+        ]
+        board = dashboards.create_dashboard(
+            session=session,
+            actor=people["dan"],
+            project=project,
+            name="Line 1",
+            panels=panels,
+            shared=True,
+        )
+        session.commit()
+        ids = {"project": project.id, "board": board.id, "view": view.id}
+    yield services, people, ids, curves, panels
+    services.close()
+
+
+def opened(plant, who: str) -> DashboardBoard:
+    services, people, ids, (factory, database), _ = plant
+    with services.metadata.sessions() as session:
+        project = session.get(Project, ids["project"])
+        session.expunge(project)
+    board = DashboardBoard(
+        services=services,
+        actor=people[who],
+        project=project,
+        board_id=ids["board"],
+        readers=lambda: [Curves(factory(), database, projects=("demo",)) for _ in range(2)],
+    )
+    assert board.wait(60)
+    return board
+
+
+def test_every_panel_draws_the_engines_own_figures(plant):
+    board = opened(plant, "eve")
+    try:
+        view, tile, trend = board.panels
+        assert all(p.drawn for p in board.panels)
+        # The saved view: exactly its density at the panel's size.
+        state = ExplorerState()
+        state.from_query({"project": "demo", **VIEW})
+        _, _, (factory, database), _ = plant[1:]
+        reader = Curves(factory(), database, projects=("demo",))
+        expected = reader.matching(state.curve_filter()).density(state.view(*view.size()))
+        assert isinstance(view, ViewPanel) and view.image.curves == expected.curves > 0
+        np.testing.assert_array_equal(view.image.counts, expected.counts)
+        # The KPI tile: kpis()' figure, as the tile writes it.
+        rate = kpis(reader).figures.iloc[0]["nok_rate"]
+        assert f">{formatted('nok_rate', rate)}<" in tile.body.object
+        # The trend: parts per shift of press-fit.
+        shifts = kpis(reader.filter(process="press-fit"), (), "shift").figures
+        source = trend.body.object.renderers[0].data_source
+        assert list(source.data["value"]) == list(shifts["parts"].astype(float))
+        assert len(source.data["bucket"]) == len(shifts)
+        reader.client.close()
+        # A viewer changes nothing here: no remove buttons, no grid dragging.
+        assert not board.editable
+        assert not any(p.remove.visible for p in board.panels)
+        assert not board.grid.allow_drag and not board.grid.allow_resize
+    finally:
+        board.close()
+
+
+def moved(board: DashboardBoard, places: dict[int, tuple[int, int, int, int]]) -> None:
+    """What gridstack.js reports after a drag or resize: every panel's cells."""
+    state = []
+    for i, panel in enumerate(board.panels):
+        s = panel.spec
+        x, y, w, h = places.get(i, (s["x"], s["y"], s["w"], s["h"]))
+        state.append({"id": str(id(panel.layout)), "x0": x, "y0": y, "x1": x + w, "y1": y + h})
+    board.grid.state = state
+
+
+def test_add_move_resize_remove_and_save(plant):
+    services, people, ids, _, _ = plant
+    board = opened(plant, "dan")
+    try:
+        assert board.editable and not board.changed
+        board.kind.value = "kpi"
+        board.metric.value = "first_pass_yield"
+        board.window.value = "shift"
+        board.curves_pick.value = ids["view"]  # the filter of the saved view
+        added = board.add(board.form_spec())
+        assert added is not None, board.message
+        # The first free 3 x 2 place: beside the KPI tile.
+        assert (added.spec["x"], added.spec["y"]) == (9, 0)
+        assert added.spec["filter"] == {"process": "screwdriving", "live": "shift"}  # no cmap
+        assert board.wait(60) and added.drawn and board.changed
+        moved(board, {0: (0, 0, 5, 5), 3: (0, 5, 4, 2)})
+        assert board.wait(60)
+        view = board.panels[0]
+        assert view.image.view.width == view.size()[0]  # drawn again at its new size
+        board.remove(board.panels[1])
+        assert board.save(), board.message
+        with services.metadata.sessions() as session:
+            kept = dashboards.find_dashboard(session, people["eve"], ids["board"]).panels
+        assert [(p["kind"], p["x"], p["y"], p["w"], p["h"]) for p in kept] == [
+            ("view", 0, 0, 5, 5),
+            ("trend", 6, 2, 6, 3),
+            ("kpi", 0, 5, 4, 2),
+        ]
+        assert not board.changed
+    finally:
+        board.close()
+
+
+def test_an_unusable_panel_says_why(plant):
+    services, people, ids, _, _ = plant
+    board = opened(plant, "dan")
+    try:
+        board.kind.value = "trend"
+        board.curves_pick.value = 0
+        board.bucket.value = "week"
+        spec = board.form_spec()
+        assert board.add({**spec, "metric": "happiness"}) is None
+        assert html.unescape(board.message).startswith("no metric 'happiness'; choose one of")
+        assert len(board.panels) == 3
+    finally:
+        board.close()
+    with services.metadata.sessions() as session:
+        view = saved_views.find_view(session, people["dan"], ids["view"])
+        saved_views.delete_view(session=session, actor=people["dan"], view=view)
+        session.commit()
+    board = opened(plant, "eve")
+    try:
+        assert "was deleted" in board.panels[0].note.object
+    finally:
+        board.close()
