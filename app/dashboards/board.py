@@ -163,7 +163,7 @@ class DashboardBoard(pn.viewable.Viewer):
             allow_drag=self.editable,
             allow_resize=self.editable,
             mode="override",
-            stylesheets=[GRID_CSS],
+            stylesheets=[GRID_CSS] if self.editable else [GRID_CSS, ".ch-grip {display: none;}"],
             name="dashboard-grid",
         )
         for panel in self.panels:
