@@ -1,13 +1,17 @@
-"""Verdicts kept in the engine: written at commit by the store's rules and over history by a
-rule's run, equal to :func:`judge` in memory, idempotent, read back as a filter."""
+"""Verdicts kept in the engine: written at commit by the store's rules (an import, a live
+micro-batch) and over history by a rule's run, equal to :func:`judge` in memory, idempotent,
+read back as a filter."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from pipelines.curves import Curves
+from pipelines.live.commit import Arrival, commit_batch
 from pipelines.rules import NoPassLine, Rule, Scope, Window, judge
 from pipelines.rules.runs import DONE, RuleRuns
 from pipelines.rules.verdicts import curve_verdicts, judge_history, run_count
@@ -193,3 +197,44 @@ def test_verdict_sql_and_filter_words():
             pd.DataFrame({"station": ["S1"], "started_at": pd.to_datetime([0])})
         )
     )
+
+
+class _OneProjectSink:
+    """Live ingest's sink for one project whose store judges by ``rules``."""
+
+    def __init__(self, store: CurveStore) -> None:
+        self.store = store
+
+    def project_id(self, name: str) -> int | None:
+        return 1 if name == "a" else None
+
+    def store_for(self, project: str) -> CurveStore:
+        return self.store
+
+    def release(self, store: CurveStore) -> None:
+        pass
+
+    def record(self, notes) -> None:
+        raise AssertionError(notes)
+
+    def answers(self, project: str) -> bool:
+        return True
+
+
+def test_curves_arriving_live_are_judged_in_their_commit(store):
+    rule = Rule("rise", Scope("a", "press"), NoPassLine(0.5, 0.3, 0.5, 1.0), rule_id=9)
+    store.rules = lambda project, processes: [rule] if "press" in processes else []
+    x = np.linspace(0, 1, 21)
+    messages = [
+        {"curve_key": key, "x": x.tolist(), "y": (scale * x).tolist(), "process": "press"}
+        for key, scale in (("low", 0.5), ("high", 1.5))
+    ]
+    arrivals = [Arrival("curvehouse/a/curves", json.dumps(m).encode()) for m in messages]
+    outcome = commit_batch(
+        arrivals, sink=_OneProjectSink(store), prefix="curvehouse", max_bytes=1 << 20
+    )
+    assert outcome.committed == 2
+    curves = Curves(store.client, store.database, projects=("a",))
+    failed = curves.filter(verdict="fail", rules=[9]).metadata(None, columns=["curve_key"])
+    assert failed["curve_key"].tolist() == ["high"]  # 1.5 x crosses the line at x = 0.5
+    pd.testing.assert_frame_equal(stored(store), expected(store, [rule]))
