@@ -66,6 +66,7 @@ class ExplorerControls:
         )
         self._rules = state.current_rules()  # read again on a new process, and now and then
         self._polls = 0
+        self._watched: set[int] = set()  # runs seen running (by id), to redraw when they end
         self.rule = pn.widgets.Select.from_param(
             state.param.rule, options=self.rule_options(), label="Verdict of"
         )
@@ -257,7 +258,7 @@ class ExplorerControls:
             ]:
                 self._rules = rules
                 self.rule.options = self.rule_options()
-        lines, running = [], []
+        lines, running, ended = [], [], False
         for rule in self._rules:
             run = RUNS.get(rule.scope.project, int(rule.rule_id or 0))
             if run is None or run.rule.version != rule.version:
@@ -265,16 +266,24 @@ class ExplorerControls:
             name = f"**{text(rule.name)}** v{rule.version}"
             if run.state == RUNNING:
                 running.append(run)
-                share = f" ({run.judged / run.total:.0%})" if run.total else ""
+                self._watched.add(id(run))
                 lines.append(
-                    f"{name}: judging the stored parts, {run.judged:,} of {run.total:,}{share}"
+                    f"{name}: judging the stored parts, {run.judged:,} of {run.total:,} "
+                    f"({run.judged / run.total:.0%})"
+                    if run.total
+                    else f"{name}: counting the stored parts to judge…"
                 )
-            elif run.state == DONE:
+            elif id(run) in self._watched:  # it ended since the last poll
+                self._watched.discard(id(run))
+                ended = True
+            if run.state == DONE:
                 took = f" in {run.seconds:.1f} s" if run.seconds is not None else ""
                 lines.append(f"{name}: judged all {counted(run.total, 'stored part')}{took}")
             elif run.state == FAILED:
                 lines.append(f"{name}: judging the stored parts failed: {text(run.error)}")
         self.runs.object = "\n\n".join(lines)
+        if ended and (self.state.verdict or self.state.rule):
+            self.state.param.trigger("verdict")  # the picture of the verdicts it just stored
         self.run_bar.visible = bool(running)
         if running and running[0].total:
             self.run_bar.value = int(100 * running[0].judged / running[0].total)

@@ -3,13 +3,16 @@ URL keeps it, and the parts list says which rule failed a part and why."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
 from app.explorer.explorer import CurveExplorer
 from pipelines.curves import Curves
 from pipelines.rules import Rule, Scope, Window, judge
-from pipelines.store import DatasetSpec
+from pipelines.rules.runs import RUNS
+from pipelines.store import CurveStore, DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
 
 pytestmark = pytest.mark.integration
@@ -77,6 +80,25 @@ def test_the_verdict_filter_narrows_the_picture_and_the_parts_say_why(judged):
     assert explorer.plot.image.curves == everything - len(failed)
     query = explorer.state.to_query()
     assert (query["verdict"], query["rule"]) == ("pass", "5")
+    # A run of the rule over history: its progress in the sidebar, and once it ended the
+    # picture of its verdicts is drawn again.
+    gate = threading.Event()
+
+    def open_store() -> CurveStore:
+        gate.wait(30)
+        return CurveStore(factory(), database)
+
+    run = RUNS.start(rule, open_store)
+    explorer.controls._show_runs()
+    assert "v1: counting the stored parts to judge" in explorer.controls.runs.object
+    assert explorer.controls.run_bar.visible
+    redrawn = []
+    explorer.state.param.watch(redrawn.append, "verdict", onlychanged=False)
+    gate.set()
+    assert run.wait(60) and run.state == "done", run.error
+    explorer.controls._show_runs()
+    assert "judged all" in explorer.controls.runs.object and len(redrawn) == 1
+    assert not explorer.controls.run_bar.visible
     explorer.close()
     again = CurveExplorer(client_factory=factory, database=database, query=query, rules_of=rules_of)
     again.wait()
