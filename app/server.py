@@ -29,7 +29,18 @@ from app.live import (
     start_live_ingest,
     start_simulation,
 )
-from app.pages import board, clusters, curves, dashboards, home, part, projects, quality, team
+from app.pages import (
+    board,
+    clusters,
+    curves,
+    dashboards,
+    home,
+    part,
+    projects,
+    quality,
+    reports,
+    team,
+)
 from app.report_mail import ReportMailer
 from app.services import Services
 from models.settings import Settings
@@ -52,6 +63,7 @@ PAGES: dict[str, Page] = {
     "board": board.page,
     "quality": quality.page,
     "dashboards": dashboards.page,
+    "reports": reports.page,
     "clusters": clusters.page,
     "projects": projects.page,
     "team": team.page,

@@ -18,6 +18,7 @@ NAV = (
     ("board", "Board"),
     ("quality", "Quality"),
     ("dashboards", "Dashboards"),
+    ("reports", "Reports"),
     ("clusters", "Clusters"),
     ("projects", "Projects"),
     ("team", "Team"),

@@ -27,6 +27,8 @@ from models.tables import ReportSchedule, normal_email, utcnow
 CADENCES = ("shift", "daily", "weekly")
 MAX_RECIPIENTS = 50
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# What an edit may change (the rest is the schedule's history: who made it, when, how far mailed).
+EDITABLE = ("name", "plant", "cadence", "recipients", "shifts", "filters", "panels")
 
 
 def add_schedule(
@@ -48,6 +50,85 @@ def add_schedule(
     audited. :class:`~models.names.BadName` says what is wrong with a field; the plant's
     shifts are ``plants``' (default: the packaged plant book)."""
     require(session, who, project_id, Action.SHARE_VIEWS)
+    fields = _checked(
+        name=name, plant=plant, cadence=cadence, recipients=recipients, shifts=shifts,
+        plants=plants,
+    )  # fmt: skip
+    schedule = ReportSchedule(
+        project_id=project_id,
+        created_by=who.label,
+        filters={k: [str(v) for v in values] for k, values in (filters or {}).items()},
+        panels=[str(p) for p in panels],
+        mailed_until=now or utcnow(),
+        **fields,
+    )
+    session.add(schedule)
+    session.flush()
+    audit(
+        session,
+        who.label,
+        "report.schedule",
+        "project",
+        project_id,
+        schedule=schedule.id,
+        name=schedule.name,
+        cadence=cadence,
+        recipients=schedule.recipients,
+    )
+    return schedule
+
+
+def change_schedule(
+    *,
+    session: Session,
+    who: Principal,
+    project_id: int,
+    schedule_id: int,
+    changes: Mapping[str, object],
+    plants: PlantBook | None = None,
+) -> ReportSchedule:
+    """Change some of a schedule's fields (``share_views``, as making it); audited
+    (``report.reschedule``, naming the fields changed). ``changes`` holds any of ``name``,
+    ``plant``, ``cadence``, ``recipients``, ``shifts``, ``filters``, ``panels``; the schedule
+    as changed is checked whole, as a new one is, and its mailings go on from where they got
+    to. A schedule of another project is :class:`~models.access.NotFound`."""
+    require(session, who, project_id, Action.SHARE_VIEWS)
+    schedule = session.get(ReportSchedule, schedule_id)
+    if schedule is None or schedule.project_id != project_id:
+        raise NotFound(f"There is no report schedule {schedule_id} in this project.")
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise BadName(f"a report schedule has no field {unknown[0]!r} to change")
+    merged = {f: changes.get(f, getattr(schedule, f)) for f in ("name", "plant", "cadence")}
+    merged |= {f: changes.get(f, getattr(schedule, f)) for f in ("recipients", "shifts")}
+    fields = _checked(**merged, plants=plants)
+    if "filters" in changes:
+        filters = changes["filters"] or {}
+        fields["filters"] = {k: [str(v) for v in values] for k, values in filters.items() if values}
+    if "panels" in changes:
+        fields["panels"] = [str(p) for p in changes["panels"] or ()]
+    changed = sorted(f for f, value in fields.items() if getattr(schedule, f) != value)
+    for field_name in changed:
+        setattr(schedule, field_name, fields[field_name])
+    if changed:
+        session.flush()
+        audit(
+            session, who.label, "report.reschedule", "project", project_id,
+            schedule=schedule.id, name=schedule.name, changed=changed,
+        )  # fmt: skip
+    return schedule
+
+
+def _checked(
+    *,
+    name: str,
+    plant: str,
+    cadence: str,
+    recipients: Sequence[str],
+    shifts: Sequence[str],
+    plants: PlantBook | None,
+) -> dict[str, object]:
+    """A schedule's checked fields, as stored; :class:`BadName` says what is wrong."""
     if cadence not in CADENCES:
         raise BadName(f"no report cadence {cadence!r}; choose one of {', '.join(CADENCES)}")
     known = (plants or load_plants()).shifts_of(plant.strip())
@@ -64,32 +145,13 @@ def add_schedule(
             f"recipients must be 1 to {MAX_RECIPIENTS} e-mail addresses"
             + (f", not {bad[0]!r}" if bad else "")
         )
-    schedule = ReportSchedule(
-        project_id=project_id,
-        name=label(name, "report name"),
-        created_by=who.label,
-        plant=label(plant, "plant"),
-        shifts=[label(s, "shift") for s in shifts],
-        cadence=cadence,
-        recipients=list(dict.fromkeys(addresses)),
-        filters={k: [str(v) for v in values] for k, values in (filters or {}).items()},
-        panels=[str(p) for p in panels],
-        mailed_until=now or utcnow(),
-    )
-    session.add(schedule)
-    session.flush()
-    audit(
-        session,
-        who.label,
-        "report.schedule",
-        "project",
-        project_id,
-        schedule=schedule.id,
-        name=schedule.name,
-        cadence=cadence,
-        recipients=schedule.recipients,
-    )
-    return schedule
+    return {
+        "name": label(name, "report name"),
+        "plant": label(plant, "plant"),
+        "cadence": cadence,
+        "recipients": list(dict.fromkeys(addresses)),
+        "shifts": [label(s, "shift") for s in shifts],
+    }
 
 
 def schedules(session: Session, project_id: int | None = None) -> list[ReportSchedule]:

@@ -12,7 +12,7 @@ demo's default shifts are on UTC.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
@@ -108,3 +108,23 @@ def shift_window(ref: ShiftRef, book: PlantBook) -> ShiftWindow:
         shift_zone=shifts.zone,
         shift_clock=shifts.starts[ref.shift],
     )
+
+
+def shift_at(plant: str, moment: pd.Timestamp, book: PlantBook) -> ShiftWindow:
+    """The shift of ``plant`` running at ``moment`` (a shift runs until the next one starts,
+    so every moment lies in one)."""
+    zone = zone_of(book.shifts_of(plant).zone)
+    day = moment.tz_convert(zone).date()
+    windows = [
+        shift_window(ShiftRef(plant, day + timedelta(days=offset), name), book)
+        for offset in (-1, 0, 1)
+        for name in book.shifts_of(plant).starts
+    ]
+    return next(w for w in sorted(windows, key=lambda w: w.start) if w.start <= moment < w.end)
+
+
+def last_ended_shift(plant: str, now: pd.Timestamp, book: PlantBook) -> ShiftWindow:
+    """The newest shift of ``plant`` that ended by ``now``: the one before the shift now
+    running. A shift lead's report of the morning."""
+    running = shift_at(plant, now, book)
+    return shift_at(plant, running.start - pd.Timedelta(seconds=1), book)

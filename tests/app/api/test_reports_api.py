@@ -165,3 +165,57 @@ def test_a_schedule_that_cannot_be_mailed_is_refused(report_world, changes, mess
     answer = report_world.call("POST", schedules_path(report_world), json={**body, **changes})
     assert answer.status_code == 422, answer.text
     assert message in str(answer.json())
+
+
+def test_an_engineer_changes_a_schedule_a_viewer_cannot_and_the_trail_says_what_changed(
+    report_world,
+):
+    world = report_world
+    body = {"name": "Győr days", "plant": "Győr", "cadence": "daily", "recipients": ["a@b.de"]}
+    schedule = world.call("POST", schedules_path(world), "engineer", json=body).json()
+    path = f"{schedules_path(world)}/{schedule['id']}"
+    change = {"cadence": "shift", "shifts": ["A", "C"], "station": ["GYR-L1-ST010"]}
+    refused = world.call("PATCH", path, "viewer", json=change)
+    assert refused.status_code == 403
+    changed = world.call("PATCH", path, "engineer", json=change)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["cadence"] == "shift" and changed.json()["shifts"] == ["A", "C"]
+    assert changed.json()["filters"] == {"station": ["GYR-L1-ST010"]}
+    assert changed.json()["mailed_until"] == schedule["mailed_until"]  # goes on from there
+    # Only what is named changes; an empty filter drops it.
+    again = world.call("PATCH", path, "engineer", json={"station": [], "name": "Győr shifts"})
+    assert again.json()["filters"] == {} and again.json()["cadence"] == "shift"
+    listed = world.call("GET", schedules_path(world), "viewer").json()["items"]
+    assert [s["name"] for s in listed if s["id"] == schedule["id"]] == ["Győr shifts"]
+    trail = world.call("GET", f"/api/projects/{world.project_a}/audit").json()["items"]
+    edits = [e for e in trail if e["action"] == "report.reschedule"]
+    assert len(edits) == 2
+    assert {tuple(e["detail"]["changed"]) for e in edits} == {
+        ("cadence", "filters", "shifts"),
+        ("filters", "name"),
+    }
+    other = f"/api/projects/{world.project_b}/reports/schedules/{schedule['id']}"
+    assert world.call("PATCH", other, json={"name": "x"}).status_code == 404
+    assert world.call("DELETE", path, "engineer").status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"shifts": ["Früh"]}, "has no shift 'Früh'; its shifts are A, B, C"),
+        ({"cadence": "hourly"}, "cadence"),
+        ({"recipients": []}, "recipients"),
+        ({"recipients": ["not an address"]}, "recipients"),
+        ({"created_by": "someone"}, "created_by"),
+    ],
+)
+def test_a_change_that_cannot_be_mailed_is_refused(report_world, changes, message):
+    world = report_world
+    body = {"name": "y", "plant": "Győr", "cadence": "daily", "recipients": ["a@b.de"]}
+    schedule = world.call("POST", schedules_path(world), json=body).json()
+    path = f"{schedules_path(world)}/{schedule['id']}"
+    answer = world.call("PATCH", path, json=changes)
+    assert answer.status_code == 422, answer.text
+    assert message in str(answer.json())
+    assert world.call("GET", schedules_path(world)).json()["items"][-1]["cadence"] == "daily"
+    world.call("DELETE", path)

@@ -10,6 +10,7 @@ import pytest
 
 from models.plants import load_plants
 from pipelines.reports import PANELS, ReportDefinition, ReportError, ShiftRef, shift_window
+from pipelines.reports.shifts import last_ended_shift, shift_at
 from pipelines.views import CurveFilter
 
 # The plant book the KPI tests use: Leipzig keeps its own shifts, Győr the default ones.
@@ -74,3 +75,24 @@ def test_a_definition_takes_its_period_from_the_shift():
 def test_a_date_the_store_cannot_hold_is_refused(day):
     with pytest.raises(ReportError, match="years 1900 to 2261"):
         shift_window(ShiftRef("Leipzig", day, "Früh"), BOOK)
+
+
+@pytest.mark.parametrize(
+    ("now", "running", "ended"),
+    [
+        # Default shifts on UTC clocks: A 06:00, B 14:00, C 22:00 (C runs past midnight).
+        ("2026-11-17 05:59", (date(2026, 11, 16), "C"), (date(2026, 11, 16), "B")),
+        ("2026-11-17 06:00", (date(2026, 11, 17), "A"), (date(2026, 11, 16), "C")),
+        ("2026-11-17 13:00", (date(2026, 11, 17), "A"), (date(2026, 11, 16), "C")),
+        ("2026-11-17 22:30", (date(2026, 11, 17), "C"), (date(2026, 11, 17), "B")),
+    ],
+)
+def test_the_shift_running_and_the_last_one_ended(now, running, ended):
+    book = load_plants()
+    moment = pd.Timestamp(now, tz="UTC")
+    assert (
+        shift_at("Győr", moment, book).ref.day,
+        shift_at("Győr", moment, book).ref.shift,
+    ) == running
+    last = last_ended_shift("Győr", moment, book)
+    assert (last.ref.day, last.ref.shift) == ended and last.end <= moment
