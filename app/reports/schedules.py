@@ -155,10 +155,11 @@ class SchedulesPanel(pn.viewable.Viewer):
             zone = self.book.zone(s.plant) or "UTC"
             filters = "; ".join(f"{k} {', '.join(v)}" for k, v in s.filters.items()) or "all"
             shifts = ", ".join(s.shifts) or "all"
+            until = local_text(s.mailed_until.replace(second=0, microsecond=0), zone)
             if s.mailed_until - s.created_at < timedelta(seconds=1):
-                mailed = f"not yet (mails periods ending after {local_text(s.mailed_until, zone)})"
+                mailed = f"nothing yet (mails the periods that end after {until})"
             else:
-                mailed = f"periods up to {local_text(s.mailed_until, zone)}"
+                mailed = f"the periods up to {until}"
             cells = (
                 s.name,
                 s.plant,

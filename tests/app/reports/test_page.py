@@ -128,7 +128,7 @@ def test_an_engineer_makes_changes_and_deletes_a_schedule_all_audited(plant):
     (made,) = panel.listed()
     assert (made.cadence, made.recipients) == ("daily", ["lead@plant.example", "qa@plant.example"])
     assert made.filters == {"station": ["LPZ-L1-ST010"]} and panel.pick.value == made.id
-    assert "Leipzig mornings" in panel.table.object and "not yet" in panel.table.object
+    assert "Leipzig mornings" in panel.table.object and "nothing yet" in panel.table.object
     # The form holds the schedule picked: change it.
     panel.cadence.value, panel.shifts.value = "shift", ["A"]
     panel.filters["station"].value = []
