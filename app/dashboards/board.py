@@ -39,6 +39,7 @@ from models.accounts import NameTaken
 from models.names import BadName
 from models.saved_views import project_views
 from models.tables import Project
+from pipelines.curves import Curves
 from pipelines.views import FilterError
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,8 @@ class PanelGrid(GridStack):
 
 class DashboardBoard(pn.viewable.Viewer):
     """A dashboard of ``project`` (a row read by the page), drawn for ``actor`` with the
-    readers ``readers()`` opens (one engine client each; the drawer closes them)."""
+    readers ``reader()`` opens (each on an engine client of its own, which the drawer
+    closes)."""
 
     message = param.String(default="", doc="What the last action did, or why it could not.")
     changed = param.Boolean(default=False, doc="Panels were added, removed, moved or resized.")
@@ -94,7 +96,7 @@ class DashboardBoard(pn.viewable.Viewer):
         actor: Principal,
         project: Project,
         board_id: int,
-        readers: Callable[[], list],
+        reader: Callable[[], Curves],
         on_deleted: Callable[[], None] = lambda: None,
     ) -> None:
         super().__init__()
@@ -115,7 +117,7 @@ class DashboardBoard(pn.viewable.Viewer):
             self.view_shared = {v.id: v.shared for v in views}
         self.panels: list[DashboardPanel] = [self._panel(dict(p)) for p in self._saved]
         self._doc = pn.state.curdoc
-        self.drawer = PanelDrawer(readers(), self._doc)
+        self.drawer = PanelDrawer(reader, self._doc)
         if self._doc is not None:
             pn.state.on_session_destroyed(lambda _ctx: self.close())
         self.holder = pn.Column(sizing_mode="stretch_width", margin=0)

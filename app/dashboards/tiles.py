@@ -12,7 +12,6 @@ and a zoom or pan draws the new range anew.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -62,21 +61,21 @@ CSS = """
 
 
 class PanelDrawer:
-    """Runs panels' jobs on up to ``len(readers)`` threads, each job on a reader (and engine
-    client) of its own; results and failures reach the session's next tick.
+    """Runs panels' jobs on ``workers`` threads, each thread with a reader (and engine client)
+    of its own, opened by ``open_reader`` on its first job (not while the page is being made);
+    results and failures reach the session's next tick.
 
     In a served page the jobs start while the browser still loads the page's scripts, but
     their results are held until the page has loaded (:meth:`release`, from Panel's
     ``onload``): results handed to a document before its browser had it were sometimes
     never drawn (a panel stayed "Drawing…")."""
 
-    def __init__(self, readers: list[Curves], doc: Any) -> None:
-        self._readers: queue.Queue[Curves] = queue.Queue()
-        for reader in readers:
-            self._readers.put(reader)
-        self._clients = [r.client for r in readers]
+    def __init__(self, open_reader: Callable[[], Curves], doc: Any, workers: int = 3) -> None:
+        self._open_reader = open_reader
+        self._mine = threading.local()  # each worker thread's reader
+        self._clients: list[Any] = []
         self._pool = ThreadPoolExecutor(
-            max_workers=max(len(readers), 1), thread_name_prefix="curvehouse-dashboard"
+            max_workers=workers, thread_name_prefix="curvehouse-dashboard"
         )
         self._doc = doc
         self._lock = threading.Lock()
@@ -87,6 +86,14 @@ class PanelDrawer:
         self._held: list[tuple[Callable[[Any], None], Any]] | None = [] if doc else None
         if doc is not None:
             pn.state.onload(self.release)
+
+    def _reader(self) -> Curves:
+        reader = getattr(self._mine, "reader", None)
+        if reader is None:
+            reader = self._mine.reader = self._open_reader()
+            with self._lock:
+                self._clients.append(reader.client)
+        return reader
 
     def release(self) -> None:
         """The page has loaded: show what was held, and what comes from now on at once."""
@@ -123,13 +130,10 @@ class PanelDrawer:
             self._idle.clear()
 
         def run() -> None:
-            reader = self._readers.get()
             try:
-                result, error = job(reader), None
+                result, error = job(self._reader()), None
             except Exception as exc:  # shown in the panel
                 result, error = None, exc
-            finally:
-                self._readers.put(reader)
             try:
                 deliver(result) if error is None else fail(error)
             finally:
@@ -146,9 +150,10 @@ class PanelDrawer:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-        for client in self._clients:
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
             client.close()
-        self._clients = []
 
 
 class DashboardPanel(pn.viewable.Viewer):

@@ -6,6 +6,7 @@ ones) and makes new ones; ``/dashboards?dashboard=12`` opens one (the API's ``li
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import holoviews as hv
@@ -31,7 +32,6 @@ hv.extension("bokeh", logo=False)
 pn.extension("gridstack")
 
 SLUG = "dashboards"
-READERS = 3  # engine clients per open dashboard: panels drawn at once
 NONE_YET = (
     "**No dashboards yet** — add a saved view, a KPI tile or a trend: name a dashboard on the "
     "left and press *New dashboard*."
@@ -84,7 +84,7 @@ def page(services: Services) -> pn.template.BaseTemplate:
         main = [pn.pane.Markdown(missing or (NONE_YET if not listed else _choose(listed)))]
         return shell(SLUG, main, sidebar=sidebar, wide=True)
     try:
-        readers = _readers(services, project.name)
+        reader = _reader(services, project.name)
     except (HomeUnavailable, ProviderError) as refusal:
         return shell(SLUG, [pn.pane.Markdown(text(str(refusal)))], sidebar=sidebar)
     board = DashboardBoard(
@@ -92,7 +92,7 @@ def page(services: Services) -> pn.template.BaseTemplate:
         actor=actor,
         project=project,
         board_id=board_id,
-        readers=readers,
+        reader=reader,
         on_deleted=lambda: _go({"project": project.name}),
     )
     return shell(SLUG, [board], sidebar=[*sidebar, *board.sidebar()], wide=True)
@@ -117,18 +117,20 @@ def _opened(session, actor: Principal, wanted: str) -> tuple[int | None, int | N
     return board.id, board.project_id
 
 
-def _readers(services: Services, project: str):
-    """A function opening the engine clients an open dashboard draws its panels with."""
+def _reader(services: Services, project: str) -> Callable[[], Curves]:
+    """A function opening a reader of ``project``'s curves on an engine client of its own
+    (the first on the client that checked the home can answer)."""
     homes = services.homes
     home = homes.of(project)
     first = homes.store(home, project=project)  # refuses now for a home that cannot answer
     samples = MemorySamples(services.hot, scope=home.key, live=services.following)
+    clients = [first.client]
 
-    def readers() -> list[Curves]:
-        clients = [first.client] + [homes.store(home).client for _ in range(READERS - 1)]
-        return [Curves(c, first.database, projects=(project,), source=samples) for c in clients]
+    def reader() -> Curves:
+        client = clients.pop() if clients else homes.store(home).client
+        return Curves(client, first.database, projects=(project,), source=samples)
 
-    return readers
+    return reader
 
 
 def _listing(listed: list[tuple[int, str, bool]], open_id: int | None) -> pn.pane.Markdown:

@@ -104,7 +104,7 @@ def opened(plant, who: str) -> DashboardBoard:
         actor=people[who],
         project=project,
         board_id=ids["board"],
-        readers=lambda: [Curves(factory(), database, projects=("demo",)) for _ in range(2)],
+        reader=lambda: Curves(factory(), database, projects=("demo",)),
     )
     assert board.wait(60)
     return board
