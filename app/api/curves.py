@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC
 
 import numpy as np
 
@@ -289,25 +289,18 @@ def _png(curves: Curves, where: CurveFilter, image, project: str, size) -> bytes
     """The bare counts (``size`` None), or the report figure: the view redrawn exactly on the
     figure's grid, captioned with the filter, the time window in UTC and the project."""
     from pipelines.render import png
-    from pipelines.report_png import caption_lines, report_png, title_of
+    from pipelines.report_png import filter_png
 
     if size is None:
         return png(image)
-    caption = caption_lines(
+    return filter_png(
+        image,
         where,
+        size=size,
         project=project,
         zone="UTC",
-        made=datetime.now(UTC),
-        curves=image.curves,
-        color_by=image.view.color_by or "",
-    )
-    return report_png(
-        image,
-        size=size,
         redraw=lambda w, h: curves.density(replace(image.view, width=w, height=h)),
         color_by=image.view.color_by or "",
-        title=title_of(where, image),
-        caption=caption,
     )
 
 

@@ -110,7 +110,6 @@ class CurveExplorer(pn.viewable.Viewer):
             readers[0],
             empty_words=self._empty_words,
             may_export=self._may_export,
-            **({"rules_of": rules_of} if rules_of is not None else {}),
         )
         # Plants, lines or stations compared under the legend.
         self.compare = KpiTable(self.state, self.plot.render)

@@ -46,7 +46,6 @@ from pipelines.report_png import (
     LineSet,
     filter_png,
 )
-from pipelines.rules import Rule
 from pipelines.rules.strokes import rule_strokes
 from pipelines.views import CurveFilter, FilterError
 from providers import ProviderError
@@ -176,17 +175,15 @@ class DensityPlot(pn.viewable.Viewer):
         *,
         empty_words: Callable[[str], str | None] = lambda _project: None,
         may_export: Callable[[str], bool] = lambda _kind: True,
-        rules_of: Callable[[str, str], list[Rule]] = lambda _project, _process: [],
         **params: Any,
     ) -> None:
         """``curves``: the session's reader on a client of its own (None: nothing to draw).
         ``empty_words``: for a project with no curves at all, what to say instead of "no
         curves match" (how to get some); None for a project that has curves.
-        ``may_export`` is asked before the PNG is made. ``rules_of(project, process)``: the
-        evaluation rules drawn over the picture."""
+        ``may_export`` is asked before the PNG is made. The evaluation rules drawn over the
+        picture are the state's ``rules_of(project, process)``."""
         super().__init__(**params)
         self.state, self._curves, self._empty_words = state, curves, empty_words
-        self._rules_of = rules_of
         self._rules_memo: tuple[tuple, pd.DataFrame | None] = ((), None)
         self._may_export = may_export
         self._choices_stale = True  # picker options are fetched by the next render
@@ -456,7 +453,7 @@ class DensityPlot(pn.viewable.Viewer):
             return self._rules_memo[1]
         rules = [
             rule
-            for rule in (self._rules_of(project, process) if project and process else [])
+            for rule in (self.state.rules_of(project, process) if project and process else [])
             if not (programs and rule.scope.programs and not programs & set(rule.scope.programs))
             and not (stations and rule.scope.stations and not stations & set(rule.scope.stations))
         ]
