@@ -24,13 +24,24 @@ from pipelines.feature_charts import DENSE_POINTS, Plotted, bends, count_points
 from pipelines.render import palette
 from pipelines.shading import BAR, LEVELS, CountScale
 
-__all__ = ["DENSE_POINTS", "Drawn", "chart_plot", "dense_points", "points_grid"]
+__all__ = ["DENSE_POINTS", "Drawn", "chart_plot", "dense_points", "points_grid", "shown_span"]
 
 OUT = "#d62728"
 POINTS = "#1f5fa8"
 AXIS = "part started"
-CELLS = (110, 600)  # (rows, columns): about 2 px a cell on the page's 260 px high chart
-COLOURS = list(palette("Blues"))[LEVELS // 4 :]  # the palest blues vanish on white
+CELLS = (90, 420)  # (rows, columns): about 2-3 px a cell on the page's 260 px high chart
+# From a mid blue: a cell of one point must read on white as a glyph did (seen on the page).
+COLOURS = list(palette("Blues"))[LEVELS * 2 // 5 :]
+
+
+def shown_span(at: np.ndarray, x_range: tuple) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The view's time span, its ends moved onto the first or last point when within a ms of
+    it: the browser's ranges are ms floats, and HoloViews' first range, the points' extent,
+    comes back from them a few µs inside (the first and last part would go missing)."""
+    x0, x1 = (pd.Timestamp(v).as_unit("ns") for v in x_range)
+    first, last = pd.Timestamp(at.min()), pd.Timestamp(at.max())
+    ms = pd.Timedelta(milliseconds=1)
+    return (first if first < x0 <= first + ms else x0), (last if last - ms <= x1 < last else x1)
 
 
 def points_grid(
@@ -42,7 +53,7 @@ def points_grid(
         x_range = (at.min(), at.max())
     if y_range is None or None in y_range:
         y_range = (float(values.min()), float(values.max()))
-    x0, x1 = (pd.Timestamp(v).as_unit("ns") for v in x_range)
+    x0, x1 = shown_span(at, x_range)
     if x1 <= x0:
         x0, x1 = x0 - pd.Timedelta(minutes=1), x0 + pd.Timedelta(minutes=1)
     y0, y1 = (float(v) for v in y_range)
@@ -115,20 +126,23 @@ def chart_plot(
     brush = hv.streams.BoundsX(source=dots, subscribers=[on_brush]) if on_brush else None
     kept = lines[0]
     centre = hv.Curve((at[kept], chart.center[kept]), AXIS, name).opts(
-        color="#2ca02c", line_dash="dashed"
+        color="#2ca02c", line_dash="dashed", line_width=2.5 if dense else 1
     )
     limits = [
         hv.Curve((at[kept], bound[kept]), AXIS, name).opts(color=OUT, line_dash="dotted")
         for bound, kept in zip((chart.lower, chart.upper), lines[1:], strict=True)
     ]
     flagged = sorted({v.index for v in plotted.violations})
+    # Dense charts may flag thousands: small and see-through, under the limits, they leave the
+    # counts and the lines readable.
     marks = hv.Scatter((at[flagged], chart.points[flagged]), AXIS, name).opts(
-        color=OUT, size=6 if dense else 9, marker="circle"
+        color=OUT, size=4 if dense else 9, alpha=0.6 if dense else 1.0, marker="circle"
     )
+    shapes = [*layers, marks, centre, *limits] if dense else [*layers, centre, *limits, marks]
     shown = "points, shaded by how many share a cell" if dense else "points"
     title = f"{chart.name.capitalize()} chart · {len(chart.points):,} {shown} · {zone} time"
     # ``*`` so a dense chart is one DynamicMap of overlays, as HoloViews would have them.
-    overlay = functools.reduce(operator.mul, [*layers, centre, *limits, marks]).opts(
+    overlay = functools.reduce(operator.mul, shapes).opts(
         active_tools=select,
         title=title,
         height=260,
