@@ -106,7 +106,8 @@ class PanelDrawer:
         def in_page(result: Any) -> None:
             if self._held is not None:
                 self._held.append((show, result))
-            else:
+                return
+            with hold(self._doc):  # as the held ones: a late panel once stayed "Drawing…"
                 self._shown(show, result)
 
         return in_session(in_page, self._doc)
