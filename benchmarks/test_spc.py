@@ -34,7 +34,7 @@ from pipelines.feature_charts import DENSE_POINTS, chart_feature
 
 hv.extension("bokeh", logo=False)
 
-POINTS = 100_000 if FULL else 3_000
+POINTS = 100_000 if FULL else 1_000
 ROUNDS = 5 if FULL else 1
 SIZES = [1_000, 2_000, 5_000, 10_000, 20_000] if FULL else []
 QUIET_MS = 600 if FULL else 300
