@@ -13,12 +13,10 @@ grid, no two panels on one cell); which metrics, buckets and filters exist is th
 business (``app.dashboards.spec`` checks them against the KPIs and the explorer's state before
 they come here), as a saved view's state is.
 
-Who may do what is the saved views' rule (:mod:`models.saved_views`), on the project's roles:
-- anyone who may view the project makes dashboards of their own, private at first;
-- a private dashboard exists for its owner only: anyone else gets :class:`NotFound`;
-- sharing one, and changing or deleting one's own shared dashboard, needs ``share_views``
-  (engineer); changing or deleting someone else's shared dashboard needs ``manage_views``
-  (admin). A viewer therefore reads shared dashboards and never changes them.
+Who may do what is the saved views' rule (:mod:`models.project_items`): private dashboards
+exist for their owner only; sharing and changing one's own shared dashboard needs
+``share_views`` (engineer), someone else's ``manage_views`` (admin), so a viewer reads shared
+dashboards and never changes them.
 
 A view panel names a saved view the person saving may open in the project; a shared dashboard
 shows only shared views (a teammate would see a hole where a private one is). A view deleted
@@ -32,11 +30,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from models.access import Action, NotFound, Principal, require
-from models.accounts import NameTaken
+from models import project_items as items
+from models.access import Action, Principal, require
 from models.audit import audit
 from models.names import BadName, label, printable
 from models.tables import Dashboard, Project, SavedView
@@ -131,74 +128,19 @@ def checked_panels(panels: Sequence[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _visible(actor: Principal, board: Dashboard) -> bool:
-    return actor.is_operator or board.shared or board.owner_id == actor.user_id
-
-
-def _missing(board_id: int) -> NotFound:
-    return NotFound(f"There is no dashboard {board_id}, or it is not shared with you.")
-
-
 def find_dashboard(
     session: Session, actor: Principal, board_id: int, *, project_id: int | None = None
 ) -> Dashboard:
-    """The dashboard ``actor`` may open (in ``project_id`` if given); :class:`NotFound` for
-    one that is missing, private to someone else, or in a project ``actor`` is not in."""
-    board = session.get(Dashboard, board_id)
-    if board is None or (project_id is not None and board.project_id != project_id):
-        raise _missing(board_id)
-    try:
-        require(session, actor, board.project_id, Action.VIEW)
-    except NotFound:
-        raise _missing(board_id) from None
-    if not _visible(actor, board):
-        raise _missing(board_id)
-    return board
+    """The dashboard ``actor`` may open (:func:`models.project_items.find`)."""
+    return items.find(session, actor, Dashboard, board_id, project_id=project_id)
 
 
 def project_dashboards(session: Session, actor: Principal, project: Project) -> list[Dashboard]:
     """The dashboards ``actor`` may open in ``project``: their own and the shared ones."""
-    require(session, actor, project.id, Action.VIEW)
-    query = sa.select(Dashboard).where(Dashboard.project_id == project.id)
-    if not actor.is_operator:
-        query = query.where(sa.or_(Dashboard.shared, Dashboard.owner_id == actor.user_id))
-    return list(session.scalars(query.order_by(Dashboard.name, Dashboard.id)))
+    return items.of_project(session, actor, Dashboard, project)
 
 
-def may_change(session: Session, actor: Principal, board: Dashboard) -> bool:
-    """Whether ``actor`` may change, rename, unshare or delete ``board`` (the page asks, to
-    offer only what works)."""
-    try:
-        _require_change(session, actor, board)
-    except PermissionError:
-        return False
-    return True
-
-
-def _require_change(session: Session, actor: Principal, board: Dashboard) -> None:
-    require(session, actor, board.project_id, Action.VIEW)
-    if not _visible(actor, board):
-        raise _missing(board.id)
-    if board.shared:
-        mine = board.owner_id == actor.user_id
-        require(
-            session, actor, board.project_id, Action.SHARE_VIEWS if mine else Action.MANAGE_VIEWS
-        )
-
-
-def _name_free(session: Session, board: Dashboard, name: str) -> None:
-    clash = session.scalar(
-        sa.select(Dashboard.id).where(
-            Dashboard.project_id == board.project_id,
-            Dashboard.owner_id.is_(None)
-            if board.owner_id is None
-            else Dashboard.owner_id == board.owner_id,
-            Dashboard.name == name,
-            Dashboard.id != board.id if board.id is not None else sa.true(),
-        )
-    )
-    if clash is not None:
-        raise NameTaken(f"You have a dashboard named {name!r} in this project already.")
+may_change = items.may_change
 
 
 def _check_views(
@@ -220,9 +162,7 @@ def _check_views(
         view_id = panel["view_id"]
         view = session.get(SavedView, view_id)
         usable = (
-            view is not None
-            and view.project_id == board.project_id
-            and (actor.is_operator or view.shared or view.owner_id == actor.user_id)
+            view is not None and view.project_id == board.project_id and items.visible(actor, view)
         )
         if not usable:
             if view_id in kept:
@@ -261,7 +201,7 @@ def create_dashboard(
         shared=shared,
         panels=checked_panels(panels),
     )
-    _name_free(session, board, board.name)
+    items.name_free(session, board, board.name)
     _check_views(session, actor, board, board.panels, set())
     session.add(board)
     session.flush()
@@ -283,7 +223,7 @@ def change_panels(
     *, session: Session, actor: Principal, board: Dashboard, panels: Sequence[Any]
 ) -> None:
     """Keep another set of panels (added, removed, moved, resized) under the same name."""
-    _require_change(session, actor, board)
+    items.require_change(session, actor, board)
     checked = checked_panels(panels)
     if checked == board.panels:
         return
@@ -302,11 +242,11 @@ def change_panels(
 
 
 def rename_dashboard(*, session: Session, actor: Principal, board: Dashboard, name: str) -> None:
-    _require_change(session, actor, board)
+    items.require_change(session, actor, board)
     name = label(name, "A dashboard's name")
     if name == board.name:
         return
-    _name_free(session, board, name)
+    items.name_free(session, board, name)
     audit(
         session,
         str(actor),
@@ -323,7 +263,7 @@ def rename_dashboard(*, session: Session, actor: Principal, board: Dashboard, na
 def share_dashboard(*, session: Session, actor: Principal, board: Dashboard, shared: bool) -> None:
     """Share a dashboard with the project (its owner, with ``share_views``; its view panels
     must show shared views), or make it its owner's alone again."""
-    _require_change(session, actor, board)
+    items.require_change(session, actor, board)
     if shared == board.shared:
         return
     if shared:
@@ -347,7 +287,7 @@ def share_dashboard(*, session: Session, actor: Principal, board: Dashboard, sha
 
 
 def delete_dashboard(*, session: Session, actor: Principal, board: Dashboard) -> None:
-    _require_change(session, actor, board)
+    items.require_change(session, actor, board)
     audit(
         session,
         str(actor),

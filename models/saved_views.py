@@ -5,13 +5,9 @@ it may hold is the explorer's business (``app.explorer.saved`` checks it by a ro
 ``ExplorerState`` before it comes here), so this module only bounds its size and refuses
 control characters.
 
-Who may do what, on top of the project's roles (:mod:`models.access`):
-- anyone who may view the project saves views of their own, private at first;
-- a private view exists for its owner only: anyone else gets :class:`NotFound`, as for a
-  project they are not in, so ids cannot be probed;
-- sharing a view with the project, and changing or deleting one's own shared view, needs
-  ``share_views`` (engineer); changing or deleting someone else's shared view needs
-  ``manage_views`` (admin). A viewer therefore never changes a shared view.
+Who may do what is :mod:`models.project_items`' rule for what a person keeps in a project:
+private views exist for their owner only; sharing and changing one's own shared view needs
+``share_views`` (engineer), someone else's ``manage_views`` (admin).
 
 Every create, rename, share, unshare, change of state and delete goes to the audit trail.
 """
@@ -20,11 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from models.access import Action, NotFound, Principal, require
-from models.accounts import NameTaken
+from models import project_items as items
+from models.access import Action, Principal, require
 from models.audit import audit
 from models.names import BadName, label, printable
 from models.tables import Project, SavedView
@@ -54,78 +49,19 @@ def checked_query(query: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def _visible(actor: Principal, view: SavedView) -> bool:
-    return actor.is_operator or view.shared or view.owner_id == actor.user_id
-
-
-def _mine(actor: Principal, view: SavedView) -> bool:
-    return view.owner_id == actor.user_id
-
-
-def _missing(view_id: int) -> NotFound:
-    return NotFound(f"There is no saved view {view_id}, or it is not shared with you.")
-
-
 def find_view(
     session: Session, actor: Principal, view_id: int, *, project_id: int | None = None
 ) -> SavedView:
-    """The view ``actor`` may open (in ``project_id`` if given); :class:`NotFound` for one
-    that is missing, private to someone else, or in a project ``actor`` is not in."""
-    view = session.get(SavedView, view_id)
-    if view is None or (project_id is not None and view.project_id != project_id):
-        raise _missing(view_id)
-    try:
-        require(session, actor, view.project_id, Action.VIEW)
-    except NotFound:
-        raise _missing(view_id) from None
-    if not _visible(actor, view):
-        raise _missing(view_id)
-    return view
+    """The view ``actor`` may open (:func:`models.project_items.find`)."""
+    return items.find(session, actor, SavedView, view_id, project_id=project_id)
 
 
 def project_views(session: Session, actor: Principal, project: Project) -> list[SavedView]:
     """The views ``actor`` may open in ``project``: their own and the shared ones, by name."""
-    require(session, actor, project.id, Action.VIEW)
-    query = sa.select(SavedView).where(SavedView.project_id == project.id)
-    if not actor.is_operator:
-        query = query.where(sa.or_(SavedView.shared, SavedView.owner_id == actor.user_id))
-    return list(session.scalars(query.order_by(SavedView.name, SavedView.id)))
+    return items.of_project(session, actor, SavedView, project)
 
 
-def may_change(session: Session, actor: Principal, view: SavedView) -> bool:
-    """Whether ``actor`` may rename, unshare, change or delete ``view`` (the pages ask, to
-    offer only what works)."""
-    try:
-        _require_change(session, actor, view)
-    except PermissionError:
-        return False
-    return True
-
-
-def _require_change(session: Session, actor: Principal, view: SavedView) -> None:
-    require(session, actor, view.project_id, Action.VIEW)
-    if not _visible(actor, view):
-        raise _missing(view.id)
-    if view.shared:
-        needed = Action.SHARE_VIEWS if _mine(actor, view) else Action.MANAGE_VIEWS
-        require(session, actor, view.project_id, needed)
-
-
-def _name_free(session: Session, view: SavedView, name: str) -> None:
-    """One person's views in a project have different names (shared ones of others may
-    repeat a name: the list says whose each is)."""
-    clash = session.scalar(
-        sa.select(SavedView.id).where(
-            SavedView.project_id == view.project_id,
-            SavedView.owner_id.is_(None)
-            if view.owner_id is None
-            else SavedView.owner_id == view.owner_id,
-            SavedView.name == name,
-            SavedView.id != view.id if view.id is not None else sa.true(),
-        )
-    )
-    if clash is not None:
-        raise NameTaken(f"You have a view named {name!r} in this project already.")
+may_change = items.may_change
 
 
 def save_view(
@@ -147,7 +83,7 @@ def save_view(
         shared=shared,
         query=checked_query(query),
     )
-    _name_free(session, view, view.name)
+    items.name_free(session, view, view.name)
     session.add(view)
     session.flush()
     audit(
@@ -165,11 +101,11 @@ def save_view(
 
 
 def rename_view(*, session: Session, actor: Principal, view: SavedView, name: str) -> None:
-    _require_change(session, actor, view)
+    items.require_change(session, actor, view)
     name = label(name, "A view's name")
     if name == view.name:
         return
-    _name_free(session, view, name)
+    items.name_free(session, view, name)
     audit(
         session,
         str(actor),
@@ -186,7 +122,7 @@ def rename_view(*, session: Session, actor: Principal, view: SavedView, name: st
 def share_view(*, session: Session, actor: Principal, view: SavedView, shared: bool) -> None:
     """Share a view with the project (its owner, with ``share_views``), or make it private to
     its owner again (its owner, or an admin for someone else's)."""
-    _require_change(session, actor, view)
+    items.require_change(session, actor, view)
     if shared == view.shared:
         return
     if shared:  # a private view: its owner's (or the operator's) to share
@@ -207,7 +143,7 @@ def change_view(
     *, session: Session, actor: Principal, view: SavedView, query: Mapping[str, str]
 ) -> None:
     """Keep another explorer state under the view's name and link."""
-    _require_change(session, actor, view)
+    items.require_change(session, actor, view)
     query = checked_query(query)
     if query == view.query:
         return
@@ -225,7 +161,7 @@ def change_view(
 
 
 def delete_view(*, session: Session, actor: Principal, view: SavedView) -> None:
-    _require_change(session, actor, view)
+    items.require_change(session, actor, view)
     audit(
         session,
         str(actor),
