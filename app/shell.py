@@ -34,6 +34,12 @@ NAV_CSS = """
 .ch-signout button {color: #dbe7f5; background: none; border: 0; padding: 6px 12px;
                     border-radius: 6px; font: inherit; font-size: 15px; cursor: pointer;}
 .ch-signout button:hover {background: rgba(255, 255, 255, .12); color: white;}
+/* Ten pages and the person fit one line of a 1400 px screen. */
+@media (max-width: 1700px) {
+  .ch-nav {gap: 2px;}
+  .ch-nav a, .ch-signout button {padding: 5px 8px; font-size: 14px;}
+  .ch-user {margin-left: 10px; font-size: 13px;}
+}
 /* A phone at the line: every page and Sign out stay reachable; the e-mail gives way. */
 @media (max-width: 600px) {
   .ch-nav a, .ch-signout button {padding: 4px 7px; font-size: 14px;}
