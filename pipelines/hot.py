@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from models.identifiers import identifier
 from pipelines.frames import id_chunks, query_frame, query_table
+from pipelines.schema import STORED_ORDER
 from pipelines.views import AXIS_COLUMNS, COLOR_COLUMNS, FILTER_COLUMNS, META_COLUMNS, CurveFilter
 
 if TYPE_CHECKING:
@@ -55,8 +56,6 @@ PREVIEW_MIN_SAMPLES = 2_000_000
 PREVIEW_SHARE = 0.25
 PREVIEW_MAX_SAMPLES = 2_000_000
 PREVIEW_RUN = 256
-# The tables' sort key (pipelines.schema): curves in this order lie together on disk.
-STORED_ORDER = "project, plant, line, station, started_at, curve_id"
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from pipelines.frames import id_chunks, query_frame
 from pipelines.rules.judge import CHUNK_SAMPLES, judge_set, sample_chunks, subset
 from pipelines.rules.spec import Rule
 from pipelines.samples import CurveSet
+from pipelines.schema import STORED_ORDER
 from pipelines.views import VERDICT_TABLE
 
 if TYPE_CHECKING:
@@ -42,11 +43,6 @@ TABLE = VERDICT_TABLE
 # What judging a curve needs of its metadata (the scope's columns and the reason's units).
 JUDGED_COLUMNS = ("curve_id", "dataset_id", "program", "station", "x_unit", "y_unit")
 Progress = Callable[[int, int], None]  # (curves judged so far, curves to judge)
-# The sorting key of ``curves`` and ``curve_samples``: chunks of curves taken in this order are
-# runs of neighbouring granules, so each chunk's read decompresses only its own samples. By
-# curve id, every chunk touched nearly every granule (10,000 demo curves: 4.3 s instead of
-# about 0.5 s to read, under load).
-STORED_ORDER = "project, plant, line, station, started_at, curve_id"
 ORDER_COLUMNS = ("plant", "line", "started_at")  # of it, what JUDGED_COLUMNS lacks
 
 
