@@ -203,6 +203,7 @@ def test_an_interrupted_copy_leaves_nothing_and_a_rerun_completes(source, new_st
             f"_staging_{tag}_curves",
             f"_staging_{tag}_features",
             f"_staging_{tag}_samples",
+            f"_staging_{tag}_verdicts",
         ]
         if len(calls) == 2:
             raise RuntimeError("power cut")

@@ -17,6 +17,7 @@ from models.access import Principal, Role
 from models.settings import Settings
 from models.tables import AuditEvent, ProjectMember
 from pipelines.rules import Rule, Scope, Window
+from pipelines.rules.runs import RUNS
 from pipelines.rules.spec import WINDOW_MODES
 from tests.app.explorer.test_explorer import demo  # noqa: F401  (the fixture)
 
@@ -140,6 +141,8 @@ def test_the_page_makes_the_rule_for_engineers_only_and_audits_it(press):
     window = {"x0": 1.0, "x1": 2.0, "y0": 3.0, "y1": 4.0, "mode": "pass-through"}
     save_rule(services, dan, "drawn", "press", "press-fit", "window", window, ["P1"])
     (rule,) = process_rules(services, eve, "press", "press-fit")  # a viewer sees it drawn
+    run = RUNS.get("press", rule.rule_id)  # it judges the stored parts (none here) at once
+    assert run is not None and run.wait(60)  # and closes its engine client when done
     assert (rule.name, rule.scope.programs, rule.check) == ("drawn", ("P1",), Window(**window))
     with pytest.raises(PermissionError):
         save_rule(services, eve, "mine", "press", "press-fit", "window", window, [])

@@ -5,6 +5,7 @@ over a real metadata store (what a viewer is offered, making, changing, deleting
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from html import unescape
 
@@ -67,14 +68,21 @@ def test_it_opens_on_the_last_ended_shift_and_shows_a_chosen_one_as_pandas_count
     assert "Defects (Pareto)" in panel.view.object
 
 
+def awaited(coroutine):
+    """``coroutine`` run to its end on a thread of its own: a browser test in the same worker
+    may leave an event loop running on this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def test_the_pdf_is_printed_off_the_page_and_a_failure_is_said(panel):
     panel.choose(SHIFT)
     panel.print_pdf = lambda html: b"%PDF-1.4 " + html[:15].encode()
-    pdf = asyncio.run(panel._pdf_file()).getvalue()
+    pdf = awaited(panel._pdf_file()).getvalue()
     assert pdf == b"%PDF-1.4 <!DOCTYPE html>" and not panel.printing.visible
     del panel.print_pdf  # the real printer, with no Chromium where it is told to look
     with pytest.raises(Exception, match="No Chromium"):
-        asyncio.run(panel._pdf_file())
+        awaited(panel._pdf_file())
     assert "No Chromium at /nonexistent" in unescape(panel.message.object)
     assert not panel.pdf_file.disabled
 
