@@ -87,6 +87,7 @@ def test_codes_are_held_narrow_and_match_what_is_stored(demo_store):
         np.testing.assert_array_equal(hot.y[s:e], stored[key][1])
 
 
+@pytest.mark.embedded_only
 def test_a_filter_beyond_the_budget_goes_to_the_engine(demo_store):
     store, _ = demo_store
     cache = HotCache(1000)  # bytes: nothing fits
@@ -112,6 +113,7 @@ def test_a_new_import_is_seen_at_the_next_view(demo_store):
     np.testing.assert_array_equal(after.counts, engine.counts)
 
 
+@pytest.mark.embedded_only
 def test_least_recently_used_filters_leave_first(demo_store):
     store, _ = demo_store
     sizes = {
@@ -149,6 +151,7 @@ def test_curves_near_a_view_but_not_through_it_are_not_counted(store):
         assert both_lines.results == {"OK": 2}
 
 
+@pytest.mark.embedded_only
 def test_warming_holds_filters_in_order_and_never_pushes_out_an_earlier_one(demo_store):
     """With room for the largest process only, warming holds it and leaves the next ones
     that would not fit beside it to load on demand: loading them would push it out."""
@@ -197,6 +200,7 @@ def test_a_zoom_reads_only_the_samples_it_needs_and_draws_the_same(demo_store, p
     assert hot.samples < 0.5 * len(held.x)
 
 
+@pytest.mark.embedded_only
 def test_a_remembered_result_is_made_once_until_an_import(store):
     """The Overview's previews: made on first use, the same object for every later session,
     made anew once a commit changed the store, and only the newest few kept."""
@@ -246,6 +250,7 @@ def narrower_filters(store, rng):
         yield CurveFilter.of(process=row.process, station=[row.station, "nowhere"], end=start)
 
 
+@pytest.mark.embedded_only
 def test_a_narrower_filter_of_a_held_process_is_picked_out_in_memory(demo_store):
     store, _ = demo_store
     cache = HotCache(BIG)
@@ -274,6 +279,7 @@ def test_a_narrower_filter_of_a_held_process_is_picked_out_in_memory(demo_store)
         assert sorted(picked[0]) == sorted(picked[1]), where
 
 
+@pytest.mark.embedded_only
 def test_a_serial_search_or_a_wider_filter_is_not_picked_out_of_a_held_one(demo_store):
     store, _ = demo_store
     for where in (
@@ -309,6 +315,7 @@ def test_int16_travels_only_where_the_extents_show_every_code_fits():
     assert not _small(meta.assign(x_step=[0.0, 0.1]), "x")  # no step: no telling
 
 
+@pytest.mark.embedded_only
 def test_each_load_and_only_a_load_is_followed_by_the_after_load_hook(demo_store):
     store, _ = demo_store
     released = []
@@ -382,6 +389,7 @@ def test_curves_held_already_when_their_commit_is_seen_are_not_added_twice(demo_
     assert cache.loads == 1
 
 
+@pytest.mark.embedded_only
 def test_a_deleted_dataset_has_the_filter_loaded_again(demo_store):
     store, _ = demo_store
     cache = HotCache(BIG)
@@ -408,6 +416,7 @@ def test_codes_appended_later_leave_arrays_given_out_before_unchanged():
     assert codes.held().tolist() == [1, 2, 3, 4, 5, 70_000] and codes.held().dtype == np.int32
 
 
+@pytest.mark.embedded_only
 def test_a_filter_too_large_to_hold_is_remembered_once_across_commits(demo_store):
     store, _ = demo_store
     cache = HotCache(1000)  # bytes: nothing fits
@@ -485,6 +494,7 @@ def test_a_large_load_shows_a_first_share_of_its_curves_on_the_final_axes(demo_s
     assert len(previews) == 1
 
 
+@pytest.mark.embedded_only
 def test_a_small_load_or_the_engine_shows_no_first_picture(demo_store):
     store, _ = demo_store
     where = CurveFilter.of(process="press-fit", station="LEJ-L1-ST010")
@@ -496,6 +506,7 @@ def test_a_small_load_or_the_engine_shows_no_first_picture(demo_store):
     assert previews == []
 
 
+@pytest.mark.embedded_only
 def test_a_first_picture_that_fails_leaves_the_whole_one(demo_store, monkeypatch, caplog):
     store, _ = demo_store
     monkeypatch.setattr(hot_module, "PREVIEW_MIN_SAMPLES", 1)

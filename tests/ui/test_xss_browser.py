@@ -5,7 +5,7 @@ One store holds hostile values in every curve metadata column (imported through 
 ``curvehouse ingest``, under a hostile file name), and hostile names for a project, team,
 cluster, tokens, a member's e-mail, an invitation and audit events (made through the models
 layer: the pages refuse such names when typed, but older stores, other tools or the
-API may hold them). Every page is opened in Chromium as an owner, an engineer and a viewer.
+API may hold them). Every page is opened in Chromium as an owner and as a viewer.
 No payload may open a dialog, reach another origin or trip the Content-Security-Policy, and
 each payload must be visible as the text it is.
 """
@@ -453,7 +453,9 @@ def team(page, seen: Watched, base: str, role: str) -> None:
     settle(page)
 
 
-@pytest.mark.parametrize("role", ["owner", "engineer", "viewer"])
+# The owner sees every page and control an engineer sees, and more; the viewer the fewest.
+# (The engineer's own run took 40 s of make test's 30 minutes and showed nothing the two did.)
+@pytest.mark.parametrize("role", ["owner", "viewer"])
 def test_hostile_values_are_text_on_every_page(as_role, hostile, role):
     page, seen = as_role(role)
     steps = [

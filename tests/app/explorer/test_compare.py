@@ -36,6 +36,9 @@ from tests.app.explorer import test_overlays
 demo = test_overlays.demo
 open_explorer = test_overlays.open_explorer
 
+# The explorer above the engine: the node runs the reading and SQL tests in tests/pipelines.
+pytestmark = pytest.mark.embedded_only
+
 
 def reader(demo, where: CurveFilter) -> Curves:
     factory, database, _ = demo

@@ -22,7 +22,8 @@ from pipelines.synthetic import DemoSpec, generate_demo
 from pipelines.views import CurveFilter, View
 from providers import EngineBusyError
 
-pytestmark = pytest.mark.integration
+# The explorer above the engine: the node runs the reading and SQL tests in tests/pipelines.
+pytestmark = [pytest.mark.integration, pytest.mark.embedded_only]
 
 
 @pytest.fixture
