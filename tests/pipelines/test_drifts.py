@@ -12,6 +12,9 @@ from pipelines.drifts import station_drifts
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
 
+# Logic above the engine's reading: the node runs the reading and SQL tests elsewhere.
+pytestmark = pytest.mark.embedded_only
+
 
 def parts(values_by_program: dict[str, np.ndarray], station: str = "ST1") -> pd.DataFrame:
     """A station making programs in turn, one part a minute, with the given areas."""

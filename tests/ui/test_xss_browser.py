@@ -453,8 +453,8 @@ def team(page, seen: Watched, base: str, role: str) -> None:
     settle(page)
 
 
-# The owner sees every page and control an engineer sees, and more; the viewer the fewest.
-# (The engineer's own run took 40 s of make test's 30 minutes and showed nothing the two did.)
+# The owner sees every page and control an engineer sees, and more; the viewer the fewest and
+# the refusals. (The engineer's own run took 40 s of make test's 30 minutes.)
 @pytest.mark.parametrize("role", ["owner", "viewer"])
 def test_hostile_values_are_text_on_every_page(as_role, hostile, role):
     page, seen = as_role(role)

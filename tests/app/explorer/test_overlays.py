@@ -12,7 +12,8 @@ from app.markup import text
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
 
-pytestmark = pytest.mark.integration
+# Logic above the engine's reading: the node runs the reading and SQL tests elsewhere.
+pytestmark = [pytest.mark.integration, pytest.mark.embedded_only]
 
 EVERYTHING = (0, PLOT_WIDTH - 1, 0, PLOT_HEIGHT - 1)
 

@@ -22,7 +22,8 @@ from tests.pipelines.reports.demo import (
     stored_demo,
 )
 
-pytestmark = pytest.mark.integration
+# Logic above the engine's reading: the node runs the reading and SQL tests elsewhere.
+pytestmark = [pytest.mark.integration, pytest.mark.embedded_only]
 MADE = datetime(2026, 11, 17, 7, 0, tzinfo=UTC)
 
 
