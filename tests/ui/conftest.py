@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -85,9 +86,11 @@ class Served:
             self.stop()
             raise
 
-    def sign_in(self, page, email: str = OWNER, password: str = OWNER_PASSWORD) -> None:
-        """Through the real login form, as a person would."""
-        page.goto(self.url + "login")
+    def sign_in(
+        self, page, email: str = OWNER, password: str = OWNER_PASSWORD, then: str = "/"
+    ) -> None:
+        """Through the real login form, as a person would; ``then`` is where the form leads."""
+        page.goto(self.url + "login?" + urlencode({"next": then}))
         page.fill("#email", email)
         page.fill("#password", password)
         page.click("button[type=submit]")
@@ -132,6 +135,32 @@ def demo_home(tmp_path_factory):
     return home
 
 
+class SharedServer:
+    """One ``curvehouse serve`` on the worker's demo home, for every module that only reads and
+    clicks: a server start costs 8-15 s here. Started at first use; a test that needs the home
+    to itself (chDB lets one process open a data directory) calls ``release`` first."""
+
+    def __init__(self, home: Path) -> None:
+        self.home, self.server = home, None
+
+    def get(self) -> Served:
+        if self.server is None or self.server.process.poll() is not None:
+            self.server = Served(self.home, [str(BIN / "curvehouse"), "serve"])
+        return self.server
+
+    def release(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+@pytest.fixture(scope="session")
+def shared_demo(demo_home):
+    shared = SharedServer(demo_home)
+    yield shared
+    shared.release()
+
+
 @pytest.fixture
 def page(browser, request):
     """A fresh browser tab; signed in as the owner when the test uses a ``served`` app."""
@@ -141,7 +170,9 @@ def page(browser, request):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.js_errors = errors
     if "served" in request.fixturenames:
-        request.getfixturevalue("served").sign_in(page)
+        # Signed in on the way to a small JSON answer: each test opens its own page next, and
+        # the explorer at "/" would be drawn for nothing (a few CPU seconds a test).
+        request.getfixturevalue("served").sign_in(page, then="/api/me")
     yield page
     context.close()
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import BIN, Served, screenshot
+from tests.ui.conftest import screenshot
 from tests.ui.test_curves_browser import open_page, query
 
 pytestmark = pytest.mark.ui
@@ -17,11 +17,9 @@ NUMBER = re.compile(r"^[\d,]+$")
 SHARE = re.compile(r"^(\d+\.\d%|–)$")
 
 
-@pytest.fixture(scope="module")
-def served(demo_home):
-    server = Served(demo_home, [str(BIN / "curvehouse"), "serve"])
-    yield server
-    server.stop()
+@pytest.fixture
+def served(shared_demo):
+    return shared_demo.get()
 
 
 def swatch_colour(locator) -> str:

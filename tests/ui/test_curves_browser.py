@@ -17,12 +17,9 @@ pytestmark = pytest.mark.ui
 STATUS = re.compile(r"^([\d,]+) curves? · x (\S+) to (\S+) · \d+ ms")
 
 
-@pytest.fixture(scope="module")
-def served(demo_home):
-    # One server at a time: chDB lets one process open a data directory.
-    server = Served(demo_home, [str(BIN / "curvehouse"), "serve"])
-    yield server
-    server.stop()
+@pytest.fixture
+def served(shared_demo):
+    return shared_demo.get()
 
 
 def status(page) -> tuple[int, float, float]:
@@ -241,7 +238,8 @@ def test_each_tab_has_its_own_state(served, page):
     assert status(page)[0] < everything
 
 
-def test_an_unreachable_engine_is_a_message(demo_home, page):
+def test_an_unreachable_engine_is_a_message(demo_home, shared_demo, page):
+    shared_demo.release()  # one server on a home at a time
     server = Served(
         demo_home,
         [str(BIN / "curvehouse"), "serve"],
@@ -253,7 +251,8 @@ def test_an_unreachable_engine_is_a_message(demo_home, page):
     try:
         server.sign_in(page)
         page.goto(server.url, wait_until="networkidle")
-        page.get_by_text("The curve store is not available.").wait_for(timeout=30_000)
+        notice = page.get_by_text("The curve store is not available.")
+        assert poll(notice.is_visible, seconds=60), page.locator("body").inner_text()[:3000]
         assert page.get_by_text(re.compile("Cannot reach ClickHouse at")).count() >= 1
         assert page.get_by_text("Traceback").count() == 0
         screenshot(page, "explorer-engine-unavailable")
@@ -263,7 +262,8 @@ def test_an_unreachable_engine_is_a_message(demo_home, page):
 
 def plot_pixels(page, attempts: int = 20) -> np.ndarray:
     """The plot as RGB pixels, from a screenshot of its canvas. A plot rebuilt meanwhile (a
-    new colour map, the envelope switched on) replaces its canvas: then the new one is taken."""
+    new colour map, the envelope switched on) replaces its canvas, which is detached or not yet
+    visible for a moment: then the new one is taken."""
     from playwright.sync_api import Error
 
     for attempt in range(attempts):
@@ -271,7 +271,8 @@ def plot_pixels(page, attempts: int = 20) -> np.ndarray:
             png = page.locator("canvas").first.screenshot(timeout=10_000)
             break
         except Error as error:
-            if "not attached" not in str(error) or attempt == attempts - 1:
+            swapped = "not attached" in str(error) or "not visible" in str(error)
+            if not swapped or attempt == attempts - 1:
                 raise
             time.sleep(0.25)
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)

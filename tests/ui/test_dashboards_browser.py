@@ -14,7 +14,7 @@ from models.access import operator
 from models.settings import Settings
 from models.store import open_metadata
 from models.tables import Dashboard, Project
-from tests.ui.conftest import BIN, Served, screenshot
+from tests.ui.conftest import screenshot
 
 pytestmark = pytest.mark.ui
 
@@ -52,9 +52,8 @@ PLACES = """() => {
 
 
 @pytest.fixture(scope="module")
-def served(demo_home):
-    # One server at a time: chDB lets one process open a data directory.
-    server = Served(demo_home, [str(BIN / "curvehouse"), "serve"], env={"CURVEHOUSE_SIMULATE": "0"})
+def served(shared_demo, demo_home):
+    server = shared_demo.get()
     store = open_metadata(Settings(home=demo_home))
     with store.sessions() as session:
         project = session.scalar(sa.select(Project).where(Project.name == "demo"))
@@ -69,7 +68,6 @@ def served(demo_home):
         session.commit()
         view_id = view.id
     yield server
-    server.stop()
     with store.sessions() as session:  # the demo home as it was, for the other UI modules
         for board in session.scalars(sa.select(Dashboard).where(Dashboard.name == NAME)):
             session.delete(board)
@@ -157,7 +155,7 @@ def test_build_save_and_reload_a_dashboard(served, page):
     assert after != before
     expect(page.get_by_role("button", name="Save changes")).to_be_visible()
     page.get_by_role("button", name="Save changes").click()
-    expect(page.get_by_text(re.compile(r"^Saved “Line 1, made by"))).to_be_visible(timeout=10_000)
+    expect(page.get_by_text(re.compile(r"^Saved “Line 1, made by"))).to_be_visible(timeout=30_000)
     screenshot(page, "dashboard-built")
 
     # Reloaded: the same panels at the same places, drawn again; the store says the same.

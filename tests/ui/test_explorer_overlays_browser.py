@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import BIN, Served, screenshot
+from tests.ui.conftest import screenshot
 from tests.ui.test_curves_browser import (
     box_select,
     count_color,
@@ -23,11 +23,9 @@ ASK = "Click the raster, or drag a box with the box-select tool"
 ONE_PROGRAM = "PF-6205-bearing"  # a press-fit program of the demo plant
 
 
-@pytest.fixture(scope="module")
-def served(demo_home):
-    server = Served(demo_home, [str(BIN / "curvehouse"), "serve"])
-    yield server
-    server.stop()
+@pytest.fixture
+def served(shared_demo):
+    return shared_demo.get()
 
 
 def test_the_station_legend_shows_every_entry_at_1400_px(served, page):

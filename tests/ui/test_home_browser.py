@@ -14,11 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def served(demo_home):
-    # One server at a time: chDB lets one process open a data directory.
-    server = Served(demo_home, [str(BIN / "curvehouse"), "serve"])
-    yield server
-    server.stop()
+def served(shared_demo):
+    return shared_demo.get()
 
 
 def figures(page) -> list[str]:
@@ -63,7 +60,8 @@ def test_no_request_leaves_the_machine(served, browser):
     assert outside == []
 
 
-def test_panel_serve_on_the_page_modules(demo_home, page):
+def test_panel_serve_on_the_page_modules(demo_home, shared_demo, page):
+    shared_demo.release()  # chDB lets one process open a data directory
     modules = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "app" / "pages").glob("[a-z]*.py"))
     # "=" keeps a secret that starts with "-" from reading as an option.
     login = ["--auth-module", "app/auth/module.py", f"--cookie-secret={secrets.token_urlsafe(48)}"]

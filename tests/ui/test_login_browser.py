@@ -14,17 +14,15 @@ import urllib.request
 
 import pytest
 
-from tests.ui.conftest import BIN, OWNER, Served, screenshot
+from tests.ui.conftest import BIN, OWNER, screenshot
 
 pytestmark = pytest.mark.ui
 PASSWORD = "a long new password"
 
 
-@pytest.fixture(scope="module")
-def served(demo_home):
-    server = Served(demo_home, [str(BIN / "curvehouse"), "serve"])
-    yield server
-    server.stop()
+@pytest.fixture
+def served(shared_demo):
+    return shared_demo.get()
 
 
 def invite(served, email: str, project: str, role: str) -> str:

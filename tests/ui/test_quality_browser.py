@@ -9,16 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import BIN, Served, screenshot
+from tests.ui.conftest import screenshot
 
 pytestmark = pytest.mark.ui
 
 
 @pytest.fixture
-def served(demo_home):
-    server = Served(demo_home, [str(BIN / "curvehouse"), "serve"])
-    yield server
-    server.stop()
+def served(shared_demo):
+    return shared_demo.get()
 
 
 def test_charts_rules_capability_and_drifts_of_a_station(served, page):

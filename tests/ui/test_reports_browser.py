@@ -12,16 +12,14 @@ import pytest
 
 from models.plants import load_plants
 from pipelines.reports.shifts import last_ended_shift
-from tests.ui.conftest import BIN, Served, screenshot
+from tests.ui.conftest import screenshot
 
 pytestmark = pytest.mark.ui
 
 
 @pytest.fixture
-def served(demo_home):
-    server = Served(demo_home, [str(BIN / "curvehouse"), "serve"])
-    yield server
-    server.stop()
+def served(shared_demo):
+    return shared_demo.get()
 
 
 def test_the_last_shifts_report_is_shown_and_its_pdf_downloaded(served, page):

@@ -10,7 +10,7 @@ import requests
 from playwright.sync_api import expect
 
 from app.explorer.rule_marks import PART_COLORS
-from tests.ui.conftest import BIN, Served, screenshot
+from tests.ui.conftest import screenshot
 from tests.ui.test_cluster_home_browser import a_token
 from tests.ui.test_curves_browser import box_select, open_page, poll
 
@@ -42,8 +42,8 @@ SEGMENT_SOURCES = """() => {
 
 
 @pytest.fixture(scope="module")
-def served(demo_home):
-    server = Served(demo_home, [str(BIN / "curvehouse"), "serve"])
+def served(shared_demo):
+    server = shared_demo.get()
     api = requests.Session()
     api.headers["Authorization"] = f"Bearer {a_token(server)}"
     (project,) = [
@@ -60,7 +60,6 @@ def served(demo_home):
         assert made.status_code == 201, made.text
     yield server
     api.close()
-    server.stop()
 
 
 def test_the_process_rules_are_drawn_over_the_raster(served, page):

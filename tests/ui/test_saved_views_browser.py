@@ -7,7 +7,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import BIN, Served, screenshot
+from tests.ui.conftest import screenshot
 from tests.ui.test_curves_browser import STATUS, open_page, query, status
 
 pytestmark = pytest.mark.ui
@@ -15,12 +15,9 @@ pytestmark = pytest.mark.ui
 NAME = "Rejected parts, saved by the browser test"
 
 
-@pytest.fixture(scope="module")
-def served(demo_home):
-    # One server at a time: chDB lets one process open a data directory.
-    server = Served(demo_home, [str(BIN / "curvehouse"), "serve"])
-    yield server
-    server.stop()
+@pytest.fixture
+def served(shared_demo):
+    return shared_demo.get()
 
 
 def filtered_count(page, everything: int) -> int:

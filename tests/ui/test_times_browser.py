@@ -7,19 +7,16 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import BIN, Served, screenshot
+from tests.ui.conftest import screenshot
 
 pytestmark = pytest.mark.ui
 
 STATUS = re.compile(r"^([\d,]+) curves · x (\S+) to (\S+) · \d+ ms")
 
 
-@pytest.fixture(scope="module")
-def served(demo_home):
-    # One server at a time: chDB lets one process open a data directory.
-    server = Served(demo_home, [str(BIN / "curvehouse"), "serve"])
-    yield server
-    server.stop()
+@pytest.fixture
+def served(shared_demo):
+    return shared_demo.get()
 
 
 def query(page) -> dict[str, str]:

@@ -7,9 +7,11 @@ that a failure.
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import threading
+import time
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -96,8 +98,8 @@ class StreamingGateway:
         self.topic, self.period = topic, period
         self.x = [i / (points - 1) for i in range(points)]
         self.sent: list[tuple[str, int]] = []  # (curve key, mid) in publishing order
-        # (mid, refused): appended on paho's network thread, which holds paho's own lock then
-        self._pubacks: list[tuple[int, bool]] = []
+        # (mid, refused, when): appended on paho's network thread, which holds paho's lock then
+        self._pubacks: list[tuple[int, bool, float]] = []
         self._stop = threading.Event()
         self.client = MqttClient(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
@@ -105,7 +107,7 @@ class StreamingGateway:
         self.client.username_pw_set(PUBLISHER.username, PUBLISHER.secret)
         self.client.reconnect_delay_set(min_delay=1, max_delay=2)
         self.client.on_publish = lambda c, u, mid, reason, p: self._pubacks.append(
-            (mid, reason.is_failure)
+            (mid, reason.is_failure, time.monotonic())
         )
         self.client.connect_async("127.0.0.1", port)
         self.client.loop_start()
@@ -127,13 +129,19 @@ class StreamingGateway:
             self.sent.append((f"S{i:05d}/ST010", info.mid))
             i += 1
 
-    def acked(self) -> set[str]:
-        """The keys whose PUBACK said success (mids are unique below 65,535 publishes)."""
+    def acked(self, outside: tuple[float, float] | None = None) -> set[str]:
+        """The keys whose PUBACK said success (mids are unique below 65,535 publishes); with
+        ``outside=(t0, t1)`` (``time.monotonic()`` instants) only PUBACKs before t0 or after t1."""
         keys = dict((mid, key) for key, mid in self.sent)
-        return {keys[mid] for mid, refused in list(self._pubacks) if not refused}
+        t0, t1 = outside or (math.inf, -math.inf)
+        return {
+            keys[mid]
+            for mid, refused, when in list(self._pubacks)
+            if not refused and not t0 <= when <= t1
+        }
 
     def refused(self) -> int:
-        return sum(refused for _, refused in list(self._pubacks))
+        return sum(refused for _, refused, _ in list(self._pubacks))
 
     def stop_publishing(self) -> None:
         self._stop.set()

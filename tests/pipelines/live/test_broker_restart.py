@@ -4,10 +4,11 @@ SIGKILL) and started again on the same port and data directory. Every curve the 
 PUBACK for is stored exactly once, and the listener reconnects by itself and keeps committing.
 
 Under SIGKILL, mosquitto 2.0 keeps only what its last autosave (every second) wrote: what it
-had PUBACKed since and not yet sent to the listener is gone with it, whatever the listener does
-(measured: 163 of 200 acknowledged messages queued for an offline listener). Here the listener
-keeps up (the broker may have 200 messages in flight to it, 4 s of this stream), so what the
-broker PUBACKs is in the listener's hands at once and the SIGKILL case holds too.
+had PUBACKed since and not yet handed to the listener is gone with it, whatever the listener
+does (measured: 163 of 200 acknowledged messages queued for an offline listener). So under
+SIGKILL the curves PUBACKed in the last autosave window before the kill (2 s here, for the
+timer's slack) may be missing, as the README says; every curve PUBACKed before it or after the
+restart must be stored, once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 
 import pytest
 
@@ -22,6 +24,8 @@ from pipelines.live.broker import SERVICE_USER
 from pipelines.live.listener import ListenerConfig, MqttListener
 from pipelines.live.sink import StoreSink
 from tests.pipelines.live.conftest import StreamingGateway, stored_keys, wait_until
+
+AUTOSAVE_SLACK = 2.0  # seconds: the broker's 1 s autosave, and its timer's slack
 
 
 @pytest.mark.integration
@@ -49,7 +53,10 @@ def test_broker_restart_mid_stream_loses_and_doubles_nothing(
         gateway = StreamingGateway(broker.port, period=0.02)
         wait_until(lambda: listener.totals.committed >= 60, what="the first commits")
 
+        killed_at = time.monotonic()
         restart_broker(sig)  # stopped and started again at once: the gateway never waits
+        # What the broker may drop (see above); nothing under SIGTERM.
+        window = (killed_at - AUTOSAVE_SLACK, time.monotonic()) if sig == signal.SIGKILL else None
         published_at_restart = len(gateway.sent)
         wait_until(lambda: not listener.connected.is_set(), what="the listener to see it")
         assert listener.subscribed.wait(60), "the listener did not reconnect by itself"
@@ -61,7 +68,7 @@ def test_broker_restart_mid_stream_loses_and_doubles_nothing(
         gateway.stop_publishing()
         published = {key for key, _ in gateway.sent}
         wait_until(lambda: gateway.acked() >= published, 60, "every PUBACK")
-        acked = gateway.acked()
+        acked = gateway.acked(outside=window)
         wait_until(lambda: set(stored_keys(curve_store)) >= acked, 60, "every acked curve")
         assert listener.totals.committed > committed_at_restart
     finally:
