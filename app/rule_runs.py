@@ -1,4 +1,6 @@
-"""Starting a rule version's run over history (issue 19 §3), wherever a rule is made or changed:
+"""A process's current rules as a person may see them (the explorer's and a dashboard's
+pictures, filters and colours), and starting a rule version's run over history (issue 19 §3),
+wherever a rule is made or changed:
 the REST API (``app/api/rules.py``) and a rule drawn on the explorer's raster
 (``app/pages/curves.py``) both go through here, so a rule judges its process's stored parts
 however it was made.
@@ -14,9 +16,23 @@ from sqlalchemy.orm import Session
 
 from app.services import Services
 from models import rules as stored
+from models.access import Principal, visible_projects
 from models.tables import EvaluationRule
 from pipelines.rules import Rule, rule_from_stored
 from pipelines.rules.runs import RUNS
+
+
+def process_rules(services: Services, actor: Principal, project: str, process: str) -> list[Rule]:
+    """The current versions of ``project``'s rules for ``process``, as ``actor`` may see them
+    (none in a project out of sight)."""
+    with services.metadata.sessions() as session:
+        found = next((p for p, _ in visible_projects(session, actor) if p.name == project), None)
+        if found is None:
+            return []
+        return [
+            rule_from_stored(**stored.as_stored(stored.current_version(rule)))
+            for rule in stored.project_rules(session, actor, found, process=process)
+        ]
 
 
 def freeze(session: Session, rule: EvaluationRule) -> Rule:

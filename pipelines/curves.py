@@ -427,8 +427,10 @@ class Curves:
         self, view: View | None = None, /, *, preview: Preview | None = None, **fields: Any
     ) -> DensityImage:
         """Distinct curves per pixel, drawn on ``view``, or on a view made of ``fields``
-        (``x_range``, ``y_range``, ``width``, ``height``, ``color_by`` as in
-        :class:`pipelines.views.View`); missing ranges fit the selected curves.
+        (``x_range``, ``y_range``, ``width``, ``height``, ``color_by`` and
+        ``verdict_rules`` as in :class:`pipelines.views.View`: ``color_by="verdict",
+        verdict_rules=[rule id, …]`` splits them into failed, passed and not judged); missing
+        ranges fit the selected curves.
         ``preview(image)``: shown a first picture while a source that holds curves loads them
         (:class:`pipelines.sources.MemorySamples`)."""
         if view is None:

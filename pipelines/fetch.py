@@ -37,12 +37,14 @@ from pipelines.frames import id_chunks, query_frame, query_table
 from pipelines.samples import CurveSet
 from pipelines.views import (
     AXIS_COLUMNS,
+    BY_VERDICT,
     COLOR_COLUMNS,
     EXTENT_COLUMNS,
     META_COLUMNS,
     CurveFilter,
     FilterError,
     View,
+    verdict_category_sql,
 )
 
 if TYPE_CHECKING:
@@ -112,7 +114,12 @@ def select(
             " AND c.x_max >= {xmin:Float64} AND c.x_min <= {xmax:Float64}"
             " AND c.y_max >= {ymin:Float64} AND c.y_min <= {ymax:Float64}"
         )
-        if view.color_by:
+        if view.color_by == BY_VERDICT:
+            category, extra = verdict_category_sql(database, view.verdict_rules, "c.curve_id")
+            expressions.append(f"{category} AS category")
+            columns.append("category")
+            params.update(extra)
+        elif view.color_by:
             if view.color_by not in COLOR_COLUMNS:  # View checks this; a hand-made one may not
                 raise FilterError(f"cannot colour by {view.color_by!r}")
             expressions.append(f"c.{view.color_by} AS category")

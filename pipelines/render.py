@@ -24,6 +24,8 @@ from pipelines.shading import BAR, LEVELS, CountScale, count_ticks
 # Categorical colours (result first: OK blue, NOK red), then a qualitative palette.
 PALETTE = ["#1f5fa8", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 RESULT_COLORS = {"OK": "#1f5fa8", "NOK": "#d62728", "UNKNOWN": "#7f7f7f"}
+# Verdicts (pipelines.views.VERDICT_CATEGORIES): failed red, passed green, not judged grey.
+FIXED_COLORS = {**RESULT_COLORS, "failed": "#d62728", "passed": "#2ca02c", "not judged": "#9a9a9a"}
 
 
 def _coords(image: DensityImage) -> tuple[np.ndarray, np.ndarray]:
@@ -43,8 +45,9 @@ def palette(cmap: str) -> tuple[str, ...]:
 
 
 def category_colors(categories: list[str]) -> dict[str, str]:
-    """One colour per category: results in their fixed colours, others from the palette."""
-    return {k: RESULT_COLORS.get(k, PALETTE[i % len(PALETTE)]) for i, k in enumerate(categories)}
+    """One colour per category: results and verdicts in their fixed colours, others from the
+    palette."""
+    return {k: FIXED_COLORS.get(k, PALETTE[i % len(PALETTE)]) for i, k in enumerate(categories)}
 
 
 def shaded_categories(image: DensityImage, how: str) -> np.ndarray:

@@ -24,6 +24,9 @@ VERDICT_TABLE = "curve_verdicts"
 FILTER_COLUMNS = ("project", "plant", "line", "station", "process", "program", "shift", "result")
 # Columns a density can be split by (colour-by).
 COLOR_COLUMNS = ("result", "station", "program", "line", "plant", "shift", "defect", "process")
+# Colouring by the verdicts of evaluation rules (View.verdict_rules): one of these per curve.
+BY_VERDICT = "verdict"
+VERDICT_CATEGORIES = ("failed", "passed", "not judged")
 # What a drawing needs of each curve: who it is, how its axes are labelled, where it lies.
 META_COLUMNS = ("curve_id", "curve_key", "part_serial", "station", "program", "result", "defect")
 AXIS_COLUMNS = ("x_name", "x_unit", "y_name", "y_unit")
@@ -212,28 +215,44 @@ class CurveFilter:
         return (" AND ".join(clauses) or "1"), params
 
 
-def verdict_sql(database: str, verdict: str, rules: Sequence[int], column: str) -> tuple[str, dict]:
+def verdict_sql(
+    database: str, verdict: str, rules: Sequence[int], column: str, name: str = "verdict_rules"
+) -> tuple[str, dict]:
     """A condition on ``column`` (a curve id) and its parameters: the curve's verdict by
     ``rules`` (rule ids) is ``verdict`` (pass: judged by one of them and failed none of them;
     fail: failed one of them; "": judged by one of them), each rule's newest version that
-    judged the curve deciding for that rule."""
+    judged the curve deciding for that rule. ``name``: the rules' parameter's."""
     if verdict not in ("", *VERDICTS):
         raise FilterError(f"verdict must be pass or fail, not {verdict!r}")
     if not rules:
         return "0", {}
     table = f"{identifier(database)}.{VERDICT_TABLE}"
-    params = {"verdict_rules": [int(r) for r in rules]}
+    params = {name: [int(r) for r in rules]}
     latest = (
         f"SELECT curve_id, argMax(passed, rule_version) AS ok FROM {table} "
-        "WHERE rule_id IN {verdict_rules:Array(UInt64)} GROUP BY curve_id, rule_id"
+        f"WHERE rule_id IN {{{name}:Array(UInt64)}} GROUP BY curve_id, rule_id"
     )
     if verdict == "fail":
         inner = f"SELECT curve_id FROM ({latest}) WHERE NOT ok"
     elif verdict == "pass":
         inner = f"SELECT curve_id FROM ({latest}) GROUP BY curve_id HAVING min(ok)"
     else:
-        inner = f"SELECT curve_id FROM {table} WHERE rule_id IN {{verdict_rules:Array(UInt64)}}"
+        inner = f"SELECT curve_id FROM {table} WHERE rule_id IN {{{name}:Array(UInt64)}}"
     return f"{column} IN ({inner})", params
+
+
+def verdict_category_sql(database: str, rules: Sequence[int], column: str) -> tuple[str, dict]:
+    """An expression naming each curve's :data:`VERDICT_CATEGORIES` by ``rules``, as
+    :func:`verdict_sql` judges them, and its parameters."""
+    failed, params = verdict_sql(database, "fail", rules, column, "category_rules")
+    judged, _ = verdict_sql(database, "", rules, column, "category_rules")
+    names = dict(zip(("failed", "passed", "none"), VERDICT_CATEGORIES, strict=True))
+    params = {**params, **{f"category_{k}": v for k, v in names.items()}}
+    sql = (
+        f"multiIf({failed}, {{category_failed:String}}, {judged}, {{category_passed:String}}, "
+        "{category_none:String})"
+    )
+    return sql, params
 
 
 def _rule_ids(rules: Any) -> tuple[int, ...]:
@@ -290,6 +309,9 @@ class View:
     width: int = 800
     height: int = 400
     color_by: str | None = None
+    # With color_by "verdict": the rule ids whose verdicts colour (a curve one of them failed
+    # is "failed"; judged by one and failed none, "passed"; else "not judged").
+    verdict_rules: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not (1 <= self.width <= 8192 and 1 <= self.height <= 8192):
@@ -299,10 +321,12 @@ class View:
         for name, bounds in (("x_range", self.x_range), ("y_range", self.y_range)):
             if bounds is not None and not bounds[0] < bounds[1]:
                 raise FilterError(f"{name} must be (low, high) with low < high, not {bounds}")
-        if self.color_by is not None and self.color_by not in COLOR_COLUMNS:
+        if self.color_by is not None and self.color_by not in (*COLOR_COLUMNS, BY_VERDICT):
             raise FilterError(
-                f"cannot colour by {self.color_by!r}; choose one of {', '.join(COLOR_COLUMNS)}"
+                f"cannot colour by {self.color_by!r}; choose one of "
+                f"{', '.join((*COLOR_COLUMNS, BY_VERDICT))}"
             )
+        object.__setattr__(self, "verdict_rules", _rule_ids(self.verdict_rules))
 
     def zoomed(self, x_range, y_range) -> View:
         return replace(self, x_range=tuple(x_range), y_range=tuple(y_range))

@@ -32,6 +32,7 @@ from app.dashboards.spec import (
 from app.dashboards.tiles import COLUMN_PX, ROW_PX, DashboardPanel, PanelDrawer, panel_of
 from app.explorer.state import LIVE
 from app.markup import text
+from app.rule_runs import process_rules
 from app.services import Services
 from models import dashboards as stored
 from models.access import AccessError, Principal
@@ -134,7 +135,16 @@ class DashboardBoard(pn.viewable.Viewer):
     def _panel(self, spec: dict[str, Any]) -> DashboardPanel:
         remove = self.remove if self.editable else None
         heading = describe(spec, self.view_names)
-        return panel_of(spec, heading, project=self.project, views=self.views, on_remove=remove)
+        return panel_of(
+            spec,
+            heading,
+            project=self.project,
+            views=self.views,
+            on_remove=remove,
+            rules_of=lambda project, process: process_rules(
+                self._services, self._actor, project, process
+            ),
+        )
 
     def draw_all(self) -> None:
         """Every panel's figures, at once on the drawer's threads, saved views first."""

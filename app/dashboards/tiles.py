@@ -60,6 +60,9 @@ CSS = """
 """
 
 
+RulesOf = Callable[[str, str], list]  # (project, process) -> the process's current rules
+
+
 class PanelDrawer:
     """Runs panels' jobs on ``workers`` threads, each thread with a reader (and engine client)
     of its own, opened by ``open_reader`` on its first job (not while the page is being made);
@@ -171,10 +174,12 @@ class DashboardPanel(pn.viewable.Viewer):
         project: str = "",
         on_remove: Callable[[DashboardPanel], None] | None = None,
         link: str = "",
+        rules_of: RulesOf | None = None,
     ) -> None:
-        """``project``: the dashboard's, whose curves a KPI or trend filter selects."""
+        """``project``: the dashboard's, whose curves a KPI or trend filter selects;
+        ``rules_of``: the rules a verdict filter or colouring without a named rule means."""
         super().__init__()
-        self.spec, self.project = dict(spec), project
+        self.spec, self.project, self.rules_of = dict(spec), project, rules_of
         self._heading, self._link = heading, link
         # Room for the grid's grip (⠿) where the panel may be moved.
         left = 32 if on_remove is not None else 10
@@ -273,8 +278,12 @@ class DashboardPanel(pn.viewable.Viewer):
         return self.layout
 
 
-def _state(query: Mapping[str, str]) -> ExplorerState:
+def explorer_state(query: Mapping[str, str], rules_of: RulesOf | None = None) -> ExplorerState:
+    """The explorer's state of a saved view or a panel's filter; ``rules_of`` gives a verdict
+    filter or colouring without a rule named its rules, as in the explorer."""
     state = ExplorerState()
+    if rules_of is not None:
+        state.rules_of = rules_of
     state.from_query(dict(query))
     return state
 
@@ -304,7 +313,7 @@ class ViewPanel(DashboardPanel):
             self.say("This saved view was deleted, or is not shared with you.")
             return
         try:
-            state = _state(self.query)
+            state = explorer_state(self.query, self.rules_of)
         except FilterError as exc:
             self.fail(exc)
             return
@@ -386,7 +395,9 @@ class KpiPanel(DashboardPanel):
     def draw(self, drawer: PanelDrawer) -> None:
         metric = self.spec["metric"]
         try:
-            where = _state({**self.spec.get("filter", {}), "project": self.project}).curve_filter()
+            where = explorer_state(
+                {**self.spec.get("filter", {}), "project": self.project}, self.rules_of
+            ).curve_filter()
         except FilterError as exc:
             self.fail(exc)
             return
@@ -417,7 +428,9 @@ class TrendPanel(DashboardPanel):
     def draw(self, drawer: PanelDrawer) -> None:
         metric, bucket = self.spec["metric"], self.spec["bucket"]
         try:
-            where = _state({**self.spec.get("filter", {}), "project": self.project}).curve_filter()
+            where = explorer_state(
+                {**self.spec.get("filter", {}), "project": self.project}, self.rules_of
+            ).curve_filter()
         except FilterError as exc:
             self.fail(exc)
             return
@@ -483,10 +496,11 @@ def panel_of(
     project: str,
     views: Mapping[int, Mapping[str, str]],
     on_remove: Callable[[DashboardPanel], None] | None,
+    rules_of: RulesOf | None = None,
 ) -> DashboardPanel:
     """The component of one stored panel of ``project``'s dashboard; ``views``: the states of
-    the saved views the person may open."""
+    the saved views the person may open; ``rules_of``: the process rules they may see."""
+    mine = {"project": project, "on_remove": on_remove, "rules_of": rules_of}
     if spec["kind"] == "view":
-        query = views.get(spec["view_id"])
-        return ViewPanel(spec, heading, query, project=project, on_remove=on_remove)
-    return PANELS[spec["kind"]](spec, heading, project=project, on_remove=on_remove)
+        return ViewPanel(spec, heading, views.get(spec["view_id"]), **mine)
+    return PANELS[spec["kind"]](spec, heading, **mine)

@@ -73,7 +73,7 @@ class ExplorerControls:
         # How far each rule of the process is through the stored parts (while one re-runs).
         self.runs = pn.pane.Markdown("", name="rule-runs", margin=(0, 10))
         self.run_bar = pn.indicators.Progress(value=0, max=100, visible=False, height=12)
-        state.param.watch(self._on_rules, ["project", "process"])
+        state.param.watch(self.rules_changed, ["project", "process"])
         self._show_runs()
         if pn.state.curdoc is not None:
             pn.state.add_periodic_callback(self._show_runs, period=RUN_POLL_MS)
@@ -240,7 +240,8 @@ class ExplorerControls:
             options[f"rule {self.state.rule}"] = self.state.rule  # a link to a retired one
         return options
 
-    def _on_rules(self, *_events) -> None:
+    def rules_changed(self, *_events) -> None:
+        """Another process, or a rule saved: the picker offers the process's rules as now."""
         self._rules = self.state.current_rules()
         self.rule.options = self.rule_options()
         self._show_runs(read=False)
@@ -252,7 +253,7 @@ class ExplorerControls:
         changed meanwhile)."""
         self._polls += read
         if read and self._polls % RULES_READ_POLLS == 0:
-            rules = self.state.current_rules()
+            rules = self.state.current_rules(fresh=True)
             if [(r.rule_id, r.version, r.name) for r in rules] != [
                 (r.rule_id, r.version, r.name) for r in self._rules
             ]:

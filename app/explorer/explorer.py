@@ -128,7 +128,7 @@ class CurveExplorer(pn.viewable.Viewer):
                 self.state,
                 save=save_rule,
                 may_draw=may_make_rules or (lambda _project: True),
-                on_saved=self.plot.rules_changed,
+                on_saved=self._rule_saved,
             )
         )
         self.unusual = UnusualPanel.of(self, client_factory)  # issue 19 §6, opened on demand
@@ -279,6 +279,11 @@ class CurveExplorer(pn.viewable.Viewer):
     def _on_box(self, event) -> None:
         if event.new is not None:
             self.select_box(event.new)
+
+    def _rule_saved(self) -> None:
+        """Drawn at once (the plot reads the rules again first), and offered as a verdict."""
+        self.plot.rules_changed()
+        self.controls.rules_changed()
 
     def _on_drawn_box(self, event) -> None:
         if event.new is not None and self.draft is not None:

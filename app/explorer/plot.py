@@ -453,7 +453,7 @@ class DensityPlot(pn.viewable.Viewer):
             return self._rules_memo[1]
         rules = [
             rule
-            for rule in (self.state.rules_of(project, process) if project and process else [])
+            for rule in self.state.rules_for(project, process)
             if not (programs and rule.scope.programs and not programs & set(rule.scope.programs))
             and not (stations and rule.scope.stations and not stations & set(rule.scope.stations))
         ]
@@ -463,6 +463,7 @@ class DensityPlot(pn.viewable.Viewer):
     def rules_changed(self) -> None:
         """A rule was made or changed: the strokes are asked for again, in a new render."""
         self._rules_memo = ((), None)
+        self.state.rules_for(self.state.project, self.state.process, fresh=True)
         self.render()
 
     def wait(self, timeout: float = 120.0) -> bool:
@@ -506,8 +507,8 @@ class DensityPlot(pn.viewable.Viewer):
         if bounds is None or self.image is None:
             return
         self.pause("select")
-        publish(self, drawn_box=tuple(float(b) for b in bounds))
-        publish(self, box=pixel_box(self.image.view, *bounds))
+        drawn = tuple(float(b) for b in bounds)
+        publish(self, drawn_box=drawn, box=pixel_box(self.image.view, *bounds))
 
     def on_pointer(self, x=None, y=None) -> None:
         """The pointer over the picture (and over curves): its pixel, for the hover list."""

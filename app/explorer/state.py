@@ -13,6 +13,7 @@ the API uses too (:func:`models.times.parse_time`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -30,14 +31,15 @@ from models.times import (
     zone_of,
 )
 from pipelines.rules import Rule
-from pipelines.views import CurveFilter, FilterError, View
+from pipelines.views import BY_VERDICT, CurveFilter, FilterError, View
 
 CMAPS = ("Blues", "fire", "kbc", "viridis", "gray")
 NORMS = ("eq_hist", "log", "linear")
-# What the explorer colours by (each one of pipelines.views.COLOR_COLUMNS); coloured by one of
+# What the explorer colours by (pipelines.views.COLOR_COLUMNS, or the verdicts of the rules the
+# verdict filter names: View.verdict_rules); coloured by one of
 # COMPARED, the groups' KPIs show under the legend, and side by side their densities
 # (app.explorer.compare).
-COLOR_BY = ("", "result", "plant", "line", "station", "program")
+COLOR_BY = ("", "result", "plant", "line", "station", "program", BY_VERDICT)
 COMPARED = ("plant", "line", "station")
 RESULTS = ("OK", "NOK", "UNKNOWN")
 # Following the line: a window ending now, by how far back it reaches (Off: no window).
@@ -142,20 +144,41 @@ class ExplorerState(param.Parameterized):
         self.clock = clock or (lambda: datetime.now(UTC))
         # The current rules of a project's process (the page sets it from the metadata store).
         self.rules_of: Callable[[str, str], list[Rule]] = lambda _project, _process: []
+        # The last process's rules: the plot, the verdict picker and the parts list share one
+        # read of the metadata store (renders read it on their own thread).
+        self._rules_lock = threading.Lock()
+        self._rules_memo: tuple[tuple[str, str], list[Rule]] = (("", ""), [])
 
-    def current_rules(self) -> list[Rule]:
-        """The current rules of the process in view (none without a project and process)."""
-        if not (self.project and self.process):
+    def rules_for(self, project: str, process: str, fresh: bool = False) -> list[Rule]:
+        """The current rules of ``project``'s ``process``, read again only for another process
+        or when ``fresh`` (a rule saved, a periodic look for rules made elsewhere)."""
+        if not (project and process):
             return []
-        return list(self.rules_of(self.project, self.process))
+        key = (project, process)
+        with self._rules_lock:
+            if not fresh and self._rules_memo[0] == key:
+                return list(self._rules_memo[1])
+        rules = list(self.rules_of(project, process))
+        with self._rules_lock:
+            self._rules_memo = (key, rules)
+        return list(rules)
+
+    def current_rules(self, fresh: bool = False) -> list[Rule]:
+        """The current rules of the process in view (none without a project and process)."""
+        return self.rules_for(self.project, self.process, fresh)
 
     def judged_by(self) -> dict:
         """The verdict part of the filter: the chosen rule, or every current rule of the
         process (none: a verdict filter then matches no part)."""
         if not (self.verdict or self.rule):
             return {}
+        return {"verdict": self.verdict, "rules": self.judging_rules()}
+
+    def judging_rules(self) -> tuple[int, ...]:
+        """The rules whose verdicts filter and colour: the chosen one, or every current rule
+        of the process."""
         rules = (self.rule,) if self.rule else tuple(r.rule_id for r in self.current_rules())
-        return {"verdict": self.verdict, "rules": tuple(r for r in rules if r)}
+        return tuple(r for r in rules if r)
 
     def curve_filter(self) -> CurveFilter:
         """The pipelines' filter; raises :class:`FilterError` naming a bad field."""
@@ -192,6 +215,7 @@ class ExplorerState(param.Parameterized):
             width=width,
             height=height,
             color_by=self.color_by or None,
+            verdict_rules=self.judging_rules() if self.color_by == BY_VERDICT else (),
         )
 
     def to_query(self) -> dict[str, str]:

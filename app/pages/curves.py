@@ -17,7 +17,7 @@ from app.explorer.explorer import CurveExplorer
 from app.homes.notice import HomeNotice
 from app.markup import text
 from app.pages import panel_serve_services, session_query
-from app.rule_runs import freeze, start
+from app.rule_runs import freeze, process_rules, start
 from app.services import Services
 from app.shell import shell
 from models.access import (
@@ -29,9 +29,8 @@ from models.access import (
     record_export,
     visible_projects,
 )
-from models.rules import as_stored, create_rule, current_version, project_rules
+from models.rules import create_rule
 from pipelines.homes import Home, Homes, HomeUnavailable
-from pipelines.rules import Rule, rule_from_stored
 from pipelines.sources import MemorySamples
 from providers.errors import ProviderError
 
@@ -95,19 +94,6 @@ def explore(
         may_make_rules=lambda project: may_make_rules(services, actor, project),
     )
     return explorer, elsewhere
-
-
-def process_rules(services: Services, actor: Principal, project: str, process: str) -> list[Rule]:
-    """The current versions of ``project``'s rules for ``process``, as ``actor`` may see them
-    (none in a project out of sight)."""
-    with services.metadata.sessions() as session:
-        found = next((p for p, _ in visible_projects(session, actor) if p.name == project), None)
-        if found is None:
-            return []
-        return [
-            rule_from_stored(**as_stored(current_version(rule)))
-            for rule in project_rules(session, actor, found, process=process)
-        ]
 
 
 def save_rule(

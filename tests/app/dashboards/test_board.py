@@ -14,7 +14,7 @@ import pytest
 
 from app.dashboards.board import DashboardBoard
 from app.dashboards.spec import formatted
-from app.dashboards.tiles import ViewPanel
+from app.dashboards.tiles import ViewPanel, explorer_state
 from app.explorer.state import ExplorerState
 from app.services import Services
 from models import accounts, dashboards, saved_views
@@ -23,6 +23,7 @@ from models.settings import Settings
 from models.tables import Project, ProjectMember, Role
 from pipelines.curves import Curves
 from pipelines.kpis import kpis
+from pipelines.rules import Rule, Scope, Window
 from pipelines.store import CurveStore, DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
 
@@ -203,5 +204,22 @@ def test_an_unusable_panel_says_why(plant):
     board = opened(plant, "eve")
     try:
         assert "was deleted" in board.panels[0].note.object
+    finally:
+        board.close()
+
+
+def test_a_saved_views_verdicts_mean_the_process_rules_its_viewer_sees(plant):
+    """A view coloured or filtered by verdict without a rule named means every current rule of
+    its process, as in the explorer: the board gives its panels the person's rules."""
+    rule = Rule("press-in", Scope("demo", "press-fit"), Window(1, 2, 0, 1), rule_id=5, version=1)
+    query = {"project": "demo", "process": "press-fit", "color_by": "verdict", "verdict": "fail"}
+    state = explorer_state(query, lambda project, process: [rule] if process == "press-fit" else [])
+    assert state.view(40, 20).verdict_rules == (5,)
+    assert state.curve_filter().rules == (5,)
+    assert explorer_state(query).view(40, 20).verdict_rules == ()  # without rules: none
+    board = opened(plant, "eve")
+    try:
+        (view, *_) = board.panels
+        assert view.rules_of("demo", "press-fit") == []  # read from the store: none made there
     finally:
         board.close()

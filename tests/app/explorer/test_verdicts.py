@@ -1,5 +1,6 @@
 """The explorer's verdict filter narrows the picture to the parts a rule passed or failed, the
-URL keeps it, and the parts list says which rule failed a part and why."""
+picture may be coloured by verdict, the URL keeps both, and the parts list says which rule
+failed a part and why."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from app.explorer.explorer import CurveExplorer
 from pipelines.curves import Curves
+from pipelines.render import category_colors
 from pipelines.rules import Rule, Scope, Window, judge
 from pipelines.rules.runs import RUNS
 from pipelines.store import CurveStore, DatasetSpec
@@ -60,7 +62,17 @@ def test_the_verdict_filter_narrows_the_picture_and_the_parts_say_why(judged):
     everything = explorer.plot.image.curves
     assert everything == len(verdicts)
     assert list(explorer.controls.rule.options.values()) == [0, 5]
+    # The plot's strokes, the verdict picker and the parts list share one read of the rules.
+    assert asked == [("demo", rule.scope.process)]
     failed = verdicts.loc[~verdicts["passed"]]
+    # Coloured by the process's rules' verdicts: failed red, passed green, in the URL.
+    explorer.state.color_by = "verdict"
+    explorer.wait()
+    image = explorer.plot.image
+    assert image.category_curves == {"failed": len(failed), "passed": everything - len(failed)}
+    assert category_colors(image.categories) == {"failed": "#d62728", "passed": "#2ca02c"}
+    assert explorer.state.to_query()["color_by"] == "verdict"
+    explorer.state.color_by = ""
     explorer.state.verdict = "fail"
     explorer.wait()
     assert explorer.plot.image.curves == len(failed) < everything

@@ -11,13 +11,15 @@ import pandas as pd
 import pytest
 
 from pipelines.curves import Curves
+from pipelines.hot import HotCache
 from pipelines.live.commit import Arrival, commit_batch
 from pipelines.rules import NoPassLine, Rule, Scope, Window, judge
 from pipelines.rules.runs import DONE, RuleRuns
 from pipelines.rules.verdicts import curve_verdicts, judge_history, run_count
+from pipelines.sources import EngineSamples, MemorySamples
 from pipelines.store import CurveStore, DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
-from pipelines.views import CurveFilter, FilterError, verdict_sql
+from pipelines.views import CurveFilter, FilterError, View, verdict_sql
 
 COMPARED = ["curve_id", "rule_id", "rule_version", "passed", "code", "reason"]
 
@@ -109,6 +111,26 @@ def test_verdicts_at_commit_and_over_history_equal_judge_in_memory(store):
     assert curves.filter(verdict="fail", rules=[1]).density(width=64, height=32).curves == len(
         failed
     )
+
+    # Coloured by verdict: the same split, the weld curves "not judged", whether the source
+    # reads the engine or holds the curves in memory (verdicts are read from the engine).
+    split = {
+        "failed": len(failed),
+        "passed": len(newest) - len(failed),
+        "not judged": curves.count() - len(newest),
+    }
+    for source in (EngineSamples(), MemorySamples(HotCache(1 << 26))):
+        held = Curves(store.client, store.database, projects=("a",), source=source)
+        image = held.density(width=64, height=32, color_by="verdict", verdict_rules=[1])
+        assert image.category_curves == split
+        assert image.categories == sorted(split)
+        # Each category's counts are its curves' own picture.
+        for name, verdict in (("failed", "fail"), ("passed", "pass")):
+            plain_view = View(image.view.x_range, image.view.y_range, 64, 32)
+            alone = held.filter(verdict=verdict, rules=[1]).density(plain_view)
+            np.testing.assert_array_equal(
+                image.counts[:, :, image.categories.index(name)], alone.counts
+            )
 
     read = curve_verdicts(store.client, store.database, sorted(failed)[:3], [1])
     assert (read["rule_version"] == 2).all() and not read["passed"].any()
