@@ -6,19 +6,17 @@ clicked."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import panel as pn
 
-from app.auth.session import current_principal, sign_in_required
 from app.board.board import StationBoard
 from app.board.kiosk import KioskLinks
 from app.markup import text
 from app.pages import panel_serve_services, session_query
+from app.pages.chosen import Chosen, chosen_project
 from app.services import Services
 from app.shell import shell
 from models import kiosk
-from models.access import Action, allows, visible_projects
+from models.access import Action, allows
 from pipelines.homes import HomeUnavailable
 from pipelines.sources import MemorySamples
 
@@ -31,40 +29,14 @@ def page(services: Services) -> pn.template.BaseTemplate:
     secret = session_query().get("kiosk")
     if secret:
         return kiosk_page(services, secret)
-    actor = current_principal(services)
-    if actor is None:
-        return shell("board", [sign_in_required()])
-    with services.metadata.sessions() as session:
-        seen = {
-            p.name: (p.id, role)
-            for p, role in visible_projects(session, actor)
-            if actor.is_operator or allows(role, Action.VIEW)
-        }
-    names = list(seen)
-    if not names:
-        return shell(
-            "board",
-            [pn.pane.Markdown("**You are in no project yet.** Ask a project's owner to add you.")],
-        )
-    wanted = session_query().get("project", "")
-    if wanted and wanted not in names:
-        return shell(
-            "board",
-            [pn.pane.Markdown(f"**No project “{text(wanted)}” that you may see.**")],
-        )
-    project = wanted or names[0]
-    picker = pn.widgets.Select(name="Project", options=names, value=project, width=260)
-    picker.param.watch(lambda e: _go(e.new), "value")
-    try:
-        store = services.homes.store(services.homes.of(project), project=project)
-    except HomeUnavailable as refusal:
-        return shell("board", [picker, pn.pane.Markdown(text(str(refusal)))])
-    board = _board(services, project, store)
-    project_id, role = seen[project]
-    manages = actor.is_operator or allows(role, Action.MANAGE_MEMBERS)
-    kiosks = [KioskLinks(services, actor, project_id, project)] if manages else []
-    shown = [picker, board, *kiosks]
-    return shell("board", shown, wide=True)
+    chosen = chosen_project(services, "board")
+    if not isinstance(chosen, Chosen):
+        return chosen
+    actor, project = chosen.actor, chosen.project
+    board = _board(services, project, chosen.store)
+    manages = actor.is_operator or allows(chosen.role, Action.MANAGE_MEMBERS)
+    kiosks = [KioskLinks(services, actor, chosen.project_id, project)] if manages else []
+    return shell("board", [chosen.picker, board, *kiosks], wide=True)
 
 
 def kiosk_page(services: Services, secret: str) -> pn.template.BaseTemplate:
@@ -102,11 +74,6 @@ def _board(services: Services, project: str, store, admitted=None) -> StationBoa
         line=session_query().get("line", ""),
         admitted=admitted,
     )
-
-
-def _go(project: str) -> None:
-    if pn.state.location is not None:
-        pn.state.location.search = f"?project={quote(project)}"
 
 
 if pn.state.served:
