@@ -304,7 +304,7 @@ def views_and_curves(draw):
     return dict(x_range=x_range, y_range=y_range, width=width, height=height), curves, dtypes
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(views_and_curves())
 def test_property_random_views_and_edges(case):
     view, curves, (x_dtype, y_dtype) = case

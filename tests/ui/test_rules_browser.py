@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 import requests
 from playwright.sync_api import expect
@@ -12,7 +13,7 @@ from playwright.sync_api import expect
 from app.explorer.rule_marks import PART_COLORS
 from tests.ui.conftest import screenshot
 from tests.ui.test_cluster_home_browser import a_token
-from tests.ui.test_curves_browser import box_select, open_page, poll
+from tests.ui.test_curves_browser import box_select, open_page, plot_pixels, poll
 
 pytestmark = pytest.mark.ui
 
@@ -87,4 +88,23 @@ def test_a_window_drawn_with_the_mouse_is_saved_and_drawn(served, page):
     # Drawn over the picture with the others: four more sides.
     assert poll(lambda: [len(c) for c in page.evaluate(SEGMENT_SOURCES)] == [STROKES + 4], 30)
     screenshot(page, "explorer-rule-drawn")
+    assert page.js_errors == []
+
+
+def test_the_picture_coloured_by_verdict(served, page):
+    # The module's rules judged the stored parts in the background when they were made.
+    link = served.url + "curves?project=demo&process=press-fit&color_by=verdict"
+    legend = page.locator(".ch-legend")
+
+    def both_shown() -> bool:
+        open_page(page, link)
+        text = legend.inner_text(timeout=30_000)
+        return "failed" in text and "passed" in text
+
+    assert poll(both_shown, seconds=90), legend.inner_text()
+    assert legend.inner_text().startswith("verdict")
+    r, g, b = np.moveaxis(plot_pixels(page), 2, 0)
+    assert ((r > g + 60) & (r > b + 60)).sum() > 100  # red: failed
+    assert ((g > r + 40) & (g > b + 40)).sum() > 100  # green: passed
+    screenshot(page, "explorer-coloured-by-verdict")
     assert page.js_errors == []
