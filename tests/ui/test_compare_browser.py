@@ -35,7 +35,7 @@ def test_colour_by_plant_shows_one_legend_entry_and_one_kpi_row_per_plant(served
     expect(rows).to_have_count(len(DEMO_PLANTS), timeout=30_000)
     legend = page.locator(".ch-legend")
     expect(legend).to_contain_text("plant")
-    entries = legend.locator(".entry")
+    entries = legend.locator(".entry").filter(has=page.locator(".swatch"))  # not rule strokes
     expect(entries).to_have_count(len(DEMO_PLANTS))
     assert [e.inner_text().split(" (")[0] for e in entries.all()] == DEMO_PLANTS
     expect(page.locator(".ch-kpis th").first).to_have_text("Plant")

@@ -118,14 +118,15 @@ def test_live_is_a_window_ending_now_that_sets_from_and_until_aside():
 
 
 def test_every_colour_choice_is_one_the_pipelines_draw_and_round_trips():
-    """Plant and line are colour choices (issue 20: plants compared on one raster); each one
-    is a column the pipelines split by, and travels through the URL."""
+    """Plant and line are colour choices (issue 20: plants compared on one raster), and the
+    verdict (issue 19); each one is a column the pipelines split by, or the verdicts, and
+    travels through the URL."""
     from app.explorer.state import COLOR_BY
-    from pipelines.views import COLOR_COLUMNS
+    from pipelines.views import BY_VERDICT, COLOR_COLUMNS
 
-    assert {"plant", "line"} <= set(COLOR_BY)
+    assert {"plant", "line", BY_VERDICT} <= set(COLOR_BY)
     for choice in filter(None, COLOR_BY):
-        assert choice in COLOR_COLUMNS
+        assert choice in (*COLOR_COLUMNS, BY_VERDICT)
         state = ExplorerState(color_by=choice)
         assert state.view(40, 20).color_by == choice
         again = ExplorerState()

@@ -61,7 +61,7 @@ def window_agrees(curves, box, kind, entry, exit_):
 
 def test_windows_match_the_reference_on_random_curves():
     rng = np.random.default_rng(19)
-    for trial in range(12):
+    for trial in range(8):
         curves = random_curves(rng)
         box = np.sort(np.round(rng.uniform(-1, 9, 2) * 2) / 2)
         ys = np.sort(np.round(rng.uniform(-1, 6, 2) * 2) / 2)
@@ -76,7 +76,7 @@ def test_random_windows_see_every_verdict():
     """The random test is only as good as what it reaches: every uni-box outcome occurs."""
     rng = np.random.default_rng(19)
     seen = set()
-    for _ in range(12):
+    for _ in range(8):
         x, y, offsets = concatenate(random_curves(rng))
         codes, _, _ = R.judge_window(x, y, offsets, BOX, R.UNI_BOX, R.LEFT, R.RIGHT | R.TOP)
         seen |= set(codes.tolist())
@@ -89,7 +89,7 @@ def test_random_windows_see_every_verdict():
 def test_lines_match_the_reference_on_random_curves():
     rng = np.random.default_rng(7)
     crossed = 0
-    for _ in range(15):
+    for _ in range(10):
         curves = random_curves(rng)
         segment = np.round(rng.uniform(-1, 8, 4) * 2) / 2
         if rng.random() < 0.2:
@@ -116,7 +116,7 @@ def random_band(rng):
 def test_envelopes_match_the_reference_on_random_curves():
     rng = np.random.default_rng(3)
     outcomes = set()
-    for _ in range(15):
+    for _ in range(10):
         curves = random_curves(rng)
         lower, upper = random_band(rng)
         xa, xb = np.sort(np.round(rng.uniform(-1, 9, 2) * 2) / 2)
@@ -136,7 +136,7 @@ def test_envelopes_match_the_reference_on_random_curves():
 def test_thresholds_match_the_reference_on_random_curves():
     rng = np.random.default_rng(11)
     outcomes = set()
-    for _ in range(15):
+    for _ in range(10):
         curves = random_curves(rng)
         level = float(np.round(rng.uniform(0, 5) * 2) / 2)
         low, high = np.sort(np.round(rng.uniform(-1, 9, 2) * 2) / 2)
