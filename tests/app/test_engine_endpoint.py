@@ -67,35 +67,50 @@ def curves_csv(path: Path, prefix: str, count: int) -> Path:
     return path
 
 
+def answers(base: str, process: subprocess.Popen, home: Path) -> bool:
+    """Whether serve answers at ``base``; False if it lost its port to another program."""
+    deadline = time.monotonic() + 120
+    while True:
+        if process.poll() is not None:
+            said = (home / "serve.log").read_text()
+            assert "Address already in use" in said, said
+            return False
+        try:
+            requests.get(f"{base}/login", timeout=5)
+            return True
+        except requests.ConnectionError:
+            assert time.monotonic() < deadline, "the server did not answer"
+            time.sleep(0.3)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """``curvehouse serve`` on a home with the demo's curves; stopped with Ctrl+C at the end."""
     home = tmp_path_factory.mktemp("endpoint") / "home"
     made = command(home, "demo", "--curves", str(DEMO))
     assert made.returncode == 0, made.stderr
-    port = free_port()
-    log = (home / "serve.log").open("w")
-    process = subprocess.Popen(
-        [CLI, "serve", "--port", str(port), "--address", "127.0.0.1"],
-        env={
-            **os.environ,
-            "CURVEHOUSE_HOME": str(home),
-            "CURVEHOUSE_OWNER_PASSWORD": OWNER_PASSWORD,
-        },
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        assert process.poll() is None, (home / "serve.log").read_text()
-        try:
-            requests.get(f"{base}/login", timeout=5)
+    # The port is free when picked, not when serve binds it: serve's own helpers (its broker,
+    # the engine's endpoint) bind free ports first and may take it. Then another port.
+    for _attempt in range(3):
+        port = free_port()
+        log = (home / "serve.log").open("w")
+        process = subprocess.Popen(
+            [CLI, "serve", "--port", str(port), "--address", "127.0.0.1"],
+            env={
+                **os.environ,
+                "CURVEHOUSE_HOME": str(home),
+                "CURVEHOUSE_OWNER_PASSWORD": OWNER_PASSWORD,
+            },
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        if answers(base, process, home):
             break
-        except requests.ConnectionError:
-            assert time.monotonic() < deadline, "the server did not answer"
-            time.sleep(0.3)
+        log.close()
+    else:
+        pytest.fail("serve found no free port in three tries")
     yield home, base, process
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
