@@ -107,6 +107,7 @@ def select(
         sql, params = f"{sql} AND {more}", {**params, **extra}
     columns = [*META_COLUMNS, *AXIS_COLUMNS, *EXTENT_COLUMNS]
     expressions = [f"c.{c}" for c in columns]
+    join = ""
     if view is not None:
         (xmin, xmax), (ymin, ymax) = view.x_range, view.y_range
         params.update(xmin=xmin, xmax=xmax, ymin=ymin, ymax=ymax)
@@ -115,7 +116,7 @@ def select(
             " AND c.y_max >= {ymin:Float64} AND c.y_min <= {ymax:Float64}"
         )
         if view.color_by == BY_VERDICT:
-            category, extra = verdict_category_sql(database, view.verdict_rules, "c.curve_id")
+            category, join, extra = verdict_category_sql(database, view.verdict_rules, "c.curve_id")
             expressions.append(f"{category} AS category")
             columns.append("category")
             params.update(extra)
@@ -124,7 +125,10 @@ def select(
                 raise FilterError(f"cannot colour by {view.color_by!r}")
             expressions.append(f"c.{view.color_by} AS category")
             columns.append("category")
-    query = f"SELECT {', '.join(expressions)} FROM {identifier(database)}.curves AS c WHERE {sql}"
+    query = (
+        f"SELECT {', '.join(expressions)} FROM {identifier(database)}.curves AS c {join} "
+        f"WHERE {sql}"
+    )
     if ids is None:
         return query_frame(client, query, columns, params)
     query += " AND c.curve_id IN {ids:Array(UInt64)}"

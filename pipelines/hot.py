@@ -364,7 +364,7 @@ class HotCache:
         ``scope`` names the deployment ``client`` reaches (a project's home): two homes may
         hold databases of the same name, and one budget serves them all. ``partial``: for a
         filter loaded now, what :func:`_fetch` hands its first share of the curves to."""
-        if self.budget <= 0 or where.judged:  # verdicts change without a commit: not held
+        if self.budget <= 0 or where.judged:  # verdicts change without a commit: never held
             return None
         sql, params = where.where()
         version = store_version(client, database)

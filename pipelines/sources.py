@@ -21,7 +21,7 @@ from pipelines.fetch import Commits, drawable_sets, fetch_drawable, fit, select
 from pipelines.following import Following
 from pipelines.hot import additions, store_version
 from pipelines.interact import data_box
-from pipelines.views import BY_VERDICT, CurveFilter, View
+from pipelines.views import CurveFilter, View
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -137,7 +137,7 @@ class MemorySamples:
         """``preview``: when the filter is loaded now, shown a first picture of the curves read
         so far (about a quarter, a sample of them) on the axes the whole filter will have."""
         started = time.perf_counter()
-        if view.color_by == BY_VERDICT:  # verdicts live in the engine, not in the held codes
+        if where.judged or view.judged:  # verdicts live in the engine and change without a commit
             return self.engine.draw(client, database, where, view, started=started)
 
         def first_share(so_far: HotCurves, whole: pd.DataFrame) -> None:

@@ -228,10 +228,7 @@ def verdict_sql(
         return "0", {}
     table = f"{identifier(database)}.{VERDICT_TABLE}"
     params = {name: [int(r) for r in rules]}
-    latest = (
-        f"SELECT curve_id, argMax(passed, rule_version) AS ok FROM {table} "
-        f"WHERE rule_id IN {{{name}:Array(UInt64)}} GROUP BY curve_id, rule_id"
-    )
+    latest = _latest_verdicts(database, name)
     if verdict == "fail":
         inner = f"SELECT curve_id FROM ({latest}) WHERE NOT ok"
     elif verdict == "pass":
@@ -241,18 +238,35 @@ def verdict_sql(
     return f"{column} IN ({inner})", params
 
 
-def verdict_category_sql(database: str, rules: Sequence[int], column: str) -> tuple[str, dict]:
-    """An expression naming each curve's :data:`VERDICT_CATEGORIES` by ``rules``, as
-    :func:`verdict_sql` judges them, and its parameters."""
-    failed, params = verdict_sql(database, "fail", rules, column, "category_rules")
-    judged, _ = verdict_sql(database, "", rules, column, "category_rules")
-    names = dict(zip(("failed", "passed", "none"), VERDICT_CATEGORIES, strict=True))
-    params = {**params, **{f"category_{k}": v for k, v in names.items()}}
-    sql = (
-        f"multiIf({failed}, {{category_failed:String}}, {judged}, {{category_passed:String}}, "
-        "{category_none:String})"
+def _latest_verdicts(database: str, name: str) -> str:
+    """Each curve's verdict ``ok`` per rule among the rules in parameter ``name``: the newest
+    version that judged the curve decides for its rule."""
+    return (
+        f"SELECT curve_id, argMax(passed, rule_version) AS ok "
+        f"FROM {identifier(database)}.{VERDICT_TABLE} "
+        f"WHERE rule_id IN {{{name}:Array(UInt64)}} GROUP BY curve_id, rule_id"
     )
-    return sql, params
+
+
+def verdict_category_sql(database: str, rules: Sequence[int], column: str) -> tuple[str, str, dict]:
+    """An expression naming each curve's :data:`VERDICT_CATEGORIES` by ``rules``, as
+    :func:`verdict_sql` judges them, the join it reads (the verdicts are read once, not once
+    per category) and their parameters."""
+    names = dict(zip(("failed", "passed", "none"), VERDICT_CATEGORIES, strict=True))
+    params: dict = {f"category_{k}": v for k, v in names.items()}
+    if not rules:
+        return "{category_none:String}", "", params
+    params["category_rules"] = [int(r) for r in rules]
+    join = (
+        "LEFT JOIN (SELECT curve_id, min(ok) AS all_passed, toUInt8(1) AS judged "
+        f"FROM ({_latest_verdicts(database, 'category_rules')}) GROUP BY curve_id) "
+        f"AS verdicts ON verdicts.curve_id = {column}"
+    )
+    sql = (
+        "multiIf(verdicts.judged = 0, {category_none:String}, verdicts.all_passed, "
+        "{category_passed:String}, {category_failed:String})"
+    )
+    return sql, join, params
 
 
 def _rule_ids(rules: Any) -> tuple[int, ...]:
@@ -327,6 +341,11 @@ class View:
                 f"{', '.join((*COLOR_COLUMNS, BY_VERDICT))}"
             )
         object.__setattr__(self, "verdict_rules", _rule_ids(self.verdict_rules))
+
+    @property
+    def judged(self) -> bool:
+        """Whether verdicts colour this view (then only the engine can draw it)."""
+        return self.color_by == BY_VERDICT
 
     def zoomed(self, x_range, y_range) -> View:
         return replace(self, x_range=tuple(x_range), y_range=tuple(y_range))

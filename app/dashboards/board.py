@@ -12,6 +12,7 @@ upwards, so a gap above a panel closes when the dashboard opens.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +42,7 @@ from models.names import BadName
 from models.saved_views import project_views
 from models.tables import Project
 from pipelines.curves import Curves
+from pipelines.rules import Rule
 from pipelines.views import FilterError
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,8 @@ class DashboardBoard(pn.viewable.Viewer):
     ) -> None:
         super().__init__()
         self._services, self._actor = services, actor
+        self._rules: dict[tuple[str, str], list[Rule]] = {}
+        self._rules_lock = threading.Lock()
         self.project_id, self.project = project.id, project.name
         self.board_id = board_id
         self._on_deleted = on_deleted
@@ -141,13 +145,25 @@ class DashboardBoard(pn.viewable.Viewer):
             project=self.project,
             views=self.views,
             on_remove=remove,
-            rules_of=lambda project, process: process_rules(
-                self._services, self._actor, project, process
-            ),
+            rules_of=self._rules_of,
         )
+
+    def _rules_of(self, project: str, process: str) -> list[Rule]:
+        """A process's rules as the viewer may see them, read once per drawing of the board
+        (its panels draw at once on the drawer's threads and often share a process)."""
+        key = (project, process)
+        with self._rules_lock:
+            if key not in self._rules:
+                self._rules[key] = process_rules(self._services, self._actor, project, process)
+            return list(self._rules[key])
+
+    def _forget_rules(self) -> None:
+        with self._rules_lock:
+            self._rules.clear()
 
     def draw_all(self) -> None:
         """Every panel's figures, at once on the drawer's threads, saved views first."""
+        self._forget_rules()
         for panel in sorted(self.panels, key=lambda p: p.spec["kind"] != "view"):
             panel.draw(self.drawer)
 
@@ -216,6 +232,7 @@ class DashboardBoard(pn.viewable.Viewer):
         panel = self._panel(spec)
         self.panels.append(panel)
         self._rebuild()
+        self._forget_rules()  # a panel added later reads rules made since the board was drawn
         panel.draw(self.drawer)
         self.changed = True
         self.message = f"Added “{text(describe(spec, self.view_names))}”. *Save* to keep it."

@@ -223,3 +223,29 @@ def test_a_saved_views_verdicts_mean_the_process_rules_its_viewer_sees(plant):
         assert view.rules_of("demo", "press-fit") == []  # read from the store: none made there
     finally:
         board.close()
+
+
+def test_the_panels_of_one_drawing_read_a_process_rules_once(plant, monkeypatch):
+    """Panels draw at once and often share a process: the board reads its rules once per
+    drawing, and again when it is drawn again (rules made meanwhile count)."""
+    import app.dashboards.board as board_module
+
+    asked = []
+    monkeypatch.setattr(
+        board_module, "process_rules", lambda services, actor, *key: asked.append(key) or []
+    )
+    board = opened(plant, "eve")
+    try:
+        board.wait()
+        asked.clear()
+        rules_of = board.panels[0].rules_of
+        for _ in range(3):
+            assert rules_of("demo", "press-fit") == []
+        rules_of("demo", "weld")
+        assert asked == [("demo", "press-fit"), ("demo", "weld")]
+        board.draw_all()
+        board.wait()
+        rules_of("demo", "press-fit")
+        assert asked[2:] == [("demo", "press-fit")]
+    finally:
+        board.close()

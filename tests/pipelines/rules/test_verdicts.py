@@ -19,7 +19,7 @@ from pipelines.rules.verdicts import curve_verdicts, judge_history, run_count
 from pipelines.sources import EngineSamples, MemorySamples
 from pipelines.store import CurveStore, DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
-from pipelines.views import CurveFilter, FilterError, View, verdict_sql
+from pipelines.views import CurveFilter, FilterError, View, verdict_category_sql, verdict_sql
 
 COMPARED = ["curve_id", "rule_id", "rule_version", "passed", "code", "reason"]
 
@@ -204,6 +204,12 @@ def test_verdict_sql_and_filter_words():
     assert sql.startswith("c.curve_id IN (SELECT curve_id FROM (SELECT curve_id, argMax(")
     assert "WHERE NOT ok" in sql and params == {"verdict_rules": [3, 1]}
     assert verdict_sql("db", "pass", (), "curve_id") == ("0", {})
+    category, join, params = verdict_category_sql("db", (3, 1), "c.curve_id")
+    assert (category + join).count("curve_verdicts") == 1  # one pass over the verdicts
+    assert params["category_rules"] == [3, 1]
+    category, join, _ = verdict_category_sql("db", (), "c.curve_id")
+    assert (category, join) == ("{category_none:String}", "")
+    assert View(color_by="verdict").judged and not View(color_by="station").judged
     where = CurveFilter.of(verdict="pass", rules=["4", 2, 4], station="S1")
     assert where.rules == (2, 4) and where.judged and not where.narrows(CurveFilter())
     with pytest.raises(FilterError, match="needs the database"):
