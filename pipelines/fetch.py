@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from models.identifiers import identifier
 from pipelines.frames import id_chunks, query_frame, query_table
+from pipelines.kernels.scale import scaled
 from pipelines.samples import CurveSet
 from pipelines.views import (
     AXIS_COLUMNS,
@@ -310,13 +311,10 @@ def fetch(client: Client, database: str, where: CurveFilter, view: View) -> Curv
 
 
 def _scaled(codes: pa.Array, steps: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """``code * step`` in float64, as the store defines values (one multiply per sample)."""
-    values = codes.to_numpy().astype(np.float64)
-    if len(steps) and (steps == steps[0]).all():  # one sensor resolution: the common case
-        values *= steps[0]
-    else:
-        values *= np.repeat(steps, counts)
-    return values
+    """``code * step`` in float64, as the store defines values (one pass, in parallel)."""
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return scaled(codes.to_numpy(), steps.astype(np.float64, copy=False), offsets)
 
 
 def _floats(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

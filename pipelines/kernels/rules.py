@@ -110,6 +110,18 @@ def _clip(px, py, qx, qy, box):
 
 
 @ngjit
+def _apart(px, py, qx, qy, box):
+    """Whether both ends lie beyond one edge of the box, so the segment cannot touch it (the
+    common case, decided without :func:`_clip`'s divisions)."""
+    return (
+        (px < box[0] and qx < box[0])
+        or (px > box[1] and qx > box[1])
+        or (py < box[2] and qy < box[2])
+        or (py > box[3] and qy > box[3])
+    )
+
+
+@ngjit
 def _at(px, py, qx, qy, t, sides, box):
     """The point at ``t`` of segment P->Q, put exactly on the edges named in ``sides``."""
     if t == 0.0:
@@ -185,7 +197,7 @@ def _window_visits(x, y, s, e, box, enough, ci, sides, points):
                     t0 = 1.0
                 ax, ay = _at(px, py, qx, qy, t0, m0, box)
                 visits = _visit(ci, visits, m0, ax, ay, sides, points)
-            elif not inside:
+            elif not inside and not _apart(px, py, qx, qy, box):
                 ok, t0, t1, m0, m1 = _clip(px, py, qx, qy, box)
                 if ok:  # through, or touching an edge or a corner, from outside to outside
                     ax, ay = _at(px, py, qx, qy, t0, m0, box)
