@@ -12,14 +12,24 @@ never changes), and the run works on its own client of the project's home
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.orm import Session
 
+from app.api.scope import project_store
+from app.periodic import Periodic
 from app.services import Services
 from models import rules as stored
 from models.access import Principal, visible_projects
+from models.rules import judging_versions
 from models.tables import EvaluationRule
 from pipelines.rules import Rule, rule_from_stored
-from pipelines.rules.runs import RUNS
+from pipelines.rules.runs import RUNNING, RUNS
+from pipelines.rules.verdicts import run_count
+
+log = logging.getLogger(__name__)
+
+PERIOD_SECONDS = 60.0
 
 
 def process_rules(services: Services, actor: Principal, project: str, process: str) -> list[Rule]:
@@ -41,6 +51,44 @@ def freeze(session: Session, rule: EvaluationRule) -> Rule:
     version = stored.current_version(rule)
     stored.mark_judged(session, [version])
     return rule_from_stored(**stored.as_stored(version))
+
+
+class RunResumer(Periodic):
+    """Starts again, every ``period`` seconds and once at start, the run of each rule's
+    current version that has not judged every part it covers: a run a restart cut short, one
+    that failed (an engine away), or parts a move brought without that version's verdicts.
+    What is missing is read from the engine (:func:`run_count`), so nothing is judged twice."""
+
+    name = "rule-runs"
+    wait_first = False  # a run a stopped server left goes on at once
+
+    def __init__(self, services: Services, *, period: float = PERIOD_SECONDS) -> None:
+        super().__init__(period=period)
+        self.services = services
+
+    def cycle(self) -> list[Rule]:
+        """Start what is missing; the versions started."""
+        with self.services.metadata.sessions() as session:
+            versions = [rule_from_stored(**stored.as_stored(v)) for v in judging_versions(session)]
+        started = []
+        for rule in versions:
+            project = rule.scope.project
+            going = RUNS.get(project, int(rule.rule_id or 0))
+            if going is not None and going.state == RUNNING:
+                continue
+            try:
+                store = project_store(self.services, project)
+                if run_count(store.client, store.database, rule).done:
+                    continue
+            except Exception:  # a home away now: the next cycle asks again
+                log.warning(
+                    "rule %s: could not ask %s's home", rule.rule_id, project, exc_info=True
+                )
+                continue
+            log.info("rule %s version %s: judging the parts it missed", rule.rule_id, rule.version)
+            start(self.services, rule)
+            started.append(rule)
+        return started
 
 
 def start(services: Services, judging: Rule | None) -> None:

@@ -42,6 +42,7 @@ from app.pages import (
     team,
 )
 from app.report_mail import ReportMailer
+from app.rule_runs import RunResumer
 from app.services import Services
 from models.settings import Settings
 from pipelines.density import warm_up
@@ -300,6 +301,7 @@ def _serve(services: Services, *, show: bool, origins: tuple[str, ...]) -> None:
     mover = ProjectMover(services).start()  # carries on any move a stopped server left
     mailer = ReportMailer(services).start()  # scheduled shift reports
     alerts = AlertMailer(services).start()  # drift alerts, once each
+    resumer = RunResumer(services).start()  # rule runs a stop or a move cut short
     live, simulation = _live_ingest(services)
     print(f"Curvehouse at {url} (Ctrl+C to stop)", flush=True)
     # SIGTERM (a service manager, `kill`) ends the server as Ctrl+C does, through Panel's own
@@ -328,6 +330,7 @@ def _serve(services: Services, *, show: bool, origins: tuple[str, ...]) -> None:
             simulation.stop()
         if live is not None:
             live.stop()
+        resumer.stop()
         alerts.stop()
         mailer.stop()
         mover.stop()

@@ -205,6 +205,17 @@ def project_rules(
     return list(session.scalars(query.order_by(EvaluationRule.name, EvaluationRule.id)))
 
 
+def judging_versions(session: Session) -> list[RuleVersion]:
+    """The current version of every rule in use whose run was started (it has judged parts),
+    for the server's own check of runs a restart or a move cut short; no person asks this."""
+    rules = session.scalars(
+        sa.select(EvaluationRule)
+        .where(EvaluationRule.retired_at.is_(None))
+        .order_by(EvaluationRule.project_id, EvaluationRule.id)
+    )
+    return [v for v in map(current_version, rules) if v.judged_at is not None]
+
+
 def rule_versions(session: Session, actor: Principal, rule: EvaluationRule) -> list[RuleVersion]:
     """Every version of the rule, oldest first."""
     require(session, actor, rule.project_id, Action.VIEW)

@@ -29,6 +29,7 @@ from models.identifiers import identifier
 from models.wording import counted
 from pipelines.frames import ID_CHUNK
 from pipelines.store import CurveStore
+from pipelines.views import VERDICT_TABLE
 
 Progress = Callable[[int, int], None]  # (curves copied so far, sample rows copied so far)
 
@@ -259,7 +260,7 @@ def copy_dataset(
         fmt="Native",
     )
 
-    def chunks() -> Iterator[tuple[bytes, bytes]]:
+    def chunks() -> Iterator[tuple[bytes, bytes, bytes]]:
         for ids in plan_chunks(source, project, dataset_id, batch_bytes):
             yield tuple(  # type: ignore[misc]
                 source.client.raw_query(
@@ -268,7 +269,7 @@ def copy_dataset(
                     parameters={**params, "ids": ids},
                     fmt="Native",
                 )
-                for table in ("curve_samples", "curves")
+                for table in ("curve_samples", "curves", VERDICT_TABLE)
             )
 
     return target.copy_in(

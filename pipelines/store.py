@@ -342,7 +342,7 @@ class CurveStore:
     def copy_in(
         self,
         record: bytes,
-        chunks: Iterable[tuple[bytes, bytes]],
+        chunks: Iterable[tuple[bytes, bytes, bytes]],
         *,
         dataset_id: str,
         project: str,
@@ -351,7 +351,9 @@ class CurveStore:
         """Store a committed dataset of another database under its own id, all or nothing, by
         the import's protocol; False when it is committed here already (nothing is written).
 
-        ``chunks`` yields ``(samples, curves)`` blocks in ClickHouse's Native format and
+        ``chunks`` yields ``(samples, curves, verdicts)`` blocks in ClickHouse's Native
+        format (verdicts travel: they are those of the rule versions that judged the curves,
+        older ones too, not judged again here) and
         ``record`` is the dataset's ``datasets`` row in Native: it is written last, unchanged, as
         the commit record. An earlier copy that died leaves staging tables (named by the id) or
         attached rows that never committed: both go first. One copier per dataset at a time.
@@ -372,8 +374,12 @@ class CurveStore:
             if self._uncommitted(run.dataset_id):
                 self.delete_datasets([run.dataset_id])
             run.create_staging()
-            for samples, curves in chunks:  # features are not copied: computed here below
-                for table, block in ((run.staged_samples, samples), (run.staged_curves, curves)):
+            for samples, curves, verdicts in chunks:  # features are computed here, below
+                for table, block in (
+                    (run.staged_samples, samples),
+                    (run.staged_verdicts, verdicts),
+                    (run.staged_curves, curves),
+                ):
                     if block:
                         self.client.raw_insert(
                             f"{self.db}.{table}", insert_block=block, fmt="Native"

@@ -6,7 +6,8 @@ thread of its own (:func:`pipelines.rules.verdicts.judge_history`, a chunk at a 
 stops the older one's run after its current chunk (what the older one wrote stays: it is that
 version's verdict, and the newer version decides once it judged the curve). Runs live in this
 process only; after a restart a run that was cut short is resumed by starting it again, which
-judges only the curves still missing (the engine, not this registry, knows what is judged).
+judges only the curves still missing (the engine, not this registry, knows what is judged):
+the server's ``app.rule_runs.RunResumer`` does so.
 """
 
 from __future__ import annotations

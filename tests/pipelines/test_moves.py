@@ -167,6 +167,46 @@ def test_a_copy_makes_both_tallies_equal_and_leaves_other_projects(source, new_s
     assert staging_tables(target) == []
 
 
+def verdict_rows(store) -> list[tuple]:
+    return sorted(
+        store.client.query(
+            f"SELECT curve_id, rule_id, rule_version, passed, code, reason, toString(dataset_id) "
+            f"FROM {store.db}.curve_verdicts WHERE project = {{p:String}}",
+            parameters={"p": PROJECT},
+        ).result_rows
+    )
+
+
+@pytest.mark.parametrize("where", ["built-in", "node"])
+def test_verdicts_travel_with_their_curves(source, new_store, where):
+    """Stored verdicts of every version, older ones too, arrive with their datasets: a move
+    needs no run to judge again, and a version's history stays where its curves go."""
+    from pipelines.rules import Rule, Scope, Threshold
+    from pipelines.rules.verdicts import judge_history, run_count
+
+    peaks = sorted(
+        r[0]
+        for r in source.client.query(
+            f"SELECT y_max FROM {source.db}.curves WHERE project = {{p:String}} "
+            "AND process = 'press-fit'",
+            parameters={"p": PROJECT},
+        ).result_rows
+    )
+    scope = Scope(PROJECT, "press-fit")
+    versions = [  # the lower half never reaches the level: failed
+        Rule("peak", scope, Threshold(level, -1e9, 1e9), rule_id=3, version=v)
+        for v, level in ((1, peaks[len(peaks) // 2]), (2, peaks[len(peaks) // 3]))
+    ]
+    for rule in versions:
+        assert judge_history(source.client, source.database, rule)
+    before = verdict_rows(source)
+    assert {r[3] for r in before} == {True, False} and {r[2] for r in before} == {1, 2}
+    target = new_store(where)
+    moves.copy_project(source, target, PROJECT, batch_bytes=100_000)
+    assert verdict_rows(target) == before
+    assert all(run_count(target.client, target.database, r).done for r in versions)
+
+
 def test_copying_twice_adds_nothing(source, new_store, snapshot):
     target = new_store()
     moves.copy_project(source, target, PROJECT)

@@ -1,0 +1,112 @@
+"""Runs a restart cut short start again by themselves (:class:`app.rule_runs.RunResumer`),
+judging only the parts still missing a verdict of the rule's current version."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from app.rule_runs import RunResumer
+from app.services import Services
+from models import rules as stored
+from models.access import Principal
+from models.accounts import create_user
+from models.settings import Settings
+from models.tables import Organisation, Project, ProjectMember, Role
+from pipelines.rules import rule_from_stored
+from pipelines.rules.runs import RUNS
+from pipelines.rules.verdicts import run_count
+from pipelines.store import CurveStore, DatasetSpec
+from pipelines.synthetic import DemoSpec, generate_demo
+
+pytestmark = pytest.mark.integration
+WINDOW = {"x0": 1.0, "x1": 4.0, "y0": 0.0, "y1": 50.0, "mode": "pass-through"}
+
+
+@pytest.fixture
+def line(embedded_provider, tmp_path):
+    """Project ``demo`` with 40 demo curves on the built-in engine and an engineer."""
+    database = f"resume_{uuid.uuid4().hex[:8]}"
+    client = embedded_provider.client()
+    store = CurveStore.open(client, database)
+    store.write(generate_demo(DemoSpec(curves=40, seed=2)), DatasetSpec("demo", "demo", "d"))
+    settings = Settings.from_env().with_overrides(
+        database=database, database_url=f"sqlite:///{tmp_path / 'meta.db'}"
+    )
+    try:
+        with Services(settings) as services, services.metadata.sessions() as session:
+            project = Project(organisation=Organisation(name="Plant"), name="demo")
+            user = create_user(session=session, email="dan@plant.example", password=None)
+            session.add_all(
+                [project, ProjectMember(project=project, user=user, role=Role.ENGINEER)]
+            )
+            session.commit()
+
+            yield services, store, project.id, Principal(user.email, user.id)
+    finally:
+        client.command(f"DROP DATABASE IF EXISTS `{database}`")
+        client.close()
+
+
+def make_rule(services, project_id, actor, name, *, frozen=True, retired=False):
+    """A rule as a server left it: made, its version frozen (its run was started), and no
+    verdict stored, as when the server stopped before the run wrote any."""
+    with services.metadata.sessions() as session:
+        project = session.get(Project, project_id)
+        rule = stored.create_rule(
+            session=session,
+            actor=actor,
+            project=project,
+            name=name,
+            process="press-fit",
+            kind="window",
+            params=WINDOW,
+        )
+        session.flush()
+        if frozen:
+            stored.mark_judged(session, [stored.current_version(rule)])
+        if retired:
+            stored.retire_rule(session=session, actor=actor, rule=rule)
+        session.commit()
+        return rule_from_stored(**stored.as_stored(stored.current_version(rule)))
+
+
+def renamed(batches):
+    for batch in batches:
+        batch.meta["curve_key"] = "later-" + batch.meta["curve_key"]
+        yield batch
+
+
+def test_a_cut_short_run_goes_on_and_only_missing_parts_are_judged(line):
+    services, store, project_id, dan = line
+    rule = make_rule(services, project_id, dan, "cut short")
+    for name, kwargs in (("never ran", {"frozen": False}), ("retired", {"retired": True})):
+        make_rule(services, project_id, dan, name, **kwargs)
+    resumer = RunResumer(services)
+    count = run_count(store.client, store.database, rule)
+    assert count.total > 0 and count.judged == 0
+
+    assert [r.rule_id for r in resumer.cycle()] == [rule.rule_id]  # only the frozen, unretired
+    assert RUNS.get("demo", rule.rule_id).wait(60)
+    assert run_count(store.client, store.database, rule).done
+    assert resumer.cycle() == []  # nothing missing: no run
+
+    # Parts committed without its verdicts (a store with no rules, as a move or an old
+    # import leaves them) are judged at the next cycle, and only they.
+    store.write(
+        renamed(generate_demo(DemoSpec(curves=20, seed=9))), DatasetSpec("demo", "import", "e")
+    )
+    before = run_count(store.client, store.database, rule)
+    assert not before.done
+    assert [r.rule_id for r in resumer.cycle()] == [rule.rule_id]
+    run = RUNS.get("demo", rule.rule_id)
+    assert run.wait(60) and run.state == "done"
+    after = run_count(store.client, store.database, rule)
+    assert after.done and after.judged == before.total
+    verdicts = store.client.query(
+        f"SELECT count() - uniqExact(curve_id) FROM {store.db}.curve_verdicts "
+        "WHERE rule_id = {r:UInt64}",
+        parameters={"r": rule.rule_id},
+    ).result_rows[0][0]
+    assert verdicts == 0  # none judged twice
