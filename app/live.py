@@ -24,6 +24,7 @@ from pipelines.live.commit import BatchOutcome
 from pipelines.live.listener import ListenerConfig, MqttListener
 from pipelines.live.logins import LoginSync
 from pipelines.live.opcua import Connector, StationSource
+from pipelines.live.refusals import BrokerLog, RefusalWatch
 from pipelines.live.simulator import MqttPublisher, PlantSimulator, run
 from pipelines.live.sink import StoreSink
 
@@ -44,11 +45,14 @@ class LiveIngest:
     config: ListenerConfig
     broker: EmbeddedBroker | None
     logins: LoginSync | None = None
+    refusals: RefusalWatch | None = None
 
     def stop(self) -> None:
         self.listener.stop()
         if self.logins is not None:
             self.logins.stop()
+        if self.refusals is not None:
+            self.refusals.stop()
         if self.broker is not None:
             self.broker.stop()
 
@@ -93,12 +97,21 @@ def start_live_ingest(
         return services.homes.store(services.homes.for_writing(project), project=project)
 
     sink = StoreSink(services.metadata.sessions, store_for, lambda store: store.client.close())
+    refusals = None
+    if broker is not None:  # a plant's broker keeps its own record of what it refuses
+        refusals = RefusalWatch(
+            BrokerLog(broker.log_path),
+            prefix=s.mqtt_topic_prefix,
+            record=sink.record,
+            project_id=sink.project_id,
+        ).start()
     listener = MqttListener(config, sink, on_batch=on_batch).start()
+    live = LiveIngest(listener, config, broker, logins, refusals)
     if not listener.subscribed.wait(SUBSCRIBE_SECONDS):
         said = f" (the broker said: {listener.refused})" if listener.refused else ""
-        LiveIngest(listener, config, broker, logins).stop()
+        live.stop()
         raise LiveIngestError(f"no MQTT session with {config.host}:{config.port}{said}")
-    return LiveIngest(listener, config, broker, logins)
+    return live
 
 
 SIMULATOR = "curvehouse-simulator"  # the demo plant's broker login

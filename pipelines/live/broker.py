@@ -128,6 +128,9 @@ def render_config(directory: Path, port: int, *, queue_mb: int = 2048) -> str:
             "log_type warning",
             "log_type notice",
             "log_type information",
+            # A publish the ACL refuses is logged at debug level only: pipelines.live.refusals
+            # reads it from here and empties the log as it grows.
+            "log_type debug",
             "connection_messages true",
             "",
         ]
@@ -331,7 +334,11 @@ class EmbeddedBroker:
         running = self._running_pid()
         if running is not None and (port := self._configured_port()) and _listening(running, port):
             self.pid, self.port = running, port
-            os.kill(running, signal.SIGHUP)  # the logins just written
+            # This version's config (its log levels) and the logins just written.
+            _write_private(
+                self.config_path, render_config(self.directory, port, queue_mb=self.queue_mb)
+            )
+            os.kill(running, signal.SIGHUP)
             return self
         for _attempt in range(3):
             port = self.wanted_port
