@@ -123,16 +123,20 @@ class ReportMailer(Periodic):
     def _reports(
         self, schedule: ReportSchedule, project: str, period: Period
     ) -> list[tuple[str, str, bytes]]:
-        """One PDF per shift of ``period``, printed on this thread."""
+        """The PDFs of ``period``, printed on this thread: one report of the whole day or
+        week when its shifts follow each other (all of them, or a run of them), else one per
+        shift."""
         store = project_store(self.services, project)
         curves = Curves(store.client, store.database, projects=(project,))
         where = CurveFilter.of(**schedule.filters)
+        panels = tuple(schedule.panels) or PANELS
         files = []
-        for window in period.shifts:
+        for window in period.shifts[:1] if period.combined else period.shifts:
             ref = ShiftRef(schedule.plant, window.ref.day, window.ref.shift)
-            panels = tuple(schedule.panels) or PANELS
             definition = ReportDefinition(project=project, shift=ref, where=where, panels=panels)
-            report = render_shift_report(curves, definition, plants=self.plants)
+            report = render_shift_report(
+                curves, definition, plants=self.plants, period=period if period.combined else None
+            )
             pdf = self.printer(report.html)
             files.append((report.filename("pdf"), "application/pdf", pdf))
         return files
@@ -140,8 +144,10 @@ class ReportMailer(Periodic):
 
 def _body(schedule: ReportSchedule, project: str, period: Period) -> str:
     first, last = period.shifts[0], period.shifts[-1]
+    many = "s" if len(period.shifts) > 1 else ""
+    what = f"the {period.noun} report" if period.combined else f"the shift report{many}"
     return (
-        f"{schedule.name}: the shift report{'s' if len(period.shifts) > 1 else ''} of "
+        f"{schedule.name}: {what} of "
         f"{schedule.plant} in project {project}, {period.key} "
         f"({len(period.shifts)} shift{'s' if len(period.shifts) > 1 else ''}, from "
         f"{first.ref.day.isoformat()} {first.ref.shift} to {last.ref.day.isoformat()} "

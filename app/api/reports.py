@@ -17,10 +17,12 @@ from app.api.schemas import Email, Label, Page, Paging, Request, Result
 from app.api.scope import page_list, project_in
 from models import reports as stored
 from models.access import Action
+from models.plants import load_plants
 from models.reports import CADENCES, MAX_RECIPIENTS
 from models.tables import ReportSchedule
 from models.times import YEARS
 from pipelines.reports import PANELS, ReportDefinition, ShiftRef, render_shift_report
+from pipelines.reports.schedule import Period, period_of
 from pipelines.views import CurveFilter
 from providers.pdf import print_pdf
 
@@ -29,10 +31,8 @@ Panel = Literal[PANELS]  # type: ignore[valid-type]
 MEDIA = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
 
 
-class ShiftReportQuery(BaseModel):
+class ReportQuery(BaseModel):
     plant: Label = Field(description="the plant, as the curves name it")
-    date: dt.date = Field(description="the day the shift starts, on the clocks its shifts are kept")
-    shift: Label = Field(description="the shift's name in the plant's shifts (e.g. A, Früh)")
     format: Literal["html", "pdf"] = "html"
     panels: list[Panel] | None = Field(
         None, description=f"what to show (repeat the field); all of {', '.join(PANELS)} if none"
@@ -43,6 +43,18 @@ class ShiftReportQuery(BaseModel):
     program: list[Label] | None = None
     result: list[Result] | None = None
     serial: Label | None = Field(None, description="part serial contains this (any case)")
+
+
+class ShiftReportQuery(ReportQuery):
+    date: dt.date = Field(description="the day the shift starts, on the clocks its shifts are kept")
+    shift: Label = Field(description="the shift's name in the plant's shifts (e.g. A, Früh)")
+
+
+class PeriodReportQuery(ReportQuery):
+    date: dt.date = Field(description="a day of the period, as the plant's shift clocks date it")
+    cadence: Literal["daily", "weekly"] = Field(
+        description="the day's shifts, or those of its Monday-to-Sunday week"
+    )
 
 
 @API.route(
@@ -62,10 +74,34 @@ class ShiftReportQuery(BaseModel):
 )
 def shift_report(call: Call) -> Raw:
     query: ShiftReportQuery = call.query
+    return _report(call, ShiftRef(query.plant, query.date, query.shift), None)
+
+
+@API.route(
+    "GET",
+    "/api/projects/{project_id}/reports/period",
+    "A day's or a week's report of all its shifts, as HTML or a PDF",
+    query=PeriodReportQuery,
+    media=("text/html", "application/pdf"),
+    permission=Action.VIEW,
+    tag=TAG,
+    description="One report over every shift of the plant's day (daily) or of the Monday-to-"
+    "Sunday week holding the date (weekly): the shift report's figures, tables and pictures "
+    "for the whole period, and a table of each shift's figures side by side. A daily or "
+    "weekly schedule of all shifts mails this report.",
+)
+def period_report(call: Call) -> Raw:
+    query: PeriodReportQuery = call.query
+    period = period_of(cadence=query.cadence, plant=query.plant, day=query.date, book=load_plants())
+    return _report(call, period.shifts[0].ref, period)
+
+
+def _report(call: Call, ref: ShiftRef, period: Period | None) -> Raw:
+    query: ReportQuery = call.query
     _, name = _project(call, Action.VIEW)
     definition = ReportDefinition(
         project=name,
-        shift=ShiftRef(query.plant, query.date, query.shift),
+        shift=ref,
         where=CurveFilter.of(
             serial=query.serial or "",
             line=query.line,
@@ -76,7 +112,7 @@ def shift_report(call: Call) -> Raw:
         ),
         panels=tuple(query.panels or PANELS),
     )
-    report = render_shift_report(_curves(call.services, name), definition)
+    report = render_shift_report(_curves(call.services, name), definition, period=period)
     if query.format == "pdf":
         data = print_pdf(report.html, chromium=call.settings.chromium)
     else:

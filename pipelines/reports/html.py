@@ -24,10 +24,12 @@ from models.times import local_text
 from pipelines.curves import Curves
 from pipelines.kpis import Kpis, kpis
 from pipelines.report_png import PngSize, filter_png
+from pipelines.reports.schedule import Period
 from pipelines.reports.shifts import (
     MAX_PROCESSES,
     PANEL_TITLES,
     ReportDefinition,
+    ReportError,
     ShiftWindow,
     shift_window,
 )
@@ -72,21 +74,28 @@ figure img { width: 100%; height: auto; display: block; }
 
 @dataclass(frozen=True)
 class ShiftReport:
-    """A rendered report: its HTML, the shift it covers and the shift's totals (one row of
-    :data:`pipelines.kpis.FIGURES`)."""
+    """A rendered report: its HTML, the time it covers (a shift, or the whole of a day's or a
+    week's ``period``) and its totals (one row of :data:`pipelines.kpis.FIGURES`)."""
 
     definition: ReportDefinition
     window: ShiftWindow
     totals: dict
     html: str
+    period: Period | None = None
 
     @property
     def empty(self) -> bool:
         return int(self.totals["parts"]) == 0
 
     def filename(self, extension: str) -> str:
-        """A name to save it under: project, plant, day and shift, in plain ASCII."""
+        """A name to save it under: project, plant, day and shift (or the day or week), in
+        plain ASCII."""
         ref = self.window.ref
+        if self.period is not None:
+            words = (self.definition.project, ref.plant, self.period.key)
+            return (
+                f"{self.period.noun}-report-" + "-".join(_slug(w) for w in words) + f".{extension}"
+            )
         words = (self.definition.project, ref.plant, ref.day.isoformat(), ref.shift)
         return "shift-report-" + "-".join(_slug(w) for w in words) + "." + extension
 
@@ -97,12 +106,26 @@ def render_shift_report(
     *,
     plants: PlantBook | None = None,
     made: datetime | None = None,
+    period: Period | None = None,
 ) -> ShiftReport:
     """Render ``definition`` on ``curves`` (its reader, kept to the projects it may see):
-    the definition's filter, its project and plant, inside the shift's window."""
+    the definition's filter, its project and plant, inside the shift's window. With a day's
+    or week's ``period`` (its shifts consecutive), one report covers all of its shifts, with
+    a table of their figures side by side."""
     book = plants or load_plants()
-    window = shift_window(definition.shift, book)
     made = (made or datetime.now(UTC)).replace(microsecond=0)
+    if period is not None and period.cadence == "shift":
+        period = None  # one shift: the shift's own report
+    if period is None:
+        window = shift_window(definition.shift, book)
+    elif not period.combined:
+        raise ReportError(
+            "one report covers consecutive shifts only; these leave gaps between them "
+            f"({', '.join(w.ref.shift for w in period.shifts)})"
+        )
+    else:
+        window = replace(period.shifts[0], end=period.end)
+    noun = period.noun if period else "shift"
     selected = curves.matching(definition.where).filter(
         project=definition.project,
         plant=window.ref.plant,
@@ -111,9 +134,9 @@ def render_shift_report(
     )
     total = kpis(selected, plants=book)
     totals = total.figures.iloc[0].to_dict()
-    body = [_head(definition, window, made)]
+    body = [_head(definition, window, made, period)]
     if int(totals["parts"]) == 0:
-        body.append(_nothing(definition))
+        body.append(_nothing(definition, noun))
     else:
         for panel in definition.panels:
             heading = f"<h2>{escape(PANEL_TITLES[panel])}</h2>"
@@ -123,10 +146,12 @@ def render_shift_report(
             body.append(heading)
             if panel == "kpis":
                 body.append(_tiles(totals, window))
+                if period is not None:
+                    body.append(_shifts(kpis(selected, bucket="shift", plants=book), period))
                 body.append(_stations(kpis(selected, ("line", "station"), plants=book), window))
             else:
-                body.append(_pareto(total))
-    title = _title(definition, window)
+                body.append(_pareto(total, noun))
+    title = _title(definition, window, period)
     html = (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<meta name='generator' content='{SOFTWARE}'>"
@@ -134,21 +159,34 @@ def render_shift_report(
         + "\n".join(body)
         + "\n</body></html>\n"
     )
-    return ShiftReport(definition, window, totals, html)
+    return ShiftReport(definition, window, totals, html, period)
 
 
 # --- the parts of the page -------------------------------------------------------------------
 
 
-def _title(definition: ReportDefinition, window: ShiftWindow) -> str:
+def _title(definition: ReportDefinition, window: ShiftWindow, period: Period | None) -> str:
     ref = window.ref
-    return definition.title or f"Shift {ref.shift} · {ref.plant} · {ref.day.isoformat()}"
+    if definition.title:
+        return definition.title
+    if period is not None:
+        return f"{period.noun.capitalize()} report · {ref.plant} · {period.key}"
+    return f"Shift {ref.shift} · {ref.plant} · {ref.day.isoformat()}"
 
 
-def _head(definition: ReportDefinition, window: ShiftWindow, made: datetime) -> str:
+def _head(
+    definition: ReportDefinition, window: ShiftWindow, made: datetime, period: Period | None
+) -> str:
     start, end = local_text(window.start, window.zone), local_text(window.end, window.zone)
+    noun = period.noun if period else "shift"
     clocks = ""
-    if window.shift_zone != window.zone:
+    if period is not None:
+        first, last = period.shifts[0].ref, period.shifts[-1].ref
+        clocks = (
+            f" {len(period.shifts)} shifts, from shift {first.shift} of {first.day.isoformat()} "
+            f"to shift {last.shift} of {last.day.isoformat()}."
+        )
+    elif window.shift_zone != window.zone:
         clocks = (
             f" The shift starts at {window.shift_clock} on {window.shift_zone} clocks, "
             f"as the plant's shifts are kept."
@@ -162,24 +200,65 @@ def _head(definition: ReportDefinition, window: ShiftWindow, made: datetime) -> 
         chosen.append(f"serial contains “{definition.where.serial}”")
     filters = "; ".join(chosen) if chosen else "all curves of the plant"
     return (
-        f"<h1>{escape(_title(definition, window))}</h1>\n"
+        f"<h1>{escape(_title(definition, window, period))}</h1>\n"
         f"<p class='sub'>Project {escape(definition.project)} · plant "
         f"{escape(window.ref.plant)}</p>\n"
         f"<p>From {escape(start)} to {escape(end)} ({escape(window.zone)}).{escape(clocks)}</p>\n"
-        f"<p class='muted'>Curves: {escape(filters)}, started within the shift. "
+        f"<p class='muted'>Curves: {escape(filters)}, started within the {noun}. "
         f"Made {escape(local_text(made, window.zone))} ({escape(window.zone)}) with "
         f"{SOFTWARE}.</p>"
     )
 
 
-def _nothing(definition: ReportDefinition) -> str:
+def _nothing(definition: ReportDefinition, noun: str) -> str:
     narrowed = bool(set(definition.where.equals) - {"project", "plant"} or definition.where.serial)
     which = " that match the report's filters" if narrowed else ""
     return (
-        f"<p class='empty'><strong>No parts were made in this shift{escape(which)}.</strong> "
-        "No such curve started between the shift's start and its end, so there are no "
+        f"<p class='empty'><strong>No parts were made in this {noun}{escape(which)}.</strong> "
+        f"No such curve started between the {noun}'s start and its end, so there are no "
         "figures, defects or curves to show.</p>"
     )
+
+
+def _shifts(by_shift: Kpis, period: Period) -> str:
+    """The period's shifts side by side, each on its row (none made: zeros)."""
+    head = (
+        "<tr><th class=name>Shift</th><th class=name>From</th><th>Parts</th><th>OK</th>"
+        "<th>NOK</th><th>First-pass yield</th><th>NOK rate</th><th>Parts/h</th>"
+        "<th>Cycle median (s)</th></tr>"
+    )
+    figures = by_shift.figures
+    found = (
+        {
+            pd.Timestamp(b).tz_localize(None): r
+            for b, r in zip(figures["bucket"], figures.to_dict("records"), strict=True)
+        }
+        if len(figures)
+        else {}
+    )
+    rows = []
+    for window in period.shifts:
+        row = found.get(window.start.tz_convert("UTC").tz_localize(None))
+        cells = [
+            f"{window.ref.day.isoformat()} {window.ref.shift}",
+            local_text(window.start, window.zone),
+            *(
+                [_count(row[k]) for k in ("parts", "ok_parts", "nok_parts")]
+                + [_percent(row["first_pass_yield"]), _percent(row["nok_rate"])]
+                + [_number(row["parts_per_hour"], 1), _number(row["cycle_median_s"], 1)]
+                if row is not None
+                else ["0", "0", "0", NONE, NONE, NONE, NONE]
+            ),
+        ]
+        rows.append(
+            "<tr>"
+            + "".join(
+                f"<td{' class=name' if i < 2 else ''}>{escape(str(c))}</td>"
+                for i, c in enumerate(cells)
+            )
+            + "</tr>"
+        )
+    return f"<h3>Per shift</h3>\n<table>{head}{''.join(rows)}</table>"
 
 
 def _tiles(totals: dict, window: ShiftWindow) -> str:
@@ -237,10 +316,10 @@ def _stations(by_station: Kpis, window: ShiftWindow) -> str:
     return f"<h3>Per station</h3>\n<table>{head}{''.join(rows)}</table>"
 
 
-def _pareto(total: Kpis) -> str:
+def _pareto(total: Kpis, noun: str) -> str:
     mix = total.pareto
     if mix.empty:
-        return "<p>No curve of this shift names a defect.</p>"
+        return f"<p>No curve of this {noun} names a defect.</p>"
     top = float(mix["share"].max())
     rows = []
     for row in mix.to_dict("records"):
@@ -256,7 +335,7 @@ def _pareto(total: Kpis) -> str:
         "<table><tr><th>Defect</th><th>Curves</th><th>Share</th><th>Cumulative</th><th></th></tr>"
         + "".join(rows)
         + "</table>\n<p class='muted'>Curves that name a defect, most first; a share is of all "
-        "curves of the shift that name one.</p>"
+        f"curves of the {noun} that name one.</p>"
     )
 
 

@@ -10,7 +10,7 @@ mailer keeps where it got to.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 
@@ -27,10 +27,28 @@ class Period:
 
     key: str
     shifts: tuple[ShiftWindow, ...]
+    cadence: str = "shift"
 
     @property
     def end(self) -> pd.Timestamp:
         return self.shifts[-1].end
+
+    @property
+    def noun(self) -> str:
+        """What the period is called in words: shift, day or week."""
+        return {"daily": "day", "weekly": "week"}.get(self.cadence, "shift")
+
+    @property
+    def consecutive(self) -> bool:
+        """Whether each shift starts where the one before ended (all shifts of a day or a
+        week), so one report can cover them as one stretch of time."""
+        return all(a.end == b.start for a, b in zip(self.shifts, self.shifts[1:], strict=False))
+
+    @property
+    def combined(self) -> bool:
+        """Whether one report covers the period (a day or a week of consecutive shifts);
+        else each shift has its own."""
+        return self.cadence != "shift" and self.consecutive
 
 
 def ended_periods(
@@ -70,11 +88,26 @@ def ended_periods(
     periods = []
     for key, windows in groups.items():
         windows.sort(key=lambda w: w.start)
-        period = Period(key, tuple(windows))
+        period = Period(key, tuple(windows), cadence)
         if after < period.end <= now and windows[0].end > after:
             periods.append(period)
     periods.sort(key=lambda p: p.end)
     return periods[-MAX_BACKLOG:]
+
+
+def period_of(*, cadence: str, plant: str, day: date, book: PlantBook) -> Period:
+    """Every shift of ``plant``'s day ``day`` (``daily``) or of its Monday-to-Sunday week
+    (``weekly``), days as the shifts' clocks date them: what a day or week report covers."""
+    if cadence not in ("daily", "weekly"):
+        raise ReportError(f"a period is daily or weekly, not {cadence!r}")
+    first = day if cadence == "daily" else day - timedelta(days=day.weekday())
+    days = [first + timedelta(days=i) for i in range(1 if cadence == "daily" else 7)]
+    names = book.shifts_of(plant).starts
+    windows = sorted(
+        (shift_window(ShiftRef(plant, d, name), book) for d in days for name in names),
+        key=lambda w: w.start,
+    )
+    return Period(_key(cadence, windows[0]), tuple(windows), cadence)
 
 
 def _key(cadence: str, window: ShiftWindow) -> str:

@@ -143,8 +143,8 @@ def test_a_shift_is_mailed_once_after_it_ends_with_its_figures(plant, smtp):
 def test_a_refused_mail_is_audited_and_tried_again(plant, smtp):
     services, project_id, _, _ = plant
     inbox, _ = smtp
-    # The key figures alone: the density pictures made each shift's report take 4 s, and this
-    # test renders nine (the first test draws and prints a whole one).
+    # The key figures alone: the density pictures made a report take 4 s, and this test
+    # renders three (the first test draws and prints a whole one).
     schedule_id = schedule(services, project_id, cadence="daily", shifts=(), panels=("kpis",))
     closed = free_port()
     broken = Services(services.settings.with_overrides(smtp={"url": f"smtp://127.0.0.1:{closed}"}))
@@ -165,19 +165,35 @@ def test_a_refused_mail_is_audited_and_tried_again(plant, smtp):
     first, second = (
         email.message_from_string(raw, policy=policy.default) for _, _, raw in inbox.messages
     )
+    # A day of consecutive shifts is one report of the day, its shifts side by side.
     names = [a.get_filename() for a in first.iter_attachments()]
-    assert names == [f"shift-report-demo-Leipzig-2026-11-16-{s}.pdf" for s in "ABC"]
-    # The refused cycle printed the 16th's three shifts; the mail carries the second printing.
-    assert [a.get_content() for a in first.iter_attachments()] == [
-        f"%PDF-1.4 report {n}".encode() for n in (4, 5, 6)
-    ]
-    assert len(printed) == 9 and all("Leipzig" in html for html in printed)
+    assert names == ["day-report-demo-Leipzig-2026-11-16.pdf"]
+    assert "the day report of Leipzig" in first.get_body(("plain",)).get_content()
+    # The refused cycle printed the 16th's report; the mail carries the second printing.
+    assert [a.get_content() for a in first.iter_attachments()] == [b"%PDF-1.4 report 2"]
+    assert len(printed) == 3 and all("Per shift" in html for html in printed)
     assert second["Subject"].endswith("2026-11-17")
     mailed = audit_rows(services, "report.mail")
     assert [(d["schedule"], d["period"]) for _, _, d in mailed] == [
         (schedule_id, "2026-11-16"),
         (schedule_id, "2026-11-17"),
     ]
+
+
+def test_a_day_of_shifts_with_gaps_mails_each_shift(plant, smtp):
+    """Shifts A and C of a day leave B between them: one report cannot cover them as one
+    stretch, so each gets its own, in one mail."""
+    services, project_id, _, _ = plant
+    inbox, _ = smtp
+    schedule(services, project_id, cadence="daily", shifts=("A", "C"), panels=("kpis",))
+    mailer = ReportMailer(services, printer=lambda html: b"%PDF-1.4 " + html[:20].encode())
+    assert mailer.cycle(now=utc("2026-11-17 06:30")) == 1
+    [(_, _, raw)] = inbox.messages
+    message = email.message_from_string(raw, policy=policy.default)
+    assert [a.get_filename() for a in message.iter_attachments()] == [
+        f"shift-report-demo-Leipzig-2026-11-16-{s}.pdf" for s in "AC"
+    ]
+    assert "the shift reports of Leipzig" in message.get_body(("plain",)).get_content()
 
 
 def test_a_viewer_cannot_schedule_mail(plant):

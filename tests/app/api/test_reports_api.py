@@ -75,6 +75,31 @@ def test_a_shift_without_parts_says_so(report_world):
     assert "No parts were made in this shift." in visible(answer.text)
 
 
+def test_a_days_report_covers_its_shifts(report_world):
+    answer = report_world.call(
+        "GET",
+        f"/api/projects/{report_world.project_a}/reports/period",
+        "viewer",
+        params={"plant": "Győr", "date": "2026-11-17", "cadence": "daily", "panels": ["kpis"]},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Content-Disposition"] == (
+        'attachment; filename="day-report-press-shop-Gy_r-2026-11-17.html"'
+    )
+    # Győr's default shifts on UTC clocks: the day runs from 06:00 to 06:00 the next morning.
+    day = (pd.Timestamp("2026-11-17 06:00", tz="UTC"), pd.Timestamp("2026-11-18 06:00", tz="UTC"))
+    rows = shift_rows(report_world.extra["rows"], plant="Győr", window=day)
+    text = visible(answer.text)
+    assert f"{shift_figures(rows)['parts']:,} Parts" in text
+    assert f"2026-11-17 B 2026-11-17 15:00 {expected(report_world)['parts']:,} " in text
+    refused = report_world.call(
+        "GET",
+        f"/api/projects/{report_world.project_a}/reports/period",
+        params={"plant": "Győr", "date": "2026-11-17", "cadence": "hourly"},
+    )
+    assert refused.status_code == 422 and "cadence" in refused.text
+
+
 @pytest.mark.ui
 @pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM}")
 def test_the_pdf_holds_the_same_figures(report_world):

@@ -9,9 +9,11 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 
+import pandas as pd
 import pytest
 
 from pipelines.reports import ReportDefinition, ShiftRef, render_shift_report
+from pipelines.reports.shifts import ReportError
 from pipelines.views import CurveFilter
 from tests.pipelines.reports.demo import (
     HOSTILE_DEFECT,
@@ -136,3 +138,64 @@ def test_a_narrowing_filter_is_named_and_counted(demo):
     nothing = ReportDefinition("demo", SHIFT, where=CurveFilter.of(station="nowhere"))
     text = render_shift_report(curves, nothing, made=MADE).html
     assert "No parts were made in this shift that match the report" in text
+
+
+def day_period(day: date, cadence: str = "daily", names=()):
+    from models.plants import load_plants
+    from pipelines.reports.schedule import ended_periods
+
+    book = load_plants()
+    (period,) = [
+        p
+        for p in ended_periods(
+            cadence=cadence,
+            plant="Leipzig",
+            shifts=names,
+            after=pd.Timestamp(day, tz="UTC") - pd.Timedelta(days=1),
+            now=pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=8),
+            book=book,
+        )
+        if p.shifts[0].ref.day == day
+    ]
+    return period
+
+
+def test_a_day_report_covers_its_shifts_with_each_shift_beside_the_others(demo):
+    """One report of a day's three shifts: its totals are the day's as pandas counts them,
+    and its table gives each shift's parts as the shift's own report does."""
+    curves, rows = demo
+    period = day_period(date(2026, 11, 16))
+    assert period.combined and len(period.shifts) == 3
+    day = render_shift_report(
+        curves, ReportDefinition("demo", period.shifts[0].ref), made=MADE, period=period
+    )
+    window = (period.shifts[0].start, period.end)
+    expected = shift_figures(shift_rows(rows, window=window))
+    assert day.totals["parts"] == expected["parts"] and day.totals["parts"] > 0
+    assert day.totals["first_pass_yield"] == pytest.approx(expected["first_pass_yield"])
+    assert day.filename("pdf") == "day-report-demo-Leipzig-2026-11-16.pdf"
+    text = re.sub(r"\s+", " ", " ".join(parsed(day.html).text))
+    assert "Day report · Leipzig · 2026-11-16" in text and "Per shift" in text
+    for shift in period.shifts:
+        alone = render_shift_report(curves, ReportDefinition("demo", shift.ref), made=MADE)
+        row = f"2026-11-16 {shift.ref.shift} "
+        assert row in text
+        assert text.split(row, 1)[1].split(" ")[2] == f"{alone.totals['parts']:,}"  # after From
+
+
+def test_a_week_report_and_shifts_with_gaps(demo):
+    curves, rows = demo
+    week = day_period(date(2026, 11, 16), "weekly")
+    assert len(week.shifts) == 21 and week.combined
+    report = render_shift_report(
+        curves, ReportDefinition("demo", week.shifts[0].ref), made=MADE, period=week
+    )
+    assert report.totals["parts"] == shift_figures(rows[rows["plant"] == "Leipzig"])["parts"]
+    assert report.filename("html") == "week-report-demo-Leipzig-2026-W47.html"
+    assert "No parts were made" not in report.html  # the demo's two days are in it
+    gaps = day_period(date(2026, 11, 16), "daily", names=("A", "C"))
+    assert not gaps.combined
+    with pytest.raises(ReportError, match="consecutive shifts only"):
+        render_shift_report(
+            curves, ReportDefinition("demo", gaps.shifts[0].ref), made=MADE, period=gaps
+        )
