@@ -1,5 +1,6 @@
 """Scheduled shift reports: each schedule's periods that ended are rendered, printed to PDF
-and mailed through ``CURVEHOUSE_SMTP_URL``, one mail per period with one PDF per shift.
+and mailed through ``CURVEHOUSE_SMTP_URL``, one mail per period: the day's or week's report
+when its shifts follow each other, else one PDF per shift.
 
 One mailer per server process, started by ``curvehouse serve`` beside the cluster poller. Its
 state is the metadata store (each schedule's ``mailed_until``), so a restart resumes it and a

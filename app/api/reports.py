@@ -203,7 +203,8 @@ def list_schedules(call: Call) -> Page[ScheduleOut]:
     tag=TAG,
     description="Mailing a project's figures is sharing them: it needs share_views (engineer "
     "or higher). Each period that ends from now on is mailed once, through the server's mail "
-    "settings (CURVEHOUSE_SMTP_URL), one PDF per shift; each mailing is in the audit trail "
+    "settings (CURVEHOUSE_SMTP_URL): one PDF per shift, or for a daily or weekly schedule of "
+    "consecutive shifts one report of the day or week; each mailing is in the audit trail "
     "(report.mail), as is making the schedule (report.schedule).",
 )
 def create_schedule(call: Call) -> ScheduleOut:
