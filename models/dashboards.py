@@ -38,7 +38,8 @@ from models.audit import audit
 from models.names import BadName, label, printable
 from models.tables import Dashboard, Project, SavedView
 
-KINDS = ("view", "kpi", "trend")
+# An SPC panel's ``metric`` names a curve feature (its individuals chart), a KPI's a figure.
+KINDS = ("view", "kpi", "trend", "spc")
 COLUMNS = 12  # the grid's width in cells
 MAX_ROWS = 48  # how far down a panel may sit (cells)
 MAX_HEIGHT = 12  # a panel's height at most (cells)
@@ -50,6 +51,7 @@ _FIELDS = {
     "view": {"view_id"},
     "kpi": {"metric", "filter"},
     "trend": {"metric", "bucket", "filter"},
+    "spc": {"metric", "filter"},
 }
 
 

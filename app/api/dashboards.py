@@ -1,8 +1,9 @@
 """Dashboards of a project over HTTP (issue 20): list, make, open, replace, rename, share and
-delete grids of saved views, KPI tiles and trends.
+delete grids of saved views, KPI tiles, trends and SPC charts.
 
 A dashboard's ``panels`` are each a saved view (``view_id``), a KPI tile (``metric`` and a
-``filter``) or a trend (``metric`` per ``bucket``, with a ``filter``), at a place ``x``, ``y``,
+``filter``), a trend (``metric`` per ``bucket``, with a ``filter``) or an SPC chart (a curve
+feature as ``metric``, with a ``filter``), at a place ``x``, ``y``,
 ``w``, ``h`` on a grid 12 cells wide; no two panels share a cell. Metrics, buckets and filters
 are checked by :mod:`app.dashboards.spec` (a 422 names the panel and the choices); the page
 draws exactly what is stored here.
@@ -26,6 +27,7 @@ from app.api.registry import API
 from app.api.schemas import Label, Page, Paging, Request
 from app.api.scope import page_list, project_in
 from app.dashboards.spec import BUCKET_WORDS, FILTER_KEYS, METRICS, checked_panels
+from app.quality.charts import FEATURE_WORDS
 from models import dashboards as stored
 from models.access import Action, Principal
 from models.tables import Dashboard, Project
@@ -34,6 +36,7 @@ TAG = "dashboards"
 LINK = "/dashboards?dashboard={id}"
 Metric = Literal[tuple(METRICS)]  # type: ignore[valid-type]
 Bucket = Literal[tuple(BUCKET_WORDS)]  # type: ignore[valid-type]
+Feature = Literal[tuple(FEATURE_WORDS)]  # type: ignore[valid-type]
 FilterKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 FilterValue = Annotated[str, StringConstraints(max_length=stored.MAX_VALUE)]
 Filter = Annotated[dict[FilterKey, FilterValue], Field(max_length=stored.MAX_FILTER_KEYS)]
@@ -70,7 +73,16 @@ class TrendPanel(Place):
     filter: Filter = Field(default_factory=dict, description=FILTER_SAID)
 
 
-Panel = Annotated[ViewPanel | KpiPanel | TrendPanel, Field(discriminator="kind")]
+class SpcPanel(Place):
+    kind: Literal["spc"]
+    metric: Feature = Field(description="the curve feature whose individuals chart is drawn")
+    filter: Filter = Field(
+        default_factory=dict,
+        description=FILTER_SAID + " (without a process: the project's most common one)",
+    )
+
+
+Panel = Annotated[ViewPanel | KpiPanel | TrendPanel | SpcPanel, Field(discriminator="kind")]
 Panels = Annotated[list[Panel], Field(max_length=stored.MAX_PANELS)]
 
 

@@ -33,6 +33,7 @@ from app.dashboards.spec import (
 from app.dashboards.tiles import COLUMN_PX, ROW_PX, DashboardPanel, PanelDrawer, panel_of
 from app.explorer.state import LIVE
 from app.markup import text
+from app.quality.charts import FEATURE_WORDS
 from app.rule_runs import process_rules
 from app.services import Services
 from models import dashboards as stored
@@ -48,7 +49,7 @@ from pipelines.views import FilterError
 log = logging.getLogger(__name__)
 
 SPARE_ROWS = 4  # free rows under the lowest panel, to move panels into
-KINDS = {"Saved view": "view", "KPI tile": "kpi", "Trend": "trend"}
+KINDS = {"Saved view": "view", "KPI tile": "kpi", "Trend": "trend", "SPC chart": "spc"}
 WINDOWS = {"All time": "", **{words: key for key, words in LIVE.items() if key}}
 EVERYTHING = 0  # the curves picker's "all curves of the project"
 EMPTY = (
@@ -314,6 +315,11 @@ class DashboardBoard(pn.viewable.Viewer):
         self.metric = pn.widgets.Select(
             label="Figure", options={label: key for key, (label, _) in METRICS.items()}
         )
+        self.feature = pn.widgets.Select(
+            label="Feature",
+            options={words: key for key, words in FEATURE_WORDS.items()},
+            value="area",
+        )
         self.bucket = pn.widgets.Select(
             label="Per", options={words: key for key, words in BUCKET_WORDS.items()}
         )
@@ -336,8 +342,10 @@ class DashboardBoard(pn.viewable.Viewer):
         kind = self.kind.value
         self.view_pick.visible = kind == "view" and bool(self.view_pick.options)
         self.no_views.visible = kind == "view" and not self.view_pick.options
-        for widget in (self.curves_pick, self.window, self.metric):
+        for widget in (self.curves_pick, self.window):
             widget.visible = kind != "view"
+        self.metric.visible = kind in ("kpi", "trend")
+        self.feature.visible = kind == "spc"
         self.bucket.visible = kind == "trend"
 
     def _on_changed(self, event: param.parameterized.Event) -> None:
@@ -350,7 +358,7 @@ class DashboardBoard(pn.viewable.Viewer):
         if kind == "view":
             spec["view_id"] = self.view_pick.value
         else:
-            spec["metric"] = self.metric.value
+            spec["metric"] = self.feature.value if kind == "spc" else self.metric.value
             chosen = self.curves_pick.value
             query = self.views.get(chosen, {}) if chosen != EVERYTHING else {}
             filters = {k: v for k, v in query.items() if k in FILTER_KEYS}
@@ -382,6 +390,7 @@ class DashboardBoard(pn.viewable.Viewer):
             self.curves_pick,
             self.window,
             self.metric,
+            self.feature,
             self.bucket,
             self.title_input,
             self.add_button,

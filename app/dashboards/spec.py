@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from app.explorer.state import LIVE, ExplorerState
+from app.quality.charts import FEATURE_WORDS
 from models import dashboards as stored
 from models.names import BadName
 from pipelines.kpis import BUCKETS, FIGURES
@@ -35,7 +36,7 @@ assert set(METRICS) <= set(FIGURES)
 FILTER_KEYS = (*(k for k in ExplorerState.FILTERS if k != "project"), "live")
 BUCKET_WORDS = {"hour": "per hour", "shift": "per shift", "day": "per day", "week": "per week"}
 # New panels' sizes (columns, rows of the 12-column grid).
-SIZES = {"view": (6, 4), "kpi": (3, 2), "trend": (6, 3)}
+SIZES = {"view": (6, 4), "kpi": (3, 2), "trend": (6, 3), "spc": (6, 4)}
 
 
 def checked_filter(query: Mapping[str, str], project: str) -> dict[str, str]:
@@ -61,7 +62,12 @@ def checked_panels(panels: Sequence[Any], project: str) -> list[dict[str, Any]]:
     for n, panel in enumerate(out, 1):
         if panel["kind"] == "view":
             continue
-        if panel["metric"] not in METRICS:
+        if panel["kind"] == "spc" and panel["metric"] not in FEATURE_WORDS:
+            raise BadName(
+                f"Panel {n}: no curve feature {panel['metric']!r}; choose one of "
+                f"{', '.join(FEATURE_WORDS)}."
+            )
+        if panel["kind"] != "spc" and panel["metric"] not in METRICS:
             raise BadName(
                 f"Panel {n}: no metric {panel['metric']!r}; choose one of {', '.join(METRICS)}."
             )
@@ -84,7 +90,10 @@ def describe(panel: Mapping[str, Any], view_names: Mapping[int, str]) -> str:
         return panel["title"]
     if panel["kind"] == "view":
         return view_names.get(panel["view_id"], f"Saved view {panel['view_id']}")
-    words = [METRICS[panel["metric"]][0]]
+    if panel["kind"] == "spc":
+        words = [f"{FEATURE_WORDS[panel['metric']]}, individuals chart"]
+    else:
+        words = [METRICS[panel["metric"]][0]]
     if panel["kind"] == "trend":
         words[0] += " " + BUCKET_WORDS[panel["bucket"]]
     filters = dict(panel.get("filter", {}))

@@ -32,11 +32,14 @@ from app.explorer import elements
 from app.explorer.latest import in_session
 from app.explorer.state import ExplorerState
 from app.markup import text
+from app.quality.charts import FEATURE_WORDS, chart_plot, local_times
+from models.plants import load_plants
 from models.wording import counted
 from pipelines.curves import Curves
+from pipelines.feature_charts import chart_feature
 from pipelines.kpis import kpis
 from pipelines.render import category_colors
-from pipelines.views import FilterError
+from pipelines.views import CurveFilter, FilterError
 from providers import ProviderError
 
 log = logging.getLogger(__name__)
@@ -274,6 +277,16 @@ class DashboardPanel(pn.viewable.Viewer):
     def draw(self, drawer: PanelDrawer) -> None:
         raise NotImplementedError
 
+    def curve_filter(self) -> CurveFilter | None:
+        """A KPI, trend or SPC panel's filter of the dashboard's project (None: it cannot be
+        read, and the panel says why)."""
+        try:
+            query = {**self.spec.get("filter", {}), "project": self.project}
+            return explorer_state(query, self.rules_of).curve_filter()
+        except FilterError as exc:
+            self.fail(exc)
+            return None
+
     def __panel__(self) -> pn.viewable.Viewable:
         return self.layout
 
@@ -394,12 +407,8 @@ class KpiPanel(DashboardPanel):
 
     def draw(self, drawer: PanelDrawer) -> None:
         metric = self.spec["metric"]
-        try:
-            where = explorer_state(
-                {**self.spec.get("filter", {}), "project": self.project}, self.rules_of
-            ).curve_filter()
-        except FilterError as exc:
-            self.fail(exc)
+        where = self.curve_filter()
+        if where is None:
             return
 
         def job(curves: Curves) -> pd.Series:
@@ -427,12 +436,8 @@ class TrendPanel(DashboardPanel):
 
     def draw(self, drawer: PanelDrawer) -> None:
         metric, bucket = self.spec["metric"], self.spec["bucket"]
-        try:
-            where = explorer_state(
-                {**self.spec.get("filter", {}), "project": self.project}, self.rules_of
-            ).curve_filter()
-        except FilterError as exc:
-            self.fail(exc)
+        where = self.curve_filter()
+        if where is None:
             return
 
         width, height = self.size()
@@ -447,6 +452,49 @@ class TrendPanel(DashboardPanel):
             if chart is None:
                 self.say("No curves match this trend's filters.")
                 return
+            self.show(chart)
+
+        drawer.submit(job, show, self.fail)
+
+
+class SpcPanel(DashboardPanel):
+    """A curve feature's individuals chart over the panel's filter, as the Quality page draws
+    it: the parts in time order, the centre line and limits from all of them, and the points
+    Nelson's rules flag. Of the filter's process, or of the project's most common one (the
+    heading says which); the Quality page has baselines, subgroups and capability."""
+
+    def draw(self, drawer: PanelDrawer) -> None:
+        feature = self.spec["metric"]
+        where = self.curve_filter()
+        if where is None:
+            return
+        width, height = self.size()
+
+        def job(curves: Curves) -> Any:
+            chosen = curves.matching(where)
+            process = (where.equals.get("process") or chosen.processes(limit=1) or [""])[0]
+            rows = chosen.filter(process=process).features(("started_at", "plant"))
+            if rows.empty:
+                return None
+            plotted = chart_feature(rows, feature).charts[0]
+            plants = rows["plant"].dropna().unique()
+            zone = (load_plants().zone(plants[0]) if len(plants) == 1 else None) or "UTC"
+            drawn = chart_plot(
+                plotted, local_times(plotted.at, zone), name=FEATURE_WORDS[feature], zone=zone
+            )
+            chart = drawn.overlay.opts(
+                responsive=False, width=width, height=height, title="", toolbar=None
+            )
+            return process, len(rows), hv.renderer("bokeh").get_plot(chart).state
+
+        def show(done: Any) -> None:
+            if done is None:
+                self.say("No parts with features match this chart's filters.")
+                return
+            process, parts, chart = done
+            self.heading.object = self._heading_html(
+                {f"{process} · {counted(parts, 'part')}": ACCENT}
+            )
             self.show(chart)
 
         drawer.submit(job, show, self.fail)
@@ -486,7 +534,12 @@ def trend_figure(figures: pd.DataFrame, metric: str, width: int, height: int) ->
     return chart
 
 
-PANELS: dict[str, type[DashboardPanel]] = {"view": ViewPanel, "kpi": KpiPanel, "trend": TrendPanel}
+PANELS: dict[str, type[DashboardPanel]] = {
+    "view": ViewPanel,
+    "kpi": KpiPanel,
+    "trend": TrendPanel,
+    "spc": SpcPanel,
+}
 
 
 def panel_of(

@@ -24,14 +24,39 @@ from pipelines.feature_charts import DENSE_POINTS, Plotted, bends, count_points
 from pipelines.render import palette
 from pipelines.shading import BAR, LEVELS, CountScale
 
-__all__ = ["DENSE_POINTS", "Drawn", "chart_plot", "dense_points", "points_grid", "shown_span"]
+__all__ = [
+    "DENSE_POINTS",
+    "FEATURE_WORDS",
+    "Drawn",
+    "chart_plot",
+    "dense_points",
+    "local_times",
+    "points_grid",
+    "shown_span",
+]
 
+FEATURE_WORDS = {
+    "area": "Area under the curve (work)",
+    "peak_y": "Peak y",
+    "peak_x": "x at the peak",
+    "final_y": "Final y",
+    "final_x": "Final x",
+    "min_y": "Lowest y",
+    "duration": "Duration (last x − first x)",
+    "sample_count": "Samples",
+}
 OUT = "#d62728"
 POINTS = "#1f5fa8"
 AXIS = "part started"
 CELLS = (90, 420)  # (rows, columns): about 2-3 px a cell on the page's 260 px high chart
 # From a mid blue: a cell of one point must read on white as a glyph did (seen on the page).
 COLOURS = list(palette("Blues"))[LEVELS * 2 // 5 :]
+
+
+def local_times(times: pd.Series, zone: str) -> np.ndarray:
+    """Engine times (UTC without a zone) on ``zone``'s clocks, for an axis people read."""
+    stamps = pd.to_datetime(pd.Series(times)).dt.tz_localize("UTC").dt.tz_convert(zone)
+    return stamps.dt.tz_localize(None).to_numpy()
 
 
 def shown_span(at: np.ndarray, x_range: tuple) -> tuple[pd.Timestamp, pd.Timestamp]:

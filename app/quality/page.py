@@ -19,7 +19,7 @@ import pandas as pd
 import panel as pn
 
 from app.markup import text
-from app.quality.charts import DENSE_POINTS, chart_plot
+from app.quality.charts import DENSE_POINTS, FEATURE_WORDS, chart_plot, local_times
 from models.csv_safe import frame_csv
 from models.plants import load_plants
 from models.times import TimeInputError, parse_time, utc_text
@@ -33,16 +33,6 @@ from pipelines.report_png import PngSize, filter_png
 from pipelines.unusual import rank_unusual, unusual_words
 from pipelines.views import CurveFilter, View
 
-FEATURE_WORDS = {
-    "area": "Area under the curve (work)",
-    "peak_y": "Peak y",
-    "peak_x": "x at the peak",
-    "final_y": "Final y",
-    "final_x": "Final x",
-    "min_y": "Lowest y",
-    "duration": "Duration (last x − first x)",
-    "sample_count": "Samples",
-}
 CHARTS = {"Individuals": "individuals", "Mean and range": "mean-range", "Mean and σ": "mean-std"}
 RULES = {"Nelson (8 rules)": "nelson", "Western Electric (4 rules)": "western-electric"}
 COLUMNS = ("station", "program", "started_at", "part_serial", "plant")
@@ -204,7 +194,7 @@ class QualityPage(pn.viewable.Viewer):
         name = FEATURE_WORDS[feature] if plotted.chart.name in ("individuals", "mean") else None
         drawn = chart_plot(
             plotted,
-            _local(plotted.at, zone),
+            local_times(plotted.at, zone),
             name=name or plotted.chart.name,
             zone=zone,
             dense_from=self.dense_from,
@@ -220,7 +210,7 @@ class QualityPage(pn.viewable.Viewer):
         found = []
         for plotted in made.charts:
             for v in plotted.violations:
-                when = pd.Timestamp(_local(plotted.at.iloc[[v.index]], zone)[0])
+                when = pd.Timestamp(local_times(plotted.at.iloc[[v.index]], zone)[0])
                 ids = plotted.curve_ids[v.index]
                 found.append((when, plotted.chart.name, v.words, ids[-1]))
         if not found:
@@ -253,7 +243,7 @@ class QualityPage(pn.viewable.Viewer):
         if boundsx is None or self._plotted is None:
             return
         zone = self.zone(self._rows)
-        at = pd.DatetimeIndex(_local(self._plotted.at, zone))
+        at = pd.DatetimeIndex(local_times(self._plotted.at, zone))
         low, high = (pd.Timestamp(b) for b in boundsx)
         inside = np.flatnonzero((at >= low) & (at <= high))
         ids = {i for k in inside for i in self._plotted.curve_ids[k]}
@@ -363,12 +353,6 @@ class QualityPage(pn.viewable.Viewer):
             ),
             sizing_mode="stretch_width",
         )
-
-
-def _local(times: pd.Series, zone: str) -> np.ndarray:
-    """Engine times (UTC without a zone) on ``zone``'s clocks, for an axis people read."""
-    stamps = pd.to_datetime(pd.Series(times)).dt.tz_localize("UTC").dt.tz_convert(zone)
-    return stamps.dt.tz_localize(None).to_numpy()
 
 
 def _number(which: str, typed: str) -> float | None:

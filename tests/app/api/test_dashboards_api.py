@@ -60,7 +60,13 @@ def a_view(world, who: str, name: str, shared: bool) -> int:
 
 def test_panels_and_their_places_round_trip(world):
     view = a_view(world, "engineer", "S2 for the dashboard", shared=True)
-    panels = [KPI, TREND, {"kind": "view", "view_id": view, "x": 0, "y": 3, "w": 12, "h": 5}]
+    spc = {"kind": "spc", "metric": "peak_y", "filter": {"station": "S2"}}
+    panels = [
+        KPI,
+        TREND,
+        {"kind": "view", "view_id": view, "x": 0, "y": 3, "w": 12, "h": 5},
+        {**spc, "x": 0, "y": 8, "w": 6, "h": 4},
+    ]
     board = made(world, "engineer", "Line 1 mornings", panels, shared=True)
     assert board["link"] == f"/dashboards?dashboard={board['id']}"
     opened = boards(world, "GET", f"/{board['id']}", who="viewer").json()
@@ -86,6 +92,7 @@ def test_panels_and_their_places_round_trip(world):
     [
         ({**KPI, "metric": "happiness"}, "metric"),
         ({**TREND, "bucket": "month"}, "bucket"),
+        ({**KPI, "kind": "spc", "metric": "nok_rate"}, "metric"),
         ({**KPI, "filter": {"stations": "S1"}}, "Panel 2: stations: not a filter of a KPI panel"),
         ({**KPI, "filter": {"start": "11.12.2026"}}, "Panel 2: start"),
         ({**KPI, "filter": {"live": "week"}}, "Panel 2: live must be one of"),

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from app.dashboards.board import DashboardBoard
-from app.dashboards.spec import formatted
+from app.dashboards.spec import describe, formatted
 from app.dashboards.tiles import ViewPanel, explorer_state
 from app.explorer.state import ExplorerState
 from app.services import Services
@@ -180,6 +180,37 @@ def test_add_move_resize_remove_and_save(plant):
             ("kpi", 0, 5, 4, 2),
         ]
         assert not board.changed
+    finally:
+        board.close()
+
+
+def test_an_spc_panel_draws_a_features_individuals_chart(plant):
+    """The form's SPC chart of the project's curves: the feature of the most common process,
+    every part in time order as the Quality page charts it, and what cannot be charted said."""
+    _, _, (factory, database), _ = plant[1:]
+    board = opened(plant, "dan")
+    try:
+        board.kind.value = "spc"
+        assert board.feature.visible and not board.metric.visible
+        board.feature.value = "peak_y"
+        board.curves_pick.value = board.curves_pick.options["All curves of the project"]
+        spec = board.form_spec()
+        assert spec == {"kind": "spc", "metric": "peak_y", "filter": {}}
+        panel = board.add(spec)
+        assert panel is not None and board.wait(60) and panel.drawn, panel.note.object
+        reader = Curves(factory(), database, projects=("demo",))
+        (process,) = reader.processes(limit=1)
+        rows = reader.filter(process=process).features(("started_at",))
+        reader.client.close()
+        expected = rows.sort_values(["started_at", "curve_id"])["peak_y"].to_numpy()
+        # The points (and the line through them) carry the feature under its words.
+        shown = [r.data_source.data["Peak y"] for r in panel.body.object.renderers]
+        assert len(shown) >= 2 and len(expected) > 20
+        assert any(np.array_equal(np.asarray(v, float), expected) for v in shown)
+        assert f"{process} · {len(rows)} parts" in html.unescape(panel.heading.object)
+        assert describe(spec, {}) == "Peak y, individuals chart"
+        assert board.add({**spec, "metric": "happiness"}) is None
+        assert html.unescape(board.message).startswith("no curve feature 'happiness'")
     finally:
         board.close()
 
