@@ -1,5 +1,6 @@
-"""One shift's report on the Reports page: pick a plant, a day and a shift (at first the last
-shift that ended on the plant's clocks), read the report inline and download it as HTML or PDF.
+"""A shift's, a day's or a week's report on the Reports page: pick a plant, a day and a shift
+(at first the last shift that ended on the plant's clocks), or the whole day or its week, narrow
+it to processes or stations, read the report inline and download it as HTML or PDF.
 
 The report is :func:`pipelines.reports.render_shift_report`'s, the same file the API and the
 mailer hand out; shown here, its page styles are scoped to the report's box. Printing the PDF
@@ -23,8 +24,9 @@ from models.times import local_text
 from models.wording import counted
 from pipelines.curves import Curves
 from pipelines.reports import ReportDefinition, ShiftRef, ShiftReport, render_shift_report
+from pipelines.reports.schedule import period_of
 from pipelines.reports.shifts import PANEL_TITLES, PANELS, last_ended_shift, shift_at
-from pipelines.views import FilterError
+from pipelines.views import CurveFilter, FilterError
 from providers.errors import ProviderError
 from providers.pdf import print_pdf
 
@@ -33,6 +35,7 @@ _SCOPE = "ch-report"
 _STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
 _BODY = re.compile(r"<body>(.*)</body>", re.DOTALL)
 _RULE = re.compile(r"(^|\})\s*([^{}@]+?)\s*\{")
+COVERS = {"Shift": "shift", "Day": "daily", "Week": "weekly"}
 FRAME_CSS = f""".{_SCOPE} {{border: 1px solid #ddd; border-radius: 6px; background: white;
   box-shadow: 0 1px 3px rgba(0,0,0,.08);}}"""
 
@@ -71,13 +74,23 @@ class ShiftReportPanel(pn.viewable.Viewer):
         self.book = plants or load_plants()
         self._now = now or (lambda: datetime.now(UTC))
         self.report: ShiftReport | None = None
-        self.plants = curves.choices().get("plant", [])
+        choices = curves.choices()
+        self.plants = choices.get("plant", [])
         self.plant = pn.widgets.Select(label="Plant", options=self.plants, width=200)
+        self.covers = pn.widgets.RadioButtonGroup(
+            options=COVERS, value="shift", color="light", align="end"
+        )
         self.day = pn.widgets.DatePicker(label="Day the shift starts", width=170)
         self.shift = pn.widgets.Select(label="Shift", width=200)
         self.last = pn.widgets.Button(label="Last ended shift", width=150, align="end")
         self.newest = pn.widgets.Button(
             label="Newest shift with parts", width=190, align="end", visible=False
+        )
+        self.process = pn.widgets.MultiChoice(
+            label="Processes (all if none)", options=curves.processes(limit=100), width=260
+        )
+        self.station = pn.widgets.MultiChoice(
+            label="Stations (all if none)", options=choices.get("station", []), width=260
         )
         self.when = pn.pane.Markdown("", margin=(0, 10))
         self.message = pn.pane.Alert("", alert_type="warning", visible=False)
@@ -104,6 +117,9 @@ class ShiftReportPanel(pn.viewable.Viewer):
         self.plant.param.watch(self._plant_changed, "value")
         self.day.param.watch(lambda _: self.show(), "value")
         self.shift.param.watch(lambda _: self.show(), "value")
+        self.covers.param.watch(self._covers_changed, "value")
+        for narrowing in (self.process, self.station):
+            narrowing.param.watch(lambda _: self.show(), "value")
         self.panels = pn.widgets.CheckButtonGroup(
             options={PANEL_TITLES[p]: p for p in PANELS}, value=list(panels), align="center"
         )
@@ -117,12 +133,19 @@ class ShiftReportPanel(pn.viewable.Viewer):
             return pn.pane.Markdown(
                 f"**Project {text(self.project)} has no curves yet**, so no plant to report on."
             )
-        pickers = pn.Row(self.plant, self.day, self.shift, self.last, self.newest)
+        pickers = pn.Row(self.plant, self.covers, self.day, self.shift, self.last, self.newest)
+        narrowing = pn.Row(self.process, self.station)
         downloads = pn.Row(
             self.html_file, self.pdf_file, self.printing, pn.Spacer(width=30), self.panels
         )
         return pn.Column(
-            pickers, self.when, downloads, self.message, self.view, sizing_mode="stretch_width"
+            pickers,
+            narrowing,
+            self.when,
+            downloads,
+            self.message,
+            self.view,
+            sizing_mode="stretch_width",
         )
 
     # --- choosing the shift ------------------------------------------------------------------
@@ -132,6 +155,11 @@ class ShiftReportPanel(pn.viewable.Viewer):
         self.shift.options = {
             f"{name} · from {clock} {shifts.zone}": name for name, clock in shifts.starts.items()
         }
+
+    def _covers_changed(self, event) -> None:
+        self.shift.visible = event.new == "shift"
+        self.day.name = "Day the shift starts" if event.new == "shift" else "A day of the period"
+        self.show()
 
     def _plant_changed(self, event) -> None:
         self._shift_options(event.new)
@@ -167,21 +195,40 @@ class ShiftReportPanel(pn.viewable.Viewer):
     _quiet = False
 
     def show(self) -> None:
-        """Render the chosen shift's report and show it."""
+        """Render the chosen shift's (or day's, or week's) report and show it."""
         if self._quiet or not (self.plant.value and self.shift.value and self.day.value):
             return
-        ref = ShiftRef(self.plant.value, self.day.value, self.shift.value)
         panels = tuple(p for p in PANELS if p in self.panels.value)
         if not panels:
             self._say("Choose at least one of the report's parts to show.")
             return
-        shown = self.report.definition if self.report is not None else None
-        if shown is not None and (shown.shift, shown.panels) == (ref, panels):
-            return
         self.view.loading = True
         try:
-            definition = ReportDefinition(project=self.project, shift=ref, panels=panels)
-            self.report = render_shift_report(self.curves, definition, plants=self.book)
+            period = None
+            if self.covers.value != "shift":
+                period = period_of(
+                    cadence=self.covers.value,
+                    plant=self.plant.value,
+                    day=self.day.value,
+                    book=self.book,
+                )
+            ref = (
+                period.shifts[0].ref
+                if period
+                else ShiftRef(self.plant.value, self.day.value, self.shift.value)
+            )
+            where = CurveFilter.of(process=self.process.value, station=self.station.value)
+            definition = ReportDefinition(
+                project=self.project, shift=ref, where=where, panels=panels
+            )
+            if self.report is not None and (self.report.definition, self.report.period) == (
+                definition,
+                period,
+            ):
+                return
+            self.report = render_shift_report(
+                self.curves, definition, plants=self.book, period=period
+            )
         except FilterError as exc:
             self.report = None
             self._say(str(exc))
@@ -192,12 +239,14 @@ class ShiftReportPanel(pn.viewable.Viewer):
         window = self.report.window
         running = pd.Timestamp(self._now()) < window.end
         parts = int(self.report.totals["parts"])
+        noun = period.noun if period else "shift"
+        which = f"{noun.capitalize()} {period.key}" if period else f"Shift {ref.shift}"
         self.when.object = (
-            f"**Shift {text(ref.shift)}, {text(ref.plant)}:** "
+            f"**{text(which)}, {text(ref.plant)}:** "
             f"{local_text(window.start, window.zone)} to {local_text(window.end, window.zone)} "
             f"({text(window.zone)}), "
             + (counted(parts, "part") if parts else "no parts")
-            + (" so far: **the shift has not ended yet**." if running else ".")
+            + (f" so far: **the {noun} has not ended yet**." if running else ".")
         )
         self.newest.visible = parts == 0
         self.message.visible = False

@@ -1,6 +1,6 @@
-"""Dashboards in a real browser: make one, add a saved view (drawn live) and a KPI tile, move
-one panel and resize another with the mouse, save, reload, and see the same panels in the same
-places, as the metadata store keeps them."""
+"""Dashboards in a real browser: make one, add a saved view (drawn live), a KPI tile and an SPC
+chart, move one panel and resize another with the mouse, save, reload, and see the same panels
+in the same places, as the metadata store keeps them."""
 
 import re
 
@@ -136,8 +136,14 @@ def test_build_save_and_reload_a_dashboard(served, page):
     page.get_by_label("Figure").select_option(label="NOK rate (curves)")
     page.get_by_role("button", name="Add panel").click()
     drawn(page, 2)
+    # An SPC chart of a feature, at the first free place.
+    page.get_by_role("button", name="SPC chart").click()
+    page.get_by_label("Feature").select_option(label="Peak y")
+    page.get_by_role("button", name="Add panel").click()
+    drawn(page, 3)
+    expect(page.locator(".ch-panel-spc").get_by_text(re.compile(r"\d+ parts"))).to_be_visible()
     before = page.evaluate(PLACES)
-    assert before == [["kpi", 6, 0, 3, 2], ["view", 0, 0, 6, 4]]
+    assert before == [["kpi", 6, 0, 3, 2], ["spc", 6, 2, 6, 4], ["view", 0, 0, 6, 4]]
 
     # Move the KPI tile by its grip to the right edge, then resize the view by its corner.
     items = page.locator(".grid-stack-item")
@@ -160,7 +166,7 @@ def test_build_save_and_reload_a_dashboard(served, page):
 
     # Reloaded: the same panels at the same places, drawn again; the store says the same.
     page.reload()
-    drawn(page, 2)
+    drawn(page, 3)
     assert page.evaluate(PLACES) == after
     store = open_metadata(Settings(home=served.home))
     with store.sessions() as session:

@@ -97,6 +97,36 @@ def test_a_shift_without_parts_says_so_and_offers_the_newest_shift_with_parts(pa
     assert window.start <= newest < window.end and int(panel.report.totals["parts"]) > 0
 
 
+def test_a_day_a_week_and_a_narrowed_report(panel, demo):
+    """The whole day of the chosen day, its week, and one process of it, each as pandas
+    counts its parts; back to one shift."""
+    _, rows = demo
+    panel.choose(SHIFT)
+    panel.covers.value = "daily"
+    assert not panel.shift.visible and panel.report.period.key == "2026-11-16"
+    day = (panel.report.period.shifts[0].start, panel.report.period.end)
+    figures = shift_figures(shift_rows(rows, window=day))
+    assert unescape(panel.when.object).startswith("**Day 2026-11-16, Leipzig:**")
+    assert f"{figures['parts']:,} parts." in unescape(panel.when.object)
+    assert "Per shift" in panel.view.object
+    assert panel.pdf_file.filename == "day-report-demo-Leipzig-2026-11-16.pdf"
+    process = figures["processes"][0]
+    panel.process.value = [process]
+    one = shift_rows(rows, window=day)
+    narrowed = shift_figures(one[one["process"] == process])
+    assert f"{narrowed['parts']:,} parts." in unescape(panel.when.object)
+    assert f"process {process}" in panel.view.object
+    panel.process.value = []
+    panel.covers.value = "weekly"
+    leipzig = shift_figures(rows[rows["plant"] == "Leipzig"])
+    assert f"{leipzig['parts']:,} parts so far: **the week has not ended" in unescape(
+        panel.when.object
+    )
+    panel.covers.value = "shift"
+    assert panel.shift.visible and panel.report.period is None
+    assert panel.report.totals["parts"] == shift_figures(shift_rows(rows))["parts"]
+
+
 @pytest.fixture(scope="module")
 def plant(tmp_path_factory):
     settings = Settings(home=tmp_path_factory.mktemp("reports-store"))
