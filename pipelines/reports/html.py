@@ -228,14 +228,10 @@ def _shifts(by_shift: Kpis, period: Period) -> str:
         "<th>Cycle median (s)</th></tr>"
     )
     figures = by_shift.figures
-    found = (
-        {
-            pd.Timestamp(b).tz_localize(None): r
-            for b, r in zip(figures["bucket"], figures.to_dict("records"), strict=True)
-        }
-        if len(figures)
-        else {}
-    )
+    found = {
+        pd.Timestamp(b).tz_localize(None): r
+        for b, r in zip(figures["bucket"], figures.to_dict("records"), strict=True)
+    }
     rows = []
     for window in period.shifts:
         row = found.get(window.start.tz_convert("UTC").tz_localize(None))
@@ -250,15 +246,20 @@ def _shifts(by_shift: Kpis, period: Period) -> str:
                 else ["0", "0", "0", NONE, NONE, NONE, NONE]
             ),
         ]
-        rows.append(
-            "<tr>"
-            + "".join(
-                f"<td{' class=name' if i < 2 else ''}>{escape(str(c))}</td>"
-                for i, c in enumerate(cells)
-            )
-            + "</tr>"
-        )
+        rows.append(_row(cells))
     return f"<h3>Per shift</h3>\n<table>{head}{''.join(rows)}</table>"
+
+
+def _row(cells: list) -> str:
+    """A table row whose first two cells name what the others count."""
+    return (
+        "<tr>"
+        + "".join(
+            f"<td{' class=name' if i < 2 else ''}>{escape(str(c))}</td>"
+            for i, c in enumerate(cells)
+        )
+        + "</tr>"
+    )
 
 
 def _tiles(totals: dict, window: ShiftWindow) -> str:
@@ -305,14 +306,7 @@ def _stations(by_station: Kpis, window: ShiftWindow) -> str:
             _number(row["parts_per_hour"], 1),
             _number(row["cycle_median_s"], 1),
         ]
-        rows.append(
-            "<tr>"
-            + "".join(
-                f"<td{' class=name' if i < 2 else ''}>{escape(str(c))}</td>"
-                for i, c in enumerate(cells)
-            )
-            + "</tr>"
-        )
+        rows.append(_row(cells))
     return f"<h3>Per station</h3>\n<table>{head}{''.join(rows)}</table>"
 
 
