@@ -3,7 +3,6 @@ accounts exist, and sessions that outlive a sign-out, a password change, a reset
 
 from __future__ import annotations
 
-import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -118,8 +117,9 @@ def _timed(sessions, email: str) -> float:
 
 
 def test_unknown_addresses_take_as_long_as_known_ones(sessions):
-    """The attack is a stopwatch, so this test is one: medians of seven wrong passwords each,
-    taken in turns so that the machine's load weighs on both alike."""
+    """The attack is a stopwatch, so this test is one: the quickest of seven wrong passwords
+    each, taken in turns. The quickest is what an attacker's own repeats converge on; medians
+    followed other work on the machine (once 0.30 against 0.14 s, tests running beside it)."""
     with sessions() as session:
         for i in range(7):
             accounts.create_user(
@@ -131,7 +131,7 @@ def test_unknown_addresses_take_as_long_as_known_ones(sessions):
     for i in range(7):
         known.append(_timed(sessions, f"person{i}@plant.example"))
         unknown.append(_timed(sessions, f"nobody{i}@plant.example"))
-    known_time, unknown_time = statistics.median(known), statistics.median(unknown)
+    known_time, unknown_time = min(known), min(unknown)
     assert max(known_time, unknown_time) < 2 * min(known_time, unknown_time), (known, unknown)
 
 
