@@ -49,7 +49,7 @@ from pipelines.views import FilterError
 log = logging.getLogger(__name__)
 
 SPARE_ROWS = 4  # free rows under the lowest panel, to move panels into
-KINDS = {"Saved view": "view", "KPI tile": "kpi", "Trend": "trend", "SPC chart": "spc"}
+KINDS = {"Saved view": "view", "KPI": "kpi", "Trend": "trend", "SPC": "spc"}
 WINDOWS = {"All time": "", **{words: key for key, words in LIVE.items() if key}}
 EVERYTHING = 0  # the curves picker's "all curves of the project"
 EMPTY = (

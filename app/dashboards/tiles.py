@@ -460,8 +460,9 @@ class TrendPanel(DashboardPanel):
 class SpcPanel(DashboardPanel):
     """A curve feature's individuals chart over the panel's filter, as the Quality page draws
     it: the parts in time order, the centre line and limits from all of them, and the points
-    Nelson's rules flag. Of the filter's process, or of the project's most common one (the
-    heading says which); the Quality page has baselines, subgroups and capability."""
+    Nelson's rules flag. One process, station and program, as SPC needs (programs make
+    different parts): the filter's, else the one with the most parts, named in the heading.
+    The Quality page has baselines, subgroups and capability."""
 
     def draw(self, drawer: PanelDrawer) -> None:
         feature = self.spec["metric"]
@@ -473,7 +474,12 @@ class SpcPanel(DashboardPanel):
         def job(curves: Curves) -> Any:
             chosen = curves.matching(where)
             process = (where.equals.get("process") or chosen.processes(limit=1) or [""])[0]
-            rows = chosen.filter(process=process).features(("started_at", "plant"))
+            rows = chosen.filter(process=process).features(
+                ("station", "program", "started_at", "plant")
+            )
+            for column in ("station", "program"):  # the busiest, unless the filter says
+                if len(rows) and len(where.equals.get(column, ())) != 1:
+                    rows = rows[rows[column] == rows[column].value_counts().idxmax()]
             if rows.empty:
                 return None
             plotted = chart_feature(rows, feature).charts[0]
@@ -485,15 +491,17 @@ class SpcPanel(DashboardPanel):
             chart = drawn.overlay.opts(
                 responsive=False, width=width, height=height, title="", toolbar=None
             )
-            return process, len(rows), hv.renderer("bokeh").get_plot(chart).state
+            first = rows.iloc[0]
+            which = f"{process} · {first['station']} · {first['program']}"
+            return which, len(rows), hv.renderer("bokeh").get_plot(chart).state
 
         def show(done: Any) -> None:
             if done is None:
                 self.say("No parts with features match this chart's filters.")
                 return
-            process, parts, chart = done
+            which, parts, chart = done
             self.heading.object = self._heading_html(
-                {f"{process} · {counted(parts, 'part')}": ACCENT}
+                {f"{which} · {counted(parts, 'part')}": ACCENT}
             )
             self.show(chart)
 
