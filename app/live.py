@@ -80,7 +80,9 @@ def start_live_ingest(
     if s.mqtt_url:
         config = ListenerConfig.from_url(s.mqtt_url, **options)
     else:
-        broker = EmbeddedBroker(s.home.absolute(), port=s.mqtt_port, prefix=s.mqtt_topic_prefix)
+        broker = EmbeddedBroker(
+            s.home.absolute(), port=s.mqtt_port, prefix=s.mqtt_topic_prefix, log_refusals=True
+        )
         logins = LoginSync(broker, services.metadata.sessions, publishers)
         logins.sync()  # the files the broker starts with
         broker.start()

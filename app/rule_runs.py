@@ -13,6 +13,7 @@ never changes), and the run works on its own client of the project's home
 from __future__ import annotations
 
 import logging
+import time
 
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,7 @@ from pipelines.rules.verdicts import run_count
 log = logging.getLogger(__name__)
 
 PERIOD_SECONDS = 60.0
+LONGEST_WAIT = 3600.0  # between starts of a run that keeps leaving the same parts unjudged
 
 
 def process_rules(services: Services, actor: Principal, project: str, process: str) -> list[Rule]:
@@ -57,7 +59,10 @@ class RunResumer(Periodic):
     """Starts again, every ``period`` seconds and once at start, the run of each rule's
     current version that has not judged every part it covers: a run a restart cut short, one
     that failed (an engine away), or parts a move brought without that version's verdicts.
-    What is missing is read from the engine (:func:`run_count`), so nothing is judged twice."""
+    What is missing is read from the engine (:func:`run_count`), so nothing is judged twice.
+    A run that ended with the same parts still missing waits twice as long each time before it
+    is started again (up to :data:`LONGEST_WAIT`), unless their number changes: a run that fails
+    the same way every time would otherwise read them every minute."""
 
     name = "rule-runs"
     wait_first = False  # a run a stopped server left goes on at once
@@ -65,6 +70,8 @@ class RunResumer(Periodic):
     def __init__(self, services: Services, *, period: float = PERIOD_SECONDS) -> None:
         super().__init__(period=period)
         self.services = services
+        # (project, rule id, version) -> (parts missing, when, tries) of its last start here
+        self._tried: dict[tuple[str, int, int], tuple[int, float, int]] = {}
 
     def cycle(self) -> list[Rule]:
         """Start what is missing; the versions started."""
@@ -78,14 +85,20 @@ class RunResumer(Periodic):
                 continue
             try:
                 store = project_store(self.services, project)
-                if run_count(store.client, store.database, rule).done:
-                    continue
+                count = run_count(store.client, store.database, rule)
             except Exception:  # a home away now: the next cycle asks again
                 log.warning(
                     "rule %s: could not ask %s's home", rule.rule_id, project, exc_info=True
                 )
                 continue
+            key = (project, int(rule.rule_id or 0), rule.version)
+            missing, now = count.total - count.judged, time.monotonic()
+            last, when, tries = self._tried.get(key, (-1, 0.0, 0))
+            tries = tries if missing == last else 0
+            if count.done or (tries and now - when < min(self.period * 2**tries, LONGEST_WAIT)):
+                continue
             log.info("rule %s version %s: judging the parts it missed", rule.rule_id, rule.version)
+            self._tried[key] = (missing, now, tries + 1)
             start(self.services, rule)
             started.append(rule)
         return started

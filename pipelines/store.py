@@ -79,6 +79,9 @@ class ClusterWriteError(ValueError):
     atomic yet."""
 
 
+DATASET_KINDS = ("demo", "import", "live")  # the datasets table's kind enum
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     project: str
@@ -86,6 +89,12 @@ class DatasetSpec:
     name: str
     source: str = ""
     content_sha256: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in DATASET_KINDS:  # else the engine's enum refuses it mid-import
+            raise ValueError(
+                f"a dataset's kind is one of {', '.join(DATASET_KINDS)}, not {self.kind!r}"
+            )
 
 
 @dataclass

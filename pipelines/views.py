@@ -262,9 +262,10 @@ def verdict_category_sql(database: str, rules: Sequence[int], column: str) -> tu
         f"FROM ({_latest_verdicts(database, 'category_rules')}) GROUP BY curve_id) "
         f"AS verdicts ON verdicts.curve_id = {column}"
     )
+    # Unjudged curves join no row: 0 or NULL, whichever join_use_nulls the server sets.
     sql = (
-        "multiIf(verdicts.judged = 0, {category_none:String}, verdicts.all_passed, "
-        "{category_passed:String}, {category_failed:String})"
+        "multiIf(verdicts.judged = 1 AND verdicts.all_passed, {category_passed:String}, "
+        "verdicts.judged = 1, {category_failed:String}, {category_none:String})"
     )
     return sql, join, params
 

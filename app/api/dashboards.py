@@ -27,16 +27,16 @@ from app.api.registry import API
 from app.api.schemas import Label, Page, Paging, Request
 from app.api.scope import page_list, project_in
 from app.dashboards.spec import BUCKET_WORDS, FILTER_KEYS, METRICS, checked_panels
-from app.quality.charts import FEATURE_WORDS
 from models import dashboards as stored
 from models.access import Action, Principal
 from models.tables import Dashboard, Project
+from pipelines.kernels.features import FEATURES
 
 TAG = "dashboards"
 LINK = "/dashboards?dashboard={id}"
 Metric = Literal[tuple(METRICS)]  # type: ignore[valid-type]
 Bucket = Literal[tuple(BUCKET_WORDS)]  # type: ignore[valid-type]
-Feature = Literal[tuple(FEATURE_WORDS)]  # type: ignore[valid-type]
+Feature = Literal[FEATURES]  # type: ignore[valid-type]
 FilterKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 FilterValue = Annotated[str, StringConstraints(max_length=stored.MAX_VALUE)]
 Filter = Annotated[dict[FilterKey, FilterValue], Field(max_length=stored.MAX_FILTER_KEYS)]

@@ -74,7 +74,8 @@ class PeriodReportQuery(ReportQuery):
 )
 def shift_report(call: Call) -> Raw:
     query: ShiftReportQuery = call.query
-    return _report(call, ShiftRef(query.plant, query.date, query.shift), None)
+    _, name = _project(call, Action.VIEW)
+    return _report(call, name, ShiftRef(query.plant, query.date, query.shift), None)
 
 
 @API.route(
@@ -92,13 +93,13 @@ def shift_report(call: Call) -> Raw:
 )
 def period_report(call: Call) -> Raw:
     query: PeriodReportQuery = call.query
+    _, name = _project(call, Action.VIEW)  # who may see it, before what it asks
     period = period_of(cadence=query.cadence, plant=query.plant, day=query.date, book=load_plants())
-    return _report(call, period.shifts[0].ref, period)
+    return _report(call, name, period.shifts[0].ref, period)
 
 
-def _report(call: Call, ref: ShiftRef, period: Period | None) -> Raw:
+def _report(call: Call, name: str, ref: ShiftRef, period: Period | None) -> Raw:
     query: ReportQuery = call.query
-    _, name = _project(call, Action.VIEW)
     definition = ReportDefinition(
         project=name,
         shift=ref,

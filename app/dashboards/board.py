@@ -53,8 +53,8 @@ KINDS = {"Saved view": "view", "KPI": "kpi", "Trend": "trend", "SPC": "spc"}
 WINDOWS = {"All time": "", **{words: key for key, words in LIVE.items() if key}}
 EVERYTHING = 0  # the curves picker's "all curves of the project"
 EMPTY = (
-    "**This dashboard has no panels yet** — add a saved view, a KPI tile or a trend with "
-    "*Add a panel* on the left, then *Save*."
+    "**This dashboard has no panels yet** — add a saved view, a KPI tile, a trend or an "
+    "SPC chart with *Add a panel* on the left, then *Save*."
 )
 GRID_CSS = """
 .grid-stack > .grid-stack-item > .grid-stack-item-content {overflow: hidden !important;

@@ -19,6 +19,7 @@ from typing import Any
 
 import holoviews as hv
 import holoviews.plotting.bokeh  # the explorer raster options need a plotting backend
+import numpy as np
 import pandas as pd
 import panel as pn
 import param
@@ -32,8 +33,7 @@ from app.explorer import elements
 from app.explorer.latest import in_session
 from app.explorer.state import ExplorerState
 from app.markup import text
-from app.quality.charts import FEATURE_WORDS, chart_plot, local_times
-from models.plants import load_plants
+from app.quality.charts import FEATURE_WORDS, chart_plot, local_times, parts_zone
 from models.wording import counted
 from pipelines.curves import Curves
 from pipelines.feature_charts import chart_feature
@@ -473,18 +473,21 @@ class SpcPanel(DashboardPanel):
 
         def job(curves: Curves) -> Any:
             chosen = curves.matching(where)
-            process = (where.equals.get("process") or chosen.processes(limit=1) or [""])[0]
+            process = (chosen.processes(limit=1) or [""])[0]  # the busiest of the filter's
             rows = chosen.filter(process=process).features(
                 ("station", "program", "started_at", "plant")
             )
+            rows = rows[np.isfinite(rows[feature].to_numpy(np.float64))]
             for column in ("station", "program"):  # the busiest, unless the filter says
                 if len(rows) and len(where.equals.get(column, ())) != 1:
                     rows = rows[rows[column] == rows[column].value_counts().idxmax()]
             if rows.empty:
                 return None
-            plotted = chart_feature(rows, feature).charts[0]
-            plants = rows["plant"].dropna().unique()
-            zone = (load_plants().zone(plants[0]) if len(plants) == 1 else None) or "UTC"
+            try:
+                plotted = chart_feature(rows, feature).charts[0]
+            except ValueError as exc:  # too few parts for limits, said in words
+                return str(exc)
+            zone = parts_zone(rows)
             drawn = chart_plot(
                 plotted, local_times(plotted.at, zone), name=FEATURE_WORDS[feature], zone=zone
             )
@@ -496,8 +499,10 @@ class SpcPanel(DashboardPanel):
             return which, len(rows), hv.renderer("bokeh").get_plot(chart).state
 
         def show(done: Any) -> None:
-            if done is None:
-                self.say("No parts with features match this chart's filters.")
+            if done is None or isinstance(done, str):
+                self.say(
+                    text(done) if done else "No parts with features match this chart's filters."
+                )
                 return
             which, parts, chart = done
             self.heading.object = self._heading_html(

@@ -33,8 +33,8 @@ pn.extension("gridstack")
 
 SLUG = "dashboards"
 NONE_YET = (
-    "**No dashboards yet** — add a saved view, a KPI tile or a trend: name a dashboard on the "
-    "left and press *New dashboard*."
+    "**No dashboards yet** — add saved views, KPI tiles, trends or SPC charts: name a "
+    "dashboard on the left and press *New dashboard*."
 )
 
 

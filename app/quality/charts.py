@@ -20,7 +20,9 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 
+from models.plants import load_plants
 from pipelines.feature_charts import DENSE_POINTS, Plotted, bends, count_points
+from pipelines.kernels.features import FEATURES
 from pipelines.render import palette
 from pipelines.shading import BAR, LEVELS, CountScale
 
@@ -31,6 +33,7 @@ __all__ = [
     "chart_plot",
     "dense_points",
     "local_times",
+    "parts_zone",
     "points_grid",
     "shown_span",
 ]
@@ -45,12 +48,20 @@ FEATURE_WORDS = {
     "duration": "Duration (last x − first x)",
     "sample_count": "Samples",
 }
+assert set(FEATURE_WORDS) == set(FEATURES), "a feature without words, or words without one"
 OUT = "#d62728"
 POINTS = "#1f5fa8"
 AXIS = "part started"
 CELLS = (90, 420)  # (rows, columns): about 2-3 px a cell on the page's 260 px high chart
 # From a mid blue: a cell of one point must read on white as a glyph did (seen on the page).
 COLOURS = list(palette("Blues"))[LEVELS * 2 // 5 :]
+
+
+def parts_zone(rows: pd.DataFrame) -> str:
+    """Where ``rows``' parts were made, for the times people read: their plant's zone when
+    they are of one plant, else UTC."""
+    plants = rows["plant"].dropna().unique()
+    return (load_plants().zone(plants[0]) if len(plants) == 1 else None) or "UTC"
 
 
 def local_times(times: pd.Series, zone: str) -> np.ndarray:

@@ -19,9 +19,8 @@ import pandas as pd
 import panel as pn
 
 from app.markup import text
-from app.quality.charts import DENSE_POINTS, FEATURE_WORDS, chart_plot, local_times
+from app.quality.charts import DENSE_POINTS, FEATURE_WORDS, chart_plot, local_times, parts_zone
 from models.csv_safe import frame_csv
-from models.plants import load_plants
 from models.times import TimeInputError, parse_time, utc_text
 from models.wording import counted
 from pipelines.curves import Curves
@@ -141,8 +140,7 @@ class QualityPage(pn.viewable.Viewer):
     def zone(self, rows: pd.DataFrame | None = None) -> str:
         """The plant's zone of ``rows`` (default: the process's parts) when they are of one
         plant, else UTC."""
-        plants = (self._features if rows is None else rows)["plant"].dropna().unique()
-        return (load_plants().zone(plants[0]) if len(plants) == 1 else None) or "UTC"
+        return parts_zone(self._features if rows is None else rows)
 
     def chosen(self) -> pd.DataFrame:
         f = self._features

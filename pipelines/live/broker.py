@@ -105,10 +105,15 @@ def render_acl(prefix: str, publishers: Iterable[Publisher]) -> str:
     return "\n".join(lines)
 
 
-def render_config(directory: Path, port: int, *, queue_mb: int = 2048) -> str:
+def render_config(
+    directory: Path, port: int, *, queue_mb: int = 2048, refusals: bool = False
+) -> str:
     """mosquitto.conf: localhost only, logins required, persistent, no in-flight or queue cap
     (the listener acks a whole micro-batch after its commit, and a busy engine must not make
-    the broker drop a queued QoS 1 message)."""
+    the broker drop a queued QoS 1 message). ``refusals``: log at debug level too, where
+    mosquitto says which publish it refused (for :mod:`pipelines.live.refusals`, which reads
+    and empties the log; a broker nobody watches so keeps its log small)."""
+    debug = ["log_type debug"] if refusals else []
     return "\n".join(
         [
             f"listener {port} 127.0.0.1",
@@ -128,9 +133,7 @@ def render_config(directory: Path, port: int, *, queue_mb: int = 2048) -> str:
             "log_type warning",
             "log_type notice",
             "log_type information",
-            # A publish the ACL refuses is logged at debug level only: pipelines.live.refusals
-            # reads it from here and empties the log as it grows.
-            "log_type debug",
+            *debug,
             "connection_messages true",
             "",
         ]
@@ -222,7 +225,11 @@ class EmbeddedBroker:
         prefix: str = "curvehouse",
         publishers: Iterable[Publisher] = (),
         queue_mb: int = 2048,
+        log_refusals: bool = False,
     ) -> None:
+        """``log_refusals``: for a server that records what the broker refuses
+        (:class:`pipelines.live.refusals.RefusalWatch`)."""
+        self.log_refusals = log_refusals
         self.directory = Path(home).absolute() / "broker"
         self.wanted_port, self.prefix, self.queue_mb = port, prefix, queue_mb
         self.publishers = list(publishers)
@@ -325,6 +332,11 @@ class EmbeddedBroker:
             return None
         return int(first[1]) if first[:1] == ["listener"] else None
 
+    def _config(self, port: int, refusals: bool = False) -> str:
+        return render_config(
+            self.directory, port, queue_mb=self.queue_mb, refusals=self.log_refusals or refusals
+        )
+
     def start(self, *, timeout: float = 10.0) -> EmbeddedBroker:
         """Run mosquitto (or adopt the one this home already runs) and wait until it listens."""
         executable = find_mosquitto()
@@ -334,19 +346,20 @@ class EmbeddedBroker:
         running = self._running_pid()
         if running is not None and (port := self._configured_port()) and _listening(running, port):
             self.pid, self.port = running, port
-            # This version's config (its log levels) and the logins just written.
-            _write_private(
-                self.config_path, render_config(self.directory, port, queue_mb=self.queue_mb)
-            )
+            # This version's config and the logins just written. Refusals stay logged when
+            # they were: a server that watches them may run beside this one (simulate).
+            try:
+                logged = "log_type debug" in self.config_path.read_text()
+            except OSError:
+                logged = False
+            _write_private(self.config_path, self._config(port, logged))
             os.kill(running, signal.SIGHUP)
             return self
         for _attempt in range(3):
             port = self.wanted_port
             if port == 0 or not _port_free(port):
                 port = _free_port()
-            _write_private(
-                self.config_path, render_config(self.directory, port, queue_mb=self.queue_mb)
-            )
+            _write_private(self.config_path, self._config(port))
             with (self.directory / "mosquitto.stderr").open("wb") as stderr:
                 process = subprocess.Popen(
                     [executable, "-c", str(self.config_path)],
@@ -378,9 +391,12 @@ class EmbeddedBroker:
 
     def _tail(self, lines: int = 5) -> str:
         try:
-            return " | ".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            with self.log_path.open("rb") as f:
+                f.seek(max(0, self.log_path.stat().st_size - (64 << 10)))
+                end = f.read().decode(errors="replace")
         except OSError:
             return "(no log)"
+        return " | ".join(end.splitlines()[-lines:])
 
     def reload(
         self, publishers: Iterable[Publisher] | None = None, *, tokens_known: bool = False

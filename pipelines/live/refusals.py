@@ -11,7 +11,8 @@ the server as a warning, not filed under a project.
 The log is read from where the last look ended (``refusals.json`` beside it keeps the offset),
 so a restart neither repeats nor skips a refusal; a refusal's dead letter is keyed by where its
 line stands in the log, so one recorded just before a crash is not recorded again. Debug
-logging writes four lines per message received, so the log is emptied once it passes
+logging (only on a broker started for a watching server: ``EmbeddedBroker(log_refusals=True)``)
+writes four lines per message received, so the log is emptied once it passes
 :data:`MAX_LOG_BYTES` right after it was read to its end (a line written in that instant is
 lost: the one gap, stated in the README).
 """
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 NOT_ALLOWED = "not_allowed"
 MAX_LOG_BYTES = 64 << 20
 POLL_SECONDS = 2.0
+MAX_CLIENTS = 10_000  # client ids whose login is remembered
+READ_BYTES = 8 << 20  # read at most this much of the log per look (a backlog: in turns)
 
 _CONNECTED = re.compile(r"^(\d+): New client connected from \S+ as (\S+) \(.*?u'([^']*)'\)")
 _DENIED = re.compile(r"^(\d+): Denied PUBLISH from (\S+) \(.*?'(.*)', \.\.\. \((\d+) bytes\)\)$")
@@ -82,17 +85,18 @@ class BrokerLog:
     def __init__(self, path: Path, *, max_bytes: int = MAX_LOG_BYTES) -> None:
         self.path, self.max_bytes = path, max_bytes
         self.state_path = path.with_name("refusals.json")
-        self.clients: dict[str, str] = {}  # client id -> login, from the connect lines
-        state = self._load()
-        self.inode, self.offset, self.generation = state
-        self._read_to = self.offset
-
-    def _load(self) -> tuple[int, int, int]:
+        # client id -> login, from the connect lines; kept across restarts, since a gateway
+        # stays connected far longer than a server runs
+        self.clients: dict[str, str] = {}
+        self.inode, self.offset, self.generation = 0, 0, 0
         try:
             state = json.loads(self.state_path.read_text())
-            return int(state["inode"]), int(state["offset"]), int(state["generation"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return 0, 0, 0
+            self.inode, self.offset = int(state["inode"]), int(state["offset"])
+            self.generation = int(state["generation"])
+            self.clients = {str(k): str(v) for k, v in state.get("clients", {}).items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass
+        self._read_to = self.offset
 
     def read(self) -> tuple[list[RefusedPublish], list[str]]:
         """The publishes denied and the logins refused (their addresses) in the lines written
@@ -106,7 +110,7 @@ class BrokerLog:
             self.generation += 1
         with self.path.open("rb") as f:
             f.seek(self.offset)
-            data = f.read()
+            data = f.read(READ_BYTES)
         end = data.rfind(b"\n") + 1
         denied, refused = [], []
         position = self.offset
@@ -116,6 +120,7 @@ class BrokerLog:
                 continue
             line = raw.decode("utf-8", errors="replace").rstrip("\n")
             if m := _CONNECTED.match(line):
+                self.clients.pop(m.group(2), None)  # newest last, for the bound below
                 self.clients[m.group(2)] = m.group(3)
             elif m := _DENIED.match(line):
                 client = m.group(2)
@@ -137,13 +142,20 @@ class BrokerLog:
 
     def commit(self) -> None:
         """What :meth:`read` gave is recorded: the next read starts after it. A log grown past
-        ``max_bytes`` is emptied now (read to its end a moment ago)."""
+        ``max_bytes`` and read to its end is emptied now."""
         self.offset = self._read_to
-        if self.offset >= self.max_bytes:
+        if self.offset >= self.max_bytes and self.offset >= self.path.stat().st_size:
             os.truncate(self.path, 0)
             self.offset = self._read_to = 0
             self.generation += 1
-        state = {"inode": self.inode, "offset": self.offset, "generation": self.generation}
+        if len(self.clients) > MAX_CLIENTS:  # the longest unseen go first
+            self.clients = dict(list(self.clients.items())[-MAX_CLIENTS:])
+        state = {
+            "inode": self.inode,
+            "offset": self.offset,
+            "generation": self.generation,
+            "clients": self.clients,
+        }
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state))
         tmp.replace(self.state_path)

@@ -186,9 +186,10 @@ def _head(
             f" {len(period.shifts)} shifts, from shift {first.shift} of {first.day.isoformat()} "
             f"to shift {last.shift} of {last.day.isoformat()}."
         )
-    elif window.shift_zone != window.zone:
-        clocks = (
-            f" The shift starts at {window.shift_clock} on {window.shift_zone} clocks, "
+    if window.shift_zone != window.zone:
+        which = "Its first shift starts" if period is not None else "The shift starts"
+        clocks += (
+            f" {which} at {window.shift_clock} on {window.shift_zone} clocks, "
             f"as the plant's shifts are kept."
         )
     chosen = [

@@ -63,15 +63,15 @@ class RuleRuns:
     def start(self, rule: Rule, open_store: Callable[[], CurveStore]) -> RuleRun:
         """Judge the stored curves ``rule`` (a saved version) covers and has not judged, in a
         thread; ``open_store()`` gives a store on the project's home whose client the run
-        closes. A run of the same version already going is returned, not doubled; one of an
-        older version is stopped."""
+        closes. A run of the same or a newer version already going is returned, not doubled
+        or stopped; one of an older version is stopped."""
         if rule.rule_id is None:
             raise ValueError(f"rule {rule.name!r} is not saved: only saved versions re-run")
         run = RuleRun(rule)
         with self._lock:
             going = self._runs.get(run.key)
             if going is not None and going.state == RUNNING:
-                if going.rule.version == rule.version:
+                if going.rule.version >= rule.version:
                     return going
                 going.stop()
             self._runs[run.key] = run

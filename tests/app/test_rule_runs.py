@@ -3,6 +3,7 @@ judging only the parts still missing a verdict of the rule's current version."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
@@ -110,3 +111,48 @@ def test_a_cut_short_run_goes_on_and_only_missing_parts_are_judged(line):
         parameters={"r": rule.rule_id},
     ).result_rows[0][0]
     assert verdicts == 0  # none judged twice
+
+
+def test_a_run_that_keeps_failing_waits_longer_each_time(line, monkeypatch):
+    """A run that leaves the same parts unjudged (here: one that never gets going) is not
+    started every minute: twice the wait after each try, at once when the parts change."""
+    import app.rule_runs as resumer_module
+
+    services, store, project_id, dan = line
+    rule = make_rule(services, project_id, dan, "stuck")
+    started = []
+    monkeypatch.setattr(resumer_module, "start", lambda services, rule: started.append(rule))
+    resumer = RunResumer(services, period=60)
+    assert resumer.cycle() == [rule] and resumer.cycle() == []  # waits 120 s now
+    key = ("demo", rule.rule_id, rule.version)
+    missing, when, tries = resumer._tried[key]
+    resumer._tried[key] = (missing, when - 121, tries)  # two minutes on
+    assert resumer.cycle() == [rule] and resumer._tried[key][2] == 2
+    assert resumer.cycle() == []  # now four minutes
+    store.write(
+        renamed(generate_demo(DemoSpec(curves=5, seed=11))), DatasetSpec("demo", "import", "f")
+    )
+    assert resumer.cycle() == [rule]  # more parts missing: at once
+    assert len(started) == 3
+
+
+def test_a_running_run_is_left_alone_and_an_older_version_never_stops_a_newer(line):
+    """The resumer reads the versions before it looks at the runs: a version saved meanwhile
+    is already running, and starting the older one must neither double it nor stop it."""
+    from dataclasses import replace
+
+    services, _, project_id, dan = line
+    rule = make_rule(services, project_id, dan, "long")
+    gate = threading.Event()
+
+    def slow_store():
+        gate.wait(30)
+        return services.homes.store(services.homes.of("demo"), project="demo")
+
+    newer = RUNS.start(replace(rule, version=rule.version + 1), slow_store)
+    try:
+        assert RunResumer(services).cycle() == []  # its rule is running: left alone
+        assert RUNS.start(rule, slow_store) is newer and newer.state == "running"
+    finally:
+        gate.set()
+    assert newer.wait(60) and newer.state == "done"

@@ -178,3 +178,8 @@ def test_delete_datasets_removes_only_those(store, demo_batches):
     ).result_rows[0]
     assert left == (1, first.curves_added)
     assert datasets(store)["kind"].tolist() == ["import"]
+
+
+def test_a_dataset_kind_the_store_cannot_keep_is_refused_in_words():
+    with pytest.raises(ValueError, match="a dataset's kind is one of demo, import, live, not 'i'"):
+        DatasetSpec("p", "i", "name")

@@ -113,8 +113,12 @@ def test_a_publisher_reaches_its_own_project_only_and_reload_adds_logins(broker,
 
 
 def test_a_second_start_adopts_the_running_broker(broker):
+    assert "log_type debug" not in broker.config_path.read_text()  # nobody reads refusals
+    watched = EmbeddedBroker(broker.directory.parent, port=0, log_refusals=True).start()
+    assert watched.pid == broker.pid and "log_type debug" in broker.config_path.read_text()
     again = EmbeddedBroker(broker.directory.parent, port=0).start()
     assert (again.pid, again.port) == (broker.pid, broker.port)
+    assert "log_type debug" in broker.config_path.read_text()  # the watching server's stays
     gw = Gateway(broker.port, PUBLISHER.username, PUBLISHER.secret)
     assert gw.connected.wait(30) and gw.refused == []  # its logins were added to ours
     gw.close()

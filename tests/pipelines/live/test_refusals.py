@@ -12,9 +12,10 @@ import time
 import pytest
 
 from models.tables import DeadLetter, Organisation, Project
+from pipelines.live.broker import EmbeddedBroker
 from pipelines.live.refusals import NOT_ALLOWED, BrokerLog, RefusalWatch
 from pipelines.live.sink import StoreSink
-from tests.pipelines.live.conftest import PUBLISHER, Gateway
+from tests.pipelines.live.conftest import PUBLISHER, Gateway, _require_mosquitto
 
 LINES = [
     "1796528069: New connection from 127.0.0.1:57680 on port 18831.",
@@ -56,10 +57,20 @@ def test_denied_publishes_and_refused_logins_are_read_once(tmp_path):
     with path.open("a") as f:  # the rest of the half-written line, then more
         f.write("ACK to 10.0.0.9 (0, 5)\n")
     write(path, LINES[5:])
+    write(
+        path,
+        [
+            "1796528080: Denied PUBLISH from press3 (d0, q1, r0, m9, 'curvehouse/c/curves', "
+            "... (3 bytes))"
+        ],
+    )
     again = BrokerLog(path)  # a restart: starts where the last commit ended
     denied, refused = again.read()
     assert refused == ["10.0.0.9"]
-    assert [(d.client, d.login, d.topic) for d in denied] == [("other", "", "elsewhere/x")]
+    assert [(d.client, d.login, d.topic) for d in denied] == [
+        ("other", "", "elsewhere/x"),
+        ("press3", "ing-a1", "curvehouse/c/curves"),  # its login known from before
+    ]
     assert denied[0].note("curvehouse", {}.get).project == ""  # not a project's topic
 
 
@@ -74,6 +85,17 @@ def test_a_log_past_its_limit_is_emptied_and_keys_stay_unique(tmp_path):
     second, _ = reader.read()
     assert [d.topic for d in second] == [d.topic for d in first]
     assert not {d.key for d in first} & {d.key for d in second}
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """Curvehouse's broker as a server that records refusals starts it."""
+    _require_mosquitto()
+    running = EmbeddedBroker(
+        tmp_path / "home", port=0, publishers=[PUBLISHER], log_refusals=True
+    ).start()
+    yield running
+    running.stop()
 
 
 @pytest.mark.integration

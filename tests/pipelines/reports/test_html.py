@@ -193,6 +193,9 @@ def test_a_week_report_and_shifts_with_gaps(demo):
     assert report.totals["parts"] == shift_figures(rows[rows["plant"] == "Leipzig"])["parts"]
     assert report.filename("html") == "week-report-demo-Leipzig-2026-W47.html"
     assert "No parts were made" not in report.html  # the demo's two days are in it
+    text = re.sub(r"\s+", " ", " ".join(parsed(report.html).text))
+    # Friday has no parts: its shifts' rows say so with zeros, not gaps.
+    assert re.search(r"2026-11-20 A \S+ \S+ 0 0 0 – – – –", text), text
     gaps = day_period(date(2026, 11, 16), "daily", names=("A", "C"))
     assert not gaps.combined
     with pytest.raises(ReportError, match="consecutive shifts only"):
