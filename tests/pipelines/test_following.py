@@ -150,3 +150,51 @@ def arriving_counts(store, where, view, name):
     ).result_rows[0][0]
     engine = Committed(store.client, store.database, EngineSamples(), where)
     return engine.draw(where, view, Commits(datasets=(dataset,))).counts
+
+
+def test_pages_following_one_filter_share_one_picture_and_its_updates(demo_store):
+    """Eight pages of one filter and view ask at once, then again after a commit: the engine
+    draws the window once and the new curves once, and every page gets the same picture."""
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import dataclass, field
+
+    @dataclass(frozen=True)
+    class Counted(EngineSamples):
+        drawn: list = field(default_factory=list)
+
+        def draw(self, *args, **kwargs):
+            self.drawn.append(kwargs.get("commits"))
+            return super().draw(*args, **kwargs)
+
+    store, _ = demo_store
+    engine = Counted()
+    memory = MemorySamples(HotCache(1 << 30), engine=engine)
+    base = CurveFilter.of(process="press-fit")
+    started = Curves(store.client, store.database, base).metadata(10_000)["started_at"]
+    view = engine_image(store, base, View(width=120, height=60)).view
+    where = replace(base, start=pd.Timestamp(started.quantile(0.5)))
+
+    def pages() -> list:
+        with ThreadPoolExecutor(8) as pool:
+            return list(
+                pool.map(
+                    lambda _: (
+                        Curves(store.client, store.database, where, source=memory)
+                        .following(view)
+                        .counts
+                    ),
+                    range(8),
+                )
+            )
+
+    first = pages()
+    assert len(engine.drawn) == 1 and all(c is first[0] for c in first)
+    store.write(
+        arriving(61, started.max() + pd.Timedelta(minutes=5)),
+        DatasetSpec(project="demo", kind="import", name="live61"),
+    )
+    second = pages()
+    assert len(engine.drawn) == 2 and engine.drawn[1].datasets  # the new curves, once
+    assert all(c is second[0] for c in second)
+    np.testing.assert_array_equal(second[0], engine_image(store, where, view).counts)
+    assert second[0].sum() > first[0].sum()
