@@ -10,10 +10,11 @@ the one check of a view's state, which the REST API (:mod:`app.api.views`) uses 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import panel as pn
 import param
+from sqlalchemy.orm import Session
 
 from app.checkbox import labelled_checkbox
 from app.explorer.state import ExplorerState
@@ -106,6 +107,17 @@ class SavedViews(pn.viewable.Viewer):
         self.open_button.on_click(lambda _e: self.open())
         self.delete_button = pn.widgets.Button(label="Delete", color="light")
         self.delete_button.on_click(lambda _e: self.delete())
+        self.rename_button = pn.widgets.Button(
+            label="Rename", color="light", description="Rename it to the name typed below"
+        )
+        self.rename_button.on_click(lambda _e: self.rename())
+        self.update_button = pn.widgets.Button(
+            label="Update", color="light", description="Keep what the explorer shows now in it"
+        )
+        self.update_button.on_click(lambda _e: self.update())
+        self.share_button = pn.widgets.Button(label="Share", color="light")
+        self.share_button.on_click(lambda _e: self.toggle_share())
+        self._shared: dict[int, bool] = {}  # the picker's views: shared or not
         self.link = pn.pane.Markdown("", name="saved-view-link", margin=(0, 10))
         self.said = pn.pane.Markdown(self.param.message, name="saved-views-said", margin=(0, 10))
         self.param.watch(self._on_chosen, "chosen")
@@ -127,6 +139,7 @@ class SavedViews(pn.viewable.Viewer):
             project = self._project(session)
             views = [] if project is None else stored.project_views(session, self._actor, project)
             options = {self._label(v): v.id for v in views}
+            self._shared = {v.id: v.shared for v in views}
         self.picker.options = options
         ids = list(options.values())
         self.picker.value = chosen if chosen in ids else (ids[0] if ids else None)
@@ -145,7 +158,15 @@ class SavedViews(pn.viewable.Viewer):
         self.link.object = (
             "" if chosen is None else f"Link: [{view_link(chosen)}]({view_link(chosen)})"
         )
-        self.open_button.disabled = self.delete_button.disabled = chosen is None
+        for button in (
+            self.open_button,
+            self.delete_button,
+            self.rename_button,
+            self.update_button,
+            self.share_button,
+        ):
+            button.disabled = chosen is None
+        self.share_button.label = "Make private" if self._shared.get(chosen) else "Share"
 
     def save(self) -> SavedView | None:
         """Keep the explorer's state under the name typed."""
@@ -198,19 +219,60 @@ class SavedViews(pn.viewable.Viewer):
         self.message = f"Opened “{text(name)}”."
 
     def delete(self) -> None:
-        if self.chosen is None:
+        def delete(session: Session, view: SavedView) -> str:
+            stored.delete_view(session=session, actor=self._actor, view=view)
+            return f"Deleted “{text(view.name)}”."
+
+        self._change(delete, keep=False)
+
+    def rename(self) -> None:
+        """The chosen view, under the name typed in *View name*."""
+
+        def rename(session: Session, view: SavedView) -> str:
+            if not self.view_name.strip():
+                raise ValueError("Type the new name in the View name box first.")
+            stored.rename_view(session=session, actor=self._actor, view=view, name=self.view_name)
+            return f"Renamed to “{text(view.name)}”."
+
+        self._change(rename)
+
+    def update(self) -> None:
+        """The chosen view shows what the explorer shows now (same name and link)."""
+
+        def update(session: Session, view: SavedView) -> str:
+            query = stored_query(self.state.to_query(), view.query.get("project", ""))
+            stored.change_view(session=session, actor=self._actor, view=view, query=query)
+            return f"“{text(view.name)}” now keeps what the explorer shows."
+
+        self._change(update)
+
+    def toggle_share(self) -> None:
+        """Share the chosen view with the project, or make a shared one private."""
+
+        def share(session: Session, view: SavedView) -> str:
+            shared = not view.shared
+            stored.share_view(session=session, actor=self._actor, view=view, shared=shared)
+            return f"“{text(view.name)}” is " + (
+                "shared with the project." if shared else "private now."
+            )
+
+        self._change(share)
+
+    def _change(self, change: Callable[[Session, SavedView], str], keep: bool = True) -> None:
+        """Apply ``change`` to the chosen view in one transaction; what it did, or why not,
+        is said under the card."""
+        chosen = self.chosen
+        if chosen is None:
             return
         with self._services.metadata.sessions() as session:
             try:
-                view = stored.find_view(session, self._actor, self.chosen)
-                name = view.name
-                stored.delete_view(session=session, actor=self._actor, view=view)
+                said = change(session, stored.find_view(session, self._actor, chosen))
                 session.commit()
-            except AccessError as exc:
+            except (AccessError, BadName, FilterError, ValueError) as exc:
                 self.message = text(str(exc))
                 return
-        self.message = f"Deleted “{text(name)}”."
-        self.refresh()
+        self.message = said
+        self.refresh(chosen=chosen if keep else None)
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -220,7 +282,13 @@ class SavedViews(pn.viewable.Viewer):
         screen's third down."""
         controls = [
             self.picker,
-            pn.Row(self.open_button, self.delete_button, sizing_mode="stretch_width"),
+            pn.Row(self.open_button, self.update_button, sizing_mode="stretch_width"),
+            pn.Row(
+                self.rename_button,
+                self.share_button,
+                self.delete_button,
+                sizing_mode="stretch_width",
+            ),
             self.link,
             self.name_input,
             self.share_box,

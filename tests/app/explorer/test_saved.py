@@ -1,10 +1,11 @@
 """Saved views in the explorer: the state kept is exactly the explorer's URL form (every
 parameter, found by iterating over the state's parameters, so a new one is covered or this
 fails), a state the explorer cannot hold is refused by name, and the sidebar's controls save,
-list, open and delete views as their owner's role allows."""
+list, open, rename, share, update and delete views as their owner's role allows."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import param
@@ -16,7 +17,7 @@ from app.services import Services
 from models import accounts
 from models.access import Principal
 from models.settings import Settings
-from models.tables import Project, ProjectMember, Role, SavedView
+from models.tables import AuditEvent, Project, ProjectMember, Role, SavedView
 from pipelines.views import FilterError
 
 # Values that must mean something to the explorer; any other parameter gets one by its type.
@@ -199,3 +200,39 @@ def test_the_sidebar_card_is_folded_until_asked_for(press):
     # A page whose view could not be opened says why, unfolded.
     said = SavedViews(services, people["dan"], ExplorerState(project="press"), message="No view")
     assert not said.sidebar()[0].collapsed
+
+
+def test_rename_share_and_update_from_the_card_as_the_roles_allow(press):
+    services, people = press
+    dan = controls(services, people["dan"], process="press-fit", station=["S2"])
+    dan.param.update(view_name="S2", shared=False)
+    view = dan.save()
+    assert view is not None and dan.share_button.label == "Share"
+    dan.view_name = ""
+    dan.rename()
+    assert html.unescape(dan.message) == "Type the new name in the View name box first."
+    dan.view_name = "S2 mornings"
+    dan.rename()
+    assert dan.message == "Renamed to “S2 mornings”."
+    assert list(dan.picker.options) == ["S2 mornings (private)"]
+    dan.toggle_share()
+    assert dan.message.endswith("is shared with the project.")
+    assert list(dan.picker.options) == ["S2 mornings (shared)"]
+    assert dan.share_button.label == "Make private"
+    dan.state.station = ["S3"]
+    dan.update()
+    with services.metadata.sessions() as session:
+        kept = session.get(SavedView, view.id)
+        assert (kept.name, kept.shared, kept.query["station"]) == ("S2 mornings", True, "S3")
+    # Eve (viewer) sees it and may change none of it.
+    eve = controls(services, people["eve"])
+    eve.view_name = "mine now"
+    for action in (eve.rename, eve.toggle_share, eve.update):
+        action()
+        assert "manage views needs admin" in eve.message, eve.message
+    with services.metadata.sessions() as session:
+        assert session.get(SavedView, view.id).name == "S2 mornings"
+        trail = [
+            e.action for e in session.query(AuditEvent).filter(AuditEvent.action.like("view.%"))
+        ]
+    assert trail == ["view.create", "view.rename", "view.share", "view.change"]
