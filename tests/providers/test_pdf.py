@@ -4,7 +4,9 @@ printed (not left blank), and printing fetches nothing from the network."""
 
 from __future__ import annotations
 
+import base64
 import http.server
+import io
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from models.settings import Settings
 from pipelines.reports import ReportDefinition, render_shift_report
@@ -55,6 +58,48 @@ def read_pdf(data: bytes, save_as: str = "") -> tuple[str, list[np.ndarray]]:
     return re.sub(r"\s+", " ", " ".join(texts)), images
 
 
+def report_figures(html: str) -> list[np.ndarray]:
+    """The report's pictures (``data:`` PNGs), as RGB arrays."""
+    return [
+        np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
+        for data in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html)
+    ]
+
+
+def placed_images(data: bytes, scale: float = 1.5) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each image the PDF embeds, as stored, with what the page rendered at ``scale`` shows
+    where it is placed."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    document = pdfium.PdfDocument(data)
+    found = []
+    try:
+        for number in range(len(document)):
+            page = document[number]
+            height = page.get_height()
+            shown = np.asarray(page.render(scale=scale).to_pil().convert("RGB"))
+            for image in page.get_objects(filter=[raw.FPDF_PAGEOBJ_IMAGE]):
+                left, bottom, right, top = image.get_bounds()
+                box = shown[
+                    round((height - top) * scale) : round((height - bottom) * scale),
+                    round(left * scale) : round(right * scale),
+                ]
+                stored = np.asarray(image.get_bitmap(render=False).to_pil().convert("RGB"))
+                found.append((stored, box))
+            page.close()
+    finally:
+        document.close()
+    return found
+
+
+def _likeness(seen: np.ndarray, figure: np.ndarray) -> float:
+    """Correlation of ink between a page's pixels and a figure scaled to them."""
+    scaled = Image.fromarray(figure).resize((seen.shape[1], seen.shape[0]), Image.LANCZOS)
+    ink = [255 - np.asarray(a, float).mean(axis=2).ravel() for a in (seen, scaled)]
+    return float(np.corrcoef(*ink)[0, 1])
+
+
 def test_no_chromium_is_a_plain_error(tmp_path):
     with pytest.raises(ProviderError, match=r"No Chromium at .*apt-get install chromium"):
         print_pdf("<p>x</p>", chromium=tmp_path / "chromium")
@@ -85,6 +130,16 @@ def test_a_shift_reports_pdf_shows_the_shifts_figures(embedded_provider):
     assert min(inked) > 0.005, inked
     coloured = [float((np.ptp(page.astype(int), axis=2) > 60).mean()) for page in pages[1:]]
     assert min(coloured) > 0.001, coloured
+    # Each process's figure is in the PDF as the report drew it, in order, and the printed
+    # page's image shows it where the PDF places it: its best match among the figures.
+    figures = report_figures(report.html)
+    assert len(figures) == len(expected["processes"])
+    placed = placed_images(data)
+    assert [image.shape for image, _ in placed] == [f.shape for f in figures]
+    for n, ((image, seen), figure) in enumerate(zip(placed, figures, strict=True)):
+        np.testing.assert_array_equal(image, figure)
+        likeness = [_likeness(seen, other) for other in figures]
+        assert max(likeness) == likeness[n] >= 0.7, likeness
 
 
 @pytest.mark.ui
