@@ -98,6 +98,15 @@ def test_a_days_report_covers_its_shifts(report_world):
         params={"plant": "Győr", "date": "2026-11-17", "cadence": "hourly"},
     )
     assert refused.status_code == 422 and "cadence" in refused.text
+    # Someone outside the project learns nothing, not even that the date is bad.
+    for params in ({"cadence": "daily", "date": "2026-11-17"}, {"cadence": "x", "date": "?"}):
+        outside = report_world.call(
+            "GET",
+            f"/api/projects/{report_world.project_a}/reports/period",
+            "outsider",
+            params={"plant": "Győr", **params},
+        )
+        assert outside.status_code == 404, outside.text
 
 
 @pytest.mark.ui
