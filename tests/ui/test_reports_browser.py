@@ -1,5 +1,6 @@
 """The Reports page in chromium, on the demo served by `curvehouse serve`: it opens on the
-last shift that ended on the plant's clocks, shows that shift's report and downloads its PDF."""
+last shift that ended on the plant's clocks, shows that shift's report, downloads its PDF and
+shows the whole day's report."""
 
 from __future__ import annotations
 
@@ -42,4 +43,15 @@ def test_the_last_shifts_report_is_shown_and_its_pdf_downloaded(served, page):
     )
     assert Path(saved.path()).read_bytes()[:5] == b"%PDF-"
     page.get_by_text("Printing the PDF").wait_for(state="hidden", timeout=10_000)
+    # The whole day of the newest shift with parts, its shifts side by side.
+    newest = page.get_by_role("button", name="Newest shift with parts")
+    if newest.is_visible():
+        newest.click()
+        page.get_by_text("Key figures").first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Day", exact=True).click()
+    page.get_by_text(re.compile(r"Day report · Greenville · \d{4}-\d\d-\d\d")).first.wait_for(
+        timeout=60_000
+    )
+    page.get_by_text("Per shift").first.wait_for()
+    screenshot(page, "reports-day")
     assert page.js_errors == []
