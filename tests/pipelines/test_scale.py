@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 from pipelines.kernels.scale import scaled
+from tests.plain_python import passes_without_jit
 
 
 def reference(codes, steps, counts):
@@ -38,13 +35,4 @@ def test_no_curves():
 
 def test_plain_python_run_agrees():
     """The same test with NUMBA_DISABLE_JIT=1: the kernel's logic as plain Python."""
-    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", "int32"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 passed" in result.stdout
+    passes_without_jit(__file__, "int32", 1)

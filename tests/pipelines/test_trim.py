@@ -4,13 +4,10 @@ in tests/pipelines/test_hot.py."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 
 from pipelines.kernels.trim import gather, kept_ranges
+from tests.plain_python import passes_without_jit
 
 
 def reference(x, offsets, step, picks, xmin, xmax):
@@ -83,13 +80,4 @@ def test_kept_samples_match_the_reference_on_random_views():
 
 def test_plain_python_run_agrees():
     """The same test with NUMBA_DISABLE_JIT=1: the kernels' logic as plain Python."""
-    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", "random"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 passed" in result.stdout
+    passes_without_jit(__file__, "random", 1)

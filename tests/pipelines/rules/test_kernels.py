@@ -5,9 +5,6 @@ line exactly happens often), on hand-made edge cases, and as plain Python (NUMBA
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -17,6 +14,7 @@ from hypothesis import strategies as st
 from pipelines.kernels import rules as R
 from tests.pipelines.rules import reference as ref
 from tests.pipelines.rules.reference import concatenate
+from tests.plain_python import passes_without_jit
 
 BOX = np.array([2.0, 6.0, 1.0, 4.0])  # x0, x1, y0, y1
 
@@ -333,14 +331,7 @@ def test_thresholds():
 
 def test_plain_python_run_agrees():
     """The random comparisons with NUMBA_DISABLE_JIT=1: the kernels' logic as plain Python."""
-    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k",
-         "random_curves or a_nan_gap or single_sample"],
-        env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "6 passed" in result.stdout
+    passes_without_jit(__file__, "random_curves or a_nan_gap or single_sample", 6)
 
 
 # Half-integers in a small range: every comparison the kernels make is exact there, so any
