@@ -97,6 +97,8 @@ class BrokerLog:
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             pass
         self._read_to = self.offset
+        self._saved = (self.inode, self.offset, self.generation)
+        self._clients_changed = False
 
     def read(self) -> tuple[list[RefusedPublish], list[str]]:
         """The publishes denied and the logins refused (their addresses) in the lines written
@@ -122,6 +124,7 @@ class BrokerLog:
             if m := _CONNECTED.match(line):
                 self.clients.pop(m.group(2), None)  # newest last, for the bound below
                 self.clients[m.group(2)] = m.group(3)
+                self._clients_changed = True
             elif m := _DENIED.match(line):
                 client = m.group(2)
                 denied.append(
@@ -150,6 +153,10 @@ class BrokerLog:
             self.generation += 1
         if len(self.clients) > MAX_CLIENTS:  # the longest unseen go first
             self.clients = dict(list(self.clients.items())[-MAX_CLIENTS:])
+        where = (self.inode, self.offset, self.generation)
+        if where == self._saved and not self._clients_changed:
+            return  # nothing new: the file stays as it is (a look every 2 s)
+        self._saved, self._clients_changed = where, False
         state = {
             "inode": self.inode,
             "offset": self.offset,
