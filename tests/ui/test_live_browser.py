@@ -74,10 +74,13 @@ def gateway(plant_broker):
 
 
 def test_parts_published_while_following_appear_and_a_zoom_pauses(served, gateway, page):
-    page.goto(served.url + "curves?project=demo&process=press-fit&live=15m")
+    page.goto(served.url + "curves?project=demo&process=press-fit")
+    # The switch as a person turns it on: Follow the line → Last 15 min.
+    page.get_by_label("Follow the line (live)").select_option(label="Last 15 min", timeout=30_000)
     expect(page.get_by_text("No part of this line started in the last 15 min yet")).to_be_visible(
         timeout=30_000
     )
+    expect(page).to_have_url(re.compile(r"live=15m"), timeout=15_000)
     publish_parts(gateway, 4)
     status = page.get_by_text(LIVE).first
     expect(status).to_contain_text(" · 4 curves · ", timeout=15_000)
