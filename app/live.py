@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from app.periodic import Periodic
 from app.services import Services
 from pipelines.live.broker import (
     SERVICE_USER,
@@ -24,7 +25,7 @@ from pipelines.live.commit import BatchOutcome
 from pipelines.live.listener import ListenerConfig, MqttListener
 from pipelines.live.logins import LoginSync
 from pipelines.live.opcua import Connector, StationSource
-from pipelines.live.refusals import BrokerLog, RefusalWatch
+from pipelines.live.refusals import POLL_SECONDS, BrokerLog, RefusalWatch
 from pipelines.live.simulator import MqttPublisher, PlantSimulator, run
 from pipelines.live.sink import StoreSink
 
@@ -36,6 +37,20 @@ class LiveIngestError(RuntimeError):
     """The listener found no session on the broker; the message says what the broker said."""
 
 
+class RefusalLooks(Periodic):
+    """The embedded broker's refusals recorded every :data:`POLL_SECONDS`
+    (:class:`pipelines.live.refusals.RefusalWatch`)."""
+
+    name = "broker-refusals"
+
+    def __init__(self, watch: RefusalWatch) -> None:
+        super().__init__(period=POLL_SECONDS)
+        self.watch = watch
+
+    def cycle(self) -> int:
+        return self.watch.look()
+
+
 @dataclass
 class LiveIngest:
     """A running listener, and the embedded broker it started with the thread keeping its
@@ -45,7 +60,7 @@ class LiveIngest:
     config: ListenerConfig
     broker: EmbeddedBroker | None
     logins: LoginSync | None = None
-    refusals: RefusalWatch | None = None
+    refusals: RefusalLooks | None = None
 
     def stop(self) -> None:
         self.listener.stop()
@@ -53,6 +68,7 @@ class LiveIngest:
             self.logins.stop()
         if self.refusals is not None:
             self.refusals.stop()
+            self.refusals.cycle()  # what the broker refused up to now
         if self.broker is not None:
             self.broker.stop()
 
@@ -101,11 +117,13 @@ def start_live_ingest(
     sink = StoreSink(services.metadata.sessions, store_for, lambda store: store.client.close())
     refusals = None
     if broker is not None:  # a plant's broker keeps its own record of what it refuses
-        refusals = RefusalWatch(
-            BrokerLog(broker.log_path),
-            prefix=s.mqtt_topic_prefix,
-            record=sink.record,
-            project_id=sink.project_id,
+        refusals = RefusalLooks(
+            RefusalWatch(
+                BrokerLog(broker.log_path),
+                prefix=s.mqtt_topic_prefix,
+                record=sink.record,
+                project_id=sink.project_id,
+            )
         ).start()
     listener = MqttListener(config, sink, on_batch=on_batch).start()
     live = LiveIngest(listener, config, broker, logins, refusals)

@@ -62,14 +62,12 @@ def checked_panels(panels: Sequence[Any], project: str) -> list[dict[str, Any]]:
     for n, panel in enumerate(out, 1):
         if panel["kind"] == "view":
             continue
-        if panel["kind"] == "spc" and panel["metric"] not in FEATURE_WORDS:
+        names, what = (
+            (FEATURE_WORDS, "curve feature") if panel["kind"] == "spc" else (METRICS, "metric")
+        )
+        if panel["metric"] not in names:
             raise BadName(
-                f"Panel {n}: no curve feature {panel['metric']!r}; choose one of "
-                f"{', '.join(FEATURE_WORDS)}."
-            )
-        if panel["kind"] != "spc" and panel["metric"] not in METRICS:
-            raise BadName(
-                f"Panel {n}: no metric {panel['metric']!r}; choose one of {', '.join(METRICS)}."
+                f"Panel {n}: no {what} {panel['metric']!r}; choose one of {', '.join(names)}."
             )
         if panel["kind"] == "trend" and panel["bucket"] not in BUCKETS:
             raise BadName(

@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -169,8 +168,9 @@ class BrokerLog:
 
 
 class RefusalWatch:
-    """Every ``every`` seconds, the broker's new refusals: denied publishes become dead letters
-    (``record``), refused logins warnings in the server's log."""
+    """The broker's new refusals at each :meth:`look`: denied publishes become dead letters
+    (``record``), refused logins warnings in the server's log. The server looks every
+    :data:`POLL_SECONDS` (``app.live``)."""
 
     def __init__(
         self,
@@ -179,12 +179,8 @@ class RefusalWatch:
         prefix: str,
         record: Callable[[list[DeadLetterNote]], None],
         project_id: Callable[[str], int | None],
-        every: float = POLL_SECONDS,
     ) -> None:
         self.log, self.prefix, self.record, self.project_id = broker_log, prefix, record, project_id
-        self.every = every
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def look(self) -> int:
         """Record what the broker refused since the last look; how many dead letters."""
@@ -195,24 +191,3 @@ class RefusalWatch:
             self.record([d.note(self.prefix, self.project_id) for d in denied])
         self.log.commit()
         return len(denied)
-
-    def start(self) -> RefusalWatch:
-        self._thread = threading.Thread(target=self._run, name="broker-refusals", daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            try:
-                self.look()
-            except Exception:  # the store away, the log unreadable: the next look tries again
-                log.warning("could not record the broker's refusals", exc_info=True)
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(self.every + 5)
-        try:
-            self.look()  # what the broker refused up to now
-        except Exception:
-            log.warning("could not record the broker's last refusals", exc_info=True)

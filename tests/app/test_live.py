@@ -20,7 +20,8 @@ def test_the_own_broker_comes_with_its_refusals_watched(tmp_path):
         try:
             assert live.broker is not None and live.broker.log_refusals
             assert "log_type debug" in live.broker.config_path.read_text()
-            assert live.refusals is not None and live.refusals.log.path == live.broker.log_path
-            assert live.refusals.look() == 0  # the broker's start refused nothing
+            assert live.refusals is not None and live.refusals.running
+            assert live.refusals.watch.log.path == live.broker.log_path
+            assert live.refusals.cycle() == 0  # the broker's start refused nothing
         finally:
             live.stop()
