@@ -328,7 +328,15 @@ def cmd_listen(args: argparse.Namespace, services: Services) -> int:
                     f"(password in {s.home.absolute() / 'broker' / 'publishers.json'})"
                 )
         config = live.config
-        print(f"Listening to {config.topic} on {config.host}:{config.port}", flush=True)
+        if live.feeds is None:
+            print(f"Listening to {config.topic} on {config.host}:{config.port}", flush=True)
+        else:
+            print(
+                f"Listening on the plant's broker {config.host}:{config.port} through "
+                f"{len(live.feeds.feeds.running)} broker feed(s) (followed as owners map and "
+                f"revoke them); {config.topic} is watched for messages no feed reads",
+                flush=True,
+            )
         stop.wait()
     finally:
         live.stop()

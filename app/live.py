@@ -12,8 +12,19 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from app.periodic import Periodic
 from app.services import Services
+from models.access import Action, Principal, require
+from models.broker_feeds import (
+    FeedLogin,
+    create_broker_feed,
+    feed_login,
+    topic_filter,
+    working_feeds,
+)
+from models.tables import BrokerFeed, Project
 from pipelines.live.broker import (
     SERVICE_USER,
     EmbeddedBroker,
@@ -22,6 +33,7 @@ from pipelines.live.broker import (
     topic_of,
 )
 from pipelines.live.commit import BatchOutcome
+from pipelines.live.feeds import FeedCheckError, FeedListeners, check_feed
 from pipelines.live.listener import ListenerConfig, MqttListener
 from pipelines.live.logins import LoginSync
 from pipelines.live.opcua import Connector, StationSource
@@ -51,19 +63,41 @@ class RefusalLooks(Periodic):
         return self.watch.look()
 
 
+class FeedLooks(Periodic):
+    """The store's broker feeds followed every :data:`POLL_SECONDS`: a new one reads within
+    that, a revoked one stops as soon (:class:`pipelines.live.feeds.FeedListeners`)."""
+
+    name = "broker-feeds"
+
+    def __init__(self, feeds: FeedListeners) -> None:
+        super().__init__(period=POLL_SECONDS)
+        self.feeds = feeds
+
+    def cycle(self) -> int:
+        return self.feeds.sync()
+
+    def stop(self) -> None:
+        """Stop following the store, then every feed's listener."""
+        super().stop()
+        self.feeds.stop()
+
+
 @dataclass
 class LiveIngest:
     """A running listener, and the embedded broker it started with the thread keeping its
-    logins (None on the plant's)."""
+    logins (None on the plant's), or on the plant's broker the feeds' listeners."""
 
     listener: MqttListener
     config: ListenerConfig
     broker: EmbeddedBroker | None
     logins: LoginSync | None = None
     refusals: RefusalLooks | None = None
+    feeds: FeedLooks | None = None
 
     def stop(self) -> None:
         self.listener.stop()
+        if self.feeds is not None:
+            self.feeds.stop()
         if self.logins is not None:
             self.logins.stop()
         if self.refusals is not None:
@@ -81,7 +115,9 @@ def start_live_ingest(
 ) -> LiveIngest:
     """Start the broker when none is configured (mosquitto, under ``CURVEHOUSE_HOME/broker``,
     with ``publishers``' logins and the ingest tokens of the metadata store, followed as they
-    are made and revoked), then the listener, and wait for its session. Raises
+    are made and revoked), then the listener, and wait for its session. On the plant's broker
+    (``CURVEHOUSE_MQTT_URL``) the store's broker feeds each get a listener, followed likewise,
+    and the URL's login watches ``<prefix>/+/curves`` only to refuse what no feed reads. Raises
     :class:`pipelines.live.broker.BrokerMissingError` without mosquitto, :class:`LiveIngestError`
     when the broker refuses the listener."""
     s = services.settings
@@ -115,6 +151,11 @@ def start_live_ingest(
         return services.homes.store(services.homes.for_writing(project), project=project)
 
     sink = StoreSink(services.metadata.sessions, store_for, lambda store: store.client.close())
+    feeds = None
+    if broker is None:  # the plant's: a project takes only what its feeds read
+        feeds = FeedLooks(FeedListeners(config, sink, lambda: _feeds(services), on_batch=on_batch))
+        feeds.cycle()
+        feeds.start()
     refusals = None
     if broker is not None:  # a plant's broker keeps its own record of what it refuses
         refusals = RefusalLooks(
@@ -125,13 +166,53 @@ def start_live_ingest(
                 project_id=sink.project_id,
             )
         ).start()
-    listener = MqttListener(config, sink, on_batch=on_batch).start()
-    live = LiveIngest(listener, config, broker, logins, refusals)
+    listener = MqttListener(
+        config, sink, on_batch=on_batch, feeds=feeds.feeds.takes if feeds else None
+    ).start()
+    live = LiveIngest(listener, config, broker, logins, refusals, feeds)
     if not listener.subscribed.wait(SUBSCRIBE_SECONDS):
         said = f" (the broker said: {listener.refused})" if listener.refused else ""
         live.stop()
         raise LiveIngestError(f"no MQTT session with {config.host}:{config.port}{said}")
     return live
+
+
+def _feeds(services: Services) -> list[FeedLogin]:
+    with services.metadata.sessions() as session:
+        return working_feeds(session)
+
+
+def map_feed(
+    services: Services,
+    session: Session,
+    *,
+    actor: Principal,
+    project: Project,
+    name: str,
+    topic: str,
+    username: str,
+    password: str,
+) -> BrokerFeed:
+    """A broker feed for ``project``, once the plant's broker took its login (the page's and
+    the API's one way to map one). Raises :class:`FeedCheckError` in the broker's words, or
+    when this server reads no plant broker."""
+    require(session, actor, project.id, Action.MAP_FEEDS)  # before anyone probes the broker
+    url = services.settings.mqtt_url
+    if not url:
+        raise FeedCheckError(
+            "This server takes live curves on Curvehouse's own broker, where ingest tokens say "
+            "who may publish; broker feeds map a plant broker's topics (CURVEHOUSE_MQTT_URL)."
+        )
+    check_feed(ListenerConfig.from_url(url), *feed_login(username, password), topic_filter(topic))
+    return create_broker_feed(
+        session=session,
+        actor=actor,
+        project=project,
+        name=name,
+        topic=topic,
+        username=username,
+        password=password,
+    )
 
 
 SIMULATOR = "curvehouse-simulator"  # the demo plant's broker login

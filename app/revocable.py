@@ -27,6 +27,8 @@ class Revocables(pn.viewable.Viewer):
     intro = ""
     name_label, name_placeholder, make_label = "Name", "", "Make"
     nothing = "None works for this project now."
+    # What a refused make raises: said in the card, in its words.
+    refusals: tuple[type[Exception], ...] = (AccessError, BadName)
 
     def __init__(
         self, services: Services, actor: Principal, project_id: int, project: str, **params: Any
@@ -68,7 +70,7 @@ class Revocables(pn.viewable.Viewer):
             project = session.get(Project, self._project_id)
             try:
                 shown = self._made(session, project, self.grant_name.value)
-            except (AccessError, BadName) as exc:
+            except self.refusals as exc:
                 self.refused.object = text(str(exc))
                 self.refused.visible = True
                 return None
@@ -97,10 +99,14 @@ class Revocables(pn.viewable.Viewer):
             items.append(pn.Row(pn.pane.Markdown(f"{what}: {made_by}"), revoke))
         self.listed.objects = items or [pn.pane.Markdown(self.nothing)]
 
+    def inputs(self) -> list[pn.viewable.Viewable]:
+        """What a make asks for (a subclass may ask more than the name)."""
+        return [self.grant_name]
+
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Card(
             pn.pane.Markdown(self.intro),
-            pn.Row(self.grant_name, self.make),
+            pn.Row(*self.inputs(), self.make),
             self.refused,
             self.shown_once,
             self.listed,

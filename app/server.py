@@ -248,13 +248,24 @@ def _live_ingest(services: Services) -> tuple[LiveIngest | None, Simulation | No
         return None, None
     config = live.config
     services.mqtt_address = where = f"{config.host}:{config.port}"
+    if live.feeds is not None:
+        services.feed_state = live.feeds.feeds.state
     if live.broker is not None:
         services.mqtt_address = f"localhost:{config.port}"
         where = f"localhost:{config.port} (Curvehouse's own mosquitto)"
-    print(
-        f"Live ingest: publish curves to {settings.mqtt_topic_prefix}/<project>/curves on {where}",
-        flush=True,
-    )
+    if live.feeds is None:
+        print(
+            f"Live ingest: publish curves to {settings.mqtt_topic_prefix}/<project>/curves on "
+            f"{where}",
+            flush=True,
+        )
+    else:
+        print(
+            f"Live ingest: on the plant's broker {where}, each project takes the topics its "
+            f"broker feeds read ({len(live.feeds.feeds.running)} mapped; a project's owner maps "
+            "them on its page)",
+            flush=True,
+        )
     if login is None:
         return live, None
     try:

@@ -52,6 +52,9 @@ class Services:
         self._warm_again = False
         # Where publishers reach this process's MQTT listener ("host:port"), once it runs.
         self.mqtt_address: str | None = None
+        # On a plant's broker, how each broker feed's listener stands (feed id -> words), once
+        # the listener runs in this process (pipelines.live.feeds.FeedListeners.state).
+        self.feed_state: Callable[[int], str] | None = None
 
     def _once(self, name: str, build: Callable[[], T]) -> T:
         with self._build_lock:

@@ -31,12 +31,10 @@ the page). Full size (``make bench``): 5 minutes at 500 curves/s per broker.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -48,10 +46,11 @@ import pytest
 
 from benchmarks.conftest import FULL, report
 from models.settings import Settings
-from pipelines.live.broker import find_mosquitto, kept_publishers, password_line
+from pipelines.live.broker import kept_publishers
 from pipelines.synthetic.generator import DEMO_PROJECT
 from tests.pipelines.live.conftest import _require_mosquitto
-from tests.ui.conftest import BIN, Served, free_port, screenshot
+from tests.pipelines.live.plant import PlantBroker, map_feed
+from tests.ui.conftest import BIN, Served, screenshot
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.ui]
 
@@ -72,54 +71,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SIMULATOR = "curvehouse-simulator"  # app.live's login for the demo plant
 RESULTS: list[dict] = []
 SERIES: list[dict] = []
-
-
-class PlantBroker:
-    """A plant's mosquitto as its people would run it: Debian's defaults, logins and an ACL
-    for the listener and one gateway, persistence, and no cap on the offline queue."""
-
-    def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True)
-        self.port = free_port()
-        self.listener = ("curvehouse", secrets.token_urlsafe(16))
-        self.gateway = ("press-gateway", secrets.token_urlsafe(16))
-        passwd, acl, conf = (directory / n for n in ("passwd", "acl", "mosquitto.conf"))
-        passwd.write_text(f"{password_line(*self.listener)}\n{password_line(*self.gateway)}\n")
-        acl.write_text(
-            f"user {self.listener[0]}\ntopic read curvehouse/+/curves\n\n"
-            f"user {self.gateway[0]}\ntopic write curvehouse/{PROJECT}/curves\n"
-        )
-        for path in (passwd, acl):
-            path.chmod(0o600)
-        conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous false\n"
-            f"password_file {passwd}\nacl_file {acl}\n"
-            f"persistence true\npersistence_location {directory}/\n"
-            f"max_queued_messages 0\nuser {getpass.getuser()}\n"
-            f"log_dest file {directory / 'mosquitto.log'}\n"
-        )
-        self.process = subprocess.Popen(
-            [find_mosquitto(), "-c", str(conf)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                assert self.process.poll() is None, "the plant's mosquitto stopped at start"
-                assert time.monotonic() < deadline, "the plant's mosquitto did not listen"
-                time.sleep(0.05)
-
-    @property
-    def listener_url(self) -> str:
-        return f"mqtt://{self.listener[0]}:{self.listener[1]}@127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(20)
 
 
 class Reader(threading.Thread):
@@ -255,9 +206,17 @@ def test_sustained_live_ingest(broker, tmp_path, browser):
     tool("seed", *common, "--curves", str(HISTORY), timeout=300)
     plant = None
     if broker == "mosquitto":
-        plant = PlantBroker(tmp_path / "plant")
-        env = {"CURVEHOUSE_MQTT_URL": plant.listener_url}
-        login = plant.gateway
+        plant = PlantBroker(
+            tmp_path / "plant",
+            {"curvehouse": secrets.token_urlsafe(16), "press-gateway": secrets.token_urlsafe(16)},
+            f"user curvehouse\ntopic read curvehouse/+/curves\n\n"
+            f"user press-gateway\ntopic write curvehouse/{PROJECT}/curves\n",
+        )
+        env = {"CURVEHOUSE_MQTT_URL": plant.url("curvehouse")}
+        # The project's owner maps its topic, read with the plant's login for Curvehouse.
+        topic = f"curvehouse/{PROJECT}/curves"
+        map_feed(home, PROJECT, topic, "curvehouse", plant.logins["curvehouse"])
+        login = ("press-gateway", plant.logins["press-gateway"])
     else:
         gateway = kept_publishers(home / "broker", [(SIMULATOR, PROJECT)])[0]
         login = (gateway.username, gateway.secret)

@@ -40,6 +40,8 @@ class Action(StrEnum):
     SET_RESIDENCY = "set_residency"
     # Ingest tokens: broker logins that may publish the project's curves over MQTT.
     GRANT_INGEST = "grant_ingest"
+    # Broker feeds: a plant broker's topic mapped to the project, read with the owner's login.
+    MAP_FEEDS = "map_feeds"
     # Evaluation rules: create, edit (a new version once judged), retire.
     EDIT_RULES = "edit_rules"
     # Saved views: anyone who views a project saves private ones; sharing one with the project
@@ -64,6 +66,7 @@ LEAST_ROLE: dict[Action, Role] = {
     Action.MANAGE_VIEWS: Role.ADMIN,
     Action.DELETE_PROJECT: Role.OWNER,
     Action.MOVE_PROJECT: Role.OWNER,
+    Action.MAP_FEEDS: Role.OWNER,
     Action.SET_RESIDENCY: Role.OWNER,
 }
 

@@ -55,9 +55,10 @@ def load_keys(settings: Settings, *, create: bool = True) -> list[Fernet]:
         if not path.exists():
             if not create:
                 raise SecretKeyError(
-                    f"The metadata store holds sealed cluster secrets, but the key file {path} "
-                    "is missing. Put the key file back, or point CURVEHOUSE_SECRET_KEY_FILE (or "
-                    "CURVEHOUSE_SECRET_KEY) at the key it was sealed with."
+                    "The metadata store holds sealed secrets (cluster passwords, feeds' broker "
+                    f"logins), but the key file {path} is missing. Put the key file back, or "
+                    "point CURVEHOUSE_SECRET_KEY_FILE (or CURVEHOUSE_SECRET_KEY) at the key it "
+                    "was sealed with."
                 )
             _write_key(path)
         keys = [k.strip() for k in path.read_text().splitlines() if k.strip()]
@@ -96,8 +97,8 @@ def _keys(dialect: sa.Dialect) -> MultiFernet:
         return _KEYS[dialect]
     except KeyError:
         raise SecretKeyError(
-            "This metadata engine has no secret key, so cluster secrets can be neither sealed "
-            "nor read: open the store with models.store.open_metadata."
+            "This metadata engine has no secret key, so secrets can be neither sealed nor "
+            "read: open the store with models.store.open_metadata."
         ) from None
 
 
@@ -125,7 +126,7 @@ class SealedJSON(sa.TypeDecorator[Any]):
             return json.loads(_keys(dialect).decrypt(value[SEALED].encode()))
         except InvalidToken:
             raise SecretKeyError(
-                "A cluster secret in the metadata store was sealed with another key than this "
+                "A sealed secret in the metadata store was sealed with another key than this "
                 "one; set the key it was sealed with."
             ) from None
 
@@ -153,10 +154,10 @@ def seal_existing(
                 plain = json.loads(keys.decrypt(value[SEALED].encode()))
             except InvalidToken:
                 raise SecretKeyError(
-                    f"The metadata store's cluster secrets were sealed with another key than "
+                    f"The metadata store's sealed secrets were sealed with another key than "
                     f"the one in {_source(settings)}. Set CURVEHOUSE_SECRET_KEY_FILE (or "
                     "CURVEHOUSE_SECRET_KEY) to the key they were sealed with; with a new key the "
-                    "cluster passwords cannot be read."
+                    "cluster passwords and feeds' logins cannot be read."
                 ) from None
             if not rotate:
                 continue

@@ -27,7 +27,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.home import private_home
 from models.sealing import attach, has_sealed, load_keys, seal_existing
 from models.settings import Settings
-from models.tables import Cluster
+from models.tables import BrokerFeed, Cluster
+
+# What the store keeps sealed: cluster secrets and the broker logins of feeds.
+SEALED_COLUMNS = ((Cluster.__table__, "provider_config"), (BrokerFeed.__table__, "login"))
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # A bare backend name gets the one driver Curvehouse is tested with, and the package it needs.
@@ -212,8 +215,9 @@ def open_metadata(settings: Settings) -> MetadataStore:
 def _seal(engine: sa.Engine, settings: Settings) -> None:
     """Attach the key that seals cluster secrets, check it opens those already sealed, and seal
     what an older Curvehouse stored in clear (``models/sealing.py``)."""
-    table = Cluster.__table__
     with engine.begin() as connection:
-        keys = load_keys(settings, create=not has_sealed(connection, table, "provider_config"))
+        sealed = any(has_sealed(connection, table, column) for table, column in SEALED_COLUMNS)
+        keys = load_keys(settings, create=not sealed)
         attach(engine, MultiFernet(keys))
-        seal_existing(connection, settings, table, "provider_config", rotate=len(keys) > 1)
+        for table, column in SEALED_COLUMNS:
+            seal_existing(connection, settings, table, column, rotate=len(keys) > 1)

@@ -562,6 +562,24 @@ class IngestToken(Created, Base):
     revoked_at: Mapped[datetime | None]
 
 
+class BrokerFeed(Created, Base):
+    """A topic of the plant's broker (``CURVEHOUSE_MQTT_URL``) mapped to one project (issue 18):
+    what arrives on ``topic`` (an MQTT filter) is the project's, read with the broker login its
+    owner made there (``login``: username and password, sealed like cluster secrets). The plant's
+    ACL on that login decides what the project may take; nothing on that broker reaches a
+    project without a feed."""
+
+    __tablename__ = "broker_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(parent("projects"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    topic: Mapped[str] = mapped_column(sa.String(256))
+    login: Mapped[dict[str, Any]] = mapped_column(SealedJSON())
+    created_by: Mapped[str] = mapped_column(sa.String(320))
+    revoked_at: Mapped[datetime | None]
+
+
 class EvaluationRule(Created, Base):
     """A project's evaluation rule (issue 19): a stable id, a name and the process it judges.
     What it checks lives in its :class:`RuleVersion` rows, newest last. A retired rule judges

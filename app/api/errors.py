@@ -25,6 +25,7 @@ from models.residency import ResidencyError
 from pipelines.density import DensityInputError
 from pipelines.homes import ProjectMoving
 from pipelines.ingest import IngestError
+from pipelines.live.feeds import FeedCheckError
 from pipelines.projects import LabelInUse
 from pipelines.store import ImportConflictError
 from pipelines.views import FilterError
@@ -119,6 +120,7 @@ STATUS_OF: tuple[tuple[type[BaseException], int], ...] = (
     (FilterError, 422),
     (DensityInputError, 422),
     (IngestError, 422),
+    (FeedCheckError, 422),
     # The curve engine cannot be reached (a ClickHouse server down, a data directory held, a
     # project's home cluster stopped: HomeUnavailable says which, in words).
     (ProviderError, 503),

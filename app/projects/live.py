@@ -1,6 +1,7 @@
-"""A project's live ingest on its page: where machines publish its curves, the ingest tokens
-that may (made and revoked by its admins, the secret shown once with a command that works as
-written), and the messages refused, newest first, with the reason."""
+"""A project's live ingest on its page: where machines publish its curves; on Curvehouse's own
+broker the ingest tokens that may (made and revoked by its admins, the secret shown once with a
+command that works as written), on a plant's broker the broker feeds its owners map; and the
+messages refused, newest first, with the reason."""
 
 from __future__ import annotations
 
@@ -11,15 +12,18 @@ import pandas as pd
 import panel as pn
 from sqlalchemy.orm import Session
 
+from app.live import map_feed
 from app.markup import text
 from app.revocable import Revocables
 from app.services import Services
-from models import ingest_tokens
-from models.access import Action, Principal, allows
+from models import broker_feeds, ingest_tokens
+from models.access import AccessError, Action, Principal, allows
 from models.dead_letters import recent_dead_letters
-from models.tables import IngestToken, Project, Role
+from models.names import BadName
+from models.tables import BrokerFeed, IngestToken, Project, Role
 from models.wording import counted
 from pipelines.live.broker import topic_of
+from pipelines.live.feeds import FeedCheckError
 
 SHOWN_LETTERS = 20
 EXAMPLE_CURVE = {"curve_key": "P-0001/ST010", "station": "ST010", "x": [0, 1, 2], "y": [0, 5, 9]}
@@ -70,6 +74,76 @@ class IngestTokens(Revocables):
             ingest_tokens.revoke_ingest_token(session=session, actor=self._actor, token=token)
 
 
+class BrokerFeeds(Revocables):
+    """The project's broker feeds on the plant's broker, for its owners."""
+
+    title = "Broker feeds: which topics of the plant's broker this project takes"
+    intro = (
+        "On the plant's broker a project takes curves only through its feeds: a topic (an MQTT "
+        "filter, `+` for one level, `#` for the rest) read with a login you made on that broker "
+        "for this project. The broker's own rules on that login decide what can arrive. The "
+        "login is tried on the broker before the feed is saved, and its password is kept "
+        "sealed. A new feed reads within 2 s; a revoked one stops as soon."
+    )
+    name_label, name_placeholder = "Name", "line 7 presses"
+    make_label = "Map the topic"
+    nothing = "No feed: nothing on the plant's broker reaches this project."
+    refusals = (AccessError, BadName, FeedCheckError)
+
+    def __init__(self, *args, **params) -> None:
+        self.topic = pn.widgets.TextInput(
+            label="Topic", placeholder="plant/line7/+/curves", width=240
+        )
+        self.username = pn.widgets.TextInput(label="Broker login", width=160)
+        self.password = pn.widgets.PasswordInput(label="Its password", width=160)
+        super().__init__(*args, **params)
+        self.grant_name.width = 180
+
+    def inputs(self) -> list[pn.viewable.Viewable]:
+        fields = (self.grant_name, self.topic, self.username, self.password)
+        return [pn.FlexBox(*fields, sizing_mode="stretch_width")]
+
+    def create(self) -> str | None:
+        shown = super().create()
+        if shown is not None:
+            self.topic.value = self.username.value = self.password.value = ""
+        return shown
+
+    def _made(self, session: Session, project: Project, name: str) -> str:
+        feed = map_feed(
+            self._services,
+            session,
+            actor=self._actor,
+            project=project,
+            name=name,
+            topic=self.topic.value,
+            username=self.username.value,
+            password=self.password.value,
+        )
+        return (
+            f"**Feed {text(feed.name)} mapped:** `{feed.topic}` now reaches this project "
+            f"(read as `{feed.login['username']}`). Publish one curve there to see it arrive."
+        )
+
+    def _working(self, session: Session, project: Project) -> list[tuple[int, str, str, datetime]]:
+        state = self._services.feed_state
+        return [
+            (
+                f.id,
+                f"**{text(f.name)}**: `{f.topic}`, read as `{f.login['username']}`"
+                + (f" ({text(state(f.id))})" if state else ""),
+                f.created_by,
+                f.created_at,
+            )
+            for f in broker_feeds.broker_feeds(session, self._actor, project)
+        ]
+
+    def _revoked(self, session: Session, grant_id: int) -> None:
+        feed = session.get(BrokerFeed, grant_id)
+        if feed is not None and feed.project_id == self._project_id:
+            broker_feeds.revoke_broker_feed(session=session, actor=self._actor, feed=feed)
+
+
 class ProjectLive(pn.viewable.Viewer):
     """The live-ingest part of a project's page."""
 
@@ -78,7 +152,8 @@ class ProjectLive(pn.viewable.Viewer):
         self.services, self.who = services, who
         self.project_id: int | None = None
         self.where = pn.pane.Markdown(name="live-where")
-        self.grants: IngestTokens | None = None  # for those who may grant them
+        # Ingest tokens (own broker) or broker feeds (a plant's), for those who may grant them.
+        self.grants: Revocables | None = None
         self.tokens = pn.Column(sizing_mode="stretch_width")
         self.letters_said = pn.pane.Markdown(name="dead-letters")
         self.letters = pn.widgets.Tabulator(
@@ -109,8 +184,21 @@ class ProjectLive(pn.viewable.Viewer):
             )
             + " One JSON object per curve, or an array of them, with the fields of a CSV import."
         )
-        grants = self.who.is_operator or allows(role, Action.GRANT_INGEST)
-        self.grants = IngestTokens(self.services, self.who, project_id, name) if grants else None
+        if self.services.settings.mqtt_url:  # the plant's broker: its owners map feeds
+            self.where.object = (
+                "On the plant's broker"
+                + (f" `{address}`" if address else "")
+                + ", this project takes the topics its broker feeds read, and nothing else"
+                + ("" if address else " (this server does not listen for live curves now)")
+                + ". One JSON object per curve, or an array of them, with the fields of a CSV "
+                "import."
+            )
+            grants = self.who.is_operator or allows(role, Action.MAP_FEEDS)
+            kind = BrokerFeeds
+        else:
+            grants = self.who.is_operator or allows(role, Action.GRANT_INGEST)
+            kind = IngestTokens
+        self.grants = kind(self.services, self.who, project_id, name) if grants else None
         self.tokens.objects = [self.grants] if grants else []
         self.read_letters(session)
 

@@ -25,7 +25,14 @@ import pandas as pd
 
 from pipelines.batch import curve_ids, fingerprints
 from pipelines.ingest.assemble import Curve, build_batch
-from pipelines.live.payload import CONFLICT, UNKNOWN_PROJECT, Parsed, Refusal, parse_message
+from pipelines.live.payload import (
+    CONFLICT,
+    NOT_ALLOWED,
+    UNKNOWN_PROJECT,
+    Parsed,
+    Refusal,
+    parse_message,
+)
 from pipelines.store import CurveStore, DatasetSpec, ImportConflictError
 
 # What a dead letter keeps of the message: enough to see what was sent, never megabytes.
@@ -38,13 +45,16 @@ COMMIT_FAILED = "commit_failed"
 class Arrival:
     """One message as received. ``handle`` is the listener's, for its ack. ``parsed``: the
     payload already read (:func:`parse_message`) while the message waited for its batch, so
-    the commit does not pay for it; None, and the commit reads it."""
+    the commit does not pay for it; None, and the commit reads it. ``project``: set when the
+    message came through a broker feed (``pipelines.live.feeds``), which names its project
+    whatever the topic says; None, and the topic names it."""
 
     topic: str
     payload: bytes
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     handle: object = None
     parsed: Parsed | None = None
+    project: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,7 @@ class Sink(Protocol):
 class BatchOutcome:
     committed: int = 0
     skipped: int = 0
+    passed: int = 0  # left to a broker feed (commit_batch's ``feeds``)
     points: int = 0
     datasets: list[str] = field(default_factory=list)
     dead: list[DeadLetterNote] = field(default_factory=list)
@@ -89,6 +100,7 @@ class BatchOutcome:
         """Count ``other`` in this one (a listener's totals, a batch committed in pieces)."""
         self.committed += other.committed
         self.skipped += other.skipped
+        self.passed += other.passed
         self.points += other.points
         self.datasets += other.datasets
         self.dead += other.dead
@@ -102,6 +114,25 @@ def project_of(topic: str, prefix: str) -> str | None:
         if name and "/" not in name:
             return name
     return None
+
+
+def project_for(arrival: Arrival, prefix: str) -> str | None:
+    """The project a message is for: its feed's, else the one its topic names."""
+    return arrival.project or project_of(arrival.topic, prefix)
+
+
+# A topic on a plant's broker that a feed takes (``pipelines.live.feeds.FeedListeners.takes``).
+FeedsTake = Callable[[str], bool]
+
+
+def _not_fed(prefix: str, project: str) -> Refusal:
+    return Refusal(
+        NOT_ALLOWED,
+        f"This topic reaches no project: on the plant's broker a project takes curves only "
+        f"through a broker feed its owner mapped (project {project!r}, Live ingest over MQTT, "
+        f"Broker feeds), read with a login the owner made on that broker. Publish to a topic "
+        f"a feed reads, or ask the project's owner to map {prefix}/{project}/curves.",
+    )
 
 
 def _note(arrival: Arrival, project: str, pid: int | None, refusal: Refusal) -> DeadLetterNote:
@@ -126,17 +157,28 @@ def commit_batch(
     prefix: str,
     max_bytes: int,
     now: Callable[[], pd.Timestamp] = lambda: pd.Timestamp.now(tz="UTC"),
+    feeds: FeedsTake | None = None,
 ) -> BatchOutcome:
     """Commit the good curves of ``arrivals`` (one dataset per project), then record the
-    refusals. Raises on an engine error, having recorded nothing."""
+    refusals. Raises on an engine error, having recorded nothing.
+
+    ``feeds``, on a plant's broker, says which topics a broker feed takes: there a topic
+    alone admits nothing, so a message a feed takes is left to the feed's own subscription,
+    and any other is refused as ``not_allowed``."""
     outcome = BatchOutcome()
     # project -> [(arrival, curve)] in arrival order
     good: dict[str, list[tuple[Arrival, Curve]]] = {}
     ids: dict[str, int | None] = {}
     for arrival in arrivals:
-        project = project_of(arrival.topic, prefix) or ""
+        if feeds is not None and arrival.project is None and feeds(arrival.topic):
+            outcome.passed += 1
+            continue
+        project = project_for(arrival, prefix) or ""
         if project not in ids:
             ids[project] = sink.project_id(project) if project else None
+        if feeds is not None and arrival.project is None and ids[project] is not None:
+            outcome.dead.append(_note(arrival, project, ids[project], _not_fed(prefix, project)))
+            continue
         if ids[project] is None:
             detail = (
                 f"no project is named {project!r}; publish to {prefix}/<project>/curves"
@@ -165,6 +207,7 @@ def commit_alone(
     prefix: str,
     max_bytes: int,
     now: Callable[[], pd.Timestamp] = lambda: pd.Timestamp.now(tz="UTC"),
+    feeds: FeedsTake | None = None,
 ) -> BatchOutcome:
     """A batch whose commit keeps failing while its engine answers: each message committed by
     itself, and one that still fails becomes a ``commit_failed`` dead letter with the engine's
@@ -174,9 +217,11 @@ def commit_alone(
     total = BatchOutcome()
     for arrival in arrivals:
         try:
-            one = commit_batch([arrival], sink=sink, prefix=prefix, max_bytes=max_bytes, now=now)
+            one = commit_batch(
+                [arrival], sink=sink, prefix=prefix, max_bytes=max_bytes, now=now, feeds=feeds
+            )
         except Exception as exc:
-            project = project_of(arrival.topic, prefix) or ""
+            project = project_for(arrival, prefix) or ""
             if not sink.answers(project):
                 raise
             detail = f"the engine refused this message's commit: {type(exc).__name__}: {exc}"

@@ -44,10 +44,11 @@ from pipelines.live.client import MqttClient
 from pipelines.live.commit import (
     Arrival,
     BatchOutcome,
+    FeedsTake,
     Sink,
     commit_alone,
     commit_batch,
-    project_of,
+    project_for,
 )
 from pipelines.live.payload import parse_message
 
@@ -67,6 +68,10 @@ class ListenerConfig:
     batch_seconds: float = 1.0
     max_bytes: int = 16384 << 10
     session_seconds: int = 168 * 3600
+    # A broker feed's (pipelines.live.feeds): the filter it reads, and the project every
+    # message of it goes to whatever the topic says. Else <prefix>/+/curves, by topic.
+    topic_filter: str | None = None
+    project: str | None = None
 
     @classmethod
     def from_url(cls, url: str, **options: object) -> ListenerConfig:
@@ -86,7 +91,7 @@ class ListenerConfig:
 
     @property
     def topic(self) -> str:
-        return f"{self.prefix}/+/curves"
+        return self.topic_filter or f"{self.prefix}/+/curves"
 
 
 @dataclass
@@ -97,8 +102,9 @@ class _Handle:
 
 
 class MqttListener:
-    """Subscribe to ``<prefix>/+/curves`` and commit what arrives. ``on_batch`` hears each
-    committed batch's outcome (for a command's output)."""
+    """Subscribe to ``config.topic`` and commit what arrives. ``on_batch`` hears each
+    committed batch's outcome (for a command's output). ``feeds``: on a plant's broker, the
+    topics broker feeds take (:func:`pipelines.live.commit.commit_batch`)."""
 
     # A failed commit is retried after RETRY_SECONDS, doubling up to RETRY_MAX_SECONDS: cheap
     # while the engine is down, and back within 15 s of its return.
@@ -116,8 +122,9 @@ class MqttListener:
         sink: Sink,
         *,
         on_batch: Callable[[BatchOutcome, float], None] | None = None,
+        feeds: FeedsTake | None = None,
     ) -> None:
-        self.config, self.sink, self.on_batch = config, sink, on_batch
+        self.config, self.sink, self.on_batch, self.feeds = config, sink, on_batch, feeds
         self.inbox: queue.Queue[Arrival] = queue.Queue()
         self.connected = threading.Event()
         self.subscribed = threading.Event()  # the broker confirmed the subscription
@@ -211,6 +218,7 @@ class MqttListener:
                 received_at=received_at,
                 handle=_Handle(self._epoch, message.mid, message.qos),
                 parsed=parsed,
+                project=self.config.project,
             )
         )
 
@@ -235,9 +243,7 @@ class MqttListener:
     def _commit(self, batch: list[Arrival]) -> BatchOutcome | None:
         """Commit, retrying an engine error until it passes or the listener stops."""
         delay, attempt, first = self.RETRY_SECONDS, 0, time.monotonic()
-        projects = ", ".join(
-            sorted({project_of(a.topic, self.config.prefix) or "?" for a in batch})
-        )
+        projects = ", ".join(sorted({project_for(a, self.config.prefix) or "?" for a in batch}))
         while True:
             attempt += 1
             self._committing = (time.monotonic(), len(batch), projects)
@@ -247,6 +253,7 @@ class MqttListener:
                     sink=self.sink,
                     prefix=self.config.prefix,
                     max_bytes=self.config.max_bytes,
+                    feeds=self.feeds,
                 )
             except Exception as exc:
                 self.failures += 1
@@ -289,6 +296,7 @@ class MqttListener:
                         sink=self.sink,
                         prefix=self.config.prefix,
                         max_bytes=self.config.max_bytes,
+                        feeds=self.feeds,
                     )
                 except Exception as exc:  # the engine went away meanwhile: retry the batch
                     log.warning("committing them one by one stopped: %s", exc)
@@ -297,7 +305,7 @@ class MqttListener:
             delay = min(delay * 2, self.RETRY_MAX_SECONDS)
 
     def _engines_answer(self, batch: list[Arrival]) -> bool:
-        projects = {project_of(a.topic, self.config.prefix) for a in batch} - {None}
+        projects = {project_for(a, self.config.prefix) for a in batch} - {None}
         return bool(projects) and all(self.sink.answers(p) for p in projects)
 
     def _watch_commits(self) -> None:

@@ -30,6 +30,7 @@ NOT_JSON = "not_json"
 NOT_FINITE = "not_finite"
 BAD_FIELD = "bad_field"
 UNKNOWN_PROJECT = "unknown_project"
+NOT_ALLOWED = "not_allowed"  # its sender, or its topic, may not write to the project
 CONFLICT = "conflict"
 DUPLICATE_IN_MESSAGE = "duplicate_in_message"
 

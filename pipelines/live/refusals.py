@@ -30,11 +30,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines.live.commit import DeadLetterNote, project_of
-from pipelines.live.payload import Refusal
+from pipelines.live.payload import NOT_ALLOWED, Refusal
 
 log = logging.getLogger(__name__)
 
-NOT_ALLOWED = "not_allowed"
 MAX_LOG_BYTES = 64 << 20
 POLL_SECONDS = 2.0
 MAX_CLIENTS = 10_000  # client ids whose login is remembered

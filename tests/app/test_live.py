@@ -25,3 +25,65 @@ def test_the_own_broker_comes_with_its_refusals_watched(tmp_path):
             assert live.refusals.cycle() == 0  # the broker's start refused nothing
         finally:
             live.stop()
+
+
+def test_on_a_plant_broker_projects_take_only_what_their_feeds_read(tmp_path):
+    """serve's live ingest on a plant's own mosquitto: the mapped feed's topic commits into its
+    project, the project's Curvehouse topic that no feed reads is refused and recorded, and a
+    feed mapped while it runs reads within a few seconds."""
+    import json
+    import time
+
+    import sqlalchemy as sa
+
+    from models.tables import DeadLetter, Organisation, Project
+    from tests.pipelines.live.conftest import Gateway
+    from tests.pipelines.live.plant import PlantBroker, map_feed
+    from tests.pipelines.live.test_listener import curve, wait_for
+
+    _require_mosquitto()
+    logins = {"curvehouse": "s-1", "reader": "r-1", "press": "p-1"}
+    plant = PlantBroker(
+        tmp_path / "plant",
+        logins,
+        "user curvehouse\ntopic read curvehouse/+/curves\n\nuser reader\ntopic read line4/#\n\n"
+        "user press\ntopic write line4/#\ntopic write curvehouse/+/curves\n",
+    )
+    home = tmp_path / "home"
+    try:
+        with Services(Settings(home=home, mqtt_url=plant.url("curvehouse"))) as services:
+            with services.metadata.sessions() as session:
+                session.add(Project(name="press-4", organisation=Organisation(name="Plant")))
+                session.commit()
+            map_feed(home, "press-4", "line4/+/curves", "reader", logins["reader"])
+            live = start_live_ingest(services)
+            press = Gateway(plant.port, "press", logins["press"])
+            try:
+                assert live.broker is None and live.refusals is None
+                ((_, feed),) = live.feeds.feeds.running.values()
+                wait_for(feed.subscribed.is_set, 30)
+                press.publish("line4/st010/curves", json.dumps(curve("P4-1")))
+                press.publish("curvehouse/press-4/curves", json.dumps(curve("P4-2")))
+                wait_for(lambda: feed.totals.committed == 1, 30)
+
+                def refused() -> list[tuple[str, str]]:
+                    with services.metadata.sessions() as session:
+                        rows = session.execute(sa.select(DeadLetter.reason, DeadLetter.topic))
+                        return [tuple(r) for r in rows]
+
+                wait_for(lambda: refused() == [("not_allowed", "curvehouse/press-4/curves")], 30)
+                # The owner maps the Curvehouse topic too: the next one goes in, once.
+                map_feed(home, "press-4", "curvehouse/press-4/curves", "curvehouse", "s-1")
+                wait_for(lambda: len(live.feeds.feeds.running) == 2, 10)
+                newest = live.feeds.feeds.running[max(live.feeds.feeds.running)][1]
+                wait_for(newest.subscribed.is_set, 30)
+                press.publish("curvehouse/press-4/curves", json.dumps(curve("P4-3")))
+                wait_for(lambda: newest.totals.committed == 1, 30)
+                time.sleep(1)
+                assert len(refused()) == 1 and live.listener.totals.passed == 1
+            finally:
+                press.close()
+                live.stop()
+            assert not live.feeds.running and not live.feeds.feeds.running
+    finally:
+        plant.stop()

@@ -50,6 +50,7 @@ EXPECTED = {
     Action.DELETE_PROJECT: {"owner"},
     Action.MOVE_PROJECT: {"owner"},
     Action.SET_RESIDENCY: {"owner"},
+    Action.MAP_FEEDS: {"owner"},
 }
 
 

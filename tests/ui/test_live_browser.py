@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from pipelines.live.broker import EmbeddedBroker, Publisher
+from pipelines.live.broker import SERVICE_USER, EmbeddedBroker, Publisher
 from tests.pipelines.live.conftest import Gateway, _require_mosquitto
+from tests.pipelines.live.plant import map_feed
 from tests.ui.conftest import BIN, Served, screenshot
 
 pytestmark = pytest.mark.ui
@@ -43,6 +44,9 @@ def served(tmp_path_factory, plant_broker):
         capture_output=True,
         timeout=300,
     )
+    # On the plant's broker the project takes its topic through a feed its owner mapped.
+    secret = plant_broker.service_secret()
+    map_feed(home, "demo", "curvehouse/demo/curves", SERVICE_USER, secret)
     server = Served(
         home, [str(BIN / "curvehouse"), "serve"], env={"CURVEHOUSE_MQTT_URL": plant_broker.url}
     )

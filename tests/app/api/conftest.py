@@ -184,7 +184,7 @@ class World:
                 )
 
 
-def build_world(home: Path, tmpdir: Path) -> World:
+def build_world(home: Path, tmpdir: Path, env: dict[str, str] | None = None) -> World:
     settings = Settings(home=home, server_cluster_hosts=tuple(SERVER_CLUSTER_HOSTS.split(",")))
     store = open_metadata(settings)
     emails = {role: f"{role}@plant.example" for role in (*ROLES, "outsider")}
@@ -206,7 +206,7 @@ def build_world(home: Path, tmpdir: Path) -> World:
         session.commit()
         ids = {role: user.id for role, user in users.items()}
         project_a, project_b = a.id, b.id
-    server = ApiServer(home, tmpdir)
+    server = ApiServer(home, tmpdir, env)
     world = World(server, home, tmpdir, settings, store, project_a, project_b, ids, tokens, emails)
     for who, project, prefix in (("owner", project_a, "A"), ("outsider", project_b, "B")):
         answer = world.call(
@@ -223,9 +223,10 @@ def build_world(home: Path, tmpdir: Path) -> World:
 
 
 @contextmanager
-def hosted(tmp_path_factory, name: str):
-    """A world with its own server, taken down (clusters, server, store) afterwards."""
-    world = build_world(tmp_path_factory.mktemp(f"{name}-home"), tmp_path_factory.mktemp(name))
+def hosted(tmp_path_factory, name: str, env: dict[str, str] | None = None):
+    """A world with its own server (``env`` added to its environment), taken down (clusters,
+    server, store) afterwards."""
+    world = build_world(tmp_path_factory.mktemp(f"{name}-home"), tmp_path_factory.mktemp(name), env)
     try:
         yield world
     finally:

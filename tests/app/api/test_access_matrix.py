@@ -122,6 +122,7 @@ ASKS = {
         body={"name": "gateway {role}"},
     ),
     "list dead letters": Ask(Action.VIEW, "GET", "/api/projects/{project}/dead-letters"),
+    "list broker feeds": Ask(Action.MAP_FEEDS, "GET", "/api/projects/{project}/broker-feeds"),
     "set residency": Ask(
         Action.SET_RESIDENCY, "PATCH", "/api/projects/{project}", body={"residency": None}
     ),

@@ -126,3 +126,82 @@ def test_a_viewer_sees_where_and_the_refused_messages_but_no_tokens(plant):
 
 def test_without_a_listener_the_card_says_so_and_the_command_names_the_broker():
     assert "-h BROKER -p 1883" in publish_command(None, "ing-1", "chi_x", "t")
+
+
+FEED_LOGINS = {"curvehouse": "server-secret", "line9-reader": "reader-secret"}
+
+
+@pytest.fixture
+def on_plant_broker(tmp_path):
+    """Project line-9 on a server whose CURVEHOUSE_MQTT_URL is a plant's mosquitto: Olu its
+    owner, Ada its admin."""
+    from tests.pipelines.live.conftest import _require_mosquitto
+    from tests.pipelines.live.plant import PlantBroker
+
+    _require_mosquitto()
+    broker = PlantBroker(
+        tmp_path / "plant",
+        FEED_LOGINS,
+        "user curvehouse\ntopic read curvehouse/+/curves\n\n"
+        "user line9-reader\ntopic read line9/#\n",
+    )
+    settings = Settings(
+        home=tmp_path / "home",
+        database=f"t_{uuid.uuid4().hex[:12]}",
+        mqtt_url=broker.url("curvehouse"),
+    )
+    store = open_metadata(settings)
+    people = {}
+    with store.sessions() as session:
+        project = Project(organisation=Organisation(name="Plant"), name="line-9")
+        session.add(project)
+        for name, role in (("olu", Role.OWNER), ("ada", Role.ADMIN)):
+            user = accounts.create_user(
+                session=session, email=f"{name}@plant.example", password=None
+            )
+            session.add(ProjectMember(project=project, user=user, role=role))
+            session.flush()
+            people[name] = Principal(user.email, user.id)
+        session.commit()
+    store.close()
+    services = Services(settings)
+    services.mqtt_address = f"127.0.0.1:{broker.port}"
+    services.feed_state = lambda feed_id: "reading"
+    yield services, people
+    services.close()
+    broker.stop()
+
+
+def test_on_a_plant_broker_an_owner_maps_a_feed_the_broker_accepts(on_plant_broker):
+    from app.projects.live import BrokerFeeds
+
+    live = card(on_plant_broker, "olu")
+    assert "takes the topics its broker feeds read, and nothing else" in said(live.where)
+    feeds = live.grants
+    assert isinstance(feeds, BrokerFeeds)
+    assert "No feed: nothing on the plant's broker" in said(feeds.listed.objects[0])
+    feeds.grant_name.value, feeds.topic.value = "line 9 presses", "line9/+/curves"
+    feeds.username.value, feeds.password.value = "line9-reader", "wrong"
+    assert feeds.create() is None and feeds.refused.visible
+    assert "refused the login 'line9-reader': Not authorized" in said(feeds.refused)
+    feeds.password.value = FEED_LOGINS["line9-reader"]
+    shown = feeds.create()
+    assert "`line9/+/curves` now reaches this project" in shown
+    assert feeds.password.value == "" and not feeds.refused.visible
+    (row,) = feeds.listed.objects
+    listed = said(row[0])
+    assert "`line9/+/curves`, read as `line9-reader` (reading)" in listed
+    assert FEED_LOGINS["line9-reader"] not in listed + shown
+    feeds.revoke(_first_id(feeds))
+    assert "No feed" in said(feeds.listed.objects[0])
+
+
+def _first_id(feeds) -> int:
+    with feeds._services.metadata.sessions() as session:
+        project = session.get(Project, feeds._project_id)
+        return feeds._working(session, project)[0][0]
+
+
+def test_on_a_plant_broker_admins_neither_map_feeds_nor_make_tokens(on_plant_broker):
+    live = card(on_plant_broker, "ada")
+    assert live.grants is None and live.tokens.objects == []
