@@ -26,6 +26,7 @@ from providers import ProviderError
 if TYPE_CHECKING:
     from app.services import Services
     from pipelines.live.broker import Publisher
+    from pipelines.live.client import Tls
 
 COMMAND_LINE = "operator (command line)"  # who the audit trail says acted
 
@@ -365,7 +366,7 @@ def _run_gateway(
     broker = None
     try:
         if args.url:
-            target = ListenerConfig.from_url(args.url)
+            target = ListenerConfig.from_url(args.url, ca_file=s.mqtt_ca_path)
             mine = dict.fromkeys(projects, (target.username or "", target.password or ""))
         else:
             publishers = logins()
@@ -413,7 +414,7 @@ def cmd_simulate(args: argparse.Namespace, services: Services) -> int:
     rate = parse_rate(args.rate)
     stations = pick_stations([n.strip() for n in args.stations.split(",") if n.strip()])
 
-    def begin(host: str, port: int, logins: dict[str, tuple[str, str]], tls: bool):
+    def begin(host: str, port: int, logins: dict[str, tuple[str, str]], tls: Tls | None):
         username, password = logins[args.project]
         return start_simulation(
             host=host,
@@ -451,7 +452,7 @@ def cmd_opcua(args: argparse.Namespace, services: Services) -> int:
         return 2
     projects = sorted({station.project for station in stations})
 
-    def begin(host: str, port: int, logins: dict[str, tuple[str, str]], tls: bool):
+    def begin(host: str, port: int, logins: dict[str, tuple[str, str]], tls: Tls | None):
         return start_opcua(
             stations,
             host=host,

@@ -32,6 +32,7 @@ from pipelines.live.broker import (
     kept_publishers,
     topic_of,
 )
+from pipelines.live.client import Tls
 from pipelines.live.commit import BatchOutcome
 from pipelines.live.feeds import FeedCheckError, FeedListeners, check_feed
 from pipelines.live.listener import ListenerConfig, MqttListener
@@ -130,7 +131,7 @@ def start_live_ingest(
     }
     broker = logins = None
     if s.mqtt_url:
-        config = ListenerConfig.from_url(s.mqtt_url, **options)
+        config = ListenerConfig.from_url(s.mqtt_url, ca_file=s.mqtt_ca_path, **options)
     else:
         broker = EmbeddedBroker(
             s.home.absolute(), port=s.mqtt_port, prefix=s.mqtt_topic_prefix, log_refusals=True
@@ -203,7 +204,8 @@ def map_feed(
             "This server takes live curves on Curvehouse's own broker, where ingest tokens say "
             "who may publish; broker feeds map a plant broker's topics (CURVEHOUSE_MQTT_URL)."
         )
-    check_feed(ListenerConfig.from_url(url), *feed_login(username, password), topic_filter(topic))
+    plant = ListenerConfig.from_url(url, ca_file=services.settings.mqtt_ca_path)
+    check_feed(plant, *feed_login(username, password), topic_filter(topic))
     return create_broker_feed(
         session=session,
         actor=actor,
@@ -219,7 +221,14 @@ SIMULATOR = "curvehouse-simulator"  # the demo plant's broker login
 
 
 def connect_publisher(
-    host: str, port: int, username: str, password: str, *, tls: bool, name: str, who: str
+    host: str,
+    port: int,
+    username: str,
+    password: str,
+    *,
+    tls: Tls | None,
+    name: str,
+    who: str,
 ) -> MqttPublisher:
     """A gateway's MQTT connection (``name`` starts its client id), once the broker took it;
     :class:`LiveIngestError` naming ``who`` and quoting the broker when it did not."""
@@ -264,7 +273,7 @@ def start_simulation(
     prefix: str,
     rate: float,
     stations: tuple[int, ...],
-    tls: bool = False,
+    tls: Tls | None = None,
     report: Callable[[int], None] | None = None,
 ) -> Simulation:
     """Connect as a gateway and publish the demo plant's curves at ``rate`` per second to
@@ -321,7 +330,7 @@ def start_opcua(
     port: int,
     logins: dict[str, tuple[str, str]],
     prefix: str,
-    tls: bool = False,
+    tls: Tls | None = None,
     report: Callable[[int], None] | None = None,
 ) -> OpcuaGateway:
     """Read the stations' curves over OPC UA and publish them like a gateway, with

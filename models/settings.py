@@ -227,6 +227,9 @@ class Settings(BaseSettings):
     # (may hold a password: kept out of repr); None: Curvehouse runs its own mosquitto on
     # localhost, on mqtt_port or the next free port.
     mqtt_url: str | None = Field(default=None, repr=False)
+    # The CA certificate (PEM) that signed an mqtts:// broker's, for a plant's own CA; None: the
+    # system's CAs. The broker's host name is checked against its certificate either way.
+    mqtt_ca_file: Path | None = None
     mqtt_port: int = 1883
     # Curves arrive on <prefix>/<project>/curves.
     mqtt_topic_prefix: str = "curvehouse"
@@ -320,6 +323,16 @@ class Settings(BaseSettings):
             )
         return url
 
+    @field_validator("mqtt_ca_file")
+    @classmethod
+    def _mqtt_ca_file(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise SettingsError(
+                f"{PREFIX}MQTT_CA_FILE is {str(path)!r}, which is not a file: give the PEM "
+                "certificate of the CA that signed the plant broker's certificate."
+            )
+        return path
+
     @field_validator("database_url")
     @classmethod
     def _database_url_has_scheme(cls, url: str | None) -> str | None:
@@ -393,6 +406,11 @@ class Settings(BaseSettings):
     def key_file(self) -> Path:
         """The file holding the key that seals cluster secrets, when no key is set itself."""
         return self.secret_key_file or self.home / "secret.key"
+
+    @property
+    def mqtt_ca_path(self) -> str | None:
+        """``mqtt_ca_file`` as the MQTT client takes it (absolute), or None."""
+        return str(self.mqtt_ca_file.absolute()) if self.mqtt_ca_file else None
 
     @property
     def chdb_path(self) -> Path:

@@ -9,6 +9,9 @@ keep-alive stay paho's own (``loop_read``, ``loop_write``, ``loop_misc``). ``_lo
 public API, so pyproject pins paho-mqtt below 3, and a test runs a client with 1,100 files
 open.
 
+Over TLS the handshake is paho's but for one thing: a socket whose handshake fails is closed
+(paho left it open until the garbage collector found it).
+
 ``before_reconnect`` is called before each (re)connect, before paho empties its send queue: the
 listener's acks name packet ids of one connection, and it must stop queueing them there first
 (paho's own ``on_pre_connect`` comes after the queue is emptied, so an ack queued in between
@@ -19,7 +22,10 @@ from __future__ import annotations
 
 import contextlib
 import selectors
+import socket
+import ssl
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.client import MQTTErrorCode
@@ -27,10 +33,38 @@ from paho.mqtt.client import MQTTErrorCode
 _GONE = (mqtt._ConnectionState.MQTT_CS_DISCONNECTING, mqtt._ConnectionState.MQTT_CS_DISCONNECTED)
 
 
+@dataclass(frozen=True)
+class Tls:
+    """``mqtts://``: the broker's certificate is checked, and its host name, against
+    ``ca_file`` (a plant's own CA, PEM; ``CURVEHOUSE_MQTT_CA_FILE``) or the system's CAs."""
+
+    ca_file: str | None = None
+
+
 class MqttClient(mqtt.Client):
     """A paho client whose network loop works with any file descriptor."""
 
     before_reconnect: Callable[[], None] | None = None
+
+    def use_tls(self, tls: Tls | None) -> None:
+        """Connect over TLS when ``tls`` is given (see :class:`Tls`): Python's default client
+        context, which checks the certificate and the host name."""
+        if tls is not None:
+            self.tls_set_context(ssl.create_default_context(cafile=tls.ca_file))
+
+    def _ssl_wrap_socket(self, tcp_sock: socket.socket) -> ssl.SSLSocket:
+        """paho's, but the TLS socket is closed when the handshake fails (a certificate the
+        context refuses), where paho left it open. The context checks the host name."""
+        ssl_sock = self._ssl_context.wrap_socket(
+            tcp_sock, server_hostname=self._host, do_handshake_on_connect=False
+        )
+        try:
+            ssl_sock.settimeout(self._connect_timeout)
+            ssl_sock.do_handshake()
+        except BaseException:
+            ssl_sock.close()
+            raise
+        return ssl_sock
 
     def reconnect(self) -> MQTTErrorCode:
         if self.before_reconnect is not None:

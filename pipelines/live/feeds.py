@@ -61,8 +61,7 @@ def _session(config: ListenerConfig, *, check_topic: bool) -> None:
     )
     if config.username is not None:
         client.username_pw_set(config.username, config.password)
-    if config.tls:
-        client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+    client.use_tls(config.tls)
 
     def subscribed(client, userdata, mid, reasons, properties) -> None:
         failed = [r for r in reasons if r.is_failure]

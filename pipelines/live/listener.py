@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -40,7 +39,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from pipelines.live.client import MqttClient
+from pipelines.live.client import MqttClient, Tls
 from pipelines.live.commit import (
     Arrival,
     BatchOutcome,
@@ -61,7 +60,7 @@ class ListenerConfig:
     port: int
     username: str | None = None
     password: str | None = None
-    tls: bool = False
+    tls: Tls | None = None
     client_id: str = "curvehouse-listener"
     prefix: str = "curvehouse"
     batch_curves: int = 500
@@ -74,12 +73,13 @@ class ListenerConfig:
     project: str | None = None
 
     @classmethod
-    def from_url(cls, url: str, **options: object) -> ListenerConfig:
-        """From ``mqtt[s]://user:password@host[:port]``."""
+    def from_url(cls, url: str, ca_file: str | None = None, **options: object) -> ListenerConfig:
+        """From ``mqtt[s]://user:password@host[:port]``; ``ca_file`` checks an ``mqtts://``
+        broker's certificate (:class:`pipelines.live.client.Tls`)."""
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise ValueError("an MQTT URL looks like mqtt://user:password@host:1883")
-        tls = parts.scheme == "mqtts"
+        tls = Tls(ca_file) if parts.scheme == "mqtts" else None
         return cls(
             host=parts.hostname,
             port=parts.port or (8883 if tls else 1883),
@@ -151,8 +151,7 @@ class MqttListener:
         )
         if c.username is not None:
             client.username_pw_set(c.username, c.password)
-        if c.tls:
-            client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        client.use_tls(c.tls)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import orjson
@@ -25,6 +26,9 @@ import pandas as pd
 
 from pipelines.synthetic.generator import DemoSpec, demo_curve
 from pipelines.synthetic.plant import LINES
+
+if TYPE_CHECKING:
+    from pipelines.live.client import Tls
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +180,7 @@ class MqttPublisher:
         username: str,
         password: str,
         *,
-        tls: bool = False,
+        tls: Tls | None = None,
         name: str = "curvehouse-simulator",
     ) -> None:
         import paho.mqtt.client as mqtt
@@ -191,8 +195,7 @@ class MqttPublisher:
             protocol=mqtt.MQTTv5,
         )
         self.client.username_pw_set(username, password)
-        if tls:
-            self.client.tls_set()
+        self.client.use_tls(tls)
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
         self.client.on_connect = self._on_connect

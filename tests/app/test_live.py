@@ -87,3 +87,52 @@ def test_on_a_plant_broker_projects_take_only_what_their_feeds_read(tmp_path):
             assert not live.feeds.running and not live.feeds.feeds.running
     finally:
         plant.stop()
+
+
+def test_mqtts_to_a_plant_broker_with_its_own_ca(tmp_path):
+    """``mqtts://`` with CURVEHOUSE_MQTT_CA_FILE: the listener, a feed's check and its session
+    go over TLS and verify the broker's certificate against the plant's CA; without that CA
+    the certificate is refused in words; a CA file that is not there is a settings error."""
+    import json
+
+    from models.tables import Organisation, Project
+    from pipelines.live.client import Tls
+    from pipelines.live.feeds import FeedCheckError, check_feed
+    from pipelines.live.listener import ListenerConfig
+    from tests.pipelines.live.conftest import Gateway
+    from tests.pipelines.live.plant import PlantBroker, map_feed, plant_ca
+    from tests.pipelines.live.test_listener import curve, wait_for
+
+    _require_mosquitto()
+    tls = plant_ca(tmp_path / "ca")
+    logins = {"curvehouse": "s-2", "press": "p-2"}
+    acl = "user curvehouse\ntopic read line5/#\n\nuser press\ntopic write line5/#\n"
+    plant = PlantBroker(tmp_path / "plant", logins, acl, tls=tls)
+    home = tmp_path / "home"
+    url = plant.url("curvehouse")
+    assert url.startswith("mqtts://")
+    try:
+        with pytest.raises(FeedCheckError, match="CERTIFICATE_VERIFY_FAILED"):
+            check_feed(ListenerConfig.from_url(url), "curvehouse", "s-2", "line5/#")
+        with pytest.raises(ValueError, match="MQTT_CA_FILE .* not a file"):
+            Settings(home=home, mqtt_url=url, mqtt_ca_file=tmp_path / "missing.pem")
+        settings = Settings(home=home, mqtt_url=url, mqtt_ca_file=tls.ca)
+        with Services(settings) as services:
+            with services.metadata.sessions() as session:
+                session.add(Project(name="press-5", organisation=Organisation(name="Plant")))
+                session.commit()
+            map_feed(home, "press-5", "line5/+/curves", "curvehouse", "s-2")
+            live = start_live_ingest(services)
+            press = Gateway(plant.port, "press", "p-2", tls=Tls(str(tls.ca)))
+            try:
+                assert live.config.tls == Tls(str(tls.ca))
+                ((_, feed),) = live.feeds.feeds.running.values()
+                wait_for(feed.subscribed.is_set, 30)
+                assert press.connected.wait(30) and not press.refused
+                press.publish("line5/st020/curves", json.dumps(curve("P5-1")))
+                wait_for(lambda: feed.totals.committed == 1, 30)
+            finally:
+                press.close()
+                live.stop()
+    finally:
+        plant.stop()

@@ -17,7 +17,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from pipelines.live.broker import BrokerMissingError, EmbeddedBroker, Publisher, find_mosquitto
-from pipelines.live.client import MqttClient
+from pipelines.live.client import MqttClient, Tls
 
 PUBLISHER = Publisher("gateway-1", "gw-secret-1", "demo")
 
@@ -43,7 +43,9 @@ def broker(tmp_path):
 class Gateway:
     """A publisher as a plant gateway is: MQTT v5, QoS 1, waits for each PUBACK."""
 
-    def __init__(self, port: int, username: str, secret: str, client_id: str = "") -> None:
+    def __init__(
+        self, port: int, username: str, secret: str, client_id: str = "", tls: Tls | None = None
+    ) -> None:
         self.refused: list[str] = []
         self.connected = threading.Event()
         self.client = MqttClient(
@@ -52,6 +54,7 @@ class Gateway:
             protocol=mqtt.MQTTv5,
         )
         self.client.username_pw_set(username, secret)
+        self.client.use_tls(tls)
         self.client.on_connect = self._on_connect
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
