@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 5006
 
-.PHONY: run test bench lint format demo clean-demo info clean
+.PHONY: run broker test bench lint format demo clean-demo info clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,8 +13,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	@touch $(STAMP)
 
+# Live ingest runs its own broker, Debian's mosquitto: installed here when missing and this is
+# Debian as root; else `make run` serves without live ingest and says how to add it.
+broker:
+	@command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's mosquitto, the broker live ingest runs (once)..."; \
+	    { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+	      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto mosquitto-clients \
+	      >/dev/null; } || echo "Could not install mosquitto: live ingest stays off."; \
+	  else \
+	    echo "mosquitto is not installed: live ingest stays off (sudo apt install mosquitto)."; \
+	  fi; }
+
 # The demo plant publishes live parts too (CURVEHOUSE_SIMULATE=0 make run: the stored demo only).
-run: $(STAMP)
+run: $(STAMP) broker
 	$(BIN)/curvehouse demo --if-missing
 	CURVEHOUSE_SIMULATE=$${CURVEHOUSE_SIMULATE:-1} $(BIN)/curvehouse serve --port $(PORT)
 
