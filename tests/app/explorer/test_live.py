@@ -102,3 +102,46 @@ def test_parts_leave_the_window_as_the_clock_moves_on(line):
     explorer.wait()
     assert explorer.plot.image.curves == 0
     explorer.close()
+
+
+@pytest.mark.parametrize("gesture", ["zoom", "hover"])
+def test_a_zoom_or_pointing_at_curves_pauses_following_until_resumed(line, gesture):
+    factory, store = line
+    made_now(store, seed=31)
+    explorer = CurveExplorer(client_factory=factory, database=store.database, query=None)
+    explorer.state.live = "1h"
+    explorer.wait()
+    shown = explorer.plot.image
+    assert shown.curves > 0 and not explorer.plot.paused
+    (x0, x1), (y0, y1) = shown.view.x_range, shown.view.y_range
+    # The plot reporting the ranges it was given is no gesture: following goes on.
+    explorer.plot.on_range(x_range=(x0, x1), y_range=(y0, y1))
+    assert not explorer.plot.paused
+    explorer.plot.on_pointer(x=x1 + (x1 - x0), y=(y0 + y1) / 2)  # beside the picture
+    assert not explorer.plot.paused
+    if gesture == "zoom":
+        explorer.plot.on_range(x_range=(x0, (x0 + x1) / 2), y_range=(y0, y1))
+    else:
+        explorer.plot.on_pointer(x=(x0 + x1) / 2, y=(y0 + y1) / 2)
+    explorer.wait()
+    assert explorer.plot.paused == gesture and explorer.plot.resume.visible
+    words = {"zoom": "you zoomed or panned", "hover": "you pointed at curves"}[gesture]
+    assert explorer.plot.status.startswith(f"**Live paused**: {words}")
+    held = explorer.plot.image
+    more = made_now(store, seed=32)
+    explorer.tick()
+    explorer.wait()
+    assert explorer.plot.image is held  # paused: the new parts wait
+    explorer.plot.follow()
+    explorer.wait()
+    assert not explorer.plot.paused and not explorer.plot.resume.visible
+    assert explorer.plot.status.startswith("**Live** · last hour")
+    assert (more["process"] == explorer.state.process).sum() > 0
+    drawn = explorer.plot.image
+    where = CurveFilter.of(
+        project="demo", process=explorer.state.process, start=explorer.state.live_start()
+    )
+    expected = Curves(factory(), store.database, where).density(drawn.view)
+    np.testing.assert_array_equal(drawn.counts, expected.counts)
+    assert drawn.curves > held.curves  # the parts that waited are drawn now
+    explorer.close()
