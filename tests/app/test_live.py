@@ -114,7 +114,7 @@ def test_mqtts_to_a_plant_broker_with_its_own_ca(tmp_path):
     try:
         with pytest.raises(FeedCheckError, match="CERTIFICATE_VERIFY_FAILED"):
             check_feed(ListenerConfig.from_url(url), "curvehouse", "s-2", "line5/#")
-        with pytest.raises(ValueError, match="MQTT_CA_FILE .* not a file"):
+        with pytest.raises(ValueError, match=r"MQTT_CA_FILE .* not a file"):
             Settings(home=home, mqtt_url=url, mqtt_ca_file=tmp_path / "missing.pem")
         settings = Settings(home=home, mqtt_url=url, mqtt_ca_file=tls.ca)
         with Services(settings) as services:
@@ -136,3 +136,70 @@ def test_mqtts_to_a_plant_broker_with_its_own_ca(tmp_path):
                 live.stop()
     finally:
         plant.stop()
+
+
+def test_curves_published_for_a_project_homed_on_a_cluster_are_committed_there(tmp_path):
+    """The listener as serve runs it routes a project's messages to the project's home: a
+    project living on a real embedded cluster gets its live curves on that cluster's node,
+    none in the built-in engine."""
+    import json
+
+    import sqlalchemy as sa
+
+    from app.clusters.lifecycle import create_cluster, delete_cluster
+    from models.tables import Organisation, Project
+    from pipelines.live.broker import Publisher
+    from tests.app.clusters.test_lifecycle import ACTOR, request
+    from tests.app.clusters.waiting import wait_until
+    from tests.pipelines.live.conftest import Gateway
+    from tests.pipelines.live.test_listener import curve, wait_for
+
+    _require_mosquitto()
+    with Services(Settings(home=tmp_path, mqtt_port=0)) as services:
+        store, settings = services.metadata, services.settings
+        with store.sessions() as session:
+            project = Project(name="line-c", organisation=Organisation(name="Plant"))
+            session.add(project)
+            session.commit()
+            project_id = project.id
+        made = create_cluster(
+            store=store, settings=settings, request=request(project_id), actor=ACTOR
+        )
+        try:
+            ready = wait_until(
+                store=store, settings=settings, cluster_id=made.id, states={"running", "failed"}
+            )
+            assert ready.status == "running"
+            with store.sessions() as session:
+                session.get(Project, project_id).home_cluster_id = made.id
+                session.commit()
+            gateway = Publisher("gw-c", "gw-c-secret", "line-c")
+            live = start_live_ingest(services, publishers=[gateway])
+            press = Gateway(live.config.port, "gw-c", "gw-c-secret")
+            try:
+                assert press.connected.wait(30) and not press.refused
+                press.publish("curvehouse/line-c/curves", json.dumps(curve("C-1")))
+                wait_for(lambda: live.listener.totals.committed == 1, 60)
+            finally:
+                press.close()
+                live.stop()
+            home = services.homes.of("line-c")
+            assert home.cluster_id == made.id
+            on_cluster = services.homes.store(home, project="line-c")
+            builtin = services.homes.store(services.homes.builtin, project="line-c")
+            try:
+                count = "SELECT count() FROM {db:Identifier}.curves WHERE project = 'line-c'"
+                assert on_cluster.client.query(
+                    count, parameters={"db": on_cluster.database}
+                ).result_rows == [(1,)]
+                assert builtin.client.query(
+                    count, parameters={"db": builtin.database}
+                ).result_rows == [(0,)]
+            finally:
+                on_cluster.client.close()
+                builtin.client.close()
+        finally:
+            with store.sessions() as session:
+                session.execute(sa.update(Project).values(home_cluster_id=None))
+                session.commit()
+            delete_cluster(store=store, settings=settings, cluster_id=made.id, actor=ACTOR)
