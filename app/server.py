@@ -20,6 +20,7 @@ from app.auth.login import INVITE, LoginProvider
 from app.auth.setup import announce, cookie_secret, first_owner
 from app.clusters.poller import ClusterPoller
 from app.explorer.elements import warm_plotting
+from app.feature_fill import FeatureFiller
 from app.homes.mover import ProjectMover
 from app.live import (
     LiveIngest,
@@ -313,6 +314,7 @@ def _serve(services: Services, *, show: bool, origins: tuple[str, ...]) -> None:
     mailer = ReportMailer(services).start()  # scheduled shift reports
     alerts = AlertMailer(services).start()  # drift alerts, once each
     resumer = RunResumer(services).start()  # rule runs a stop or a move cut short
+    filler = FeatureFiller(services).start()  # configured features of curves stored before
     live, simulation = _live_ingest(services)
     print(f"Curvehouse at {url} (Ctrl+C to stop)", flush=True)
     # SIGTERM (a service manager, `kill`) ends the server as Ctrl+C does, through Panel's own
@@ -342,6 +344,7 @@ def _serve(services: Services, *, show: bool, origins: tuple[str, ...]) -> None:
         if live is not None:
             live.stop()
         resumer.stop()
+        filler.stop()
         alerts.stop()
         mailer.stop()
         mover.stop()

@@ -580,6 +580,27 @@ class BrokerFeed(Created, Base):
     revoked_at: Mapped[datetime | None]
 
 
+class FeatureDefinition(Created, Base):
+    """A feature a project computes for every curve of one process, besides the fixed ones
+    (issue 19 §2): y where x first reaches ``a`` (``y_at_x``), x where y first reaches ``a``
+    (``x_at_y``), or the least-squares slope of y over x for ``a <= x <= b`` (``slope``).
+    What it computes never changes, so its stored values stay true; retiring it hides it."""
+
+    __tablename__ = "feature_definitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(parent("projects"), index=True)
+    process: Mapped[str] = mapped_column(sa.String(100))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    a: Mapped[float] = mapped_column(sa.Float)
+    b: Mapped[float | None] = mapped_column(sa.Float)
+    created_by: Mapped[str] = mapped_column(sa.String(320))
+    retired_at: Mapped[datetime | None]
+
+    project: Mapped[Project] = relationship()
+
+
 class EvaluationRule(Created, Base):
     """A project's evaluation rule (issue 19): a stable id, a name and the process it judges.
     What it checks lives in its :class:`RuleVersion` rows, newest last. A retired rule judges

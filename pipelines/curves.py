@@ -25,6 +25,7 @@ import pandas as pd
 
 from models.identifiers import identifier
 from pipelines.drawing import Comparison, DensityImage
+from pipelines.features import Configured
 from pipelines.fetch import envelope, fetch, fetch_samples, fit, select
 from pipelines.frames import id_chunks, query_frame
 from pipelines.interact import Line, Pick, lines
@@ -342,12 +343,16 @@ class Curves:
         )
 
     def features(
-        self, columns: Sequence[str] = ("station", "program", "started_at", "result")
+        self,
+        columns: Sequence[str] = ("station", "program", "started_at", "result"),
+        configured: Sequence[Configured] = (),
     ) -> pd.DataFrame:
         """The stored features of the selected curves (:mod:`pipelines.features`), one row per
         curve, oldest first: ``curve_id``, ``project``, ``process``, ``columns`` of the curves
         table and every feature; what SPC, drift and feature limits read. A curve stored before
-        features existed is missing until :func:`pipelines.features.backfill_features` ran."""
+        features existed is missing until :func:`pipelines.features.backfill_features` ran.
+        Each of ``configured`` adds its column (:attr:`Configured.column`), NaN for a curve
+        whose value is not computed yet."""
         sql, params = self.selection.where("c")
         # The features table is sorted by project and process: narrow it by them directly.
         scope = []
@@ -357,15 +362,37 @@ class Curves:
                 scope.append(f"{column} IN {{features_{column}:Array(String)}}")
                 params[f"features_{column}"] = list(values)
         names = ["curve_id", "project", "process", *columns]
-        chosen = ", ".join(f"c.{identifier(c)}" for c in names)
-        values = ", ".join(f"f.{identifier(c)}" for c in FEATURES)
+        chosen = ", ".join(f"c.{identifier(c)} AS {identifier(c)}" for c in names)
+        values = ", ".join(f"f.{identifier(c)} AS {identifier(c)}" for c in FEATURES)
+        where = " AND ".join(scope) or "1"
+        extra, joined = "", ""
+        if configured:
+            # One row per curve with each feature's value and whether it has one: a curve
+            # without a row reads NaN whatever the server's join_use_nulls.
+            pivots, own = [], []
+            for k, feature in enumerate(configured):
+                params[f"cf_{k}"] = feature.id
+                pivots.append(
+                    f"anyIf(value, feature_id = {{cf_{k}:UInt32}}) AS v_{k}, "
+                    f"countIf(feature_id = {{cf_{k}:UInt32}}) AS n_{k}"
+                )
+                own.append(f"if(v.n_{k} > 0, v.v_{k}, nan) AS {identifier(feature.column)}")
+            params["cf_ids"] = [f.id for f in configured]
+            extra = ", " + ", ".join(own)
+            joined = (
+                f" LEFT JOIN (SELECT curve_id, {', '.join(pivots)} "
+                f"FROM {self._db}.curve_feature_values WHERE {where} "
+                "AND feature_id IN {cf_ids:Array(UInt32)} GROUP BY curve_id) AS v "
+                "ON v.curve_id = c.curve_id"
+            )
         query = (
-            f"SELECT {chosen}, {values} FROM {self._db}.curves AS c INNER JOIN "
+            f"SELECT {chosen}, {values}{extra} FROM {self._db}.curves AS c INNER JOIN "
             f"(SELECT curve_id, {', '.join(FEATURES)} FROM {self._db}.curve_features "
-            f"WHERE {' AND '.join(scope) or '1'}) AS f ON f.curve_id = c.curve_id "
+            f"WHERE {where}) AS f ON f.curve_id = c.curve_id{joined} "
             f"WHERE {sql} ORDER BY c.started_at, c.curve_id"
         )
-        return query_frame(self.client, query, [*names, *FEATURES], params)
+        names_out = [*names, *FEATURES, *(f.column for f in configured)]
+        return query_frame(self.client, query, names_out, params)
 
     def datasets(self, *, kind: str | None = None) -> pd.DataFrame:
         """The committed imports and demo runs of the selected projects, oldest first."""

@@ -8,16 +8,24 @@ for committed curves (run by ``CurveStore.open`` when it adds the table, and by
 ``curvehouse features --backfill``), :func:`stage_from_samples` for a copy's staging tables
 (``CurveStore.copy_in``: features are recomputed, never copied). The kernel and
 what each feature means (NaN, non-monotonic x) are in :mod:`pipelines.kernels.features`.
+
+A project's configured features (``models.feature_definitions``: y at an x, x at a y, a slope
+over an x range, per process) go the same ways into ``curve_feature_values``, one row per curve
+and feature: staged with each commit (:func:`configured_table`, given the store's
+``configured`` source), and for curves stored before a feature was defined, or moved in,
+computed from the stored codes by :func:`fill_configured`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
+from models.feature_definitions import describe
 from models.identifiers import identifier
 from pipelines.batch import CurveBatch
 from pipelines.frames import id_chunks, query_table
@@ -71,7 +79,7 @@ def feature_table(
     )
 
 
-# --- configurable features: computed on demand, not stored -------------------------------------
+# --- configured features -----------------------------------------------------------------------
 
 
 def y_at_x(x, y, offsets, x_step, y_step, at: float) -> np.ndarray:
@@ -89,7 +97,142 @@ def slope(x, y, offsets, x_step, y_step, lo: float, hi: float) -> np.ndarray:
     return _slope(x, y, offsets, x_step, y_step, float(lo), float(hi))
 
 
+@dataclass(frozen=True)
+class Configured:
+    """A configured feature as the kernels compute it (``models.feature_definitions``)."""
+
+    id: int
+    process: str
+    kind: str  # y_at_x, x_at_y or slope
+    a: float
+    b: float | None = None
+    name: str = ""  # what people call it
+
+    def describe(self) -> str:
+        """What it computes, in words."""
+        return describe(self.kind, self.a, self.b)
+
+    @property
+    def column(self) -> str:
+        """Its column in :meth:`pipelines.curves.Curves.features`' answer."""
+        return f"feature_{self.id}"
+
+    def values(self, x, y, offsets, x_step, y_step) -> np.ndarray:
+        """Its value for each curve (NaN where it has none: never reached, no sample in the
+        range)."""
+        if self.kind == "y_at_x":
+            return y_at_x(x, y, offsets, x_step, y_step, self.a)
+        if self.kind == "x_at_y":
+            return x_at_y(x, y, offsets, x_step, y_step, self.a)
+        if self.kind == "slope":
+            return slope(x, y, offsets, x_step, y_step, self.a, self.b)
+        raise ValueError(f"no configured feature of kind {self.kind!r}")
+
+
+def configured_rows(
+    configured: Sequence[Configured],
+    x,
+    y,
+    offsets: np.ndarray,
+    x_step: np.ndarray,
+    y_step: np.ndarray,
+    *,
+    project: Sequence[str],
+    process: Sequence[str],
+    ids: np.ndarray,
+    dataset_id: Sequence[str],
+    computed_at,
+) -> pa.Table | None:
+    """Rows for ``curve_feature_values``: each feature of ``configured`` for the curves of its
+    process (curves in Arrow's list layout, one project, process and dataset per curve);
+    None when no curve has one."""
+    process = np.asarray(process, dtype=object)
+    parts = []
+    for feature in configured:
+        mine = np.flatnonzero(process == feature.process)
+        if not len(mine):
+            continue
+        if len(mine) == len(process):  # every curve (one process): no copy
+            value = feature.values(x, y, offsets, x_step, y_step)
+        else:
+            starts, lengths = offsets[mine], offsets[mine + 1] - offsets[mine]
+            own = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+            take = np.arange(own[-1]) + np.repeat(starts - own[:-1], lengths)
+            value = feature.values(x[take], y[take], own, x_step[mine], y_step[mine])
+        parts.append((feature.id, mine, value))
+    if not parts:
+        return None
+    index = np.concatenate([m for _, m, _ in parts])
+    project, dataset_id = np.asarray(project, dtype=object), np.asarray(dataset_id, dtype=object)
+    return pa.table(
+        {
+            "project": pa.array(project[index].tolist(), pa.string()),
+            "process": pa.array(process[index].tolist(), pa.string()),
+            "feature_id": pa.array(
+                np.concatenate([np.full(len(m), f, np.uint32) for f, m, _ in parts])
+            ),
+            "curve_id": pa.array(np.asarray(ids, dtype=np.uint64)[index]),
+            "dataset_id": pa.array(dataset_id[index].tolist(), pa.string()),
+            "value": pa.array(np.concatenate([v for _, _, v in parts])),
+            "computed_at": pa.array([computed_at] * len(index), pa.timestamp("ms", tz="UTC")),
+        }
+    )
+
+
+def configured_table(
+    batch: CurveBatch,
+    configured: Sequence[Configured],
+    *,
+    project: str,
+    ids: np.ndarray,
+    dataset_id: str,
+    computed_at,
+) -> pa.Table | None:
+    """A batch's rows for ``curve_feature_values`` (see :func:`configured_rows`)."""
+    n = len(batch.meta)
+    meta = batch.meta
+    return configured_rows(
+        configured,
+        batch.x,
+        batch.y,
+        np.asarray(batch.offsets, dtype=np.int64),
+        meta["x_step"].to_numpy(np.float64),
+        meta["y_step"].to_numpy(np.float64),
+        project=[project] * n,
+        process=meta["process"].astype(str).tolist(),
+        ids=ids,
+        dataset_id=[dataset_id] * n,
+        computed_at=computed_at,
+    )
+
+
 # --- from stored codes -------------------------------------------------------------------------
+
+
+def _stored(
+    client: Client, db: str, samples: str, curves: str, ids: Sequence[int]
+) -> Iterator[tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray]]:
+    """Curves ``ids`` read from the codes in table ``samples`` (their project, process and
+    dataset from table ``curves``), a chunk at a time: ``(part, x, y, offsets)``; the part
+    holds ``project``, ``process``, ``curve_id``, ``dataset_id``, ``x_step`` and ``y_step``."""
+    for chunk in id_chunks(list(ids)):
+        part = query_table(
+            client,
+            f"SELECT c.project AS project, c.process AS process, s.curve_id AS curve_id, "
+            "toString(s.dataset_id) AS dataset_id, s.x_step AS x_step, s.y_step AS y_step, "
+            f"s.x AS x, s.y AS y FROM {db}.{samples} AS s INNER JOIN "
+            f"(SELECT curve_id, project, process FROM {db}.{curves} "
+            "WHERE curve_id IN {ids:Array(UInt64)}) AS c ON c.curve_id = s.curve_id "
+            "WHERE s.curve_id IN {ids:Array(UInt64)}",
+            {"ids": chunk},
+        )
+        if part is None or not part.num_rows:
+            continue
+        xs, ys = (part.column(a).combine_chunks() for a in ("x", "y"))
+        offsets = xs.offsets.to_numpy().astype(np.int64)
+        x = xs.flatten().to_numpy(zero_copy_only=False)
+        y = ys.flatten().to_numpy(zero_copy_only=False)
+        yield part, x, y, offsets - offsets[0]
 
 
 def stage_from_samples(
@@ -107,27 +250,9 @@ def stage_from_samples(
     db = identifier(database)
     s, c, t = (identifier(name) for name in (samples, curves, target))
     written = 0
-    for chunk in id_chunks(ids):
-        part = query_table(
-            client,
-            f"SELECT c.project AS project, c.process AS process, s.curve_id AS curve_id, "
-            "toString(s.dataset_id) AS dataset_id, s.x_step AS x_step, s.y_step AS y_step, "
-            f"s.x AS x, s.y AS y FROM {db}.{s} AS s INNER JOIN "
-            f"(SELECT curve_id, project, process FROM {db}.{c} "
-            "WHERE curve_id IN {ids:Array(UInt64)}) AS c ON c.curve_id = s.curve_id "
-            "WHERE s.curve_id IN {ids:Array(UInt64)}",
-            {"ids": chunk},
-        )
-        if part is None or not part.num_rows:
-            continue
-        xs, ys = (part.column(a).combine_chunks() for a in ("x", "y"))
-        offsets = xs.offsets.to_numpy().astype(np.int64)
+    for part, x, y, offsets in _stored(client, db, s, c, ids):
         values = curve_features(
-            xs.flatten().to_numpy(zero_copy_only=False),
-            ys.flatten().to_numpy(zero_copy_only=False),
-            offsets - offsets[0],
-            part.column("x_step").to_numpy(),
-            part.column("y_step").to_numpy(),
+            x, y, offsets, part.column("x_step").to_numpy(), part.column("y_step").to_numpy()
         )
         rows = feature_table(
             values,
@@ -138,6 +263,63 @@ def stage_from_samples(
         )
         client.insert_arrow(f"{db}.{t}", rows)
         written += rows.num_rows
+    return written
+
+
+def fill_configured(
+    client: Client,
+    database: str,
+    project: str,
+    configured: Sequence[Configured],
+    *,
+    computed_at,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Give every committed curve of ``project`` each feature of ``configured`` (for its
+    process) that it has no value of yet; return how many values were written.
+
+    Idempotent and chunked like :func:`backfill_features`; ``progress(done, total)`` hears
+    the curves computed so far. A curve deleted meanwhile can leave a row whose dataset is
+    gone; the store's sweep removes it."""
+    db = identifier(database)
+    written, todo = 0, {}
+    for feature in configured:
+        missing = [
+            int(r[0])
+            for r in client.query(
+                f"SELECT curve_id FROM {db}.curves WHERE project = {{p:String}} "
+                "AND process = {process:String} "
+                f"AND dataset_id IN (SELECT dataset_id FROM {db}.datasets) "
+                f"AND curve_id NOT IN (SELECT curve_id FROM {db}.curve_feature_values "
+                "WHERE project = {p:String} AND process = {process:String} "
+                "AND feature_id = {f:UInt32}) ORDER BY curve_id",
+                parameters={"p": project, "process": feature.process, "f": feature.id},
+            ).result_rows
+        ]
+        if missing:
+            todo[feature] = missing
+    total, done = sum(len(ids) for ids in todo.values()), 0
+    for feature, ids in todo.items():
+        for part, x, y, offsets in _stored(client, db, "curve_samples", "curves", ids):
+            rows = configured_rows(
+                [feature],
+                x,
+                y,
+                offsets,
+                part.column("x_step").to_numpy(),
+                part.column("y_step").to_numpy(),
+                project=part.column("project").to_pylist(),
+                process=part.column("process").to_pylist(),
+                ids=part.column("curve_id").to_numpy(),
+                dataset_id=part.column("dataset_id").to_pylist(),
+                computed_at=computed_at,
+            )
+            if rows is not None:
+                client.insert_arrow(f"{db}.curve_feature_values", rows)
+                written += rows.num_rows
+            done += part.num_rows
+            if progress is not None:
+                progress(done, total)
     return written
 
 

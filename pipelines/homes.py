@@ -28,6 +28,7 @@ from models.placement import BUILTIN_REGION
 from models.settings import Settings
 from models.store import MetadataStore
 from models.tables import Cluster, ClusterStatus, MoveState, Project, ProjectMove
+from pipelines.configured import StoredFeatures
 from pipelines.curves import Curves
 from pipelines.rules.current import StoredRules
 from pipelines.store import STALE_SECONDS, CurveStore
@@ -204,6 +205,7 @@ class Homes:
         :class:`HomeUnavailable` when the home cannot answer."""
         store = self._open(home, project)
         store.rules = StoredRules(self.metadata)
+        store.configured = StoredFeatures(self.metadata)
         return store
 
     def _open(self, home: Home, project: str | None) -> CurveStore:

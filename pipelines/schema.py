@@ -228,6 +228,25 @@ _V4_VERDICTS = Table(
     replacing="judged_at",
 )
 
+# One row per curve and configured feature (``models.feature_definitions``: y at an x, x at a
+# y, a slope over an x range) of its process. What a definition computes never changes, so a
+# row is final; computing it again writes the same value and ReplacingMergeTree keeps one.
+# ``dataset_id`` is the curve's: staging, attach, delete and sweep treat it like the curves.
+_V5_FEATURE_VALUES = Table(
+    "curve_feature_values",
+    """
+    project      LowCardinality(String),
+    process      LowCardinality(String),
+    feature_id   UInt32,
+    curve_id     UInt64,
+    dataset_id   UUID,
+    value        Float64,
+    computed_at  DateTime64(3, 'UTC')
+""",
+    "(project, process, feature_id, curve_id)",
+    replacing="computed_at",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "curves, curve samples and datasets", (_V1_CURVES, _V1_SAMPLES, _V1_DATASETS)),
     # Curves committed by live ingest (MQTT, OPC UA through MQTT) are their own kind of dataset.
@@ -246,6 +265,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     # Filled as rules judge: at each commit by the project's current rules, and over history
     # when a rule is made or changed (``pipelines.rules.runs``).
     Migration(4, "verdicts of evaluation rules", (_V4_VERDICTS,)),
+    # Filled at each commit by the project's configured features, and for stored curves when a
+    # feature is defined (``pipelines.features.fill_configured``).
+    Migration(5, "values of configured features", (_V5_FEATURE_VALUES,)),
 )
 
 CURRENT_VERSION = MIGRATIONS[-1].version

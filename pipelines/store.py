@@ -3,9 +3,10 @@
 ClickHouse has no multi-table transactions, so an import is made atomic the ClickHouse way:
 
 1. every batch goes into private staging tables (``_staging_<id>_curves``/``_samples``/
-   ``_features``/``_verdicts``: each curve's features from :mod:`pipelines.features`, and its
-   verdicts by the project's current rules when the store was given them, see
-   :mod:`pipelines.rules.verdicts`);
+   ``_features``/``_verdicts``/``_feature_values``: each curve's features from
+   :mod:`pipelines.features`, its verdicts by the project's current rules when the store was
+   given them, see :mod:`pipelines.rules.verdicts`, and its values of the project's configured
+   features when given those);
 2. validation and conflict checks run while staging, so bad input never reaches a shared table;
 3. ``ATTACH PARTITION tuple() FROM`` moves each staging table's parts into place in one step
    (samples and features first, then curves, which is what makes curves visible);
@@ -37,7 +38,14 @@ import pandas as pd
 
 from models.identifiers import identifier
 from pipelines.batch import CurveBatch, curve_ids, fingerprints, to_tables
-from pipelines.features import backfill_features, batch_features, feature_table, stage_from_samples
+from pipelines.features import (
+    Configured,
+    backfill_features,
+    batch_features,
+    configured_table,
+    feature_table,
+    stage_from_samples,
+)
 from pipelines.frames import id_chunks
 from pipelines.rules.spec import Rule
 from pipelines.rules.verdicts import batch_verdicts
@@ -51,18 +59,29 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]  # (curves written so far, points written so far)
 # (project, processes) -> the current rules of those processes, frozen before they judge
 RuleSource = Callable[[str, Sequence[str]], Sequence[Rule]]
+# (project, processes) -> the configured features of those processes
+FeatureSource = Callable[[str, Sequence[str]], Sequence[Configured]]
 
 _STAGING_PREFIX = "_staging_"
-_STAGING_NAME = re.compile(r"_staging_([0-9a-f]{32})_(curves|samples|features|verdicts)")
+_STAGING_NAME = re.compile(
+    r"_staging_([0-9a-f]{32})_(curves|samples|features|verdicts|feature_values)"
+)
 # What an import stages and attaches, in attach order: curves last, which makes them visible.
 _STAGED = (
     ("curve_samples", "samples"),
     ("curve_features", "features"),
     ("curve_verdicts", "verdicts"),
+    ("curve_feature_values", "feature_values"),
     ("curves", "curves"),
 )
 # Tables whose rows belong to a dataset: deleted with it, swept when it never committed.
-_DATASET_TABLES = ("curves", "curve_features", "curve_verdicts", "curve_samples")
+_DATASET_TABLES = (
+    "curves",
+    "curve_features",
+    "curve_verdicts",
+    "curve_feature_values",
+    "curve_samples",
+)
 # Staging tables older than this belong to a dead import even on a shared server.
 STALE_SECONDS = 6 * 3600
 _project_locks: dict[tuple[str, str], threading.Lock] = {}
@@ -132,8 +151,11 @@ class _ImportRun:
         self.staged_samples = identifier(self.staged["curve_samples"])
         self.staged_features = identifier(self.staged["curve_features"])
         self.staged_verdicts = identifier(self.staged["curve_verdicts"])
+        self.staged_values = identifier(self.staged["curve_feature_values"])
         self.rules: list[Rule] = []  # the project's current rules of the processes seen
         self.asked: set[str] = set()  # processes whose rules were asked for
+        self.configured: list[Configured] = []  # likewise its configured features
+        self.asked_features: set[str] = set()
         self.ingested_at = ingested_at.floor("ms")
         self.seen: set[int] = set()
         self.result = WriteResult(dataset_id=None)
@@ -193,10 +215,13 @@ class _ImportRun:
             dataset_id=self.dataset_id,
         )
         verdicts = self.verdicts(batch, ids)
+        values = self.feature_values(batch, ids)
         self.store.client.insert_arrow(f"{self.db}.{self.staged_samples}", samples)
         self.store.client.insert_arrow(f"{self.db}.{self.staged_features}", features)
         if verdicts is not None:
             self.store.client.insert_arrow(f"{self.db}.{self.staged_verdicts}", verdicts)
+        if values is not None:
+            self.store.client.insert_arrow(f"{self.db}.{self.staged_values}", values)
         self.store.client.insert_arrow(f"{self.db}.{self.staged_curves}", curves)
         result.curves_added += len(batch)
         result.points_added += batch.point_count
@@ -218,6 +243,25 @@ class _ImportRun:
             project=self.spec.project,
             dataset_id=self.dataset_id,
             judged_at=self.ingested_at,
+        )
+
+    def feature_values(self, batch: CurveBatch, ids: np.ndarray):
+        """The batch's values of the project's configured features (asked once per process
+        per import), or None without any."""
+        source = self.store.configured
+        if source is None:
+            return None
+        new = sorted(set(batch.meta["process"].astype(str)) - self.asked_features)
+        if new:
+            self.configured.extend(source(self.spec.project, new))
+            self.asked_features.update(new)
+        return configured_table(
+            batch,
+            self.configured,
+            project=self.spec.project,
+            ids=ids,
+            dataset_id=self.dataset_id,
+            computed_at=self.ingested_at,
         )
 
     def publish(self, commit: Callable[[], None] | None = None) -> None:
@@ -260,13 +304,22 @@ class _ImportRun:
 class CurveStore:
     """The curve tables of one ClickHouse database, behind one client."""
 
-    def __init__(self, client: Client, database: str, *, rules: RuleSource | None = None) -> None:
+    def __init__(
+        self,
+        client: Client,
+        database: str,
+        *,
+        rules: RuleSource | None = None,
+        configured: FeatureSource | None = None,
+    ) -> None:
         """``rules``: where a write finds the project's current rules, to judge what it
-        stores (None: nothing is judged at commit)."""
+        stores (None: nothing is judged at commit); ``configured``: likewise its configured
+        features, computed with the commit (None: none)."""
         self.client = client
         self.database = database
         self.db = identifier(database)
         self.rules = rules
+        self.configured = configured
         self._distributed: bool | None = None
 
     @classmethod

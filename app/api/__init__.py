@@ -42,6 +42,7 @@ RESOURCES = (
     "ingest",
     "parts",
     "quality",
+    "features",
     "kpis",
     "reports",
     "rules",

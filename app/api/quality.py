@@ -6,11 +6,11 @@ this module only asks and answers."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from app.api.curves import _curves, _project, curve_filter
 from app.api.errors import invalid
@@ -19,6 +19,7 @@ from app.api.registry import API
 from app.api.schemas import TIMES, CurveFilters, Moment
 from models.access import Action
 from models.csv_safe import csv_text
+from pipelines.configured import StoredFeatures
 from pipelines.drifts import station_drifts
 from pipelines.feature_charts import Plotted, chart_feature
 from pipelines.kernels.features import FEATURES
@@ -26,12 +27,16 @@ from pipelines.spc import Capability
 from pipelines.unusual import ENVELOPE_BINS, LEAST_PARTS, rank_unusual, unusual_words
 
 TAG = "Quality"
-Feature = Literal[FEATURES]  # type: ignore[valid-type]
+Feature = Annotated[str, StringConstraints(pattern=rf"^({'|'.join(FEATURES)}|feature_\d+)$")]
 CURVE_IDS_SHOWN = 1000  # of a drift's parts, in an answer
 
 
 class Baseline(CurveFilters):
-    feature: Feature = Field("area", description="which curve feature")
+    feature: Feature = Field(
+        "area",
+        description=f"which curve feature: {', '.join(FEATURES)}, or feature_<id> for one of "
+        "the project's configured features (GET …/features)",
+    )
     baseline_from: Moment | None = Field(
         None, description=f"the trusted period starts (default: every part); {TIMES}"
     )
@@ -120,8 +125,16 @@ class SpcOut(BaseModel):
 
 def _features(call: Call, query: Baseline) -> pd.DataFrame:
     _, name = _project(call, Action.VIEW)
+    configured = []
+    if query.feature not in FEATURES:
+        configured = [c for c in StoredFeatures(call.store).of(name) if c.column == query.feature]
+        if not configured:
+            raise invalid(
+                f"Project {name!r} has no configured feature {query.feature!r}; its features "
+                f"are listed by GET /api/projects/{{id}}/features."
+            )
     curves = _curves(call.services, name).matching(curve_filter(query))
-    return curves.features(("station", "program", "started_at"))
+    return curves.features(("station", "program", "started_at"), configured)
 
 
 @API.route(

@@ -8,9 +8,12 @@ import panel as pn
 
 from app.pages import panel_serve_services
 from app.pages.chosen import Chosen, chosen_project
+from app.quality.define import FeatureForm
 from app.quality.page import QualityPage
 from app.services import Services
 from app.shell import shell
+from models.access import Action, allows
+from pipelines.configured import StoredFeatures
 from pipelines.curves import Curves
 
 hv.extension("bokeh", logo=False)
@@ -23,7 +26,11 @@ def page(services: Services) -> pn.template.BaseTemplate:
     if not isinstance(chosen, Chosen):
         return chosen
     curves = Curves(chosen.store.client, chosen.store.database, projects=(chosen.project,))
-    return shell("quality", [chosen.picker, QualityPage(chosen.project, curves)], wide=True)
+    configured = StoredFeatures(services.metadata).of(chosen.project)
+    quality = QualityPage(chosen.project, curves, configured)
+    if chosen.actor.is_operator or allows(chosen.role, Action.EDIT_RULES):
+        quality.define = FeatureForm(services, chosen.actor, chosen.project, quality)
+    return shell("quality", [chosen.picker, quality], wide=True)
 
 
 if pn.state.served:

@@ -10,6 +10,7 @@ the line read them.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from typing import ClassVar
 from urllib.parse import urlencode
 
@@ -26,6 +27,7 @@ from models.wording import counted
 from pipelines.curves import Curves
 from pipelines.drifts import station_drifts
 from pipelines.feature_charts import FeatureCharts, Plotted, chart_feature
+from pipelines.features import Configured
 from pipelines.frames import engine_time
 from pipelines.kernels.features import FEATURES
 from pipelines.report_png import PngSize, filter_png
@@ -47,9 +49,20 @@ class QualityPage(pn.viewable.Viewer):
 
     dense_from: ClassVar[int] = DENSE_POINTS  # a chart of more points is drawn as counts
 
-    def __init__(self, project: str, curves: Curves, **params) -> None:
+    def __init__(
+        self,
+        project: str,
+        curves: Curves,
+        configured: Sequence[Configured] = (),
+        define: pn.viewable.Viewable | None = None,
+        **params,
+    ) -> None:
+        """``configured``: the project's configured features (each offered for its process);
+        ``define``: the form that defines one, for those who may."""
         super().__init__(**params)
         self.project, self.curves = project, curves
+        self.configured, self.define = list(configured), define
+        self.words = dict(FEATURE_WORDS)  # a feature's column -> its name on the page
         processes = curves.processes(limit=20)
         self.process = pn.widgets.Select(label="Process", options=processes, width=200)
         self.station = pn.widgets.Select(label="Station", width=200)
@@ -109,7 +122,11 @@ class QualityPage(pn.viewable.Viewer):
         if not process:
             self._say("**No curves in this project yet.** Import some, or follow the line.")
             return
-        self._features = self.curves.matching(CurveFilter.of(process=process)).features(COLUMNS)
+        mine = [c for c in self.configured if c.process == process]
+        self._features = self.curves.matching(CurveFilter.of(process=process)).features(
+            COLUMNS, mine
+        )
+        self._offer(mine)
         self.drifts.object = self._drift_words(process)
         self.unusual.object = self._unusual_words(process)
         stations = sorted(self._features["station"].dropna().unique())
@@ -120,6 +137,27 @@ class QualityPage(pn.viewable.Viewer):
         finally:
             self._choosing = False
         self._on_station()
+
+    def _offer(self, mine: Sequence[Configured]) -> None:
+        """The fixed features and the process's configured ones in the Feature picker."""
+        self.words = {**FEATURE_WORDS, **{c.column: c.name for c in mine}}
+        options = {FEATURE_WORDS[f]: f for f in FEATURES}
+        options.update({f"{c.name} ({c.describe()})": c.column for c in mine})
+        self._choosing = True
+        try:
+            self.feature.options = options
+            if self.feature.value not in options.values():
+                self.feature.value = "area"
+        finally:
+            self._choosing = False
+
+    def add_configured(self, feature: Configured) -> None:
+        """A feature just defined: offered (and chosen) when it is of the process shown; its
+        stored parts' values come as they are computed (NaN until then)."""
+        self.configured.append(feature)
+        if feature.process == self.process.value:
+            self._on_process()
+            self.feature.value = feature.column
 
     def _on_station(self) -> None:
         if self._choosing:
@@ -189,7 +227,7 @@ class QualityPage(pn.viewable.Viewer):
     def _plot(
         self, plotted: Plotted, zone: str, feature: str, *, brushable: bool = False
     ) -> hv.Overlay:
-        name = FEATURE_WORDS[feature] if plotted.chart.name in ("individuals", "mean") else None
+        name = self.words[feature] if plotted.chart.name in ("individuals", "mean") else None
         drawn = chart_plot(
             plotted,
             local_times(plotted.at, zone),
@@ -333,6 +371,7 @@ class QualityPage(pn.viewable.Viewer):
         controls = pn.Column(
             pn.Row(self.process, self.station, self.program),
             pn.Row(self.feature, self.rules),
+            *([self.define] if self.define is not None else []),
             self.chart,
             pn.Row(self.subgroup, self.per_hour),
             pn.Row(self.baseline, self.lower, self.upper),

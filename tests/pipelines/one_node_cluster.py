@@ -108,7 +108,13 @@ def main(directory: Path) -> dict:
     )
     spread = identifier("spread")
     client.command(f"CREATE DATABASE {spread}")
-    for table in ("curves", "curve_samples", "curve_features", "curve_verdicts"):
+    for table in (
+        "curves",
+        "curve_samples",
+        "curve_features",
+        "curve_verdicts",
+        "curve_feature_values",
+    ):
         local = identifier(f"{table}_local")
         client.command(f"CREATE TABLE {spread}.{local} AS single.{table}")
         client.command(f"INSERT INTO {spread}.{local} SELECT * FROM single.{table}")

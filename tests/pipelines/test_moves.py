@@ -241,6 +241,7 @@ def test_an_interrupted_copy_leaves_nothing_and_a_rerun_completes(source, new_st
         tag = uuid.UUID(dataset).hex
         assert sorted(staging_tables(target)) == [
             f"_staging_{tag}_curves",
+            f"_staging_{tag}_feature_values",
             f"_staging_{tag}_features",
             f"_staging_{tag}_samples",
             f"_staging_{tag}_verdicts",

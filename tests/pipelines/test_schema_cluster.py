@@ -97,6 +97,8 @@ def test_the_engine_takes_the_cluster_layout(one_node_cluster):
         "curve_features_local": "ReplicatedMergeTree",
         "curve_verdicts": "Distributed",
         "curve_verdicts_local": "ReplicatedReplacingMergeTree",
+        "curve_feature_values": "Distributed",
+        "curve_feature_values_local": "ReplicatedReplacingMergeTree",
         "datasets": "ReplicatedMergeTree",
         "schema_migrations": "ReplicatedMergeTree",
     }

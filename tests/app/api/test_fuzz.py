@@ -78,6 +78,8 @@ def test_no_server_errors(fuzz_world, api_schema, method, path):
         "view_id": world.extra["view"],
         "schedule_id": 999_999,  # any id: deleting a missing schedule is a 404
         "dashboard_id": 999_999,  # any id: a missing dashboard is a 404
+        "feed_id": 999_999,  # any id: a missing broker feed is a 404
+        "feature_id": 999_999,  # any id: a missing configured feature is a 404
     }
     params = {name: real[name] for name in re.findall(r"\{(\w+)\}", path)}
     modes = [schemathesis.GenerationMode.NEGATIVE]

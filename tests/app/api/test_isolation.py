@@ -54,6 +54,8 @@ def test_a_non_member_gets_404(world, foreign_cluster, foreign_team, route):
         "view_id": 999_999,
         "dashboard_id": 999_999,
         "schedule_id": 999_999,
+        "feed_id": 999_999,
+        "feature_id": 999_999,
     }
     path = re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), route.path)
     for kwargs in ({}, {"json": {"anything": "at all"}}, {"data": b"junk"}):

@@ -3,6 +3,8 @@ the drift is found where it began, capability follows the limits given, and role
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -16,12 +18,12 @@ def drifting_csv() -> bytes:
     """60 parts of station S9, program P1, a minute apart; y = level * x over 0..4, the level
     noisy around 10 and 3 higher from part 40 (the area follows: 8 per level unit)."""
     rng = np.random.default_rng(5)
-    lines = ["curve_key,x,y,station,program,result,started_at"]
+    lines = ["curve_key,x,y,process,station,program,result,started_at"]
     for i in range(PARTS):
         level = 10 + rng.normal(0, 0.5) + (3 if i >= DRIFT_FROM else 0)
         started = f"2026-11-20T06:{i:02d}:00Z"
         for x in range(5):
-            lines.append(f"Q-{i},{x},{level * x:.4f},S9,P1,OK,{started}")
+            lines.append(f"Q-{i},{x},{level * x:.4f},press-fit,S9,P1,OK,{started}")
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -113,3 +115,52 @@ def test_unusual_parts_export_as_csv_with_the_same_rows(quality_world):
     assert [int(r["curve_id"]) for r in rows] == [p["curve_id"] for p in listed]
     assert [r["words"] for r in rows] == [p["words"] for p in listed]
     assert [float(r["score"]) for r in rows] == pytest.approx([p["score"] for p in listed])
+
+
+def levels() -> np.ndarray:
+    """Each part's level as drifting_csv drew it: the slope of its y over x."""
+    rng = np.random.default_rng(5)
+    return np.array([10 + rng.normal(0, 0.5) + (3 if i >= DRIFT_FROM else 0) for i in range(PARTS)])
+
+
+def test_a_configured_feature_is_defined_computed_charted_and_retired(quality_world):
+    world = quality_world
+    features = f"/api/projects/{world.project_a}/features"
+    first = world.call("GET", f"/api/projects/{world.project_a}/curves", params={"station": "S9"})
+    process = first.json()["items"][0]["process"]
+    body = {"process": process, "name": "stiffness", "kind": "slope", "a": 0, "b": 4}
+    assert world.call("POST", features, "viewer", json=body).status_code == 403
+    backwards = world.call("POST", features, "engineer", json={**body, "a": 4, "b": 0})
+    assert backwards.status_code == 422 and "a < b" in backwards.json()["error"]["message"]
+    made = world.call("POST", features, "engineer", json=body)
+    assert made.status_code == 201, made.text
+    feature = made.json()
+    assert feature["computes"] == "slope of y over x for 0 ≤ x ≤ 4"
+    name = feature["feature"]
+    assert name == f"feature_{feature['id']}"
+    listed = world.call("GET", features, "viewer").json()["items"]
+    assert [f["id"] for f in listed] == [feature["id"]]
+    # The stored parts are computed in the background; then SPC and drift read it by its name.
+    points = []
+    for _ in range(100):  # until then, too few parts have it for a chart (a 422 saying so)
+        answer = get(world, "spc", station=["S9"], feature=name)
+        assert answer.status_code in (200, 422), answer.text
+        points = answer.json()["charts"][0]["points"] if answer.status_code == 200 else []
+        if len(points) == PARTS:
+            break
+        time.sleep(0.2)
+    np.testing.assert_allclose(points, levels(), atol=1e-3)
+    drift = get(
+        world, "drifts", station=["S9"], feature=name, baseline_until="2026-11-20T06:40:00Z"
+    )
+    (found,) = drift.json()["items"]
+    assert found["since"].startswith("2026-11-20T06:4") and found["direction"] == "up"
+    unknown = get(world, "spc", station=["S9"], feature="feature_99999")
+    assert (
+        unknown.status_code == 422 and "no configured feature" in unknown.json()["error"]["message"]
+    )
+    assert get(world, "spc", feature="feature_x").status_code == 422
+    assert world.call("DELETE", f"{features}/{feature['id']}", "viewer").status_code == 403
+    assert world.call("DELETE", f"{features}/{feature['id']}", "engineer").status_code == 204
+    assert world.call("GET", features, "viewer").json()["items"] == []
+    assert get(world, "spc", station=["S9"], feature=name).status_code == 422
