@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -16,14 +17,9 @@ from sqlalchemy.orm import Session
 
 from app.periodic import Periodic
 from app.services import Services
-from models.access import Action, Principal, require
-from models.broker_feeds import (
-    FeedLogin,
-    create_broker_feed,
-    feed_login,
-    topic_filter,
-    working_feeds,
-)
+from models.access import Principal
+from models.broker_feeds import FeedLogin, create_broker_feed, new_feed, working_feeds
+from models.settings import Settings
 from models.tables import BrokerFeed, Project
 from pipelines.live.broker import (
     SERVICE_USER,
@@ -131,7 +127,7 @@ def start_live_ingest(
     }
     broker = logins = None
     if s.mqtt_url:
-        config = ListenerConfig.from_url(s.mqtt_url, ca_file=s.mqtt_ca_path, **options)
+        config = plant_broker(s, **options)
     else:
         broker = EmbeddedBroker(
             s.home.absolute(), port=s.mqtt_port, prefix=s.mqtt_topic_prefix, log_refusals=True
@@ -183,7 +179,27 @@ def _feeds(services: Services) -> list[FeedLogin]:
         return working_feeds(session)
 
 
-def map_feed(
+# A person's broker login checks: one every CHECK_EVERY seconds (a feed's check tries a
+# password on the plant's broker, which must not become a way to guess them).
+CHECK_EVERY = 2.0
+_checked: dict[str, float] = {}
+_checks = threading.Lock()
+
+
+def plant_broker(settings: Settings, **options: object) -> ListenerConfig:
+    """The plant's broker (``CURVEHOUSE_MQTT_URL``) as this installation's listener reads it:
+    its client id names the installation (its home), so two Curvehouses reading one plant
+    broker keep sessions of their own, and feeds' ids follow it."""
+    install = hashlib.sha256(str(settings.home.absolute()).encode()).hexdigest()[:10]
+    return ListenerConfig.from_url(
+        settings.mqtt_url,
+        ca_file=settings.mqtt_ca_path,
+        client_id=f"curvehouse-{install}",
+        **options,
+    )
+
+
+def check_new_feed(
     services: Services,
     session: Session,
     *,
@@ -193,19 +209,49 @@ def map_feed(
     topic: str,
     username: str,
     password: str,
-) -> BrokerFeed:
-    """A broker feed for ``project``, once the plant's broker took its login (the page's and
-    the API's one way to map one). Raises :class:`FeedCheckError` in the broker's words, or
-    when this server reads no plant broker."""
-    require(session, actor, project.id, Action.MAP_FEEDS)  # before anyone probes the broker
-    url = services.settings.mqtt_url
-    if not url:
+) -> tuple[str, str, str, str]:
+    """``(name, topic, username, password)`` of a feed ``actor`` may map, once its login works
+    on the plant's broker. Raises in words first what the store refuses (the role, the form,
+    another feed's topics), then :class:`FeedCheckError` with the broker's words, or when this
+    server reads no plant broker, or a second check comes within :data:`CHECK_EVERY`."""
+    settings = services.settings
+    checked = new_feed(
+        session=session,
+        actor=actor,
+        project=project,
+        name=name,
+        topic=topic,
+        username=username,
+        password=password,
+        prefix=settings.mqtt_topic_prefix,
+    )
+    if not settings.mqtt_url:
         raise FeedCheckError(
             "This server takes live curves on Curvehouse's own broker, where ingest tokens say "
             "who may publish; broker feeds map a plant broker's topics (CURVEHOUSE_MQTT_URL)."
         )
-    plant = ListenerConfig.from_url(url, ca_file=services.settings.mqtt_ca_path)
-    check_feed(plant, *feed_login(username, password), topic_filter(topic))
+    with _checks:
+        now, last = time.monotonic(), _checked.get(str(actor), -CHECK_EVERY)
+        if now - last < CHECK_EVERY:
+            raise FeedCheckError(
+                f"One broker login check every {CHECK_EVERY:.0f} s: try again in a moment."
+            )
+        _checked[str(actor)] = now
+    _, topic, username, password = checked
+    check_feed(plant_broker(settings), username, password, topic)
+    return checked
+
+
+def save_feed(
+    services: Services,
+    session: Session,
+    *,
+    actor: Principal,
+    project: Project,
+    checked: tuple[str, str, str, str],
+) -> BrokerFeed:
+    """The feed :func:`check_new_feed` passed, stored (the store checks it again)."""
+    name, topic, username, password = checked
     return create_broker_feed(
         session=session,
         actor=actor,
@@ -214,7 +260,16 @@ def map_feed(
         topic=topic,
         username=username,
         password=password,
+        prefix=services.settings.mqtt_topic_prefix,
     )
+
+
+def map_feed(
+    services: Services, session: Session, *, actor: Principal, project: Project, **given: str
+) -> BrokerFeed:
+    """Check a feed (:func:`check_new_feed`) and store it: the API's one call."""
+    checked = check_new_feed(services, session, actor=actor, project=project, **given)
+    return save_feed(services, session, actor=actor, project=project, checked=checked)
 
 
 SIMULATOR = "curvehouse-simulator"  # the demo plant's broker login

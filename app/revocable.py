@@ -40,7 +40,7 @@ class Revocables(pn.viewable.Viewer):
             label=self.name_label, placeholder=self.name_placeholder, width=260
         )
         self.make = pn.widgets.Button(label=self.make_label, color="primary", align="end")
-        self.make.on_click(lambda _e: self.create())
+        self.make.on_click(self._clicked)
         self.shown_once = pn.pane.Alert(
             "", alert_type="success", visible=False, stylesheets=[WRAP], sizing_mode="stretch_width"
         )
@@ -64,6 +64,14 @@ class Revocables(pn.viewable.Viewer):
 
     # The list -----------------------------------------------------------------------------------
 
+    def _clicked(self, _event: object) -> None:
+        self.create()
+
+    def refuse(self, exc: Exception) -> None:
+        """Say in the card why a make was refused."""
+        self.refused.object = text(str(exc))
+        self.refused.visible = True
+
     def create(self) -> str | None:
         """Make one named as typed; its secret is shown once. Returns the words shown."""
         with self._services.metadata.sessions() as session:
@@ -71,8 +79,7 @@ class Revocables(pn.viewable.Viewer):
             try:
                 shown = self._made(session, project, self.grant_name.value)
             except self.refusals as exc:
-                self.refused.object = text(str(exc))
-                self.refused.visible = True
+                self.refuse(exc)
                 return None
             session.commit()
         self.refused.visible = False

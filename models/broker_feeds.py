@@ -10,7 +10,7 @@ making and revoking a feed is audited."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -32,7 +32,7 @@ class FeedLogin:
     project: str
     topic: str
     username: str
-    password: str
+    password: str = field(repr=False)
 
 
 def topic_filter(topic: str) -> str:
@@ -52,6 +52,52 @@ def topic_filter(topic: str) -> str:
     return topic
 
 
+def filter_matches(topic_filter: str, topic: str) -> bool:
+    """Whether MQTT delivers ``topic`` to a subscription to ``topic_filter`` (``+`` one level,
+    ``#`` the rest, the level above included)."""
+    wanted, levels = topic_filter.split("/"), topic.split("/")
+    for i, level in enumerate(wanted):
+        if level == "#":
+            return True
+        if i >= len(levels) or level not in ("+", levels[i]):
+            return False
+    return len(wanted) == len(levels)
+
+
+def filters_overlap(a: str, b: str) -> bool:
+    """Whether some topic matches both filters."""
+    left, right = a.split("/"), b.split("/")
+    for i in range(max(len(left), len(right))):
+        x = left[i] if i < len(left) else None
+        y = right[i] if i < len(right) else None
+        if "#" in (x, y):
+            return True
+        if x is None or y is None or (x != y and "+" not in (x, y)):
+            return False
+    return True
+
+
+# Never a project's name (models.names.GROUP_NAME): a topic of "any other project".
+_NO_PROJECT = "\u00a7"
+
+
+def _curvehouse_topics(topic: str, prefix: str, project: str) -> None:
+    """Refuse a filter that reads another project's Curvehouse topic (``<prefix>/<p>/curves``):
+    a feed is how a project takes its own curves, never how it reads another's."""
+    if filter_matches(topic, f"{prefix}/{_NO_PROJECT}/curves"):
+        raise BadName(
+            f"{topic!r} would read every project's {prefix}/<project>/curves; a feed may read "
+            f"only its own project's: {prefix}/{project}/curves."
+        )
+    levels, at = topic.split("/"), len(prefix.split("/"))  # where the project's name sits
+    named = levels[at] if len(levels) > at else None
+    if named not in (None, project) and filter_matches(topic, f"{prefix}/{named}/curves"):
+        raise BadName(
+            f"{topic!r} is project {named!r}'s topic; a feed may read only its own "
+            f"project's: {prefix}/{project}/curves."
+        )
+
+
 def feed_login(username: str, password: str) -> tuple[str, str]:
     """The broker login as a feed keeps it: a username of 1 to 200 characters (trimmed) and a
     password of at most 200, neither with control characters."""
@@ -60,6 +106,34 @@ def feed_login(username: str, password: str) -> tuple[str, str]:
     if len(password) > LONGEST_LOGIN:
         raise BadName(f"The broker login's password has at most {LONGEST_LOGIN} characters.")
     return username, password
+
+
+def new_feed(
+    *,
+    session: Session,
+    actor: Principal,
+    project: Project,
+    name: str,
+    topic: str,
+    username: str,
+    password: str,
+    prefix: str,
+) -> tuple[str, str, str, str]:
+    """``(name, topic, username, password)`` as a new feed of ``project`` keeps them, once
+    ``actor`` may map it and nothing refuses it: the filter's form, another project's
+    Curvehouse topic (``prefix``), a working feed reading some of the same topics."""
+    require(session, actor, project.id, Action.MAP_FEEDS)
+    name = label(name, "A feed's name")
+    topic = topic_filter(topic)
+    _curvehouse_topics(topic, prefix, project.name)
+    username, password = feed_login(username, password)
+    working = session.scalars(sa.select(BrokerFeed.topic).where(BrokerFeed.revoked_at.is_(None)))
+    if any(filters_overlap(topic, other) for other in working):
+        raise BadName(
+            f"Another feed reads some of the topics {topic!r} would; one topic feeds one "
+            "project. Revoke that feed first, or read narrower topics."
+        )
+    return name, topic, username, password
 
 
 def create_broker_feed(
@@ -71,21 +145,21 @@ def create_broker_feed(
     topic: str,
     username: str,
     password: str,
+    prefix: str = "curvehouse",
 ) -> BrokerFeed:
     """Map ``topic`` of the plant's broker to ``project``, read with ``username``/``password``
-    (checked against the broker by the caller first: ``pipelines.live.feeds.check_feed``)."""
-    require(session, actor, project.id, Action.MAP_FEEDS)
-    name = label(name, "A feed's name")
-    topic = topic_filter(topic)
-    username, password = feed_login(username, password)
-    taken = session.scalars(
-        sa.select(BrokerFeed.id).where(BrokerFeed.topic == topic, BrokerFeed.revoked_at.is_(None))
-    ).first()
-    if taken is not None:
-        raise BadName(
-            f"Another feed reads {topic!r} already; one topic feeds one project. Revoke that "
-            "feed first, or read a narrower topic."
-        )
+    (checked against the broker by the caller first: ``pipelines.live.feeds.check_feed``);
+    ``prefix`` is Curvehouse's topic prefix (:func:`new_feed` says what is refused)."""
+    name, topic, username, password = new_feed(
+        session=session,
+        actor=actor,
+        project=project,
+        name=name,
+        topic=topic,
+        username=username,
+        password=password,
+        prefix=prefix,
+    )
     feed = BrokerFeed(
         project_id=project.id,
         name=name,

@@ -5,6 +5,7 @@ messages refused, newest first, with the reason."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 
@@ -12,7 +13,7 @@ import pandas as pd
 import panel as pn
 from sqlalchemy.orm import Session
 
-from app.live import map_feed
+from app.live import check_new_feed, save_feed
 from app.markup import text
 from app.revocable import Revocables
 from app.services import Services
@@ -91,6 +92,7 @@ class BrokerFeeds(Revocables):
     refusals = (AccessError, BadName, FeedCheckError)
 
     def __init__(self, *args, **params) -> None:
+        self._checked: tuple[str, str, str, str] | None = None  # what the broker took
         self.topic = pn.widgets.TextInput(
             label="Topic", placeholder="plant/line7/+/curves", width=240
         )
@@ -103,6 +105,32 @@ class BrokerFeeds(Revocables):
         fields = (self.grant_name, self.topic, self.username, self.password)
         return [pn.FlexBox(*fields, sizing_mode="stretch_width")]
 
+    async def _clicked(self, _event: object) -> None:
+        """The broker's check waits on the network: off the server's event loop, so no other
+        page waits with it; then the feed is saved as :meth:`create` saves it."""
+        self.make.disabled = True
+        try:
+            self._checked = await asyncio.to_thread(self._check)
+        except self.refusals as exc:
+            self.refuse(exc)
+            return
+        finally:
+            self.make.disabled = False
+        self.create()
+
+    def _check(self) -> tuple[str, str, str, str]:
+        with self._services.metadata.sessions() as session:
+            return check_new_feed(
+                self._services,
+                session,
+                actor=self._actor,
+                project=session.get(Project, self._project_id),
+                name=self.grant_name.value,
+                topic=self.topic.value,
+                username=self.username.value,
+                password=self.password.value,
+            )
+
     def create(self) -> str | None:
         shown = super().create()
         if shown is not None:
@@ -110,15 +138,9 @@ class BrokerFeeds(Revocables):
         return shown
 
     def _made(self, session: Session, project: Project, name: str) -> str:
-        feed = map_feed(
-            self._services,
-            session,
-            actor=self._actor,
-            project=project,
-            name=name,
-            topic=self.topic.value,
-            username=self.username.value,
-            password=self.password.value,
+        checked, self._checked = self._checked or self._check(), None
+        feed = save_feed(
+            self._services, session, actor=self._actor, project=project, checked=checked
         )
         return (
             f"**Feed {text(feed.name)} mapped:** `{feed.topic}` now reaches this project "

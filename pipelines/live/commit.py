@@ -121,8 +121,9 @@ def project_for(arrival: Arrival, prefix: str) -> str | None:
     return arrival.project or project_of(arrival.topic, prefix)
 
 
-# A topic on a plant's broker that a feed takes (``pipelines.live.feeds.FeedListeners.takes``).
-FeedsTake = Callable[[str], bool]
+# Whether a feed takes a topic on a plant's broker for a message received then
+# (``pipelines.live.feeds.FeedListeners.takes``).
+FeedsTake = Callable[[str, datetime], bool]
 
 
 def _not_fed(prefix: str, project: str) -> Refusal:
@@ -170,7 +171,11 @@ def commit_batch(
     good: dict[str, list[tuple[Arrival, Curve]]] = {}
     ids: dict[str, int | None] = {}
     for arrival in arrivals:
-        if feeds is not None and arrival.project is None and feeds(arrival.topic):
+        if (
+            feeds is not None
+            and arrival.project is None
+            and feeds(arrival.topic, arrival.received_at)
+        ):
             outcome.passed += 1
             continue
         project = project_for(arrival, prefix) or ""

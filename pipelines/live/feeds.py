@@ -17,14 +17,15 @@ import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from models.broker_feeds import FeedLogin
+from models.broker_feeds import FeedLogin, filter_matches
 from pipelines.live.client import MqttClient
-from pipelines.live.commit import BatchOutcome, Sink
+from pipelines.live.commit import BatchOutcome, Sink, project_of
 from pipelines.live.listener import ListenerConfig, MqttListener
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,13 @@ class FeedCheckError(ValueError):
 
 def feed_config(base: ListenerConfig, feed: FeedLogin) -> ListenerConfig:
     """``base`` (the plant's broker, the batch options) with the feed's login, topic, project
-    and a client id of its own, so its session on the broker is its own."""
+    and a client id of its own (the base's and the feed's id), so its session on the broker
+    is its own."""
     return replace(
         base,
         username=feed.username,
         password=feed.password,
-        client_id=f"curvehouse-feed-{feed.id}",
+        client_id=f"{base.client_id}-feed-{feed.id}",
         topic_filter=feed.topic,
         project=feed.project,
     )
@@ -61,7 +63,6 @@ def _session(config: ListenerConfig, *, check_topic: bool) -> None:
     )
     if config.username is not None:
         client.username_pw_set(config.username, config.password)
-    client.use_tls(config.tls)
 
     def subscribed(client, userdata, mid, reasons, properties) -> None:
         failed = [r for r in reasons if r.is_failure]
@@ -85,6 +86,7 @@ def _session(config: ListenerConfig, *, check_topic: bool) -> None:
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 0
     try:
+        client.use_tls(config.tls)  # a CA file gone since the start is said here too
         client.connect(config.host, config.port, keepalive=15, clean_start=True, properties=props)
     except (OSError, ssl.SSLError) as exc:
         raise FeedCheckError(
@@ -114,6 +116,10 @@ def check_feed(base: ListenerConfig, username: str, password: str, topic: str) -
 class FeedListeners:
     """One :class:`MqttListener` per working feed of ``load()``, on ``base``'s broker."""
 
+    # A message the watch received this soon after a feed's first subscription may have been
+    # published before it, so the feed never got it: the watch records it rather than leave it.
+    SUBSCRIBED_MARGIN = timedelta(seconds=1)
+
     def __init__(
         self,
         base: ListenerConfig,
@@ -124,35 +130,43 @@ class FeedListeners:
     ) -> None:
         self.base, self.sink, self.load, self.on_batch = base, sink, load, on_batch
         self.running: dict[int, tuple[FeedLogin, MqttListener]] = {}
-        self._filters: tuple[str, ...] = ()
-        self._lock = threading.Lock()
+        self._sync = threading.Lock()  # one sync at a time
 
-    def takes(self, topic: str) -> bool:
-        """Whether a working feed reads ``topic``."""
-        return any(mqtt.topic_matches_sub(f, topic) for f in self._filters)
+    def takes(self, topic: str, received_at: datetime) -> bool:
+        """Whether a feed of the project ``topic`` names reads it and was subscribed when a
+        message received at ``received_at`` was published: then it has that message."""
+        project = project_of(topic, self.base.prefix)
+        for feed, listener in list(self.running.values()):
+            since = listener.first_subscribed
+            if (
+                feed.project == project
+                and since is not None
+                and since <= received_at - self.SUBSCRIBED_MARGIN
+                and filter_matches(feed.topic, topic)
+            ):
+                return True
+        return False
 
     def sync(self) -> int:
         """Start the listeners of new feeds, stop those of revoked or changed ones; return how
-        many changed."""
-        feeds = {f.id: f for f in self.load()}
-        changed = 0
-        with self._lock:
-            self._filters = tuple(f.topic for f in feeds.values())
-            for fid, (feed, listener) in list(self.running.items()):
-                if feeds.get(fid) != feed:
-                    del self.running[fid]
-                    self._end(feed, listener)
-                    changed += 1
-            for fid, feed in feeds.items():
-                if fid not in self.running:
-                    config = feed_config(self.base, feed)
-                    listener = MqttListener(config, self.sink, on_batch=self.on_batch).start()
-                    self.running[fid] = (feed, listener)
-                    log.info(
-                        "broker feed %d: reading %s for project %s", fid, feed.topic, feed.project
-                    )
-                    changed += 1
-        return changed
+        many changed. The slow part (stopping a listener, dropping its session) runs once the
+        feed is out of the running set, so :meth:`takes` never waits on it."""
+        with self._sync:
+            feeds = {f.id: f for f in self.load()}
+            ended = [
+                self.running.pop(fid)
+                for fid, (feed, _) in list(self.running.items())
+                if feeds.get(fid) != feed
+            ]
+            for feed, listener in ended:  # first: a changed feed's new session is its id's
+                self._end(feed, listener)
+            started = [f for fid, f in feeds.items() if fid not in self.running]
+            for feed in started:
+                config = feed_config(self.base, feed)
+                listener = MqttListener(config, self.sink, on_batch=self.on_batch).start()
+                self.running[feed.id] = (feed, listener)
+                log.info("broker feed %d: reading %s for %s", feed.id, feed.topic, feed.project)
+            return len(ended) + len(started)
 
     def _end(self, feed: FeedLogin, listener: MqttListener) -> None:
         """Stop a feed's listener and drop its session, so the broker queues nothing more."""
@@ -178,7 +192,7 @@ class FeedListeners:
         return "connecting"
 
     def stop(self) -> None:
-        with self._lock:
-            for _, listener in self.running.values():
-                listener.stop()
-            self.running.clear()
+        with self._sync:
+            running, self.running = list(self.running.values()), {}
+        for _, listener in running:
+            listener.stop()

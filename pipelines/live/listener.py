@@ -30,7 +30,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ClassVar
 from urllib.parse import unquote, urlsplit
@@ -59,7 +59,7 @@ class ListenerConfig:
     host: str
     port: int
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     tls: Tls | None = None
     client_id: str = "curvehouse-listener"
     prefix: str = "curvehouse"
@@ -128,6 +128,8 @@ class MqttListener:
         self.inbox: queue.Queue[Arrival] = queue.Queue()
         self.connected = threading.Event()
         self.subscribed = threading.Event()  # the broker confirmed the subscription
+        # When it first did: from then on the session holds what arrives while we are away.
+        self.first_subscribed: datetime | None = None
         self.refused: str | None = None  # the broker's answer when it refused our login
         self.totals = BatchOutcome()
         self.batches = 0
@@ -190,6 +192,8 @@ class MqttListener:
 
     def _on_subscribe(self, client, userdata, mid, reasons, properties) -> None:
         if all(not r.is_failure for r in reasons):
+            if self.first_subscribed is None:
+                self.first_subscribed = datetime.now(UTC)
             self.subscribed.set()
         else:
             log.error("the MQTT broker refused the subscription to %s", self.config.topic)

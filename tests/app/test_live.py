@@ -77,6 +77,7 @@ def test_on_a_plant_broker_projects_take_only_what_their_feeds_read(tmp_path):
                 wait_for(lambda: len(live.feeds.feeds.running) == 2, 10)
                 newest = live.feeds.feeds.running[max(live.feeds.feeds.running)][1]
                 wait_for(newest.subscribed.is_set, 30)
+                time.sleep(1.1)  # the watch leaves it to a feed subscribed a second before
                 press.publish("curvehouse/press-4/curves", json.dumps(curve("P4-3")))
                 wait_for(lambda: newest.totals.committed == 1, 30)
                 time.sleep(1)

@@ -11,6 +11,8 @@ from models.broker_feeds import (
     FeedLogin,
     broker_feeds,
     create_broker_feed,
+    filter_matches,
+    filters_overlap,
     revoke_broker_feed,
     topic_filter,
     working_feeds,
@@ -115,3 +117,71 @@ def test_the_login_is_sealed_in_the_store_file(tmp_path):
     assert SECRET.encode() not in raw
     with open_metadata(settings) as store, store.sessions() as session:
         assert working_feeds(session)[0].password == SECRET
+
+
+@pytest.mark.parametrize(
+    ("topic", "words"),
+    [
+        ("curvehouse/+/curves", "would read every project's"),
+        ("curvehouse/#", "would read every project's"),
+        ("#", "would read every project's"),
+        ("+/+/curves", "would read every project's"),
+        ("curvehouse/Weld/curves", "is project 'Weld''s topic"),
+        ("curvehouse/Weld/#", "is project 'Weld''s topic"),
+        ("+/Weld/+", "is project 'Weld''s topic"),
+    ],
+)
+def test_a_feed_never_reads_another_project_s_curvehouse_topic(plant, topic, words):  # noqa: F811
+    sessions, ids = plant
+    with sessions() as session, pytest.raises(BadName, match=words.replace("+", r"\+")):
+        feed(session, operator(), session.get(Project, ids["press"]), topic=topic)
+
+
+@pytest.mark.parametrize(
+    "topic", ["curvehouse/Press/curves", "curvehouse/Press/#", "+/Press/curves", "plant/#"]
+)
+def test_its_own_curvehouse_topic_and_the_plant_s_topics_are_mapped(plant, topic):  # noqa: F811
+    sessions, ids = plant
+    with sessions() as session:
+        assert feed(session, operator(), session.get(Project, ids["press"]), topic=topic).id
+
+
+def test_overlapping_filters_are_one_topic_feeding_two_projects(plant):  # noqa: F811
+    sessions, ids = plant
+    with sessions() as session:
+        press, weld = session.get(Project, ids["press"]), session.get(Project, ids["weld"])
+        feed(session, operator(), press, topic="line7/+/curves")
+        for topic in ("line7/#", "line7/press/curves", "line7/+/+", "line7/+/+/#"):
+            with pytest.raises(BadName, match="Another feed reads some of the topics"):
+                feed(session, operator(), weld, topic=topic)
+        feed(session, operator(), weld, topic="line7/press/forces")  # beside it: fine
+
+
+@pytest.mark.parametrize(
+    ("topic_filter", "topic", "matches"),
+    [
+        ("a/+/c", "a/b/c", True),
+        ("a/+/c", "a/b/d", False),
+        ("a/#", "a", True),
+        ("a/#", "a/b/c", True),
+        ("a/+", "a", False),
+        ("#", "a/b", True),
+        ("a/b", "a/b/c", False),
+    ],
+)
+def test_filters_match_as_mqtt_delivers(topic_filter, topic, matches):
+    assert filter_matches(topic_filter, topic) is matches
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "overlap"),
+    [
+        ("a/+/c", "a/b/#", True),
+        ("a/b", "a/#", True),
+        ("a/b/c", "a/+/d", False),
+        ("a/b", "a/b/c", False),
+        ("+/x", "y/+", True),
+    ],
+)
+def test_filters_overlap_when_a_topic_matches_both(a, b, overlap):
+    assert filters_overlap(a, b) is overlap and filters_overlap(b, a) is overlap

@@ -5,8 +5,11 @@ refused in words (ingest tokens are the way there)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from app.live import CHECK_EVERY
 from tests.app.api.conftest import hosted
 from tests.pipelines.live.conftest import _require_mosquitto
 from tests.pipelines.live.plant import PlantBroker
@@ -47,6 +50,9 @@ def test_an_owner_maps_a_feed_the_broker_accepts_and_revokes_it(plant_world):
     assert wrong.status_code == 422, wrong.text
     assert "refused the login 'line7-reader': Not authorized" in wrong.json()["error"]["message"]
     assert world.call("POST", feeds, "admin", json=body()).status_code == 403
+    hurried = world.call("POST", feeds, json=body())  # a second try at once: refused
+    assert hurried.status_code == 422 and "One broker login check every 2 s" in hurried.text
+    time.sleep(CHECK_EVERY)
     made = world.call("POST", feeds, json=body())
     assert made.status_code == 201, made.text
     feed = made.json()
@@ -59,6 +65,12 @@ def test_an_owner_maps_a_feed_the_broker_accepts_and_revokes_it(plant_world):
     assert again.status_code == 422 and "Another feed reads" in again.json()["error"]["message"]
     bad_topic = world.call("POST", feeds, json=body(topic="line7/#/x"))
     assert bad_topic.status_code == 422 and "# stands alone" in bad_topic.json()["error"]["message"]
+    overlapping = world.call("POST", feeds, json=body(topic="line7/#"))
+    assert overlapping.status_code == 422 and "Another feed reads some of the topics" in (
+        overlapping.text
+    )
+    others = world.call("POST", feeds, json=body(topic="curvehouse/B/curves"))
+    assert others.status_code == 422 and "is project 'B''s topic" in others.text
     assert world.call("DELETE", f"{feeds}/{feed['id']}", "admin").status_code == 403
     assert world.call("DELETE", f"{feeds}/{feed['id']}").status_code == 204
     assert world.call("GET", feeds).json()["items"] == []

@@ -4,15 +4,18 @@ messages newest first for every member."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 import shlex
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from app.live import CHECK_EVERY
 from app.pages.projects import ProjectsPanel
 from app.projects.live import IngestTokens, publish_command
 from app.services import Services
@@ -184,8 +187,10 @@ def test_on_a_plant_broker_an_owner_maps_a_feed_the_broker_accepts(on_plant_brok
     feeds.username.value, feeds.password.value = "line9-reader", "wrong"
     assert feeds.create() is None and feeds.refused.visible
     assert "refused the login 'line9-reader': Not authorized" in said(feeds.refused)
+    time.sleep(CHECK_EVERY)  # one check every 2 s
     feeds.password.value = FEED_LOGINS["line9-reader"]
-    shown = feeds.create()
+    asyncio.run(feeds._clicked(None))  # as the button does: the check off the event loop
+    shown = said(feeds.shown_once)
     assert "`line9/+/curves` now reaches this project" in shown
     assert feeds.password.value == "" and not feeds.refused.visible
     (row,) = feeds.listed.objects

@@ -5,6 +5,7 @@ and is recorded as refused; a revoked feed stops; a bad login is refused before 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -121,6 +122,7 @@ def test_a_feed_on_curvehouse_s_own_topic_commits_it_once(plant, sessions, curve
         assert watch.subscribed.wait(30)
         ((_, listener),) = listeners.running.values()
         assert listener.subscribed.wait(30)
+        time.sleep(1.1)  # the watch leaves it to a feed subscribed a second before
         rogue.publish("curvehouse/demo/curves", json.dumps(curve("C-1")))
         wait_for(lambda: keys(curve_store) == ["C-1"] and watch.totals.passed == 1)
         assert listener.totals.committed == 1 and dead_letters(sessions) == []
@@ -150,4 +152,28 @@ def test_a_feed_whose_login_the_broker_refuses_says_so(plant, sessions, curve_st
         assert "Not authorized" in listeners.state(3)
         assert listeners.state(99) == "not started yet"
     finally:
+        listeners.stop()
+
+
+def test_what_a_feed_the_broker_refuses_would_read_is_recorded_not_lost(
+    plant, sessions, curve_store
+):
+    """A feed on demo's Curvehouse topic whose login the broker refuses reads nothing, so the
+    watch does not leave the topic to it: a message there is a dead letter, not dropped."""
+    wrong = FeedLogin(4, "demo", "curvehouse/demo/curves", "curvehouse", "not-its-password")
+    sink = StoreSink(sessions, lambda project: curve_store)
+    listeners = FeedListeners(base(plant), sink, lambda: [wrong])
+    listeners.sync()
+    watch = MqttListener(base(plant), sink, feeds=listeners.takes).start()
+    rogue = gateway(plant, "rogue")
+    try:
+        assert watch.subscribed.wait(30)
+        wait_for(lambda: listeners.state(4).startswith("refused by the broker"))
+        rogue.publish("curvehouse/demo/curves", json.dumps(curve("W-1")))
+        wait_for(lambda: dead_letters(sessions))
+        ((reason, _, project, _),) = dead_letters(sessions)
+        assert (reason, project) == ("not_allowed", "demo") and watch.totals.passed == 0
+    finally:
+        rogue.close()
+        watch.stop()
         listeners.stop()
