@@ -55,7 +55,8 @@ KINDS_SAID = (
     "window: x0, x1, y0, y1, mode (uni-box, pass-through, not-touch), entry and exit (left, "
     "right, top, bottom, any); line: x0, y0, x1, y1; envelope: x_min, x_max, lower and upper "
     "as [[x, y], ...] with x increasing; threshold: level, low, high, axis (y or x), direction "
-    "(rising, falling, either)"
+    "(rising, falling, either); feature: feature (a fixed feature such as peak_y or area, or "
+    "y_at_x, x_at_y with a, slope with a and b), low, high"
 )
 SHOWN = "failures listed, lowest curve id first"
 MOST_LEARNED = 10_000  # good curves an envelope is learned from, in memory at once

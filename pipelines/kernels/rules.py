@@ -59,6 +59,7 @@ BELOW = 12
 NOT_IN_RANGE = 13  # envelope: no point of the curve inside the x range
 NEVER_CROSSED = 14  # threshold never reached
 OUTSIDE_LIMITS = 15  # threshold reached outside [low, high]
+NO_VALUE = 17  # feature limits: the curve has no value of the feature
 
 # Window kinds.
 UNI_BOX, PASS_THROUGH, NOT_TOUCH = 0, 1, 2

@@ -10,6 +10,7 @@ from pipelines.rules.learn import learn_envelope
 from pipelines.rules.spec import (
     KINDS,
     Envelope,
+    FeatureLimits,
     NoPassLine,
     Rule,
     RuleError,
@@ -25,6 +26,7 @@ __all__ = [
     "KINDS",
     "VERDICT_COLUMNS",
     "Envelope",
+    "FeatureLimits",
     "NoPassLine",
     "Rule",
     "RuleError",

@@ -15,14 +15,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from pipelines.features import Configured
 from pipelines.fetch import fetch_samples, select
 from pipelines.kernels import rules as K
+from pipelines.kernels.features import FEATURES, curve_features
 from pipelines.rules.reasons import reasons
 from pipelines.rules.spec import (
     DIRECTIONS,
     SIDES,
     WINDOW_MODES,
     Envelope,
+    FeatureLimits,
     NoPassLine,
     Rule,
     Threshold,
@@ -61,6 +64,7 @@ CODE_NAMES = {
     K.NOT_IN_RANGE: "not_in_range",
     K.NEVER_CROSSED: "never_reached_level",
     K.OUTSIDE_LIMITS: "outside_limits",
+    K.NO_VALUE: "no_value",
 }
 # Samples fetched at once when judging stored curves (about 16 bytes each in memory).
 CHUNK_SAMPLES = 4_000_000
@@ -128,7 +132,41 @@ def _run(rule: Rule, x: np.ndarray, y: np.ndarray, offsets: np.ndarray) -> dict[
         if check.axis == "x":
             points = points[:, ::-1]
         return {"codes": codes, "points": np.ascontiguousarray(points), "how": how}
+    if isinstance(check, FeatureLimits):
+        return _feature_limits(check, x, y, offsets)
     raise TypeError(f"no kernel for {check!r}")
+
+
+def _feature_limits(
+    check: FeatureLimits, x: np.ndarray, y: np.ndarray, offsets: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Each curve's value of the feature against the limits; the point is the one the value
+    is read at where there is one (the peak, the crossing)."""
+    ones = np.ones(len(offsets) - 1)
+    points = np.full((len(ones), 2), np.nan)
+    if check.feature in FEATURES:
+        fixed = curve_features(x, y, offsets, ones, ones)
+        value = fixed[FEATURES.index(check.feature)]
+        if check.feature in ("peak_y", "peak_x"):
+            points[:, 0], points[:, 1] = fixed[FEATURES.index("peak_x")], fixed[0]
+        elif check.feature in ("final_x", "final_y"):
+            points[:, 0] = fixed[FEATURES.index("final_x")]
+            points[:, 1] = fixed[FEATURES.index("final_y")]
+    else:
+        measure = Configured(0, "", check.feature, check.a, check.b)
+        value = measure.values(x, y, offsets, ones, ones)
+        if check.feature == "y_at_x":
+            points[:, 0], points[:, 1] = check.a, value
+        elif check.feature == "x_at_y":
+            points[:, 0], points[:, 1] = value, check.a
+    codes = np.where(
+        np.isnan(value),
+        K.NO_VALUE,
+        np.where(value > check.high, K.ABOVE, np.where(value < check.low, K.BELOW, K.PASS)),
+    ).astype(np.int64)
+    finite = np.concatenate([[0], np.cumsum(np.isfinite(x) & np.isfinite(y))])
+    codes[finite[offsets[1:]] == finite[offsets[:-1]]] = K.EMPTY  # no finite sample
+    return {"codes": codes, "points": points, "value": value}
 
 
 def _empty() -> pd.DataFrame:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipelines.kernels import rules as K
-from pipelines.rules.spec import Envelope, NoPassLine, Rule, Threshold, Window
+from pipelines.rules.spec import Envelope, FeatureLimits, NoPassLine, Rule, Threshold, Window
 
 _SIDE_WORDS = {K.LEFT: "left", K.RIGHT: "right", K.BOTTOM: "bottom", K.TOP: "top"}
 
@@ -79,6 +79,50 @@ def _threshold(check: Threshold, code: int, point: np.ndarray, how: int, xu: str
     )
 
 
+# A fixed feature's name in words, and which unit its value has ("x", "y", "xy", "y/x", "").
+FEATURE_WORDS = {
+    "peak_y": ("the peak y", "y"),
+    "peak_x": ("x at the peak", "x"),
+    "final_x": ("the final x", "x"),
+    "final_y": ("the final y", "y"),
+    "min_y": ("the lowest y", "y"),
+    "area": ("the area", "xy"),
+    "duration": ("the duration (x span)", "x"),
+    "sample_count": ("the sample count", ""),
+}
+
+
+def _unit(which: str, xu: str, yu: str) -> str:
+    if which == "xy":
+        return f"{yu}·{xu}" if xu and yu else ""
+    if which == "y/x":
+        return f"{yu}/{xu}" if xu and yu else ""
+    return {"x": xu, "y": yu}.get(which, "")
+
+
+def feature_words(check: FeatureLimits, xu: str = "", yu: str = "") -> tuple[str, str]:
+    """What a feature limit measures, in words, and its value's unit."""
+    if check.feature == "y_at_x":
+        return f"y at x = {number(check.a, xu)}", yu
+    if check.feature == "x_at_y":
+        return f"x where y first reaches {number(check.a, yu)}", xu
+    if check.feature == "slope":
+        return f"the slope over x = {number(check.a)} to {number(check.b, xu)}", _unit(
+            "y/x", xu, yu
+        )
+    words, which = FEATURE_WORDS[check.feature]
+    return words, _unit(which, xu, yu)
+
+
+def _feature(check: FeatureLimits, code: int, value: float, xu: str, yu: str) -> str:
+    words, unit = feature_words(check, xu, yu)
+    limits = f"[{number(check.low)}, {number(check.high)}]" + (f" {unit}" if unit else "")
+    if code == K.NO_VALUE:
+        return f"has no value of {words} (never reached), limits {limits}"
+    where = {K.PASS: "inside", K.ABOVE: "above", K.BELOW: "below"}[code]
+    return f"{words} is {number(value, unit)}, {where} {limits}"
+
+
 def reasons(rule: Rule, out: dict[str, np.ndarray], x_units: list[str], y_units: list[str]):
     """One sentence per curve for the kernel's answer ``out``."""
     check = rule.check
@@ -114,6 +158,8 @@ def reasons(rule: Rule, out: dict[str, np.ndarray], x_units: list[str], y_units:
                 )
         elif isinstance(check, Threshold):
             words.append(_threshold(check, code, points[i], out["how"][i], xu, yu))
+        elif isinstance(check, FeatureLimits):
+            words.append(_feature(check, code, out["value"][i], xu, yu))
         else:
             raise TypeError(check)
     return words

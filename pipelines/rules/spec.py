@@ -1,11 +1,11 @@
 """Evaluation rules as checked values: what a rule asks of a curve, and which curves it judges.
 
 A :class:`Rule` is a :class:`Scope` (project, process, optionally some programs or stations)
-and one check: a :class:`Window`, a :class:`NoPassLine`, an :class:`Envelope` or a
-:class:`Threshold`. Every value is checked when made, so a bad rule is refused with a message
-an engineer can act on (:class:`RuleError`), never judged. The metadata store keeps a rule as
-``kind`` and ``params`` (plain JSON, :meth:`Rule.stored`); :func:`rule_from_stored` makes it
-again, checked once more.
+and one check: a :class:`Window`, a :class:`NoPassLine`, an :class:`Envelope`, a
+:class:`Threshold` or :class:`FeatureLimits`. Every value is checked when made, so a bad rule is
+refused with a message an engineer can act on (:class:`RuleError`), never judged. The metadata
+store keeps a rule as ``kind`` and ``params`` (plain JSON, :meth:`Rule.stored`);
+:func:`rule_from_stored` makes it again, checked once more.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 from pipelines.kernels import rules as kernels
+from pipelines.kernels.features import FEATURES
 
 SIDES = {
     "left": kernels.LEFT,
@@ -180,8 +181,53 @@ class Threshold:
         _choice(self.direction, DIRECTIONS, "The threshold's direction")
 
 
-Check = Window | NoPassLine | Envelope | Threshold
-KINDS: dict[str, type] = {k.kind: k for k in (Window, NoPassLine, Envelope, Threshold)}
+# A feature limit's measures beside the fixed features: what ``a`` (and ``b``) mean for each.
+MEASURES = {"y_at_x": ("x",), "x_at_y": ("y",), "slope": ("x from", "x to")}
+
+
+@dataclass(frozen=True)
+class FeatureLimits:
+    """The curve's ``feature`` must lie in ``low..high`` (inclusive): one of the fixed features
+    (:data:`pipelines.kernels.features.FEATURES`), or a measure given with its numbers, as a
+    configured feature is (y_at_x at ``a``, x_at_y at ``a``, slope over ``a..b``), so the rule
+    stays what it was whatever happens to a definition. A curve without a value (a level never
+    reached, no sample in the range) fails."""
+
+    feature: str
+    low: float
+    high: float
+    a: float | None = None
+    b: float | None = None
+    kind: ClassVar[str] = "feature"
+
+    def __post_init__(self) -> None:
+        if self.feature not in (*FEATURES, *MEASURES):
+            raise RuleError(
+                f"The feature must be one of {', '.join((*FEATURES, *MEASURES))}, not "
+                f"{self.feature!r}"
+            )
+        for name in ("low", "high"):
+            object.__setattr__(self, name, _number(getattr(self, name), f"The limits' {name}"))
+        if not self.low <= self.high:
+            raise RuleError(
+                f"The low limit ({self.low:g}) must not be above the high ({self.high:g})"
+            )
+        needs = MEASURES.get(self.feature, ())
+        for name, what in zip(("a", "b"), needs, strict=False):
+            object.__setattr__(
+                self, name, _number(getattr(self, name), f"{self.feature}'s {what} ({name})")
+            )
+        for name in ("a", "b")[len(needs) :]:
+            if getattr(self, name) is not None:
+                raise RuleError(f"{self.feature} takes no {name}")
+        if self.feature == "slope":
+            _ordered(self.a, self.b, "The slope's x range (a, b)")
+
+
+Check = Window | NoPassLine | Envelope | Threshold | FeatureLimits
+KINDS: dict[str, type] = {
+    k.kind: k for k in (Window, NoPassLine, Envelope, Threshold, FeatureLimits)
+}
 
 
 def _names(values: object, name: str) -> tuple[str, ...]:

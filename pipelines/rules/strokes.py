@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from pipelines.rules.spec import Envelope, NoPassLine, Rule, Threshold, Window
+from pipelines.rules.spec import Envelope, FeatureLimits, NoPassLine, Rule, Threshold, Window
 
 STROKE_COLUMNS = ("x0", "y0", "x1", "y1", "part", "rule")
 PARTS = ("edge", "entry", "exit", "forbidden", "bound", "threshold")
@@ -57,6 +57,12 @@ def _strokes(rule: Rule) -> list[tuple]:
         if check.axis == "y":  # y first reaches the level at an x in low..high
             return [(check.low, check.level, check.high, check.level, "threshold", name)]
         return [(check.level, check.low, check.level, check.high, "threshold", name)]
+    if isinstance(check, FeatureLimits):  # drawn where the feature is read at a place
+        if check.feature == "y_at_x":
+            return [(check.a, check.low, check.a, check.high, "threshold", name)]
+        if check.feature == "x_at_y":
+            return [(check.low, check.a, check.high, check.a, "threshold", name)]
+        return []
     raise TypeError(f"no strokes for a {type(check).__name__}")
 
 

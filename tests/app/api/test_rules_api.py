@@ -407,3 +407,28 @@ def test_a_rule_judges_history_and_its_stored_verdicts_filter_the_curves(rules_w
     again = rules(world, "POST", f"/{rule['id']}/run")
     assert again.status_code == 202, again.text
     assert run_of(world, rule["id"])["judged"] == 14
+
+
+def test_a_feature_limit_over_http_judges_each_slope(rules_world):
+    """y at x = 5 of the press curves is 5 × slope: limits 20–40 pass slopes 4 to 8."""
+    world = rules_world
+    limits = {"feature": "y_at_x", "a": 5, "low": 20, "high": 40}
+    sent = {"name": "force at 5", "process": "press", "kind": "feature", "params": limits}
+    answer = rules(world, "POST", "/what-if", who="viewer", json={"rule": sent, "limit": 500})
+    assert answer.status_code == 200, answer.text
+    got = answer.json()
+    assert (got["judged"], got["passed"]) == (len(SLOPES), 5)  # slopes 4, 5, 6, 7, 8
+    failed = {f["curve_key"]: f["reason"] for f in got["failures"]}
+    assert set(failed) == {f"P-{s}" for s in SLOPES if not 4 <= s <= 8}
+    assert failed["P-9"] == "y at x = 5 is 45, above [20, 40]"
+    made = rules(world, "POST", json=sent)
+    assert made.status_code == 201, made.text
+    assert made.json()["current"]["params"] == {
+        **limits,
+        "a": 5.0,
+        "low": 20.0,
+        "high": 40.0,
+        "b": None,
+    }
+    bad = rules(world, "POST", json={**sent, "params": {"feature": "y_at_x", "low": 0, "high": 1}})
+    assert bad.status_code == 422 and "y_at_x's x (a) must be a number" in bad.text
