@@ -23,31 +23,47 @@ log = logging.getLogger(__name__)
 PERIOD_SECONDS = 300.0
 # project -> (curves computed, curves to compute) of the fill running for it now
 FILLING: dict[str, tuple[int, int]] = {}
+_again: set[str] = set()  # projects whose running fill must look once more when done
 _lock = threading.Lock()
 
 
 def fill(services: Services, project: str) -> int:
     """Compute every missing value of ``project``'s configured features; how many were
-    written. One fill per project at a time: a second caller returns 0 at once."""
-    configured = StoredFeatures(services.metadata).of(project)
+    written. One fill per project at a time: a call while one runs makes that one look again
+    once it is done (a feature defined meanwhile is then filled too), and returns 0."""
     with _lock:
-        if project in FILLING or not configured:
+        if project in FILLING:
+            _again.add(project)
             return 0
         FILLING[project] = (0, 0)
+    written = 0
     try:
-        store = services.homes.store(services.homes.of(project), project=project)
-        try:
-            return fill_project(
-                store,
-                project,
-                configured,
-                progress=lambda done, total: FILLING.__setitem__(project, (done, total)),
-            )
-        finally:
-            store.client.close()
+        while True:
+            written += _fill_once(services, project)
+            with _lock:
+                if project not in _again:
+                    return written
+                _again.discard(project)
     finally:
         with _lock:
             FILLING.pop(project, None)
+            _again.discard(project)
+
+
+def _fill_once(services: Services, project: str) -> int:
+    configured = StoredFeatures(services.metadata).of(project)
+    if not configured:
+        return 0
+    store = services.homes.store(services.homes.of(project), project=project)
+    try:
+        return fill_project(
+            store,
+            project,
+            configured,
+            progress=lambda done, total: FILLING.__setitem__(project, (done, total)),
+        )
+    finally:
+        store.client.close()
 
 
 def start_fill(services: Services, project: str) -> threading.Thread:

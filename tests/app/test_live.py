@@ -108,13 +108,21 @@ def test_mqtts_to_a_plant_broker_with_its_own_ca(tmp_path):
     tls = plant_ca(tmp_path / "ca")
     logins = {"curvehouse": "s-2", "press": "p-2"}
     acl = "user curvehouse\ntopic read line5/#\n\nuser press\ntopic write line5/#\n"
-    plant = PlantBroker(tmp_path / "plant", logins, acl, tls=tls)
+    # Also on 127.0.0.2, a name the broker's certificate does not hold.
+    plant = PlantBroker(
+        tmp_path / "plant", logins, acl, tls=tls, addresses=("127.0.0.1", "127.0.0.2")
+    )
     home = tmp_path / "home"
     url = plant.url("curvehouse")
     assert url.startswith("mqtts://")
     try:
         with pytest.raises(FeedCheckError, match="CERTIFICATE_VERIFY_FAILED"):
             check_feed(ListenerConfig.from_url(url), "curvehouse", "s-2", "line5/#")
+        trusted = ListenerConfig.from_url(url, ca_file=str(tls.ca))
+        check_feed(trusted, "curvehouse", "s-2", "line5/#")  # the plant's CA: taken
+        elsewhere = ListenerConfig.from_url(url.replace("127.0.0.1", "127.0.0.2"), str(tls.ca))
+        with pytest.raises(FeedCheckError, match=r"Hostname mismatch|IP address mismatch"):
+            check_feed(elsewhere, "curvehouse", "s-2", "line5/#")
         with pytest.raises(ValueError, match=r"MQTT_CA_FILE .* not a file"):
             Settings(home=home, mqtt_url=url, mqtt_ca_file=tmp_path / "missing.pem")
         settings = Settings(home=home, mqtt_url=url, mqtt_ca_file=tls.ca)

@@ -19,19 +19,16 @@ from app.live import CHECK_EVERY
 from app.pages.projects import ProjectsPanel
 from app.projects.live import IngestTokens, publish_command
 from app.services import Services
-from models import accounts
-from models.access import Principal
 from models.settings import Settings
 from models.store import open_metadata
 from models.tables import (
     AuditEvent,
     DeadLetter,
     IngestToken,
-    Organisation,
     Project,
-    ProjectMember,
     Role,
 )
+from tests.app.people import project_with
 
 
 @pytest.fixture
@@ -39,18 +36,8 @@ def plant(tmp_path):
     """Project line-9: Ada its admin, Vic a viewer."""
     settings = Settings(home=tmp_path, database=f"t_{uuid.uuid4().hex[:12]}")
     store = open_metadata(settings)
-    people = {}
     with store.sessions() as session:
-        project = Project(organisation=Organisation(name="Plant"), name="line-9")
-        session.add(project)
-        for name, role in (("ada", Role.ADMIN), ("vic", Role.VIEWER)):
-            user = accounts.create_user(
-                session=session, email=f"{name}@plant.example", password=None
-            )
-            session.add(ProjectMember(project=project, user=user, role=role))
-            session.flush()
-            people[name] = Principal(user.email, user.id)
-        session.commit()
+        people = project_with(session, "line-9", {"ada": Role.ADMIN, "vic": Role.VIEWER})
     store.close()
     services = Services(settings)
     services.mqtt_address = "localhost:1883"
@@ -154,18 +141,8 @@ def on_plant_broker(tmp_path):
         mqtt_url=broker.url("curvehouse"),
     )
     store = open_metadata(settings)
-    people = {}
     with store.sessions() as session:
-        project = Project(organisation=Organisation(name="Plant"), name="line-9")
-        session.add(project)
-        for name, role in (("olu", Role.OWNER), ("ada", Role.ADMIN)):
-            user = accounts.create_user(
-                session=session, email=f"{name}@plant.example", password=None
-            )
-            session.add(ProjectMember(project=project, user=user, role=role))
-            session.flush()
-            people[name] = Principal(user.email, user.id)
-        session.commit()
+        people = project_with(session, "line-9", {"olu": Role.OWNER, "ada": Role.ADMIN})
     store.close()
     services = Services(settings)
     services.mqtt_address = f"127.0.0.1:{broker.port}"

@@ -16,14 +16,13 @@ from app.feature_fill import FILLING
 from app.quality.define import FeatureForm
 from app.quality.page import QualityPage
 from app.services import Services
-from models import accounts
-from models.access import Principal
 from models.settings import Settings
-from models.tables import Organisation, Project, ProjectMember, Role
+from models.tables import Role
 from pipelines.configured import StoredFeatures
 from pipelines.curves import Curves
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
+from tests.app.people import project_with
 from tests.pipelines.features_reference import reference_crossing
 
 pytestmark = pytest.mark.integration
@@ -33,18 +32,8 @@ hv.extension("bokeh", logo=False)
 @pytest.fixture
 def plant(tmp_path):
     services = Services(Settings(home=tmp_path, database=f"t_{uuid.uuid4().hex[:12]}"))
-    people = {}
     with services.metadata.sessions() as session:
-        project = Project(organisation=Organisation(name="Plant"), name="demo")
-        session.add(project)
-        for name, role in (("eve", Role.ENGINEER), ("vic", Role.VIEWER)):
-            user = accounts.create_user(
-                session=session, email=f"{name}@plant.example", password=None
-            )
-            session.add(ProjectMember(project=project, user=user, role=role))
-            session.flush()
-            people[name] = Principal(user.email, user.id)
-        session.commit()
+        people = project_with(session, "demo", {"eve": Role.ENGINEER, "vic": Role.VIEWER})
     store = services.homes.store(services.homes.builtin, project="demo")
     store.write(generate_demo(DemoSpec(curves=300, seed=3)), DatasetSpec("demo", "demo", "d"))
     yield services, people, store

@@ -75,10 +75,15 @@ def plant_ca(directory: Path) -> TlsFiles:
 class PlantBroker:
     """mosquitto on a free port with ``logins`` (username → password) and the ACL text
     ``acl`` (mosquitto's acl_file: ``user NAME`` then ``topic read|write FILTER`` lines);
-    with ``tls``, only over TLS with that certificate."""
+    with ``tls``, only over TLS with that certificate; on each of ``addresses``."""
 
     def __init__(
-        self, directory: Path, logins: dict[str, str], acl: str, tls: TlsFiles | None = None
+        self,
+        directory: Path,
+        logins: dict[str, str],
+        acl: str,
+        tls: TlsFiles | None = None,
+        addresses: tuple[str, ...] = ("127.0.0.1",),
     ) -> None:
         directory.mkdir(parents=True)
         self.directory, self.logins, self.port = directory, logins, free_port()
@@ -91,8 +96,9 @@ class PlantBroker:
         secure = (
             f"cafile {tls.ca}\ncertfile {tls.cert}\nkeyfile {tls.key}\n" if tls is not None else ""
         )
+        listeners = "".join(f"listener {self.port} {a}\n{secure}" for a in addresses)
         conf.write_text(
-            f"listener {self.port} 127.0.0.1\n{secure}allow_anonymous false\n"
+            f"{listeners}allow_anonymous false\n"
             f"password_file {passwd}\nacl_file {acl_file}\n"
             f"persistence true\npersistence_location {directory}/\n"
             f"max_queued_messages 0\nuser {getpass.getuser()}\n"
