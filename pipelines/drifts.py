@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.frames import engine_time, in_period
-from pipelines.spc import cusum
+from pipelines.kernels.drift import cusum_episodes
 
 MEDIAN_MR = 0.954  # median of |N(0, 2)| in σ: the median moving range of a normal
 CLIP_SIGMA = 2.0
@@ -93,18 +93,11 @@ def _episodes(
     z = group["z"].to_numpy(np.float64)
     clipped = np.clip(z, -CLIP_SIGMA, CLIP_SIGMA)
     runs: list[list[int]] = []  # [since, first alarm, last alarm, +1 up / -1 down]
-    start = 0
-    while start < len(z) - 1:
-        drift = cusum(clipped[start:], target=0.0, sigma=1.0, k=k, h=h)
-        if not drift.drifting:
-            break
-        since, signal = start + drift.since, start + drift.signal
-        way = 1 if drift.direction == "up" else -1
+    for since, signal, way in cusum_episodes(clipped, k, h).tolist():
         if runs and runs[-1][3] == way and since <= runs[-1][2] + 1:
             runs[-1][2] = signal  # the same drift going on
         else:
             runs.append([since, signal, signal, way])
-        start = signal + 1
     times, ids = group["started_at"], group["curve_id"].to_numpy()
     return [
         DriftAlert(
