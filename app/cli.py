@@ -274,6 +274,16 @@ def cmd_features(args: argparse.Namespace, services: Services) -> int:
         f"Computed the features of {counted(added, 'curve')} in "
         f"{time.perf_counter() - started:.1f} s."
     )
+    from app.feature_fill import fill
+    from pipelines.configured import StoredFeatures
+
+    for project in StoredFeatures(services.metadata).projects():  # on each project's home
+        started = time.perf_counter()
+        written = fill(services, project)
+        print(
+            f"Project {project}: computed {counted(written, 'value')} of its configured "
+            f"features in {time.perf_counter() - started:.1f} s."
+        )
     return 0
 
 
@@ -664,7 +674,10 @@ def build_parser() -> argparse.ArgumentParser:
         "features", help="curve features (peak, area, ...): how many curves lack them"
     )
     features.add_argument(
-        "--backfill", action="store_true", help="compute them for every stored curve lacking them"
+        "--backfill",
+        action="store_true",
+        help="compute them, and the projects' configured features, for every stored curve "
+        "lacking them",
     )
     features.set_defaults(func=cmd_features)
 

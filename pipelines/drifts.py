@@ -42,11 +42,11 @@ class DriftAlert:
     shift_sigma: float  # mean of the parts since, from their programs' medians, in σ
     curve_ids: tuple[int, ...]  # the station's parts from since to until
 
-    def words(self, zone: str = "UTC") -> str:
-        """What a person reads: the station, the feature, which way, since when (in ``zone``),
-        and how far."""
+    def words(self, zone: str = "UTC", name: str | None = None) -> str:
+        """What a person reads: the station, the feature (``name``, else its column's), which
+        way, since when (in ``zone``), and how far."""
         since = self.since.tz_convert(zone).strftime("%Y-%m-%d %H:%M")
-        name = self.feature.replace("_", " ")
+        name = name or self.feature.replace("_", " ")
         return (
             f"{self.station} {name} drifting {self.direction} since {since}, "
             f"{abs(self.shift_sigma):.1f} σ ({len(self.curve_ids)} parts)"

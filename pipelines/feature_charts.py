@@ -39,11 +39,41 @@ class Plotted:
 
 
 @dataclass(frozen=True)
+class Distribution:
+    """The parts' values as a histogram, with the normal of their mean and overall σ scaled to
+    the same counts (what capability assumes), drawn beside the indices."""
+
+    edges: np.ndarray  # bins + 1
+    counts: np.ndarray  # parts per bin
+    x: np.ndarray  # where the normal is drawn
+    fitted: np.ndarray  # its expected parts per bin width there
+    mean: float
+    sigma: float
+
+
+@dataclass(frozen=True)
 class FeatureCharts:
     feature: str
     parts: int  # with a value of the feature
     charts: list[Plotted]  # the location chart, then the spread chart
     capability: Capability | None
+    distribution: Distribution | None = None
+
+
+def distribution(values: np.ndarray, bins: int = 40, points: int = 200) -> Distribution | None:
+    """The histogram of ``values`` (finite) and its normal fit; None for fewer than two values
+    or no spread."""
+    values = np.asarray(values, np.float64)
+    sigma = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    if not sigma > 0:
+        return None
+    mean = float(values.mean())
+    counts, edges = np.histogram(values, bins=bins)
+    low, high = min(edges[0], mean - 4 * sigma), max(edges[-1], mean + 4 * sigma)
+    x = np.linspace(low, high, points)
+    width = edges[1] - edges[0]
+    pdf = np.exp(-0.5 * ((x - mean) / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))
+    return Distribution(edges, counts, x, len(values) * width * pdf, mean, sigma)
 
 
 def chart_feature(
@@ -94,7 +124,7 @@ def chart_feature(
         Plotted(c, t, b, violations(c, RULE_SETS[rules]))
         for c, t, b in zip(made, at, behind, strict=True)
     ]
-    return FeatureCharts(feature, len(values), plotted, fit)
+    return FeatureCharts(feature, len(values), plotted, fit, distribution(values))
 
 
 def _groups(labels: np.ndarray) -> list[tuple[int, int]]:

@@ -118,7 +118,12 @@ def _feature(check: FeatureLimits, code: int, value: float, xu: str, yu: str) ->
     words, unit = feature_words(check, xu, yu)
     limits = f"[{number(check.low)}, {number(check.high)}]" + (f" {unit}" if unit else "")
     if code == K.NO_VALUE:
-        return f"has no value of {words} (never reached), limits {limits}"
+        why = (
+            f"fewer than two samples between x = {number(check.a)} and {number(check.b, xu)}"
+            if check.feature == "slope"
+            else "never reached"
+        )
+        return f"has no value of {words} ({why}), limits {limits}"
     where = {K.PASS: "inside", K.ABOVE: "above", K.BELOW: "below"}[code]
     return f"{words} is {number(value, unit)}, {where} {limits}"
 

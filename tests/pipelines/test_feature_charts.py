@@ -101,3 +101,25 @@ def test_bends_keep_the_same_polyline():
     np.testing.assert_equal(np.interp(x, x[kept], values[kept]), values)
     assert list(bends(np.full(100_000, 7.5))) == [0, 99_999]
     assert list(bends(np.array([1.0]))) == [0]
+
+
+def test_the_distribution_is_the_histogram_and_the_normal_capability_assumes():
+    from pipelines.feature_charts import distribution
+
+    rng = np.random.default_rng(4)
+    values = rng.normal(10.0, 2.0, 5000)
+    shown = distribution(values, bins=30)
+    counts, edges = np.histogram(values, bins=30)
+    np.testing.assert_array_equal(shown.counts, counts)
+    np.testing.assert_array_equal(shown.edges, edges)
+    assert shown.mean == pytest.approx(values.mean()) and shown.sigma == pytest.approx(
+        values.std(ddof=1)
+    )
+    # The normal, scaled to parts per bin, holds every part (±4 σ drawn) and peaks at the mean.
+    width, step = edges[1] - edges[0], shown.x[1] - shown.x[0]
+    assert (shown.fitted.sum() * step / width) == pytest.approx(len(values), rel=1e-3)
+    assert shown.x[np.argmax(shown.fitted)] == pytest.approx(shown.mean, abs=step)
+    assert shown.fitted.max() == pytest.approx(
+        len(values) * width / (shown.sigma * 2.5066), rel=1e-2
+    )
+    assert distribution(np.full(10, 3.0)) is None and distribution(np.array([1.0])) is None

@@ -83,6 +83,7 @@ def test_an_engineer_defines_a_feature_and_sees_its_chart(plant):
         want = reference_crossing(np.asarray(curve.x, float), np.asarray(curve.y, float), x_top / 2)
         np.testing.assert_allclose(value, want, rtol=1e-9, equal_nan=True)
     assert page.plots.objects and not page.message.visible  # the chart is drawn
+    assert "force at mid travel" in page.drifts.object  # drifts follow the feature shown
     # A new page offers it too, from the store.
     again, _ = page_for(services, store, people["eve"])
     assert feature.column in again.feature.options.values()

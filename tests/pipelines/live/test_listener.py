@@ -151,3 +151,56 @@ def test_messages_are_read_on_arrival_and_the_commit_does_not_read_them_again(
     finally:
         running.stop()
     assert read_by_commit == []
+
+
+@pytest.mark.integration
+def test_a_commit_takes_at_most_batch_curves_messages(broker, sessions, curve_store, gateway):
+    """Twelve messages published at once with batch_curves=5 and a long batch_seconds: the
+    commits take 5, 5 and 2, not one of 12."""
+    sizes = []
+    config = ListenerConfig(
+        host="127.0.0.1",
+        port=broker.port,
+        username=SERVICE_USER,
+        password=broker.service_secret(),
+        batch_curves=5,
+        batch_seconds=3.0,
+    )
+    sink = StoreSink(sessions, lambda project: curve_store)
+    running = MqttListener(
+        config, sink, on_batch=lambda outcome, _s: sizes.append(outcome.committed)
+    ).start()
+    try:
+        assert running.subscribed.wait(30), running.refused
+        for i in range(12):
+            gateway.publish(TOPIC, json.dumps(curve(f"B-{i}")))
+        wait_for(lambda: running.totals.committed == 12, 30)
+    finally:
+        running.stop()
+    assert max(sizes) <= 5 and sum(sizes) == 12 and len(sizes) >= 3
+
+
+@pytest.mark.integration
+def test_a_message_over_the_size_limit_is_a_dead_letter_and_the_next_commits(
+    broker, sessions, curve_store, gateway
+):
+    config = ListenerConfig(
+        host="127.0.0.1",
+        port=broker.port,
+        username=SERVICE_USER,
+        password=broker.service_secret(),
+        batch_seconds=0.2,
+        max_bytes=2048,
+    )
+    running = MqttListener(config, StoreSink(sessions, lambda project: curve_store)).start()
+    try:
+        assert running.subscribed.wait(30), running.refused
+        gateway.publish(TOPIC, json.dumps(curve("BIG", n=400)))  # about 15 KB
+        gateway.publish(TOPIC, json.dumps(curve("SMALL", n=5)))
+        wait_for(lambda: running.totals.committed == 1 and dead_letters(sessions), 30)
+    finally:
+        running.stop()
+    ((reason, _, project, detail),) = dead_letters(sessions)
+    assert (reason, project) == ("too_large", "demo") and "at most 2,048 are read" in detail
+    keys = Curves(curve_store.client, curve_store.database).metadata()["curve_key"]
+    assert list(keys) == ["SMALL"]
