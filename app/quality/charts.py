@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from models.plants import load_plants
-from pipelines.feature_charts import DENSE_POINTS, Plotted, bends, count_points
+from pipelines.feature_charts import DENSE_POINTS, Distribution, Plotted, bends, count_points
 from pipelines.kernels.features import FEATURES
 from pipelines.render import palette
 from pipelines.shading import BAR, LEVELS, CountScale
@@ -32,6 +32,7 @@ __all__ = [
     "Drawn",
     "chart_plot",
     "dense_points",
+    "distribution_plot",
     "local_times",
     "parts_zone",
     "points_grid",
@@ -188,3 +189,28 @@ def chart_plot(
         padding=0.04,
     )
     return Drawn(overlay, brush, dense)
+
+
+def distribution_plot(
+    shown: Distribution, name: str, lower: float | None = None, upper: float | None = None
+) -> hv.Overlay:
+    """The parts' histogram with the normal capability assumes over it, and the spec limits
+    as red lines: what Cp, Cpk, Pp and Ppk sum up."""
+    bars = hv.Histogram((shown.edges, shown.counts), kdims=[name], vdims=["parts"]).opts(
+        color="#9ecae1", line_color="#4292c6", alpha=0.9
+    )
+    fit = hv.Curve((shown.x, shown.fitted), name, "parts", label="normal fit").opts(
+        color="#08306b", line_width=2
+    )
+    layers = [bars, fit]
+    for limit, words in ((lower, "lower spec limit"), (upper, "upper spec limit")):
+        if limit is not None:
+            layers.append(hv.VLine(limit, label=words).opts(color=OUT, line_dash="dashed"))
+    return hv.Overlay(layers).opts(
+        responsive=True,
+        height=260,
+        title=f"Distribution · {len(shown.counts)} bins · mean {shown.mean:.4g}, "
+        f"σ {shown.sigma:.3g}",
+        legend_position="top_right",
+        toolbar=None,
+    )

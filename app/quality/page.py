@@ -20,7 +20,14 @@ import pandas as pd
 import panel as pn
 
 from app.markup import text
-from app.quality.charts import DENSE_POINTS, FEATURE_WORDS, chart_plot, local_times, parts_zone
+from app.quality.charts import (
+    DENSE_POINTS,
+    FEATURE_WORDS,
+    chart_plot,
+    distribution_plot,
+    local_times,
+    parts_zone,
+)
 from models.csv_safe import frame_csv
 from models.times import TimeInputError, parse_time, utc_text
 from models.wording import counted
@@ -82,6 +89,7 @@ class QualityPage(pn.viewable.Viewer):
         self.message = pn.pane.Alert("", alert_type="warning", visible=False)
         self.plots = pn.Column(sizing_mode="stretch_width")
         self.fit = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self.spread = pn.pane.HoloViews(None, sizing_mode="stretch_width")
         self.flags = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.drifts = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.unusual = pn.pane.Markdown("", sizing_mode="stretch_width")
@@ -221,6 +229,17 @@ class QualityPage(pn.viewable.Viewer):
         self._plotted, self._rows = made.charts[0], rows
         self.brushed.object, self.brushed_picture.visible = BRUSH_ASK, False
         self.fit.object = _capability_words(made)
+        shown = made.distribution
+        self.spread.object = (
+            None
+            if shown is None
+            else distribution_plot(
+                shown,
+                self.words[made.feature],
+                _number("lower", self.lower.value),
+                _number("upper", self.upper.value),
+            )
+        )
         self.flags.object = self._flag_words(made, rows, zone)
 
     def _time(self, typed: str, rows: pd.DataFrame) -> pd.Timestamp | None:
@@ -385,6 +404,7 @@ class QualityPage(pn.viewable.Viewer):
         self.message.visible = True
         self.plots.objects = []
         self.fit.object = self.flags.object = ""
+        self.spread.object = None
 
     def __panel__(self) -> pn.viewable.Viewable:
         controls = pn.Column(
@@ -400,6 +420,7 @@ class QualityPage(pn.viewable.Viewer):
             self.message,
             self.plots,
             pn.Row(self.fit, self.flags, sizing_mode="stretch_width"),
+            self.spread,
             self.brushed,
             self.brushed_picture,
             pn.Row(

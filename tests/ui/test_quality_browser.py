@@ -41,12 +41,17 @@ def test_charts_rules_capability_and_drifts_of_a_station(served, page):
     baseline.fill("")
     baseline.press("Enter")
     page.get_by_text(re.compile(r"Capability of")).wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"flagged point|No run rule is broken")).first.wait_for()
+    page.wait_for_timeout(1500)
+    # The location chart, the spread chart and the distribution with its normal fit.
+    assert page.locator(".bk-Canvas").count() >= 3
     screenshot(page, "quality")
     page.get_by_text(
         re.compile(r"Most unusual parts|unusual parts need")
     ).first.scroll_into_view_if_needed()
     screenshot(page, "quality-lists")
     # Brushing the first chart's middle draws those parts' curves, linked to the explorer.
+    page.locator(".bk-Canvas").first.scroll_into_view_if_needed()
     first = page.locator(".bk-Canvas").first.bounding_box() or {}
     if not first:
         first = page.locator("canvas").first.bounding_box()
@@ -71,4 +76,6 @@ def test_charts_rules_capability_and_drifts_of_a_station(served, page):
     links = page.locator("a[href*='reference=']")
     if links.count():
         assert "station=" in links.first.get_attribute("href")
+    page.get_by_text(re.compile(r"Capability of")).scroll_into_view_if_needed()
+    screenshot(page, "quality-distribution")
     assert page.js_errors == []

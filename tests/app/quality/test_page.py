@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import holoviews as hv
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -73,3 +74,19 @@ def test_a_dense_chart_brushes_the_same_parts(quality):
     brushed = {i for k in range(2, 7) for i in plotted.curve_ids[k]}
     assert quality.brushed.object.startswith(f"**{len(brushed)} parts brushed**")
     assert quality.brushed_picture.visible
+
+
+def test_the_distribution_is_drawn_with_its_normal_fit_and_the_limits(quality):
+    values = quality.chosen()["area"].to_numpy()
+    quality.lower.value, quality.upper.value = "0", str(float(values.max()) * 2)
+    overlay = quality.spread.object
+    bars, fit, lower, upper = overlay.values()
+    counts, edges = np.histogram(values[np.isfinite(values)], bins=40)
+    np.testing.assert_array_equal(bars.dimension_values("parts"), counts)
+    assert bars.edges.tolist() == edges.tolist()
+    assert fit.label == "normal fit" and fit.dimension_values("parts").max() > 0
+    assert (lower.data, upper.data) == (0.0, float(values.max()) * 2)
+    assert "Capability" in quality.fit.object
+    assert "run rule" in quality.flags.object or "flagged point" in quality.flags.object
+    quality.upper.value = ""  # one limit: one line
+    assert len(quality.spread.object) == 3
