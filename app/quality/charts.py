@@ -135,6 +135,7 @@ class Drawn:
     overlay: hv.Overlay
     brush: hv.streams.BoundsX | None  # the time span dragged across the chart, if brushable
     dense: bool
+    tap: hv.streams.Tap | None = None  # a click on the chart, if brushable
 
 
 def chart_plot(
@@ -145,10 +146,12 @@ def chart_plot(
     zone: str,
     dense_from: int = DENSE_POINTS,
     on_brush: Callable[..., None] | None = None,
+    on_tap: Callable[..., None] | None = None,
 ) -> Drawn:
     """``plotted`` over its times ``at`` (on the plant's clocks): glyphs up to ``dense_from``
     points, counts per cell above. With ``on_brush``, dragging across the chart calls it with
-    the span (``boundsx``), on either kind."""
+    the span (``boundsx``), on either kind; with ``on_tap``, a click calls it with its place
+    (``x``, ``y``)."""
     chart = plotted.chart
     dense = len(chart.points) > dense_from
     select = ["xbox_select"] if on_brush else []
@@ -161,6 +164,7 @@ def chart_plot(
         dots = hv.Scatter((at, chart.points), AXIS, name).opts(size=4, color=POINTS, tools=select)
         layers, lines = [points, dots], [slice(None)] * 3
     brush = hv.streams.BoundsX(source=dots, subscribers=[on_brush]) if on_brush else None
+    tap = hv.streams.Tap(source=dots, subscribers=[on_tap]) if on_tap else None
     kept = lines[0]
     centre = hv.Curve((at[kept], chart.center[kept]), AXIS, name).opts(
         color="#2ca02c", line_dash="dashed", line_width=2.5 if dense else 1
@@ -188,7 +192,7 @@ def chart_plot(
         toolbar="above",
         padding=0.04,
     )
-    return Drawn(overlay, brush, dense)
+    return Drawn(overlay, brush, dense, tap)
 
 
 def distribution_plot(

@@ -48,6 +48,7 @@ FLAGS_SHOWN = 12
 UNUSUAL_SHOWN = 10
 UNUSUAL_EXPORTED = 1000  # rows of the unusual parts' CSV, most unusual first
 BRUSH_ASK = "Drag across the first chart to draw the curves of the parts in that span."
+CLICK_ASK = "Click a point of the first chart to open its part in the Curve Explorer."
 BRUSH_SIZE = PngSize(960, 420, dpi=110)
 
 
@@ -94,6 +95,7 @@ class QualityPage(pn.viewable.Viewer):
         self.drifts = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.unusual = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.brushed = pn.pane.Markdown(BRUSH_ASK, sizing_mode="stretch_width")
+        self.opened = pn.pane.Markdown(CLICK_ASK, sizing_mode="stretch_width")
         self.brushed_picture = pn.pane.PNG(None, visible=False, width=760)
         self.unusual_csv = pn.widgets.FileDownload(
             callback=lambda: io.BytesIO(self._unusual_csv()),
@@ -228,6 +230,7 @@ class QualityPage(pn.viewable.Viewer):
         ]
         self._plotted, self._rows = made.charts[0], rows
         self.brushed.object, self.brushed_picture.visible = BRUSH_ASK, False
+        self.opened.object = CLICK_ASK
         self.fit.object = _capability_words(made)
         shown = made.distribution
         self.spread.object = (
@@ -257,6 +260,7 @@ class QualityPage(pn.viewable.Viewer):
             zone=zone,
             dense_from=self.dense_from,
             on_brush=self.on_brush if brushable else None,
+            on_tap=self.on_tap if brushable else None,
         )
         if brushable:
             self._brush = drawn.brush
@@ -297,6 +301,31 @@ class QualityPage(pn.viewable.Viewer):
             **more,
         }
         return "curves?" + urlencode({k: v for k, v in query.items() if v})
+
+    def on_tap(self, x=None, y=None) -> None:
+        """A click on the first chart: the part of the point nearest to it (in the chart's own
+        proportions), with a link opening it in the explorer over its station's density."""
+        if x is None or y is None or self._plotted is None:
+            return
+        plotted, zone = self._plotted, self.zone(self._rows)
+        at = local_times(plotted.at, zone).astype("datetime64[ns]").astype(np.int64)
+        values = plotted.chart.points
+        span_t, span_v = max(np.ptp(at), 1), max(float(np.ptp(values)), 1e-12)
+        clicked = pd.Timestamp(x).as_unit("ns").value
+        k = int(np.argmin(((at - clicked) / span_t) ** 2 + ((values - float(y)) / span_v) ** 2))
+        curve_id = plotted.curve_ids[k][-1]
+        row = self._rows[self._rows["curve_id"] == curve_id].iloc[0]
+        serial = str(row["part_serial"] or "")
+        when = pd.Timestamp(local_times(plotted.at.iloc[[k]], zone)[0])
+        what = f"{self.words.get(self.feature.value, self.feature.value).lower()} {values[k]:.4g}"
+        name = f"Part {text(serial)}" if serial else f"Curve {curve_id}"
+        link = self._explorer_link(self.station.value, self.program.value, serial)
+        self.opened.object = (
+            f"**{name}** (started {when:%Y-%m-%d %H:%M}, {zone} time; {what}): "
+            f"[open it in the Curve Explorer]({link})"
+            if serial
+            else f"**{name}** (started {when:%Y-%m-%d %H:%M}; {what}) has no serial to open."
+        )
 
     def on_brush(self, boundsx: tuple | None = None) -> None:
         """The first chart's points between two times on the plant's clocks: their parts are
@@ -419,6 +448,7 @@ class QualityPage(pn.viewable.Viewer):
             controls,
             self.message,
             self.plots,
+            self.opened,
             pn.Row(self.fit, self.flags, sizing_mode="stretch_width"),
             self.spread,
             self.brushed,

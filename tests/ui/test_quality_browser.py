@@ -65,6 +65,13 @@ def test_charts_rules_capability_and_drifts_of_a_station(served, page):
     assert "start=" in link.get_attribute("href") and "end=" in link.get_attribute("href")
     brushed.scroll_into_view_if_needed()
     screenshot(page, "quality-brushed")
+    # Clicking near a point of the first chart offers its part in the explorer.
+    page.locator(".bk-Canvas").first.scroll_into_view_if_needed()
+    first = page.locator(".bk-Canvas").first.bounding_box()
+    page.mouse.click(first["x"] + first["width"] * 0.5, first["y"] + first["height"] * 0.5)
+    opened = page.get_by_role("link", name="open it in the Curve Explorer")
+    opened.wait_for(timeout=30_000)
+    assert "reference=" in opened.get_attribute("href")
     # The unusual parts leave as a spreadsheet, most unusual first, as the API gives them.
     with page.expect_download() as download:
         page.get_by_text("Export unusual parts (CSV)").click()

@@ -3,6 +3,7 @@ and links the explorer to them."""
 
 from __future__ import annotations
 
+import html
 from urllib.parse import parse_qs, urlsplit
 
 import holoviews as hv
@@ -90,3 +91,19 @@ def test_the_distribution_is_drawn_with_its_normal_fit_and_the_limits(quality):
     assert "run rule" in quality.flags.object or "flagged point" in quality.flags.object
     quality.upper.value = ""  # one limit: one line
     assert len(quality.spread.object) == 3
+
+
+def test_clicking_a_point_opens_its_part(quality):
+    plotted = quality._plotted
+    zone = quality.zone(quality._rows)
+    at = [engine_time(t).tz_convert(zone).tz_localize(None) for t in plotted.at]
+    k = len(at) // 2
+    # A click a little off the point (as a person clicks) still finds it.
+    quality.on_tap(x=at[k] + pd.Timedelta(seconds=30), y=plotted.chart.points[k] * 1.001)
+    part = quality._rows[quality._rows["curve_id"] == plotted.curve_ids[k][-1]].iloc[0]
+    said = html.unescape(quality.opened.object)
+    assert said.startswith(f"**Part {part['part_serial']}**")
+    link = said.split("](")[-1].rstrip(")")
+    query = {key: v[-1] for key, v in parse_qs(urlsplit(link).query).items()}
+    assert query["reference"] == part["part_serial"]  # drawn over its station's density
+    assert (query["station"], query["program"]) == (quality.station.value, quality.program.value)
