@@ -7,6 +7,7 @@ only names placed in the text come from fixed whitelists (:data:`FILTER_COLUMNS`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -16,10 +17,12 @@ import pandas as pd
 
 from models.identifiers import identifier
 from models.times import TimeInputError, check_years, parse_time
+from pipelines.kernels.features import FEATURES
 
 # Verdicts of evaluation rules a filter can ask for (see CurveFilter).
 VERDICTS = ("pass", "fail")
 VERDICT_TABLE = "curve_verdicts"
+CONFIGURED = re.compile(r"feature_(\d+)")  # a configured feature's name
 # Filterable metadata columns: equality (one value or any of several).
 FILTER_COLUMNS = ("project", "plant", "line", "station", "process", "program", "shift", "result")
 # Columns a density can be split by (colour-by).
@@ -103,11 +106,15 @@ class CurveFilter:
     verdict: str = ""
     rules: tuple[int, ...] = ()
     verdicts_in: str = ""
+    # A feature's value within [low, high] (either open): a fixed feature or feature_<id>.
+    feature: str = ""
+    feature_range: tuple[float | None, float | None] = (None, None)
 
     @property
     def judged(self) -> bool:
-        """Whether verdicts narrow this filter (then only the engine can answer it)."""
-        return bool(self.verdict or self.rules)
+        """Whether verdicts or features narrow this filter: they live in the engine's own
+        tables (``verdicts_in`` names their database), so only the engine can answer it."""
+        return bool(self.verdict or self.rules or self.feature)
 
     @classmethod
     def of(
@@ -118,6 +125,9 @@ class CurveFilter:
         end: Any = None,
         verdict: str | None = None,
         rules: Any = (),
+        feature: str | None = None,
+        feature_min: float | None = None,
+        feature_max: float | None = None,
         **equals: str | list[str] | None,
     ) -> CurveFilter:
         unknown = sorted(set(equals) - set(FILTER_COLUMNS))
@@ -138,7 +148,10 @@ class CurveFilter:
         verdict = verdict or ""
         if verdict not in ("", *VERDICTS):
             raise FilterError(f"verdict must be pass or fail, not {verdict!r}")
-        return cls(chosen, serial.strip(), start, end, verdict, _rule_ids(rules))
+        bounds = _feature_range(feature or "", feature_min, feature_max)
+        return cls(
+            chosen, serial.strip(), start, end, verdict, _rule_ids(rules), "", feature or "", bounds
+        )
 
     def within(self, projects: tuple[str, ...] | None) -> CurveFilter:
         """The same filter, kept inside ``projects`` (the ones a person may see; None: all).
@@ -204,15 +217,64 @@ class CurveFilter:
         if self.end is not None:
             clauses.append(f"{prefix}started_at < {{end:DateTime64(3, 'UTC')}}")
             params["end"] = self.end.to_pydatetime()
-        if self.judged:
-            if not self.verdicts_in:
-                raise FilterError("a verdict filter needs the database its verdicts are in")
+        if self.judged and not self.verdicts_in:
+            raise FilterError("a verdict or feature filter needs the database they are in")
+        if self.verdict or self.rules:
             clause, extra = verdict_sql(
                 self.verdicts_in, self.verdict, self.rules, f"{prefix}curve_id"
             )
             clauses.append(clause)
             params.update(extra)
+        if self.feature:
+            clause, extra = feature_sql(
+                self.verdicts_in, self.feature, self.feature_range, f"{prefix}curve_id"
+            )
+            clauses.append(clause)
+            params.update(extra)
         return (" AND ".join(clauses) or "1"), params
+
+
+def _feature_range(
+    feature: str, low: float | None, high: float | None
+) -> tuple[float | None, float | None]:
+    if not feature:
+        if low is not None or high is not None:
+            raise FilterError("feature_min and feature_max need the feature they bound")
+        return (None, None)
+    if feature not in FEATURES and not CONFIGURED.fullmatch(feature):
+        raise FilterError(
+            f"feature is one of {', '.join(FEATURES)} or feature_<id> (a configured feature), "
+            f"not {feature!r}"
+        )
+    if low is None and high is None:
+        raise FilterError(f"a feature filter needs feature_min or feature_max for {feature}")
+    bounds = tuple(None if v is None else float(v) for v in (low, high))
+    if any(v is not None and not np.isfinite(v) for v in bounds):
+        raise FilterError("feature_min and feature_max are finite numbers")
+    if None not in bounds and bounds[0] > bounds[1]:
+        raise FilterError(f"feature_min ({bounds[0]:g}) is above feature_max ({bounds[1]:g})")
+    return bounds  # type: ignore[return-value]
+
+
+def feature_sql(
+    database: str, feature: str, bounds: tuple[float | None, float | None], column: str
+) -> tuple[str, dict]:
+    """A condition on ``column`` (a curve id): the curve's ``feature`` (a fixed one, or
+    ``feature_<id>``) lies within ``bounds`` (inclusive; None: open)."""
+    db = identifier(database)
+    configured = CONFIGURED.fullmatch(feature)
+    if configured:
+        value, params = "value", {"feature_id": int(configured.group(1))}
+        source = f"{db}.curve_feature_values WHERE feature_id = {{feature_id:UInt32}}"
+    elif feature in FEATURES:
+        value, params, source = identifier(feature), {}, f"{db}.curve_features WHERE 1"
+    else:
+        raise FilterError(f"no feature {feature!r}")
+    for name, sign, bound in (("feature_min", ">=", bounds[0]), ("feature_max", "<=", bounds[1])):
+        if bound is not None:
+            source += f" AND {value} {sign} {{{name}:Float64}}"
+            params[name] = bound
+    return f"{column} IN (SELECT curve_id FROM {source})", params
 
 
 def verdict_sql(

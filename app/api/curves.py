@@ -193,6 +193,13 @@ def list_curves(call: Call) -> Page[CurveOut]:
     where = curve_filter(query)
     if judged_by is not None:
         where = replace(where, verdict=query.verdict or "", rules=judged_by)
+    if query.feature_filter or query.feature_min is not None or query.feature_max is not None:
+        ranged = CurveFilter.of(
+            feature=query.feature_filter,
+            feature_min=query.feature_min,
+            feature_max=query.feature_max,
+        )
+        where = replace(where, feature=ranged.feature, feature_range=ranged.feature_range)
     curves = _curves(call.services, name).matching(where)
     page = curves.page(query.limit, query.offset, (*CURVE_COLUMNS, "x_step", "y_step"))
     items = [CurveOut(**_curve_row(row)) for row in page.rows]

@@ -402,7 +402,20 @@ class VerdictFilters(BaseModel):
     )
 
 
-class CurveQuery(CurveFilters, VerdictFilters, Paging):
+class FeatureFilters(BaseModel):
+    feature_filter: (
+        Annotated[str, StringConstraints(pattern=r"^([a-z_]+|feature_\d+)$", max_length=40)]
+        | None
+    ) = Field(
+        None,
+        description="only curves whose feature lies within feature_min..feature_max: a fixed "
+        "feature (peak_y, area, …) or feature_<id> (a configured feature)",
+    )
+    feature_min: float | None = Field(None, description="the feature's lowest value (inclusive)")
+    feature_max: float | None = Field(None, description="its highest value (inclusive)")
+
+
+class CurveQuery(CurveFilters, VerdictFilters, FeatureFilters, Paging):
     pass
 
 

@@ -155,6 +155,15 @@ def test_a_configured_feature_is_defined_computed_charted_and_retired(quality_wo
     )
     (found,) = drift.json()["items"]
     assert found["since"].startswith("2026-11-20T06:4") and found["direction"] == "up"
+    steep = float(np.median(levels()))  # between two parts' levels (an even count)
+    filtered = world.call(
+        "GET",
+        f"/api/projects/{world.project_a}/curves",
+        params={"feature_filter": name, "feature_min": steep, "limit": 500},
+    ).json()["items"]
+    assert {c["curve_key"] for c in filtered} == {
+        f"Q-{i}" for i, level in enumerate(levels()) if level >= steep
+    }
     unknown = get(world, "spc", station=["S9"], feature="feature_99999")
     assert (
         unknown.status_code == 422 and "no configured feature" in unknown.json()["error"]["message"]
@@ -164,3 +173,33 @@ def test_a_configured_feature_is_defined_computed_charted_and_retired(quality_wo
     assert world.call("DELETE", f"{features}/{feature['id']}", "engineer").status_code == 204
     assert world.call("GET", features, "viewer").json()["items"] == []
     assert get(world, "spc", station=["S9"], feature=name).status_code == 422
+
+
+def test_curves_are_filtered_by_a_feature_range(quality_world):
+    world = quality_world
+    area = 8 * levels()  # y = level · x over x = 0..4: the trapezoid sum is 8 · level
+    low = float(np.median(area))
+    answer = world.call(
+        "GET",
+        f"/api/projects/{world.project_a}/curves",
+        params={"station": ["S9"], "feature_filter": "area", "feature_min": low, "limit": 500},
+    )
+    assert answer.status_code == 200, answer.text
+    keys = {c["curve_key"] for c in answer.json()["items"]}
+    assert keys == {f"Q-{i}" for i in range(PARTS) if area[i] >= low} and 0 < len(keys) < PARTS
+    both = world.call(
+        "GET",
+        f"/api/projects/{world.project_a}/curves",
+        params={"feature_filter": "area", "feature_min": low, "feature_max": low + 8, "limit": 500},
+    ).json()["items"]
+    assert {c["curve_key"] for c in both} == {
+        f"Q-{i}" for i in range(PARTS) if low <= area[i] <= low + 8
+    }
+    for params, words in (
+        ({"feature_filter": "area"}, "needs feature_min or feature_max"),
+        ({"feature_min": 1}, "need the feature they bound"),
+        ({"feature_filter": "force"}, "feature is one of"),
+        ({"feature_filter": "area", "feature_min": 5, "feature_max": 1}, "is above feature_max"),
+    ):
+        refused = world.call("GET", f"/api/projects/{world.project_a}/curves", params=params)
+        assert refused.status_code == 422 and words in refused.json()["error"]["message"], params
