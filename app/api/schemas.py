@@ -404,8 +404,7 @@ class VerdictFilters(BaseModel):
 
 class FeatureFilters(BaseModel):
     feature_filter: (
-        Annotated[str, StringConstraints(pattern=r"^([a-z_]+|feature_\d+)$", max_length=40)]
-        | None
+        Annotated[str, StringConstraints(pattern=r"^([a-z_]+|feature_\d+)$", max_length=40)] | None
     ) = Field(
         None,
         description="only curves whose feature lies within feature_min..feature_max: a fixed "
