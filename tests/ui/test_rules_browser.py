@@ -88,6 +88,18 @@ def test_a_window_drawn_with_the_mouse_is_saved_and_drawn(served, page):
     # Drawn over the picture with the others: four more sides.
     assert poll(lambda: [len(c) for c in page.evaluate(SEGMENT_SOURCES)] == [STROKES + 4], 30)
     screenshot(page, "explorer-rule-drawn")
+    # It judges the stored parts in the background; the parts through the box then say which
+    # of them it failed, and why.
+    failed = re.compile(r"drawn window: (entered|left|starts|never|ends|came back|has|first)")
+
+    def listed_with_reasons() -> bool:
+        box_select(page)
+        page.locator(".tabulator-row").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(500)
+        return bool(failed.search(page.locator(".tabulator").first.inner_text()))
+
+    assert poll(listed_with_reasons, seconds=90)
+    screenshot(page, "explorer-rule-failures")
     assert page.js_errors == []
 
 
