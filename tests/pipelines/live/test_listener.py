@@ -204,3 +204,29 @@ def test_a_message_over_the_size_limit_is_a_dead_letter_and_the_next_commits(
     assert (reason, project) == ("too_large", "demo") and "at most 2,048 are read" in detail
     keys = Curves(curve_store.client, curve_store.database).metadata()["curve_key"]
     assert list(keys) == ["SMALL"]
+
+
+@pytest.mark.integration
+def test_curves_arriving_live_commit_their_configured_features(
+    broker, sessions, gateway, curve_store
+):
+    """A live micro-batch stores the project's configured features with its curves, as an
+    import does (the listener's store is the project's home, which knows them)."""
+    from pipelines.features import Configured
+
+    force = Configured(7, "press-fit", "y_at_x", 0.5, name="force at 0.5")
+    curve_store.configured = lambda project, processes: [
+        f for f in [force] if f.process in processes
+    ]
+    running = start_listener(broker, sessions, curve_store)
+    try:
+        gateway.publish(TOPIC, json.dumps(curve("F-1", process="press-fit")))
+        gateway.publish(TOPIC, json.dumps(curve("F-2", process="screwdriving")))
+        wait_for(lambda: running.totals.committed == 2)
+    finally:
+        running.stop()
+    rows = curve_store.client.query(
+        f"SELECT feature_id, value FROM {curve_store.db}.curve_feature_values"
+    ).result_rows
+    # y = x² at x = 0.5 (linear between the samples around it), for the press-fit curve only
+    assert rows == [(7, pytest.approx(0.25, abs=1e-3))]
