@@ -37,13 +37,13 @@ from pipelines.rules import (
     KINDS,
     Rule,
     RuleError,
-    judge,
     judge_set,
     learn_envelope,
     rule_from_stored,
 )
 from pipelines.rules.runs import RUNNING, RUNS
 from pipelines.rules.verdicts import run_count
+from pipelines.rules.what_if import what_if as tried_on
 
 TAG = "rules"
 Kind = Literal[tuple(KINDS)]  # type: ignore[valid-type]
@@ -581,43 +581,33 @@ def _checks(version: RuleVersion) -> dict[str, Any]:
     return {k: v for k, v in stored.as_stored(version).items() if k != "name"}
 
 
-FAILURE_COLUMNS = ("curve_id", "curve_key", "part_serial", "station", "program", "started_at")
-
-
 def _verdicts(call: Call, project: str, rule: Rule, period: Period, limit: int) -> VerdictsOut:
     """Judge the period's stored parts with ``rule``: counts and the first ``limit`` failures
     (lowest curve id first) with their parts."""
     curves = _curves(call.services, project).matching(curve_filter(period))
-    verdicts = judge(curves, [rule])
-    failed = verdicts[~verdicts["passed"].to_numpy(bool)]
-    shown = failed.head(limit)
-    ids = [int(i) for i in shown["curve_id"]]
-    parts = curves.metadata(None, columns=FAILURE_COLUMNS, ids=ids) if ids else None
-    by_id = {} if parts is None else {int(r.curve_id): r for r in parts.itertuples()}
-    failures = []
-    for row in shown.itertuples():
-        part = by_id[int(row.curve_id)]
-        failures.append(
-            FailureOut(
-                curve_id=int(row.curve_id),
-                curve_key=part.curve_key,
-                part_serial=part.part_serial,
-                station=part.station,
-                program=part.program,
-                started_at=_utc(part.started_at),
-                code=row.code,
-                reason=row.reason,
-                x=_finite(row.x),
-                y=_finite(row.y),
-            )
+    tried = tried_on(curves, rule, limit)
+    failures = [
+        FailureOut(
+            curve_id=int(row.curve_id),
+            curve_key=row.curve_key,
+            part_serial=row.part_serial,
+            station=row.station,
+            program=row.program,
+            started_at=_utc(row.started_at),
+            code=row.code,
+            reason=row.reason,
+            x=_finite(row.x),
+            y=_finite(row.y),
         )
+        for row in tried.failures.itertuples()
+    ]
     return VerdictsOut(
         rule=rule.name,
         version=rule.version,
-        judged=len(verdicts),
-        passed=int(verdicts["passed"].sum()),
-        failed=len(failed),
-        codes={str(k): int(v) for k, v in failed["code"].value_counts().sort_index().items()},
+        judged=tried.judged,
+        passed=tried.passed,
+        failed=tried.failed,
+        codes=tried.codes,
         failures=failures,
     )
 

@@ -25,7 +25,7 @@ from app.explorer.compare import KpiTable
 from app.explorer.controls import ExplorerControls
 from app.explorer.parts import PartsPanel
 from app.explorer.plot import EMPTY_STORE, DensityPlot
-from app.explorer.rule_draw import RuleDraft, Save
+from app.explorer.rule_draw import RuleDraft, Save, what_if_words
 from app.explorer.state import ExplorerState
 from app.explorer.unusual import UnusualPanel
 from app.markup import text
@@ -103,6 +103,7 @@ class CurveExplorer(pn.viewable.Viewer):
         self._clients: list = []
         self._ticking: Any = None  # the periodic callback that follows the line, while live
         self._options = pd.DataFrame(columns=["project", "process", "curves"])
+        self._factory = client_factory
         readers = self._open(client_factory)
         self.controls = ExplorerControls(self.state, self._options)
         self.plot = DensityPlot(
@@ -129,6 +130,7 @@ class CurveExplorer(pn.viewable.Viewer):
                 save=save_rule,
                 may_draw=may_make_rules or (lambda _project: True),
                 on_saved=self._rule_saved,
+                try_out=self._try_rule,
             )
         )
         self.unusual = UnusualPanel.of(self, client_factory)  # issue 19 §6, opened on demand
@@ -285,6 +287,16 @@ class CurveExplorer(pn.viewable.Viewer):
         self.plot.rules_changed()
         self.controls.rules_changed()
 
+
+    def _try_rule(self, rule: Rule) -> str:
+        """A what-if of ``rule`` on the parts of the filter in view, on a client of its own
+        (the page's are busy drawing): counts, and the first failing parts with the reason."""
+        client = self._factory()
+        try:
+            curves = Curves(client, self._database, projects=self._projects)
+            return what_if_words(curves.matching(self.state.curve_filter()), rule)
+        finally:
+            client.close()
     def _on_drawn_box(self, event) -> None:
         if event.new is not None and self.draft is not None:
             self.draft.from_box(*event.new)

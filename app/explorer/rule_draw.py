@@ -16,7 +16,9 @@ import param
 from app.explorer.state import ExplorerState
 from app.markup import text
 from app.published import publish
-from pipelines.rules.spec import SIDES, RuleError, make_check
+from pipelines.curves import Curves
+from pipelines.rules.spec import SIDES, Rule, RuleError, Scope, make_check
+from pipelines.rules.what_if import what_if
 
 # What a person picks, and the rule kind and parameters it means.
 SHAPES = {"Window": "window", "No-pass line": "line"}
@@ -39,6 +41,23 @@ def _rounded(value: float, span: float) -> float:
         return float(value)
     digits = max(0, 3 - int(f"{span:e}".split("e")[1]))
     return round(float(value), digits)
+
+
+def what_if_words(curves: Curves, rule: Rule, shown: int = 5) -> str:
+    """What ``rule`` would say of ``curves`` (a filter's stored parts), in words."""
+    tried = what_if(curves, rule, shown)
+    if not tried.judged:
+        return "*No part of the filter in view is of this rule's process and programs.*"
+    lines = [
+        f"**Tried on the {tried.judged:,} parts of the filter in view: {tried.passed:,} would "
+        f"pass, {tried.failed:,} fail** ({tried.failed / tried.judged:.1%}). Nothing is stored."
+    ]
+    for row in tried.failures.itertuples():
+        part = row.part_serial or row.curve_key
+        lines.append(f"- {text(str(part))} at {text(str(row.station))}: {text(row.reason)}")
+    if tried.failed > shown:
+        lines.append(f"- … and {tried.failed - shown:,} more")
+    return "\n".join(lines)
 
 
 class RuleDraft(pn.viewable.Viewer):
@@ -66,9 +85,13 @@ class RuleDraft(pn.viewable.Viewer):
         save: Save,
         may_draw: Callable[[str], bool] = lambda _project: True,
         on_saved: Callable[[], None] = lambda: None,
+        try_out: Callable[[Rule], str] | None = None,
     ) -> None:
+        """``try_out(rule)``: what the rule would say of the parts of the filter in view, in
+        words (a what-if before saving; no button without it)."""
         super().__init__()
         self.state, self._save, self._may_draw, self._on_saved = state, save, may_draw, on_saved
+        self._try_out = try_out
         window = self.param.shape.rx() == "window"
         uni = window & (self.param.mode.rx() == "uni-box")
         widgets = {
@@ -97,6 +120,11 @@ class RuleDraft(pn.viewable.Viewer):
         self.save_button.on_click(lambda _e: self.save())
         self.drop_button = pn.widgets.Button(label="Drop", color="light")
         self.drop_button.on_click(lambda _e: self.drop())
+        self.try_button = pn.widgets.Button(
+            label="Try it on the parts in view", color="light", visible=try_out is not None
+        )
+        self.try_button.on_click(lambda _e: self.try_it())
+        self.tried = pn.pane.Markdown("", margin=(0, 10), name="rule-draft-tried")
         self.scope = pn.pane.Markdown(self._scope_words(), margin=(0, 10))
         self.said = pn.pane.Markdown(self.param.message, margin=(0, 10), name="rule-draft-said")
         self.card = pn.Card(
@@ -111,7 +139,8 @@ class RuleDraft(pn.viewable.Viewer):
             pn.Row(*numbers),
             self.name_input,
             self.scope,
-            pn.Row(self.save_button, self.drop_button),
+            pn.Row(self.try_button, self.save_button, self.drop_button),
+            self.tried,
             self.said,
             title="Make a rule from this box",
             collapsed=True,
@@ -153,6 +182,21 @@ class RuleDraft(pn.viewable.Viewer):
             return "window", params
         low, high = (self.y0, self.y1) if self.diagonal == "rising" else (self.y1, self.y0)
         return "line", {"x0": self.x0, "y0": low, "x1": self.x1, "y1": high}
+
+    def try_it(self) -> str:
+        """What the rule as the form says would pass and fail among the parts of the filter in
+        view (nothing is stored); the words shown."""
+        if self._try_out is None:
+            return ""
+        kind, params = self.rule()
+        try:
+            scope = Scope(self.state.project, self.state.process, tuple(self.state.program))
+            draft = Rule(self.rule_name.strip() or "this rule", scope, make_check(kind, params))
+            words = self._try_out(draft)
+        except (RuleError, ValueError) as exc:
+            words = f"Cannot try it: {text(str(exc))}"
+        self.tried.object = words
+        return words
 
     def save(self) -> bool:
         """Make the rule for the process in view (narrowed to the programs chosen, if any);

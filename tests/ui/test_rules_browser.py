@@ -81,6 +81,11 @@ def test_a_window_drawn_with_the_mouse_is_saved_and_drawn(served, page):
     page.get_by_text("Make a rule from this box").click()  # folded: a box selects parts first
     page.get_by_placeholder("e.g. Press-in window").fill("drawn window")
     page.get_by_placeholder("e.g. Press-in window").press("Enter")
+    # Tried before it is saved: what it would pass and fail among the parts in view.
+    page.get_by_role("button", name="Try it on the parts in view").click()
+    expect(
+        page.get_by_text(re.compile(r"Tried on the [\d,]+ parts of the filter in view"))
+    ).to_be_visible(timeout=60_000)
     page.get_by_role("button", name="Save rule").click()
     expect(page.get_by_text(re.compile(r"^Saved rule “drawn window”"))).to_be_visible(
         timeout=30_000

@@ -414,7 +414,10 @@ def test_a_feature_limit_over_http_judges_each_slope(rules_world):
     world = rules_world
     limits = {"feature": "y_at_x", "a": 5, "low": 20, "high": 40}
     sent = {"name": "force at 5", "process": "press", "kind": "feature", "params": limits}
-    answer = rules(world, "POST", "/what-if", who="viewer", json={"rule": sent, "limit": 500})
+    # The twelve press curves of the first import (another test imports two more later).
+    first = {"started_before": "2026-11-22T00:00:00Z"}
+    trial = {"rule": sent, "limit": 500, "curves": first}
+    answer = rules(world, "POST", "/what-if", who="viewer", json=trial)
     assert answer.status_code == 200, answer.text
     got = answer.json()
     assert (got["judged"], got["passed"]) == (len(SLOPES), 5)  # slopes 4, 5, 6, 7, 8

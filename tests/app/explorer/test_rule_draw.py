@@ -151,3 +151,32 @@ def test_the_page_makes_the_rule_for_engineers_only_and_audits_it(press):
     with services.metadata.sessions() as session:
         rows = session.query(AuditEvent).filter_by(action="rule.create").all()
         assert [(r.actor, r.detail["name"]) for r in rows] == [(str(dan), "drawn")]
+
+
+def test_a_drawn_rule_is_tried_on_the_parts_in_view_before_it_is_saved(demo):  # noqa: F811
+    from pipelines.curves import Curves
+    from pipelines.rules import judge
+
+    factory, database, _ = demo
+    saved = []
+    explorer = CurveExplorer(
+        client_factory=factory,
+        database=database,
+        save_rule=lambda *rule: saved.append(rule),
+    )
+    explorer.wait()
+    (x0, x1), (y0, y1) = explorer.plot.image.view.x_range, explorer.plot.image.view.y_range
+    explorer.plot.on_bounds((x0 + (x1 - x0) / 4, y0, x0 + (x1 - x0) / 2, y0 + (y1 - y0) / 2))
+    words = html.unescape(explorer.draft.try_it())
+    state = explorer.state
+    _, params = explorer.draft.rule()
+    rule = Rule("this rule", Scope(state.project, state.process), Window(**params))
+    expected = judge(Curves(factory(), database).matching(state.curve_filter()), [rule])
+    passed, judged = int(expected["passed"].sum()), len(expected)
+    assert 0 < passed < judged
+    assert words.startswith(
+        f"**Tried on the {judged:,} parts of the filter in view: {passed:,} would pass, "
+        f"{judged - passed:,} fail**"
+    )
+    assert words.count("\n- ") >= 1 and saved == []  # failing parts listed, nothing saved
+    explorer.close()
