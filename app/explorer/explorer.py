@@ -287,7 +287,6 @@ class CurveExplorer(pn.viewable.Viewer):
         self.plot.rules_changed()
         self.controls.rules_changed()
 
-
     def _try_rule(self, rule: Rule) -> str:
         """A what-if of ``rule`` on the parts of the filter in view, on a client of its own
         (the page's are busy drawing): counts, and the first failing parts with the reason."""
@@ -297,6 +296,7 @@ class CurveExplorer(pn.viewable.Viewer):
             return what_if_words(curves.matching(self.state.curve_filter()), rule)
         finally:
             client.close()
+
     def _on_drawn_box(self, event) -> None:
         if event.new is not None and self.draft is not None:
             self.draft.from_box(*event.new)
