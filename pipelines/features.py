@@ -210,11 +210,19 @@ def configured_table(
 
 
 def _stored(
-    client: Client, db: str, samples: str, curves: str, ids: Sequence[int]
+    client: Client,
+    db: str,
+    samples: str,
+    curves: str,
+    ids: Sequence[int],
+    project: str | None = None,
 ) -> Iterator[tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray]]:
     """Curves ``ids`` read from the codes in table ``samples`` (their project, process and
     dataset from table ``curves``), a chunk at a time: ``(part, x, y, offsets)``; the part
-    holds ``project``, ``process``, ``curve_id``, ``dataset_id``, ``x_step`` and ``y_step``."""
+    holds ``project``, ``process``, ``curve_id``, ``dataset_id``, ``x_step`` and ``y_step``.
+    ``project``, when the ids are all of one, narrows the samples' read by the tables' sort
+    key."""
+    narrowed = "AND s.project = {project:String} " if project is not None else ""
     for chunk in id_chunks(list(ids)):
         part = query_table(
             client,
@@ -223,8 +231,8 @@ def _stored(
             f"s.x AS x, s.y AS y FROM {db}.{samples} AS s INNER JOIN "
             f"(SELECT curve_id, project, process FROM {db}.{curves} "
             "WHERE curve_id IN {ids:Array(UInt64)}) AS c ON c.curve_id = s.curve_id "
-            "WHERE s.curve_id IN {ids:Array(UInt64)}",
-            {"ids": chunk},
+            f"WHERE s.curve_id IN {{ids:Array(UInt64)}} {narrowed}",
+            {"ids": chunk, **({"project": project} if project is not None else {})},
         )
         if part is None or not part.num_rows:
             continue
@@ -282,9 +290,10 @@ def fill_configured(
     the curves computed so far. A curve deleted meanwhile can leave a row whose dataset is
     gone; the store's sweep removes it."""
     db = identifier(database)
-    written, todo = 0, {}
+    # process -> feature -> the curve ids missing its value
+    todo: dict[str, dict[Configured, set[int]]] = {}
     for feature in configured:
-        missing = [
+        missing = {
             int(r[0])
             for r in client.query(
                 f"SELECT curve_id FROM {db}.curves WHERE project = {{p:String}} "
@@ -292,17 +301,22 @@ def fill_configured(
                 f"AND dataset_id IN (SELECT dataset_id FROM {db}.datasets) "
                 f"AND curve_id NOT IN (SELECT curve_id FROM {db}.curve_feature_values "
                 "WHERE project = {p:String} AND process = {process:String} "
-                "AND feature_id = {f:UInt32}) ORDER BY curve_id",
+                "AND feature_id = {f:UInt32})",
                 parameters={"p": project, "process": feature.process, "f": feature.id},
             ).result_rows
-        ]
+        }
         if missing:
-            todo[feature] = missing
-    total, done = sum(len(ids) for ids in todo.values()), 0
-    for feature, ids in todo.items():
-        for part, x, y, offsets in _stored(client, db, "curve_samples", "curves", ids):
+            todo.setdefault(feature.process, {})[feature] = missing
+    # Each process's samples are read once for all its features; a value already there is
+    # not written again.
+    wanted = {process: set().union(*f.values()) for process, f in todo.items()}
+    total, done, written = sum(len(ids) for ids in wanted.values()), 0, 0
+    for process, features in todo.items():
+        ids = sorted(wanted[process])
+        lacking = {f.id: curves for f, curves in features.items()}
+        for part, x, y, offsets in _stored(client, db, "curve_samples", "curves", ids, project):
             rows = configured_rows(
-                [feature],
+                list(features),
                 x,
                 y,
                 offsets,
@@ -315,8 +329,15 @@ def fill_configured(
                 computed_at=computed_at,
             )
             if rows is not None:
-                client.insert_arrow(f"{db}.curve_feature_values", rows)
-                written += rows.num_rows
+                pairs = zip(
+                    rows.column("feature_id").to_pylist(),
+                    rows.column("curve_id").to_pylist(),
+                    strict=True,
+                )
+                rows = rows.filter(pa.array([cid in lacking[fid] for fid, cid in pairs]))
+                if rows.num_rows:
+                    client.insert_arrow(f"{db}.curve_feature_values", rows)
+                    written += rows.num_rows
             done += part.num_rows
             if progress is not None:
                 progress(done, total)

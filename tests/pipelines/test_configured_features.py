@@ -111,6 +111,7 @@ def test_the_fill_gives_stored_curves_their_values_once(store, demo_batches):
     assert values(store).empty
     features = Curves(store.client, store.database).features(configured=configured[:1])
     assert features[configured[0].column].isna().all()  # not computed yet: NaN, not 0
+    first = fill_configured(store.client, store.database, "line7", configured[:1], computed_at=NOW)
     seen = []
     written = fill_configured(
         store.client,
@@ -121,7 +122,13 @@ def test_the_fill_gives_stored_curves_their_values_once(store, demo_batches):
         progress=lambda done, total: seen.append((done, total)),
     )
     rows = values(store)
-    assert written == len(rows) > 0 and seen[-1][0] == seen[-1][1]
+    assert first + written == len(rows) > 0 and seen[-1][0] == seen[-1][1]
+    # The process's samples were read once for the two features still missing, and the one
+    # already filled was not written again (no duplicate waiting for a merge).
+    stored_rows = store.client.query(
+        f"SELECT count() FROM {store.db}.curve_feature_values WHERE feature_id = 11"
+    ).result_rows[0][0]
+    assert stored_rows == first == (rows["feature_id"] == 11).sum()
     check_against_reference(store, configured, rows)
     again = fill_configured(store.client, store.database, "line7", configured, computed_at=NOW)
     assert again == 0
