@@ -25,17 +25,21 @@ def curve(key: str, n: int = 50, scale: float = 1.0, **fields) -> dict:
     return {"curve_key": key, "x": x.tolist(), "y": (scale * x**2).tolist(), **fields}
 
 
-def start_listener(broker, sessions, store, batch_seconds: float = 0.2) -> MqttListener:
-    """A listener on the embedded broker committing into ``store``, subscribed."""
+def start_listener(
+    broker, sessions, store, batch_seconds: float = 0.2, on_batch=None, **options
+) -> MqttListener:
+    """A listener on the embedded broker committing into ``store``, subscribed; ``options``
+    of its :class:`ListenerConfig` (100 curves a batch unless said)."""
     config = ListenerConfig(
         host="127.0.0.1",
         port=broker.port,
         username=SERVICE_USER,
         password=broker.service_secret(),
-        batch_curves=100,
         batch_seconds=batch_seconds,
+        **{"batch_curves": 100, **options},
     )
-    running = MqttListener(config, StoreSink(sessions, lambda project: store)).start()
+    sink = StoreSink(sessions, lambda project: store)
+    running = MqttListener(config, sink, on_batch=on_batch).start()
     assert running.subscribed.wait(30), running.refused
     return running
 
@@ -158,20 +162,15 @@ def test_a_commit_takes_at_most_batch_curves_messages(broker, sessions, curve_st
     """Twelve messages published at once with batch_curves=5 and a long batch_seconds: the
     commits take 5, 5 and 2, not one of 12."""
     sizes = []
-    config = ListenerConfig(
-        host="127.0.0.1",
-        port=broker.port,
-        username=SERVICE_USER,
-        password=broker.service_secret(),
-        batch_curves=5,
+    running = start_listener(
+        broker,
+        sessions,
+        curve_store,
         batch_seconds=3.0,
+        on_batch=lambda outcome, _s: sizes.append(outcome.committed),
+        batch_curves=5,
     )
-    sink = StoreSink(sessions, lambda project: curve_store)
-    running = MqttListener(
-        config, sink, on_batch=lambda outcome, _s: sizes.append(outcome.committed)
-    ).start()
     try:
-        assert running.subscribed.wait(30), running.refused
         for i in range(12):
             gateway.publish(TOPIC, json.dumps(curve(f"B-{i}")))
         wait_for(lambda: running.totals.committed == 12, 30)
@@ -184,17 +183,8 @@ def test_a_commit_takes_at_most_batch_curves_messages(broker, sessions, curve_st
 def test_a_message_over_the_size_limit_is_a_dead_letter_and_the_next_commits(
     broker, sessions, curve_store, gateway
 ):
-    config = ListenerConfig(
-        host="127.0.0.1",
-        port=broker.port,
-        username=SERVICE_USER,
-        password=broker.service_secret(),
-        batch_seconds=0.2,
-        max_bytes=2048,
-    )
-    running = MqttListener(config, StoreSink(sessions, lambda project: curve_store)).start()
+    running = start_listener(broker, sessions, curve_store, max_bytes=2048)
     try:
-        assert running.subscribed.wait(30), running.refused
         gateway.publish(TOPIC, json.dumps(curve("BIG", n=400)))  # about 15 KB
         gateway.publish(TOPIC, json.dumps(curve("SMALL", n=5)))
         wait_for(lambda: running.totals.committed == 1 and dead_letters(sessions), 30)
