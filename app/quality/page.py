@@ -280,7 +280,9 @@ class QualityPage(pn.viewable.Viewer):
         if not found:
             return "**No run rule is broken.** The chart's points stay inside their pattern."
         found.sort(key=lambda f: f[0], reverse=True)
-        serials = dict(zip(rows["curve_id"], rows["part_serial"], strict=True))
+        listed = {f[3] for f in found[:FLAGS_SHOWN]}  # the serials of those shown only
+        mine = rows[rows["curve_id"].isin(listed)]
+        serials = dict(zip(mine["curve_id"], mine["part_serial"], strict=True))
         lines = [f"**{len(found)} flagged point(s)**, newest first:"]
         for when, chart, words, curve_id in found[:FLAGS_SHOWN]:
             when = pd.Timestamp(when)
