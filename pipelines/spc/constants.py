@@ -11,6 +11,8 @@ import numpy as np
 
 _GRID = np.linspace(-9.0, 9.0, 3601)  # the normal's support, to well past double precision
 _CDF = 0.5 * (1.0 + np.array([math.erf(v / math.sqrt(2.0)) for v in _GRID]))
+_PDF = np.exp(-0.5 * _GRID**2) / math.sqrt(2.0 * math.pi)
+_R_STEPS = 2400  # ranges up to 12 σ: beyond, P(R > r) r² is far below double precision
 MAX_N = 25
 
 
@@ -28,18 +30,21 @@ def d2(n: int) -> float:
 
 @cache
 def d3(n: int) -> float:
-    """sd[range of n standard normals], from E[R²] = 2 ∬_{x<y} 1 − Φ(y)ⁿ − (1 − Φ(x))ⁿ
-    + (Φ(y) − Φ(x))ⁿ dx dy (the tail probability of the range, integrated twice)."""
+    """sd[range of n standard normals], from E[R²] = ∫ 2r P(R > r) dr over r ≥ 0 with
+    P(R ≤ r) = n ∫ φ(x) (Φ(x + r) − Φ(x))ⁿ⁻¹ dx: both integrands are smooth, so the
+    trapezoid rule is within about 3e-6 of the exact d3(2) = √(2 − 4/π). (A double integral
+    over the triangle x < y, tried first, jumps at its edge and was 4e-5 high.)"""
     _check(n)
-    grid = _GRID[::4]  # 0.02 σ steps: the double integral is smooth
-    cdf = _CDF[::4]
-    fx, fy = cdf[:, None], cdf[None, :]
-    tail = 1.0 - fy**n - (1.0 - fx) ** n + np.clip(fy - fx, 0.0, None) ** n
-    below = grid[:, None] < grid[None, :]
-    on = grid[:, None] == grid[None, :]  # the diagonal counts half: the triangle's edge
-    tail = np.where(below, tail, np.where(on, tail / 2.0, 0.0))
-    step = grid[1] - grid[0]
-    second = 2.0 * float(tail.sum()) * step * step
+    step = _GRID[1] - _GRID[0]
+    beyond = np.r_[_CDF, np.ones(_R_STEPS)]  # Φ past the grid's end is 1
+    r = np.arange(_R_STEPS + 1) * step
+    within = n * np.array(
+        [
+            np.trapezoid(_PDF * (beyond[m : m + len(_GRID)] - _CDF) ** (n - 1), _GRID)
+            for m in range(_R_STEPS + 1)
+        ]
+    )
+    second = float(np.trapezoid(2.0 * r * (1.0 - within), r))
     return math.sqrt(max(second - d2(n) ** 2, 0.0))
 
 

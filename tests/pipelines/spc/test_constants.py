@@ -50,3 +50,10 @@ def test_sizes_outside_the_tables_are_refused():
     with pytest.raises(ValueError, match="2 to 25"):
         d3(26)
     assert 0.99 < c4(100) < 1.0  # the standard deviation's factor has no upper bound
+
+
+def test_two_values_have_closed_forms():
+    """For n = 2 the range is |X1 − X2| ~ |N(0, 2)|: d2 = 2/√π and d3 = √(2 − 4/π) exactly,
+    finer than the table's three decimals."""
+    assert d2(2) == pytest.approx(2 / math.sqrt(math.pi), abs=1e-6)
+    assert d3(2) == pytest.approx(math.sqrt(2 - 4 / math.pi), abs=1e-5)
