@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models.access import Action, Principal, require
@@ -47,7 +48,9 @@ def create_feature(
     b: float | None = None,
 ) -> FeatureDefinition:
     """A new configured feature of ``process`` in ``project``; refused in words when its kind,
-    numbers or name do not make one."""
+    numbers or name do not make one. A name a working feature of the process has is refused
+    with :class:`BadName`, also when that one was made at the same instant (the store's unique
+    index catches what the check could not see; the session is then rolled back)."""
     require(session, actor, project.id, Action.EDIT_RULES)
     process = label(process, "A feature's process")
     name = label(name, "A feature's name")
@@ -59,18 +62,12 @@ def create_feature(
         raise BadName(f"A {kind} feature needs {needed}.")
     if kind == "slope" and not a < b:
         raise BadName(f"A slope's x range runs from a to b with a < b; got {a:g} to {b:g}.")
-    taken = session.scalars(
-        sa.select(FeatureDefinition.id).where(
-            FeatureDefinition.project_id == project.id,
-            FeatureDefinition.process == process,
-            FeatureDefinition.name == name,
-            FeatureDefinition.retired_at.is_(None),
-        )
-    ).first()
-    if taken is not None:
-        raise BadName(f"Process {process!r} has a feature named {name!r} already.")
+    named = f"Process {process!r} has a feature named {name!r} already."
+    project_id = project.id  # kept: a rollback below expires ``project``
+    if _name_taken(session, project_id, process, name):
+        raise BadName(named)
     made = FeatureDefinition(
-        project_id=project.id,
+        project_id=project_id,
         process=process,
         name=name,
         kind=kind,
@@ -79,7 +76,14 @@ def create_feature(
         created_by=str(actor),
     )
     session.add(made)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # The flush rolled the transaction back; the session is usable again after this.
+        session.rollback()
+        if _name_taken(session, project_id, process, name):  # made since the check
+            raise BadName(named) from None
+        raise
     audit(
         session,
         str(actor),
@@ -92,6 +96,20 @@ def create_feature(
         computes=describe(made.kind, made.a, made.b),
     )
     return made
+
+
+def _name_taken(session: Session, project_id: int, process: str, name: str) -> bool:
+    """A working feature of the process has the name (the store's unique index says the same,
+    :mod:`models.migrations.versions` 0018)."""
+    taken = session.scalars(
+        sa.select(FeatureDefinition.id).where(
+            FeatureDefinition.project_id == project_id,
+            FeatureDefinition.process == process,
+            FeatureDefinition.name == name,
+            FeatureDefinition.retired_at.is_(None),
+        )
+    ).first()
+    return taken is not None
 
 
 def project_features(

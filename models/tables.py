@@ -584,9 +584,21 @@ class FeatureDefinition(Created, Base):
     """A feature a project computes for every curve of one process, besides the fixed ones
     (issue 19 §2): y where x first reaches ``a`` (``y_at_x``), x where y first reaches ``a``
     (``x_at_y``), or the least-squares slope of y over x for ``a <= x <= b`` (``slope``).
-    What it computes never changes, so its stored values stay true; retiring it hides it."""
+    What it computes never changes, so its stored values stay true; retiring it hides it.
+    A working feature's name is unique in its project and process (a retired one's is free)."""
 
     __tablename__ = "feature_definitions"
+    __table_args__ = (
+        sa.Index(
+            "uq_feature_definitions_project_id_process_name_working",
+            "project_id",
+            "process",
+            "name",
+            unique=True,
+            sqlite_where=sa.text("retired_at IS NULL"),
+            postgresql_where=sa.text("retired_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(parent("projects"), index=True)

@@ -4,9 +4,10 @@ delete grids of saved views, KPI tiles, trends and SPC charts.
 A dashboard's ``panels`` are each a saved view (``view_id``), a KPI tile (``metric`` and a
 ``filter``), a trend (``metric`` per ``bucket``, with a ``filter``) or an SPC chart (a curve
 feature as ``metric``, with a ``filter``), at a place ``x``, ``y``,
-``w``, ``h`` on a grid 12 cells wide; no two panels share a cell. Metrics, buckets and filters
-are checked by :mod:`app.dashboards.spec` (a 422 names the panel and the choices); the page
-draws exactly what is stored here.
+``w``, ``h`` on a grid 12 cells wide; no two panels share a cell. An SPC chart's feature is a
+fixed one or one of the project's configured features, ``feature_<id>`` as ``GET …/spc`` takes
+it. Metrics, features, buckets and filters are checked by :mod:`app.dashboards.spec` (a 422
+names the panel and the choices); the page draws exactly what is stored here.
 
 Who may do what is :mod:`models.dashboards`' (the saved views' rule): anyone who views the
 project makes private dashboards; sharing needs ``share_views`` (engineer), changing someone
@@ -26,7 +27,14 @@ from app.api.handler import Call
 from app.api.registry import API
 from app.api.schemas import Label, Page, Paging, Request
 from app.api.scope import page_list, project_in
-from app.dashboards.spec import BUCKET_WORDS, FILTER_KEYS, METRICS, checked_panels
+from app.dashboards.spec import (
+    BUCKET_WORDS,
+    FILTER_KEYS,
+    METRICS,
+    checked_panels,
+    configured_features,
+    spc_features,
+)
 from models import dashboards as stored
 from models.access import Action, Principal
 from models.tables import Dashboard, Project
@@ -36,7 +44,7 @@ TAG = "dashboards"
 LINK = "/dashboards?dashboard={id}"
 Metric = Literal[tuple(METRICS)]  # type: ignore[valid-type]
 Bucket = Literal[tuple(BUCKET_WORDS)]  # type: ignore[valid-type]
-Feature = Literal[FEATURES]  # type: ignore[valid-type]
+Feature = Annotated[str, StringConstraints(pattern=rf"^({'|'.join(FEATURES)}|feature_\d+)$")]
 FilterKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 FilterValue = Annotated[str, StringConstraints(max_length=stored.MAX_VALUE)]
 Filter = Annotated[dict[FilterKey, FilterValue], Field(max_length=stored.MAX_FILTER_KEYS)]
@@ -75,10 +83,14 @@ class TrendPanel(Place):
 
 class SpcPanel(Place):
     kind: Literal["spc"]
-    metric: Feature = Field(description="the curve feature whose individuals chart is drawn")
+    metric: Feature = Field(
+        description=f"the curve feature whose individuals chart is drawn: {', '.join(FEATURES)}, "
+        "or feature_<id> for one of the project's configured features (GET …/features)"
+    )
     filter: Filter = Field(
         default_factory=dict,
-        description=FILTER_SAID + " (without a process: the project's most common one)",
+        description=FILTER_SAID + " (without a process: the configured feature's process, or "
+        "for a fixed feature the project's most common one)",
     )
 
 
@@ -127,9 +139,15 @@ def dashboard_out(session: Session, who: Principal, board: Dashboard) -> Dashboa
     )
 
 
-def _panels(body: DashboardIn, project: Project) -> list[dict]:
+def _panels(
+    session: Session, call: Call, body: DashboardIn, project: Project, board: Dashboard | None
+) -> list[dict]:
+    """The body's panels as kept; ``board``: the dashboard they replace (its SPC panels'
+    features may have been retired since, and stay)."""
     given = [p.model_dump(exclude_none=True) for p in body.panels]
-    return checked_panels(given, project.name)
+    configured = configured_features(session, call.who, project)
+    kept = spc_features(board.panels) if board is not None else set()
+    return checked_panels(given, project.name, configured, kept)
 
 
 def _board(session: Session, call: Call) -> tuple[Project, Dashboard]:
@@ -180,7 +198,7 @@ def create_dashboard(call: Call) -> DashboardOut:
             actor=call.who,
             project=project,
             name=body.name,
-            panels=_panels(body, project),
+            panels=_panels(session, call, body, project, None),
             shared=body.shared,
         )
         session.commit()
@@ -220,7 +238,7 @@ def replace_dashboard(call: Call) -> DashboardOut:
     with call.store.sessions() as session:
         project, board = _board(session, call)
         who = call.who
-        panels = _panels(body, project)
+        panels = _panels(session, call, body, project, board)
         if not body.shared:  # unshared first: its panels may then show private views
             stored.share_dashboard(session=session, actor=who, board=board, shared=False)
         stored.change_panels(session=session, actor=who, board=board, panels=panels)

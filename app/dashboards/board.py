@@ -27,13 +27,15 @@ from app.dashboards.spec import (
     METRICS,
     SIZES,
     checked_panels,
+    configured_features,
     describe,
+    feature_choices,
     free_place,
+    spc_features,
 )
 from app.dashboards.tiles import COLUMN_PX, ROW_PX, DashboardPanel, PanelDrawer, panel_of
 from app.explorer.state import LIVE
 from app.markup import text
-from app.quality.charts import FEATURE_WORDS
 from app.rule_runs import process_rules
 from app.services import Services
 from models import dashboards as stored
@@ -118,6 +120,8 @@ class DashboardBoard(pn.viewable.Viewer):
             self.editable = stored.may_change(session, actor, board)
             self._saved = [dict(p) for p in board.panels]
             views = project_views(session, actor, project)
+            # What an SPC panel may chart besides the fixed features, as the page opens.
+            self.configured = configured_features(session, actor, project)
             self.views = {v.id: dict(v.query) for v in views}
             self.view_names = {v.id: v.name for v in views}
             self.view_shared = {v.id: v.shared for v in views}
@@ -139,7 +143,7 @@ class DashboardBoard(pn.viewable.Viewer):
 
     def _panel(self, spec: dict[str, Any]) -> DashboardPanel:
         remove = self.remove if self.editable else None
-        heading = describe(spec, self.view_names)
+        heading = describe(spec, self.view_names, self.configured)
         return panel_of(
             spec,
             heading,
@@ -147,6 +151,7 @@ class DashboardBoard(pn.viewable.Viewer):
             views=self.views,
             on_remove=remove,
             rules_of=self._rules_of,
+            configured=self.configured,
         )
 
     def _rules_of(self, project: str, process: str) -> list[Rule]:
@@ -226,7 +231,7 @@ class DashboardBoard(pn.viewable.Viewer):
         try:
             x, y = free_place([p.spec for p in self.panels], w, h)
             spec = {**spec, "x": x, "y": y, "w": w, "h": h}
-            checked_panels([spec], self.project)
+            checked_panels([spec], self.project, self.configured)
         except (BadName, FilterError) as exc:
             self.message = text(str(exc).removeprefix("Panel 1: "))
             return None
@@ -236,7 +241,8 @@ class DashboardBoard(pn.viewable.Viewer):
         self._forget_rules()  # a panel added later reads rules made since the board was drawn
         panel.draw(self.drawer)
         self.changed = True
-        self.message = f"Added “{text(describe(spec, self.view_names))}”. *Save* to keep it."
+        words = describe(spec, self.view_names, self.configured)
+        self.message = f"Added “{text(words)}”. *Save* to keep it."
         return panel
 
     def remove(self, panel: DashboardPanel) -> None:
@@ -255,7 +261,9 @@ class DashboardBoard(pn.viewable.Viewer):
                 board = stored.find_dashboard(
                     session, self._actor, self.board_id, project_id=self.project_id
                 )
-                panels = checked_panels(self.specs(), self.project)
+                panels = checked_panels(
+                    self.specs(), self.project, self.configured, spc_features(board.panels)
+                )
                 who = self._actor
                 if not shared:
                     stored.share_dashboard(session=session, actor=who, board=board, shared=False)
@@ -317,7 +325,7 @@ class DashboardBoard(pn.viewable.Viewer):
         )
         self.feature = pn.widgets.Select(
             label="Feature",
-            options={words: key for key, words in FEATURE_WORDS.items()},
+            options={words: key for key, words in feature_choices(self.configured).items()},
             value="area",
         )
         self.bucket = pn.widgets.Select(

@@ -1,5 +1,5 @@
 """A dashboard's panels as page components: a saved view drawn live as the explorer draws it, a
-KPI tile, and a trend chart; and the drawer that computes them beside the session.
+KPI tile, a trend chart, and an SPC chart; and the drawer that computes them beside the session.
 
 Every panel's figures come from the engine when the dashboard opens (nothing is a stored
 picture). The drawer runs the panels' jobs on a few threads at once, each thread with an
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -37,6 +37,7 @@ from app.quality.charts import FEATURE_WORDS, chart_plot, local_times, parts_zon
 from models.wording import counted
 from pipelines.curves import Curves
 from pipelines.feature_charts import chart_feature
+from pipelines.features import Configured
 from pipelines.kpis import kpis
 from pipelines.render import category_colors
 from pipelines.views import CurveFilter, FilterError
@@ -462,10 +463,32 @@ class SpcPanel(DashboardPanel):
     it: the parts in time order, the centre line and limits from all of them, and the points
     Nelson's rules flag. One process, station and program, as SPC needs (programs make
     different parts): the filter's, else the one with the most parts, named in the heading.
-    The Quality page has baselines, subgroups and capability."""
+    A configured feature (``feature_<id>``) is of its own process, and read beside the fixed
+    ones as the Quality page reads it (:meth:`Curves.features`). The Quality page has
+    baselines, subgroups and capability."""
+
+    def __init__(
+        self,
+        spec: Mapping[str, Any],
+        heading: str,
+        *,
+        configured: Configured | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``configured``: the project's working configured feature the panel charts, None for
+        a fixed feature (or one retired since the panel was made)."""
+        super().__init__(spec, heading, **kwargs)
+        self.configured = configured
 
     def draw(self, drawer: PanelDrawer) -> None:
-        feature = self.spec["metric"]
+        feature, configured = self.spec["metric"], self.configured
+        if feature not in FEATURE_WORDS and configured is None:
+            self.say(
+                "This panel's feature was retired, or is no longer one of the project's: "
+                "remove the panel, or add one of another feature."
+            )
+            return
+        name = FEATURE_WORDS[feature] if configured is None else configured.name
         where = self.curve_filter()
         if where is None:
             return
@@ -473,9 +496,13 @@ class SpcPanel(DashboardPanel):
 
         def job(curves: Curves) -> Any:
             chosen = curves.matching(where)
-            process = (chosen.processes(limit=1) or [""])[0]  # the busiest of the filter's
+            if configured is None:
+                process = (chosen.processes(limit=1) or [""])[0]  # the busiest of the filter's
+            else:
+                process = configured.process
             rows = chosen.filter(process=process).features(
-                ("station", "program", "started_at", "plant")
+                ("station", "program", "started_at", "plant"),
+                () if configured is None else (configured,),
             )
             rows = rows[np.isfinite(rows[feature].to_numpy(np.float64))]
             for column in ("station", "program"):  # the busiest, unless the filter says
@@ -488,9 +515,7 @@ class SpcPanel(DashboardPanel):
             except ValueError as exc:  # too few parts for limits, said in words
                 return str(exc)
             zone = parts_zone(rows)
-            drawn = chart_plot(
-                plotted, local_times(plotted.at, zone), name=FEATURE_WORDS[feature], zone=zone
-            )
+            drawn = chart_plot(plotted, local_times(plotted.at, zone), name=name, zone=zone)
             chart = drawn.overlay.opts(
                 responsive=False, width=width, height=height, title="", toolbar=None
             )
@@ -563,10 +588,15 @@ def panel_of(
     views: Mapping[int, Mapping[str, str]],
     on_remove: Callable[[DashboardPanel], None] | None,
     rules_of: RulesOf | None = None,
+    configured: Sequence[Configured] = (),
 ) -> DashboardPanel:
     """The component of one stored panel of ``project``'s dashboard; ``views``: the states of
-    the saved views the person may open; ``rules_of``: the process rules they may see."""
+    the saved views the person may open; ``rules_of``: the process rules they may see;
+    ``configured``: the project's working configured features (an SPC panel may chart one)."""
     mine = {"project": project, "on_remove": on_remove, "rules_of": rules_of}
     if spec["kind"] == "view":
         return ViewPanel(spec, heading, views.get(spec["view_id"]), **mine)
+    if spec["kind"] == "spc":
+        own = next((c for c in configured if c.column == spec["metric"]), None)
+        return SpcPanel(spec, heading, configured=own, **mine)
     return PANELS[spec["kind"]](spec, heading, **mine)

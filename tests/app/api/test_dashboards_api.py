@@ -1,7 +1,8 @@
 """Dashboards over HTTP: panels and their places round-trip exactly, a panel the app cannot draw
 is refused by number and reason, viewers read shared dashboards and change none, private ones
 are their owner's alone, another project's dashboards do not exist, replacing keeps the link,
-and all of it is in the audit trail."""
+and all of it is in the audit trail. An SPC panel charts the project's configured features
+too (``feature_<id>``), never another project's."""
 
 from __future__ import annotations
 
@@ -149,3 +150,42 @@ def test_another_projects_dashboards_do_not_exist(world):
             assert answer.status_code == 404, answer.text
     theirs = boards(world, "GET", who="outsider", project=world.project_b).json()
     assert theirs["items"] == []
+
+
+def a_feature(world, who: str, project: int, name: str, process: str = "press-fit") -> str:
+    body = {"process": process, "name": name, "kind": "y_at_x", "a": 2}
+    answer = world.call("POST", f"/api/projects/{project}/features", who, json=body)
+    assert answer.status_code == 201, answer.text
+    return answer.json()["feature"]
+
+
+def test_an_spc_panel_charts_a_configured_feature_of_its_project(world):
+    ours = a_feature(world, "engineer", world.project_a, "force at 2 mm (dashboards)")
+    theirs = a_feature(world, "outsider", world.project_b, "force at 2 mm (dashboards)")
+    spc = {"kind": "spc", "metric": ours, "filter": {"station": "S2"}}
+    spc |= {"x": 0, "y": 0, "w": 6, "h": 4}
+    board = made(world, "engineer", "configured SPC", [spc], shared=True)
+    assert stored(board) == [spc]
+    assert stored(boards(world, "GET", f"/{board['id']}", who="viewer").json()) == [spc]
+    for panel, words in (
+        ({**spc, "metric": theirs}, f"Panel 1: no curve feature '{theirs}' in project"),
+        ({**spc, "metric": "feature_999999"}, "no curve feature 'feature_999999'"),
+        ({**spc, "metric": "feature_x"}, "metric"),
+        ({**spc, "filter": {"process": "spot-weld"}}, "is a feature of process 'press-fit'"),
+    ):
+        answer = boards(world, "POST", json={"name": "bad", "panels": [panel]})
+        assert answer.status_code == 422, answer.text
+        assert words in answer.json()["error"]["message"]
+    listed = f"{ours} (force at 2 mm (dashboards))"
+    answer = boards(world, "POST", json={"name": "bad", "panels": [{**spc, "metric": theirs}]})
+    assert listed in answer.json()["error"]["message"]  # the project's own are offered
+    # Retired: a dashboard that shows it keeps it when replaced; a new one cannot show it.
+    feature_id = ours.removeprefix("feature_")
+    path = f"/api/projects/{world.project_a}/features/{feature_id}"
+    assert world.call("DELETE", path, "engineer").status_code == 204
+    body = {"name": "configured SPC, renamed", "shared": True, "panels": [spc]}
+    answer = boards(world, "PUT", f"/{board['id']}", json=body)
+    assert answer.status_code == 200, answer.text
+    answer = boards(world, "POST", json={"name": "too late", "panels": [spc]})
+    assert answer.status_code == 422, answer.text
+    assert f"no curve feature '{ours}'" in answer.json()["error"]["message"]

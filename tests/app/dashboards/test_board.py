@@ -2,7 +2,8 @@
 the engine's own figures (a saved view exactly its density at the panel's size, a KPI tile
 exactly :func:`kpis`' figure, a trend its figure per bucket); panels are added at a free place,
 moved and resized as the browser reports, removed, and saved; a viewer's shared dashboard
-cannot be changed from the page."""
+cannot be changed from the page; an SPC panel charts a configured feature of the project as the
+Quality page reads it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import html
 import uuid
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from app.dashboards.board import DashboardBoard
@@ -19,9 +21,12 @@ from app.explorer.state import ExplorerState
 from app.services import Services
 from models import accounts, dashboards, saved_views
 from models.access import Principal
+from models.feature_definitions import create_feature, retire_feature
 from models.settings import Settings
-from models.tables import Project, ProjectMember, Role
+from models.tables import FeatureDefinition, Project, ProjectMember, Role
+from pipelines.configured import as_configured
 from pipelines.curves import Curves
+from pipelines.features import fill_configured
 from pipelines.kpis import kpis
 from pipelines.rules import Rule, Scope, Window
 from pipelines.store import CurveStore, DatasetSpec
@@ -283,5 +288,91 @@ def test_the_panels_of_one_drawing_read_a_process_rules_once(plant, monkeypatch)
         board.wait()
         rules_of("demo", "press-fit")
         assert asked[2:] == [("demo", "press-fit")]
+    finally:
+        board.close()
+
+
+def test_an_spc_panel_charts_a_configured_feature(plant):
+    """A configured feature of the project is offered by its name and what it computes,
+    charted for its own process (not the project's busiest) from the values the Quality page
+    reads; another project's is refused; once retired its panel says so and the dashboard
+    still saves, while a new panel cannot chart it."""
+    services, people, ids, (factory, database), _ = plant
+    reader = Curves(factory(), database, projects=("demo",))
+    busiest, process, *_ = reader.processes(limit=3)
+    with services.metadata.sessions() as session:
+        project = session.get(Project, ids["project"])
+        row = create_feature(
+            session=session,
+            actor=people["dan"],
+            project=project,
+            process=process,
+            name="stiffness",
+            kind="slope",
+            a=-1e9,
+            b=1e9,
+        )
+        other = Project(organisation_id=project.organisation_id, name="elsewhere")
+        session.add(other)
+        session.flush()
+        theirs = FeatureDefinition(
+            project_id=other.id,
+            process=process,
+            name="theirs",
+            kind="y_at_x",
+            a=1.0,
+            created_by="x",
+        )
+        session.add(theirs)
+        session.commit()
+        feature, theirs_column = as_configured(row), f"feature_{theirs.id}"
+    filled = fill_configured(
+        reader.client, database, "demo", [feature], computed_at=pd.Timestamp.now(tz="UTC")
+    )
+    rows = reader.filter(process=process).features(("station", "program", "started_at"), [feature])
+    reader.client.close()
+    assert filled > 0 and np.isfinite(rows[feature.column]).sum() >= 3
+    board = opened(plant, "dan")
+    try:
+        board.kind.value = "spc"
+        offered = {key: words for words, key in board.feature.options.items()}
+        assert offered[feature.column] == f"stiffness ({process}: {feature.describe()})"
+        assert "peak_y" in offered and theirs_column not in offered
+        board.feature.value = feature.column
+        board.curves_pick.value = board.curves_pick.options["All curves of the project"]
+        spec = board.form_spec()
+        assert spec == {"kind": "spc", "metric": feature.column, "filter": {}}
+        panel = board.add(spec)
+        assert panel is not None and board.wait(60) and panel.drawn, panel.note.object
+        for column in ("station", "program"):  # SPC charts one station's one program
+            rows = rows[rows[column] == rows[column].value_counts().idxmax()]
+        expected = rows.sort_values(["started_at", "curve_id"])[feature.column].to_numpy()
+        shown = [r.data_source.data["stiffness"] for r in panel.body.object.renderers]
+        assert any(np.array_equal(np.asarray(v, float), expected) for v in shown)
+        station, program = rows.iloc[0][["station", "program"]]
+        heading = html.unescape(panel.heading.object)
+        assert f"{process} · {station} · {program} · {len(rows)} parts" in heading
+        assert describe(spec, {}, [feature]) == "stiffness, individuals chart"
+        assert board.add({**spec, "metric": theirs_column}) is None
+        said = html.unescape(board.message)
+        assert said.startswith(f"no curve feature '{theirs_column}' in project 'demo'")
+        assert board.add({**spec, "filter": {"process": busiest}}) is None
+        assert f"is a feature of process '{process}'" in html.unescape(board.message)
+        assert board.save(), board.message
+    finally:
+        board.close()
+    with services.metadata.sessions() as session:
+        row = session.get(FeatureDefinition, feature.id)
+        retire_feature(session=session, actor=people["dan"], feature=row)
+        session.commit()
+    board = opened(plant, "dan")
+    try:
+        (kept,) = [p for p in board.panels if p.spec["kind"] == "spc"]
+        assert "was retired" in kept.note.object
+        assert feature.column not in board.feature.options.values()
+        board.name_input.value = "Line 1, renamed"
+        assert board.save(), board.message  # the retired feature's panel stays
+        assert board.add({**spec}) is None
+        assert html.unescape(board.message).startswith(f"no curve feature '{feature.column}'")
     finally:
         board.close()
