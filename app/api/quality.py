@@ -260,6 +260,6 @@ def _chart(plotted: Plotted) -> ChartOut:
         center=chart.center.tolist(),
         lower=chart.lower.tolist(),
         upper=chart.upper.tolist(),
-        curve_ids=plotted.curve_ids,
+        curve_ids=list(plotted.curve_ids),
         violations=[ViolationOut(**v.__dict__) for v in plotted.violations],
     )

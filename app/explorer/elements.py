@@ -16,6 +16,7 @@ import pandas as pd
 from bokeh.models import CustomJS, Label
 
 from app.markup import text
+from app.plot_hooks import plain_canvas
 from pipelines.drawing import DensityImage
 from pipelines.interact import Line
 from pipelines.render import category_colors, shaded
@@ -65,9 +66,7 @@ def drawing_notice(plot, element) -> None:
     rescaled by Bokeh, meanwhile. The status line says the same after a server round trip."""
     figure = plot.state
     figure.lod_timeout = GESTURE_REST_MS
-    # HoloViews asks for WebGL; an image gains nothing from it, and copying the WebGL layer
-    # onto the page's canvas on every paint took 370 ms of a zoom in Chromium without a GPU.
-    figure.output_backend = "canvas"
+    plain_canvas(plot)
     if any(getattr(r, "name", None) == DRAWING_NOTICE for r in figure.center):
         return
     notice = Label(

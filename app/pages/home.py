@@ -6,15 +6,12 @@ Serve it alone with ``panel serve app/pages/home.py`` or through ``curvehouse se
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable
-from typing import Any
 from urllib.parse import quote
 
 import holoviews as hv
 import pandas as pd
 import panel as pn
 import param
-from bokeh.events import RangesUpdate
 from bokeh.models.widgets.tables import NumberFormatter
 
 from app.auth.session import current_principal, sign_in_required
@@ -23,6 +20,7 @@ from app.homes.notice import HomeNotice
 from app.markup import code, text
 from app.pages import panel_serve_services
 from app.part.links import explorer_link
+from app.plot_hooks import Ranges, follow_ranges
 from app.services import Services
 from app.shell import shell
 from models.access import Principal, readable_projects
@@ -203,7 +201,7 @@ class HomePage(pn.viewable.Viewer):
         if kept is None:
             return pn.pane.Markdown(f"No {text(process or 'unlabelled')} curves stored.")
         curves, home, first = kept
-        ranges = PreviewRanges()
+        ranges = Ranges()
 
         def render(x_range, y_range):
             return first if x_range is None else draw(curves, home.zoomed(x_range, y_range))
@@ -265,27 +263,6 @@ class HomePage(pn.viewable.Viewer):
             self._newest(curves),
             sizing_mode="stretch_width",
         )
-
-
-PreviewRanges = hv.streams.Stream.define("PreviewRanges", x_range=None, y_range=None)
-
-
-def follow_ranges(ranges: hv.streams.Stream) -> Callable[[Any, hv.Element], None]:
-    """A HoloViews hook: the plot's zooms and pans, as the browser reports them (Bokeh's
-    ``RangesUpdate``), go to ``ranges``; and the plot draws on a plain canvas (WebGL, which
-    HoloViews asks for, gains an image nothing and costs every paint in a browser without a
-    GPU)."""
-
-    def hook(plot: Any, _element: hv.Element) -> None:
-        plot.state.output_backend = "canvas"
-        if plot.handles.get("follows") is ranges:  # hooks run again on every update
-            return
-        plot.handles["follows"] = ranges
-        plot.state.on_event(
-            RangesUpdate, lambda e: ranges.event(x_range=(e.x0, e.x1), y_range=(e.y0, e.y1))
-        )
-
-    return hook
 
 
 def empty_store(projects: tuple[str, ...] | None) -> str:

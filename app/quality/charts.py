@@ -20,6 +20,7 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 
+from app.plot_hooks import Ranges, follow_ranges, plain_canvas
 from models.plants import load_plants
 from pipelines.feature_charts import DENSE_POINTS, Distribution, Plotted, bends, count_points
 from pipelines.kernels.features import FEATURES
@@ -107,7 +108,9 @@ def points_grid(
 
 
 def dense_points(at: np.ndarray, values: np.ndarray, kdims: list[str]) -> hv.DynamicMap:
-    """The points as a shaded grid that counts again at every zoom and pan."""
+    """The points as a shaded grid over their extents, counted again over the span shown at
+    every zoom and pan (its stream, a :data:`app.plot_hooks.Ranges`, is the map's only one;
+    :func:`chart_plot` has the plot follow it)."""
     at = np.asarray(at).astype("datetime64[ns]")
     values = np.asarray(values, np.float64)
 
@@ -127,7 +130,7 @@ def dense_points(at: np.ndarray, values: np.ndarray, kdims: list[str]) -> hv.Dyn
             hover_tooltips=[("points here", "@{parts}")],
         )
 
-    return hv.DynamicMap(draw, streams=[hv.streams.RangeXY()])
+    return hv.DynamicMap(draw, streams=[Ranges()])
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,9 @@ def chart_plot(
     shown = "points, shaded by how many share a cell" if dense else "points"
     title = f"{chart.name.capitalize()} chart · {len(chart.points):,} {shown} · {zone} time"
     # ``*`` so a dense chart is one DynamicMap of overlays, as HoloViews would have them.
+    # Zooms and pans reach the counts through Bokeh's event: HoloViews' RangeXY would draw a
+    # dense chart twice before anyone zoomed (0.06 s each).
+    hook = follow_ranges(dots.streams[0], x_times=True) if dense else plain_canvas
     overlay = functools.reduce(operator.mul, shapes).opts(
         active_tools=select,
         title=title,
@@ -191,6 +197,7 @@ def chart_plot(
         show_legend=False,
         toolbar="above",
         padding=0.04,
+        hooks=[hook],
     )
     return Drawn(overlay, brush, dense, tap)
 
@@ -217,4 +224,5 @@ def distribution_plot(
         f"σ {shown.sigma:.3g}",
         legend_position="top_right",
         toolbar=None,
+        hooks=[plain_canvas],
     )

@@ -201,6 +201,10 @@ class QualityPage(pn.viewable.Viewer):
         if self._choosing:
             return
         _soon(self._follow_drifts)  # 0.3 s at 100,000 parts, below the charts: after them
+        with pn.io.hold():  # every pane's change in one message: the browser lays out once
+            self._draw()
+
+    def _draw(self) -> None:
         rows = self.chosen()
         if rows.empty:
             self._say("**No parts of this station and program have features yet.**")

@@ -7,10 +7,12 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 import pytest
+from bokeh.events import RangesUpdate
 from bokeh.models import GlyphRenderer, Image, Line, Scatter
 from holoviews.plotting.bokeh.callbacks import BoundsXCallback
 
-from app.quality.charts import CELLS, chart_plot, shown_span
+from app.plot_hooks import Ranges
+from app.quality.charts import CELLS, chart_plot
 from pipelines.feature_charts import chart_feature
 from tests.pipelines.test_feature_charts import _histogram
 
@@ -54,10 +56,11 @@ def test_dense_above_the_threshold_only(plotted):
 
 def test_dense_layer_counts_the_points_and_lines_stay_glyphs(plotted):
     at = pd.to_datetime(plotted.at).to_numpy()
+    points = plotted.chart.points
     drawn, plot = _draw(plotted, dense_from=100, on_brush=lambda boundsx=None: None)
     (image,) = _renderers(plot, Image)
-    ranges = drawn.brush.source.streams[0]  # the points layer's RangeXY: the span shown
-    assert isinstance(ranges, hv.streams.RangeXY)
+    ranges = drawn.brush.source.streams[0]  # the points layer's ranges: the span shown
+    assert isinstance(ranges, Ranges) and ranges.x_range is None  # drawn once, not again
 
     def shown_counts():
         counts = np.asarray(image.data_source.data["parts"][0])
@@ -65,16 +68,16 @@ def test_dense_layer_counts_the_points_and_lines_stay_glyphs(plotted):
         return counts
 
     counts = shown_counts()
-    span = shown_span(at, ranges.x_range)  # the ends a few µs off the first and last point
-    np.testing.assert_equal(
-        counts, _histogram(at, plotted.chart.points, span, ranges.y_range, CELLS)
-    )
+    extents = (at.min(), at.max()), (points.min(), points.max())
+    np.testing.assert_equal(counts, _histogram(at, points, *extents, CELLS))
     assert counts.sum() == N  # the first view holds every point, the first and last too
-    # A zoom counts again, over the new span only.
-    zoom = (pd.Timestamp(at[1000]).to_datetime64(), pd.Timestamp(at[1999]).to_datetime64())
-    ranges.event(x_range=zoom, y_range=(9.0, 11.0))
+    # A zoom, as the browser reports it (whole ms since the epoch), counts again over it.
+    zoom = (pd.Timestamp(at[1000]).floor("ms"), pd.Timestamp(at[1999]).ceil("ms"))
+    ms = [t.value // 10**6 for t in zoom]
+    plot.state._trigger_event(RangesUpdate(plot.state, x0=ms[0], x1=ms[1], y0=9.0, y1=11.0))
+    assert ranges.x_range == tuple(t.to_datetime64() for t in zoom)
     counts = shown_counts()
-    np.testing.assert_equal(counts, _histogram(at, plotted.chart.points, zoom, (9.0, 11.0), CELLS))
+    np.testing.assert_equal(counts, _histogram(at, points, zoom, (9.0, 11.0), CELLS))
     assert 0 < counts.sum() < 1000
     # The centre line and limits are glyphs through their bends (flat here: two points each),
     # the flagged points one glyph each.
