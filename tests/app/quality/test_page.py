@@ -1,9 +1,10 @@
 """The Quality page's brushing: a range of a chart's points draws exactly their parts' curves
-and links the explorer to them."""
+and links the explorer to them; its drift pane names the station whose parts drift."""
 
 from __future__ import annotations
 
 import html
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import holoviews as hv
@@ -11,7 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from app.quality.charts import FEATURE_WORDS
 from app.quality.page import QualityPage
+from pipelines.batch import TEXT_COLUMNS, CurveBatch
 from pipelines.curves import Curves
 from pipelines.frames import engine_time
 from pipelines.store import DatasetSpec
@@ -107,3 +110,89 @@ def test_clicking_a_point_opens_its_part(quality):
     query = {key: v[-1] for key, v in parse_qs(urlsplit(link).query).items()}
     assert query["reference"] == part["part_serial"]  # drawn over its station's density
     assert (query["station"], query["program"]) == (quality.station.value, quality.program.value)
+
+
+# A line in Greenville (America/New_York: UTC-5 in November) whose press ST010 drifts down
+# from its 120th part on: its sensor reads every part 3 σ low, of both programs. ST020 and the
+# screwdriving station keep steady. A part every 2 minutes from 13:00 UTC, 08:00 there.
+LINE_START = pd.Timestamp("2026-11-18 13:00", tz="UTC")
+PARTS = 150
+DRIFT_FROM = 120
+PROGRAMS = {"P-A": (100.0, 1.0), "P-B": (60.0, 0.5)}  # a part's area: median and σ
+# A steady part's offset in σ, each program's parts in turn: spread like noise, but never a
+# run on one side, so no steady station alarms by chance (random noise does, now and then).
+STEADY = (1.0, -1.0, 0.6, -0.6, 0.2, -0.2)
+
+
+def line_parts() -> CurveBatch:
+    """The line's parts as a batch: three samples each, (0, v), (5, v), (10, v), of area 10 v."""
+    rows, xs, ys = [], [], []
+    stations = [
+        ("press-fit", "GSP-L1-ST010", 0.0),
+        ("press-fit", "GSP-L1-ST020", 0.5),
+        ("screwdriving", "GSP-L1-ST030", 1.0),
+    ]
+    for process, station, minutes in stations:
+        for i in range(PARTS):
+            program = list(PROGRAMS)[i % 2]
+            median, sigma = PROGRAMS[program]
+            area = median + sigma * STEADY[i // 2 % len(STEADY)]
+            if station.endswith("ST010") and i >= DRIFT_FROM:
+                area -= 3 * sigma
+            started = LINE_START + pd.Timedelta(minutes=2 * i + minutes)
+            serial = f"GSP-L1-{i:05d}"
+            rows.append(
+                {
+                    **dict.fromkeys(TEXT_COLUMNS, ""),
+                    "curve_key": f"{serial}/{station}",
+                    "plant": "Greenville",
+                    "line": "GSP-L1",
+                    "station": station,
+                    "process": process,
+                    "program": program,
+                    "part_serial": serial,
+                    "started_at": started,
+                    "ended_at": started + pd.Timedelta(seconds=3),
+                    "result": "OK",
+                    "x_step": 0.01,
+                    "y_step": 0.001,
+                }
+            )
+            xs.append(np.array([0, 500, 1000], dtype=np.int32))
+            ys.append(np.full(3, round(area / 10 / 0.001), dtype=np.int32))
+    return CurveBatch.from_curves(rows, xs, ys)
+
+
+@pytest.mark.embedded_only  # the engine's reading and drift finding are tested in pipelines
+def test_the_drift_pane_names_the_drifting_station_with_its_way_and_local_time(engine, store):
+    """The pane lists the station whose parts drift, which way, and since when on the plant's
+    clocks; a process whose stations keep steady says none drifts."""
+    store.write([line_parts()], DatasetSpec("line", "import", "greenville"))
+    client = engine.client()
+    try:
+        page = QualityPage("line", Curves(client, store.database, projects=("line",)))
+        assert page.process.value == "press-fit" and page.feature.value == "area"
+        assert page.zone() == "America/New_York"
+        said = html.unescape(page.drifts.object)
+        named = FEATURE_WORDS["area"].lower()  # "area under the curve (work)"
+        heading, *listed = said.splitlines()
+        assert heading == f"**Drifting stations** (press-fit, {named}, newest first):"
+        (line,) = listed  # one station drifts, once: not the steady ST020
+        found = re.fullmatch(
+            rf"- GSP-L1-ST010 {re.escape(named)} drifting down since "
+            r"(\d{4}-\d\d-\d\d \d\d:\d\d), ([\d.]+) σ \((\d+) parts\)",
+            line,
+        )
+        assert found, line
+        # Since when, on Greenville's clocks: at, or a few parts before, the first part read
+        # low (17:00 UTC, 12:00 there; shown on UTC clocks it would read five hours later).
+        moved = LINE_START + pd.Timedelta(minutes=2 * DRIFT_FROM)
+        since = pd.Timestamp(found[1]).tz_localize("America/New_York")
+        assert moved - pd.Timedelta(minutes=10) <= since <= moved, (found[1], moved)
+        assert float(found[2]) > 1 and int(found[3]) >= 0.8 * (PARTS - DRIFT_FROM)
+        # The process of steady stations says none drifts, and the words follow the process.
+        page.process.value = "screwdriving"
+        said = html.unescape(page.drifts.object)
+        assert said == f"**No station of screwdriving drifts** in its parts' {named}."
+    finally:
+        client.close()

@@ -220,3 +220,57 @@ def test_curves_arriving_live_commit_their_configured_features(
     ).result_rows
     # y = x² at x = 0.5 (linear between the samples around it), for the press-fit curve only
     assert rows == [(7, pytest.approx(0.25, abs=1e-3))]
+
+
+@pytest.mark.integration
+def test_curves_arriving_live_commit_their_fixed_features(broker, sessions, gateway, curve_store):
+    """Every curve a live micro-batch commits has its one ``curve_features`` row, in its dataset,
+    with the fixed features of its own stored samples, as an imported curve has."""
+    from pipelines.kernels.features import FEATURES
+    from tests.pipelines.features_reference import reference_features
+
+    back = np.r_[np.linspace(0, 2, 30), np.linspace(2, 0.5, 20)]  # a press loading, retracting
+    running = start_listener(broker, sessions, curve_store)
+    try:
+        gateway.publish(TOPIC, json.dumps(curve("X-1", process="press-fit", station="ST010")))
+        gateway.publish(  # two curves in one message, of other shapes and lengths
+            TOPIC,
+            json.dumps(
+                [
+                    curve("X-2", n=7, scale=-3.5, process="screwdriving"),
+                    {"curve_key": "X-3", "x": back.tolist(), "y": (4 * np.sin(back)).tolist()},
+                ]
+            ),
+        )
+        wait_for(lambda: running.totals.committed == 3)
+        gateway.publish(TOPIC, json.dumps(curve("X-4", n=400, scale=12.0)))  # a later batch
+        wait_for(lambda: running.totals.committed == 4)
+    finally:
+        running.stop()
+    db = curve_store.db
+    committed = curve_store.client.query_df(
+        f"SELECT curve_id, curve_key, project, process, toString(dataset_id) AS dataset_id "
+        f"FROM {db}.curves"
+    ).set_index("curve_id")
+    features = curve_store.client.query_df(
+        f"SELECT curve_id, project, process, toString(dataset_id) AS dataset_id, "
+        f"{', '.join(FEATURES)} FROM {db}.curve_features"
+    )
+    assert sorted(committed["curve_key"]) == ["X-1", "X-2", "X-3", "X-4"]
+    assert sorted(features["curve_id"]) == sorted(committed.index)  # one row each, no more
+    curves = Curves(curve_store.client, curve_store.database)
+    for row in features.itertuples(index=False):
+        mine = committed.loc[row.curve_id]
+        assert (row.project, row.process, row.dataset_id) == (
+            mine["project"],
+            mine["process"],
+            mine["dataset_id"],
+        ), mine["curve_key"]
+        one = curves.curve(int(row.curve_id))
+        want = reference_features(np.asarray(one.x, float), np.asarray(one.y, float))
+        got = {name: getattr(row, name) for name in FEATURES}
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-12), mine["curve_key"]
+    # The features are the published curves': y = x² on [0, 1] has area 1/3 (quantised).
+    x1 = features.set_index("curve_id").loc[committed.index[committed["curve_key"] == "X-1"][0]]
+    assert (x1["peak_y"], x1["final_x"], x1["sample_count"]) == pytest.approx((1.0, 1.0, 50))
+    assert x1["area"] == pytest.approx(1 / 3, abs=1e-3)
