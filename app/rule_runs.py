@@ -77,7 +77,7 @@ class RunResumer(Periodic):
         """Start what is missing; the versions started."""
         with self.services.metadata.sessions() as session:
             versions = [rule_from_stored(**stored.as_stored(v)) for v in judging_versions(session)]
-        started = []
+        due: dict[tuple[str, str], list[Rule]] = {}  # (project, process) -> versions to run
         for rule in versions:
             project = rule.scope.project
             going = RUNS.get(project, int(rule.rule_id or 0))
@@ -99,19 +99,21 @@ class RunResumer(Periodic):
                 continue
             log.info("rule %s version %s: judging the parts it missed", rule.rule_id, rule.version)
             self._tried[key] = (missing, now, tries + 1)
-            start(self.services, rule)
-            started.append(rule)
-        return started
+            due.setdefault((project, rule.scope.process), []).append(rule)
+        for rules in due.values():  # a process's rules read its samples once, together
+            start(self.services, *rules)
+        return [rule for rules in due.values() for rule in rules]
 
 
-def start(services: Services, judging: Rule | None) -> None:
-    """Start the frozen version's run over the stored parts of its process, once its freezing
-    committed (None: nothing to run)."""
-    if judging is None:
+def start(services: Services, *judging: Rule | None) -> None:
+    """Start the frozen versions' run over the stored parts of their process (one project
+    and process), once their freezing committed (None: nothing to run)."""
+    rules = [rule for rule in judging if rule is not None]
+    if not rules:
         return
-    project = judging.scope.project
+    project = rules[0].scope.project
 
     def open_store():
         return services.homes.store(services.homes.of(project), project=project)
 
-    RUNS.start(judging, open_store)
+    RUNS.start_together(rules, open_store)

@@ -42,7 +42,8 @@ if TYPE_CHECKING:
 TABLE = VERDICT_TABLE
 # What judging a curve needs of its metadata (the scope's columns and the reason's units).
 JUDGED_COLUMNS = ("curve_id", "dataset_id", "program", "station", "x_unit", "y_unit")
-Progress = Callable[[int, int], None]  # (curves judged so far, curves to judge)
+# Per rule judged together, (curves judged so far, curves to judge), after each chunk.
+Progress = Callable[[list[tuple[int, int]]], None]
 ORDER_COLUMNS = ("plant", "line", "started_at")  # of it, what JUDGED_COLUMNS lacks
 
 
@@ -202,8 +203,8 @@ def judge_history(
     """Judge the stored curves each saved rule version covers and has not judged yet, writing
     their verdicts a chunk of at most ``chunk_samples`` samples at a time; return how many
     verdicts were written. Several rules (of one project and process) read each chunk's
-    samples once. ``progress(judged, total)`` follows each chunk, counting (curve, rule) pairs
-    and those judged before this run too; ``stop()`` is asked between chunks.
+    samples once. ``progress([(judged, total), ...])`` follows each chunk, a pair per rule,
+    counting the curves judged before this run too; ``stop()`` is asked between chunks.
 
     A curve deleted while its chunk is judged can leave a row whose dataset is gone: the
     store's sweep removes it, as it does a feature row."""
@@ -211,15 +212,20 @@ def judge_history(
     if len({(r.scope.project, r.scope.process) for r in rules}) > 1:
         raise ValueError("rules judged together must be of one project and process")
     db = identifier(database)
-    total, missing, wanted = 0, [], []
+    totals, missing, wanted = [], [], []
     for rule in rules:
-        total += run_count(client, database, rule).total
+        totals.append(run_count(client, database, rule).total)
         frame = unjudged(client, database, rule)
         missing.append(frame)
         wanted.append(set(frame["curve_id"].tolist()))
-    judged = already = total - sum(len(m) for m in missing)
-    if progress is not None:
-        progress(already, total)
+    judged = [total - len(m) for total, m in zip(totals, missing, strict=True)]
+    already = sum(judged)
+
+    def report() -> None:
+        if progress is not None:
+            progress(list(zip(judged, totals, strict=True)))
+
+    report()
     if not rules or not any(len(m) for m in missing):
         return 0
     union = pd.concat([m for m in missing if len(m)], ignore_index=True)
@@ -231,11 +237,12 @@ def judge_history(
         curves = fetch_samples(client, database, part, None)
         ids = curves.meta["curve_id"]
         frames = []
-        for rule, ids_wanted in zip(rules, wanted, strict=True):
+        for i, (rule, ids_wanted) in enumerate(zip(rules, wanted, strict=True)):
             rows = np.flatnonzero(ids.isin(ids_wanted).to_numpy())
             judged_here = judge_set(subset(curves, rows), [rule]) if len(rows) else None
             if judged_here is not None and not judged_here.empty:
                 frames.append(judged_here)
+                judged[i] += len(judged_here)
         verdicts = pd.concat(frames, ignore_index=True) if frames else None
         if verdicts is not None:
             datasets = dict(zip(part["curve_id"].tolist(), part["dataset_id"], strict=True))
@@ -249,10 +256,8 @@ def judge_history(
                     judged_at=pd.Timestamp.now(tz="UTC"),
                 ),
             )
-        judged += 0 if verdicts is None else len(verdicts)
-        if progress is not None:
-            progress(judged, total)
-    return judged - already
+        report()
+    return sum(judged) - already
 
 
 # --- reading ------------------------------------------------------------------------------------

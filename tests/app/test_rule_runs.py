@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+import pipelines.rules.runs as runs_module
 from app.rule_runs import RunResumer
 from app.services import Services
 from models import rules as stored
@@ -113,6 +114,29 @@ def test_a_cut_short_run_goes_on_and_only_missing_parts_are_judged(line):
     assert verdicts == 0  # none judged twice
 
 
+def test_a_process_rules_are_judged_together_each_with_its_progress(line, monkeypatch):
+    """Several rules of a process missing parts start as one run, which reads each chunk's
+    samples once for all of them; each rule's run says how far it is."""
+    services, store, project_id, dan = line
+    rules = [make_rule(services, project_id, dan, name) for name in ("first", "second")]
+    calls = []
+    judge = runs_module.judge_history
+
+    def recorded(client, database, judged, **kwargs):
+        calls.append(sorted(r.rule_id for r in judged))
+        return judge(client, database, judged, **kwargs)
+
+    monkeypatch.setattr(runs_module, "judge_history", recorded)
+    started = RunResumer(services).cycle()
+    for rule in rules:
+        run = RUNS.get("demo", rule.rule_id)
+        assert run.wait(60) and run.state == "done", run.error
+        count = run_count(store.client, store.database, rule)
+        assert count.done and run.judged == run.total == count.total > 0
+    assert sorted(r.rule_id for r in started) == sorted(r.rule_id for r in rules)
+    assert calls == [sorted(r.rule_id for r in rules)]  # one run, one read of the samples
+
+
 def test_a_run_that_keeps_failing_waits_longer_each_time(line, monkeypatch):
     """A run that leaves the same parts unjudged (here: one that never gets going) is not
     started every minute: twice the wait after each try, at once when the parts change."""
@@ -121,7 +145,7 @@ def test_a_run_that_keeps_failing_waits_longer_each_time(line, monkeypatch):
     services, store, project_id, dan = line
     rule = make_rule(services, project_id, dan, "stuck")
     started = []
-    monkeypatch.setattr(resumer_module, "start", lambda services, rule: started.append(rule))
+    monkeypatch.setattr(resumer_module, "start", lambda services, *rules: started.extend(rules))
     resumer = RunResumer(services, period=60)
     assert resumer.cycle() == [rule] and resumer.cycle() == []  # waits 120 s now
     key = ("demo", rule.rule_id, rule.version)

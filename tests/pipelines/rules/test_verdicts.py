@@ -77,7 +77,7 @@ def test_verdicts_at_commit_and_over_history_equal_judge_in_memory(store):
         store.database,
         second,
         chunk_samples=20_000,
-        progress=lambda done, total: seen.append((done, total)),
+        progress=lambda counts: seen.append(counts[0]),
     )
     count = run_count(store.client, store.database, second)
     assert judged == count.total == count.judged > 0
