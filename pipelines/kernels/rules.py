@@ -338,9 +338,9 @@ def judge_line(x, y, offsets, line):
 
 
 @ngjit
-def _bound_at(bx, by, xv):
-    """The polyline (bx increasing) at ``xv``, inside its x span; exact at its vertices."""
-    k = np.searchsorted(bx, xv, side="right") - 1
+def _bound(bx, by, k, xv):
+    """The polyline (bx increasing) at ``xv``, where ``k`` is the last vertex at or left of
+    it (-1: none); exact at its vertices, extended by its end segments."""
     if k >= len(bx) - 1:
         return by[len(by) - 1]
     if k < 0:
@@ -351,34 +351,24 @@ def _bound_at(bx, by, xv):
 
 
 @ngjit
-def _knots_inside(lo_x, hi_x, lower_x, upper_x, scratch):
-    """The bounds' vertices strictly between ``lo_x`` and ``hi_x``, ascending, into
-    ``scratch``; returns how many."""
-    a = np.searchsorted(lower_x, lo_x, side="right")
-    b = np.searchsorted(lower_x, hi_x, side="left")
-    c = np.searchsorted(upper_x, lo_x, side="right")
-    d = np.searchsorted(upper_x, hi_x, side="left")
-    k = 0
-    while a < b or c < d:  # merge the two sorted runs
-        if c >= d or (a < b and lower_x[a] <= upper_x[c]):
-            scratch[k] = lower_x[a]
-            a += 1
-        else:
-            scratch[k] = upper_x[c]
-            c += 1
-        k += 1
-    return k
+def _vertices_left(bx, knots):
+    """Per knot, the last vertex of ``bx`` at or left of it: the same for every x from that
+    knot up to the next, since the knots hold every vertex."""
+    return np.searchsorted(bx, knots, side="right") - 1
 
 
 @ngjit
-def _envelope_curve(x, y, s, e, env, lower_x, lower_y, upper_x, upper_y, ci, points, worst):
+def _envelope_curve(x, y, s, e, env, band, ci, points, worst):
     """Walk curve ``ci``; returns ``(code, anything in range, finite samples seen)``.
 
     A segment is checked at its stops: its ends (clipped to the range) and the bounds' vertices
-    in between, in the segment's direction. ``chained``: the last checked point is where this
-    segment starts, on the same stretch of the curve inside the range."""
+    in between (``knots``, both bounds' vertices merged), in the segment's direction.
+    ``chained``: the last checked point is where this segment starts, on the same stretch of
+    the curve inside the range. Finding a stop's bound segments is one search per segment end:
+    a stop on knot m has the bounds' vertices ``low_at[m]`` and ``up_at[m]`` at or left of it.
+    """
+    lower_x, lower_y, upper_x, upper_y, knots, low_at, up_at = band
     xa, xb = env[0], env[1]
-    scratch = np.empty(len(lower_x) + len(upper_x))
     code = PASS
     seen = in_range = False
     prev_ok = chained = False
@@ -397,13 +387,21 @@ def _envelope_curve(x, y, s, e, env, lower_x, lower_y, upper_x, upper_y, ci, poi
         if lo_x > hi_x:
             chained = False
         else:
-            inner = _knots_inside(lo_x, hi_x, lower_x, upper_x, scratch)
-            total = inner + 2
+            # Knots a..b-1 lie strictly between the ends; the ends' own knots are a-1 and h.
+            a = np.searchsorted(knots, lo_x, side="right")
+            h = np.searchsorted(knots, hi_x, side="right") - 1
+            b = h if knots[h] == hi_x and h >= a else h + 1
+            total = b - a + 2
             forward = qx >= px
             dx = qx - px
             for k in range(total):
                 i = k if forward else total - 1 - k
-                sx = lo_x if i == 0 else hi_x if i == total - 1 else scratch[i - 1]
+                if i == 0:
+                    sx, m = lo_x, a - 1
+                elif i == total - 1:
+                    sx, m = hi_x, h
+                else:
+                    sx, m = knots[a + i - 1], a + i - 1
                 if k == 0:
                     if sx != px:
                         chained = False  # enters the range part-way: nothing checked before
@@ -415,8 +413,10 @@ def _envelope_curve(x, y, s, e, env, lower_x, lower_y, upper_x, upper_y, ci, poi
                     sy = py
                 else:
                     sy = py + (sx - px) / dx * (qy - py)
-                d_up = sy - _bound_at(upper_x, upper_y, sx)
-                d_lo = _bound_at(lower_x, lower_y, sx) - sy
+                kl = low_at[m] if m >= 0 else -1
+                ku = up_at[m] if m >= 0 else -1
+                d_up = sy - _bound(upper_x, upper_y, ku, sx)
+                d_lo = _bound(lower_x, lower_y, kl, sx) - sy
                 in_range = True
                 bad = max(d_up, d_lo)
                 if bad > worst[ci]:
@@ -454,20 +454,19 @@ def judge_envelope(x, y, offsets, env, lower_x, lower_y, upper_x, upper_y):
     codes = np.zeros(n, dtype=np.int8)
     points = np.full((n, 2), np.nan)
     worst = np.zeros(n)
+    knots = np.unique(np.concatenate((lower_x, upper_x)))
+    band = (
+        lower_x,
+        lower_y,
+        upper_x,
+        upper_y,
+        knots,
+        _vertices_left(lower_x, knots),
+        _vertices_left(upper_x, knots),
+    )
     for ci in prange(n):
         code, in_range, seen = _envelope_curve(
-            x,
-            y,
-            offsets[ci],
-            offsets[ci + 1],
-            env,
-            lower_x,
-            lower_y,
-            upper_x,
-            upper_y,
-            ci,
-            points,
-            worst,
+            x, y, offsets[ci], offsets[ci + 1], env, band, ci, points, worst
         )
         if not seen:
             codes[ci] = EMPTY
