@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from models.feature_definitions import describe
@@ -82,19 +83,26 @@ def feature_table(
 # --- configured features -----------------------------------------------------------------------
 
 
-def y_at_x(x, y, offsets, x_step, y_step, at: float) -> np.ndarray:
-    """Per curve, y where x first reaches ``at`` (linear between samples; NaN: never)."""
-    return first_crossing(x, y, offsets, x_step, y_step, float(at))
+def _picks(offsets, picks) -> np.ndarray:
+    return np.arange(len(offsets) - 1) if picks is None else np.asarray(picks, np.int64)
 
 
-def x_at_y(x, y, offsets, x_step, y_step, at: float) -> np.ndarray:
-    """Per curve, x where y first reaches ``at`` (linear between samples; NaN: never)."""
-    return first_crossing(y, x, offsets, y_step, x_step, float(at))
+def y_at_x(x, y, offsets, x_step, y_step, at: float, picks=None) -> np.ndarray:
+    """Per curve (of ``picks``, default all), y where x first reaches ``at`` (linear between
+    samples; NaN: never)."""
+    return first_crossing(x, y, offsets, x_step, y_step, float(at), _picks(offsets, picks))
 
 
-def slope(x, y, offsets, x_step, y_step, lo: float, hi: float) -> np.ndarray:
-    """Per curve, the least-squares slope of y over x among samples with ``lo <= x <= hi``."""
-    return _slope(x, y, offsets, x_step, y_step, float(lo), float(hi))
+def x_at_y(x, y, offsets, x_step, y_step, at: float, picks=None) -> np.ndarray:
+    """Per curve (of ``picks``, default all), x where y first reaches ``at`` (linear between
+    samples; NaN: never)."""
+    return first_crossing(y, x, offsets, y_step, x_step, float(at), _picks(offsets, picks))
+
+
+def slope(x, y, offsets, x_step, y_step, lo: float, hi: float, picks=None) -> np.ndarray:
+    """Per curve (of ``picks``, default all), the least-squares slope of y over x among
+    samples with ``lo <= x <= hi``."""
+    return _slope(x, y, offsets, x_step, y_step, float(lo), float(hi), _picks(offsets, picks))
 
 
 @dataclass(frozen=True)
@@ -117,15 +125,15 @@ class Configured:
         """Its column in :meth:`pipelines.curves.Curves.features`' answer."""
         return f"feature_{self.id}"
 
-    def values(self, x, y, offsets, x_step, y_step) -> np.ndarray:
-        """Its value for each curve (NaN where it has none: never reached, no sample in the
-        range)."""
+    def values(self, x, y, offsets, x_step, y_step, picks=None) -> np.ndarray:
+        """Its value for each curve of ``picks`` (default all; NaN where it has none: never
+        reached, no sample in the range)."""
         if self.kind == "y_at_x":
-            return y_at_x(x, y, offsets, x_step, y_step, self.a)
+            return y_at_x(x, y, offsets, x_step, y_step, self.a, picks)
         if self.kind == "x_at_y":
-            return x_at_y(x, y, offsets, x_step, y_step, self.a)
+            return x_at_y(x, y, offsets, x_step, y_step, self.a, picks)
         if self.kind == "slope":
-            return slope(x, y, offsets, x_step, y_step, self.a, self.b)
+            return slope(x, y, offsets, x_step, y_step, self.a, self.b, picks)
         raise ValueError(f"no configured feature of kind {self.kind!r}")
 
 
@@ -152,13 +160,7 @@ def configured_rows(
         mine = np.flatnonzero(process == feature.process)
         if not len(mine):
             continue
-        if len(mine) == len(process):  # every curve (one process): no copy
-            value = feature.values(x, y, offsets, x_step, y_step)
-        else:
-            starts, lengths = offsets[mine], offsets[mine + 1] - offsets[mine]
-            own = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-            take = np.arange(own[-1]) + np.repeat(starts - own[:-1], lengths)
-            value = feature.values(x[take], y[take], own, x_step[mine], y_step[mine])
+        value = feature.values(x, y, offsets, x_step, y_step, mine)  # its curves, no copy
         parts.append((feature.id, mine, value))
     if not parts:
         return None
@@ -174,7 +176,10 @@ def configured_rows(
             "curve_id": pa.array(np.asarray(ids, dtype=np.uint64)[index]),
             "dataset_id": pa.array(dataset_id[index].tolist(), pa.string()),
             "value": pa.array(np.concatenate([v for _, _, v in parts])),
-            "computed_at": pa.array([computed_at] * len(index), pa.timestamp("ms", tz="UTC")),
+            "computed_at": pa.array(
+                np.full(len(index), pd.Timestamp(computed_at).value // 10**6, np.int64),
+                pa.timestamp("ms", tz="UTC"),
+            ),
         }
     )
 

@@ -18,8 +18,9 @@ are never sorted by x. One sample gives area 0 and duration 0.
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
-from pipelines.kernels import ngjit
+from pipelines.kernels import ngjit_parallel
 
 # Rows of :func:`curve_features`' answer, in order.
 FEATURES = (
@@ -34,12 +35,13 @@ FEATURES = (
 )
 
 
-@ngjit
+@ngjit_parallel
 def curve_features(x, y, offsets, x_step, y_step):
-    """A float64 array (len(FEATURES), C): each curve's fixed features (see the module)."""
+    """A float64 array (len(FEATURES), C): each curve's fixed features (see the module).
+    Curves are independent, so threads share them out."""
     n = len(offsets) - 1
     out = np.full((len(FEATURES), n), np.nan)
-    for c in range(n):
+    for c in prange(n):
         xs, ys = x_step[c], y_step[c]
         count = 0
         peak, peak_x, low = -np.inf, np.nan, np.inf
@@ -75,17 +77,18 @@ def curve_features(x, y, offsets, x_step, y_step):
     return out
 
 
-@ngjit
-def first_crossing(a, b, offsets, a_step, b_step, level):
-    """Per curve, ``b`` where ``a`` first reaches ``level`` along the path: at a sample equal to
-    it, or linearly interpolated inside the first segment that crosses it; NaN if never.
+@ngjit_parallel
+def first_crossing(a, b, offsets, a_step, b_step, level, picks):
+    """Per curve of ``picks`` (indices into ``offsets``' curves), ``b`` where ``a`` first
+    reaches ``level`` along the path: at a sample equal to it, or linearly interpolated inside
+    the first segment that crosses it; NaN if never.
 
     ``y`` at a given ``x`` is ``first_crossing(x, y, ...)``; ``x`` at a given ``y`` is
     ``first_crossing(y, x, ...)``. Segments next to a non-finite sample do not exist.
     """
-    n = len(offsets) - 1
-    out = np.full(n, np.nan)
-    for c in range(n):
+    out = np.full(len(picks), np.nan)
+    for k in prange(len(picks)):
+        c = picks[k]
         sa, sb = a_step[c], b_step[c]
         pa, pb = np.nan, np.nan
         joined = False
@@ -96,22 +99,22 @@ def first_crossing(a, b, offsets, a_step, b_step, level):
                 joined = False
                 continue
             if joined and ((pa < level < av) or (av < level < pa)):
-                out[c] = pb + (bv - pb) * ((level - pa) / (av - pa))
+                out[k] = pb + (bv - pb) * ((level - pa) / (av - pa))
                 break
             if av == level:
-                out[c] = bv
+                out[k] = bv
                 break
             pa, pb, joined = av, bv, True
     return out
 
 
-@ngjit
-def least_squares_slope(x, y, offsets, x_step, y_step, lo, hi):
-    """Per curve, the least-squares slope dy/dx of its finite samples with ``lo <= x <= hi``;
-    NaN with fewer than two such samples or when their x are all equal."""
-    n = len(offsets) - 1
-    out = np.full(n, np.nan)
-    for c in range(n):
+@ngjit_parallel
+def least_squares_slope(x, y, offsets, x_step, y_step, lo, hi, picks):
+    """Per curve of ``picks``, the least-squares slope dy/dx of its finite samples with
+    ``lo <= x <= hi``; NaN with fewer than two such samples or when their x are all equal."""
+    out = np.full(len(picks), np.nan)
+    for k in prange(len(picks)):
+        c = picks[k]
         xs, ys = x_step[c], y_step[c]
         count, sx, sy = 0, 0.0, 0.0
         for i in range(offsets[c], offsets[c + 1]):
@@ -132,5 +135,5 @@ def least_squares_slope(x, y, offsets, x_step, y_step, lo, hi):
                 sxx += (xv - mx) * (xv - mx)
                 sxy += (xv - mx) * (yv - my)
         if sxx > 0.0:
-            out[c] = sxy / sxx
+            out[k] = sxy / sxx
     return out
