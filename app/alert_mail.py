@@ -37,8 +37,10 @@ from models.audit import audit
 from models.plants import PlantBook, load_plants
 from models.tables import AuditEvent, Project
 from models.times import utc_text
+from pipelines.configured import StoredFeatures
 from pipelines.curves import Curves
 from pipelines.drifts import DriftAlert, station_drifts
+from pipelines.kernels.features import FEATURES
 from pipelines.views import CurveFilter
 from providers.errors import ProviderError
 from providers.mail import send_mail
@@ -52,7 +54,6 @@ log = logging.getLogger(__name__)
 
 PERIOD_SECONDS = 60.0
 HISTORY = timedelta(hours=24)  # the parts each cycle watches: enough for every station's σ
-FEATURE = "area"  # the drift feature the Quality page and the API default to
 RECIPIENTS = Action.EDIT_RULES  # who is mailed: see the module
 ACTOR = "drift-watch"
 MAILED, FAILED = "drift.mail", "drift.mail_failed"
@@ -126,6 +127,7 @@ class AlertMailer(Periodic):
         self.services, self.history = services, history
         self.plants = plants or load_plants()
         self._unmailable: set[int] = set()  # projects with alerts and no one to mail them to
+        self._names: dict[str, str] = {}  # a configured feature's column -> its name
 
     def cycle(self, now: datetime | None = None) -> int:
         """Mail each project's new alerts over the parts started in the :attr:`history`
@@ -144,15 +146,19 @@ class AlertMailer(Periodic):
         return sent
 
     def alerts(self, project: str, now: pd.Timestamp) -> tuple[list[DriftAlert], pd.DataFrame]:
-        """The drift alerts of ``project``'s parts started in the history before ``now``, and
-        those parts' features."""
+        """The drift alerts of ``project``'s parts started in the history before ``now``, on
+        every feature (the fixed ones and the project's configured ones), and those parts'
+        features."""
         store = project_store(self.services, project)
         window = CurveFilter.of(start=now - self.history, end=now)
         curves = Curves(store.client, store.database, projects=(project,)).matching(window)
-        features = curves.features(COLUMNS)
+        configured = StoredFeatures(self.services.metadata).of(project)
+        features = curves.features(COLUMNS, configured)
         if features.empty:
             return [], features
-        return station_drifts(features, FEATURE), features
+        self._names = {c.column: c.name for c in configured}
+        watched = [*FEATURES, *(c.column for c in configured)]
+        return [a for feature in watched for a in station_drifts(features, feature)], features
 
     def _project(self, project_id: int, name: str, now: pd.Timestamp) -> int:
         alerts, features = self.alerts(name, now)
@@ -201,25 +207,28 @@ class AlertMailer(Periodic):
         plants = features.loc[features["station"] == alert.station, "plant"]
         return (self.plants.zone(str(plants.iloc[0])) if len(plants) else None) or "UTC"
 
+    def _words(self, alert: DriftAlert, features: pd.DataFrame) -> str:
+        return alert.words(self._zone(alert, features), name=self._names.get(alert.feature))
+
     def _subject(self, project: str, alerts: list[DriftAlert], features: pd.DataFrame) -> str:
         if len(alerts) == 1:
             alert = alerts[0]
-            return f"Drift in {project}: {alert.words(self._zone(alert, features))}"
+            return f"Drift in {project}: {self._words(alert, features)}"
         stations = len({a.station for a in alerts})
         return f"Drift in {project}: {len(alerts)} alerts at {stations} station(s)"
 
     def _body(self, project: str, alerts: list[DriftAlert], features: pd.DataFrame) -> str:
         hours = self.history.total_seconds() / 3600
         lines = [
-            f"Curvehouse watches the stations of project {project} for drift: each station's "
-            f"{FEATURE} in σ of its program, CUSUM over the parts of the last {hours:g} h. "
+            f"Curvehouse watches the stations of project {project} for drift: each feature of a "
+            f"station's parts in σ of its program, CUSUM over the parts of the last {hours:g} h. "
             "New since the last mail:",
             "",
         ]
         base = (self.services.settings.public_url or "").rstrip("/")
         for alert in alerts:
             zone = self._zone(alert, features)
-            lines.append(f"- {alert.words(zone)} ({zone} time)")
+            lines.append(f"- {self._words(alert, features)} ({zone} time)")
             lines.append(
                 f"  In UTC: first drifting part {alert.since:%Y-%m-%d %H:%M}, alarm at "
                 f"{alert.alarm:%Y-%m-%d %H:%M}, last drifting part {alert.until:%Y-%m-%d %H:%M}."

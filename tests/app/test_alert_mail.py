@@ -13,11 +13,22 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from app.alert_mail import FAILED, MAILED, AlertMailer
+from app.alert_mail import FAILED, MAILED, AlertMailer, Mailed
 from app.services import Services
+from models.access import Principal
 from models.accounts import create_user
+from models.feature_definitions import create_feature
 from models.settings import Settings
-from models.tables import AuditEvent, Organisation, Project, ProjectMember, Role, utcnow
+from models.tables import (
+    AuditEvent,
+    Organisation,
+    Project,
+    ProjectMember,
+    Role,
+    User,
+    utcnow,
+)
+from pipelines.configured import StoredFeatures, fill_project
 from pipelines.curves import Curves
 from pipelines.store import CurveStore, DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
@@ -53,7 +64,7 @@ def demo(embedded_provider):
         store = CurveStore.open(client, database)
         store.write(generate_demo(SPEC), DatasetSpec("demo", "demo", "d"))
         rows = Curves(client, database).metadata(
-            None, columns=["curve_id", "station", "started_at", "defect"]
+            None, columns=["curve_id", "station", "process", "started_at", "defect"]
         )
         rows["started_at"] = pd.to_datetime(rows["started_at"]).dt.tz_localize("UTC")
         yield database, rows
@@ -148,8 +159,9 @@ def test_the_demos_drift_is_mailed_once_to_engineers_with_its_station_and_start(
     # The drift the generator made is among them: at its station, going up, starting in the
     # shift it was made in and raising its alarm before the first part it got rejected.
     ours = [a for a in mailed["alerts"] if a["station"] == station and a["direction"] == "up"]
-    assert len(ours) == 1, mailed["alerts"]
-    [alert] = ours
+    # Every feature is watched: the sensor's offset raises the peak too, not only the area.
+    assert {"area", "peak_y"} <= {a["feature"] for a in ours}, mailed["alerts"]
+    [alert] = [a for a in ours if a["feature"] == "area"]
     since, alarm = pd.Timestamp(alert["since"]), pd.Timestamp(alert["alarm"])
     assert shift <= since < rejected and alarm < rejected, (shift, since, alarm, rejected)
     assert f"{station} area drifting up since " in body
@@ -164,11 +176,20 @@ def test_the_demos_drift_is_mailed_once_to_engineers_with_its_station_and_start(
     if len(mailed["alerts"]) == 1:
         assert station in subject
 
-    # Mailed once: the same drift a few minutes later, with more parts, and a restarted
-    # mailer, send nothing.
+    # Mailed once: the same drifts a few minutes later, with more parts, and a restarted
+    # mailer, are not mailed again (a drift begun since, on any feature, may be).
     later = now + pd.Timedelta(minutes=20)
-    assert AlertMailer(services).cycle(now=later) == 0
-    assert len(inbox.messages) == 1 and len(audited(services, MAILED)) == 1
+    AlertMailer(services).cycle(now=later)
+    first = [Mailed.from_detail(a) for a in mailed["alerts"]]
+    for _, _, again in audited(services, MAILED)[1:]:
+        for alert in again["alerts"]:
+            seen = Mailed.from_detail(alert)
+            assert not any(m == seen or _overlap(m, seen) for m in first), alert
+
+
+def _overlap(a: Mailed, b: Mailed) -> bool:
+    same = (a.station, a.feature, a.direction) == (b.station, b.feature, b.direction)
+    return same and a.since <= b.until and a.until >= b.since
 
 
 def test_without_a_mail_server_nothing_is_read_or_audited(plant):
@@ -178,3 +199,35 @@ def test_without_a_mail_server_nothing_is_read_or_audited(plant):
     with quiet:
         assert AlertMailer(quiet).cycle(now=rejected) == 0
     assert audited(services, FAILED) == [] and audited(services, MAILED) == []
+
+
+def test_configured_features_are_watched_by_their_names(plant):
+    """A feature engineers defined drifts with the sensor too: its alerts come with the
+    others, in the mail under the name they gave it."""
+    services, project_id, rows = plant
+    station, _shift, rejected = first_drift(rows)
+    process = str(rows.loc[rows["station"] == station, "process"].iloc[0])
+    with services.metadata.sessions() as session:
+        owner = session.scalars(sa.select(User).where(User.email == OWNER)).one()
+        made = create_feature(
+            session=session,
+            actor=Principal(owner.email, owner.id),
+            project=session.get(Project, project_id),
+            process=process,
+            name="force at 5 mm",
+            kind="y_at_x",
+            a=5.0,
+        )
+        session.commit()
+        column = f"feature_{made.id}"
+    store = services.open_store()
+    try:
+        assert fill_project(store, "demo", StoredFeatures(services.metadata).of("demo")) > 0
+    finally:
+        store.client.close()
+    mailer = AlertMailer(services)
+    alerts, features = mailer.alerts("demo", rejected + pd.Timedelta(hours=2))
+    mine = [a for a in alerts if a.feature == column and a.station == station]
+    up = [a for a in mine if a.direction == "up"]
+    assert up, [(a.station, a.feature, a.direction) for a in alerts]
+    assert f"{station} force at 5 mm drifting up since " in mailer._words(up[0], features)
