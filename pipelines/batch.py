@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-# Per-curve text columns, in schema order. Missing ones default to "".
+# Per-curve text columns, in schema order. A CurveBatch has every one: the readers fill a column
+# a file lacks with "" (pipelines/ingest/assemble.py).
 TEXT_COLUMNS = (
     "plant",
     "line",
