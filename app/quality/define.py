@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import panel as pn
 
-from app.feature_fill import start_fill
+from app.feature_fill import FILLING, start_fill
 from app.markup import text
 from app.services import Services
 from models.access import AccessError, Principal
@@ -28,6 +28,7 @@ KIND_WORDS = {
     "slope over an x range (stiffness)": "slope",
 }
 assert set(KIND_WORDS.values()) == set(KINDS)
+FOLLOW_FOR_MS = 30 * 60 * 1000  # a fill longer than this is left to "choose it again"
 
 
 class FeatureForm(pn.viewable.Viewer):
@@ -76,12 +77,29 @@ class FeatureForm(pn.viewable.Viewer):
         start_fill(self.services, self.project)
         self.page.add_configured(feature)
         self.feature_name.value = ""
+        self._follow_fill()
         return self._say(
             f"**{text(feature.name)}** ({describe(feature.kind, feature.a, feature.b)}) is "
-            f"computed for every new part of {text(process)}, and now for the stored ones "
-            "(their points appear as they are computed: choose it again to see more).",
+            f"computed for every new part of {text(process)}, and now for the stored ones: "
+            "the charts are drawn again when they are done.",
             "success",
         )
+
+    def _follow_fill(self) -> None:
+        """In a served page: once the stored parts' values are computed, the page reads them
+        and draws its charts again (looked at every second; the page says how far it is)."""
+        if pn.state.curdoc is None or pn.state.curdoc.session_context is None:
+            return  # no session to come back to (tests call ``page.refresh`` themselves)
+
+        def look() -> None:
+            if self.project in FILLING:
+                if self.page.message.visible:  # the charts' place says how far it is
+                    self.page.draw()
+                return
+            follow.stop()
+            self.page.refresh()
+
+        follow = pn.state.add_periodic_callback(look, period=1000, timeout=FOLLOW_FOR_MS)
 
     def _say(self, words: str, kind: str) -> str:
         self.said.object, self.said.alert_type, self.said.visible = words, kind, True

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 
+from app.feature_fill import FILLING
 from app.markup import text
 from app.quality.charts import (
     DENSE_POINTS,
@@ -133,11 +134,8 @@ class QualityPage(pn.viewable.Viewer):
             self._say("**No curves in this project yet.** Import some, or follow the line.")
             return
         mine = [c for c in self.configured if c.process == process]
-        self._features = self.curves.matching(CurveFilter.of(process=process)).features(
-            COLUMNS, mine
-        )
+        self._read(process, mine)
         self._offer(mine)
-        self._drifts_of = None  # (process, feature) the drift words were found for
         # Below the charts, and about a second at 100,000 parts: once the charts are out.
         self.unusual.object = f"*Ranking the unusual parts of {text(process)}…*"
         _soon(lambda: self._rank(process))
@@ -149,6 +147,20 @@ class QualityPage(pn.viewable.Viewer):
         finally:
             self._choosing = False
         self._on_station()
+
+    def _read(self, process: str, mine: Sequence[Configured]) -> None:
+        self._features = self.curves.matching(CurveFilter.of(process=process)).features(
+            COLUMNS, mine
+        )
+        self._drifts_of = None  # (process, feature) the drift words were found for
+
+    def refresh(self) -> None:
+        """The process's features read again (the values a fill computed since), the choices
+        kept, and the charts drawn again."""
+        process = self.process.value
+        if process:
+            self._read(process, [c for c in self.configured if c.process == process])
+            self.draw()
 
     def _offer(self, mine: Sequence[Configured]) -> None:
         """The fixed features and the process's configured ones in the Feature picker."""
@@ -209,6 +221,9 @@ class QualityPage(pn.viewable.Viewer):
         if rows.empty:
             self._say("**No parts of this station and program have features yet.**")
             return
+        if not np.isfinite(rows[self.feature.value].to_numpy(np.float64)).any():
+            self._say(self._no_values(self.feature.value))
+            return
         try:
             made = chart_feature(
                 rows,
@@ -248,6 +263,24 @@ class QualityPage(pn.viewable.Viewer):
             )
         )
         self.flags.object = self._flag_words(made, rows, zone)
+
+    def _no_values(self, feature: str) -> str:
+        """Why no part of the station and program has a value of ``feature``."""
+        name, process = text(self.words.get(feature, feature)), text(self.process.value)
+        computing = FILLING.get(self.project)
+        if feature not in FEATURE_WORDS and computing is not None:
+            done, total = computing
+            so_far = f" ({done:,} of {total:,} parts so far)" if total else ""
+            return (
+                f"**{name} is being computed for the stored parts of {process}**{so_far}. "
+                "Its charts appear here when that is done."
+            )
+        if feature not in FEATURE_WORDS:
+            return (
+                f"**No part of this station and program has a value of {name}.** None of their "
+                "curves reaches where it is measured: check the x or y it is defined at."
+            )
+        return f"**No part of this station and program has a value of {name}.**"
 
     def _time(self, typed: str, rows: pd.DataFrame) -> pd.Timestamp | None:
         """A time typed on the clocks of ``rows``' plant."""
@@ -389,6 +422,8 @@ class QualityPage(pn.viewable.Viewer):
 
     def _drift_words(self, process: str, feature: str) -> str:
         named = self.words.get(feature, feature).lower()
+        if not np.isfinite(self._features[feature].to_numpy(np.float64)).any():
+            return ""  # no values yet: the charts' place says why
         try:
             alerts = station_drifts(self._features, feature)
         except ValueError as exc:

@@ -64,12 +64,19 @@ def test_an_engineer_defines_a_feature_and_sees_its_chart(plant):
     (feature,) = StoredFeatures(services.metadata).of("demo", process)
     assert page.feature.value == feature.column  # offered and chosen at once
     assert "force at mid travel (y where x first reaches" in str(page.feature.options)
+    if page.message.visible:  # its values not read yet: the charts' place says why
+        assert "is being computed for the stored parts" in page.message.object or (
+            "No part of this station" in page.message.object
+        )
+        assert page.drifts.object == ""  # no "no drift" said of values not there yet
     deadline = time.monotonic() + 60
     while "demo" in FILLING or page._features[feature.column].isna().all():
         assert time.monotonic() < deadline, "the stored parts were not computed"
         time.sleep(0.2)
-        page._on_process()
-    page.feature.value = feature.column
+        page.refresh()  # what the served page does once the fill is done
+    station = page.station.value
+    page.refresh()
+    assert page.feature.value == feature.column and page.station.value == station  # kept
     computed = store.client.query(
         f"SELECT count() FROM {store.db}.curve_feature_values FINAL WHERE feature_id = %(f)s",
         parameters={"f": feature.id},
@@ -96,3 +103,17 @@ def test_a_viewer_is_refused_in_words(plant):
     said = form.define()
     assert form.said.alert_type == "danger" and "edit_rules" in said.lower().replace(" ", "_")
     assert StoredFeatures(services.metadata).of("demo") == []
+
+
+def test_a_feature_no_curve_reaches_says_so(plant):
+    services, people, store = plant
+    page, form = page_for(services, store, people["eve"])
+    form.feature_name.value, form.kind.value, form.a.value = "far away", "y_at_x", 1e9
+    form.define()
+    deadline = time.monotonic() + 60
+    while "demo" in FILLING:
+        assert time.monotonic() < deadline, "the fill did not end"
+        time.sleep(0.2)
+    page.refresh()
+    assert page.message.visible and not page.plots.objects
+    assert "None of their curves reaches where it is measured" in page.message.object
