@@ -38,6 +38,11 @@ def test_ci_runs_make_test():
 
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# What a notebook promises to print, besides running without an error.
+SAID = {
+    "01_curve_overlay.ipynb": ("samples fetched", "most curves through one pixel"),
+    "02_spc.ipynb": ("parts", "limits", "run-rule flags", "Cp ", "Ppk"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -65,4 +70,7 @@ def test_notebooks_run(path, notebook_home, monkeypatch):
     NotebookClient(notebook, timeout=300, kernel_name="python3").execute(cwd=str(ROOT))
     outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    assert "300" in str(outputs[0])  # both notebooks start by counting the curves
+    assert "300" in str(outputs[0])  # every notebook starts by counting the curves
+    printed = " ".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    for words in SAID.get(path.name, ()):
+        assert words in printed, (words, printed[:2000])
