@@ -28,7 +28,7 @@ KIND_WORDS = {
     "slope over an x range (stiffness)": "slope",
 }
 assert set(KIND_WORDS.values()) == set(KINDS)
-FOLLOW_FOR_MS = 30 * 60 * 1000  # a fill longer than this is left to "choose it again"
+FOLLOW_FOR_MS = 30 * 60 * 1000  # longer fills: their values show when the feature is chosen again
 
 
 class FeatureForm(pn.viewable.Viewer):
