@@ -22,6 +22,7 @@ from models.csv_safe import csv_text
 from pipelines.configured import StoredFeatures
 from pipelines.drifts import station_drifts
 from pipelines.feature_charts import Plotted, chart_feature
+from pipelines.frames import engine_time
 from pipelines.kernels.features import FEATURES
 from pipelines.spc import Capability
 from pipelines.unusual import ENVELOPE_BINS, LEAST_PARTS, rank_unusual, unusual_words
@@ -233,7 +234,7 @@ def unusual(call: Call) -> UnusualPage | Raw:
                 part_serial=row.part_serial,
                 station=row.station,
                 program=row.program,
-                started_at=pd.Timestamp(row.started_at).tz_localize("UTC").to_pydatetime(),
+                started_at=engine_time(row.started_at).to_pydatetime(),
                 score=float(row.score),
                 feature=row.feature,
                 z=float(row.z),
@@ -255,7 +256,7 @@ def _chart(plotted: Plotted) -> ChartOut:
     chart = plotted.chart
     return ChartOut(
         name=chart.name,
-        at=[pd.Timestamp(t).tz_localize("UTC").to_pydatetime() for t in plotted.at],
+        at=[engine_time(t).to_pydatetime() for t in plotted.at],
         points=chart.points.tolist(),
         center=chart.center.tolist(),
         lower=chart.lower.tolist(),
