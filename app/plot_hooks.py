@@ -20,8 +20,15 @@ import holoviews as hv
 import pandas as pd
 from bokeh.events import RangesUpdate
 
-# What a followed plot's DynamicMap reads: the ranges shown, None until the first zoom or pan.
-Ranges = hv.streams.Stream.define("Ranges", x_range=None, y_range=None)
+
+class Ranges(hv.streams.RangeXY):
+    """What a followed plot's DynamicMap reads: the ranges shown, None until the first zoom or
+    pan. Not linked to the plot by HoloViews (:func:`follow_ranges` feeds it), and a
+    ``RangeXY``, so a redraw it sets off keeps the ranges the person chose, even on a plot
+    whose ranges follow its data (``framewise``)."""
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(linked=False, **params)
 
 
 def plain_canvas(plot: Any, _element: Any = None) -> None:
@@ -34,7 +41,7 @@ def follow_ranges(
     ranges: hv.streams.Stream, *, x_times: bool = False
 ) -> Callable[[Any, hv.Element], None]:
     """A hook: the plot's zooms and pans, as the browser reports them, go to ``ranges`` (a
-    :data:`Ranges`), and the plot draws on a plain canvas. ``x_times``: a datetime x axis,
+    :class:`Ranges`), and the plot draws on a plain canvas. ``x_times``: a datetime x axis,
     whose ends the browser sends as milliseconds since the epoch."""
 
     def x_end(value: float) -> Any:

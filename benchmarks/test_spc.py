@@ -28,7 +28,7 @@ from bokeh.embed import file_html, json_item
 from bokeh.layouts import column
 from bokeh.resources import INLINE
 
-from app.quality.charts import chart_plot
+from app.quality.charts import ControlChart, Shown
 from benchmarks.conftest import FULL, report
 from pipelines.feature_charts import DENSE_POINTS, chart_feature
 
@@ -86,11 +86,8 @@ def plots_of(made, dense_from: int, *, brushable: bool = True) -> list:
     plots = []
     for i, plotted in enumerate(made.charts):
         at = pd.to_datetime(plotted.at).to_numpy()
-        chart = chart_plot(
-            plotted,
-            at,
-            name="area",
-            zone="UTC",
+        chart = ControlChart(
+            Shown(plotted, at, "area", "UTC"),
             dense_from=dense_from,
             on_brush=(lambda boundsx=None: None) if brushable and i == 0 else None,
         )

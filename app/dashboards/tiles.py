@@ -33,7 +33,7 @@ from app.explorer import elements
 from app.explorer.latest import in_session
 from app.explorer.state import ExplorerState
 from app.markup import text
-from app.quality.charts import FEATURE_WORDS, chart_plot, local_times, parts_zone
+from app.quality.charts import FEATURE_WORDS, ControlChart, Shown, local_times, parts_zone
 from models.wording import counted
 from pipelines.curves import Curves
 from pipelines.feature_charts import chart_feature
@@ -515,9 +515,9 @@ class SpcPanel(DashboardPanel):
             except ValueError as exc:  # too few parts for limits, said in words
                 return str(exc)
             zone = parts_zone(rows)
-            drawn = chart_plot(plotted, local_times(plotted.at, zone), name=name, zone=zone)
-            chart = drawn.overlay.opts(
-                responsive=False, width=width, height=height, title="", toolbar=None
+            shown = Shown(plotted, local_times(plotted.at, zone), name, zone)
+            chart = ControlChart(shown, titled=False).overlay.opts(
+                responsive=False, width=width, height=height, toolbar=None
             )
             first = rows.iloc[0]
             which = f"{process} · {first['station']} · {first['program']}"

@@ -1,5 +1,6 @@
-"""One control chart of the Quality page as a HoloViews overlay: its points, centre line,
-limits and the points the run rules flag.
+"""The Quality page's charts: a control chart (its points, centre line, limits and the points
+the run rules flag) and the distribution, each a HoloViews map drawn once and then given new
+data, so the page's figures stay and only their data changes.
 
 A chart of more than :data:`DENSE_POINTS` points draws them as counts per cell. 100,000
 circles cost Bokeh seconds to send and draw, and read as one blot; counted on a grid
@@ -11,9 +12,7 @@ it, the limits drawn through their bends only (the same lines), so they stay rea
 
 from __future__ import annotations
 
-import functools
-import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import holoviews as hv
@@ -30,10 +29,10 @@ from pipelines.shading import BAR, LEVELS, CountScale
 __all__ = [
     "DENSE_POINTS",
     "FEATURE_WORDS",
-    "Drawn",
-    "chart_plot",
+    "ControlChart",
+    "DistributionChart",
+    "Shown",
     "dense_points",
-    "distribution_plot",
     "local_times",
     "parts_zone",
     "points_grid",
@@ -107,122 +106,176 @@ def points_grid(
     return xs, ys, levels, counts.astype(kind)
 
 
-def dense_points(at: np.ndarray, values: np.ndarray, kdims: list[str]) -> hv.DynamicMap:
-    """The points as a shaded grid over their extents, counted again over the span shown at
-    every zoom and pan (its stream, a :data:`app.plot_hooks.Ranges`, is the map's only one;
-    :func:`chart_plot` has the plot follow it)."""
-    at = np.asarray(at).astype("datetime64[ns]")
-    values = np.asarray(values, np.float64)
-
-    def draw(x_range=None, y_range=None) -> hv.Image:
-        xs, ys, levels, counts = points_grid(at, values, x_range, y_range)
-        image = hv.Image(
-            (xs, ys, levels, counts),
-            kdims=kdims,
-            vdims=[hv.Dimension("level"), hv.Dimension("parts", label="points here")],
-        )
-        return image.opts(
-            cmap=COLOURS,
-            color_levels=LEVELS,
-            clim=BAR,
-            clipping_colors={"min": "transparent"},
-            tools=["hover"],
-            hover_tooltips=[("points here", "@{parts}")],
-        )
-
-    return hv.DynamicMap(draw, streams=[Ranges()])
+def dense_points(
+    at: np.ndarray,
+    values: np.ndarray,
+    kdims: list[str],
+    x_range: tuple | None = None,
+    y_range: tuple | None = None,
+) -> hv.Image:
+    """The points as a shaded grid over the span shown (their extents before the first zoom
+    or pan)."""
+    xs, ys, levels, counts = points_grid(at, values, x_range, y_range)
+    image = hv.Image(
+        (xs, ys, levels, counts),
+        kdims=kdims,
+        vdims=[hv.Dimension("level"), hv.Dimension("parts", label="points here")],
+    )
+    return image.opts(
+        cmap=COLOURS,
+        color_levels=LEVELS,
+        clim=BAR,
+        clipping_colors={"min": "transparent"},
+        tools=["hover"],
+        hover_tooltips=[("points here", "@{parts}")],
+    )
 
 
 @dataclass(frozen=True)
-class Drawn:
-    overlay: hv.Overlay
-    brush: hv.streams.BoundsX | None  # the time span dragged across the chart, if brushable
-    dense: bool
-    tap: hv.streams.Tap | None = None  # a click on the chart, if brushable
+class Shown:
+    """What one chart shows: ``plotted`` over its times ``at`` (on the plant's clocks), its
+    y axis named ``name``, the times of ``zone``."""
+
+    plotted: Plotted
+    at: np.ndarray
+    name: str
+    zone: str
 
 
-def chart_plot(
-    plotted: Plotted,
-    at: np.ndarray,
-    *,
-    name: str,
-    zone: str,
-    dense_from: int = DENSE_POINTS,
-    on_brush: Callable[..., None] | None = None,
-    on_tap: Callable[..., None] | None = None,
-) -> Drawn:
-    """``plotted`` over its times ``at`` (on the plant's clocks): glyphs up to ``dense_from``
-    points, counts per cell above. With ``on_brush``, dragging across the chart calls it with
-    the span (``boundsx``), on either kind; with ``on_tap``, a click calls it with its place
-    (``x``, ``y``)."""
-    chart = plotted.chart
-    dense = len(chart.points) > dense_from
-    select = ["xbox_select"] if on_brush else []
-    if dense:
-        dots = dense_points(at, chart.points, [AXIS, name]).opts(tools=select)
-        layers = [dots]
-        lines = [bends(v) for v in (chart.center, chart.lower, chart.upper)]
-    else:
-        points = hv.Curve((at, chart.points), AXIS, name).opts(color=POINTS)
-        dots = hv.Scatter((at, chart.points), AXIS, name).opts(size=4, color=POINTS, tools=select)
-        layers, lines = [points, dots], [slice(None)] * 3
-    brush = hv.streams.BoundsX(source=dots, subscribers=[on_brush]) if on_brush else None
-    tap = hv.streams.Tap(source=dots, subscribers=[on_tap]) if on_tap else None
-    kept = lines[0]
-    centre = hv.Curve((at[kept], chart.center[kept]), AXIS, name).opts(
-        color="#2ca02c", line_dash="dashed", line_width=2.5 if dense else 1
-    )
-    limits = [
-        hv.Curve((at[kept], bound[kept]), AXIS, name).opts(color=OUT, line_dash="dotted")
-        for bound, kept in zip((chart.lower, chart.upper), lines[1:], strict=True)
-    ]
-    flagged = sorted({v.index for v in plotted.violations})
-    # Dense charts may flag thousands: small and see-through, under the limits, they leave the
-    # counts and the lines readable.
-    marks = hv.Scatter((at[flagged], chart.points[flagged]), AXIS, name).opts(
-        color=OUT, size=4 if dense else 9, alpha=0.6 if dense else 1.0, marker="circle"
-    )
-    shapes = [*layers, marks, centre, *limits] if dense else [*layers, centre, *limits, marks]
-    shown = "points, shaded by how many share a cell" if dense else "points"
-    title = f"{chart.name.capitalize()} chart · {len(chart.points):,} {shown} · {zone} time"
-    # ``*`` so a dense chart is one DynamicMap of overlays, as HoloViews would have them.
-    # Zooms and pans reach the counts through Bokeh's event: HoloViews' RangeXY would draw a
-    # dense chart twice before anyone zoomed (0.06 s each).
-    hook = follow_ranges(dots.streams[0], x_times=True) if dense else plain_canvas
-    overlay = functools.reduce(operator.mul, shapes).opts(
-        active_tools=select,
-        title=title,
-        height=260,
-        responsive=True,
-        show_legend=False,
-        toolbar="above",
-        padding=0.04,
-        hooks=[hook],
-    )
-    return Drawn(overlay, brush, dense, tap)
+class ControlChart:
+    """One control chart, drawn once and given new data after: another feature, station or
+    limit replaces the data of the same Bokeh figure. A new figure each time was most of the
+    Quality page's redraw (HoloViews builds it, the browser lays it out).
+
+    Glyphs up to ``dense_from`` points, counts per cell above (:attr:`dense`; a chart fits
+    data of its own kind only, see :meth:`fits`). With ``on_brush``, dragging across the
+    chart calls it with the span (``boundsx``), on either kind; with ``on_tap``, a click calls
+    it with its place (``x``, ``y``). ``titled``: the chart says what it shows above it."""
+
+    def __init__(
+        self,
+        first: Shown,
+        *,
+        dense_from: int = DENSE_POINTS,
+        on_brush: Callable[..., None] | None = None,
+        on_tap: Callable[..., None] | None = None,
+        titled: bool = True,
+    ) -> None:
+        self.titled = titled
+        self.dense = len(first.plotted.chart.points) > dense_from
+        self.select = ["xbox_select"] if on_brush else []
+        self.data = hv.streams.Pipe(data=first)
+        # Zooms and pans reach the counts through Bokeh's event: HoloViews' own RangeXY would
+        # draw a dense chart twice before anyone zoomed (0.06 s each).
+        self.ranges = Ranges()
+        # The points are a map of their own: the brush and the click follow them.
+        self.points = hv.DynamicMap(
+            self._points, streams=[self.data, self.ranges] if self.dense else [self.data]
+        )
+        follow = follow_ranges(self.ranges, x_times=True) if self.dense else plain_canvas
+        self.overlay = (self.points * hv.DynamicMap(self._lines, streams=[self.data])).opts(
+            active_tools=self.select,
+            height=260,
+            responsive=True,
+            show_legend=False,
+            toolbar="above",
+            padding=0.04,
+            hooks=[follow, self._title],
+        )
+        self.brush = (
+            hv.streams.BoundsX(source=self.points, subscribers=[on_brush]) if on_brush else None
+        )
+        self.tap = hv.streams.Tap(source=self.points, subscribers=[on_tap]) if on_tap else None
+
+    def fits(self, shown: Shown, dense_from: int = DENSE_POINTS) -> bool:
+        """Whether this chart draws ``shown`` as a new one of ``dense_from`` would."""
+        return (len(shown.plotted.chart.points) > dense_from) == self.dense
+
+    def show(self, shown: Shown) -> None:
+        """``shown`` in place of what the chart showed, over all of its span."""
+        self.ranges.update(x_range=None, y_range=None)
+        self.data.send(shown)
+
+    # Each frame's ranges are its data's (``framewise``), except while a zoom or pan draws it.
+
+    def _points(self, data: Shown, x_range=None, y_range=None) -> hv.Element:
+        chart, kdims = data.plotted.chart, [AXIS, data.name]
+        if self.dense:
+            dots = dense_points(data.at, chart.points, kdims, x_range, y_range)
+        else:
+            dots = hv.Scatter((data.at, chart.points), *kdims).opts(size=4, color=POINTS)
+        return dots.opts(tools=self.select, framewise=True)
+
+    def _lines(self, data: Shown) -> hv.Overlay:
+        """The centre line, the limits and the flagged points (and a sparse chart's line
+        through its points)."""
+        chart, at, kdims = data.plotted.chart, data.at, [AXIS, data.name]
+        if self.dense:
+            lines = [bends(v) for v in (chart.center, chart.lower, chart.upper)]
+        else:
+            lines = [slice(None)] * 3
+        kept = lines[0]
+        centre = hv.Curve((at[kept], chart.center[kept]), *kdims).opts(
+            color="#2ca02c", line_dash="dashed", line_width=2.5 if self.dense else 1
+        )
+        limits = [
+            hv.Curve((at[kept], bound[kept]), *kdims).opts(color=OUT, line_dash="dotted")
+            for bound, kept in zip((chart.lower, chart.upper), lines[1:], strict=True)
+        ]
+        flagged = sorted({v.index for v in data.plotted.violations})
+        # Dense charts may flag thousands: small and see-through, under the limits, they leave
+        # the counts and the lines readable.
+        marks = hv.Scatter((at[flagged], chart.points[flagged]), *kdims).opts(
+            color=OUT, size=4 if self.dense else 9, alpha=0.6 if self.dense else 1.0
+        )
+        if self.dense:
+            shapes = [marks, centre, *limits]
+        else:
+            through = hv.Curve((at, chart.points), *kdims).opts(color=POINTS)
+            shapes = [through, centre, *limits, marks]
+        return hv.Overlay([s.opts(framewise=True) for s in shapes])
+
+    def _title(self, plot, _element) -> None:
+        """What the chart shows, above it (a hook: the words follow the data)."""
+        data = self.data.data
+        chart = data.plotted.chart
+        shown = "points, shaded by how many share a cell" if self.dense else "points"
+        words = (
+            f"{chart.name.capitalize()} chart · {len(chart.points):,} {shown} · {data.zone} time"
+        )
+        plot.state.title.text = words if self.titled else ""
 
 
-def distribution_plot(
-    shown: Distribution, name: str, lower: float | None = None, upper: float | None = None
-) -> hv.Overlay:
-    """The parts' histogram with the normal capability assumes over it, and the spec limits
-    as red lines: what Cp, Cpk, Pp and Ppk sum up."""
-    bars = hv.Histogram((shown.edges, shown.counts), kdims=[name], vdims=["parts"]).opts(
-        color="#9ecae1", line_color="#4292c6", alpha=0.9
-    )
-    fit = hv.Curve((shown.x, shown.fitted), name, "parts", label="normal fit").opts(
-        color="#08306b", line_width=2
-    )
-    layers = [bars, fit]
-    for limit, words in ((lower, "lower spec limit"), (upper, "upper spec limit")):
-        if limit is not None:
-            layers.append(hv.VLine(limit, label=words).opts(color=OUT, line_dash="dashed"))
-    return hv.Overlay(layers).opts(
-        responsive=True,
-        height=260,
-        title=f"Distribution · {len(shown.counts)} bins · mean {shown.mean:.4g}, "
-        f"σ {shown.sigma:.3g}",
-        legend_position="top_right",
-        toolbar=None,
-        hooks=[plain_canvas],
-    )
+class DistributionChart:
+    """The parts' histogram with the normal capability assumes over it, and the spec limits as
+    red lines: what Cp, Cpk, Pp and Ppk sum up. Drawn once and given new data after, as
+    :class:`ControlChart`."""
+
+    def __init__(self, first: Distribution, name: str, limits: Sequence[float] = ()) -> None:
+        self.data = hv.streams.Pipe(data=(first, name, tuple(limits)))
+        self.overlay = hv.DynamicMap(self._draw, streams=[self.data])
+
+    def show(self, shown: Distribution, name: str, limits: Sequence[float] = ()) -> None:
+        self.data.send((shown, name, tuple(limits)))
+
+    @staticmethod
+    def _draw(data: tuple[Distribution, str, tuple[float, ...]]) -> hv.Overlay:
+        shown, name, limits = data
+        bars = hv.Histogram((shown.edges, shown.counts), kdims=[name], vdims=["parts"]).opts(
+            color="#9ecae1", line_color="#4292c6", alpha=0.9, framewise=True
+        )
+        fit = hv.Curve((shown.x, shown.fitted), name, "parts", label="normal fit").opts(
+            color="#08306b", line_width=2, framewise=True
+        )
+        spec = hv.VLines(list(limits), kdims=[name], label="spec limits").opts(
+            color=OUT, line_dash="dashed"
+        )
+        return (bars * fit * spec).opts(
+            responsive=True,
+            height=260,
+            title=f"Distribution · {len(shown.counts)} bins · mean {shown.mean:.4g}, "
+            f"σ {shown.sigma:.3g}",
+            legend_position="top_right",
+            toolbar=None,
+            hooks=[plain_canvas],
+        )

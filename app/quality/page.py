@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from typing import ClassVar
 from urllib.parse import urlencode
 
-import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
@@ -24,8 +23,9 @@ from app.markup import text
 from app.quality.charts import (
     DENSE_POINTS,
     FEATURE_WORDS,
-    chart_plot,
-    distribution_plot,
+    ControlChart,
+    DistributionChart,
+    Shown,
     local_times,
     parts_zone,
 )
@@ -34,7 +34,7 @@ from models.times import TimeInputError, parse_time, utc_text
 from models.wording import counted
 from pipelines.curves import Curves
 from pipelines.drifts import station_drifts
-from pipelines.feature_charts import FeatureCharts, Plotted, chart_feature
+from pipelines.feature_charts import Distribution, FeatureCharts, Plotted, chart_feature
 from pipelines.features import Configured
 from pipelines.frames import engine_time
 from pipelines.kernels.features import FEATURES
@@ -91,7 +91,9 @@ class QualityPage(pn.viewable.Viewer):
         self.message = pn.pane.Alert("", alert_type="warning", visible=False)
         self.plots = pn.Column(sizing_mode="stretch_width")
         self.fit = pn.pane.Markdown("", sizing_mode="stretch_width")
-        self.spread = pn.pane.HoloViews(None, sizing_mode="stretch_width")
+        # Not linked to the charts: its x axis is their y's quantity, and the spec limits on it
+        # would stretch their y axes.
+        self.spread = pn.pane.HoloViews(None, linked_axes=False, sizing_mode="stretch_width")
         self.flags = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.drifts = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.unusual = pn.pane.Markdown("", sizing_mode="stretch_width")
@@ -107,7 +109,8 @@ class QualityPage(pn.viewable.Viewer):
         self._features = pd.DataFrame()
         self._unusual: tuple[str | None, pd.DataFrame] = (None, pd.DataFrame())
         self._plotted: Plotted | None = None  # the first chart drawn, and its parts
-        self._brush: hv.streams.BoundsX | None = None  # the first chart's brush
+        self._charts: list[ControlChart] = []  # the figures on the page, given new data
+        self._spread: DistributionChart | None = None
         self._rows = pd.DataFrame()
         self._choosing = False  # while pickers' options change, one draw at the end
         self.process.param.watch(lambda _e: self._on_process(), "value")
@@ -241,27 +244,17 @@ class QualityPage(pn.viewable.Viewer):
             return
         self.message.visible = False
         zone = self.zone(rows)
-        self.plots.objects = [
-            pn.pane.HoloViews(
-                self._plot(p, zone, made.feature, brushable=i == 0), sizing_mode="stretch_width"
-            )
-            for i, p in enumerate(made.charts)
-        ]
+        self._show_charts(made, zone)
         self._plotted, self._rows = made.charts[0], rows
         self.brushed.object, self.brushed_picture.visible = BRUSH_ASK, False
         self.opened.object = CLICK_ASK
         self.fit.object = _capability_words(made)
-        shown = made.distribution
-        self.spread.object = (
-            None
-            if shown is None
-            else distribution_plot(
-                shown,
-                self.words[made.feature],
-                _number("lower", self.lower.value),
-                _number("upper", self.upper.value),
-            )
-        )
+        limits = [
+            v
+            for v in (_number("lower", self.lower.value), _number("upper", self.upper.value))
+            if v is not None
+        ]
+        self._show_distribution(made.distribution, self.words[made.feature], limits)
         self.flags.object = self._flag_words(made, rows, zone)
 
     def _no_values(self, feature: str) -> str:
@@ -286,47 +279,78 @@ class QualityPage(pn.viewable.Viewer):
         """A time typed on the clocks of ``rows``' plant."""
         return pd.Timestamp(parse_time(typed, self.zone(rows))) if typed.strip() else None
 
-    def _plot(
-        self, plotted: Plotted, zone: str, feature: str, *, brushable: bool = False
-    ) -> hv.Overlay:
-        name = self.words[feature] if plotted.chart.name in ("individuals", "mean") else None
-        drawn = chart_plot(
-            plotted,
-            local_times(plotted.at, zone),
-            name=name or plotted.chart.name,
-            zone=zone,
-            dense_from=self.dense_from,
-            on_brush=self.on_brush if brushable else None,
-            on_tap=self.on_tap if brushable else None,
-        )
-        if brushable:
-            self._brush = drawn.brush
-        return drawn.overlay
+    def _show_charts(self, made: FeatureCharts, zone: str) -> None:
+        """``made``'s charts given to the figures on the page when they fit it (the same
+        kind of drawing), else drawn as new ones."""
+        shown = [
+            Shown(p, local_times(p.at, zone), self._axis_name(p, made.feature), zone)
+            for p in made.charts
+        ]
+        kept = self._charts
+        if len(kept) == len(shown) and all(
+            c.fits(s, self.dense_from) for c, s in zip(kept, shown, strict=True)
+        ):
+            for chart, data in zip(kept, shown, strict=True):
+                chart.show(data)
+            return
+        self._charts = [  # the first chart brushes and opens parts
+            ControlChart(
+                data,
+                dense_from=self.dense_from,
+                on_brush=None if i else self.on_brush,
+                on_tap=None if i else self.on_tap,
+            )
+            for i, data in enumerate(shown)
+        ]
+        self.plots.objects = [
+            pn.pane.HoloViews(c.overlay, sizing_mode="stretch_width") for c in self._charts
+        ]
+
+    def _axis_name(self, plotted: Plotted, feature: str) -> str:
+        """The feature's name on a chart of its values, the chart's on one of their spread."""
+        if plotted.chart.name in ("individuals", "mean"):
+            return self.words[feature]
+        return plotted.chart.name
+
+    def _show_distribution(
+        self, shown: Distribution | None, name: str, limits: Sequence[float]
+    ) -> None:
+        if shown is None:
+            self._spread = self.spread.object = None
+        elif self._spread is None:
+            self._spread = DistributionChart(shown, name, limits)
+            self.spread.object = self._spread.overlay
+        else:
+            self._spread.show(shown, name, limits)
 
     def _flag_words(self, made: FeatureCharts, rows: pd.DataFrame, zone: str) -> str:
         """The run rules broken, newest first, each with links to its part."""
-        found = []
-        for plotted in made.charts:
-            if not plotted.violations:
-                continue
-            # One conversion for all of a chart's flags: one per flag cost 6 s for 9,760.
-            at = plotted.at.iloc[[v.index for v in plotted.violations]]
-            for when, v in zip(local_times(at, zone), plotted.violations, strict=True):
-                ids = plotted.curve_ids[v.index]
-                found.append((when, plotted.chart.name, v.words, ids[-1]))
-        if not found:
+        # Sorted as arrays, the newest few read out: 100,000 parts may break rules 10,000
+        # times, and a list of them cost 0.1 s of each redraw.
+        flags = [(p, np.array([v.index for v in p.violations], int)) for p in made.charts]
+        when = np.concatenate([p.at.to_numpy("datetime64[ns]")[k] for p, k in flags])
+        if not len(when):
             return "**No run rule is broken.** The chart's points stay inside their pattern."
-        found.sort(key=lambda f: f[0], reverse=True)
-        listed = {f[3] for f in found[:FLAGS_SHOWN]}  # the serials of those shown only
-        mine = rows[rows["curve_id"].isin(listed)]
+        chart = np.concatenate([np.full(len(k), i) for i, (_, k) in enumerate(flags)])
+        flag = np.concatenate([np.arange(len(k)) for _, k in flags])
+        # Newest first; ties in the charts' order.
+        newest = np.lexsort((np.arange(len(when)), -when.view(np.int64)))[:FLAGS_SHOWN]
+        shown = [(made.charts[chart[k]], flag[k]) for k in newest]
+        ids = [p.curve_ids[p.violations[j].index][-1] for p, j in shown]
+        mine = rows[rows["curve_id"].isin(ids)]
         serials = dict(zip(mine["curve_id"], mine["part_serial"], strict=True))
-        lines = [f"**{len(found)} flagged point(s)**, newest first:"]
-        for when, chart, words, curve_id in found[:FLAGS_SHOWN]:
-            when = pd.Timestamp(when)
+        lines = [f"**{len(when)} flagged point(s)**, newest first:"]
+        for (plotted, j), at, curve_id in zip(
+            shown, local_times(pd.Series(when[newest]), zone), ids, strict=True
+        ):
+            v = plotted.violations[j]
             serial = serials.get(curve_id) or ""
             link = self._explorer_link(self.station.value, self.program.value, serial)
             part = f"[{text(serial)}]({link})" if serial else f"curve {curve_id}"
-            lines.append(f"- {when:%Y-%m-%d %H:%M} · {chart}: {text(words)} · {part}")
+            lines.append(
+                f"- {pd.Timestamp(at):%Y-%m-%d %H:%M} · {plotted.chart.name}: "
+                f"{text(v.words)} · {part}"
+            )
         return "\n".join(lines)
 
     def _explorer_link(self, station: str, program: str, serial: str, **more: str) -> str:
@@ -472,9 +496,9 @@ class QualityPage(pn.viewable.Viewer):
     def _say(self, words: str) -> None:
         self.message.object = words
         self.message.visible = True
-        self.plots.objects = []
+        self.plots.objects, self._charts = [], []
         self.fit.object = self.flags.object = ""
-        self.spread.object = None
+        self._spread = self.spread.object = None
 
     def __panel__(self) -> pn.viewable.Viewable:
         controls = pn.Column(

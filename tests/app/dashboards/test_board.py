@@ -215,6 +215,7 @@ def test_an_spc_panel_draws_a_features_individuals_chart(plant):
         shown = [r.data_source.data["Peak y"] for r in panel.body.object.renderers]
         assert len(shown) >= 2 and len(expected) >= 3
         assert any(np.array_equal(np.asarray(v, float), expected) for v in shown)
+        assert panel.body.object.title.text == ""  # the panel's heading says what it shows
         station, program = rows.iloc[0][["station", "program"]]
         heading = html.unescape(panel.heading.object)
         assert f"{process} · {station} · {program} · {len(rows)} parts" in heading
@@ -349,6 +350,7 @@ def test_an_spc_panel_charts_a_configured_feature(plant):
         expected = rows.sort_values(["started_at", "curve_id"])[feature.column].to_numpy()
         shown = [r.data_source.data["stiffness"] for r in panel.body.object.renderers]
         assert any(np.array_equal(np.asarray(v, float), expected) for v in shown)
+        assert panel.body.object.title.text == ""  # the panel's heading says what it shows
         station, program = rows.iloc[0][["station", "program"]]
         heading = html.unescape(panel.heading.object)
         assert f"{process} · {station} · {program} · {len(rows)} parts" in heading

@@ -1,5 +1,6 @@
 """A control chart drawn as glyphs up to a number of points and as counts per cell above it:
-the counts are the points', the lines and flagged points stay glyphs, the brush still fires."""
+the counts are the points', the lines and flagged points stay glyphs, the brush still fires,
+and new data goes into the same figure over its own extents."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from bokeh.models import GlyphRenderer, Image, Line, Scatter
 from holoviews.plotting.bokeh.callbacks import BoundsXCallback
 
 from app.plot_hooks import Ranges
-from app.quality.charts import CELLS, chart_plot
+from app.quality.charts import CELLS, ControlChart, Shown
 from pipelines.feature_charts import chart_feature
 from tests.pipelines.test_feature_charts import _histogram
 
@@ -22,22 +23,27 @@ N = 3000
 
 @pytest.fixture(scope="module")
 def plotted():
-    rng = np.random.default_rng(5)
+    return _plotted(5)
+
+
+def _plotted(seed: int, scale: float = 1.0):
+    rng = np.random.default_rng(seed)
     at = pd.Timestamp("2026-11-02 06:00") + pd.to_timedelta(
         np.sort(rng.integers(0, 5 * 86_400 * 10**9, N)), unit="ns"
     )
-    values = rng.normal(10, 1, N)
-    values[2000:2012] += 4  # a run the rules flag
+    values = rng.normal(10, 1, N) * scale
+    values[2000:2012] += 4 * scale  # a run the rules flag
     rows = pd.DataFrame({"curve_id": np.arange(N), "started_at": at, "area": values})
     return chart_feature(rows, "area").charts[0]
 
 
 def _draw(plotted, dense_from, on_brush=None):
-    at = pd.to_datetime(plotted.at).to_numpy()
-    drawn = chart_plot(
-        plotted, at, name="area", zone="UTC", dense_from=dense_from, on_brush=on_brush
-    )
+    drawn = ControlChart(_shown(plotted), dense_from=dense_from, on_brush=on_brush)
     return drawn, hv.renderer("bokeh").get_plot(drawn.overlay)
+
+
+def _shown(plotted, name="area"):
+    return Shown(plotted, pd.to_datetime(plotted.at).to_numpy(), name, "UTC")
 
 
 def _renderers(plot, kind) -> list[GlyphRenderer]:
@@ -59,7 +65,7 @@ def test_dense_layer_counts_the_points_and_lines_stay_glyphs(plotted):
     points = plotted.chart.points
     drawn, plot = _draw(plotted, dense_from=100, on_brush=lambda boundsx=None: None)
     (image,) = _renderers(plot, Image)
-    ranges = drawn.brush.source.streams[0]  # the points layer's ranges: the span shown
+    ranges = drawn.ranges  # the span shown
     assert isinstance(ranges, Ranges) and ranges.x_range is None  # drawn once, not again
 
     def shown_counts():
@@ -100,3 +106,37 @@ def test_a_dense_chart_still_brushes(plotted):
     span = (pd.Timestamp("2026-11-03"), pd.Timestamp("2026-11-04"))
     drawn.brush.event(boundsx=span)
     assert brushed == [span]
+
+
+@pytest.mark.parametrize("dense_from", [100, N], ids=["counts", "glyphs"])
+def test_new_data_is_drawn_in_the_same_figure_over_its_own_extents(plotted, dense_from):
+    drawn, plot = _draw(plotted, dense_from)
+    figure = plot.state
+    if drawn.dense:  # zoomed first: the next feature is shown whole all the same
+        figure._trigger_event(RangesUpdate(figure, x0=0, x1=1e12, y0=9.0, y1=11.0))
+        assert drawn.ranges.x_range is not None
+    other = _plotted(6, scale=100.0)  # another feature: a hundred times larger
+    assert drawn.fits(_shown(other, "peak"), dense_from)
+    drawn.show(_shown(other, "peak"))
+    assert plot.state is figure
+    assert drawn.ranges.x_range is None and drawn.ranges.y_range is None
+    values = other.chart.points
+    assert figure.y_range.start < values.min() and figure.y_range.end > values.max()
+    assert figure.y_range.end < values.max() * 1.1  # its extents, not the old feature's
+    assert figure.yaxis[0].axis_label == "peak"
+    assert figure.title.text.startswith(f"Individuals chart · {N:,} points")
+    if drawn.dense:
+        (image,) = _renderers(plot, Image)
+        counts = np.asarray(image.data_source.data["parts"][0])
+        at = pd.to_datetime(other.at).to_numpy()
+        extents = (at.min(), at.max()), (values.min(), values.max())
+        np.testing.assert_equal(counts, _histogram(at, values, *extents, CELLS))
+    else:
+        dots, _marks = _renderers(plot, Scatter)
+        np.testing.assert_array_equal(dots.data_source.data["peak"], values)
+
+
+def test_data_of_another_kind_needs_a_new_chart(plotted):
+    drawn, _plot = _draw(plotted, dense_from=N)  # glyphs
+    assert drawn.fits(_shown(plotted), N)
+    assert not drawn.fits(_shown(plotted), N - 1)  # as a chart of counts would draw it

@@ -10,8 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 import holoviews as hv
 import numpy as np
 import pandas as pd
+import panel as pn
 import pytest
+from bokeh.document import Document
+from bokeh.plotting import figure
 
+from app.markup import text
 from app.quality.charts import FEATURE_WORDS
 from app.quality.page import QualityPage
 from pipelines.batch import TEXT_COLUMNS, CurveBatch
@@ -66,15 +70,17 @@ def test_a_brush_between_points_says_so(quality):
 
 
 def test_a_dense_chart_brushes_the_same_parts(quality):
-    assert isinstance(quality.plots.objects[0].object, hv.Overlay)  # glyphs, below the threshold
+    assert not quality._charts[0].dense  # glyphs, below the threshold
     quality.dense_from = 10  # the demo's few hundred points drawn as counts per cell
     quality.draw()
     plotted = quality._plotted
     assert len(plotted.chart.points) > 10
-    assert isinstance(quality.plots.objects[0].object, hv.DynamicMap)  # counts, re-counted on zoom
+    assert quality._charts[0].dense  # counts, re-counted on zoom: a new figure
     zone = quality.zone(quality._rows)
     at = [engine_time(t).tz_convert(zone).tz_localize(None) for t in plotted.at]
-    quality._brush.event(boundsx=(at[2], at[6]))  # as the browser's box selection sends it
+    quality._charts[0].brush.event(
+        boundsx=(at[2], at[6])
+    )  # as the browser's box selection sends it
     brushed = {i for k in range(2, 7) for i in plotted.curve_ids[k]}
     assert quality.brushed.object.startswith(f"**{len(brushed)} parts brushed**")
     assert quality.brushed_picture.visible
@@ -83,17 +89,68 @@ def test_a_dense_chart_brushes_the_same_parts(quality):
 def test_the_distribution_is_drawn_with_its_normal_fit_and_the_limits(quality):
     values = quality.chosen()["area"].to_numpy()
     quality.lower.value, quality.upper.value = "0", str(float(values.max()) * 2)
-    overlay = quality.spread.object
-    bars, fit, lower, upper = overlay.values()
+    bars, fit, spec = quality.spread.object[()].values()
     counts, edges = np.histogram(values[np.isfinite(values)], bins=40)
     np.testing.assert_array_equal(bars.dimension_values("parts"), counts)
     assert bars.edges.tolist() == edges.tolist()
     assert fit.label == "normal fit" and fit.dimension_values("parts").max() > 0
-    assert (lower.data, upper.data) == (0.0, float(values.max()) * 2)
+    assert spec.label == "spec limits"
+    assert spec.dimension_values(0).tolist() == [0.0, float(values.max()) * 2]
     assert "Capability" in quality.fit.object
     assert "run rule" in quality.flags.object or "flagged point" in quality.flags.object
     quality.upper.value = ""  # one limit: one line
-    assert len(quality.spread.object) == 3
+    assert quality.spread.object[()].values()[2].dimension_values(0).tolist() == [0.0]
+
+
+def test_the_flagged_points_are_listed_newest_first_with_their_parts(engine, store):
+    """The list beside the charts, against the charts' own violations sorted the obvious way."""
+    store.write(generate_demo(DemoSpec(curves=3000, seed=4)), DatasetSpec("busy", "demo", "d"))
+    client = engine.client()
+    try:
+        _flagged_points_listed(
+            QualityPage("busy", Curves(client, store.database, projects=("busy",)))
+        )
+    finally:
+        client.close()
+
+
+def _flagged_points_listed(quality: QualityPage) -> None:
+    # The demo's drifting station, whose parts break the rules most.
+    drifting = quality._features.groupby(["station", "program"])["peak_y"].std().idxmax()
+    quality.station.value, quality.program.value = drifting
+    quality.feature.value = "peak_y"
+    # Limits from its first parts only, before the drift: the later ones break the rules.
+    started = quality.chosen()["started_at"].sort_values()
+    until = engine_time(started.iloc[len(started) // 4]).tz_convert(quality.zone())
+    quality.baseline.value = f"{until:%Y-%m-%d %H:%M}"
+    made = [quality._plotted, quality._charts[1].data.data.plotted]
+    found = [
+        (pd.Timestamp(p.at.iloc[v.index]), p.chart.name, v.words, p.curve_ids[v.index][-1])
+        for p in made
+        for v in p.violations
+    ]
+    assert len(found) > 12, "the demo should break rules often enough to cut the list"
+    found.sort(key=lambda f: f[0], reverse=True)
+    lines = quality.flags.object.splitlines()
+    assert lines[0] == f"**{len(found)} flagged point(s)**, newest first:"
+    assert len(lines) == 1 + 12
+    zone = quality.zone(quality._rows)
+    serials = dict(zip(quality._rows["curve_id"], quality._rows["part_serial"], strict=True))
+    for line, (when, chart, words, curve_id) in zip(lines[1:], found, strict=False):
+        local = engine_time(when).tz_convert(zone)
+        assert line.startswith(f"- {local:%Y-%m-%d %H:%M} · {chart}: {text(words)} · ")
+        assert f"[{text(serials[curve_id])}](curves?" in line
+
+
+def test_the_spec_limits_do_not_stretch_the_charts(quality):
+    """The distribution's x axis is the charts' y quantity: a spec limit far from the values
+    widens the distribution only."""
+    quality.lower.value = "0"
+    root = pn.panel(quality).get_root(Document())
+    figures = {f.title.text.split(" ·")[0]: f for f in root.select({"type": figure})}
+    chart, spread = figures["Individuals chart"], figures["Distribution"]
+    assert chart.y_range is not spread.x_range
+    assert spread.x_range.start < 0 < quality.chosen()["area"].min() * 0.9 < chart.y_range.start
 
 
 def test_clicking_a_point_opens_its_part(quality):
