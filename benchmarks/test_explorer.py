@@ -39,8 +39,11 @@ from pipelines.synthetic import DemoSpec, generate_demo
 CURVES = 10_000 if FULL else 300
 TARGET_MS = 250
 RESULTS: list[dict] = []
-# (process, view) -> seconds of HoloViews' rasterize: 9 s a view, once for both modes
+# (process, view) -> seconds of HoloViews' rasterize: 9 s a view, once for both modes, and for
+# the overview and the deepest zoom only (it aggregates every path whatever the view: 8.3-9.7 s
+# for each of the six views when all were measured, on December 5)
 BASELINES: dict[tuple[str, str], float] = {}
+BASELINE_VIEWS = ("overview", "zoom 10x")
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +177,7 @@ def measure_steps(explorer: CurveExplorer, mode: str, process: str, events: list
             assert events and message.content["events"]
         image = explorer.plot.image
         assert image.view.x_range[1] == x_range[1]
-        if (process, label) not in BASELINES:  # the same view in both modes: measured once
+        if label in BASELINE_VIEWS and (process, label) not in BASELINES:
             if held is None:
                 held = path()
             began = time.perf_counter()
@@ -188,7 +191,7 @@ def measure_steps(explorer: CurveExplorer, mode: str, process: str, events: list
             )
             BASELINES[(process, label)] = time.perf_counter() - began
             assert baseline is not None
-        baseline_s = BASELINES[(process, label)]
+        baseline_s = BASELINES.get((process, label))
         # The first attempt may load kernels; the rest are the measure.
         row(mode, process, label, image, timings[1:], baseline_s)
 

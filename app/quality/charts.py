@@ -267,8 +267,10 @@ class DistributionChart:
         fit = hv.Curve((shown.x, shown.fitted), name, "parts", label="normal fit").opts(
             color="#08306b", line_width=2, framewise=True
         )
+        # The axis follows the parts: a limit far outside them is off the chart, not squeezing
+        # the histogram into a sliver.
         spec = hv.VLines(list(limits), kdims=[name], label="spec limits").opts(
-            color=OUT, line_dash="dashed"
+            color=OUT, line_dash="dashed", apply_ranges=False
         )
         return (bars * fit * spec).opts(
             responsive=True,
