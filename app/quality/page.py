@@ -228,6 +228,7 @@ class QualityPage(pn.viewable.Viewer):
             self._say(self._no_values(self.feature.value))
             return
         try:
+            lower, upper = _number("lower", self.lower.value), _number("upper", self.upper.value)
             made = chart_feature(
                 rows,
                 self.feature.value,
@@ -235,8 +236,8 @@ class QualityPage(pn.viewable.Viewer):
                 subgroup=self.subgroup.value,
                 per_hour=self.per_hour.value,
                 baseline=(None, self._time(self.baseline.value, rows)),
-                lower=_number("lower", self.lower.value),
-                upper=_number("upper", self.upper.value),
+                lower=lower,
+                upper=upper,
                 rules=self.rules.value,
             )
         except (ValueError, TimeInputError) as exc:
@@ -249,11 +250,7 @@ class QualityPage(pn.viewable.Viewer):
         self.brushed.object, self.brushed_picture.visible = BRUSH_ASK, False
         self.opened.object = CLICK_ASK
         self.fit.object = _capability_words(made)
-        limits = [
-            v
-            for v in (_number("lower", self.lower.value), _number("upper", self.upper.value))
-            if v is not None
-        ]
+        limits = [v for v in (lower, upper) if v is not None]
         self._show_distribution(made.distribution, self.words[made.feature], limits)
         self.flags.object = self._flag_words(made, rows, zone)
 
