@@ -36,6 +36,7 @@ from models.identifiers import identifier
 from pipelines.frames import id_chunks, query_frame, query_table
 from pipelines.kernels.scale import scaled
 from pipelines.samples import CurveSet
+from pipelines.schema import STORED_ORDER
 from pipelines.views import (
     AXIS_COLUMNS,
     BY_VERDICT,
@@ -99,9 +100,14 @@ def select(
     *,
     ids: list[int] | None = None,
     commits: Commits | None = None,
+    stored_order: bool = False,
 ) -> pd.DataFrame:
     """Metadata of the curves matching ``where`` (and ``ids``, and ``commits``, if given) whose
-    extents overlap ``view`` (ranges set); every matching curve when ``view`` is None."""
+    extents overlap ``view`` (ranges set); every matching curve when ``view`` is None.
+    ``stored_order``: in the order the samples are stored (:data:`STORED_ORDER`), for reading
+    whole curves a chunk at a time: a chunk of neighbours is read from a few places, where one
+    of scattered curves costs a read of most of the table (judging 10,000 curves in 8 chunks:
+    0.13 against 0.05 s a chunk)."""
     sql, params = where.where("c")
     if commits is not None:
         more, extra = commits.where(database, "c")
@@ -131,6 +137,8 @@ def select(
         f"WHERE {sql}"
     )
     if ids is None:
+        if stored_order:
+            query += " ORDER BY " + ", ".join(f"c.{c}" for c in STORED_ORDER.split(", "))
         return query_frame(client, query, columns, params)
     query += " AND c.curve_id IN {ids:Array(UInt64)}"
     frames = [
@@ -220,23 +228,46 @@ def _tables(
                     yield table
 
 
-def _answers(client: Client, database: str, meta: pd.DataFrame, kinds: dict, params: dict):
+def _answers(
+    client: Client,
+    database: str,
+    meta: pd.DataFrame,
+    kinds: dict,
+    params: dict,
+    *,
+    coded: bool = False,
+):
     parts = list(_tables(client, database, meta, kinds, params))
-    return _assemble(meta, parts) if parts else _empty(meta.iloc[:0])
+    return _assemble(meta, parts, coded=coded) if parts else _empty(meta.iloc[:0], coded=coded)
 
 
-def _empty(meta: pd.DataFrame) -> CurveSet:
+def _empty(meta: pd.DataFrame, *, coded: bool = False) -> CurveSet:
+    if coded:
+        nothing, steps = np.empty(0, np.int32), np.empty(0)
+        return CurveSet(meta, np.zeros(1, dtype=np.int64), nothing, nothing, steps, steps)
     return CurveSet(meta, np.zeros(1, dtype=np.int64), np.empty(0), np.empty(0))
 
 
-def fetch_samples(client: Client, database: str, meta: pd.DataFrame, view: View | None) -> CurveSet:
+def fetch_samples(
+    client: Client,
+    database: str,
+    meta: pd.DataFrame,
+    view: View | None,
+    *,
+    coded: bool = False,
+) -> CurveSet:
     """Samples of the curves in ``meta`` (from :func:`select`), with ``meta`` reordered to
     match. Curves reaching beyond the view's x range come trimmed, with NaN at every cut;
-    others, and all of them when ``view`` is None, come whole."""
+    others, and all of them when ``view`` is None, come whole. ``coded``: whole curves as the
+    store's integer codes with their steps (see :class:`CurveSet`), for code that judges or
+    measures them."""
+    if coded and view is not None:
+        raise ValueError("coded samples come whole: a trimmed curve's cuts need float NaN")
     if meta.empty:
-        return _empty(meta)
+        return _empty(meta, coded=coded)
     if view is None:
-        return _answers(client, database, meta, {_WHOLE: np.ones(len(meta), bool)}, {})
+        whole = {_WHOLE: np.ones(len(meta), bool)}
+        return _answers(client, database, meta, whole, {}, coded=coded)
     xmin, xmax = view.x_range
     trim = ((meta["x_min"] < xmin) | (meta["x_max"] > xmax)).to_numpy()
     return _answers(
@@ -337,18 +368,27 @@ def _floats(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.insert(x, holes, np.nan), np.insert(y, holes, np.nan), counts
 
 
-def _assemble(meta: pd.DataFrame, parts: list[pa.Table]) -> CurveSet:
+def _codes(table: pa.Table) -> tuple[np.ndarray, ...]:
+    """Samples of one whole-curve answer as stored: codes, values per curve, and steps."""
+    xs, ys = table.column("xs").combine_chunks(), table.column("ys").combine_chunks()
+    counts = np.diff(xs.offsets.to_numpy()).astype(np.int64)
+    x_step = table.column("x_step").to_numpy().astype(np.float64, copy=False)
+    y_step = table.column("y_step").to_numpy().astype(np.float64, copy=False)
+    return xs.flatten().to_numpy(), ys.flatten().to_numpy(), counts, x_step, y_step
+
+
+def _assemble(meta: pd.DataFrame, parts: list[pa.Table], *, coded: bool = False) -> CurveSet:
     """One curve set from the engine's answers; ``meta`` is reordered to match them."""
-    pieces = [_floats(table) for table in parts]
+    pieces = [_codes(table) if coded else _floats(table) for table in parts]
     if len(pieces) == 1:
-        x, y, counts = pieces[0]
+        x, y, counts, *steps = pieces[0]
     else:
-        x, y, counts = (np.concatenate([p[i] for p in pieces]) for i in range(3))
+        x, y, counts, *steps = (np.concatenate(column) for column in zip(*pieces, strict=True))
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     fetched = pd.Index(np.concatenate([t.column("curve_id").to_numpy() for t in parts]))
     meta = meta.iloc[pd.Index(meta["curve_id"]).get_indexer(fetched)].reset_index(drop=True)
-    return CurveSet(meta, offsets, x, y)
+    return CurveSet(meta, offsets, x, y, *steps)
 
 
 # Envelope quantiles: fixed levels, written into the SQL as constants (never user input).

@@ -1,12 +1,16 @@
 """Evaluation rules judged per curve: windows, no-pass lines, envelopes, thresholds.
 
-Curves come as one flat set in Arrow's list layout (``x``, ``y`` float64, ``offsets`` int64,
-curve ``c`` is ``[offsets[c], offsets[c + 1])``). A curve is its polyline: straight segments
-between consecutive samples, so a segment can enter a window or cross a line between two
-samples. A sample with NaN or infinity in x or y breaks the polyline: no segment touches it
-(a *gap*). A run of finite samples between gaps is a *piece*; a piece of one sample is a point,
-and counts as a point of the curve. A curve without any finite sample gets :data:`EMPTY` from
-every rule (nothing was judged, so it does not pass).
+Curves come as one flat set in Arrow's list layout (``x``, ``y``, ``offsets`` int64, curve
+``c`` is ``[offsets[c], offsets[c + 1])``) with a step per curve: a value is ``x[i] *
+x_step[c]`` in float64. The store's integer codes are judged as they are read, with their
+steps (no float copy of every sample first); float samples come with steps of 1.0.
+
+A curve is its polyline: straight segments between consecutive samples, so a segment can enter
+a window or cross a line between two samples. A sample with NaN or infinity in x or y breaks
+the polyline: no segment touches it (a *gap*). A run of finite samples between gaps is a
+*piece*; a piece of one sample is a point, and counts as a point of the curve. A curve without
+any finite sample gets :data:`EMPTY` from every rule (nothing was judged, so it does not
+pass).
 
 Every boundary is closed: a curve exactly on a window's edge is in the window, exactly on a
 no-pass line has crossed it, exactly on an envelope's bound is inside the band, exactly at a
@@ -163,7 +167,7 @@ def _leave(ci, visits, how, ax, ay, sides, points):
 
 
 @ngjit
-def _window_visits(x, y, s, e, box, enough, ci, sides, points):
+def _window_visits(x, y, s, e, xs, ys, box, enough, ci, sides, points):
     """Walk curve ``ci`` and record its visits of the closed box; stop after ``enough``.
     Returns ``(visits, finite samples seen)``."""
     visits = 0
@@ -172,7 +176,7 @@ def _window_visits(x, y, s, e, box, enough, ci, sides, points):
     seen = False
     px = py = 0.0
     for j in range(s, e):
-        qx, qy = x[j], y[j]
+        qx, qy = x[j] * xs, y[j] * ys
         if not _finite(qx, qy):
             if inside:
                 _leave(ci, visits, GAP, px, py, sides, points)
@@ -217,7 +221,7 @@ def _window_visits(x, y, s, e, box, enough, ci, sides, points):
 
 
 @ngjit_parallel
-def judge_window(x, y, offsets, box, kind, entry, exit_):
+def judge_window(x, y, offsets, x_step, y_step, box, kind, entry, exit_):
     """Window ``box = (x0, x1, y0, y1)`` of ``kind`` (:data:`UNI_BOX`, :data:`PASS_THROUGH`,
     :data:`NOT_TOUCH`); ``entry`` and ``exit_`` are side masks (:data:`ANY` for any side).
 
@@ -233,7 +237,17 @@ def judge_window(x, y, offsets, box, kind, entry, exit_):
     enough = 2 if kind == UNI_BOX else 1
     for ci in prange(n):
         visits, seen = _window_visits(
-            x, y, offsets[ci], offsets[ci + 1], box, enough, ci, sides, points
+            x,
+            y,
+            offsets[ci],
+            offsets[ci + 1],
+            x_step[ci],
+            y_step[ci],
+            box,
+            enough,
+            ci,
+            sides,
+            points,
         )
         if not seen:
             codes[ci] = EMPTY
@@ -300,7 +314,7 @@ def _hits_line(px, py, qx, qy, line):
 
 
 @ngjit_parallel
-def judge_line(x, y, offsets, line):
+def judge_line(x, y, offsets, x_step, y_step, line):
     """No-pass line ``line = (ax, ay, bx, by)``: fails where the curve first meets it (touching
     counts). Returns ``(codes, points)``: the first meeting point along the curve, or NaN."""
     n = len(offsets) - 1
@@ -308,11 +322,12 @@ def judge_line(x, y, offsets, line):
     points = np.full((n, 2), np.nan)
     for ci in prange(n):
         s, e = offsets[ci], offsets[ci + 1]
+        xs, ys = x_step[ci], y_step[ci]
         seen = False
         prev_ok = False
         px = py = 0.0
         for j in range(s, e):
-            qx, qy = x[j], y[j]
+            qx, qy = x[j] * xs, y[j] * ys
             if not _finite(qx, qy):
                 prev_ok = False
                 continue
@@ -358,14 +373,28 @@ def _vertices_left(bx, knots):
 
 
 @ngjit
-def _envelope_curve(x, y, s, e, env, band, ci, points, worst):
+def _rank(knots, v, k):
+    """How many knots are at or left of ``v`` (``searchsorted(knots, v, "right")``), walking
+    from ``k``, the answer for a nearby value: consecutive samples are near, so this is a step
+    or two where a search per segment end cost more than the rest of the envelope's work."""
+    while k < len(knots) and knots[k] <= v:
+        k += 1
+    while k > 0 and knots[k - 1] > v:
+        k -= 1
+    return k
+
+
+@ngjit
+def _envelope_curve(x, y, s, e, xs, ys, env, band, ci, points, worst):
     """Walk curve ``ci``; returns ``(code, anything in range, finite samples seen)``.
 
     A segment is checked at its stops: its ends (clipped to the range) and the bounds' vertices
     in between (``knots``, both bounds' vertices merged), in the segment's direction.
     ``chained``: the last checked point is where this segment starts, on the same stretch of
-    the curve inside the range. Finding a stop's bound segments is one search per segment end:
-    a stop on knot m has the bounds' vertices ``low_at[m]`` and ``up_at[m]`` at or left of it.
+    the curve inside the range. A stop on knot m has the bounds' vertices ``low_at[m]`` and
+    ``up_at[m]`` at or left of it. Each sample's rank among the knots (:func:`_rank`) is found
+    once: the rank of a clamped segment end follows from its ends' ranks and the range's, as
+    the rank only grows with x.
     """
     lower_x, lower_y, upper_x, upper_y, knots, low_at, up_at = band
     xa, xb = env[0], env[1]
@@ -375,21 +404,24 @@ def _envelope_curve(x, y, s, e, env, band, ci, points, worst):
     px = py = 0.0
     lx = ly = 0.0  # the last checked point and its distances above / below the band
     ld_up = ld_lo = 0.0
+    rank_a, rank_b = _rank(knots, xa, 0), _rank(knots, xb, 0)
+    kp = kq = 0  # ranks of P and Q
     for j in range(s, e):
-        qx, qy = x[j], y[j]
+        qx, qy = x[j] * xs, y[j] * ys
         if not _finite(qx, qy):
             prev_ok = chained = False
             continue
         seen = True
+        kq = _rank(knots, qx, kq)
         if not prev_ok:
-            px, py = qx, qy  # a piece's first sample: checked as a point
+            px, py, kp = qx, qy, kq  # a piece's first sample: checked as a point
         lo_x, hi_x = max(min(px, qx), xa), min(max(px, qx), xb)
         if lo_x > hi_x:
             chained = False
         else:
             # Knots a..b-1 lie strictly between the ends; the ends' own knots are a-1 and h.
-            a = np.searchsorted(knots, lo_x, side="right")
-            h = np.searchsorted(knots, hi_x, side="right") - 1
+            a = max(min(kp, kq), rank_a)  # the rank of lo_x
+            h = min(max(kp, kq), rank_b) - 1
             b = h if knots[h] == hi_x and h >= a else h + 1
             total = b - a + 2
             forward = qx >= px
@@ -436,12 +468,12 @@ def _envelope_curve(x, y, s, e, env, band, ci, points, worst):
             if (hi_x if forward else lo_x) != qx:
                 chained = False  # leaves the range part-way
         prev_ok = True
-        px, py = qx, qy
+        px, py, kp = qx, qy, kq
     return code, in_range, seen
 
 
 @ngjit_parallel
-def judge_envelope(x, y, offsets, env, lower_x, lower_y, upper_x, upper_y):
+def judge_envelope(x, y, offsets, x_step, y_step, env, lower_x, lower_y, upper_x, upper_y):
     """Envelope over ``env = (xa, xb)`` between the polylines ``lower`` and ``upper`` (x
     strictly increasing, each spanning the range). Every segment is checked exactly: between
     consecutive stops (its ends and the bounds' vertices) both the curve and the bounds are
@@ -466,7 +498,7 @@ def judge_envelope(x, y, offsets, env, lower_x, lower_y, upper_x, upper_y):
     )
     for ci in prange(n):
         code, in_range, seen = _envelope_curve(
-            x, y, offsets[ci], offsets[ci + 1], env, band, ci, points, worst
+            x, y, offsets[ci], offsets[ci + 1], x_step[ci], y_step[ci], env, band, ci, points, worst
         )
         if not seen:
             codes[ci] = EMPTY
@@ -487,10 +519,10 @@ def _reached(v, level, direction):
 
 
 @ngjit_parallel
-def judge_threshold(x, y, offsets, level, direction, low, high):
+def judge_threshold(x, y, offsets, x_step, y_step, level, direction, low, high):
     """Threshold: the first point along the curve where y reaches ``level`` (:data:`RISING`:
     y >= level, :data:`FALLING`: y <= level, :data:`EITHER`: y == level) must have x in the
-    closed ``[low, high]``. For x against y, pass the arrays swapped.
+    closed ``[low, high]``. For x against y, pass the arrays (and their steps) swapped.
 
     Returns ``(codes, points, where)``: that point (NaN if never reached) and how it was
     reached: 0 along the curve, :data:`START` at its first finite sample, :data:`AFTER_GAP` at
@@ -501,10 +533,11 @@ def judge_threshold(x, y, offsets, level, direction, low, high):
     where = np.zeros(n, dtype=np.int16)
     for ci in prange(n):
         s, e = offsets[ci], offsets[ci + 1]
+        xs, ys = x_step[ci], y_step[ci]
         seen = prev_ok = found = False
         px = py = hx = hy = 0.0
         for j in range(s, e):
-            qx, qy = x[j], y[j]
+            qx, qy = x[j] * xs, y[j] * ys
             if not _finite(qx, qy):
                 prev_ok = False
                 continue

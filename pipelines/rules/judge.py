@@ -10,6 +10,7 @@ this module only chooses the curves, calls them and words the result.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,6 +20,7 @@ from pipelines.features import Configured
 from pipelines.fetch import fetch_samples, select
 from pipelines.kernels import rules as K
 from pipelines.kernels.features import FEATURES, curve_features
+from pipelines.overlap import overlapped
 from pipelines.rules.reasons import reasons
 from pipelines.rules.spec import (
     DIRECTIONS,
@@ -85,7 +87,8 @@ def covered(rule: Rule, meta: pd.DataFrame) -> np.ndarray:
 
 
 def subset(curves: CurveSet, rows: np.ndarray) -> CurveSet:
-    """The curves at ``rows``, with their samples gathered (no copy when all are kept)."""
+    """The curves at ``rows``, with their samples (and steps) gathered (no copy when all are
+    kept)."""
     if len(rows) == len(curves):
         return curves
     starts, stops = curves.offsets[rows], curves.offsets[rows + 1]
@@ -94,22 +97,32 @@ def subset(curves: CurveSet, rows: np.ndarray) -> CurveSet:
     # Sample k of the new layout comes from its curve's old start plus its place in the curve.
     take = np.repeat(starts - offsets[:-1], stops - starts) + np.arange(offsets[-1])
     meta = curves.meta.iloc[rows].reset_index(drop=True)
-    return CurveSet(meta, offsets, curves.x[take], curves.y[take])
+    steps = {}
+    if curves.x_step is not None:
+        steps = {"x_step": curves.x_step[rows], "y_step": curves.y_step[rows]}
+    return CurveSet(meta, offsets, curves.x[take], curves.y[take], **steps)
 
 
-def _run(rule: Rule, x: np.ndarray, y: np.ndarray, offsets: np.ndarray) -> dict[str, np.ndarray]:
+def _run(rule: Rule, curves: CurveSet) -> dict[str, np.ndarray]:
     """The rule's kernel over the curves: ``codes``, the reason's ``points`` and extras."""
     check = rule.check
+    if curves.x_step is None:  # float values
+        x = np.ascontiguousarray(curves.x, dtype=np.float64)
+        y = np.ascontiguousarray(curves.y, dtype=np.float64)
+    else:  # the store's codes, as they are
+        x, y = np.ascontiguousarray(curves.x), np.ascontiguousarray(curves.y)
+    offsets = np.ascontiguousarray(curves.offsets, dtype=np.int64)
+    xs, ys = curves.steps()
     if isinstance(check, Window):
         box = np.array([check.x0, check.x1, check.y0, check.y1])
         mode = WINDOW_MODES[check.mode]
         codes, sides, points = K.judge_window(
-            x, y, offsets, box, mode, SIDES[check.entry], SIDES[check.exit]
+            x, y, offsets, xs, ys, box, mode, SIDES[check.entry], SIDES[check.exit]
         )
         return {"codes": codes, "sides": sides, "points": points}
     if isinstance(check, NoPassLine):
         line = np.array([check.x0, check.y0, check.x1, check.y1])
-        codes, points = K.judge_line(x, y, offsets, line)
+        codes, points = K.judge_line(x, y, offsets, xs, ys, line)
         return {"codes": codes, "points": points}
     if isinstance(check, Envelope):
         lower, upper = np.array(check.lower), np.array(check.upper)
@@ -117,6 +130,8 @@ def _run(rule: Rule, x: np.ndarray, y: np.ndarray, offsets: np.ndarray) -> dict[
             x,
             y,
             offsets,
+            xs,
+            ys,
             np.array([check.x_min, check.x_max]),
             np.ascontiguousarray(lower[:, 0]),
             np.ascontiguousarray(lower[:, 1]),
@@ -125,27 +140,39 @@ def _run(rule: Rule, x: np.ndarray, y: np.ndarray, offsets: np.ndarray) -> dict[
         )
         return {"codes": codes, "points": points, "worst": worst}
     if isinstance(check, Threshold):
-        a, b = (y, x) if check.axis == "x" else (x, y)
+        a, b, a_step, b_step = (y, x, ys, xs) if check.axis == "x" else (x, y, xs, ys)
         codes, points, how = K.judge_threshold(
-            a, b, offsets, check.level, DIRECTIONS[check.direction], check.low, check.high
+            a,
+            b,
+            offsets,
+            a_step,
+            b_step,
+            check.level,
+            DIRECTIONS[check.direction],
+            check.low,
+            check.high,
         )
         if check.axis == "x":
             points = points[:, ::-1]
         return {"codes": codes, "points": np.ascontiguousarray(points), "how": how}
     if isinstance(check, FeatureLimits):
-        return _feature_limits(check, x, y, offsets)
+        return _feature_limits(check, x, y, offsets, xs, ys)
     raise TypeError(f"no kernel for {check!r}")
 
 
 def _feature_limits(
-    check: FeatureLimits, x: np.ndarray, y: np.ndarray, offsets: np.ndarray
+    check: FeatureLimits,
+    x: np.ndarray,
+    y: np.ndarray,
+    offsets: np.ndarray,
+    x_step: np.ndarray,
+    y_step: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """Each curve's value of the feature against the limits; the point is the one the value
     is read at where there is one (the peak, the crossing)."""
-    ones = np.ones(len(offsets) - 1)
-    points = np.full((len(ones), 2), np.nan)
+    points = np.full((len(offsets) - 1, 2), np.nan)
     if check.feature in FEATURES:
-        fixed = curve_features(x, y, offsets, ones, ones)
+        fixed = curve_features(x, y, offsets, x_step, y_step)
         value = fixed[FEATURES.index(check.feature)]
         if check.feature in ("peak_y", "peak_x"):
             points[:, 0], points[:, 1] = fixed[FEATURES.index("peak_x")], fixed[0]
@@ -154,7 +181,7 @@ def _feature_limits(
             points[:, 1] = fixed[FEATURES.index("final_y")]
     else:
         measure = Configured(0, "", check.feature, check.a, check.b)
-        value = measure.values(x, y, offsets, ones, ones)
+        value = measure.values(x, y, offsets, x_step, y_step)
         if check.feature == "y_at_x":
             points[:, 0], points[:, 1] = check.a, value
         elif check.feature == "x_at_y":
@@ -164,12 +191,15 @@ def _feature_limits(
         K.NO_VALUE,
         np.where(value > check.high, K.ABOVE, np.where(value < check.low, K.BELOW, K.PASS)),
     ).astype(np.int64)
-    finite = np.concatenate([[0], np.cumsum(np.isfinite(x) & np.isfinite(y))])
-    codes[finite[offsets[1:]] == finite[offsets[:-1]]] = K.EMPTY  # no finite sample
+    if np.issubdtype(x.dtype, np.integer):  # codes: every sample is finite
+        codes[offsets[1:] == offsets[:-1]] = K.EMPTY
+    else:
+        finite = np.concatenate([[0], np.cumsum(np.isfinite(x) & np.isfinite(y))])
+        codes[finite[offsets[1:]] == finite[offsets[:-1]]] = K.EMPTY  # no finite sample
     return {"codes": codes, "points": points, "value": value}
 
 
-def _empty() -> pd.DataFrame:
+def no_verdicts() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _DTYPES.items()})
 
 
@@ -196,9 +226,7 @@ def judge_set(curves: CurveSet, rules: Sequence[Rule]) -> pd.DataFrame:
         if not len(rows):
             continue
         chosen = subset(curves, rows)
-        x = np.ascontiguousarray(chosen.x, dtype=np.float64)
-        y = np.ascontiguousarray(chosen.y, dtype=np.float64)
-        out = _run(rule, x, y, np.ascontiguousarray(chosen.offsets, dtype=np.int64))
+        out = _run(rule, chosen)
         codes = out["codes"]
         points = out["points"]
         point = points[:, 0, :] if points.ndim == 3 else points
@@ -223,7 +251,7 @@ def judge_set(curves: CurveSet, rules: Sequence[Rule]) -> pd.DataFrame:
             )
         )
     if not frames:
-        return _empty()
+        return no_verdicts()
     return pd.concat(frames, ignore_index=True)
 
 
@@ -246,6 +274,22 @@ def sample_chunks(meta: pd.DataFrame, limit: int) -> Iterator[pd.DataFrame]:
         yield meta.iloc[start:]
 
 
+def _covered_parts(
+    meta: pd.DataFrame, rules: Sequence[Rule], chunk_samples: int
+) -> Iterator[pd.DataFrame]:
+    """:func:`sample_chunks` of ``meta``, keeping the curves some rule covers."""
+    for part in sample_chunks(meta, chunk_samples):
+        wanted = np.zeros(len(part), dtype=bool)
+        for rule in rules:
+            wanted |= covered(rule, part)
+        if wanted.any():
+            yield part[wanted]
+
+
+def _judge_group(group: list[tuple[int, Rule]], samples: CurveSet) -> list[pd.DataFrame]:
+    return [judge_set(samples, [rule]).assign(_order=n) for n, rule in group]
+
+
 def judge(curves: Curves, rules: Sequence[Rule], *, chunk_samples: int = CHUNK_SAMPLES):
     """Judge the stored curves ``curves`` selects (kept inside its projects) against
     ``rules``; each rule sees only its own project and process (and programs, stations). Whole
@@ -258,22 +302,20 @@ def judge(curves: Curves, rules: Sequence[Rule], *, chunk_samples: int = CHUNK_S
         groups.setdefault((rule.scope.project, rule.scope.process), []).append((n, rule))
     for (project, process), group in groups.items():
         narrowed = curves.filter(project=project, process=process)
-        meta = select(narrowed.client, narrowed.database, narrowed.selection, None)
+        meta = select(
+            narrowed.client, narrowed.database, narrowed.selection, None, stored_order=True
+        )
         if meta.empty:
             continue
-        meta = meta.sort_values("curve_id", kind="stable").reset_index(drop=True)
-        for part in sample_chunks(meta, chunk_samples):
-            wanted = np.zeros(len(part), dtype=bool)
-            for _, rule in group:
-                wanted |= covered(rule, part)
-            if not wanted.any():
-                continue
-            samples = fetch_samples(narrowed.client, narrowed.database, part[wanted], None)
-            for n, rule in group:
-                frames.append(judge_set(samples, [rule]).assign(_order=n))
+        overlapped(
+            _covered_parts(meta, [rule for _, rule in group], chunk_samples),
+            partial(fetch_samples, narrowed.client, narrowed.database, view=None, coded=True),
+            partial(_judge_group, group),
+            frames.extend,
+        )
     frames = [f for f in frames if not f.empty]
     if not frames:
-        return _empty()
+        return no_verdicts()
     verdicts = pd.concat(frames, ignore_index=True)
     verdicts = verdicts.sort_values(["_order", "curve_id"], kind="stable")
     return verdicts.drop(columns="_order").reset_index(drop=True)

@@ -7,8 +7,9 @@ import pytest
 from pipelines.batch import TEXT_COLUMNS, CurveBatch
 from pipelines.curves import Curves
 from pipelines.density import curve_density, curves_through
-from pipelines.fetch import drawing_plan, fetch, fetch_drawable, fit, select
+from pipelines.fetch import drawing_plan, fetch, fetch_drawable, fetch_samples, fit, select
 from pipelines.hot import HotCache
+from pipelines.schema import STORED_ORDER
 from pipelines.sources import EngineSamples, MemorySamples
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
@@ -279,3 +280,32 @@ def test_reduced_answers_scale_with_pixel_columns_not_samples(adversarial_store)
     # At most four samples per column and curve, plus first and last of each side outside.
     assert len(drawable.x) <= len(dense) * (4 * view.width + 4)
     assert dense["point_count"].sum() > 10 * len(drawable.x)
+
+
+def test_coded_samples_are_the_stored_codes_and_steps(demo_store):
+    """``coded=True`` hands over each curve's codes and steps as stored; decoded, they are the
+    float samples every other reader gets, bit for bit."""
+    store, batches = demo_store
+    meta = select(store.client, store.database, CurveFilter(), None, stored_order=True)
+    coded = fetch_samples(store.client, store.database, meta, None, coded=True)
+    values = fetch_samples(store.client, store.database, meta, None)
+    assert coded.x.dtype == np.int32 and list(coded.meta["curve_id"]) == list(
+        values.meta["curve_id"]
+    )
+    counts = np.diff(coded.offsets)
+    np.testing.assert_array_equal(coded.x * np.repeat(coded.x_step, counts), values.x)
+    np.testing.assert_array_equal(coded.y * np.repeat(coded.y_step, counts), values.y)
+    keys = {k for b in batches for k in b.meta["curve_key"]}
+    assert set(coded.meta["curve_key"]) == keys
+    with pytest.raises(ValueError, match="whole"):
+        fetch_samples(store.client, store.database, meta, View((0, 1), (0, 1)), coded=True)
+
+
+def test_stored_order_lists_curves_as_their_samples_are_stored(demo_store):
+    store, _ = demo_store
+    meta = select(store.client, store.database, CurveFilter(), None, stored_order=True)
+    stored = store.client.query(
+        f"SELECT curve_id FROM {store.database}.curves ORDER BY {STORED_ORDER}"
+    ).result_columns[0]
+    assert list(meta["curve_id"]) == list(stored)
+    assert list(meta["curve_id"]) != sorted(meta["curve_id"])  # not merely by id

@@ -19,6 +19,11 @@ from tests.plain_python import passes_without_jit
 BOX = np.array([2.0, 6.0, 1.0, 4.0])  # x0, x1, y0, y1
 
 
+def unit(offsets):
+    """Steps of 1.0 for float samples."""
+    return np.ones(len(offsets) - 1), np.ones(len(offsets) - 1)
+
+
 def close(point, expected):
     if expected is None:
         return bool(np.isnan(point).all())
@@ -45,7 +50,7 @@ def random_curves(rng, n=300, grid=0.5):
 
 def window_agrees(curves, box, kind, entry, exit_):
     x, y, offsets = concatenate(curves)
-    codes, sides, points = R.judge_window(x, y, offsets, box, kind, entry, exit_)
+    codes, sides, points = R.judge_window(x, y, offsets, *unit(offsets), box, kind, entry, exit_)
     for ci, (cx, cy) in enumerate(curves):
         code, slots = ref.window(cx, cy, box, kind, entry, exit_)
         assert codes[ci] == code, (ci, cx, cy, codes[ci], code)
@@ -76,7 +81,9 @@ def test_random_windows_see_every_verdict():
     seen = set()
     for _ in range(8):
         x, y, offsets = concatenate(random_curves(rng))
-        codes, _, _ = R.judge_window(x, y, offsets, BOX, R.UNI_BOX, R.LEFT, R.RIGHT | R.TOP)
+        codes, _, _ = R.judge_window(
+            x, y, offsets, *unit(offsets), BOX, R.UNI_BOX, R.LEFT, R.RIGHT | R.TOP
+        )
         seen |= set(codes.tolist())
     assert seen == {
         R.PASS, R.EMPTY, R.NEVER_REACHED, R.STARTED_INSIDE, R.WRONG_ENTRY, R.ENDED_INSIDE,
@@ -93,7 +100,7 @@ def test_lines_match_the_reference_on_random_curves():
         if rng.random() < 0.2:
             segment[2:] = segment[:2]  # a line of one point
         x, y, offsets = concatenate(curves)
-        codes, points = R.judge_line(x, y, offsets, segment)
+        codes, points = R.judge_line(x, y, offsets, *unit(offsets), segment)
         for ci, (cx, cy) in enumerate(curves):
             code, point = ref.line(cx, cy, segment)
             assert codes[ci] == code, (ci, cx, cy, segment)
@@ -120,7 +127,7 @@ def test_envelopes_match_the_reference_on_random_curves():
         xa, xb = np.sort(np.round(rng.uniform(-1, 9, 2) * 2) / 2)
         env = np.array([xa, xb])
         x, y, offsets = concatenate(curves)
-        codes, points, worst = R.judge_envelope(x, y, offsets, env, *lower, *upper)
+        codes, points, worst = R.judge_envelope(x, y, offsets, *unit(offsets), env, *lower, *upper)
         for ci, (cx, cy) in enumerate(curves):
             code, point, bad = ref.envelope(cx, cy, env, lower, upper)
             assert codes[ci] == code, (ci, cx, cy, env, lower, upper)
@@ -140,7 +147,9 @@ def test_thresholds_match_the_reference_on_random_curves():
         low, high = np.sort(np.round(rng.uniform(-1, 9, 2) * 2) / 2)
         x, y, offsets = concatenate(curves)
         for direction in (R.RISING, R.FALLING, R.EITHER):
-            codes, points, how = R.judge_threshold(x, y, offsets, level, direction, low, high)
+            codes, points, how = R.judge_threshold(
+                x, y, offsets, *unit(offsets), level, direction, low, high
+            )
             for ci, (cx, cy) in enumerate(curves):
                 code, point, where = ref.threshold(cx, cy, level, direction, low, high)
                 assert codes[ci] == code, (ci, cx, cy, level, direction)
@@ -155,7 +164,7 @@ def test_thresholds_match_the_reference_on_random_curves():
 
 def one_window(x, y, kind=R.UNI_BOX, entry=R.ANY, exit_=R.ANY, box=BOX):
     cx, cy, offsets = concatenate([(np.array(x, float), np.array(y, float))])
-    codes, sides, points = R.judge_window(cx, cy, offsets, box, kind, entry, exit_)
+    codes, sides, points = R.judge_window(cx, cy, offsets, *unit(offsets), box, kind, entry, exit_)
     return int(codes[0]), sides[0].tolist(), points[0]
 
 
@@ -260,7 +269,7 @@ def test_never_reaching_and_empty_curves():
 
 def one(kernel, x, y, *args):
     cx, cy, offsets = concatenate([(np.array(x, float), np.array(y, float))])
-    return [a[0] for a in kernel(cx, cy, offsets, *args)]
+    return [a[0] for a in kernel(cx, cy, offsets, *unit(offsets), *args)]
 
 
 LINE = np.array([5.0, 0.0, 5.0, 10.0])  # a vertical line at x = 5 from y = 0 to 10
@@ -356,7 +365,35 @@ def test_windows_agree_with_the_reference_on_any_grid_curve(curves, kind, entry)
 def test_lines_agree_with_the_reference_on_any_grid_curve(curves, segment):
     curves, segment = as_arrays(curves), np.array(segment)
     x, y, offsets = concatenate(curves)
-    codes, points = R.judge_line(x, y, offsets, segment)
+    codes, points = R.judge_line(x, y, offsets, *unit(offsets), segment)
     for ci, (cx, cy) in enumerate(curves):
         code, point = ref.line(cx, cy, segment)
         assert codes[ci] == code and close(points[ci], point)
+
+
+def test_stored_codes_are_judged_as_their_values():
+    """The store's Int32 codes with a step per curve give, bit for bit, the verdicts and points
+    of the float values ``code * step`` (each kernel, curves of different steps)."""
+    rng = np.random.default_rng(23)
+    counts = rng.integers(0, 40, 200)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    xc = np.concatenate([np.cumsum(rng.integers(-3, 12, c)) for c in counts]).astype(np.int32)
+    yc = np.concatenate([np.cumsum(rng.integers(-5, 30, c)) for c in counts]).astype(np.int32)
+    xs, ys = rng.choice([0.1, 0.25, 0.013], len(counts)), rng.choice([0.5, 0.07], len(counts))
+    x, y = xc * np.repeat(xs, counts), yc * np.repeat(ys, counts)
+    lower, upper = (
+        (np.array([-1e4, 1e4]), np.array([0.0, 0.0])),
+        (np.array([-1e4, 1e4]), np.array([50.0, 50.0])),
+    )
+    calls = [
+        (R.judge_window, (np.array([2.0, 9.0, 5.0, 60.0]), R.UNI_BOX, R.LEFT, R.ANY)),
+        (R.judge_line, (np.array([3.0, 0.0, 8.0, 80.0]),)),
+        (R.judge_envelope, (np.array([1.0, 5.0]), *lower, *upper)),
+        (R.judge_threshold, (100.0, R.RISING, 1.0, 20.0)),
+    ]
+    for kernel, args in calls:
+        from_codes = kernel(xc, yc, offsets, xs, ys, *args)
+        from_values = kernel(x, y, offsets, *unit(offsets), *args)
+        for a, b in zip(from_codes, from_values, strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert len(set(from_codes[0].tolist())) >= 3, kernel  # several outcomes
