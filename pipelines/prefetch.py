@@ -1,10 +1,25 @@
-"""Overlap producing batches with writing them: a one-thread, bounded read-ahead."""
+"""Overlap reading from the engine with the work on what was read, in one helper thread.
+
+Two shapes, by who needs the engine's client:
+
+* :func:`prefetch`: the producer (reads, generation) runs ahead in the helper thread; for a
+  consumer that does not use the client the producer uses (drawing, or writing to another);
+* :func:`overlapped`: reads stay in the caller's thread and the work on each chunk goes to the
+  helper, for runs that also write back through the same client (judging rules over history):
+  a client then serves one request at a time, which a ClickHouse server's HTTP session
+  requires (it refuses a second query while one runs), and chDB does anyway.
+
+The engine releases the GIL while it reads (measured in-process with chDB: a Python loop and a
+query ran together), and the kernels release it while they run, so on two cores a read and
+the work on the previous chunk run at once instead of taking turns.
+"""
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -52,3 +67,33 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
     finally:
         stop.set()
         worker.join(timeout=5)
+
+
+Part = TypeVar("Part")
+Chunk = TypeVar("Chunk")
+Done = TypeVar("Done")
+
+
+def overlapped(
+    parts: Iterable[Part],
+    read: Callable[[Part], Chunk],
+    work: Callable[[Chunk], Done],
+    keep: Callable[[Done], None],
+    *,
+    stop: Callable[[], bool] = lambda: False,
+) -> None:
+    """For each part in order: ``read(part)`` in this thread, ``work(chunk)`` in a worker
+    thread while the next part is read, then ``keep(result)`` back in this thread, in order
+    (so ``keep`` may use the engine's client). ``stop()`` is asked before each read; work
+    already under way is still kept. An error in any step stops the run and is raised here."""
+    with ThreadPoolExecutor(1, thread_name_prefix="curvehouse-chunk") as pool:
+        working: Future | None = None
+        for part in parts:
+            if stop():
+                break
+            chunk = read(part)
+            if working is not None:
+                keep(working.result())
+            working = pool.submit(work, chunk)
+        if working is not None:
+            keep(working.result())

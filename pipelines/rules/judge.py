@@ -20,7 +20,7 @@ from pipelines.features import Configured
 from pipelines.fetch import fetch_samples, select
 from pipelines.kernels import rules as K
 from pipelines.kernels.features import FEATURES, curve_features
-from pipelines.overlap import overlapped
+from pipelines.prefetch import overlapped
 from pipelines.rules.reasons import reasons
 from pipelines.rules.spec import (
     DIRECTIONS,

@@ -30,7 +30,7 @@ from models.identifiers import identifier
 from pipelines.batch import CurveBatch
 from pipelines.fetch import fetch_samples
 from pipelines.frames import id_chunks, query_frame
-from pipelines.overlap import overlapped
+from pipelines.prefetch import overlapped
 from pipelines.rules.judge import (
     CHUNK_SAMPLES,
     judge_set,
