@@ -175,6 +175,7 @@ def draw_fetched(
             curves.x,
             curves.y,
             curves.offsets,
+            steps=None if curves.x_step is None else np.vstack(curves.steps()),
             categories=curves.meta["category_code"].to_numpy() if categories else None,
             n_categories=max(1, len(categories)),
             **kwargs,
@@ -182,7 +183,7 @@ def draw_fetched(
         counts += part.reshape(counts.shape)
         kernel += time.perf_counter() - began
         drawn.append(curves.meta["curve_id"].to_numpy()[shows])
-        samples += int(np.isfinite(curves.y).sum())
+        samples += len(curves.y) if curves.x_step is not None else int(np.isfinite(curves.y).sum())
     shown = meta[meta["curve_id"].isin(np.concatenate(drawn))] if drawn else meta.iloc[:0]
     return _Drawn(meta, shown, categories, counts, samples, engine, kernel).image(view, started)
 
