@@ -10,16 +10,23 @@ import os
 import re
 import statistics
 import subprocess
-import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from http.cookies import SimpleCookie
+from pathlib import Path
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import pytest
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
+from models import accounts
+from models.settings import Settings
+from models.signins import throttle_key
+from models.store import MetadataStore, open_metadata
+from models.tables import LoginThrottle
 from tests.ui.conftest import BIN, Served
 
 pytestmark = pytest.mark.ui
@@ -34,33 +41,22 @@ def served(tmp_path_factory):
     server.stop()
 
 
-def in_store(served, code: str) -> str:
-    """Python run against the server's metadata store, in a process of its own."""
-    prelude = (
-        "import sqlalchemy as sa\n"
-        "from models import accounts\n"
-        "from models.settings import Settings\n"
-        "from models.store import open_metadata\n"
-        "store = open_metadata(Settings.from_env())\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", prelude + code],
-        env={**os.environ, "CURVEHOUSE_HOME": served.home},
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
+@contextmanager
+def in_store(served) -> Iterator[MetadataStore]:
+    """The server's metadata store, opened in this process (as another process would: the
+    server shares nothing in memory with it)."""
+    store = open_metadata(Settings(home=Path(served.home)))
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def make_users(served, *emails: str) -> None:
-    in_store(
-        served,
-        "with store.sessions() as s:\n"
-        f"    for email in {emails!r}:\n"
-        f"        accounts.create_user(session=s, email=email, password={PASSWORD!r})\n"
-        "    s.commit()\n",
-    )
+    with in_store(served) as store, store.sessions() as session:
+        for email in emails:
+            accounts.create_user(session=session, email=email, password=PASSWORD)
+        session.commit()
 
 
 def cli(served, *args: str) -> str:
@@ -183,14 +179,9 @@ def test_sixty_parallel_guesses_check_at_most_five_passwords(served):
     assert checked <= 5 and checked + locked == 60, (checked, locked)
     status, location, body = Client(served, xsrf.cookies).sign_in("target@plant.example")
     assert status == 401 and "this account is locked" in body, (status, location)
-    failures = in_store(
-        served,
-        "from models.signins import throttle_key\n"
-        "from models.tables import LoginThrottle\n"
-        "with store.sessions() as s:\n"
-        "    print(s.get(LoginThrottle, throttle_key('target@plant.example')).failures)\n",
-    )
-    assert failures == "61"
+    with in_store(served) as store, store.sessions() as session:
+        failures = session.get(LoginThrottle, throttle_key("target@plant.example")).failures
+    assert failures == 61
 
 
 def _message(body: str) -> str:
