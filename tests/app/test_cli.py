@@ -7,6 +7,13 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+
+from app.auth.setup import first_owner
+from models import accounts
+from models.settings import Settings
+from models.store import open_metadata
+from models.tables import AuditEvent, Project
 
 pytestmark = pytest.mark.integration
 
@@ -78,65 +85,35 @@ def test_clean_demo_removes_only_demo_data(home):
     assert "No demo data stored" in run(home, "clean-demo").stdout
 
 
+def settings_of(home) -> Settings:
+    """The settings the ``curvehouse`` command reads for ``home``: its metadata store is opened
+    in this process (it holds no curves, so this process's chDB engine stays out of it)."""
+    return Settings.from_env({**os.environ, "CURVEHOUSE_HOME": str(home)})
+
+
 def test_an_operator_sets_a_lost_password(home):
-    made = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from app.auth.setup import first_owner\n"
-            "from models.settings import Settings\n"
-            "from models.store import open_metadata\n"
-            "with open_metadata(Settings.from_env()) as store:\n"
-            "    print(first_owner(store, Settings.from_env()).email)\n",
-        ],
-        env={**os.environ, "CURVEHOUSE_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    email = made.stdout.strip()
+    settings = settings_of(home)
+    with open_metadata(settings) as store:
+        email = first_owner(store, settings).email
     assert f"{email:<32} Default project: owner, demo: owner" in run(home, "user", "list").stdout
     out = run(home, "user", "set-password", email, "--generate").stdout
     password = out.rsplit(": ", 1)[1].strip()
-    check = (
-        "from models import accounts\n"
-        "from models.settings import Settings\n"
-        "from models.store import open_metadata\n"
-        "with open_metadata(Settings.from_env()) as store, store.sessions() as s:\n"
-        f"    user = accounts.authenticate(session=s, email={email!r}, password={password!r})\n"
-        "    print(user.email)\n"
-    )
-    signed_in = subprocess.run(
-        [sys.executable, "-c", check],
-        env={**os.environ, "CURVEHOUSE_HOME": str(home)},
-        capture_output=True,
-        text=True,
-    )
-    assert signed_in.stdout.strip() == email, signed_in.stderr
+    with open_metadata(settings) as store, store.sessions() as session:
+        user = accounts.authenticate(session=session, email=email, password=password)
+        assert user.email == email
     refused = run(home, "user", "set-password", "nobody@plant.example", "--generate", ok=False)
     assert refused.returncode == 2 and "no account for nobody@plant.example" in refused.stderr
 
 
 def test_command_line_imports_are_in_their_project_audit(home):
-    code = (
-        "import sqlalchemy as sa\n"
-        "from models.settings import Settings\n"
-        "from models.store import open_metadata\n"
-        "from models.tables import AuditEvent, Project\n"
-        "with open_metadata(Settings.from_env()) as store, store.sessions() as s:\n"
-        "    q = sa.select(Project.name, AuditEvent.actor, AuditEvent.detail).join(\n"
-        "        Project, sa.cast(Project.id, sa.String) == AuditEvent.target_id)\n"
-        "    for row in s.execute(q.where(AuditEvent.action == 'dataset.import')):\n"
-        "        print(row.name, row.actor, row.detail['curves'], sep='|')\n"
+    query = sa.select(Project.name, AuditEvent.actor, AuditEvent.detail).join(
+        Project, sa.cast(Project.id, sa.String) == AuditEvent.target_id
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "CURVEHOUSE_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    rows = done.stdout.splitlines()
+    with open_metadata(settings_of(home)) as store, store.sessions() as session:
+        rows = [
+            f"{row.name}|{row.actor}|{row.detail['curves']}"
+            for row in session.execute(query.where(AuditEvent.action == "dataset.import"))
+        ]
     assert "demo|operator (command line)|60" in rows
     assert "line7|operator (command line)|2" in rows
 
