@@ -254,7 +254,7 @@ def test_an_unreachable_engine_is_a_message(demo_home, shared_demo, page):
         },
     )
     try:
-        server.sign_in(page)
+        server.sign_in(page, then="/api/me")
         page.goto(server.url, wait_until="networkidle")
         notice = page.get_by_text("The curve store is not available.")
         assert poll(notice.is_visible, seconds=60), page.locator("body").inner_text()[:3000]

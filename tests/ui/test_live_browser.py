@@ -175,7 +175,7 @@ def test_make_runs_demo_plant_is_a_line_producing_parts(tmp_path_factory, browse
     )
     try:
         page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
-        server.sign_in(page)
+        server.sign_in(page, then="/api/me")
         page.goto(server.url + "board?project=demo&line=LEJ-L1")
         running = page.locator(".ch-tile", has_text="● running")
         expect(running).to_have_count(3, timeout=90_000)  # the line's three stations

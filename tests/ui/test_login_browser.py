@@ -95,7 +95,7 @@ def test_the_websocket_refuses_other_origins(served, browser):
     open it with the victim's cookie is turned away."""
     context = browser.new_context()
     page = context.new_page()
-    served.sign_in(page)
+    served.sign_in(page, then="/api/me")
     cookie = "; ".join(f"{c['name']}={c['value']}" for c in context.cookies())
     context.close()
     statuses = {}
@@ -237,7 +237,7 @@ def test_a_new_token_is_copied_and_the_audit_shows_every_cell(served, browser):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    served.sign_in(page)
+    served.sign_in(page, then="/api/me")
     page.goto(served.url + "team", wait_until="networkidle")
     page.get_by_label("Token name").fill("copied in the browser")
     page.get_by_role("button", name="Create token").click()
