@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from models import accounts
 from models.access import operator
@@ -288,16 +289,17 @@ def watch(context, page, server: Served) -> Watched:
 
 @pytest.fixture
 def as_role(browser, hostile):
-    """``as_role(role)``: a signed-in tab of a fresh context, and what it is watched for."""
+    """``as_role(role)``: a signed-in tab of a fresh context, and what it is watched for; the
+    sign-in leads to ``then`` (the explorer on the role's default project unless told)."""
     contexts = []
 
-    def open_as(role: str):
+    def open_as(role: str, then: str = "/"):
         context = browser.new_context(viewport={"width": 1500, "height": 1100})
         contexts.append(context)
         page = context.new_page()
         seen = watch(context, page, hostile)
         email, password = ACCOUNTS[role]
-        hostile.sign_in(page, email, password)
+        hostile.sign_in(page, email, password, then=then)
         return page, seen
 
     yield open_as
@@ -361,9 +363,11 @@ def explorer(page, seen: Watched, base: str) -> None:
     hover = page.get_by_text(re.compile(r"curves?\*{0,2} at \("))
     for x, y in curve_pixels(page)[:8]:
         page.mouse.move(canvas["x"] + x, canvas["y"] + y)
-        page.wait_for_timeout(1500)  # the parts are asked once the pointer rests
-        if hover.count():
+        try:  # the parts are asked once the pointer rests
+            hover.first.wait_for(timeout=1500)
             break
+        except PlaywrightTimeoutError:
+            pass
     hover.first.wait_for(timeout=WAIT)
     shows(page, CURVE_PAYLOADS["part_serial"])
     # A box selection lists the parts with their hostile metadata.
@@ -479,7 +483,7 @@ def test_hostile_values_are_text_on_every_page(as_role, hostile, role):
 def test_values_in_the_url_are_text(as_role, hostile):
     """A shared link carries values too: a reference serial and a bad start time are echoed
     in messages, as text."""
-    page, seen = as_role("viewer")
+    page, seen = as_role("viewer", then="/api/me")  # the test opens the explorer next
     reference = '<img src="x" onerror="alert(105)">'
     visit(page, seen, f"{hostile.url}curves?project=line-7&reference={quote(reference)}")
     shows(page, reference)
@@ -496,7 +500,7 @@ def test_values_in_the_url_are_text(as_role, hostile):
 def test_no_page_can_be_framed(as_role, hostile):
     """The proof of concept opened the Team page in a hidden frame of the explorer (same
     origin, so the session cookie went along); the answer forbids every frame."""
-    page, seen = as_role("owner")
+    page, seen = as_role("owner", then="/api/me")  # the test opens its page next
     visit(page, seen, hostile.url + "projects")
     page.evaluate(
         """url => new Promise(done => {
