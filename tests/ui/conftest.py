@@ -148,6 +148,12 @@ class SharedServer:
             self.server.stop()
             self.server = None
 
+    def adopt(self, server: Served) -> None:
+        """Take over ``server``, a module's own ``curvehouse serve`` on this home, for the
+        modules after it (instead of stopping it and starting the same command again)."""
+        self.release()
+        self.server = server
+
 
 @pytest.fixture(scope="session")
 def shared_demo(demo_home):

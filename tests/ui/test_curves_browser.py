@@ -24,7 +24,8 @@ def served(shared_demo, demo_home):
     shared_demo.release()
     server = Served(demo_home, [str(BIN / "curvehouse"), "serve"])
     yield server
-    server.stop()
+    # The same command on the same home: the modules after this one share it from here.
+    shared_demo.adopt(server)
 
 
 def status(page) -> tuple[int, float, float]:
