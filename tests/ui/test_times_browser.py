@@ -2,7 +2,7 @@
 applied; one plant's filter reads times on its clocks and the link stores them in UTC."""
 
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import pytest
 from playwright.sync_api import expect
@@ -20,7 +20,10 @@ def served(shared_demo):
 
 
 def query(page) -> dict[str, str]:
-    return {k: v[-1] for k, v in parse_qs(urlsplit(page.url).query).items()}
+    """The address bar's query as the browser has it. Playwright's ``page.url`` missed an
+    update the page made with the History API while it was still loading (three full runs
+    failed on a stale URL while ``location.search`` held the zoom)."""
+    return {k: v[-1] for k, v in parse_qs(page.evaluate("location.search")[1:]).items()}
 
 
 def curves(page) -> int:
