@@ -200,6 +200,7 @@ def _feature_limits(
 
 
 def no_verdicts() -> pd.DataFrame:
+    """An empty frame of :data:`VERDICT_COLUMNS` with their types, to concatenate with."""
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _DTYPES.items()})
 
 
