@@ -160,18 +160,25 @@ class RunCount:
         return self.judged >= self.total
 
 
+def _covered(database: str, rule: Rule) -> tuple[str, str, dict]:
+    """The committed curves a rule version covers, as SQL over ``curves``: whether the version
+    judged a curve (an expression), the ``FROM … WHERE`` body, and their parameters."""
+    db = identifier(database)
+    sql, params = _scope_sql(rule)
+    judged = (
+        f"curve_id IN (SELECT curve_id FROM {db}.{TABLE} "
+        "WHERE rule_id = {rule_id:UInt64} AND rule_version = {rule_version:UInt32})"
+    )
+    body = f"{db}.curves WHERE {sql} AND dataset_id IN (SELECT dataset_id FROM {db}.datasets)"
+    return judged, body, params | _version(rule)
+
+
 def run_count(client: Client, database: str, rule: Rule) -> RunCount:
     """Covered committed curves, and how many of them this rule version has judged: read from
     the engine, so it is right after a restart and whoever wrote the verdicts."""
-    db = identifier(database)
-    sql, params = _scope_sql(rule)
-    params |= _version(rule)
+    judged, body, params = _covered(database, rule)
     row = client.query(
-        f"SELECT count(), countIf(curve_id IN (SELECT curve_id FROM {db}.{TABLE} "
-        "WHERE rule_id = {rule_id:UInt64} AND rule_version = {rule_version:UInt32})) "
-        f"FROM {db}.curves WHERE {sql} "
-        f"AND dataset_id IN (SELECT dataset_id FROM {db}.datasets)",
-        parameters=params,
+        f"SELECT count(), countIf({judged}) FROM {body}", parameters=params
     ).result_rows[0]
     return RunCount(judged=int(row[1]), total=int(row[0]))
 
@@ -181,16 +188,11 @@ def coverage(client: Client, database: str, rule: Rule) -> pd.DataFrame:
     committed curves the rule version covers, in the order the samples are stored
     (:data:`STORED_ORDER`), and ``judged``: whether the version has judged the curve. One
     query gives a run both its total and what is left (as two, they cost 70 ms a rule)."""
-    db = identifier(database)
-    sql, params = _scope_sql(rule)
-    params |= _version(rule)
+    judged, body, params = _covered(database, rule)
     columns = [*JUDGED_COLUMNS, "point_count", *ORDER_COLUMNS]
     frame = query_frame(
         client,
-        f"SELECT {', '.join(columns)}, curve_id IN (SELECT curve_id FROM {db}.{TABLE} "
-        "WHERE rule_id = {rule_id:UInt64} AND rule_version = {rule_version:UInt32}) AS judged "
-        f"FROM {db}.curves WHERE {sql} "
-        f"AND dataset_id IN (SELECT dataset_id FROM {db}.datasets) ORDER BY {STORED_ORDER}",
+        f"SELECT {', '.join(columns)}, {judged} AS judged FROM {body} ORDER BY {STORED_ORDER}",
         [*columns, "judged"],
         params,
     )
