@@ -2,7 +2,9 @@
 
 Curves come in Arrow's list layout (``offsets``, length C+1) with per-curve steps, as the store
 and the hot cache hold them; a value is ``code * step`` in float64. Float samples work too
-(steps of 1.0), and there NaN or an infinity in x or y marks a gap, as in the density picture:
+(steps of 1.0), and there NaN or an infinity in x or y marks a gap, as in the density picture.
+Steps are positive and finite, as :func:`pipelines.quantize.choose_step` makes them; a curve
+whose step is not finite has no finite sample.
 
 * a sample with a non-finite x or y is skipped, and no segment joins the samples around it;
 * ``sample_count`` counts the finite samples; peak, minimum, first and last come from them;
@@ -20,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from pipelines.kernels import ngjit_parallel
+from pipelines.kernels import ngjit, ngjit_parallel
 
 # Rows of :func:`curve_features`' answer, in order.
 FEATURES = (
@@ -48,12 +50,18 @@ def curve_features(x, y, offsets, x_step, y_step):
         first_x, last_x, last_y = np.nan, np.nan, np.nan
         area = 0.0
         joined = False  # whether the previous sample was finite: a segment ends here
+        if not (np.isfinite(xs) and np.isfinite(ys)):
+            out[7, c] = 0  # no finite value
+            continue
         for i in range(offsets[c], offsets[c + 1]):
-            xv = x[i] * xs
-            yv = y[i] * ys
-            if not (np.isfinite(xv) and np.isfinite(yv)):
+            # Finite codes times finite steps are finite. Testing the stored values, not the
+            # products, lets numba drop the test for integer codes: 0.059 -> 0.044 s over the
+            # 10k demo's batches on one thread.
+            if not (np.isfinite(x[i]) and np.isfinite(y[i])):
                 joined = False
                 continue
+            xv = x[i] * xs
+            yv = y[i] * ys
             if count == 0:
                 first_x = xv
             count += 1
@@ -77,6 +85,34 @@ def curve_features(x, y, offsets, x_step, y_step):
     return out
 
 
+@ngjit
+def raw_bounds(level, step):
+    """``(lo, hi)`` in stored units for a ``level`` in values (``step > 0``): ``raw * step <
+    level`` exactly when ``raw < lo``, and ``raw * step > level`` exactly when ``raw > hi``.
+
+    A value is ``raw * step`` rounded, which never decreases as ``raw`` grows, so one bound on
+    each side decides every sample: a kernel compares the stored codes (or floats) themselves
+    and multiplies only where it reads a value. ``lo`` is the least float whose value reaches
+    the level, ``hi`` the greatest that does not pass it; both start at ``level / step`` and
+    move an ulp at a time, which rounding keeps to a step or two. ``hi < lo`` when no raw value
+    equals the level. A non-finite level or step comes back as both bounds: an infinite level
+    is then decided right, a NaN one is never reached, and the kernels skip a curve whose step
+    is not finite."""
+    if not (np.isfinite(level) and np.isfinite(step) and step > 0.0):
+        return level, level
+    lo = level / step
+    while lo * step >= level:
+        lo = np.nextafter(lo, -np.inf)
+    while lo * step < level:
+        lo = np.nextafter(lo, np.inf)
+    hi = level / step
+    while hi * step <= level:
+        hi = np.nextafter(hi, np.inf)
+    while hi * step > level:
+        hi = np.nextafter(hi, -np.inf)
+    return lo, hi
+
+
 @ngjit_parallel
 def first_crossing(a, b, offsets, a_step, b_step, level, picks):
     """Per curve of ``picks`` (indices into ``offsets``' curves), ``b`` where ``a`` first
@@ -84,27 +120,36 @@ def first_crossing(a, b, offsets, a_step, b_step, level, picks):
     the first segment that crosses it; NaN if never.
 
     ``y`` at a given ``x`` is ``first_crossing(x, y, ...)``; ``x`` at a given ``y`` is
-    ``first_crossing(y, x, ...)``. Segments next to a non-finite sample do not exist.
-    """
+    ``first_crossing(y, x, ...)``. Segments next to a non-finite sample do not exist. The walk
+    compares stored ``a`` with :func:`raw_bounds` and reads values only where it stops (2.5x
+    faster over the 10k demo's codes than multiplying every sample; the same answers)."""
     out = np.full(len(picks), np.nan)
     for k in prange(len(picks)):
         c = picks[k]
         sa, sb = a_step[c], b_step[c]
-        pa, pb = np.nan, np.nan
-        joined = False
+        if not (np.isfinite(sa) and np.isfinite(sb)):
+            continue  # no finite value
+        lo, hi = raw_bounds(level, sa)
+        side = 0  # the previous sample's side of the level: -1 below, 1 above, 0 none (a gap)
         for i in range(offsets[c], offsets[c + 1]):
-            av = a[i] * sa
-            bv = b[i] * sb
-            if not (np.isfinite(av) and np.isfinite(bv)):
-                joined = False
+            r = a[i]
+            if not (np.isfinite(r) and np.isfinite(b[i])):
+                side = 0
                 continue
-            if joined and ((pa < level < av) or (av < level < pa)):
+            if r < lo:
+                now = -1
+            elif r > hi:
+                now = 1
+            elif lo <= r <= hi:  # equal (a NaN level has NaN bounds: never reached)
+                out[k] = b[i] * sb
+                break
+            else:
+                continue
+            if side == -now:  # the segment from the previous sample crosses the level
+                pa, pb, av, bv = a[i - 1] * sa, b[i - 1] * sb, r * sa, b[i] * sb
                 out[k] = pb + (bv - pb) * ((level - pa) / (av - pa))
                 break
-            if av == level:
-                out[k] = bv
-                break
-            pa, pb, joined = av, bv, True
+            side = now
     return out
 
 
@@ -115,19 +160,24 @@ def least_squares_slope(x, y, offsets, x_step, y_step, lo, hi, picks):
 
     One pass over the samples, with sums about the first sample in the range: every x then
     lies within ``hi - lo`` of it, so the sums do not cancel far from the origin. (Two passes,
-    about the mean, took 0.011 s for the 10k demo's press-fit curves; this one 0.007 s.)"""
+    about the mean, took 0.011 s for the 10k demo's press-fit curves; this one 0.007 s.) The
+    range is tested on stored x (:func:`raw_bounds`), so samples outside it are not scaled."""
     out = np.full(len(picks), np.nan)
     for k in prange(len(picks)):
         c = picks[k]
         xs, ys = x_step[c], y_step[c]
+        if not (np.isfinite(xs) and np.isfinite(ys)):
+            continue  # no finite value
+        first = raw_bounds(lo, xs)[0]
+        last = raw_bounds(hi, xs)[1]
         count, kx, ky = 0, 0.0, 0.0
         sx, sy, sxx, sxy = 0.0, 0.0, 0.0, 0.0
         for i in range(offsets[c], offsets[c + 1]):
-            xv = x[i] * xs
-            if not (lo <= xv <= hi):  # NaN too; y is read only inside the range
+            r = x[i]
+            if not (first <= r <= last):  # NaN too; y is read only inside the range
                 continue
-            yv = y[i] * ys
-            if np.isfinite(xv) and np.isfinite(yv):
+            if np.isfinite(r) and np.isfinite(y[i]):
+                xv, yv = r * xs, y[i] * ys
                 if count == 0:
                     kx, ky = xv, yv
                 dx, dy = xv - kx, yv - ky

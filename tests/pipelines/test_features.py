@@ -3,6 +3,7 @@ curves, codes with steps, NaN gaps and the edge cases, and a run as plain Python
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from pipelines.features import slope, x_at_y, y_at_x
-from pipelines.kernels.features import FEATURES, curve_features
+from pipelines.kernels.features import FEATURES, curve_features, raw_bounds
 from pipelines.schema import MIGRATIONS
 from tests.pipelines.features_reference import (
     concatenate,
@@ -151,6 +152,69 @@ def test_crossings_take_the_first_one_and_interpolate():
     # A gap: no segment joins the samples around it, so 1.0 is never crossed.
     gap = np.array([0.0, np.nan, 2.0, 3.0, 4.0])
     assert np.isnan(y_at_x(gap, y, o, one, one, 1.0)[0])
+
+
+@pytest.mark.parametrize("step", [0.1, 0.3, 0.001, 50 / 65536, 3.0, 1e-7, 1.0])
+def test_raw_bounds_decide_each_code_and_float_as_its_value_would(step):
+    rng = np.random.default_rng(11)
+    ks = (-70_001, -3, 0, 1, 3, 12_345, 2**30)
+    exact = [k * step for k in ks]  # each reached by code k
+    levels = [*exact, *(np.nextafter(v, np.inf) for v in exact), *rng.uniform(-1e4, 1e4, 20)]
+    for level in levels:
+        lo, hi = raw_bounds(level, step)
+        middle = round(level / step)
+        codes = np.arange(middle - 4, middle + 5, dtype=np.int64)
+        near = level / step + np.arange(-4, 5) * np.spacing(level / step)  # floats, ulps apart
+        for raw in (codes, near):
+            values = raw * step
+            np.testing.assert_array_equal(values < level, raw < lo)
+            np.testing.assert_array_equal(values > level, raw > hi)
+    for k, level in zip(ks, exact, strict=True):
+        lo, hi = raw_bounds(level, step)
+        assert lo <= k <= hi  # equal: neither below nor above
+
+
+def test_crossings_and_slopes_of_codes_equal_those_of_their_values_bit_for_bit():
+    """The kernels compare stored codes with bounds; read as values they give the same."""
+    rng = np.random.default_rng(3)
+    steps = np.array([0.1, 0.3, 0.001, 50 / 65536, 2.0, 1e-7])
+    codes = [np.cumsum(rng.integers(-5, 40, 300)).astype(np.int32) for _ in steps]
+    x = np.concatenate(codes)
+    y = np.concatenate([c[::-1] for c in codes])
+    offsets = np.zeros(len(steps) + 1, np.int64)
+    np.cumsum([len(c) for c in codes], out=offsets[1:])
+    x_values = np.concatenate([c * s for c, s in zip(codes, steps, strict=True)])
+    y_values = np.concatenate([c[::-1] * s for c, s in zip(codes, steps, strict=True)])
+    ones = np.ones(len(steps))
+    # Levels on samples' values (reached exactly by one curve) and between them.
+    levels = [codes[k][150] * steps[k] for k in range(len(steps))] + [0.05, 1.0, 33.3]
+    reached = 0
+    for level in levels:
+        for measure in (y_at_x, x_at_y):
+            got = measure(x, y, offsets, steps, steps, level)
+            np.testing.assert_array_equal(
+                got, measure(x_values, y_values, offsets, ones, ones, level)
+            )
+            reached += np.isfinite(got).sum()
+    for lo, hi in itertools.pairwise(levels):
+        got = slope(x, y, offsets, steps, steps, min(lo, hi), max(lo, hi))
+        want = slope(x_values, y_values, offsets, ones, ones, min(lo, hi), max(lo, hi))
+        np.testing.assert_array_equal(got, want)
+    assert reached > len(levels)  # the levels are met, not all NaN
+
+
+def test_levels_and_steps_that_are_not_finite():
+    x = np.array([0, 1, 2, 3], np.int32)
+    o, one = np.array([0, 4]), np.ones(1)
+    for level in (np.nan, np.inf, -np.inf):
+        assert np.isnan(y_at_x(x, x, o, one, one, level)[0])
+    assert slope(x, x, o, one, one, -np.inf, np.inf)[0] == 1.0
+    for bad in (np.inf, np.nan):
+        step = np.array([bad])
+        assert np.isnan(y_at_x(x, x, o, step, one, 1.0)[0])
+        assert np.isnan(slope(x, x, o, one, step, 0.0, 3.0)[0])
+        fixed = curve_features(x, x, o, step, one)
+        assert fixed[-1, 0] == 0.0 and np.isnan(fixed[:-1, 0]).all()  # no finite sample
 
 
 def test_slope_is_exact_on_a_line_far_from_the_origin():
