@@ -285,7 +285,11 @@ def test_a_stalled_upload_is_cut_off_and_frees_its_slot(tmp_path_factory):
     import slots until it went away; now the body has ``CURVEHOUSE_UPLOAD_SECONDS``."""
     with hosted(tmp_path_factory, "stalled") as world:
         world.server.stop()
-        world.server = ApiServer(world.home, world.tmpdir, {"CURVEHOUSE_UPLOAD_SECONDS": "2"})
+        # 4 s, not 2: both stalled uploads must be held at once. Each one's clock starts when
+        # its body starts, after its token check on a worker thread; a loaded machine that
+        # began the second 2 s after the first would already have cut the first off. (This
+        # test failed once in a loaded full run; it did not fail under load on its own.)
+        world.server = ApiServer(world.home, world.tmpdir, {"CURVEHOUSE_UPLOAD_SECONDS": "4"})
         with held_upload(world) as first, held_upload(world) as second:
             assert wait_for(lambda: len(leftovers(world)) == 2)
             for sock in (first, second):
