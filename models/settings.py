@@ -65,7 +65,8 @@ def machine_memory_mb() -> int | None:
 
 def default_hot_cache_mb(memory_mb: int | None) -> int:
     """An eighth of the machine's memory, and at least 512 MB: on 24 GB that holds all of the
-    100,000-curve demo (1.2 GB held), with ``curvehouse serve`` under 2 GB in all."""
+    100,000-curve demo (1.2 GB held; ``curvehouse serve`` then takes 2.2 GB before any
+    session, see the README's 100k table)."""
     if memory_mb is None:
         return LEAST_HOT_CACHE_MB
     return max(LEAST_HOT_CACHE_MB, memory_mb // 8)

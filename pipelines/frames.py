@@ -24,11 +24,12 @@ if TYPE_CHECKING:
 ID_CHUNK = 4_000
 
 
-def id_chunks(ids: Sequence[int]) -> Iterator[list[int]]:
+def id_chunks(ids: Sequence[int], most: int | None = None) -> Iterator[list[int]]:
     """``ids`` in lists of at most :data:`ID_CHUNK`, so no bound list outgrows a server's form
-    field; nothing for no ids."""
-    for start in range(0, len(ids), ID_CHUNK):
-        yield list(ids[start : start + ID_CHUNK])
+    field, or of at most ``most`` when that is smaller; nothing for no ids."""
+    size = ID_CHUNK if most is None else max(1, min(most, ID_CHUNK))
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
 
 
 def query_frame(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipelines import frames
+from pipelines import frames, hot
 from pipelines.curves import Curves
 from pipelines.hot import load
 from pipelines.store import DatasetSpec, ImportConflictError
@@ -71,6 +71,29 @@ def test_reads_by_id_are_chunked_and_answer_the_same(store, monkeypatch):
     assert chunked == one_list
     assert sizes and max(sizes) <= CHUNK
     assert sizes.count(CHUNK) > 3  # the lists were long: they really went in pieces
+
+
+def test_id_chunks_take_a_smaller_size_never_a_larger_one(monkeypatch):
+    ids = list(range(23))
+    assert [len(c) for c in frames.id_chunks(ids, 5)] == [5, 5, 5, 5, 3]
+    assert [i for c in frames.id_chunks(ids, 5) for i in c] == ids
+    monkeypatch.setattr(frames, "ID_CHUNK", 4)  # the bound list's limit wins over a larger ask
+    assert [len(c) for c in frames.id_chunks(ids, 10)] == [4, 4, 4, 4, 4, 3]
+    assert list(frames.id_chunks([], 5)) == []
+
+
+def test_a_hot_load_asks_for_its_own_smaller_answers(store, monkeypatch):
+    """A load reads :data:`pipelines.hot.LOAD_CHUNK` curves per answer (the engine's memory for
+    an answer is what a load needs beyond what it keeps), and holds the same curves."""
+    store.write(generate_demo(DemoSpec(curves=60, seed=4)), DatasetSpec("a", "demo", "a"))
+    whole = load(store.client, store.database, CurveFilter.of(project="a"))
+    monkeypatch.setattr(hot, "LOAD_CHUNK", 4)
+    sizes = watch_ids(monkeypatch, store.client)
+    small = load(store.client, store.database, CurveFilter.of(project="a"))
+    assert sizes and max(sizes) <= 4 and len(sizes) >= 60 // 4
+    assert per_curve(small.meta["curve_id"], small.offsets, small.x, small.y) == per_curve(
+        whole.meta["curve_id"], whole.offsets, whole.x, whole.y
+    )
 
 
 def test_the_import_conflict_check_is_chunked(store, monkeypatch):
