@@ -7,9 +7,9 @@ an x, an x at a y and a slope, as engineers define them). Each way writes the sa
 generated once, into a fresh database; medians of the rounds.
 
 Rounds of one way vary by ±20 % on the 2-core machine, more than what features add, so beside
-the wall-clock ratio the run reports the features' own cost, which does not depend on what the
-rest of the machine does: the CPU time of the thread that computes the rows (the kernels run on
-it: :func:`pipelines.kernels.leave_a_core`), plus the time the importing thread spends
+the wall-clock ratio the run reports the features' own cost, which depends far less on what
+the rest of the machine does: the CPU time of the thread that computes the rows (the kernels
+run on it: :func:`pipelines.kernels.leave_a_core`), plus the time the importing thread spends
 inserting them. Everything features can add to an import is in that figure, had nothing
 overlapped; the thread runs beside the samples' insert, so the wall clock shows less.
 """

@@ -18,6 +18,7 @@ computed from the stored codes by :func:`fill_configured`.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -30,7 +31,13 @@ from models.feature_definitions import describe
 from models.identifiers import identifier
 from pipelines.batch import CurveBatch
 from pipelines.frames import id_chunks, query_table
-from pipelines.kernels.features import FEATURES, curve_features, first_crossing
+from pipelines.kernels.features import (
+    FEATURES,
+    MEASURES,
+    curve_features,
+    first_crossing,
+    measures,
+)
 from pipelines.kernels.features import least_squares_slope as _slope
 
 if TYPE_CHECKING:
@@ -152,30 +159,46 @@ def configured_rows(
     computed_at,
 ) -> pa.Table | None:
     """Rows for ``curve_feature_values``: each feature of ``configured`` for the curves of its
-    process (curves in Arrow's list layout, one project, process and dataset per curve);
-    None when no curve has one."""
-    process = np.asarray(process, dtype=object)
-    parts = []
+    process (curves in Arrow's list layout, one project, process and dataset per curve), a
+    curve's rows together; None when no curve has one. One kernel call measures them all
+    (:func:`pipelines.kernels.features.measures`)."""
     for feature in configured:
-        mine = np.flatnonzero(process == feature.process)
-        if not len(mine):
-            continue
-        value = feature.values(x, y, offsets, x_step, y_step, mine)  # its curves, no copy
-        parts.append((feature.id, mine, value))
-    if not parts:
+        if feature.kind not in MEASURES:
+            raise ValueError(f"no configured feature of kind {feature.kind!r}")
+    listed = sorted(configured, key=lambda f: f.process)  # each process's definitions together
+    names = [f.process for f in listed]
+    codes, processes = pd.factorize(np.asarray(process, dtype=object))
+    if not len(codes):
         return None
-    index = np.concatenate([m for _, m, _ in parts])
-    project, dataset_id = np.asarray(project, dtype=object), np.asarray(dataset_id, dtype=object)
+    begins = np.array([bisect_left(names, p) for p in processes], np.int64)
+    counts = np.array([bisect_right(names, p) for p in processes], np.int64) - begins
+    counts, first = counts[codes], begins[codes]
+    ends = np.cumsum(counts)
+    if not ends[-1]:
+        return None
+    values = measures(
+        x,
+        y,
+        offsets,
+        x_step,
+        y_step,
+        first,
+        ends,
+        np.array([MEASURES.index(f.kind) for f in listed], np.int64),
+        np.array([f.a for f in listed], np.float64),
+        np.array([np.nan if f.b is None else f.b for f in listed], np.float64),
+    )
+    index = np.repeat(np.arange(len(codes)), counts)  # each value's curve
+    definition = first[index] + np.arange(len(index)) - np.repeat(ends - counts, counts)
+    take = pa.array(index)
     return pa.table(
         {
-            "project": pa.array(project[index].tolist(), pa.string()),
-            "process": pa.array(process[index].tolist(), pa.string()),
-            "feature_id": pa.array(
-                np.concatenate([np.full(len(m), f, np.uint32) for f, m, _ in parts])
-            ),
+            "project": pa.array(project, pa.string()).take(take),
+            "process": pa.array(process, pa.string()).take(take),
+            "feature_id": pa.array(np.array([f.id for f in listed], np.uint32)[definition]),
             "curve_id": pa.array(np.asarray(ids, dtype=np.uint64)[index]),
-            "dataset_id": pa.array(dataset_id[index].tolist(), pa.string()),
-            "value": pa.array(np.concatenate([v for _, _, v in parts])),
+            "dataset_id": pa.array(dataset_id, pa.string()).take(take),
+            "value": pa.array(values),
             "computed_at": pa.array(
                 np.full(len(index), pd.Timestamp(computed_at).value // 10**6, np.int64),
                 pa.timestamp("ms", tz="UTC"),

