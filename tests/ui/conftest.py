@@ -11,7 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -153,6 +153,23 @@ class SharedServer:
         modules after it (instead of stopping it and starting the same command again)."""
         self.release()
         self.server = server
+
+
+def address(page) -> str:
+    """The address bar as the browser has it: ``location``, not Playwright's ``page.url``,
+    which missed an update the page made with the History API while it was still loading
+    (three full runs failed on a stale URL while ``location.search`` held the zoom)."""
+    return page.evaluate("location.href")
+
+
+def query_of(url: str) -> dict[str, str]:
+    """A URL's query, the last value of each name."""
+    return {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def query(page) -> dict[str, str]:
+    """The address bar's query (:func:`address`)."""
+    return query_of(address(page))
 
 
 @pytest.fixture(scope="session")

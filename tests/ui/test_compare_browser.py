@@ -7,8 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import screenshot
-from tests.ui.test_curves_browser import open_page, query
+from tests.ui.conftest import address, query, screenshot
+from tests.ui.test_curves_browser import open_page
 
 pytestmark = pytest.mark.ui
 
@@ -72,7 +72,7 @@ def test_side_by_side_draws_one_picture_per_plant_from_its_box_and_its_link(serv
     page.set_viewport_size({"width": 1400, "height": 1200})  # the panels in the picture too
     panels.last.scroll_into_view_if_needed()  # the page scrolls inside its main area
     screenshot(page, "explorer-compare-side-by-side")
-    link = page.evaluate("location.href")  # page.url can miss a History API update
+    link = address(page)
     fresh = page.context.new_page()
     open_page(fresh, link)  # the link opens on the same comparison
     expect(fresh.locator("figure.ch-side-panel")).to_have_count(len(DEMO_PLANTS), timeout=30_000)

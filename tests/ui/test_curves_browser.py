@@ -3,14 +3,13 @@
 import io
 import re
 import time
-from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.ui.conftest import BIN, Served, free_port, screenshot
+from tests.ui.conftest import BIN, Served, address, free_port, query, query_of, screenshot
 
 pytestmark = pytest.mark.ui
 
@@ -59,13 +58,6 @@ def open_page(page, url: str):
     page.goto(url, wait_until="networkidle")
     status(page)
     return page
-
-
-def query(page) -> dict[str, str]:
-    """The address bar's query as the browser has it. Playwright's ``page.url`` missed an
-    update the page made with the History API while it was still loading (three full runs
-    failed on a stale URL while ``location.search`` held the zoom)."""
-    return {k: v[-1] for k, v in parse_qs(page.evaluate("location.search")[1:]).items()}
 
 
 def stat(page, label: str) -> str:
@@ -432,7 +424,7 @@ def test_a_listed_part_opens_its_page_and_leads_back(served, page):
     open_page(page, served.url)
     page.get_by_role("button", name="NOK", exact=True).click()
     page.wait_for_function("() => location.search.includes('result=NOK')")
-    explorer_view = page.evaluate("location.href")
+    explorer_view = address(page)
     box_select(page)
     serial = page.locator(".tabulator-row a").first
     serial.wait_for(timeout=30_000)
@@ -452,6 +444,6 @@ def test_a_listed_part_opens_its_page_and_leads_back(served, page):
     screenshot(page, "part-page")
     page.get_by_role("link", name="← Back to the explorer").click()
     page.wait_for_url(re.compile(r"/curves\?"))
-    assert query(page) == {k: v[-1] for k, v in parse_qs(urlsplit(explorer_view).query).items()}
+    assert query(page) == query_of(explorer_view)
     status(page)
     assert page.js_errors == []

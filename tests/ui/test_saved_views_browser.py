@@ -7,8 +7,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import screenshot
-from tests.ui.test_curves_browser import STATUS, open_page, query, status
+from tests.ui.conftest import query, screenshot
+from tests.ui.test_curves_browser import STATUS, open_page, status
 
 pytestmark = pytest.mark.ui
 

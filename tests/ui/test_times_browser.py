@@ -2,12 +2,11 @@
 applied; one plant's filter reads times on its clocks and the link stores them in UTC."""
 
 import re
-from urllib.parse import parse_qs
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import screenshot
+from tests.ui.conftest import query, screenshot
 
 pytestmark = pytest.mark.ui
 
@@ -17,13 +16,6 @@ STATUS = re.compile(r"^([\d,]+) curves · x (\S+) to (\S+) · \d+ ms")
 @pytest.fixture
 def served(shared_demo):
     return shared_demo.get()
-
-
-def query(page) -> dict[str, str]:
-    """The address bar's query as the browser has it. Playwright's ``page.url`` missed an
-    update the page made with the History API while it was still loading (three full runs
-    failed on a stale URL while ``location.search`` held the zoom)."""
-    return {k: v[-1] for k, v in parse_qs(page.evaluate("location.search")[1:]).items()}
 
 
 def curves(page) -> int:
