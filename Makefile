@@ -5,13 +5,18 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 5006
 
-.PHONY: run broker test bench lint format demo clean-demo info clean
+.PHONY: run broker kernels test bench lint format demo clean-demo info clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	@touch $(STAMP)
+
+# The curve kernels compiled into numba's cache, two at a time (about 70 s on a fresh 2-core
+# machine, 4 s when cached): otherwise the first views and every test process compile them.
+kernels: $(STAMP)
+	$(BIN)/python -m pipelines.warm
 
 # Live ingest runs its own broker, Debian's mosquitto: installed here when missing and this is
 # Debian as root; else `make run` serves without live ingest and says how to add it.
@@ -27,17 +32,17 @@ broker:
 	  fi; }
 
 # The demo plant publishes live parts too (CURVEHOUSE_SIMULATE=0 make run: the stored demo only).
-run: $(STAMP) broker
+run: $(STAMP) broker kernels
 	$(BIN)/curvehouse demo --if-missing
 	CURVEHOUSE_SIMULATE=$${CURVEHOUSE_SIMULATE:-1} $(BIN)/curvehouse serve --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) kernels
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest --run=all -n 2 --dist loadfile --durations=30 \
 		--junitxml=artifacts/junit.xml
 
-bench: $(STAMP)
+bench: $(STAMP) kernels
 	CURVEHOUSE_BENCH_SIZE=full $(BIN)/python -m pytest benchmarks --run=all \
 		--benchmark-enable --benchmark-columns=median,iqr,rounds -s
 
