@@ -294,6 +294,8 @@ def _live_ingest(services: Services) -> tuple[LiveIngest | None, Simulation | No
 
 def _serve(services: Services, *, show: bool, origins: tuple[str, ...]) -> None:
     settings = services.settings
+    # The components some pages hold (under ``panel serve`` each page module loads its own).
+    pn.extension("tabulator", "gridstack")
     warm_up()  # load the compiled kernels now, not in the first visitor's first render
     warm_plotting()  # likewise HoloViews' plotting
     services.warm_explorer()  # and the previews and largest processes' curves, in the background

@@ -24,3 +24,11 @@ def session_query() -> dict[str, str]:
     """The request's query parameters (last value of each), or nothing outside a session."""
     args = pn.state.session_args or {}
     return {key: values[-1].decode("utf-8", "replace") for key, values in args.items() if values}
+
+
+def served(name: str) -> bool:
+    """Whether the module ``name`` runs under ``panel serve``, which names each script's module
+    ``bokeh_app_...``: the test ``pn.state.served`` makes on its caller's ``__name__``, without
+    the ``inspect.stack()`` it builds for that (0.17 s a call here, paid at every page module's
+    import by each ``curvehouse serve`` start)."""
+    return name.startswith("bokeh_app_")

@@ -11,7 +11,7 @@ import panel as pn
 from app.board.board import StationBoard
 from app.board.kiosk import KioskLinks
 from app.markup import text
-from app.pages import panel_serve_services, session_query
+from app.pages import panel_serve_services, served, session_query
 from app.pages.chosen import Chosen, chosen_project
 from app.services import Services
 from app.shell import shell
@@ -19,8 +19,6 @@ from models import kiosk
 from models.access import Action, allows
 from pipelines.homes import HomeUnavailable
 from pipelines.sources import MemorySamples
-
-pn.extension()
 
 
 def page(services: Services) -> pn.template.BaseTemplate:
@@ -76,5 +74,6 @@ def _board(services: Services, project: str, store, admitted=None) -> StationBoa
     )
 
 
-if pn.state.served:
+if served(__name__):
+    pn.extension()
     page(panel_serve_services()).servable()

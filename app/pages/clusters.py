@@ -10,7 +10,7 @@ from app.clusters.dashboard import ClusterDashboard
 from app.clusters.lifecycle import NewCluster, create_cluster
 from app.clusters.placing import AfterCreate, Placed, movable_projects, place_projects
 from app.clusters.wizard import ClusterWizard
-from app.pages import panel_serve_services
+from app.pages import panel_serve_services, served
 from app.services import Services
 from app.shell import shell
 from models import accounts
@@ -19,7 +19,6 @@ from models.cluster_states import TRANSITIONS, ClusterAction
 from providers.clusters import cluster_provider_class
 
 hv.extension("bokeh", logo=False)  # the cluster detail's latency and query-rate charts
-pn.extension("tabulator")
 
 REFRESH_MS = 1000
 
@@ -86,5 +85,6 @@ def page(services: Services) -> pn.template.BaseTemplate:
     )
 
 
-if pn.state.served:
+if served(__name__):
+    pn.extension("tabulator")
     page(panel_serve_services()).servable()

@@ -16,7 +16,7 @@ from app.explorer import saved
 from app.explorer.explorer import CurveExplorer
 from app.homes.notice import HomeNotice
 from app.markup import text
-from app.pages import panel_serve_services, session_query
+from app.pages import panel_serve_services, served, session_query
 from app.rule_runs import freeze, process_rules, start
 from app.services import Services
 from app.shell import shell
@@ -35,7 +35,6 @@ from pipelines.sources import MemorySamples
 from providers.errors import ProviderError
 
 hv.extension("bokeh", logo=False)
-pn.extension("tabulator")
 
 
 def page(services: Services) -> pn.template.BaseTemplate:
@@ -194,5 +193,6 @@ def choose_home(
     return chosen, projects, pn.pane.Markdown(line, visible=bool(others), name="other-homes")
 
 
-if pn.state.served:
+if served(__name__):
+    pn.extension("tabulator")
     page(panel_serve_services()).servable()

@@ -15,7 +15,7 @@ import panel as pn
 from app.auth.session import current_principal, sign_in_required
 from app.dashboards.board import DashboardBoard
 from app.markup import text
-from app.pages import panel_serve_services, session_query
+from app.pages import panel_serve_services, served, session_query
 from app.services import Services
 from app.shell import shell
 from models import dashboards as stored
@@ -29,7 +29,6 @@ from pipelines.sources import MemorySamples
 from providers.errors import ProviderError
 
 hv.extension("bokeh", logo=False)
-pn.extension("gridstack")
 
 SLUG = "dashboards"
 NONE_YET = (
@@ -184,5 +183,6 @@ def _go(query: dict) -> None:
         location.search = "?" + urlencode(query)
 
 
-if pn.state.served:
+if served(__name__):
+    pn.extension("gridstack")
     page(panel_serve_services()).servable()

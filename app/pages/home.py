@@ -18,7 +18,7 @@ from app.auth.session import current_principal, sign_in_required
 from app.figures import noted_figure
 from app.homes.notice import HomeNotice
 from app.markup import code, text
-from app.pages import panel_serve_services
+from app.pages import panel_serve_services, served
 from app.part.links import explorer_link
 from app.plot_hooks import Ranges, follow_ranges
 from app.services import Services
@@ -34,7 +34,6 @@ from pipelines.views import BREAKDOWN_COLUMNS, NEWEST_COLUMNS
 from providers import ProviderError
 
 hv.extension("bokeh", logo=False)
-pn.extension("tabulator")
 
 PREVIEW_HEIGHT = 280
 PREVIEW_DELAY_MS = 60
@@ -309,5 +308,6 @@ def page(services: Services) -> pn.template.BaseTemplate:
     return shell("home", sections)
 
 
-if pn.state.served:
+if served(__name__):
+    pn.extension("tabulator")
     page(panel_serve_services()).servable()

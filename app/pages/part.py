@@ -13,7 +13,7 @@ import holoviews as hv
 import panel as pn
 
 from app.auth.session import current_principal, sign_in_required
-from app.pages import panel_serve_services, session_query
+from app.pages import panel_serve_services, served, session_query
 from app.part.find import find_part
 from app.part.links import part_link
 from app.part.view import PartView
@@ -56,5 +56,6 @@ def page(services: Services) -> pn.template.BaseTemplate:
     return shell("part", [view])
 
 
-if pn.state.served:
+if served(__name__):
+    pn.extension()
     page(panel_serve_services()).servable()

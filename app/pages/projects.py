@@ -19,7 +19,7 @@ from app.auth.session import current_principal, sign_in_required
 from app.homes.moves import MoveRequestError, MoveView, act_on_move, latest_move, request_move
 from app.homes.moves import view_of as move_view_of
 from app.markup import text
-from app.pages import panel_serve_services, session_query
+from app.pages import panel_serve_services, served, session_query
 from app.projects.live import ProjectLive
 from app.projects.upload import ProjectUpload
 from app.services import Services
@@ -33,8 +33,6 @@ from models.wording import counted
 from pipelines.homes import BUILTIN_LABEL
 from pipelines.projects import create_project
 from providers.errors import ProviderError
-
-pn.extension("tabulator")
 
 COLUMNS = [
     "id",
@@ -499,5 +497,6 @@ def page(services: Services) -> pn.template.BaseTemplate:
     return shell("projects", [ProjectsPanel(services=services, who=who, open_project=opened)])
 
 
-if pn.state.served:
+if served(__name__):
+    pn.extension("tabulator")
     page(panel_serve_services()).servable()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import holoviews as hv
 import panel as pn
 
-from app.pages import panel_serve_services
+from app.pages import panel_serve_services, served
 from app.pages.chosen import Chosen, chosen_project
 from app.quality.define import FeatureForm
 from app.quality.page import QualityPage
@@ -17,7 +17,6 @@ from pipelines.configured import StoredFeatures
 from pipelines.curves import Curves
 
 hv.extension("bokeh", logo=False)
-pn.extension()
 
 
 def page(services: Services) -> pn.template.BaseTemplate:
@@ -33,5 +32,6 @@ def page(services: Services) -> pn.template.BaseTemplate:
     return shell("quality", [chosen.picker, quality], wide=True)
 
 
-if pn.state.served:
+if served(__name__):
+    pn.extension()
     page(panel_serve_services()).servable()

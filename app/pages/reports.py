@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import panel as pn
 
-from app.pages import panel_serve_services
+from app.pages import panel_serve_services, served
 from app.pages.chosen import Chosen, chosen_project
 from app.reports.schedules import SchedulesPanel
 from app.reports.shift import ShiftReportPanel
@@ -13,8 +13,6 @@ from app.services import Services
 from app.shell import shell
 from models.access import Action, allows
 from pipelines.curves import Curves
-
-pn.extension()
 
 
 def page(services: Services) -> pn.template.BaseTemplate:
@@ -38,5 +36,6 @@ def page(services: Services) -> pn.template.BaseTemplate:
     return shell("reports", [chosen.picker, tabs])
 
 
-if pn.state.served:
+if served(__name__):
+    pn.extension()
     page(panel_serve_services()).servable()

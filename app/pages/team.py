@@ -6,7 +6,7 @@ from __future__ import annotations
 import panel as pn
 
 from app.auth.session import current_principal, sign_in_required
-from app.pages import panel_serve_services
+from app.pages import panel_serve_services, served
 from app.services import Services
 from app.shell import shell
 from app.team import Clock
@@ -15,8 +15,6 @@ from app.team.audit import AuditPanel
 from app.team.members import MembersPanel
 from app.team.teams import TeamsPanel
 from models.access import Action, allows, visible_projects
-
-pn.extension("tabulator")
 
 
 def page(services: Services) -> pn.template.BaseTemplate:
@@ -54,5 +52,6 @@ def page(services: Services) -> pn.template.BaseTemplate:
     )
 
 
-if pn.state.served:
+if served(__name__):
+    pn.extension("tabulator")
     page(panel_serve_services()).servable()
