@@ -7,10 +7,6 @@ import json
 import subprocess
 import sys
 
-import pytest
-
-from pipelines import warm
-
 # Run in a process of its own: this worker's other tests have compiled forms of their own.
 FORMS_AFTER_WARMING = """
 import json
@@ -45,14 +41,3 @@ def test_each_group_compiles_the_forms_the_app_passes():
     assert forms | {"int16 int32"} <= set(compiled.pop("density"))
     for kernel, signatures in compiled.items():
         assert forms <= set(signatures), kernel
-
-
-@pytest.mark.integration
-def test_the_command_reports_each_group():
-    done = subprocess.run(
-        [sys.executable, "-m", "pipelines.warm"], capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, done.stderr
-    for group in warm.GROUPS:
-        assert f"  {group}: " in done.stdout
-    assert "Kernels ready in" in done.stdout
