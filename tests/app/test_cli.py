@@ -160,16 +160,14 @@ def test_ingest_refuses_hostile_files_quickly_in_one_line(home, tmp_path, name, 
     assert result.stderr.startswith(message), result.stderr[:2000]
 
 
-@pytest.mark.parametrize(
-    "label", ["<img src=x onerror=alert(1)>", "a" * 101, "line\x017", "press/shop", " "]
-)
-def test_ingest_labels_pass_the_check_the_api_applies_to_project_names(home, tmp_path, label):
+def test_ingest_labels_pass_the_check_the_api_applies_to_project_names(home, tmp_path):
     good = tmp_path / "labelled.csv"
     good.write_text("curve_key,x,y\nL1,0,1\nL1,1,2\n")
-    result = run(home, "ingest", str(good), "--project", label, ok=False)
-    assert result.returncode == 2, result.stdout
-    assert "error: A project name has 1-100 letters, digits" in result.stderr
-    assert "labelled.csv" not in run(home, "info").stdout  # nothing imported
+    for label in ["<img src=x onerror=alert(1)>", "a" * 101, "line\x017", "press/shop", " "]:
+        result = run(home, "ingest", str(good), "--project", label, ok=False)
+        assert result.returncode == 2, (label, result.stdout)
+        assert "error: A project name has 1-100 letters, digits" in result.stderr, label
+    assert "labelled.csv" not in run(home, "info").stdout  # none of them imported anything
 
 
 def test_ingest_into_an_existing_project_keeps_working(home, tmp_path):
