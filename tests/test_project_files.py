@@ -25,6 +25,12 @@ def test_anaconda_project_mirrors_the_makefile():
     assert "CURVEHOUSE_BENCH_SIZE=full" in makefile
     assert "curvehouse demo --if-missing" in spec["commands"]["serve"]["unix"]
     assert re.search(r"^run:.*\n(\t.*\n)*\t.*curvehouse demo --if-missing", makefile, re.M)
+    # The kernels are compiled before each, as make's targets do.
+    for command in ("serve", "test", "bench"):
+        assert spec["commands"][command]["unix"].startswith("python -m pipelines.warm && ")
+    assert re.search(r"^kernels:.*\n\t.*python -m pipelines\.warm$", makefile, re.M)
+    for target in ("run", "test", "bench"):
+        assert re.search(rf"^{target}:.* kernels\b", makefile, re.M), target
 
 
 def test_readme_opens_with_the_two_commands():
