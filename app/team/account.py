@@ -82,6 +82,7 @@ class AccountPanel(pn.viewable.Viewer):
             layout="fit_data_stretch",
             sizing_mode="stretch_width",
             max_height=240,
+            configuration={"placeholder": "No tokens yet: name one above and press Create token."},
         )
         revoke = pn.widgets.Button(label="Revoke selected token", color="danger")
         revoke.on_click(lambda _: self._revoke())

@@ -145,6 +145,7 @@ def test_an_invited_viewer_sees_only_their_project(served, browser):
     page.get_by_text("Creating clusters needs the admin or owner role").wait_for()
     page.goto(served.url + "team", wait_until="networkidle")
     page.get_by_text("Personal API tokens").wait_for()
+    page.get_by_text("No tokens yet: name one above and press Create token.").wait_for()
     assert page.get_by_role("button", name="Invite").count() == 0
     assert page.get_by_text("Audit trail").count() == 0
     screenshot(page, "viewer-team")
