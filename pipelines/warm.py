@@ -1,10 +1,10 @@
 """Compile the numba kernels once, on two cores, into numba's on-disk cache.
 
 A fresh install compiles each kernel the first time it runs: 23 s for the drawing kernels
-alone on a 2-core machine, in the first visitor's wait, and the test suite's parallel workers
-and servers each compiled the same kernels at once (a clean clone's ``make test`` spent about
-230 s of its wall clock on it). ``make run`` and ``make test`` call ``python -m pipelines.warm``
-first; with a warm cache it takes a second or two.
+alone on a 2-core machine, in the first visitor's wait, and 55 s for the rules'. The test
+suite's parallel workers and servers each compiled the same kernels at once: a clean clone's
+tests took 28:54, and 27:01 after this step's 67 s. ``make run``, ``make test`` and
+``make bench`` call ``python -m pipelines.warm`` first; with a warm cache it takes about 4 s.
 
 The inputs are the forms the app hands the kernels: float64 values; the store's integer codes
 as the memory cache holds them (int16 or int32, writable) and as Arrow answers them (read-only
