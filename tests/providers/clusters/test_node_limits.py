@@ -131,7 +131,7 @@ def test_idle_connections_are_dropped_and_do_not_block_others(node):
 def answers_select(node) -> bool:
     """Whether the node answers a query. Until it has seen the held connections close it is
     still full: it answers 503 and closes, sometimes before the request is sent (a broken
-    pipe, which one full CI run met)."""
+    pipe, which one full run of make test met)."""
     try:
         return node.post("SELECT 1")[0] == 200
     except urllib.error.URLError:
