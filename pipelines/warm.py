@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 
-def _forms() -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
-    """(x, y, steps) for two short curves in each form the app passes; steps None for values."""
+def _forms(mixed: bool = True) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+    """(x, y, steps) for two short curves in each form the app passes; steps None for values.
+    ``mixed``: with the memory cache's int16 x and int32 y, which only the drawing reads."""
     codes = np.array([0, 2, 4, 1, 3, 5], np.int32)
     steps = np.full((2, 2), 0.5)
     frozen_codes, frozen_steps = codes.copy(), steps.copy()
@@ -32,7 +33,7 @@ def _forms() -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
         (codes.astype(np.float64) / 2, codes.astype(np.float64) / 2, None),
         (codes, codes, steps),
         (codes.astype(np.int16), codes.astype(np.int16), steps),
-        (codes.astype(np.int16), codes, steps),
+        *([(codes.astype(np.int16), codes, steps)] if mixed else []),
         (frozen_codes, frozen_codes, frozen_steps),
         (frozen_codes, frozen_codes, steps),
         (codes, codes, frozen_steps),
@@ -44,9 +45,8 @@ OFFSETS = np.array([0, 3, 6], np.int64)
 
 def warm_drawing() -> None:
     """The density kernels of every view (the largest: parallel, many forms)."""
-    from pipelines.density import curves_through, density_and_drawn, warm_up
+    from pipelines.density import curves_through, density_and_drawn
 
-    warm_up()
     view = dict(x_range=(0.0, 3.0), y_range=(0.0, 3.0), width=4, height=4)
     categories, frozen = np.array([0, 1], np.int32), np.array([0, 1], np.int32)
     frozen.flags.writeable = False  # a colour column as pandas answers it
@@ -84,9 +84,7 @@ def warm_rules() -> None:
         for i, (kind, params) in enumerate(checks)
     ]
     meta = pd.DataFrame({"curve_id": np.array([1, 2], np.uint64)})
-    for x, y, steps in _forms():
-        if x.dtype != y.dtype:  # the memory cache's mixed form only draws
-            continue
+    for x, y, steps in _forms(mixed=False):
         coded = {} if steps is None else {"x_step": steps[0], "y_step": steps[1]}
         judge_set(CurveSet(meta, OFFSETS, x, y, **coded), rules)
 
@@ -101,9 +99,7 @@ def warm_features() -> None:
         Configured(2, "q", "x_at_y", 1.0),
         Configured(3, "q", "slope", 0.0, 2.0),
     ]
-    for x, y, steps in _forms():
-        if x.dtype != y.dtype:
-            continue
+    for x, y, steps in _forms(mixed=False):
         xs, ys = (steps[0], steps[1]) if steps is not None else (np.ones(2), np.ones(2))
         curve_features(x, y, OFFSETS, xs, ys)
         for feature in configured:
@@ -131,7 +127,7 @@ def warm_reading() -> None:
     from pipelines.kernels.trim import gather, kept_ranges
     from pipelines.quantize import choose_step
 
-    for x, _, steps in _forms():
+    for x, _, steps in _forms(mixed=False):
         if steps is None:
             continue
         scaled(x, steps[0], OFFSETS)
