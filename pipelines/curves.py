@@ -399,11 +399,14 @@ class Curves:
         chosen = self.selection.equals.get("project")
         scope = CurveFilter() if chosen is None else CurveFilter(equals={"project": chosen})
         sql, params = scope.where()
-        return self.client.query_df(
-            f"SELECT dataset_id, project, kind, name, source, content_sha256, curve_count, "
-            f"point_count, created_at FROM {self._db}.datasets WHERE {sql} "
+        columns = ["dataset_id", "project", "kind", "name", "source", "content_sha256"]
+        columns += ["curve_count", "point_count", "created_at"]
+        return query_frame(
+            self.client,
+            f"SELECT {', '.join(columns)} FROM {self._db}.datasets WHERE {sql} "
             "AND ({kind:String} = '' OR kind = {kind:String}) ORDER BY created_at",
-            parameters={**params, "kind": kind or ""},
+            columns,
+            {**params, "kind": kind or ""},
         )
 
     def storage(self) -> pd.DataFrame:

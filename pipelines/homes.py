@@ -314,6 +314,16 @@ class Homes:
             held[str(name)] = Holding(int(rows["curve_count"].sum()), points, points * per_point)
         return held
 
+    def busiest(self, projects: Iterable[str]) -> str | None:
+        """Of ``projects``, the one with most curves on the built-in engine (the first of a
+        tie; None when none holds a curve there): what a page opens on when its address names
+        no project, as the explorer opens on the most curves. Cluster homes are not asked, so
+        a stopped cluster does not hold up the page."""
+        local = self.grouped(projects).get(self.builtin, [])
+        held = self.holdings(self.builtin, local)
+        best = max(held, key=lambda name: held[name].curves, default=None)
+        return best if best is not None and held[best].curves else None
+
     def for_writing(self, project: str) -> Home:
         """The project's home, to import into; :class:`ProjectMoving` while a move compares
         the two copies (a write then would be missed by the check)."""

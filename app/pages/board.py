@@ -22,8 +22,8 @@ from pipelines.sources import MemorySamples
 
 
 def page(services: Services) -> pn.template.BaseTemplate:
-    """The board of ``?project=`` (or the viewer's first project), with a project picker; a
-    kiosk link's board (``?kiosk=``) signed out."""
+    """The board of ``?project=`` (or the viewer's project with most curves), with a project
+    picker; a kiosk link's board (``?kiosk=``) signed out."""
     secret = session_query().get("kiosk")
     if secret:
         return kiosk_page(services, secret)

@@ -1,6 +1,7 @@
 """The project a per-project page shows (Board, Quality, Reports): the person signed in,
-``?project=`` or their first project, a picker that goes to another, and its curve store; or
-the page that says why there is nothing to show."""
+``?project=``, else their project with most curves (the explorer opens on it too), else their
+first; a picker that goes to another, and its curve store; or the page that says why there is
+nothing to show."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def chosen_project(services: Services, slug: str) -> Chosen | pn.template.BaseTe
     if wanted and wanted not in seen:
         words = f"**No project “{text(wanted)}” that you may see.**"
         return shell(slug, [pn.pane.Markdown(words)])
-    project = wanted or next(iter(seen))
+    project = wanted or services.homes.busiest(seen) or next(iter(seen))
     picker = pn.widgets.Select(name="Project", options=list(seen), value=project, width=260)
     picker.param.watch(lambda e: _go(e.new), "value")
     try:

@@ -39,7 +39,7 @@ NONE_YET = (
 
 def page(services: Services) -> pn.template.BaseTemplate:
     """The dashboards of ``?project=`` (or of ``?dashboard=``'s project, or the person's first
-    project), and the one ``?dashboard=`` names, open."""
+    with dashboards, or with most curves), and the one ``?dashboard=`` names, open."""
     actor = current_principal(services)
     if actor is None:
         return shell(SLUG, [sign_in_required()])
@@ -69,7 +69,9 @@ def page(services: Services) -> pn.template.BaseTemplate:
             if wanted and wanted not in by_name:
                 words = f"**No project “{text(wanted)}” that you may see.**"
                 return shell(SLUG, [pn.pane.Markdown(words)])
-            project = by_name.get(wanted) or _first_with_dashboards(session, actor, projects)
+            project = by_name.get(wanted) or _first_with_dashboards(
+                session, actor, projects, services.homes.busiest(by_name)
+            )
         listed = [
             (b.id, b.name, b.shared) for b in stored.project_dashboards(session, actor, project)
         ]
@@ -97,12 +99,16 @@ def page(services: Services) -> pn.template.BaseTemplate:
     return shell(SLUG, [board], sidebar=[*sidebar, *board.sidebar()], wide=True)
 
 
-def _first_with_dashboards(session, actor: Principal, projects: list[Project]) -> Project:
-    """The project a bare ``/dashboards`` shows: the first with a dashboard for ``actor``."""
+def _first_with_dashboards(
+    session, actor: Principal, projects: list[Project], busiest: str | None
+) -> Project:
+    """The project a bare ``/dashboards`` shows: the first with a dashboard for ``actor``,
+    else the one with most curves (``busiest``), where a first dashboard has something to
+    show, else the first."""
     for project in projects:
         if stored.project_dashboards(session, actor, project):
             return project
-    return projects[0]
+    return next((p for p in projects if p.name == busiest), projects[0])
 
 
 def _opened(session, actor: Principal, wanted: str) -> tuple[int | None, int | None]:

@@ -20,7 +20,8 @@ hv.extension("bokeh", logo=False)
 
 
 def page(services: Services) -> pn.template.BaseTemplate:
-    """The Quality page of ``?project=`` (or the viewer's first project), with a picker."""
+    """The Quality page of ``?project=`` (or the viewer's project with most curves), with a
+    picker."""
     chosen = chosen_project(services, "quality")
     if not isinstance(chosen, Chosen):
         return chosen

@@ -16,7 +16,8 @@ from pipelines.curves import Curves
 
 
 def page(services: Services) -> pn.template.BaseTemplate:
-    """The Reports page of ``?project=`` (or the viewer's first project), with a picker."""
+    """The Reports page of ``?project=`` (or the viewer's project with most curves), with a
+    picker."""
     chosen = chosen_project(services, "reports")
     if not isinstance(chosen, Chosen):
         return chosen
