@@ -6,12 +6,18 @@ their rows left out, what an import cost before features), with the fixed featur
 an x, an x at a y and a slope, as engineers define them). Each way writes the same batches,
 generated once, into a fresh database; medians of the rounds.
 
-Rounds of one way vary by ±20 % on the 2-core machine, more than what features add, so beside
-the wall-clock ratio the run reports the features' own cost, which depends far less on what
-the rest of the machine does: the CPU time of the thread that computes the rows (the kernels
-run on it: :func:`pipelines.kernels.leave_a_core`), plus the time the importing thread spends
-inserting them. Everything features can add to an import is in that figure, had nothing
-overlapped; the thread runs beside the samples' insert, so the wall clock shows less.
+Rounds of one way vary by ±20 % on the 2-core machine, more than what features add, so the
+wall clock is read two ways:
+
+* *added*: the median of each round's ratio to the same round's write without features, with
+  its 95 % bootstrap interval (``scipy.stats.bootstrap``). With 9 rounds one run's median
+  ranged from +3 to +12 % for the same code; 21 rounds give an interval of about ±3 points, and
+  the issue's "≤ 10 %" is read as the interval's upper end being under it;
+* *at most*: the features' own cost, which depends far less on what the rest of the machine
+  does: the CPU time of the thread that computes the rows (the kernels run on it:
+  :func:`pipelines.kernels.leave_a_core`), plus the time the importing thread spends inserting
+  them. Everything features can add to an import is in that figure, had nothing overlapped;
+  the thread runs beside the samples' insert, so the wall clock shows less.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import uuid
 
 import numpy as np
 import pytest
+from scipy.stats import bootstrap
 
 import pipelines.store as store_module
 from benchmarks.conftest import FULL, report
@@ -32,7 +39,8 @@ from pipelines.store import CurveStore, DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
 
 CURVES = 10_000 if FULL else 150
-ROUNDS = 9 if FULL else 1
+ROUNDS = 21 if FULL else 1
+LIMIT = 0.10  # the issue's "add ≤ 10 % to the import time"
 RESULTS: list[dict] = []
 
 
@@ -118,9 +126,9 @@ def test_features_at_import(embedded_provider, batches, monkeypatch):
         took = statistics.median(times[way])
         # Paired: each round's write against that round's write without features, so a slow
         # stretch of the machine (rounds here vary by ±20 %) weighs on both sides of a ratio.
-        added = statistics.median(
-            t / base - 1 for t, base in zip(times[way], times[ways[0]], strict=True)
-        )
+        ratios = [t / base - 1 for t, base in zip(times[way], times[ways[0]], strict=True)]
+        added = statistics.median(ratios)
+        low, high = interval(ratios)
         cost = (statistics.median(owns[way]) - statistics.median(owns[ways[0]])) / (
             statistics.median(times[ways[0]])
         )
@@ -132,12 +140,31 @@ def test_features_at_import(embedded_provider, batches, monkeypatch):
                 "median s": f"{took:.2f}",
                 "rounds s": ", ".join(f"{t:.2f}" for t in times[way]),
                 "added": f"{added * 100:+.1f} %",
+                "95 % interval": f"{low * 100:+.1f} to {high * 100:+.1f} %",
                 # What this way's rows cost beyond the way without features, against the
                 # import without features: the most they can add (see the module).
                 "rows' own s": f"{statistics.median(owns[way]):.3f}",
                 "at most": f"{cost * 100:+.1f} %",
+                # Whether the interval lies under the issue's limit (at full size only: one toy
+                # round says nothing of the sort). "no" means this run could not tell: the
+                # machine's noise widened the interval past the limit.
+                "interval ≤ 10 %": ("yes" if high <= LIMIT else "no") if FULL else "–",
             }
         )
+
+
+def interval(ratios: list[float]) -> tuple[float, float]:
+    """The 95 % percentile-bootstrap interval of the ratios' median (one round: that ratio)."""
+    if len(ratios) < 2 or len(set(ratios)) < 2:
+        return ratios[0], ratios[0]
+    found = bootstrap(
+        (np.asarray(ratios),),
+        np.median,
+        n_resamples=9_999,
+        method="percentile",
+        random_state=np.random.default_rng(0),
+    )
+    return float(found.confidence_interval.low), float(found.confidence_interval.high)
 
 
 def teardown_module() -> None:
