@@ -301,6 +301,7 @@ def cmd_listen(args: argparse.Namespace, services: Services) -> int:
 
     from app.live import LiveIngestError, start_live_ingest
     from pipelines.live.broker import BrokerError, BrokerMissingError, kept_publishers, topic_of
+    from pipelines.live.claim import ListenerTaken
 
     s = services.settings
     publishers = []
@@ -326,7 +327,7 @@ def cmd_listen(args: argparse.Namespace, services: Services) -> int:
         signal.signal(number, lambda *_: stop.set())
     try:
         live = start_live_ingest(services, publishers=publishers, on_batch=report)
-    except (LiveIngestError, BrokerError, BrokerMissingError) as exc:
+    except (LiveIngestError, ListenerTaken, BrokerError, BrokerMissingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:

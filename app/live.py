@@ -28,6 +28,7 @@ from pipelines.live.broker import (
     kept_publishers,
     topic_of,
 )
+from pipelines.live.claim import ListeningClaim, claim_listening
 from pipelines.live.client import Tls
 from pipelines.live.commit import BatchOutcome
 from pipelines.live.feeds import FeedCheckError, FeedListeners, check_feed
@@ -90,6 +91,7 @@ class LiveIngest:
     logins: LoginSync | None = None
     refusals: RefusalLooks | None = None
     feeds: FeedLooks | None = None
+    claim: ListeningClaim | None = None
 
     def stop(self) -> None:
         self.listener.stop()
@@ -102,6 +104,8 @@ class LiveIngest:
             self.refusals.cycle()  # what the broker refused up to now
         if self.broker is not None:
             self.broker.stop()
+        if self.claim is not None:
+            self.claim.release()
 
 
 def start_live_ingest(
@@ -116,7 +120,23 @@ def start_live_ingest(
     (``CURVEHOUSE_MQTT_URL``) the store's broker feeds each get a listener, followed likewise,
     and the URL's login watches ``<prefix>/+/curves`` only to refuse what no feed reads. Raises
     :class:`pipelines.live.broker.BrokerMissingError` without mosquitto, :class:`LiveIngestError`
-    when the broker refuses the listener."""
+    when the broker refuses the listener, :class:`pipelines.live.claim.ListenerTaken` when
+    another process of this home listens already (one per home)."""
+    s = services.settings
+    claim = claim_listening(s.home.absolute())
+    try:
+        return _start(services, claim, publishers, on_batch)
+    except BaseException:
+        claim.release()
+        raise
+
+
+def _start(
+    services: Services,
+    claim: ListeningClaim,
+    publishers: Iterable[Publisher],
+    on_batch: Callable[[BatchOutcome, float], None] | None,
+) -> LiveIngest:
     s = services.settings
     options = {
         "prefix": s.mqtt_topic_prefix,
@@ -166,7 +186,7 @@ def start_live_ingest(
     listener = MqttListener(
         config, sink, on_batch=on_batch, feeds=feeds.feeds.takes if feeds else None
     ).start()
-    live = LiveIngest(listener, config, broker, logins, refusals, feeds)
+    live = LiveIngest(listener, config, broker, logins, refusals, feeds, claim)
     if not listener.subscribed.wait(SUBSCRIBE_SECONDS):
         said = f" (the broker said: {listener.refused})" if listener.refused else ""
         live.stop()

@@ -48,6 +48,7 @@ from app.services import Services
 from models.settings import Settings
 from pipelines.density import warm_up
 from pipelines.live.broker import BrokerError, BrokerMissingError
+from pipelines.live.claim import ListenerTaken
 from pipelines.live.simulator import parse_rate, pick_stations
 from pipelines.projects import adopt_curve_projects
 from pipelines.synthetic import DEMO_PROJECT
@@ -240,6 +241,9 @@ def _live_ingest(services: Services) -> tuple[LiveIngest | None, Simulation | No
     login = simulator_login(services, DEMO_PROJECT) if simulated else None
     try:
         live = start_live_ingest(services, publishers=[login] if login else [])
+    except ListenerTaken as exc:
+        print(f"Live ingest is off here: {exc}", flush=True)
+        return None, None
     except (LiveIngestError, BrokerError, BrokerMissingError, OSError) as exc:
         print(
             f"Live ingest is off: {exc}. Set CURVEHOUSE_MQTT_URL to the plant's broker, or "

@@ -3,6 +3,8 @@ refusals and a watch files them (pipelines.live.refusals); on a plant's broker, 
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from app.live import start_live_ingest
@@ -212,3 +214,21 @@ def test_curves_published_for_a_project_homed_on_a_cluster_are_committed_there(t
                 session.execute(sa.update(Project).values(home_cluster_id=None))
                 session.commit()
             delete_cluster(store=store, settings=settings, cluster_id=made.id, actor=ACTOR)
+
+
+def test_serve_beside_a_listener_of_its_home_serves_without_live_ingest(tmp_path, capsys):
+    """``curvehouse serve`` started while ``curvehouse listen`` takes the home's live curves:
+    it says why its own live ingest is off, and serves on (no broker started)."""
+    from app.server import _live_ingest
+    from pipelines.live.claim import claim_listening
+
+    held = claim_listening(tmp_path.absolute())
+    try:
+        with Services(Settings(home=tmp_path, mqtt_port=0, simulate=False)) as services:
+            assert _live_ingest(services) == (None, None)
+    finally:
+        held.release()
+    said = capsys.readouterr().out
+    assert said.startswith(f"Live ingest is off here: PID {os.getpid()} (")
+    assert "install mosquitto" not in said  # not the missing-broker advice
+    assert not (tmp_path / "broker" / "mosquitto.pid").exists()

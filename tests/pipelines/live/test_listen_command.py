@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -14,7 +16,7 @@ from models.settings import Settings
 from models.store import open_metadata
 from models.tables import Organisation, Project
 from tests.pipelines.live.conftest import Gateway, _require_mosquitto
-from tests.pipelines.live.test_kill import Process
+from tests.pipelines.live.test_kill import ROOT, Process
 
 
 @pytest.mark.integration
@@ -46,3 +48,38 @@ def test_listen_alone_ingests_from_the_embedded_broker(tmp_path):
     while (home / "broker" / "mosquitto.pid").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not (home / "broker" / "mosquitto.pid").exists()  # the broker stopped with it
+
+
+@pytest.mark.integration
+def test_a_second_listener_of_the_home_is_refused_naming_the_first(tmp_path):
+    """Two listeners of one home would take the broker session from each other for as long as
+    both run (seen: a reconnect every few seconds, nothing said). The second is refused in
+    words naming the first; once the first has stopped, a listener starts again."""
+    _require_mosquitto()
+    home = tmp_path / "home"
+    env = {**os.environ, "CURVEHOUSE_HOME": str(home), "CURVEHOUSE_MQTT_PORT": "0"}
+    env.pop("CURVEHOUSE_MQTT_URL", None)
+    first = Process("listen", module="app.cli", env=env)
+    try:
+        first.expect("Listening to curvehouse/+/curves")
+        second = subprocess.run(
+            [sys.executable, "-m", "app.cli", "listen"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+        )
+        assert second.returncode == 2, second.stderr
+        assert f"error: PID {first.popen.pid} (" in second.stderr
+        assert "CURVEHOUSE_MQTT_LISTEN=0" in second.stderr
+        assert "Listening" not in second.stdout
+    finally:
+        first.popen.send_signal(signal.SIGTERM)
+        first.close()
+    again = Process("listen", module="app.cli", env=env)
+    try:
+        again.expect("Listening to curvehouse/+/curves")
+    finally:
+        again.popen.send_signal(signal.SIGTERM)
+        again.close()
