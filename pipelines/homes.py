@@ -319,10 +319,17 @@ class Homes:
         tie; None when none holds a curve there): what a page opens on when its address names
         no project, as the explorer opens on the most curves. Cluster homes are not asked, so
         a stopped cluster does not hold up the page."""
-        local = self.grouped(projects).get(self.builtin, [])
-        held = self.holdings(self.builtin, local)
-        best = max(held, key=lambda name: held[name].curves, default=None)
-        return best if best is not None and held[best].curves else None
+        local = tuple(self.grouped(projects).get(self.builtin, []))
+        if not local:
+            return None
+        store = self.store(self.builtin)
+        try:  # the datasets' counts only: a page opens on it, so no more than that is asked
+            frame = Curves(store.client, store.database, projects=local).datasets()
+        finally:
+            store.client.close()
+        counts = frame.groupby("project")["curve_count"].sum()
+        best = max(local, key=lambda name: counts.get(name, 0))
+        return best if counts.get(best, 0) else None
 
     def for_writing(self, project: str) -> Home:
         """The project's home, to import into; :class:`ProjectMoving` while a move compares

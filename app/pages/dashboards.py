@@ -70,7 +70,7 @@ def page(services: Services) -> pn.template.BaseTemplate:
                 words = f"**No project “{text(wanted)}” that you may see.**"
                 return shell(SLUG, [pn.pane.Markdown(words)])
             project = by_name.get(wanted) or _first_with_dashboards(
-                session, actor, projects, services.homes.busiest(by_name)
+                session, actor, projects, lambda: services.homes.busiest(by_name)
             )
         listed = [
             (b.id, b.name, b.shared) for b in stored.project_dashboards(session, actor, project)
@@ -100,15 +100,16 @@ def page(services: Services) -> pn.template.BaseTemplate:
 
 
 def _first_with_dashboards(
-    session, actor: Principal, projects: list[Project], busiest: str | None
+    session, actor: Principal, projects: list[Project], busiest: Callable[[], str | None]
 ) -> Project:
     """The project a bare ``/dashboards`` shows: the first with a dashboard for ``actor``,
-    else the one with most curves (``busiest``), where a first dashboard has something to
-    show, else the first."""
+    else the one with most curves (``busiest()``, asked only then), where a first dashboard
+    has something to show, else the first."""
     for project in projects:
         if stored.project_dashboards(session, actor, project):
             return project
-    return next((p for p in projects if p.name == busiest), projects[0])
+    most = busiest()
+    return next((p for p in projects if p.name == most), projects[0])
 
 
 def _opened(session, actor: Principal, wanted: str) -> tuple[int | None, int | None]:
