@@ -90,34 +90,21 @@ def test_home_of_a_cluster_row():
 
 @pytest.mark.embedded_only
 def test_the_busiest_project_is_the_one_with_most_curves_on_the_builtin_engine(
-    engine, database, tmp_path
+    homes, engine, database
 ):
     """What a page opens on when its address names no project: "a" holds more curves than
-    "e", "d" lives on a cluster (never asked), "f" holds none."""
+    "e" and "f" none ("e" and "f" have no project row: the built-in engine's); "d" lives on a
+    cluster, so its curves here (the most) do not count."""
     from pipelines.store import DatasetSpec
     from pipelines.synthetic import DemoSpec, generate_demo
 
     _, name = database
-    settings = Settings(home=tmp_path)
-    store = open_metadata(settings)
-    with store.sessions() as session:
-        org = Organisation(name="Plant")
-        owner = Project(organisation=org, name="infra")
-        running = cluster(owner, "us-prod", "aws/us-east-1")
-        session.add_all([org, owner, running])
-        session.flush()
-        for label, home in (("a", None), ("d", running), ("e", None), ("f", None)):
-            session.add(Project(organisation=org, name=label, home_cluster=home))
-        session.commit()
     writer = CurveStore.open(engine.client(), name)
-    for label, curves in (("e", 6), ("a", 9)):
+    for label, curves in (("e", 6), ("a", 9), ("d", 12)):
         writer.write(generate_demo(DemoSpec(curves=curves)), DatasetSpec(label, "demo", label))
     writer.client.close()
-    homes = Homes(settings, store, builtin=lambda: CurveStore(engine.client(), name))
-    try:
-        assert homes.busiest(["f", "e", "d", "a"]) == "a"
-        assert homes.busiest(["f", "e"]) == "e"
-        assert homes.busiest(["f", "d"]) is None  # none holds a curve here
-        assert homes.busiest([]) is None
-    finally:
-        store.close()
+    here = Homes(homes.settings, homes.metadata, builtin=lambda: CurveStore(engine.client(), name))
+    assert here.busiest(["f", "e", "d", "a"]) == "a"
+    assert here.busiest(["f", "e"]) == "e"
+    assert here.busiest(["f", "d"]) is None  # none holds a curve on the built-in engine
+    assert here.busiest([]) is None
