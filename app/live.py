@@ -94,6 +94,13 @@ class LiveIngest:
     claim: ListeningClaim | None = None
 
     def stop(self) -> None:
+        try:
+            self._stop()
+        finally:
+            if self.claim is not None:
+                self.claim.release()
+
+    def _stop(self) -> None:
         self.listener.stop()
         if self.feeds is not None:
             self.feeds.stop()
@@ -104,8 +111,6 @@ class LiveIngest:
             self.refusals.cycle()  # what the broker refused up to now
         if self.broker is not None:
             self.broker.stop()
-        if self.claim is not None:
-            self.claim.release()
 
 
 def start_live_ingest(

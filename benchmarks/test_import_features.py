@@ -163,7 +163,7 @@ def interval(ratios: list[float]) -> tuple[float, float]:
         np.median,
         n_resamples=9_999,
         method="percentile",
-        random_state=np.random.default_rng(0),
+        rng=np.random.default_rng(0),
     )
     return float(found.confidence_interval.low), float(found.confidence_interval.high)
 

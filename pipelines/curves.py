@@ -396,9 +396,7 @@ class Curves:
 
     def datasets(self, *, kind: str | None = None) -> pd.DataFrame:
         """The committed imports and demo runs of the selected projects, oldest first."""
-        chosen = self.selection.equals.get("project")
-        scope = CurveFilter() if chosen is None else CurveFilter(equals={"project": chosen})
-        sql, params = scope.where()
+        sql, params = self._projects_where()
         columns = ["dataset_id", "project", "kind", "name", "source", "content_sha256"]
         columns += ["curve_count", "point_count", "created_at"]
         return query_frame(
@@ -407,6 +405,25 @@ class Curves:
             "AND ({kind:String} = '' OR kind = {kind:String}) ORDER BY created_at",
             columns,
             {**params, "kind": kind or ""},
+        )
+
+    def _projects_where(self) -> tuple[str, dict]:
+        """The selection's projects alone, for tables that hold no other curve column."""
+        chosen = self.selection.equals.get("project")
+        scope = CurveFilter() if chosen is None else CurveFilter(equals={"project": chosen})
+        return scope.where()
+
+    def committed_per_project(self) -> pd.DataFrame:
+        """Curves and points committed per selected project (``project``, ``curves``,
+        ``points``), summed in the engine from the datasets' counts: live ingest adds a
+        datasets row a second, so these rows are not read one by one."""
+        sql, params = self._projects_where()
+        return query_frame(
+            self.client,
+            "SELECT project, sum(curve_count) AS curves, sum(point_count) AS points "
+            f"FROM {self._db}.datasets WHERE {sql} GROUP BY project ORDER BY project",
+            ["project", "curves", "points"],
+            params,
         )
 
     def storage(self) -> pd.DataFrame:

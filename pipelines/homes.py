@@ -16,6 +16,7 @@ No Panel here: notebooks and the CLI resolve homes with the same code as the ser
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -36,6 +37,8 @@ from providers.clusters import Connection
 from providers.clusters.configured import provider_for
 from providers.engines.server import ServerEngine
 from providers.errors import ProviderError
+
+log = logging.getLogger(__name__)
 
 BUILTIN_KEY = "builtin"
 UNREACHABLE = "unreachable"
@@ -305,13 +308,12 @@ class Homes:
             return held
         store = self.store(home)
         try:
-            frame = Curves(store.client, store.database, projects=names).datasets()
+            frame = Curves(store.client, store.database, projects=names).committed_per_project()
             per_point = Curves(store.client, store.database).bytes_per_point() or 0.0
         finally:
             store.client.close()
-        for name, rows in frame.groupby("project"):
-            points = int(rows["point_count"].sum())
-            held[str(name)] = Holding(int(rows["curve_count"].sum()), points, points * per_point)
+        for name, curves, points in frame.itertuples(index=False):
+            held[str(name)] = Holding(int(curves), int(points), int(points) * per_point)
         return held
 
     def busiest(self, projects: Iterable[str]) -> str | None:
@@ -322,12 +324,16 @@ class Homes:
         local = tuple(self.grouped(projects).get(self.builtin, []))
         if not local:
             return None
-        store = self.store(self.builtin)
-        try:  # the datasets' counts only: a page opens on it, so no more than that is asked
-            frame = Curves(store.client, store.database, projects=local).datasets()
-        finally:
-            store.client.close()
-        counts = frame.groupby("project")["curve_count"].sum()
+        try:
+            store = self.store(self.builtin)
+            try:
+                frame = Curves(store.client, store.database, projects=local).committed_per_project()
+            finally:
+                store.client.close()
+        except Exception:  # a convenience only: the page opens on the first project instead
+            log.warning("could not count the projects' curves", exc_info=True)
+            return None
+        counts = dict(zip(frame["project"], frame["curves"], strict=True))
         best = max(local, key=lambda name: counts.get(name, 0))
         return best if counts.get(best, 0) else None
 

@@ -13,10 +13,13 @@ it, for the refusal's words.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sys
 from pathlib import Path
 from typing import IO
+
+log = logging.getLogger(__name__)
 
 
 class ListenerTaken(RuntimeError):
@@ -26,7 +29,7 @@ class ListenerTaken(RuntimeError):
 class ListeningClaim:
     """This process's hold on a home's live curves, let go by :meth:`release` or its end."""
 
-    def __init__(self, handle: IO[str]) -> None:
+    def __init__(self, handle: IO[str] | None) -> None:
         self._handle: IO[str] | None = handle
 
     def release(self) -> None:
@@ -38,10 +41,14 @@ class ListeningClaim:
 
 def claim_listening(home: Path) -> ListeningClaim:
     """Claim ``home``'s live curves for this process; :class:`ListenerTaken` names the process
-    that has them."""
+    that has them. Where no lock can be taken (a read-only home, a file system without
+    ``flock``) it warns and listens unguarded: the guard must not be what stops ingest."""
     path = home / "live" / "listener.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("a+", encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a+", encoding="utf-8")
+    except OSError as exc:
+        return _unguarded(path, exc)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -54,9 +61,22 @@ def claim_listening(home: Path) -> ListeningClaim:
             "that one, or set CURVEHOUSE_MQTT_LISTEN=0 for curvehouse serve when curvehouse "
             "listen runs beside it."
         ) from None
-    handle.seek(0)
-    handle.truncate()
-    command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:2]])  # "curvehouse serve"
-    handle.write(f"PID {os.getpid()} ({command})")
-    handle.flush()
+    except OSError as exc:
+        handle.close()
+        return _unguarded(path, exc)
+    try:
+        handle.seek(0)
+        handle.truncate()
+        command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:2]])  # "curvehouse serve"
+        handle.write(f"PID {os.getpid()} ({command})")
+        handle.flush()
+    except OSError:  # held all the same; a refusal then names no one
+        pass
     return ListeningClaim(handle)
+
+
+def _unguarded(path: Path, exc: OSError) -> ListeningClaim:
+    log.warning(
+        "could not lock %s (%s): a second listener of this home would not be refused", path, exc
+    )
+    return ListeningClaim(None)

@@ -108,3 +108,15 @@ def test_the_busiest_project_is_the_one_with_most_curves_on_the_builtin_engine(
     assert here.busiest(["f", "e"]) == "e"
     assert here.busiest(["f", "d"]) is None  # none holds a curve on the built-in engine
     assert here.busiest([]) is None
+
+
+def test_the_busiest_project_is_none_when_the_engine_cannot_be_asked(homes, caplog):
+    """A convenience only: the page then opens on the first project, and the log says why."""
+
+    def unreachable() -> CurveStore:
+        raise ConnectionRefusedError("the engine does not answer")
+
+    here = Homes(homes.settings, homes.metadata, builtin=unreachable)
+    with caplog.at_level("WARNING", logger="pipelines.homes"):
+        assert here.busiest(["a"]) is None
+    assert "could not count the projects' curves" in caplog.text

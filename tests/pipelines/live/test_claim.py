@@ -38,3 +38,14 @@ def test_one_claim_per_home_and_none_left_by_a_killed_holder(tmp_path):
     claim.release()
     claim.release()  # twice is harmless (a failed start releases, then stop does)
     claim_listening(tmp_path).release()
+
+
+def test_where_no_lock_can_be_taken_it_warns_and_listens_unguarded(tmp_path, caplog):
+    """The guard must not be what stops ingest: a home where the lock file cannot be made (here
+    its place is a file) gives a claim that guards nothing, and says so."""
+    home = tmp_path / "home"
+    home.write_text("not a directory")
+    with caplog.at_level("WARNING", logger="pipelines.live.claim"):
+        claim = claim_listening(home)
+    claim.release()
+    assert "a second listener of this home would not be refused" in caplog.text
