@@ -291,10 +291,18 @@ class Homes:
     @contextmanager
     def reader(self, project: str) -> Iterator[Curves]:
         """The project's curves on a client of its home, closed after."""
-        home = self.of(project)
+        with self._reading(self.of(project), (project,), project=project) as curves:
+            yield curves
+
+    @contextmanager
+    def _reading(
+        self, home: Home, projects: tuple[str, ...], *, project: str | None = None
+    ) -> Iterator[Curves]:
+        """``projects``' curves on a client of ``home``, closed after (``project`` names the
+        one a refusal speaks of)."""
         store = self.store(home, project=project)
         try:
-            yield Curves(store.client, store.database, projects=(project,))
+            yield Curves(store.client, store.database, projects=projects)
         finally:
             store.client.close()
 
@@ -306,12 +314,9 @@ class Homes:
         held = dict.fromkeys(names, Holding())
         if not names:
             return held
-        store = self.store(home)
-        try:
-            frame = Curves(store.client, store.database, projects=names).committed_per_project()
-            per_point = Curves(store.client, store.database).bytes_per_point() or 0.0
-        finally:
-            store.client.close()
+        with self._reading(home, names) as curves:
+            frame = curves.committed_per_project()
+            per_point = Curves(curves.client, curves.database).bytes_per_point() or 0.0
         for name, curves, points in frame.itertuples(index=False):
             held[str(name)] = Holding(int(curves), int(points), int(points) * per_point)
         return held
@@ -325,11 +330,8 @@ class Homes:
         if not local:
             return None
         try:
-            store = self.store(self.builtin)
-            try:
-                frame = Curves(store.client, store.database, projects=local).committed_per_project()
-            finally:
-                store.client.close()
+            with self._reading(self.builtin, local) as curves:
+                frame = curves.committed_per_project()
         except Exception:  # a convenience only: the page opens on the first project instead
             log.warning("could not count the projects' curves", exc_info=True)
             return None
