@@ -44,7 +44,7 @@ test: $(STAMP) kernels
 
 bench: $(STAMP) kernels
 	CURVEHOUSE_BENCH_SIZE=full $(BIN)/python -m pytest benchmarks --run=all \
-		--benchmark-enable --benchmark-columns=median,iqr,rounds -s
+		--benchmark-enable --benchmark-columns=median,iqr,rounds --durations=20 -s
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -86,7 +86,7 @@ def written(client, batches, way: str, monkeypatch) -> tuple[float, float]:
         if way == "without features":
             none = np.empty((len(FEATURES), 0))
             table = store_module.feature_table
-            patch.setattr(store_module, "batch_features", lambda batch: none)
+            patch.setattr(store_module, "batch_features", lambda batch: (none, None))
             patch.setattr(
                 store_module,
                 "feature_table",

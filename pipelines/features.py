@@ -35,6 +35,7 @@ from pipelines.kernels.features import (
     FEATURES,
     MEASURES,
     curve_features,
+    features_and_order,
     first_crossing,
     measures,
 )
@@ -48,10 +49,12 @@ KEY_COLUMNS = ("project", "process", "curve_id", "dataset_id")
 COLUMNS = (*KEY_COLUMNS, *FEATURES)
 
 
-def batch_features(batch: CurveBatch) -> np.ndarray:
-    """The fixed features of every curve of ``batch``: float64 (len(FEATURES), C)."""
+def batch_features(batch: CurveBatch) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed features of every curve of ``batch`` (float64, (len(FEATURES), C)), and
+    which curves rise (:func:`pipelines.kernels.features.features_and_order`: their configured
+    features bisect instead of walking)."""
     meta = batch.meta
-    return curve_features(
+    return features_and_order(
         batch.x,
         batch.y,
         batch.offsets,
@@ -157,11 +160,13 @@ def configured_rows(
     ids: np.ndarray,
     dataset_id: Sequence[str],
     computed_at,
+    rising: np.ndarray | None = None,
 ) -> pa.Table | None:
     """Rows for ``curve_feature_values``: each feature of ``configured`` for the curves of its
     process (curves in Arrow's list layout, one project, process and dataset per curve), a
     curve's rows together; None when no curve has one. One kernel call measures them all
-    (:func:`pipelines.kernels.features.measures`)."""
+    (:func:`pipelines.kernels.features.measures`); ``rising``, when known, is
+    :func:`batch_features`' second answer."""
     for feature in configured:
         if feature.kind not in MEASURES:
             raise ValueError(f"no configured feature of kind {feature.kind!r}")
@@ -187,6 +192,7 @@ def configured_rows(
         np.array([MEASURES.index(f.kind) for f in listed], np.int64),
         np.array([f.a for f in listed], np.float64),
         np.array([np.nan if f.b is None else f.b for f in listed], np.float64),
+        np.zeros(0, np.bool_) if rising is None else rising,
     )
     index = np.repeat(np.arange(len(codes)), counts)  # each value's curve
     definition = first[index] + np.arange(len(index)) - np.repeat(ends - counts, counts)
@@ -215,6 +221,7 @@ def configured_table(
     ids: np.ndarray,
     dataset_id: str,
     computed_at,
+    rising: np.ndarray | None = None,
 ) -> pa.Table | None:
     """A batch's rows for ``curve_feature_values`` (see :func:`configured_rows`)."""
     n = len(batch.meta)
@@ -231,6 +238,7 @@ def configured_table(
         ids=ids,
         dataset_id=[dataset_id] * n,
         computed_at=computed_at,
+        rising=rising,
     )
 
 

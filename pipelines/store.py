@@ -251,8 +251,9 @@ class _ImportRun:
         """The batch's rows of ``curve_features``, and of ``curve_verdicts`` and
         ``curve_feature_values`` (None without rules or configured features)."""
         process = batch.meta["process"].astype(str).tolist()
+        fixed, rising = batch_features(batch)
         features = feature_table(
-            batch_features(batch),
+            fixed,
             project=self.spec.project,
             process=process,
             ids=ids,
@@ -277,6 +278,7 @@ class _ImportRun:
                 ids=ids,
                 dataset_id=self.dataset_id,
                 computed_at=self.ingested_at,
+                rising=rising,
             )
         return features, verdicts, values
 

@@ -163,7 +163,9 @@ def test_ingest_refuses_hostile_files_quickly_in_one_line(home, tmp_path, name, 
 def test_ingest_labels_pass_the_check_the_api_applies_to_project_names(home, tmp_path):
     good = tmp_path / "labelled.csv"
     good.write_text("curve_key,x,y\nL1,0,1\nL1,1,2\n")
-    for label in ["<img src=x onerror=alert(1)>", "a" * 101, "line\x017", "press/shop", " "]:
+    # The check itself meets every kind of bad name in tests/models/test_names.py; here, that
+    # the command applies it (each run is a process start, ~4 s).
+    for label in ["<img src=x onerror=alert(1)>", " "]:
         result = run(home, "ingest", str(good), "--project", label, ok=False)
         assert result.returncode == 2, (label, result.stdout)
         assert "error: A project name has 1-100 letters, digits" in result.stderr, label

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from pipelines.features import Configured, configured_rows, slope, x_at_y, y_at_x
-from pipelines.kernels.features import FEATURES, curve_features, raw_bounds
+from pipelines.kernels.features import FEATURES, curve_features, features_and_order, raw_bounds
 from pipelines.schema import MIGRATIONS
 from tests.pipelines.features_reference import (
     concatenate,
@@ -268,6 +268,18 @@ def test_plain_python_run_agrees():
         values = rows.column("value").to_numpy().reshape(-1, 2)
         np.testing.assert_array_equal(values[:, 0], y_at_x(x, y, o, ones, ones, 0.5))
         np.testing.assert_array_equal(values[:, 1], slope(x, y, o, ones, ones, 0.0, 3.0))
+        from pipelines.kernels.features import features_and_order
+        from tests.pipelines.test_features import rising_curves
+        rx, ry, ro, codes = rising_curves(3)
+        steps = np.full(len(codes), 0.5)
+        rising = features_and_order(rx, ry, ro, steps, steps)[1]
+        assert rising.tolist() == [len(a) > 0 and bool(np.all(np.diff(a) >= 0)) for a in codes]
+        rows = [configured_rows(both, rx, ry, ro, steps, steps, project=["a"] * len(codes),
+                                process=["p"] * len(codes), ids=np.arange(len(codes)),
+                                dataset_id=["d"] * len(codes), computed_at="2026-12-07",
+                                rising=flags).column("value").to_numpy()
+                for flags in (None, rising)]
+        np.testing.assert_array_equal(rows[1], rows[0])
         print("agree", len(curves))
         """
     )
@@ -277,6 +289,62 @@ def test_plain_python_run_agrees():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("agree ")
+
+
+def rising_curves(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Codes whose x never falls (steps, plateaus, one sample, none) and some whose x does,
+    with NaN-free float copies of a few: ``(x, y, offsets, codes of x per curve)``."""
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    for k in range(60):
+        n = int(rng.integers(0, 50))
+        x = np.cumsum(rng.integers(0, 4, n))  # 0: a plateau, x repeats
+        if k % 5 == 1 and n > 3:
+            x[n // 2] -= 5  # falls once
+        xs.append(x.astype(np.int32))
+        ys.append(rng.integers(-40, 40, n).astype(np.int32))
+    offsets = np.zeros(len(xs) + 1, np.int64)
+    np.cumsum([len(a) for a in xs], out=offsets[1:])
+    return np.concatenate(xs), np.concatenate(ys), offsets, xs
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_rising_curves_are_bisected_to_the_walks_answers_bit_for_bit(seed):
+    x, y, offsets, codes = rising_curves(seed)
+    steps = np.random.default_rng(seed).choice([0.1, 0.3, 50 / 65536, 2.0], len(codes))
+    fixed, rising = features_and_order(x, y, offsets, steps, steps)
+    np.testing.assert_array_equal(fixed, curve_features(x, y, offsets, steps, steps))
+    want = [len(a) > 0 and bool(np.all(np.diff(a) >= 0)) for a in codes]
+    assert rising.tolist() == want and 0 < sum(want) < len(codes)
+    # Levels on samples (plateaus included), between them, before, after and not finite.
+    levels = [*(codes[2][: len(codes[2]) // 2 + 1] * steps[2]), 0.05, 7.7, -1.0, 1e9]
+    configured = [
+        Configured(k, "p", kind, level, None if kind != "slope" else level + 3.0)
+        for k, (kind, level) in enumerate(
+            itertools.product(("y_at_x", "x_at_y", "slope"), [*levels, np.inf, -np.inf, np.nan])
+        )
+    ]
+    n = len(codes)
+    both = [
+        configured_rows(
+            configured,
+            x,
+            y,
+            offsets,
+            steps,
+            steps,
+            project=["p"] * n,
+            process=["p"] * n,
+            ids=np.arange(n),
+            dataset_id=["d"] * n,
+            computed_at="2026-12-07",
+            rising=flags,
+        ).column("value")
+        for flags in (None, rising)
+    ]
+    walked, bisected = (values.to_numpy() for values in both)
+    np.testing.assert_array_equal(bisected, walked)  # NaN where NaN, every value equal
+    assert np.isfinite(bisected).sum() > n  # the levels are met, not all NaN
 
 
 def test_configured_rows_measure_each_curve_by_its_process_definitions():

@@ -38,7 +38,7 @@ def expected(batches) -> pd.DataFrame:
     """Each curve's features from the batch in memory, keyed by curve key."""
     frames = []
     for batch in batches:
-        values = batch_features(batch)
+        values, _ = batch_features(batch)
         frame = pd.DataFrame(dict(zip(FEATURES, values, strict=True)))
         frame["curve_key"] = batch.meta["curve_key"].to_numpy()
         frame["process"] = batch.meta["process"].to_numpy()
