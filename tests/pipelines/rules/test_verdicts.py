@@ -145,6 +145,44 @@ def test_verdicts_at_commit_and_over_history_equal_judge_in_memory(store):
     everything = [window(), second, third, line]
     pd.testing.assert_frame_equal(stored(store), expected(store, everything))
 
+    # Together, rules narrowed differently (one station, one program, all of the process)
+    # each judge only their own curves, counted apart.
+    press = store.client.query_df(
+        f"SELECT station, program FROM {store.db}.curves WHERE process = 'press-fit'"
+    )
+    station, program = press["station"].iloc[0], press["program"].iloc[-1]
+    narrow = [
+        Rule(
+            "st",
+            Scope("a", "press-fit", stations=(station,)),
+            NoPassLine(4, 0, 4, 30),
+            rule_id=3,
+            version=1,
+        ),
+        Rule(
+            "pg",
+            Scope("a", "press-fit", programs=(program,)),
+            NoPassLine(5, 0, 5, 30),
+            rule_id=4,
+            version=1,
+        ),
+    ]
+    fourth = window(version=4)
+    sizes = [(press["station"] == station).sum(), (press["program"] == program).sum()]
+    assert min(sizes) > 0 and max(sizes) < count.total
+    seen = []
+    written = judge_history(store.client, store.database, [*narrow, fourth], progress=seen.append)
+    assert written == sum(sizes) + count.total
+    done = [(n, n) for n in sizes] + [(count.total, count.total)]
+    assert seen[-1] == done
+    assert [
+        (c.judged, c.total)
+        for c in (run_count(store.client, store.database, r) for r in (*narrow, fourth))
+    ] == done
+    store.client.command(f"OPTIMIZE TABLE {store.db}.curve_verdicts FINAL")
+    everything += [*narrow, fourth]
+    pd.testing.assert_frame_equal(stored(store), expected(store, everything))
+
     # Deleting the dataset deletes its verdicts.
     dataset = curves.datasets()["dataset_id"].astype(str).tolist()
     store.delete_datasets(dataset)
