@@ -203,6 +203,28 @@ def bends(values: np.ndarray) -> np.ndarray:
     return np.flatnonzero(keep)
 
 
+# A pause in production the line through a chart's points is not drawn across: longer than this
+# and than GAP_SPACINGS of the chart's median time between parts.
+GAP_MIN = pd.Timedelta(hours=1)
+GAP_SPACINGS = 20
+
+
+def broken_at_pauses(at: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``at`` (times, in order) and ``values`` with a NaN value put in each pause in production,
+    midway: a line drawn through them breaks there, so a weekend, or the demo's two idle weeks
+    between its history and the live parts, is not drawn as a slope between two parts."""
+    times = _ns_array(at)
+    if len(times) < 3:
+        return np.asarray(at), np.asarray(values, dtype=np.float64)
+    steps = np.diff(times)
+    limit = max(GAP_MIN.value, GAP_SPACINGS * float(np.median(steps)))
+    cut = np.flatnonzero(steps > limit) + 1  # the first point after each pause
+    middle = times[cut - 1] + steps[cut - 1] // 2
+    broken_at = np.insert(times, cut, middle).view("datetime64[ns]")
+    broken = np.insert(np.asarray(values, dtype=np.float64), cut, np.nan)
+    return broken_at, broken
+
+
 def _ns(value) -> int:
     return int(pd.Timestamp(value).as_unit("ns").value)
 

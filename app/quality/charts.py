@@ -21,7 +21,14 @@ import pandas as pd
 
 from app.plot_hooks import Ranges, follow_ranges, plain_canvas
 from models.plants import load_plants
-from pipelines.feature_charts import DENSE_POINTS, Distribution, Plotted, bends, count_points
+from pipelines.feature_charts import (
+    DENSE_POINTS,
+    Distribution,
+    Plotted,
+    bends,
+    broken_at_pauses,
+    count_points,
+)
 from pipelines.kernels.features import FEATURES
 from pipelines.render import palette
 from pipelines.shading import BAR, LEVELS, CountScale
@@ -231,7 +238,7 @@ class ControlChart:
         if self.dense:
             shapes = [marks, centre, *limits]
         else:
-            through = hv.Curve((at, chart.points), *kdims).opts(color=POINTS)
+            through = hv.Curve(broken_at_pauses(at, chart.points), *kdims).opts(color=POINTS)
             shapes = [through, centre, *limits, marks]
         return hv.Overlay([s.opts(framewise=True) for s in shapes])
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.feature_charts import bends, chart_feature, count_points
+from pipelines.feature_charts import bends, broken_at_pauses, chart_feature, count_points
 
 
 def features(n: int = 40) -> pd.DataFrame:
@@ -123,3 +123,36 @@ def test_the_distribution_is_the_histogram_and_the_normal_capability_assumes():
         len(values) * width / (shown.sigma * 2.5066), rel=1e-2
     )
     assert distribution(np.full(10, 3.0)) is None and distribution(np.array([1.0])) is None
+
+
+def test_the_line_through_the_points_breaks_at_pauses_in_production():
+    """A part a minute, then two idle weeks, then a lunch hour: the line breaks at the weeks
+    and at the hour's pause only if it is long against the usual spacing."""
+    start = pd.Timestamp("2026-12-01 06:00")
+    minutes = [
+        0,
+        1,
+        2,
+        3,
+        4,
+        14 * 24 * 60 + 4,
+        14 * 24 * 60 + 5,
+        14 * 24 * 60 + 66,
+        14 * 24 * 60 + 67,
+    ]
+    at = (start + pd.to_timedelta(minutes, unit="min")).to_numpy()
+    values = np.arange(len(at), dtype=np.float64)
+    broken_at, broken = broken_at_pauses(at, values)
+    gaps = np.flatnonzero(np.isnan(broken))
+    assert gaps.tolist() == [5, 8]  # after the fifth part, and after the seventh
+    np.testing.assert_array_equal(np.delete(broken, gaps), values)  # every point, in order
+    np.testing.assert_array_equal(np.delete(broken_at, gaps), at)
+    assert at[4] < broken_at[5] < at[5] and at[6] < broken_at[8] < at[7]
+    assert np.all(np.diff(broken_at.astype(np.int64)) > 0)
+    # Parts an hour apart all along: nothing is a pause.
+    hourly = (start + pd.to_timedelta(np.arange(10), unit="h")).to_numpy()
+    assert not np.isnan(broken_at_pauses(hourly, np.ones(10))[1]).any()
+    # A pause under an hour is not one, however regular the parts before it.
+    short = (start + pd.to_timedelta([0, 1, 2, 3, 50], unit="min")).to_numpy()
+    assert not np.isnan(broken_at_pauses(short, np.ones(5))[1]).any()
+    assert len(broken_at_pauses(at[:2], values[:2])[1]) == 2

@@ -140,3 +140,19 @@ def test_data_of_another_kind_needs_a_new_chart(plotted):
     drawn, _plot = _draw(plotted, dense_from=N)  # glyphs
     assert drawn.fits(_shown(plotted), N)
     assert not drawn.fits(_shown(plotted), N - 1)  # as a chart of counts would draw it
+
+
+def test_the_line_through_a_sparse_charts_points_breaks_at_a_pause():
+    """Parts a minute apart, two idle weeks, more parts: the line through the points is not
+    drawn across the weeks (the points all are)."""
+    at = pd.Timestamp("2026-11-02 06:00") + pd.to_timedelta(
+        [*range(30), *range(20 * 1440, 20 * 1440 + 30)], unit="min"
+    )
+    values = np.random.default_rng(3).normal(10, 1, len(at))
+    rows = pd.DataFrame({"curve_id": np.arange(len(at)), "started_at": at, "area": values})
+    _, plot = _draw(chart_feature(rows, "area").charts[0], dense_from=N)
+    dots = _renderers(plot, Scatter)[0].data_source.data["area"]
+    assert len(dots) == len(at) and not np.isnan(dots).any()
+    lines = [r.data_source.data["area"] for r in _renderers(plot, Line)]
+    gaps = sorted(np.flatnonzero(np.isnan(y)).tolist() for y in lines)
+    assert gaps == [[]] * (len(lines) - 1) + [[30]]  # the centre and limits run on
