@@ -152,20 +152,10 @@ def test_verdicts_at_commit_and_over_history_equal_judge_in_memory(store):
     )
     station, program = press["station"].iloc[0], press["program"].iloc[-1]
     narrow = [
-        Rule(
-            "st",
-            Scope("a", "press-fit", stations=(station,)),
-            NoPassLine(4, 0, 4, 30),
-            rule_id=3,
-            version=1,
-        ),
-        Rule(
-            "pg",
-            Scope("a", "press-fit", programs=(program,)),
-            NoPassLine(5, 0, 5, 30),
-            rule_id=4,
-            version=1,
-        ),
+        Rule(name, Scope("a", "press-fit", **only), NoPassLine(k, 0, k, 30), rule_id=k, version=1)
+        for k, (name, only) in enumerate(
+            (("st", {"stations": (station,)}), ("pg", {"programs": (program,)})), start=3
+        )
     ]
     fourth = window(version=4)
     sizes = [(press["station"] == station).sum(), (press["program"] == program).sum()]
