@@ -132,8 +132,9 @@ def raw_bounds(level, step):
 @ngjit
 def _crossing(a, b, start, end, sa, sb, level, rising=False):
     """One curve's ``b`` where ``a`` first reaches ``level`` (see :func:`first_crossing`);
-    ``rising``: every sample finite and ``a`` never falling, so the first sample at or past the
-    level is found by bisection. It gives what the walk gives: the samples before it are below
+    ``rising``: every sample finite and no value of ``a`` below the one before (see
+    :func:`features_and_order`), so the first sample at or past the level is found by
+    bisection. It gives what the walk gives: the samples before it are below
     the level, so either it equals the level, or the segment into it crosses, or (the curve's
     first sample) the curve starts above and never comes back."""
     if not (np.isfinite(sa) and np.isfinite(sb)):
@@ -175,7 +176,7 @@ def _crossing(a, b, start, end, sa, sb, level, rising=False):
 @ngjit
 def _slope(x, y, start, end, xs, ys, lo, hi, rising=False):
     """One curve's least-squares slope over ``lo <= x <= hi`` (see
-    :func:`least_squares_slope`); ``rising`` (every sample finite, x never falling): the
+    :func:`least_squares_slope`); ``rising`` (every sample finite, x values never falling): the
     samples in the range are one run, found by bisection, and summed in the same order as the
     walk would, so the answer is the same to the bit."""
     if not (np.isfinite(xs) and np.isfinite(ys)):
