@@ -7,6 +7,7 @@ submitted, its result is dropped: the page only ever shows the newest request's 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable
@@ -20,16 +21,39 @@ log = logging.getLogger(__name__)
 def in_session(fn: Callable[[Any], None], doc: Any) -> Callable[[Any], None]:
     """``fn`` as a runner's ``deliver`` or ``fail``: run in ``doc``'s session on its next tick
     (Bokeh models change only there), or at once when there is no document (tests,
-    benchmarks)."""
+    benchmarks).
+
+    Made on the session's thread, it hands each call to that thread's event loop first
+    (``call_soon_threadsafe``), and the callback is added to the document there. Added from a
+    worker thread, it could be lost: while the session held the document (Panel holds it
+    while sending changes), the callback's event joined the held events just as the session
+    took them; a dashboard panel then stayed "Drawing…" for good (about 1 opening in 25
+    under load)."""
     if doc is None:
         return fn
+    try:
+        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:  # a document outside a running server
+        loop = None
+
+    def on_next_tick(run: Callable[[], None]) -> None:
+        try:
+            doc.add_next_tick_callback(run)
+        except (AttributeError, RuntimeError):  # Bokeh's answer once the session closed
+            log.debug("the session closed before a result could be shown")
 
     def later(arg: Any) -> None:
         def run() -> None:
             with set_curdoc(doc):
                 fn(arg)
 
-        doc.add_next_tick_callback(run)
+        if loop is None:
+            on_next_tick(run)
+            return
+        try:
+            loop.call_soon_threadsafe(on_next_tick, run)
+        except RuntimeError:  # the server stopped
+            log.debug("the server stopped before a result could be shown")
 
     return later
 

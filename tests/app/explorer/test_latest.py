@@ -1,8 +1,12 @@
 """Latest-wins runner: outdated work never queues, stale results are never shown."""
 
+import asyncio
 import threading
 
-from app.explorer.latest import LatestOnly
+from bokeh.document import Document
+from panel.io.state import state
+
+from app.explorer.latest import LatestOnly, in_session
 
 
 def test_newer_requests_replace_waiting_ones_and_stale_results_are_dropped():
@@ -106,3 +110,59 @@ def test_a_first_result_is_shown_only_while_its_job_is_the_newest():
     release.set()
     assert runner.wait(10)
     assert delivered == ["first picture", "newer"]
+
+
+def test_results_from_threads_reach_the_document_on_the_sessions_own_thread():
+    """A worker never touches the document: called from a thread while the session holds it,
+    Bokeh's ``add_next_tick_callback`` could lose the callback. The call is handed to the
+    session's event loop, which adds it there, and the result then runs in the document."""
+    doc = Document()
+    adders, shown = [], []
+    add = doc.add_next_tick_callback
+
+    def recorded(callback):
+        adders.append(threading.current_thread())
+        return add(callback)
+
+    doc.add_next_tick_callback = recorded
+
+    async def session():
+        deliver = in_session(lambda result: shown.append((result, state.curdoc)), doc)
+        doc.hold("combine")  # as Panel holds it while it sends changes
+        worker = threading.Thread(target=deliver, args=("picture",))
+        worker.start()
+        worker.join(10)
+        assert adders == []  # nothing reached the document from the worker
+        await asyncio.sleep(0.05)  # the loop's turn
+        doc.unhold()
+
+    asyncio.run(session())
+    assert adders == [threading.main_thread()]
+    (callback,) = doc.session_callbacks  # a served session runs it on its next tick
+    callback.callback()
+    assert shown == [("picture", doc)]
+
+
+def test_a_result_for_a_closed_session_is_dropped_quietly():
+    """Bokeh refuses a callback once the session's document was destroyed (an
+    ``AttributeError``, as measured on Bokeh 3.9); a late result is then dropped, and no error
+    reaches the event loop's handler."""
+    doc = Document()
+    errors = []
+
+    def destroyed(callback):
+        raise AttributeError(
+            "'DocumentCallbackManager' object has no attribute '_session_callbacks'"
+        )
+
+    doc.add_next_tick_callback = destroyed
+
+    async def closed():
+        asyncio.get_running_loop().set_exception_handler(
+            lambda loop, context: errors.append(context)
+        )
+        in_session(lambda result: None, doc)("late")
+        await asyncio.sleep(0.05)
+
+    asyncio.run(closed())
+    assert errors == []
