@@ -130,6 +130,14 @@ def raw_bounds(level, step):
 
 
 @ngjit
+def _into(a, b, i, sa, sb, level):
+    """``b`` where the segment from sample ``i - 1`` into sample ``i`` crosses ``level`` of
+    ``a``, linearly: the walk and the bisection of :func:`_crossing` share it."""
+    pa, pb, av, bv = a[i - 1] * sa, b[i - 1] * sb, a[i] * sa, b[i] * sb
+    return pb + (bv - pb) * ((level - pa) / (av - pa))
+
+
+@ngjit
 def _crossing(a, b, start, end, sa, sb, level, rising=False):
     """One curve's ``b`` where ``a`` first reaches ``level`` (see :func:`first_crossing`);
     ``rising``: every sample finite and no value of ``a`` below the one before (see
@@ -150,8 +158,7 @@ def _crossing(a, b, start, end, sa, sb, level, rising=False):
             return b[i] * sb
         if i == start:
             return np.nan
-        pa, pb, av, bv = a[i - 1] * sa, b[i - 1] * sb, a[i] * sa, b[i] * sb
-        return pb + (bv - pb) * ((level - pa) / (av - pa))
+        return _into(a, b, i, sa, sb, level)
     side = 0  # the previous sample's side of the level: -1 below, 1 above, 0 none (a gap)
     for i in range(start, end):
         r = a[i]
@@ -167,8 +174,7 @@ def _crossing(a, b, start, end, sa, sb, level, rising=False):
         else:
             continue
         if side == -now:  # the segment from the previous sample crosses the level
-            pa, pb, av, bv = a[i - 1] * sa, b[i - 1] * sb, r * sa, b[i] * sb
-            return pb + (bv - pb) * ((level - pa) / (av - pa))
+            return _into(a, b, i, sa, sb, level)
         side = now
     return np.nan
 
