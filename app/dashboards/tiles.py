@@ -33,7 +33,14 @@ from app.explorer import elements
 from app.explorer.latest import in_session
 from app.explorer.state import ExplorerState
 from app.markup import text
-from app.quality.charts import FEATURE_WORDS, ControlChart, Shown, local_times, parts_zone
+from app.quality.charts import (
+    FEATURE_WORDS,
+    ControlChart,
+    Shown,
+    local_times,
+    parts_zone,
+    plants_zone,
+)
 from models.wording import counted
 from pipelines.curves import Curves
 from pipelines.feature_charts import chart_feature
@@ -444,10 +451,12 @@ class TrendPanel(DashboardPanel):
         width, height = self.size()
 
         def job(curves: Curves) -> Any:
-            figures = kpis(curves.matching(where), (), bucket).figures
+            chosen = curves.matching(where)
+            figures = kpis(chosen, (), bucket).figures
             if figures.empty:
                 return None
-            return trend_figure(figures, metric, width, height)
+            zone = plants_zone(chosen.choices()["plant"])
+            return trend_figure(figures, metric, width, height, zone)
 
         def show(chart: Any) -> None:
             if chart is None:
@@ -538,12 +547,17 @@ class SpcPanel(DashboardPanel):
         drawer.submit(job, show, self.fail)
 
 
-def trend_figure(figures: pd.DataFrame, metric: str, width: int, height: int) -> Any:
+def trend_figure(
+    figures: pd.DataFrame, metric: str, width: int, height: int, zone: str = "UTC"
+) -> Any:
     """``metric`` per bucket (rows of :attr:`pipelines.kpis.Kpis.figures`, bucketed) as a
-    Bokeh line with a point per bucket and the value under the pointer."""
+    Bokeh line with a point per bucket and the value under the pointer; times on ``zone``'s
+    clocks (the plant's, where the parts are of one)."""
     data = pd.DataFrame(
         {
-            "bucket": pd.to_datetime(figures["bucket"], utc=True).dt.tz_localize(None),
+            "bucket": local_times(
+                pd.to_datetime(figures["bucket"], utc=True).dt.tz_localize(None), zone
+            ),
             "value": pd.to_numeric(figures[metric], errors="coerce"),
             "parts": figures["parts"].astype(int),
         }
@@ -562,12 +576,16 @@ def trend_figure(figures: pd.DataFrame, metric: str, width: int, height: int) ->
     chart.add_tools(
         HoverTool(
             renderers=[dots],
-            tooltips=[("from", "@bucket{%F %H:%M} UTC"), (label, "@value"), ("parts", "@parts")],
+            tooltips=[
+                ("from", f"@bucket{{%F %H:%M}} {zone}"),
+                (label, "@value"),
+                ("parts", "@parts"),
+            ],
             formatters={"@bucket": "datetime"},
         )
     )
     chart.yaxis.axis_label = label
-    chart.xaxis.axis_label = "UTC"
+    chart.xaxis.axis_label = f"{zone} time"
     chart.title = None
     return chart
 

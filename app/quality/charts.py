@@ -42,6 +42,7 @@ __all__ = [
     "dense_points",
     "local_times",
     "parts_zone",
+    "plants_zone",
     "points_grid",
     "shown_span",
 ]
@@ -68,7 +69,12 @@ COLOURS = list(palette("Blues"))[LEVELS * 2 // 5 :]
 def parts_zone(rows: pd.DataFrame) -> str:
     """Where ``rows``' parts were made, for the times people read: their plant's zone when
     they are of one plant, else UTC."""
-    plants = rows["plant"].dropna().unique()
+    return plants_zone(list(rows["plant"].dropna().unique()))
+
+
+def plants_zone(plants: Sequence[str]) -> str:
+    """The zone of the times people read for parts of ``plants``: the plant's when there is
+    one, else UTC."""
     return (load_plants().zone(plants[0]) if len(plants) == 1 else None) or "UTC"
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from app.dashboards.board import DashboardBoard
 from app.dashboards.spec import describe, formatted
-from app.dashboards.tiles import ViewPanel, explorer_state
+from app.dashboards.tiles import PanelDrawer, ViewPanel, explorer_state, panel_of
 from app.explorer.state import ExplorerState
 from app.services import Services
 from models import accounts, dashboards, saved_views
@@ -378,3 +378,32 @@ def test_an_spc_panel_charts_a_configured_feature(plant):
         assert html.unescape(board.message).startswith(f"no curve feature '{feature.column}'")
     finally:
         board.close()
+
+
+def test_a_trend_reads_on_its_plants_clocks(plant):
+    """A trend of one plant's parts has its times on that plant's clocks (Leipzig: Berlin's);
+    of several plants' parts, on UTC, said on its axis."""
+    _, _, _, (factory, database), _ = plant
+    reader = Curves(factory(), database, projects=("demo",))
+    drawer = PanelDrawer(lambda: Curves(factory(), database, projects=("demo",)), None)
+    try:
+        for where, zone in (({"plant": "Leipzig"}, "Europe/Berlin"), ({}, "UTC")):
+            spec = {"kind": "trend", "metric": "parts", "bucket": "shift", "filter": where}
+            trend = panel_of(
+                {**spec, "x": 0, "y": 0, "w": 6, "h": 3},
+                "t",
+                project="demo",
+                views={},
+                on_remove=None,
+            )
+            trend.draw(drawer)
+            assert drawer.wait(60)
+            chart = trend.body.object
+            assert chart.xaxis[0].axis_label == f"{zone} time"
+            shifts = kpis(reader.filter(**where), (), "shift").figures
+            utc = pd.to_datetime(shifts["bucket"], utc=True)
+            expected = utc.dt.tz_convert(zone).dt.tz_localize(None).to_numpy()
+            np.testing.assert_array_equal(chart.renderers[0].data_source.data["bucket"], expected)
+    finally:
+        drawer.close()
+        reader.client.close()
