@@ -547,9 +547,7 @@ class SpcPanel(DashboardPanel):
         drawer.submit(job, show, self.fail)
 
 
-def trend_figure(
-    figures: pd.DataFrame, metric: str, width: int, height: int, zone: str = "UTC"
-) -> Any:
+def trend_figure(figures: pd.DataFrame, metric: str, width: int, height: int, zone: str) -> Any:
     """``metric`` per bucket (rows of :attr:`pipelines.kpis.Kpis.figures`, bucketed) as a
     Bokeh line with a point per bucket and the value under the pointer; times on ``zone``'s
     clocks (the plant's, where the parts are of one)."""
