@@ -18,6 +18,7 @@ import statistics
 import time
 import uuid
 
+import numpy as np
 import pytest
 
 from benchmarks.conftest import FULL, report
@@ -140,6 +141,56 @@ def test_one_rule_and_all_rules_over_history(stored):
                 "stored/judge()": f"{took / plain_all:.2f}",
             }
         )
+
+
+# The issue's "numba over the stored codes, or in the engine, whichever measures faster": a
+# threshold, the kind SQL expresses most directly, answered inside the engine (the crossing's x
+# by the kernel's interpolation, from the same codes) against judge(), which reads the samples
+# out and judges them with numba. The SQL gives no reason in words and treats no gap (the
+# demo's curves have none); it is a baseline here, not a path of the product.
+THRESHOLD_SQL = """
+SELECT s.curve_id AS curve_id,
+  arrayFirstIndex(v -> v * s.y_step >= {level:Float64}, s.y) AS i,
+  if(i = 0, nan, if(i = 1, s.x[1] * s.x_step,
+     s.x[i - 1] * s.x_step + ({level:Float64} - s.y[i - 1] * s.y_step)
+       / (s.y[i] * s.y_step - s.y[i - 1] * s.y_step)
+       * (s.x[i] * s.x_step - s.x[i - 1] * s.x_step))) AS x,
+  i > 0 AND x BETWEEN {low:Float64} AND {high:Float64} AS passed
+FROM {db:Identifier}.curve_samples AS s
+ORDER BY curve_id
+"""
+
+
+@pytest.mark.benchmark(group="rule-runs")
+def test_a_threshold_in_the_engine_against_numba(stored):
+    client, database, x_max, y_max, samples, _ = stored
+    check = checks(x_max, y_max)[3]
+    assert isinstance(check, Threshold)
+    params = {"level": check.level, "low": check.low, "high": check.high, "db": database}
+    curves = Curves(client, database, projects=("bench",))
+
+    def in_engine():
+        return client.query_df(THRESHOLD_SQL, parameters=params)
+
+    def with_numba():
+        return judge(curves, rules_of([check]))
+
+    engine, numba = in_engine(), with_numba()  # warm both; then the same verdicts
+    assert len(engine) == len(numba) == CURVES
+    np.testing.assert_array_equal(engine["curve_id"], numba["curve_id"])
+    np.testing.assert_array_equal(engine["passed"].astype(bool), numba["passed"])
+    np.testing.assert_allclose(engine["x"], numba["x"], rtol=1e-12, equal_nan=True)
+    sql_s, numba_s = median(in_engine), median(with_numba)
+    RESULTS.append(
+        {
+            "rules": "threshold: in the engine (SQL, no reasons) / judge() with numba",
+            "curves": f"{CURVES:,}",
+            "samples": f"{samples / 1e6:.1f} M",
+            "stored verdicts s": "",
+            "judge() s": f"{sql_s:.2f} / {numba_s:.2f}",
+            "stored/judge()": f"numba {numba_s / sql_s:.1f}× the engine's time",
+        }
+    )
 
 
 def teardown_module() -> None:

@@ -448,7 +448,7 @@ def test_the_process_rules_are_drawn_over_the_picture(demo):
     from bokeh.document import Document
     from bokeh.models import GlyphRenderer, Segment
 
-    from pipelines.rules import NoPassLine, Rule, Scope, Window
+    from pipelines.rules import Envelope, NoPassLine, Rule, Scope, Window
     from pipelines.rules.strokes import rule_strokes
 
     factory, database, meta = demo
@@ -456,11 +456,16 @@ def test_the_process_rules_are_drawn_over_the_picture(demo):
     program, other = sorted(meta.loc[meta["process"] == process, "program"].unique())[:2]
     box = Rule("press-in", Scope("demo", process), Window(1, 3, 5, 9, entry="left", exit="right"))
     only = Rule("only other", Scope("demo", process, programs=(other,)), NoPassLine(0, 0, 1, 1))
+    band = Rule(
+        "band",
+        Scope("demo", process),
+        Envelope(0, 10, ((0, 0), (10, 4)), ((0, 2), (5, 7), (10, 9))),
+    )
     asked = []
 
     def rules_of(project, shown_process):
         asked.append((project, shown_process))
-        return [box, only]
+        return [box, only, band]
 
     explorer = CurveExplorer(client_factory=factory, database=database, rules_of=rules_of)
     document = Document()
@@ -468,7 +473,8 @@ def test_the_process_rules_are_drawn_over_the_picture(demo):
     explorer.wait()
     assert asked[-1] == ("demo", process)
     drawn = explorer.plot._rules_data.strokes
-    pd.testing.assert_frame_equal(drawn, rule_strokes([box, only]))
+    pd.testing.assert_frame_equal(drawn, rule_strokes([box, only, band]))
+    assert (drawn["part"] == "bound").sum() == 3  # the envelope's lower and upper polylines
     # In the Bokeh document: the strokes' segments, coloured by what they are.
     from app.explorer.rule_marks import PART_COLORS
     from pipelines.rules.strokes import PARTS
@@ -483,7 +489,13 @@ def test_the_process_rules_are_drawn_over_the_picture(demo):
     assert [sorted(d["x0"]) for d in segments] == [sorted(drawn["x0"])]
     assert list(segments[0]["color"]) == [PART_COLORS[p] for p in drawn["part"]]
     legend = html.unescape(explorer.plot.legend.object)
-    for words in ("2 rules of this process", "enter here", "leave here", "must not touch"):
+    for words in (
+        "3 rules of this process",
+        "enter here",
+        "leave here",
+        "must not touch",
+        "envelope",
+    ):
         assert words in legend
     # A zoom keeps the drawn strokes (the same object): the overlay is not redrawn for them.
     (x0, x1), y_range = explorer.plot.image.view.x_range, explorer.plot.image.view.y_range
@@ -492,8 +504,8 @@ def test_the_process_rules_are_drawn_over_the_picture(demo):
     explorer.wait()
     assert explorer.plot._rules_data.strokes is drawn
     assert set(asked) == {("demo", process)} and len(asked) == before  # not again for a zoom
-    # A program the narrow rule does not judge: only the rule for every program stays.
+    # A program the narrow rule does not judge: only the rules for every program stay.
     explorer.state.program = [program]
     explorer.wait()
-    assert set(explorer.plot._rules_data.strokes["rule"]) == {"press-in"}
+    assert set(explorer.plot._rules_data.strokes["rule"]) == {"press-in", "band"}
     explorer.close()  # the document keeps it alive: its clients would keep other engines out
