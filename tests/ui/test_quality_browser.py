@@ -6,8 +6,10 @@ import csv
 import io
 import re
 from pathlib import Path
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.ui.conftest import screenshot
 
@@ -73,7 +75,13 @@ def test_charts_rules_capability_and_drifts_of_a_station(served, page):
     page.mouse.click(first["x"] + first["width"] * 0.5, first["y"] + first["height"] * 0.5)
     opened = page.get_by_role("link", name="open it in the Curve Explorer")
     opened.wait_for(timeout=30_000)
-    assert "reference=" in opened.get_attribute("href")
+    href = opened.get_attribute("href")
+    part = parse_qs(urlsplit(href).query)["reference"][0]
+    # The link opens the explorer with that part drawn over the density, named in the legend.
+    explorer = page.context.new_page()
+    explorer.goto(urljoin(page.url, href))
+    expect(explorer.locator(".ch-legend")).to_contain_text(f"Reference part {part}", timeout=60_000)
+    explorer.close()
     # The unusual parts leave as a spreadsheet, most unusual first, as the API gives them.
     with page.expect_download() as download:
         page.get_by_text("Export unusual parts (CSV)").click()

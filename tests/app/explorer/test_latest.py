@@ -112,6 +112,25 @@ def test_a_first_result_is_shown_only_while_its_job_is_the_newest():
     assert delivered == ["first picture", "newer"]
 
 
+def on_a_loop(main) -> threading.Thread:
+    """Run coroutine function ``main`` on an event loop of a thread of its own, as a served
+    session's (this one may already run one: Playwright's); returns that thread."""
+    failed = []
+
+    def run():
+        try:
+            asyncio.run(main())
+        except BaseException as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    if failed:
+        raise failed[0]
+    return thread
+
+
 def test_results_from_threads_reach_the_document_on_the_sessions_own_thread():
     """A worker never touches the document: called from a thread while the session holds it,
     Bokeh's ``add_next_tick_callback`` could lose the callback. The call is handed to the
@@ -136,8 +155,8 @@ def test_results_from_threads_reach_the_document_on_the_sessions_own_thread():
         await asyncio.sleep(0.05)  # the loop's turn
         doc.unhold()
 
-    asyncio.run(session())
-    assert adders == [threading.main_thread()]
+    loop_thread = on_a_loop(session)
+    assert adders == [loop_thread]
     (callback,) = doc.session_callbacks  # a served session runs it on its next tick
     callback.callback()
     assert shown == [("picture", doc)]
@@ -164,5 +183,5 @@ def test_a_result_for_a_closed_session_is_dropped_quietly():
         in_session(lambda result: None, doc)("late")
         await asyncio.sleep(0.05)
 
-    asyncio.run(closed())
+    on_a_loop(closed)
     assert errors == []
