@@ -225,6 +225,18 @@ def broken_at_pauses(at: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np
     return broken_at, broken
 
 
+def broken_at_empty_buckets(
+    starts: np.ndarray, ends: np.ndarray, values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Buckets' ``starts`` and ``values`` (in order; ``ends``: where each bucket stops) with a
+    NaN value put where a bucket without parts lies between two (at the end of the one
+    before): a line drawn through them breaks there, as it does at a pause in production."""
+    first, last = _ns_array(starts), _ns_array(ends)
+    cut = np.flatnonzero(last[:-1] < first[1:]) + 1  # the first bucket after a gap
+    broken_at = np.insert(first, cut, last[cut - 1]).view("datetime64[ns]")
+    return broken_at, np.insert(np.asarray(values, dtype=np.float64), cut, np.nan)
+
+
 def _ns(value) -> int:
     return int(pd.Timestamp(value).as_unit("ns").value)
 

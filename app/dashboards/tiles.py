@@ -43,7 +43,7 @@ from app.quality.charts import (
 )
 from models.wording import counted
 from pipelines.curves import Curves
-from pipelines.feature_charts import chart_feature
+from pipelines.feature_charts import broken_at_empty_buckets, chart_feature
 from pipelines.features import Configured
 from pipelines.kpis import kpis
 from pipelines.render import category_colors
@@ -550,12 +550,15 @@ class SpcPanel(DashboardPanel):
 def trend_figure(figures: pd.DataFrame, metric: str, width: int, height: int, zone: str) -> Any:
     """``metric`` per bucket (rows of :attr:`pipelines.kpis.Kpis.figures`, bucketed) as a
     Bokeh line with a point per bucket and the value under the pointer; times on ``zone``'s
-    clocks (the plant's, where the parts are of one)."""
+    clocks (the plant's, where the parts are of one). The line breaks where a bucket without
+    parts lies between two."""
+
+    def local(column: str) -> np.ndarray:
+        return local_times(pd.to_datetime(figures[column], utc=True).dt.tz_localize(None), zone)
+
     data = pd.DataFrame(
         {
-            "bucket": local_times(
-                pd.to_datetime(figures["bucket"], utc=True).dt.tz_localize(None), zone
-            ),
+            "bucket": local("bucket"),
             "value": pd.to_numeric(figures[metric], errors="coerce"),
             "parts": figures["parts"].astype(int),
         }
@@ -569,7 +572,10 @@ def trend_figure(figures: pd.DataFrame, metric: str, width: int, height: int, zo
         tools="",
         output_backend="canvas",
     )
-    chart.line("bucket", "value", source=data, line_width=2, color=ACCENT)
+    at, values = broken_at_empty_buckets(
+        data["bucket"].to_numpy(), local("bucket_end"), data["value"].to_numpy()
+    )
+    chart.line(at, values, line_width=2, color=ACCENT)
     dots = chart.scatter("bucket", "value", source=data, size=5, color=ACCENT)
     chart.add_tools(
         HoverTool(

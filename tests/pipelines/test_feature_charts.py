@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.feature_charts import bends, broken_at_pauses, chart_feature, count_points
+from pipelines.feature_charts import (
+    bends,
+    broken_at_empty_buckets,
+    broken_at_pauses,
+    chart_feature,
+    count_points,
+)
 
 
 def features(n: int = 40) -> pd.DataFrame:
@@ -156,3 +162,13 @@ def test_the_line_through_the_points_breaks_at_pauses_in_production():
     short = (start + pd.to_timedelta([0, 1, 2, 3, 50], unit="min")).to_numpy()
     assert not np.isnan(broken_at_pauses(short, np.ones(5))[1]).any()
     assert len(broken_at_pauses(at[:2], values[:2])[1]) == 2
+
+
+def test_a_line_through_buckets_breaks_where_one_had_no_parts():
+    starts = pd.to_datetime(["2026-11-02 06:00", "2026-11-02 14:00", "2026-11-03 06:00"])
+    ends = starts + pd.Timedelta(hours=8)  # the night shift of Nov 2 made nothing
+    at, values = broken_at_empty_buckets(starts.to_numpy(), ends.to_numpy(), np.array([1, 2, 3]))
+    np.testing.assert_array_equal(values, [1, 2, np.nan, 3])
+    assert at[2] == np.datetime64("2026-11-02T22:00")
+    at, values = broken_at_empty_buckets(starts[:2].to_numpy(), ends[:2].to_numpy(), [1, 2])
+    np.testing.assert_array_equal(values, [1, 2])  # adjacent buckets: one line

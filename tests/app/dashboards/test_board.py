@@ -13,10 +13,11 @@ import uuid
 import numpy as np
 import pandas as pd
 import pytest
+from bokeh.models import Line, Scatter
 
 from app.dashboards.board import DashboardBoard
 from app.dashboards.spec import describe, formatted
-from app.dashboards.tiles import PanelDrawer, ViewPanel, explorer_state, panel_of
+from app.dashboards.tiles import PanelDrawer, ViewPanel, explorer_state, panel_of, trend_figure
 from app.explorer.state import ExplorerState
 from app.services import Services
 from models import accounts, dashboards, saved_views
@@ -134,7 +135,7 @@ def test_every_panel_draws_the_engines_own_figures(plant):
         assert f">{formatted('nok_rate', rate)}<" in tile.body.object
         # The trend: parts per shift of press-fit.
         shifts = kpis(reader.filter(process="press-fit"), (), "shift").figures
-        source = trend.body.object.renderers[0].data_source
+        source = points(trend.body.object).data_source
         assert list(source.data["value"]) == list(shifts["parts"].astype(float))
         assert len(source.data["bucket"]) == len(shifts)
         reader.client.close()
@@ -380,6 +381,30 @@ def test_an_spc_panel_charts_a_configured_feature(plant):
         board.close()
 
 
+def points(chart):
+    """A trend's point per bucket (the renderer its hover reads)."""
+    (dots,) = [r for r in chart.renderers if isinstance(r.glyph, Scatter)]
+    return dots
+
+
+def test_a_trends_line_breaks_where_buckets_have_no_parts():
+    """Days with parts, one day without, then idle weeks: every bucket with parts has its point,
+    and the line through them breaks after the day before each gap."""
+    days = pd.to_datetime(["2026-11-02", "2026-11-03", "2026-11-04", "2026-11-06", "2026-11-07"])
+    days = days.append(pd.to_datetime(["2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23"]))
+    figures = pd.DataFrame(
+        {"bucket": days, "bucket_end": days + pd.Timedelta(days=1), "parts": range(1, 10)}
+    )
+    chart = trend_figure(figures, "parts", 400, 200, "UTC")
+    assert list(points(chart).data_source.data["value"]) == list(range(1, 10))
+    (line,) = [r for r in chart.renderers if isinstance(r.glyph, Line)]
+    values = np.asarray(line.data_source.data["y"], dtype=float)
+    at = np.asarray(line.data_source.data["x"])
+    assert len(values) == 11
+    assert list(np.flatnonzero(np.isnan(values))) == [3, 6]  # after Nov 4 and after Nov 7
+    assert at[3] == np.datetime64("2026-11-05") and at[6] == np.datetime64("2026-11-08")
+
+
 def test_a_trend_reads_on_its_plants_clocks(plant):
     """A trend of one plant's parts has its times on that plant's clocks (Leipzig: Berlin's);
     of several plants' parts, on UTC, said on its axis."""
@@ -403,7 +428,7 @@ def test_a_trend_reads_on_its_plants_clocks(plant):
             shifts = kpis(reader.filter(**where), (), "shift").figures
             utc = pd.to_datetime(shifts["bucket"], utc=True)
             expected = utc.dt.tz_convert(zone).dt.tz_localize(None).to_numpy()
-            np.testing.assert_array_equal(chart.renderers[0].data_source.data["bucket"], expected)
+            np.testing.assert_array_equal(points(chart).data_source.data["bucket"], expected)
     finally:
         drawer.close()
         reader.client.close()
