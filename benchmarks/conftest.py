@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import os
+import time
 
 FULL = os.environ.get("CURVEHOUSE_BENCH_SIZE", "toy") == "full"
 
 
 def size(toy: int, full: int) -> int:
     return full if FULL else toy
+
+
+def best_of(fn, rounds: int = 3) -> float:
+    """The fastest of ``rounds`` calls of ``fn``, in seconds."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
 def report(title: str, rows: list[dict], columns: list[str]) -> None:

@@ -9,15 +9,13 @@ every segment through a pixel, ``curve_density`` counts distinct curves.
 
 from __future__ import annotations
 
-import time
-
 import datashader as ds
 import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
 
-from benchmarks.conftest import FULL, report
+from benchmarks.conftest import FULL, best_of, report
 from pipelines.density import curve_density
 
 WIDTH, HEIGHT = 800, 400
@@ -32,15 +30,6 @@ def make_curves(curves: int, samples: int) -> tuple[np.ndarray, np.ndarray]:
     shape = np.sin(x)[None, :] * rng.uniform(0.5, 2.0, (curves, 1))
     y = (shape + rng.normal(0.0, 0.05, (curves, samples))).astype(np.float32)
     return x, y
-
-
-def best_of(fn, rounds: int = 3) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def datashader_wide(x, y):

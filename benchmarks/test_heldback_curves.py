@@ -19,14 +19,12 @@ form for ragged curves; it counts segments through a pixel, not distinct curves)
 
 from __future__ import annotations
 
-import time
-
 import datashader as ds
 import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.conftest import FULL, report, size
+from benchmarks.conftest import FULL, best_of, report, size
 from pipelines.density import curve_density
 from tests.pipelines.density_reference import concatenate, reference_density
 
@@ -92,15 +90,6 @@ def long_frame(curves) -> pd.DataFrame:
     return pd.DataFrame({"x": x, "y": y})
 
 
-def fastest(fn, rounds: int = 3) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 @pytest.fixture(scope="module")
 def curves():
     return heldback(CURVES)
@@ -117,12 +106,12 @@ def test_heldback_curves_exact_and_against_datashader(curves, view_name):
     np.testing.assert_array_equal(got, reference_density(curves[:EXACT], **view))
     assert got.any()  # the view shows curves: the comparison is not of two empty pictures
     # Speed: the whole set, ours against Datashader's count() on the same samples.
-    ours = fastest(lambda: curve_density(x, y, offsets, **view))
+    ours = best_of(lambda: curve_density(x, y, offsets, **view))
     canvas = ds.Canvas(
         view["width"], view["height"], x_range=view["x_range"], y_range=view["y_range"]
     )
     frame = long_frame(curves)
-    theirs = fastest(lambda: canvas.line(frame, "x", "y", agg=ds.count()))
+    theirs = best_of(lambda: canvas.line(frame, "x", "y", agg=ds.count()))
     RESULTS.append(
         {
             "view": view_name,
