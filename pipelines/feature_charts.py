@@ -219,10 +219,7 @@ def broken_at_pauses(at: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np
     steps = np.diff(times)
     limit = max(GAP_MIN.value, GAP_SPACINGS * float(np.median(steps)))
     cut = np.flatnonzero(steps > limit) + 1  # the first point after each pause
-    middle = times[cut - 1] + steps[cut - 1] // 2
-    broken_at = np.insert(times, cut, middle).view("datetime64[ns]")
-    broken = np.insert(np.asarray(values, dtype=np.float64), cut, np.nan)
-    return broken_at, broken
+    return _broken(times, values, cut, times[cut - 1] + steps[cut - 1] // 2)
 
 
 def broken_at_empty_buckets(
@@ -233,7 +230,14 @@ def broken_at_empty_buckets(
     before): a line drawn through them breaks there, as it does at a pause in production."""
     first, last = _ns_array(starts), _ns_array(ends)
     cut = np.flatnonzero(last[:-1] < first[1:]) + 1  # the first bucket after a gap
-    broken_at = np.insert(first, cut, last[cut - 1]).view("datetime64[ns]")
+    return _broken(first, values, cut, last[cut - 1])
+
+
+def _broken(
+    times: np.ndarray, values: np.ndarray, cut: np.ndarray, at: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``times`` (ns) and ``values`` with a NaN value at ``at`` before each index of ``cut``."""
+    broken_at = np.insert(times, cut, at).view("datetime64[ns]")
     return broken_at, np.insert(np.asarray(values, dtype=np.float64), cut, np.nan)
 
 

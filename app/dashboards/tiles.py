@@ -121,7 +121,7 @@ class PanelDrawer:
             if self._held is not None:
                 self._held.append((show, result))
                 return
-            with hold(self._doc):  # as the held ones: a late panel once stayed "Drawing…"
+            with hold(self._doc):  # as the held ones: one message to the browser
                 self._shown(show, result)
 
         return in_session(in_page, self._doc)
