@@ -16,6 +16,7 @@ from pipelines.kernels.density import density, shared_columns
 
 _FLOATS = (np.float32, np.float64)
 _CODES = (np.int16, np.int32)
+_DELTAS = (np.int8,)  # x as per-sample differences (see :func:`density_and_drawn`)
 
 
 class DensityInputError(ValueError):
@@ -45,14 +46,15 @@ def view_transform(x_range, y_range, width: int, height: int) -> np.ndarray:
     )
 
 
-def _layout(x, y, offsets, coded: bool = False):
+def _layout(x, y, offsets, coded: bool = False, x_deltas: bool = False):
     x = np.asarray(x)
     y = np.asarray(y)
     kinds = _CODES if coded else _FLOATS
-    if x.dtype not in kinds or y.dtype not in kinds:
+    x_kinds = _DELTAS if x_deltas else kinds
+    if x.dtype not in x_kinds or y.dtype not in kinds:
         raise DensityInputError(
-            f"x and y must be {' or '.join(np.dtype(k).name for k in kinds)}; "
-            f"got {x.dtype}, {y.dtype}"
+            f"x must be {' or '.join(np.dtype(k).name for k in x_kinds)} and y "
+            f"{' or '.join(np.dtype(k).name for k in kinds)}; got {x.dtype}, {y.dtype}"
         )
     if x.ndim != 1:
         raise DensityInputError("x must be 1-D")
@@ -88,6 +90,13 @@ def _bounds(offsets: np.ndarray, picks: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], bounds, [len(picks)]]).astype(np.int64)
 
 
+def _per_curve(values, n: int, name: str) -> np.ndarray:
+    values = np.asarray(values)
+    if values.shape != (n,) or values.dtype.kind not in "iu":
+        raise DensityInputError(f"{name} must be {n} integers, one per curve")
+    return np.ascontiguousarray(values, dtype=np.int64)
+
+
 NO_BOX = (0, -1, 0, -1)  # an empty pixel box: no pick test
 _NO_COLUMNS = np.zeros(0, dtype=np.int64)  # x is not one shared axis: columns per curve
 
@@ -106,10 +115,23 @@ def _run(
     *,
     steps=None,
     picks=None,
+    x_first=None,
+    y_base=None,
 ):
     """``steps``: (2, C) float64 quantisation steps when x and y are integer codes; ``picks``:
-    the curves to draw (indices), all by default."""
-    shared, x, y, offsets, n = _layout(x, y, offsets, coded=steps is not None)
+    the curves to draw (indices), all by default; ``x_first`` and ``y_base`` as in
+    :func:`density_and_drawn`."""
+    coded = steps is not None
+    if (x_first is not None or y_base is not None) and not coded:
+        raise DensityInputError("x deltas and y bases are for integer codes, with their steps")
+    deltas = x_first is not None
+    shared, x, y, offsets, n = _layout(x, y, offsets, coded=coded, x_deltas=deltas)
+    if shared and (deltas or y_base is not None):
+        raise DensityInputError("a shared x axis takes codes as they are: no deltas or bases")
+    x_first, y_base = (
+        None if b is None else _per_curve(b, n, name)
+        for b, name in ((x_first, "x_first"), (y_base, "y_base"))
+    )
     if categories is None:
         cats = np.zeros(n, dtype=np.int32)
     else:
@@ -144,6 +166,8 @@ def _run(
         shared,
         x_scale,
         y_scale,
+        x_first,
+        y_base,
         picks,
         cats,
         int(n_categories),
@@ -202,6 +226,8 @@ def density_and_drawn(
     offsets: np.ndarray,
     *,
     steps: np.ndarray | None = None,
+    x_first: np.ndarray | None = None,
+    y_base: np.ndarray | None = None,
     picks: np.ndarray | None = None,
     categories: np.ndarray | None = None,
     n_categories: int = 1,
@@ -216,7 +242,11 @@ def density_and_drawn(
     ``steps``: (2, C) float64 when ``x``, ``y`` are int16 or int32 codes, each curve's x and y
     step, so a value is ``code * step`` exactly as the engine computes it (the store's samples
     at a quarter or half the memory of float64 values, not converted first); None for floats.
-    ``picks``: which curves to draw (indices), all by default.
+    ``x_first``: with codes, each curve's first x code, and x is int8, each sample's code minus
+    the one before (how the memory cache holds x that rises by small steps: a byte a sample).
+    ``y_base``: with codes, added to each curve's y codes (codes relative to the middle of a
+    curve's range fit int16 where absolute ones need int32). ``picks``: which curves to draw
+    (indices), all by default.
     """
     counts, drawn = _run(
         x,
@@ -231,6 +261,8 @@ def density_and_drawn(
         (0, int(width) - 1, 0, int(height) - 1),
         steps=steps,
         picks=picks,
+        x_first=x_first,
+        y_base=y_base,
     )
     return np.ascontiguousarray(np.moveaxis(counts, 0, -1)), drawn
 
@@ -253,17 +285,33 @@ def curves_through(
     width: int,
     height: int,
     steps: np.ndarray | None = None,
+    x_first: np.ndarray | None = None,
+    y_base: np.ndarray | None = None,
     picks: np.ndarray | None = None,
 ) -> np.ndarray:
     """Which curves draw a pixel inside ``box`` = ``(col0, col1, row0, row1)`` (inclusive,
     rows from the bottom as in :func:`curve_density`): one bool per curve. The pixels are
     those of :func:`curve_density` on the same view, so a pick matches the picture.
-    ``steps`` and ``picks`` as in :func:`density_and_drawn` (curves not picked are False)."""
+    ``steps``, ``x_first``, ``y_base`` and ``picks`` as in :func:`density_and_drawn` (curves
+    not picked are False)."""
     c0, c1, r0, r1 = box
     if not (0 <= c0 <= c1 < width and 0 <= r0 <= r1 < height):
         raise DensityInputError(f"box {box} is not inside the {width}x{height} canvas")
     return _run(
-        x, y, offsets, None, 1, x_range, y_range, width, height, box, steps=steps, picks=picks
+        x,
+        y,
+        offsets,
+        None,
+        1,
+        x_range,
+        y_range,
+        width,
+        height,
+        box,
+        steps=steps,
+        picks=picks,
+        x_first=x_first,
+        y_base=y_base,
     )[1]
 
 
@@ -281,3 +329,6 @@ def warm_up() -> None:
     steps = np.ones((2, 2))
     coded_density(codes, codes, offsets, steps=steps, **ranges)
     coded_density(codes.astype(np.int16), codes.astype(np.int16), offsets, steps=steps, **ranges)
+    compact = dict(x_first=np.zeros(2, np.int64), y_base=np.zeros(2, np.int64), steps=steps)
+    for y in (codes.astype(np.int16), codes):  # as the memory cache holds codes
+        coded_density(codes.astype(np.int8), y, offsets, **compact, **ranges)

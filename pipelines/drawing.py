@@ -214,12 +214,14 @@ def draw_held(curves: HotCurves, view: View, *, started: float) -> DensityImage:
     if categories:
         codes[picks] = meta["category_code"].to_numpy()
     began = time.perf_counter()
-    x, y, offsets = _cut_to_view(curves, picks, view)
+    x, y, offsets, x_first = _cut_to_view(curves, picks, view)
     part, shows = density_and_drawn(
         x,
         y,
         offsets,
         steps=curves.steps,
+        x_first=x_first,
+        y_base=curves.y_base,
         picks=picks,
         categories=codes,
         n_categories=max(1, len(categories)),
@@ -237,26 +239,28 @@ def draw_held(curves: HotCurves, view: View, *, started: float) -> DensityImage:
 
 def _cut_to_view(
     curves: HotCurves, picks: np.ndarray, view: View
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The held codes, cut to the samples ``view`` needs when that saves reading enough of
-    them (:mod:`pipelines.kernels.trim`: same pixels); curves keep their indices."""
-    from pipelines.kernels.trim import gather, kept_ranges
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The held codes (x, y, offsets and, for x held as steps, each curve's first x code), cut
+    to the samples ``view`` needs when that saves reading enough of them
+    (:mod:`pipelines.kernels.trim`: same pixels); curves keep their indices."""
+    from pipelines.kernels.trim import gather, kept_deltas, kept_ranges
 
-    starts, stops = kept_ranges(
-        curves.x,
-        curves.offsets,
-        curves.steps[0],
-        picks.astype(np.int64),
-        float(view.x_range[0]),
-        float(view.x_range[1]),
-    )
+    edges = (picks.astype(np.int64), float(view.x_range[0]), float(view.x_range[1]))
+    x_first = curves.x_first
+    if x_first is None:
+        starts, stops = kept_ranges(curves.x, curves.offsets, curves.steps[0], *edges)
+    else:
+        starts, stops, x_first = kept_deltas(
+            curves.x, curves.offsets, curves.steps[0], x_first, curves.x_last, *edges
+        )
     kept = int((stops - starts).sum())
     if kept > CUT_WORTH * int((curves.offsets[picks + 1] - curves.offsets[picks]).sum()):
-        return curves.x, curves.y, curves.offsets  # an overview: copying would cost more
+        # an overview: copying would cost more
+        return curves.x, curves.y, curves.offsets, curves.x_first
     offsets = np.zeros(len(starts) + 1, dtype=np.int64)
     np.cumsum(stops - starts, out=offsets[1:])
     x, y = (gather(codes, starts, stops, offsets) for codes in (curves.x, curves.y))
-    return x, y, offsets
+    return x, y, offsets, x_first
 
 
 def draw(curves: CurveSet, view: View) -> DensityImage:

@@ -2,9 +2,11 @@
 the engine.
 
 Exploring is many views of one filter. The first view loads every matching curve's samples
-once, as the integer codes the store holds (int16 when they fit, else int32: 4-8 bytes a
-sample, against 16 as float64 values), and each later view of the same filter is one kernel
-pass over the curves it overlaps (:func:`pipelines.density.coded_density`, exact as before).
+once, as the integer codes the store holds, in fewer bytes (:mod:`pipelines.kernels.compact`:
+x as one-byte steps, y relative to each curve's middle in int16: 3 bytes a sample for the
+demo's curves, against 4-6 as stored codes and 16 as float64 values), and each later view of
+the same filter is one kernel pass over the curves it overlaps
+(:func:`pipelines.density.density_and_drawn`, exact as before).
 A filter whose samples would not fit the budget is not held: its views go to the engine, which
 reduces them there (:mod:`pipelines.fetch`). Only a reader built with the memory-backed sample
 source (:class:`pipelines.sources.MemorySamples`, the explorer's) asks this cache at all.
@@ -31,6 +33,7 @@ import pyarrow as pa
 
 from models.identifiers import identifier
 from pipelines.frames import id_chunks, query_frame, query_table
+from pipelines.kernels.compact import from_deltas, middles, relative, to_deltas
 from pipelines.schema import STORED_ORDER
 from pipelines.views import AXIS_COLUMNS, COLOR_COLUMNS, FILTER_COLUMNS, META_COLUMNS, CurveFilter
 
@@ -49,10 +52,17 @@ BYTES_PER_SAMPLE_BOUND = 8  # int32 x and y: what a filter may need before narro
 REMEMBERED = 12  # small derived results held beside the filters (the Overview's previews)
 TOO_BIG_KEPT = 256  # filters remembered as too large to hold
 # Curves per answer of a load. The engine's memory for an answer (decompressed columns, the
-# Arrow result and its copy to Python) is what a load needs beyond the codes it keeps: holding
-# the 100k demo's three processes peaked 0.55-0.76 GB above what stays with 4,000 (the id limit),
-# 0.21-0.23 GB with 1,500, in the same load time (spot-weld 3.1-3.3 s either way).
-LOAD_CHUNK = 1_500
+# Arrow result and its copy to Python) is what a load needs beyond the codes it keeps. Holding
+# the 100k demo's three processes in one process (December 7, x as byte steps): 1,500 per
+# answer peaked 217 MB above what stays, in 6.7 s for all three; 375 peaked 81 MB above, in
+# 8.8 s (a served load runs in the background, and a first picture comes from its first
+# share); with three explorer sessions, `curvehouse serve` peaked at 2.14-2.19 GB against
+# 1.97-1.98 GB. (4,000, the id limit, had peaked 0.55-0.76 GB above with the old layout.)
+LOAD_CHUNK = 375
+# An engine in this process keeps what its answers took for the next ones: given back every
+# few answers of a load (HotCache's ``after_load``), not only at its end. Every answer instead
+# of every fourth: the same peak, the load a third slower.
+RELEASE_EVERY = 4
 # A first load this large is read in two steps: a quarter of its samples first (at most
 # PREVIEW_MAX_SAMPLES), handed out for a first picture, then the rest. The share is runs of
 # PREVIEW_RUN curves neighbouring in the store, spread over the filter: the engine reads whole
@@ -69,17 +79,40 @@ class HotCurves:
 
     meta: pd.DataFrame  # one row per curve, in the order of ``offsets``
     offsets: np.ndarray  # int64, length C+1
-    x: np.ndarray  # int16 or int32 codes
+    # x: int8 steps from the sample before when ``x_first`` is given (:mod:`.kernels.compact`),
+    # else int16 or int32 codes; y: int16 or int32 codes, relative to ``y_base`` when given.
+    x: np.ndarray
     y: np.ndarray
     steps: np.ndarray  # float64 (2, C): x and y step per curve; value = code * step
     where: CurveFilter = field(default_factory=CurveFilter)  # whose curves these are
     # A narrower filter's curves among them (ascending indices; None: all of them). They are
     # drawn from the same arrays, with no copy.
     rows: np.ndarray | None = None
+    x_first: np.ndarray | None = None  # int64 per curve: its first x code (x holds steps)
+    x_last: np.ndarray | None = None  # and its last (a cut to a view walks back from it)
+    y_base: np.ndarray | None = None  # int64 per curve: what its y codes are relative to
 
     @property
     def nbytes(self) -> int:
-        return int(self.x.nbytes + self.y.nbytes + self.offsets.nbytes + self.steps.nbytes)
+        return int(self.x.nbytes + self.y.nbytes + self.per_curve_bytes)
+
+    @property
+    def per_curve_bytes(self) -> int:
+        """What the offsets, steps and bases take."""
+        extra = (self.x_first, self.x_last, self.y_base)
+        return int(
+            self.offsets.nbytes + self.steps.nbytes + sum(a.nbytes for a in extra if a is not None)
+        )
+
+    def codes(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Curve ``i``'s x and y codes as stored (int64), whatever form they are held in."""
+        s, e = int(self.offsets[i]), int(self.offsets[i + 1])
+        x = self.x[s:e].astype(np.int64)
+        if self.x_first is not None:
+            x[:1] = self.x_first[i]
+            x = np.cumsum(x)
+        y = self.y[s:e].astype(np.int64)
+        return x, y if self.y_base is None else y + self.y_base[i]
 
     @property
     def chosen(self) -> pd.DataFrame:
@@ -109,30 +142,99 @@ Partial = Callable[[HotCurves, pd.DataFrame], None]
 
 class _Codes:
     """One axis's codes, gathered answer by answer into one array: int16 while every code
-    fits, int32 from the first that does not. Each answer is copied in and let go before the
-    next is asked for, so loading needs the held size plus one answer, not three times it.
+    fits, int32 from the first that does not. With ``relative``, each curve's codes are held
+    minus the middle of its range (:meth:`bases`): a press-fit force curve spans fewer than
+    2**16 codes but lies above 2**15, so it fits int16 that way (half its bytes). Each answer
+    is copied in and let go before the next is asked for, so loading needs the held size plus
+    one answer, not three times it.
 
     Codes are only ever appended past what :meth:`held` gave out, and a buffer that must grow
     or widen is a new one, so an array handed out before never changes."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, *, relative: bool = False) -> None:
         self.values = np.empty(total, dtype=np.int16)
         self.filled = 0
+        self.relative = relative
+        self._bases: list[np.ndarray] = []
 
-    def add(self, codes: np.ndarray) -> None:
-        wide = len(codes) and (codes.min() < -(2**15) or codes.max() >= 2**15)
+    def add(self, codes: np.ndarray, offsets: np.ndarray) -> None:
+        """One answer's codes, its curves at ``offsets`` (from 0)."""
+        if self.relative:
+            bases, widest = middles(codes, offsets)
+            self._bases.append(bases)
+            wide = widest >= 2**15
+        else:
+            wide = len(codes) and (codes.min() < -(2**15) or codes.max() >= 2**15)
         end = self.filled + len(codes)
-        dtype = np.int32 if wide else self.values.dtype
-        if end > len(self.values) or dtype != self.values.dtype:
-            room = end if end <= len(self.values) else end + end // 8  # appends to come
-            grown = np.empty(max(room, len(self.values)), dtype=dtype)
-            grown[: self.filled] = self.values[: self.filled]
-            self.values = grown
-        self.values[self.filled : end] = codes
+        _grown(self, end, np.int32 if wide else self.values.dtype)
+        if self.relative:
+            relative(codes, offsets, bases, self.values[self.filled : end])
+        else:
+            self.values[self.filled : end] = codes
         self.filled = end
 
     def held(self) -> np.ndarray:
         return self.values[: self.filled]
+
+    def bases(self) -> np.ndarray | None:
+        """Per curve, what its held codes are relative to (None: absolute codes)."""
+        return _joined(self._bases) if self.relative else None
+
+
+class _Steps:
+    """x codes as int8 steps from the sample before, with each curve's first and last code:
+    a byte a sample where :class:`_Codes` takes two. None from :meth:`add` once a step does
+    not fit; :meth:`as_codes` then gives what is held as codes, to carry on with."""
+
+    def __init__(self, total: int) -> None:
+        self.values = np.empty(total, dtype=np.int8)
+        self.filled = 0
+        self._firsts: list[np.ndarray] = []
+        self._lasts: list[np.ndarray] = []
+        self._lengths: list[np.ndarray] = []
+
+    def add(self, codes: np.ndarray, offsets: np.ndarray) -> bool:
+        end = self.filled + len(codes)
+        _grown(self, end, np.int8)
+        n = len(offsets) - 1
+        firsts, lasts = np.empty(n, np.int64), np.empty(n, np.int64)
+        if not to_deltas(codes, offsets, self.values[self.filled : end], firsts, lasts):
+            return False
+        self._firsts.append(firsts)
+        self._lasts.append(lasts)
+        self._lengths.append(np.diff(offsets))
+        self.filled = end
+        return True
+
+    def held(self) -> np.ndarray:
+        return self.values[: self.filled]
+
+    def firsts(self) -> np.ndarray:
+        return _joined(self._firsts)
+
+    def lasts(self) -> np.ndarray:
+        return _joined(self._lasts)
+
+    def as_codes(self) -> _Codes:
+        codes = np.empty(self.filled, dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(_joined(self._lengths))]).astype(np.int64)
+        from_deltas(self.values, offsets, self.firsts(), codes)
+        axis = _Codes(len(self.values))
+        axis.add(codes, offsets)
+        return axis
+
+
+def _grown(axis: _Codes | _Steps, end: int, dtype) -> None:
+    """Room in ``axis.values`` for codes up to ``end``, of ``dtype``: a new buffer if needed."""
+    if end > len(axis.values) or dtype != axis.values.dtype:
+        room = end if end <= len(axis.values) else end + end // 8  # appends to come
+        grown = np.empty(max(room, len(axis.values)), dtype=dtype)
+        grown[: axis.filled] = axis.values[: axis.filled]
+        axis.values = grown
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
 def load(client: Client, database: str, where: CurveFilter) -> HotCurves | None:
@@ -147,16 +249,13 @@ class _Held:
     store's version they hold."""
 
     hot: HotCurves
-    x: _Codes
+    x: _Codes | _Steps
     y: _Codes
     version: tuple = ()
 
     @property
     def nbytes(self) -> int:  # the buffers' room counts: it is memory taken
-        hot = self.hot
-        return int(
-            self.x.values.nbytes + self.y.values.nbytes + hot.offsets.nbytes + hot.steps.nbytes
-        )
+        return int(self.x.values.nbytes + self.y.values.nbytes + self.hot.per_curve_bytes)
 
 
 def _fetch(
@@ -167,12 +266,14 @@ def _fetch(
     datasets: list[uuid.UUID] | None = None,
     after: _Held | None = None,
     partial: Partial | None = None,
+    release: Callable[[Client], None] | None = None,
 ) -> _Held | None:
     """The curves of ``where`` (only those of ``datasets`` when given), appended to ``after``'s
     buffers when given (curves it holds already are skipped); None when no curve is added.
     ``partial(so_far, whole)``: called once, after a first share of the curves is read (a load
     of at least :data:`PREVIEW_MIN_SAMPLES`), with those curves and every matching curve's
-    metadata, so a first picture can be drawn while the rest load."""
+    metadata, so a first picture can be drawn while the rest load. ``release(client)``: run
+    every :data:`RELEASE_EVERY` answers (an engine in this process gives back what they took)."""
     db = identifier(database)
     sql, params = where.where()
     if datasets is not None:
@@ -195,7 +296,10 @@ def _fetch(
     if meta.empty:
         return None
     total = int(meta["point_count"].sum())
-    x, y = (after.x, after.y) if after is not None else (_Codes(total), _Codes(total))
+    if after is not None:
+        x, y = after.x, after.y
+    else:
+        x, y = _Steps(total), _Codes(total, relative=True)
     lengths, fetched, steps = [], [], []
     first = preview_at = 0
     if partial is not None and after is None:
@@ -216,12 +320,19 @@ def _fetch(
         if part is None or not part.num_rows:
             continue
         xs, ys = (part.column(c).combine_chunks() for c in ("xs", "ys"))
-        x.add(_values(xs))
-        y.add(_values(ys))
-        lengths.append(np.diff(xs.offsets.to_numpy()))
+        offsets = xs.offsets.to_numpy().astype(np.int64)
+        offsets -= offsets[0]
+        if isinstance(x, _Steps) and not x.add(_values(xs), offsets):
+            x = x.as_codes()  # a step beyond a byte: these curves are held as codes
+        if isinstance(x, _Codes):
+            x.add(_values(xs), offsets)
+        y.add(_values(ys), offsets)
+        lengths.append(np.diff(offsets))
         fetched.append(part.column("curve_id").to_numpy())
         steps.append([part.column("x_step").to_numpy(), part.column("y_step").to_numpy()])
         del part, xs, ys  # the answer's memory goes back before the next is asked for
+        if release is not None and len(fetched) % RELEASE_EVERY == 0:
+            release(client)
     if not fetched:
         return None
     return _assembled(meta, fetched, lengths, steps, x, y, where, after)
@@ -250,6 +361,7 @@ def _assembled(
     offsets = np.concatenate(
         [after.hot.offsets if after is not None else np.zeros(1, np.int64), ends]
     )
+    stepped = isinstance(x, _Steps)
     hot = HotCurves(
         meta=meta,
         offsets=offsets.astype(np.int64, copy=False),
@@ -257,6 +369,9 @@ def _assembled(
         y=y.held(),
         steps=np.ascontiguousarray(steps, dtype=np.float64),
         where=where,
+        x_first=x.firsts() if stepped else None,
+        x_last=x.lasts() if stepped else None,
+        y_base=y.bases(),
     )
     return _Held(hot, x, y)
 
@@ -412,7 +527,7 @@ class HotCache:
                         while len(self._too_big) > TOO_BIG_KEPT:
                             self._too_big.popitem(last=False)
                     return None
-                held = _fetch(client, database, where, partial=partial)
+                held = _fetch(client, database, where, partial=partial, release=self._after_load)
                 self.loads += 1
                 if self._after_load is not None:
                     self._after_load(client)

@@ -184,7 +184,14 @@ class MemorySamples:
             return self.engine.through(client, database, where, view, box)
         near = held.overlapping(*data_box(view, box))
         hit = curves_through(
-            held.x, held.y, held.offsets, steps=held.steps, picks=near, **_pixels(view, box)
+            held.x,
+            held.y,
+            held.offsets,
+            steps=held.steps,
+            x_first=held.x_first,
+            y_base=held.y_base,
+            picks=near,
+            **_pixels(view, box),
         )
         return held.meta.loc[hit, "curve_id"].tolist()
 

@@ -59,6 +59,14 @@ def warm_drawing() -> None:
                 x, y, OFFSETS, steps=steps, categories=colours, n_categories=2, **view
             )
         curves_through(x, y, OFFSETS, box=(0, 3, 0, 3), steps=steps, **view)
+    # The memory cache's compact form: x as byte steps, y relative to each curve (int16, int32).
+    steps = np.full((2, 2), 0.5)
+    compact = dict(x_first=np.zeros(2, np.int64), y_base=np.zeros(2, np.int64), steps=steps)
+    for y in (np.zeros(6, np.int16), np.zeros(6, np.int32)):
+        x = np.ones(6, np.int8)
+        density_and_drawn(x, y, OFFSETS, **compact, **view)
+        density_and_drawn(x, y, OFFSETS, categories=categories, n_categories=2, **compact, **view)
+        curves_through(x, y, OFFSETS, box=(0, 3, 0, 3), **compact, **view)
 
 
 def warm_rules() -> None:
@@ -122,9 +130,10 @@ def warm_features() -> None:
 def warm_reading() -> None:
     """The small kernels around importing, fetching, trimming and ranking curves."""
     from pipelines.kernels.bins import average_in_bins
+    from pipelines.kernels.compact import from_deltas, middles, relative, to_deltas
     from pipelines.kernels.drift import cusum_episodes
     from pipelines.kernels.scale import scaled
-    from pipelines.kernels.trim import gather, kept_ranges
+    from pipelines.kernels.trim import gather, kept_deltas, kept_ranges
     from pipelines.quantize import choose_step
 
     for x, _, steps in _forms(mixed=False):
@@ -134,6 +143,20 @@ def warm_reading() -> None:
         starts, stops = kept_ranges(x, OFFSETS, steps[0], np.arange(2), 0.0, 2.0)
         if x.flags.writeable:
             gather(x, starts, stops, np.concatenate([[0], np.cumsum(stops - starts)]))
+    # The memory cache's compact form (pipelines.hot), from Arrow's read-only answers.
+    firsts, lasts = np.zeros(2, np.int64), np.zeros(2, np.int64)
+    for dtype in (np.int16, np.int32):
+        codes = np.arange(6, dtype=dtype)
+        codes.flags.writeable = False
+        to_deltas(codes, OFFSETS, np.empty(6, np.int8), firsts, lasts)
+        bases, _ = middles(codes, OFFSETS)
+        relative(codes, OFFSETS, bases, np.empty(6, np.int16))
+        relative(codes, OFFSETS, bases, np.empty(6, np.int32))
+    held = np.ones(6, np.int8)
+    from_deltas(held, OFFSETS, firsts, np.empty(6, np.int64))
+    starts, stops, _ = kept_deltas(held, OFFSETS, np.ones(2), firsts, lasts, np.arange(2), 0.0, 2.0)
+    for values in (held, np.zeros(6, np.int16), np.zeros(6, np.int32)):
+        gather(values, starts, stops, np.concatenate([[0], np.cumsum(stops - starts)]))
     values = np.arange(6, dtype=np.float64)
     choose_step(values / 4)
     average_in_bins(values, values, OFFSETS, np.zeros(2), np.ones(2), 4)

@@ -53,6 +53,8 @@ def accumulate(
     shared_x,
     x_scale,
     y_scale,
+    x_first,
+    y_base,
     picks,
     cats,
     c_start,
@@ -71,6 +73,13 @@ def accumulate(
     value is ``x[j] * x_scale[ci]`` and ``y[j] * y_scale[ci]``: integer codes times the
     curve's quantisation step, computed exactly as the engine computes them (float64), or floats
     times 1.0 of their own type (so float32 samples keep float32 arithmetic, as in Datashader).
+
+    How the memory cache holds codes in fewer bytes (None: not used; numba compiles the None
+    case without the extra work, which cost 6 % when it added zeros): with ``x_first``
+    (int64 per curve), x holds each sample's code minus the previous one's (int8: x mostly
+    rises by small steps) and a curve's first code is ``x_first[ci]`` (its own delta is not
+    read); with ``y_base``, a y code is ``y[j] + y_base[ci]`` (a code relative to the middle
+    of its curve's range fits int16 where the absolute one needs int32).
 
     ``box`` is a pixel rectangle ``(c0, c1, r0, r1)``, inclusive: ``hits[ci]`` is set when curve
     ``ci`` draws a pixel inside it (an empty box, c0 > c1, skips the test). Picking thereby
@@ -121,10 +130,23 @@ def accumulate(
         cached = False
         px1 = py1 = 0
         rc, ra, rb = -1, 0, 0
-        xe, ye = x[s - base] * xk, y[s] * yk
+        # With x_first, xc is the x code of the newest sample read: the steps summed.
+        xc = x[s - base] if x_first is None else x_first[ci]
+        if y_base is None:
+            yb = 0
+            ye = y[s] * yk
+        else:
+            yb = y_base[ci]
+            ye = (y[s] + yb) * yk
+        xe = xc * xk
         for j in range(s, e - 1):
             x0, y0 = xe, ye
-            x1, y1 = x[j + 1 - base] * xk, y[j + 1] * yk
+            if x_first is None:
+                x1 = x[j + 1 - base] * xk
+            else:
+                xc += x[j + 1]
+                x1 = xc * xk
+            y1 = y[j + 1] * yk if y_base is None else (y[j + 1] + yb) * yk
             xe, ye = x1, y1
             if known_columns:
                 qx = columns[j + 1 - base]
@@ -182,6 +204,7 @@ def accumulate(
                 inside_both = True
             else:
                 # A new line starts after a gap: NaN, as in Datashader, or infinity (see below).
+                # (Only floats can break the line: codes and deltas are always finite.)
                 segment_start = j == s or not (
                     np.isfinite(x[j - 1 - base] * xk) and np.isfinite(y[j - 1] * yk)
                 )
@@ -339,6 +362,8 @@ def density(
     shared_x,
     x_scale,
     y_scale,
+    x_first,
+    y_base,
     picks,
     cats,
     n_cats,
@@ -362,6 +387,8 @@ def density(
             shared_x,
             x_scale,
             y_scale,
+            x_first,
+            y_base,
             picks,
             cats,
             bounds[t],

@@ -7,7 +7,7 @@ keeps the segments that cross the edges, clipped as before, so the pixels are th
 curve (x may go back and forth in between). Finding the cut reads only the samples it drops,
 at about a nanosecond each against several for drawing them: a zoom into a tenth of a held
 filter then draws about a tenth of its samples. Values are compared as the kernel computes them
-(``code * step`` in float64).
+(``code * step`` in float64). Codes held as deltas (:func:`kept_deltas`) are summed on the way.
 """
 
 from __future__ import annotations
@@ -37,6 +37,35 @@ def kept_ranges(x, offsets, x_step, picks, xmin, xmax):
         starts[ci] = max(s, first - 1)
         stops[ci] = min(e, last + 2)
     return starts, stops
+
+
+@ngjit
+def kept_deltas(x, offsets, x_step, x_first, x_last, picks, xmin, xmax):
+    """:func:`kept_ranges` for x held as deltas (``x[j]`` = code j minus code j - 1; a curve's
+    first and last codes in ``x_first`` and ``x_last``), and each picked curve's code at its
+    start: the ``x_first`` of the kept samples (others keep theirs)."""
+    n = len(offsets) - 1
+    starts = np.zeros(n, dtype=np.int64)
+    stops = np.zeros(n, dtype=np.int64)
+    firsts = x_first.copy()
+    for p in range(len(picks)):
+        ci = picks[p]
+        s, e = offsets[ci], offsets[ci + 1]
+        step = x_step[ci]
+        first, code, before = s, x_first[ci], x_first[ci]
+        while first < e and code * step < xmin:
+            first += 1
+            before = code
+            if first < e:
+                code += x[first]
+        last, code = e - 1, x_last[ci]
+        while last >= s and code * step > xmax:
+            code -= x[last]
+            last -= 1
+        starts[ci] = max(s, first - 1)
+        stops[ci] = min(e, last + 2)
+        firsts[ci] = before
+    return starts, stops, firsts
 
 
 @ngjit

@@ -18,6 +18,7 @@ from pipelines.density import (
     curve_density,
     curve_density_by_category,
     curves_through,
+    density_and_drawn,
 )
 from tests.pipelines.density_reference import concatenate, reference_density
 
@@ -232,6 +233,16 @@ def test_plain_python_run_agrees(tmp_path):
         )[:, :, 0]
         scaled = [(cx[co[i]:co[i + 1]] * 0.01, cy[co[i]:co[i + 1]] * 0.02) for i in (0, 2, 4)]
         assert (coded == reference_density(scaled, **view)).all()
+        from tests.pipelines.test_density import compact
+        tenths = [(np.round(a * 10), np.round(b * 50)) for a, b in curves[:6]]
+        tx, ty, to = concatenate([(a[np.isfinite(b)], b[np.isfinite(b)]) for a, b in tenths])
+        tx, ty, by_tenths = tx.astype(np.int32), ty.astype(np.int32), steps * [[10], [1]]
+        plain = coded_density(tx, ty, to, steps=by_tenths, **view)
+        dx, dy, firsts, bases = compact(tx, ty + 40_000, to)
+        held = coded_density(
+            dx, dy, to, steps=by_tenths, x_first=firsts, y_base=bases - 40_000, **view
+        )
+        assert (held == plain).all() and plain.sum() > 0
         hits = curves_through(x, y, offsets, box=(8, 11, 5, 6), **view)
         ref = [bool(reference_density([c], **view)[5:7, 8:12].any()) for c in curves]
         assert hits.tolist() == ref
@@ -406,6 +417,71 @@ def test_coded_samples_draw_exactly_like_their_float_values(dtype):
     some = coded_density(x, y, offsets, steps=steps, picks=picks, **VIEW)[:, :, 0]
     curves = [(xf[offsets[i] : offsets[i + 1]], yf[offsets[i] : offsets[i + 1]]) for i in picks]
     np.testing.assert_array_equal(some, reference_density(curves, **VIEW))
+
+
+def compact(x, y, offsets):
+    """Codes as the memory cache holds them: x as int8 steps with each curve's first code, y
+    as int16 relative to the middle of each curve's range."""
+    from pipelines.kernels.compact import middles, relative, to_deltas
+
+    n = len(offsets) - 1
+    steps, firsts, lasts = np.empty(len(x), np.int8), np.empty(n, np.int64), np.empty(n, np.int64)
+    assert to_deltas(x, offsets, steps, firsts, lasts)
+    bases, widest = middles(y, offsets)
+    assert widest < 2**15
+    held = np.empty(len(y), np.int16)
+    relative(y, offsets, bases, held)
+    return steps, held, firsts, bases
+
+
+def test_compact_codes_draw_exactly_like_the_codes():
+    """x back and forth by small steps, y codes beyond int16 (their ranges within it): held
+    compactly they give the same pixels, picks, colours and hits."""
+    rng = np.random.default_rng(12)
+    xs, ys, steps = [], [], []
+    for i in range(60):
+        n = int(rng.integers(0, 200))
+        step_x, step_y = [(0.25, 0.0002), (0.01, 0.0001), (0.05, 0.00015)][i % 3]
+        x = int(rng.integers(int(-2 / step_x), int(11 / step_x))) + np.cumsum(
+            rng.integers(-40, 120, n)
+        )
+        y = np.cumsum(rng.integers(-900, 900, n)) + int(rng.integers(-60_000, 60_000))
+        xs.append(x)
+        ys.append(y)
+        steps.append((step_x, step_y))
+    offsets = np.concatenate([[0], np.cumsum([len(x) for x in xs])]).astype(np.int64)
+    x, y = np.concatenate(xs).astype(np.int32), np.concatenate(ys).astype(np.int32)
+    steps = np.array(steps).T
+    assert np.abs(y).max() >= 2**15
+    dx, dy, firsts, bases = compact(x, y, offsets)
+    cats = np.arange(60) % 3
+    picks = rng.permutation(60)[:40]
+    both = dict(steps=steps, categories=cats, n_categories=3, picks=picks, **VIEW)
+    expected, drawn = density_and_drawn(x, y, offsets, **both)
+    got, got_drawn = density_and_drawn(dx, dy, offsets, x_first=firsts, y_base=bases, **both)
+    assert expected.sum() > 0
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(got_drawn, drawn)
+    box = dict(box=(10, 25, 5, 18), steps=steps, **VIEW)
+    np.testing.assert_array_equal(
+        curves_through(dx, dy, offsets, x_first=firsts, y_base=bases, **box),
+        curves_through(x, y, offsets, **box),
+    )
+
+
+def test_compact_input_is_checked():
+    codes, offsets = np.array([0, 1], dtype=np.int32), np.array([0, 2])
+    one = np.zeros(1, np.int64)
+    with pytest.raises(DensityInputError, match="x must be int8"):
+        coded_density(codes, codes, offsets, steps=np.ones((2, 1)), x_first=one, **VIEW)
+    with pytest.raises(DensityInputError, match="for integer codes"):
+        curve_density_float_with(codes * 1.0, offsets, y_base=one)
+    with pytest.raises(DensityInputError, match="one per curve"):
+        coded_density(codes, codes, offsets, steps=np.ones((2, 1)), y_base=np.zeros(2), **VIEW)
+
+
+def curve_density_float_with(values, offsets, **compact_form):
+    return density_and_drawn(values, values, offsets, **compact_form, **VIEW)
 
 
 def test_coded_input_is_checked():

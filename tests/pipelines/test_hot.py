@@ -9,7 +9,7 @@ import pytest
 from pipelines import hot as hot_module
 from pipelines.batch import CurveBatch, curve_ids
 from pipelines.curves import Curves
-from pipelines.hot import HotCache, _Codes, _small, load, store_version
+from pipelines.hot import HotCache, _Codes, _small, _Steps, load, store_version
 from pipelines.sources import EngineSamples, MemorySamples
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
@@ -43,6 +43,9 @@ def test_random_views_from_memory_equal_the_engine_and_whole_curves(adversarial_
     rng = np.random.default_rng(5)
     # The views test the memory's drawing; the node adds its reading, which fewer views show.
     trials = 10 if "node" in request.node.callspec.id else 40
+    held = cache.get(store.client, store.database, where)
+    # Curves far outside, spikes: steps beyond a byte, so x is held as codes (the demo's as steps).
+    assert held.x_first is None and held.x.dtype in (np.int16, np.int32)
     for trial in range(trials):
         view = random_view(rng, batch, on_codes=bool(trial % 2))
         engine, hot = both(store, where, view, cache)
@@ -78,16 +81,20 @@ def test_filters_and_colours_from_memory_equal_the_engine(demo_store, color_by):
 def test_codes_are_held_narrow_and_match_what_is_stored(demo_store):
     store, batches = demo_store
     hot = load(store.client, store.database, CurveFilter.of(process="press-fit"))
-    assert hot.x.dtype == np.int16 and hot.y.dtype in (np.int16, np.int32)
+    # x rises by small steps: a byte a sample; force codes reach past 2**15, their ranges not.
+    assert hot.x.dtype == np.int8 and hot.x_first is not None
+    assert hot.y.dtype == np.int16 and hot.y_base is not None
+    assert hot.nbytes < 3.1 * len(hot.x)
     stored = {
         row.curve_key: (b.x[b.offsets[i] : b.offsets[i + 1]], b.y[b.offsets[i] : b.offsets[i + 1]])
         for b in batches
         for i, row in b.meta.iterrows()
     }
+    assert max(codes.max() for _, codes in stored.values()) >= 2**15
     for i, key in enumerate(hot.meta["curve_key"]):
-        s, e = hot.offsets[i], hot.offsets[i + 1]
-        np.testing.assert_array_equal(hot.x[s:e], stored[key][0])
-        np.testing.assert_array_equal(hot.y[s:e], stored[key][1])
+        x, y = hot.codes(i)
+        np.testing.assert_array_equal(x, stored[key][0])
+        np.testing.assert_array_equal(y, stored[key][1])
 
 
 @pytest.mark.embedded_only
@@ -297,18 +304,50 @@ def test_a_serial_search_or_a_wider_filter_is_not_picked_out_of_a_held_one(demo_
         assert cache.loads == 2, where
 
 
+def one(codes) -> np.ndarray:
+    """The offsets of an answer holding one curve."""
+    return np.array([0, len(codes)], np.int64)
+
+
 def test_codes_gathered_answer_by_answer_widen_when_one_does_not_fit_int16():
     small, wide = np.array([-3, 7, 32767], np.int16), np.array([40_000, -40_000], np.int32)
     codes = _Codes(total=4)  # fewer than arrive: the point counts may undercount
     for answer in (small, wide, small.astype(np.int32)):
-        codes.add(answer)
+        codes.add(answer, one(answer))
     held = codes.held()
-    assert held.dtype == np.int32
+    assert held.dtype == np.int32 and codes.bases() is None
     assert held.tolist() == [*small.tolist(), *wide.tolist(), *small.tolist()]
     narrow = _Codes(total=6)
-    narrow.add(small)
-    narrow.add(small.astype(np.int32))
+    narrow.add(small, one(small))
+    narrow.add(small.astype(np.int32), one(small))
     assert narrow.held().dtype == np.int16 and narrow.held().tolist() == small.tolist() * 2
+
+
+def test_relative_codes_fit_int16_where_each_curve_range_does():
+    high = np.array([40_000, 90_000, 65_000], np.int32)  # a range of 50,000 above 2**15
+    low = np.array([-5, 5], np.int32)
+    codes = _Codes(total=5, relative=True)
+    codes.add(np.concatenate([high, low]), np.array([0, 3, 5], np.int64))
+    assert codes.held().dtype == np.int16
+    assert codes.bases().tolist() == [65_000, 0]
+    assert (codes.held() + np.repeat(codes.bases(), [3, 2])).tolist() == [*high, *low]
+    wider = np.array([0, 70_000], np.int32)  # a range beyond 2**16: int32 from here on
+    codes.add(wider, one(wider))
+    held = codes.held() + np.repeat(codes.bases(), [3, 2, 2])
+    assert codes.held().dtype == np.int32 and held.tolist() == [*high, *low, *wider]
+
+
+def test_x_held_as_byte_steps_until_a_step_does_not_fit():
+    first, second = np.array([100, 90, 217, 217], np.int16), np.array([-7, 120], np.int16)
+    steps = _Steps(total=6)
+    assert steps.add(np.concatenate([first, second]), np.array([0, 4, 6], np.int64))
+    assert steps.held().dtype == np.int8 and steps.held().tolist() == [0, -10, 127, 0, 0, 127]
+    assert steps.firsts().tolist() == [100, -7] and steps.lasts().tolist() == [217, 120]
+    big = np.array([0, 128], np.int16)
+    assert not steps.add(big, one(big))  # nothing added: the caller carries on with codes
+    codes = steps.as_codes()
+    codes.add(big, one(big))
+    assert codes.held().tolist() == [*first, *second, *big]
 
 
 def test_int16_travels_only_where_the_extents_show_every_code_fits():
@@ -341,8 +380,7 @@ def held_curves(hot) -> dict:
     """Each held curve's key with its codes and steps, in a form that ignores the order."""
     return {
         key: (
-            hot.x[hot.offsets[i] : hot.offsets[i + 1]].tolist(),
-            hot.y[hot.offsets[i] : hot.offsets[i + 1]].tolist(),
+            *(codes.tolist() for codes in hot.codes(i)),
             tuple(hot.steps[:, i]),
         )
         for i, key in enumerate(hot.meta["curve_key"])
@@ -408,12 +446,12 @@ def test_a_deleted_dataset_has_the_filter_loaded_again(demo_store):
 
 def test_codes_appended_later_leave_arrays_given_out_before_unchanged():
     codes = _Codes(total=3)
-    codes.add(np.array([1, 2, 3], np.int16))
+    codes.add(np.array([1, 2, 3], np.int16), np.array([0, 3]))
     given = codes.held()
-    codes.add(np.array([4], np.int16))  # past the room the load asked for: a new buffer
+    codes.add(np.array([4], np.int16), np.array([0, 1]))  # past the room asked for: a new buffer
     roomy = codes.held()
-    codes.add(np.array([5], np.int16))  # into the room left: the same buffer, further on
-    codes.add(np.array([70_000], np.int32))  # wider: a new buffer again
+    codes.add(np.array([5], np.int16), np.array([0, 1]))  # into the room left: the same buffer
+    codes.add(np.array([70_000], np.int32), np.array([0, 1]))  # wider: a new buffer again
     assert given.tolist() == [1, 2, 3] and given.dtype == np.int16
     assert roomy.tolist() == [1, 2, 3, 4] and roomy.dtype == np.int16
     assert codes.held().tolist() == [1, 2, 3, 4, 5, 70_000] and codes.held().dtype == np.int32

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipelines.kernels.trim import gather, kept_ranges
+from pipelines.kernels.compact import to_deltas
+from pipelines.kernels.trim import gather, kept_deltas, kept_ranges
 from tests.plain_python import passes_without_jit
 
 
@@ -78,6 +79,31 @@ def test_kept_samples_match_the_reference_on_random_views():
             np.testing.assert_array_equal(kept[cut[ci] : cut[ci + 1]], x[starts[ci] : stops[ci]])
 
 
+def test_x_held_as_steps_is_cut_where_its_codes_are():
+    """The same cuts from byte steps (walking from each curve's first and last code), and each
+    kept part's first code: what the density kernel starts the part's steps from."""
+    rng = np.random.default_rng(9)
+    x, offsets = curves(rng)
+    n = len(offsets) - 1
+    steps, firsts, lasts = np.empty(len(x), np.int8), np.empty(n, np.int64), np.empty(n, np.int64)
+    assert to_deltas(x, offsets, steps, firsts, lasts)
+    step = rng.choice([0.01, 0.5, 1.0], n)
+    for _ in range(200):
+        a, b = np.sort(rng.uniform(-2, 60, 2))
+        picks = np.flatnonzero(rng.random(n) < 0.7)
+        starts, stops = kept_ranges(x, offsets, step, picks, a, b)
+        got_starts, got_stops, kept_firsts = kept_deltas(
+            steps, offsets, step, firsts, lasts, picks, a, b
+        )
+        np.testing.assert_array_equal(got_starts, starts)
+        np.testing.assert_array_equal(got_stops, stops)
+        for ci in range(n):
+            if ci in picks and stops[ci] > starts[ci]:
+                assert kept_firsts[ci] == x[starts[ci]], (ci, a, b)
+            else:
+                assert kept_firsts[ci] == firsts[ci]
+
+
 def test_plain_python_run_agrees():
     """The same test with NUMBA_DISABLE_JIT=1: the kernels' logic as plain Python."""
-    passes_without_jit(__file__, "random", 1)
+    passes_without_jit(__file__, "random or steps", 2)
