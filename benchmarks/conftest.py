@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import time
+from pathlib import Path
+
+import pytest
 
 FULL = os.environ.get("CURVEHOUSE_BENCH_SIZE", "toy") == "full"
+DEMO_CURVES = 10_000 if FULL else 300  # the served suites' demo: the issues' "10k demo"
 
 
 def size(toy: int, full: int) -> int:
@@ -49,3 +55,28 @@ def status_kb(field: str) -> int:
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     raise KeyError(field)
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    """A home with ``curvehouse demo --curves DEMO_CURVES`` written once (12-16 s at full size)
+    for the suites that serve it; each serves a copy of its own (:func:`demo_home`)."""
+    from tests.ui.conftest import BIN
+
+    home = tmp_path_factory.mktemp("demo-template")
+    subprocess.run(
+        [str(BIN / "curvehouse"), "demo", "--curves", str(DEMO_CURVES)],
+        env={**os.environ, "CURVEHOUSE_HOME": str(home)},
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return home
+
+
+@pytest.fixture(scope="module")
+def demo_home(demo_template, tmp_path_factory) -> Path:
+    """A copy of the demo home for one module: its server and what it adds stay its own."""
+    home = tmp_path_factory.mktemp("demo-home") / "home"
+    shutil.copytree(demo_template, home)
+    return home

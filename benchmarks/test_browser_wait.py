@@ -19,20 +19,18 @@ really changed the picture; timings are for ``make bench`` (the 10k demo).
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
 import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from benchmarks.conftest import FULL, report
+from benchmarks.conftest import DEMO_CURVES, FULL, report
 from tests.ui.conftest import BIN, Served
 
 pytestmark = pytest.mark.ui
 
-CURVES = 10_000 if FULL else 300
+CURVES = DEMO_CURVES
 REPEATS = 5 if FULL else 1
 QUIET_MS = 700 if FULL else 400  # no new pixels for this long: the picture is final
 RESULTS: list[dict] = []
@@ -100,16 +98,8 @@ STATUS = r"/^[\d,]+ curves? · x \S+ to \S+ · \d+ ms/"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    home = tmp_path_factory.mktemp("browser-wait")
-    subprocess.run(
-        [str(BIN / "curvehouse"), "demo", "--curves", str(CURVES)],
-        env={**os.environ, "CURVEHOUSE_HOME": str(home)},
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    server = Served(home, [str(BIN / "curvehouse"), "serve"])
+def served(demo_home):
+    server = Served(demo_home, [str(BIN / "curvehouse"), "serve"])
     yield server
     server.stop()
 

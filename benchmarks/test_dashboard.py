@@ -13,15 +13,13 @@ bench`` (the 10k demo).
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
 
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from benchmarks.conftest import FULL, report
+from benchmarks.conftest import DEMO_CURVES, FULL, report
 from models import dashboards, saved_views
 from models.access import operator
 from models.settings import Settings
@@ -31,7 +29,7 @@ from tests.ui.conftest import BIN, Served
 
 pytestmark = pytest.mark.ui
 
-CURVES = 10_000 if FULL else 300
+CURVES = DEMO_CURVES
 REPEATS = 5 if FULL else 1
 RESULTS: list[dict] = []
 
@@ -152,17 +150,9 @@ def seed(home) -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    home = tmp_path_factory.mktemp("dashboard-bench")
-    subprocess.run(
-        [str(BIN / "curvehouse"), "demo", "--curves", str(CURVES)],
-        env={**os.environ, "CURVEHOUSE_HOME": str(home)},
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    server = Served(home, [str(BIN / "curvehouse"), "serve"], env={"CURVEHOUSE_SIMULATE": "0"})
-    server.board, server.panels = seed(home)
+def served(demo_home):
+    server = Served(demo_home, [str(BIN / "curvehouse"), "serve"], env={"CURVEHOUSE_SIMULATE": "0"})
+    server.board, server.panels = seed(demo_home)
     yield server
     server.stop()
 
