@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -58,12 +57,14 @@ def status_kb(field: str) -> int:
 
 
 @pytest.fixture(scope="session")
-def demo_template(tmp_path_factory) -> Path:
-    """A home with ``curvehouse demo --curves DEMO_CURVES`` written once (12-16 s at full size)
-    for the suites that serve it; each serves a copy of its own (:func:`demo_home`)."""
+def demo_home(tmp_path_factory) -> Path:
+    """A home with ``curvehouse demo --curves DEMO_CURVES``, written once (12-16 s at full
+    size) for the suites that serve it, one server at a time (each module stops its own). A
+    suite may add to it (the dashboard suite saves views), never take away. Not copied: the
+    engine's tables link to their data by absolute paths."""
     from tests.ui.conftest import BIN
 
-    home = tmp_path_factory.mktemp("demo-template")
+    home = tmp_path_factory.mktemp("demo-home")
     subprocess.run(
         [str(BIN / "curvehouse"), "demo", "--curves", str(DEMO_CURVES)],
         env={**os.environ, "CURVEHOUSE_HOME": str(home)},
@@ -71,12 +72,4 @@ def demo_template(tmp_path_factory) -> Path:
         capture_output=True,
         timeout=600,
     )
-    return home
-
-
-@pytest.fixture(scope="module")
-def demo_home(demo_template, tmp_path_factory) -> Path:
-    """A copy of the demo home for one module: its server and what it adds stay its own."""
-    home = tmp_path_factory.mktemp("demo-home") / "home"
-    shutil.copytree(demo_template, home)
     return home
