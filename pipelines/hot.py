@@ -183,7 +183,7 @@ class _Codes:
 
 class _Steps:
     """x codes as int8 steps from the sample before, with each curve's first and last code:
-    a byte a sample where :class:`_Codes` takes two. None from :meth:`add` once a step does
+    a byte a sample where :class:`_Codes` takes two. False from :meth:`add` once a step does
     not fit; :meth:`as_codes` then gives what is held as codes, to carry on with."""
 
     def __init__(self, total: int) -> None:
