@@ -55,10 +55,13 @@ TOO_BIG_KEPT = 256  # filters remembered as too large to hold
 # Arrow result and its copy to Python) is what a load needs beyond the codes it keeps. Holding
 # the 100k demo's three processes in one process (December 7, x as byte steps): 1,500 per
 # answer peaked 217 MB above what stays, in 6.7 s for all three; 375 peaked 81 MB above, in
-# 8.8 s (a served load runs in the background, and a first picture comes from its first
-# share); with three explorer sessions, `curvehouse serve` peaked at 2.14-2.19 GB against
-# 1.97-1.98 GB. (4,000, the id limit, had peaked 0.55-0.76 GB above with the old layout.)
-LOAD_CHUNK = 375
+# 8.8 s; with three explorer sessions, `curvehouse serve` peaked at 2.14-2.19 GB against
+# 1.97-1.98 GB. (4,000, the id limit, had peaked 0.55-0.76 GB above with the old layout.) A
+# small load is someone's first view waiting: the 10k demo's first views took 324-420 ms at
+# 375 against 284-309 at 1,500, so only loads above LARGE_LOAD_SAMPLES ask for fewer.
+LOAD_CHUNK = 1_500
+LARGE_LOAD_CHUNK = 375
+LARGE_LOAD_SAMPLES = 20_000_000
 # An engine in this process keeps what its answers took for the next ones: given back every
 # few answers of a load (HotCache's ``after_load``), not only at its end. Every answer instead
 # of every fourth: the same peak, the load a third slower.
@@ -304,7 +307,8 @@ def _fetch(
     first = preview_at = 0
     if partial is not None and after is None:
         meta, preview_at = _preview_first(meta)
-    for ids in _chunks(meta["curve_id"].tolist(), preview_at):
+    answer = LARGE_LOAD_CHUNK if total > LARGE_LOAD_SAMPLES else LOAD_CHUNK
+    for ids in _chunks(meta["curve_id"].tolist(), preview_at, answer):
         if first and first == preview_at and fetched:
             so_far = _assembled(meta, fetched, lengths, steps, x, y, where, None)
             partial(so_far.hot, meta)
@@ -397,11 +401,11 @@ def _preview_first(meta: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return meta.iloc[np.concatenate([chosen, rest])].reset_index(drop=True), len(chosen)
 
 
-def _chunks(ids: list[int], first: int) -> Iterator[list[int]]:
-    """``ids`` in bound lists (:func:`~pipelines.frames.id_chunks`), the first ``first`` of
-    them apart (none when 0)."""
-    yield from id_chunks(ids[:first], LOAD_CHUNK)
-    yield from id_chunks(ids[first:], LOAD_CHUNK)
+def _chunks(ids: list[int], first: int, size: int) -> Iterator[list[int]]:
+    """``ids`` in bound lists of at most ``size`` (:func:`~pipelines.frames.id_chunks`), the
+    first ``first`` of them apart (none when 0)."""
+    yield from id_chunks(ids[:first], size)
+    yield from id_chunks(ids[first:], size)
 
 
 def _small(meta: pd.DataFrame, axis: str) -> bool:

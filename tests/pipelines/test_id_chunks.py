@@ -84,7 +84,8 @@ def test_id_chunks_take_a_smaller_size_never_a_larger_one(monkeypatch):
 
 def test_a_hot_load_asks_for_its_own_smaller_answers(store, monkeypatch):
     """A load reads :data:`pipelines.hot.LOAD_CHUNK` curves per answer (the engine's memory for
-    an answer is what a load needs beyond what it keeps), and holds the same curves."""
+    an answer is what a load needs beyond what it keeps), a large one LARGE_LOAD_CHUNK, and
+    holds the same curves."""
     store.write(generate_demo(DemoSpec(curves=60, seed=4)), DatasetSpec("a", "demo", "a"))
     whole = load(store.client, store.database, CurveFilter.of(project="a"))
     monkeypatch.setattr(hot, "LOAD_CHUNK", 4)
@@ -92,6 +93,14 @@ def test_a_hot_load_asks_for_its_own_smaller_answers(store, monkeypatch):
     small = load(store.client, store.database, CurveFilter.of(project="a"))
     assert sizes and max(sizes) <= 4 and len(sizes) >= 60 // 4
     assert per_curve(small.meta["curve_id"], small.offsets, small.x, small.y) == per_curve(
+        whole.meta["curve_id"], whole.offsets, whole.x, whole.y
+    )
+    monkeypatch.setattr(hot, "LARGE_LOAD_SAMPLES", 1_000)  # these 60 curves count as large
+    monkeypatch.setattr(hot, "LARGE_LOAD_CHUNK", 3)
+    sizes.clear()
+    large = load(store.client, store.database, CurveFilter.of(project="a"))
+    assert max(sizes) <= 3 and len(sizes) >= 60 // 3
+    assert per_curve(large.meta["curve_id"], large.offsets, large.x, large.y) == per_curve(
         whole.meta["curve_id"], whole.offsets, whole.x, whole.y
     )
 
