@@ -413,6 +413,34 @@ def test_curves_committed_later_are_added_to_a_held_filter_not_loaded_again(demo
     np.testing.assert_array_equal(hot.counts, engine.counts)
 
 
+def test_a_committed_curve_with_a_step_beyond_a_byte_turns_the_held_x_into_codes(demo_store):
+    """x held as byte steps, then a commit brings a curve that jumps 500 codes: the grown
+    filter holds x as codes, every curve as stored, drawn like the engine; the first is as
+    it was."""
+    store, _ = demo_store
+    cache = HotCache(BIG)
+    where = CurveFilter.of(process="press-fit")
+    first = cache.get(store.client, store.database, where)
+    assert first.x_first is not None
+    kept = first.x.copy()
+    late = _late(13)
+    batch = next(b for b in late if "press-fit" in set(b.meta["process"]))
+    i = int(np.flatnonzero(batch.meta["process"].to_numpy() == "press-fit")[0])
+    s, e = batch.offsets[i], batch.offsets[i + 1]
+    batch.x[(s + e) // 2 : e] += 500
+    store.write(late, DatasetSpec(project="demo", kind="import", name="late13"))
+    grown = cache.get(store.client, store.database, where)
+    assert cache.appends == 1 and grown.x_first is None and grown.x.dtype == np.int16
+    assert held_curves(grown) == held_curves(load(store.client, store.database, where))
+    for view in (
+        View(width=90, height=45),
+        View(width=90, height=45).zoomed((5.0, 9.0), (0.0, 30.0)),
+    ):
+        engine, hot = both(store, where, view, cache)
+        np.testing.assert_array_equal(hot.counts, engine.counts)
+    np.testing.assert_array_equal(first.x, kept)
+
+
 def test_curves_held_already_when_their_commit_is_seen_are_not_added_twice(demo_store):
     """A load may read a dataset's curves before its commit record: the version it stamps
     predates them, and the next view must not add them again."""
