@@ -112,8 +112,7 @@ class HotCurves:
         s, e = int(self.offsets[i]), int(self.offsets[i + 1])
         x = self.x[s:e].astype(np.int64)
         if self.x_first is not None:
-            x[:1] = self.x_first[i]
-            x = np.cumsum(x)
+            from_deltas(self.x[s:e], np.array([0, e - s], np.int64), self.x_first[i : i + 1], x)
         y = self.y[s:e].astype(np.int64)
         return x, y if self.y_base is None else y + self.y_base[i]
 
