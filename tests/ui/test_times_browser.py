@@ -46,6 +46,8 @@ def test_a_day_first_date_is_refused_and_times_follow_the_plant(served, page):
     page.get_by_text("Until (UTC)").wait_for(timeout=30_000)
     # The label and the value arrive in separate messages; wait for the value.
     expect(until).to_have_value("2026-11-17 05:00", timeout=30_000)
+    # and the address, which follows in a message of its own
+    page.wait_for_function("() => location.search.includes('zone=')", timeout=30_000)
     assert query(page)["zone"] == "UTC"
     # A quick window fills both fields with resolved times.
     page.get_by_role("button", name="Yesterday").click()
