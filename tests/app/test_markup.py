@@ -90,3 +90,15 @@ def test_no_markdown_pane_renders_tex():
     """Panel hands $$...$$ in a Markdown pane's HTML to MathJax, which makes \\href links."""
     assert pn.pane.Markdown().disable_math
     assert pn.pane.Alert().disable_math
+
+
+def test_no_page_asks_for_the_tex_engine():
+    """Panel sends Bokeh's MathJax bundle to any page with an HTML pane; app.markup stops it
+    (tests/ui/test_xss_browser.py checks every served page)."""
+    from bokeh.resources import Resources
+    from panel.io.resources import bundle_resources
+
+    bundle = bundle_resources([pn.pane.HTML("x").get_root()], Resources(mode="server"))
+    scripts = [str(url) for url in bundle.js_files]
+    assert any("bokeh.min.js" in url for url in scripts)
+    assert not [url for url in scripts if "mathjax" in url]

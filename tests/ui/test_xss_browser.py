@@ -243,6 +243,7 @@ class Watched:
     foreign: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    tex: list[str] = field(default_factory=list)  # requests for Bokeh's MathJax bundle
     headers: dict[str, dict[str, str]] = field(default_factory=dict)  # of each page answer
 
     def clean(self) -> dict[str, list[str]]:
@@ -253,6 +254,7 @@ class Watched:
                 ("requests to other origins", self.foreign),
                 ("CSP violations", self.blocked),
                 ("script errors", self.errors),
+                ("the TeX engine loaded (app/markup.py keeps it out)", self.tex),
             )
             if values
         }
@@ -267,6 +269,8 @@ def watch(context, page, server: Served) -> Watched:
     seen = Watched(origin_of(server.url))
 
     def route(r):
+        if "mathjax" in r.request.url.lower():
+            seen.tex.append(r.request.url)
         if origin_of(r.request.url) != seen.origin:
             seen.foreign.append(r.request.url)
             return r.abort()
