@@ -10,7 +10,9 @@ a gesture). Per step:
 - feedback: the first frame whose pixels changed after the gesture (the old picture rescaled,
   or the page's first paint),
 - notice: when "Drawing…" showed,
-- picture: the last frame that changed before the page went quiet, i.e. the new picture.
+- picture: the last frame that changed before the page went quiet, i.e. the new picture;
+- after release: for a drag, the picture counted from the mouse's release, when the server can
+  first be asked for the new view (the drag itself is the person's own time).
 
 Page loads (a shared link, the Overview) count from navigation start. Each step is repeated;
 the table gives median and max in ms. The toy run (``make test``) checks that each gesture
@@ -38,7 +40,7 @@ RESULTS: list[dict] = []
 # Panel renders into shadow roots: walk them. Big canvases only (the plots', not icons').
 WATCH = """(() => {
   const ch = window.__ch = {t0: null, armed: false, changes: [], notices: [], hash: 0,
-                            noticeShown: false};
+                            noticeShown: false, released: null};
   // Finding the canvases and texts walks every shadow root: done every 200 ms (or when a
   // canvas left the page), not on every frame, so the watch itself costs the page little.
   const walk = (root, out) => {
@@ -70,10 +72,15 @@ WATCH = """(() => {
     } catch (e) { h = -1; }
     return h;
   };
-  ch.arm = () => { ch.t0 = null; ch.armed = true; ch.changes = []; ch.notices = []; };
+  ch.arm = () => {
+    ch.t0 = null; ch.armed = true; ch.changes = []; ch.notices = []; ch.released = null;
+  };
   ch.gesture = (t) => { if (ch.armed && ch.t0 === null) ch.t0 = t; };
   for (const kind of ['wheel', 'mousedown', 'input', 'change'])
     window.addEventListener(kind, () => ch.gesture(performance.now()), true);
+  // A drag's end: the server can only be asked for the new view once the mouse lets go.
+  window.addEventListener('mouseup', () => { if (ch.armed) ch.released = performance.now(); },
+                          true);
   let seen = null;
   const frame = () => {
     const now = performance.now();
@@ -150,6 +157,9 @@ def timings(marks: dict, t0: float) -> dict:
         "feedback": changes[0] - t0 if changes else None,
         "notice": notices[0] - t0 if notices else None,
         "picture": changes[-1] - t0 if changes else None,
+        "after release": (
+            changes[-1] - marks["released"] if changes and marks.get("released") else None
+        ),
         "hash": marks["hash"],
     }
 
@@ -196,7 +206,7 @@ def choose_process(page, i: int) -> None:
 
 def summarise(step: str, runs: list[dict]) -> dict:
     row = {"step": step, "curves": f"{CURVES:,}", "runs": len(runs)}
-    for key in ("feedback", "notice", "picture"):
+    for key in ("feedback", "notice", "picture", "after release"):
         values = [r[key] for r in runs if r[key] is not None]
         row[f"{key} median"] = f"{statistics.median(values):.0f}" if values else "-"
         row[f"{key} max"] = f"{max(values):.0f}" if values else "-"
@@ -272,5 +282,7 @@ def test_report():
             "notice max",
             "picture median",
             "picture max",
+            "after release median",
+            "after release max",
         ],
     )

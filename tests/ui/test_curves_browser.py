@@ -347,6 +347,44 @@ def test_hover_names_the_parts_under_the_cursor(served, page):
     assert re.search(r"[A-Z]{3}-L\d-\d{6}-\d{6} \((OK|NOK)\)", found.first.inner_text())
 
 
+# Bokeh's tooltips on the page (in Panel's shadow roots), and whether each hover inspects.
+HOVER_STATE = """() => {
+    const tips = [];
+    const walk = (root) => {
+        for (const el of root.querySelectorAll('.bk-Tooltip')) tips.push(el.textContent);
+        for (const el of root.querySelectorAll('*')) if (el.shadowRoot) walk(el.shadowRoot);
+    };
+    walk(document);
+    const active = [];
+    for (const doc of window.Bokeh.documents)
+        for (const model of doc._all_models.values())
+            if (model.type === 'HoverTool') active.push(model.active);
+    return {tips, active};
+}"""
+
+
+def test_the_hover_rests_while_the_plot_is_dragged(served, page):
+    """The hover's tooltip goes at a drag's start and the hover stops inspecting (it placed its
+    tooltip twice on every move of a pan); it comes back at the first move after the drag."""
+    open_page(page, served.url)
+    box = plot_box(page)
+    x, y = box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.45
+
+    def hover() -> dict:
+        return page.evaluate(HOVER_STATE)
+
+    page.mouse.move(x, y)
+    assert poll(lambda: hover()["tips"]), "no tooltip before the drag"
+    assert hover()["active"] == [True]
+    page.mouse.down()
+    page.mouse.move(x + 40, y, steps=4)
+    assert hover() == {"tips": [], "active": [False]}
+    page.mouse.up()
+    assert hover()["active"] == [True]
+    page.mouse.move(x + 42, y)
+    assert poll(lambda: hover()["tips"]), "the tooltip did not come back after the drag"
+
+
 def test_envelope_and_reference_part_are_drawn(served, page):
     open_page(page, served.url + "?program=PF-6205-bearing")  # an envelope is of one program
     magenta = count_color(plot_pixels(page), (176, 0, 110))

@@ -56,7 +56,7 @@ def test_a_gesture_shows_the_drawing_notice_in_the_browser(categories):
     (notice,) = [r for r in figure.center if r.name == elements.DRAWING_NOTICE]
     assert notice.text == "Drawing…" and not notice.visible
     for event in ("wheel", "panstart", "pan", "panend"):
-        (show,) = figure.js_event_callbacks[event]
+        (show,) = [cb for cb in figure.js_event_callbacks[event] if "notice" in cb.args]
         assert show.args["notice"] is notice and "visible = true" in show.code
     sources = [
         s for s in figure.select(type=ColumnDataSource) if "change:data" in s.js_property_callbacks
