@@ -21,10 +21,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import bokeh.resources
 import holoviews as hv
 import pandas as pd
 from bokeh.events import RangesUpdate
 from bokeh.models import CustomJS
+
+# So no page loads Bokeh's WebGL bundle (194 kB of script on every page, whether it shows a
+# plot or not). A private list of Bokeh 3.x, guarded: tests/ui/test_xss_browser.py fails if
+# a page loads the bundle.
+if "bokeh-gl" in getattr(bokeh.resources.Resources, "_default_components", ()):
+    bokeh.resources.Resources._default_components = [
+        c for c in bokeh.resources.Resources._default_components if c != "bokeh-gl"
+    ]
 
 
 class Ranges(hv.streams.RangeXY):

@@ -108,19 +108,27 @@ SECURITY_HEADERS = {
 _SCRIPT_TAG = re.compile(rb"<script(?=[\s>])", re.IGNORECASE)
 
 
+# Panel's components whose scripts a page's session loads: a component named at the server's
+# start went to every page (gridstack.js, 105 kB with its styles, only the Dashboards use).
+SESSION_EXTENSIONS = {"dashboards": ("tabulator", "gridstack")}
+
+
 def pages(services: Services) -> dict[str, Callable[[], pn.template.BaseTemplate]]:
     """:data:`PAGES` bound to ``services``: what ``pn.serve`` calls once per session.
 
     Each is a plain function, not a ``functools.partial``: Panel calls only functions and
     methods per session and would show any other callable as it is."""
 
-    def bind(factory: Page) -> Callable[[], pn.template.BaseTemplate]:
+    def bind(slug: str, factory: Page) -> Callable[[], pn.template.BaseTemplate]:
+        extensions = SESSION_EXTENSIONS.get(slug, ("tabulator",))
+
         def page() -> pn.template.BaseTemplate:
+            pn.extension(*extensions)
             return factory(services)
 
         return page
 
-    return {slug: bind(factory) for slug, factory in PAGES.items()}
+    return {slug: bind(slug, factory) for slug, factory in PAGES.items()}
 
 
 def content_security_policy(nonce: str) -> str:

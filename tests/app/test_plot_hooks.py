@@ -25,3 +25,13 @@ def test_a_plain_canvas_rests_its_hover_from_a_drags_start_to_its_end():
     assert start.args == {"plot": figure, "dragging": True}
     assert end.args == {"plot": figure, "dragging": False}
     assert "tool.active = !dragging" in start.code and "_move_exit" in start.code
+
+
+def test_pages_do_not_load_the_webgl_bundle():
+    """The plots draw on a plain canvas, so Bokeh's WebGL bundle is left out of the scripts
+    a page loads (tests/ui/test_xss_browser.py watches the browser's requests)."""
+    import bokeh.resources
+
+    components = bokeh.resources.Resources(mode="server").components
+    assert "bokeh" in components and "bokeh-widgets" in components
+    assert "bokeh-gl" not in components

@@ -233,6 +233,12 @@ def hostile(tmp_path_factory):
     server.stop()
 
 
+# Scripts none of the pages visited here uses, which Panel or Bokeh would send to every page:
+# Bokeh's MathJax (kept out by app/markup.py) and WebGL (app/plot_hooks.py) bundles, and
+# gridstack.js, which only the Dashboards page loads (app/server.py).
+UNNEEDED = ("mathjax", "bokeh-gl", "gridstack")
+
+
 @dataclass
 class Watched:
     """What a browser context did that it must not: dialogs, requests to other origins,
@@ -243,7 +249,7 @@ class Watched:
     foreign: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    tex: list[str] = field(default_factory=list)  # requests for Bokeh's MathJax bundle
+    unneeded: list[str] = field(default_factory=list)  # requests for :data:`UNNEEDED`
     headers: dict[str, dict[str, str]] = field(default_factory=dict)  # of each page answer
 
     def clean(self) -> dict[str, list[str]]:
@@ -254,7 +260,7 @@ class Watched:
                 ("requests to other origins", self.foreign),
                 ("CSP violations", self.blocked),
                 ("script errors", self.errors),
-                ("the TeX engine loaded (app/markup.py keeps it out)", self.tex),
+                ("bundles no page here uses", self.unneeded),
             )
             if values
         }
@@ -269,8 +275,8 @@ def watch(context, page, server: Served) -> Watched:
     seen = Watched(origin_of(server.url))
 
     def route(r):
-        if "mathjax" in r.request.url.lower():
-            seen.tex.append(r.request.url)
+        if any(bundle in r.request.url.lower() for bundle in UNNEEDED):
+            seen.unneeded.append(r.request.url)
         if origin_of(r.request.url) != seen.origin:
             seen.foreign.append(r.request.url)
             return r.abort()
