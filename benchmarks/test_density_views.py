@@ -112,7 +112,12 @@ def test_overview_and_zoom_against_select_everything(benchmark, stored):
     chosen.density(View(width=8, height=8))  # compile
     image = benchmark.pedantic(lambda: chosen.density(View()), rounds=3, iterations=1)
     assert image.curves == curves
-    overview_s, _ = best_of(lambda: chosen.density(View()))
+    # The fastest of those three rounds (measured again when pytest-benchmark is disabled).
+    overview_s = (
+        benchmark.stats.stats.min
+        if benchmark.enabled
+        else best_of(lambda: chosen.density(View()))[0]
+    )
     zoom_s, zoomed = best_of(lambda: chosen.density(zoom))
     naive_s, _ = best_of(lambda: naive(client, database, overview), rounds=1)
     naive_zoom_s, _ = best_of(lambda: naive(client, database, zoom), rounds=1)

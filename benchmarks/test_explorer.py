@@ -39,11 +39,13 @@ from pipelines.synthetic import DemoSpec, generate_demo
 CURVES = 10_000 if FULL else 300
 TARGET_MS = 250
 RESULTS: list[dict] = []
-# (process, view) -> seconds of HoloViews' rasterize: 9 s a view, once for both modes, and for
-# the overview and the deepest zoom only (it aggregates every path whatever the view: 8.3-9.7 s
-# for each of the six views when all were measured, on December 5)
+# (process, view) -> seconds of HoloViews' rasterize: 9-14 s a view, once for both modes, and
+# for the overview only. It aggregates every path whatever the view: 8.3-9.7 s for each of the
+# six views when all were measured (December 5), the overview's and the 10x zoom's within 6 %
+# of each other in every process when both were (December 7): measuring both cost 40 s of
+# `make bench` and told nothing more.
 BASELINES: dict[tuple[str, str], float] = {}
-BASELINE_VIEWS = ("overview", "zoom 10x")
+BASELINE_VIEWS = ("overview",)
 
 
 @pytest.fixture(scope="module")
