@@ -58,12 +58,44 @@ class _Engine:
             if cls.path != path or not live:
                 _check_not_held_elsewhere(path)
             path.mkdir(parents=True, exist_ok=True)
-            client = clickhouse_connect.get_client(
-                interface="chdb", path=str(path), database=database
-            )
+            client = _new_client(path, database)
             cls.path = path
             cls.clients.add(client)
             return client
+
+
+try:  # clickhouse-connect's steps of a new client's set-up (1.13; not public)
+    from clickhouse_connect.driver._backend.models import ClientConfig
+    from clickhouse_connect.driver._backend.orchestration import init_sequence, run_sync
+    from clickhouse_connect.driver._chdbclient import ChdbClient
+except ImportError:  # another version: every client asks, as clickhouse-connect does
+    ChdbClient = None
+
+
+if ChdbClient is not None:
+
+    class _AnsweredClient(ChdbClient):
+        """A chDB client that takes the engine's version, time zone and settings from the
+        process's first client: each new client asked the one engine the same questions
+        (about 35 ms of queries; an explorer page opens three clients)."""
+
+        answers: ClassVar[dict[tuple, Any]] = {}
+
+        def _init_common_settings(self, tz_source: Any) -> None:
+            settings = self._initial_settings or {}
+            key = (self.path, tz_source, tuple(sorted(settings.items())))
+            answer = self.answers.get(key)
+            if answer is None:
+                config = ClientConfig(settings=settings, timezone_policy=tz_source)
+                answer = run_sync(init_sequence(config), self._execute_operation)
+                self.answers[key] = answer
+            self._apply_init_result(answer)
+
+
+def _new_client(path: Path, database: str | None) -> Client:
+    if ChdbClient is None:
+        return clickhouse_connect.get_client(interface="chdb", path=str(path), database=database)
+    return _AnsweredClient(path=str(path), database=database, settings={})
 
 
 def _is_open(client: Client) -> bool:

@@ -23,6 +23,27 @@ def test_clients_on_the_same_path_share_one_engine(embedded_provider):
     b.close()
 
 
+def test_later_clients_take_the_first_clients_answers(embedded_provider, monkeypatch):
+    """The engine's version, time zone and settings are asked once per process: a later
+    client sends no query to learn them, and knows what a client that asked knows."""
+    from clickhouse_connect.driver.client import Client
+
+    first = embedded_provider.client()
+
+    def no_questions(*_args, **_kwargs):
+        raise AssertionError("a later client asked the engine")
+
+    monkeypatch.setattr(Client, "_execute_operation", no_questions)
+    later = embedded_provider.client()
+    monkeypatch.undo()
+    assert (later.server_version, later.server_tz) == (first.server_version, first.server_tz)
+    assert later.server_settings.keys() == first.server_settings.keys()
+    assert later.get_client_setting("date_time_input_format") == "best_effort"
+    assert later.query("SELECT toDateTime('2026-12-07 10:00:00')").result_rows
+    first.close()
+    later.close()
+
+
 def test_a_second_path_in_the_same_process_is_refused(embedded_provider, tmp_path):
     keep = embedded_provider.client()  # the session engine is open
     other = get_engine("embedded", path=tmp_path / "other")
