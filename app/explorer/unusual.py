@@ -69,27 +69,34 @@ class UnusualPanel(pn.viewable.Viewer):
         self._ranked_for: CurveFilter | None = None
         doc = pn.state.curdoc
         self.runs = LatestOnly(in_session(self._show, doc), in_session(self._fail, doc), "unusual")
-        self.table = pn.widgets.Tabulator(
-            pd.DataFrame(columns=[*SHOWN, LINK]),
-            show_index=False,
-            disabled=True,
-            selectable=1,
-            hidden_columns=[LINK],
-            formatters={"part_serial": {"type": "link", "urlField": LINK}},
-            titles={"part_serial": "serial (opens the part)", "why": "why"},
-            layout="fit_data_table",
-            sizing_mode="stretch_width",
-        )
+        # The table is made when the card first opens: an empty one cost every explorer page
+        # about 40 ms on the server and its sizing in the browser, for a card most never open.
+        self.table: pn.widgets.Tabulator | None = None
         self.card = pn.Card(
             pn.pane.Markdown(self.param.title),
-            self.table,
             title="Unusual parts",
             collapsed=True,
             sizing_mode="stretch_width",
         )
-        self.card.param.watch(lambda _e: self.refresh(), "collapsed")
-        self.table.param.watch(self._on_choice, "selection")
+        self.card.param.watch(self._on_card, "collapsed")
         plot.param.watch(lambda _e: self.refresh(), "where")
+
+    def _on_card(self, _event) -> None:
+        if self.table is None and not self.card.collapsed:
+            self.table = pn.widgets.Tabulator(
+                pd.DataFrame(columns=[*SHOWN, LINK]),
+                show_index=False,
+                disabled=True,
+                selectable=1,
+                hidden_columns=[LINK],
+                formatters={"part_serial": {"type": "link", "urlField": LINK}},
+                titles={"part_serial": "serial (opens the part)", "why": "why"},
+                layout="fit_data_table",
+                sizing_mode="stretch_width",
+            )
+            self.table.param.watch(self._on_choice, "selection")
+            self.card.append(self.table)
+        self.refresh()
 
     @classmethod
     def of(cls, explorer: Any, client_factory: Callable[[], Any]) -> UnusualPanel:
@@ -160,8 +167,8 @@ class UnusualPanel(pn.viewable.Viewer):
             return
         where, ranked = result
         self._ranked_for = where
-        rows = _rows(ranked)
-        self.table.value = rows
+        if self.table is not None:  # made when the card opened, before any ranking
+            self.table.value = _rows(ranked)
         publish(self, ranked=ranked, title=_sentence(ranked))
 
     def _fail(self, error: Exception) -> None:

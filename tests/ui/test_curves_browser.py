@@ -385,6 +385,19 @@ def test_the_hover_rests_while_the_plot_is_dragged(served, page):
     assert poll(lambda: hover()["tips"]), "the tooltip did not come back after the drag"
 
 
+def test_the_unusual_parts_card_lists_parts_once_opened(served, page):
+    """The card's table is made when the card first opens (no page pays for it before): its
+    rows show, each serial a link to the part's page."""
+    open_page(page, served.url)
+    page.get_by_text("Unusual parts", exact=True).click()
+    page.get_by_text(re.compile(r"most unusual parts")).first.wait_for(timeout=60_000)
+    serial = page.get_by_role("link", name=re.compile(r"^[A-Z]{3}-L\d-\d{6}-\d{6}$")).first
+    serial.wait_for(timeout=30_000)
+    assert "part?project=" in (serial.get_attribute("href") or "")
+    serial.scroll_into_view_if_needed()
+    screenshot(page, "explorer-unusual-parts")
+
+
 def test_envelope_and_reference_part_are_drawn(served, page):
     open_page(page, served.url + "?program=PF-6205-bearing")  # an envelope is of one program
     magenta = count_color(plot_pixels(page), (176, 0, 110))

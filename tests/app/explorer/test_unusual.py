@@ -40,8 +40,10 @@ def test_the_filters_unusual_parts_are_listed_once_opened_and_a_chosen_one_is_dr
         assert panel.ranked is None and panel.title == ASK
         assert len(explorer._clients) == 3  # closed, it opened nothing
         assert any(shown is panel.card for shown in explorer.__panel__().objects)
+        assert panel.table is None and len(panel.card.objects) == 1  # its words, no table yet
 
         panel.card.collapsed = False
+        assert panel.card.objects[-1] is panel.table
         assert panel.wait(120)
         where = explorer.plot.where
         reference = Curves(factory(), database, where)
