@@ -130,19 +130,10 @@ class PartsPanel(pn.viewable.Viewer):
             in_session(self._show_pick, doc), in_session(self._show_pick_error, doc), "pick"
         )
         self.hovers = LatestOnly(in_session(self._show_hover, doc), log.debug, "hover")
-        self.table = pn.widgets.Tabulator(
-            pd.DataFrame(columns=[*PART_COLUMNS, LINK_COLUMN]),
-            show_index=False,
-            disabled=True,
-            hidden_columns=[LINK_COLUMN],
-            # Tabulator's link formatter writes the serial as text (it escapes it).
-            formatters={"part_serial": {"type": "link", "urlField": LINK_COLUMN}},
-            titles={"part_serial": "serial (opens the part)"},
-            pagination="local",
-            page_size=12,
-            layout="fit_data_table",
-            sizing_mode="stretch_width",
-        )
+        # The table goes on the page with the first selection: an empty one cost every
+        # explorer page about 40 ms on the server and its sizing in the browser.
+        self._table: pn.widgets.Tabulator | None = None
+        self._slot = pn.Column(sizing_mode="stretch_width", margin=0)
         self.csv = pn.widgets.FileDownload(
             callback=lambda: StringIO(self.to_csv()),
             filename="curvehouse-parts.csv",
@@ -150,6 +141,13 @@ class PartsPanel(pn.viewable.Viewer):
             color="primary",
             disabled=True,
         )
+
+    @property
+    def table(self) -> pn.widgets.Tabulator:
+        """The selected parts' table, made on first use."""
+        if self._table is None:
+            self._table = _parts_table()
+        return self._table
 
     def select(self, view: View, where: CurveFilter, box: tuple[int, int, int, int]) -> None:
         """List the parts drawing a pixel in ``box`` (col0, col1, row0, row1) of the picture
@@ -195,7 +193,8 @@ class PartsPanel(pn.viewable.Viewer):
         still running never comes back."""
         self.picks.cancel()
         publish(self, picked=None, title=ASK)
-        self.table.value = pd.DataFrame(columns=[*PART_COLUMNS, LINK_COLUMN])
+        if self._table is not None:
+            self._table.value = pd.DataFrame(columns=[*PART_COLUMNS, LINK_COLUMN])
         self.csv.disabled = True
 
     def wait(self, timeout: float = 120.0) -> bool:
@@ -219,6 +218,8 @@ class PartsPanel(pn.viewable.Viewer):
                 for r in parts.itertuples()
             ]
             self.table.value = parts[[*PART_COLUMNS, LINK_COLUMN]]
+        if not self._slot.objects:  # with its rows: a table put on the page empty and filled
+            self._slot.objects = [self.table]  # in the same moment showed none in the browser
         self.csv.disabled = parts.empty
         publish(
             self,
@@ -272,7 +273,7 @@ class PartsPanel(pn.viewable.Viewer):
             pn.pane.HTML(OPEN_PART, stylesheets=[OPEN_PART_CSS], name="open-part", margin=(0, 10)),
             pn.pane.Markdown("### Selected parts"),
             pn.Row(pn.pane.Markdown(self.param.title), pn.Spacer(), self.csv),
-            self.table,
+            self._slot,
             sizing_mode="stretch_width",
         )
 
@@ -294,6 +295,23 @@ OPEN_PART_CSS = """
 .ch-open-part button {font-size: 14px; padding: 4px 12px; border: 1px solid #1f5fa8;
                       border-radius: 6px; background: white; color: #1f5fa8; cursor: pointer;}
 """
+
+
+def _parts_table() -> pn.widgets.Tabulator:
+    """The selected parts, empty; each serial a link to its part's page."""
+    return pn.widgets.Tabulator(
+        pd.DataFrame(columns=[*PART_COLUMNS, LINK_COLUMN]),
+        show_index=False,
+        disabled=True,
+        hidden_columns=[LINK_COLUMN],
+        # Tabulator's link formatter writes the serial as text (it escapes it).
+        formatters={"part_serial": {"type": "link", "urlField": LINK_COLUMN}},
+        titles={"part_serial": "serial (opens the part)"},
+        pagination="local",
+        page_size=12,
+        layout="fit_data_table",
+        sizing_mode="stretch_width",
+    )
 
 
 def explorer_url() -> str | None:
