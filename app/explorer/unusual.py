@@ -89,8 +89,14 @@ class UnusualPanel(pn.viewable.Viewer):
                 disabled=True,
                 selectable=1,
                 hidden_columns=[LINK],
-                formatters={"part_serial": {"type": "link", "urlField": LINK}},
+                # The reasons wrap in a column of their own width: as one line they ran past
+                # the card's edge.
+                formatters={
+                    "part_serial": {"type": "link", "urlField": LINK},
+                    "why": {"type": "textarea"},
+                },
                 titles={"part_serial": "serial (opens the part)", "why": "why"},
+                widths={"why": 200},
                 layout="fit_data_table",
                 sizing_mode="stretch_width",
             )

@@ -395,6 +395,12 @@ def test_the_unusual_parts_card_lists_parts_once_opened(served, page):
     serial.wait_for(timeout=30_000)
     assert "part?project=" in (serial.get_attribute("href") or "")
     serial.scroll_into_view_if_needed()
+    # The reasons wrap inside the table's width (as one line they ran past the card's edge).
+    why = page.locator('.tabulator-cell[tabulator-field="why"]').first
+    table = page.locator(".tabulator", has=why).first
+    cell, frame = why.bounding_box(), table.bounding_box()
+    assert cell["x"] + cell["width"] <= frame["x"] + frame["width"] + 4, (cell, frame)  # borders
+    assert "σ" in why.inner_text()
     screenshot(page, "explorer-unusual-parts")
 
 
