@@ -26,7 +26,7 @@ like a file: the live page then knows the process and starts empty.
 
 Toy size (``make test``): 4 s at 20 curves/s, the same path, asserting only correctness
 (every published curve acknowledged, stored exactly once, seen by the reader and counted by
-the page). Full size (``make bench``): 30 s at 500 curves/s per broker; ``CURVEHOUSE_BENCH_LIVE``
+the page). Full size (``make bench``): 20 s at 500 curves/s per broker; ``CURVEHOUSE_BENCH_LIVE``
 sets another length and rate.
 """
 
@@ -56,9 +56,9 @@ from tests.ui.conftest import BIN, Served, screenshot
 pytestmark = [pytest.mark.benchmark, pytest.mark.ui]
 
 # Other durations and rates, to find where the line is: CURVEHOUSE_BENCH_LIVE=<seconds>x<rate>.
-# `make bench` sustains 30 s per broker (15,000 curves; it must stay under 15 minutes in all);
+# `make bench` sustains 20 s per broker (10,000 curves; it must stay under 15 minutes in all);
 # the README's five-minute figures are CURVEHOUSE_BENCH_LIVE=300x500.
-LIVE_RUN = os.environ.get("CURVEHOUSE_BENCH_LIVE", "30x500" if FULL else "4x20")
+LIVE_RUN = os.environ.get("CURVEHOUSE_BENCH_LIVE", "20x500" if FULL else "4x20")
 SECONDS, RATE = (int(v) for v in LIVE_RUN.split("x"))
 # CURVEHOUSE_BENCH_LIVE_PAGE=0 runs without the browser, to tell the page's share.
 WITH_PAGE = os.environ.get("CURVEHOUSE_BENCH_LIVE_PAGE", "1") != "0"

@@ -35,7 +35,7 @@ from tests.ui.conftest import BIN, Served, screenshot
 pytestmark = [pytest.mark.benchmark, pytest.mark.ui]
 
 FILL = 200 if FULL else 5
-ROUNDS = 12 if FULL else 2
+ROUNDS = 8 if FULL else 2
 SIMULATOR = "curvehouse-simulator"  # app.live's login for the demo plant
 PAGE = f"curves?project={DEMO_PROJECT}&process=press-fit&live=15m"
 RESULTS: list[dict] = []

@@ -35,7 +35,7 @@ from pipelines.feature_charts import DENSE_POINTS, chart_feature
 hv.extension("bokeh", logo=False)
 
 POINTS = 100_000 if FULL else 1_000
-ROUNDS = 5 if FULL else 1
+ROUNDS = 3 if FULL else 1
 SIZES = [1_000, 2_000, 5_000, 10_000, 20_000] if FULL else []
 QUIET_MS = 600 if FULL else 300
 WAYS = {"glyphs": 1 << 62, "counts": 0}  # dense_from: never, always
@@ -153,7 +153,7 @@ def test_on_screen_in_chromium_both_ways(made, browser, tmp_path):
         page_file = tmp_path / f"{way}.html"
         page_file.write_text(file_html(column(*plots, sizing_mode="stretch_width"), INLINE))
         runs = []
-        for _ in range(ROUNDS if way == "counts" else min(ROUNDS, 3)):  # glyphs: 9 s a page
+        for _ in range(ROUNDS):  # glyphs: 9 s a page
             page = context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
@@ -191,8 +191,7 @@ def test_on_screen_in_chromium_both_ways(made, browser, tmp_path):
 def teardown_module() -> None:
     if RESULTS:
         report(
-            f"SPC charts (DENSE_POINTS = {DENSE_POINTS:,}; medians of {ROUNDS}, of 3 for glyphs "
-            "in chromium)",
+            f"SPC charts (DENSE_POINTS = {DENSE_POINTS:,}; medians of {ROUNDS})",
             RESULTS,
             ["step", "points", "s", "charts' own s", "kB sent"],
         )

@@ -21,6 +21,7 @@ from pipelines.store import CurveStore, DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
 
 CURVES = size(toy=150, full=10_000)
+ROUNDS = 2  # each layout's fastest of two writes (three took 25 s more of `make bench`)
 RESULTS: dict[str, dict] = {}
 
 
@@ -174,7 +175,7 @@ def test_chosen_layout_through_the_product_path(benchmark, bench_client, batches
         state["store"].write(batches, DatasetSpec(project="bench", kind="demo", name="bench"))
         state["seconds"] = time.perf_counter() - started
 
-    benchmark.pedantic(write, setup=setup, rounds=3, iterations=1)
+    benchmark.pedantic(write, setup=setup, rounds=ROUNDS, iterations=1)
     db = state["db"]
     stored = compressed_bytes(bench_client, db, "curve_samples")
     scan = _scan(bench_client, f"SELECT x, y FROM `{db}`.curve_samples")
@@ -208,7 +209,7 @@ def test_alternative_layouts(benchmark, bench_client, batches, name):
             bench_client.insert_arrow(table, arrow)
         state["seconds"] = time.perf_counter() - started
 
-    benchmark.pedantic(write, setup=setup, rounds=3, iterations=1)
+    benchmark.pedantic(write, setup=setup, rounds=ROUNDS, iterations=1)
     stored = compressed_bytes(bench_client, "bench", table.split(".")[1].strip("`"))
     scan = _scan(bench_client, f"SELECT {scan_columns} FROM {table}")
     engine = _engine_scan(bench_client, table, long=name.startswith("long"))
@@ -238,7 +239,7 @@ def test_demo_generation_end_to_end(benchmark, bench_client):
         state["rate"] = result.points_added / (time.perf_counter() - started)
         bench_client.command(f"DROP DATABASE {state['store'].db}")
 
-    benchmark.pedantic(run, setup=setup, rounds=3, iterations=1)
+    benchmark.pedantic(run, setup=setup, rounds=ROUNDS, iterations=1)
     benchmark.extra_info["generate+store Mpt/s"] = round(state["rate"] / 1e6, 1)
     print(f"\ndemo generate+store: {state['rate'] / 1e6:.1f} M points/s ({CURVES:,} curves)")
 

@@ -34,6 +34,9 @@ from benchmarks.conftest import FULL, report, status_kb
 
 CURVES = 100_000 if FULL else 300
 ROUNDS = 3 if FULL else 1
+# The engine path is timed once a view: it is 2-10x over its target, and three rounds of its
+# nine views took about 50 s of ``make bench`` to say so.
+ENGINE_ROUNDS = 1
 HELD_MB = 1_536  # memory path's budget: one process of the 100k demo (~0.8 GB) fits
 TARGETS_MS = {"overview": 1_000, "zoom 10x": 500, "pan": 500}
 SERVE_TARGET_MB = 2_048
@@ -118,7 +121,7 @@ def measure_store(rounds: int, held_mb: int) -> dict:
             chosen.density(View(width=8, height=8))  # compile, warm the engine's caches
             for label, view in steps:
                 timings, image = [], None
-                for _ in range(rounds):
+                for _ in range(rounds if mode == "memory" else ENGINE_ROUNDS):
                     started = time.perf_counter()
                     image = chosen.density(view)
                     timings.append(time.perf_counter() - started)
@@ -317,8 +320,9 @@ def test_report_store_100k_tables():
     )
     if RESULTS["views"]:
         report(
-            f"Curves.density on the {CURVES:,}-curve demo, per process (800x400, median of "
-            f"{ROUNDS}; memory: HotCache of {HELD_MB} MB, load timed apart)",
+            f"Curves.density on the {CURVES:,}-curve demo, per process (800x400; memory: "
+            f"median of {ROUNDS}, HotCache of {HELD_MB} MB, load timed apart; engine: "
+            f"{ENGINE_ROUNDS} round)",
             RESULTS["views"],
             list(RESULTS["views"][0]),
         )
