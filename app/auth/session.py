@@ -15,12 +15,12 @@ import weakref
 import panel as pn
 from bokeh.document import Document
 from bokeh.server.session import ServerSession
-from panel.io.callbacks import PeriodicCallback
 from tornado.ioloop import IOLoop
 from tornado.web import decode_signed_value
 
 from app.auth.login import COOKIE_DAYS, LOGIN, SESSION_COOKIE, principal_for
 from app.services import Services
+from app.ticks import every
 from models import signins
 from models.access import Principal, operator
 from models.settings import Settings
@@ -85,10 +85,7 @@ def watch_session(store: MetadataStore, token: str) -> None:
             watch.stop()
             send_to_sign_in()
 
-    # In the background: a check that marks the page busy made Panel restyle its busy
-    # indicator, about 100 ms of the server's time per page every few seconds.
-    watch = PeriodicCallback(callback=check, period=CHECK_SECONDS * 1000, background=True)
-    watch.start()
+    watch = every(check, CHECK_SECONDS * 1000)
 
 
 def send_to_sign_in() -> None:

@@ -16,6 +16,7 @@ import param
 from app.board.tiles import CSS, PICTURE, Picture, board_html, picture, tile_html
 from app.explorer.latest import LatestOnly, in_session
 from app.markup import text
+from app.ticks import every
 from models.times import zone_of
 from pipelines.board import StationTile, station_board
 from pipelines.curves import Curves
@@ -68,7 +69,7 @@ class StationBoard(pn.viewable.Viewer):
         self._runner = LatestOnly(in_session(self._show, doc), in_session(self._fail, doc), "board")
         self._ticking = None
         if doc is not None:
-            self._ticking = pn.state.add_periodic_callback(self.refresh, period=REFRESH_MS)
+            self._ticking = every(self.refresh, REFRESH_MS)
             pn.state.on_session_destroyed(lambda _ctx: self.close())
         self.refresh()
 

@@ -24,6 +24,7 @@ from app.explorer.state import (
     ExplorerState,
 )
 from app.markup import text
+from app.ticks import every
 from models.plants import load_plants
 from models.times import PATTERN, WINDOWS, TimeInputError, parse_time
 from models.wording import counted
@@ -76,7 +77,7 @@ class ExplorerControls:
         state.param.watch(self.rules_changed, ["project", "process"])
         self._show_runs()
         if pn.state.curdoc is not None:
-            pn.state.add_periodic_callback(self._show_runs, period=RUN_POLL_MS)
+            every(self._show_runs, RUN_POLL_MS)
         self.zone = pn.widgets.Select.from_param(
             state.param.zone, options=self.zones(), label="Time zone"
         )

@@ -30,6 +30,7 @@ from app.explorer.state import ExplorerState
 from app.explorer.unusual import UnusualPanel
 from app.markup import text
 from app.published import publish
+from app.ticks import every
 from models.settings import HOT_CACHE_MB
 from pipelines.curves import Curves
 from pipelines.hot import HotCache
@@ -258,7 +259,7 @@ class CurveExplorer(pn.viewable.Viewer):
 
     def _follow_clock(self, on: bool) -> None:
         if on and self._ticking is None and self._doc is not None:
-            self._ticking = pn.state.add_periodic_callback(self.tick, period=LIVE_TICK_MS)
+            self._ticking = every(self.tick, LIVE_TICK_MS)
         elif not on and self._ticking is not None:
             self._ticking.stop()
             self._ticking = None

@@ -13,6 +13,7 @@ from app.clusters.wizard import ClusterWizard
 from app.pages import panel_serve_services, served
 from app.services import Services
 from app.shell import shell
+from app.ticks import every
 from models import accounts
 from models.access import allows, visible_projects
 from models.cluster_states import TRANSITIONS, ClusterAction
@@ -78,7 +79,7 @@ def page(services: Services) -> pn.template.BaseTemplate:
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         # What the poller observed reaches the page within a second (per session, stopped
         # with it).
-        pn.state.add_periodic_callback(dashboard.refresh, period=REFRESH_MS)
+        every(dashboard.refresh, REFRESH_MS)
     return shell(
         "clusters",
         [pn.Row(pn.Column(dashboard, sizing_mode="stretch_width", min_width=640), wizard)],

@@ -24,6 +24,7 @@ from app.projects.live import ProjectLive
 from app.projects.upload import ProjectUpload
 from app.services import Services
 from app.shell import shell
+from app.ticks import every
 from models.access import Action, NotFound, Principal, allows, role_in, visible_projects
 from models.move_states import TRANSITIONS, MoveAction
 from models.placement import set_residency
@@ -372,7 +373,7 @@ class ProjectDetail(pn.viewable.Viewer):
         """Refresh every second while a move is open, only inside a served session."""
         if on and self._following is None:
             if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-                self._following = pn.state.add_periodic_callback(self.refresh, period=REFRESH_MS)
+                self._following = every(self.refresh, REFRESH_MS)
         elif not on and self._following is not None:
             self._following.stop()
             self._following = None

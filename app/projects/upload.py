@@ -32,6 +32,7 @@ from app.api.uploads import MB, stage, too_large
 from app.imports import ImportRefused, import_upload
 from app.markup import text
 from app.services import Services
+from app.ticks import every
 from models.access import LEAST_ROLE, RANK, AccessError, Action, NotFound, Principal, allows
 from models.tables import ProjectMember, Role, TeamMember, User
 from models.wording import counted
@@ -297,7 +298,7 @@ class ProjectUpload(pn.viewable.Viewer):
     def _follow(self, on: bool) -> None:
         if on and self._polling is None:
             if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-                self._polling = pn.state.add_periodic_callback(self.poll, period=POLL_MS)
+                self._polling = every(self.poll, POLL_MS)
         elif not on and self._polling is not None:
             self._polling.stop()
             self._polling = None

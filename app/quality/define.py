@@ -13,6 +13,7 @@ import panel as pn
 from app.feature_fill import FILLING, start_fill
 from app.markup import text
 from app.services import Services
+from app.ticks import every
 from models.access import AccessError, Principal
 from models.feature_definitions import KINDS, create_feature, describe
 from models.names import BadName
@@ -99,7 +100,7 @@ class FeatureForm(pn.viewable.Viewer):
             follow.stop()
             self.page.refresh()
 
-        follow = pn.state.add_periodic_callback(look, period=1000, timeout=FOLLOW_FOR_MS)
+        follow = every(look, 1000, timeout_ms=FOLLOW_FOR_MS)
 
     def _say(self, words: str, kind: str) -> str:
         self.said.object, self.said.alert_type, self.said.visible = words, kind, True
