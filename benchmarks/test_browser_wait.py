@@ -21,6 +21,7 @@ really changed the picture; timings are for ``make bench`` (the 10k demo).
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -34,8 +35,10 @@ pytestmark = pytest.mark.ui
 
 CURVES = DEMO_CURVES
 REPEATS = 5 if FULL else 1
+IDLE_PAGES, IDLE_SECONDS = (6, 15) if FULL else (2, 2)
 QUIET_MS = 700 if FULL else 400  # no new pixels for this long: the picture is final
 RESULTS: list[dict] = []
+IDLE: list[dict] = []
 
 # Panel renders into shadow roots: walk them. Big canvases only (the plots', not icons').
 WATCH = """(() => {
@@ -266,7 +269,44 @@ def test_overview_first_load(served, context):
     RESULTS.append(summarise("Overview first load", runs))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of one process so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.benchmark(group="browser-wait")
+def test_server_while_explorer_pages_sit_open(served, context):
+    """A line's screens left open: what the server spends on pages nobody touches (their
+    polls and clocks), in per cent of one core."""
+    pages = []
+    try:
+        for _ in range(IDLE_PAGES):
+            page = context.new_page()
+            page.goto(served.url, wait_until="commit")
+            settle(page, None)
+            pages.append(page)
+        time.sleep(2)
+        pid = served.process.pid
+        began, cpu = time.monotonic(), cpu_seconds(pid)
+        time.sleep(IDLE_SECONDS)
+        used = (cpu_seconds(pid) - cpu) / (time.monotonic() - began)
+    finally:
+        for page in pages:
+            page.close()
+    IDLE.append(
+        {
+            "explorer pages open": IDLE_PAGES,
+            "seconds": IDLE_SECONDS,
+            "server CPU, % of a core": f"{100 * used:.1f}",
+        }
+    )
+
+
 def test_report():
+    if IDLE:
+        report("The server while explorer pages sit open, untouched", IDLE, list(IDLE[0]))
     if not RESULTS:
         pytest.skip("browser benchmarks did not run")
     report(
