@@ -148,6 +148,9 @@ class RuleDraft(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             name="rule-draft",
         )
+        # The form goes on the page with the first box: until then its two dozen models would
+        # be made, sent and laid out (hidden) on every explorer page.
+        self._slot = pn.Column(sizing_mode="stretch_width", margin=0)
 
     def _scope_words(self) -> str:
         programs = ", ".join(self.state.program) or "every program"
@@ -168,6 +171,8 @@ class RuleDraft(pn.viewable.Viewer):
         if not self.drafting:
             self.card.collapsed = True  # a box selects parts first: the form waits to be asked
         publish(self, drafting=True, message="")
+        if not self._slot.objects:
+            self._slot.append(self.card)
 
     def drop(self) -> None:
         publish(self, drafting=False, message="")
@@ -219,4 +224,4 @@ class RuleDraft(pn.viewable.Viewer):
         return True
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return self.card
+        return self._slot

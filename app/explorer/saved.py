@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.checkbox import labelled_checkbox
 from app.explorer.state import ExplorerState
+from app.folded import folded_card
 from app.markup import text
 from app.services import Services
 from models import saved_views as stored
@@ -283,10 +284,12 @@ class SavedViews(pn.viewable.Viewer):
         controls = [
             self.picker,
             pn.Row(self.open_button, self.update_button, sizing_mode="stretch_width"),
-            pn.Row(
+            # Wraps: "Make private" beside the other two ran past the 300 px sidebar.
+            pn.FlexBox(
                 self.rename_button,
                 self.share_button,
                 self.delete_button,
+                flex_wrap="wrap",
                 sizing_mode="stretch_width",
             ),
             self.link,
@@ -298,7 +301,7 @@ class SavedViews(pn.viewable.Viewer):
         for control in controls:
             if isinstance(control, pn.widgets.Widget):
                 control.sizing_mode = "stretch_width"
-        card = pn.Card(
+        card = folded_card(
             *controls,
             title="Saved views",
             collapsed=not (expanded or self.message),

@@ -63,6 +63,10 @@ def test_a_saved_view_reopens_by_its_link(served, page, browser):
     expect(picker).to_have_count(1)
     assert NAME in picker.locator("option:checked").inner_text()
     screenshot(fresh, "explorer-saved-view")
+    # Every button of the card inside it (in one row "Delete" ran past the 300 px sidebar).
+    card = fresh.locator(".card").filter(has_text="Saved views").first.bounding_box()
+    delete = fresh.get_by_role("button", name="Delete", exact=True).bounding_box()
+    assert delete["x"] + delete["width"] <= card["x"] + card["width"], (delete, card)
 
     # Deleted, its link finds nothing and says so.
     fresh.get_by_role("button", name="Delete", exact=True).click()

@@ -35,8 +35,10 @@ def test_a_box_becomes_a_window_then_a_line_as_chosen():
     saved = []
     form = draft(saved, program=["P1"])
     assert not form.drafting  # nothing drawn yet: no form on the page
+    assert form.__panel__().objects == []  # not even hidden: it is made on the first box
     form.from_box(4.123456, 812.34567, 2.000001, 505.5)  # dragged right to left, top down
     assert form.drafting and form.card.visible
+    assert form.__panel__().objects == [form.card]
     assert (form.x0, form.x1, form.y0, form.y1) == (2.0, 4.123, 505.5, 812.3)
     assert form.rule() == (
         "window",

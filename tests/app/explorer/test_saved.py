@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+import panel as pn
 import param
 import pytest
 
@@ -196,6 +197,9 @@ def test_the_sidebar_card_is_folded_until_asked_for(press):
     services, people = press
     (card,) = controls(services, people["dan"]).sidebar()
     assert card.collapsed and card.title == "Saved views"
+    assert card.objects == []  # made at the first opening
+    card.collapsed = False
+    assert any(isinstance(shown, pn.widgets.Select) for shown in card.objects)
     assert not controls(services, people["dan"]).sidebar(expanded=True)[0].collapsed
     # A page whose view could not be opened says why, unfolded.
     said = SavedViews(services, people["dan"], ExplorerState(project="press"), message="No view")
