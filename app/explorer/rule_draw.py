@@ -92,6 +92,13 @@ class RuleDraft(pn.viewable.Viewer):
         super().__init__()
         self.state, self._save, self._may_draw, self._on_saved = state, save, may_draw, on_saved
         self._try_out = try_out
+        # The form goes on the page with the first box, made then: until then its two dozen
+        # models would be made, sent and laid out (hidden) on every explorer page, and its
+        # widgets made (about 20 ms of the server's time a page).
+        self._slot = pn.Column(sizing_mode="stretch_width", margin=0)
+        self.card: pn.Card | None = None
+
+    def _make_form(self) -> pn.Card:
         window = self.param.shape.rx() == "window"
         uni = window & (self.param.mode.rx() == "uni-box")
         widgets = {
@@ -121,13 +128,13 @@ class RuleDraft(pn.viewable.Viewer):
         self.drop_button = pn.widgets.Button(label="Drop", color="light")
         self.drop_button.on_click(lambda _e: self.drop())
         self.try_button = pn.widgets.Button(
-            label="Try it on the parts in view", color="light", visible=try_out is not None
+            label="Try it on the parts in view", color="light", visible=self._try_out is not None
         )
         self.try_button.on_click(lambda _e: self.try_it())
         self.tried = pn.pane.Markdown("", margin=(0, 10), name="rule-draft-tried")
         self.scope = pn.pane.Markdown(self._scope_words(), margin=(0, 10))
         self.said = pn.pane.Markdown(self.param.message, margin=(0, 10), name="rule-draft-said")
-        self.card = pn.Card(
+        return pn.Card(
             pn.pane.Markdown(
                 "Drawn with the box-select tool. Check the numbers, then save: the rule is "
                 "drawn on the raster and judges the process's parts.",
@@ -148,9 +155,6 @@ class RuleDraft(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             name="rule-draft",
         )
-        # The form goes on the page with the first box: until then its two dozen models would
-        # be made, sent and laid out (hidden) on every explorer page.
-        self._slot = pn.Column(sizing_mode="stretch_width", margin=0)
 
     def _scope_words(self) -> str:
         programs = ", ".join(self.state.program) or "every program"
@@ -160,6 +164,9 @@ class RuleDraft(pn.viewable.Viewer):
         """A box drawn on the picture (data coordinates): the form's numbers, shown."""
         if not self.state.process or not self._may_draw(self.state.project):
             return
+        if self.card is None:
+            self.card = self._make_form()
+            self._slot.append(self.card)
         (x0, x1), (y0, y1) = sorted((x0, x1)), sorted((y0, y1))
         self.param.update(
             x0=_rounded(x0, x1 - x0),
@@ -171,8 +178,6 @@ class RuleDraft(pn.viewable.Viewer):
         if not self.drafting:
             self.card.collapsed = True  # a box selects parts first: the form waits to be asked
         publish(self, drafting=True, message="")
-        if not self._slot.objects:
-            self._slot.append(self.card)
 
     def drop(self) -> None:
         publish(self, drafting=False, message="")
