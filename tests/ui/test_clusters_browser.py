@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from playwright.sync_api import expect
 
 from tests.ui.conftest import screenshot, serving_clusters
 
@@ -94,8 +95,10 @@ def test_wizard_to_a_queryable_cluster_then_stop_and_delete(served, page, tmp_pa
     assert "********" in python  # masked until revealed
     page.get_by_role("button", name="Reveal secret").click()
     page.get_by_role("button", name="Hide secret").wait_for()
-    python = next(t for t in page.locator("pre").all_inner_texts() if "get_client" in t)
-    assert "********" not in python
+    # The snippet is drawn again beside the button: wait for the revealed one, not the button.
+    snippet = page.locator("pre").filter(has_text="get_client").first
+    expect(snippet).not_to_contain_text("********", timeout=WAIT)
+    python = snippet.inner_text()
     screenshot(page, "clusters-running")
 
     # The copied snippet runs as pasted, and the curve schema is there.
