@@ -47,6 +47,14 @@ def compressed_bytes(client, database: str, table: str) -> int:
     )
 
 
+def parent_and_cpu(pid: int) -> tuple[int, float]:
+    """A process's parent and its CPU seconds so far (user + system), from /proc; OSError
+    when it is gone."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def status_kb(field: str) -> int:
     """A field of this process's /proc status (VmRSS, VmHWM), in kB."""
     with open("/proc/self/status") as status:

@@ -21,14 +21,13 @@ really changed the picture; timings are for ``make bench`` (the 10k demo).
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from benchmarks.conftest import DEMO_CURVES, FULL, report
+from benchmarks.conftest import DEMO_CURVES, FULL, parent_and_cpu, report
 from tests.ui.conftest import BIN, Served
 
 pytestmark = pytest.mark.ui
@@ -269,13 +268,6 @@ def test_overview_first_load(served, context):
     RESULTS.append(summarise("Overview first load", runs))
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU seconds of one process so far (Linux /proc)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @pytest.mark.benchmark(group="browser-wait")
 def test_server_while_explorer_pages_sit_open(served, context):
     """A line's screens left open: what the server spends on pages nobody touches (their
@@ -289,9 +281,9 @@ def test_server_while_explorer_pages_sit_open(served, context):
             pages.append(page)
         time.sleep(2)
         pid = served.process.pid
-        began, cpu = time.monotonic(), cpu_seconds(pid)
+        began, cpu = time.monotonic(), parent_and_cpu(pid)[1]
         time.sleep(IDLE_SECONDS)
-        used = (cpu_seconds(pid) - cpu) / (time.monotonic() - began)
+        used = (parent_and_cpu(pid)[1] - cpu) / (time.monotonic() - began)
     finally:
         for page in pages:
             page.close()

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.conftest import FULL, report
+from benchmarks.conftest import FULL, parent_and_cpu, report
 from models.settings import Settings
 from pipelines.live.broker import kept_publishers
 from pipelines.synthetic.generator import DEMO_PROJECT
@@ -126,16 +126,16 @@ class Reader(threading.Thread):
 
 def _processes() -> dict[int, tuple[int, float, str]]:
     """Every process's parent, CPU seconds (user + system) and command line, from /proc."""
-    tick, out = os.sysconf("SC_CLK_TCK"), {}
+    out = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
-            stat = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+            parent, used = parent_and_cpu(int(entry.name))
             line = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:  # gone meanwhile
             continue
-        out[int(entry.name)] = (int(stat[1]), (int(stat[11]) + int(stat[12])) / tick, line)
+        out[int(entry.name)] = (parent, used, line)
     return out
 
 
