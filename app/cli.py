@@ -205,7 +205,7 @@ def cmd_info(args: argparse.Namespace, services: Services) -> int:
             )
         bpp = stored.bytes_per_point(overview.points)
         if bpp:
-            print(f"  samples: {bpp:.2f} bytes per stored (x, y) point")
+            print(f"  samples and levels: {bpp:.2f} bytes per stored (x, y) point")
     _print_cluster_homes(services)
     datasets = stored.datasets()
     if not datasets.empty:

@@ -180,7 +180,8 @@ def test_demo_command_stores_every_curve_and_sample(home, measured):
     assert int(parts["curve_samples"][0]) == curves
     assert not [t for t in parts if t.startswith("_staging_")]
     assert "M samples/s" in progress  # the bar shows the rate while it writes
-    disk = int(parts["curve_samples"][1]) + int(parts["curves"][1])
+    levels = int(parts["curve_levels"][1]) if "curve_levels" in parts else 0
+    disk = int(parts["curve_samples"][1]) + int(parts["curves"][1]) + levels
     RESULTS["write"].append(
         {
             "curves": f"{curves:,}",
@@ -191,6 +192,7 @@ def test_demo_command_stores_every_curve_and_sample(home, measured):
             "disk MB": f"{disk / 1e6:.0f}",
             "bytes/sample": f"{disk / samples:.2f}",
             "samples table B/sample": f"{int(parts['curve_samples'][1]) / samples:.2f}",
+            "levels table B/sample": f"{levels / samples:.2f}",
             "curves table B/curve": f"{int(parts['curves'][1]) / curves:.0f}",
             "measuring process peak MB": f"{measured['peak_rss_mb']:.0f}",
         }

@@ -26,7 +26,7 @@ import pandas as pd
 from models.identifiers import identifier
 from pipelines.drawing import Comparison, DensityImage
 from pipelines.features import Configured
-from pipelines.fetch import envelope, fetch, fetch_samples, fit, select
+from pipelines.fetch import aligned, envelope, fetch, fetch_samples, fit, select
 from pipelines.frames import id_chunks, query_frame
 from pipelines.interact import Line, Pick, lines
 from pipelines.kernels.features import FEATURES
@@ -436,19 +436,27 @@ class Curves:
         )
 
     def bytes_per_point(self, points: int | None = None) -> float | None:
-        """Compressed sample bytes per stored (x, y) point; pass ``points`` if already known."""
+        """Compressed bytes per stored (x, y) point of the samples and their levels
+        (:mod:`pipelines.stored_levels`); pass ``points`` if already known."""
         points = self.overview().points if points is None else points
         sizes = self.storage()
         if not points or sizes.empty:
             return None
-        samples = sizes.loc[sizes["table"] == "curve_samples", "compressed_bytes"].sum()
-        return float(samples) / points
+        held = sizes["table"].isin(("curve_samples", "curve_levels"))
+        return float(sizes.loc[held, "compressed_bytes"].sum()) / points
 
     # --- samples and pictures -----------------------------------------------------------------
 
     def fit(self, view: View) -> View:
         """``view`` with missing ranges set to the selected curves' extents (plus padding)."""
         return fit(self.client, self.database, self.selection, view)
+
+    def aligned(self, view: View) -> View:
+        """:meth:`fit`, then widened (at most 2x) so that its pixel columns are the buckets of
+        a stored level of the selected curves: drawn from the engine, such a view reads each
+        curve's level instead of reducing its samples, with the same pixels
+        (:mod:`pipelines.stored_levels`). Unwidened when no stored level fits."""
+        return aligned(self.client, self.database, self.selection, view)
 
     def samples(self, x_range: tuple[float, float] | None = None) -> CurveSet:
         """Every selected curve's samples in engineering units, or only what ``x_range`` needs

@@ -18,6 +18,10 @@ part), so a run never straddles a column edge.
 
 Curves with few samples per column come whole, or trimmed to the view's x range with NaN at
 every cut: reducing them would cost the engine more than sending them.
+
+On a view whose pixel columns are the buckets of a stored level (:func:`aligned` makes one),
+the same reduction is read instead of computed: each curve's level from ``curve_levels``
+(:mod:`pipelines.stored_levels`), where it has one.
 """
 
 from __future__ import annotations
@@ -35,8 +39,10 @@ import pyarrow as pa
 from models.identifiers import identifier
 from pipelines.frames import id_chunks, query_frame, query_table
 from pipelines.kernels.scale import scaled
+from pipelines.levels import REDUCE_FROM_PER_COLUMN, aligned_level, aligned_view
 from pipelines.samples import CurveSet
 from pipelines.schema import STORED_ORDER
+from pipelines.stored_levels import STORED_LEVELS
 from pipelines.views import (
     AXIS_COLUMNS,
     BY_VERDICT,
@@ -66,6 +72,34 @@ def fit(client: Client, database: str, where: CurveFilter, view: View) -> View:
     if not row[4]:
         return view.zoomed(view.x_range or (0.0, 1.0), view.y_range or (0.0, 1.0))
     return view.fitted((row[0], row[1]), (row[2], row[3]))
+
+
+# An aligned view may be at most this much wider than the view asked for (plus one column).
+ALIGNED_WIDENING = 2.0
+
+
+def aligned(client: Client, database: str, where: CurveFilter, view: View) -> View:
+    """``view`` (missing ranges fitted) widened to the grid of a stored level for the x step
+    most of the selected curves share, so their levels draw it exactly and fast
+    (:mod:`pipelines.stored_levels`); ``view`` fitted but not widened when no stored level is
+    within :data:`ALIGNED_WIDENING` of its x range (the curves span too few codes, or none is
+    selected)."""
+    view = fit(client, database, where, view)
+    sql, params = where.where()
+    rows = client.query(
+        f"SELECT x_step FROM {identifier(database)}.curves WHERE {sql} "
+        "GROUP BY x_step ORDER BY count() DESC, x_step LIMIT 1",
+        parameters=params,
+    ).result_rows
+    if not rows or not rows[0][0] > 0:
+        return view
+    widened = aligned_view(view, float(rows[0][0]), STORED_LEVELS)
+    if widened is None:
+        return view
+    span = view.x_range[1] - view.x_range[0]
+    if widened.x_range[1] - widened.x_range[0] > span * (ALIGNED_WIDENING + 1.0 / view.width):
+        return view
+    return widened
 
 
 @dataclass(frozen=True)
@@ -209,23 +243,41 @@ FROM (
     )
 )
 """
-# From this many samples per pixel column (over a curve's whole x extent) a curve comes reduced;
-# below it, reducing costs the engine more than sending the samples.
-REDUCE_FROM_PER_COLUMN = 8
+# A stored level (``pipelines.stored_levels``), read on a view aligned to its grid.
+_LEVELS = """
+SELECT curve_id, x_step, y_step, x AS xs, y AS ys
+FROM {db}.curve_levels WHERE level = {{level:UInt8}} AND curve_id IN {{ids:Array(UInt64)}}
+"""
 
 
 def _tables(
     client: Client, database: str, meta: pd.DataFrame, kinds: dict, params: dict
 ) -> Iterator[pa.Table]:
-    """One query per kind of answer (``_WHOLE``, ``_TRIMMED``, ``_REDUCED``) over the curves
-    its mask selects; empty answers are skipped."""
+    """One query per kind of answer (``_LEVELS``, ``_WHOLE``, ``_TRIMMED``, ``_REDUCED``) over
+    the curves its mask selects; empty answers are skipped. ``_LEVELS`` goes first: the curves
+    it answered for are left out of the others, which read the rest (a curve has no stored
+    level where the level would not have saved half of its samples)."""
     db = identifier(database)
+    kinds = dict(kinds)
+    leveled = kinds.pop(_LEVELS, None)
+    if leveled is not None and leveled.any():
+        answered = []
+        for table in _queried(client, db, _LEVELS, meta.loc[leveled, "curve_id"], params):
+            answered.append(table.column("curve_id").to_numpy())
+            yield table
+        if answered:
+            drawn = meta["curve_id"].isin(np.concatenate(answered)).to_numpy()
+            kinds = {sql: mask & ~drawn for sql, mask in kinds.items()}
     for sql, mask in kinds.items():
         if mask.any():
-            for ids in id_chunks(meta.loc[mask, "curve_id"].tolist()):
-                table = query_table(client, sql.format(db=db), {**params, "ids": ids})
-                if table is not None and table.num_rows:
-                    yield table
+            yield from _queried(client, db, sql, meta.loc[mask, "curve_id"], params)
+
+
+def _queried(client: Client, db: str, sql: str, ids: pd.Series, params: dict) -> Iterator[pa.Table]:
+    for chunk in id_chunks(ids.tolist()):
+        table = query_table(client, sql.format(db=db), {**params, "ids": chunk})
+        if table is not None and table.num_rows:
+            yield table
 
 
 def _answers(
@@ -278,8 +330,10 @@ def fetch_samples(
 def drawing_plan(
     meta: pd.DataFrame, view: View, x_keep: tuple[float, float] | None = None
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """Which curves come ``whole``, ``trimmed`` or ``reduced`` (masks over ``meta``), and the
-    query parameters: see :func:`fetch_drawable`."""
+    """Which curves come ``whole``, ``trimmed`` or ``reduced`` (masks over ``meta`` that split
+    it), which of them may be read from their stored ``levels`` instead (the view's columns
+    are a level's buckets for their x step, see :func:`pipelines.levels.aligned_level`), and
+    the query parameters: see :func:`fetch_drawable`."""
     from pipelines.density import view_transform
 
     xlo, xhi = view.x_range
@@ -289,7 +343,17 @@ def drawing_plan(
     columns = np.maximum((meta["x_max"] - meta["x_min"]).to_numpy() * transform[4], 1.0)
     reduced = meta["point_count"].to_numpy() / columns >= REDUCE_FROM_PER_COLUMN
     trimmed = ((meta["x_min"] < xlo) | (meta["x_max"] > xhi)).to_numpy() & ~reduced
-    masks = {"whole": ~(reduced | trimmed), "trimmed": trimmed, "reduced": reduced}
+    # A level draws every segment faithfully, so only a view drawn whole may read one.
+    ks = np.full(len(meta), -1, dtype=np.int64)
+    if x_keep is None and len(meta):
+        ks = aligned_level(view, meta["x_step"].to_numpy(np.float64), STORED_LEVELS)
+    level = int(np.bincount(ks[ks >= 0]).argmax()) if (ks >= 0).any() else -1
+    masks = {
+        "whole": ~(reduced | trimmed),
+        "trimmed": trimmed,
+        "reduced": reduced,
+        "levels": ks == level if level >= 0 else np.zeros(len(meta), dtype=bool),
+    }
     params = {
         "xmin": xlo,
         "xmax": xhi,
@@ -297,6 +361,7 @@ def drawing_plan(
         "xhi": xhi,
         "sx": transform[4],
         "tx": transform[5],
+        "level": max(level, 0),
     }
     return masks, params
 
@@ -321,7 +386,8 @@ def fetch_drawable(
 
 def _drawing_queries(meta: pd.DataFrame, view: View, x_keep) -> tuple[dict, dict]:
     masks, params = drawing_plan(meta, view, x_keep)
-    return {_WHOLE: masks["whole"], _TRIMMED: masks["trimmed"], _REDUCED: masks["reduced"]}, params
+    kinds = {_WHOLE: masks["whole"], _TRIMMED: masks["trimmed"], _REDUCED: masks["reduced"]}
+    return {_LEVELS: masks["levels"], **kinds}, params
 
 
 def drawable_sets(

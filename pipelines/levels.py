@@ -44,6 +44,10 @@ import numpy as np
 
 from pipelines.views import View
 
+# From this many samples per pixel column (over a curve's whole x extent) a curve is drawn
+# reduced: by the engine per view (``pipelines.fetch``), or from a stored level; below it,
+# reducing costs the engine more than sending the samples.
+REDUCE_FROM_PER_COLUMN = 8
 # Buckets at most this fraction of a pixel column wide (see choose_level).
 BUCKETS_PER_COLUMN = 8
 # Bucket keys are clipped into this range so a far-off value cannot overflow int64.
@@ -73,14 +77,14 @@ class Level:
 
 
 def _prepare(x, y, offsets, unit, steps):
-    """Bucket keys at level 0 and whether each sample is finite."""
+    """Bucket keys at level 0 and whether each sample is finite (codes are their own keys)."""
     x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
     offsets = np.asarray(offsets, dtype=np.int64)
     counts = np.diff(offsets)
     if steps is not None:
         if x.dtype.kind not in "iu" or y.dtype.kind not in "iu":
             raise ValueError("with steps, x and y must be integer codes")
-        return x, y, offsets, x.astype(np.int64), np.ones(len(x), dtype=np.bool_)
+        return x, y, offsets, x, np.ones(len(x), dtype=np.bool_)
     if unit is None:
         raise ValueError("floats need a bucket unit (a scalar or one per curve)")
     values = x.astype(np.float64)
@@ -101,17 +105,23 @@ def compute_levels(
     *,
     unit: float | np.ndarray | None = None,
     steps: np.ndarray | None = None,
+    runs: bool = True,
 ) -> dict[int, Level]:
     """Levels ``ks`` of the curves ``x``, ``y`` (concatenated, ``offsets`` as in Arrow).
 
     Floats need ``unit`` (scalar or one per curve); integer codes take ``steps`` ((2, C) as in
     :func:`pipelines.density.density_and_drawn`) and use the code itself as level-0 bucket.
+    ``runs=False`` leaves out where each run lies (``run_offsets``, ``curve_runs`` and
+    ``raw_offsets`` empty): drawing on a view aligned to the level needs only the kept samples,
+    and storing levels is cheaper without them (about a third of the work).
     """
     from pipelines.kernels.levels import level_runs
 
     x, y, offsets, q, finite = _prepare(x, y, offsets, unit, steps)
     n = len(x)
-    index = np.arange(n, dtype=np.int64)  # raw position of each sample in hand
+    codes = q is x  # codes are their own bucket keys: one array fewer to carry
+    index = np.arange(n, dtype=np.int64) if runs else None  # raw position of each sample
+    nothing = np.zeros(0, dtype=np.int64)
     levels = {}
     # Coarser levels from the finer one's kept samples: runs nest (a bucket of level k is two
     # of level k - 1), and the first, last and extremes of a union of runs are among theirs,
@@ -119,18 +129,24 @@ def compute_levels(
     for k in sorted({int(k) for k in ks}):
         keep, starts = level_runs(x, y, finite, offsets, q, k)
         kept = np.flatnonzero(keep)
-        first = np.flatnonzero(starts)
-        levels[k] = Level(
+        level = Level(
             k=k,
             x=x[kept],
             y=y[kept],
             offsets=np.searchsorted(kept, offsets).astype(np.int64),
-            run_offsets=np.append(np.searchsorted(kept, first), len(kept)).astype(np.int64),
-            curve_runs=np.searchsorted(first, offsets).astype(np.int64),
-            raw_offsets=np.append(index[first], n).astype(np.int64),
+            run_offsets=nothing,
+            curve_runs=nothing,
+            raw_offsets=nothing,
         )
-        level = levels[k]
-        x, y, q, finite, index = level.x, level.y, q[kept], finite[kept], index[kept]
+        if runs:
+            first = np.flatnonzero(starts)
+            level.run_offsets = np.append(np.searchsorted(kept, first), len(kept)).astype(np.int64)
+            level.curve_runs = np.searchsorted(first, offsets).astype(np.int64)
+            level.raw_offsets = np.append(index[first], n).astype(np.int64)
+            index = index[kept]
+        levels[k] = level
+        x, y, finite = level.x, level.y, finite[kept]
+        q = x if codes else q[kept]
         offsets = level.offsets
     return levels
 
@@ -161,6 +177,32 @@ def aligned_view(view: View, unit: float, available: list[int] | tuple[int, ...]
         if start + view.width * size >= hi:
             return view.zoomed((start * unit, (start + view.width * size) * unit), view.y_range)
     return None
+
+
+# How far (in codes) a view's column edges may sit from halfway between two codes for the
+# view to count as aligned: far below half a code, which is what keeps every run in one column.
+_ALIGNED_WITHIN = 0.01
+
+
+def aligned_level(
+    view: View, steps: np.ndarray, available: list[int] | tuple[int, ...]
+) -> np.ndarray:
+    """Per x step in ``steps``: the level of ``available`` whose buckets are exactly ``view``'s
+    pixel columns (each ``2**k`` codes wide, every edge half a code between two codes, as
+    :func:`aligned_view` makes them), or -1. On such a view every run of that level lies in one
+    column, so the level alone draws a curve of that step exactly."""
+    steps = np.asarray(steps, dtype=np.float64)
+    x0, x1 = view.x_range
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_column = (x1 - x0) / view.width / steps  # codes per pixel column
+        k = np.rint(np.log2(per_column))
+        size = 2.0**k
+        start = x0 / steps + 0.5  # the left edge, in codes, plus half a code
+        off = np.abs(start / size - np.rint(start / size)) * size
+        # The edges drift by this much from the grid over the view's width.
+        drift = np.abs(per_column - size) * view.width
+        fits = (off + drift < _ALIGNED_WITHIN) & np.isin(k, available)
+    return np.where(fits, k, -1).astype(np.int64)
 
 
 def _columns(values: np.ndarray, view_array: np.ndarray) -> np.ndarray:

@@ -9,6 +9,9 @@ Layout (chosen by ``benchmarks/test_storage.py``; numbers in the README):
   decode about twice as fast inside the engine as ``Delta, ZSTD`` at the same size.
 * ``curve_features``: one row per curve with its fixed features (peak, final, area, ...).
 * ``curve_verdicts``: one row per curve and evaluation rule version: passed, and why not.
+* ``curve_levels``: per curve, its samples reduced ahead of any view (``pipelines.levels``),
+  one row per curve and level where the level keeps at most half the samples; read for overviews
+  aligned to a level's grid (``pipelines.stored_levels``).
 * ``datasets``: one row per import, demo run or live micro-batch. The row is written last: it
   is the commit record of an import (see ``pipelines.store``).
 
@@ -247,6 +250,31 @@ _V5_FEATURE_VALUES = Table(
     replacing="computed_at",
 )
 
+# One row per curve and level (``pipelines.levels``) that keeps at most half of the curve's
+# samples: the kept samples as codes, laid out like ``curve_samples``. Sorted by level first, so
+# an overview reads one level's rows and nothing else; within it in the samples' order, so a
+# filter's curves lie together. ``dataset_id`` is the curve's: staging, attach, delete and sweep
+# treat levels like the samples they are computed from.
+_V6_LEVELS = Table(
+    "curve_levels",
+    """
+    project      LowCardinality(String),
+    plant        LowCardinality(String),
+    line         LowCardinality(String),
+    station      LowCardinality(String),
+    started_at   DateTime64(3, 'UTC'),
+    curve_id     UInt64,
+    dataset_id   UUID,
+    level        UInt8,
+    x_step       Float64,
+    y_step       Float64,
+    x            Array(Int32) CODEC(T64, ZSTD(1)),
+    y            Array(Int32) CODEC(T64, ZSTD(1))
+""",
+    f"(level, {STORED_ORDER})",
+    settings="index_granularity = 256",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "curves, curve samples and datasets", (_V1_CURVES, _V1_SAMPLES, _V1_DATASETS)),
     # Curves committed by live ingest (MQTT, OPC UA through MQTT) are their own kind of dataset.
@@ -268,6 +296,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     # Filled at each commit by the project's configured features, and for stored curves when a
     # feature is defined (``pipelines.features.fill_configured``).
     Migration(5, "values of configured features", (_V5_FEATURE_VALUES,)),
+    # Stored curves get their levels from pipelines.stored_levels.backfill_levels (CurveStore.open
+    # runs it when this migration is applied); new ones with their commit.
+    Migration(6, "per-curve levels", (_V6_LEVELS,)),
 )
 
 CURRENT_VERSION = MIGRATIONS[-1].version

@@ -3,7 +3,8 @@
 ClickHouse has no multi-table transactions, so an import is made atomic the ClickHouse way:
 
 1. every batch goes into private staging tables (``_staging_<id>_curves``/``_samples``/
-   ``_features``/``_verdicts``/``_feature_values``: each curve's features from
+   ``_levels``/``_features``/``_verdicts``/``_feature_values``: each curve's levels from
+   :mod:`pipelines.stored_levels`, its features from
    :mod:`pipelines.features`, its verdicts by the project's current rules when the store was
    given them, see :mod:`pipelines.rules.verdicts`, and its values of the project's configured
    features when given those);
@@ -53,8 +54,10 @@ from pipelines.kernels import leave_a_core
 from pipelines.rules.spec import Rule
 from pipelines.rules.verdicts import batch_verdicts
 from pipelines.schema import ensure_schema, is_distributed
+from pipelines.stored_levels import backfill_levels, level_rows, stage_levels
 
 FEATURES_VERSION = 3  # the schema migration that adds ``curve_features``
+LEVELS_VERSION = 6  # the schema migration that adds ``curve_levels``
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -68,11 +71,12 @@ FeatureSource = Callable[[str, Sequence[str]], Sequence[Configured]]
 _STAGING_PREFIX = "_staging_"
 _ROWS_HELD = 100_000  # curves' computed rows held before one insert (see insert_rows)
 _STAGING_NAME = re.compile(
-    r"_staging_([0-9a-f]{32})_(curves|samples|features|verdicts|feature_values)"
+    r"_staging_([0-9a-f]{32})_(curves|samples|levels|features|verdicts|feature_values)"
 )
 # What an import stages and attaches, in attach order: curves last, which makes them visible.
 _STAGED = (
     ("curve_samples", "samples"),
+    ("curve_levels", "levels"),
     ("curve_features", "features"),
     ("curve_verdicts", "verdicts"),
     ("curve_feature_values", "feature_values"),
@@ -85,6 +89,7 @@ _DATASET_TABLES = (
     "curve_verdicts",
     "curve_feature_values",
     "curve_samples",
+    "curve_levels",
 )
 # Staging tables older than this belong to a dead import even on a shared server.
 STALE_SECONDS = 6 * 3600
@@ -153,6 +158,7 @@ class _ImportRun:
         self.staged = {t: f"{_STAGING_PREFIX}{self.tag}_{s}" for t, s in _STAGED}
         self.staged_curves = identifier(self.staged["curves"])
         self.staged_samples = identifier(self.staged["curve_samples"])
+        self.staged_levels = identifier(self.staged["curve_levels"])
         self.staged_features = identifier(self.staged["curve_features"])
         self.staged_verdicts = identifier(self.staged["curve_verdicts"])
         self.staged_values = identifier(self.staged["curve_feature_values"])
@@ -221,12 +227,13 @@ class _ImportRun:
             self._beside = ThreadPoolExecutor(
                 1, thread_name_prefix="import-computed", initializer=leave_a_core
             )
-        computing = self._beside.submit(self.computed, batch, ids)
+        computing = self._beside.submit(self.computed, batch, ids, samples)
         self.store.client.insert_arrow(f"{self.db}.{self.staged_samples}", samples)
+        levels, *rows_of = computing.result()
+        if levels is not None:  # as large as a share of the samples: not held
+            self.store.client.insert_arrow(f"{self.db}.{self.staged_levels}", levels)
         for table, rows in zip(
-            (self.staged_features, self.staged_verdicts, self.staged_values),
-            computing.result(),
-            strict=True,
+            (self.staged_features, self.staged_verdicts, self.staged_values), rows_of, strict=True
         ):
             if rows is not None:
                 self._rows.setdefault(table, []).append(rows)
@@ -247,9 +254,11 @@ class _ImportRun:
             self.configured.extend(self.store.configured(self.spec.project, new))
             self.asked_features.update(new)
 
-    def computed(self, batch: CurveBatch, ids: np.ndarray):
-        """The batch's rows of ``curve_features``, and of ``curve_verdicts`` and
-        ``curve_feature_values`` (None without rules or configured features)."""
+    def computed(self, batch: CurveBatch, ids: np.ndarray, samples: pa.Table):
+        """The batch's rows of ``curve_levels`` (None when no level is worth storing), of
+        ``curve_features``, and of ``curve_verdicts`` and ``curve_feature_values`` (None
+        without rules or configured features)."""
+        levels = level_rows(samples)
         process = batch.meta["process"].astype(str).tolist()
         fixed, rising = batch_features(batch)
         features = feature_table(
@@ -280,7 +289,7 @@ class _ImportRun:
                 computed_at=self.ingested_at,
                 rising=rising,
             )
-        return features, verdicts, values
+        return levels, features, verdicts, values
 
     def insert_rows(self) -> None:
         """The features, verdicts and configured values computed so far, one insert per table:
@@ -363,13 +372,15 @@ class CurveStore:
         cluster: str | None = None,
     ):
         """Apply pending migrations and clear leftovers of interrupted imports. When this call
-        added the features table, the curves stored before it get their features."""
+        added the features or the levels table, the curves stored before it get theirs."""
         applied = ensure_schema(client, database, cluster=cluster)
         store = cls(client, database)
         if not store.distributed:  # nothing is ever staged there
             store.sweep(older_than_seconds=sweep_stale_after)
         if FEATURES_VERSION in applied:
             backfill_features(client, database)
+        if LEVELS_VERSION in applied:
+            backfill_levels(client, database)
         return store
 
     @property
@@ -468,7 +479,7 @@ class CurveStore:
             if self._uncommitted(run.dataset_id):
                 self.delete_datasets([run.dataset_id])
             run.create_staging()
-            for samples, curves, verdicts in chunks:  # features are computed here, below
+            for samples, curves, verdicts in chunks:  # features, levels: computed here, below
                 for table, block in (
                     (run.staged_samples, samples),
                     (run.staged_verdicts, verdicts),
@@ -493,6 +504,13 @@ class CurveStore:
                 samples=run.staged["curve_samples"],
                 curves=run.staged["curves"],
                 target=run.staged["curve_features"],
+                ids=staged,
+            )
+            stage_levels(
+                self.client,
+                self.database,
+                samples=run.staged["curve_samples"],
+                target=run.staged["curve_levels"],
                 ids=staged,
             )
 

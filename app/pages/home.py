@@ -128,7 +128,9 @@ class HomePage(pn.viewable.Viewer):
             noted_figure("Samples", overview.points, "{value:,}", "stored points"),
             noted_figure("Datasets", overview.datasets, "{value:,}", projects),
             noted_figure("Time span", *span, dates),
-            noted_figure("Storage", storage, "{value:.2f} B/pt", "compressed, x and y"),
+            noted_figure(
+                "Storage", storage, "{value:.2f} B/pt", "compressed, x and y, with levels"
+            ),
         )
 
     def _breakdown(self, breakdown: pd.DataFrame, links: pd.DataFrame) -> pn.widgets.Tabulator:

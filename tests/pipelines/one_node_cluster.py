@@ -111,6 +111,7 @@ def main(directory: Path) -> dict:
     for table in (
         "curves",
         "curve_samples",
+        "curve_levels",
         "curve_features",
         "curve_verdicts",
         "curve_feature_values",

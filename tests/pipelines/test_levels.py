@@ -262,3 +262,19 @@ def test_coarser_levels_from_finer_ones_equal_levels_from_raw_samples():
         alone = compute_levels(x, y, offsets, [k], unit=0.01)[k]
         for name in ("x", "y", "offsets", "run_offsets", "curve_runs", "raw_offsets"):
             np.testing.assert_array_equal(getattr(level, name), getattr(alone, name), name)
+
+
+def test_aligned_level_names_the_level_whose_buckets_are_the_columns():
+    from pipelines.levels import aligned_level, aligned_view
+
+    unit = 0.0015
+    wanted = View(x_range=(-0.6, 29.7), y_range=(-1.0, 1.0), width=300, height=100)
+    view = aligned_view(wanted, unit, LEVELS)
+    k = round(float(np.log2((view.x_range[1] - view.x_range[0]) / view.width / unit)))
+    # Twice the step: columns of 2**(k-1) codes, but edges a quarter code off the grid.
+    steps = [unit, 2 * unit, 3 * unit, unit * (1 + 1e-6)]
+    assert aligned_level(view, np.array(steps), LEVELS).tolist() == [k, -1, -1, -1]
+    assert aligned_level(view, np.array([unit]), [k + 1]).tolist() == [-1]  # not available
+    off = view.zoomed((view.x_range[0] + unit / 3, view.x_range[1] + unit / 3), view.y_range)
+    assert aligned_level(off, np.array([unit]), LEVELS).tolist() == [-1]
+    assert aligned_level(wanted, np.array([unit]), LEVELS).tolist() == [-1]

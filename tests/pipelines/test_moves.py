@@ -167,6 +167,20 @@ def test_a_copy_makes_both_tallies_equal_and_leaves_other_projects(source, new_s
     assert staging_tables(target) == []
 
 
+def test_levels_are_made_again_from_the_copied_samples(source, new_store):
+    target = new_store()
+    moves.copy_project(source, target, PROJECT)
+
+    def levels(store):
+        return store.client.query(
+            f"SELECT curve_id, level, x, y, toString(dataset_id) FROM {store.db}.curve_levels "
+            "WHERE project = {p:String} ORDER BY level, curve_id",
+            parameters={"p": PROJECT},
+        ).result_rows
+
+    assert levels(source) and levels(target) == levels(source)
+
+
 def verdict_rows(store) -> list[tuple]:
     return sorted(
         store.client.query(
@@ -243,6 +257,7 @@ def test_an_interrupted_copy_leaves_nothing_and_a_rerun_completes(source, new_st
             f"_staging_{tag}_curves",
             f"_staging_{tag}_feature_values",
             f"_staging_{tag}_features",
+            f"_staging_{tag}_levels",
             f"_staging_{tag}_samples",
             f"_staging_{tag}_verdicts",
         ]

@@ -38,13 +38,13 @@ def test_every_statement_on_a_cluster_reaches_every_node():
 
 def test_curves_and_samples_are_sharded_by_curve_behind_distributed_tables():
     text = "\n".join(cluster_statements())
-    for table in ("curves", "curve_samples", "curve_features"):
+    for table in ("curves", "curve_samples", "curve_features", "curve_levels"):
         assert f"`curvehouse`.`{table}_local` ON CLUSTER `plant`" in text
         assert (
             f"`curvehouse`.`{table}` ON CLUSTER `plant` AS `curvehouse`.`{table}_local`\n"
             f"ENGINE = Distributed(`plant`, `curvehouse`, `{table}_local`, cityHash64(curve_id))"
         ) in text
-    assert text.count(f"ReplicatedMergeTree('{SHARD_PATH}', '{{replica}}')") == 3
+    assert text.count(f"ReplicatedMergeTree('{SHARD_PATH}', '{{replica}}')") == 4
     # The commit record and the ledger are whole on every node: queries join them locally.
     assert text.count("'{shard}_{replica}'") == 2
     assert "`datasets_local`" not in text and "`schema_migrations_local`" not in text
@@ -99,6 +99,8 @@ def test_the_engine_takes_the_cluster_layout(one_node_cluster):
         "curve_verdicts_local": "ReplicatedReplacingMergeTree",
         "curve_feature_values": "Distributed",
         "curve_feature_values_local": "ReplicatedReplacingMergeTree",
+        "curve_levels": "Distributed",
+        "curve_levels_local": "ReplicatedMergeTree",
         "datasets": "ReplicatedMergeTree",
         "schema_migrations": "ReplicatedMergeTree",
     }
@@ -142,4 +144,4 @@ def test_a_layout_mismatch_is_refused_before_any_change(one_node_cluster):
 @pytest.mark.integration
 def test_storage_is_summed_over_the_clusters_nodes(one_node_cluster):
     rows, tables, nodes = one_node_cluster["storage"]
-    assert (rows, nodes) == (one_node_cluster["local_rows"], 1) and tables == 5
+    assert (rows, nodes) == (one_node_cluster["local_rows"], 1) and tables == 6
