@@ -22,8 +22,7 @@ from models.settings import Settings
 from models.store import open_metadata
 from pipelines.curves import Curves
 from pipelines.homes import Homes
-from pipelines.schema import ensure_schema
-from pipelines.store import CurveStore
+from pipelines.store import CurveStore, migrate
 from pipelines.views import CurveFilter
 from providers.engines import engine_from_settings
 
@@ -52,5 +51,5 @@ def open_curves(
 
 def _builtin(settings: Settings) -> CurveStore:
     client = engine_from_settings(settings).client()
-    ensure_schema(client, settings.database, cluster=settings.clickhouse_cluster)
+    migrate(client, settings.database, cluster=settings.clickhouse_cluster)
     return CurveStore(client, settings.database)

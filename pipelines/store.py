@@ -134,6 +134,19 @@ class WriteResult:
     skipped_keys: list[str] = field(default_factory=list)
 
 
+def migrate(client: Client, database: str, *, cluster: str | None = None) -> list[int]:
+    """Apply pending migrations; return the versions applied. When this call added the
+    features or the levels table, the curves stored before it get theirs: whoever opens the
+    database first (a server, a notebook) fills them, since a later opener sees nothing to
+    apply."""
+    applied = ensure_schema(client, database, cluster=cluster)
+    if FEATURES_VERSION in applied:
+        backfill_features(client, database)
+    if LEVELS_VERSION in applied:
+        backfill_levels(client, database)
+    return applied
+
+
 def _project_lock(database: str, project: str) -> threading.Lock:
     with _locks_guard:
         return _project_locks.setdefault((database, project), threading.Lock())
@@ -371,16 +384,12 @@ class CurveStore:
         sweep_stale_after: float = STALE_SECONDS,
         cluster: str | None = None,
     ):
-        """Apply pending migrations and clear leftovers of interrupted imports. When this call
-        added the features or the levels table, the curves stored before it get theirs."""
-        applied = ensure_schema(client, database, cluster=cluster)
+        """Apply pending migrations (:func:`migrate`) and clear leftovers of interrupted
+        imports."""
+        migrate(client, database, cluster=cluster)
         store = cls(client, database)
         if not store.distributed:  # nothing is ever staged there
             store.sweep(older_than_seconds=sweep_stale_after)
-        if FEATURES_VERSION in applied:
-            backfill_features(client, database)
-        if LEVELS_VERSION in applied:
-            backfill_levels(client, database)
         return store
 
     @property

@@ -134,6 +134,7 @@ def warm_reading() -> None:
     from pipelines.kernels.drift import cusum_episodes
     from pipelines.kernels.scale import scaled
     from pipelines.kernels.trim import gather, kept_deltas, kept_ranges
+    from pipelines.levels import compute_levels
     from pipelines.quantize import choose_step
 
     for x, _, steps in _forms(mixed=False):
@@ -157,6 +158,9 @@ def warm_reading() -> None:
     starts, stops, _ = kept_deltas(held, OFFSETS, np.ones(2), firsts, lasts, np.arange(2), 0.0, 2.0)
     for values in (held, np.zeros(6, np.int16), np.zeros(6, np.int32)):
         gather(values, starts, stops, np.concatenate([[0], np.cumsum(stops - starts)]))
+    # Each commit's per-curve levels (pipelines.stored_levels), on codes.
+    codes = np.arange(6, dtype=np.int32)
+    compute_levels(codes, codes.copy(), OFFSETS, [0, 1], steps=np.ones((2, 2)), runs=False)
     values = np.arange(6, dtype=np.float64)
     choose_step(values / 4)
     average_in_bins(values, values, OFFSETS, np.zeros(2), np.ones(2), 4)

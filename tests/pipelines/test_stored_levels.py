@@ -7,7 +7,7 @@ from pipelines.curves import Curves
 from pipelines.density import curve_density
 from pipelines.fetch import drawing_plan, select
 from pipelines.levels import compute_levels
-from pipelines.store import CurveStore, DatasetSpec
+from pipelines.store import CurveStore, DatasetSpec, migrate
 from pipelines.stored_levels import (
     FEWEST_BUCKETS,
     SAMPLES_PER_BUCKET,
@@ -148,7 +148,10 @@ def test_a_canvas_too_wide_for_any_stored_level_keeps_its_overview(store):
 
 
 @pytest.mark.integration
-def test_levels_are_backfilled_for_curves_stored_before_the_table(store):
+@pytest.mark.parametrize("opener", ["store", "notebook"])
+def test_levels_are_backfilled_for_curves_stored_before_the_table(store, opener):
+    """Whoever opens a schema-5 database first fills the levels: a server opens the store, a
+    notebook only migrates (``pipelines.notebook``)."""
     result = store.write([long_curves()], SPEC)
     written = level_rows_of(store)
     assert written
@@ -158,8 +161,11 @@ def test_levels_are_backfilled_for_curves_stored_before_the_table(store):
         f"ALTER TABLE {store.db}.schema_migrations DELETE WHERE version = 6",
         settings={"mutations_sync": 2},
     )
-    reopened = CurveStore.open(store.client, store.database)
-    assert level_rows_of(reopened) == written
+    if opener == "store":
+        CurveStore.open(store.client, store.database)
+    else:
+        assert migrate(store.client, store.database) == [6]
+    assert level_rows_of(store) == written
     assert backfill_levels(store.client, store.database) == 0  # nothing missing any more
     store.delete_datasets([result.dataset_id])
     assert level_rows_of(store) == []

@@ -11,7 +11,7 @@ import sys
 FORMS_AFTER_WARMING = """
 import json
 from pipelines import warm
-from pipelines.kernels import density, features, rules
+from pipelines.kernels import density, features, levels, rules
 
 for group in warm.GROUPS.values():
     group()
@@ -21,7 +21,7 @@ print(json.dumps({
         for signature in kernel.signatures
     )
     for kernel in (density.density, rules.judge_window, rules.judge_envelope,
-                   features.curve_features, features.measures)
+                   features.curve_features, features.measures, levels.level_runs)
 }))
 """
 
@@ -39,5 +39,6 @@ def test_each_group_compiles_the_forms_the_app_passes():
         "int32(read-only) int32(read-only)",
     }
     assert forms | {"int16 int32"} <= set(compiled.pop("density"))
+    assert "int32 int32" in compiled.pop("level_runs")  # each commit's levels, on codes
     for kernel, signatures in compiled.items():
         assert forms <= set(signatures), kernel
