@@ -147,21 +147,25 @@ _V1_CURVES = Table(
     f"({STORED_ORDER})",
 )
 
-_V1_SAMPLES = Table(
-    "curve_samples",
-    """
+# A curve's place in the samples' sort key, and its codes: ``curve_samples`` and ``curve_levels``.
+_SAMPLE_KEYS = """
     project      LowCardinality(String),
     plant        LowCardinality(String),
     line         LowCardinality(String),
     station      LowCardinality(String),
     started_at   DateTime64(3, 'UTC'),
     curve_id     UInt64,
-    dataset_id   UUID,
+    dataset_id   UUID,"""
+_CODES = """
     x_step       Float64,
     y_step       Float64,
     x            Array(Int32) CODEC(T64, ZSTD(1)),
     y            Array(Int32) CODEC(T64, ZSTD(1))
-""",
+"""
+
+_V1_SAMPLES = Table(
+    "curve_samples",
+    _SAMPLE_KEYS + _CODES,
     f"({STORED_ORDER})",
     settings="index_granularity = 256",
 )
@@ -257,20 +261,7 @@ _V5_FEATURE_VALUES = Table(
 # treat levels like the samples they are computed from.
 _V6_LEVELS = Table(
     "curve_levels",
-    """
-    project      LowCardinality(String),
-    plant        LowCardinality(String),
-    line         LowCardinality(String),
-    station      LowCardinality(String),
-    started_at   DateTime64(3, 'UTC'),
-    curve_id     UInt64,
-    dataset_id   UUID,
-    level        UInt8,
-    x_step       Float64,
-    y_step       Float64,
-    x            Array(Int32) CODEC(T64, ZSTD(1)),
-    y            Array(Int32) CODEC(T64, ZSTD(1))
-""",
+    _SAMPLE_KEYS + "\n    level        UInt8," + _CODES,
     f"(level, {STORED_ORDER})",
     settings="index_granularity = 256",
 )
