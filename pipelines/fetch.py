@@ -81,25 +81,35 @@ ALIGNED_WIDENING = 2.0
 def aligned(client: Client, database: str, where: CurveFilter, view: View) -> View:
     """``view`` (missing ranges fitted) widened to the grid of a stored level for the x step
     most of the selected curves share, so their levels draw it exactly and fast
-    (:mod:`pipelines.stored_levels`); ``view`` fitted but not widened when no stored level is
-    within :data:`ALIGNED_WIDENING` of its x range (the curves span too few codes, or none is
-    selected)."""
+    (:mod:`pipelines.stored_levels`); ``view`` fitted but not widened when no level is within
+    :data:`ALIGNED_WIDENING` of its x range (the curves span too few codes, or none is
+    selected), or when fewer than half of the selected curves have that level stored (a wider
+    view would then buy little)."""
     view = fit(client, database, where, view)
+    db = identifier(database)
     sql, params = where.where()
     rows = client.query(
-        f"SELECT x_step FROM {identifier(database)}.curves WHERE {sql} "
-        "GROUP BY x_step ORDER BY count() DESC, x_step LIMIT 1",
+        f"SELECT x_step, count() AS curves FROM {db}.curves WHERE {sql} "
+        "GROUP BY x_step ORDER BY curves DESC, x_step LIMIT 1",
         parameters=params,
     ).result_rows
     if not rows or not rows[0][0] > 0:
         return view
-    widened = aligned_view(view, float(rows[0][0]), STORED_LEVELS)
+    step = float(rows[0][0])
+    widened = aligned_view(view, step, STORED_LEVELS)
     if widened is None:
         return view
     span = view.x_range[1] - view.x_range[0]
     if widened.x_range[1] - widened.x_range[0] > span * (ALIGNED_WIDENING + 1.0 / view.width):
         return view
-    return widened
+    level = int(aligned_level(widened, np.array([step]), STORED_LEVELS)[0])
+    stored, selected = client.query(
+        f"SELECT (SELECT count() FROM {db}.curve_levels WHERE level = {{level:UInt8}} AND "
+        f"curve_id IN (SELECT curve_id FROM {db}.curves WHERE {sql})), "
+        f"(SELECT count() FROM {db}.curves WHERE {sql})",
+        parameters={**params, "level": max(level, 0)},
+    ).result_rows[0]
+    return widened if level >= 0 and 2 * stored >= selected else view
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,10 @@ def test_a_canvas_too_wide_for_any_stored_level_keeps_its_overview(store):
     # is 3.2 times as wide.
     view = View(width=8000, height=100)
     assert curves.aligned(view) == curves.fit(view)
+    # 400 codes a column: level 9 would fit within 2x, but no curve spans 256 of its buckets,
+    # so none stores it, and a wider view would buy nothing.
+    view = View(width=100, height=100)
+    assert curves.aligned(view) == curves.fit(view)
 
 
 @pytest.mark.integration
