@@ -26,8 +26,9 @@ from pipelines.store import CurveStore, DatasetSpec
 from pipelines.stored_levels import level_rows
 from pipelines.views import View
 
-# (curves, samples, canvas width): the toy canvas is narrow so its curves have levels to read.
-SIZES = [(10_000, 10_000, 800)] if FULL else [(200, 3_000, 100)]
+# (curves, samples, canvas width): the toy's curves are long enough to store a level (they span
+# 256 of its buckets, with 8 samples in each) that a 600-pixel overview reads.
+SIZES = [(10_000, 10_000, 800)] if FULL else [(100, 8_000, 600)]
 RESULTS: list[dict] = []
 
 

@@ -455,7 +455,8 @@ class Curves:
         """:meth:`fit`, then widened (at most 2x) so that its pixel columns are the buckets of
         a stored level of the selected curves: drawn from the engine, such a view reads each
         curve's level instead of reducing its samples, with the same pixels
-        (:mod:`pipelines.stored_levels`). Unwidened when no stored level fits."""
+        (:mod:`pipelines.stored_levels`). Unwidened when no level fits, or when fewer than
+        half of the selected curves store it."""
         return aligned(self.client, self.database, self.selection, view)
 
     def samples(self, x_range: tuple[float, float] | None = None) -> CurveSet:
