@@ -30,7 +30,7 @@ import pyarrow as pa
 from models.feature_definitions import describe
 from models.identifiers import identifier
 from pipelines.batch import CurveBatch
-from pipelines.frames import id_chunks, query_table
+from pipelines.frames import id_chunks, list_codes, query_table
 from pipelines.kernels.features import (
     FEATURES,
     MEASURES,
@@ -272,11 +272,7 @@ def _stored(
         )
         if part is None or not part.num_rows:
             continue
-        xs, ys = (part.column(a).combine_chunks() for a in ("x", "y"))
-        offsets = xs.offsets.to_numpy().astype(np.int64)
-        x = xs.flatten().to_numpy(zero_copy_only=False)
-        y = ys.flatten().to_numpy(zero_copy_only=False)
-        yield part, x, y, offsets - offsets[0]
+        yield part, *list_codes(part)
 
 
 def stage_from_samples(

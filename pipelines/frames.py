@@ -83,3 +83,13 @@ def in_period(started: pd.Series, period: tuple | None) -> np.ndarray | None:
     if end is not None:
         mask &= (times < end).to_numpy()
     return mask
+
+
+def list_codes(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A table's ``x`` and ``y`` code lists as flat arrays with offsets from 0 (Arrow's list
+    layout), however the engine chunked its answer."""
+    xs, ys = (table.column(c).combine_chunks() for c in ("x", "y"))
+    offsets = xs.offsets.to_numpy().astype(np.int64)
+    x = xs.flatten().to_numpy(zero_copy_only=False)
+    y = ys.flatten().to_numpy(zero_copy_only=False)
+    return x, y, offsets - offsets[0]

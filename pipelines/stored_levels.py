@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from models.identifiers import identifier
-from pipelines.frames import id_chunks, query_table
+from pipelines.frames import id_chunks, list_codes, query_table
 from pipelines.levels import REDUCE_FROM_PER_COLUMN, compute_levels
 from pipelines.schema import STORED_ORDER
 
@@ -59,21 +59,13 @@ _KEY_COLUMNS = (
 )
 
 
-def _codes(samples: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    xs, ys = (samples.column(c).combine_chunks() for c in ("x", "y"))
-    offsets = xs.offsets.to_numpy().astype(np.int64)
-    x = xs.flatten().to_numpy(zero_copy_only=False)
-    y = ys.flatten().to_numpy(zero_copy_only=False)
-    return x, y, offsets - offsets[0]
-
-
 def level_rows(samples: pa.Table) -> pa.Table | None:
     """``curve_levels`` rows of the curves in ``samples`` (an Arrow table shaped like
     ``curve_samples``: its key columns, steps and ``x``/``y`` code lists); None when no level
     is worth storing for any of them."""
     if not samples.num_rows:
         return None
-    x, y, offsets = _codes(samples)
+    x, y, offsets = list_codes(samples)
     counts = np.diff(offsets)
     span = np.zeros(len(counts))
     some = counts > 0
