@@ -142,7 +142,9 @@ def _run(
             raise DensityInputError(f"categories must be {n} integers, one per curve")
         if n and (cats.min() < 0 or cats.max() >= n_categories):
             raise DensityInputError(f"categories must lie in 0..{n_categories - 1}")
-        cats = cats.astype(np.int32, copy=False)
+        # A copy: one per curve, cheap, and always writable, so a read-only colour column
+        # (as pandas answers one) does not make numba compile the kernel once more.
+        cats = np.array(cats, dtype=np.int32)
     if steps is None:  # floats times 1.0 of their own type: the values, in their precision
         x_scale, y_scale = np.ones(n, dtype=x.dtype), np.ones(n, dtype=y.dtype)
     else:

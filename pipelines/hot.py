@@ -34,6 +34,7 @@ import pyarrow as pa
 from models.identifiers import identifier
 from pipelines.frames import id_chunks, query_frame, query_table
 from pipelines.kernels.compact import from_deltas, middles, relative, to_deltas
+from pipelines.quantize import codes_fit_int16
 from pipelines.schema import STORED_ORDER
 from pipelines.views import AXIS_COLUMNS, COLOR_COLUMNS, FILTER_COLUMNS, META_COLUMNS, CurveFilter
 
@@ -314,7 +315,9 @@ def _fetch(
         chosen = meta.iloc[first : first + len(ids)]
         first += len(ids)
         # Codes the curves' extents show to be small travel as int16: half the answer.
-        xs, ys = (f"CAST({a} AS Array(Int16))" if _small(chosen, a) else a for a in ("x", "y"))
+        xs, ys = (
+            f"CAST({a} AS Array(Int16))" if codes_fit_int16(chosen, a) else a for a in ("x", "y")
+        )
         sql = (
             f"SELECT curve_id, x_step, y_step, {xs} AS xs, {ys} AS ys FROM {db}.curve_samples "
             "WHERE curve_id IN {ids:Array(UInt64)}"
@@ -405,15 +408,6 @@ def _chunks(ids: list[int], first: int, size: int) -> Iterator[list[int]]:
     first ``first`` of them apart (none when 0)."""
     yield from id_chunks(ids[:first], size)
     yield from id_chunks(ids[first:], size)
-
-
-def _small(meta: pd.DataFrame, axis: str) -> bool:
-    """Whether every code of ``axis`` of these curves fits int16, from their stored extents
-    (a value is code x step, so code = value / step; two codes of margin for the rounding)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        step = meta[f"{axis}_step"].to_numpy()
-        codes = np.abs(np.concatenate([meta[f"{axis}_min"] / step, meta[f"{axis}_max"] / step]))
-    return bool(np.isfinite(codes).all() and codes.max(initial=0.0) < 2**15 - 2)
 
 
 def _values(lists: pa.ListArray) -> np.ndarray:

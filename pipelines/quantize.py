@@ -61,3 +61,14 @@ def to_codes(values: np.ndarray, step: float) -> np.ndarray:
     if codes.size and np.max(np.abs(codes)) > INT32_LIMIT:
         raise OverflowError(f"values exceed the Int32 code range at step {step:g}")
     return codes.astype(np.int32)
+
+
+def codes_fit_int16(meta, axis: str) -> bool:
+    """Whether every code of ``axis`` (``"x"`` or ``"y"``) of the curves in ``meta`` fits int16,
+    from their stored extents (``{axis}_min``, ``{axis}_max``, ``{axis}_step``; a value is code x
+    step, so code = value / step, with two codes of margin for the rounding). Such codes can
+    leave the engine as int16: half the bytes to move."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = meta[f"{axis}_step"].to_numpy()
+        codes = np.abs(np.concatenate([meta[f"{axis}_min"] / step, meta[f"{axis}_max"] / step]))
+    return bool(np.isfinite(codes).all() and codes.max(initial=0.0) < 2**15 - 2)

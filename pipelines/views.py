@@ -33,8 +33,9 @@ VERDICT_CATEGORIES = ("failed", "passed", "not judged")
 # What a drawing needs of each curve: who it is, how its axes are labelled, where it lies.
 META_COLUMNS = ("curve_id", "curve_key", "part_serial", "station", "program", "result", "defect")
 AXIS_COLUMNS = ("x_name", "x_unit", "y_name", "y_unit")
-# What decides how a curve's samples leave the engine for a view (``pipelines.fetch``).
-EXTENT_COLUMNS = ("point_count", "x_min", "x_max", "x_step")
+# What decides how a curve's samples leave the engine for a view, and as which integers
+# (``pipelines.fetch``).
+EXTENT_COLUMNS = ("point_count", "x_min", "x_max", "x_step", "y_min", "y_max", "y_step")
 # The parts listed for a pick, and the newest curves on the Overview.
 PICK_COLUMNS = (
     "curve_id",

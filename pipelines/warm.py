@@ -48,23 +48,20 @@ def warm_drawing() -> None:
     from pipelines.density import curves_through, density_and_drawn
 
     view = dict(x_range=(0.0, 3.0), y_range=(0.0, 3.0), width=4, height=4)
-    categories, frozen = np.array([0, 1], np.int32), np.array([0, 1], np.int32)
-    frozen.flags.writeable = False  # a colour column as pandas answers it
+    # Colours or none: the kernel gets a writable int32 copy either way (one form).
+    categories = np.array([0, 1], np.int32)
     for x, y, steps in _forms():
-        density_and_drawn(x, y, OFFSETS, steps=steps, **view)
-        # The engine's curves (values, or Arrow's codes) come with such a colour column.
-        engine = x.dtype == np.float64 or not x.flags.writeable
-        for colours in (categories, frozen) if engine else (categories,):
-            density_and_drawn(
-                x, y, OFFSETS, steps=steps, categories=colours, n_categories=2, **view
-            )
+        density_and_drawn(x, y, OFFSETS, steps=steps, categories=categories, n_categories=2, **view)
         curves_through(x, y, OFFSETS, box=(0, 3, 0, 3), steps=steps, **view)
+    # The engine's drawing answers narrowed to int16 (pipelines.fetch._code_type), read-only.
+    narrowed = np.array([0, 2, 4, 1, 3, 5], np.int16)
+    narrowed.flags.writeable = False
+    density_and_drawn(narrowed, narrowed, OFFSETS, steps=np.full((2, 2), 0.5), **view)
     # The memory cache's compact form: x as byte steps, y relative to each curve (int16, int32).
     steps = np.full((2, 2), 0.5)
     compact = dict(x_first=np.zeros(2, np.int64), y_base=np.zeros(2, np.int64), steps=steps)
     for y in (np.zeros(6, np.int16), np.zeros(6, np.int32)):
         x = np.ones(6, np.int8)
-        density_and_drawn(x, y, OFFSETS, **compact, **view)
         density_and_drawn(x, y, OFFSETS, categories=categories, n_categories=2, **compact, **view)
         curves_through(x, y, OFFSETS, box=(0, 3, 0, 3), **compact, **view)
 

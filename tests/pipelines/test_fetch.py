@@ -7,7 +7,15 @@ import pytest
 from pipelines.batch import TEXT_COLUMNS, CurveBatch
 from pipelines.curves import Curves
 from pipelines.density import curve_density, curves_through
-from pipelines.fetch import drawing_plan, fetch, fetch_drawable, fetch_samples, fit, select
+from pipelines.fetch import (
+    drawable_sets,
+    drawing_plan,
+    fetch,
+    fetch_drawable,
+    fetch_samples,
+    fit,
+    select,
+)
 from pipelines.hot import HotCache
 from pipelines.schema import STORED_ORDER
 from pipelines.sources import EngineSamples, MemorySamples
@@ -236,6 +244,34 @@ def random_view(rng, batch: CurveBatch, *, on_codes: bool) -> View:
         width=int(rng.choice([7, 10, 32, 50, 100, 300])),
         height=int(rng.integers(5, 60)),
     )
+
+
+@pytest.mark.parametrize("shift", [0, 40_000], ids=["codes-fit-int16", "codes-beyond-int16"])
+def test_drawing_answers_travel_as_int16_where_every_code_fits(store, shift):
+    """The engine's drawing answers come as int16 when the curves' stored extents show every
+    code fits (half the bytes to move), else as stored; the pixels are the same either way."""
+    batch = adversarial_batch()
+    batch = CurveBatch(batch.meta, batch.offsets, batch.x, batch.y + np.int32(shift))
+    store.write([batch], DatasetSpec(project="adv", kind="demo", name="a"))
+    where = CurveFilter.of(project="adv")
+    whole = full_curves([batch], lambda r: True)
+    rng = np.random.default_rng(17)
+    dtypes = set()
+    for trial in range(16):
+        view = random_view(rng, batch, on_codes=bool(trial % 2))
+        view = View(
+            x_range=view.x_range,
+            y_range=(view.y_range[0] + shift, view.y_range[1] + shift),
+            width=view.width,
+            height=view.height,
+        )
+        meta = select(store.client, store.database, where, view)
+        answers = drawable_sets(store.client, store.database, meta, view)
+        dtypes |= {(c.x.dtype, c.y.dtype) for c in answers if c.x_step is not None}
+        image = density_image(store.client, store.database, where, view)
+        np.testing.assert_array_equal(image.counts, expected(whole, view), err_msg=str(view))
+    codes = np.dtype(np.int32 if shift else np.int16)
+    assert dtypes == {(codes, codes)}
 
 
 @pytest.mark.parametrize("held", [False, True], ids=["engine", "memory"])

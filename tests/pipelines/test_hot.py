@@ -9,7 +9,7 @@ import pytest
 from pipelines import hot as hot_module
 from pipelines.batch import CurveBatch, curve_ids
 from pipelines.curves import Curves
-from pipelines.hot import HotCache, _Codes, _small, _Steps, load, store_version
+from pipelines.hot import HotCache, _Codes, _Steps, load, store_version
 from pipelines.sources import EngineSamples, MemorySamples
 from pipelines.store import DatasetSpec
 from pipelines.synthetic import DemoSpec, generate_demo
@@ -348,13 +348,6 @@ def test_x_held_as_byte_steps_until_a_step_does_not_fit():
     codes = steps.as_codes()
     codes.add(big, one(big))
     assert codes.held().tolist() == [*first, *second, *big]
-
-
-def test_int16_travels_only_where_the_extents_show_every_code_fits():
-    meta = pd.DataFrame({"x_min": [-2.0, 0.0], "x_max": [6.5, 3276.0], "x_step": [0.1, 0.1]})
-    assert _small(meta, "x")  # codes up to 32,760
-    assert not _small(meta.assign(x_max=[6.5, 3276.7]), "x")  # 32,767: too near the edge
-    assert not _small(meta.assign(x_step=[0.0, 0.1]), "x")  # no step: no telling
 
 
 @pytest.mark.embedded_only

@@ -5,11 +5,18 @@ import sys
 import textwrap
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.quantize import INT32_LIMIT, RELATIVE_TOLERANCE, choose_step, to_codes
+from pipelines.quantize import (
+    INT32_LIMIT,
+    RELATIVE_TOLERANCE,
+    choose_step,
+    codes_fit_int16,
+    to_codes,
+)
 
 
 @pytest.mark.parametrize(
@@ -150,3 +157,10 @@ def test_plain_python_search_agrees():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "agree"
+
+
+def test_int16_travels_only_where_the_extents_show_every_code_fits():
+    meta = pd.DataFrame({"x_min": [-2.0, 0.0], "x_max": [6.5, 3276.0], "x_step": [0.1, 0.1]})
+    assert codes_fit_int16(meta, "x")  # codes up to 32,760
+    assert not codes_fit_int16(meta.assign(x_max=[6.5, 3276.7]), "x")  # 32,767: too near the edge
+    assert not codes_fit_int16(meta.assign(x_step=[0.0, 0.1]), "x")  # no step: no telling
