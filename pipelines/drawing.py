@@ -23,7 +23,8 @@ from pipelines.views import COLOR_COLUMNS, FilterError, View, padded
 if TYPE_CHECKING:
     from pipelines.hot import HotCurves
 
-# Samples fetched and drawn at a time: bounds memory, and lets fetching overlap drawing.
+# Samples fetched and drawn at a time (as answered: reduced, or read from a level, a curve
+# answers fewer than it stores): bounds memory, and lets fetching overlap drawing.
 CHUNK_SAMPLES = 16_000_000
 # A held filter's view reads only the samples it needs when that is at most this share of them.
 CUT_WORTH = 0.7
@@ -126,13 +127,15 @@ class _Drawn:
         )
 
 
-def _chunks(meta: pd.DataFrame, budget: int) -> list[pd.DataFrame]:
-    """Consecutive groups of curves holding about ``budget`` samples each. Not smaller: on two
-    cores, fetching one group while drawing another slowed a 5 M-sample view from 255 to
-    276 ms, the engine and the kernel each wanting both cores."""
+def _chunks(meta: pd.DataFrame, budget: int, sizes: np.ndarray | None) -> list[pd.DataFrame]:
+    """Consecutive groups of curves whose answers hold about ``budget`` samples each (``sizes``
+    per curve, else its stored samples). Not smaller: on two cores, fetching one group while
+    drawing another slowed a 5 M-sample view from 255 to 276 ms, the engine and the kernel each
+    wanting both cores."""
     if meta.empty:
         return []
-    group = np.cumsum(meta["point_count"].to_numpy()) // max(1, budget)
+    sizes = meta["point_count"].to_numpy() if sizes is None else sizes
+    group = np.cumsum(sizes) // max(1, budget)
     return [part for _, part in meta.groupby(group, sort=True)]
 
 
@@ -141,11 +144,13 @@ def draw_fetched(
     view: View,
     fetch: Callable[[pd.DataFrame], Iterator[CurveSet]],
     *,
+    sizes: np.ndarray | None = None,
     chunk_samples: int = CHUNK_SAMPLES,
     started: float,
 ) -> DensityImage:
     """Counts of the curves in ``meta`` (their extents meet ``view``, ranges set), whose
-    samples ``fetch(part)`` yields for each chunk of about ``chunk_samples`` samples.
+    samples ``fetch(part)`` yields for each chunk of about ``chunk_samples`` samples
+    (``sizes``: how many each curve's answer holds, when not all of its stored samples).
 
     Counts of disjoint sets of curves add up, so memory stays bounded, and the next chunk is
     fetched while the kernel draws this one.
@@ -156,7 +161,7 @@ def draw_fetched(
     kwargs = dict(x_range=view.x_range, y_range=view.y_range, width=view.width, height=view.height)
 
     def fetched():
-        for part in _chunks(meta, chunk_samples):
+        for part in _chunks(meta, chunk_samples, sizes):
             answers = fetch(part)
             while True:
                 began = time.perf_counter()

@@ -8,6 +8,7 @@ from pipelines.batch import TEXT_COLUMNS, CurveBatch
 from pipelines.curves import Curves
 from pipelines.density import curve_density, curves_through
 from pipelines.fetch import (
+    answer_sizes,
     drawable_sets,
     drawing_plan,
     fetch,
@@ -272,6 +273,36 @@ def test_drawing_answers_travel_as_int16_where_every_code_fits(store, shift):
         np.testing.assert_array_equal(image.counts, expected(whole, view), err_msg=str(view))
     codes = np.dtype(np.int32 if shift else np.int16)
     assert dtypes == {(codes, codes)}
+
+
+def answered_and_sized(store, meta, view) -> tuple[int, int]:
+    """Samples the curves' drawing answers hold, and what :func:`answer_sizes` expected."""
+    sizes = pd.Series(answer_sizes(meta, view), index=meta["curve_id"].to_numpy())
+    answered = expected = 0
+    for curves in drawable_sets(store.client, store.database, meta, view):
+        answered += len(curves.x)
+        expected += sizes.loc[curves.meta["curve_id"].to_numpy()].sum()
+    return answered, expected
+
+
+def test_answer_sizes_say_about_what_the_curves_answer(demo_store):
+    """The engine path budgets its chunks by what curves answer: whole, trimmed to the view or
+    reduced to four samples per pixel column; not by what they store."""
+    store, _ = demo_store
+    where = CurveFilter.of(project="demo")
+    overview = fit(store.client, store.database, where, View(width=40, height=20))
+    (x0, x1), y_range = overview.x_range, overview.y_range
+    views = {
+        "reduced": overview,
+        "trimmed": View(x_range=(x0 + 0.3 * (x1 - x0), x0 + 0.4 * (x1 - x0)), y_range=y_range),
+        "whole": View(width=4000, height=20, x_range=(x0, x1), y_range=y_range),
+    }
+    for name, view in views.items():
+        meta = select(store.client, store.database, where, view)
+        answered, expected = answered_and_sized(store, meta, view)
+        assert 0.8 * expected <= answered <= expected * 1.01, name
+        if name != "whole":
+            assert expected < meta["point_count"].sum() / 4, name
 
 
 @pytest.mark.parametrize("held", [False, True], ids=["engine", "memory"])

@@ -17,6 +17,7 @@ from pipelines.stored_levels import (
     level_rows,
 )
 from pipelines.views import CurveFilter, View
+from tests.pipelines.test_fetch import answered_and_sized
 
 SPEC = DatasetSpec(project="line7", kind="import", name="long curves")
 
@@ -118,6 +119,8 @@ def test_an_aligned_overview_reads_levels_and_draws_the_raw_samples_pixels(store
     image = curves.density(view)
     np.testing.assert_array_equal(image.counts, expected)
     assert image.samples < len(raw.x) / 3  # levels, not samples, left the engine
+    answered, sized = answered_and_sized(store, meta, view)  # what chunks budget by
+    assert 0.8 * sized <= answered <= 1.25 * sized  # more where x goes back and forth
 
     # Curves without a row at that level are reduced in the engine instead: same pixels.
     some = meta.loc[masks["levels"], "curve_id"].tolist()[::2]
