@@ -56,6 +56,12 @@ from pipelines.views import (
     verdict_category_sql,
 )
 
+try:  # clickhouse-connect's chDB client (1.13; its module is not public)
+    from clickhouse_connect.driver._chdbclient import ChdbClient
+except ImportError:  # another version: every engine is planned for as if remote (still exact)
+    ChdbClient = None
+
+
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
@@ -359,13 +365,40 @@ def fetch_samples(
     )
 
 
+# An engine in this process (chDB) hands its answers over without transport: a curve sent
+# whole as codes then costs less than trimming it in the engine unless the view keeps under a
+# quarter of it, and less than reducing it below 32 samples per pixel column. Measured on the
+# 10k demo and 10k x 10k curves (README, *From the engine to the picture*).
+IN_PROCESS_REDUCE_FROM = 32
+IN_PROCESS_TRIM_BELOW = 0.25
+
+
+def in_process(client: Client) -> bool:
+    """Whether ``client``'s engine runs in this process (clickhouse-connect's chDB client)."""
+    return ChdbClient is not None and isinstance(client, ChdbClient)
+
+
+def _share_in(meta: pd.DataFrame, xlo: float, xhi: float) -> np.ndarray:
+    """The share of each curve's x extent inside [xlo, xhi] (1 for a curve of one x)."""
+    x_min, x_max = meta["x_min"].to_numpy(np.float64), meta["x_max"].to_numpy(np.float64)
+    span = x_max - x_min
+    inside = np.minimum(x_max, xhi) - np.maximum(x_min, xlo)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.clip(np.where(span > 0, inside / span, 1.0), 0.0, 1.0)
+
+
 def drawing_plan(
-    meta: pd.DataFrame, view: View, x_keep: tuple[float, float] | None = None
+    meta: pd.DataFrame,
+    view: View,
+    x_keep: tuple[float, float] | None = None,
+    *,
+    in_process: bool = False,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Which curves come ``whole``, ``trimmed`` or ``reduced`` (masks over ``meta`` that split
     it), which of them may be read from their stored ``levels`` instead (the view's columns
     are a level's buckets for their x step, see :func:`pipelines.levels.aligned_level`), and
-    the query parameters: see :func:`fetch_drawable`."""
+    the query parameters: see :func:`fetch_drawable`. ``in_process``: for an engine in this
+    process, which sends more curves whole (:data:`IN_PROCESS_REDUCE_FROM`)."""
     from pipelines.density import view_transform
 
     xlo, xhi = view.x_range
@@ -373,8 +406,11 @@ def drawing_plan(
         xlo, xhi = max(xlo, x_keep[0]), min(xhi, x_keep[1])
     transform = view_transform(view.x_range, view.y_range, view.width, view.height)
     columns = np.maximum((meta["x_max"] - meta["x_min"]).to_numpy() * transform[4], 1.0)
-    reduced = meta["point_count"].to_numpy() / columns >= REDUCE_FROM_PER_COLUMN
+    reduce_from = IN_PROCESS_REDUCE_FROM if in_process else REDUCE_FROM_PER_COLUMN
+    reduced = meta["point_count"].to_numpy() / columns >= reduce_from
     trimmed = ((meta["x_min"] < xlo) | (meta["x_max"] > xhi)).to_numpy() & ~reduced
+    if in_process:
+        trimmed &= _share_in(meta, xlo, xhi) < IN_PROCESS_TRIM_BELOW
     # A level draws every segment faithfully, so only a view drawn whole may read one.
     ks = np.full(len(meta), -1, dtype=np.int64)
     if x_keep is None and len(meta):
@@ -398,23 +434,18 @@ def drawing_plan(
     return masks, params
 
 
-def answer_sizes(meta: pd.DataFrame, view: View) -> np.ndarray:
+def answer_sizes(meta: pd.DataFrame, view: View, *, in_process: bool = False) -> np.ndarray:
     """About how many samples each curve's drawing answer holds (:func:`drawable_sets`): a
     whole curve its samples, a trimmed one those in the view's x range (and the two beside
-    it); a reduced one four per pixel column it meets
-    and two per run beside the view, one read from a level four per bucket (more where x goes
-    back and forth). The engine path budgets its chunks by them: on an aligned 10k x 10k
-    overview a curve answers a quarter of its samples, and budgeting by stored samples made
-    seven round trips instead of two."""
-    masks, params = drawing_plan(meta, view)
+    it), a reduced one four per pixel column it meets and two per run beside the view, one
+    read from a level four per bucket (more where x goes back and forth). The engine path
+    budgets its chunks by them: on an aligned 10k x 10k overview a curve answers a quarter
+    of its samples, and budgeting by stored samples made seven round trips instead of two."""
+    masks, params = drawing_plan(meta, view, in_process=in_process)
     stored = meta["point_count"].to_numpy(np.float64)
-    x_min, x_max = meta["x_min"].to_numpy(np.float64), meta["x_max"].to_numpy(np.float64)
-    span = x_max - x_min
+    span = (meta["x_max"] - meta["x_min"]).to_numpy(np.float64)
     sizes = stored.copy()
-    inside = np.minimum(x_max, params["xhi"]) - np.maximum(x_min, params["xlo"])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.clip(np.where(span > 0, inside / span, 1.0), 0.0, 1.0)
-    trimmed = np.minimum(stored, stored * share + 2.0)
+    trimmed = np.minimum(stored, stored * _share_in(meta, params["xlo"], params["xhi"]) + 2.0)
     sizes[masks["trimmed"]] = trimmed[masks["trimmed"]]
     reduced = np.minimum(stored, 4.0 * (span * params["sx"] + 2.0) + 4.0)
     sizes[masks["reduced"]] = reduced[masks["reduced"]]
@@ -444,8 +475,10 @@ def fetch_drawable(
     return _answers(client, database, meta, *_drawing_queries(meta, view, x_keep))
 
 
-def _drawing_queries(meta: pd.DataFrame, view: View, x_keep) -> tuple[dict, dict]:
-    masks, params = drawing_plan(meta, view, x_keep)
+def _drawing_queries(
+    meta: pd.DataFrame, view: View, x_keep, in_process: bool = False
+) -> tuple[dict, dict]:
+    masks, params = drawing_plan(meta, view, x_keep, in_process=in_process)
     kinds = {_WHOLE: masks["whole"], _TRIMMED: masks["trimmed"], _REDUCED: masks["reduced"]}
     return {_LEVELS: masks["levels"], **kinds}, params
 
@@ -457,10 +490,11 @@ def drawable_sets(
     of disjoint curve sets add up, so nothing needs concatenating (that copy cost 50 ms on
     16 M samples). Whole, reduced and levelled curves come as codes with their steps, which
     the kernel reads as they are (int16 where a chunk's codes fit, :func:`_code_type`); trimmed
-    ones as floats, with NaN at their cuts."""
+    ones as floats, with NaN at their cuts. An engine in this process sends more of them whole
+    (:func:`drawing_plan`'s ``in_process``)."""
     if meta.empty:
         return
-    plan = _drawing_queries(meta, view, None)
+    plan = _drawing_queries(meta, view, None, in_process(client))
     for table in _tables(client, database, meta, *plan, narrow=True):
         yield _assemble(meta, [table], coded="cuts" not in table.column_names)
 

@@ -17,7 +17,15 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from pipelines.drawing import CHUNK_SAMPLES, DensityImage, draw_fetched, draw_held, fitted_to
-from pipelines.fetch import Commits, answer_sizes, drawable_sets, fetch_drawable, fit, select
+from pipelines.fetch import (
+    Commits,
+    answer_sizes,
+    drawable_sets,
+    fetch_drawable,
+    fit,
+    in_process,
+    select,
+)
 from pipelines.following import Following
 from pipelines.hot import additions, store_version
 from pipelines.interact import data_box
@@ -95,7 +103,7 @@ class EngineSamples:
             meta,
             view,
             lambda part: drawable_sets(client, database, part, view),
-            sizes=answer_sizes(meta, view),
+            sizes=answer_sizes(meta, view, in_process=in_process(client)),
             chunk_samples=self.chunk_samples,
             started=started,
         )

@@ -8,6 +8,7 @@ from pipelines.batch import TEXT_COLUMNS, CurveBatch
 from pipelines.curves import Curves
 from pipelines.density import curve_density, curves_through
 from pipelines.fetch import (
+    IN_PROCESS_REDUCE_FROM,
     answer_sizes,
     drawable_sets,
     drawing_plan,
@@ -15,6 +16,7 @@ from pipelines.fetch import (
     fetch_drawable,
     fetch_samples,
     fit,
+    in_process,
     select,
 )
 from pipelines.hot import HotCache
@@ -277,7 +279,8 @@ def test_drawing_answers_travel_as_int16_where_every_code_fits(store, shift):
 
 def answered_and_sized(store, meta, view) -> tuple[int, int]:
     """Samples the curves' drawing answers hold, and what :func:`answer_sizes` expected."""
-    sizes = pd.Series(answer_sizes(meta, view), index=meta["curve_id"].to_numpy())
+    local = in_process(store.client)
+    sizes = pd.Series(answer_sizes(meta, view, in_process=local), index=meta["curve_id"].to_numpy())
     answered = expected = 0
     for curves in drawable_sets(store.client, store.database, meta, view):
         answered += len(curves.x)
@@ -303,6 +306,38 @@ def test_answer_sizes_say_about_what_the_curves_answer(demo_store):
         assert 0.8 * expected <= answered <= expected * 1.01, name
         if name != "whole":
             assert expected < meta["point_count"].sum() / 4, name
+
+
+def test_an_engine_in_this_process_sends_more_curves_whole(demo_store, request):
+    """In-process answers cost no transport, so the plan trims a curve only when the view keeps
+    under a quarter of it, and reduces only from 32 samples per pixel column; the pictures
+    stay exact whichever plan the client gets."""
+    store, batches = demo_store
+    assert in_process(store.client) == ("embedded" in request.node.callspec.id)
+    where = CurveFilter.of(process="spot-weld")
+    overview = fit(store.client, store.database, where, View(width=300, height=100))
+    (x0, x1), y_range = overview.x_range, overview.y_range
+    views = {
+        "overview": overview,
+        "zoom 2x": View(x_range=(x0 + 0.25 * (x1 - x0), x1 - 0.25 * (x1 - x0)), y_range=y_range),
+        "zoom 10x": View(x_range=(x0 + 0.45 * (x1 - x0), x0 + 0.55 * (x1 - x0)), y_range=y_range),
+    }
+    curves = full_curves(batches, lambda r: r.process == "spot-weld")
+    for name, view in views.items():
+        meta = select(store.client, store.database, where, view)
+        remote, _ = drawing_plan(meta, view)
+        local, _ = drawing_plan(meta, view, in_process=True)
+        assert local["whole"].sum() >= remote["whole"].sum(), name
+        if name == "zoom 2x":  # keeps half of each curve: whole, not trimmed
+            assert remote["trimmed"].any() and not local["trimmed"].any()
+        if name == "zoom 10x":  # keeps a tenth: trimmed either way
+            assert local["trimmed"].sum() == remote["trimmed"].sum() > 0
+        image = density_image(store.client, store.database, where, view)
+        np.testing.assert_array_equal(image.counts, expected(curves, image.view), err_msg=name)
+    meta = select(store.client, store.database, where, overview)
+    density = meta["point_count"] / ((meta["x_max"] - meta["x_min"]) * 300 / (x1 - x0))
+    local, _ = drawing_plan(meta, overview, in_process=True)
+    assert (local["reduced"] == (density >= IN_PROCESS_REDUCE_FROM).to_numpy()).all()
 
 
 @pytest.mark.parametrize("held", [False, True], ids=["engine", "memory"])
