@@ -17,7 +17,9 @@ sample's column with the kernel's own float64 expression (``x * sx + tx``, then 
 part), so a run never straddles a column edge.
 
 Curves with few samples per column come whole, or trimmed to the view's x range with NaN at
-every cut: reducing them would cost the engine more than sending them.
+every cut: reducing them would cost the engine more than sending them. An engine in this
+process (chDB) has no transport to save, so more curves come whole from it (``in_process``
+in :func:`drawing_plan`); answers of codes that fit travel as int16 (:func:`_code_type`).
 
 On a view whose pixel columns are the buckets of a stored level (:func:`aligned` makes one),
 the same reduction is read instead of computed: each curve's level from ``curve_levels``

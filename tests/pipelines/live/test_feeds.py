@@ -124,8 +124,15 @@ def test_a_feed_on_curvehouse_s_own_topic_commits_it_once(plant, sessions, curve
         assert listener.subscribed.wait(30)
         time.sleep(1.1)  # the watch leaves it to a feed subscribed a second before
         rogue.publish("curvehouse/demo/curves", json.dumps(curve("C-1")))
-        wait_for(lambda: keys(curve_store) == ["C-1"] and watch.totals.passed == 1)
-        assert listener.totals.committed == 1 and dead_letters(sessions) == []
+        # The feed counts its batch after the commit and the ack: wait for its count too.
+        wait_for(
+            lambda: (
+                keys(curve_store) == ["C-1"]
+                and watch.totals.passed == 1
+                and listener.totals.committed == 1
+            )
+        )
+        assert dead_letters(sessions) == []
     finally:
         rogue.close()
         watch.stop()
