@@ -112,13 +112,15 @@ def aligned(client: Client, database: str, where: CurveFilter, view: View) -> Vi
     if widened.x_range[1] - widened.x_range[0] > span * (ALIGNED_WIDENING + 1.0 / view.width):
         return view
     level = int(aligned_level(widened, np.array([step]), STORED_LEVELS)[0])
+    if level < 0:
+        return view
     stored, selected = client.query(
         f"SELECT (SELECT count() FROM {db}.curve_levels WHERE level = {{level:UInt8}} AND "
         f"curve_id IN (SELECT curve_id FROM {db}.curves WHERE {sql})), "
         f"(SELECT count() FROM {db}.curves WHERE {sql})",
-        parameters={**params, "level": max(level, 0)},
+        parameters={**params, "level": level},
     ).result_rows[0]
-    return widened if level >= 0 and 2 * stored >= selected else view
+    return widened if 2 * stored >= selected else view
 
 
 @dataclass(frozen=True)
@@ -375,7 +377,7 @@ IN_PROCESS_REDUCE_FROM = 32
 IN_PROCESS_TRIM_BELOW = 0.25
 
 
-def in_process(client: Client) -> bool:
+def runs_in_process(client: Client) -> bool:
     """Whether ``client``'s engine runs in this process (clickhouse-connect's chDB client)."""
     return ChdbClient is not None and isinstance(client, ChdbClient)
 
@@ -486,17 +488,17 @@ def _drawing_queries(
 
 
 def drawable_sets(
-    client: Client, database: str, meta: pd.DataFrame, view: View
+    client: Client, database: str, meta: pd.DataFrame, view: View, *, in_process: bool = False
 ) -> Iterator[CurveSet]:
     """:func:`fetch_drawable`'s answer as one curve set per engine answer, for drawing: counts
     of disjoint curve sets add up, so nothing needs concatenating (that copy cost 50 ms on
     16 M samples). Whole, reduced and levelled curves come as codes with their steps, which
     the kernel reads as they are (int16 where a chunk's codes fit, :func:`_code_type`); trimmed
-    ones as floats, with NaN at their cuts. An engine in this process sends more of them whole
-    (:func:`drawing_plan`'s ``in_process``)."""
+    ones as floats, with NaN at their cuts. ``in_process``: the client's engine runs in this
+    process (:func:`runs_in_process`), which sends more of them whole (:func:`drawing_plan`)."""
     if meta.empty:
         return
-    plan = _drawing_queries(meta, view, None, in_process(client))
+    plan = _drawing_queries(meta, view, None, in_process)
     for table in _tables(client, database, meta, *plan, narrow=True):
         yield _assemble(meta, [table], coded="cuts" not in table.column_names)
 

@@ -23,7 +23,7 @@ from pipelines.fetch import (
     drawable_sets,
     fetch_drawable,
     fit,
-    in_process,
+    runs_in_process,
     select,
 )
 from pipelines.following import Following
@@ -99,11 +99,12 @@ class EngineSamples:
         """:meth:`density`, timed from ``started``; only the curves of ``commits`` if given."""
         view = fit(client, database, where, view)
         meta = select(client, database, where, view, commits=commits)
+        local = runs_in_process(client)
         return draw_fetched(
             meta,
             view,
-            lambda part: drawable_sets(client, database, part, view),
-            sizes=answer_sizes(meta, view, in_process=in_process(client)),
+            lambda part: drawable_sets(client, database, part, view, in_process=local),
+            sizes=answer_sizes(meta, view, in_process=local),
             chunk_samples=self.chunk_samples,
             started=started,
         )

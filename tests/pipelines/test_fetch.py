@@ -16,7 +16,7 @@ from pipelines.fetch import (
     fetch_drawable,
     fetch_samples,
     fit,
-    in_process,
+    runs_in_process,
     select,
 )
 from pipelines.hot import HotCache
@@ -269,7 +269,9 @@ def test_drawing_answers_travel_as_int16_where_every_code_fits(store, shift):
             height=view.height,
         )
         meta = select(store.client, store.database, where, view)
-        answers = drawable_sets(store.client, store.database, meta, view)
+        answers = drawable_sets(
+            store.client, store.database, meta, view, in_process=runs_in_process(store.client)
+        )
         dtypes |= {(c.x.dtype, c.y.dtype) for c in answers if c.x_step is not None}
         image = density_image(store.client, store.database, where, view)
         np.testing.assert_array_equal(image.counts, expected(whole, view), err_msg=str(view))
@@ -279,10 +281,10 @@ def test_drawing_answers_travel_as_int16_where_every_code_fits(store, shift):
 
 def answered_and_sized(store, meta, view) -> tuple[int, int]:
     """Samples the curves' drawing answers hold, and what :func:`answer_sizes` expected."""
-    local = in_process(store.client)
+    local = runs_in_process(store.client)
     sizes = pd.Series(answer_sizes(meta, view, in_process=local), index=meta["curve_id"].to_numpy())
     answered = expected = 0
-    for curves in drawable_sets(store.client, store.database, meta, view):
+    for curves in drawable_sets(store.client, store.database, meta, view, in_process=local):
         answered += len(curves.x)
         expected += sizes.loc[curves.meta["curve_id"].to_numpy()].sum()
     return answered, expected
@@ -313,7 +315,7 @@ def test_an_engine_in_this_process_sends_more_curves_whole(demo_store, request):
     under a quarter of it, and reduces only from 32 samples per pixel column; the pictures
     stay exact whichever plan the client gets."""
     store, batches = demo_store
-    assert in_process(store.client) == ("embedded" in request.node.callspec.id)
+    assert runs_in_process(store.client) == ("embedded" in request.node.callspec.id)
     where = CurveFilter.of(process="spot-weld")
     overview = fit(store.client, store.database, where, View(width=300, height=100))
     (x0, x1), y_range = overview.x_range, overview.y_range
